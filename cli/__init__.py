@@ -1,0 +1,1 @@
+"""The `funnel` command line (installed as the `funnel_cli` package)."""

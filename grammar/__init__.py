@@ -1,0 +1,1 @@
+"""The funnel policy grammar, shipped inside the library as ``policy._grammar``."""

@@ -1,0 +1,1 @@
+"""funnel-policy: rules as code for the marketing-to-sales funnel."""

@@ -1,0 +1,207 @@
+"""Diagnostics: errors and warnings as values, and how they are shown.
+
+Every phase (parse, check, load) returns :class:`Diagnostic` values; they turn
+into an exception only at the API edge (:class:`PolicyError`). Rendering is
+separate from the value: :func:`render` gives the ``path:line:col`` form with the
+source line and a caret, :func:`to_json` a stable dict, :func:`to_github` a
+workflow annotation.
+
+Codes are stable; their meaning is documented in docs/LANGUAGE.md.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from .nodes import NOWHERE, Span
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+#: Stop collecting after this many errors (OPA's habit): past it, more noise than help.
+MAX_ERRORS = 10
+
+CODES: dict[str, str] = {
+    "E100": "syntax error",
+    "E101": "unknown name or field",
+    "E102": "type mismatch",
+    "E103": "declared twice, or stage and funnel disagree",
+    "E104": "unknown team, stage or state",
+    "E105": "owning team changes with no handoff",
+    "E106": "routes without a final `otherwise`, or lines after it",
+    "E107": "bad calendar or business durations without one",
+    "E108": "policy header missing or repeated; a cycle among defines and scores",
+    "E109": "an example names an unknown stage, score, route or state",
+    "E110": "a file or schema that cannot be used",
+    "W201": "a define that nothing uses",
+    "W202": "a route that can never be chosen",
+    "W203": "a threshold no score can reach",
+    "W204": "a gate that can never pass",
+    "W205": "a policy name that shadows a schema field",
+}
+
+
+@attrs.frozen
+class Diagnostic:
+    """One finding. ``message`` is lowercase, one line; ``help`` is optional advice."""
+
+    code: str
+    severity: Severity
+    message: str
+    span: Span = NOWHERE
+    help: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def sort_key(self) -> tuple:
+        s = self.span
+        return (s.file, s.line, s.column, self.code, self.message)
+
+
+def error(code: str, message: str, span: Span = NOWHERE, help: str | None = None) -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, message, span, help)
+
+
+def warning(code: str, message: str, span: Span = NOWHERE, help: str | None = None) -> Diagnostic:
+    return Diagnostic(code, Severity.WARNING, message, span, help)
+
+
+def sort_and_cap(diags: Iterable[Diagnostic], limit: int = MAX_ERRORS) -> list[Diagnostic]:
+    """Sort by location; keep every warning but at most ``limit`` errors."""
+    out: list[Diagnostic] = []
+    errors = 0
+    seen: set[Diagnostic] = set()
+    for d in sorted(diags, key=Diagnostic.sort_key):
+        if d in seen:
+            continue
+        seen.add(d)
+        if d.is_error:
+            errors += 1
+            if errors > limit:
+                continue
+        out.append(d)
+    return out
+
+
+class PolicyError(Exception):
+    """A policy that cannot be loaded; ``diagnostics`` holds every reason."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None):
+        self.diagnostics = list(diagnostics)
+        self.sources = dict(sources or {})
+        first = next((d for d in self.diagnostics if d.is_error), None)
+        summary = f"{first.span}: {first.message}" if first else "policy could not be loaded"
+        more = len([d for d in self.diagnostics if d.is_error]) - 1
+        if more > 0:
+            summary += f" (and {more} more error{'s' if more > 1 else ''})"
+        super().__init__(summary)
+
+    def render(self, *, color: bool = False) -> str:
+        return render_all(self.diagnostics, self.sources, color=color)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def use_color(stream) -> bool:
+    """Colour only on a terminal and only when NO_COLOR is unset (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+_STYLE = {"error": "\x1b[1;31m", "warning": "\x1b[1;33m", "bold": "\x1b[1m", "blue": "\x1b[1;34m"}
+_RESET = "\x1b[0m"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{_STYLE[style]}{text}{_RESET}" if color else text
+
+
+def render(diag: Diagnostic, source: str | None, *, color: bool = False) -> str:
+    """``path:line:col: severity[CODE]: message``, the source line, a caret, help."""
+    s = diag.span
+    sev = diag.severity.value
+    where = f"{s.file}:{s.line}:{s.column}" if s.line else s.file
+    head = f"{where}: {_paint(f'{sev}[{diag.code}]', sev, color)}: {diag.message}"
+    lines = [head]
+    if source is not None and s.line >= 1:
+        text_lines = source.splitlines()
+        if s.line <= len(text_lines):
+            text = text_lines[s.line - 1].expandtabs(1)
+            gutter = f"{s.line:>4} | "
+            lines.append(gutter + text)
+            start = max(s.column - 1, 0)
+            if s.end_line == s.line and s.end_column > s.column:
+                width = s.end_column - s.column
+            else:
+                width = max(len(text.rstrip()) - start, 1)
+            width = max(1, min(width, max(len(text) - start, 1)))
+            marker = "^" + "~" * (width - 1) if width > 1 else "^"
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * start + _paint(marker, sev, color))
+    if diag.help:
+        lines.append(f"  = {_paint('help', 'bold', color)}: {diag.help}")
+    return "\n".join(lines)
+
+
+def render_all(diags: Iterable[Diagnostic], sources: dict[str, str], *, color: bool = False) -> str:
+    return "\n".join(render(d, sources.get(d.span.file), color=color) for d in diags)
+
+
+def summary_line(diags: Sequence[Diagnostic]) -> str:
+    e = sum(1 for d in diags if d.is_error)
+    w = len(diags) - e
+    parts = []
+    if e:
+        parts.append(f"{e} error{'s' if e != 1 else ''}")
+    if w:
+        parts.append(f"{w} warning{'s' if w != 1 else ''}")
+    return ", ".join(parts)
+
+
+def to_json(diag: Diagnostic) -> dict:
+    s = diag.span
+    return {
+        "code": diag.code,
+        "severity": diag.severity.value,
+        "message": diag.message,
+        "file": s.file,
+        "line": s.line,
+        "column": s.column,
+        "end_line": s.end_line,
+        "end_column": s.end_column,
+        "help": diag.help,
+    }
+
+
+def _gh_escape(text: str, *, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def to_github(diag: Diagnostic) -> str:
+    """A GitHub Actions workflow command: shows inline on the pull request's diff."""
+    s = diag.span
+    level = "error" if diag.is_error else "warning"
+    props = [f"file={_gh_escape(s.file, prop=True)}"]
+    if s.line:
+        props += [f"line={s.line}", f"col={s.column}"]
+        if s.end_line:
+            props += [f"endLine={s.end_line}"]
+            if s.end_line == s.line and s.end_column:
+                props += [f"endColumn={s.end_column}"]
+    props.append(f"title={_gh_escape(diag.code, prop=True)}")
+    message = diag.message + (f"\nhelp: {diag.help}" if diag.help else "")
+    return f"::{level} {','.join(props)}::{_gh_escape(message)}"
