@@ -1,7 +1,64 @@
-"""Entry point of the `funnel` command."""
+"""The `funnel` command: one thin sub-command per module in this package.
+
+Sub-commands parse arguments, call `policy.*`, render, and choose an exit
+status. Exit status is a contract (spec section 9): 0 all good; 1 the input
+was read and problems were found; 2 bad usage or input that cannot be read.
+"""
+
+from __future__ import annotations
+
+import importlib
+
 import click
 
+#: sub-command name -> "module:function" inside this package (loaded lazily so
+#: `funnel check` does not pay for importing the engine).
+COMMANDS = {
+    "check": "check:check",
+    "fmt": "fmt:fmt",
+    "test": "test_cmd:test",
+    "eval": "eval_cmd:eval_",
+    "explain": "explain_cmd:explain",
+    "diff": "diff_cmd:diff",
+    "docs": "docs_cmd:docs",
+}
 
-@click.group()
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self._load(name) is not None]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._load(name)
+
+    def _load(self, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__package__}.{module_name}":
+                return None  # not built yet
+            raise
+        return getattr(module, attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="funnel-policy", prog_name="funnel")
 def main() -> None:
-    """funnel: rules as code for the marketing-to-sales funnel."""
+    """Rules as code for the marketing-to-sales funnel.
+
+    \b
+    Examples:
+      funnel check rules
+      funnel eval rules rules/leads.jsonl --format table
+      funnel explain rules rules/leads.jsonl:3
+    """
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

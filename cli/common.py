@@ -1,0 +1,39 @@
+"""Helpers shared by the sub-commands: exit statuses, loading with diagnostics."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from policy.diagnostics import render_all, summary_line, use_color
+from policy.loader import InputError, LoadResult, load_model
+
+OK, PROBLEMS, USAGE = 0, 1, 2
+
+
+def fail_usage(message: str) -> "NoReturn":  # noqa: F821
+    """Input that cannot be read at all: one line on stderr, exit 2."""
+    click.echo(f"funnel: {message}", err=True)
+    sys.exit(USAGE)
+
+
+def load_checked(path: str, *, strict: bool = False, quiet_ok: bool = True) -> LoadResult:
+    """Load and check a policy; print its diagnostics; exit 1 when it has errors.
+
+    Warnings are printed but do not stop the command (unless ``strict``).
+    """
+    try:
+        result = load_model(path)
+    except InputError as exc:
+        fail_usage(str(exc))
+    diags = result.diagnostics
+    if diags:
+        color = use_color(sys.stderr)
+        click.echo(render_all(diags, result.sources, color=color), err=True)
+    failing = [d for d in diags if d.is_error or strict]
+    if result.model is None or failing:
+        if diags:
+            click.echo(summary_line(diags), err=True)
+        sys.exit(PROBLEMS)
+    return result

@@ -1,0 +1,238 @@
+"""Decisions and error records (spec section 5): immutable values with one JSON form.
+
+Both engines (:mod:`policy.interpreter`, :mod:`policy.compiler`) return
+:class:`Decision` values built from these classes; the CLI and the library
+render them with :meth:`Decision.to_dict` / :func:`dumps`. Key order is part
+of the contract and fixed here: the same policy, lead and ``as_of`` always give
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .timestamps import format_timestamp
+from .validate import Problem  # why a lead was refused: a dotted path and a message
+
+__all__ = ["PolicyInfo", "Violation", "SlaResult", "HandoffResult", "NextStep", "TraceEvent",
+           "Decision", "Problem", "LeadError", "dumps", "SLA_STATUSES"]
+
+
+def _ts(us: int | None) -> str | None:
+    return None if us is None else format_timestamp(us)
+
+
+@attrs.frozen
+class PolicyInfo:
+    """Which policy decided: carried into every decision."""
+
+    name: str | None
+    version: str | None
+    digest: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "version": self.version, "digest": self.digest}
+
+
+@attrs.frozen
+class Violation:
+    """A rule the lead's record breaks (``invalid_rejection_reason``, ``missing_sla_start``)."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+#: SLA statuses, spec section 4.
+SLA_STATUSES = ("met", "breached", "pending", "unknown")
+
+
+@attrs.frozen
+class SlaResult:
+    """``status`` is one of :data:`SLA_STATUSES`; instants are µs since the epoch."""
+
+    status: str
+    start: int | None
+    due: int | None
+    stop: int | None
+
+    def to_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "start": _ts(self.start),
+            "due": _ts(self.due),
+            "stop": _ts(self.stop),
+        }
+
+
+@attrs.frozen
+class HandoffResult:
+    """One handoff that applies to the lead (its stage was reached)."""
+
+    stage: str
+    team: str
+    route: str | None
+    sla: SlaResult | None
+    escalate_to: str | None
+    rejected: bool
+    rejection_reason: Any
+
+    def to_dict(self) -> dict:
+        return {
+            "stage": self.stage,
+            "team": self.team,
+            "route": self.route,
+            "sla": None if self.sla is None else self.sla.to_dict(),
+            "escalate_to": self.escalate_to,
+            "rejected": self.rejected,
+            "rejection_reason": self.rejection_reason,
+        }
+
+
+@attrs.frozen
+class NextStep:
+    """The first stage after the reached one and what the lead still lacks there."""
+
+    stage: str
+    unmet: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {"stage": self.stage, "unmet": list(self.unmet)}
+
+
+@attrs.frozen
+class TraceEvent:
+    """One rule evaluated (``explain``): what it is, where, the values it saw, its result.
+
+    ``kind``: score, gate, keep, exclude, route, sla, escalate, reject, recycle,
+    placement, next. ``rule``: the rule as ``fmt`` prints it. ``at``:
+    ``file:line:col``. ``values``: the fields and names it read, in reading order.
+    """
+
+    kind: str
+    rule: str
+    at: str
+    values: tuple[tuple[str, Any], ...]
+    result: Any
+    #: the score, stage or handoff the rule belongs to
+    owner: str | None = None
+    #: points added by a score rule (None for other kinds)
+    points: float | None = None
+
+    def to_dict(self) -> dict:
+        d = {
+            "kind": self.kind,
+            "owner": self.owner,
+            "rule": self.rule,
+            "at": self.at,
+            "values": {k: _jsonable(v) for k, v in self.values},
+            "result": _jsonable(self.result),
+        }
+        if self.points is not None:
+            d["points"] = self.points
+        return d
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, Mapping):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    return str(v)
+
+
+@attrs.frozen
+class Decision:
+    """What the policy decided for one lead at one instant (spec section 5)."""
+
+    lead: Any
+    policy: PolicyInfo
+    as_of: int
+    stage: str | None
+    reached: str | None
+    reason: Any
+    scores: Mapping[str, int]
+    next: NextStep | None
+    handoffs: tuple[HandoffResult, ...]
+    violations: tuple[Violation, ...]
+    trace: tuple[TraceEvent, ...] | None = attrs.field(default=None, eq=False)
+
+    def to_dict(self) -> dict:
+        d = {
+            "lead": self.lead,
+            "policy": self.policy.to_dict(),
+            "as_of": format_timestamp(self.as_of),
+            "stage": self.stage,
+            "reached": self.reached,
+            "reason": self.reason,
+            "scores": dict(self.scores),
+            "next": None if self.next is None else self.next.to_dict(),
+            "handoffs": [h.to_dict() for h in self.handoffs],
+            "violations": [v.to_dict() for v in self.violations],
+        }
+        if self.trace is not None:
+            d["trace"] = [e.to_dict() for e in self.trace]
+        return d
+
+    def handoff(self, stage: str | None = None) -> HandoffResult | None:
+        """The handoff at ``stage``, or the deepest that applies (what examples look at)."""
+        if stage is None:
+            return self.handoffs[-1] if self.handoffs else None
+        for h in self.handoffs:
+            if h.stage == stage:
+                return h
+        return None
+
+
+class LeadError(Exception):
+    """A lead that is refused (spec section 4, step 1); renders as an error record.
+
+    ``line`` is the record's line (JSONL, CSV) or 1-based index (JSON array, and
+    ``evaluate_many``); None for a single ``evaluate`` call.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        problems: tuple[Problem, ...] | list[Problem] = (),
+        *,
+        lead: Any = None,
+        line: int | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.problems = tuple(problems)
+        self.lead = lead
+        self.line = line
+
+    def with_line(self, line: int) -> LeadError:
+        return LeadError(self.message, self.problems, lead=self.lead, line=line)
+
+    def to_dict(self) -> dict:
+        return {
+            "lead": self.lead,
+            "line": self.line,
+            "error": {
+                "message": self.message,
+                "problems": [p.to_dict() for p in self.problems],
+            },
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LeadError) and self.to_dict() == other.to_dict()
+
+    __hash__ = Exception.__hash__
+
+
+def dumps(record: Decision | LeadError | dict) -> str:
+    """The canonical one-line JSON of a decision or an error record."""
+    d = record if isinstance(record, dict) else record.to_dict()
+    return json.dumps(d, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)

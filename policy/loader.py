@@ -1,0 +1,128 @@
+"""Load: a path -> files -> parsed modules -> schema -> model -> checked.
+
+This is the front half of the pipeline that every command shares:
+:func:`load_model` finds the ``*.funnel`` files of a policy, parses each,
+reads the schema the policy names, builds the :class:`~policy.model.PolicyModel`
+and runs the checker. It returns values (a model and diagnostics); only a path
+that cannot be read at all raises :class:`InputError` (exit status 2 in the CLI).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import attrs
+
+from . import nodes as n
+from .diagnostics import Diagnostic, error, sort_and_cap
+from .model import PolicyModel, build_model
+from .parser import parse
+
+SUFFIX = ".funnel"
+
+
+class InputError(Exception):
+    """Input that cannot be read at all: a missing path, an unreadable file, no policy files."""
+
+
+def display_path(path: Path) -> str:
+    """A path as users typed it: relative to the working directory when below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def policy_files(path: str | os.PathLike) -> list[Path]:
+    """The ``*.funnel`` files of a policy: a directory's own files (sorted), or one file."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.suffix == SUFFIX and f.is_file())
+        if not files:
+            raise InputError(f"{path}: no *{SUFFIX} files in this directory")
+        return files
+    return [p]
+
+
+def read_text(path: Path) -> str:
+    """A file's text as UTF-8 (a BOM is dropped); :class:`InputError` when it cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{display_path(path)}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{display_path(path)}: not UTF-8 text (byte {exc.start}); is it a policy file?"
+        ) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+@attrs.frozen
+class LoadResult:
+    """What loading found: the model (None when a file did not parse) and every diagnostic."""
+
+    model: PolicyModel | None
+    diagnostics: tuple[Diagnostic, ...]
+    sources: dict[str, str]
+    root: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def parse_files(files: list[Path]) -> tuple[list[n.Module], list[Diagnostic], dict[str, str]]:
+    modules: list[n.Module] = []
+    diags: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    for f in files:
+        shown = display_path(f)
+        text = read_text(f)
+        sources[shown] = text
+        result = parse(text, shown)
+        diags.extend(result.diagnostics)
+        if result.module is not None:
+            modules.append(result.module)
+    return modules, diags, sources
+
+
+def _load_schema(model_modules: list[n.Module], diags: list[Diagnostic]):
+    from .schema import SchemaError, load_schema
+
+    for m in sorted(model_modules, key=lambda m: m.path):
+        for d in m.decls:
+            if isinstance(d, n.SchemaRef):
+                path = Path(m.path).parent / d.path
+                try:
+                    return load_schema(path)
+                except SchemaError as exc:
+                    diags.append(error("E110", f"schema {d.path!r} cannot be used: {exc}",
+                                       d.span))
+                    return None
+    return None
+
+
+def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
+    """Read, parse and check the policy at ``path``. Raises only :class:`InputError`."""
+    from .checker import check_policy, work_calendar
+
+    files = policy_files(path)
+    modules, diags, sources = parse_files(files)
+    root = Path(path) if Path(path).is_dir() else Path(path).parent
+    if len(modules) != len(files):
+        # a file did not parse: report its syntax error alone, not a storm of knock-ons
+        return LoadResult(None, tuple(sort_and_cap(diags)), sources, root)
+    schema = _load_schema(modules, diags)
+    model = build_model(modules, schema=schema)
+    if check:
+        diags.extend(check_policy(model))
+        cal = work_calendar(model)
+        if cal is not None:
+            model = attrs.evolve(model, work_calendar=cal)
+    return LoadResult(model, tuple(sort_and_cap(diags)), sources, root)

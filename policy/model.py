@@ -1,0 +1,335 @@
+"""The resolved policy: every file's declarations gathered into one namespace.
+
+Built by :func:`build_model` from parsed modules (and the lead schema, if any).
+The checker runs its passes over it; the interpreter, the compiler, ``explain``,
+``docs`` and ``diff`` read it. Building never fails: with duplicates the first
+declaration wins and unknown references stay unresolved; reporting those is the
+checker's job (:mod:`policy.checker`).
+
+Name resolution (spec section 3): a one-part name that is a ``define`` or a
+``score`` means that declaration; anything else is a lead field path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+import attrs
+
+from . import nodes as n
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .calendar import WorkCalendar
+    from .schema import LeadSchema
+
+#: The built-in functions (spec section 3): name -> number of arguments.
+FUNCTIONS: Mapping[str, int] = {
+    "days_since": 1,
+    "hours_since": 1,
+    "lower": 1,
+    "length": 1,
+    "domain": 1,
+}
+#: Functions whose argument is read as a timestamp.
+TIME_FUNCTIONS = frozenset({"days_since", "hours_since"})
+
+
+@attrs.frozen
+class Located:
+    """A declaration with the module (file) it came from."""
+
+    module: n.Module
+    decl: n.Decl
+
+
+@attrs.frozen(kw_only=True)
+class PolicyModel:
+    """One policy. Mappings keep declaration order (files by path, then source order)."""
+
+    modules: tuple[n.Module, ...]
+    header: n.PolicyHeader | None
+    version: str | None
+    schema_ref: Located | None
+    schema: LeadSchema | None
+    id_field: tuple[str, ...] | None
+    teams: Mapping[str, n.Team]
+    calendar: n.Calendar | None
+    work_calendar: WorkCalendar | None
+    funnel: tuple[str, ...]
+    defines: Mapping[str, n.Define]
+    scores: Mapping[str, n.Score]
+    #: score names in an order where each score comes after the scores it uses
+    score_order: tuple[str, ...]
+    stages: Mapping[str, n.Stage]
+    states: Mapping[str, n.State]
+    #: in funnel order of their stage (unknown stages last, in declaration order)
+    handoffs: tuple[n.Handoff, ...]
+    recycles: tuple[n.Recycle, ...]
+    examples: tuple[Located, ...]
+    #: lead field paths read as timestamps (schema formats, ``days_since``
+    #: arguments, ``sla`` and ``decay`` fields)
+    timestamp_paths: frozenset[tuple[str, ...]]
+
+    # ------------------------------------------------------------------ names
+    def resolve(self, ref: n.Ref) -> tuple[str, object]:
+        """``("define", Define)``, ``("score", Score)`` or ``("field", path)``."""
+        if len(ref.path) == 1:
+            name = ref.path[0]
+            if name in self.defines:
+                return ("define", self.defines[name])
+            if name in self.scores:
+                return ("score", self.scores[name])
+        return ("field", ref.path)
+
+    def is_timestamp(self, expr: n.Expr) -> bool:
+        """Whether an expression is a timestamp-valued field (directly or through a define).
+
+        Both engines use this to read a string literal compared with a timestamp
+        (``mql_at >= "2026-11-01"``) as an instant, parsed once at load.
+        """
+        seen: set[str] = set()
+        while isinstance(expr, n.Ref):
+            kind, target = self.resolve(expr)
+            if kind == "field":
+                return expr.path in self.timestamp_paths
+            if kind != "define" or target.name.name in seen:  # type: ignore[union-attr]
+                return False
+            seen.add(target.name.name)  # type: ignore[union-attr]
+            expr = target.value  # type: ignore[union-attr]
+        return False
+
+    @property
+    def timestamp_order(self) -> tuple[tuple[str, ...], ...]:
+        """The order in which prepared timestamp values are handed to the engines."""
+        return tuple(sorted(self.timestamp_paths))
+
+    def stage_index(self, name: str | None) -> int:
+        """Position of a stage in the funnel; -1 for none or an unknown name."""
+        try:
+            return self.funnel.index(name) if name is not None else -1
+        except ValueError:
+            return -1
+
+    def funnel_stages(self) -> Iterator[n.Stage]:
+        """The declared stages in funnel order (stages missing a declaration skipped)."""
+        for name in self.funnel:
+            stage = self.stages.get(name)
+            if stage is not None:
+                yield stage
+
+    def all_decls(self) -> Iterator[Located]:
+        for m in self.modules:
+            for d in m.decls:
+                yield Located(m, d)
+
+    def source_of(self, file: str) -> str | None:
+        for m in self.modules:
+            if m.path == file:
+                return m.source
+        return None
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def walk_expr(expr: n.Expr | None) -> Iterator[n.Expr]:
+    """Every sub-expression, parents first."""
+    if expr is None:
+        return
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        yield e
+        if isinstance(e, n.Binary):
+            stack.append(e.right)
+            stack.append(e.left)
+        elif isinstance(e, (n.Not, n.Neg, n.Presence)):
+            stack.append(e.operand)
+        elif isinstance(e, n.Call):
+            stack.extend(reversed(e.args))
+        elif isinstance(e, n.ListExpr):
+            stack.extend(reversed(e.items))
+
+
+def stmt_exprs(stmt: n.Stmt) -> Iterator[n.Expr]:
+    """The expressions a statement holds directly (not those of nested statements)."""
+    if isinstance(stmt, n.Define):
+        yield stmt.value
+    elif isinstance(stmt, n.PointsIf):
+        yield stmt.condition
+    elif isinstance(stmt, n.PointsPer):
+        yield stmt.count
+    elif isinstance(stmt, n.Decay):
+        yield stmt.since
+    elif isinstance(stmt, (n.Require, n.Exclude, n.KeepWhen, n.Recycle)):
+        yield stmt.condition
+    elif isinstance(stmt, n.Route):
+        if stmt.condition is not None:
+            yield stmt.condition
+    elif isinstance(stmt, n.Sla):
+        yield stmt.start
+        yield from stmt.stops
+    elif isinstance(stmt, n.Reject):
+        yield stmt.field
+        yield stmt.reasons
+    elif isinstance(stmt, n.IdField):
+        yield stmt.field
+
+
+def children(stmt: n.Stmt) -> tuple[n.Stmt, ...]:
+    """The statements inside a block (empty for a one-line declaration)."""
+    return getattr(stmt, "items", ()) if isinstance(stmt, n.BLOCKS) else ()
+
+
+def refs_in(stmt: n.Stmt) -> Iterator[n.Ref]:
+    """Every name or field reference in a statement and its block."""
+    for e in stmt_exprs(stmt):
+        for sub in walk_expr(e):
+            if isinstance(sub, n.Ref):
+                yield sub
+    for child in children(stmt):
+        yield from refs_in(child)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _order_scores(scores: Mapping[str, n.Score], defines: Mapping[str, n.Define]) -> tuple[str, ...]:
+    """Scores in dependency order (through defines too); cycles broken by declaration order."""
+
+    def deps_of_expr(e, seen_defines) -> set[str]:
+        out: set[str] = set()
+        for sub in walk_expr(e):
+            if isinstance(sub, n.Ref) and len(sub.path) == 1:
+                name = sub.path[0]
+                if name in defines and name not in seen_defines:
+                    out |= deps_of_expr(defines[name].value, seen_defines | {name})
+                elif name in scores:
+                    out.add(name)
+        return out
+
+    deps: dict[str, set[str]] = {}
+    for name, score in scores.items():
+        d: set[str] = set()
+        for ref in refs_in(score):
+            d |= deps_of_expr(ref, frozenset())
+        deps[name] = d - {name}
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str) -> None:
+        if state.get(name) is not None:
+            return  # done, or on the stack (a cycle: the checker reports it)
+        state[name] = 1
+        for dep in sorted(deps[name], key=list(scores).index):
+            visit(dep)
+        state[name] = 2
+        order.append(name)
+
+    for name in scores:
+        visit(name)
+    return tuple(order)
+
+
+def _timestamp_paths(modules, schema, defines, scores) -> frozenset[tuple[str, ...]]:
+    paths: set[tuple[str, ...]] = set()
+    if schema is not None:
+        for path, info in schema.fields.items():
+            if getattr(info, "is_timestamp", False):
+                paths.add(tuple(path))
+
+    def field_path(e) -> tuple[str, ...] | None:
+        if isinstance(e, n.Ref) and not (
+            len(e.path) == 1 and (e.path[0] in defines or e.path[0] in scores)
+        ):
+            return e.path
+        return None
+
+    for m in modules:
+        for d in m.decls:
+            for stmt in (d, *children(d)):
+                if isinstance(stmt, n.Sla):
+                    for r in (stmt.start, *stmt.stops):
+                        paths.add(r.path)
+                elif isinstance(stmt, n.Decay):
+                    paths.add(stmt.since.path)
+                for e in stmt_exprs(stmt):
+                    for sub in walk_expr(e):
+                        if isinstance(sub, n.Call) and sub.func in TIME_FUNCTIONS and sub.args:
+                            p = field_path(sub.args[0])
+                            if p is not None:
+                                paths.add(p)
+    return frozenset(paths)
+
+
+def build_model(
+    modules: tuple[n.Module, ...] | list[n.Module],
+    *,
+    schema: LeadSchema | None = None,
+    work_calendar: WorkCalendar | None = None,
+) -> PolicyModel:
+    """Gather the declarations of every module (sorted by path) into one model."""
+    modules = tuple(sorted(modules, key=lambda m: m.path))
+    header = version = schema_ref = id_field = calendar = funnel = None
+    teams: dict[str, n.Team] = {}
+    defines: dict[str, n.Define] = {}
+    scores: dict[str, n.Score] = {}
+    stages: dict[str, n.Stage] = {}
+    states: dict[str, n.State] = {}
+    handoffs: list[n.Handoff] = []
+    recycles: list[n.Recycle] = []
+    examples: list[Located] = []
+    for m in modules:
+        for d in m.decls:
+            if isinstance(d, n.PolicyHeader):
+                header = header or d
+            elif isinstance(d, n.Version):
+                version = version if version is not None else d.label
+            elif isinstance(d, n.SchemaRef):
+                schema_ref = schema_ref or Located(m, d)
+            elif isinstance(d, n.IdField):
+                id_field = id_field or d.field.path
+            elif isinstance(d, n.Team):
+                teams.setdefault(d.name.name, d)
+            elif isinstance(d, n.Calendar):
+                calendar = calendar or d
+            elif isinstance(d, n.Funnel):
+                funnel = funnel or d
+            elif isinstance(d, n.Define):
+                defines.setdefault(d.name.name, d)
+            elif isinstance(d, n.Score):
+                scores.setdefault(d.name.name, d)
+            elif isinstance(d, n.Stage):
+                stages.setdefault(d.name.name, d)
+            elif isinstance(d, n.State):
+                states.setdefault(d.name.name, d)
+            elif isinstance(d, n.Handoff):
+                handoffs.append(d)
+            elif isinstance(d, n.Recycle):
+                recycles.append(d)
+            elif isinstance(d, n.Example):
+                examples.append(Located(m, d))
+    order = tuple(s.name for s in funnel.stages) if funnel else ()
+    handoffs.sort(key=lambda h: order.index(h.stage.name) if h.stage.name in order else len(order))
+    return PolicyModel(
+        modules=modules,
+        header=header,
+        version=version,
+        schema_ref=schema_ref,
+        schema=schema,
+        id_field=id_field,
+        teams=teams,
+        calendar=calendar,
+        work_calendar=work_calendar,
+        funnel=order,
+        defines=defines,
+        scores=scores,
+        score_order=_order_scores(scores, defines),
+        stages=stages,
+        states=states,
+        handoffs=tuple(handoffs),
+        recycles=tuple(recycles),
+        examples=tuple(examples),
+        timestamp_paths=_timestamp_paths(modules, schema, defines, scores),
+    )

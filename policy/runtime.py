@@ -1,0 +1,263 @@
+"""Value semantics of the language (spec section 3), shared by both engines.
+
+The reference interpreter (:mod:`policy.interpreter`) and the code the compiler
+generates (:mod:`policy.compiler`) call these same functions, so the two cannot
+disagree on what ``==``, ``contains`` or a missing value mean. Generated code
+sees only the names in :data:`EXPORTS` (Jinja2's habit).
+
+Values at run time: ``None`` is *missing* (absent, null, or a path through a
+non-object); booleans, numbers (``int``/``float``, never ``bool``), strings,
+lists, and timestamps as ``int`` microseconds since the epoch (UTC). Which
+fields are timestamps is known statically (:attr:`PolicyModel.timestamp_paths`),
+so a timestamp never needs a tag at run time.
+
+The rules:
+
+* a bare value used as a condition holds only when it is boolean ``true``;
+* a comparison, membership or text test that touches a missing value is false,
+  ``!=`` and ``not in`` included; values of different kinds are never equal
+  (``"5" == 5`` is false, ``"5" != 5`` is true) and never ordered;
+* arithmetic with a missing value, a non-number or a division by zero is missing;
+* ``contains``, ``starts with`` and ``ends with`` ignore case; with a list on
+  the right, any one element matching is enough.
+"""
+
+from __future__ import annotations
+
+import math
+
+US_PER_DAY = 86_400_000_000
+US_PER_HOUR = 3_600_000_000
+
+
+def get(lead: object, path: tuple[str, ...]) -> object:
+    """The value at ``path`` in a lead, or None when it or any part is absent or null."""
+    v = lead
+    for key in path:
+        if type(v) is not dict:
+            return None
+        v = v.get(key)
+        if v is None:
+            return None
+    return v
+
+
+def truthy(v: object) -> bool:
+    """A condition holds only for boolean ``true``."""
+    return v is True
+
+
+def is_number(v: object) -> bool:
+    t = type(v)
+    return t is int or t is float
+
+
+def _kind(v: object) -> str:
+    t = type(v)
+    if t is bool:
+        return "bool"
+    if t is int or t is float:
+        return "number"
+    if t is str:
+        return "string"
+    if t is list:
+        return "list"
+    return "other"
+
+
+def eq(a: object, b: object) -> bool:
+    """``==``: false when either side is missing or the kinds differ."""
+    if a is None or b is None:
+        return False
+    ka = _kind(a)
+    if ka != _kind(b):
+        return False
+    if ka == "list":
+        return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def ne(a: object, b: object) -> bool:
+    """``!=``: false when either side is missing, else the negation of ``==``."""
+    if a is None or b is None:
+        return False
+    return not eq(a, b)
+
+
+def _ordered(a: object, b: object) -> bool:
+    if a is None or b is None:
+        return False
+    ka = _kind(a)
+    return ka == _kind(b) and ka in ("number", "string")
+
+
+def lt(a: object, b: object) -> bool:
+    return _ordered(a, b) and a < b  # type: ignore[operator]
+
+
+def le(a: object, b: object) -> bool:
+    return _ordered(a, b) and a <= b  # type: ignore[operator]
+
+
+def gt(a: object, b: object) -> bool:
+    return _ordered(a, b) and a > b  # type: ignore[operator]
+
+
+def ge(a: object, b: object) -> bool:
+    return _ordered(a, b) and a >= b  # type: ignore[operator]
+
+
+def member(a: object, items: object) -> bool:
+    """``a in [..]``: false when ``a`` is missing or ``items`` is not a list."""
+    if a is None or type(items) is not list:
+        return False
+    return any(eq(a, x) for x in items)
+
+
+def not_member(a: object, items: object) -> bool:
+    """``a not in [..]``: false when either side is missing."""
+    if a is None or type(items) is not list:
+        return False
+    return not any(eq(a, x) for x in items)
+
+
+def _fold(v: object) -> object:
+    return v.casefold() if type(v) is str else v
+
+
+def contains(a: object, b: object) -> bool:
+    """Substring (string) or element (list) test; any one of a list on the right."""
+    if a is None or b is None:
+        return False
+    needles = b if type(b) is list else [b]
+    if type(a) is str:
+        hay = a.casefold()
+        return any(type(x) is str and x.casefold() in hay for x in needles)
+    if type(a) is list:
+        folded = [_fold(x) for x in a]
+        return any(
+            x is not None and any(eq(_fold(x), y) for y in folded) for x in needles
+        )
+    return False
+
+
+def starts_with(a: object, b: object) -> bool:
+    if type(a) is not str or b is None:
+        return False
+    needles = b if type(b) is list else [b]
+    hay = a.casefold()
+    return any(type(x) is str and hay.startswith(x.casefold()) for x in needles)
+
+
+def ends_with(a: object, b: object) -> bool:
+    if type(a) is not str or b is None:
+        return False
+    needles = b if type(b) is list else [b]
+    hay = a.casefold()
+    return any(type(x) is str and hay.endswith(x.casefold()) for x in needles)
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def add(a: object, b: object) -> object:
+    if is_number(a) and is_number(b):
+        return a + b  # type: ignore[operator]
+    return None
+
+
+def sub(a: object, b: object) -> object:
+    if is_number(a) and is_number(b):
+        return a - b  # type: ignore[operator]
+    return None
+
+
+def mul(a: object, b: object) -> object:
+    if is_number(a) and is_number(b):
+        return a * b  # type: ignore[operator]
+    return None
+
+
+def div(a: object, b: object) -> object:
+    if is_number(a) and is_number(b) and b != 0:
+        return a / b  # type: ignore[operator]
+    return None
+
+
+def neg(a: object) -> object:
+    return -a if is_number(a) else None  # type: ignore[operator]
+
+
+# --------------------------------------------------------------------------- functions
+
+
+def days_since(t: object, as_of: int) -> object:
+    """Fractional days from timestamp ``t`` (µs) to the evaluation time."""
+    if type(t) is not int:
+        return None
+    return (as_of - t) / US_PER_DAY
+
+
+def hours_since(t: object, as_of: int) -> object:
+    if type(t) is not int:
+        return None
+    return (as_of - t) / US_PER_HOUR
+
+
+def lower(s: object) -> object:
+    return s.lower() if type(s) is str else None
+
+
+def length(x: object) -> object:
+    return len(x) if type(x) is str or type(x) is list else None
+
+
+def domain(email: object) -> object:
+    """The part after the last ``@``, lower-cased; missing when there is no ``@``."""
+    if type(email) is not str or "@" not in email:
+        return None
+    return email.rsplit("@", 1)[1].lower()
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def per_points(points: float, count: object, cap: float | None) -> float:
+    """``±N per F up to M``: min(N × F, M), F missing or negative counting as 0."""
+    if not is_number(count) or count <= 0:  # type: ignore[operator]
+        return 0
+    gained = abs(points) * count  # type: ignore[operator]
+    if cap is not None and gained > cap:
+        gained = cap
+    return gained if points >= 0 else -gained
+
+
+def decay_factor(since: object, as_of: int, half_life_us: int) -> float:
+    """0.5 ^ (elapsed / half-life); 1 when ``since`` is missing or later than ``as_of``."""
+    if type(since) is not int or since > as_of:
+        return 1.0
+    return 0.5 ** ((as_of - since) / half_life_us)
+
+
+def round_half_away(x: float) -> int:
+    """Round to the nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3)."""
+    if x >= 0:
+        return int(math.floor(x + 0.5))
+    return -int(math.floor(-x + 0.5))
+
+
+def clamp(x: int, low: int, high: int) -> int:
+    """``range LO to HI`` (integer bounds: the checker refuses others)."""
+    return low if x < low else high if x > high else x
+
+
+#: The only names generated code may use (besides its own locals).
+EXPORTS = {
+    name: globals()[name]
+    for name in (
+        "get", "truthy", "eq", "ne", "lt", "le", "gt", "ge", "member", "not_member",
+        "contains", "starts_with", "ends_with", "add", "sub", "mul", "div", "neg",
+        "days_since", "hours_since", "lower", "length", "domain", "per_points",
+        "decay_factor", "round_half_away", "clamp", "is_number",
+    )
+}
