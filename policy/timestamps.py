@@ -1,0 +1,135 @@
+"""Timestamps: ISO-8601 text to and from instants.
+
+The engine represents every instant as an ``int``: microseconds since the Unix epoch,
+UTC. This module is the only place that turns text into such an instant and back, so
+the rules for what a lead's timestamp may look like live here (LANGUAGE.md §3, §5):
+
+- ``date-time``: ``YYYY-MM-DD``, a separator (``T``, ``t`` or a space, since
+  spreadsheet exports write ``2026-11-02 15:00:00``), ``HH:MM`` with optional ``:SS``
+  and an optional fraction (``.`` or ``,``, any number of digits, truncated to
+  microseconds), then an optional offset: ``Z``/``z``, ``±HH:MM``, ``±HHMM`` or
+  ``±HH``. **No offset means UTC**, so exports that drop the offset still work.
+- ``date``: ``YYYY-MM-DD`` only, read as midnight UTC.
+
+Anything else is refused: week dates (``2026-W45-1``), compact forms (``20261102``),
+hours without minutes (``2026-11-02T15``), hour ``24``, leap seconds (``23:59:60``) and
+non-ASCII digits. Instants run from 0001-01-01 to 9999-12-31 in UTC.
+
+Nothing here runs before it; everything that reads or prints a timestamp uses it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+__all__ = [
+    "format_timestamp",
+    "from_datetime",
+    "parse_timestamp",
+    "to_datetime",
+]
+
+_UTC = UTC
+_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_US_PER_SECOND = 1_000_000
+_US_PER_DAY = 86_400 * _US_PER_SECOND
+# The instants a `datetime` can hold in UTC; an offset can push a wall-clock time at
+# the edge of year 1 or 9999 outside them, and such an instant could not be printed.
+_MIN_US = -62_135_596_800 * _US_PER_SECOND
+_MAX_US = 253_402_300_799 * _US_PER_SECOND + 999_999
+
+# The shape check runs before `datetime.fromisoformat`, which accepts more than
+# RFC 3339 users expect (week dates, compact dates, bare hours); `fromisoformat`
+# then checks the ranges (month 13, February 30, hour 25).
+_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TIME = (
+    r"[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
+    r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
+)
+_SHAPES = {
+    "date-time": re.compile(_DATE + _TIME).fullmatch,
+    "date": re.compile(_DATE).fullmatch,
+    "any": re.compile(_DATE + f"(?:{_TIME})?").fullmatch,
+}
+
+
+def parse_timestamp(text: str, *, kind: str = "date-time") -> int | None:
+    """Return the instant ``text`` names, in microseconds since the epoch (UTC).
+
+    ``kind`` is ``"date-time"`` (date and time required, offset optional, no offset
+    meaning UTC), ``"date"`` (``YYYY-MM-DD`` only, midnight UTC) or ``"any"`` (either).
+    Returns ``None`` when ``text`` is not such a timestamp, including when it is not a
+    string at all; never raises for bad input.
+
+    >>> parse_timestamp("2026-11-02T15:00:00Z")
+    1793631600000000
+    >>> parse_timestamp("2026-11-02T16:00:00+01:00") == parse_timestamp("2026-11-02 15:00")
+    True
+    >>> parse_timestamp("yesterday") is None
+    True
+    """
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        raise ValueError(f"unknown timestamp kind {kind!r}: expected 'date-time', 'date' or 'any'")
+    if type(text) is not str or shape(text) is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        # Python 3.11 refuses the lower-case `t` and `z` that RFC 3339 allows.
+        if text[-1] != "z" and text[10:11] != "t":
+            return None
+        try:
+            moment = datetime.fromisoformat(text[:10] + text[10:].upper())
+        except ValueError:
+            return None
+    delta = moment - (_EPOCH_NAIVE if moment.tzinfo is None else _EPOCH)
+    us = (delta.days * 86_400 + delta.seconds) * _US_PER_SECOND + delta.microseconds
+    return us if _MIN_US <= us <= _MAX_US else None
+
+
+def format_timestamp(us: int) -> str:
+    """Print an instant as ``YYYY-MM-DDTHH:MM:SSZ`` (LANGUAGE.md §5).
+
+    Six fraction digits (``.ffffff``) appear only when the instant has a fraction of a
+    second. Raises ``ValueError`` for an instant outside the years 1 to 9999.
+
+    >>> format_timestamp(1793631600000000)
+    '2026-11-02T15:00:00Z'
+    >>> format_timestamp(1793631600000001)
+    '2026-11-02T15:00:00.000001Z'
+    """
+    moment = to_datetime(us)
+    text = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
+    if moment.microsecond:
+        text += f".{moment.microsecond:06d}"
+    return text + "Z"
+
+
+def to_datetime(us: int) -> datetime:
+    """Return the instant ``us`` as an aware ``datetime`` in UTC.
+
+    Raises ``ValueError`` for an instant outside the years 1 to 9999.
+    """
+    days, rest = divmod(us, _US_PER_DAY)
+    try:
+        return _EPOCH + timedelta(days=days, microseconds=rest)
+    except OverflowError:
+        raise ValueError(f"instant {us} is outside the years 1 to 9999") from None
+
+
+def from_datetime(dt: datetime) -> int:
+    """Return an aware ``datetime`` as microseconds since the epoch (UTC).
+
+    A naive ``datetime`` is refused with ``ValueError("as_of must carry a time zone")``:
+    the engine never guesses the local time zone (LANGUAGE.md §5).
+    """
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("as_of must carry a time zone")
+    delta = dt - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * _US_PER_SECOND + delta.microseconds

@@ -1,0 +1,430 @@
+"""Lead validation: is a lead what the policy's schema says it is (LANGUAGE.md §4 step 1)?
+
+`LeadValidator` is built once per policy from its `LeadSchema`, after
+``policy.schema`` has loaded and checked it. It has two paths that give the same answer:
+
+- `LeadValidator.is_valid` is the hot path, run on every lead: a compiled
+  ``jsonschema_rs`` validator (about a microsecond a lead).
+- `LeadValidator.problems` is the slow path, run only for a lead that failed: the
+  reference ``jsonschema`` validator, whose errors become `Problem` values — one
+  readable sentence per failing field, sorted — for the error record of §5.
+
+Both apply the same rules. Of the schema's formats only ``date-time`` and ``date`` are
+enforced, with `policy.timestamps.parse_timestamp` (so a date-time without an offset is
+valid and read as UTC, §3); other formats (``email``, ``uri``, …) are annotations, as
+draft 2020-12 makes them by default. A lead must be a JSON object whatever the schema
+says; numbers must be finite; a tuple counts as an array.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import attrs
+import jsonschema
+import jsonschema.exceptions
+import jsonschema.validators
+import jsonschema_rs
+
+from .schema import LeadSchema, format_path, json_type_name
+from .timestamps import parse_timestamp
+
+__all__ = ["LeadValidator", "Problem"]
+
+
+@attrs.frozen(order=True)
+class Problem:
+    """One reason a lead is refused.
+
+    ``path`` names the failing field as the language writes it (``company.employees``;
+    for a missing required field, that field: ``lead_id``; ``tags[2]`` for an array
+    item; the empty string for the lead itself). ``message`` is one lowercase sentence:
+    ``expected integer, found string "abc"``, ``required field is missing``.
+    """
+
+    path: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The problem as it appears in an error record (LANGUAGE.md §5)."""
+        return {"path": self.path, "message": self.message}
+
+
+def _is_date_time(value: object) -> bool:
+    return not isinstance(value, str) or parse_timestamp(value) is not None
+
+
+def _is_date(value: object) -> bool:
+    return not isinstance(value, str) or parse_timestamp(value, kind="date") is not None
+
+
+def _any_value(value: object) -> bool:
+    return True
+
+
+_FORMAT_CHECKS = {"date-time": _is_date_time, "date": _is_date}
+
+
+def _format_checker() -> jsonschema.FormatChecker:
+    checker = jsonschema.FormatChecker(formats=())
+    for name, check in _FORMAT_CHECKS.items():
+        checker.checks(name)(check)
+    return checker
+
+
+def _is_number(checker: object, value: object) -> bool:
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)
+
+
+def _is_integer(checker: object, value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or isinstance(value, float) and value.is_integer()
+
+
+def _is_array(checker: object, value: object) -> bool:
+    return isinstance(value, list | tuple)
+
+
+# jsonschema_rs cannot hold NaN or infinities (they fail every `type`, `enum` and
+# `const`) and reads a tuple as an array; the reference validator is told the same.
+_ReferenceValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"number": _is_number, "integer": _is_integer, "array": _is_array}
+    ),
+)
+
+
+class LeadValidator:
+    """Validates leads against one `LeadSchema`; build once per policy, share freely.
+
+    ``is_valid(lead)`` is fast; ``problems(lead)`` explains. For every lead,
+    ``is_valid(lead)`` is true exactly when ``problems(lead)`` is empty. Both are safe
+    to call from several threads, and neither raises for a bad lead.
+    """
+
+    def __init__(self, schema: LeadSchema) -> None:
+        self.schema = schema
+        self._reference = _ReferenceValidator(
+            _forbid_with_paths(schema.document), format_checker=_format_checker()
+        )
+        formats: dict[str, Any] = {name: _any_value for name in _format_names(schema.document)}
+        formats.update(_FORMAT_CHECKS)
+        try:
+            fast = jsonschema_rs.Draft202012Validator(
+                schema.document,
+                formats=formats,
+                validate_formats=True,
+                ignore_unknown_formats=True,
+                offline=True,
+            )
+        except Exception:  # noqa: BLE001 - e.g. a `pattern` the Rust regex engine refuses
+            fast = None
+        self._fast = fast
+
+    def is_valid(self, lead: object) -> bool:
+        """Whether ``lead`` is a JSON object that satisfies the schema."""
+        if not isinstance(lead, dict):
+            return False
+        fast = self._fast
+        if fast is None:
+            return not self.problems(lead)
+        try:
+            return fast.is_valid(lead)
+        except Exception:  # noqa: BLE001
+            # A value no JSON document holds (a set, a datetime, a non-string key).
+            return False
+
+    def problems(self, lead: object) -> list[Problem]:
+        """Every reason ``lead`` fails the schema, sorted by path, then message.
+
+        Empty when the lead is valid.
+        """
+        if not isinstance(lead, dict):
+            return [Problem("", f"expected a JSON object, found {json_type_name(lead)}")]
+        found: set[Problem] = set()
+        try:
+            for error in self._reference.iter_errors(lead):
+                found.update(_explain(error))
+        except RecursionError:
+            found.add(Problem("", "nested too deeply to validate"))
+        except Exception as error:  # noqa: BLE001 - bad values must not become tracebacks
+            found.update(_non_json(lead, ()))
+            if not found:
+                found.add(Problem("", f"cannot be validated: {error}"))
+        if not found and self._fast is not None:
+            # The two engines differ in corners (regular expression dialects, values no
+            # JSON holds); `is_valid` uses the fast one, so its verdict must be explained.
+            try:
+                if not self._fast.is_valid(lead):
+                    for fast_error in self._fast.iter_errors(lead):
+                        where = format_path(fast_error.instance_path)
+                        found.add(Problem(where, _sentence(fast_error.message)))
+                    if not found:
+                        found.add(Problem("", "does not match the schema"))
+            except Exception as error:  # noqa: BLE001
+                found.update(_non_json(lead, ()))
+                if not found:
+                    found.add(Problem("", f"holds a value that is not JSON: {error}"))
+        return sorted(found)
+
+
+# -- explaining errors ---------------------------------------------------------------
+
+
+def _explain(error: jsonschema.exceptions.ValidationError) -> Iterator[Problem]:
+    path = tuple(error.absolute_path)
+    keyword = error.validator
+    value = error.validator_value
+    instance = error.instance
+    at = format_path(path)
+
+    if keyword == "required":
+        for name in value:
+            if isinstance(instance, dict) and name not in instance:
+                yield Problem(format_path((*path, name)), "required field is missing")
+    elif keyword == "dependentRequired":
+        for trigger, needed in value.items():
+            if trigger in instance:
+                for name in needed:
+                    if name not in instance:
+                        yield Problem(
+                            format_path((*path, name)),
+                            f"required when {_code(format_path((*path, trigger)))} is present",
+                        )
+    elif keyword == "additionalProperties" and value is False:
+        extras = _extra_keys(instance, error.schema)
+        for name in extras:
+            yield Problem(format_path((*path, name)), "not a field the schema allows")
+        if not extras:
+            yield Problem(at, _sentence(error.message))
+    elif keyword in ("anyOf", "oneOf"):
+        yield from _explain_choice(error)
+    else:
+        yield Problem(at, _message(error))
+
+
+def _explain_choice(error: jsonschema.exceptions.ValidationError) -> Iterator[Problem]:
+    """`anyOf`/`oneOf`: report the branch that came closest, or the types they allow.
+
+    A branch that fails only on `type`, at the value itself, did not apply (the value is
+    not of its kind), so it says nothing useful about what is wrong.
+    """
+    depth = len(error.absolute_path)
+    branches: dict[int, list[jsonschema.exceptions.ValidationError]] = {}
+    for sub in error.context or ():
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    applicable = [
+        (len(subs), index)
+        for index, subs in branches.items()
+        if any(s.validator != "type" or len(s.absolute_path) > depth for s in subs)
+    ]
+    at = format_path(error.absolute_path)
+    if applicable:
+        _, index = min(applicable)
+        for sub in branches[index]:
+            yield from _explain(sub)
+    elif branches:
+        allowed: list[str] = []
+        for subs in branches.values():
+            for sub in subs:
+                allowed.extend(_as_list(sub.validator_value))
+        yield Problem(at, f"expected {_or_list(allowed)}, found {_found(error.instance)}")
+    elif error.validator == "oneOf":
+        yield Problem(at, "matches more than one of the allowed forms, expected exactly one")
+    else:
+        yield Problem(at, _sentence(error.message))
+
+
+def _message(error: jsonschema.exceptions.ValidationError) -> str:
+    keyword = error.validator
+    value = error.validator_value
+    instance = error.instance
+    if keyword == "type":
+        return f"expected {_or_list(_as_list(value))}, found {_found(instance)}"
+    if keyword == "enum":
+        return f"must be one of {_values(value)}, found {_show(instance)}"
+    if keyword == "const":
+        return f"must be {_show(value)}, found {_show(instance)}"
+    if keyword == "format":
+        return f"not a valid {value}: {_show(instance)}"
+    if keyword == "minimum":
+        return f"must be at least {_show(value)}, found {_show(instance)}"
+    if keyword == "maximum":
+        return f"must be at most {_show(value)}, found {_show(instance)}"
+    if keyword == "exclusiveMinimum":
+        return f"must be greater than {_show(value)}, found {_show(instance)}"
+    if keyword == "exclusiveMaximum":
+        return f"must be less than {_show(value)}, found {_show(instance)}"
+    if keyword == "multipleOf":
+        return f"must be a multiple of {_show(value)}, found {_show(instance)}"
+    if keyword == "minLength":
+        return f"must be at least {_count(value, 'character')} long, found {len(instance)}"
+    if keyword == "maxLength":
+        return f"must be at most {_count(value, 'character')} long, found {len(instance)}"
+    if keyword == "pattern":
+        return f"must match the pattern {_show(value)}, found {_show(instance)}"
+    if keyword == "minItems":
+        return f"must hold at least {_count(value, 'item')}, found {len(instance)}"
+    if keyword == "maxItems":
+        return f"must hold at most {_count(value, 'item')}, found {len(instance)}"
+    if keyword == "uniqueItems":
+        return "must not repeat an item"
+    if keyword == "minProperties":
+        return f"must hold at least {_count(value, 'field')}, found {len(instance)}"
+    if keyword == "maxProperties":
+        return f"must hold at most {_count(value, 'field')}, found {len(instance)}"
+    if keyword in ("contains", "minContains", "maxContains"):
+        return "does not hold the items the schema asks for"
+    if keyword is None or keyword == "not" and value == {}:  # a `false` schema
+        return "not allowed by the schema"
+    if keyword == "not":
+        return f"{_found(instance)} is not allowed here"
+    return _sentence(error.message)
+
+
+def _extra_keys(instance: object, schema: object) -> list[str]:
+    if not isinstance(instance, dict) or not isinstance(schema, dict):
+        return []
+    named = schema.get("properties") or {}
+    patterns = list(schema.get("patternProperties") or {})
+    return [
+        key for key in instance if key not in named and not any(re.search(p, key) for p in patterns)
+    ]
+
+
+def _non_json(value: object, path: tuple[str | int, ...]) -> Iterator[Problem]:
+    """Values no JSON document can hold (only reached for leads built in Python)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if type(key) is not str:
+                yield Problem(format_path(path), f"has a key that is not a string: {key!r}")
+            else:
+                yield from _non_json(item, (*path, key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _non_json(item, (*path, index))
+    elif value is not None and not isinstance(value, str | int | float):
+        yield Problem(format_path(path), f"not a JSON value: {type(value).__name__}")
+
+
+_SUBSCHEMA = (
+    "additionalProperties",
+    "items",
+    "contains",
+    "propertyNames",
+    "not",
+    "if",
+    "then",
+    "else",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+)
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "$defs", "definitions")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_FORBIDDEN = {"not": {}}
+
+
+def _forbid_with_paths(schema: object, under: str = "") -> object:
+    """A copy of ``schema`` where a ``false`` subschema for a property or an item is
+    ``{"not": {}}``: the same meaning, but jsonschema then reports the failing path
+    (for a bare ``false`` it reports the parent object's).
+    """
+    if schema is False and under in ("properties", "patternProperties", "prefixItems", "items"):
+        return _FORBIDDEN
+    if not isinstance(schema, dict):
+        return schema
+    copy = dict(schema)
+    for key in _SUBSCHEMA:
+        if key in copy:
+            copy[key] = _forbid_with_paths(copy[key], key)
+    for key in _SUBSCHEMA_MAPS:
+        if isinstance(copy.get(key), dict):
+            copy[key] = {k: _forbid_with_paths(v, key) for k, v in copy[key].items()}
+    for key in _SUBSCHEMA_LISTS:
+        if isinstance(copy.get(key), list):
+            copy[key] = [_forbid_with_paths(v, key) for v in copy[key]]
+    return copy
+
+
+def _format_names(document: object) -> set[str]:
+    names: set[str] = set()
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("format"), str):
+                names.add(node["format"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return names
+
+
+# -- words ----------------------------------------------------------------------------
+
+_SHOWN_LENGTH = 60
+_SHOWN_VALUES = 8
+
+
+def _show(value: object) -> str:
+    """A value as JSON, cut short when long: ``"abc"``, ``12``, ``null``."""
+    if isinstance(value, str) and len(value) > _SHOWN_LENGTH:
+        value = value[: _SHOWN_LENGTH - 1] + "…"
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _SHOWN_LENGTH + 2 else text[: _SHOWN_LENGTH + 1] + "…"
+
+
+def _found(value: object) -> str:
+    """What was found, with its type: ``string "abc"``, ``integer 3``, ``object``."""
+    kind = json_type_name(value)
+    if value is None:
+        return "null"
+    if kind in ("object", "array"):
+        return kind
+    if kind in ("string", "integer", "number", "boolean"):
+        return f"{kind} {_show(value)}"
+    return f"{kind} value"
+
+
+def _values(values: Iterable[object]) -> str:
+    shown = [_show(v) for v in values]
+    if len(shown) > _SHOWN_VALUES:
+        shown = [*shown[:_SHOWN_VALUES], "…"]
+    return ", ".join(shown)
+
+
+def _as_list(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _or_list(words: Iterable[str]) -> str:
+    unique = list(dict.fromkeys(words))
+    if len(unique) <= 1:
+        return "".join(unique)
+    return ", ".join(unique[:-1]) + " or " + unique[-1]
+
+
+def _code(path: str) -> str:
+    return path if path.startswith("`") and path.endswith("`") else f"`{path}`"
+
+
+def _count(n: object, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _sentence(message: str) -> str:
+    line = message.strip().splitlines()[0] if message.strip() else "does not match the schema"
+    line = line[0].lower() + line[1:]
+    return line if len(line) <= 200 else line[:199] + "…"

@@ -1,0 +1,169 @@
+"""Timestamps: what parses, to which instant, and how instants print."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from policy.timestamps import format_timestamp, from_datetime, parse_timestamp, to_datetime
+
+T = 1_793_631_600_000_000  # 2026-11-02T15:00:00Z
+S = 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-02T15:00:00Z", T),
+        ("2026-11-02T15:00:00z", T),
+        ("2026-11-02t15:00:00Z", T),
+        ("2026-11-02T15:00:00+00:00", T),
+        ("2026-11-02T15:00:00-00:00", T),
+        ("2026-11-02T16:00:00+01:00", T),
+        ("2026-11-02T16:00:00+0100", T),
+        ("2026-11-02T16:00:00+01", T),
+        ("2026-11-02T10:00:00-05:00", T),
+        # no offset: UTC (exports that drop the offset still work)
+        ("2026-11-02T15:00:00", T),
+        # a space instead of T, as spreadsheets write it
+        ("2026-11-02 15:00:00", T),
+        ("2026-11-02 15:00", T),
+        ("2026-11-02T15:00Z", T),
+        ("2026-11-02T15:00:00.5Z", T + S // 2),
+        ("2026-11-02T15:00:00,25Z", T + S // 4),
+        ("2026-11-02T15:00:00.000001Z", T + 1),
+        # more than six fraction digits are cut to microseconds, not rounded
+        ("2026-11-02T15:00:00.1234569Z", T + 123_456),
+        ("1970-01-01T00:00:00Z", 0),
+        ("1969-12-31T23:59:59.999999Z", -1),
+        ("0001-01-01T00:00:00Z", -62_135_596_800 * S),
+        ("9999-12-31T23:59:59.999999Z", 253_402_300_800 * S - 1),
+    ],
+)
+def test_date_time_parses(text: str, expected: int) -> None:
+    assert parse_timestamp(text) == expected
+    assert parse_timestamp(text, kind="any") == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "yesterday",
+        "2026-11-02",  # a date is not a date-time
+        "2026-11-02T15",  # an hour alone
+        "2026-11-02T1500",
+        "2026-11-02T150000",  # compact time
+        "20261102T150000Z",  # compact date
+        "20261102",
+        "2026-W45-1",  # week date
+        "2026-W45-1T15:00:00",
+        "2026-306",  # ordinal date
+        "2026-13-01T00:00:00Z",
+        "2026-02-30T00:00:00Z",
+        "2026-11-02T24:00:00Z",
+        "2026-11-02T23:59:60Z",  # leap second
+        "2026-11-02T15:00:00+01:00:30",
+        "2026-11-02T15:00:00.Z",
+        "2026-11-02T15:00:00 Z",
+        " 2026-11-02T15:00:00Z",
+        "2026-11-02T15:00:00Z ",
+        "2026-11-02T15:00:00ZZ",
+        "２０２６-11-02T15:00:00Z",  # non-ASCII digits
+        "0000-12-31T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
+    ],
+)
+def test_date_time_refuses(text: str) -> None:
+    assert parse_timestamp(text) is None
+
+
+def test_date_kind() -> None:
+    assert parse_timestamp("2026-11-02", kind="date") == T - 15 * 3600 * S
+    assert parse_timestamp("2026-11-02", kind="any") == T - 15 * 3600 * S
+    assert parse_timestamp("2026-11-02T15:00:00Z", kind="date") is None
+    assert parse_timestamp("2026-02-29", kind="date") is None
+    assert parse_timestamp("2028-02-29", kind="date") is not None
+    assert parse_timestamp("20261102", kind="date") is None
+
+
+@pytest.mark.parametrize("value", [None, 12, 1.5, b"2026-11-02", ["2026-11-02"]])
+def test_non_strings_do_not_parse(value: object) -> None:
+    assert parse_timestamp(value) is None  # type: ignore[arg-type]
+
+
+def test_unknown_kind_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="unknown timestamp kind"):
+        parse_timestamp("2026-11-02", kind="time")
+
+
+@pytest.mark.parametrize(
+    ("us", "text"),
+    [
+        (T, "2026-11-02T15:00:00Z"),
+        (T + 1, "2026-11-02T15:00:00.000001Z"),
+        (T + S // 2, "2026-11-02T15:00:00.500000Z"),
+        (0, "1970-01-01T00:00:00Z"),
+        (-1, "1969-12-31T23:59:59.999999Z"),
+        (-62_135_596_800 * S, "0001-01-01T00:00:00Z"),
+    ],
+)
+def test_format(us: int, text: str) -> None:
+    assert format_timestamp(us) == text
+    assert parse_timestamp(text) == us
+
+
+def test_format_out_of_range() -> None:
+    with pytest.raises(ValueError, match="outside the years 1 to 9999"):
+        format_timestamp(253_402_300_800 * S)
+    with pytest.raises(ValueError):
+        to_datetime(-62_135_596_800 * S - 1)
+
+
+def test_datetime_conversions() -> None:
+    moment = to_datetime(T + 7)
+    assert moment == datetime(2026, 11, 2, 15, 0, 0, 7, tzinfo=UTC)
+    assert moment.utcoffset() == timedelta(0)
+    assert from_datetime(moment) == T + 7
+    new_york = timezone(timedelta(hours=-5))
+    assert from_datetime(datetime(2026, 11, 2, 10, tzinfo=new_york)) == T
+
+
+def test_naive_datetime_is_refused() -> None:
+    with pytest.raises(ValueError, match="as_of must carry a time zone"):
+        from_datetime(datetime(2026, 11, 2, 15))
+
+
+_AWARE = st.datetimes(
+    min_value=datetime(1, 1, 2),
+    max_value=datetime(9999, 12, 30),
+    timezones=st.sampled_from(
+        [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]
+    ),
+)
+
+
+@given(_AWARE)
+def test_isoformat_round_trip(moment: datetime) -> None:
+    us = from_datetime(moment)
+    assert parse_timestamp(moment.isoformat()) == us
+    assert parse_timestamp(format_timestamp(us)) == us
+    assert to_datetime(us) == moment
+
+
+@given(st.integers(min_value=-62_135_596_800 * S, max_value=253_402_300_800 * S - 1))
+def test_format_parse_round_trip(us: int) -> None:
+    text = format_timestamp(us)
+    assert parse_timestamp(text) == us
+    assert text.endswith("Z") and ("." in text) == (us % S != 0)
+
+
+@given(st.text(alphabet="0123456789-:T Zz+.,tW", max_size=40) | st.text(max_size=40))
+def test_never_raises(text: str) -> None:
+    for kind in ("date-time", "date", "any"):
+        result = parse_timestamp(text, kind=kind)
+        assert result is None or isinstance(result, int)

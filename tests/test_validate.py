@@ -1,0 +1,392 @@
+"""Lead validation: readable problems, and the fast path agreeing with the slow one."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import pathlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from policy.schema import LeadSchema, load_schema, parse_schema
+from policy.validate import LeadValidator, Problem
+
+ACME = pathlib.Path(__file__).resolve().parents[2] / "shared/spec/conformance/acme/lead.schema.json"
+needs_acme = pytest.mark.skipif(not ACME.exists(), reason="the spec's conformance schema is absent")
+
+GOOD = {
+    "lead_id": "L-1001",
+    "created_at": "2026-10-20T10:00:00Z",
+    "email": "dana@bigco.com",
+    "job_level": "vp",
+    "country": "US",
+    "company": {"employees": 5000},
+    "demo_requested": True,
+    "webinars_attended": 1,
+    "last_activity_at": "2026-11-02T13:00:00Z",
+    "mql_at": "2026-11-02T14:00:00Z",
+}
+
+
+def schema_of(document: object) -> LeadSchema:
+    return parse_schema(json.dumps(document).encode())
+
+
+def check(validator: LeadValidator, lead: object) -> list[Problem]:
+    """The problems of ``lead``, after checking both paths agree and the list is sorted."""
+    problems = validator.problems(lead)
+    assert validator.is_valid(lead) == (problems == []), (lead, problems)
+    assert problems == sorted(problems) == validator.problems(lead)
+    assert len(set(problems)) == len(problems)
+    return problems
+
+
+@pytest.fixture(scope="module")
+def acme() -> LeadValidator:
+    if not ACME.exists():
+        pytest.skip("the spec's conformance schema is absent")
+    return LeadValidator(load_schema(ACME))
+
+
+# -- messages --------------------------------------------------------------------------
+
+
+@needs_acme
+def test_valid_lead(acme: LeadValidator) -> None:
+    assert check(acme, GOOD) == []
+    assert check(acme, {"lead_id": "x", "created_at": "2026-10-20"}) != []
+
+
+@needs_acme
+def test_every_failing_path_is_named(acme: LeadValidator) -> None:
+    lead = {
+        "created_at": "yesterday",
+        "job_level": "boss",
+        "company": {"employees": "abc", "annual_revenue": -1},
+        "bant": [],
+        "unsubscribed": "yes",
+        "email": 5,
+        "webinars_attended": 2.5,
+        "source": None,
+    }
+    assert check(acme, lead) == [
+        Problem("bant", "expected object or null, found array"),
+        Problem("company.annual_revenue", "must be at least 0, found -1"),
+        Problem("company.employees", 'expected integer or null, found string "abc"'),
+        Problem("created_at", 'not a valid date-time: "yesterday"'),
+        Problem("email", "expected string or null, found integer 5"),
+        Problem(
+            "job_level",
+            'must be one of "c-level", "vp", "director", "manager", "ic", null, found "boss"',
+        ),
+        Problem("lead_id", "required field is missing"),
+        Problem("unsubscribed", 'expected boolean or null, found string "yes"'),
+        Problem("webinars_attended", "expected integer or null, found number 2.5"),
+    ]
+
+
+@needs_acme
+def test_timestamps_follow_the_language(acme: LeadValidator) -> None:
+    for text in ("2026-10-20T10:00:00", "2026-10-20 10:00", "2026-10-20T10:00:00.5+02:00"):
+        assert check(acme, {**GOOD, "created_at": text}) == []
+    for text in ("2026-10-20", "2026-W43-2", "20261020T100000Z", "2026-10-20T25:00:00Z"):
+        assert check(acme, {**GOOD, "created_at": text}) == [
+            Problem("created_at", f"not a valid date-time: {json.dumps(text)}")
+        ]
+    assert check(acme, {**GOOD, "mql_at": None}) == []
+    assert check(acme, {**GOOD, "mql_at": 1_700_000_000}) == [
+        Problem("mql_at", "expected string or null, found integer 1700000000")
+    ]
+
+
+@needs_acme
+def test_not_an_object(acme: LeadValidator) -> None:
+    for lead, kind in (([GOOD], "array"), ("L-1", "string"), (None, "null"), (3, "integer")):
+        assert check(acme, lead) == [Problem("", f"expected a JSON object, found {kind}")]
+
+
+def test_an_object_is_required_whatever_the_schema() -> None:
+    validator = LeadValidator(schema_of({}))
+    assert check(validator, {}) == []
+    assert check(validator, []) == [Problem("", "expected a JSON object, found array")]
+
+
+def test_long_values_are_cut_short() -> None:
+    validator = LeadValidator(schema_of({"properties": {"a": {"type": "integer"}}}))
+    [problem] = check(validator, {"a": "x" * 500})
+    assert problem.message == 'expected integer, found string "' + "x" * 59 + '…"'
+    [problem] = check(validator, {"a": "line\nbreak"})
+    assert problem.message == 'expected integer, found string "line\\nbreak"'
+
+
+SHAPES = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id"],
+    "properties": {
+        "id": {"type": "string", "minLength": 2, "maxLength": 5},
+        "at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+        "on": {"type": "string", "format": "date"},
+        "email": {"type": "string", "format": "email"},
+        "company": {"anyOf": [{"$ref": "#/$defs/company"}, {"type": "null"}]},
+        "num": {"oneOf": [{"type": "integer"}, {"type": "number"}]},
+        "gone": False,
+        "not_text": {"not": {"type": "string"}},
+        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True},
+        "code": {"type": "string", "pattern": "^[A-Z]{2}$"},
+        "score": {"type": "number", "exclusiveMinimum": 0, "maximum": 100, "multipleOf": 0.5},
+        "kind": {"const": "lead"},
+        "annual revenue": {"type": "number"},
+    },
+    "dependentRequired": {"at": ["on"]},
+    "$defs": {
+        "company": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {"name": {"type": "string"}, "employees": {"type": "integer"}},
+        }
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def shapes() -> LeadValidator:
+    return LeadValidator(schema_of(SHAPES))
+
+
+@pytest.mark.parametrize(
+    ("lead", "expected"),
+    [
+        ({"id": "ab"}, []),
+        ({}, [("id", "required field is missing")]),
+        ({"id": "a"}, [("id", "must be at least 2 characters long, found 1")]),
+        ({"id": "abcdef"}, [("id", "must be at most 5 characters long, found 6")]),
+        ({"id": "ab", "extra": 1}, [("extra", "not a field the schema allows")]),
+        ({"id": "ab", "gone": 1}, [("gone", "not allowed by the schema")]),
+        ({"id": "ab", "not_text": "x"}, [("not_text", 'string "x" is not allowed here')]),
+        ({"id": "ab", "at": "soon", "on": "2026-01-01"}, [("at", 'not a valid date-time: "soon"')]),
+        ({"id": "ab", "at": None, "on": "2026-01-01"}, []),
+        (
+            {"id": "ab", "at": 5, "on": "2026-01-01"},
+            [("at", "expected string or null, found integer 5")],
+        ),
+        ({"id": "ab", "at": "2026-01-01T00:00:00Z"}, [("on", "required when `at` is present")]),
+        (
+            {"id": "ab", "on": "2026-01-01T00:00:00Z"},
+            [("on", 'not a valid date: "2026-01-01T00:00:00Z"')],
+        ),
+        # formats other than date-time and date are annotations
+        ({"id": "ab", "email": "not an address"}, []),
+        (
+            {"id": "ab", "company": {"name": 3}},
+            [("company.name", "expected string, found integer 3")],
+        ),
+        ({"id": "ab", "company": {}}, [("company.name", "required field is missing")]),
+        (
+            {"id": "ab", "company": "acme"},
+            [("company", 'expected object or null, found string "acme"')],
+        ),
+        (
+            {"id": "ab", "num": 3},
+            [("num", "matches more than one of the allowed forms, expected exactly one")],
+        ),
+        ({"id": "ab", "num": 3.5}, []),
+        ({"id": "ab", "num": "3"}, [("num", 'expected integer or number, found string "3"')]),
+        ({"id": "ab", "tags": []}, [("tags", "must hold at least 1 item, found 0")]),
+        ({"id": "ab", "tags": ["a", "a"]}, [("tags", "must not repeat an item")]),
+        ({"id": "ab", "tags": ["a", 2]}, [("tags[1]", "expected string, found integer 2")]),
+        (
+            {"id": "ab", "code": "usa"},
+            [("code", 'must match the pattern "^[A-Z]{2}$", found "usa"')],
+        ),
+        ({"id": "ab", "score": 0}, [("score", "must be greater than 0, found 0")]),
+        ({"id": "ab", "score": 101}, [("score", "must be at most 100, found 101")]),
+        ({"id": "ab", "score": 0.7}, [("score", "must be a multiple of 0.5, found 0.7")]),
+        ({"id": "ab", "kind": "deal"}, [("kind", 'must be "lead", found "deal"')]),
+        (
+            {"id": "ab", "annual revenue": "1M"},
+            [("`annual revenue`", 'expected number, found string "1M"')],
+        ),
+        ({"id": "ab", "score": True}, [("score", "expected number, found boolean true")]),
+    ],
+)
+def test_messages(shapes: LeadValidator, lead: dict, expected: list[tuple[str, str]]) -> None:
+    assert check(shapes, lead) == [Problem(path, message) for path, message in expected]
+
+
+def test_python_values_that_are_not_json(shapes: LeadValidator) -> None:
+    # Leads built in Python (the library) may hold what no JSON document can.
+    assert check(shapes, {"id": "ab", "code": dt.datetime(2026, 1, 1)}) == [
+        Problem("code", "expected string, found datetime value")
+    ]
+    assert check(shapes, {"id": "ab", "company": {"name": "x", 1: 2}}) == [
+        Problem("company", "has a key that is not a string: 1")
+    ]
+    assert check(shapes, {"id": "ab", "tags": ("a", "b")}) == []
+    assert check(shapes, {"id": "ab", "score": float("nan")}) == [
+        Problem("score", "expected number, found number NaN")
+    ]
+    assert check(shapes, {"id": "ab", "num": float("inf")}) != []
+
+
+def test_a_pattern_rust_cannot_compile_falls_back_to_jsonschema() -> None:
+    # `\Z` is Python's end of string; the Rust engine refuses it, so `is_valid` falls
+    # back to the reference validator and both paths still agree.
+    validator = LeadValidator(schema_of({"properties": {"a": {"pattern": "a\\Z"}}}))
+    assert validator._fast is None
+    assert check(validator, {"a": "ba"}) == []
+    assert check(validator, {"a": "ab"}) == [
+        Problem("a", 'must match the pattern "a\\\\Z", found "ab"')
+    ]
+
+
+def test_where_the_engines_differ_the_fast_verdict_is_explained() -> None:
+    # Python's `\d` matches any Unicode digit, the Rust engine's only 0-9: `is_valid`
+    # (Rust) refuses "٣", so `problems` must say why even though jsonschema accepts it.
+    validator = LeadValidator(schema_of({"properties": {"d": {"pattern": "^\\d$"}}}))
+    assert check(validator, {"d": "7"}) == []
+    [problem] = check(validator, {"d": "\u0663"})
+    assert problem.path == "d" and "does not match" in problem.message
+
+
+def test_dict_subclasses_are_objects() -> None:
+    validator = LeadValidator(schema_of({"properties": {"a": {"type": "integer"}}}))
+    assert check(validator, collections.OrderedDict(a=1)) == []
+    assert check(validator, collections.OrderedDict(a="x")) == [
+        Problem("a", 'expected integer, found string "x"')
+    ]
+
+
+# -- the fast path agrees with the slow one ---------------------------------------------
+
+_TIMESTAMPS = st.one_of(
+    st.sampled_from(
+        [
+            "2026-11-02T15:00:00Z",
+            "2026-11-02T15:00:00",
+            "2026-11-02 15:00",
+            "2026-11-02T15:00:00.123+01:00",
+            "2026-11-02t15:00:00z",
+            "2026-11-02",
+            "2026-W45-1",
+            "20261102",
+            "2026-02-30T00:00:00Z",
+            "2026-11-02T24:00:00Z",
+            "yesterday",
+            "",
+        ]
+    ),
+    st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(
+        lambda d: d.isoformat()
+    ),
+    st.text(alphabet="0123456789-:TZ+. ", max_size=26),
+)
+_VALID_TIMESTAMPS = st.datetimes(
+    min_value=dt.datetime(1900, 1, 1),
+    max_value=dt.datetime(2100, 1, 1),
+    timezones=st.sampled_from([None, dt.UTC, dt.timezone(dt.timedelta(hours=-5))]),
+).map(lambda d: d.isoformat(sep=" " if d.minute % 2 else "T"))
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    _TIMESTAMPS,
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+_BY_TYPE = {
+    "string": st.text(max_size=8),
+    "integer": st.integers(min_value=-1, max_value=10**6),
+    "number": st.floats(min_value=-0.5, max_value=1e9, allow_nan=False),
+    "boolean": st.booleans(),
+    "null": st.none(),
+}
+
+
+@st.composite
+def _value(draw: st.DrawFn, schema: LeadSchema, path: tuple[str, ...]) -> object:
+    """A value for the field at ``path``: mostly of a type the schema allows."""
+    info = schema.lookup(path)
+    if info is None or draw(st.integers(0, 40)) == 17:  # rare; Hypothesis favours 0
+        return draw(_JSON)
+    options: list[st.SearchStrategy] = [_BY_TYPE[t] for t in sorted(info.types) if t in _BY_TYPE]
+    if info.enum:
+        options = [st.sampled_from(info.enum)]
+    if info.is_timestamp:
+        return draw(_TIMESTAMPS if draw(st.integers(0, 9)) == 3 else _VALID_TIMESTAMPS)
+    if "array" in info.types:
+        items = [_BY_TYPE[t] for t in sorted(info.items_types) if t in _BY_TYPE] or [_SCALARS]
+        options.append(st.lists(st.one_of(*items), max_size=3))
+    if "object" in info.types:
+        options.append(_object(schema, path))
+    return draw(st.one_of(*options)) if options else draw(_JSON)
+
+
+@st.composite
+def _object(draw: st.DrawFn, schema: LeadSchema, prefix: tuple[str, ...] = ()) -> dict:
+    """An object for ``prefix``: required fields nearly always, others half the time."""
+    lead = {}
+    for path, info in schema.fields.items():
+        if path[:-1] != prefix:
+            continue
+        if draw(st.integers(0, 9)) < (9 if info.required else 5):
+            lead[path[-1]] = draw(_value(schema, path))
+    if draw(st.integers(0, 9)) == 7:
+        lead[draw(st.text(max_size=8))] = draw(_JSON)
+    return lead
+
+
+def _leads(schema: LeadSchema) -> st.SearchStrategy:
+    return st.one_of(_object(schema), _object(schema), _object(schema), _JSON)
+
+
+@needs_acme
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fast_and_slow_paths_agree_on_acme(acme: LeadValidator, data: st.DataObject) -> None:
+    check(acme, data.draw(_leads(acme.schema)))
+
+
+@needs_acme
+def test_fast_and_slow_paths_agree_on_known_leads(acme: LeadValidator) -> None:
+    valid = [
+        GOOD,
+        {"lead_id": "x", "created_at": "2026-10-20T10:00:00"},
+        {**GOOD, "company": None, "bant": {"budget": True}, "job_level": None},
+        {**GOOD, "company": {"employees": 2**70, "annual_revenue": 1.5e12}},
+        {**GOOD, "unknown_field": [1, {"a": None}]},
+        {**GOOD, "webinars_attended": 3.0},
+    ]
+    invalid = [
+        {},
+        {**GOOD, "company": {"employees": -1}},
+        {**GOOD, "company": {"employees": True}},
+        {**GOOD, "bant": {"need": "yes"}},
+        {**GOOD, "created_at": "2026-10-20T10:00:00+25:00"},
+        {**GOOD, "job_level": "VP"},
+        {**GOOD, "lead_id": None},
+    ]
+    for lead in valid:
+        assert check(acme, lead) == [], lead
+    for lead in invalid:
+        assert check(acme, lead) != [], lead
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_fast_and_slow_paths_agree_on_many_keywords(
+    shapes: LeadValidator, data: st.DataObject
+) -> None:
+    check(shapes, data.draw(_leads(shapes.schema)))
