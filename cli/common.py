@@ -37,3 +37,11 @@ def load_checked(path: str, *, strict: bool = False, quiet_ok: bool = True) -> L
             click.echo(summary_line(diags), err=True)
         sys.exit(PROBLEMS)
     return result
+
+
+def load_policy(path: str, *, strict: bool = False):
+    """A loaded :class:`policy.Policy` ready to evaluate; exits like :func:`load_checked`."""
+    from policy.api import Policy
+
+    result = load_checked(path, strict=strict)
+    return Policy.from_result(result)

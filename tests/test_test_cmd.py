@@ -1,0 +1,200 @@
+"""`funnel test`: examples as tests, coverage, and the report formats CI systems read."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from funnel_cli.main import main
+
+ROOT = Path(__file__).resolve().parents[1]
+ACME = ROOT.parent / "shared" / "spec" / "conformance" / "acme"
+XSD = ROOT / ".cache" / "junit-10.xsd"
+
+POLICY = '''policy p "Tiny"
+version "1"
+id lead_id
+
+team marketing "@m"
+team sales "@s"
+
+funnel lead -> mql
+
+define big = employees >= 100
+
+score fit owned by marketing {
+  +50 if big
+  +10 if vip
+  range 0 to 100
+}
+
+stage lead owned by marketing {
+  require email is present "no email"
+}
+
+stage mql owned by marketing {
+  require fit >= 50
+  exclude competitor "competitors are never qualified"
+}
+
+state out owned by marketing
+
+recycle lead to out if competitor or days_since(last_seen) > 365 "competitor"
+'''
+
+EXAMPLES = '''example "a big company is an MQL" {
+  at "2026-11-02T15:00:00Z"
+  lead {"lead_id": "A", "email": "a@x.com", "employees": 500}
+  expect stage mql
+  expect score fit 50
+}
+
+example "a small company stays a lead" {
+  at "2026-11-02T15:00:00Z"
+  lead {"lead_id": "B", "email": "b@x.com", "employees": 5}
+  expect stage lead
+  expect score fit 0
+}
+'''
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    (tmp_path / "policy.funnel").write_text(POLICY)
+    (tmp_path / "examples.funnel").write_text(EXAMPLES)
+    return tmp_path
+
+
+@pytest.mark.skipif(not ACME.exists(), reason="shared conformance folder not present: skipped")
+def test_conformance_examples_all_pass():
+    result = run("test", str(ACME))
+    assert result.exit_code == 0, result.output
+    assert "14 passed, 0 failed" in result.output
+    assert "FAIL" not in result.output
+
+
+def test_the_projects_own_policy_passes_with_full_coverage():
+    result = run("test", str(ROOT / "rules"), "--min-coverage", "100")
+    assert result.exit_code == 0, result.output
+    assert "coverage: 100%" in result.output
+    assert result.output.rstrip().endswith("31 passed, 0 failed")
+
+
+def test_a_broken_expectation_shows_expected_actual_and_the_derivation(tiny: Path):
+    text = (tiny / "examples.funnel").read_text().replace("expect score fit 50", "expect score fit 60")
+    (tiny / "examples.funnel").write_text(text)
+    result = run("test", str(tiny))
+    assert result.exit_code == 1
+    out = result.output
+    assert "FAIL  " in out and "a big company is an MQL" in out
+    assert "expect score fit 60" in out
+    assert "expected: 60" in out and "actual:   50" in out
+    assert "derivation of the actual decision:" in out
+    assert "+50 if big" in out  # the derivation names the rule that gave the points
+    assert out.rstrip().endswith("1 passed, 1 failed")
+
+
+def test_coverage_names_the_rules_no_example_exercised(tiny: Path):
+    result = run("test", str(tiny))
+    assert result.exit_code == 0
+    out = result.output
+    assert "not exercised" in out
+    assert "score fit: +10 if vip" in out
+    assert "stage mql: exclude competitor" in out
+    assert "recycle: recycle lead to out" in out
+    low = run("test", str(tiny), "--min-coverage", "95")
+    assert low.exit_code == 1
+    assert "below --min-coverage 95%" in low.output
+
+
+def test_k_selects_examples_by_name(tiny: Path):
+    result = run("test", str(tiny), "-k", "SMALL")
+    assert result.exit_code == 0
+    assert "a small company stays a lead" in result.output
+    assert "a big company" not in result.output
+    assert "1 passed, 0 failed" in result.output
+
+
+def test_json_report(tiny: Path):
+    text = (tiny / "examples.funnel").read_text().replace("expect stage lead", "expect stage mql")
+    (tiny / "examples.funnel").write_text(text)
+    result = run("test", str(tiny), "--format", "json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert (data["passed"], data["failed"]) == (1, 1)
+    failed = [e for e in data["examples"] if e["status"] == "failed"]
+    assert failed[0]["failures"] == [
+        {"expect": "expect stage mql", "expected": '"mql"', "actual": '"lead"'}
+    ]
+    assert 0 < data["coverage"]["percent"] < 100
+
+
+def test_a_refused_lead_fails_every_expectation_but_error(tiny: Path):
+    (tiny / "examples.funnel").write_text(
+        'example "bad timestamp" {\n  at "2026-11-02T15:00:00Z"\n  lead file "l.json"\n'
+        "  expect stage lead\n}\n"
+        'example "expected refusal" {\n  at "2026-11-02T15:00:00Z"\n  lead file "l.json"\n'
+        "  expect error\n}\n"
+    )
+    (tiny / "l.json").write_text('{"lead_id": "C", "email": "c@x.com", "last_seen": "yesterday"}')
+    result = run("test", str(tiny))
+    assert result.exit_code == 1
+    assert "the lead was refused: last_seen:" in result.output
+    assert "1 passed, 1 failed" in result.output
+
+
+def test_an_unreadable_lead_file_is_a_failure_not_a_crash(tiny: Path):
+    (tiny / "examples.funnel").write_text(
+        'example "gone" {\n  at "2026-11-02T15:00:00Z"\n  lead file "missing.json"\n'
+        "  expect stage lead\n}\n"
+    )
+    result = run("test", str(tiny))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_policy_is_exit_2():
+    result = run("test", "/no/such/place")
+    assert result.exit_code == 2
+    assert "no such file or directory" in result.output
+
+
+def test_junit_report_is_valid_against_the_published_schema(tiny: Path, tmp_path: Path):
+    text = (tiny / "examples.funnel").read_text().replace("expect score fit 0", "expect score fit 7")
+    (tiny / "examples.funnel").write_text(text)
+    out = tmp_path / "report.xml"
+    result = run("test", str(tiny), "--format", "junit", "-o", str(out))
+    assert result.exit_code == 1
+    assert "1 passed, 1 failed" in result.output
+    xml = out.read_text()
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml)
+    suite = root.find("testsuite")
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    failure = suite.find("testcase/failure")
+    assert "expect score fit 7" in failure.get("message")
+    assert "derivation of the actual decision" in failure.text
+    if not XSD.exists():
+        pytest.skip("junit-10.xsd not fetched (tests/fetch_junit_xsd.sh): structure checked only")
+    xmlschema = pytest.importorskip("xmlschema")
+    xmlschema.XMLSchema(str(XSD)).validate(str(out))
+
+
+def test_conformance_policy_copied_runs_from_any_directory(tmp_path: Path, monkeypatch):
+    if not ACME.exists():
+        pytest.skip("shared conformance folder not present")
+    copy = tmp_path / "acme"
+    shutil.copytree(ACME, copy)
+    monkeypatch.chdir(tmp_path)
+    result = run("test", "acme", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["failed"] == 0
