@@ -1,0 +1,126 @@
+"""`funnel explain`: one lead's derivation, for a person (spec section 9).
+
+Thin: find the lead (a JSON file, a record of a lead file, standard input or an
+inline object), load the policy, and print :meth:`policy.Policy.explain`'s text.
+Exit status: 0 the lead got a decision; 1 it was refused (its problems are
+printed) or the policy has errors; 2 bad usage or a lead that cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from typing import Any
+
+import click
+
+from .common import OK, PROBLEMS, fail_usage, load_policy
+from .eval_cmd import as_of_option, now_us, open_leads
+
+_AT_RECORD = re.compile(r"(?P<file>.+):(?P<line>[0-9]+)")
+
+
+def read_lead(spec: str, schema: Any = None) -> tuple[Any, str]:
+    """The lead LEAD names, and how to name it in messages. Exits 2 when it cannot be read.
+
+    ``-``: standard input (one JSON object); ``{…}``: the object itself; ``FILE:N``:
+    the record at line N of a lead file (JSON Lines, CSV or a JSON array, by
+    extension; N as ``funnel eval`` reports it); otherwise a JSON file holding one
+    object (or a JSON Lines file of exactly one lead).
+    """
+    from policy.leads import LeadFileError, detect_format, read_records, text_stream
+
+    if spec.lstrip().startswith("{"):
+        return _json_object(spec, "the lead given inline"), "the lead given inline"
+    wanted: int | None = None
+    path = spec
+    if spec != "-" and not os.path.exists(spec):
+        match = _AT_RECORD.fullmatch(spec)
+        if match is None:
+            fail_usage(f"{spec}: no such file")
+        path, wanted = match["file"], int(match["line"])
+    if path == "-" and wanted is None:
+        source, _, shown = open_leads("-")
+        return _json_object(source.readall().decode("utf-8", "replace"), shown), shown
+    source, _, shown = open_leads(path)
+    try:
+        fmt = detect_format(None if path == "-" else path)
+        records = read_records(text_stream(source), fmt=fmt, schema=schema)  # type: ignore[arg-type]
+        found = None
+        count = 0
+        for record in records:
+            count += 1
+            if wanted is None and count > 1:
+                fail_usage(f"{shown} holds more than one lead: name one as {path}:LINE")
+            if wanted is None or record.line == wanted:
+                found = record
+                if wanted is not None:
+                    break
+    except LeadFileError as exc:
+        fail_usage(f"{shown}: {exc.message}")
+    except OSError as exc:
+        fail_usage(f"{shown}: cannot read: {exc.strerror or exc}")
+    finally:
+        if path != "-":
+            source.raw.close()
+    where = shown if wanted is None else f"{shown}, line {wanted}"
+    if found is None:
+        fail_usage(f"{shown} has no lead" + ("" if wanted is None else f" at line {wanted}"))
+    if found.error is not None:
+        click.echo(f"funnel: {where}: {found.error}", err=True)
+        sys.exit(PROBLEMS)
+    return found.value, where
+
+
+def _json_object(text: str, shown: str) -> dict:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        fail_usage(f"{shown}: not valid JSON: {exc}")
+    if type(value) is not dict:
+        fail_usage(f"{shown}: expected one JSON object (a lead)")
+    return value
+
+
+@click.command("explain")
+@click.argument("path", type=click.Path())
+@click.argument("lead")
+@as_of_option
+@click.option("--color/--no-color", default=False,
+              help="Mark passing and failing rules in colour (off unless asked; NO_COLOR wins).")
+def explain(path: str, lead: str, as_of: int | None, color: bool) -> None:
+    """Show how the policy at PATH decides one LEAD, rule by rule.
+
+    LEAD is a JSON file holding one lead, FILE:N for the record at line N of a
+    lead file (as `funnel eval` numbers them), `-` for standard input, or the JSON
+    object itself. The derivation shows each score rule with the values it read,
+    every gate line until the first gate that fails, each handoff (routes, SLA,
+    escalation, rejection), the recycle rules tried and what the next stage needs.
+
+    \b
+    Examples:
+      funnel explain rules lead.json
+      funnel explain rules leads.jsonl:17 --as-of 2026-11-02T15:00:00Z
+      funnel explain rules '{"lead_id": "L-1", "created_at": "2026-11-01"}'
+
+    Exit status: 0 a decision was explained; 1 the lead is refused or the policy has
+    errors; 2 bad usage or the lead cannot be read.
+    """
+    from policy.decision import LeadError
+    from policy.explain import render
+
+    pol = load_policy(path)
+    value, where = read_lead(lead, pol.model.schema)
+    at = now_us() if as_of is None else as_of
+    try:
+        decision = pol.run_prepared(value, pol.prepare(value), at, trace=True)
+    except LeadError as err:
+        click.echo(f"funnel: {where}: the lead is refused: {err.message}", err=True)
+        for problem in err.problems:
+            click.echo(f"  {problem.path or '(the record)'}: {problem.message}", err=True)
+        sys.exit(PROBLEMS)
+    color = color and not os.environ.get("NO_COLOR")
+    click.echo(render(decision, pol.model, color=color), nl=False)
+    sys.exit(OK)

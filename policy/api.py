@@ -1,0 +1,295 @@
+"""The library: load a policy once, then evaluate leads with it (spec section 8).
+
+:func:`load` runs the front half of the pipeline (:func:`policy.loader.load_model`:
+parse, schema, check) and turns its errors into one :class:`PolicyError`. The
+:class:`Policy` it returns prepares each lead — it must be a JSON object, it is
+validated against the schema, its timestamp fields are parsed into instants —
+and hands it to an engine: the compiled one (:mod:`policy.compiler`) when it is
+available, else the reference :class:`~policy.interpreter.Interpreter`. ``trace``
+and ``explain`` always use the interpreter, which is the one that records.
+
+A ``Policy`` is immutable and holds nothing per lead, so one instance serves any
+number of threads. Evaluation does no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from . import runtime as rt
+from .decision import Decision, LeadError, PolicyInfo, Problem
+from .diagnostics import Diagnostic, PolicyError, error
+from .interpreter import Interpreter
+from .loader import InputError, LoadResult, load_model
+from .model import PolicyModel
+from .schema import json_type_name
+from .timestamps import from_datetime, parse_timestamp
+from .validate import LeadValidator
+
+__all__ = ["ENGINES", "Policy", "as_of_instant", "load"]
+
+#: The engines a :class:`Policy` can run: ``auto`` picks ``compiled`` when it works.
+ENGINES = ("auto", "compiled", "interpreter")
+
+_KIND_WORDS = {"date-time": "date-time", "date": "date", "any": "timestamp"}
+
+
+def load(path: Any, *, engine: str = "auto") -> Policy:
+    """Load, check and prepare the policy at ``path`` (a directory or one ``.funnel`` file).
+
+    Raises :class:`PolicyError` with every diagnostic when the policy has errors, or
+    with one E110 diagnostic when the path cannot be read at all. Warnings do not
+    stop loading; they are kept in :attr:`Policy.diagnostics`.
+    """
+    try:
+        result = load_model(path)
+    except InputError as exc:
+        raise PolicyError([error("E110", str(exc))]) from None
+    return Policy.from_result(result, engine=engine)
+
+
+def as_of_instant(as_of: datetime | None) -> int:
+    """``as_of`` as µs since the epoch: an aware datetime, or None for the current time.
+
+    A naive datetime raises ``ValueError("as_of must carry a time zone")``: the engine
+    never guesses a time zone.
+    """
+    if as_of is None:
+        return time.time_ns() // 1000
+    if not isinstance(as_of, datetime):
+        raise TypeError(f"as_of must be a datetime, not {type(as_of).__name__}")
+    return from_datetime(as_of)
+
+
+class Policy:
+    """A loaded, checked policy, ready to evaluate leads; immutable and thread-safe.
+
+    ``engine``: ``"auto"`` (the compiled engine when :mod:`policy.compiler` is
+    importable and compiles this policy, else the interpreter), ``"compiled"`` (and
+    fail if it cannot) or ``"interpreter"``.
+    """
+
+    __slots__ = ("_model", "_info", "_diagnostics", "_interpreter", "_engine", "_engine_name",
+                 "_validator", "_plan", "_id_field", "_id_key")
+
+    def __init__(
+        self,
+        model: PolicyModel,
+        *,
+        diagnostics: Iterable[Diagnostic] = (),
+        engine: str = "auto",
+    ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        from .formatter import policy_digest  # a sibling phase; imported only when loading
+
+        info = PolicyInfo(
+            name=model.header.name.name if model.header is not None else None,
+            version=model.version,
+            digest=policy_digest(model),
+        )
+        interpreter = Interpreter(model, info)
+        run, name = interpreter.run, "interpreter"
+        if engine != "interpreter":
+            compiled = _compile(model, info, required=engine == "compiled")
+            if compiled is not None:
+                run, name = compiled.run, "compiled"
+        validator = LeadValidator(model.schema) if model.schema is not None else None
+        setattr_ = object.__setattr__
+        setattr_(self, "_model", model)
+        setattr_(self, "_info", info)
+        setattr_(self, "_diagnostics", tuple(d for d in diagnostics if not d.is_error))
+        setattr_(self, "_interpreter", interpreter)
+        setattr_(self, "_engine", run)
+        setattr_(self, "_engine_name", name)
+        setattr_(self, "_validator", validator)
+        setattr_(self, "_plan", _timestamp_plan(model))
+        id_field = model.id_field
+        setattr_(self, "_id_field", id_field)
+        setattr_(self, "_id_key", id_field[0] if id_field and len(id_field) == 1 else None)
+
+    @classmethod
+    def from_result(cls, result: LoadResult, *, engine: str = "auto") -> Policy:
+        """The policy a :func:`~policy.loader.load_model` result holds; raises
+        :class:`PolicyError` when that result has errors."""
+        if not result.ok:
+            raise PolicyError(result.diagnostics, result.sources)
+        return cls(result.model, diagnostics=result.diagnostics, engine=engine)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a Policy is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("a Policy is immutable")
+
+    def __repr__(self) -> str:
+        info = self._info
+        return f"<Policy {info.name} {info.version} {info.digest[:15]}… engine={self._engine_name}>"
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def model(self) -> PolicyModel:
+        """The checked model (declarations, funnel, schema, calendar)."""
+        return self._model
+
+    @property
+    def info(self) -> PolicyInfo:
+        """Name, version and digest, as every decision carries them."""
+        return self._info
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """The warnings found while loading (errors stop loading)."""
+        return self._diagnostics
+
+    @property
+    def engine(self) -> str:
+        """Which engine ``evaluate`` uses: ``"compiled"`` or ``"interpreter"``."""
+        return self._engine_name
+
+    # ------------------------------------------------------------------ evaluating
+    def evaluate(self, lead: Any, *, as_of: datetime | None = None) -> Decision:
+        """Decide one lead at ``as_of`` (an aware datetime; None: now).
+
+        Raises :class:`LeadError` for a lead that is refused (not an object, not
+        valid against the schema, a timestamp that does not parse).
+        """
+        at = as_of_instant(as_of)
+        return self._engine(lead, self.prepare(lead), at)
+
+    def evaluate_many(
+        self, leads: Iterable[Any], *, as_of: datetime | None = None
+    ) -> Iterator[Decision | LeadError]:
+        """Decide each lead, lazily, in input order: one Decision or LeadError per lead.
+
+        A LeadError's ``line`` is the lead's 1-based position. ``as_of`` is read once,
+        when this is called, so every lead is decided at the same instant.
+        """
+        at = as_of_instant(as_of)
+        return self._many(leads, at)
+
+    def _many(self, leads: Iterable[Any], at: int) -> Iterator[Decision | LeadError]:
+        run, prepare = self._engine, self.prepare
+        for line, lead in enumerate(leads, 1):
+            try:
+                yield run(lead, prepare(lead), at)
+            except LeadError as exc:
+                yield exc.with_line(line)
+
+    def trace(self, lead: Any, *, as_of: datetime | None = None) -> Decision:
+        """Decide one lead with the interpreter and keep every step in ``decision.trace``."""
+        at = as_of_instant(as_of)
+        return self._interpreter.run(lead, self.prepare(lead), at, trace=True)
+
+    def explain(self, lead: Any, *, as_of: datetime | None = None, color: bool = False) -> str:
+        """The derivation of one lead's decision, as plain text for a person."""
+        from .explain import render
+
+        return render(self.trace(lead, as_of=as_of), self._model, color=color)
+
+    def run_prepared(self, lead: dict, ts: tuple, as_of_us: int, *, trace: bool = False
+                     ) -> Decision:
+        """Decide a lead that :meth:`prepare` accepted (``as_of_us``: µs since the epoch)."""
+        if trace:
+            return self._interpreter.run(lead, ts, as_of_us, trace=True)
+        return self._engine(lead, ts, as_of_us)
+
+    # ------------------------------------------------------------------ preparing
+    def lead_id(self, lead: Any) -> Any:
+        """The value that names a lead in error records: its ``id`` field, when that is
+        a plain value (not an object or array), else None."""
+        if type(lead) is not dict or self._id_field is None:
+            return None
+        key = self._id_key
+        v = lead.get(key) if key is not None else rt.get(lead, self._id_field)
+        return None if isinstance(v, (dict, list)) else v
+
+    def prepare(self, lead: Any) -> tuple[int | None, ...]:
+        """Check a lead and read its timestamps: the ``ts`` tuple the engines take.
+
+        Raises :class:`LeadError` with every problem found: not a JSON object, not
+        valid against the schema, or a timestamp field that is not a timestamp.
+        """
+        if type(lead) is not dict:
+            what = f"expected a JSON object, found {json_type_name(lead)}"
+            raise LeadError(what, [Problem("", what)])
+        validator = self._validator
+        if validator is not None and not validator.is_valid(lead):
+            problems = validator.problems(lead) or [Problem("", "does not match the schema")]
+            raise LeadError("the lead does not match the schema", problems,
+                            lead=self.lead_id(lead))
+        ts: list[int | None] = []
+        problems = None
+        for path, key, kind in self._plan:
+            v = lead.get(key) if key is not None else rt.get(lead, path)
+            if v is None:
+                ts.append(None)
+                continue
+            if type(v) is str:
+                us = parse_timestamp(v, kind=kind)
+                if us is not None:
+                    ts.append(us)
+                    continue
+            ts.append(None)
+            problems = problems or []
+            problems.append(Problem(".".join(path), f"not a valid {_KIND_WORDS[kind]}: "
+                                    f"{_shown(v)}"))
+        if problems:
+            raise LeadError("a timestamp field does not parse", problems,
+                            lead=self.lead_id(lead))
+        return tuple(ts)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _timestamp_plan(model: PolicyModel) -> tuple[tuple[tuple[str, ...], str | None, str], ...]:
+    """For each timestamp path in ``timestamp_order``: (path, top-level key or None, kind).
+
+    The kind follows the schema: a ``date`` field takes only dates, a ``date-time``
+    field needs a time, any other timestamp (one only ``days_since`` or an ``sla``
+    reads) takes either.
+    """
+    plan = []
+    for path in model.timestamp_order:
+        info = model.schema.lookup(path) if model.schema is not None else None
+        fmt = info.format if info is not None else None
+        kind = fmt if fmt in ("date", "date-time") else "any"
+        plan.append((path, path[0] if len(path) == 1 else None, kind))
+    return tuple(plan)
+
+
+def _shown(v: object) -> str:
+    try:
+        text = json.dumps(v, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(v)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _compile(model: PolicyModel, info: PolicyInfo, *, required: bool):
+    """The compiled engine for ``model``, or None when it is not available.
+
+    With ``required`` (``engine="compiled"``) a failure raises instead. An engine that
+    is present but fails on this policy is a bug worth hearing about: ``auto`` falls
+    back to the interpreter with a RuntimeWarning rather than silently.
+    """
+    try:
+        from .compiler import compile_model
+    except ModuleNotFoundError as exc:
+        if required or exc.name != f"{__package__}.compiler":
+            raise
+        return None  # not part of this installation: the interpreter decides alone
+    try:
+        return compile_model(model, info)
+    except Exception as exc:  # noqa: BLE001 - any failure here means: use the interpreter
+        if required:
+            raise
+        warnings.warn(f"the compiled engine cannot run this policy ({exc}); "
+                      "using the interpreter", RuntimeWarning, stacklevel=3)
+        return None
