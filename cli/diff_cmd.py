@@ -1,0 +1,155 @@
+"""`funnel diff BASE [HEAD]`: what a change to the policy does, and whose approval it needs."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from contextlib import ExitStack
+
+import attrs
+import click
+
+from .common import OK, PROBLEMS, fail_usage
+from .eval_cmd import as_of_option, now_us, open_leads
+
+FORMATS = ("text", "markdown", "json")
+
+
+def write_utf8(text: str) -> None:
+    """Write to standard output as UTF-8 (≥, →) whatever the terminal's locale says."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a stream without bytes underneath (an IDE's console)
+        sys.stdout.write(text)
+        return
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
+
+
+def _relabelled(result, source):
+    """The load result's diagnostics and sources with revision paths shown as ``REV:path``."""
+    diags = tuple(
+        attrs.evolve(d, span=attrs.evolve(d.span, file=source.display(d.span.file)))
+        for d in result.diagnostics
+    )
+    sources = {source.display(k): v for k, v in result.sources.items()}
+    return diags, sources
+
+
+def _load(source):
+    """Load and check one side; print its errors and exit 1 when it has any."""
+    from policy.diagnostics import render_all, summary_line, use_color
+    from policy.loader import InputError, load_model
+
+    try:
+        result = load_model(source.path)
+    except InputError as exc:
+        fail_usage(f"{source.label}: {source.relabel(str(exc))}")
+    if result.ok:
+        return result
+    diags, sources = _relabelled(result, source)
+    errors = tuple(d for d in diags if d.is_error)
+    click.echo(f"funnel: the policy at {source.label} has errors:", err=True)
+    click.echo(render_all(errors, sources, color=use_color(sys.stderr)), err=True)
+    click.echo(summary_line(errors), err=True)
+    sys.exit(PROBLEMS)
+
+
+@click.command("diff")
+@click.argument("base")
+@click.argument("head", required=False)
+@click.option("--policy", "policy_path", default="rules", show_default=True, metavar="PATH",
+              help="Where the policy lives, relative to the current directory: read at each "
+                   "git revision, and in the working tree when HEAD is not given.")
+@click.option("--leads", metavar="FILE", default=None,
+              help="Also evaluate both versions on these leads (JSONL, JSON or CSV, by "
+                   "extension) and show what moves.")
+@as_of_option
+@click.option("--samples", type=click.IntRange(min=0), default=5, show_default=True,
+              metavar="N", help="Lead ids shown for each kind of change.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="markdown is ready to post as a pull-request comment.")
+@click.option("--fail-on-change", is_flag=True,
+              help="Exit 1 when the policy's meaning changed (examples alone do not count).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write the report to FILE instead of standard output.")
+def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of: int | None,
+         samples: int, fmt: str, fail_on_change: bool, output: str | None) -> None:
+    """Compare two versions of a policy by meaning, not by text.
+
+    BASE and HEAD are each a directory holding a policy, or a git revision (a
+    branch, a tag, HEAD~1, a sha) of the repository you are in, from which
+    --policy is read without touching your work tree. HEAD defaults to the
+    working tree. A reformat or a new comment is not a change. Each changed
+    declaration is shown with its old and new text and its owners; the teams
+    whose approval the change needs are listed with their handles.
+
+    \b
+    Examples:
+      funnel diff main
+      funnel diff HEAD~1 --fail-on-change
+      funnel diff main --leads rules/leads.jsonl --as-of 2026-12-01 --format markdown
+      funnel diff old-rules/ rules/ --format json
+
+    Exit status: 0 done; 1 --fail-on-change and the meaning changed, or a version
+    has errors; 2 a revision or path that cannot be read.
+    """
+    from policy.revisions import RevisionError, open_policy
+    from policy.semdiff import DiffReport, semantic_diff
+
+    with ExitStack() as stack:
+        try:
+            base_src = stack.enter_context(open_policy(base, policy=policy_path))
+            head_src = stack.enter_context(open_policy(head, policy=policy_path))
+        except RevisionError as exc:
+            fail_usage(exc.message)
+        base_res, head_res = _load(base_src), _load(head_src)
+        changes = semantic_diff(base_res.model, head_res.model,
+                                base_display=base_src.display, head_display=head_src.display)
+        impact = None
+        if leads is not None:
+            impact = _impact(base_res, head_res, leads, now_us() if as_of is None else as_of,
+                             samples)
+        report = DiffReport(base_src, head_src, base_res.model, head_res.model, changes, impact)
+        if fmt == "json":
+            text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        elif fmt == "markdown":
+            text = report.to_markdown()
+        else:
+            text = report.to_text()
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
+        click.echo(report.summary())
+    else:
+        write_utf8(text)
+    sys.exit(PROBLEMS if fail_on_change and changes.changed else OK)
+
+
+def _impact(base_res, head_res, leads: str, at: int, samples: int):
+    """Evaluate both versions on the leads in ``leads`` (exit 2 when they cannot be read)."""
+    from policy.api import Policy
+    from policy.impact import measure
+    from policy.leads import LeadFileError, detect_format, read_records, text_stream
+
+    source, _size, shown = open_leads(leads)
+    head_model = head_res.model
+    # CSV cells are typed once, by HEAD's schema, so both versions see the same lead
+    stream = text_stream(io.BufferedReader(source))  # type: ignore[arg-type]
+    records = read_records(stream, fmt=detect_format(None if leads == "-" else leads),
+                           schema=head_model.schema)
+    try:
+        return measure(Policy.from_result(base_res), Policy.from_result(head_res), records,
+                       as_of=at, samples=samples)
+    except LeadFileError as exc:
+        fail_usage(f"{shown}: {exc.message}")
+    except OSError as exc:
+        fail_usage(f"{shown}: cannot read: {exc.strerror or exc}")
+    finally:
+        stream.close()
+        if leads != "-":
+            source.raw.close()

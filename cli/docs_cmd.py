@@ -1,0 +1,58 @@
+"""`funnel docs PATH`: the policy as the document both teams sign (Markdown or HTML)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .common import OK, fail_usage, load_checked
+from .diff_cmd import write_utf8
+
+
+def _format_for(output: str | None) -> str:
+    """HTML when the output file's name says so, Markdown otherwise."""
+    if output and os.path.splitext(output)[1].lower() in (".html", ".htm"):
+        return "html"
+    return "markdown"
+
+
+@click.command("docs")
+@click.argument("path", type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write the document to FILE instead of standard output.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default=None,
+              help="Default: html when FILE ends in .html or .htm, else markdown.")
+def docs(path: str, output: str | None, fmt: str | None) -> None:
+    """Write the policy at PATH as a readable document.
+
+    The document shows the title, version and digest; the funnel as a diagram
+    (Mermaid in Markdown, which code hosts render; inline SVG in HTML); each
+    stage's gate in plain words; the scoring tables; each handoff with its
+    routes, SLA, escalation and agreed rejection reasons; the recycle rules,
+    states, calendar and shared vocabulary; and who owns every part. The HTML
+    page is one self-contained file: no script, no external asset.
+
+    \b
+    Examples:
+      funnel docs rules > POLICY.md
+      funnel docs rules -o policy.html
+      funnel docs rules --format html > policy.html
+
+    Exit status: 0 written; 1 the policy has errors; 2 it cannot be read, or the
+    output cannot be written.
+    """
+    from policy.docs import render
+
+    result = load_checked(path)
+    text = render(result.model, fmt or _format_for(output))
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
+    else:
+        write_utf8(text)
+    sys.exit(OK)

@@ -1,0 +1,421 @@
+"""Impact: what a policy change does to real leads.
+
+``funnel diff --leads FILE`` evaluates BASE and HEAD (two loaded
+:class:`policy.api.Policy` objects) on the same lead records at the same
+``as_of`` and compares the two decisions of each lead: where it is placed (a
+stage, a state, ``none``, or ``(refused)`` when a version refuses the lead), the
+route and SLA status of the deepest handoff that applies, and every score.
+
+It streams: records come from :func:`policy.leads.read_records`, both engines
+pull them through :func:`itertools.tee` and their ``evaluate_many`` results are
+zipped, so memory holds a few records whatever the file's size. The per-lead
+work here is a handful of comparisons; the engines do the rest.
+
+Runs after :mod:`policy.loader` / :mod:`policy.api` have loaded both versions;
+:class:`policy.semdiff.DiffReport` shows the result next to the semantic diff.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .decision import Decision
+from .docs import md_code, md_escape
+from .timestamps import format_timestamp, from_datetime, to_datetime
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import Policy
+    from .leads import Record
+    from .model import PolicyModel
+
+__all__ = ["NONE", "REFUSED", "Transition", "ScoreShift", "Impact", "measure"]
+
+#: Placement of a lead that reached no stage (the language's own word, ``expect stage none``).
+NONE = "none"
+#: Placement of a lead a version refuses (not valid for its schema, unreadable): in
+#: parentheses, because no stage or state can be named that way.
+REFUSED = "(refused)"
+
+
+@attrs.frozen
+class Transition:
+    """``count`` leads went from ``old`` to ``new``; up to N of their ids in ``samples``."""
+
+    old: str
+    new: str
+    count: int
+    samples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"from": self.old, "to": self.new, "count": self.count,
+                "samples": list(self.samples)}
+
+
+@attrs.frozen
+class ScoreShift:
+    """How one score moved over the leads both versions decided.
+
+    ``changed``: leads whose score differs; ``mean``: the mean of HEAD − BASE over
+    those leads (0.0 when none); ``up``/``down``: the largest rise and fall with the
+    lead that shows it (None when no lead rose, or fell).
+    """
+
+    score: str
+    changed: int
+    mean: float
+    up: int | None
+    up_lead: str | None
+    down: int | None
+    down_lead: str | None
+    samples: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "score": self.score,
+            "changed": self.changed,
+            "mean_shift": round(self.mean, 4),
+            "largest_up": None if self.up is None else {"shift": self.up, "lead": self.up_lead},
+            "largest_down": (None if self.down is None
+                             else {"shift": self.down, "lead": self.down_lead}),
+            "samples": list(self.samples),
+        }
+
+
+@attrs.frozen
+class Impact:
+    """The effect of a change on a set of leads at one instant (µs since the epoch).
+
+    ``placements`` holds every (from, to) pair seen, unchanged ones included (the
+    matrix's diagonal, without samples); ``routes`` and ``sla`` only pairs that differ.
+    ``order`` lists the placements in reading order (funnel stages, then states, then
+    ``none`` and ``(refused)``). ``unreadable`` records count as refused on both sides.
+    """
+
+    as_of: int
+    leads: int
+    moved: int
+    placements: tuple[Transition, ...]
+    routes: tuple[Transition, ...]
+    sla: tuple[Transition, ...]
+    scores: tuple[ScoreShift, ...]
+    order: tuple[str, ...]
+    unreadable: int = 0
+    scores_added: tuple[str, ...] = ()
+    scores_removed: tuple[str, ...] = ()
+
+    @property
+    def moves(self) -> tuple[Transition, ...]:
+        """The placement pairs where leads moved."""
+        return tuple(t for t in self.placements if t.old != t.new)
+
+    def moved_sentence(self) -> str:
+        """``37 of 1,000 leads move (3.7%)``."""
+        share = f" ({self.moved / self.leads:.1%})" if self.leads else ""
+        verb = "moves" if self.moved == 1 else "move"
+        noun = "lead" if self.leads == 1 else "leads"
+        return f"{self.moved:,} of {self.leads:,} {noun} {verb}{share}"
+
+    def to_dict(self) -> dict:
+        return {
+            "as_of": format_timestamp(self.as_of),
+            "leads": self.leads,
+            "moved": self.moved,
+            "unreadable": self.unreadable,
+            "placements": [t.to_dict() for t in self.placements],
+            "routes": [t.to_dict() for t in self.routes],
+            "sla": [t.to_dict() for t in self.sla],
+            "scores": [s.to_dict() for s in self.scores],
+            "scores_added": list(self.scores_added),
+            "scores_removed": list(self.scores_removed),
+        }
+
+    # ------------------------------------------------------------------ rendering
+    def _labels(self) -> list[str]:
+        seen = {t.old for t in self.placements} | {t.new for t in self.placements}
+        return [x for x in self.order if x in seen]
+
+    def _matrix(self) -> dict[tuple[str, str], int]:
+        return {(t.old, t.new): t.count for t in self.placements}
+
+    def text_lines(self) -> list[str]:
+        """The impact for a terminal: a matrix and tables in fixed-width columns."""
+        out = [f"impact at {format_timestamp(self.as_of)}: {self.moved_sentence()}"]
+        if self.unreadable:
+            out.append(f"  ({self.unreadable:,} unreadable records counted as refused)")
+        labels, cells = self._labels(), self._matrix()
+        if labels:
+            out += ["", "placements (rows: base, columns: head):"]
+            rows = [["", *labels]]
+            for a in labels:
+                rows.append([a, *(f"{cells.get((a, b), 0):,}" if cells.get((a, b)) else "."
+                                  for b in labels)])
+            out += _columns(rows)
+        if self.routes:
+            out += ["", "route changes (deepest handoff):"]
+            out += _columns([["from", "to", "leads"],
+                             *([t.old, t.new, f"{t.count:,}"] for t in self.routes)], left=2)
+        if self.sla:
+            out += ["", "SLA status changes (deepest handoff):"]
+            out += _columns([["from", "to", "leads"],
+                             *([t.old, t.new, f"{t.count:,}"] for t in self.sla)], left=2)
+        shifted = [s for s in self.scores if s.changed]
+        if shifted:
+            out += ["", "score shifts:"]
+            out += _columns([["score", "changed", "mean shift", "largest up", "largest down"],
+                             *([s.score, f"{s.changed:,}", f"{s.mean:+.2f}",
+                                _extreme(s.up, s.up_lead), _extreme(s.down, s.down_lead)]
+                               for s in shifted)])
+        for note, names in (("scores only in head", self.scores_added),
+                            ("scores only in base", self.scores_removed)):
+            if names:
+                out.append(f"{note}: {', '.join(names)}")
+        samples = list(self._sample_lines("->"))
+        if samples:
+            out += ["", "sample leads:"]
+            out += [f"  {what}: {', '.join(ids)}" for what, ids in samples]
+        return out
+
+    def _sample_lines(self, arrow: str = "→") -> Iterator[tuple[str, tuple[str, ...]]]:
+        for t in self.moves:
+            if t.samples:
+                yield f"placement {t.old} {arrow} {t.new}", t.samples
+        for t in self.routes:
+            if t.samples:
+                yield f"route {t.old} {arrow} {t.new}", t.samples
+        for t in self.sla:
+            if t.samples:
+                yield f"SLA {t.old} {arrow} {t.new}", t.samples
+        for s in self.scores:
+            if s.samples:
+                yield f"score {s.score}", s.samples
+
+    def markdown_lines(self) -> list[str]:
+        """The impact as Markdown: a from→to table, change tables, collapsed samples."""
+        out = [f"#### Impact on {self.leads:,} leads at {md_code(format_timestamp(self.as_of))}",
+               "", f"**{self.moved_sentence()}.**"]
+        if self.unreadable:
+            out += ["", f"{self.unreadable:,} unreadable records are counted as refused "
+                        "by both versions."]
+        labels, cells = self._labels(), self._matrix()
+        if labels:
+            out += ["", "Placements: rows are the base version, columns the head version; "
+                        "off the diagonal, leads that move.", "",
+                    "| base ↓ / head → | " + " | ".join(_cell(x) for x in labels) + " |",
+                    "|---|" + "---:|" * len(labels)]
+            for a in labels:
+                row = []
+                for b in labels:
+                    k = cells.get((a, b), 0)
+                    row.append("" if not k else f"**{k:,}**" if a != b else f"{k:,}")
+                out.append(f"| {_cell(a)} | " + " | ".join(row) + " |")
+        if self.routes:
+            out += ["", "Route changes (deepest handoff):", "",
+                    "| from | to | leads |", "|---|---|---:|"]
+            out += [f"| {_cell(t.old)} | {_cell(t.new)} | {t.count:,} |" for t in self.routes]
+        if self.sla:
+            out += ["", "SLA status changes (deepest handoff):", "",
+                    "| from | to | leads |", "|---|---|---:|"]
+            out += [f"| {_cell(t.old)} | {_cell(t.new)} | {t.count:,} |" for t in self.sla]
+        shifted = [s for s in self.scores if s.changed]
+        if shifted:
+            out += ["", "Score shifts:", "",
+                    "| score | leads changed | mean shift | largest up | largest down |",
+                    "|---|---:|---:|---|---|"]
+            for s in shifted:
+                out.append(f"| {_cell(s.score)} | {s.changed:,} | {s.mean:+.2f} | "
+                           f"{md_escape(_extreme(s.up, s.up_lead))} | "
+                           f"{md_escape(_extreme(s.down, s.down_lead))} |")
+        for note, names in (("Scores only in head", self.scores_added),
+                            ("Scores only in base", self.scores_removed)):
+            if names:
+                out += ["", f"{note}: " + ", ".join(md_code(x) for x in names) + "."]
+        samples = list(self._sample_lines())
+        if samples:
+            out += ["", "<details><summary>Sample leads (up to "
+                        f"{max(len(ids) for _, ids in samples)} per change)</summary>", ""]
+            out += [f"- {md_escape(what)}: " + ", ".join(md_code(x) for x in ids)
+                    for what, ids in samples]
+            out += ["", "</details>"]
+        return out
+
+
+def _cell(text: str) -> str:
+    return md_code(text, in_table=True)
+
+
+def _extreme(shift: int | None, lead: str | None) -> str:
+    return "—" if shift is None else f"{shift:+,} ({lead})"
+
+
+def _columns(rows: list[list[str]], left: int = 1) -> list[str]:
+    """Fixed-width columns: the first ``left`` columns flush left, numbers flush right."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [c.ljust(w) if i < left else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        out.append(("  " + "  ".join(cells)).rstrip())
+    return out
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _order(base: PolicyModel, head: PolicyModel) -> tuple[str, ...]:
+    out: list[str] = []
+    for names in (head.funnel, base.funnel, head.states, base.states):
+        out.extend(x for x in names if x not in out)
+    return (*out, NONE, REFUSED)
+
+
+class _Tally:
+    """Counts and samples for one kind of change, keyed by (from, to)."""
+
+    __slots__ = ("counts", "samples", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+        self.samples: dict[tuple[str, str], list[str]] = {}
+        self.limit = limit
+
+    def add(self, key: tuple[str, str], lead_id) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if key[0] != key[1]:
+            got = self.samples.setdefault(key, [])
+            if len(got) < self.limit:
+                got.append(lead_id())
+
+    def transitions(self, order: tuple[str, ...], *, changed_only: bool) -> tuple[Transition, ...]:
+        rank = {x: i for i, x in enumerate(order)}
+        keys = sorted(self.counts, key=lambda k: (rank.get(k[0], len(rank)), k[0],
+                                                  rank.get(k[1], len(rank)), k[1]))
+        return tuple(Transition(a, b, self.counts[(a, b)], tuple(self.samples.get((a, b), ())))
+                     for a, b in keys if not (changed_only and a == b))
+
+
+class _Shifts:
+    __slots__ = ("changed", "total", "up", "up_lead", "down", "down_lead", "samples")
+
+    def __init__(self) -> None:
+        self.changed = self.total = 0
+        self.up: int | None = None
+        self.down: int | None = None
+        self.up_lead = self.down_lead = None
+        self.samples: list[str] = []
+
+
+def _handoff_view(d: Decision) -> tuple[str, str]:
+    """(route, SLA status) of the deepest handoff that applies; ``none`` where absent."""
+    if not d.handoffs:
+        return NONE, NONE
+    h = d.handoffs[-1]
+    return (NONE if h.route is None else h.route,
+            NONE if h.sla is None else h.sla.status)
+
+
+def measure(
+    base: Policy,
+    head: Policy,
+    records: Iterable[Record],
+    *,
+    as_of: int | datetime,
+    samples: int = 5,
+) -> Impact:
+    """Evaluate both versions on the same records at the same instant and compare.
+
+    ``records`` come from :func:`policy.leads.read_records`; a record that could not be
+    read is refused by both versions. ``as_of`` is µs since the epoch or an aware
+    datetime. ``samples`` bounds the lead ids kept per kind of change. A lead is named
+    by its ``id`` field, else ``line N``.
+    """
+    when = as_of if isinstance(as_of, datetime) else to_datetime(as_of)
+    as_of_us = as_of if isinstance(as_of, int) else from_datetime(as_of)
+    unreadable = 0
+
+    def readable() -> Iterator[Record]:
+        nonlocal unreadable
+        for r in records:
+            if r.error is None:
+                yield r
+            else:
+                unreadable += 1
+
+    recs, for_base, for_head = itertools.tee(readable(), 3)
+    decided_base = base.evaluate_many((r.value for r in for_base), as_of=when)
+    decided_head = head.evaluate_many((r.value for r in for_head), as_of=when)
+
+    place, route, sla = _Tally(samples), _Tally(samples), _Tally(samples)
+    common = tuple(s for s in base.model.scores if s in head.model.scores)
+    shifts = {name: _Shifts() for name in common}
+    total = moved = 0
+    for rec, a, b in zip(recs, decided_base, decided_head, strict=True):
+        total += 1
+
+        def lead_id(rec=rec, a=a, b=b) -> str:
+            for d in (a, b):
+                lead = getattr(d, "lead", None)
+                if lead is not None:
+                    return str(lead)
+            return f"line {rec.line}"
+
+        a_ok, b_ok = type(a) is Decision, type(b) is Decision
+        pa = (a.stage or NONE) if a_ok else REFUSED
+        pb = (b.stage or NONE) if b_ok else REFUSED
+        if pa != pb:
+            moved += 1
+        place.add((pa, pb), lead_id)
+        if not (a_ok and b_ok):
+            continue
+        if a.handoffs or b.handoffs:
+            ra, sa = _handoff_view(a)
+            rb, sb = _handoff_view(b)
+            if ra != rb:
+                route.add((ra, rb), lead_id)
+            if sa != sb:
+                sla.add((sa, sb), lead_id)
+        sca, scb = a.scores, b.scores
+        if sca != scb:
+            for name in common:
+                x, y = sca.get(name), scb.get(name)
+                if x == y or x is None or y is None:
+                    continue
+                _shift(shifts[name], y - x, lead_id, samples)
+
+    if unreadable:
+        place.counts[(REFUSED, REFUSED)] = place.counts.get((REFUSED, REFUSED), 0) + unreadable
+    order = _order(base.model, head.model)
+    return Impact(
+        as_of=as_of_us,
+        leads=total + unreadable,
+        moved=moved,
+        placements=place.transitions(order, changed_only=False),
+        routes=route.transitions(order, changed_only=True),
+        sla=sla.transitions(order, changed_only=True),
+        scores=tuple(_score_shift(name, shifts[name]) for name in common),
+        order=order,
+        unreadable=unreadable,
+        scores_added=tuple(s for s in head.model.scores if s not in base.model.scores),
+        scores_removed=tuple(s for s in base.model.scores if s not in head.model.scores),
+    )
+
+
+def _shift(acc: _Shifts, delta: Any, lead_id, limit: int) -> None:
+    acc.changed += 1
+    acc.total += delta
+    if delta > 0 and (acc.up is None or delta > acc.up):
+        acc.up, acc.up_lead = delta, lead_id()
+    elif delta < 0 and (acc.down is None or delta < acc.down):
+        acc.down, acc.down_lead = delta, lead_id()
+    if len(acc.samples) < limit:
+        acc.samples.append(lead_id())
+
+
+def _score_shift(name: str, acc: _Shifts) -> ScoreShift:
+    mean = acc.total / acc.changed if acc.changed else 0.0
+    return ScoreShift(name, acc.changed, mean, acc.up, acc.up_lead, acc.down, acc.down_lead,
+                      tuple(acc.samples))
