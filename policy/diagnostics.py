@@ -40,11 +40,15 @@ CODES: dict[str, str] = {
     "E108": "policy header missing or repeated; a cycle among defines and scores",
     "E109": "an example names an unknown stage, score, route or state",
     "E110": "a file or schema that cannot be used",
+    "E111": "`fmt` refused: its output would not parse back to the same policy and comments",
+    "E112": "a line a block may hold once appears twice, or `escalate` without `sla`",
+    "E113": "a declared name that is not lowercase snake_case",
     "W201": "a define that nothing uses",
     "W202": "a route that can never be chosen",
     "W203": "a threshold no score can reach",
     "W204": "a gate that can never pass",
     "W205": "a policy name that shadows a schema field",
+    "W206": "a value the schema's `enum` for that field never allows",
 }
 
 
@@ -136,7 +140,8 @@ def render(diag: Diagnostic, source: str | None, *, color: bool = False) -> str:
     head = f"{where}: {_paint(f'{sev}[{diag.code}]', sev, color)}: {diag.message}"
     lines = [head]
     if source is not None and s.line >= 1:
-        text_lines = source.splitlines()
+        # spans count lines by \n only (not form feeds or \u2028): split the same way
+        text_lines = [ln.removesuffix("\r") for ln in source.split("\n")]
         if s.line <= len(text_lines):
             text = text_lines[s.line - 1].expandtabs(1)
             gutter = f"{s.line:>4} | "

@@ -81,12 +81,27 @@ class LineJoiner(PostLex):
     def state(self) -> _LexState:
         return self._local.state
 
+    def begin(self, text: str) -> None:
+        """Hand the post-lexer the text about to be parsed (to see what follows a keyword)."""
+        self._local.text = text
+
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         st = self._local.state = _LexState()
+        text = getattr(self._local, "text", "")
         prev = None  # type of the last significant token, "_NL" after a newline
         last: Token | None = None
         for tok in stream:
             t = tok.type
+            if (
+                st.glued is None
+                and t not in _VALUE_TOKENS
+                and tok.value[-1:].isalpha()
+                and tok.end_pos < len(text)
+                and (text[tok.end_pos].isalnum() or text[tok.end_pos] == "_")
+            ):
+                # Where no name is allowed the lexer matches a keyword as a prefix of a
+                # longer word (`keepwhen x`); remember it so the parse is refused.
+                st.glued = tok
             if t == "COMMENT":
                 st.comments.append(tok)
                 if st.json_opened:
@@ -129,6 +144,7 @@ class _LexState:
     blocks: list[Token] = attrs.Factory(list)
     json_opened: list[Token] = attrs.Factory(list)
     json_comment: Token | None = None
+    glued: Token | None = None
 
 
 _JOINER = LineJoiner()
@@ -164,6 +180,8 @@ class _Problem(Exception):
 
 
 def _pos(x) -> tuple[int, int, int, int, int, int] | None:
+    if isinstance(x, tuple) and x and isinstance(x[-1], Token):
+        x = x[-1]  # (value, sign token) from signed_points / signed_number
     if isinstance(x, Token):
         if x.type == "_NL" or x.line is None:
             return None
@@ -694,6 +712,7 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
         return ParseResult(None, (error("E100", "the file holds a NUL byte: is it a text file?",
                                         n.Span(file, line, col, line, col + 1, pos, pos + 1)),))
     parser = _lark()
+    _JOINER.begin(text)
     try:
         tree = parser.parse(text)
     except UnexpectedInput as exc:
@@ -705,6 +724,17 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
     deep = too_deep(tree, file, text)
     if deep is not None:
         return ParseResult(None, (deep,))
+    glued = _JOINER.state.glued
+    if glued is not None:
+        end = glued.end_pos
+        while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            end += 1
+        word = text[glued.start_pos:end]
+        span = n.Span(file, glued.line, glued.column, glued.line,
+                      glued.column + len(word), glued.start_pos, end)
+        return ParseResult(None, (error(
+            "E100", f"expected `{glued.value}`, found `{word}`", span,
+            help=f"put a space after `{glued.value}`"),))
     json_comment = _JOINER.state.json_comment
     if json_comment is not None:
         return ParseResult(None, (error(

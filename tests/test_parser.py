@@ -246,3 +246,15 @@ def test_empty_file_and_bom_and_crlf():
     assert parse_ok("# only a comment\n").trailing == ("# only a comment",)
     m = parse_ok('\ufeffpolicy p "P"\r\nversion "1"\r\n')
     assert [type(d) for d in m.decls] == [n.PolicyHeader, n.Version]
+
+
+@pytest.mark.parametrize(
+    ("line", "keyword", "word"),
+    [("keepwhen x", "keep", "keepwhen"), ("requirefit >= 40", "require", "requirefit")],
+)
+def test_a_keyword_glued_to_the_next_word_is_refused(line, keyword, word):
+    result = parse(f"stage a owned by m {{\n  {line}\n}}\n", "t.funnel")
+    assert result.module is None
+    (diag,) = result.diagnostics
+    assert (diag.code, diag.message) == ("E100", f"expected `{keyword}`, found `{word}`")
+    assert (diag.span.line, diag.span.column, diag.span.end_column) == (2, 3, 3 + len(word))
