@@ -1,0 +1,184 @@
+"""`funnel fmt`: rewrite policy files in the one canonical layout, comments kept.
+
+The layout and the safety check live in :mod:`policy.formatter`; this command
+finds the files, reads and writes them, prints diffs and chooses the exit status.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from policy.diagnostics import render_all, use_color
+from policy.formatter import FormatResult, format_source
+from policy.loader import SUFFIX, InputError, display_path, read_text
+
+from .common import OK, PROBLEMS, USAGE, fail_usage
+
+STDIN = "-"
+
+
+def funnel_files(path: Path) -> list[Path]:
+    """The ``*.funnel`` files under a directory, sorted, hidden directories skipped."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(path):
+        # `.git`, `.venv` and the like never hold the policy and can be large
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += (Path(root) / f for f in sorted(files) if f.endswith(SUFFIX))
+    return found
+
+
+def _targets(paths: tuple[str, ...]) -> list[Path]:
+    """Every file to format, each once, in argument order; exit 2 on a bad path."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            fail_usage(f"{raw}: no such file or directory")
+        if p.is_dir():
+            files = funnel_files(p)
+            if not files:
+                fail_usage(f"{raw}: no *{SUFFIX} files in this directory")
+        else:
+            files = [p]
+        for f in files:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+def unified_diff(before: str, after: str, name: str) -> str:
+    """A unified diff from ``before`` to ``after``, ready for ``patch -p0``."""
+    a = before.splitlines(keepends=True)
+    b = after.splitlines(keepends=True)
+    lines = []
+    for line in difflib.unified_diff(a, b, fromfile=name, tofile=name):
+        if not line.endswith("\n"):
+            line += "\n\\ No newline at end of file\n"
+        lines.append(line)
+    return "".join(lines)
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace the file in one step, so an interrupted run never leaves half a file."""
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _show_problems(result: FormatResult, name: str, text: str) -> None:
+    color = use_color(sys.stderr)
+    click.echo(render_all(result.diagnostics, {name: text}, color=color), err=True)
+
+
+def _stdin(check: bool, diff: bool) -> int:
+    text = sys.stdin.read()
+    text = text[1:] if text.startswith("\ufeff") else text
+    result = format_source(text, "<stdin>")
+    if result.text is None:
+        _show_problems(result, "<stdin>", text)
+        return PROBLEMS
+    if diff:
+        click.echo(unified_diff(text, result.text, "<stdin>"), nl=False)
+    elif not check:
+        click.echo(result.text, nl=False)
+    return PROBLEMS if (check or diff) and result.changed else OK
+
+
+@click.command("fmt")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--check", is_flag=True,
+              help="Change nothing; list the files that would change (exit 1 if any).")
+@click.option("--diff", is_flag=True,
+              help="Change nothing; print a unified diff of the changes (exit 1 if any).")
+def fmt(paths: tuple[str, ...], check: bool, diff: bool) -> None:
+    """Rewrite policy files in the one canonical layout, every comment kept.
+
+    PATH is a *.funnel file or a directory (its *.funnel files, sub-directories
+    included, hidden ones skipped); the default is the current directory. `-`
+    reads standard input and writes the result to standard output.
+
+    Before a file is rewritten, its new text is parsed again: unless it means
+    exactly the same policy and keeps every comment, the file is left alone and
+    the refusal is reported (error E111).
+
+    \b
+    Examples:
+      funnel fmt rules
+      funnel fmt --check rules          # in CI: exit 1 when a file is not formatted
+      funnel fmt --diff rules/acme.funnel
+      cat rules/acme.funnel | funnel fmt -
+
+    Exit status: 0 done (or, with --check/--diff, nothing to change); 1 a file
+    would change (--check, --diff), has a syntax error, or was refused; 2 a path
+    that does not exist or cannot be read or written.
+    """
+    if STDIN in paths:
+        if len(paths) > 1:
+            fail_usage("`-` (standard input) cannot be combined with other paths")
+        sys.exit(_stdin(check, diff))
+    files = _targets(paths or (".",))
+    status = OK
+    changed = unchanged = failed = 0
+    for path in files:
+        name = display_path(path)
+        try:
+            text = read_text(path)
+        except InputError as exc:
+            click.echo(f"funnel: {exc}", err=True)
+            status = USAGE
+            continue
+        result = format_source(text, name)
+        if result.text is None:
+            _show_problems(result, name, text)
+            failed += 1
+            status = max(status, PROBLEMS)
+            continue
+        if not result.changed:
+            unchanged += 1
+            continue
+        changed += 1
+        if diff:
+            click.echo(unified_diff(text, result.text, name), nl=False)
+        elif check:
+            click.echo(name)
+        else:
+            try:
+                _write(path, result.text)
+            except OSError as exc:
+                click.echo(f"funnel: {name}: cannot write: {exc.strerror or exc}", err=True)
+                status = USAGE
+                continue
+            click.echo(f"reformatted {name}")
+    if check or diff:
+        parts = [f"{_plural(changed, 'file')} would be reformatted"] if changed else []
+        if changed:
+            status = max(status, PROBLEMS)
+    else:
+        parts = [f"{_plural(changed, 'file')} reformatted"] if changed else []
+    if unchanged:
+        parts.append(f"{_plural(unchanged, 'file')} already formatted")
+    if failed:
+        parts.append(f"{_plural(failed, 'file')} could not be formatted")
+    if parts:
+        click.echo(", ".join(parts), err=True)
+    sys.exit(status)

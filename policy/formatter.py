@@ -1,0 +1,753 @@
+"""Format: an AST back to text in the one canonical layout; the policy digest.
+
+Runs after :mod:`policy.parser`: it prints a parsed :class:`~policy.nodes.Module`
+(or a single expression) and never looks at the checker's findings, so a policy
+with semantic errors still formats. The layout is documented in
+``docs/formatting.md``; in short: 2-space indentation, one statement per line,
+canonical spacing, minimal parentheses, every comment kept where it stood, lines
+broken only after a define's ``=``, after ``and``/``or`` and inside a define's
+list, and a lead's JSON wrapped one key per line when it does not fit.
+
+:func:`format_source` is what ``funnel fmt`` runs: it parses, prints, re-parses
+its own output and refuses (E111, the file left untouched) unless the new tree
+equals the old one and every comment is still there, in the same order. That
+check is what makes ``fmt`` safe to run over a whole repository.
+
+:func:`policy_digest` hashes :func:`canonical_policy_text`: the declarations of
+every module as ``fmt`` prints them, without comments, examples, the author's
+blank lines or the author's spelling of numbers, then the schema's bytes
+(spec section 5).
+"""
+
+from __future__ import annotations
+
+import decimal
+import hashlib
+import json
+import math
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from . import nodes as n
+from .diagnostics import Diagnostic, error
+from .parser import RESERVED, parse
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import PolicyModel
+
+#: Statements longer than this are broken where the language allows it.
+WIDTH = 100
+INDENT = "  "
+#: A long list whose items are all at most this wide is packed several to a line.
+SHORT_ITEM = 10
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NUMBER = re.compile(r"[0-9]+(?:_[0-9]+)*(?:\.[0-9]+(?:_[0-9]+)*)?\Z")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+_OR, _AND = n.BinOp.OR, n.BinOp.AND
+_SUM = n.PRECEDENCE[n.BinOp.ADD]
+_NOT = n.PRECEDENCE["not"]
+_UNARY = n.PRECEDENCE["neg"]
+#: Left-associative operators: the right operand needs one level more binding.
+_LEFT_ASSOC = frozenset({_OR, _AND}) | n.ARITHMETIC
+
+#: A literal that parses to float infinity (no finite float is above 1.8e308);
+#: only a 309-digit number in the source can make one.
+_INF_TEXT = "1" + "0" * 309 + ".0"
+
+#: Singular spellings, used for an amount of exactly ``1`` (``1 business day``).
+_SINGULAR = {
+    n.Unit.MINUTES: "minute",
+    n.Unit.HOURS: "hour",
+    n.Unit.DAYS: "day",
+    n.Unit.WEEKS: "week",
+    n.Unit.BUSINESS_HOURS: "business hour",
+    n.Unit.BUSINESS_DAYS: "business day",
+}
+
+#: Header lines (``policy``, ``version``, ``schema``, ``id``) stand together with
+#: no blank line between them; every other declaration kind is its own group.
+_HEADER = (n.PolicyHeader, n.Version, n.SchemaRef, n.IdField)
+
+
+# --------------------------------------------------------------------------- atoms
+
+
+def quote(text: str) -> str:
+    """A string literal: JSON escapes, non-ASCII kept as is.
+
+    A lone surrogate (only a ``\\ud800`` escape can make one) stays escaped, so
+    the file can always be written as UTF-8.
+    """
+    out = json.dumps(text, ensure_ascii=False)
+    if _SURROGATE.search(out):
+        out = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", out)
+    return out
+
+
+def format_key(key: str) -> str:
+    """One key of a field path: bare when it is a plain name, else in backticks."""
+    if _NAME.match(key) and key not in RESERVED:
+        return key
+    return f"`{key}`"
+
+
+def format_path(path: Sequence[str]) -> str:
+    """A field path: ``company.employees``, ``x.`annual revenue```."""
+    return ".".join(format_key(k) for k in path)
+
+
+def _parse_number(text: str) -> int | float:
+    clean = text.replace("_", "")
+    return float(clean) if "." in clean else int(clean)
+
+
+def canonical_number(value: int | float) -> str:
+    """A number the way ``fmt`` writes it when the author's spelling is unknown.
+
+    Integers in decimal; floats in positional notation with at least one digit
+    after the point (the grammar has no exponent), e.g. ``1e16`` → ``10000000000000000.0``.
+    """
+    if isinstance(value, bool):
+        raise TypeError(f"not a number: {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    if math.isinf(value):
+        return ("-" if value < 0 else "") + _INF_TEXT
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = format(decimal.Decimal(text), "f")
+        if "." not in text:
+            text += ".0"
+    return text
+
+
+def _number(value: int | float, text: str | None, spelled: bool) -> str:
+    if (
+        spelled
+        and text is not None
+        and _NUMBER.match(text)
+        and type(_parse_number(text)) is type(value)
+        and _parse_number(text) == value
+    ):
+        return text
+    if not spelled and text is not None and isinstance(value, float) and math.isinf(value):
+        return text.replace("_", "")
+    return canonical_number(value)
+
+
+def _signed(value: int | float, *, plus: bool) -> str:
+    """A signed number (points, range bounds, expected scores): ``+30``, ``-40``, ``0``."""
+    sign = "-" if value < 0 else ("+" if plus else "")
+    return sign + canonical_number(abs(value))
+
+
+def format_duration(d: n.Duration, *, spelled: bool = True) -> str:
+    """``4 business hours``; an amount of exactly ``1`` takes the singular unit."""
+    amount = _number(d.amount, d.text, spelled)
+    unit = _SINGULAR[d.unit] if amount == "1" else d.unit.value
+    return f"{amount} {unit}"
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+def _prec(e: n.Expr) -> int:
+    if isinstance(e, n.Binary):
+        return n.PRECEDENCE[e.op]
+    if isinstance(e, n.Not):
+        return _NOT
+    if isinstance(e, n.Presence):
+        return n.PRECEDENCE["is"]
+    if isinstance(e, n.Neg):
+        return _UNARY
+    return n.PRECEDENCE["primary"]
+
+
+def _floors(op: n.BinOp) -> tuple[int, int]:
+    """How tightly each operand of ``op`` must bind to stand without parentheses."""
+    p = n.PRECEDENCE[op]
+    if op in _LEFT_ASSOC:
+        return p, p + 1
+    # comparisons and the other tests are non-associative: both operands are sums
+    return _SUM, _SUM
+
+
+def _expr(e: n.Expr, floor: int, sp: bool) -> str:
+    text = _bare(e, sp)
+    return f"({text})" if _prec(e) < floor else text
+
+
+def _bare(e: n.Expr, sp: bool) -> str:
+    if isinstance(e, n.Binary):
+        lf, rf = _floors(e.op)
+        return f"{_expr(e.left, lf, sp)} {e.op.value} {_expr(e.right, rf, sp)}"
+    if isinstance(e, n.Not):
+        return "not " + _expr(e.operand, _NOT, sp)
+    if isinstance(e, n.Presence):
+        word = "present" if e.present else "missing"
+        return f"{_expr(e.operand, _SUM, sp)} is {word}"
+    if isinstance(e, n.Neg):
+        return "-" + _expr(e.operand, _UNARY, sp)
+    if isinstance(e, n.Number):
+        return _number(e.value, e.text, sp)
+    if isinstance(e, n.String):
+        return quote(e.value)
+    if isinstance(e, n.Bool):
+        return "true" if e.value else "false"
+    if isinstance(e, n.Null):
+        return "null"
+    if isinstance(e, n.ListExpr):
+        return "[" + ", ".join(_expr(i, 0, sp) for i in e.items) + "]"
+    if isinstance(e, n.Ref):
+        return format_path(e.path)
+    if isinstance(e, n.Call):
+        return f"{e.func}(" + ", ".join(_expr(a, 0, sp) for a in e.args) + ")"
+    raise TypeError(f"not an expression node: {type(e).__name__}")
+
+
+def format_expr(expr: n.Expr) -> str:
+    """One expression on one line: canonical spacing, the fewest parentheses
+    that parse back to the same tree, numbers as the author spelled them.
+
+    This is the text ``next.unmet`` shows for a rule without a reason string.
+    """
+    return _expr(expr, 0, True)
+
+
+def _operands(e: n.Binary) -> list[n.Expr]:
+    op = e.op
+    out: list[n.Expr] = [e.right]
+    left = e.left
+    while isinstance(left, n.Binary) and left.op is op:
+        out.append(left.right)
+        left = left.left
+    out.append(left)
+    out.reverse()
+    return out
+
+
+def _lay(e: n.Expr, floor: int, first: str, cont: str, suffix: str, sp: bool,
+         width: int = WIDTH) -> list[str]:
+    """Lines for ``e``: the first starts with ``first``, later ones with ``cont``,
+    the last ends with ``suffix``. A chain of ``and``/``or`` that does not fit
+    breaks after each operator, one operand per line (a line ending in
+    ``and``/``or`` continues, spec section 1); an operand that still does not
+    fit breaks the same way, two spaces deeper.
+    """
+    flat = first + _expr(e, floor, sp) + suffix
+    if len(flat) <= width or not (isinstance(e, n.Binary) and e.op in (_OR, _AND)):
+        return [flat]
+    if _prec(e) < floor:  # a parenthesised chain: lines continue inside `( )` too
+        first, suffix = first + "(", ")" + suffix
+    parts = _operands(e)
+    _, rf = _floors(e.op)
+    lines: list[str] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        lines += _lay(part, rf, first if i == 0 else cont, cont + INDENT,
+                      suffix if last else f" {e.op.value}", sp, width)
+    return lines
+
+
+# --------------------------------------------------------------------------- lead JSON
+
+
+def _json_scalar(v: object) -> str:
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, str):
+        return quote(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isinf(v):  # only `1e999`-like input makes one; keep it JSON
+            return "-1e999" if v < 0 else "1e999"
+        return json.dumps(v)
+    raise TypeError(f"not a JSON value: {type(v).__name__}")
+
+
+def _json_inline(v: object) -> str:
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{quote(k)}: {_json_inline(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_json_inline(x) for x in v) + "]"
+    return _json_scalar(v)
+
+
+def _json_lines(v: object, first: str, indent: str, suffix: str,
+                width: int = WIDTH) -> list[str]:
+    """JSON on one line when it fits, else one member per line, recursively."""
+    flat = first + _json_inline(v) + suffix
+    if len(flat) <= width or not (isinstance(v, (dict, list)) and v):
+        return [flat]
+    inner = indent + INDENT
+    if isinstance(v, dict):
+        entries = [(inner + quote(k) + ": ", x) for k, x in v.items()]
+        opening, closing = "{", "}"
+    else:
+        entries = [(inner, x) for x in v]
+        opening, closing = "[", "]"
+    lines = [first + opening]
+    for i, (head, x) in enumerate(entries):
+        lines += _json_lines(x, head, inner, "," if i < len(entries) - 1 else "", width)
+    lines.append(indent + closing + suffix)
+    return lines
+
+
+# --------------------------------------------------------------------------- statements
+
+
+def _desc(text: str | None) -> str:
+    return "" if text is None else " " + quote(text)
+
+
+def _names(idents: Iterable[n.Ident], sep: str = ", ") -> str:
+    return sep.join(i.name for i in idents)
+
+
+def _kind(d: n.Stmt) -> str:
+    return "header" if isinstance(d, _HEADER) else type(d).__name__
+
+
+def _is_comment_line(text: str) -> bool:
+    return text.startswith("#")
+
+
+class _Printer:
+    """Prints statements. ``source`` (the module's text, when known) is read only
+    to recover blank lines between comments, which the AST does not record.
+    """
+
+    def __init__(self, source: str | None, *, spelled: bool = True, comments: bool = True,
+                 author_blanks: bool = True, width: int = WIDTH):
+        self.src = source.split("\n") if source else None
+        self.width = width
+        self.sp = spelled
+        self.comments = comments
+        self.author_blanks = author_blanks
+
+    # ---------------------------------------------------------------- blank-line recovery
+    def _run(self, lo: int, hi: int) -> tuple[list[tuple[str, bool]], bool] | None:
+        """Own-line comments on source lines ``lo < line < hi`` (1-based), each with
+        whether a blank line stands right above it; and whether one stands above ``hi``.
+        None when another line (code) stands in between or the lines are unknown.
+        """
+        src = self.src
+        if src is None or lo < 0 or hi > len(src) + 1 or hi <= lo:
+            return None
+        found: list[tuple[str, bool]] = []
+        blank = False
+        for ln in range(lo + 1, hi):
+            text = src[ln - 1].strip()
+            if not text:
+                blank = True
+            elif _is_comment_line(text):
+                found.append((text, blank))
+                blank = False
+            else:
+                return None
+        return found, blank
+
+    def _leading_gaps(self, s: n.Stmt) -> list[bool]:
+        """For each leading comment: is it followed by a blank line?"""
+        lead = s.comments.leading
+        gaps = [False] * len(lead)
+        if self.src is None or not lead or not 1 <= s.span.line <= len(self.src):
+            return gaps
+        lo = s.span.line - 1
+        while lo >= 1:
+            text = self.src[lo - 1].strip()
+            if text and not _is_comment_line(text):
+                break
+            lo -= 1
+        run = self._run(lo, s.span.line)
+        if run is None:
+            return gaps
+        found, blank_at_end = run
+        if not found or tuple(t for t, _ in found) != lead[: len(found)]:
+            return gaps
+        for i in range(len(found)):
+            gaps[i] = found[i + 1][1] if i + 1 < len(found) else blank_at_end
+        return gaps
+
+    def _run_flags(self, texts: Sequence[str], lo: int, hi: int) -> list[bool]:
+        """For comments standing alone between lines lo and hi: a blank line above each?"""
+        flags = [False] * len(texts)
+        run = self._run(lo, hi)
+        if run is None:
+            return flags
+        found, _ = run
+        if tuple(t for t, _ in found) != tuple(texts[: len(found)]):
+            return flags
+        for i, (_, blank) in enumerate(found):
+            flags[i] = blank
+        return flags
+
+    # ---------------------------------------------------------------- assembly
+    def decls(self, decls: Sequence[n.Stmt], trailing: Sequence[str] = ()) -> str:
+        out: list[str] = []
+        prev: n.Stmt | None = None
+        for d in decls:
+            if prev is not None and self._blank_between(prev, d):
+                out.append("")
+            out += self.stmt(d, "")
+            prev = d
+        if self.comments and trailing:
+            lo = prev.span.end_line if prev is not None else 0
+            flags = self._run_flags(trailing, lo, len(self.src) + 1 if self.src else 0)
+            for flag, text in zip(flags, trailing, strict=True):
+                if flag and out:
+                    out.append("")
+                out.append(text)
+        return "\n".join(out) + "\n" if out else ""
+
+    def _blank_between(self, prev: n.Stmt, d: n.Stmt) -> bool:
+        return (
+            isinstance(prev, n.BLOCKS)
+            or isinstance(d, n.BLOCKS)
+            or _kind(prev) != _kind(d)
+            or (self.author_blanks and d.blank_before)
+        )
+
+    def stmt(self, s: n.Stmt, ind: str) -> list[str]:
+        """A statement's lines with its comments: leading above, trailing after."""
+        if isinstance(s, n.BLOCKS):
+            code = self._block(s, ind)
+        else:
+            code = self._line(s, ind)
+        if not self.comments or not s.comments:
+            return code
+        c = s.comments
+        out: list[str] = []
+        for text, gap in zip(c.leading, self._leading_gaps(s), strict=True):
+            out.append(ind + text)
+            if gap:
+                out.append("")
+        if c.trailing:
+            # a block's trailing comment sits on its `{` line; others after the last line
+            at = 0 if isinstance(s, n.BLOCKS) else len(code) - 1
+            code[at] += "  " + c.trailing
+        return out + code
+
+    # ---------------------------------------------------------------- blocks
+    def _block(self, s: n.Stmt, ind: str) -> list[str]:
+        if isinstance(s, n.Calendar):
+            head = "calendar"
+        elif isinstance(s, n.Score):
+            head = f"score {s.name.name}{_desc(s.description)} owned by {_names(s.owners)}"
+        elif isinstance(s, n.Stage):
+            head = f"stage {s.name.name}{_desc(s.description)} owned by {_names(s.owners)}"
+        elif isinstance(s, n.Handoff):
+            head = f"handoff {s.stage.name} to {s.team.name}"
+        elif isinstance(s, n.Example):
+            head = f"example {quote(s.name)}"
+        else:  # pragma: no cover - BLOCKS lists exactly the classes above
+            raise TypeError(type(s).__name__)
+        lines = [f"{ind}{head} {{"]
+        inner = ind + INDENT
+        for i, item in enumerate(s.items):
+            if i and self.author_blanks and item.blank_before:
+                lines.append("")
+            lines += self.stmt(item, inner)
+        dangling = s.comments.dangling if self.comments else ()
+        if dangling:
+            lo = s.items[-1].span.end_line if s.items else s.span.line
+            flags = self._run_flags(dangling, lo, s.span.end_line)
+            for flag, text in zip(flags, dangling, strict=True):
+                if flag and s.items:
+                    lines.append("")
+                lines.append(inner + text)
+        lines.append(ind + "}")
+        return lines
+
+    # ---------------------------------------------------------------- one-line statements
+    def _cond(self, ind: str, prefix: str, cond: n.Expr, suffix: str = "") -> list[str]:
+        return _lay(cond, 0, ind + prefix, ind + INDENT, suffix, self.sp, self.width)
+
+    def _line(self, s: n.Stmt, ind: str) -> list[str]:
+        sp = self.sp
+        e = lambda x, floor=0: _expr(x, floor, sp)  # noqa: E731
+        dur = lambda d: format_duration(d, spelled=sp)  # noqa: E731
+        if isinstance(s, n.Define):
+            return self._define(s, ind)
+        if isinstance(s, n.PointsIf):
+            return self._cond(ind, f"{_signed(s.points, plus=True)} if ", s.condition)
+        if isinstance(s, (n.Require, n.Exclude)):
+            word = "require" if isinstance(s, n.Require) else "exclude"
+            return self._cond(ind, f"{word} ", s.condition, _desc(s.reason))
+        if isinstance(s, n.KeepWhen):
+            return self._cond(ind, "keep when ", s.condition)
+        if isinstance(s, n.Route):
+            if s.condition is None:
+                return [f"{ind}route {quote(s.target)} otherwise"]
+            return self._cond(ind, f"route {quote(s.target)} if ", s.condition)
+        if isinstance(s, n.Recycle):
+            head = f"recycle {_names(s.stages)} to {s.state.name} if "
+            return self._cond(ind, head, s.condition, _desc(s.reason))
+        if isinstance(s, n.LeadLiteral):
+            return _json_lines(s.data, ind + "lead ", ind, "", self.width)
+        if isinstance(s, n.PolicyHeader):
+            text = f"policy {s.name.name} {quote(s.title)}"
+        elif isinstance(s, n.Version):
+            text = f"version {quote(s.label)}"
+        elif isinstance(s, n.SchemaRef):
+            text = f"schema {quote(s.path)}"
+        elif isinstance(s, n.IdField):
+            text = f"id {format_path(s.field.path)}"
+        elif isinstance(s, n.Team):
+            text = f"team {s.name.name} {quote(s.handle)}"
+        elif isinstance(s, n.Timezone):
+            text = f"timezone {quote(s.name)}"
+        elif isinstance(s, n.Workdays):
+            text = f"workdays {_names(s.days, ' ')}"
+        elif isinstance(s, n.Hours):
+            text = f"hours {s.start} to {s.end}"
+        elif isinstance(s, n.Holidays):
+            text = "holidays " + " ".join(quote(d) for d in s.dates)
+        elif isinstance(s, n.Funnel):
+            text = "funnel " + _names(s.stages, " -> ")
+        elif isinstance(s, n.PointsPer):
+            text = f"{_signed(s.points, plus=True)} per {e(s.count, _SUM)}"
+            if s.cap is not None:
+                text += f" up to {canonical_number(s.cap)}"
+        elif isinstance(s, n.Range):
+            text = f"range {_signed(s.low, plus=False)} to {_signed(s.high, plus=False)}"
+        elif isinstance(s, n.Decay):
+            text = f"decay half-life {dur(s.half_life)} since {format_path(s.since.path)}"
+        elif isinstance(s, n.State):
+            text = f"state {s.name.name}{_desc(s.description)} owned by {_names(s.owners)}"
+        elif isinstance(s, n.Sla):
+            stops = ", ".join(format_path(r.path) for r in s.stops)
+            text = f"sla {dur(s.duration)} from {format_path(s.start.path)} until {stops}"
+        elif isinstance(s, n.Escalate):
+            text = f"escalate to {quote(s.target)} after {dur(s.after)}"
+        elif isinstance(s, n.Reject):
+            text = (f"reject to {s.state.name} with reason {format_path(s.field.path)} "
+                    f"in {e(s.reasons, _SUM)}")
+        elif isinstance(s, n.At):
+            text = f"at {quote(s.timestamp)}"
+        elif isinstance(s, n.LeadFile):
+            text = f"lead file {quote(s.path)}"
+        elif isinstance(s, n.Expect):
+            text = _expect(s)
+        else:
+            raise TypeError(f"not a statement node: {type(s).__name__}")
+        return [ind + text]
+
+    def _define(self, s: n.Define, ind: str) -> list[str]:
+        head = f"{ind}define {s.name.name}{_desc(s.description)} ="
+        value = s.value
+        flat = f"{head} {_expr(value, 0, self.sp)}"
+        if len(flat) <= self.width:
+            return [flat]
+        inner = ind + INDENT
+        if isinstance(value, n.ListExpr) and value.items:
+            items = [_expr(i, 0, self.sp) + "," for i in value.items]
+            return [head + " [", *self._list_lines(items, inner), ind + "]"]
+        return [head, *_lay(value, 0, inner, inner, "", self.sp, self.width)]
+
+    def _list_lines(self, items: list[str], inner: str) -> list[str]:
+        """A long list's items, each followed by a comma (so that adding an item
+        touches one line in review): one per line, except that short items (country
+        codes, numbers; rustfmt's rule) are packed as many to a line as fit.
+        """
+        if any(len(i) > SHORT_ITEM + 1 for i in items):
+            return [inner + i for i in items]
+        lines: list[str] = []
+        row: list[str] = []
+        for item in items:
+            if row and len(inner) + len(" ".join([*row, item])) > self.width:
+                lines.append(inner + " ".join(row))
+                row = []
+            row.append(item)
+        lines.append(inner + " ".join(row))
+        return lines
+
+
+def _none_or(value: str | None, *, quoted: bool) -> str:
+    if value is None:
+        return "none"
+    return quote(value) if quoted else value
+
+
+def _expect(s: n.Expect) -> str:
+    k = s.kind
+    at = f" at {s.at.name}" if s.at is not None else ""
+    if k in (n.ExpectKind.STAGE, n.ExpectKind.REACHED):
+        return f"expect {k.value} {_none_or(s.value, quoted=False)}"
+    if k is n.ExpectKind.SCORE:
+        assert s.subject is not None
+        return f"expect score {s.subject.name} {_signed(s.value, plus=False)}"
+    if k in (n.ExpectKind.ROUTE, n.ExpectKind.ESCALATE):
+        return f"expect {k.value} {_none_or(s.value, quoted=True)}{at}"
+    if k is n.ExpectKind.SLA:
+        return f"expect sla {s.value}{at}"
+    if k is n.ExpectKind.REASON:
+        return f"expect reason {_none_or(s.value, quoted=True)}"
+    if k is n.ExpectKind.VIOLATION:
+        return f"expect violation {s.value}"
+    return "expect error"
+
+
+# --------------------------------------------------------------------------- modules
+
+
+def format_line(stmt: n.Stmt) -> str:
+    """One statement that is not a block on a single line, without its comments
+    (``+30 if job_level == "vp"``, ``sla 4 business hours from mql_at until accepted_at``),
+    for traces, reports and ``explain``.
+    """
+    if isinstance(stmt, n.BLOCKS):
+        raise TypeError(f"a block has no one-line form: {type(stmt).__name__}")
+    return _Printer(None, comments=False, width=sys.maxsize)._line(stmt, "")[0]
+
+
+def format_module(module: n.Module) -> str:
+    """The whole file in the canonical layout, every comment where it stood.
+
+    Leading comments stand above their statement, a trailing comment two spaces
+    after it (a block's on its ``{`` line), a block's dangling comments before
+    its ``}``, the file's last comments at the end. The empty module is ``""``;
+    any other output ends with exactly one newline.
+    """
+    return _Printer(module.source or None).decls(module.decls, module.trailing)
+
+
+def all_comments(module: n.Module) -> tuple[str, ...]:
+    """Every comment of a module, in the order ``fmt`` prints them."""
+    out: list[str] = []
+
+    def walk(s: n.Stmt) -> None:
+        c = s.comments
+        out.extend(c.leading)
+        if c.trailing:
+            out.append(c.trailing)
+        if isinstance(s, n.BLOCKS):
+            for item in s.items:
+                walk(item)
+        out.extend(c.dangling)
+
+    for d in module.decls:
+        walk(d)
+    out.extend(module.trailing)
+    return tuple(out)
+
+
+@attrs.frozen
+class FormatResult:
+    """What :func:`format_source` made of one file.
+
+    ``text`` is the formatted file, or None when it could not be formatted (a
+    syntax error, or the safety check refused); ``diagnostics`` says why;
+    ``changed`` is true when ``text`` differs from the input.
+    """
+
+    text: str | None
+    diagnostics: tuple[Diagnostic, ...] = ()
+    changed: bool = False
+
+
+def _file_span(file: str) -> n.Span:
+    return n.Span(file, 1, 1, 1, 2, 0, 0)
+
+
+_REFUSED_HELP = ("this is a bug in `funnel fmt`, not in the policy; the file was left as it "
+                 "was: please report it with the file attached")
+
+
+def _refusal(original: n.Module, formatted: str, file: str) -> Diagnostic | None:
+    """Why ``formatted`` must not replace the file, or None when it is safe."""
+    again = parse(formatted, file)
+    if again.module is None:
+        why = again.diagnostics[0].message if again.diagnostics else "no reason given"
+        return error("E111", f"`fmt` refused to rewrite this file: its output does not parse "
+                             f"({why})", _file_span(file), help=_REFUSED_HELP)
+    new = again.module
+    if new != original:
+        span = _file_span(file)
+        for old_d, new_d in zip(original.decls, new.decls, strict=False):
+            if old_d != new_d:
+                span = old_d.span
+                break
+        return error("E111", "`fmt` refused to rewrite this file: its output would change "
+                             "the meaning of this declaration", span, help=_REFUSED_HELP)
+    if all_comments(new) != all_comments(original):
+        span = _file_span(file)
+        for old_d, new_d in zip(original.decls, new.decls, strict=True):
+            probe_old = n.Module(path=file, decls=(old_d,))
+            probe_new = n.Module(path=file, decls=(new_d,))
+            if all_comments(probe_old) != all_comments(probe_new):
+                span = old_d.span
+                break
+        return error("E111", "`fmt` refused to rewrite this file: its output would lose or "
+                             "move a comment", span, help=_REFUSED_HELP)
+    return None
+
+
+def format_source(text: str, file: str = "<string>") -> FormatResult:
+    """Parse, format, and check the result before handing it back.
+
+    The output is re-parsed; unless it gives the same tree and the same comments
+    in the same order, the result is refused (``text`` None, an E111 error).
+    A syntax error in the input comes back as its E100 diagnostic.
+    """
+    parsed = parse(text, file)
+    if parsed.module is None:
+        return FormatResult(None, parsed.diagnostics, False)
+    formatted = format_module(parsed.module)
+    problem = _refusal(parsed.module, formatted, file)
+    if problem is not None:
+        return FormatResult(None, (problem,), False)
+    return FormatResult(formatted, (), formatted != text)
+
+
+# --------------------------------------------------------------------------- digest
+
+
+def canonical_policy_text(model: PolicyModel) -> str:
+    """The policy's declarations as ``fmt`` prints them, for the digest.
+
+    Every module's declarations in file-path then source order (the model keeps
+    its modules sorted by path), as one sequence: no comments, no examples, none
+    of the author's own blank lines, and numbers in their canonical spelling
+    (``50_000_000`` and ``50000000`` are one number).
+    """
+    decls = [d for m in model.modules for d in m.decls if not isinstance(d, n.Example)]
+    printer = _Printer(None, spelled=False, comments=False, author_blanks=False)
+    return printer.decls(decls)
+
+
+def policy_digest(model: PolicyModel) -> str:
+    """``sha256:`` + the SHA-256 of :func:`canonical_policy_text` and the schema's bytes."""
+    h = hashlib.sha256(canonical_policy_text(model).encode("utf-8"))
+    if model.schema is not None:
+        h.update(model.schema.raw)
+    return "sha256:" + h.hexdigest()
+
+
+__all__ = [
+    "WIDTH",
+    "FormatResult",
+    "all_comments",
+    "canonical_number",
+    "canonical_policy_text",
+    "format_duration",
+    "format_expr",
+    "format_key",
+    "format_line",
+    "format_module",
+    "format_path",
+    "format_source",
+    "policy_digest",
+    "quote",
+]
