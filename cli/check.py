@@ -1,0 +1,66 @@
+"""`funnel check`: parse and check a policy, report what is wrong (LANGUAGE.md §6, §9).
+
+A thin command: it loads the policy with :func:`policy.loader.load_model` (which parses,
+reads the schema and runs the checker), renders the diagnostics in the chosen format and
+picks the exit status: 0 clean (or only warnings), 1 errors (or warnings with
+``--strict``), 2 a path that cannot be read or holds no policy files.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from policy.diagnostics import render_all, summary_line, to_github, to_json, use_color
+from policy.loader import InputError, load_model
+
+from .common import OK, PROBLEMS, fail_usage
+
+FORMATS = ("text", "json", "github")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("path", default=".", type=click.Path(dir_okay=True, file_okay=True))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people; json for tools; github for workflow annotations on a pull request.",
+)
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+def check(path: str, fmt: str, strict: bool) -> None:
+    """Parse and check the policy at PATH (a directory of *.funnel files, or one file).
+
+    Prints nothing and exits 0 when the policy is clean. Exit status: 0 no errors;
+    1 errors (or warnings, with --strict); 2 PATH cannot be read or holds no policy.
+
+    \b
+    Examples:
+      funnel check rules
+      funnel check rules --strict --format github   # in CI: notes on the pull request
+      funnel check rules/acme.funnel --format json
+    """
+    try:
+        result = load_model(path)
+    except InputError as exc:
+        fail_usage(str(exc))
+    diags = list(result.diagnostics)
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = len(diags) - errors
+    if fmt == "json":
+        payload = {"diagnostics": [to_json(d) for d in diags], "errors": errors,
+                   "warnings": warnings}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    elif fmt == "github":
+        for d in diags:
+            click.echo(to_github(d))
+    elif diags:
+        color = use_color(sys.stdout)
+        click.echo(render_all(diags, result.sources, color=color))
+        click.echo(summary_line(diags))
+    failed = errors > 0 or result.model is None or (strict and warnings > 0)
+    sys.exit(PROBLEMS if failed else OK)
