@@ -102,10 +102,24 @@ def _load_schema(model_modules: list[n.Module], diags: list[Diagnostic]):
                 try:
                     return load_schema(path)
                 except SchemaError as exc:
-                    diags.append(error("E110", f"schema {d.path!r} cannot be used: {exc}",
-                                       d.span))
+                    diags.append(_schema_problem(d, path, str(exc)))
                     return None
     return None
+
+
+def _schema_problem(decl: n.SchemaRef, path: Path, detail: str) -> Diagnostic:
+    """E110 in the house voice: what is wrong with the schema, and where it was looked for."""
+    for prefix in (f"{path}:", f"{display_path(path)}:"):
+        if detail.startswith(prefix):
+            detail = detail[len(prefix):].lstrip()
+            break
+    if detail and detail[0].isdigit() and ":" in detail:  # "1:19: not valid JSON: ..."
+        where, _, rest = detail.partition(": ")
+        detail = f"{rest} (at {where})"
+    detail = detail.replace("JSON: Expecting", "JSON: expecting")
+    shown = display_path(path)
+    return error("E110", f'schema "{decl.path}" cannot be used: {detail}', decl.span,
+                 help=f"the schema path is relative to the file that names it: {shown}")
 
 
 def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:

@@ -192,6 +192,21 @@ def _pos(x) -> tuple[int, int, int, int, int, int] | None:
     return None
 
 
+def _edge_token(tree, *, reverse: bool) -> Token | None:
+    """The first (or last) real token under a tree node; newlines do not count."""
+    for c in reversed(tree.children) if reverse else tree.children:
+        if c is None:
+            continue
+        if isinstance(c, Token):
+            if c.type != "_NL":
+                return c
+            continue
+        found = _edge_token(c, reverse=reverse)
+        if found is not None:
+            return found
+    return None
+
+
 def _vals(children: list) -> list:
     """Children that carry meaning: AST values and value tokens, no keywords."""
     return [
@@ -228,18 +243,20 @@ class ToAst(Transformer):
         self.file = file
 
     # helpers ------------------------------------------------------------------------
+    def _call_userfunc(self, tree, new_children=None):
+        # Remember the rule being built: its span is that of its first and last
+        # token in the *original* tree, so values that carry no position (a reason
+        # string, a unit, a sign) still count towards it.
+        self._tree = tree
+        return super()._call_userfunc(tree, new_children)
+
     def _span(self, children: list) -> n.Span:
-        first = last = None
-        for c in children:
-            p = _pos(c)
-            if p is None:
-                continue
-            if first is None:
-                first = p
-            last = p
-        if first is None:
+        first = _edge_token(self._tree, reverse=False)
+        last = _edge_token(self._tree, reverse=True)
+        if first is None or last is None:
             return n.Span(self.file, 0, 0, 0, 0)
-        return n.Span(self.file, first[0], first[1], last[2], last[3], first[4], last[5])
+        return n.Span(self.file, first.line, first.column, last.end_line, last.end_column,
+                      first.start_pos, last.end_pos)
 
     def _ident(self, tok) -> n.Ident:
         return tok if isinstance(tok, n.Ident) else n.Ident(tok.value, span=_tok_span(tok, self.file))
