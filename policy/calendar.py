@@ -97,6 +97,26 @@ def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
+def _tzdata_zone(name: str) -> zoneinfo.ZoneInfo | None:
+    """The zone from the `tzdata` package, whatever the host's own database says.
+
+    `zoneinfo.ZoneInfo` prefers the system's files, so two machines with different tz
+    database versions could decide one lead differently; the spec promises the same
+    decision for the same policy, lead and instant, so the pinned `tzdata` wins.
+    """
+    parts = name.split("/")
+    if not all(p and p not in (".", "..") for p in parts):
+        return None
+    try:
+        from importlib import resources
+
+        with resources.files("tzdata.zoneinfo").joinpath(*parts).open("rb") as f:
+            return zoneinfo.ZoneInfo.from_file(f, key=name)
+    except (ModuleNotFoundError, FileNotFoundError, IsADirectoryError, NotADirectoryError,
+            OSError, ValueError):
+        return None
+
+
 def _load_zone(name: object) -> zoneinfo.ZoneInfo:
     if not isinstance(name, str):
         raise ValueError(f"expected a time zone name, found {name!r}")
@@ -104,6 +124,9 @@ def _load_zone(name: object) -> zoneinfo.ZoneInfo:
         raise ValueError(
             f"time zone `{name}` depends on the machine; name a zone such as `America/New_York`"
         )
+    pinned = _tzdata_zone(name)
+    if pinned is not None:
+        return pinned
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
