@@ -60,7 +60,7 @@ def generate(lines: int = 5000) -> str:
         for k in range(6):
             sc = f"sc{(j * 6 + k) % n_blocks}"
             out.append(f'  require {sc} >= {k} "needs {sc}"')
-        out.append(f"  exclude competitor")
+        out.append("  exclude competitor")
         out.append(f"  keep when {s}_at is present")
         out.append("}")
         out.append("")

@@ -12,7 +12,7 @@ from policy.loader import InputError, LoadResult, load_model
 OK, PROBLEMS, USAGE = 0, 1, 2
 
 
-def fail_usage(message: str) -> "NoReturn":  # noqa: F821
+def fail_usage(message: str) -> NoReturn:  # noqa: F821
     """Input that cannot be read at all: one line on stderr, exit 2."""
     click.echo(f"funnel: {message}", err=True)
     sys.exit(USAGE)

@@ -6,7 +6,7 @@ separate from the value: :func:`render` gives the ``path:line:col`` form with th
 source line and a caret, :func:`to_json` a stable dict, :func:`to_github` a
 workflow annotation.
 
-Codes are stable; their meaning is documented in docs/LANGUAGE.md.
+Codes are stable; each is documented in docs/diagnostics.md.
 """
 
 from __future__ import annotations

@@ -195,7 +195,9 @@ def refs_in(stmt: n.Stmt) -> Iterator[n.Ref]:
 # --------------------------------------------------------------------------- building
 
 
-def _order_scores(scores: Mapping[str, n.Score], defines: Mapping[str, n.Define]) -> tuple[str, ...]:
+def _order_scores(
+    scores: Mapping[str, n.Score], defines: Mapping[str, n.Define]
+) -> tuple[str, ...]:
     """Scores in dependency order (through defines too); cycles broken by declaration order."""
 
     def deps_of_expr(e, seen_defines) -> set[str]:

@@ -258,9 +258,6 @@ class ToAst(Transformer):
         return n.Span(self.file, first.line, first.column, last.end_line, last.end_column,
                       first.start_pos, last.end_pos)
 
-    def _ident(self, tok) -> n.Ident:
-        return tok if isinstance(tok, n.Ident) else n.Ident(tok.value, span=_tok_span(tok, self.file))
-
     def _str(self, tok: Token) -> str:
         return _unquote(tok, self.file)
 

@@ -104,7 +104,9 @@ class Report:
 
 
 def _q(v: Any) -> str:
-    return "none" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v)
+    if v is None:
+        return "none"
+    return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v)
 
 
 def expect_text(e: n.Expect) -> str:
@@ -278,11 +280,11 @@ def coverage(model, decisions: list[Decision]) -> list[CoverageItem]:
     for score in model.scores.values():
         for it in score.items:
             if isinstance(it, n.PointsIf):
-                text = f"{'+' if it.points >= 0 else '-'}{abs(it.points)} if {format_expr(it.condition)}"
+                text = f"{_points(it.points)} if {format_expr(it.condition)}"
                 add("score rule", f"score {score.name.name}", text, it,
                     (it.span.file, it.span.line) in fired)
             elif isinstance(it, n.PointsPer):
-                text = f"{'+' if it.points >= 0 else '-'}{abs(it.points)} per {format_expr(it.count)}"
+                text = f"{_points(it.points)} per {format_expr(it.count)}"
                 add("score rule", f"score {score.name.name}", text, it,
                     (it.span.file, it.span.line) in fired)
     for stage in model.funnel_stages():
@@ -308,6 +310,10 @@ def coverage(model, decisions: list[Decision]) -> list[CoverageItem]:
         stages = ", ".join(s.name for s in rec.stages)
         add("recycle", "recycle", f"recycle {stages} to {rec.state.name}", rec, hit)
     return items
+
+
+def _points(points) -> str:
+    return f"{'+' if points >= 0 else '-'}{abs(points)}"
 
 
 def _placed_by(model, d: Decision):

@@ -80,7 +80,8 @@ def test_a_newline_ends_a_rule_outside_brackets():
 
 def test_lead_json_may_span_lines_and_keeps_key_order():
     m = parse_ok(
-        'example "e" {\n  at "2026-01-01T00:00:00Z"\n  lead {"b": 1,\n    "a": {"x": [1, 2.5, -3e2]},\n'
+        'example "e" {\n  at "2026-01-01T00:00:00Z"\n'
+        '  lead {"b": 1,\n    "a": {"x": [1, 2.5, -3e2]},\n'
         '    "c": null, "d": true, "e": "\\u00e9"}\n  expect error\n}\n'
     )
     lead = only(m, n.Example).items[1]

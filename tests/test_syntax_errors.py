@@ -279,7 +279,8 @@ def test_a_catch_all_never_hides_a_specific_entry():
 @pytest.mark.parametrize(
     ("text", "message", "span", "help"),
     [
-        ("funnel lead mql\n", "expected the end of the line or `->`, found `mql`", (1, 13, 1, 16), None),
+        ("funnel lead mql\n", "expected the end of the line or `->`, found `mql`",
+         (1, 13, 1, 16), None),
         ('policy p\n', "expected a string in double quotes, found the end of the line",
          (1, 9, 1, 9), None),
         ('policy p', "expected a string in double quotes, found the end of the line",

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from funnel_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +88,8 @@ def test_the_projects_own_policy_passes_with_full_coverage():
 
 
 def test_a_broken_expectation_shows_expected_actual_and_the_derivation(tiny: Path):
-    text = (tiny / "examples.funnel").read_text().replace("expect score fit 50", "expect score fit 60")
+    text = (tiny / "examples.funnel").read_text()
+    text = text.replace("expect score fit 50", "expect score fit 60")
     (tiny / "examples.funnel").write_text(text)
     result = run("test", str(tiny))
     assert result.exit_code == 1
@@ -168,7 +168,8 @@ def test_a_missing_policy_is_exit_2():
 
 
 def test_junit_report_is_valid_against_the_published_schema(tiny: Path, tmp_path: Path):
-    text = (tiny / "examples.funnel").read_text().replace("expect score fit 0", "expect score fit 7")
+    text = (tiny / "examples.funnel").read_text()
+    text = text.replace("expect score fit 0", "expect score fit 7")
     (tiny / "examples.funnel").write_text(text)
     out = tmp_path / "report.xml"
     result = run("test", str(tiny), "--format", "junit", "-o", str(out))
