@@ -64,21 +64,7 @@ _TIME_CALLS: Mapping[str, Callable[[object, int], object]] = {
     "hours_since": rt.hours_since,
 }
 _BINARY: Mapping[n.BinOp, Callable[[object, object], object]] = {
-    n.BinOp.EQ: rt.eq,
-    n.BinOp.NE: rt.ne,
-    n.BinOp.LT: rt.lt,
-    n.BinOp.LE: rt.le,
-    n.BinOp.GT: rt.gt,
-    n.BinOp.GE: rt.ge,
-    n.BinOp.IN: rt.member,
-    n.BinOp.NOT_IN: rt.not_member,
-    n.BinOp.CONTAINS: rt.contains,
-    n.BinOp.STARTS_WITH: rt.starts_with,
-    n.BinOp.ENDS_WITH: rt.ends_with,
-    n.BinOp.ADD: rt.add,
-    n.BinOp.SUB: rt.sub,
-    n.BinOp.MUL: rt.mul,
-    n.BinOp.DIV: rt.div,
+    op: rt.OPERATORS[op.value] for op in n.BinOp if op.value in rt.OPERATORS
 }
 
 

@@ -384,20 +384,8 @@ _FLIP = {
 }
 _LOGIC = (n.BinOp.AND, n.BinOp.OR)
 _CONST_FUNCS = {"lower": rt.lower, "length": rt.length, "domain": rt.domain}
-_TEST_FUNCS = {
-    n.BinOp.EQ: rt.eq,
-    n.BinOp.NE: rt.ne,
-    n.BinOp.LT: rt.lt,
-    n.BinOp.LE: rt.le,
-    n.BinOp.GT: rt.gt,
-    n.BinOp.GE: rt.ge,
-    n.BinOp.IN: rt.member,
-    n.BinOp.NOT_IN: rt.not_member,
-    n.BinOp.CONTAINS: rt.contains,
-    n.BinOp.STARTS_WITH: rt.starts_with,
-    n.BinOp.ENDS_WITH: rt.ends_with,
-}
-_ARITH_FUNCS = {n.BinOp.ADD: rt.add, n.BinOp.SUB: rt.sub, n.BinOp.MUL: rt.mul, n.BinOp.DIV: rt.div}
+_TEST_FUNCS = {op: rt.TESTS[op.value] for op in n.BinOp if op.value in rt.TESTS}
+_ARITH_FUNCS = {op: rt.ARITHMETIC[op.value] for op in n.BinOp if op.value in rt.ARITHMETIC}
 
 
 def _and_dnf(a: Dnf, b: Dnf) -> Dnf:

@@ -251,6 +251,16 @@ def clamp(x: int, low: int, high: int) -> int:
     return low if x < low else high if x > high else x
 
 
+#: Binary operators by spelling (``nodes.BinOp.value``): the one table the
+#: interpreter and the checker's reasoning both read, so they cannot drift apart.
+TESTS = {
+    "==": eq, "!=": ne, "<": lt, "<=": le, ">": gt, ">=": ge,
+    "in": member, "not in": not_member, "contains": contains,
+    "starts with": starts_with, "ends with": ends_with,
+}
+ARITHMETIC = {"+": add, "-": sub, "*": mul, "/": div}
+OPERATORS = {**TESTS, **ARITHMETIC}
+
 #: The only names generated code may use (besides its own locals).
 EXPORTS = {
     name: globals()[name]
