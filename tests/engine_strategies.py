@@ -1,0 +1,547 @@
+"""Hypothesis strategies for the engines: valid policies (as text) and leads.
+
+``policies()`` draws the text of a whole policy that loads without errors: a
+funnel of 1 to 4 stages with owners, a handoff at every boundary where the
+owning team changes (and sometimes elsewhere), 0 to 3 scores with ``if``,
+``per`` (with and without ``up to``), ``range`` and ``decay``, defines (lists,
+conditions, arithmetic, some reading scores), ``require`` / ``exclude`` /
+``keep when``, routes ending in ``otherwise``, SLAs in business and fixed
+durations (a calendar whenever business time is used), escalation, rejection
+with agreed reasons (a list or a define), and recycle rules. Strings include
+hostile text (quotes, backslashes, ``__import__``, newlines, ``\\u2028``).
+
+The policies have no schema and use one small field vocabulary (:data:`FIELDS`);
+``leads()`` draws leads over the same vocabulary: values of the right kind,
+missing keys, nulls, wrong kinds (a string where a number is expected, a number
+where an object is), and timestamps before and after :data:`AS_OF`.
+``leads_for(model)`` draws leads for any policy (the fields it reads, any kind of
+value), and ``mutated(leads)`` varies real leads (an example's).
+
+Also here, because both engine test modules need them: :func:`load_text` (parse,
+build and check a policy's text, as the loader does) and :func:`prepare_ts` (a
+lead's ``ts`` tuple, as ``policy.api`` prepares it).
+
+Import from a test module as ``from engine_strategies import policies, leads``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import attrs
+from hypothesis import strategies as st
+
+from policy import runtime as rt
+from policy.checker import check_policy, work_calendar
+from policy.model import PolicyModel, build_model, refs_in
+from policy.parser import parse
+from policy.timestamps import format_timestamp, parse_timestamp
+
+# --------------------------------------------------------------------------- vocabulary
+
+#: The evaluation instant most leads are decided at: a Tuesday, 10:30 in New York.
+AS_OF = parse_timestamp("2026-12-01T15:30:00Z")
+#: Instants to decide at: AS_OF, a Saturday, a holiday, the night DST ends in New York.
+AS_OFS = (
+    AS_OF,
+    parse_timestamp("2026-11-28T12:00:00Z"),
+    parse_timestamp("2026-11-26T15:00:00Z"),
+    parse_timestamp("2026-11-01T06:30:00Z"),
+)
+
+NUMBER_FIELDS = ("employees", "visits", "company.size", "company.`annual revenue`")
+STRING_FIELDS = {
+    "level": ("vp", "director", "ic", "VP"),
+    "country": ("US", "DE", "FR", "GB"),
+    "source": ("webinar", "paid", "event"),
+}
+BOOL_FIELDS = ("demo", "competitor", "unsubscribed", "bant.budget", "bant.need")
+TIMESTAMP_FIELDS = ("mql_at", "accepted_at", "rejected_at", "last_seen", "company.enriched_at")
+REASON_FIELD = "rejection_reason"
+REASONS = ("bad fit", "no budget", "duplicate")
+
+#: Every field a generated policy may read, as the policy spells it.
+FIELDS = (*NUMBER_FIELDS, *STRING_FIELDS, "email", *BOOL_FIELDS, *TIMESTAMP_FIELDS, REASON_FIELD)
+
+STAGES = ("lead", "mql", "sal", "sql")
+TEAMS = ("marketing", "sales", "success")
+STATES = ("nurture", "disqualified")
+SCORES = ("fit", "engagement", "intent")
+
+#: Text that must stay data: quotes, backslashes, code, line breaks, non-ASCII.
+HOSTILE = (
+    'say "hi"',
+    "back\\slash",
+    "__import__('os').system('echo pwned')",
+    "line\nbreak",
+    "para\u2028graph",
+    "'''; raise SystemExit #",
+    '"""',
+    "{}{{}}%s",
+    "naïve café ☕",
+    "\t\r\x0c",
+)
+
+_FAR_EAST = timezone(timedelta(hours=9, minutes=30))
+_FAR_WEST = timezone(timedelta(hours=-8))
+_WORKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ZONES = ("America/New_York", "UTC", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney")
+
+
+def quote(text: str) -> str:
+    """A policy string literal for ``text`` (JSON escapes, as the grammar reads them)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- expressions
+
+_cmp = st.sampled_from(("==", "!=", "<", "<=", ">", ">="))
+_order = st.sampled_from(("<", "<=", ">", ">="))
+_small = st.one_of(st.integers(0, 3000).map(str), st.sampled_from(("0.5", "2.5", "1_000")))
+
+
+@st.composite
+def _number_literal(draw) -> str:
+    text = draw(_small)
+    return f"-{text}" if draw(st.booleans()) and draw(st.booleans()) else text
+
+
+@st.composite
+def _timestamp_literal(draw) -> str:
+    moment = datetime(2026, 12, 1, 15, 30, tzinfo=UTC) + timedelta(
+        hours=draw(st.integers(-24 * 60, 24 * 10)))
+    form = draw(st.sampled_from(("date", "zulu", "offset")))
+    if form == "date":
+        return quote(moment.date().isoformat())
+    if form == "zulu":
+        return quote(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return quote(moment.astimezone(_FAR_EAST).isoformat())
+
+
+def _str_list(values) -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(values), min_size=0, max_size=3, unique=True).map(
+        lambda xs: "[" + ", ".join(quote(x) for x in xs) + "]")
+
+
+@attrs.frozen
+class _Scope:
+    """What an expression may name: earlier scores, list defines, condition defines."""
+
+    scores: tuple[str, ...] = ()
+    string_lists: tuple[str, ...] = ()
+    number_lists: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+
+
+@st.composite
+def _atom(draw, scope: _Scope) -> str:
+    choices = ["num", "str", "strlist", "bool", "presence", "time", "text", "arith", "numlist"]
+    if scope.scores:
+        choices += ["score", "score"]
+    if scope.conditions:
+        choices.append("define")
+    if scope.numbers:
+        choices.append("numdefine")
+    kind = draw(st.sampled_from(choices))
+    if kind == "num":
+        return f"{draw(st.sampled_from(NUMBER_FIELDS))} {draw(_cmp)} {draw(_number_literal())}"
+    if kind == "str":
+        field = draw(st.sampled_from(sorted(STRING_FIELDS)))
+        value = draw(st.sampled_from(STRING_FIELDS[field] + ("", "zz")))
+        return f"{field} {draw(_cmp)} {quote(value)}"
+    if kind == "strlist":
+        field = draw(st.sampled_from(sorted(STRING_FIELDS)))
+        op = draw(st.sampled_from(("in", "not in")))
+        if scope.string_lists and draw(st.booleans()):
+            return f"{field} {op} {draw(st.sampled_from(scope.string_lists))}"
+        return f"{field} {op} {draw(_str_list(STRING_FIELDS[field]))}"
+    if kind == "numlist":
+        field = draw(st.sampled_from(NUMBER_FIELDS))
+        op = draw(st.sampled_from(("in", "not in")))
+        if scope.number_lists and draw(st.booleans()):
+            return f"{field} {op} {draw(st.sampled_from(scope.number_lists))}"
+        items = draw(st.lists(_small, max_size=3))
+        return f"{field} {op} [{', '.join(items)}]"
+    if kind == "bool":
+        field = draw(st.sampled_from(BOOL_FIELDS))
+        form = draw(st.sampled_from(("{f}", "{f} == true", "{f} == false", "{f} != true",
+                                     "not {f}")))
+        return form.format(f=field)
+    if kind == "presence":
+        field = draw(st.sampled_from(FIELDS))
+        return f"{field} is {draw(st.sampled_from(('present', 'missing')))}"
+    if kind == "time":
+        field = draw(st.sampled_from(TIMESTAMP_FIELDS))
+        form = draw(st.sampled_from(("days", "hours", "literal")))
+        if form == "literal":
+            return f"{field} {draw(_cmp)} {draw(_timestamp_literal())}"
+        fn = "days_since" if form == "days" else "hours_since"
+        return f"{fn}({field}) {draw(_cmp)} {draw(_number_literal())}"
+    if kind == "text":
+        form = draw(st.sampled_from((
+            'email ends with "@gmail.com"', 'email contains "BIG"', 'email starts with "a"',
+            'email contains ["x", "@yahoo"]', 'lower(level) == "vp"',
+            'domain(email) in ["gmail.com", "bigco.com"]', "length(email) > 12",
+            "domain(email) is missing", 'level contains "v"',
+        )))
+        return form
+    if kind == "arith":
+        a, b = draw(st.sampled_from(NUMBER_FIELDS)), draw(st.sampled_from(NUMBER_FIELDS))
+        form = draw(st.sampled_from(("{a} * 2 + {b}", "{a} / 4", "{a} - {b}", "-{a}",
+                                     "({a} + 10) / {b}")))
+        return f"{form.format(a=a, b=b)} {draw(_order)} {draw(_number_literal())}"
+    if kind == "score":
+        score = draw(st.sampled_from(scope.scores))
+        form = draw(st.sampled_from(("{s} {op} {x}", "{s} + 5 {op} {x}", "{s} {op} {t}")))
+        other = draw(st.sampled_from(scope.scores))
+        return form.format(s=score, op=draw(_cmp), x=draw(_number_literal()), t=other)
+    if kind == "numdefine":
+        return f"{draw(st.sampled_from(scope.numbers))} {draw(_cmp)} {draw(_number_literal())}"
+    return draw(st.sampled_from(scope.conditions))
+
+
+@st.composite
+def conditions(draw, scope: _Scope = _Scope(), depth: int = 2) -> str:
+    """The text of a condition over the vocabulary and what ``scope`` names."""
+    if depth <= 0 or draw(st.integers(0, 2)) == 0:
+        return draw(_atom(scope))
+    form = draw(st.sampled_from(("and", "or", "not")))
+    if form == "not":
+        return f"not ({draw(conditions(scope, depth - 1))})"
+    left = draw(conditions(scope, depth - 1))
+    right = draw(conditions(scope, depth - 1))
+    return f"({left}) {form} ({right})"
+
+
+# --------------------------------------------------------------------------- durations
+
+
+@st.composite
+def _duration(draw, *, business: bool) -> str:
+    amount = draw(st.sampled_from(("1", "2", "4", "8", "1.5", "30", "0.25")))
+    units = ["minutes", "hours", "days", "weeks"]
+    if business:
+        units += ["business hours", "business days", "business hours"]
+    return f"{amount} {draw(st.sampled_from(units))}"
+
+
+@st.composite
+def _calendar(draw) -> str:
+    days = draw(st.lists(st.sampled_from(_WORKDAYS), min_size=1, max_size=7, unique=True))
+    start = draw(st.integers(0, 20))
+    end = draw(st.integers(start + 1, 24))
+    holidays = draw(st.lists(st.sampled_from(("2026-11-26", "2026-11-27", "2026-12-01",
+                                              "2026-12-25")), max_size=3, unique=True))
+    lines = [
+        "calendar {",
+        f"  timezone {quote(draw(st.sampled_from(_ZONES)))}",
+        f"  workdays {' '.join(days)}",
+        f"  hours {start:02d}:{draw(st.sampled_from(('00', '30')))} to {end:02d}:00",
+    ]
+    if holidays:
+        lines.append("  holidays " + " ".join(quote(h) for h in holidays))
+    return "\n".join([*lines, "}"])
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def _text(draw, plain: tuple[str, ...]) -> str:
+    return draw(st.one_of(st.sampled_from(plain), st.sampled_from(HOSTILE)))
+
+
+@st.composite
+def _score(draw, name: str, scope: _Scope) -> str:
+    owners = ", ".join(draw(st.lists(st.sampled_from(TEAMS), min_size=1, max_size=2,
+                                     unique=True)))
+    lines = [f"score {name} {quote(name.title())} owned by {owners} {{"]
+    for _ in range(draw(st.integers(1, 5))):
+        sign = draw(st.sampled_from("+-"))
+        points = draw(st.sampled_from(("5", "10", "15", "30", "40", "2.5", "0")))
+        if draw(st.integers(0, 3)) == 0:
+            field = draw(st.sampled_from((*NUMBER_FIELDS, *scope.scores)))
+            cap = f" up to {draw(_small)}" if draw(st.booleans()) else ""
+            lines.append(f"  {sign}{points} per {field}{cap}")
+        else:
+            lines.append(f"  {sign}{points} if {draw(conditions(scope))}")
+    if draw(st.booleans()):
+        low = draw(st.integers(-20, 20))
+        lines.append(f"  range {low} to {low + draw(st.integers(0, 120))}")
+    if draw(st.booleans()):
+        amount = draw(st.sampled_from(("1", "7", "30", "0.5")))
+        unit = draw(st.sampled_from(("days", "hours", "weeks", "minutes")))
+        lines.append(f"  decay half-life {amount} {unit} since "
+                     f"{draw(st.sampled_from(TIMESTAMP_FIELDS))}")
+    return "\n".join([*lines, "}"])
+
+
+@st.composite
+def _stage(draw, name: str, owner: str, scope: _Scope) -> str:
+    lines = [f"stage {name} {quote(name.upper())} owned by {owner} {{"]
+    # few lines, so that leads get through to the deeper stages and their handoffs
+    for _ in range(draw(st.integers(0, 2))):
+        word = draw(st.sampled_from(("require", "require", "exclude")))
+        reason = f" {quote(_text(draw, ('not yet', 'blocked')))}" if draw(st.booleans()) else ""
+        lines.append(f"  {word} {draw(conditions(scope, depth=1))}{reason}")
+    if draw(st.integers(0, 2)) == 0:
+        lines.append(f"  keep when {draw(conditions(scope, depth=1))}")
+    return "\n".join([*lines, "}"])
+
+
+@st.composite
+def _handoff(draw, stage: str, team: str, scope: _Scope, *, business: bool) -> str:
+    lines = [f"handoff {stage} to {team} {{"]
+    if draw(st.integers(0, 3)):
+        for _ in range(draw(st.integers(0, 2))):
+            target = _text(draw, ("enterprise-ae", "mid-market", "sdr"))
+            lines.append(f"  route {quote(target)} if {draw(conditions(scope))}")
+        lines.append(f"  route {quote(_text(draw, ('pool', 'default')))} otherwise")
+    if draw(st.integers(0, 2)):
+        start, *stops = draw(st.lists(st.sampled_from(TIMESTAMP_FIELDS), min_size=2,
+                                      max_size=draw(st.sampled_from((2, 2, 3))), unique=True))
+        lines.append(f"  sla {draw(_duration(business=business))} from {start} "
+                     f"until {', '.join(stops)}")
+        if draw(st.integers(0, 2)):
+            target = _text(draw, ("managers", "vp-sales"))
+            # mostly short, so that leads with no stop do escalate
+            after = draw(st.one_of(_duration(business=business), st.sampled_from(
+                ("30 minutes", "1 hours", "2 days", *(("4 business hours",) * business)))))
+            lines.append(f"  escalate to {quote(target)} after {after}")
+    if draw(st.booleans()):
+        state = draw(st.sampled_from(STATES))
+        if draw(st.booleans()):
+            reasons = "agreed_reasons"
+        else:
+            reasons = draw(st.lists(st.sampled_from((*REASONS, *HOSTILE[:3])), min_size=1,
+                                    max_size=4, unique=True))
+            reasons = "[" + ", ".join(quote(r) for r in reasons) + "]"
+        lines.append(f"  reject to {state} with reason {REASON_FIELD} in {reasons}")
+    return "\n".join([*lines, "}"])
+
+
+@st.composite
+def policies(draw) -> str:
+    """The text of a valid policy over :data:`FIELDS` (one file, no schema)."""
+    business = draw(st.booleans())
+    out = ['policy generated "A generated policy"', 'version "1"', "id lead_id"]
+    out += [f'team {t} "@acme/{t}"' for t in TEAMS]
+    if business:
+        out.append(draw(_calendar()))
+    stages = STAGES[: draw(st.integers(1, 4))]
+    out.append("funnel " + " -> ".join(stages))
+
+    # defines: lists, conditions and numbers over fields (scores may use these)
+    out.append(f"define agreed_reasons = {draw(_str_list(REASONS + HOSTILE[:2]))}")
+    out.append(f"define good_levels = {draw(_str_list(STRING_FIELDS['level']))}")
+    out.append(f"define sizes = [{', '.join(draw(st.lists(_small, max_size=3)))}]")
+    base = _Scope(string_lists=("good_levels",), number_lists=("sizes",))
+    out.append(f"define big = {draw(conditions(base, depth=1))}")
+    out.append(f"define weighted = {draw(st.sampled_from(NUMBER_FIELDS))} * 2")
+    scope = attrs.evolve(base, conditions=("big",), numbers=("weighted",))
+
+    scores = SCORES[: draw(st.integers(0, 3))]
+    for i, name in enumerate(scores):
+        out.append(draw(_score(name, attrs.evolve(scope, scores=scores[:i]))))
+    # defines that read scores: only stages, handoffs and recycles use them
+    if scores:
+        out.append(f"define hot = {draw(conditions(attrs.evolve(scope, scores=scores)))}")
+        scope = attrs.evolve(scope, conditions=("big", "hot"))
+    scope = attrs.evolve(scope, scores=scores)
+
+    owners = [draw(st.sampled_from(TEAMS)) for _ in stages]
+    for name, owner in zip(stages, owners, strict=True):
+        out.append(draw(_stage(name, owner, scope)))
+    out += [f"state {s} {quote(s)} owned by marketing" for s in STATES]
+    for i, name in enumerate(stages):
+        changes = i + 1 < len(stages) and owners[i + 1] != owners[i]
+        if changes or draw(st.integers(0, 3)) == 0:
+            team = owners[i + 1] if changes else draw(st.sampled_from(TEAMS))
+            out.append(draw(_handoff(name, team, scope, business=business)))
+    for _ in range(draw(st.integers(0, 2))):
+        from_ = draw(st.lists(st.sampled_from(stages), min_size=1, max_size=len(stages),
+                              unique=True))
+        reason = f" {quote(_text(draw, ('stalled', 'gone cold')))}" if draw(st.booleans()) \
+            else ""
+        out.append(f"recycle {', '.join(from_)} to {draw(st.sampled_from(STATES))} "
+                   f"if {draw(conditions(scope))}{reason}")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- leads
+
+_missing = object()
+
+
+@st.composite
+def _timestamp_value(draw) -> object:
+    moment = datetime(2026, 12, 1, 15, 30, tzinfo=UTC) + timedelta(
+        minutes=draw(st.integers(-60 * 24 * 120, 60 * 24 * 20)))
+    form = draw(st.sampled_from(("zulu", "offset", "naive", "date", "fraction")))
+    if form == "zulu":
+        return format_timestamp(int(moment.timestamp()) * 1_000_000)
+    if form == "offset":
+        return moment.astimezone(_FAR_WEST).isoformat(timespec="seconds")
+    if form == "naive":
+        return moment.strftime("%Y-%m-%d %H:%M")
+    if form == "date":
+        return moment.date().isoformat()
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{draw(st.integers(0, 999_999)):06d}Z"
+
+
+_numbers = st.one_of(
+    st.integers(-5, 3000),
+    st.floats(-10, 3000, allow_nan=False, allow_infinity=False),
+)
+_wrong = st.one_of(st.text(max_size=4), st.booleans(), st.lists(st.integers(0, 3), max_size=2),
+                   st.builds(dict, x=st.just(1)))
+
+
+def _value(right: st.SearchStrategy) -> st.SearchStrategy:
+    """A field's value: usually the right kind, sometimes null, missing or the wrong kind."""
+    return st.one_of(right, right, right, right, st.none(), st.just(_missing), _wrong)
+
+
+@st.composite
+def leads(draw) -> dict:
+    """A lead over :data:`FIELDS`, as a JSON object: nested objects, nulls, wrong kinds."""
+    lead: dict = {}
+
+    def put(path: str, strategy: st.SearchStrategy) -> None:
+        keys = [k.strip("`") for k in path.split(".")]
+        value = draw(strategy)
+        if value is _missing:
+            return
+        target = lead
+        for key in keys[:-1]:
+            if key not in target:
+                target[key] = {}
+            elif not isinstance(target[key], dict):
+                return  # null or a wrong kind stands there: the path is missing
+            target = target[key]
+        target[keys[-1]] = value
+
+    for path in ("company", "bant"):
+        put(path, st.one_of(st.builds(dict), st.builds(dict), st.just("n/a"), st.none()))
+    put("lead_id", st.one_of(st.just("L-1"), st.just(_missing), st.integers(1, 9)))
+    for path in NUMBER_FIELDS:
+        put(path, _value(_numbers))
+    for path, values in STRING_FIELDS.items():
+        put(path, _value(st.sampled_from(values)))
+    put("email", _value(st.sampled_from(("dana@bigco.com", "Sam@GMAIL.com", "noatsign",
+                                         "a@b@yahoo.com", "", "ann@gmail.com"))))
+    for path in BOOL_FIELDS:
+        put(path, _value(st.booleans()))
+    for path in TIMESTAMP_FIELDS:
+        # rarely text that is not a timestamp: policy.api refuses such a lead
+        put(path, st.one_of(_timestamp_value(), _timestamp_value(), _timestamp_value(),
+                            st.none(), st.just(_missing)) if draw(st.integers(0, 19)) else
+            st.just("yesterday"))
+    put(REASON_FIELD, _value(st.sampled_from((*REASONS, "crap", *HOSTILE))))
+    return lead
+
+
+def _paths(value: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if not isinstance(value, dict):
+        return []
+    out = []
+    for key, inner in value.items():
+        out.append((*prefix, key))
+        out += _paths(inner, (*prefix, key))
+    return out
+
+
+@st.composite
+def mutated(draw, base: list[dict]) -> dict:
+    """One of ``base`` (real leads, e.g. an example's), changed in up to four places: a
+    key dropped or nulled, a number or a flag changed, a timestamp moved by hours or
+    days, a value replaced by one of another kind."""
+    lead = copy.deepcopy(draw(st.sampled_from(base)))
+    for _ in range(draw(st.integers(0, 4))):
+        paths = _paths(lead)
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = lead
+        for key in path[:-1]:
+            parent = parent[key]
+        key, old = path[-1], parent[path[-1]]
+        change = draw(st.sampled_from(("drop", "null", "value", "wrong")))
+        if change == "drop":
+            del parent[key]
+        elif change == "null":
+            parent[key] = None
+        elif change == "wrong":
+            parent[key] = draw(_wrong)
+        elif type(old) is bool:
+            parent[key] = not old
+        elif type(old) in (int, float):
+            parent[key] = draw(_numbers)
+        elif type(old) is str and parse_timestamp(old) is not None:
+            hours = draw(st.integers(-24 * 45, 24 * 45))
+            parent[key] = format_timestamp(parse_timestamp(old) + hours * 3_600_000_000)
+        elif type(old) is str:
+            parent[key] = draw(st.sampled_from((old.upper(), "", "other", *REASONS)))
+    return lead
+
+
+def _field_paths(model: PolicyModel) -> list[tuple[str, ...]]:
+    paths: set[tuple[str, ...]] = set(model.timestamp_paths)
+    for located in model.all_decls():
+        for ref in refs_in(located.decl):
+            if model.resolve(ref)[0] == "field":
+                paths.add(ref.path)
+    return sorted(paths)
+
+
+@st.composite
+def leads_for(draw, model: PolicyModel) -> dict:
+    """A lead for any policy: each field the policy reads gets a value of any kind
+    (timestamps for its timestamp fields, mostly), or is left out."""
+    lead: dict = {}
+    stamps = model.timestamp_paths
+    for path in draw(st.lists(st.sampled_from(_field_paths(model) or [("x",)]), unique=True,
+                              max_size=12)):
+        right = _timestamp_value() if path in stamps else st.one_of(
+            _numbers, st.booleans(), st.sampled_from(("vp", "", "a@b.com")), _wrong)
+        target = lead
+        for key in path[:-1]:
+            if not isinstance(target.setdefault(key, {}), dict):
+                break
+            target = target[key]
+        else:
+            target[path[-1]] = draw(st.one_of(right, st.none()))
+    return lead
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_text(text: str, file: str = "generated.funnel") -> PolicyModel:
+    """Parse, build and check one policy file's text, as the loader does; fail on any
+    error diagnostic. The model carries the checker's work calendar."""
+    result = parse(text, file)
+    assert result.module is not None, [str(d) for d in result.diagnostics]
+    model = build_model([result.module])
+    errors = [d for d in (*result.diagnostics, *check_policy(model)) if d.is_error]
+    assert not errors, [f"{d.code} {d.message} at {d.span}" for d in errors]
+    return attrs.evolve(model, work_calendar=work_calendar(model))
+
+
+def prepare_ts(model: PolicyModel, lead: dict) -> tuple[int | None, ...] | None:
+    """The ``ts`` tuple for a lead, as ``policy.api`` prepares it for a schema-less
+    policy; None when a timestamp field holds something that is not a timestamp
+    (``policy.api`` refuses such a lead, so no engine ever sees it)."""
+    ts: list[int | None] = []
+    for path in model.timestamp_order:
+        value = rt.get(lead, path)
+        if value is None:
+            ts.append(None)
+            continue
+        instant = parse_timestamp(value, kind="any")
+        if instant is None:
+            return None
+        ts.append(instant)
+    return tuple(ts)
