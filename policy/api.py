@@ -19,7 +19,7 @@ import time
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from . import runtime as rt
 from .decision import Decision, LeadError, PolicyInfo, Problem
@@ -219,10 +219,13 @@ class Policy:
             what = f"expected a JSON object, found {json_type_name(lead)}"
             raise LeadError(what, [Problem("", what)])
         validator = self._validator
-        if validator is not None and not validator.is_valid(lead):
-            problems = validator.problems(lead) or [Problem("", "does not match the schema")]
-            raise LeadError("the lead does not match the schema", problems,
-                            lead=self.lead_id(lead))
+        if validator is not None:
+            # When every date-time field is one this loop parses below, validate the
+            # structure only: the format callbacks would parse each string a second time.
+            ok = (validator.is_valid_structure(lead) if validator.formats_on_fields
+                  else validator.is_valid(lead))
+            if not ok:
+                self._refuse(lead)
         ts: list[int | None] = []
         problems = None
         for path, key, kind in self._plan:
@@ -240,9 +243,18 @@ class Policy:
             problems.append(Problem(".".join(path), f"not a valid {_KIND_WORDS[kind]}: "
                                     f"{_shown(v)}"))
         if problems:
+            if validator is not None and validator.formats_on_fields:
+                schema_paths = {".".join(p) for p, _, kind in self._plan if kind != "any"}
+                if any(p.path in schema_paths for p in problems):
+                    self._refuse(lead)  # the schema's own date-time format failed
             raise LeadError("a timestamp field does not parse", problems,
                             lead=self.lead_id(lead))
         return tuple(ts)
+
+    def _refuse(self, lead: dict) -> NoReturn:
+        """Refuse a lead that fails the schema, with the full list of its problems."""
+        problems = self._validator.problems(lead) or [Problem("", "does not match the schema")]
+        raise LeadError("the lead does not match the schema", problems, lead=self.lead_id(lead))
 
 
 # --------------------------------------------------------------------------- helpers

@@ -129,6 +129,39 @@ class LeadValidator:
         except Exception:  # noqa: BLE001 - e.g. a `pattern` the Rust regex engine refuses
             fast = None
         self._fast = fast
+        structural = None
+        if fast is not None and timestamps_on_fields(schema.document):
+            try:
+                structural = jsonschema_rs.Draft202012Validator(
+                    schema.document, validate_formats=False, offline=True
+                )
+            except Exception:  # noqa: BLE001 - same refusals as above
+                structural = None
+        self._structural = structural
+
+    @property
+    def formats_on_fields(self) -> bool:
+        """True when every date/date-time format of the schema stands on a field path
+        (see :func:`timestamps_on_fields`), so a caller that parses those fields itself
+        may use :meth:`is_valid_structure` and skip the per-string format callbacks."""
+        return self._structural is not None
+
+    def is_valid_structure(self, lead: object) -> bool:
+        """Like :meth:`is_valid`, without checking date/date-time strings.
+
+        Only for callers that parse every timestamp field themselves (the engine's
+        lead preparation does): the format callbacks are most of a lead's validation
+        time, and the engine has to parse those strings anyway.
+        """
+        structural = self._structural
+        if structural is None:
+            return self.is_valid(lead)
+        if not isinstance(lead, dict):
+            return False
+        try:
+            return structural.is_valid(lead)
+        except Exception:  # noqa: BLE001 - values no JSON document holds
+            return False
 
     def is_valid(self, lead: object) -> bool:
         """Whether ``lead`` is a JSON object that satisfies the schema."""
@@ -353,6 +386,35 @@ def _forbid_with_paths(schema: object, under: str = "") -> object:
         if isinstance(copy.get(key), list):
             copy[key] = [_forbid_with_paths(v, key) for v in copy[key]]
     return copy
+
+
+#: Keywords under which a subschema does not describe a plain field path; a format
+#: there is not one `LeadSchema.fields` knows, so the engine cannot parse it itself.
+_NOT_A_FIELD = frozenset({
+    "items", "prefixItems", "additionalItems", "contains", "unevaluatedItems",
+    "additionalProperties", "patternProperties", "unevaluatedProperties", "propertyNames",
+    "dependentSchemas", "not", "if", "then", "else", "anyOf", "oneOf",
+})
+
+
+def timestamps_on_fields(document: object) -> bool:
+    """Whether every ``date``/``date-time`` format in the schema sits on a field path.
+
+    Conservative: a format (or any ``$ref``, which might lead to one) under a keyword
+    of :data:`_NOT_A_FIELD` makes it False.
+    """
+    stack: list[tuple[object, bool]] = [(document, False)]
+    while stack:
+        node, hidden = stack.pop()
+        if isinstance(node, dict):
+            if hidden and (node.get("format") in _FORMAT_CHECKS or "$ref" in node
+                           or "$dynamicRef" in node):
+                return False
+            for key, value in node.items():
+                stack.append((value, hidden or key in _NOT_A_FIELD))
+        elif isinstance(node, list):
+            stack.extend((item, hidden) for item in node)
+    return True
 
 
 def _format_names(document: object) -> set[str]:

@@ -363,3 +363,31 @@ def test_explain_reads_as_a_derivation(golden):
 def test_explain_refuses_a_bad_lead_like_evaluate(golden):
     with pytest.raises(policy.LeadError):
         golden.explain([LEAD], as_of=AT)
+
+
+def test_a_bad_schema_timestamp_is_refused_with_the_validators_own_problems(tmp_path):
+    """The fast path parses date-time fields itself; the refusal must read as before."""
+    import datetime as dt
+
+    as_of = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    (tmp_path / "p.funnel").write_text(
+        'policy p "P"\nschema "s.json"\nid lead_id\nteam m "@m"\nfunnel a\n'
+        "stage a owned by m {\n  require created_at is present\n}\n"
+    )
+    (tmp_path / "s.json").write_text(json.dumps({
+        "type": "object",
+        "required": ["lead_id"],
+        "properties": {"lead_id": {"type": "string"},
+                       "created_at": {"type": "string", "format": "date-time"}},
+    }))
+    p = policy.load(tmp_path)
+    with pytest.raises(policy.LeadError) as caught:
+        p.evaluate({"lead_id": "L", "created_at": "yesterday"}, as_of=as_of)
+    err = caught.value
+    assert err.message == "the lead does not match the schema"
+    assert [(q.path, q.message) for q in err.problems] == [
+        ("created_at", 'not a valid date-time: "yesterday"')
+    ]
+    assert err.lead == "L"
+    ok = p.evaluate({"lead_id": "L", "created_at": "2026-11-01T10:00:00"}, as_of=as_of)
+    assert ok.stage == "a"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy.schema import LeadSchema, load_schema, parse_schema
-from policy.validate import LeadValidator, Problem
+from policy.validate import LeadValidator, Problem, timestamps_on_fields
 
 ACME = pathlib.Path(__file__).resolve().parents[2] / "shared/spec/conformance/acme/lead.schema.json"
 needs_acme = pytest.mark.skipif(not ACME.exists(), reason="the spec's conformance schema is absent")
@@ -390,3 +390,39 @@ def test_fast_and_slow_paths_agree_on_many_keywords(
     shapes: LeadValidator, data: st.DataObject
 ) -> None:
     check(shapes, data.draw(_leads(shapes.schema)))
+
+
+# -- the structure-only fast path used by the engine's lead preparation ---------------
+
+
+@pytest.mark.parametrize(
+    ("document", "on_fields"),
+    [
+        ({"properties": {"t": {"type": "string", "format": "date-time"}}}, True),
+        ({"properties": {"c": {"properties": {"t": {"format": "date"}}}}}, True),
+        ({"properties": {"ts": {"type": "array", "items": {"format": "date-time"}}}}, False),
+        ({"properties": {"t": {"anyOf": [{"format": "date-time"}, {"type": "null"}]}}}, False),
+        ({"patternProperties": {"^x_": {"format": "date-time"}}}, False),
+        ({"properties": {"a": {"items": {"$ref": "#/$defs/x"}}}, "$defs": {"x": {}}}, False),
+        ({"properties": {"e": {"type": "string", "format": "email"}}}, True),
+    ],
+)
+def test_timestamps_on_fields_is_conservative(document, on_fields):
+    assert timestamps_on_fields(document) is on_fields
+
+
+def test_structure_only_validation_skips_formats_and_nothing_else(tmp_path):
+    from policy.schema import parse_schema
+
+    raw = json.dumps({
+        "type": "object",
+        "required": ["id"],
+        "properties": {"id": {"type": "string"}, "t": {"type": "string", "format": "date-time"}},
+    }).encode()
+    v = LeadValidator(parse_schema(raw))
+    assert v.formats_on_fields
+    assert v.is_valid_structure({"id": "a", "t": "yesterday"})  # formats are the caller's job
+    assert not v.is_valid({"id": "a", "t": "yesterday"})
+    assert not v.is_valid_structure({"id": 1, "t": "2026-01-01T00:00:00Z"})
+    assert not v.is_valid_structure({"t": "2026-01-01T00:00:00Z"})
+    assert not v.is_valid_structure([1])
