@@ -577,6 +577,12 @@ class _Compiler:
             return self.compare(op, a, b)
         if op is n.BinOp.IN or op is n.BinOp.NOT_IN:
             return self.membership(op is n.BinOp.IN, a, b)
+        if op is n.BinOp.CONTAINS and b.kind == CONST:
+            needles = [b.const] if type(b.const) is str else b.const
+            if type(needles) is list and needles and all(type(x) is str for x in needles):
+                folded = tuple(dict.fromkeys(x.casefold() for x in needles))
+                return _Val(f"contains_text({self.materialize(a)}, {self.const(folded, 'T')}, "
+                            f"{self.const(frozenset(folded), 'S')})", BOOL)
         return self.call_runtime(fn, a, b, kind=BOOL)
 
     def arithmetic(self, op: n.BinOp, a: _Val, b: _Val) -> _Val:

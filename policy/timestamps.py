@@ -20,6 +20,7 @@ Nothing here runs before it; everything that reads or prints a timestamp uses it
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -90,6 +91,7 @@ def parse_timestamp(text: str, *, kind: str = "date-time") -> int | None:
     return us if _MIN_US <= us <= _MAX_US else None
 
 
+@functools.lru_cache(maxsize=4096)
 def format_timestamp(us: int) -> str:
     """Print an instant as ``YYYY-MM-DDTHH:MM:SSZ`` (LANGUAGE.md §5).
 
