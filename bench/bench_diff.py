@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Benchmark ``funnel diff --leads`` over 100,000 leads (issue 5: "well under a minute").
+
+Builds a throw-away git repository holding a copy of ``rules/``, commits it, raises the
+MQL fit threshold in the working tree (a change of meaning in a jointly reviewed block),
+writes 100,000 generated leads (``rules/generate_leads.py``), and times, as a
+subprocess, the command a CI job runs:
+
+    funnel diff HEAD --policy rules --leads leads.jsonl --as-of … --format json
+
+It checks the report before trusting the time: the change is found, and the number
+of leads that moved equals what evaluating both versions separately says (on the
+first 5,000 leads, to keep the check quick). The figures go to ``bench/results.json``
+(key ``diff``).
+
+    python bench/bench_diff.py
+    python bench/bench_diff.py --count 20000 --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results.json"
+AS_OF = "2026-12-01T16:00:00Z"
+TARGET_S = 60.0
+OLD, NEW = "require fit >= 45", "require fit >= 50"
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
+           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env=env)
+
+
+def make_repo(where: Path) -> Path:
+    repo = where / "repo"
+    shutil.copytree(ROOT / "rules", repo / "rules",
+                    ignore=shutil.ignore_patterns("leads.jsonl", "__pycache__"))
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "base")
+    policy_file = repo / "rules" / "policy.funnel"
+    text = policy_file.read_text()
+    if OLD not in text:
+        raise SystemExit(f"bench_diff: rules/policy.funnel no longer holds {OLD!r}")
+    policy_file.write_text(text.replace(OLD, NEW, 1))
+    return repo
+
+
+def write_leads(path: Path, count: int, seed: int) -> None:
+    sys.path.insert(0, str(ROOT / "rules"))
+    from generate_leads import generate
+
+    with path.open("w") as f:
+        for lead in generate(count, seed):
+            f.write(json.dumps(lead, separators=(",", ":")) + "\n")
+
+
+def moved_by_separate_evaluation(repo: Path, leads: Path, limit: int) -> int:
+    """How many of the first ``limit`` leads change placement, deciding each version apart."""
+    import policy
+
+    base_dir = repo.parent / "base"
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", str(base_dir), "HEAD"],
+                   check=True, capture_output=True)
+    as_of = datetime.fromisoformat(AS_OF.replace("Z", "+00:00"))
+    base, head = policy.load(base_dir / "rules"), policy.load(repo / "rules")
+    moved = 0
+    with leads.open() as f:
+        for i, line in enumerate(f):
+            if i >= limit:
+                break
+            lead = json.loads(line)
+            try:
+                a = base.evaluate(lead, as_of=as_of).stage
+            except policy.LeadError:
+                a = "(refused)"
+            try:
+                b = head.evaluate(lead, as_of=as_of).stage
+            except policy.LeadError:
+                b = "(refused)"
+            moved += a != b
+    return moved
+
+
+def run_diff(repo: Path, leads: Path) -> tuple[float, dict]:
+    cmd = [sys.executable, "-m", "funnel_cli.main", "diff", "HEAD", "--policy", "rules",
+           "--leads", str(leads), "--as-of", AS_OF, "--format", "json"]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"bench_diff: funnel diff exited {proc.returncode}\n{proc.stderr}")
+    return wall, json.loads(proc.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--count", type=int, default=100_000, help="leads to generate")
+    ap.add_argument("--runs", type=int, default=3, help="timed runs (median reported)")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--results", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-diff-") as tmp:
+        tmp_path = Path(tmp)
+        repo = make_repo(tmp_path)
+        leads = tmp_path / "leads.jsonl"
+        write_leads(leads, args.count, args.seed)
+        times, report = [], {}
+        for _ in range(args.runs):
+            wall, report = run_diff(repo, leads)
+            times.append(wall)
+        impact = report.get("impact") or {}
+        changes = report.get("changes") or []
+        if not changes:
+            raise SystemExit("bench_diff: the report shows no change")
+        check_limit = min(5_000, args.count)
+        separate = moved_by_separate_evaluation(repo, leads, check_limit)
+        # the same check on the report's side: rerun diff on the first leads only
+        head5k = tmp_path / "first.jsonl"
+        with leads.open() as src, head5k.open("w") as dst:
+            for i, line in enumerate(src):
+                if i >= check_limit:
+                    break
+                dst.write(line)
+        _, small = run_diff(repo, head5k)
+        reported = (small.get("impact") or {}).get("moved")
+        if reported != separate:
+            raise SystemExit(f"bench_diff: diff says {reported} leads moved, "
+                             f"separate evaluation says {separate}")
+
+    median = statistics.median(times)
+    section = {
+        "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": "funnel diff HEAD --policy rules --leads leads.jsonl --as-of "
+                   f"{AS_OF} --format json",
+        "leads": args.count,
+        "runs_s": [round(t, 3) for t in times],
+        "median_s": round(median, 3),
+        "leads_per_s": round(args.count / median),
+        "moved": impact.get("moved"),
+        "moved_check": {"first_leads": check_limit, "by_diff": reported, "separately": separate},
+        "target_s": TARGET_S,
+        "met": median < TARGET_S,
+    }
+    data = json.loads(args.results.read_text()) if args.results.exists() else {}
+    data["diff"] = section
+    args.results.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    print(f"funnel diff --leads over {args.count:,} leads: median {median:.2f} s "
+          f"({args.count / median:,.0f} leads/s; runs {', '.join(f'{t:.2f}' for t in times)})")
+    print(f"  {impact.get('moved')} leads moved; on the first {check_limit:,}: diff {reported}, "
+          f"separate evaluation {separate}")
+    print(f"  target < {TARGET_S:.0f} s: {'met' if median < TARGET_S else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
