@@ -103,7 +103,12 @@ class PolicyError(Exception):
         self.diagnostics = list(diagnostics)
         self.sources = dict(sources or {})
         first = next((d for d in self.diagnostics if d.is_error), None)
-        summary = f"{first.span}: {first.message}" if first else "policy could not be loaded"
+        if first is None:
+            summary = "policy could not be loaded"
+        elif first.span.line:
+            summary = f"{first.span}: {first.message}"
+        else:  # not located in a file (a path that cannot be read)
+            summary = first.message
         more = len([d for d in self.diagnostics if d.is_error]) - 1
         if more > 0:
             summary += f" (and {more} more error{'s' if more > 1 else ''})"

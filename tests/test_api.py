@@ -391,3 +391,18 @@ def test_a_bad_schema_timestamp_is_refused_with_the_validators_own_problems(tmp_
     assert err.lead == "L"
     ok = p.evaluate({"lead_id": "L", "created_at": "2026-11-01T10:00:00"}, as_of=as_of)
     assert ok.stage == "a"
+
+
+def test_policy_error_summaries_name_the_place_only_when_there_is_one(tmp_path):
+    with pytest.raises(policy.PolicyError) as missing:
+        policy.load(tmp_path / "nowhere")
+    assert str(missing.value).endswith("nowhere: no such file or directory")
+    assert not str(missing.value).startswith("<")
+    (tmp_path / "p.funnel").write_text('policy p "P"\ndefine x = y +\n')
+    with pytest.raises(policy.PolicyError) as broken:
+        policy.load(tmp_path)
+    first = broken.value.diagnostics[0]
+    assert first.code == "E100"
+    assert str(broken.value) == f"{first.span.file}:{first.span.line}:{first.span.column}: " \
+        f"{first.message}"
+    assert first.span.file.endswith("p.funnel")
