@@ -56,7 +56,7 @@ __all__ = [
 #: schemas); the others in :data:`policy.diagnostics.CODES` belong to other phases.
 EMITS = (
     "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109", "E110", "E112",
-    "E113", "W201", "W202", "W203", "W204", "W205", "W206",
+    "E113", "W201", "W202", "W203", "W204", "W205", "W206", "W207",
 )
 #: The statuses ``expect sla`` may name (LANGUAGE.md §4).
 SLA_STATUSES = ("met", "breached", "pending", "unknown")
@@ -519,10 +519,16 @@ def check_funnel(ctx: Context) -> Iterator[Diagnostic]:
                 span = n.Span(a.span.file, a.span.line, a.span.column, b.span.end_line,
                               b.span.end_column, a.span.start, b.span.end)
                 to = next((t for t in ob if t not in oa), ob[0] if ob else "TEAM")
-                yield error("E105", f"the owners change from {_names(oa)} to {_names(ob)} "
-                            f"between `{a.name}` and `{b.name}`, with no handoff", span,
-                            help=f"add `handoff {a.name} to {to} {{ … }}` to say how leads "
-                            "cross")
+                message = (f"the owners change from {_names(oa)} to {_names(ob)} "
+                           f"between `{a.name}` and `{b.name}`, with no handoff")
+                advice = f"add `handoff {a.name} to {to} {{ … }}` to say how leads cross"
+                if set(oa).isdisjoint(ob):
+                    # no team carries the lead across: the owning team changes
+                    yield error("E105", message, span, help=advice)
+                else:
+                    # a team that owns both stages carries the lead over; still worth a look
+                    yield warning("W207", message, span, help=advice + ", if a team takes "
+                                  "the lead over here")
 
     yield from _blocks(ctx)
 

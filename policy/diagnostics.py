@@ -49,6 +49,7 @@ CODES: dict[str, str] = {
     "W204": "a gate that can never pass",
     "W205": "a policy name that shadows a schema field",
     "W206": "a value the schema's `enum` for that field never allows",
+    "W207": "owners change at a jointly owned boundary with no handoff",
 }
 
 
