@@ -259,3 +259,20 @@ def test_a_keyword_glued_to_the_next_word_is_refused(line, keyword, word):
     (diag,) = result.diagnostics
     assert (diag.code, diag.message) == ("E100", f"expected `{keyword}`, found `{word}`")
     assert (diag.span.line, diag.span.column, diag.span.end_column) == (2, 3, 3 + len(word))
+
+
+def test_the_grammar_ships_inside_the_package_and_matches_the_checkout():
+    """An installed wheel finds the grammar as package data (policy._grammar/funnel.lark),
+    a source checkout in grammar/; both must be the same text."""
+    import tomllib
+    from importlib import resources
+
+    root = Path(__file__).resolve().parents[1]
+    packaged = resources.files("policy._grammar").joinpath("funnel.lark")
+    assert packaged.is_file()
+    assert packaged.read_text("utf-8") == (root / "grammar" / "funnel.lark").read_text("utf-8")
+    assert grammar_text() == packaged.read_text("utf-8")
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert config["package-dir"]["policy._grammar"] == "grammar"
+    assert "*.lark" in config["package-data"]["policy._grammar"]
+    assert "cli" not in config["packages"] and config["package-dir"]["funnel_cli"] == "cli"
