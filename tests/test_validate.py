@@ -426,3 +426,51 @@ def test_structure_only_validation_skips_formats_and_nothing_else(tmp_path):
     assert not v.is_valid_structure({"id": 1, "t": "2026-01-01T00:00:00Z"})
     assert not v.is_valid_structure({"t": "2026-01-01T00:00:00Z"})
     assert not v.is_valid_structure([1])
+
+
+ACME_DIR = pathlib.Path(__file__).resolve().parents[2] / "shared" / "spec" / "conformance" / "acme"
+
+_timestamps = st.sampled_from([
+    "2026-11-02T15:00:00Z", "2026-11-02T15:00:00", "2026-11-02T15:00:00+01:00",
+    "2026-11-02", "yesterday", "2026-13-01T00:00:00Z", "", None,
+])
+_anything = st.one_of(st.none(), st.booleans(), st.integers(-3, 5000), st.text(max_size=4),
+                      _timestamps)
+
+
+@pytest.mark.skipif(not ACME_DIR.exists(), reason="shared conformance folder not present")
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_prepare_refuses_exactly_what_the_full_validator_refuses(data):
+    import policy
+
+    p = _acme_policy()
+    validator = LeadValidator(p.model.schema)
+    assert validator.formats_on_fields  # the acme schema takes the structural fast path
+    lead = {"lead_id": data.draw(st.one_of(st.just("L-1"), st.integers(0, 3)))}
+    for key in ("created_at", "mql_at", "accepted_at", "last_activity_at", "rejected_at"):
+        if data.draw(st.booleans()):
+            lead[key] = data.draw(_timestamps)
+    for key in ("email", "demo_requested", "webinars_attended", "job_level"):
+        if data.draw(st.booleans()):
+            lead[key] = data.draw(_anything)
+    try:
+        p.prepare(lead)
+        refused = None
+    except policy.LeadError as err:
+        refused = err
+    assert (refused is None) == validator.is_valid(lead)
+    if refused is not None:
+        assert refused.message == "the lead does not match the schema"
+        assert list(refused.problems) == validator.problems(lead)
+
+
+_ACME = []
+
+
+def _acme_policy():
+    import policy
+
+    if not _ACME:
+        _ACME.append(policy.load(ACME_DIR))
+    return _ACME[0]
