@@ -160,7 +160,11 @@ class Policy:
         valid against the schema, a timestamp that does not parse).
         """
         at = as_of_instant(as_of)
-        return self._engine(lead, self.prepare(lead), at)
+        ts = self.prepare(lead)
+        try:
+            return self._engine(lead, ts, at)
+        except _UNDECIDABLE as exc:
+            raise self._undecidable(lead, exc) from None
 
     def evaluate_many(
         self, leads: Iterable[Any], *, as_of: datetime | None = None
@@ -180,11 +184,13 @@ class Policy:
                 yield run(lead, prepare(lead), at)
             except LeadError as exc:
                 yield exc.with_line(line)
+            except _UNDECIDABLE as exc:
+                yield self._undecidable(lead, exc).with_line(line)
 
     def trace(self, lead: Any, *, as_of: datetime | None = None) -> Decision:
         """Decide one lead with the interpreter and keep every step in ``decision.trace``."""
         at = as_of_instant(as_of)
-        return self._interpreter.run(lead, self.prepare(lead), at, trace=True)
+        return self.run_prepared(lead, self.prepare(lead), at, trace=True)
 
     def explain(self, lead: Any, *, as_of: datetime | None = None, color: bool = False) -> str:
         """The derivation of one lead's decision, as plain text for a person."""
@@ -195,9 +201,20 @@ class Policy:
     def run_prepared(self, lead: dict, ts: tuple, as_of_us: int, *, trace: bool = False
                      ) -> Decision:
         """Decide a lead that :meth:`prepare` accepted (``as_of_us``: µs since the epoch)."""
-        if trace:
-            return self._interpreter.run(lead, ts, as_of_us, trace=True)
-        return self._engine(lead, ts, as_of_us)
+        try:
+            if trace:
+                return self._interpreter.run(lead, ts, as_of_us, trace=True)
+            return self._engine(lead, ts, as_of_us)
+        except _UNDECIDABLE as exc:
+            raise self._undecidable(lead, exc) from None
+
+    def _undecidable(self, lead: Any, exc: Exception) -> LeadError:
+        """A lead whose numbers no arithmetic can hold (NaN, infinities, numbers past the
+        range of a float): only a caller's own dict can carry them, JSON cannot. Both
+        engines fail on the same values; the caller gets a refusal, not a traceback."""
+        what = f"a number in the lead cannot be computed with ({exc})"
+        return LeadError("the lead cannot be decided", [Problem("", what)],
+                         lead=self.lead_id(lead))
 
     # ------------------------------------------------------------------ preparing
     def lead_id(self, lead: Any) -> Any:
@@ -258,6 +275,10 @@ class Policy:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+#: What the engines raise on numbers no arithmetic can hold (float('nan'), 10**400).
+_UNDECIDABLE = (ArithmeticError, ValueError)
 
 
 def _timestamp_plan(model: PolicyModel) -> tuple[tuple[tuple[str, ...], str | None, str], ...]:

@@ -406,3 +406,25 @@ def test_policy_error_summaries_name_the_place_only_when_there_is_one(tmp_path):
     assert str(broken.value) == f"{first.span.file}:{first.span.line}:{first.span.column}: " \
         f"{first.message}"
     assert first.span.file.endswith("p.funnel")
+
+
+@pytest.mark.parametrize("engine", ["compiled", "interpreter"])
+@pytest.mark.parametrize("clicks", [float("nan"), float("inf"), 10**400])
+def test_numbers_no_arithmetic_can_hold_refuse_the_lead_not_crash(tmp_path, engine, clicks):
+    """Only a caller's own dict can carry NaN, infinities or huge integers (JSON cannot);
+    without a schema to refuse them, the engines' arithmetic fails: a LeadError says so."""
+    import datetime as dt
+
+    (tmp_path / "p.funnel").write_text(
+        'policy p "P"\nteam m "@m"\nfunnel a\nscore s owned by m {\n  +5 per clicks\n}\n'
+        "stage a owned by m {\n  require s >= 0\n}\n"
+    )
+    p = policy.load(tmp_path, engine=engine)
+    at = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    with pytest.raises(policy.LeadError) as caught:
+        p.evaluate({"lead_id": "x", "clicks": clicks}, as_of=at)
+    assert caught.value.message == "the lead cannot be decided"
+    assert caught.value.problems[0].message.startswith("a number in the lead cannot be computed")
+    results = list(p.evaluate_many([{"clicks": clicks}, {"clicks": 2}], as_of=at))
+    assert isinstance(results[0], policy.LeadError) and results[0].line == 1
+    assert results[1].scores["s"] == 10
