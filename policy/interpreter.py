@@ -26,6 +26,8 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import attrs
+
 from . import nodes as n
 from . import runtime as rt
 from .decision import (
@@ -134,57 +136,23 @@ def half_life_us(duration: n.Duration) -> int:
 def rule_text(stmt: n.Stmt) -> str:
     """One rule as a person reads it in the policy, on one line (``+30 if …``).
 
-    Expressions, numbers, strings and durations are printed by :mod:`policy.formatter`,
-    so a rule reads as ``fmt`` writes it (on one line, whatever its length).
+    The formatter prints it (so a rule reads as ``fmt`` writes it, on one line whatever
+    its length), except that a gate line leaves out its reason, which ``explain`` shows
+    on its own, and a block is named by its header (``stage mql``).
     """
-    from .formatter import canonical_number, format_duration, format_expr, quote
+    from .formatter import format_line
 
-    def signed(points: int | float) -> str:
-        return ("-" if points < 0 else "+") + canonical_number(abs(points))
-
-    if isinstance(stmt, n.PointsIf):
-        return f"{signed(stmt.points)} if {format_expr(stmt.condition)}"
-    if isinstance(stmt, n.PointsPer):
-        cap = "" if stmt.cap is None else f" up to {canonical_number(stmt.cap)}"
-        return f"{signed(stmt.points)} per {format_expr(stmt.count)}{cap}"
-    if isinstance(stmt, n.Decay):
-        return (f"decay half-life {format_duration(stmt.half_life)} "
-                f"since {format_expr(stmt.since)}")
-    if isinstance(stmt, n.Range):
-        low, high = stmt.low, stmt.high
-        return (f"range {'-' if low < 0 else ''}{canonical_number(abs(low))} "
-                f"to {'-' if high < 0 else ''}{canonical_number(abs(high))}")
-    if isinstance(stmt, n.Require):
-        return f"require {format_expr(stmt.condition)}"
-    if isinstance(stmt, n.Exclude):
-        return f"exclude {format_expr(stmt.condition)}"
-    if isinstance(stmt, n.KeepWhen):
-        return f"keep when {format_expr(stmt.condition)}"
-    if isinstance(stmt, n.Route):
-        if stmt.condition is None:
-            return f"route {quote(stmt.target)} otherwise"
-        return f"route {quote(stmt.target)} if {format_expr(stmt.condition)}"
-    if isinstance(stmt, n.Sla):
-        stops = ", ".join(format_expr(r) for r in stmt.stops)
-        return (f"sla {format_duration(stmt.duration)} from {format_expr(stmt.start)} "
-                f"until {stops}")
-    if isinstance(stmt, n.Escalate):
-        return f"escalate to {quote(stmt.target)} after {format_duration(stmt.after)}"
-    if isinstance(stmt, n.Reject):
-        return (f"reject to {stmt.state.name} with reason {format_expr(stmt.field)} "
-                f"in {format_expr(stmt.reasons)}")
-    if isinstance(stmt, n.Recycle):
-        stages = ", ".join(s.name for s in stmt.stages)
-        reason = "" if stmt.reason is None else f" {quote(stmt.reason)}"
-        return (f"recycle {stages} to {stmt.state.name} if "
-                f"{format_expr(stmt.condition)}{reason}")
     if isinstance(stmt, n.Score):
         return f"score {stmt.name.name}"
     if isinstance(stmt, n.Stage):
         return f"stage {stmt.name.name}"
     if isinstance(stmt, n.Handoff):
         return f"handoff {stmt.stage.name} to {stmt.team.name}"
-    raise TypeError(f"no rule text for {type(stmt).__name__}")
+    if isinstance(stmt, (n.Require, n.Exclude)) and stmt.reason is not None:
+        stmt = attrs.evolve(stmt, reason=None)
+    if isinstance(stmt, n.BLOCKS) or not isinstance(stmt, n.Stmt):
+        raise TypeError(f"no rule text for {type(stmt).__name__}")
+    return format_line(stmt)
 
 
 def _shown(value: object, is_instant: bool) -> object:
