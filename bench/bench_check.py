@@ -26,7 +26,6 @@ import cProfile
 import gc
 import importlib.util
 import io
-import json
 import os
 import platform
 import pstats
@@ -38,6 +37,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from results_file import save_section  # bench/ is on sys.path
 
 from policy.checker import PASSES, Context, work_calendar
 from policy.loader import load_model
@@ -146,18 +147,6 @@ def profile(path: Path, top: int) -> list[str]:
     return [line.rstrip() for line in lines[start:] if line.strip()]
 
 
-def save(section: dict, path: Path) -> None:
-    """Write ``section`` under key ``check``, keeping the other sections of the file."""
-    data = {}
-    if path.exists():
-        try:
-            data = json.loads(path.read_text())
-        except ValueError:
-            data = {}
-    data["check"] = section
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  epilog="example: python bench/bench_check.py --runs 5")
@@ -222,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\ncProfile of one load_model (sorted by own time):")
         print("\n".join(top))
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    save(res, args.results)
+    save_section("check", res, args.results)
     print(f"\nwritten: {args.results}")
     return 0 if clean else 1
 

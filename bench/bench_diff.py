@@ -31,6 +31,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from results_file import save_section  # bench/ is on sys.path
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results.json"
@@ -157,9 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_s": TARGET_S,
         "met": median < TARGET_S,
     }
-    data = json.loads(args.results.read_text()) if args.results.exists() else {}
-    data["diff"] = section
-    args.results.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    save_section("diff", section, args.results)
     print(f"funnel diff --leads over {args.count:,} leads: median {median:.2f} s "
           f"({args.count / median:,.0f} leads/s; runs {', '.join(f'{t:.2f}' for t in times)})")
     print(f"  {impact.get('moved')} leads moved; on the first {check_limit:,}: diff {reported}, "

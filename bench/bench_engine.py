@@ -47,6 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema_rs
+from results_file import save_section  # bench/ is on sys.path
 
 import policy
 from policy.decision import LeadError
@@ -427,18 +428,6 @@ def report(res: dict) -> str:
     return "\n".join(out)
 
 
-def save(section: dict, path: Path) -> None:
-    """Write ``section`` under key ``engine``, keeping the other sections of the file."""
-    data = {}
-    if path.exists():
-        try:
-            data = json.loads(path.read_text())
-        except ValueError:
-            data = {}
-    data["engine"] = section
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -502,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\ncProfile of evaluate_many (sorted by own time):")
         print("\n".join(res["profile"]))
     results_path.parent.mkdir(parents=True, exist_ok=True)
-    save(res, results_path)
+    save_section("engine", res, results_path)
     print(f"\nwritten: {results_path}")
     return 0
 
