@@ -8,8 +8,8 @@ temporary directory. Measured:
   median of five (target: under one second). Every run must exit 0 and print nothing:
   the generated policy is check-clean;
 * the same work in one process, phase by phase (median of five): reading and parsing
-  (``policy.parser.parse``), building the model, each pass of the checker
-  (``policy.checker.PASSES``) and the working calendar; and the fixed cost of a
+  (``policy.syntax.parser.parse``), building the model, each pass of the checker
+  (``policy.check.checker.PASSES``) and the working calendar; and the fixed cost of a
   process: a bare ``python -c pass`` and ``funnel --help``.
 
 The figures go to ``bench/results.json`` (key ``check``; ``bench/bench_engine.py``
@@ -40,10 +40,10 @@ from pathlib import Path
 
 from results_file import save_section  # bench/ is on sys.path
 
-from policy.checker import PASSES, Context, work_calendar
-from policy.loader import load_model
-from policy.model import build_model
-from policy.parser import parse
+from policy.check.checker import PASSES, Context, work_calendar
+from policy.model.loader import load_model
+from policy.model.namespace import build_model
+from policy.syntax.parser import parse
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

@@ -50,9 +50,9 @@ import jsonschema_rs
 from results_file import save_section  # bench/ is on sys.path
 
 import policy
-from policy.decision import LeadError
-from policy.timestamps import from_datetime
-from policy.validate import LeadValidator
+from policy.engine.decision import LeadError
+from policy.engine.timestamps import from_datetime
+from policy.engine.validate import LeadValidator
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

@@ -10,8 +10,8 @@ as an independent cross-check of the engine.
 
 It does no validation: a lead is assumed to be valid against ``rules/lead.schema.json``
 (a JSON object, every field of its schema type, every timestamp parseable). Like any
-hand-writer it uses libraries for the hard parts: :func:`policy.calendar.make_calendar`
-for business time and :mod:`policy.timestamps` to read and print instants.
+hand-writer it uses libraries for the hard parts: :func:`policy.model.calendar.make_calendar`
+for business time and :mod:`policy.engine.timestamps` to read and print instants.
 
 Nothing runs before it. The one thing taken from the engine is the policy's digest
 (spec section 5), computed once at import by :func:`policy_info` from ``rules/``: it
@@ -24,8 +24,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from policy.calendar import make_calendar
-from policy.timestamps import format_timestamp, parse_timestamp
+from policy.engine.timestamps import format_timestamp, parse_timestamp
+from policy.model.calendar import make_calendar
 
 __all__ = ["CALENDAR", "POLICY", "RULES", "decide", "policy_info"]
 
@@ -96,8 +96,8 @@ def policy_info(rules: Path = RULES) -> dict:
     The name and version are the ones this function was written for; the digest is the
     engine's (spec section 5), because no hand-writer re-implements the canonical printer.
     """
-    from policy.formatter import policy_digest
-    from policy.loader import load_model
+    from policy.model.loader import load_model
+    from policy.syntax.formatter import policy_digest
 
     model = load_model(rules).model
     if model is None:

@@ -1,6 +1,6 @@
 """`funnel check`: parse and check a policy, report what is wrong (LANGUAGE.md §6, §9).
 
-A thin command: it loads the policy with :func:`policy.loader.load_model` (which parses,
+A thin command: it loads the policy with :func:`policy.model.loader.load_model` (which parses,
 reads the schema and runs the checker), renders the diagnostics in the chosen format and
 picks the exit status: 0 clean (or only warnings), 1 errors (or warnings with
 ``--strict``), 2 a path that cannot be read or holds no policy files.
@@ -13,8 +13,8 @@ import sys
 
 import click
 
-from policy.diagnostics import render_all, summary_line, to_github, to_json, use_color
-from policy.loader import InputError, load_model
+from policy.model.loader import InputError, load_model
+from policy.syntax.diagnostics import render_all, summary_line, to_github, to_json, use_color
 
 from .common import OK, PROBLEMS, fail_usage
 

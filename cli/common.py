@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from policy.diagnostics import render_all, summary_line, use_color
-from policy.loader import InputError, LoadResult, load_model
+from policy.model.loader import InputError, LoadResult, load_model
+from policy.syntax.diagnostics import render_all, summary_line, use_color
 
 OK, PROBLEMS, USAGE = 0, 1, 2
 

@@ -39,8 +39,8 @@ def _relabelled(result, source):
 
 def _load(source):
     """Load and check one side; print its errors and exit 1 when it has any."""
-    from policy.diagnostics import render_all, summary_line, use_color
-    from policy.loader import InputError, load_model
+    from policy.model.loader import InputError, load_model
+    from policy.syntax.diagnostics import render_all, summary_line, use_color
 
     try:
         result = load_model(source.path)
@@ -95,8 +95,8 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
     Exit status: 0 done; 1 --fail-on-change and the meaning changed, or a version
     has errors; 2 a revision or path that cannot be read.
     """
-    from policy.revisions import RevisionError, open_policy
-    from policy.semdiff import DiffReport, semantic_diff
+    from policy.review.revisions import RevisionError, open_policy
+    from policy.review.semdiff import DiffReport, semantic_diff
 
     with ExitStack() as stack:
         try:
@@ -133,8 +133,8 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
 def _impact(base_res, head_res, leads: str, at: int, samples: int):
     """Evaluate both versions on the leads in ``leads`` (exit 2 when they cannot be read)."""
     from policy.api import Policy
-    from policy.impact import measure
-    from policy.leads import LeadFileError, detect_format, read_records, text_stream
+    from policy.io.leads import LeadFileError, detect_format, read_records, text_stream
+    from policy.review.impact import measure
 
     source, _size, shown = open_leads(leads)
     head_model = head_res.model

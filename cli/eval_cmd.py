@@ -1,7 +1,7 @@
 """`funnel eval`: decide every lead of a file and write one output record per input record.
 
 Thin: parse the arguments, load the policy (:func:`cli.common.load_policy`), read
-records with :func:`policy.leads.read_records`, decide each with the loaded
+records with :func:`policy.io.leads.read_records`, decide each with the loaded
 :class:`policy.Policy`, and write each result as soon as it is known, so memory
 stays constant however long the input (spec section 9). Exit status: 0 every lead
 got a decision; 1 a lead was refused, or the policy has errors; 2 bad usage or a
@@ -39,7 +39,7 @@ def parse_as_of(ctx: click.Context | None, param: click.Parameter | None, value:
     """``--as-of``: an ISO-8601 date or date-time; no offset means UTC. None: now."""
     if value is None:
         return None
-    from policy.timestamps import parse_timestamp
+    from policy.engine.timestamps import parse_timestamp
 
     us = parse_timestamp(value.strip(), kind="any")
     if us is None:
@@ -154,7 +154,7 @@ def error_text(err: Any) -> str:
 def _flat(line: int, record: Any, score_names: tuple[str, ...]) -> list[str]:
     """One flat row: line, lead, stage, reached, reason, scores…, route, sla_status,
     escalate_to, violations, error (of the deepest handoff that applies)."""
-    from policy.decision import LeadError
+    from policy.engine.decision import LeadError
 
     if isinstance(record, LeadError):
         return [str(line), _cell(record.lead), "", "", "", *("" for _ in score_names),
@@ -172,7 +172,7 @@ class _Writer:
     """Writes records to ``out`` in one format, as they come."""
 
     def __init__(self, out: IO[str], fmt: str, score_names: tuple[str, ...]):
-        from policy.decision import dumps  # the engine's modules load only when used
+        from policy.engine.decision import dumps  # the engine's modules load only when used
 
         self._dumps = dumps
         self.out = out
@@ -216,7 +216,7 @@ class _Writer:
 
     # -- table: widths from the first rows, then streamed with those widths
     def _table_row(self, line: int, record: Any) -> list[str]:
-        from policy.decision import LeadError
+        from policy.engine.decision import LeadError
 
         if isinstance(record, LeadError):
             return [str(line), _cell(record.lead), "refused", *("" for _ in self.scores),
@@ -323,8 +323,8 @@ def _run(pol: Any, source: _Source, size: int | None, shown: str, leads: str,
          input_format: str | None, at: int, fmt: str, explain: bool, output: str | None
          ) -> tuple[list[tuple[int, Any]], int, int]:
     """Read, decide and write every record; (first refusals, refused, total)."""
-    from policy.decision import LeadError
-    from policy.leads import LeadFileError, detect_format, read_records, text_stream
+    from policy.engine.decision import LeadError
+    from policy.io.leads import LeadFileError, detect_format, read_records, text_stream
 
     in_fmt = input_format or detect_format(None if leads == "-" else leads)
     stream = text_stream(io.BufferedReader(source))  # type: ignore[arg-type]
@@ -391,7 +391,7 @@ class _ReadFailed(Exception):
 
 def _decide(pol: Any, records: Iterator[Any], at: int, trace: bool) -> Iterator[tuple[int, Any]]:
     """(line, Decision or LeadError) for each record, in order."""
-    from policy.decision import LeadError
+    from policy.engine.decision import LeadError
 
     run, prepare, lead_id = pol.run_prepared, pol.prepare, pol.lead_id
     while True:

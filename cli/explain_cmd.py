@@ -30,7 +30,7 @@ def read_lead(spec: str, schema: Any = None) -> tuple[Any, str]:
     extension; N as ``funnel eval`` reports it); otherwise a JSON file holding one
     object (or a JSON Lines file of exactly one lead).
     """
-    from policy.leads import LeadFileError, detect_format, read_records, text_stream
+    from policy.io.leads import LeadFileError, detect_format, read_records, text_stream
 
     if spec.lstrip().startswith("{"):
         return _json_object(spec, "the lead given inline"), "the lead given inline"
@@ -108,8 +108,8 @@ def explain(path: str, lead: str, as_of: int | None, color: bool) -> None:
     Exit status: 0 a decision was explained; 1 the lead is refused or the policy has
     errors; 2 bad usage or the lead cannot be read.
     """
-    from policy.decision import LeadError
-    from policy.explain import render
+    from policy.engine.decision import LeadError
+    from policy.render.explain import render
 
     pol = load_policy(path)
     value, where = read_lead(lead, pol.model.schema)

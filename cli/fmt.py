@@ -1,6 +1,6 @@
 """`funnel fmt`: rewrite policy files in the one canonical layout, comments kept.
 
-The layout and the safety check live in :mod:`policy.formatter`; this command
+The layout and the safety check live in :mod:`policy.syntax.formatter`; this command
 finds the files, reads and writes them, prints diffs and chooses the exit status.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from policy.diagnostics import render_all, use_color
-from policy.formatter import FormatResult, format_source
-from policy.loader import SUFFIX, InputError, display_path, read_text
+from policy.model.loader import SUFFIX, InputError, display_path, read_text
+from policy.syntax.diagnostics import render_all, use_color
+from policy.syntax.formatter import FormatResult, format_source
 
 from .common import OK, PROBLEMS, USAGE, fail_usage
 

@@ -35,7 +35,7 @@ def test(path: str, keyword: str | None, fmt: str, min_coverage: float | None,
     Exit status: 0 all examples pass; 1 an example fails, the policy has errors,
     or coverage is below --min-coverage; 2 the policy cannot be read.
     """
-    from policy import testing
+    from policy.review import testing
 
     pol = load_policy(path)
     report = testing.run(pol, keyword=keyword, explain=fmt != "json")

@@ -19,8 +19,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Policy, load
-    from .decision import (
+    from policy.api import Policy, load
+    from policy.engine.decision import (
         Decision,
         HandoffResult,
         LeadError,
@@ -31,23 +31,23 @@ if TYPE_CHECKING:  # pragma: no cover
         TraceEvent,
         Violation,
     )
-    from .diagnostics import Diagnostic, PolicyError
+    from policy.syntax.diagnostics import Diagnostic, PolicyError
 
 #: public name -> the module (inside this package) that defines it
 _EXPORTS = {
     "load": "api",
     "Policy": "api",
-    "PolicyError": "diagnostics",
-    "Diagnostic": "diagnostics",
-    "LeadError": "decision",
-    "Decision": "decision",
-    "Problem": "decision",
-    "PolicyInfo": "decision",
-    "Violation": "decision",
-    "SlaResult": "decision",
-    "HandoffResult": "decision",
-    "NextStep": "decision",
-    "TraceEvent": "decision",
+    "PolicyError": "syntax.diagnostics",
+    "Diagnostic": "syntax.diagnostics",
+    "LeadError": "engine.decision",
+    "Decision": "engine.decision",
+    "Problem": "engine.decision",
+    "PolicyInfo": "engine.decision",
+    "Violation": "engine.decision",
+    "SlaResult": "engine.decision",
+    "HandoffResult": "engine.decision",
+    "NextStep": "engine.decision",
+    "TraceEvent": "engine.decision",
 }
 
 __all__ = [

@@ -1,11 +1,11 @@
 """The library: load a policy once, then evaluate leads with it (spec section 8).
 
-:func:`load` runs the front half of the pipeline (:func:`policy.loader.load_model`:
+:func:`load` runs the front half of the pipeline (:func:`policy.model.loader.load_model`:
 parse, schema, check) and turns its errors into one :class:`PolicyError`. The
 :class:`Policy` it returns prepares each lead — it must be a JSON object, it is
 validated against the schema, its timestamp fields are parsed into instants —
-and hands it to an engine: the compiled one (:mod:`policy.compiler`) when it is
-available, else the reference :class:`~policy.interpreter.Interpreter`. ``trace``
+and hands it to an engine: the compiled one (:mod:`policy.engine.compiler`) when it is
+available, else the reference :class:`~policy.engine.interpreter.Interpreter`. ``trace``
 and ``explain`` always use the interpreter, which is the one that records.
 
 A ``Policy`` is immutable and holds nothing per lead, so one instance serves any
@@ -21,15 +21,15 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, NoReturn
 
-from . import runtime as rt
-from .decision import Decision, LeadError, PolicyInfo, Problem
-from .diagnostics import Diagnostic, PolicyError, error
-from .interpreter import Interpreter
-from .loader import InputError, LoadResult, load_model
-from .model import PolicyModel
-from .schema import json_type_name
-from .timestamps import from_datetime, parse_timestamp
-from .validate import LeadValidator
+from policy.engine import runtime as rt
+from policy.engine.decision import Decision, LeadError, PolicyInfo, Problem
+from policy.engine.interpreter import Interpreter
+from policy.engine.timestamps import from_datetime, parse_timestamp
+from policy.engine.validate import LeadValidator
+from policy.model.loader import InputError, LoadResult, load_model
+from policy.model.namespace import PolicyModel
+from policy.model.schema import json_type_name
+from policy.syntax.diagnostics import Diagnostic, PolicyError, error
 
 __all__ = ["ENGINES", "Policy", "as_of_instant", "load"]
 
@@ -69,7 +69,7 @@ def as_of_instant(as_of: datetime | None) -> int:
 class Policy:
     """A loaded, checked policy, ready to evaluate leads; immutable and thread-safe.
 
-    ``engine``: ``"auto"`` (the compiled engine when :mod:`policy.compiler` is
+    ``engine``: ``"auto"`` (the compiled engine when :mod:`policy.engine.compiler` is
     importable and compiles this policy, else the interpreter), ``"compiled"`` (and
     fail if it cannot) or ``"interpreter"``.
     """
@@ -86,7 +86,9 @@ class Policy:
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-        from .formatter import policy_digest  # a sibling phase; imported only when loading
+        from policy.syntax.formatter import (
+            policy_digest,  # a sibling phase; imported only when loading
+        )
 
         info = PolicyInfo(
             name=model.header.name.name if model.header is not None else None,
@@ -115,7 +117,7 @@ class Policy:
 
     @classmethod
     def from_result(cls, result: LoadResult, *, engine: str = "auto") -> Policy:
-        """The policy a :func:`~policy.loader.load_model` result holds; raises
+        """The policy a :func:`~policy.model.loader.load_model` result holds; raises
         :class:`PolicyError` when that result has errors."""
         if not result.ok:
             raise PolicyError(result.diagnostics, result.sources)
@@ -194,7 +196,7 @@ class Policy:
 
     def explain(self, lead: Any, *, as_of: datetime | None = None, color: bool = False) -> str:
         """The derivation of one lead's decision, as plain text for a person."""
-        from .explain import render
+        from policy.render.explain import render
 
         return render(self.trace(lead, as_of=as_of), self._model, color=color)
 
@@ -313,7 +315,7 @@ def _compile(model: PolicyModel, info: PolicyInfo, *, required: bool):
     back to the interpreter with a RuntimeWarning rather than silently.
     """
     try:
-        from .compiler import compile_model
+        from policy.engine.compiler import compile_model
     except ModuleNotFoundError as exc:
         if required or exc.name != f"{__package__}.compiler":
             raise

@@ -33,11 +33,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import attrs
 from hypothesis import strategies as st
 
-from policy import runtime as rt
-from policy.checker import check_policy, work_calendar
-from policy.model import PolicyModel, build_model, refs_in
-from policy.parser import parse
-from policy.timestamps import format_timestamp, parse_timestamp
+from policy.check.checker import check_policy, work_calendar
+from policy.engine import runtime as rt
+from policy.engine.timestamps import format_timestamp, parse_timestamp
+from policy.model.namespace import PolicyModel, build_model, refs_in
+from policy.syntax.parser import parse
 
 # --------------------------------------------------------------------------- vocabulary
 

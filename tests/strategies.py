@@ -18,9 +18,9 @@ from functools import cache
 import attrs
 from hypothesis import strategies as st
 
-from policy import nodes as n
-from policy.model import FUNCTIONS
-from policy.parser import RESERVED, lark_parser
+from policy.model.namespace import FUNCTIONS
+from policy.syntax import nodes as n
+from policy.syntax.parser import RESERVED, lark_parser
 
 #: Every word the grammar spells out (``score``, ``if``, ``business``, ...).
 KEYWORDS = frozenset(

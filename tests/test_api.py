@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import policy
-from policy.decision import dumps
-from policy.formatter import policy_digest
+from policy.engine.decision import dumps
+from policy.syntax.formatter import policy_digest
 
 GOLDEN = """\
 policy golden "Golden"
@@ -75,7 +75,7 @@ LEAD = {"lead_id": "G-1", "email": "a@b.com", "job_level": "vp", "visits": 2,
 
 def _engines() -> list[str]:
     try:
-        import policy.compiler  # noqa: F401
+        import policy.engine.compiler  # noqa: F401
     except ModuleNotFoundError:
         return ["interpreter"]
     return ["interpreter", "compiled"]
@@ -151,7 +151,8 @@ def test_the_engine_is_selectable(tmp_path):
 
 
 def test_the_package_exports_the_library():
-    from policy import decision, diagnostics
+    from policy.engine import decision
+    from policy.syntax import diagnostics
 
     assert set(policy.__all__) >= {"load", "Policy", "PolicyError", "LeadError", "Decision",
                                     "Problem"}

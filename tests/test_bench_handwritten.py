@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 import policy
-from policy import nodes as n
-from policy.decision import LeadError
-from policy.loader import load_model
-from policy.timestamps import format_timestamp, from_datetime, parse_timestamp, to_datetime
+from policy.engine.decision import LeadError
+from policy.engine.timestamps import format_timestamp, from_datetime, parse_timestamp, to_datetime
+from policy.model.loader import load_model
+from policy.syntax import nodes as n
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"

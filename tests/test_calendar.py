@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy.calendar import WEEKDAYS, WorkCalendar, make_calendar, parse_time_of_day
+from policy.model.calendar import WEEKDAYS, WorkCalendar, make_calendar, parse_time_of_day
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 US = datetime.timedelta(microseconds=1)
@@ -309,7 +309,7 @@ def _working_minutes(calendar: WorkCalendar, start: int, minutes: int) -> int:
     """Slow oracle: a minute works when the local clock at its start shows working time.
 
     For hours that do not open or close inside a DST gap or repeated hour (true of all
-    three calendars here) this is exactly the interval model of `policy.calendar`.
+    three calendars here) this is exactly the interval model of `policy.model.calendar`.
     """
     zone = zoneinfo.ZoneInfo(calendar.timezone)
     count = 0

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli.check import check
-from policy.checker import check_policy
-from policy.diagnostics import to_json
-from policy.loader import load_model
+from policy.check.checker import check_policy
+from policy.model.loader import load_model
+from policy.syntax.diagnostics import to_json
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden" / "check"

@@ -19,14 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy import nodes as n
-from policy.checker import EMITS, PASSES, check_policy, did_you_mean, work_calendar
-from policy.diagnostics import CODES, Diagnostic, render_all
-from policy.loader import load_model
-from policy.model import build_model
-from policy.parser import parse
-from policy.reasoning import Reasoner, ScoreRange, implies, satisfiable, score_ranges
-from policy.schema import parse_schema
+from policy.check.checker import EMITS, PASSES, check_policy, did_you_mean, work_calendar
+from policy.check.reasoning import Reasoner, ScoreRange, implies, satisfiable, score_ranges
+from policy.model.loader import load_model
+from policy.model.namespace import build_model
+from policy.model.schema import parse_schema
+from policy.syntax import nodes as n
+from policy.syntax.diagnostics import CODES, Diagnostic, render_all
+from policy.syntax.parser import parse
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden" / "check"
@@ -631,7 +631,7 @@ def test_the_checker_never_raises_on_a_mutated_policy(seed, steps, with_schema) 
 
 
 def test_json_rendering_of_every_golden_case_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
-    from policy.diagnostics import to_json
+    from policy.syntax.diagnostics import to_json
 
     monkeypatch.chdir(GOLDEN)
     for case in CASES:

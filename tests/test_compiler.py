@@ -5,7 +5,7 @@ registered in :mod:`linecache` under its pseudo-filename and marks every rule
 with a ``# file:line`` comment; that a traceback points at the generated line;
 that the generated function sees only the allowed names and that policy text
 reaches the source only inside string literals and comments, however hostile it
-is; that each inlined operation means exactly what :mod:`policy.runtime` says;
+is; that each inlined operation means exactly what :mod:`policy.engine.runtime` says;
 and that every conformance example gets its expected decision.
 (``test_equivalence.py`` checks the engine against the interpreter.)
 """
@@ -24,17 +24,17 @@ from pathlib import Path
 import pytest
 from engine_strategies import AS_OF, load_text, prepare_ts
 
-from policy import nodes as n
-from policy import runtime as rt
 from policy.api import Policy
-from policy.compiler import CompileError, LineWriter, compile_model
-from policy.decision import LeadError, NextStep, PolicyInfo, Violation, dumps
-from policy.formatter import format_expr
-from policy.interpreter import Interpreter
-from policy.loader import load_model
-from policy.model import build_model
-from policy.parser import parse
-from policy.timestamps import parse_timestamp
+from policy.engine import runtime as rt
+from policy.engine.compiler import CompileError, LineWriter, compile_model
+from policy.engine.decision import LeadError, NextStep, PolicyInfo, Violation, dumps
+from policy.engine.interpreter import Interpreter
+from policy.engine.timestamps import parse_timestamp
+from policy.model.loader import load_model
+from policy.model.namespace import build_model
+from policy.syntax import nodes as n
+from policy.syntax.formatter import format_expr
+from policy.syntax.parser import parse
 
 ACME = Path(__file__).resolve().parents[2] / "shared" / "spec" / "conformance" / "acme"
 INFO = PolicyInfo("t", "1", "sha256:3f2a9c1d" + "0" * 56)
@@ -381,7 +381,7 @@ stage b owned by m {
 VALUES = [True, False, 0, 1, 1.0, -0.0, 40, 39.5, 2.5, math.nan, math.inf, "vp", "VP", "m", "1",
           "", None, [], ["vp"], [1], {"a": 1}]
 
-#: (condition on field `x`, what policy.runtime says it means, a generic call that must
+#: (condition on field `x`, what policy.engine.runtime says it means, a generic call that must
 #: not appear in the code because the operation is inlined)
 SEMANTICS = [
     ('x == "vp"', lambda v: rt.eq(v, "vp"), "eq("),

@@ -18,9 +18,9 @@ from click.testing import CliRunner
 from funnel_cli.main import main
 
 import policy
-from policy import nodes as n
-from policy.parser import parse
-from policy.timestamps import parse_timestamp, to_datetime
+from policy.engine.timestamps import parse_timestamp, to_datetime
+from policy.syntax import nodes as n
+from policy.syntax.parser import parse
 
 ACME = Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "conformance" / "acme"
 
@@ -95,7 +95,7 @@ def _failures(expects: list[n.Expect], record: dict) -> list[str]:
 def _engines() -> list[str]:
     engines = ["interpreter", "auto"]
     try:
-        import policy.compiler  # noqa: F401
+        import policy.engine.compiler  # noqa: F401
     except ModuleNotFoundError:
         return engines
     return [*engines, "compiled"]

@@ -19,13 +19,13 @@ from click.testing import CliRunner
 
 import policy
 from cli.diff_cmd import diff as diff_cmd
-from policy import nodes as n
-from policy.impact import REFUSED, measure
-from policy.leads import read_records, text_stream
-from policy.loader import load_model
-from policy.revisions import RevisionError, open_policy
-from policy.semdiff import Ownership, declaration_label, owners, semantic_diff
-from policy.timestamps import parse_timestamp
+from policy.engine.timestamps import parse_timestamp
+from policy.io.leads import read_records, text_stream
+from policy.model.loader import load_model
+from policy.review.impact import REFUSED, measure
+from policy.review.revisions import RevisionError, open_policy
+from policy.review.semdiff import Ownership, declaration_label, owners, semantic_diff
+from policy.syntax import nodes as n
 
 HERE = Path(__file__).parent
 POLICY_DIR = HERE / "golden" / "docs" / "policy"

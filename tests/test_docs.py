@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli.docs_cmd import docs as docs_cmd
-from policy.docs import (
+from policy.model.loader import load_model
+from policy.render.docs import (
     Diagram,
     build_document,
     days_words,
@@ -27,8 +28,7 @@ from policy.docs import (
     render_html,
     render_markdown,
 )
-from policy.loader import load_model
-from policy.parser import parse
+from policy.syntax.parser import parse
 
 HERE = Path(__file__).parent
 POLICY_DIR = HERE / "golden" / "docs" / "policy"
@@ -111,7 +111,7 @@ def test_golden_markdown_of_a_small_policy():
 def test_the_document_covers_every_part_of_the_policy():
     model = model_of()
     text = render_markdown(model)
-    from policy.formatter import policy_digest
+    from policy.syntax.formatter import policy_digest
 
     assert text.startswith("# Demo B2B funnel\n\n`demo_b2b` · version **1.0.0** · digest `"
                            + policy_digest(model) + "`")

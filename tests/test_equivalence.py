@@ -4,7 +4,7 @@ Properties over generated valid policies and leads (``engine_strategies``), over
 any parsed policy, checked or not (the formatter's AST strategies), over the
 spec's conformance policy with variations of its example leads, and over every
 example of the conformance policy and of the project's own policy in ``rules/``.
-"Exactly" means: every field of the :class:`~policy.decision.Decision` equal,
+"Exactly" means: every field of the :class:`~policy.engine.decision.Decision` equal,
 the canonical JSON byte for byte (so ``5`` and ``5.0`` differ), and the same
 exception type when the interpreter raises.
 """
@@ -29,14 +29,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import modules
 
-from policy import nodes as n
 from policy.api import Policy
-from policy.compiler import CompileError, compile_model
-from policy.decision import Decision, LeadError, PolicyInfo, dumps
-from policy.interpreter import Interpreter
-from policy.loader import load_model
-from policy.model import PolicyModel, build_model
-from policy.timestamps import parse_timestamp
+from policy.engine.compiler import CompileError, compile_model
+from policy.engine.decision import Decision, LeadError, PolicyInfo, dumps
+from policy.engine.interpreter import Interpreter
+from policy.engine.timestamps import parse_timestamp
+from policy.model.loader import load_model
+from policy.model.namespace import PolicyModel, build_model
+from policy.syntax import nodes as n
 
 REPO = Path(__file__).resolve().parents[1]
 ACME = REPO.parent / "shared" / "spec" / "conformance" / "acme"

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from funnel_cli.main import main
 
 import policy
-from policy.decision import dumps
+from policy.engine.decision import dumps
 
 POLICY = """\
 policy shop "Shop"

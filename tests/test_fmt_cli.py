@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from funnel_cli.main import main
 
-from policy import formatter
+from policy.syntax import formatter
 
 MESSY = 'policy  demo "Demo"\nversion "1"\nteam marketing "@m"   # owners\ndefine x=1+ (2*3)\n'
 CLEAN = 'policy demo "Demo"\nversion "1"\n\nteam marketing "@m"  # owners\n\ndefine x = 1 + 2 * 3\n'

@@ -17,9 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import chains, declarations, exprs, modules
 
-from policy import formatter as fmt_mod
-from policy import nodes as n
-from policy.formatter import (
+from policy.model.loader import load_model
+from policy.model.namespace import build_model
+from policy.syntax import formatter as fmt_mod
+from policy.syntax import nodes as n
+from policy.syntax.formatter import (
     WIDTH,
     all_comments,
     canonical_number,
@@ -31,9 +33,7 @@ from policy.formatter import (
     policy_digest,
     quote,
 )
-from policy.loader import load_model
-from policy.model import build_model
-from policy.parser import parse
+from policy.syntax.parser import parse
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden" / "fmt"
@@ -291,7 +291,7 @@ def test_refuses_output_that_loses_a_comment(monkeypatch):
 
 
 def test_e111_is_a_registered_code():
-    from policy.diagnostics import CODES
+    from policy.syntax.diagnostics import CODES
 
     assert "E111" in CODES
 

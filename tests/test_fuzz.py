@@ -1,6 +1,6 @@
 """No input crashes the front end: parse and load return diagnostics, never raise.
 
-Hypothesis feeds :func:`policy.parser.parse` and :func:`policy.loader.load_model`
+Hypothesis feeds :func:`policy.syntax.parser.parse` and :func:`policy.model.loader.load_model`
 random text, random bytes (decoded with ``errors="replace"``, as an editor would
 show them) and valid policies broken a little: a token or a line deleted,
 duplicated, swapped, or a word of the grammar inserted. Those near-misses are the
@@ -22,9 +22,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy.diagnostics import CODES, render
-from policy.loader import load_model
-from policy.parser import lark_parser, parse
+from policy.model.loader import load_model
+from policy.syntax.diagnostics import CODES, render
+from policy.syntax.parser import lark_parser, parse
 
 ACME = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "conformance" / "acme"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import policy
-from policy.interpreter import Interpreter, rule_text
+from policy.engine.interpreter import Interpreter, rule_text
 
 HEAD = """\
 policy t "Test funnel"

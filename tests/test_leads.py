@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy.leads import LeadFileError, Record, detect_format, read_records, text_stream
-from policy.schema import LeadSchema, parse_schema
-from policy.validate import Problem
+from policy.engine.validate import Problem
+from policy.io.leads import LeadFileError, Record, detect_format, read_records, text_stream
+from policy.model.schema import LeadSchema, parse_schema
 
 SCHEMA = parse_schema(
     json.dumps(

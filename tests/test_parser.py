@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from lark import Lark
 
-from policy import nodes as n
-from policy.parser import LineJoiner, grammar_text, parse
+from policy.syntax import nodes as n
+from policy.syntax.parser import LineJoiner, grammar_text, parse
 
 ACME = Path(__file__).resolve().parents[2] / "shared" / "spec" / "conformance" / "acme"
 

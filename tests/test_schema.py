@@ -7,7 +7,14 @@ import pathlib
 
 import pytest
 
-from policy.schema import FieldInfo, LeadSchema, SchemaError, format_path, load_schema, parse_schema
+from policy.model.schema import (
+    FieldInfo,
+    LeadSchema,
+    SchemaError,
+    format_path,
+    load_schema,
+    parse_schema,
+)
 
 ACME = pathlib.Path(__file__).resolve().parents[2] / "shared/spec/conformance/acme/lead.schema.json"
 
@@ -333,7 +340,7 @@ def test_format_path(path: tuple, text: str) -> None:
 
 
 def test_fanning_references_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("policy.schema._MAX_SUBSCHEMAS", 2_000)
+    monkeypatch.setattr("policy.model.schema._MAX_SUBSCHEMAS", 2_000)
     defs = {
         f"d{i}": {
             "properties": {"a": {"$ref": f"#/$defs/d{i + 1}"}, "b": {"$ref": f"#/$defs/d{i + 1}"}}

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from lark import UnexpectedInput
 
-from policy import syntax_errors as se
-from policy.diagnostics import Severity, render
-from policy.loader import load_model
-from policy.parser import lark_parser, parse
+from policy.model.loader import load_model
+from policy.syntax import syntax_errors as se
+from policy.syntax.diagnostics import Severity, render
+from policy.syntax.parser import lark_parser, parse
 
 GOLDEN = Path(__file__).parent / "golden" / "syntax"
 TEAM = 'team marketing "@acme/marketing"\n'
@@ -28,7 +28,7 @@ TEAM = 'team marketing "@acme/marketing"\n'
 
 def diagnose(text: str) -> tuple[str | None, object]:
     """Parse ``text`` through the shared parser; return (catalog entry, diagnostic)."""
-    from policy.parser import _JOINER
+    from policy.syntax.parser import _JOINER
 
     try:
         lark_parser().parse(text)

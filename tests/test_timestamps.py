@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from policy.timestamps import format_timestamp, from_datetime, parse_timestamp, to_datetime
+from policy.engine.timestamps import format_timestamp, from_datetime, parse_timestamp, to_datetime
 
 T = 1_793_631_600_000_000  # 2026-11-02T15:00:00Z
 S = 1_000_000

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy.schema import LeadSchema, load_schema, parse_schema
-from policy.validate import LeadValidator, Problem, timestamps_on_fields
+from policy.engine.validate import LeadValidator, Problem, timestamps_on_fields
+from policy.model.schema import LeadSchema, load_schema, parse_schema
 
 ACME = pathlib.Path(__file__).resolve().parents[2] / "shared/spec/conformance/acme/lead.schema.json"
 needs_acme = pytest.mark.skipif(not ACME.exists(), reason="the spec's conformance schema is absent")
@@ -412,7 +412,7 @@ def test_timestamps_on_fields_is_conservative(document, on_fields):
 
 
 def test_structure_only_validation_skips_formats_and_nothing_else(tmp_path):
-    from policy.schema import parse_schema
+    from policy.model.schema import parse_schema
 
     raw = json.dumps({
         "type": "object",

@@ -1,7 +1,7 @@
 """Lead validation: is a lead what the policy's schema says it is (LANGUAGE.md §4 step 1)?
 
 `LeadValidator` is built once per policy from its `LeadSchema`, after
-``policy.schema`` has loaded and checked it. It has two paths that give the same answer:
+``policy.model.schema`` has loaded and checked it. It has two paths that give the same answer:
 
 - `LeadValidator.is_valid` is the hot path, run on every lead: a compiled
   ``jsonschema_rs`` validator (about a microsecond a lead).
@@ -10,7 +10,7 @@
   readable sentence per failing field, sorted — for the error record of §5.
 
 Both apply the same rules. Of the schema's formats only ``date-time`` and ``date`` are
-enforced, with `policy.timestamps.parse_timestamp` (so a date-time without an offset is
+enforced, with `policy.engine.timestamps.parse_timestamp` (so a date-time without an offset is
 valid and read as UTC, §3); other formats (``email``, ``uri``, …) are annotations, as
 draft 2020-12 makes them by default. A lead must be a JSON object whatever the schema
 says; numbers must be finite; a tuple counts as an array.
@@ -31,8 +31,8 @@ import jsonschema.exceptions
 import jsonschema.validators
 import jsonschema_rs
 
-from .schema import LeadSchema, format_path, json_type_name
-from .timestamps import parse_timestamp
+from policy.engine.timestamps import parse_timestamp
+from policy.model.schema import LeadSchema, format_path, json_type_name
 
 __all__ = ["LeadValidator", "Problem"]
 

@@ -1,13 +1,13 @@
 """Docs: the policy as the document both teams sign, in Markdown or one HTML file.
 
-Runs after :mod:`policy.loader` has built and checked the model. It reads the
+Runs after :mod:`policy.model.loader` has built and checked the model. It reads the
 model only: the title, version and digest; the funnel as a diagram (a Mermaid
 ``flowchart LR`` in Markdown, which code hosts render; an inline SVG drawn here
 for HTML, no script and no external asset); every stage's gate in plain words;
 the scoring tables; each handoff with its routes, SLA, escalation and agreed
 rejection reasons; the recycle rules; the off-funnel states; the business
 calendar; the shared vocabulary; the teams with their handles; and on every
-section the teams that own it (:class:`policy.semdiff.Ownership`).
+section the teams that own it (:class:`policy.review.semdiff.Ownership`).
 
 Both outputs come from one intermediate document (:class:`Document`: headings,
 paragraphs, tables, lists, the diagram), so they cannot disagree. Conditions
@@ -26,9 +26,15 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from . import nodes as n
-from .formatter import canonical_number, format_duration, format_path, policy_digest, quote
-from .model import PolicyModel
+from policy.model.namespace import PolicyModel
+from policy.syntax import nodes as n
+from policy.syntax.formatter import (
+    canonical_number,
+    format_duration,
+    format_path,
+    policy_digest,
+    quote,
+)
 
 __all__ = [
     "md_escape",
@@ -318,7 +324,9 @@ def _reasons(model: PolicyModel, expr: n.Expr) -> Inline:
 def build_document(model: PolicyModel) -> Document:
     """The whole policy as a :class:`Document` (rendered by :func:`render_markdown` /
     :func:`render_html`)."""
-    from .semdiff import Ownership  # semdiff renders with this module's Markdown helpers
+    from policy.review.semdiff import (
+        Ownership,  # semdiff renders with this module's Markdown helpers
+    )
 
     own = Ownership(model)
     header = model.header
@@ -420,7 +428,7 @@ def _diagram(model: PolicyModel) -> Diagram:
 
 
 def _teams_section(model: PolicyModel, own) -> list[Block]:
-    from .semdiff import declaration_label
+    from policy.review.semdiff import declaration_label
 
     out: list[Block] = [Heading(2, "Teams", "teams"),
                         _owned(own.every, "team lines belong to every team")]

@@ -4,7 +4,7 @@ A policy's ``schema "lead.schema.json"`` names a JSON Schema, draft 2020-12
 (LANGUAGE.md §1). This module reads it once, refuses it with one clear line when it
 cannot be used (``SchemaError``), and describes its fields for the checker (names and
 types, "did you mean"), the CSV reader (how to type a cell) and the engine (which
-fields are timestamps). Validating a lead against it is ``policy.validate``.
+fields are timestamps). Validating a lead against it is ``policy.engine.validate``.
 
 The description is best-effort, for guidance; validation always uses the schema itself:
 
@@ -18,7 +18,7 @@ The description is best-effort, for guidance; validation always uses the schema 
 - only local references are allowed: a remote ``$ref`` is refused at load, because
   evaluation does no I/O (LANGUAGE.md §8).
 
-Nothing runs before it; ``policy.validate``, ``policy.leads`` and the checker use it.
+Nothing runs before it; ``policy.engine.validate``, ``policy.io.leads`` and the checker use it.
 """
 
 from __future__ import annotations

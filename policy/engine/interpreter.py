@@ -1,19 +1,19 @@
 """Run, the reference way: walk the AST of a checked policy and decide one lead.
 
 :class:`Interpreter` evaluates spec section 4 step by step, straight from the
-nodes of :class:`~policy.model.PolicyModel`: scores, gates, handoffs,
+nodes of :class:`~policy.model.namespace.PolicyModel`: scores, gates, handoffs,
 placement, next step. It is slow and obviously right on purpose: it is the
-oracle the compiled engine (:mod:`policy.compiler`) is tested against, and with
-``trace=True`` it records a :class:`~policy.decision.TraceEvent` for every rule
+oracle the compiled engine (:mod:`policy.engine.compiler`) is tested against, and with
+``trace=True`` it records a :class:`~policy.engine.decision.TraceEvent` for every rule
 it evaluates, which is what ``explain`` prints.
 
-What runs before it: :func:`policy.loader.load_model` (parse, schema, check; the
+What runs before it: :func:`policy.model.loader.load_model` (parse, schema, check; the
 checker builds ``model.work_calendar``) and the lead preparation of
 :mod:`policy.api` (validation, timestamp parsing into ``ts``). The lead it gets
 is therefore a dict that passed validation, and ``ts`` holds one instant (or
 None) per path of ``model.timestamp_order``.
 
-Every value operation goes through :mod:`policy.runtime`, the module the
+Every value operation goes through :mod:`policy.engine.runtime`, the module the
 compiled engine uses too, so the two engines cannot disagree on what ``==`` or a
 missing value means; they can only disagree on the order of the steps, which is
 what the equivalence tests look at.
@@ -28,9 +28,8 @@ from typing import Any
 
 import attrs
 
-from . import nodes as n
-from . import runtime as rt
-from .decision import (
+from policy.engine import runtime as rt
+from policy.engine.decision import (
     Decision,
     HandoffResult,
     NextStep,
@@ -39,8 +38,9 @@ from .decision import (
     TraceEvent,
     Violation,
 )
-from .model import PolicyModel, stmt_exprs, walk_expr
-from .timestamps import format_timestamp, parse_timestamp
+from policy.engine.timestamps import format_timestamp, parse_timestamp
+from policy.model.namespace import PolicyModel, stmt_exprs, walk_expr
+from policy.syntax import nodes as n
 
 __all__ = [
     "LAST_INSTANT",
@@ -140,7 +140,7 @@ def rule_text(stmt: n.Stmt) -> str:
     its length), except that a gate line leaves out its reason, which ``explain`` shows
     on its own, and a block is named by its header (``stage mql``).
     """
-    from .formatter import format_line
+    from policy.syntax.formatter import format_line
 
     if isinstance(stmt, n.Score):
         return f"score {stmt.name.name}"
@@ -568,7 +568,9 @@ class Interpreter:
         stage = self.model.stages.get(name)
         unmet: list[str] = []
         if stage is not None:
-            from .formatter import format_expr  # written alongside; imported when needed
+            from policy.syntax.formatter import (
+                format_expr,  # written alongside; imported when needed
+            )
 
             reads, r.reads = r.reads, None  # the gate events already show these values
             for item in stage.items:

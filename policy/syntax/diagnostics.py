@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from .nodes import NOWHERE, Span
+from policy.syntax.nodes import NOWHERE, Span
 
 
 class Severity(enum.Enum):

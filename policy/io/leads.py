@@ -4,7 +4,7 @@
 `read_records` yields exactly one `Record` per input record, in input order, and
 holds one record in memory at a time. A record that cannot be read is a `Record` with
 an ``error``, never an exception, so one bad line never stops a run. When CSV cells
-are typed by a schema, ``policy.schema`` has loaded it first.
+are typed by a schema, ``policy.model.schema`` has loaded it first.
 
 **Opening the file.** Open it in binary and wrap it with `text_stream` (also for
 standard input: ``text_stream(sys.stdin.buffer)``). That reads UTF-8, drops a byte
@@ -48,8 +48,8 @@ from typing import IO, Any, BinaryIO, TextIO
 
 import attrs
 
-from .schema import LeadSchema, format_path, json_type_name
-from .validate import Problem
+from policy.engine.validate import Problem
+from policy.model.schema import LeadSchema, format_path, json_type_name
 
 __all__ = [
     "FORMATS",
@@ -129,7 +129,7 @@ def read_records(stream: TextIO, *, fmt: str, schema: LeadSchema | None = None) 
     """Yield one `Record` per input record of ``stream``, in order.
 
     ``fmt`` is ``"jsonl"``, ``"json"`` or ``"csv"`` (see `detect_format`). ``schema``
-    types CSV cells; JSON input is taken as it is (validation is ``policy.validate``).
+    types CSV cells; JSON input is taken as it is (validation is ``policy.engine.validate``).
 
     CSV: the first row is the header. A header ``a.b`` nests: ``{"a": {"b": …}}``
     (a key with a dot is written in backticks: ``company.`d.b.a```; a header the

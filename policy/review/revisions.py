@@ -15,7 +15,7 @@ path (``schema "lead.schema.json"``, or ``"../schemas/lead.json"``) is found whe
 the policy expects it. The user's work tree, index and HEAD are never touched.
 
 :func:`open_policy` is a context manager: the temporary copy lives until the
-``with`` block ends. Nothing runs before this module; :mod:`policy.loader` reads
+``with`` block ends. Nothing runs before this module; :mod:`policy.model.loader` reads
 the files it yields. Every failure is a :class:`RevisionError` with one line
 (exit status 2 in the CLI).
 """
@@ -33,9 +33,9 @@ from pathlib import Path
 
 import attrs
 
-from . import nodes as n
-from .loader import SUFFIX
-from .parser import parse
+from policy.model.loader import SUFFIX
+from policy.syntax import nodes as n
+from policy.syntax.parser import parse
 
 __all__ = ["RevisionError", "PolicySource", "open_policy", "WORKING_TREE"]
 

@@ -2,7 +2,7 @@
 
 This is the front half of the pipeline that every command shares:
 :func:`load_model` finds the ``*.funnel`` files of a policy, parses each,
-reads the schema the policy names, builds the :class:`~policy.model.PolicyModel`
+reads the schema the policy names, builds the :class:`~policy.model.namespace.PolicyModel`
 and runs the checker. It returns values (a model and diagnostics); only a path
 that cannot be read at all raises :class:`InputError` (exit status 2 in the CLI).
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import attrs
 
-from . import nodes as n
-from .diagnostics import Diagnostic, error, sort_and_cap
-from .model import PolicyModel, build_model
-from .parser import parse
+from policy.model.namespace import PolicyModel, build_model
+from policy.syntax import nodes as n
+from policy.syntax.diagnostics import Diagnostic, error, sort_and_cap
+from policy.syntax.parser import parse
 
 SUFFIX = ".funnel"
 
@@ -93,7 +93,7 @@ def parse_files(files: list[Path]) -> tuple[list[n.Module], list[Diagnostic], di
 
 
 def _load_schema(model_modules: list[n.Module], diags: list[Diagnostic]):
-    from .schema import SchemaError, load_schema
+    from policy.model.schema import SchemaError, load_schema
 
     for m in sorted(model_modules, key=lambda m: m.path):
         for d in m.decls:
@@ -124,7 +124,7 @@ def _schema_problem(decl: n.SchemaRef, path: Path, detail: str) -> Diagnostic:
 
 def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
     """Read, parse and check the policy at ``path``. Raises only :class:`InputError`."""
-    from .checker import check_policy, work_calendar
+    from policy.check.checker import check_policy, work_calendar
 
     files = policy_files(path)
     modules, diags, sources = parse_files(files)

@@ -1,6 +1,6 @@
 """The abstract syntax tree of the funnel policy language.
 
-Produced by :mod:`policy.parser`; walked by the checker, the formatter, the
+Produced by :mod:`policy.syntax.parser`; walked by the checker, the formatter, the
 interpreter, the compiler, ``explain``, ``docs`` and the semantic ``diff``.
 
 Every node is a frozen attrs class. Children are tuples. Each node carries a

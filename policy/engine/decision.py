@@ -1,6 +1,6 @@
 """Decisions and error records (spec section 5): immutable values with one JSON form.
 
-Both engines (:mod:`policy.interpreter`, :mod:`policy.compiler`) return
+Both engines (:mod:`policy.engine.interpreter`, :mod:`policy.engine.compiler`) return
 :class:`Decision` values built from these classes; the CLI and the library
 render them with :meth:`Decision.to_dict` / :func:`dumps`. Key order is part
 of the contract and fixed here: the same policy, lead and ``as_of`` always give
@@ -15,8 +15,8 @@ from typing import Any
 
 import attrs
 
-from .timestamps import format_timestamp
-from .validate import Problem  # why a lead was refused: a dotted path and a message
+from policy.engine.timestamps import format_timestamp
+from policy.engine.validate import Problem  # why a lead was refused: a dotted path and a message
 
 __all__ = ["PolicyInfo", "Violation", "SlaResult", "HandoffResult", "NextStep", "TraceEvent",
            "Decision", "Problem", "LeadError", "dumps", "SLA_STATUSES"]

@@ -4,7 +4,7 @@ Built by :func:`build_model` from parsed modules (and the lead schema, if any).
 The checker runs its passes over it; the interpreter, the compiler, ``explain``,
 ``docs`` and ``diff`` read it. Building never fails: with duplicates the first
 declaration wins and unknown references stay unresolved; reporting those is the
-checker's job (:mod:`policy.checker`).
+checker's job (:mod:`policy.check.checker`).
 
 Name resolution (spec section 3): a one-part name that is a ``define`` or a
 ``score`` means that declaration; anything else is a lead field path.
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import nodes as n
+from policy.syntax import nodes as n
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .calendar import WorkCalendar
-    from .schema import LeadSchema
+    from policy.model.calendar import WorkCalendar
+    from policy.model.schema import LeadSchema
 
 #: The built-in functions (spec section 3): name -> number of arguments.
 FUNCTIONS: Mapping[str, int] = {

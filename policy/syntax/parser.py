@@ -1,4 +1,4 @@
-"""Parse: policy text -> :class:`policy.nodes.Module` plus diagnostics.
+"""Parse: policy text -> :class:`policy.syntax.nodes.Module` plus diagnostics.
 
 The grammar lives in ``grammar/funnel.lark`` (installed as ``policy/_grammar``)
 and is loaded once, LALR, with the contextual lexer. Three pieces here:
@@ -9,9 +9,9 @@ and is loaded once, LALR, with the contextual lexer. Three pieces here:
 * :class:`ToAst`, the one transformer from Lark's tree to the AST. No Lark
   ``Tree`` or ``Token`` leaves this module.
 * comment attachment and syntax-error reporting (E100), with the catalog of
-  known mistakes in :mod:`policy.syntax_errors`.
+  known mistakes in :mod:`policy.syntax.syntax_errors`.
 
-Nothing runs before this phase; :mod:`policy.checker` runs after it.
+Nothing runs before this phase; :mod:`policy.check.checker` runs after it.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from lark import Lark, Token, Transformer, UnexpectedInput
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken, VisitError
 from lark.lark import PostLex
 
-from . import nodes as n
-from .diagnostics import Diagnostic, error
+from policy.syntax import nodes as n
+from policy.syntax.diagnostics import Diagnostic, error
 
 GRAMMAR_FILE = "funnel.lark"
 
@@ -58,7 +58,7 @@ def grammar_text() -> str:
     try:
         return resources.files("policy._grammar").joinpath(GRAMMAR_FILE).read_text("utf-8")
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-        here = Path(__file__).resolve().parent.parent / "grammar" / GRAMMAR_FILE
+        here = Path(__file__).resolve().parents[2] / "grammar" / GRAMMAR_FILE
         return here.read_text("utf-8")
 
 
@@ -715,7 +715,10 @@ class ParseResult:
 
 def parse(text: str, file: str = "<string>") -> ParseResult:
     """Parse one file's text. Never raises for bad input: errors come back as E100."""
-    from .syntax_errors import describe, too_deep  # they need the parser; import lazily
+    from policy.syntax.syntax_errors import (  # they need the parser; import lazily
+        describe,
+        too_deep,
+    )
 
     if text.startswith("\ufeff"):
         text = text[1:]

@@ -1,6 +1,6 @@
 """Format: an AST back to text in the one canonical layout; the policy digest.
 
-Runs after :mod:`policy.parser`: it prints a parsed :class:`~policy.nodes.Module`
+Runs after :mod:`policy.syntax.parser`: it prints a parsed :class:`~policy.syntax.nodes.Module`
 (or a single expression) and never looks at the checker's findings, so a policy
 with semantic errors still formats. The layout is documented in
 ``docs/formatting.md``; in short: 2-space indentation, one statement per line,
@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import nodes as n
-from .diagnostics import Diagnostic, error
-from .parser import RESERVED, parse
+from policy.syntax import nodes as n
+from policy.syntax.diagnostics import Diagnostic, error
+from policy.syntax.parser import RESERVED, parse
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import PolicyModel
+    from policy.model.namespace import PolicyModel
 
 #: Statements longer than this are broken where the language allows it.
 WIDTH = 100

@@ -2,7 +2,7 @@
 
 Runs after the interpreter has decided a lead with ``trace=True``
 (:meth:`policy.api.Policy.trace`): everything shown here comes from the
-decision and its :class:`~policy.decision.TraceEvent` values, plus the titles of
+decision and its :class:`~policy.engine.decision.TraceEvent` values, plus the titles of
 scores and stages from the model. The output is plain, deterministic text
 (colour only when asked), lines of at most :data:`WIDTH` columns: the header, the
 placement and why, each score rule by rule, each gate line until the first gate
@@ -18,8 +18,8 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .decision import Decision, TraceEvent
-from .model import PolicyModel
+from policy.engine.decision import Decision, TraceEvent
+from policy.model.namespace import PolicyModel
 
 __all__ = ["WIDTH", "render"]
 
@@ -187,7 +187,7 @@ def _groups(events: list[TraceEvent], kinds: frozenset[str]) -> Iterator[list[Tr
 
 
 def _header(out: _Out, d: Decision) -> None:
-    from .timestamps import format_timestamp
+    from policy.engine.timestamps import format_timestamp
 
     lead = ("(no id)" if d.lead is None else d.lead if isinstance(d.lead, str)
             else value_text(d.lead))

@@ -1,7 +1,7 @@
 """Syntax errors (E100) in words a person can act on.
 
-:func:`policy.parser.parse` calls :func:`describe` when Lark gives up on a file.
-Before it run only the lexer, the post-lexer (:class:`policy.parser.LineJoiner`,
+:func:`policy.syntax.parser.parse` calls :func:`describe` when Lark gives up on a file.
+Before it run only the lexer, the post-lexer (:class:`policy.syntax.parser.LineJoiner`,
 whose state says which ``{``, ``(`` and ``[`` are still open) and the LALR
 parser, whose state at the failure this module reads. The method is Lark's
 ``examples/advanced/error_reporting_lalr.py``:
@@ -39,8 +39,8 @@ from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.parsers.lalr_parser_state import ParserState
 
-from . import nodes as n
-from .diagnostics import Diagnostic, error
+from policy.syntax import nodes as n
+from policy.syntax.diagnostics import Diagnostic, error
 
 #: Expressions and lead JSON nest at most this deep: each operator, parenthesis,
 #: `not`, unary minus, list, call, JSON object and JSON array is one level. Every
@@ -104,7 +104,7 @@ MAX_ALTERNATIVES = 5
 @lru_cache(maxsize=1)
 def _literals() -> dict[str, str]:
     """Terminal name -> its fixed text (`if`, `{`, `half-life`), from the loaded grammar."""
-    from .parser import lark_parser
+    from policy.syntax.parser import lark_parser
 
     out = {}
     for t in lark_parser().terminals:
@@ -1032,7 +1032,7 @@ _parsed: dict[str, UnexpectedInput | None] = {}
 
 def _failure(snippet: str) -> UnexpectedInput | None:
     """How a catalog snippet fails (parsed once, then remembered)."""
-    from .parser import lark_parser
+    from policy.syntax.parser import lark_parser
 
     if snippet not in _parsed:
         try:

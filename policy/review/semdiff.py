@@ -1,7 +1,7 @@
 """Semantic diff: what changed in a policy's meaning, who owns it, whose approval it needs.
 
-Runs after :mod:`policy.loader` has built and checked both models (BASE and HEAD,
-read by :mod:`policy.revisions`). Declarations are matched by identity, not by
+Runs after :mod:`policy.model.loader` has built and checked both models (BASE and HEAD,
+read by :mod:`policy.review.revisions`). Declarations are matched by identity, not by
 file or position: ``score fit``, ``stage mql``, ``handoff mql``, ``define x``,
 ``team x``, the singletons (``policy``, ``version``, ``schema``, ``id``,
 ``calendar``, ``funnel``), and ``recycle`` rules by their stages and target (the
@@ -14,7 +14,7 @@ changes are listed apart and need no approval.
 Owners follow LANGUAGE.md section 2 (:func:`owners`); the approvals a change
 needs are the union of the owners of every changed declaration, on either side,
 with the teams' handles from HEAD's ``team`` lines (BASE's for a removed team).
-Canonical text comes from :mod:`policy.formatter`, so the old and new lines read
+Canonical text comes from :mod:`policy.syntax.formatter`, so the old and new lines read
 exactly as ``funnel fmt`` would print them. Rendering of the whole report (text,
 Markdown, JSON) is :class:`DiffReport`.
 """
@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from . import nodes as n
-from .docs import md_code, md_escape
-from .formatter import format_module, policy_digest, quote
-from .model import PolicyModel, refs_in
+from policy.model.namespace import PolicyModel, refs_in
+from policy.render.docs import md_code, md_escape
+from policy.syntax import nodes as n
+from policy.syntax.formatter import format_module, policy_digest, quote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .impact import Impact
-    from .revisions import PolicySource
+    from policy.review.impact import Impact
+    from policy.review.revisions import PolicySource
 
 __all__ = [
     "owners",
@@ -387,7 +387,7 @@ def semantic_diff(
     """Compare two models by meaning (see the module docstring).
 
     ``base_display`` and ``head_display`` turn a module's path into the form shown in
-    ``where`` (:meth:`policy.revisions.PolicySource.display`).
+    ``where`` (:meth:`policy.review.revisions.PolicySource.display`).
     """
     own_base, own_head = Ownership(base), Ownership(head)
     every = own_base.every | own_head.every

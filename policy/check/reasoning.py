@@ -41,10 +41,10 @@ from fractions import Fraction
 
 import attrs
 
-from . import nodes as n
-from . import runtime as rt
-from .model import PolicyModel
-from .timestamps import parse_timestamp
+from policy.engine import runtime as rt
+from policy.engine.timestamps import parse_timestamp
+from policy.model.namespace import PolicyModel
+from policy.syntax import nodes as n
 
 __all__ = [
     "ALL",
@@ -843,7 +843,7 @@ def _hashable(v: object) -> Hashable:
 
 
 def _empty_model() -> PolicyModel:
-    from .model import build_model
+    from policy.model.namespace import build_model
 
     return build_model(())
 

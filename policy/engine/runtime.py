@@ -1,7 +1,7 @@
 """Value semantics of the language (spec section 3), shared by both engines.
 
-The reference interpreter (:mod:`policy.interpreter`) and the code the compiler
-generates (:mod:`policy.compiler`) call these same functions, so the two cannot
+The reference interpreter (:mod:`policy.engine.interpreter`) and the code the compiler
+generates (:mod:`policy.engine.compiler`) call these same functions, so the two cannot
 disagree on what ``==``, ``contains`` or a missing value mean. Generated code
 sees only the names in :data:`EXPORTS` (Jinja2's habit).
 

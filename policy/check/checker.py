@@ -1,9 +1,10 @@
 """Check: the static checks of LANGUAGE.md §6, as a table of named passes.
 
 The loader runs this phase after parsing every file, reading the schema and building
-the :class:`~policy.model.PolicyModel` (:func:`policy.loader.load_model`); it then sorts
+the :class:`~policy.model.namespace.PolicyModel`
+(:func:`policy.model.loader.load_model`); it then sorts
 the diagnostics by location and keeps at most ten errors. Each pass in :data:`PASSES`
-reads the model and returns :class:`~policy.diagnostics.Diagnostic` values with the
+reads the model and returns :class:`~policy.syntax.diagnostics.Diagnostic` values with the
 span of the offending word; none of them raises, whatever tree the parser produced,
 and each is linear in the size of the policy (suggestions and the reasoning behind the
 warnings only run where there is something to say).
@@ -12,12 +13,12 @@ The passes, in order: ``declarations`` (the header, names declared twice, name s
 ``names`` (unknown names, fields and functions; names that shadow fields), ``owners``
 (teams, stages and states that blocks point to), ``funnel`` (the funnel line against the
 stages, team boundaries, handoff and block structure), ``calendar``, ``types``
-(:mod:`policy.types`), ``cycles`` (among defines and scores), ``examples``, ``usage``
+(:mod:`policy.check.types`), ``cycles`` (among defines and scores), ``examples``, ``usage``
 (defines nothing uses) and ``reasoning`` (routes, thresholds and gates that can never
-apply, with :mod:`policy.reasoning`).
+apply, with :mod:`policy.check.reasoning`).
 
 :func:`work_calendar` turns a valid ``calendar { … }`` into the
-:class:`~policy.calendar.WorkCalendar` the engines use.
+:class:`~policy.model.calendar.WorkCalendar` the engines use.
 """
 
 from __future__ import annotations
@@ -32,13 +33,21 @@ from pathlib import Path
 
 import attrs
 
-from . import nodes as n
-from .calendar import WEEKDAYS, WorkCalendar, make_calendar, parse_time_of_day
-from .diagnostics import Diagnostic, error, warning
-from .model import FUNCTIONS, Located, PolicyModel, children, refs_in, stmt_exprs, walk_expr
-from .reasoning import Reasoner, ScoreRange, ValueSet
-from .timestamps import parse_timestamp
-from .types import TypeEnv, check_types
+from policy.check.reasoning import Reasoner, ScoreRange, ValueSet
+from policy.check.types import TypeEnv, check_types
+from policy.engine.timestamps import parse_timestamp
+from policy.model.calendar import WEEKDAYS, WorkCalendar, make_calendar, parse_time_of_day
+from policy.model.namespace import (
+    FUNCTIONS,
+    Located,
+    PolicyModel,
+    children,
+    refs_in,
+    stmt_exprs,
+    walk_expr,
+)
+from policy.syntax import nodes as n
+from policy.syntax.diagnostics import Diagnostic, error, warning
 
 __all__ = [
     "EMITS",
@@ -53,7 +62,7 @@ __all__ = [
 ]
 
 #: The codes this phase reports (E110 comes from here for lead files, from the loader for
-#: schemas); the others in :data:`policy.diagnostics.CODES` belong to other phases.
+#: schemas); the others in :data:`policy.syntax.diagnostics.CODES` belong to other phases.
 EMITS = (
     "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109", "E110", "E112",
     "E113", "W201", "W202", "W203", "W204", "W205", "W206", "W207",
@@ -127,7 +136,7 @@ class Context:
                 self.kinds.setdefault(name, kind)
 
     def reasoner(self, *, score_ranges: bool = True) -> Reasoner:
-        """The policy's :class:`~policy.reasoning.Reasoner` (one per setting, shared)."""
+        """The policy's :class:`~policy.check.reasoning.Reasoner` (one per setting, shared)."""
         r = self._reasoners.get(score_ranges)
         if r is None:
             r = self._reasoners[score_ranges] = Reasoner(
@@ -781,7 +790,7 @@ def work_calendar(model: PolicyModel) -> WorkCalendar | None:
 
 
 def check_types_pass(ctx: Context) -> Iterator[Diagnostic]:
-    """E102 type mismatches and W206 values outside an `enum` (:mod:`policy.types`)."""
+    """E102 type mismatches and W206 values outside an `enum` (:mod:`policy.check.types`)."""
     return iter(check_types(ctx.model, ctx.types, locate_duration=ctx.duration))
 
 
@@ -970,7 +979,7 @@ def _lead_file(ctx: Context, module: n.Module, lf: n.LeadFile) -> Iterator[Diagn
         problem = "not valid JSON: nested too deeply"
     else:
         if not isinstance(data, dict):
-            from .schema import json_type_name
+            from policy.model.schema import json_type_name
 
             problem = f"expected a JSON object, found {_article(json_type_name(data))}"
     if problem is not None:

@@ -6,13 +6,13 @@
 stage, a state, ``none``, or ``(refused)`` when a version refuses the lead), the
 route and SLA status of the deepest handoff that applies, and every score.
 
-It streams: records come from :func:`policy.leads.read_records`, both engines
+It streams: records come from :func:`policy.io.leads.read_records`, both engines
 pull them through :func:`itertools.tee` and their ``evaluate_many`` results are
 zipped, so memory holds a few records whatever the file's size. The per-lead
 work here is a handful of comparisons; the engines do the rest.
 
-Runs after :mod:`policy.loader` / :mod:`policy.api` have loaded both versions;
-:class:`policy.semdiff.DiffReport` shows the result next to the semantic diff.
+Runs after :mod:`policy.model.loader` / :mod:`policy.api` have loaded both versions;
+:class:`policy.review.semdiff.DiffReport` shows the result next to the semantic diff.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .decision import Decision
-from .docs import md_code, md_escape
-from .timestamps import format_timestamp, from_datetime, to_datetime
+from policy.engine.decision import Decision
+from policy.engine.timestamps import format_timestamp, from_datetime, to_datetime
+from policy.render.docs import md_code, md_escape
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Policy
-    from .leads import Record
-    from .model import PolicyModel
+    from policy.api import Policy
+    from policy.io.leads import Record
+    from policy.model.namespace import PolicyModel
 
 __all__ = ["NONE", "REFUSED", "Transition", "ScoreShift", "Impact", "measure"]
 
@@ -328,7 +328,7 @@ def measure(
 ) -> Impact:
     """Evaluate both versions on the same records at the same instant and compare.
 
-    ``records`` come from :func:`policy.leads.read_records`; a record that could not be
+    ``records`` come from :func:`policy.io.leads.read_records`; a record that could not be
     read is refused by both versions. ``as_of`` is µs since the epoch or an aware
     datetime. ``samples`` bounds the lead ids kept per kind of change. A lead is named
     by its ``id`` field, else ``line N``.

@@ -22,9 +22,9 @@ from typing import Any
 
 import attrs
 
-from . import nodes as n
-from .decision import Decision, LeadError
-from .timestamps import parse_timestamp, to_datetime
+from policy.engine.decision import Decision, LeadError
+from policy.engine.timestamps import parse_timestamp, to_datetime
+from policy.syntax import nodes as n
 
 
 @attrs.frozen
@@ -259,7 +259,7 @@ def _line_of(at: str) -> tuple[str, int] | None:
 
 def coverage(model, decisions: list[Decision]) -> list[CoverageItem]:
     """Which rules the traced decisions exercised (see the module docstring)."""
-    from .formatter import format_expr
+    from policy.syntax.formatter import format_expr
 
     fired: set[tuple[str, int]] = set()
     for d in decisions:

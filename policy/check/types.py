@@ -1,6 +1,6 @@
 """Types: what kind of value each expression holds, and the E102/W206 checks.
 
-Runs as the checker's ``types`` pass, over a :class:`~policy.model.PolicyModel` built by
+Runs as the checker's ``types`` pass, over a :class:`~policy.model.namespace.PolicyModel` built by
 :func:`policy.model.build_model`. Unknown names (E101) are reported by an earlier pass;
 here they simply have an unknown type, so one mistake does not cascade.
 
@@ -25,10 +25,17 @@ import difflib
 import json
 from collections.abc import Callable, Iterator
 
-from . import nodes as n
-from .diagnostics import Diagnostic, error, warning
-from .model import FUNCTIONS, TIME_FUNCTIONS, PolicyModel, children, stmt_exprs, walk_expr
-from .timestamps import parse_timestamp
+from policy.engine.timestamps import parse_timestamp
+from policy.model.namespace import (
+    FUNCTIONS,
+    TIME_FUNCTIONS,
+    PolicyModel,
+    children,
+    stmt_exprs,
+    walk_expr,
+)
+from policy.syntax import nodes as n
+from policy.syntax.diagnostics import Diagnostic, error, warning
 
 __all__ = ["ANY", "Kind", "TypeEnv", "check_types", "describe"]
 
