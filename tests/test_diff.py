@@ -592,6 +592,32 @@ def test_score_shifts_match_separate_evaluation(tmp_path: Path):
     assert impact.moved == sum(1 for x in separately(POLICY_DIR, head_dir, leads) if x[1] != x[2])
 
 
+def test_impact_covers_every_handoff_not_only_the_deepest(repo: Repo):
+    """Issue 14 row 1: an SDR SLA from 4 to 3 business hours flips a lead that sits at
+    `sal` (so the deepest handoff is `sal`'s) from met to breached at the `mql` handoff."""
+    repo.write("rules/policy.funnel", BASE_TEXT.replace(
+        "sla 4 business hours from mql_at", "sla 3 business hours from mql_at"))
+    base = {"lead_id": "D-1", "email": "dana@bigco.com", "job_level": "vp",
+            "webinars_attended": 2, "mql_at": "2026-11-30T14:00:00Z"}
+    deep = {**base, "lead_id": "D-2", "accepted_at": "2026-11-30T17:30:00Z"}  # 3.5 h: met → breached
+    fast = {**base, "lead_id": "D-3", "accepted_at": "2026-11-30T15:00:00Z"}  # 1 h: met both
+    (repo.path / "leads.jsonl").write_text(
+        "".join(json.dumps(x) + "\n" for x in (base, deep, fast)), encoding="utf-8")
+    data = json_diff("HEAD", "--leads", "leads.jsonl", "--as-of", AS_OF)
+    impact = data["impact"]
+    assert impact["moved"] == 0
+    assert impact["changed"] == 1
+    assert impact["sla"] == [{"handoff": "mql", "from": "met", "to": "breached", "count": 1,
+                              "samples": ["D-2"]}]
+    result = run_diff("HEAD", "--leads", "leads.jsonl", "--as-of", AS_OF, "--format",
+                      "markdown")
+    assert "0 of 3 leads move (0.0%); 1 more changes route, SLA status or escalation" \
+        in result.stdout
+    assert "| `mql` | SLA | `met` | `breached` | 1 |" in result.stdout
+    text = run_diff("HEAD", "--leads", "leads.jsonl", "--as-of", AS_OF).stdout
+    assert "handoff mql: SLA met -> breached: D-2" in text
+
+
 def test_unreadable_records_count_as_refused_by_both(tmp_path: Path):
     leads_file = tmp_path / "leads.jsonl"
     leads_file.write_text('{"lead_id": "A", "email": "a@b.com"}\nnot json\n[1]\n',
@@ -625,8 +651,9 @@ def test_json_keys_are_stable(repo: Repo):
     assert list(data["base"]) == ["label", "revision", "commit", "policy"]
     assert list(data["changes"][0]) == ["kind", "declaration", "owners", "where", "lines",
                                         "old", "new"]
-    assert list(data["impact"]) == ["as_of", "leads", "moved", "unreadable", "placements",
-                                    "routes", "sla", "scores", "scores_added", "scores_removed"]
+    assert list(data["impact"]) == ["as_of", "leads", "moved", "changed", "unreadable",
+                                    "placements", "routes", "sla", "escalations", "scores",
+                                    "scores_added", "scores_removed"]
 
 
 def test_golden_markdown_pull_request_comment(repo: Repo):

@@ -4,7 +4,8 @@
 :class:`policy.api.Policy` objects) on the same lead records at the same
 ``as_of`` and compares the two decisions of each lead: where it is placed (a
 stage, a state, ``none``, or ``(refused)`` when a version refuses the lead), the
-route and SLA status of the deepest handoff that applies, and every score.
+route, SLA status and escalation of every handoff (spec section 9: not only the deepest,
+since a lead's SDR SLA can flip while it sits deeper in the funnel), and every score.
 
 It streams: records come from :func:`policy.io.leads.read_records`, both engines
 pull them through :func:`itertools.tee` and their ``evaluate_many`` results are
@@ -33,26 +34,34 @@ if TYPE_CHECKING:  # pragma: no cover
     from policy.io.leads import Record
     from policy.model.namespace import PolicyModel
 
-__all__ = ["NONE", "REFUSED", "Transition", "ScoreShift", "Impact", "measure"]
+__all__ = ["NONE", "NOT_APPLIED", "REFUSED", "Transition", "ScoreShift", "Impact", "measure"]
 
 #: Placement of a lead that reached no stage (the language's own word, ``expect stage none``).
 NONE = "none"
 #: Placement of a lead a version refuses (not valid for its schema, unreadable): in
 #: parentheses, because no stage or state can be named that way.
 REFUSED = "(refused)"
+#: What a handoff shows for a lead it does not apply to (the lead has not reached its stage).
+NOT_APPLIED = "(not applied)"
 
 
 @attrs.frozen
 class Transition:
-    """``count`` leads went from ``old`` to ``new``; up to N of their ids in ``samples``."""
+    """``count`` leads went from ``old`` to ``new``; up to N of their ids in ``samples``.
+
+    ``handoff`` names the handoff (by its stage) for route, SLA and escalation changes;
+    None for placements.
+    """
 
     old: str
     new: str
     count: int
     samples: tuple[str, ...] = ()
+    handoff: str | None = None
 
     def to_dict(self) -> dict:
-        return {"from": self.old, "to": self.new, "count": self.count,
+        head = {} if self.handoff is None else {"handoff": self.handoff}
+        return {**head, "from": self.old, "to": self.new, "count": self.count,
                 "samples": list(self.samples)}
 
 
@@ -91,9 +100,11 @@ class Impact:
     """The effect of a change on a set of leads at one instant (µs since the epoch).
 
     ``placements`` holds every (from, to) pair seen, unchanged ones included (the
-    matrix's diagonal, without samples); ``routes`` and ``sla`` only pairs that differ.
-    ``order`` lists the placements in reading order (funnel stages, then states, then
-    ``none`` and ``(refused)``). ``unreadable`` records count as refused on both sides.
+    matrix's diagonal, without samples); ``routes``, ``sla`` and ``escalations`` only pairs
+    that differ, per handoff (``Transition.handoff``), for every handoff of either version.
+    ``changed`` counts the leads whose decision differs in placement or in any handoff's
+    route, SLA status or escalation. ``order`` lists the placements in reading order (funnel
+    stages, then states, then ``none`` and ``(refused)``). ``unreadable`` records count as refused on both sides.
     """
 
     as_of: int
@@ -107,6 +118,8 @@ class Impact:
     unreadable: int = 0
     scores_added: tuple[str, ...] = ()
     scores_removed: tuple[str, ...] = ()
+    escalations: tuple[Transition, ...] = ()
+    changed: int = 0
 
     @property
     def moves(self) -> tuple[Transition, ...]:
@@ -114,21 +127,28 @@ class Impact:
         return tuple(t for t in self.placements if t.old != t.new)
 
     def moved_sentence(self) -> str:
-        """``37 of 1,000 leads move (3.7%)``."""
+        """``37 of 1,000 leads move (3.7%)``, and how many more change at a handoff."""
         share = f" ({self.moved / self.leads:.1%})" if self.leads else ""
         verb = "moves" if self.moved == 1 else "move"
         noun = "lead" if self.leads == 1 else "leads"
-        return f"{self.moved:,} of {self.leads:,} {noun} {verb}{share}"
+        text = f"{self.moved:,} of {self.leads:,} {noun} {verb}{share}"
+        others = self.changed - self.moved
+        if others > 0:
+            text += (f"; {others:,} more {'changes' if others == 1 else 'change'} route, "
+                     "SLA status or escalation")
+        return text
 
     def to_dict(self) -> dict:
         return {
             "as_of": format_timestamp(self.as_of),
             "leads": self.leads,
             "moved": self.moved,
+            "changed": self.changed,
             "unreadable": self.unreadable,
             "placements": [t.to_dict() for t in self.placements],
             "routes": [t.to_dict() for t in self.routes],
             "sla": [t.to_dict() for t in self.sla],
+            "escalations": [t.to_dict() for t in self.escalations],
             "scores": [s.to_dict() for s in self.scores],
             "scores_added": list(self.scores_added),
             "scores_removed": list(self.scores_removed),
@@ -155,14 +175,12 @@ class Impact:
                 rows.append([a, *(f"{cells.get((a, b), 0):,}" if cells.get((a, b)) else "."
                                   for b in labels)])
             out += _columns(rows)
-        if self.routes:
-            out += ["", "route changes (deepest handoff):"]
-            out += _columns([["from", "to", "leads"],
-                             *([t.old, t.new, f"{t.count:,}"] for t in self.routes)], left=2)
-        if self.sla:
-            out += ["", "SLA status changes (deepest handoff):"]
-            out += _columns([["from", "to", "leads"],
-                             *([t.old, t.new, f"{t.count:,}"] for t in self.sla)], left=2)
+        handoff_rows = list(self._handoff_rows())
+        if handoff_rows:
+            out += ["", "handoff changes:"]
+            out += _columns([["handoff", "what", "from", "to", "leads"],
+                             *([h, what, t.old, t.new, f"{t.count:,}"]
+                               for h, what, t in handoff_rows)], left=4)
         shifted = [s for s in self.scores if s.changed]
         if shifted:
             out += ["", "score shifts:"]
@@ -180,16 +198,24 @@ class Impact:
             out += [f"  {what}: {', '.join(ids)}" for what, ids in samples]
         return out
 
+    def _handoff_rows(self) -> Iterator[tuple[str, str, Transition]]:
+        """(handoff, kind of change, transition) in handoff order, then route/SLA/escalation."""
+        rank = {x: i for i, x in enumerate(self.order)}
+        rows = [(t.handoff or "", i, what, t)
+                for i, (what, ts) in enumerate((("route", self.routes), ("SLA", self.sla),
+                                                ("escalation", self.escalations)))
+                for t in ts]
+        rows.sort(key=lambda r: (rank.get(r[0], len(rank)), r[0], r[1]))
+        for h, _, what, t in rows:
+            yield h, what, t
+
     def _sample_lines(self, arrow: str = "→") -> Iterator[tuple[str, tuple[str, ...]]]:
         for t in self.moves:
             if t.samples:
                 yield f"placement {t.old} {arrow} {t.new}", t.samples
-        for t in self.routes:
+        for h, what, t in self._handoff_rows():
             if t.samples:
-                yield f"route {t.old} {arrow} {t.new}", t.samples
-        for t in self.sla:
-            if t.samples:
-                yield f"SLA {t.old} {arrow} {t.new}", t.samples
+                yield f"handoff {h}: {what} {t.old} {arrow} {t.new}", t.samples
         for s in self.scores:
             if s.samples:
                 yield f"score {s.score}", s.samples
@@ -213,14 +239,12 @@ class Impact:
                     k = cells.get((a, b), 0)
                     row.append("" if not k else f"**{k:,}**" if a != b else f"{k:,}")
                 out.append(f"| {_cell(a)} | " + " | ".join(row) + " |")
-        if self.routes:
-            out += ["", "Route changes (deepest handoff):", "",
-                    "| from | to | leads |", "|---|---|---:|"]
-            out += [f"| {_cell(t.old)} | {_cell(t.new)} | {t.count:,} |" for t in self.routes]
-        if self.sla:
-            out += ["", "SLA status changes (deepest handoff):", "",
-                    "| from | to | leads |", "|---|---|---:|"]
-            out += [f"| {_cell(t.old)} | {_cell(t.new)} | {t.count:,} |" for t in self.sla]
+        handoff_rows = list(self._handoff_rows())
+        if handoff_rows:
+            out += ["", "Handoff changes (route, SLA status and escalation, every handoff):", "",
+                    "| handoff | change | from | to | leads |", "|---|---|---|---|---:|"]
+            out += [f"| {_cell(h)} | {what} | {_cell(t.old)} | {_cell(t.new)} | {t.count:,} |"
+                    for h, what, t in handoff_rows]
         shifted = [s for s in self.scores if s.changed]
         if shifted:
             out += ["", "Score shifts:", "",
@@ -290,11 +314,13 @@ class _Tally:
             if len(got) < self.limit:
                 got.append(lead_id())
 
-    def transitions(self, order: tuple[str, ...], *, changed_only: bool) -> tuple[Transition, ...]:
+    def transitions(self, order: tuple[str, ...], *, changed_only: bool,
+                    handoff: str | None = None) -> tuple[Transition, ...]:
         rank = {x: i for i, x in enumerate(order)}
         keys = sorted(self.counts, key=lambda k: (rank.get(k[0], len(rank)), k[0],
                                                   rank.get(k[1], len(rank)), k[1]))
-        return tuple(Transition(a, b, self.counts[(a, b)], tuple(self.samples.get((a, b), ())))
+        return tuple(Transition(a, b, self.counts[(a, b)], tuple(self.samples.get((a, b), ())),
+                                handoff)
                      for a, b in keys if not (changed_only and a == b))
 
 
@@ -309,13 +335,17 @@ class _Shifts:
         self.samples: list[str] = []
 
 
-def _handoff_view(d: Decision) -> tuple[str, str]:
-    """(route, SLA status) of the deepest handoff that applies; ``none`` where absent."""
-    if not d.handoffs:
-        return NONE, NONE
-    h = d.handoffs[-1]
-    return (NONE if h.route is None else h.route,
-            NONE if h.sla is None else h.sla.status)
+def _handoff_views(d: Decision) -> dict[str, tuple[str, str, str]]:
+    """Stage of each handoff that applies -> (route, SLA status, escalation target)."""
+    return {
+        h.stage: (NONE if h.route is None else h.route,
+                  NONE if h.sla is None else h.sla.status,
+                  NONE if h.escalate_to is None else h.escalate_to)
+        for h in d.handoffs
+    }
+
+
+_ABSENT = (NOT_APPLIED, NOT_APPLIED, NOT_APPLIED)
 
 
 def measure(
@@ -349,10 +379,12 @@ def measure(
     decided_base = base.evaluate_many((r.value for r in for_base), as_of=when)
     decided_head = head.evaluate_many((r.value for r in for_head), as_of=when)
 
-    place, route, sla = _Tally(samples), _Tally(samples), _Tally(samples)
+    place = _Tally(samples)
+    # per kind (0 route, 1 SLA status, 2 escalation) and handoff stage
+    per_handoff: dict[tuple[int, str], _Tally] = {}
     common = tuple(s for s in base.model.scores if s in head.model.scores)
     shifts = {name: _Shifts() for name in common}
-    total = moved = 0
+    total = moved = changed = 0
     for rec, a, b in zip(recs, decided_base, decided_head, strict=True):
         total += 1
 
@@ -370,14 +402,24 @@ def measure(
             moved += 1
         place.add((pa, pb), lead_id)
         if not (a_ok and b_ok):
+            changed += pa != pb
             continue
+        differs = pa != pb
         if a.handoffs or b.handoffs:
-            ra, sa = _handoff_view(a)
-            rb, sb = _handoff_view(b)
-            if ra != rb:
-                route.add((ra, rb), lead_id)
-            if sa != sb:
-                sla.add((sa, sb), lead_id)
+            va, vb = _handoff_views(a), _handoff_views(b)
+            for stage in va.keys() | vb.keys():
+                old, new = va.get(stage, _ABSENT), vb.get(stage, _ABSENT)
+                # a handoff that applies on one side only is one change (shown as a route
+                # change to or from "(not applied)"), not three
+                kinds = range(3) if stage in va and stage in vb else (0,)
+                for kind in kinds:
+                    if old[kind] != new[kind]:
+                        differs = True
+                        tally = per_handoff.get((kind, stage))
+                        if tally is None:
+                            tally = per_handoff[(kind, stage)] = _Tally(samples)
+                        tally.add((old[kind], new[kind]), lead_id)
+        changed += differs
         sca, scb = a.scores, b.scores
         if sca != scb:
             for name in common:
@@ -389,18 +431,28 @@ def measure(
     if unreadable:
         place.counts[(REFUSED, REFUSED)] = place.counts.get((REFUSED, REFUSED), 0) + unreadable
     order = _order(base.model, head.model)
+    rank = {x: i for i, x in enumerate(order)}
+
+    def handoff_changes(kind: int) -> tuple[Transition, ...]:
+        stages = sorted((st for k, st in per_handoff if k == kind),
+                        key=lambda st: (rank.get(st, len(rank)), st))
+        return tuple(t for st in stages for t in per_handoff[(kind, st)].transitions(
+            order, changed_only=True, handoff=st))
+
     return Impact(
         as_of=as_of_us,
         leads=total + unreadable,
         moved=moved,
         placements=place.transitions(order, changed_only=False),
-        routes=route.transitions(order, changed_only=True),
-        sla=sla.transitions(order, changed_only=True),
+        routes=handoff_changes(0),
+        sla=handoff_changes(1),
         scores=tuple(_score_shift(name, shifts[name]) for name in common),
         order=order,
         unreadable=unreadable,
         scores_added=tuple(s for s in head.model.scores if s not in base.model.scores),
         scores_removed=tuple(s for s in base.model.scores if s not in head.model.scores),
+        escalations=handoff_changes(2),
+        changed=changed,
     )
 
 
