@@ -9,6 +9,8 @@ picks the exit status: 0 clean (or only warnings), 1 errors (or warnings with
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 
 import click
@@ -19,6 +21,22 @@ from policy.syntax.diagnostics import render_all, summary_line, to_github, to_js
 from .common import OK, PROBLEMS, fail_usage
 
 FORMATS = ("text", "json", "github")
+
+
+def repository_root() -> str | None:
+    """The folder GitHub names annotation paths from: ``$GITHUB_WORKSPACE`` in Actions,
+    else the top of the git work tree around the current folder, else None (paths as given).
+    """
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        return workspace
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    top = proc.stdout.strip()
+    return top if proc.returncode == 0 and top else None
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,8 +74,9 @@ def check(path: str, fmt: str, strict: bool) -> None:
                    "warnings": warnings}
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     elif fmt == "github":
+        root = repository_root()
         for d in diags:
-            click.echo(to_github(d))
+            click.echo(to_github(d, root))
     elif diags:
         color = use_color(sys.stdout)
         click.echo(render_all(diags, result.sources, color=color))

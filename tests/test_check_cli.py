@@ -7,6 +7,7 @@ warnings with --strict), 2 a path that cannot be read or holds no policy files.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -102,7 +103,9 @@ def test_json_format_of_a_clean_policy(tmp_path: Path) -> None:
     assert json.loads(result.stdout) == {"diagnostics": [], "errors": 0, "warnings": 0}
 
 
-def test_github_format_is_workflow_commands(runner: CliRunner) -> None:
+def test_github_format_is_workflow_commands(runner: CliRunner,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(GOLDEN))
     result = runner.invoke(check, ["e101_unknown_field.funnel", "--format", "github"])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
@@ -120,6 +123,29 @@ def test_github_format_marks_warnings_as_warnings(runner: CliRunner) -> None:
     assert result.exit_code == 1
     assert [line.split(" ", 1)[0] for line in result.stdout.splitlines()] == [
         "::warning", "::warning"]
+
+
+def test_github_paths_are_relative_to_the_repository_root(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 row 13: `check . --format github` run from inside `rules/` names
+    `rules/p.funnel`, as GitHub places annotations by the path from the repository root."""
+    import subprocess
+
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    repo = tmp_path / "repo"
+    (repo / "rules").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "rules" / "p.funnel").write_text(CLEAN.replace("team marketing", "team  marketing").replace("owned by marketing {\n  require demo", "owned by sales {\n  require demo"))
+    monkeypatch.chdir(repo / "rules")
+    result = CliRunner().invoke(check, [".", "--format", "github"])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("::error file=rules/p.funnel,line=")
+    # in Actions, the workspace names the root
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(repo))
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(check, ["repo/rules", "--format", "github"])
+    assert result.stdout.startswith("::error file=rules/p.funnel,line=")
 
 
 def test_a_directory_policy_reports_every_file(runner: CliRunner) -> None:

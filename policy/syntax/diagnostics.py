@@ -202,11 +202,15 @@ def _gh_escape(text: str, *, prop: bool = False) -> str:
     return text
 
 
-def to_github(diag: Diagnostic) -> str:
-    """A GitHub Actions workflow command: shows inline on the pull request's diff."""
+def to_github(diag: Diagnostic, root: str | None = None) -> str:
+    """A GitHub Actions workflow command: shows inline on the pull request's diff.
+
+    GitHub places an annotation by the file's path from the repository root, so with
+    ``root`` (the repository's top folder) a path under it is written relative to it.
+    """
     s = diag.span
     level = "error" if diag.is_error else "warning"
-    props = [f"file={_gh_escape(s.file, prop=True)}"]
+    props = [f"file={_gh_escape(repo_relative(s.file, root), prop=True)}"]
     if s.line:
         props += [f"line={s.line}", f"col={s.column}"]
         if s.end_line:
@@ -216,3 +220,19 @@ def to_github(diag: Diagnostic) -> str:
     props.append(f"title={_gh_escape(diag.code, prop=True)}")
     message = diag.message + (f"\nhelp: {diag.help}" if diag.help else "")
     return f"::{level} {','.join(props)}::{_gh_escape(message)}"
+
+
+def repo_relative(file: str, root: str | None) -> str:
+    """``file`` relative to ``root`` with ``/`` separators; unchanged when outside it."""
+    if not root or not file:
+        return file
+    import os
+
+    full = os.path.abspath(file)
+    top = os.path.abspath(root)
+    try:
+        if os.path.commonpath([full, top]) != top:
+            return file
+    except ValueError:  # different drives
+        return file
+    return os.path.relpath(full, top).replace(os.sep, "/")
