@@ -136,7 +136,10 @@ def test_github_paths_are_relative_to_the_repository_root(
     repo = tmp_path / "repo"
     (repo / "rules").mkdir(parents=True)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    (repo / "rules" / "p.funnel").write_text(CLEAN.replace("team marketing", "team  marketing").replace("owned by marketing {\n  require demo", "owned by sales {\n  require demo"))
+    # `sales` is not a team: E104
+    broken = CLEAN.replace("owned by marketing {\n  require demo",
+                           "owned by sales {\n  require demo")
+    (repo / "rules" / "p.funnel").write_text(broken)
     monkeypatch.chdir(repo / "rules")
     result = CliRunner().invoke(check, [".", "--format", "github"])
     assert result.exit_code == 1

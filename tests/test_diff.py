@@ -599,7 +599,7 @@ def test_impact_covers_every_handoff_not_only_the_deepest(repo: Repo):
         "sla 4 business hours from mql_at", "sla 3 business hours from mql_at"))
     base = {"lead_id": "D-1", "email": "dana@bigco.com", "job_level": "vp",
             "webinars_attended": 2, "mql_at": "2026-11-30T14:00:00Z"}
-    deep = {**base, "lead_id": "D-2", "accepted_at": "2026-11-30T17:30:00Z"}  # 3.5 h: met → breached
+    deep = {**base, "lead_id": "D-2", "accepted_at": "2026-11-30T17:30:00Z"}  # 3.5 h: breached
     fast = {**base, "lead_id": "D-3", "accepted_at": "2026-11-30T15:00:00Z"}  # 1 h: met both
     (repo.path / "leads.jsonl").write_text(
         "".join(json.dumps(x) + "\n" for x in (base, deep, fast)), encoding="utf-8")

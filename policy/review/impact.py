@@ -104,7 +104,8 @@ class Impact:
     that differ, per handoff (``Transition.handoff``), for every handoff of either version.
     ``changed`` counts the leads whose decision differs in placement or in any handoff's
     route, SLA status or escalation. ``order`` lists the placements in reading order (funnel
-    stages, then states, then ``none`` and ``(refused)``). ``unreadable`` records count as refused on both sides.
+    stages, then states, then ``none`` and ``(refused)``). ``unreadable`` records count as
+    refused on both sides.
     """
 
     as_of: int
