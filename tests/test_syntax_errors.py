@@ -33,7 +33,7 @@ def diagnose(text: str) -> tuple[str | None, object]:
     try:
         lark_parser().parse(text)
     except UnexpectedInput as exc:
-        return se.classify(exc, text, "t.funnel", _JOINER.state)
+        return se.classify(exc, text, "t.funnel", _JOINER.state, lark_parser())
     raise AssertionError(f"parsed without error: {text!r}")
 
 
@@ -260,7 +260,7 @@ def test_match_examples_prefers_the_entry_whose_snippet_fails_alike():
     text = TEAM + "handoff mql to sales {\n  route \"sdr-pool\" else\n}\n"
     with pytest.raises(UnexpectedInput) as info:
         lark_parser().parse(text)
-    order = list(se._candidates(info.value))
+    order = list(se._candidates(info.value, lark_parser()))
     assert [m.order for m in order] == sorted(m.order for m in order)
     matched = [m for m in order if m.order == se.MATCHED]
     assert matched[0].name == "route-without-condition"

@@ -30,6 +30,7 @@ from lark.lark import PostLex
 
 from policy.syntax import nodes as n
 from policy.syntax.diagnostics import Diagnostic, error
+from policy.syntax.syntax_errors import describe, too_deep
 
 GRAMMAR_FILE = "funnel.lark"
 
@@ -715,11 +716,6 @@ class ParseResult:
 
 def parse(text: str, file: str = "<string>") -> ParseResult:
     """Parse one file's text. Never raises for bad input: errors come back as E100."""
-    from policy.syntax.syntax_errors import (  # they need the parser; import lazily
-        describe,
-        too_deep,
-    )
-
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\x00" in text:
@@ -733,7 +729,7 @@ def parse(text: str, file: str = "<string>") -> ParseResult:
     try:
         tree = parser.parse(text)
     except UnexpectedInput as exc:
-        return ParseResult(None, (describe(exc, text, file, _JOINER.state),))
+        return ParseResult(None, (describe(exc, text, file, _JOINER.state, parser),))
     except RecursionError:
         return ParseResult(None, (error("E100", "expression nested too deeply",
                                         n.Span(file, 1, 1, 1, 2)),))

@@ -1,0 +1,146 @@
+"""Pass ``calendar``: the time zone, work days, hours and holidays of ``calendar { … }``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+
+from policy.check.context import DATE, Context, did_you_mean, json_text
+from policy.model.calendar import WEEKDAYS, WorkCalendar, make_calendar, parse_time_of_day
+from policy.model.namespace import PolicyModel
+from policy.syntax import nodes as n
+from policy.syntax.diagnostics import Diagnostic, error
+
+# --------------------------------------------------------------------------- calendar
+
+
+def _calendar_parts(cal: n.Calendar) -> tuple[list, list, list, list]:
+    zones = [i for i in cal.items if isinstance(i, n.Timezone)]
+    days = [i for i in cal.items if isinstance(i, n.Workdays)]
+    hours = [i for i in cal.items if isinstance(i, n.Hours)]
+    holidays = [i for i in cal.items if isinstance(i, n.Holidays)]
+    return zones, days, hours, holidays
+
+
+def _zone_problem(name: str) -> str | None:
+    try:
+        make_calendar(timezone=name, workdays=("mon",), start_minute=0, end_minute=60)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _holiday_problem(text: str) -> str | None:
+    if not DATE(text):
+        return f'expected a holiday as "YYYY-MM-DD", found {json_text(text)}'
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return f"expected a real date, found {json_text(text)}"
+    return None
+
+
+def check_calendar(ctx: Context) -> Iterator[Diagnostic]:
+    """E107 a bad calendar, and business durations without one or where none belongs."""
+    model = ctx.model
+    for loc in ctx.decls():
+        d = loc.decl
+        if isinstance(d, n.Calendar):
+            yield from _calendar(ctx, d)
+        elif isinstance(d, n.Handoff):
+            for item in d.items:
+                dur = item.duration if isinstance(item, n.Sla) else (
+                    item.after if isinstance(item, n.Escalate) else None)
+                if dur is not None and dur.unit.is_business and model.calendar is None:
+                    yield error("E107", f"expected a `calendar` for `{dur.unit.value}`, found "
+                                "none", ctx.duration(dur),
+                                help="business time counts working hours only: add "
+                                "`calendar { timezone … workdays … hours … }`, or use "
+                                "plain `hours`")
+        elif isinstance(d, n.Score):
+            for item in d.items:
+                if isinstance(item, n.Decay) and item.half_life.unit.is_business:
+                    yield error("E107", f"expected a plain duration after `half-life`, found "
+                                f"`{item.half_life.unit.value}`", ctx.duration(item.half_life),
+                                help="only `sla` and `escalate` count business time; write "
+                                "the half-life in days or hours")
+
+
+def _calendar(ctx: Context, cal: n.Calendar) -> Iterator[Diagnostic]:
+    zones, days, hours, holidays = _calendar_parts(cal)
+    head = ctx.keyword(cal, "calendar")
+    for word, items, example in (("timezone", zones, 'timezone "America/New_York"'),
+                                 ("workdays", days, "workdays mon tue wed thu fri"),
+                                 ("hours", hours, "hours 09:00 to 17:00")):
+        if not items:
+            yield error("E107", f"expected a `{word}` line in the calendar, found none", head,
+                        help=f"add `{example}`")
+    for z in zones:
+        problem = _zone_problem(z.name)
+        if problem:
+            if problem.startswith("unknown time zone"):
+                problem = f"unknown time zone {json_text(z.name)}"
+            yield error("E107", problem, ctx.find(z.span, json_text(z.name)),
+                        help=did_you_mean(z.name, _zone_names(), limit=1, quoted=True)
+                        or "time zones are IANA names such as \"America/New_York\"")
+    for w in days:
+        for day in w.days:
+            if day.name not in WEEKDAYS:
+                yield error("E107", f"unknown day `{day.name}`", day.span,
+                            help=did_you_mean(day.name, WEEKDAYS)
+                            or "days are " + " ".join(WEEKDAYS))
+    for h in hours:
+        start, end = parse_time_of_day(h.start), parse_time_of_day(h.end)
+        for text, value, last in ((h.start, start, False), (h.end, end, True)):
+            if value is None:
+                yield error("E107", f"expected a time from 00:00 to 24:00, found `{text}`",
+                            ctx.find(h.span, text, last=last),
+                            help="times of day are `HH:MM`, 24-hour")
+        if start is not None and end is not None and start >= end:
+            yield error("E107", f"expected the opening time before the closing time, found "
+                        f"{h.start} to {h.end}", h.span,
+                        help="working hours run within one day; `24:00` is midnight at the end")
+    for hol in holidays:
+        for text in hol.dates:
+            problem = _holiday_problem(text)
+            if problem:
+                yield error("E107", problem, ctx.find(hol.span, json_text(text)),
+                            help="write holidays as dates, such as \"2026-12-25\"")
+
+
+_ZONES: list[str] = []
+
+
+def _zone_names() -> list[str]:
+    if not _ZONES:
+        import zoneinfo
+
+        try:
+            _ZONES.extend(sorted(zoneinfo.available_timezones()))
+        except Exception:  # noqa: BLE001 - tzdata missing: no suggestions, never a crash
+            pass
+    return _ZONES
+
+
+def work_calendar(model: PolicyModel) -> WorkCalendar | None:
+    """The calendar the engines count business time with, or None (none, or invalid)."""
+    cal = model.calendar
+    if cal is None:
+        return None
+    zones, days, hours, holidays = _calendar_parts(cal)
+    if not zones or not days or not hours:
+        return None
+    dates = [text for h in holidays for text in h.dates]
+    if any(_holiday_problem(t) for t in dates):
+        return None
+    try:
+        return make_calendar(
+            timezone=zones[0].name,
+            workdays=[d.name for w in days[:1] for d in w.days],
+            start_minute=hours[0].start,
+            end_minute=hours[0].end,
+            holidays=dates,
+        )
+    except ValueError:
+        return None

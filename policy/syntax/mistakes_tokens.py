@@ -1,0 +1,280 @@
+"""Catalog entries for mistakes in characters, strings, brackets and operators.
+
+Part one of the syntax-error catalog (:mod:`policy.syntax.syntax_errors` reads
+:data:`ENTRIES`; part two is :mod:`policy.syntax.mistakes_rules`). Each entry
+gives broken snippets that show the mistake and a check that confirms it on a
+:class:`~policy.syntax.error_context.Context`. Order matters: within its tier an
+entry defined earlier is tried earlier.
+"""
+
+from __future__ import annotations
+
+import re
+
+from policy.syntax.diagnostics import Diagnostic
+from policy.syntax.error_context import (
+    CLOSER_OF,
+    DECL_KEYWORDS,
+    ITEM_KEYWORDS,
+    LAST,
+    OPENER,
+    OPENER_OF,
+    TEAM,
+    Context,
+    Mistake,
+    char_words,
+    clip,
+    e100,
+    registrar,
+)
+
+#: This module's catalog entries, in the order they are tried.
+ENTRIES: list[Mistake] = []
+mistake = registrar(ENTRIES)
+
+
+@mistake(
+    "unterminated-string",
+    'policy acme "Acme funnel\n',
+    'define free = ["gmail.com", "yahoo.com]\n',
+    'example "x" {\n  at "2026-11-02T15:00:00Z\n}\n',
+)
+def _unterminated_string(ctx: Context) -> Diagnostic | None:
+    if ctx.found.kind != "CHAR" or ctx.found.text != '"':
+        return None
+    start = ctx.found.span.start
+    eol = ctx.text.find("\n", start)
+    eol = len(ctx.text) if eol < 0 else eol
+    if ctx.text[eol - 1: eol] == "\r":
+        eol -= 1
+    body = ctx.text[start + 1: eol]
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == '"':
+            break  # the string ends on this line: something inside it is wrong
+        if ch == "\\":
+            esc = body[i: i + 2]
+            if esc[1:] and esc[1] in '"\\/bfnrt':
+                i += 2
+                continue
+            if re.match(r"\\u[0-9a-fA-F]{4}", body[i: i + 6]):
+                i += 6
+                continue
+            width = 2 if len(esc) == 2 else 1
+            at = start + 1 + i
+            return e100(f"bad escape `{esc}` in a string", ctx.span(at, at + width),
+                      help="strings use JSON escapes: `\\\"`, `\\\\`, `\\n`, `\\t`, `\\u00e9`")
+        i += 1
+    else:
+        return e100("unterminated string", ctx.span(start, eol),
+                  help='close it with `"` on the same line; a string cannot span lines')
+    return None
+
+
+@mistake(
+    "unterminated-backtick",
+    "define big = company.`annual revenue >= 1000\n",
+)
+def _unterminated_backtick(ctx: Context) -> Diagnostic | None:
+    if ctx.found.kind != "CHAR" or ctx.found.text != "`":
+        return None
+    start = ctx.found.span.start
+    eol = ctx.text.find("\n", start)
+    eol = len(ctx.text) if eol < 0 else eol
+    return e100("unterminated field name in backticks", ctx.span(start, eol),
+              help="close it with `` ` `` on the same line: `` `annual revenue` ``")
+
+
+@mistake(
+    "single-quotes",
+    "example \"x\" {\n  lead {'lead_id': 'L-1'}\n}\n",
+    "define free = ['gmail.com']\n",
+)
+def _single_quotes(ctx: Context) -> Diagnostic | None:
+    if ctx.found.kind != "CHAR" or ctx.found.text != "'":
+        return None
+    start = ctx.found.span.start
+    m = re.match(r"'([^'\n\"\\]*)'", ctx.text[start:])
+    end = start + (m.end() if m else 1)
+    suggestion = f': "{m.group(1)}"' if m else ""
+    message = f"expected a string in double quotes, found `{clip(ctx.text[start:end])}`"
+    if ctx.in_json:
+        return e100(message, ctx.span(start, end),
+                  help="lead literals are strict JSON: keys and strings use double quotes"
+                  + suggestion)
+    return e100(message, ctx.span(start, end), help="strings use double quotes" + suggestion)
+
+
+_LOGIC = {
+    "!": ("`not`", "to negate a condition: `not unsubscribed`"),
+    "&": ("`and`", "to require both conditions: `a and b`"),
+    "|": ("`or`", "to accept either condition: `a or b`"),
+}
+
+
+@mistake(
+    "c-style-logic",
+    'stage mql owned by marketing {\n  require !unsubscribed\n}\n',
+    'stage mql owned by marketing {\n  require fit >= 40 && demo_requested\n}\n',
+    'stage mql owned by marketing {\n  require fit >= 40 || demo_requested\n}\n',
+)
+def _c_style_logic(ctx: Context) -> Diagnostic | None:
+    ch = ctx.found.text
+    if ctx.found.kind != "CHAR" or ch not in _LOGIC:
+        return None
+    start = ctx.found.span.start
+    doubled = ch != "!" and ctx.text[start + 1: start + 2] == ch
+    op = ch * 2 if doubled else ch
+    word, how = _LOGIC[ch]
+    return e100(f"unexpected `{op}`", ctx.span(start, start + len(op)),
+              help=f"write {word} {how}")
+
+
+_CHAR_HELP = {
+    ";": "a rule ends at the end of its line: remove the `;`",
+    "\r": "a lone carriage return ends no line here: save the file with `\\n` line endings",
+    "\u201c": 'use straight double quotes: "…"',
+    "\u201d": 'use straight double quotes: "…"',
+    "\u201e": 'use straight double quotes: "…"',
+    "\u2018": 'use straight double quotes: "…"',
+    "\u2019": 'use straight double quotes: "…"',
+    "\u2013": "use a plain `-`",
+    "\u2014": "use a plain `-`",
+    "\u2192": "write the arrow as `->`",
+    "\u2265": "write `>=`",
+    "\u2264": "write `<=`",
+    "\u2260": "write `!=`",
+}
+
+
+@mistake(
+    "stray-character",
+    "team sales @acme/sales\n",
+    "define price = $50\n",
+    "define x = 1;\n",
+    order=LAST,
+)
+def _stray_character(ctx: Context) -> Diagnostic | None:
+    ch = ctx.found.text
+    if ctx.found.kind != "CHAR":
+        return None
+    help = _CHAR_HELP.get(ch)
+    if help is None and ch == "@" and "STRING" in ctx.accepts:
+        help = 'a team handle is a string: "@acme/sales"'
+    elif help is None and (not ch.isprintable() or ch in "\u00a0\u200b\ufeff"):
+        help = "remove the invisible character, or replace it with a plain space"
+    elif help is None and ch.isalpha():
+        help = ("names use ASCII letters, digits and `_`; write any other field key in "
+                "backticks: `` `prénom` ``")
+    elif help is None and ch == "\ufffd":
+        help = "the file held bytes that are not UTF-8 text"
+    return e100(f"unexpected character {char_words(ch)}", ctx.found.span, help=help)
+
+
+@mistake(
+    "unclosed",
+    "stage mql owned by marketing {\n  require fit >= 40\n",
+    TEAM + "stage mql owned by marketing {\n  require fit >= 40\n\nstage sal owned by sales {\n"
+    "  require accepted_at is present\n}\n",
+    "define x = lower(email\n",
+    'define x = ["a", "b"\n',
+    'define x = ["a", "b"\ndefine y = 1\n',
+    'example "x" {\n  lead {"lead_id": "L-1"\n  expect stage mql\n}\n',
+)
+def _unclosed(ctx: Context) -> Diagnostic | None:
+    st = ctx.state
+    tops = [s[-1] for s in (getattr(st, "blocks", ()), getattr(st, "brackets", ()),
+                            getattr(st, "json_opened", ())) if s]
+    if not tops:
+        return None
+    opened = max(tops, key=lambda t: t.start_pos)
+    json = opened in getattr(st, "json_opened", ())
+    closer = CLOSER_OF.get(opened.type)
+    if closer is None:
+        return None
+    f = ctx.found
+    ch = opened.value
+    close = {"{": "}", "(": ")", "[": "]"}[ch]
+    if f.at_eof:
+        if json:
+            help = f"a lead's JSON object continues until its `{close}`: add it"
+        elif opened.type == "LBRACE":
+            help = "end the block with `}` on a line of its own"
+        else:
+            help = f"a rule continues onto the next line while a `{ch}` is open: add the `{close}`"
+        return e100(f"unclosed `{ch}` opened at line {opened.line}", ctx.tok_span(opened),
+                    help=help)
+    later = f.span.line > opened.line
+    starts_line = f.kind in DECL_KEYWORDS or (
+        f.kind in ITEM_KEYWORDS and (json or opened.type != "LBRACE"))
+    closes_block = f.kind == "RBRACE" and opened.type != "LBRACE"
+    if later and (starts_line or closes_block) and closer in ctx.accepts:
+        where = f"`{f.text}` on line {f.span.line}"
+        if opened.type == "LBRACE" and not json:
+            help = f"{where} starts a new declaration: add `}}` before it"
+        else:
+            help = f"{where} is outside the `{ch}`: add the `{close}` before it"
+        return e100(f"unclosed `{ch}` opened at line {opened.line}", ctx.tok_span(opened),
+                    help=help)
+    return None
+
+
+@mistake(
+    "unmatched-closer",
+    TEAM + "stage mql owned by marketing {\n  require fit >= 40\n}\n}\n",
+    "define x = lower(email))\n",
+)
+def _unmatched_closer(ctx: Context) -> Diagnostic | None:
+    f = ctx.found
+    opener = OPENER_OF.get(f.kind)
+    if opener is None or f.kind in ctx.accepts:
+        return None
+    opens = ctx.open_tokens()
+    if any(t.type == opener for t in opens):
+        return None
+    if opens and CLOSER_OF[opens[-1].type] in ctx.accepts:
+        o = opens[-1]
+        close = ctx.literals[CLOSER_OF[o.type]]
+        return e100(f"expected `{close}` to close the `{o.value}` opened at line {o.line}, "
+                  f"found `{f.text}`", f.span)
+    return e100(f"unmatched `{f.text}`", f.span,
+              help=f"no `{OPENER[opener]}` is open here for it to close; remove it")
+
+
+@mistake(
+    "closing-brace-on-rule-line",
+    TEAM + "stage mql owned by marketing {\n  require fit >= 40 }\n",
+    TEAM + "stage mql owned by marketing { require fit >= 40 }\n",
+)
+def _closing_brace_on_rule_line(ctx: Context) -> Diagnostic | None:
+    f = ctx.found
+    if f.kind != "RBRACE" or "_NL" not in ctx.accepts or "RBRACE" in ctx.accepts:
+        return None
+    if not any(t.type == "LBRACE" for t in ctx.open_tokens()):
+        return None
+    return e100("expected the end of the line, found `}`", f.span,
+              help="a block's rules each take a line: put the closing `}` on a line of its own")
+
+
+@mistake(
+    "assign-for-compare",
+    TEAM + "stage mql owned by marketing {\n  require fit = 40\n}\n",
+    'define vp = job_level = "vp"\n',
+    TEAM + 'score fit owned by marketing {\n  +10 if job_level = "director"\n}\n',
+    TEAM + 'stage mql owned by marketing {\n  require fit >= 40 and country = "US"\n}\n',
+    TEAM + "stage mql owned by marketing {\n  require fit => 40\n}\n",
+    TEAM + "stage mql owned by marketing {\n  require fit =< 40\n}\n",
+)
+def _assign_for_compare(ctx: Context) -> Diagnostic | None:
+    f = ctx.found
+    if f.kind != "EQUAL" or "COMP_OP" not in ctx.accepts:
+        return None
+    after = ctx.text[f.span.end: f.span.end + 1]
+    if after in ("<", ">"):
+        flipped = after + "="
+        meaning = "at least" if after == ">" else "at most"
+        return e100(f"expected a comparison, found `={after}`",
+                  ctx.span(f.span.start, f.span.end + 1),
+                  help=f'write `{flipped}` for "{meaning}"')
+    return e100("expected a comparison, found `=`", f.span, help="use `==` to compare")
