@@ -274,9 +274,10 @@ def decide(lead: dict, as_of_us: int) -> dict:
                 or (not (fit_ok and intent_ok) and mql_at is None)):
             reached = "inquiry"
             unmet = []
-            if not fit_ok:
+            # while `keep when mql_at is present` holds, failing requires are not listed
+            if not fit_ok and mql_at is None:
                 unmet.append("fit below 45: not our buyer profile")
-            if not intent_ok:
+            if not intent_ok and mql_at is None:
                 unmet.append("not enough recent buying intent")
             if competitor:
                 unmet.append("competitors never qualify")
@@ -311,14 +312,15 @@ def decide(lead: dict, as_of_us: int) -> dict:
                 if not (budget and authority and need and soon) and get("sql_at") is None:
                     reached = "sal"
                     unmet = []
-                    if not budget:
-                        unmet.append("no confirmed budget")
-                    if not authority:
-                        unmet.append("not yet talking to someone who can sign")
-                    if not need:
-                        unmet.append("no confirmed pipeline-reliability problem")
-                    if not soon:
-                        unmet.append("buying more than six months out")
+                    if get("sql_at") is None:  # `keep when sql_at is present`
+                        if not budget:
+                            unmet.append("no confirmed budget")
+                        if not authority:
+                            unmet.append("not yet talking to someone who can sign")
+                        if not need:
+                            unmet.append("no confirmed pipeline-reliability problem")
+                        if not soon:
+                            unmet.append("buying more than six months out")
                     nxt = {"stage": "sql", "unmet": unmet}
                 else:
                     opened = get("opp_created_at") is not None

@@ -226,8 +226,12 @@ stage c owned by mk {
         ({"email": "x@y.com", "points": 50}, "b", "c", ("accepted",)),
         # keep when holds a lead whose score fell below the threshold
         ({"email": "x@y.com", "points": 10, "b_at": "2026-10-01"}, "b", "c", ("accepted",)),
-        # an exclude beats both the requires and the keep
+        # an exclude beats both the requires and the keep; while the keep holds, the
+        # failing require does not block the gate, so it is not listed (spec 4.6, v1.1)
         ({"email": "x@y.com", "points": 10, "b_at": "2026-10-01", "competitor": True}, "a",
+         "b", ("competitors are never qualified",)),
+        # without the keep, both block
+        ({"email": "x@y.com", "points": 10, "competitor": True}, "a",
          "b", ("fit >= 40", "competitors are never qualified")),
         ({"email": "x@y.com", "points": 50, "competitor": True, "accepted": True}, "a", "b",
          ("competitors are never qualified",)),
@@ -276,7 +280,7 @@ stage b owned by mk {
         "not competitor",
         'email ends with ".com"',
         "never contact",
-        'not country in ["XX", "YY"]',
+        'not (country in ["XX", "YY"])',  # a compound exclude in parentheses (spec 4.6)
     )
 
 

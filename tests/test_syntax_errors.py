@@ -289,7 +289,7 @@ def test_a_catch_all_never_hides_a_specific_entry():
          "expected a declaration (`stage`, `score`, `define`, …), found `stag`",
          (1, 1, 1, 5), "did you mean `stage`?"),
         ('stage s owned by m {\n  requre x\n}\n',
-         "expected `require`, `exclude`, `keep` or `}`, found `requre`", (2, 3, 2, 9),
+         "expected `require`, `exclude`, `keep`, `entered` or `}`, found `requre`", (2, 3, 2, 9),
          "did you mean `require`?"),
         ('example "e" {\n  expect foo\n}\n',
          "expected `score`, `stage`, `route`, `sla`, `escalate`, …, found `foo`",

@@ -77,7 +77,7 @@ from policy.engine.interpreter import (
 from policy.engine.timestamps import parse_timestamp
 from policy.model.namespace import PolicyModel, stmt_exprs, walk_expr
 from policy.syntax import nodes as n
-from policy.syntax.formatter import format_expr
+from policy.syntax.formatter import format_unmet
 
 __all__ = ["CompileError", "CompiledEngine", "LineWriter", "compile_model"]
 
@@ -286,7 +286,7 @@ _DECISION_CLASSES = {
     "SlaResult": SlaResult, "Violation": Violation,
 }
 #: Locals of ``run`` that are not generated from a hint.
-_FIXED_LOCALS = ("lead", "ts", "as_of", "reached", "ri", "nxt", "unmet", "hs", "vs", "route",
+_FIXED_LOCALS = ("lead", "ts", "as_of", "reached", "ri", "nxt", "unmet", "hs", "vs", "route", "cal",
                  "start", "stop", "due", "when", "status", "sla", "esc", "rej", "rej_state",
                  "rej_reason", "agreed", "placed", "why")
 
@@ -340,7 +340,6 @@ class _Compiler:
         self.ns["INFO"] = info
         self.ns["LAST_INSTANT"] = LAST_INSTANT
         self.ns["NUMBER_TYPES"] = frozenset({int, float})
-        self.ns["CAL"] = model.work_calendar
         self.used: set[str] = set(self.ns) | set(_FIXED_LOCALS)
         self._consts: dict[object, str] = {}
         self._items: dict[tuple, _Item] = {}
@@ -715,17 +714,35 @@ class _Compiler:
         return self.call_runtime(fn, a, b, kind=BOOL)
 
     # ------------------------------------------------------------------ durations
-    def duration_lines(self, w: LineWriter, target: str, d: n.Duration, start: str) -> None:
-        """``target = start + d`` (None past the year 9999), as the interpreter counts it."""
+    def duration_lines(self, w: LineWriter, target: str, d: n.Duration, start: str,
+                       calendar: tuple[str | None, ...] = (n.DEFAULT_CALENDAR,)) -> None:
+        """``target = start + d`` (None past the year 9999), as the interpreter counts it.
+
+        ``calendar`` holds the labels of the calendars business time may count on: one
+        when every route of the handoff counts on the same, else the label of each in
+        the order of the routes, with ``cal`` holding the chosen one at run time.
+        """
+        if d.unit.is_business and len(calendar) > 1:
+            keyword_ = "if"
+            for label in calendar:
+                with w.block(f"{keyword_} cal == {label!r}:"):
+                    self.duration_lines(w, target, d, start, (label,))
+                keyword_ = "elif"
+            return
         if d.unit.is_business:
-            cal = self.model.work_calendar
+            label = calendar[0]
+            cal = None
+            if label is not None:
+                cal = self.model.work_calendars.get(label)
+                if cal is None and label == n.DEFAULT_CALENDAR:
+                    cal = self.model.work_calendar
             if cal is None:
                 w.line("raise ValueError('business durations need a `calendar` (E107)')")
                 return
             per = rt.US_PER_HOUR if d.unit is n.Unit.BUSINESS_HOURS else cal.day_us
             amount = self.const(_whole(d.amount * per))
             with w.block("try:"):
-                w.line(f"{target} = CAL.add_business({start}, {amount})")
+                w.line(f"{target} = {self.const(cal, 'CAL')}.add_business({start}, {amount})")
             with w.block("except ValueError:"):
                 w.line(f"{target} = None  # no representable instant holds that much time")
             with w.block(f"if {target} is not None and {target} > LAST_INSTANT:"):
@@ -888,6 +905,8 @@ class _Compiler:
                 lines: list[tuple[n.Stmt, str]] = []
                 keep: n.KeepWhen | None = None
                 for i, item in enumerate(stage.items, 1):
+                    if isinstance(item, n.EnteredAt):
+                        continue  # changes no decision
                     if isinstance(item, n.KeepWhen):
                         keep = keep or item
                         continue
@@ -897,11 +916,14 @@ class _Compiler:
                     (requires if isinstance(item, n.Require) else excludes).append(local)
                     lines.append((item, local))
                 passes = " and ".join(requires) if requires else ""
+                kept: str | None = None
                 if keep is not None:
                     self.rule_comment(w, keep)
                     kept = self.cond(self.expr(keep.condition))
-                    if self.may_raise(keep.condition):
-                        # the interpreter evaluates every line of a gate, this one too
+                    if self.may_raise(keep.condition) or (requires and kept not in _BOOLS):
+                        # the interpreter evaluates every line of a gate, this one too;
+                        # and the next step reads it (failing requires are not listed
+                        # while it holds)
                         local = self.new_name("keep", name)
                         w.line(f"{local} = {kept}")
                         kept = local
@@ -912,7 +934,7 @@ class _Compiler:
                     fails.append(f"not ({passes})")
                 if fails:
                     with w.block(f"if {' or '.join(fails)}:"):
-                        self.next_step(w, reached, stage, lines)
+                        self.next_step(w, reached, stage, lines, kept)
                         w.line("break")
                 w.line(f"reached = {name!r}")
                 w.line(f"ri = {model.stage_index(name)}")
@@ -922,9 +944,11 @@ class _Compiler:
         return sec
 
     def next_step(self, w: LineWriter, reached: str | None, failed: n.Stage | None,
-                  lines: list[tuple[n.Stmt, str]]) -> None:
+                  lines: list[tuple[n.Stmt, str]], kept: str | None = None) -> None:
         """``nxt`` when the gate of ``failed`` fails (or every gate passed): the first
-        funnel stage after ``reached`` and the lines of it the lead does not meet."""
+        funnel stage after ``reached`` and the lines of it the lead does not meet.
+        ``kept`` is the code of the stage's ``keep when`` test (None without one): while
+        it holds, failing requires do not block the gate, so they are not listed."""
         funnel = self.model.funnel
         index = self.model.stage_index(reached) + 1
         if index >= len(funnel):
@@ -943,11 +967,14 @@ class _Compiler:
             return
         w.line("unmet = ()")
         for item, local in lines:
+            text = format_unmet(item)  # type: ignore[arg-type]
             if isinstance(item, n.Require):
-                text = item.reason or format_expr(item.condition)
+                if kept == "True":
+                    continue
                 test = f"not {local}"
+                if kept is not None and kept != "False":
+                    test += f" and not {kept}"
             else:
-                text = item.reason or "not " + format_expr(item.condition)
                 test = local
             with w.block(f"if {test}:"):
                 w.line(f"unmet += ({self.const(text)},)")
@@ -979,6 +1006,18 @@ class _Compiler:
         sla = _first(h.items, n.Sla)
         escalate = _first(h.items, n.Escalate)
         reject = _first(h.items, n.Reject)
+        # the calendar business time counts on follows the chosen route (spec section 2);
+        # `cal` holds its label only when the routes do not all count on the same one
+        fallback = self.model.calendar_label(h, None)
+        labels = list(dict.fromkeys([*(self.model.calendar_label(h, r) for r in routes),
+                                     fallback]))
+        varies = len(labels) > 1
+
+        def chose(target: str | None, label: str | None) -> None:
+            w.line(f"route = {self.const(target)}")
+            if varies:
+                w.line(f"cal = {label!r}")
+
         # route: the first that holds
         keyword_ = "if"
         for route in routes:
@@ -987,24 +1026,26 @@ class _Compiler:
                 test = "True"
             else:
                 test = self.cond(self.expr(route.condition))
+            label = self.model.calendar_label(h, route)
             if test == "True":
                 if keyword_ == "if":
-                    w.line(f"route = {self.const(route.target)}")
+                    chose(route.target, label)
                 else:
                     with w.block("else:"):
-                        w.line(f"route = {self.const(route.target)}")
+                        chose(route.target, label)
                 keyword_ = "done"
                 break
             if test == "False":
                 continue
             with w.block(f"{keyword_} {test}:"):
-                w.line(f"route = {self.const(route.target)}")
+                chose(route.target, label)
             keyword_ = "elif"
         if keyword_ == "if":
-            w.line("route = None")
+            chose(None, fallback)
         elif keyword_ == "elif":
             with w.block("else:"):
-                w.line("route = None")
+                chose(None, fallback)
+        calendar = tuple(labels) if varies else (labels[0],)
         # sla and escalation
         if sla is None:
             w.line("sla = None")
@@ -1033,14 +1074,14 @@ class _Compiler:
                                              due="None", stop="stop"))
                 w.line(f"vs += ({self.const(missing, 'MISSING_START')},)")
             with w.block("else:"):
-                self.duration_lines(w, "due", sla.duration, "start")
+                self.duration_lines(w, "due", sla.duration, "start", calendar)
                 with w.block("if stop is not None:"):
                     w.line("status = 'met' if due is None or stop <= due else 'breached'")
                 with w.block("else:"):
                     w.line("status = 'breached' if due is not None and as_of > due else 'pending'")
                     if escalate is not None:
                         self.rule_comment(w, escalate)
-                        self.duration_lines(w, "when", escalate.after, "start")
+                        self.duration_lines(w, "when", escalate.after, "start", calendar)
                         with w.block("if when is not None and as_of > when:"):
                             w.line(f"esc = {self.const(escalate.target)}")
                 w.line("sla = " + _construct(SlaResult, status="status", start="start",
@@ -1167,6 +1208,9 @@ def _construct_lines(cls: type, **args: str) -> list[str]:
     names = [f.name for f in attrs.fields(cls) if f.init][: len(values)]
     body = [f"    {v},  # {name}" for v, name in zip(values, names, strict=True)]
     return [f"{cls.__name__}(", *body, ")"]
+
+
+_BOOLS = ("True", "False")
 
 
 def _const_key(value: object) -> object:

@@ -39,6 +39,7 @@ from policy.engine.decision import (
     Violation,
 )
 from policy.engine.timestamps import format_timestamp, parse_timestamp
+from policy.model.calendar import WorkCalendar
 from policy.model.namespace import PolicyModel, stmt_exprs, walk_expr
 from policy.syntax import nodes as n
 
@@ -94,16 +95,16 @@ def _json(v: object) -> str:
 # --------------------------------------------------------------------------- durations
 
 
-def duration_us(duration: n.Duration, start: int, model: PolicyModel) -> int | None:
+def duration_us(duration: n.Duration, start: int, calendar: WorkCalendar | None) -> int | None:
     """The instant ``duration`` after ``start``; None when it falls past the year 9999.
 
-    Business durations count working time on ``model.work_calendar`` (a business day
-    is one workday's nominal hours); fixed ones are exact (a day is 86,400 s).
-    Fractions of a microsecond are rounded to the nearest microsecond.
+    Business durations count working time on ``calendar`` (the one the handoff counts
+    on for the chosen route, :meth:`PolicyModel.work_calendar_for`; a business day is
+    one workday's nominal hours, also across a DST change); fixed ones are exact (a day
+    is 86,400 s). Fractions of a microsecond are rounded to the nearest microsecond.
     """
     unit = duration.unit
     if unit.is_business:
-        calendar = model.work_calendar
         if calendar is None:
             # The checker refuses business durations without a calendar (E107).
             raise ValueError("business durations need a `calendar` (E107)")
@@ -392,6 +393,8 @@ class Interpreter:
         excluded = False
         keep: bool | None = None
         for item in stage.items:
+            if isinstance(item, n.EnteredAt):
+                continue  # changes no decision
             if tracing:
                 r.reads = {}  # collect what this rule reads
             holds = self.holds(item.condition, r)
@@ -432,6 +435,7 @@ class Interpreter:
         rejected = False
         reason: object = None
         routed = False
+        chosen: n.Route | None = None
         start: int | None = None
         stop: int | None = None
 
@@ -443,12 +447,15 @@ class Interpreter:
                     r.reads = {}  # collect what this rule reads
                 holds = item.condition is None or self.holds(item.condition, r)
                 if holds:
-                    route, routed = item.target, True
+                    route, routed, chosen = item.target, True, item
                 if tracing:
                     self._emit(r, "route", item, stage, holds)
         if tracing and not routed:
             self._emit(r, "route", h, stage, None, rule="no route holds")
 
+        # business time counts on the chosen route's calendar, else the handoff's, else
+        # the unnamed one (spec section 2)
+        calendar = model.work_calendar_for(h, chosen)
         sla_line = _first(h.items, n.Sla)
         if sla_line is not None:
             if tracing:
@@ -462,14 +469,15 @@ class Interpreter:
                 violations.append(Violation(
                     "missing_sla_start", missing_sla_start_message(stage, sla_line.start)))
             else:
-                due = duration_us(sla_line.duration, start, model)
+                due = duration_us(sla_line.duration, start, calendar)
                 if stop is not None:
                     status = "met" if due is None or stop <= due else "breached"
                 else:
                     status = "breached" if due is not None and r.as_of > due else "pending"
                 sla = SlaResult(status, start, due, stop)
             if tracing:
-                self._emit(r, "sla", sla_line, stage, sla.to_dict())
+                self._emit(r, "sla", sla_line, stage, sla.to_dict(),
+                           values=_calendar_value(model, h, chosen, sla_line.duration))
 
         escalate = _first(h.items, n.Escalate)
         if escalate is not None:
@@ -478,7 +486,7 @@ class Interpreter:
             when = None
             # Escalation counts from the SLA's start; without an `sla` line it never fires.
             if sla_line is not None and start is not None and stop is None:
-                when = duration_us(escalate.after, start, model)
+                when = duration_us(escalate.after, start, calendar)
                 if when is not None and r.as_of > when:
                     escalate_to = escalate.target
             if tracing:
@@ -488,6 +496,7 @@ class Interpreter:
                               ("stop", _shown(stop, True)))
                     if when is not None:
                         values += (("escalates after", _shown(when, True)),)
+                values += _calendar_value(model, h, chosen, escalate.after)
                 self._emit(r, "escalate", escalate, stage, escalate_to, values=values)
 
         reject = _first(h.items, n.Reject)
@@ -569,15 +578,19 @@ class Interpreter:
         unmet: list[str] = []
         if stage is not None:
             from policy.syntax.formatter import (
-                format_expr,  # written alongside; imported when needed
+                format_unmet,  # written alongside; imported when needed
             )
 
             reads, r.reads = r.reads, None  # the gate events already show these values
+            # while `keep when` holds, failing requires do not block the gate (spec 4.6)
+            keep = _first(stage.items, n.KeepWhen)
+            kept = keep is not None and self.holds(keep.condition, r)
             for item in stage.items:
-                if isinstance(item, n.Require) and not self.holds(item.condition, r):
-                    unmet.append(item.reason or format_expr(item.condition))
+                if (isinstance(item, n.Require) and not kept
+                        and not self.holds(item.condition, r)):
+                    unmet.append(format_unmet(item))
                 elif isinstance(item, n.Exclude) and self.holds(item.condition, r):
-                    unmet.append(item.reason or "not " + format_expr(item.condition))
+                    unmet.append(format_unmet(item))
             r.reads = reads
         if r.events is not None:
             self._emit(r, "next", stage or _NOWHERE_STMT, name, list(unmet),
@@ -586,6 +599,15 @@ class Interpreter:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _calendar_value(model: PolicyModel, h: n.Handoff, chosen: n.Route | None,
+                    duration: n.Duration) -> tuple:
+    """``(("calendar", label),)`` for a business duration, so that ``explain`` names the
+    calendar the time was counted on; nothing for a fixed duration."""
+    if not duration.unit.is_business:
+        return ()
+    return (("calendar", model.calendar_label(h, chosen)),)
 
 _NOWHERE_STMT = n.Stmt()
 

@@ -2,7 +2,8 @@
 
 This is the front half of the pipeline that every command shares:
 :func:`load_model` finds the ``*.funnel`` files of a policy, parses each,
-reads the schema the policy names, builds the :class:`~policy.model.namespace.PolicyModel`
+reads the ``lines`` files of its defines (:mod:`policy.model.lines`) and the schema
+the policy names, builds the :class:`~policy.model.namespace.PolicyModel`
 and runs the checker. It returns values (a model and diagnostics); only a path
 that cannot be read at all raises :class:`InputError` (exit status 2 in the CLI).
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import attrs
 
+from policy.model.lines import fill_lines
 from policy.model.namespace import PolicyModel, build_model
 from policy.syntax import nodes as n
 from policy.syntax.diagnostics import Diagnostic, error, sort_and_cap
@@ -132,6 +134,9 @@ def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
     if len(modules) != len(files):
         # a file did not parse: report its syntax error alone, not a storm of knock-ons
         return LoadResult(None, tuple(sort_and_cap(diags)), sources, root)
+    # `lines` files are read before the model is built, so that every phase after this
+    # one sees their entries as an ordinary list (E110 and W206 come from here)
+    modules = [fill_lines(m, diags, sources) for m in modules]
     schema = _load_schema(modules, diags)
     model = build_model(modules, schema=schema)
     if check:

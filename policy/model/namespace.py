@@ -54,7 +54,9 @@ class PolicyModel:
     schema: LeadSchema | None
     id_field: tuple[str, ...] | None
     teams: Mapping[str, n.Team]
+    #: the unnamed (default) calendar
     calendar: n.Calendar | None
+    #: the unnamed calendar as the engines count with it (set once the checker passed it)
     work_calendar: WorkCalendar | None
     funnel: tuple[str, ...]
     defines: Mapping[str, n.Define]
@@ -70,6 +72,43 @@ class PolicyModel:
     #: lead field paths read as timestamps (schema formats, ``days_since``
     #: arguments, ``sla`` and ``decay`` fields)
     timestamp_paths: frozenset[tuple[str, ...]]
+    #: (v1.1) named calendars by name, in declaration order
+    calendars: Mapping[str, n.Calendar] = attrs.field(factory=dict)
+    #: (v1.1) every valid calendar as the engines count with it, by label: a named
+    #: calendar's name, or ``default`` for the unnamed one (set once the checker passed it)
+    work_calendars: Mapping[str, WorkCalendar] = attrs.field(factory=dict)
+    #: (v1.1) ``entered at`` per stage: stage name -> field path (the report reads it;
+    #: no decision does, so these paths are not timestamp paths of the engines)
+    entered_at: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+    # ------------------------------------------------------------------ calendars
+    def calendar_label(self, handoff: n.Handoff, route: n.Route | None) -> str | None:
+        """The calendar business time of ``handoff`` counts on when ``route`` was chosen
+        (spec section 2): the route's ``on``, else the handoff's ``calendar`` line, else
+        the unnamed calendar. A label (a calendar's name, or ``default`` for the unnamed
+        one), or None when none applies: no calendar is declared for it (E107), or the
+        name is unknown (E104).
+        """
+        label = route.calendar.name if route is not None and route.calendar is not None else None
+        if label is None:
+            line = next((i for i in handoff.items if isinstance(i, n.HandoffCalendar)), None)
+            label = line.name.name if line is not None else None
+        if label is None or label == n.DEFAULT_CALENDAR:
+            return n.DEFAULT_CALENDAR if self.calendar is not None else None
+        return label if label in self.calendars else None
+
+    def work_calendar_for(self, handoff: n.Handoff, route: n.Route | None) -> WorkCalendar | None:
+        """The :class:`WorkCalendar` of :meth:`calendar_label`, or None."""
+        label = self.calendar_label(handoff, route)
+        if label is None:
+            return None
+        if label == n.DEFAULT_CALENDAR and label not in self.work_calendars:
+            return self.work_calendar
+        return self.work_calendars.get(label)
+
+    def handoff_at(self, stage: str) -> n.Handoff | None:
+        """The handoff at a stage (there is at most one, E103)."""
+        return next((h for h in self.handoffs if h.stage.name == stage), None)
 
     # ------------------------------------------------------------------ names
     def resolve(self, ref: n.Ref) -> tuple[str, object]:
@@ -275,6 +314,8 @@ def build_model(
     modules = tuple(sorted(modules, key=lambda m: m.path))
     header = version = schema_ref = id_field = calendar = funnel = None
     teams: dict[str, n.Team] = {}
+    calendars: dict[str, n.Calendar] = {}
+    entered_at: dict[str, tuple[str, ...]] = {}
     defines: dict[str, n.Define] = {}
     scores: dict[str, n.Score] = {}
     stages: dict[str, n.Stage] = {}
@@ -295,7 +336,10 @@ def build_model(
             elif isinstance(d, n.Team):
                 teams.setdefault(d.name.name, d)
             elif isinstance(d, n.Calendar):
-                calendar = calendar or d
+                if d.name is not None:
+                    calendars.setdefault(d.name.name, d)
+                else:
+                    calendar = calendar or d
             elif isinstance(d, n.Funnel):
                 funnel = funnel or d
             elif isinstance(d, n.Define):
@@ -304,6 +348,9 @@ def build_model(
                 scores.setdefault(d.name.name, d)
             elif isinstance(d, n.Stage):
                 stages.setdefault(d.name.name, d)
+                line = next((i for i in d.items if isinstance(i, n.EnteredAt)), None)
+                if line is not None and stages[d.name.name] is d:
+                    entered_at[d.name.name] = line.field.path
             elif isinstance(d, n.State):
                 states.setdefault(d.name.name, d)
             elif isinstance(d, n.Handoff):
@@ -334,4 +381,6 @@ def build_model(
         recycles=tuple(recycles),
         examples=tuple(examples),
         timestamp_paths=_timestamp_paths(modules, schema, defines, scores),
+        calendars=calendars,
+        entered_at=entered_at,
     )

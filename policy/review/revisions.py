@@ -10,9 +10,10 @@ named by the user as one of:
   the current directory like every path a user types, is read from that revision.
 
 A revision is read with ``git ls-tree`` and ``git cat-file`` into a temporary
-directory that mirrors the repository's layout, so a schema named with a relative
-path (``schema "lead.schema.json"``, or ``"../schemas/lead.json"``) is found where
-the policy expects it. The user's work tree, index and HEAD are never touched.
+directory that mirrors the repository's layout, so a schema or a ``lines`` list named
+with a relative path (``schema "lead.schema.json"``, ``lines "../lists/free.txt"``) is
+found where the policy expects it, as it stood at that revision. The user's work tree,
+index and HEAD are never touched.
 
 :func:`open_policy` is a context manager: the temporary copy lives until the
 ``with`` block ends. Nothing runs before this module; :mod:`policy.model.loader` reads
@@ -162,8 +163,9 @@ def _write(checkout: Path, rel: str, data: bytes) -> None:
     target.write_bytes(data)
 
 
-def _schema_paths(checkout: Path, files: list[str]) -> list[str]:
-    """Repo-relative paths of the schemas the policy files name (those inside the repo)."""
+def _named_paths(checkout: Path, files: list[str]) -> list[str]:
+    """Repo-relative paths of the files the policy files name (those inside the repo): the
+    schema and every ``lines`` list, so each is read as it stood at the revision."""
     out: list[str] = []
     for rel in files:
         text = checkout.joinpath(*rel.split("/")).read_bytes().decode("utf-8", "replace")
@@ -171,15 +173,22 @@ def _schema_paths(checkout: Path, files: list[str]) -> list[str]:
         if module is None:
             continue  # the loader reports the syntax error from the copy
         for decl in module.decls:
-            if isinstance(decl, n.SchemaRef) and not posixpath.isabs(decl.path):
-                path = posixpath.normpath(posixpath.join(posixpath.dirname(rel), decl.path))
+            if isinstance(decl, n.SchemaRef):
+                named = decl.path
+            elif isinstance(decl, n.Define) and decl.lines is not None:
+                named = decl.lines.path
+            else:
+                continue
+            if not posixpath.isabs(named):
+                path = posixpath.normpath(posixpath.join(posixpath.dirname(rel), named))
                 if not path.startswith("../") and path != "..":
                     out.append(path)
     return out
 
 
 def _extract(top: Path, commit: str, spec: str, rel: str, checkout: Path) -> None:
-    """Copy the policy at ``rel`` (and the schema it names) from ``commit`` into ``checkout``."""
+    """Copy the policy at ``rel`` (and the schema and lists it names) from ``commit`` into
+    ``checkout``."""
     entries = _ls_tree(top, commit, rel) if rel else [("040000", "tree", "", "")]
     if not entries:
         raise RevisionError(f"`{rel}` does not exist at `{spec}`")
@@ -196,12 +205,12 @@ def _extract(top: Path, commit: str, spec: str, rel: str, checkout: Path) -> Non
         files = [(oid, rel)]
     for blob_oid, path in files:
         _write(checkout, path, _blob(top, blob_oid))
-    for schema in _schema_paths(checkout, [p for _, p in files]):
-        if checkout.joinpath(*schema.split("/")).exists():
+    for named in _named_paths(checkout, [p for _, p in files]):
+        if checkout.joinpath(*named.split("/")).exists():
             continue
-        found = [e for e in _ls_tree(top, commit, schema) if e[1] == "blob" and e[0] != "120000"]
-        if found:  # a schema missing at that revision is the loader's E110 to report
-            _write(checkout, schema, _blob(top, found[0][2]))
+        found = [e for e in _ls_tree(top, commit, named) if e[1] == "blob" and e[0] != "120000"]
+        if found:  # a file missing at that revision is the loader's E110 to report
+            _write(checkout, named, _blob(top, found[0][2]))
 
 
 # --------------------------------------------------------------------------- entry point

@@ -220,6 +220,22 @@ def format_expr(expr: n.Expr) -> str:
     return _expr(expr, 0, True)
 
 
+def format_unmet(item: n.Require | n.Exclude) -> str:
+    """How ``next.unmet`` names a gate line (spec section 4, step 6): its reason string,
+    or else its condition as ``fmt`` prints it; an ``exclude`` prefixed with ``not ``
+    and in parentheses unless it is a single name, path or call
+    (``not do_not_contact``, ``not (competitor or partner)``).
+    """
+    if item.reason is not None:
+        return item.reason
+    text = format_expr(item.condition)
+    if isinstance(item, n.Require):
+        return text
+    if isinstance(item.condition, (n.Ref, n.Call)):
+        return "not " + text
+    return f"not ({text})"
+
+
 def _operands(e: n.Binary) -> list[n.Expr]:
     op = e.op
     out: list[n.Expr] = [e.right]
@@ -443,6 +459,9 @@ class _Printer:
     def _block(self, s: n.Stmt, ind: str) -> list[str]:
         if isinstance(s, n.Calendar):
             head = "calendar"
+            if s.name is not None:
+                head += f" {s.name.name}"
+            head += _desc(s.description)
         elif isinstance(s, n.Score):
             head = f"score {s.name.name}{_desc(s.description)} owned by {_names(s.owners)}"
         elif isinstance(s, n.Stage):
@@ -488,9 +507,10 @@ class _Printer:
         if isinstance(s, n.KeepWhen):
             return self._cond(ind, "keep when ", s.condition)
         if isinstance(s, n.Route):
+            on = f" on {s.calendar.name}" if s.calendar is not None else ""
             if s.condition is None:
-                return [f"{ind}route {quote(s.target)} otherwise"]
-            return self._cond(ind, f"route {quote(s.target)} if ", s.condition)
+                return [f"{ind}route {quote(s.target)} otherwise{on}"]
+            return self._cond(ind, f"route {quote(s.target)} if ", s.condition, on)
         if isinstance(s, n.Recycle):
             head = f"recycle {_names(s.stages)} to {s.state.name} if "
             return self._cond(ind, head, s.condition, _desc(s.reason))
@@ -529,6 +549,10 @@ class _Printer:
         elif isinstance(s, n.Sla):
             stops = ", ".join(format_path(r.path) for r in s.stops)
             text = f"sla {dur(s.duration)} from {format_path(s.start.path)} until {stops}"
+        elif isinstance(s, n.EnteredAt):
+            text = f"entered at {format_path(s.field.path)}"
+        elif isinstance(s, n.HandoffCalendar):
+            text = f"calendar {s.name.name}"
         elif isinstance(s, n.Escalate):
             text = f"escalate to {quote(s.target)} after {dur(s.after)}"
         elif isinstance(s, n.Reject):
@@ -546,6 +570,8 @@ class _Printer:
 
     def _define(self, s: n.Define, ind: str) -> list[str]:
         head = f"{ind}define {s.name.name}{_desc(s.description)} ="
+        if s.lines is not None:  # the entries live in the file, which fmt never touches
+            return [f"{head} lines {quote(s.lines.path)}"]
         value = s.value
         flat = f"{head} {_expr(value, 0, self.sp)}"
         if len(flat) <= self.width:
@@ -727,11 +753,31 @@ def canonical_policy_text(model: PolicyModel) -> str:
     return printer.decls(decls)
 
 
+def lines_entries(model: PolicyModel) -> list[tuple[str, tuple[str, ...]]]:
+    """Every ``lines`` define's name and entries, in declaration order (file path, then
+    source order), as the loader read them."""
+    out = []
+    for m in model.modules:
+        for d in m.decls:
+            if isinstance(d, n.Define) and d.lines is not None:
+                items = d.value.items if isinstance(d.value, n.ListExpr) else ()
+                out.append((d.name.name, tuple(
+                    i.value for i in items if isinstance(i, n.String))))
+    return out
+
+
 def policy_digest(model: PolicyModel) -> str:
-    """``sha256:`` + the SHA-256 of :func:`canonical_policy_text` and the schema's bytes."""
+    """``sha256:`` + the SHA-256 of :func:`canonical_policy_text`, the schema's bytes,
+    then each ``lines`` list's entries as a JSON array (spec section 5).
+
+    A JSON array per list, not the file's bytes: comments, blank lines and line endings
+    in the file do not count, and an entry cannot slide from one list to the next.
+    """
     h = hashlib.sha256(canonical_policy_text(model).encode("utf-8"))
     if model.schema is not None:
         h.update(model.schema.raw)
+    for _name, entries in lines_entries(model):
+        h.update(json.dumps(list(entries), ensure_ascii=False).encode("utf-8"))
     return "sha256:" + h.hexdigest()
 
 
@@ -748,6 +794,8 @@ __all__ = [
     "format_module",
     "format_path",
     "format_source",
+    "format_unmet",
+    "lines_entries",
     "policy_digest",
     "quote",
 ]

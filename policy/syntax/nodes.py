@@ -363,7 +363,20 @@ CalendarItem = Timezone | Workdays | Hours | Holidays
 
 @attrs.frozen(kw_only=True)
 class Calendar(Stmt):
+    """``calendar [NAME] ["desc"] { … }``; ``name`` is None for the unnamed (default) one."""
+
     items: tuple[CalendarItem, ...]
+    name: Ident | None = None
+    description: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How diagnostics and documents call it: ``emea``, or ``default`` when unnamed."""
+        return self.name.name if self.name is not None else DEFAULT_CALENDAR
+
+
+#: The word for the unnamed calendar in ``on default`` (it can never name a calendar).
+DEFAULT_CALENDAR = "default"
 
 
 # funnel, define ----------------------------------------------------------------------
@@ -376,13 +389,28 @@ class Funnel(Stmt):
     stages: tuple[Ident, ...]
 
 
+@attrs.frozen
+class LinesFile:
+    """``lines "path"``: a list kept in a text file, relative to the declaring file."""
+
+    path: str
+    span: Span = _span()
+
+
 @attrs.frozen(kw_only=True)
 class Define(Stmt):
-    """``define NAME ["desc"] = EXPR``."""
+    """``define NAME ["desc"] = EXPR`` or ``define NAME ["desc"] = lines "path"``.
+
+    For a ``lines`` define, ``lines`` names the file and ``value`` is the list of its
+    entries as string literals: empty as parsed, filled in by the loader
+    (:mod:`policy.model.loader`) once the file is read. Every later phase therefore
+    sees an ordinary list, and two models whose files hold different entries differ.
+    """
 
     name: Ident
     description: str | None
     value: Expr
+    lines: LinesFile | None = None
 
 
 # scores ------------------------------------------------------------------------------
@@ -452,7 +480,17 @@ class KeepWhen(Stmt):
     condition: Expr
 
 
-StageItem = Require | Exclude | KeepWhen
+@attrs.frozen(kw_only=True)
+class EnteredAt(Stmt):
+    """``entered at FIELD`` (v1.1): where the CRM records when a lead entered the stage.
+
+    It changes no decision; the report and ``explain``/``docs`` read it.
+    """
+
+    field: Ref
+
+
+StageItem = Require | Exclude | KeepWhen | EnteredAt
 
 
 @attrs.frozen(kw_only=True)
@@ -475,10 +513,15 @@ class State(Stmt):
 
 @attrs.frozen(kw_only=True)
 class Route(Stmt):
-    """``route "R" if C``; ``condition`` is None for ``otherwise``."""
+    """``route "R" if C [on CAL]``; ``condition`` is None for ``otherwise``.
+
+    ``calendar`` is the ``on`` name: a calendar's name, ``default`` (the unnamed
+    calendar, :data:`DEFAULT_CALENDAR`), or None when the route has no ``on``.
+    """
 
     target: str
     condition: Expr | None
+    calendar: Ident | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -507,7 +550,14 @@ class Reject(Stmt):
     reasons: Expr
 
 
-HandoffItem = Route | Sla | Escalate | Reject
+@attrs.frozen(kw_only=True)
+class HandoffCalendar(Stmt):
+    """``calendar NAME`` inside a handoff (v1.1): the calendar its routes count on by default."""
+
+    name: Ident
+
+
+HandoffItem = Route | Sla | Escalate | Reject | HandoffCalendar
 
 
 @attrs.frozen(kw_only=True)

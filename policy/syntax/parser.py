@@ -50,7 +50,7 @@ CONTINUATION = frozenset(
 #: Tokens whose text carries meaning; keywords and punctuation are dropped.
 _VALUE_TOKENS = frozenset(
     {"NAME", "STRING", "NUMBER", "JSON_NUMBER", "TIME", "QUOTED_KEY", "PLUS", "MINUS", "STAR",
-     "SLASH", "COMP_OP", "NONE"}
+     "SLASH", "COMP_OP", "NONE", "DEFAULT"}
 )
 
 
@@ -116,6 +116,12 @@ class LineJoiner(PostLex):
                 prev = "_NL"
                 yield tok
                 continue
+            if t == "NAME" and prev == "EQUAL" and tok.value == "lines" and (
+                    text[tok.end_pos:].lstrip(" \t\f").startswith('"')):
+                # `define x = lines "f.txt"`: the one place a name followed by a string
+                # is the list-file form; anywhere else `lines` is an ordinary name
+                tok = Token.new_borrow_pos("LINES", tok.value, tok)
+                t = "LINES"
             if t in ("LPAR", "LSQB"):
                 st.brackets.append(tok)
             elif t in ("RPAR", "RSQB"):
@@ -319,7 +325,13 @@ class ToAst(Transformer):
 
     # calendar -----------------------------------------------------------------------
     def calendar_decl(self, c):
-        return n.Calendar(items=tuple(_vals(c)), span=self._span(c))
+        name, desc, *items = _vals(c)
+        if name is not None and name.name == n.DEFAULT_CALENDAR:
+            raise _Problem(error(
+                "E103", "`default` cannot name a calendar", name.span,
+                help="`on default` means the unnamed calendar: write `calendar { … }` for it, "
+                     "or pick another name"))
+        return n.Calendar(items=tuple(items), name=name, description=desc, span=self._span(c))
 
     def cal_timezone(self, c):
         return n.Timezone(name=self._str(_vals(c)[0]), span=self._span(c))
@@ -341,6 +353,13 @@ class ToAst(Transformer):
     def define_decl(self, c):
         name, desc, value = _vals(c)
         return n.Define(name=name, description=desc, value=value, span=self._span(c))
+
+    def define_lines(self, c):
+        name, desc, path = _vals(c)
+        span = _tok_span(path, self.file)
+        lines = n.LinesFile(self._str(path), span=span)
+        return n.Define(name=name, description=desc, value=n.ListExpr((), span=span),
+                        lines=lines, span=self._span(c))
 
     # scores -------------------------------------------------------------------------
     def score_decl(self, c):
@@ -415,6 +434,9 @@ class ToAst(Transformer):
     def keep_when(self, c):
         return n.KeepWhen(condition=_vals(c)[0], span=self._span(c))
 
+    def entered_at(self, c):
+        return n.EnteredAt(field=_vals(c)[0], span=self._span(c))
+
     def state_decl(self, c):
         name, desc, owners = _vals(c)
         return n.State(name=name, description=desc, owners=owners, span=self._span(c))
@@ -425,11 +447,25 @@ class ToAst(Transformer):
         return n.Handoff(stage=stage, team=team, items=tuple(items), span=self._span(c))
 
     def route_if(self, c):
-        target, cond = _vals(c)
-        return n.Route(target=self._str(target), condition=cond, span=self._span(c))
+        target, cond, cal = _vals(c)
+        return n.Route(target=self._str(target), condition=cond, calendar=cal,
+                       span=self._span(c))
 
     def route_otherwise(self, c):
-        return n.Route(target=self._str(_vals(c)[0]), condition=None, span=self._span(c))
+        target, cal = _vals(c)
+        return n.Route(target=self._str(target), condition=None, calendar=cal,
+                       span=self._span(c))
+
+    def route_calendar(self, c):
+        v = _vals(c)
+        if not v or v[0] is None:
+            return None
+        if isinstance(v[0], Token):  # DEFAULT
+            return n.Ident(n.DEFAULT_CALENDAR, span=_tok_span(v[0], self.file))
+        return v[0]
+
+    def handoff_calendar(self, c):
+        return n.HandoffCalendar(name=_vals(c)[0], span=self._span(c))
 
     def field_list(self, c):
         return tuple(x for x in c if isinstance(x, n.Ref))
