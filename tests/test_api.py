@@ -204,7 +204,8 @@ def test_as_of_in_any_zone_is_the_same_instant_and_defaults_to_now(golden):
     before = datetime.now(UTC)
     d = golden.evaluate(LEAD)
     after = datetime.now(UTC)
-    as_of = datetime.fromtimestamp(d.as_of / 1e6, UTC)
+    as_of = d.as_of
+    assert as_of.tzinfo is not None
     assert before - timedelta(milliseconds=1) <= as_of <= after + timedelta(milliseconds=1)
 
 
@@ -429,3 +430,28 @@ def test_numbers_no_arithmetic_can_hold_refuse_the_lead_not_crash(tmp_path, engi
     results = list(p.evaluate_many([{"clicks": clicks}, {"clicks": 2}], as_of=at))
     assert isinstance(results[0], policy.LeadError) and results[0].line == 1
     assert results[1].scores["s"] == 10
+
+
+def test_public_instants_are_aware_datetimes(golden):
+    """Issue 14 row 14: `d.as_of` and `sla.start/due/stop` are datetimes, not µs integers."""
+    d = golden.evaluate(LEAD, as_of=AT)
+    assert d.as_of == AT and d.as_of.tzinfo is not None
+    sla = d.handoff("mql").sla
+    assert sla.start == datetime(2026, 11, 2, 10, tzinfo=UTC)
+    assert sla.due == datetime(2026, 11, 2, 14, tzinfo=UTC)
+    assert sla.stop is None and sla.status == "breached"
+    # the JSON form is unchanged
+    assert d.to_dict()["handoffs"][0]["sla"]["due"] == "2026-11-02T14:00:00Z"
+    assert d.to_dict()["as_of"] == "2026-11-02T15:30:00Z"
+
+
+def test_str_of_a_lead_error_shows_every_problem(with_schema):
+    bad = {"lead_id": "G-9", "visits": -1, "mql_at": "yesterday"}
+    with pytest.raises(policy.LeadError) as info:
+        with_schema.evaluate(bad, as_of=AT)
+    text = str(info.value)
+    assert text.splitlines()[0].startswith("lead G-9: ")
+    assert "\n  visits: " in text and "\n  mql_at: " in text
+    errors = [r for r in with_schema.evaluate_many([LEAD, bad], as_of=AT)
+              if isinstance(r, policy.LeadError)]
+    assert str(errors[0]).startswith("line 2: lead G-9: ")

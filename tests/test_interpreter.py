@@ -634,7 +634,7 @@ def test_the_interpreter_runs_on_prepared_leads_without_the_api(tmp_path):
     ts = tuple(None for _ in pol.model.timestamp_order)
     as_of = 1_793_620_800_000_000  # 2026-11-02T12:00:00Z
     d = engine.run(lead, ts, as_of)
-    assert (d.lead, d.reached, d.as_of, d.policy) == ("L-2", "b", as_of, pol.info)
+    assert (d.lead, d.reached, d.as_of_us, d.policy) == ("L-2", "b", as_of, pol.info)
     assert d.handoffs[0].sla.status == "unknown"
 
 

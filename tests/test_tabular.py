@@ -58,7 +58,7 @@ def test_every_sample_lead_gives_one_row_that_matches_its_decision(pol):
             continue
         d = record.to_dict()
         assert r["lead"] == d["lead"] and r["stage"] == d["stage"]
-        assert r["as_of"] == record.as_of and r["error"] is None and r["error_paths"] == ()
+        assert r["as_of"] == record.as_of_us and r["error"] is None and r["error_paths"] == ()
         for s, v in d["scores"].items():
             assert r[f"score_{s}"] == v
         if d["next"] is None:

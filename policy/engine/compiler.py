@@ -1192,7 +1192,8 @@ def _construct(cls: type, **args: str) -> str:
 
 
 def _positional(cls: type, args: dict[str, str]) -> list[str]:
-    names = [f.name for f in attrs.fields(cls) if f.init]
+    # by alias: the name __init__ takes (Decision's `as_of` is stored as `as_of_us`)
+    names = [f.alias for f in attrs.fields(cls) if f.init]
     unknown = set(args) - set(names)
     if unknown:
         raise CompileError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
@@ -1205,7 +1206,7 @@ def _positional(cls: type, args: dict[str, str]) -> list[str]:
 def _construct_lines(cls: type, **args: str) -> list[str]:
     """:func:`_construct` over several lines, each argument named in a comment."""
     values = _positional(cls, args)
-    names = [f.name for f in attrs.fields(cls) if f.init][: len(values)]
+    names = [f.alias for f in attrs.fields(cls) if f.init][: len(values)]
     body = [f"    {v},  # {name}" for v, name in zip(values, names, strict=True)]
     return [f"{cls.__name__}(", *body, ")"]
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
 
-from policy.engine.timestamps import format_timestamp
+from policy.engine.timestamps import format_timestamp, to_datetime
 from policy.engine.validate import Problem  # why a lead was refused: a dotted path and a message
 
 __all__ = ["PolicyInfo", "Violation", "SlaResult", "HandoffResult", "NextStep", "TraceEvent",
@@ -24,6 +25,10 @@ __all__ = ["PolicyInfo", "Violation", "SlaResult", "HandoffResult", "NextStep", 
 
 def _ts(us: int | None) -> str | None:
     return None if us is None else format_timestamp(us)
+
+
+def _dt(us: int | None) -> datetime | None:
+    return None if us is None else to_datetime(us)
 
 
 @attrs.frozen
@@ -55,19 +60,36 @@ SLA_STATUSES = ("met", "breached", "pending", "unknown")
 
 @attrs.frozen
 class SlaResult:
-    """``status`` is one of :data:`SLA_STATUSES`; instants are µs since the epoch."""
+    """``status`` is one of :data:`SLA_STATUSES`.
+
+    ``start``, ``due`` and ``stop`` are aware UTC datetimes (or None), as a library
+    caller expects; the engines keep µs since the epoch in ``start_us``, ``due_us`` and
+    ``stop_us`` (the constructor takes those under the public names).
+    """
 
     status: str
-    start: int | None
-    due: int | None
-    stop: int | None
+    start_us: int | None = attrs.field(alias="start")
+    due_us: int | None = attrs.field(alias="due")
+    stop_us: int | None = attrs.field(alias="stop")
+
+    @property
+    def start(self) -> datetime | None:
+        return _dt(self.start_us)
+
+    @property
+    def due(self) -> datetime | None:
+        return _dt(self.due_us)
+
+    @property
+    def stop(self) -> datetime | None:
+        return _dt(self.stop_us)
 
     def to_dict(self) -> dict:
         return {
             "status": self.status,
-            "start": _ts(self.start),
-            "due": _ts(self.due),
-            "stop": _ts(self.stop),
+            "start": _ts(self.start_us),
+            "due": _ts(self.due_us),
+            "stop": _ts(self.stop_us),
         }
 
 
@@ -155,7 +177,8 @@ class Decision:
 
     lead: Any
     policy: PolicyInfo
-    as_of: int
+    #: µs since the epoch; :attr:`as_of` is the same instant as an aware UTC datetime
+    as_of_us: int = attrs.field(alias="as_of")
     stage: str | None
     reached: str | None
     reason: Any
@@ -169,7 +192,7 @@ class Decision:
         d = {
             "lead": self.lead,
             "policy": self.policy.to_dict(),
-            "as_of": format_timestamp(self.as_of),
+            "as_of": format_timestamp(self.as_of_us),
             "stage": self.stage,
             "reached": self.reached,
             "reason": self.reason,
@@ -181,6 +204,11 @@ class Decision:
         if self.trace is not None:
             d["trace"] = [e.to_dict() for e in self.trace]
         return d
+
+    @property
+    def as_of(self) -> datetime:
+        """The evaluation instant, an aware datetime in UTC."""
+        return _dt(self.as_of_us)
 
     def handoff(self, stage: str | None = None) -> HandoffResult | None:
         """The handoff at ``stage``, or the deepest that applies (what examples look at)."""
@@ -212,6 +240,22 @@ class LeadError(Exception):
         self.problems = tuple(problems)
         self.lead = lead
         self.line = line
+
+    def __str__(self) -> str:
+        """The message and every problem, one per line: what ``print(err)`` and a
+        traceback show (``Exception``'s default would show the message alone)."""
+        head = self.message
+        if self.lead is not None:
+            head = f"lead {self.lead}: {head}"
+        if self.line is not None:
+            head = f"line {self.line}: {head}"
+        lines = [head]
+        lines += [f"  {p.path or '(the record)'}: {p.message}" for p in self.problems]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"LeadError({self.message!r}, problems={list(self.problems)!r}, "
+                f"lead={self.lead!r}, line={self.line!r})")
 
     def with_line(self, line: int) -> LeadError:
         return LeadError(self.message, self.problems, lead=self.lead, line=line)

@@ -148,7 +148,7 @@ def row(record: Decision | LeadError, lay: Layout, *, line: int | None = None,
         out += [(), record.message, tuple(p.path for p in record.problems)]
         return tuple(out)
     d = record
-    out = [line, d.lead, d.policy.name, d.policy.version, d.policy.digest, d.as_of,
+    out = [line, d.lead, d.policy.name, d.policy.version, d.policy.digest, d.as_of_us,
            d.stage, d.reached, d.reason]
     out += [d.scores.get(s) for s in lay.scores]
     if d.next is None:
@@ -164,9 +164,9 @@ def row(record: Decision | LeadError, lay: Layout, *, line: int | None = None,
         sla = h.sla
         out += [h.team, h.route,
                 None if sla is None else sla.status,
-                None if sla is None else sla.start,
-                None if sla is None else sla.due,
-                None if sla is None else sla.stop,
+                None if sla is None else sla.start_us,
+                None if sla is None else sla.due_us,
+                None if sla is None else sla.stop_us,
                 h.escalate_to, h.rejected, h.rejection_reason]
     out += [tuple(v.code for v in d.violations), None, ()]
     return tuple(out)

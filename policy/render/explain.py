@@ -193,7 +193,7 @@ def _header(out: _Out, d: Decision) -> None:
             else value_text(d.lead))
     name = d.policy.name or "(unnamed)"
     version = f" {d.policy.version}" if d.policy.version else ""
-    out.line(f"Lead {lead} · policy {name}{version} · as of {format_timestamp(d.as_of)}")
+    out.line(f"Lead {lead} · policy {name}{version} · as of {format_timestamp(d.as_of_us)}")
 
 
 def _placement(out: _Out, d: Decision, events: list[TraceEvent]) -> None:
