@@ -11,7 +11,9 @@ from .common import OK, PROBLEMS, fail_usage, load_policy
 
 @click.command("test")
 @click.argument("path", default=".", type=click.Path())
-@click.option("-k", "keyword", metavar="TEXT", help="Run only examples whose name contains TEXT.")
+@click.option("-k", "keyword", metavar="TEXT",
+              help="Run only examples whose name contains TEXT (ignoring case); coverage "
+                   "then counts only those examples. Selecting none is an error (exit 2).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text",
               show_default=True, help="Report format; junit is JUnit XML for CI systems.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="N",
@@ -33,18 +35,27 @@ def test(path: str, keyword: str | None, fmt: str, min_coverage: float | None,
       funnel test rules --format junit -o funnel-tests.xml --min-coverage 90
 
     Exit status: 0 all examples pass; 1 an example fails, the policy has errors,
-    or coverage is below --min-coverage; 2 the policy cannot be read.
+    or coverage is below --min-coverage (the rules no example exercised are listed);
+    2 the policy cannot be read, or -k selects no example.
     """
     from policy.review import testing
 
     pol = load_policy(path)
+    if keyword is not None and not testing.select(pol.model.examples, keyword):
+        # selecting nothing is a mistake (a typo in -k), never a green run of 0 examples
+        names = [x.decl.name for x in pol.model.examples]
+        shown = ", ".join(repr(x) for x in names[:5]) + (" …" if len(names) > 5 else "")
+        fail_usage(f"-k {keyword!r} selects no example (no example name contains it); "
+                   + (f"the examples are: {shown}" if names else "the policy has no examples"))
     report = testing.run(pol, keyword=keyword, explain=fmt != "json")
+    below = not testing.coverage_ok(report, min_coverage)
     if fmt == "json":
         text = testing.render_json(report)
     elif fmt == "junit":
-        text = testing.render_junit(report, suite=pol.info.name or "funnel")
+        text = testing.render_junit(report, suite=pol.info.name or "funnel",
+                                    min_coverage=min_coverage)
     else:
-        text = testing.render_text(report)
+        text = testing.render_text(report, show_missed=below)
     if output:
         try:
             with open(output, "w", encoding="utf-8") as f:
@@ -55,14 +66,14 @@ def test(path: str, keyword: str | None, fmt: str, min_coverage: float | None,
             click.echo(testing.render_text(report, show_coverage=False).splitlines()[-1])
     else:
         click.echo(text.rstrip("\n"))
-    if keyword and not report.results:
-        click.echo(f"funnel: no example name contains {keyword!r}", err=True)
     failed = report.failed > 0
-    if min_coverage is not None and report.coverage_percent + 1e-9 < min_coverage:
+    if below:
+        # name the rules, so the fix (an example for each) is obvious from the CI log
         click.echo(
             f"funnel: coverage {report.coverage_percent:.1f}% is below --min-coverage "
-            f"{min_coverage:g}%",
+            f"{min_coverage:g}%; {len(report.missed)} rules no example exercised:",
             err=True,
         )
+        click.echo("\n".join(testing.missed_lines(report)), err=True)
         failed = True
     sys.exit(PROBLEMS if failed else OK)

@@ -199,3 +199,52 @@ def test_conformance_policy_copied_runs_from_any_directory(tmp_path: Path, monke
     result = run("test", "acme", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.output)["failed"] == 0
+
+
+def test_k_that_selects_nothing_is_an_error(tiny: Path):
+    """Issue 14 row 10: `-k nomatch` is a mistake, never a green run of 0 examples."""
+    result = run("test", str(tiny), "-k", "nomatch")
+    assert result.exit_code == 2
+    assert "-k 'nomatch' selects no example" in result.stderr
+    assert "'a big company is an MQL'" in result.stderr
+    assert result.stdout == ""
+
+
+def test_coverage_under_k_counts_only_the_selected_examples(tiny: Path):
+    whole = run("test", str(tiny), "--format", "json")
+    one = run("test", str(tiny), "-k", "big company", "--format", "json")
+    cov_all, cov_one = json.loads(whole.stdout)["coverage"], json.loads(one.stdout)["coverage"]
+    assert cov_one["keyword"] == "big company" and cov_all["keyword"] is None
+    assert cov_one["rules"] == cov_all["rules"]
+    assert cov_one["percent"] <= cov_all["percent"]
+    text = run("test", str(tiny), "-k", "big company").stdout
+    assert 'by the 1 of 2 examples that -k "big company" selects' in text
+    # not a wall of "not exercised" lines for a focused run: a count and a pointer
+    assert "not exercised:" not in text
+    assert "rules not exercised by the selected examples (run without -k for the list)" in text
+
+
+def test_a_coverage_failure_names_the_rules_not_exercised(tiny: Path, tmp_path: Path):
+    """Issue 14 row 11: the CI log and the JUnit test tab say which rules lack an example."""
+    out = tmp_path / "x.xml"
+    result = run("test", str(tiny), "--format", "junit", "-o", str(out), "--min-coverage", "90")
+    assert result.exit_code == 1
+    assert "is below --min-coverage 90%;" in result.stderr
+    assert "not exercised:" in result.stderr and "score fit: +10 if vip" in result.stderr
+    import xml.etree.ElementTree as ET
+
+    suite = ET.parse(out).getroot().find("testsuite")
+    assert suite.get("tests") == "3" and suite.get("failures") == "1"
+    cov = [c for c in suite.findall("testcase") if c.get("classname") == "coverage"]
+    assert len(cov) == 1 and cov[0].get("name") == "coverage at least 90%"
+    failure = cov[0].find("failure")
+    assert failure.get("type") == "coverage"
+    assert "score fit: +10 if vip" in failure.text
+    assert all(c.get("time") == "0" for c in suite.findall("testcase"))
+    if XSD.exists():
+        xmlschema = pytest.importorskip("xmlschema")
+        xmlschema.XMLSchema(str(XSD)).validate(str(out))
+    # the text report lists them too when the floor is missed, even under -k
+    low = run("test", str(tiny), "-k", "small", "--min-coverage", "90")
+    assert low.exit_code == 1
+    assert "not exercised:" in low.stdout

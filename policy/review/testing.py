@@ -78,8 +78,17 @@ class CoverageItem:
 
 @attrs.frozen
 class Report:
+    """The examples' results and the coverage they give.
+
+    ``keyword`` is the ``-k`` text when examples were selected, and ``examples`` the
+    number of examples in the policy: coverage always counts only the examples that ran,
+    so under ``-k`` it says what the selected examples exercise.
+    """
+
     results: tuple[ExampleResult, ...]
     coverage: tuple[CoverageItem, ...]
+    keyword: str | None = None
+    examples: int = 0
 
     @property
     def passed(self) -> int:
@@ -241,7 +250,8 @@ def run(policy, *, keyword: str | None = None, explain: bool = True) -> Report:
         results.append(result)
         if trace is not None:
             traced.append(trace)
-    return Report(tuple(results), tuple(coverage(model, traced)))
+    return Report(tuple(results), tuple(coverage(model, traced)), keyword=keyword or None,
+                  examples=len(model.examples))
 
 
 # --------------------------------------------------------------------------- coverage
@@ -333,7 +343,8 @@ def _indent(text: str, by: str = "      ") -> str:
     return "\n".join(by + ln if ln else ln for ln in text.splitlines())
 
 
-def render_text(report: Report, *, show_coverage: bool = True) -> str:
+def render_text(report: Report, *, show_coverage: bool = True,
+                show_missed: bool = False) -> str:
     """What a person reads: each example, failures with expected/actual and the derivation."""
     out: list[str] = []
     for r in report.results:
@@ -349,13 +360,33 @@ def render_text(report: Report, *, show_coverage: bool = True) -> str:
             out.append("      derivation of the actual decision:")
             out.append(_indent(r.explanation, "        "))
     if show_coverage and report.coverage:
-        total = len(report.coverage)
-        hit = total - len(report.missed)
-        out.append(f"coverage: {report.coverage_percent:.0f}% ({hit} of {total} rules exercised)")
-        for c in report.missed:
-            out.append(f"  not exercised: {c.file}:{c.line}  {c.owner}: {c.text}")
+        out.append(coverage_line(report))
+        if report.keyword is None or show_missed:
+            out += missed_lines(report)
+        elif report.missed:
+            # under -k most rules are naturally unexercised: a count, not a wall of lines
+            out.append(f"  {len(report.missed)} rules not exercised by the selected examples "
+                       "(run without -k for the list)")
     out.append(f"{report.passed} passed, {report.failed} failed")
     return "\n".join(out)
+
+
+def coverage_line(report: Report) -> str:
+    """``coverage: 83% (10 of 12 rules exercised)``, saying when -k selected the examples."""
+    total = len(report.coverage)
+    hit = total - len(report.missed)
+    pct = f"{report.coverage_percent:.1f}".removesuffix(".0")
+    line = f"coverage: {pct}% ({hit} of {total} rules exercised"
+    if report.keyword is not None:
+        n_sel = len(report.results)
+        line += (f" by the {n_sel} of {report.examples} examples that -k "
+                 f"{json.dumps(report.keyword, ensure_ascii=False)} selects")
+    return line + ")"
+
+
+def missed_lines(report: Report) -> list[str]:
+    """One line per rule no example exercised, with its file and line."""
+    return [f"  not exercised: {c.file}:{c.line}  {c.owner}: {c.text}" for c in report.missed]
 
 
 def render_json(report: Report) -> str:
@@ -377,6 +408,7 @@ def render_json(report: Report) -> str:
         "passed": report.passed,
         "failed": report.failed,
         "coverage": {
+            "keyword": report.keyword,
             "percent": round(report.coverage_percent, 2),
             "rules": len(report.coverage),
             "missed": [
@@ -389,21 +421,35 @@ def render_json(report: Report) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def render_junit(report: Report, *, suite: str = "funnel") -> str:
-    """JUnit XML, as CI systems (GitHub, GitLab, Jenkins) read it."""
+def coverage_ok(report: Report, min_coverage: float | None) -> bool:
+    return min_coverage is None or report.coverage_percent + 1e-9 >= min_coverage
+
+
+def render_junit(report: Report, *, suite: str = "funnel",
+                 min_coverage: float | None = None) -> str:
+    """JUnit XML, as CI systems (GitHub test reporters, GitLab, Jenkins) read it.
+
+    One test case per example, named by the example and classed by its file, with a
+    ``time`` as test tabs expect; with ``min_coverage``, one more test case, ``coverage``,
+    that fails below the floor and lists the rules no example exercised, so the
+    coverage failure shows in the test tab beside the examples.
+    """
     from xml.sax.saxutils import escape, quoteattr
 
+    cov_case = min_coverage is not None
+    tests = len(report.results) + cov_case
+    failures = report.failed + (cov_case and not coverage_ok(report, min_coverage))
     lines = ['<?xml version="1.0" encoding="UTF-8"?>']
     lines.append(
-        f"<testsuites name={quoteattr(suite)} tests=\"{len(report.results)}\" "
-        f"failures=\"{report.failed}\" errors=\"0\">"
+        f"<testsuites name={quoteattr(suite)} tests=\"{tests}\" "
+        f"failures=\"{failures}\" errors=\"0\">"
     )
     lines.append(
-        f"  <testsuite name={quoteattr(suite)} tests=\"{len(report.results)}\" "
-        f"failures=\"{report.failed}\" errors=\"0\" skipped=\"0\">"
+        f"  <testsuite name={quoteattr(suite)} tests=\"{tests}\" "
+        f"failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"0\">"
     )
     for r in report.results:
-        attrs_ = f"classname={quoteattr(r.file)} name={quoteattr(r.name)}"
+        attrs_ = f"name={quoteattr(r.name)} classname={quoteattr(r.file)} time=\"0\""
         if r.ok:
             lines.append(f"    <testcase {attrs_}/>")
             continue
@@ -422,6 +468,19 @@ def render_junit(report: Report, *, suite: str = "funnel") -> str:
         lines.append(f"      <failure message={quoteattr(message)} type=\"expectation\">"
                      f"{escape(body)}</failure>")
         lines.append("    </testcase>")
+    if cov_case:
+        name = quoteattr(f"coverage at least {min_coverage:g}%")
+        attrs_ = f"name={name} classname=\"coverage\" time=\"0\""
+        if coverage_ok(report, min_coverage):
+            lines.append(f"    <testcase {attrs_}/>")
+        else:
+            message = (f"coverage {report.coverage_percent:.1f}% is below "
+                       f"{min_coverage:g}%: {len(report.missed)} rules not exercised")
+            body = "\n".join([coverage_line(report), *missed_lines(report)])
+            lines.append(f"    <testcase {attrs_}>")
+            lines.append(f"      <failure message={quoteattr(message)} type=\"coverage\">"
+                         f"{escape(body)}</failure>")
+            lines.append("    </testcase>")
     lines.append("  </testsuite>")
     lines.append("</testsuites>")
     return "\n".join(lines) + "\n"
