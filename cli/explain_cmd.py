@@ -22,6 +22,50 @@ from .eval_cmd import as_of_option, now_us, open_leads
 _AT_RECORD = re.compile(r"(?P<file>.+):(?P<line>[0-9]+)")
 
 
+def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
+    """The first record of the lead file ``path`` whose ``id`` field reads ``wanted``.
+
+    Ids are compared as text, so ``--id 1001`` finds a lead whose id is the number 1001
+    (a CSV export) as well as the string. Exits 2 when no record has that id.
+    """
+    from policy.io.leads import LeadFileError, detect_format, read_records, text_stream
+
+    if pol.model.id_field is None:
+        fail_usage("--id needs the policy's `id` line (which field names a lead); "
+                   "without one, name the lead as FILE:N")
+    source, _, shown = open_leads(path)
+    found = None
+    try:
+        fmt = detect_format(None if path == "-" else path)
+        for record in read_records(text_stream(source), fmt=fmt,  # type: ignore[arg-type]
+                                   schema=pol.model.schema):
+            if record.error is not None:
+                continue
+            lead_id = pol.lead_id(record.value)
+            if lead_id is not None and _id_text(lead_id) == wanted:
+                found = record
+                break
+    except LeadFileError as exc:
+        fail_usage(f"{shown}: {exc.message}")
+    except OSError as exc:
+        fail_usage(f"{shown}: cannot read: {exc.strerror or exc}")
+    finally:
+        if path != "-":
+            source.raw.close()
+    if found is None:
+        field = ".".join(pol.model.id_field)
+        fail_usage(f"{shown}: no lead whose {field} is {wanted!r}")
+    return found.value, f"{shown}, line {found.line} ({wanted})"
+
+
+def _id_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def read_lead(spec: str, schema: Any = None) -> tuple[Any, str]:
     """The lead LEAD names, and how to name it in messages. Exits 2 when it cannot be read.
 
@@ -88,14 +132,17 @@ def _json_object(text: str, shown: str) -> dict:
 @click.argument("path", type=click.Path())
 @click.argument("lead")
 @as_of_option
+@click.option("--id", "lead_id", metavar="ID", default=None,
+              help="Explain the lead whose `id` field is ID in the lead file LEAD "
+                   "(JSONL, JSON or CSV), instead of naming it by line as FILE:N.")
 @click.option("--color/--no-color", default=False,
               help="Mark passing and failing rules in colour (off unless asked; NO_COLOR wins).")
-def explain(path: str, lead: str, as_of: int | None, color: bool) -> None:
+def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color: bool) -> None:
     """Show how the policy at PATH decides one LEAD, rule by rule.
 
     LEAD is a JSON file holding one lead, FILE:N for the record at line N of a
-    lead file (as `funnel eval` numbers them), `-` for standard input, or the JSON
-    object itself. The derivation shows each score rule with the values it read,
+    lead file (as `funnel eval` numbers them), FILE with --id ID for the lead whose
+    `id` field is ID, `-` for standard input, or the JSON object itself. The derivation shows each score rule with the values it read,
     every gate line until the first gate that fails, each handoff (routes, SLA,
     escalation, rejection), the recycle rules tried and what the next stage needs.
 
@@ -103,6 +150,7 @@ def explain(path: str, lead: str, as_of: int | None, color: bool) -> None:
     Examples:
       funnel explain rules lead.json
       funnel explain rules leads.jsonl:17 --as-of 2026-11-02T15:00:00Z
+      funnel explain rules export.csv --id 00Q5e00000AbCdE
       funnel explain rules '{"lead_id": "L-1", "created_at": "2026-11-01"}'
 
     Exit status: 0 a decision was explained; 1 the lead is refused or the policy has
@@ -112,7 +160,13 @@ def explain(path: str, lead: str, as_of: int | None, color: bool) -> None:
     from policy.render.explain import render
 
     pol = load_policy(path)
-    value, where = read_lead(lead, pol.model.schema)
+    if lead_id is not None:
+        if lead.lstrip().startswith("{") or _AT_RECORD.fullmatch(lead) and not os.path.exists(
+                lead):
+            fail_usage("--id takes a lead file as LEAD (not FILE:N or an inline lead)")
+        value, where = find_by_id(lead, lead_id, pol)
+    else:
+        value, where = read_lead(lead, pol.model.schema)
     at = now_us() if as_of is None else as_of
     try:
         decision = pol.run_prepared(value, pol.prepare(value), at, trace=True)

@@ -1,0 +1,93 @@
+"""Everyday use through the command line (issue 14): what a marketing-ops engineer trips
+over in the first hour. Each test names the row of the issue it covers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from funnel_cli.main import main
+
+import policy
+
+POLICY = """\
+policy shop "Shop"
+version "3"
+id lead_id
+team mk "@s/marketing"
+team sales "@s/sales"
+
+funnel lead -> mql
+
+score fit owned by mk {
+  +30 if vip
+  +10 if `Number of Employees` >= 50
+}
+
+stage lead owned by mk {
+  require email is present
+}
+
+stage mql owned by mk {
+  require fit >= 30
+}
+
+handoff mql to sales {
+  route "sdr" otherwise
+  sla 4 hours from mql_at until accepted_at
+}
+"""
+
+AS_OF = "2026-11-02T15:00:00Z"
+AT = datetime(2026, 11, 2, 15, tzinfo=UTC)
+
+
+def run(*args: object, input: str | bytes | None = None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input)
+
+
+@pytest.fixture
+def rules(tmp_path: Path) -> Path:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    (folder / "shop.funnel").write_text(POLICY, "utf-8")
+    return folder
+
+
+# --------------------------------------------------------------------------- row 15
+
+
+def test_explain_a_lead_by_its_id(rules: Path, tmp_path: Path):
+    leads = tmp_path / "export.jsonl"
+    rows = [{"lead_id": "00Q5e00000AbCdE", "email": "a@b.com", "vip": True,
+             "mql_at": "2026-11-02T10:00:00Z"},
+            {"lead_id": 1001, "email": "b@b.com"}]
+    leads.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    pol = policy.load(rules)
+    result = run("explain", rules, leads, "--id", "00Q5e00000AbCdE", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == pol.explain(rows[0], as_of=AT)
+    # a number id is found by its text, as a user types it
+    result = run("explain", rules, leads, "--id", "1001", "--as-of", AS_OF)
+    assert result.exit_code == 0 and result.stdout == pol.explain(rows[1], as_of=AT)
+    missing = run("explain", rules, leads, "--id", "nope", "--as-of", AS_OF)
+    assert missing.exit_code == 2
+    assert missing.stderr == f"funnel: {leads}: no lead whose lead_id is 'nope'\n"
+    # from a CSV export, where the header is line 1
+    table = tmp_path / "export.csv"
+    table.write_text("lead_id,email\nL-7,a@b.com\nL-8,c@d.com\n", "utf-8")
+    result = run("explain", rules, table, "--id", "L-8", "--as-of", AS_OF)
+    assert result.exit_code == 0
+    assert result.stdout == pol.explain({"lead_id": "L-8", "email": "c@d.com"}, as_of=AT)
+
+
+def test_explain_by_id_needs_an_id_line(rules: Path, tmp_path: Path):
+    (rules / "shop.funnel").write_text(POLICY.replace("id lead_id\n", ""), "utf-8")
+    leads = tmp_path / "l.jsonl"
+    leads.write_text('{"lead_id": "A"}\n', "utf-8")
+    result = run("explain", rules, leads, "--id", "A")
+    assert result.exit_code == 2
+    assert "--id needs the policy's `id` line" in result.stderr
