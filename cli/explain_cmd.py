@@ -142,9 +142,10 @@ def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color:
 
     LEAD is a JSON file holding one lead, FILE:N for the record at line N of a
     lead file (as `funnel eval` numbers them), FILE with --id ID for the lead whose
-    `id` field is ID, `-` for standard input, or the JSON object itself. The derivation shows each score rule with the values it read,
-    every gate line until the first gate that fails, each handoff (routes, SLA,
-    escalation, rejection), the recycle rules tried and what the next stage needs.
+    `id` field is ID, `-` for standard input, or the JSON object itself. The
+    derivation shows each score rule with the values it read, every gate line
+    until the first gate that fails, each handoff (routes, SLA, escalation,
+    rejection), the recycle rules tried and what the next stage needs.
 
     \b
     Examples:
