@@ -95,8 +95,9 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
     Exit status: 0 done; 1 --fail-on-change and the meaning changed, or a version
     has errors; 2 a revision or path that cannot be read.
     """
+    from policy.review.diff_report import DiffReport
     from policy.review.revisions import RevisionError, open_policy
-    from policy.review.semdiff import DiffReport, semantic_diff
+    from policy.review.semdiff import semantic_diff
 
     with ExitStack() as stack:
         try:

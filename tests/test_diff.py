@@ -22,9 +22,10 @@ from cli.diff_cmd import diff as diff_cmd
 from policy.engine.timestamps import parse_timestamp
 from policy.io.leads import read_records, text_stream
 from policy.model.loader import load_model
+from policy.model.ownership import Ownership, declaration_label, owners
 from policy.review.impact import REFUSED, measure
 from policy.review.revisions import RevisionError, open_policy
-from policy.review.semdiff import Ownership, declaration_label, owners, semantic_diff
+from policy.review.semdiff import semantic_diff
 from policy.syntax import nodes as n
 
 HERE = Path(__file__).parent

@@ -17,17 +17,10 @@ from click.testing import CliRunner
 
 from cli.docs_cmd import docs as docs_cmd
 from policy.model.loader import load_model
-from policy.render.docs import (
-    Diagram,
-    build_document,
-    days_words,
-    md_code,
-    md_escape,
-    plain,
-    render,
-    render_html,
-    render_markdown,
-)
+from policy.render.docs import render, render_html, render_markdown
+from policy.render.document import Diagram, build_document
+from policy.render.markdown import md_code, md_escape
+from policy.render.words import days_words, plain
 from policy.syntax.parser import parse
 
 HERE = Path(__file__).parent

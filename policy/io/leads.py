@@ -29,7 +29,8 @@ decoding error then surfaces as the stream's own exception.
   tell a broken element from one that continues.
 - *CSV* (``.csv``): a header row, then one lead per row; ``line`` is the line where
   the row starts (the header is line 1; a quoted cell may span lines). See
-  `read_records` for headers and cell types.
+  `read_records` for headers and cell types; the CSV reader is
+  :mod:`policy.io.csv_leads`, the record type :mod:`policy.io.records`.
 
 A CSV header that cannot be used (a repeated column, a column that is both a field and
 an object, an empty path segment) raises `LeadFileError` when the first record is
@@ -38,18 +39,15 @@ requested: there is no row that could carry the error.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any, BinaryIO, TextIO
 
-import attrs
-
-from policy.engine.validate import Problem
-from policy.model.schema import LeadSchema, format_path, json_type_name
+from policy.io.csv_leads import read_csv
+from policy.io.records import NOT_UTF8, SURROGATE, LeadFileError, Record, failed_record
+from policy.model.schema import LeadSchema, json_type_name
 
 __all__ = [
     "FORMATS",
@@ -64,44 +62,6 @@ FORMATS = ("jsonl", "json", "csv")
 """The input formats `read_records` accepts."""
 
 _CHUNK = 1 << 16
-_SURROGATE = re.compile("[\ud800-\udfff]").search
-_NOT_UTF8 = "not valid UTF-8 (the file has bytes that are not UTF-8 text)"
-
-
-class LeadFileError(Exception):
-    """A lead file that cannot be read at all (exit status 2); ``message`` is one line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@attrs.frozen
-class Record:
-    """One input record: a lead, or why it could not be read.
-
-    ``line`` is the record's 1-based line (JSON Lines), starting line (CSV; the header
-    is line 1) or index (JSON array). ``value`` is the parsed lead, a ``dict`` when
-    ``error`` is ``None``; on an error record it is what could be read (a CSV row with
-    the bad cells left as text, a value that is not an object) or ``None``, so a caller
-    may still find the lead's id. ``problems`` details ``error`` by field, as in an
-    error record's ``problems`` (LANGUAGE.md §5): one per bad CSV cell, or a single
-    problem with the empty path for an error about the whole record.
-    """
-
-    line: int
-    value: object | None = None
-    error: str | None = None
-    problems: tuple[Problem, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """Whether the record was read: ``value`` is a lead (a ``dict``)."""
-        return self.error is None
-
-
-def _failed(line: int, message: str, value: object | None = None) -> Record:
-    return Record(line, value, message, (Problem("", message),))
 
 
 def detect_format(filename: str | os.PathLike[str] | None) -> str:
@@ -153,7 +113,7 @@ def read_records(stream: TextIO, *, fmt: str, schema: LeadSchema | None = None) 
     if fmt == "json":
         return _JsonReader(stream).records()
     if fmt == "csv":
-        return _read_csv(stream, schema)
+        return read_csv(stream, schema)
     raise ValueError(f"unknown lead format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 
@@ -181,7 +141,7 @@ class _Decoder:
 def _object_or_error(line: int, value: object) -> Record:
     if type(value) is dict:
         return Record(line, value)
-    return _failed(line, f"expected a JSON object, found {json_type_name(value)}", value)
+    return failed_record(line, f"expected a JSON object, found {json_type_name(value)}", value)
 
 
 def _read_jsonl(stream: TextIO) -> Iterator[Record]:
@@ -192,22 +152,22 @@ def _read_jsonl(stream: TextIO) -> Iterator[Record]:
             line = line[1:]
         if not line or line.isspace():
             continue
-        if not line.isascii() and _SURROGATE(line):
-            yield _failed(number, _NOT_UTF8)
+        if not line.isascii() and SURROGATE(line):
+            yield failed_record(number, NOT_UTF8)
             continue
         try:
             value = decode(line)
         except json.JSONDecodeError as error:
             # An error at the very end is reported past the newline; point at the end.
             column = error.colno if error.lineno == 1 else len(line.rstrip("\r\n")) + 1
-            yield _failed(number, f"not valid JSON: {error.msg} at column {column}")
+            yield failed_record(number, f"not valid JSON: {error.msg} at column {column}")
             continue
         except (ValueError, RecursionError) as error:
-            yield _failed(number, f"not valid JSON: {_decode_failure(error)}")
+            yield failed_record(number, f"not valid JSON: {_decode_failure(error)}")
             continue
         constant = decoder.take_constant()
         if constant is not None:
-            yield _failed(number, f"not valid JSON: {constant} is not a JSON number")
+            yield failed_record(number, f"not valid JSON: {constant} is not a JSON number")
             continue
         yield _object_or_error(number, value)
 
@@ -309,31 +269,31 @@ class _JsonReader:
                 self.pos += 1
                 break
             if not char:
-                yield _failed(index + 1, "not valid JSON: the array is not closed with ']'")
+                yield failed_record(index + 1, "not valid JSON: the array is not closed with ']'")
                 return
             try:
                 value, start, end = self.decode_value()
             except json.JSONDecodeError as error:
                 message = f"not valid JSON: {error.msg} at {self.where(error.pos)}"
-                yield _failed(index + 1, message)
+                yield failed_record(index + 1, message)
                 return
             except (ValueError, RecursionError) as error:
-                yield _failed(index + 1, f"not valid JSON: {_decode_failure(error)}")
+                yield failed_record(index + 1, f"not valid JSON: {_decode_failure(error)}")
                 return
             index += 1
             self.pos = end
             constant = self.decoder.take_constant()
             if constant is not None:
-                yield _failed(index, f"not valid JSON: {constant} is not a JSON number")
-            elif not self.buf[start:end].isascii() and _SURROGATE(self.buf, start, end):
-                yield _failed(index, _NOT_UTF8)
+                yield failed_record(index, f"not valid JSON: {constant} is not a JSON number")
+            elif not self.buf[start:end].isascii() and SURROGATE(self.buf, start, end):
+                yield failed_record(index, NOT_UTF8)
             else:
                 yield _object_or_error(index, value)
             char = self.skip_space()
             if char == ",":
                 self.pos += 1
                 if self.skip_space() == "]":
-                    yield _failed(
+                    yield failed_record(
                         index + 1,
                         f"not valid JSON: a ',' before ']' at {self.where(self.pos)}",
                     )
@@ -343,15 +303,15 @@ class _JsonReader:
                 self.pos += 1
                 break
             if not char:
-                yield _failed(index + 1, "not valid JSON: the array is not closed with ']'")
+                yield failed_record(index + 1, "not valid JSON: the array is not closed with ']'")
             else:
-                yield _failed(
+                yield failed_record(
                     index + 1,
                     f"not valid JSON: Expecting ',' delimiter at {self.where(self.pos)}",
                 )
             return
         if self.skip_space():
-            yield _failed(
+            yield failed_record(
                 index + 1, f"not valid JSON: extra data after ']' at {self.where(self.pos)}"
             )
 
@@ -360,242 +320,20 @@ class _JsonReader:
         while self.more():
             pass
         text = self.buf[self.pos :]
-        if not text.isascii() and _SURROGATE(text):
-            return _failed(1, _NOT_UTF8)
+        if not text.isascii() and SURROGATE(text):
+            return failed_record(1, NOT_UTF8)
         try:
             value = self.decoder.decode(text)
         except json.JSONDecodeError as error:
-            return _failed(1, f"not valid JSON: {error.msg} at {self.where(self.pos + error.pos)}")
+            where = self.where(self.pos + error.pos)
+            return failed_record(1, f"not valid JSON: {error.msg} at {where}")
         except (ValueError, RecursionError) as error:
-            return _failed(1, f"not valid JSON: {_decode_failure(error)}")
+            return failed_record(1, f"not valid JSON: {_decode_failure(error)}")
         constant = self.decoder.take_constant()
         if constant is not None:
-            return _failed(1, f"not valid JSON: {constant} is not a JSON number")
+            return failed_record(1, f"not valid JSON: {constant} is not a JSON number")
         if type(value) is dict:
             return Record(1, value)
-        return _failed(
+        return failed_record(
             1, f"expected a JSON array of lead objects, found {json_type_name(value)}", value
         )
-
-
-# -- CSV -------------------------------------------------------------------------------
-
-_BAD = object()
-_TRUE = frozenset({"true", "yes", "1"})
-_FALSE = frozenset({"false", "no", "0"})
-_INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?").fullmatch
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
-_HEADER_PART = re.compile(r"`((?:[^`]|``)*)`|([^.`]*)")
-
-
-def _boolean(text: str) -> object:
-    word = text.strip().lower()
-    if word in _TRUE:
-        return True
-    if word in _FALSE:
-        return False
-    return _BAD
-
-
-def _integer(text: str) -> object:
-    text = text.strip()
-    if not _INTEGER(text):
-        return _BAD
-    try:
-        return int(text.split(".", 1)[0])
-    except ValueError:  # more digits than Python converts
-        return _BAD
-
-
-def _number(text: str) -> object:
-    text = text.strip()
-    if not _NUMBER(text):
-        return _BAD
-    try:
-        if "." not in text and "e" not in text and "E" not in text:
-            return int(text)
-        value = float(text)
-    except ValueError:
-        return _BAD
-    return value if value not in (float("inf"), float("-inf")) else _BAD
-
-
-def _json_of(kind: str) -> Callable[[str], object]:
-    wanted = dict if kind == "object" else list
-    opener = "{" if kind == "object" else "["
-
-    def convert(text: str) -> object:
-        text = text.strip()
-        if not text.startswith(opener):
-            return _BAD
-        try:
-            value = json.loads(text, parse_constant=_refuse_constant)
-        except (ValueError, RecursionError):
-            return _BAD
-        return value if type(value) is wanted else _BAD
-
-    return convert
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(name)
-
-
-def _string(text: str) -> object:
-    return text
-
-
-_CONVERTERS: tuple[tuple[str, Callable[[str], object]], ...] = (
-    ("boolean", _boolean),
-    ("integer", _integer),
-    ("number", _number),
-    ("object", _json_of("object")),
-    ("array", _json_of("array")),
-    ("string", _string),
-)
-
-
-@attrs.frozen
-class _Column:
-    index: int
-    path: tuple[str, ...]
-    convert: Callable[[str], object] | None  # None: the cell stays a string
-    expected: str
-
-
-def _column(index: int, path: tuple[str, ...], schema: LeadSchema | None) -> _Column:
-    info = schema.lookup(path) if schema is not None else None
-    types = info.types if info is not None else frozenset()
-    steps = [(name, convert) for name, convert in _CONVERTERS if name in types]
-    if not types & {"boolean", "integer", "number"} and ("string" in types or not steps):
-        # Unknown fields, text fields and null-only fields keep the cell as written; so
-        # do fields that allow a string besides objects or arrays (a cell is text first).
-        return _Column(index, path, None, "string")
-    expected = " or ".join(name for name, _ in steps)
-    if len(steps) == 1:
-        return _Column(index, path, steps[0][1], expected)
-    converters = [convert for _, convert in steps]
-
-    def convert(text: str) -> object:
-        for step in converters:
-            value = step(text)
-            if value is not _BAD:
-                return value
-        return _BAD
-
-    return _Column(index, path, convert, expected)
-
-
-def _header_path(name: str, schema: LeadSchema | None) -> tuple[str, ...]:
-    if schema is not None and schema.lookup((name,)) is not None:
-        return (name,)
-    parts: list[str] = []
-    pos = 0
-    while True:
-        match = _HEADER_PART.match(name, pos)
-        assert match is not None  # the pattern matches the empty string
-        quoted, plain = match.groups()
-        part = quoted.replace("``", "`") if quoted is not None else plain.strip()
-        parts.append(part)
-        pos = match.end()
-        if pos >= len(name):
-            break
-        if name[pos] != ".":
-            raise LeadFileError(f"CSV header {name!r}: a backtick must close before a dot")
-        pos += 1
-        if pos == len(name):
-            parts.append("")
-            break
-    if any(part == "" for part in parts):
-        raise LeadFileError(f"CSV header {name!r}: a field path has an empty part")
-    return tuple(parts)
-
-
-def _columns(header: list[str], schema: LeadSchema | None) -> list[_Column]:
-    columns: list[_Column] = []
-    seen: dict[tuple[str, ...], str] = {}
-    for index, cell in enumerate(header):
-        name = cell.strip()
-        if index == 0:
-            name = name.removeprefix("\ufeff").strip()
-        if not name:
-            continue
-        path = _header_path(name, schema)
-        if path in seen:
-            raise LeadFileError(f"CSV header: column {name!r} appears twice")
-        seen[path] = name
-        columns.append(_column(index, path, schema))
-    for path, name in seen.items():
-        for end in range(1, len(path)):
-            if path[:end] in seen:
-                raise LeadFileError(
-                    f"CSV header: column {seen[path[:end]]!r} is a field, but column"
-                    f" {name!r} makes it an object"
-                )
-    return columns
-
-
-def _read_csv(stream: TextIO, schema: LeadSchema | None) -> Iterator[Record]:
-    # A lead may carry a long text (notes, a pasted e-mail); the default limit is 128 KiB.
-    if csv.field_size_limit() < 2**31 - 1:
-        csv.field_size_limit(2**31 - 1)
-    reader = csv.reader(stream)
-    columns: list[_Column] | None = None
-    width = 0
-    done = 0  # lines read so far; the next row starts on the line after
-    while True:
-        start = done + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            yield _failed(start, f"not valid CSV: {error}")
-            if reader.line_num <= done:
-                return  # the reader is stuck; nothing after this can be read
-            done = reader.line_num
-            continue
-        done = reader.line_num
-        if not row or all(not cell or cell.isspace() for cell in row):
-            continue
-        if any(not cell.isascii() and _SURROGATE(cell) for cell in row):
-            yield _failed(start, _NOT_UTF8)
-            continue
-        if columns is None:
-            columns = _columns(row, schema)
-            width = len(row)
-            continue
-        if len(row) != width:
-            yield _failed(start, f"expected {width} cells, found {len(row)}")
-            continue
-        yield _typed_row(start, row, columns)
-
-
-def _typed_row(line: int, row: list[str], columns: list[_Column]) -> Record:
-    lead: dict[str, Any] = {}
-    problems: list[Problem] = []
-    for column in columns:
-        cell = row[column.index]
-        if not cell or cell.isspace():
-            continue
-        value: object = cell
-        if column.convert is not None:
-            value = column.convert(cell)
-            if value is _BAD:
-                value = cell
-                problems.append(
-                    Problem(
-                        format_path(column.path),
-                        f"expected {column.expected}, found {json.dumps(cell, ensure_ascii=False)}",
-                    )
-                )
-        path = column.path
-        target = lead
-        for key in path[:-1]:
-            target = target.setdefault(key, {})
-        target[path[-1]] = value
-    if problems:
-        problems.sort()
-        message = "; ".join(f"{p.path}: {p.message}" for p in problems)
-        return Record(line, lead, message, tuple(problems))
-    return Record(line, lead)

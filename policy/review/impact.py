@@ -13,7 +13,7 @@ zipped, so memory holds a few records whatever the file's size. The per-lead
 work here is a handful of comparisons; the engines do the rest.
 
 Runs after :mod:`policy.model.loader` / :mod:`policy.api` have loaded both versions;
-:class:`policy.review.semdiff.DiffReport` shows the result next to the semantic diff.
+:class:`policy.review.diff_report.DiffReport` shows the result next to the semantic diff.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import attrs
 
 from policy.engine.decision import Decision
 from policy.engine.timestamps import format_timestamp, from_datetime, to_datetime
-from policy.render.docs import md_code, md_escape
+from policy.render.markdown import md_code, md_escape
 
 if TYPE_CHECKING:  # pragma: no cover
     from policy.api import Policy

@@ -11,150 +11,41 @@ design, so a reformat, a moved declaration or a new comment is not a change. The
 schema file's bytes are compared too. Examples are tests, not meaning: their
 changes are listed apart and need no approval.
 
-Owners follow LANGUAGE.md section 2 (:func:`owners`); the approvals a change
-needs are the union of the owners of every changed declaration, on either side,
+Owners follow LANGUAGE.md section 2 (:class:`policy.model.ownership.Ownership`); the
+approvals a change needs are the union of the owners of every changed declaration, on either side,
 with the teams' handles from HEAD's ``team`` lines (BASE's for a removed team).
 Canonical text comes from :mod:`policy.syntax.formatter`, so the old and new lines read
 exactly as ``funnel fmt`` would print them. Rendering of the whole report (text,
-Markdown, JSON) is :class:`DiffReport`.
+Markdown, JSON) is :class:`policy.review.diff_report.DiffReport`.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import attrs
 
-from policy.model.namespace import PolicyModel, refs_in
-from policy.render.docs import md_code, md_escape
+from policy.model.namespace import PolicyModel
+from policy.model.ownership import Ownership, declaration_label
 from policy.syntax import nodes as n
-from policy.syntax.formatter import format_module, policy_digest, quote
+from policy.syntax.formatter import format_module
 
 if TYPE_CHECKING:  # pragma: no cover
-    from policy.review.impact import Impact
-    from policy.review.revisions import PolicySource
+    pass
+
+
 
 __all__ = [
-    "owners",
-    "Ownership",
     "LineChange",
     "Change",
     "Approval",
     "SemanticDiff",
     "semantic_diff",
-    "declaration_label",
     "canonical_text",
-    "DiffReport",
 ]
 
-
-# --------------------------------------------------------------------------- owners
-
-
-class Ownership:
-    """Who owns each declaration of one model (LANGUAGE.md section 2), computed once.
-
-    * ``score``, ``stage``, ``state``: their ``owned by`` teams;
-    * ``handoff``: the owners of its stage and the team it hands to;
-    * ``recycle``: the owners of the stages it takes leads from and of its target state;
-    * ``calendar``: the owners of every handoff with a business-time SLA;
-    * ``define``: the owners of every block that uses it, directly or through other
-      defines (a define used by a score is owned by the score's owners; ownership does
-      not flow on through the score);
-    * header lines, ``team``, ``funnel``: every team;
-    * ``example``: nobody (examples are tests, not meaning).
-
-    Where those rules name nobody (a define nothing uses, a calendar no SLA counts in),
-    every team owns the declaration: a change to it still needs someone's approval.
-    """
-
-    def __init__(self, model: PolicyModel) -> None:
-        self.model = model
-        self.every = frozenset(model.teams)
-        # define name -> the blocks (scores, stages, handoffs, recycles) that use it
-        self._define_users: dict[str, list[n.Stmt]] = {name: [] for name in model.defines}
-        uses: dict[str, set[str]] = {}  # define -> defines it names directly
-        for name, d in model.defines.items():
-            uses[name] = self._defines_named(d)
-        blocks: list[n.Stmt] = [*model.scores.values(), *model.stages.values(),
-                                *model.handoffs, *model.recycles]
-        for block in blocks:
-            for name in self._closure(self._defines_named(block), uses):
-                self._define_users[name].append(block)
-
-    def _defines_named(self, stmt: n.Stmt) -> set[str]:
-        out: set[str] = set()
-        for ref in refs_in(stmt):
-            kind, _ = self.model.resolve(ref)
-            if kind == "define":
-                out.add(ref.path[0])
-        return out
-
-    @staticmethod
-    def _closure(start: set[str], uses: Mapping[str, set[str]]) -> set[str]:
-        seen: set[str] = set()
-        stack = list(start)
-        while stack:
-            name = stack.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            stack.extend(uses.get(name, ()))
-        return seen
-
-    def _named(self, idents: Iterable[n.Ident]) -> frozenset[str]:
-        return frozenset(i.name for i in idents)
-
-    def of(self, decl: n.Decl) -> frozenset[str]:
-        """The teams that own ``decl`` (empty only for an example)."""
-        found = self._rule(decl)
-        if found is None:
-            return frozenset()
-        return found or self.every
-
-    def _rule(self, decl: n.Decl) -> frozenset[str] | None:
-        m = self.model
-        if isinstance(decl, (n.Score, n.Stage, n.State)):
-            return self._named(decl.owners)
-        if isinstance(decl, n.Handoff):
-            stage = m.stages.get(decl.stage.name)
-            base = self._named(stage.owners) if stage is not None else frozenset()
-            return base | {decl.team.name}
-        if isinstance(decl, n.Recycle):
-            out: set[str] = set()
-            for s in decl.stages:
-                stage = m.stages.get(s.name)
-                if stage is not None:
-                    out |= self._named(stage.owners)
-            state = m.states.get(decl.state.name)
-            if state is not None:
-                out |= self._named(state.owners)
-            return frozenset(out)
-        if isinstance(decl, n.Calendar):
-            out = set()
-            for h in m.handoffs:
-                if any(isinstance(i, n.Sla) and i.duration.unit.is_business for i in h.items):
-                    out |= self.of(h)
-            return frozenset(out)
-        if isinstance(decl, n.Define):
-            out = set()
-            for block in self._define_users.get(decl.name.name, ()):
-                out |= self.of(block)
-            return frozenset(out)
-        if isinstance(decl, n.Example):
-            return None
-        return self.every  # policy, version, schema, id, team, funnel
-
-
-def owners(model: PolicyModel, decl: n.Decl) -> frozenset[str]:
-    """The teams that own ``decl`` in ``model`` (LANGUAGE.md section 2; see :class:`Ownership`).
-
-    Builds the model's ownership index on each call; use :class:`Ownership` for many.
-    """
-    return Ownership(model).of(decl)
 
 
 # --------------------------------------------------------------------------- canonical text
@@ -188,40 +79,6 @@ def _item_text(decl: n.Decl, item: n.Stmt) -> str:
     inner = lines[1:-1] if len(lines) > 2 else lines
     indent = min((len(x) - len(x.lstrip()) for x in inner if x.strip()), default=0)
     return "\n".join(x[indent:] for x in inner)
-
-
-def declaration_label(decl: n.Decl) -> str:
-    """The identity of a declaration as reviewers read it: ``stage mql``, ``handoff mql``."""
-    if isinstance(decl, n.PolicyHeader):
-        return "policy"
-    if isinstance(decl, n.Version):
-        return "version"
-    if isinstance(decl, n.SchemaRef):
-        return "schema"
-    if isinstance(decl, n.IdField):
-        return "id"
-    if isinstance(decl, n.Calendar):
-        return "calendar"
-    if isinstance(decl, n.Funnel):
-        return "funnel"
-    if isinstance(decl, n.Team):
-        return f"team {decl.name.name}"
-    if isinstance(decl, n.Define):
-        return f"define {decl.name.name}"
-    if isinstance(decl, n.Score):
-        return f"score {decl.name.name}"
-    if isinstance(decl, n.Stage):
-        return f"stage {decl.name.name}"
-    if isinstance(decl, n.State):
-        return f"state {decl.name.name}"
-    if isinstance(decl, n.Handoff):
-        return f"handoff {decl.stage.name}"
-    if isinstance(decl, n.Recycle):
-        return f"recycle {', '.join(s.name for s in decl.stages)} to {decl.state.name}"
-    if isinstance(decl, n.Example):
-        return f"example {quote(decl.name)}"
-    raise TypeError(f"not a declaration: {decl!r}")  # pragma: no cover
-
 
 
 # --------------------------------------------------------------------------- values
@@ -478,189 +335,3 @@ def _approvals(changes: tuple[Change, ...], base: PolicyModel, head: PolicyModel
         line = head.teams.get(team) or base.teams.get(team)
         out.append(Approval(team, line.handle if line is not None else None, tuple(why[team])))
     return tuple(out)
-
-
-# --------------------------------------------------------------------------- report
-
-
-@attrs.frozen
-class DiffReport:
-    """Everything ``funnel diff`` shows: both sides, the semantic diff, the impact (or None)."""
-
-    base: PolicySource
-    head: PolicySource
-    base_model: PolicyModel
-    head_model: PolicyModel
-    diff: SemanticDiff
-    impact: Impact | None = None
-
-    # ------------------------------------------------------------------ JSON
-    def _side(self, source: PolicySource, model: PolicyModel) -> dict:
-        return {
-            **source.to_dict(),
-            "policy": {
-                "name": model.header.name.name if model.header else None,
-                "version": model.version,
-                "digest": policy_digest(model),
-            },
-        }
-
-    def to_dict(self) -> dict:
-        """The report as JSON-ready data; key order is part of the format."""
-        return {
-            "base": self._side(self.base, self.base_model),
-            "head": self._side(self.head, self.head_model),
-            "changed": self.diff.changed,
-            "changes": [c.to_dict() for c in self.diff.changes],
-            "approvals": [a.to_dict() for a in self.diff.approvals],
-            "examples": [c.to_dict() for c in self.diff.examples],
-            "impact": None if self.impact is None else self.impact.to_dict(),
-        }
-
-    # ------------------------------------------------------------------ text
-    def summary(self) -> str:
-        """One line: how many changes, whose approval, how many leads move."""
-        d = self.diff
-        if not d.changed:
-            text = "no semantic change; no approval needed"
-            if d.examples:
-                text += f" ({_count(len(d.examples), 'example')} changed)"
-        else:
-            teams = ", ".join(a.team for a in d.approvals)
-            text = f"{_count(len(d.changes), 'semantic change')}; approval needed from {teams}"
-        if self.impact is not None:
-            text += f"; {self.impact.moved_sentence()}"
-        return text
-
-    def to_text(self) -> str:
-        """A plain-text report for a terminal or a CI log."""
-        out = [f"funnel diff: {self.base.label} -> {self.head.label}", self.summary()]
-        if self.diff.changes:
-            out.append("")
-            out.append("changes:")
-            for c in self.diff.changes:
-                out.extend(_text_change(c))
-        if self.diff.approvals:
-            out.append("")
-            out.append("approvals needed:")
-            for a in self.diff.approvals:
-                handle = f" ({a.handle})" if a.handle else ""
-                out.append(f"  {a.team}{handle}: {', '.join(a.because)}")
-        if self.diff.examples:
-            out.append("")
-            out.append("examples changed (tests only, no approval needed):")
-            for c in self.diff.examples:
-                out.append(f"  {c.kind} {c.declaration}")
-        if self.impact is not None:
-            out.append("")
-            out.extend(self.impact.text_lines())
-        return "\n".join(out) + "\n"
-
-    # ------------------------------------------------------------------ markdown
-    def to_markdown(self) -> str:
-        """A ready pull-request comment (GitHub-flavoured Markdown)."""
-        d = self.diff
-        out = [
-            f"### Policy change: {md_code(self.base.label)} → {md_code(self.head.label)}",
-            "",
-            f"**{_capital(self.summary())}.**",
-            "",
-            _md_versions(self),
-        ]
-        if d.changes:
-            out += ["", "#### Changes", "",
-                    "| | declaration | what changed | owners |", "|---|---|---|---|"]
-            for c in d.changes:
-                out.append(f"| {c.kind} | {_cell_code(c.declaration)} | {_md_what(c)} | "
-                           f"{md_escape(', '.join(c.owners))} |")
-            out += ["", "#### Approvals needed", "", "| team | handle | for |", "|---|---|---|"]
-            for a in d.approvals:
-                out.append(f"| {md_escape(a.team)} | {md_escape(a.handle or '—')} | "
-                           f"{', '.join(_cell_code(x) for x in a.because)} |")
-            full = [c for c in d.changes if c.kind != "changed" and (c.old or c.new)]
-            if full:
-                out += ["", "<details><summary>Added and removed declarations</summary>", ""]
-                for c in full:
-                    body = (c.new if c.kind == "added" else c.old) or ""
-                    fence = _fence(body)
-                    out += [f"{c.kind} {md_code(c.declaration)}:", "", fence, body, fence, ""]
-                out.append("</details>")
-        if d.examples:
-            out += ["", "<details><summary>Examples changed (tests only, no approval needed)"
-                    "</summary>", ""]
-            out += [f"- {c.kind} {md_code(c.declaration)}" for c in d.examples]
-            out += ["", "</details>"]
-        if self.impact is not None:
-            out += ["", *self.impact.markdown_lines()]
-        return "\n".join(out) + "\n"
-
-
-def _fence(body: str) -> str:
-    """A code fence longer than any run of backticks in ``body`` (a string may hold some)."""
-    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
-    return "`" * max(3, longest + 1)
-
-
-def _count(k: int, noun: str) -> str:
-    return f"{k:,} {noun}{'' if k == 1 else 's'}"
-
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _md_versions(report: DiffReport) -> str:
-    def one(model: PolicyModel) -> str:
-        name = model.header.name.name if model.header else "(no header)"
-        version = f" {model.version}" if model.version else ""
-        return f"{md_code(name + version)} ({md_code(policy_digest(model)[:19])})"
-
-    return f"Policy {one(report.base_model)} → {one(report.head_model)}"
-
-
-def _cell_code(text: str | None) -> str:
-    return md_code(text, in_table=True)
-
-
-def _md_what(c: Change) -> str:
-    """The "what changed" cell: old → new canonical text, one line each."""
-    if c.declaration == "schema file":
-        return "the lead schema's contents"
-    if c.kind == "added":
-        return "added: " + _cell_code(_first_line(c.new))
-    if c.kind == "removed":
-        return "removed: " + _cell_code(_first_line(c.old))
-    parts = []
-    for x in c.lines:
-        if x.kind == "changed":
-            parts.append(f"{_cell_code(x.old)} → {_cell_code(x.new)}")
-        elif x.kind == "added":
-            parts.append(f"added {_cell_code(x.new)}")
-        else:
-            parts.append(f"removed {_cell_code(x.old)}")
-    return "<br>".join(parts)
-
-
-def _first_line(text: str | None) -> str:
-    first = (text or "").split("\n", 1)[0].rstrip()
-    return first[:-1].rstrip() if first.endswith("{") else first
-
-
-def _text_change(c: Change) -> list[str]:
-    where = f"  ({c.where})" if c.where else ""
-    out = [f"  {c.kind} {c.declaration}  [owners: {', '.join(c.owners) or '-'}]{where}"]
-
-    def block(prefix: str, text: str | None) -> None:
-        for line in (text or "").split("\n"):
-            out.append(f"      {prefix} {line}")
-
-    if c.kind == "added":
-        block("+", c.new)
-    elif c.kind == "removed":
-        block("-", c.old)
-    for x in c.lines:
-        if x.old is not None:
-            block("-", x.old)
-        if x.new is not None:
-            block("+", x.new)
-    return out

@@ -1,0 +1,240 @@
+"""CSV lead files: a header row of field paths, then one lead per row, each cell
+typed by the schema (or by its look, without one). :func:`policy.io.leads.read_records`
+describes the rules; this module applies them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
+
+import attrs
+
+from policy.engine.validate import Problem
+from policy.io.records import NOT_UTF8, SURROGATE, LeadFileError, Record, failed_record
+from policy.model.schema import LeadSchema, format_path
+
+# -- CSV -------------------------------------------------------------------------------
+
+_BAD = object()
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+_INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?").fullmatch
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
+_HEADER_PART = re.compile(r"`((?:[^`]|``)*)`|([^.`]*)")
+
+
+def _boolean(text: str) -> object:
+    word = text.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    return _BAD
+
+
+def _integer(text: str) -> object:
+    text = text.strip()
+    if not _INTEGER(text):
+        return _BAD
+    try:
+        return int(text.split(".", 1)[0])
+    except ValueError:  # more digits than Python converts
+        return _BAD
+
+
+def _number(text: str) -> object:
+    text = text.strip()
+    if not _NUMBER(text):
+        return _BAD
+    try:
+        if "." not in text and "e" not in text and "E" not in text:
+            return int(text)
+        value = float(text)
+    except ValueError:
+        return _BAD
+    return value if value not in (float("inf"), float("-inf")) else _BAD
+
+
+def _json_of(kind: str) -> Callable[[str], object]:
+    wanted = dict if kind == "object" else list
+    opener = "{" if kind == "object" else "["
+
+    def convert(text: str) -> object:
+        text = text.strip()
+        if not text.startswith(opener):
+            return _BAD
+        try:
+            value = json.loads(text, parse_constant=_refuse_constant)
+        except (ValueError, RecursionError):
+            return _BAD
+        return value if type(value) is wanted else _BAD
+
+    return convert
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def _string(text: str) -> object:
+    return text
+
+
+_CONVERTERS: tuple[tuple[str, Callable[[str], object]], ...] = (
+    ("boolean", _boolean),
+    ("integer", _integer),
+    ("number", _number),
+    ("object", _json_of("object")),
+    ("array", _json_of("array")),
+    ("string", _string),
+)
+
+
+@attrs.frozen
+class _Column:
+    index: int
+    path: tuple[str, ...]
+    convert: Callable[[str], object] | None  # None: the cell stays a string
+    expected: str
+
+
+def _column(index: int, path: tuple[str, ...], schema: LeadSchema | None) -> _Column:
+    info = schema.lookup(path) if schema is not None else None
+    types = info.types if info is not None else frozenset()
+    steps = [(name, convert) for name, convert in _CONVERTERS if name in types]
+    if not types & {"boolean", "integer", "number"} and ("string" in types or not steps):
+        # Unknown fields, text fields and null-only fields keep the cell as written; so
+        # do fields that allow a string besides objects or arrays (a cell is text first).
+        return _Column(index, path, None, "string")
+    expected = " or ".join(name for name, _ in steps)
+    if len(steps) == 1:
+        return _Column(index, path, steps[0][1], expected)
+    converters = [convert for _, convert in steps]
+
+    def convert(text: str) -> object:
+        for step in converters:
+            value = step(text)
+            if value is not _BAD:
+                return value
+        return _BAD
+
+    return _Column(index, path, convert, expected)
+
+
+def _header_path(name: str, schema: LeadSchema | None) -> tuple[str, ...]:
+    if schema is not None and schema.lookup((name,)) is not None:
+        return (name,)
+    parts: list[str] = []
+    pos = 0
+    while True:
+        match = _HEADER_PART.match(name, pos)
+        assert match is not None  # the pattern matches the empty string
+        quoted, plain = match.groups()
+        part = quoted.replace("``", "`") if quoted is not None else plain.strip()
+        parts.append(part)
+        pos = match.end()
+        if pos >= len(name):
+            break
+        if name[pos] != ".":
+            raise LeadFileError(f"CSV header {name!r}: a backtick must close before a dot")
+        pos += 1
+        if pos == len(name):
+            parts.append("")
+            break
+    if any(part == "" for part in parts):
+        raise LeadFileError(f"CSV header {name!r}: a field path has an empty part")
+    return tuple(parts)
+
+
+def _columns(header: list[str], schema: LeadSchema | None) -> list[_Column]:
+    columns: list[_Column] = []
+    seen: dict[tuple[str, ...], str] = {}
+    for index, cell in enumerate(header):
+        name = cell.strip()
+        if index == 0:
+            name = name.removeprefix("\ufeff").strip()
+        if not name:
+            continue
+        path = _header_path(name, schema)
+        if path in seen:
+            raise LeadFileError(f"CSV header: column {name!r} appears twice")
+        seen[path] = name
+        columns.append(_column(index, path, schema))
+    for path, name in seen.items():
+        for end in range(1, len(path)):
+            if path[:end] in seen:
+                raise LeadFileError(
+                    f"CSV header: column {seen[path[:end]]!r} is a field, but column"
+                    f" {name!r} makes it an object"
+                )
+    return columns
+
+
+def read_csv(stream: TextIO, schema: LeadSchema | None) -> Iterator[Record]:
+    # A lead may carry a long text (notes, a pasted e-mail); the default limit is 128 KiB.
+    if csv.field_size_limit() < 2**31 - 1:
+        csv.field_size_limit(2**31 - 1)
+    reader = csv.reader(stream)
+    columns: list[_Column] | None = None
+    width = 0
+    done = 0  # lines read so far; the next row starts on the line after
+    while True:
+        start = done + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield failed_record(start, f"not valid CSV: {error}")
+            if reader.line_num <= done:
+                return  # the reader is stuck; nothing after this can be read
+            done = reader.line_num
+            continue
+        done = reader.line_num
+        if not row or all(not cell or cell.isspace() for cell in row):
+            continue
+        if any(not cell.isascii() and SURROGATE(cell) for cell in row):
+            yield failed_record(start, NOT_UTF8)
+            continue
+        if columns is None:
+            columns = _columns(row, schema)
+            width = len(row)
+            continue
+        if len(row) != width:
+            yield failed_record(start, f"expected {width} cells, found {len(row)}")
+            continue
+        yield _typed_row(start, row, columns)
+
+
+def _typed_row(line: int, row: list[str], columns: list[_Column]) -> Record:
+    lead: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for column in columns:
+        cell = row[column.index]
+        if not cell or cell.isspace():
+            continue
+        value: object = cell
+        if column.convert is not None:
+            value = column.convert(cell)
+            if value is _BAD:
+                value = cell
+                problems.append(
+                    Problem(
+                        format_path(column.path),
+                        f"expected {column.expected}, found {json.dumps(cell, ensure_ascii=False)}",
+                    )
+                )
+        path = column.path
+        target = lead
+        for key in path[:-1]:
+            target = target.setdefault(key, {})
+        target[path[-1]] = value
+    if problems:
+        problems.sort()
+        message = "; ".join(f"{p.path}: {p.message}" for p in problems)
+        return Record(line, lead, message, tuple(problems))
+    return Record(line, lead)

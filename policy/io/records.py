@@ -1,0 +1,52 @@
+"""What a lead reader yields: a :class:`Record` (a lead, or why it could not be
+read) per input record, and :class:`LeadFileError` for a file that cannot be read
+at all.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from policy.engine.validate import Problem
+
+#: A lone surrogate: text that came from bytes which are not UTF-8.
+SURROGATE = re.compile("[\ud800-\udfff]").search
+NOT_UTF8 = "not valid UTF-8 (the file has bytes that are not UTF-8 text)"
+
+
+class LeadFileError(Exception):
+    """A lead file that cannot be read at all (exit status 2); ``message`` is one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@attrs.frozen
+class Record:
+    """One input record: a lead, or why it could not be read.
+
+    ``line`` is the record's 1-based line (JSON Lines), starting line (CSV; the header
+    is line 1) or index (JSON array). ``value`` is the parsed lead, a ``dict`` when
+    ``error`` is ``None``; on an error record it is what could be read (a CSV row with
+    the bad cells left as text, a value that is not an object) or ``None``, so a caller
+    may still find the lead's id. ``problems`` details ``error`` by field, as in an
+    error record's ``problems`` (LANGUAGE.md §5): one per bad CSV cell, or a single
+    problem with the empty path for an error about the whole record.
+    """
+
+    line: int
+    value: object | None = None
+    error: str | None = None
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the record was read: ``value`` is a lead (a ``dict``)."""
+        return self.error is None
+
+
+def failed_record(line: int, message: str, value: object | None = None) -> Record:
+    return Record(line, value, message, (Problem("", message),))

@@ -1,0 +1,463 @@
+"""The policy document as data (:class:`Document`: headings, paragraphs, tables,
+lists, the funnel diagram), built from the model by :func:`build_document`.
+Both renderings of ``funnel docs`` (:mod:`policy.render.docs`) come from it, so
+they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from policy.model.namespace import PolicyModel
+from policy.model.ownership import Ownership, declaration_label
+from policy.render.words import days_words, number_words, plain, points_words
+from policy.syntax import nodes as n
+from policy.syntax.formatter import (
+    format_duration,
+    format_path,
+    policy_digest,
+)
+
+# --------------------------------------------------------------------------- the document
+
+#: Inline text: (style, text) runs; style is "" (plain), "code", "b" or "i".
+Inline = tuple[tuple[str, str], ...]
+
+
+def T(text: str) -> Inline:
+    return (("", text),)
+
+
+def C(text: str) -> Inline:
+    return (("code", text),)
+
+
+def B(text: str) -> Inline:
+    return (("b", text),)
+
+
+def I(text: str) -> Inline:  # noqa: E743 - the document's italic constructor
+    return (("i", text),)
+
+
+_COMMA: Inline = (("", ", "),)
+
+
+def join(parts: Iterable[Inline], sep: Inline = _COMMA) -> Inline:
+    """Inline runs one after another, ``sep`` between them."""
+    out: list[tuple[str, str]] = []
+    for k, p in enumerate(parts):
+        if k:
+            out.extend(sep)
+        out.extend(p)
+    return tuple(out)
+
+
+@attrs.frozen
+class Heading:
+    level: int
+    text: str
+    anchor: str
+
+
+@attrs.frozen
+class Para:
+    text: Inline
+
+
+@attrs.frozen
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[Inline, ...], ...]
+    #: "l" or "r" per column
+    align: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Bullets:
+    items: tuple[Inline, ...]
+
+
+@attrs.frozen
+class Node:
+    """A diagram node: a funnel stage (``kind="stage"``), a state, or a receiving team."""
+
+    id: str
+    label: str
+    kind: str
+    sub: str = ""
+
+
+@attrs.frozen
+class Edge:
+    """A diagram edge; ``kind``: ``next`` (to the next stage), ``handoff``, ``recycle``,
+    ``reject``. ``label`` is short; ``title`` is the full text (SVG tooltip)."""
+
+    src: str
+    dst: str
+    kind: str
+    label: str = ""
+    title: str = ""
+
+
+@attrs.frozen
+class Diagram:
+    stages: tuple[Node, ...]
+    others: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+
+
+Block = Heading | Para | Table | Bullets | Diagram
+
+
+@attrs.frozen
+class Document:
+    """The policy as a document: a title, a subtitle line, and blocks in order."""
+
+    title: str
+    subtitle: Inline
+    blocks: tuple[Block, ...]
+
+
+def _owned(names: Iterable[str], why: str = "") -> Para:
+    teams = sorted(names)
+    text = join((B(t) for t in teams), T(", ")) if teams else T("nobody")
+    return Para(T("Owned by ") + text + (T(f" ({why}).") if why else T(".")))
+
+
+def _desc(text: str | None) -> list[Block]:
+    return [Para(I(text))] if text else []
+
+
+def _reasons(model: PolicyModel, expr: n.Expr) -> Inline:
+    """The agreed rejection reasons, resolved through a define when one is named."""
+    seen: set[str] = set()
+    while isinstance(expr, n.Ref) and len(expr.path) == 1 and expr.path[0] in model.defines:
+        if expr.path[0] in seen:
+            break
+        seen.add(expr.path[0])
+        expr = model.defines[expr.path[0]].value
+    if isinstance(expr, n.ListExpr):
+        return join((C(plain(i)) for i in expr.items), T(", "))
+    return C(plain(expr))
+
+
+def build_document(model: PolicyModel) -> Document:
+    """The whole policy as a :class:`Document` (rendered by :func:`render_markdown` /
+    :func:`render_html`)."""
+    own = Ownership(model)
+    header = model.header
+    name = header.name.name if header else "policy"
+    title = header.title if header else name
+    digest = policy_digest(model)
+    subtitle = C(name) + T(" · version ") + B(model.version or "(none)") + T(" · digest ") \
+        + C(digest)
+    blocks: list[Block] = [
+        Para(T("This document is generated from the policy's source by ") + C("funnel docs")
+             + T(". The source files are the agreement; this is how they read. The digest "
+                 "fingerprints the rules as ") + C("funnel fmt")
+             + T(" prints them (comments, layout and examples aside) together with the lead "
+                 "schema; every decision carries it, so a decision can be traced to the exact "
+                 "rules that made it.")),
+    ]
+    blocks += _funnel_section(model, own)
+    blocks += _teams_section(model, own)
+    blocks += _stages_section(model, own)
+    blocks += _scores_section(model, own)
+    blocks += _handoffs_section(model, own)
+    blocks += _recycle_section(model, own)
+    blocks += _states_section(model, own)
+    blocks += _calendar_section(model, own)
+    blocks += _vocabulary_section(model, own)
+    return Document(title, subtitle, tuple(blocks))
+
+
+def _funnel_section(model: PolicyModel, own) -> list[Block]:
+    out: list[Block] = [Heading(2, "The funnel", "funnel"),
+                        _owned(own.every, "the funnel line belongs to every team")]
+    if not model.funnel:
+        return [*out, Para(T("The policy declares no funnel."))]
+    out.append(_diagram(model))
+    handoff_at = {h.stage.name: h for h in model.handoffs}
+    rows = []
+    for k, stage_name in enumerate(model.funnel, 1):
+        stage = model.stages.get(stage_name)
+        h = handoff_at.get(stage_name)
+        rows.append((
+            T(str(k)),
+            C(stage_name),
+            T(stage.description or "") if stage else T(""),
+            T(", ".join(sorted(own.of(stage)))) if stage else T(""),
+            (T("hands to ") + B(h.team.name)) if h else T(""),
+        ))
+    out.append(Table(("#", "stage", "meaning", "owners", "handoff"), tuple(rows),
+                     ("r", "l", "l", "l", "l")))
+    out.append(Para(T("A lead is placed at the deepest stage whose gate it passes, together "
+                      "with every earlier gate. A handoff that rejected it, or else the first "
+                      "recycle rule that matches its stage, places it in an off-funnel state "
+                      "instead.")))
+    return out
+
+
+def _diagram(model: PolicyModel) -> Diagram:
+    stages = tuple(Node(f"s_{s}", s, "stage",
+                        ", ".join(sorted(o.name for o in model.stages[s].owners))
+                        if s in model.stages else "")
+                   for s in model.funnel)
+    others: dict[str, Node] = {}
+    edges: list[Edge] = []
+    handoff_at = {h.stage.name: h for h in model.handoffs}
+    for k, s in enumerate(model.funnel):
+        h = handoff_at.get(s)
+        if k + 1 < len(model.funnel):
+            nxt = model.funnel[k + 1]
+            if h is not None:
+                edges.append(Edge(f"s_{s}", f"s_{nxt}", "handoff", f"to {h.team.name}",
+                                  f"handoff {s} to {h.team.name}"))
+            else:
+                edges.append(Edge(f"s_{s}", f"s_{nxt}", "next"))
+        elif h is not None:
+            tid = f"t_{h.team.name}"
+            others.setdefault(tid, Node(tid, h.team.name, "team"))
+            edges.append(Edge(f"s_{s}", tid, "handoff", "handoff", f"handoff {s} to {h.team.name}"))
+
+    def state_node(name: str) -> str:
+        sid = f"x_{name}"
+        state = model.states.get(name)
+        sub = ", ".join(sorted(o.name for o in state.owners)) if state else ""
+        others.setdefault(sid, Node(sid, name, "state", sub))
+        return sid
+
+    for h in model.handoffs:
+        for item in h.items:
+            if isinstance(item, n.Reject):
+                edges.append(Edge(f"s_{h.stage.name}", state_node(item.state.name), "reject",
+                                  f"rejected by {h.team.name}",
+                                  f"{h.team.name} rejects: to {item.state.name}"))
+    for k, r in enumerate(model.recycles, 1):
+        target = state_node(r.state.name)
+        for s in r.stages:
+            edges.append(Edge(f"s_{s.name}", target, "recycle", f"recycle #{k}",
+                              f"recycle #{k}: {r.reason or plain(r.condition)}"))
+    for name in model.states:  # states nothing leads to still belong in the picture
+        state_node(name)
+    return Diagram(stages, tuple(others.values()), tuple(edges))
+
+
+def _teams_section(model: PolicyModel, own) -> list[Block]:
+    out: list[Block] = [Heading(2, "Teams", "teams"),
+                        _owned(own.every, "team lines belong to every team")]
+    owns: dict[str, list[str]] = {t: [] for t in model.teams}
+    blocks = [*model.funnel_stages(), *model.scores.values(), *model.handoffs,
+              *model.recycles, *model.states.values()]
+    for d in blocks:
+        for t in sorted(own.of(d)):
+            if t in owns:
+                owns[t].append(declaration_label(d))
+    rows = tuple((C(t), T(team.handle), T(", ".join(owns[t])))
+                 for t, team in model.teams.items())
+    out.append(Table(("team", "handle", "owns"), rows))
+    out.append(Para(T("A change to a block needs the approval of every team that owns it "
+                      "(see ") + C("funnel diff") + T("). Blocks without ") + C("owned by")
+                    + T(" take their owners from what they touch.")))
+    return out
+
+
+def _stages_section(model: PolicyModel, own) -> list[Block]:
+    out: list[Block] = [Heading(2, "Stages and their gates", "stages")]
+    words = {n.Require: "requires", n.Exclude: "excludes", n.KeepWhen: "stays once"}
+    for k, stage in enumerate(model.funnel_stages(), 1):
+        out.append(Heading(3, f"{k}. {stage.name.name}", f"stage-{stage.name.name}"))
+        out += _desc(stage.description)
+        out.append(_owned(own.of(stage)))
+        summary = []
+        for kind in (n.Require, n.Exclude, n.KeepWhen):
+            items = [i for i in stage.items if isinstance(i, kind)]
+            if items:
+                parts = []
+                for i in items:
+                    if isinstance(i, n.Exclude) and i.reason:
+                        parts.append(T(i.reason))
+                    else:
+                        parts.append(T(plain(i.condition)))
+                summary.append(B(words[kind] + ":") + T(" ") + join(parts, T("; ")))
+        if summary:
+            out.append(Para(join(summary, T(". ")) + T(".")))
+            rows = tuple((T(words[type(i)]), T(plain(i.condition)),
+                          T(getattr(i, "reason", None) or ""))
+                         for i in stage.items)
+            out.append(Table(("rule", "condition", "reason given"), rows))
+        else:
+            out.append(Para(T("No conditions: every lead that passed the earlier gates is "
+                              "here.")))
+        earlier = "it passed every earlier gate, " if k > 1 else ""
+        keep = any(isinstance(i, n.KeepWhen) for i in stage.items)
+        out.append(Para(I(f"A lead is here when {earlier}no “excludes” line holds, "
+                          "and every “requires” line holds"
+                          + (" — or the “stays once” condition holds, which keeps a lead that "
+                             "already entered." if keep else "."))))
+    return out
+
+
+def _scores_section(model: PolicyModel, own) -> list[Block]:
+    if not model.scores:
+        return []
+    out: list[Block] = [Heading(2, "Scores", "scores")]
+    for score in model.scores.values():
+        out.append(Heading(3, score.name.name, f"score-{score.name.name}"))
+        out += _desc(score.description)
+        out.append(_owned(own.of(score)))
+        rows = []
+        notes: list[Inline] = []
+        for item in score.items:
+            if isinstance(item, n.PointsIf):
+                rows.append((T(plain(item.condition)), T(points_words(item.points))))
+            elif isinstance(item, n.PointsPer):
+                cap = (f", at most {points_words(item.cap if item.points > 0 else -item.cap)}"
+                       if item.cap is not None else "")
+                rows.append((T("per " + plain(item.count)),
+                             T(f"{points_words(item.points)} each{cap}")))
+            elif isinstance(item, n.Range):
+                notes.append(T(f"The total is kept between {number_words(item.low)} and "
+                               f"{number_words(item.high)}."))
+            elif isinstance(item, n.Decay):
+                notes.append(T(f"It halves every {format_duration(item.half_life)} since ")
+                             + C(format_path(item.since.path))
+                             + T(" (no decay when that timestamp is missing)."))
+        if rows:
+            out.append(Table(("rule", "points"), tuple(rows), ("l", "r")))
+        out.append(Para(T("Each score starts at 0 and adds the points of every rule that "
+                          "holds; the result is rounded to a whole number.")
+                        + (T(" ") + join(notes, T(" ")) if notes else T(""))))
+    return out
+
+
+def _handoffs_section(model: PolicyModel, own) -> list[Block]:
+    if not model.handoffs:
+        return []
+    out: list[Block] = [Heading(2, "Handoffs", "handoffs")]
+    for h in model.handoffs:
+        out.append(Heading(3, f"{h.stage.name} → {h.team.name}", f"handoff-{h.stage.name}"))
+        out.append(_owned(own.of(h), f"the owners of stage {h.stage.name} and the receiving "
+                                     f"team"))
+        out.append(Para(T("Applies to every lead at ") + C(h.stage.name)
+                        + T(" or deeper in the funnel.")))
+        routes = [i for i in h.items if isinstance(i, n.Route)]
+        if routes:
+            rows = tuple((C(r.target), T("otherwise" if r.condition is None
+                                         else plain(r.condition))) for r in routes)
+            out.append(Para(T("Routes, tried in order; the first that holds is taken:")))
+            out.append(Table(("route", "when"), rows))
+        bullets: list[Inline] = []
+        sla = next((i for i in h.items if isinstance(i, n.Sla)), None)
+        for item in h.items:
+            if isinstance(item, n.Sla):
+                stops = join((C(format_path(s.path)) for s in item.stops), T(" or "))
+                text = (B("SLA: ") + T(f"within {format_duration(item.duration)} from ")
+                        + C(format_path(item.start.path)) + T(" until ") + stops)
+                if item.duration.unit.is_business:
+                    text += T(", counted in business time (") + _calendar_words(model) + T(")")
+                bullets.append(text + T("."))
+            elif isinstance(item, n.Escalate):
+                start = (C(format_path(sla.start.path)) if sla is not None else T("the start"))
+                bullets.append(B("Escalation: ") + T(f"after {format_duration(item.after)} from ")
+                               + start + T(" with the clock still running, to ")
+                               + C(item.target) + T("."))
+            elif isinstance(item, n.Reject):
+                bullets.append(B("Rejection: ") + T(f"{h.team.name} rejects a lead by recording "
+                                                    "a reason in ")
+                               + C(format_path(item.field.path)) + T("; the lead goes to ")
+                               + C(item.state.name) + T(". Agreed reasons: ")
+                               + _reasons(model, item.reasons)
+                               + T(". Any other reason still rejects, and is reported as a "
+                                   "violation."))
+        if bullets:
+            out.append(Bullets(tuple(bullets)))
+    return out
+
+
+def _calendar_words(model: PolicyModel) -> Inline:
+    cal = model.calendar
+    if cal is None:
+        return T("no calendar is declared")
+    parts: list[str] = []
+    for item in cal.items:
+        if isinstance(item, n.Timezone):
+            parts.append(f"{item.name} time")
+        elif isinstance(item, n.Workdays):
+            parts.append(days_words([d.name for d in item.days]))
+        elif isinstance(item, n.Hours):
+            parts.append(f"{item.start} to {item.end}")
+        elif isinstance(item, n.Holidays):
+            k = len(item.dates)
+            parts.append(f"except {k} holiday{'s' if k != 1 else ''}")
+    return T(", ".join(parts))
+
+
+def _recycle_section(model: PolicyModel, own) -> list[Block]:
+    if not model.recycles:
+        return []
+    rows = []
+    for k, r in enumerate(model.recycles, 1):
+        rows.append((T(str(k)), T(", ".join(s.name for s in r.stages)), C(r.state.name),
+                     T(plain(r.condition)), T(r.reason or ""), T(", ".join(sorted(own.of(r))))))
+    return [
+        Heading(2, "Recycling", "recycling"),
+        Para(T("Rules that take a lead out of the funnel. They are tried in this order; the "
+               "first whose stages include the lead's stage and whose condition holds places "
+               "it in its state. A rule is owned by the owners of the stages it takes leads "
+               "from and of its target state.")),
+        Table(("#", "from", "to", "when", "reason", "owners"), tuple(rows),
+              ("r", "l", "l", "l", "l", "l")),
+    ]
+
+
+def _states_section(model: PolicyModel, own) -> list[Block]:
+    if not model.states:
+        return []
+    rows = tuple((C(s.name.name), T(s.description or ""), T(", ".join(sorted(own.of(s)))))
+                 for s in model.states.values())
+    return [Heading(2, "Off-funnel states", "states"),
+            Table(("state", "meaning", "owners"), rows)]
+
+
+def _calendar_section(model: PolicyModel, own) -> list[Block]:
+    cal = model.calendar
+    if cal is None:
+        return []
+    bullets: list[Inline] = []
+    for item in cal.items:
+        if isinstance(item, n.Timezone):
+            bullets.append(B("Time zone: ") + C(item.name))
+        elif isinstance(item, n.Workdays):
+            bullets.append(B("Workdays: ") + T(days_words([d.name for d in item.days])))
+        elif isinstance(item, n.Hours):
+            bullets.append(B("Working hours: ") + T(f"{item.start} to {item.end}"))
+        elif isinstance(item, n.Holidays):
+            bullets.append(B("Holidays: ") + T(", ".join(item.dates)))
+    return [
+        Heading(2, "Business calendar", "calendar"),
+        _owned(own.of(cal), "the owners of every handoff whose SLA counts business time"),
+        Para(T("Business hours and business days count only this working time; a business "
+               "day is one workday's worth of working hours.")),
+        Bullets(tuple(bullets)),
+    ]
+
+
+def _vocabulary_section(model: PolicyModel, own) -> list[Block]:
+    if not model.defines:
+        return []
+    rows = []
+    for d in model.defines.values():
+        value = (", ".join(plain(i) for i in d.value.items) if isinstance(d.value, n.ListExpr)
+                 else plain(d.value))
+        rows.append((C(d.name.name), T(d.description or ""), T(value),
+                     T(", ".join(sorted(own.of(d))))))
+    return [
+        Heading(2, "Vocabulary", "vocabulary"),
+        Para(T("Shared names used by the rules above. A name is owned by the owners of every "
+               "block that uses it.")),
+        Table(("name", "meaning", "definition", "owners"), tuple(rows)),
+    ]
