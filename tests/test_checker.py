@@ -309,7 +309,7 @@ def test_shadowing_define() -> None:
 
 def test_enum_value_the_schema_never_allows() -> None:
     (d,) = check(BASE.replace("demo_requested", 'job_level == "Director"'), schema=SCHEMA)
-    assert (d.code, d.message) == ("W206", '`job_level` is never "Director"')
+    assert (d.code, d.message) == ("W208", '`job_level` is never "Director"')
     assert d.help.endswith('did you mean "director"?')
 
 

@@ -27,7 +27,7 @@ The passes live in :mod:`policy.check.passes`, what they share in
 from __future__ import annotations
 
 from policy.check.context import SLA_STATUSES, VIOLATION_CODES, Context, Pass, did_you_mean
-from policy.check.passes.calendar import check_calendar, work_calendar
+from policy.check.passes.calendar import check_calendar, work_calendar, work_calendars
 from policy.check.passes.declarations import check_declarations, check_names, check_owners
 from policy.check.passes.examples import check_examples, check_usage
 from policy.check.passes.graph import check_cycles, check_types_pass
@@ -37,10 +37,11 @@ from policy.model.namespace import PolicyModel
 from policy.syntax.diagnostics import Diagnostic
 
 #: The codes this phase reports (E110 comes from here for lead files, from the loader for
-#: schemas); the others in :data:`policy.syntax.diagnostics.CODES` belong to other phases.
+#: schemas and `lines` lists; W206 comes from the loader, which reads `lines` lists); the
+#: others in :data:`policy.syntax.diagnostics.CODES` belong to other phases.
 EMITS = (
     "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109", "E110", "E112",
-    "E113", "W201", "W202", "W203", "W204", "W205", "W206", "W207",
+    "E113", "W201", "W202", "W203", "W204", "W205", "W206", "W207", "W208",
 )
 
 
@@ -79,4 +80,5 @@ __all__ = [
     "check_policy",
     "did_you_mean",
     "work_calendar",
+    "work_calendars",
 ]

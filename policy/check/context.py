@@ -195,12 +195,12 @@ class Context:
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
     def reported_within(self, span: n.Span) -> bool:
-        """Whether an error, or a value outside an enum (W206), found so far lies inside
+        """Whether an error, or a value outside an enum (W208), found so far lies inside
         ``span``: the reasoning warnings would only repeat it."""
         if self._reported is None or self._reported[0] != len(self.found):
             starts: dict[str, list[int]] = {}
             for d in self.found:
-                if d.is_error or d.code == "W206":
+                if d.is_error or d.code == "W208":
                     starts.setdefault(d.span.file, []).append(d.span.start)
             for offsets in starts.values():
                 offsets.sort()

@@ -1,4 +1,4 @@
-"""Types: what kind of value each expression holds, and the E102/W206 checks.
+"""Types: what kind of value each expression holds, and the E102/W208 checks.
 
 Runs as the checker's ``types`` pass, over a :class:`~policy.model.namespace.PolicyModel` built by
 :func:`policy.model.build_model`. Unknown names (E101) are reported by an earlier pass;
@@ -242,7 +242,7 @@ def check_types(
     *,
     locate_duration: Callable[[n.Duration], n.Span] | None = None,
 ) -> list[Diagnostic]:
-    """E102 type mismatches and W206 values outside a field's ``enum``, in every statement.
+    """E102 type mismatches and W208 values outside a field's ``enum``, in every statement.
 
     ``locate_duration`` gives the span to underline for a duration (the checker's, which
     reads the source); by default the duration's own span.
@@ -287,6 +287,9 @@ class _Checker:
             for ref in (s.start, *s.stops):
                 yield from self.lead_field(ref, "`sla`")
                 yield from self.timestamp_field(ref)
+        elif isinstance(s, n.EnteredAt):
+            yield from self.lead_field(s.field, "`entered at`")
+            yield from self.timestamp_field(s.field)
         elif isinstance(s, n.Reject):
             yield from self.lead_field(s.field, "`reject … with reason`")
             yield from self.membership(s.field, s.reasons, "after `in`")
@@ -472,7 +475,7 @@ class _Checker:
         yield from self.enum_values(left, items)
 
     def enum_values(self, left: n.Expr, values: tuple[n.Expr, ...]) -> Iterator[Diagnostic]:
-        """W206: a literal the schema's ``enum`` for this field never allows."""
+        """W208: a literal the schema's ``enum`` for this field never allows."""
         ref = self.env.field_ref(left)
         schema = self.model.schema
         if ref is None or schema is None:
@@ -491,7 +494,7 @@ class _Checker:
                 help = f"the schema allows {shown}" if allowed else "the schema allows no text"
                 if close:
                     help += f"; did you mean {json.dumps(close[0], ensure_ascii=False)}?"
-                yield warning("W206", f"`{ref.dotted}` is never {_show(v)}", v.span, help=help)
+                yield warning("W208", f"`{ref.dotted}` is never {_show(v)}", v.span, help=help)
 
     def call(self, e: n.Call) -> Iterator[Diagnostic]:
         arity = FUNCTIONS.get(e.func)

@@ -126,7 +126,7 @@ def _schema_problem(decl: n.SchemaRef, path: Path, detail: str) -> Diagnostic:
 
 def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
     """Read, parse and check the policy at ``path``. Raises only :class:`InputError`."""
-    from policy.check.checker import check_policy, work_calendar
+    from policy.check.checker import check_policy, work_calendar, work_calendars
 
     files = policy_files(path)
     modules, diags, sources = parse_files(files)
@@ -144,4 +144,5 @@ def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
         cal = work_calendar(model)
         if cal is not None:
             model = attrs.evolve(model, work_calendar=cal)
+        model = attrs.evolve(model, work_calendars=work_calendars(model))
     return LoadResult(model, tuple(sort_and_cap(diags)), sources, root)

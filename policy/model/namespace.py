@@ -212,7 +212,7 @@ def stmt_exprs(stmt: n.Stmt) -> Iterator[n.Expr]:
     elif isinstance(stmt, n.Reject):
         yield stmt.field
         yield stmt.reasons
-    elif isinstance(stmt, n.IdField):
+    elif isinstance(stmt, (n.IdField, n.EnteredAt)):
         yield stmt.field
 
 

@@ -39,17 +39,18 @@ CODES: dict[str, str] = {
     "E107": "bad calendar or business durations without one",
     "E108": "policy header missing or repeated; a cycle among defines and scores",
     "E109": "an example names an unknown stage, score, route or state",
-    "E110": "a file or schema that cannot be used",
+    "E110": "a file the policy names (schema, `lines` list, lead file) that cannot be used",
     "E111": "`fmt` refused: its output would not parse back to the same policy and comments",
     "E112": "a line a block may hold once appears twice, or `escalate` without `sla`",
     "E113": "a declared name that is not lowercase snake_case",
-    "W201": "a define that nothing uses",
+    "W201": "a define or a named calendar that nothing uses",
     "W202": "a route that can never be chosen",
     "W203": "a threshold no score can reach",
     "W204": "a gate that can never pass",
     "W205": "a policy name that shadows a schema field",
-    "W206": "a value the schema's `enum` for that field never allows",
+    "W206": "an entry repeated in a `lines` list",
     "W207": "owners change at a jointly owned boundary with no handoff",
+    "W208": "a value the schema's `enum` for that field never allows",
 }
 
 

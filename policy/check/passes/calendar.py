@@ -1,4 +1,7 @@
-"""Pass ``calendar``: the time zone, work days, hours and holidays of ``calendar { … }``.
+"""Pass ``calendar``: the time zone, work days, hours and holidays of each ``calendar``;
+which calendar each handoff's business time counts on (v1.1: ``calendar NAME`` in a
+handoff, ``on NAME`` / ``on default`` after a route), E104 for a name that is not a
+calendar, E107 where none applies, W201 for a named calendar nothing uses.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from policy.check.context import DATE, Context, did_you_mean, json_text
 from policy.model.calendar import WEEKDAYS, WorkCalendar, make_calendar, parse_time_of_day
 from policy.model.namespace import PolicyModel
 from policy.syntax import nodes as n
-from policy.syntax.diagnostics import Diagnostic, error
+from policy.syntax.diagnostics import Diagnostic, error, warning
 
 # --------------------------------------------------------------------------- calendar
 
@@ -42,22 +45,16 @@ def _holiday_problem(text: str) -> str | None:
 
 
 def check_calendar(ctx: Context) -> Iterator[Diagnostic]:
-    """E107 a bad calendar, and business durations without one or where none belongs."""
+    """E107 a bad calendar, and business durations without one or where none belongs;
+    E104 a calendar name that names none; W201 a named calendar nothing uses."""
     model = ctx.model
+    used: set[str] = set()
     for loc in ctx.decls():
         d = loc.decl
         if isinstance(d, n.Calendar):
             yield from _calendar(ctx, d)
         elif isinstance(d, n.Handoff):
-            for item in d.items:
-                dur = item.duration if isinstance(item, n.Sla) else (
-                    item.after if isinstance(item, n.Escalate) else None)
-                if dur is not None and dur.unit.is_business and model.calendar is None:
-                    yield error("E107", f"expected a `calendar` for `{dur.unit.value}`, found "
-                                "none", ctx.duration(dur),
-                                help="business time counts working hours only: add "
-                                "`calendar { timezone … workdays … hours … }`, or use "
-                                "plain `hours`")
+            yield from _handoff_calendars(ctx, d, used)
         elif isinstance(d, n.Score):
             for item in d.items:
                 if isinstance(item, n.Decay) and item.half_life.unit.is_business:
@@ -65,6 +62,92 @@ def check_calendar(ctx: Context) -> Iterator[Diagnostic]:
                                 f"`{item.half_life.unit.value}`", ctx.duration(item.half_life),
                                 help="only `sla` and `escalate` count business time; write "
                                 "the half-life in days or hours")
+    for name, cal in model.calendars.items():
+        if name not in used and cal.name is not None:
+            yield warning("W201", f"the calendar `{name}` is never used", cal.name.span,
+                          help=f"count a handoff's business time on it with `calendar {name}` "
+                          f"in the handoff or `on {name}` after a route, or remove it")
+
+
+def _calendar_name(ctx: Context, ident: n.Ident, used: set[str],
+                   what: str) -> Iterator[Diagnostic]:
+    """E104 for a calendar name (``on X``, a handoff's ``calendar X``) that names none."""
+    model = ctx.model
+    name = ident.name
+    if name == n.DEFAULT_CALENDAR:
+        if model.calendar is None:
+            yield error("E104", f"`{what} default` names the unnamed calendar, and this policy "
+                        "has none", ident.span,
+                        help="declare `calendar { timezone … workdays … hours … }`, or name "
+                        + ("one of the calendars: " + ", ".join(f"`{c}`" for c in
+                                                                 model.calendars)
+                           if model.calendars else "a calendar"))
+        return
+    if name in model.calendars:
+        used.add(name)
+        return
+    other = _kind_of(model, name)
+    message = (f"`{name}` is a {other}, not a calendar" if other
+               else f"unknown calendar `{name}`")
+    yield error("E104", message, ident.span,
+                help=did_you_mean(name, model.calendars)
+                or ("the calendars are " + ", ".join(f"`{c}`" for c in model.calendars)
+                    if model.calendars else
+                    f"declare it: `calendar {name} {{ timezone … workdays … hours … }}`"))
+
+
+def _kind_of(model: PolicyModel, name: str) -> str | None:
+    for kind, names in (("team", model.teams), ("stage", model.stages),
+                        ("state", model.states), ("define", model.defines),
+                        ("score", model.scores)):
+        if name in names:
+            return kind
+    return None
+
+
+def _handoff_calendars(ctx: Context, h: n.Handoff, used: set[str]) -> Iterator[Diagnostic]:
+    model = ctx.model
+    lines = [i for i in h.items if isinstance(i, n.HandoffCalendar)]
+    for line in lines:
+        yield from _calendar_name(ctx, line.name, used, "calendar")
+    routes = [i for i in h.items if isinstance(i, n.Route)]
+    for r in routes:
+        if r.calendar is not None:
+            yield from _calendar_name(ctx, r.calendar, used, "on")
+    own = lines[0].name.name if lines else None
+
+    def missing(route: n.Route | None) -> bool:
+        """No calendar applies for this route (an unknown name is E104, not this)."""
+        name = route.calendar.name if route is not None and route.calendar is not None else own
+        # a name that names nothing (`on default` included) is E104 already
+        return name is None and model.calendar is None
+
+    uncovered = [r for r in routes if missing(r)] if routes else (
+        [None] if missing(None) else [])
+    if not uncovered:
+        return
+    for item in h.items:
+        dur = item.duration if isinstance(item, n.Sla) else (
+            item.after if isinstance(item, n.Escalate) else None)
+        if dur is None or not dur.unit.is_business:
+            continue
+        if not model.calendar and not model.calendars:
+            yield error("E107", f"expected a `calendar` for `{dur.unit.value}`, found "
+                        "none", ctx.duration(dur),
+                        help="business time counts working hours only: add "
+                        "`calendar { timezone … workdays … hours … }`, or use "
+                        "plain `hours`")
+            continue
+        named = [r for r in uncovered if r is not None]
+        shown = [json_text(r.target) for r in named]
+        whom = (f"route {shown[0]}" if len(shown) == 1
+                else "routes " + ", ".join(shown[:-1]) + " and " + shown[-1]) if named \
+            else f"handoff `{h.stage.name}`"
+        yield error("E107", f"expected a calendar for `{dur.unit.value}` on {whom}, found "
+                    "none", ctx.duration(dur),
+                    help="business time counts on the chosen route's `on NAME`, else the "
+                    "handoff's `calendar NAME` line, else the unnamed `calendar { … }`: "
+                    "give it one of those")
 
 
 def _calendar(ctx: Context, cal: n.Calendar) -> Iterator[Diagnostic]:
@@ -74,7 +157,8 @@ def _calendar(ctx: Context, cal: n.Calendar) -> Iterator[Diagnostic]:
                                  ("workdays", days, "workdays mon tue wed thu fri"),
                                  ("hours", hours, "hours 09:00 to 17:00")):
         if not items:
-            yield error("E107", f"expected a `{word}` line in the calendar, found none", head,
+            which = "the calendar" if cal.name is None else f"calendar `{cal.name.name}`"
+            yield error("E107", f"expected a `{word}` line in {which}, found none", head,
                         help=f"add `{example}`")
     for z in zones:
         problem = _zone_problem(z.name)
@@ -124,8 +208,22 @@ def _zone_names() -> list[str]:
 
 
 def work_calendar(model: PolicyModel) -> WorkCalendar | None:
-    """The calendar the engines count business time with, or None (none, or invalid)."""
-    cal = model.calendar
+    """The unnamed calendar as the engines count with it, or None (none, or invalid)."""
+    return _work(model.calendar)
+
+
+def work_calendars(model: PolicyModel) -> dict[str, WorkCalendar]:
+    """Every valid calendar as the engines count with it, by label (``default`` for the
+    unnamed one, else its name)."""
+    out: dict[str, WorkCalendar] = {}
+    for label, cal in ((n.DEFAULT_CALENDAR, model.calendar), *model.calendars.items()):
+        work = _work(cal)
+        if work is not None:
+            out[label] = work
+    return out
+
+
+def _work(cal: n.Calendar | None) -> WorkCalendar | None:
     if cal is None:
         return None
     zones, days, hours, holidays = _calendar_parts(cal)

@@ -34,6 +34,8 @@ def _declared_name(decl: n.Decl) -> tuple[str, n.Ident] | None:
         return "stage", decl.name
     if isinstance(decl, n.State):
         return "state", decl.name
+    if isinstance(decl, n.Calendar) and decl.name is not None:
+        return "calendar", decl.name
     return None
 
 
@@ -62,6 +64,8 @@ def check_declarations(ctx: Context) -> Iterator[Diagnostic]:
     for loc in ctx.decls():
         d = loc.decl
         word = _SINGLE.get(type(d))
+        if isinstance(d, n.Calendar) and d.name is not None:
+            word = None  # a named calendar is a name in the one namespace (v1.1)
         if word is not None:
             if type(d) in firsts:
                 yield error("E103", f"expected one `{word}` line, found a second",
@@ -89,8 +93,8 @@ def check_declarations(ctx: Context) -> Iterator[Diagnostic]:
             what = (f"`{ident.name}` is declared twice" if first_kind == kind
                     else f"`{ident.name}` is declared twice: as a {first_kind} and as a {kind}")
             yield error("E103", what, ident.span,
-                        help=f"the first is at {ctx.where(first.span)}; teams, defines, "
-                        "scores, stages and states share one namespace")
+                        help=f"the first is at {ctx.where(first.span)}; teams, calendars, "
+                        "defines, scores, stages and states share one namespace")
         else:
             names[ident.name] = (kind, ident)
 

@@ -15,7 +15,7 @@ from policy.syntax.diagnostics import Diagnostic, error
 
 
 def check_types_pass(ctx: Context) -> Iterator[Diagnostic]:
-    """E102 type mismatches and W206 values outside an `enum` (:mod:`policy.check.types`)."""
+    """E102 type mismatches and W208 values outside an `enum` (:mod:`policy.check.types`)."""
     return iter(check_types(ctx.model, ctx.types, locate_duration=ctx.duration))
 
 

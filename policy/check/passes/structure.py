@@ -120,7 +120,8 @@ def _blocks(ctx: Context) -> Iterator[Diagnostic]:
                 seen_handoffs[stage] = d
             yield from _routes(ctx, d)
             yield from _once(ctx, d.items, {n.Sla: "sla", n.Escalate: "escalate",
-                                            n.Reject: "reject"}, f"handoff `{stage}`")
+                                            n.Reject: "reject", n.HandoffCalendar: "calendar"},
+                             f"handoff `{stage}`")
             if not any(isinstance(i, n.Sla) for i in d.items):
                 for item in d.items:
                     if isinstance(item, n.Escalate):
@@ -131,6 +132,7 @@ def _blocks(ctx: Context) -> Iterator[Diagnostic]:
         elif isinstance(d, n.Stage):
             yield from _once(ctx, d.items, {n.KeepWhen: "keep when"},
                              f"stage `{d.name.name}`")
+            yield from _entered_twice(ctx, d)
         elif isinstance(d, n.Score):
             yield from _once(ctx, d.items, {n.Range: "range", n.Decay: "decay"},
                              f"score `{d.name.name}`")
@@ -139,7 +141,18 @@ def _blocks(ctx: Context) -> Iterator[Diagnostic]:
                     yield from _range(ctx, item)
         elif isinstance(d, n.Calendar):
             yield from _once(ctx, d.items, {n.Timezone: "timezone", n.Workdays: "workdays",
-                                            n.Hours: "hours"}, "the calendar")
+                                            n.Hours: "hours"},
+                             "the calendar" if d.name is None else f"calendar `{d.name.name}`")
+
+
+def _entered_twice(ctx: Context, stage: n.Stage) -> Iterator[Diagnostic]:
+    """E103 (spec section 2, v1.1): a stage records its entry time in one field."""
+    lines = [i for i in stage.items if isinstance(i, n.EnteredAt)]
+    for extra in lines[1:]:
+        yield error("E103", f"expected one `entered at` line in stage `{stage.name.name}`, "
+                    "found a second", ctx.keyword(extra, "entered"),
+                    help=f"the first is at {ctx.where(lines[0].span)}; a stage has one "
+                    "entry time")
 
 
 def _routes(ctx: Context, h: n.Handoff) -> Iterator[Diagnostic]:
