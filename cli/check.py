@@ -16,7 +16,14 @@ import sys
 import click
 
 from policy.model.loader import InputError, load_model
-from policy.syntax.diagnostics import render_all, summary_line, to_github, to_json, use_color
+from policy.syntax.diagnostics import (
+    github_omitted,
+    render_all,
+    summary_line,
+    to_github,
+    to_json,
+    use_color,
+)
 
 from .common import OK, PROBLEMS, fail_usage
 
@@ -72,14 +79,18 @@ def check(path: str, fmt: str, strict: bool) -> None:
     if fmt == "json":
         payload = {"diagnostics": [to_json(d) for d in diags], "errors": errors,
                    "warnings": warnings}
+        if result.omitted:
+            payload["omitted_errors"] = result.omitted
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     elif fmt == "github":
         root = repository_root()
         for d in diags:
             click.echo(to_github(d, root))
+        if result.omitted:
+            click.echo(github_omitted(result.omitted))
     elif diags:
         color = use_color(sys.stdout)
-        click.echo(render_all(diags, result.sources, color=color))
+        click.echo(render_all(diags, result.sources, color=color, omitted=result.omitted))
         click.echo(summary_line(diags))
     failed = errors > 0 or result.model is None or (strict and warnings > 0)
     sys.exit(PROBLEMS if failed else OK)

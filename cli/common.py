@@ -30,7 +30,8 @@ def load_checked(path: str, *, strict: bool = False, quiet_ok: bool = True) -> L
     diags = result.diagnostics
     if diags:
         color = use_color(sys.stderr)
-        click.echo(render_all(diags, result.sources, color=color), err=True)
+        click.echo(render_all(diags, result.sources, color=color, omitted=result.omitted),
+                   err=True)
     failing = [d for d in diags if d.is_error or strict]
     if result.model is None or failing:
         if diags:

@@ -51,7 +51,8 @@ def _load(source):
     diags, sources = _relabelled(result, source)
     errors = tuple(d for d in diags if d.is_error)
     click.echo(f"funnel: the policy at {source.label} has errors:", err=True)
-    click.echo(render_all(errors, sources, color=use_color(sys.stderr)), err=True)
+    click.echo(render_all(errors, sources, color=use_color(sys.stderr), omitted=result.omitted),
+               err=True)
     click.echo(summary_line(errors), err=True)
     sys.exit(PROBLEMS)
 

@@ -120,7 +120,7 @@ class Policy:
         """The policy a :func:`~policy.model.loader.load_model` result holds; raises
         :class:`PolicyError` when that result has errors."""
         if not result.ok:
-            raise PolicyError(result.diagnostics, result.sources)
+            raise PolicyError(result.diagnostics, result.sources, result.omitted)
         return cls(result.model, diagnostics=result.diagnostics, engine=engine)
 
     def __setattr__(self, name: str, value: object) -> None:

@@ -196,8 +196,8 @@ def test_stage_not_in_funnel_and_funnel_stage_not_declared() -> None:
     text = BASE.replace("funnel lead -> mql", "funnel lead -> sql")
     found = check(text)
     assert [(d.code, d.message) for d in found] == [
-        ("E103", "`sql` is in the funnel but no stage declares it"),
-        ("E103", "stage `mql` is not in the funnel"),
+        ("E114", "`sql` is in the funnel but no stage declares it"),
+        ("E114", "stage `mql` is not in the funnel"),
     ]
     assert found[0].help == "did you mean `mql`?"
 
@@ -253,7 +253,7 @@ def test_cycle_names_its_path() -> None:
     text = BASE.replace("require demo_requested", "require a") + (
         "define a = b or x\ndefine b = c and y\ndefine c = a\n")
     (d,) = check(text)
-    assert (d.code, d.message) == ("E108", "`a` depends on itself: `a` -> `b` -> `c` -> `a`")
+    assert (d.code, d.message) == ("E115", "`a` depends on itself: `a` -> `b` -> `c` -> `a`")
     assert where(d) == (11, 12, 13)
 
 

@@ -18,7 +18,7 @@ import attrs
 from policy.model.lines import fill_lines
 from policy.model.namespace import PolicyModel, build_model
 from policy.syntax import nodes as n
-from policy.syntax.diagnostics import Diagnostic, error, sort_and_cap
+from policy.syntax.diagnostics import Diagnostic, cap_errors, error
 from policy.syntax.parser import parse
 
 SUFFIX = ".funnel"
@@ -73,6 +73,8 @@ class LoadResult:
     diagnostics: tuple[Diagnostic, ...]
     sources: dict[str, str]
     root: Path
+    #: errors past the cap (:data:`policy.syntax.diagnostics.MAX_ERRORS`), left out
+    omitted: int = 0
 
     @property
     def ok(self) -> bool:
@@ -133,7 +135,8 @@ def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
     root = Path(path) if Path(path).is_dir() else Path(path).parent
     if len(modules) != len(files):
         # a file did not parse: report its syntax error alone, not a storm of knock-ons
-        return LoadResult(None, tuple(sort_and_cap(diags)), sources, root)
+        kept, omitted = cap_errors(diags)
+        return LoadResult(None, tuple(kept), sources, root, omitted)
     # `lines` files are read before the model is built, so that every phase after this
     # one sees their entries as an ordinary list (E110 and W206 come from here)
     modules = [fill_lines(m, diags, sources) for m in modules]
@@ -145,4 +148,5 @@ def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
         if cal is not None:
             model = attrs.evolve(model, work_calendar=cal)
         model = attrs.evolve(model, work_calendars=work_calendars(model))
-    return LoadResult(model, tuple(sort_and_cap(diags)), sources, root)
+    kept, omitted = cap_errors(diags)
+    return LoadResult(model, tuple(kept), sources, root, omitted)

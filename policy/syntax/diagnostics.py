@@ -32,17 +32,19 @@ CODES: dict[str, str] = {
     "E100": "syntax error",
     "E101": "unknown name or field",
     "E102": "type mismatch",
-    "E103": "declared twice, or stage and funnel disagree",
+    "E103": "a name or a once-only line declared twice",
     "E104": "unknown team, stage or state",
     "E105": "owning team changes with no handoff",
     "E106": "routes without a final `otherwise`, or lines after it",
     "E107": "bad calendar or business durations without one",
-    "E108": "policy header missing or repeated; a cycle among defines and scores",
+    "E108": "policy header missing or repeated",
     "E109": "an example names an unknown stage, score, route or state",
     "E110": "a file the policy names (schema, `lines` list, lead file) that cannot be used",
     "E111": "`fmt` refused: its output would not parse back to the same policy and comments",
     "E112": "a line a block may hold once appears twice, or `escalate` without `sla`",
     "E113": "a declared name that is not lowercase snake_case",
+    "E114": "the funnel line and the stage declarations disagree",
+    "E115": "a cycle among defines and scores",
     "W201": "a define or a named calendar that nothing uses",
     "W202": "a route that can never be chosen",
     "W203": "a threshold no score can reach",
@@ -81,8 +83,13 @@ def warning(code: str, message: str, span: Span = NOWHERE, help: str | None = No
     return Diagnostic(code, Severity.WARNING, message, span, help)
 
 
-def sort_and_cap(diags: Iterable[Diagnostic], limit: int = MAX_ERRORS) -> list[Diagnostic]:
-    """Sort by location; keep every warning but at most ``limit`` errors."""
+def cap_errors(diags: Iterable[Diagnostic],
+               limit: int = MAX_ERRORS) -> tuple[list[Diagnostic], int]:
+    """Sort by location and drop repeats; keep every warning but at most ``limit`` errors.
+
+    Returns what is kept and how many errors were left out, so that every report can
+    say so (:func:`omitted_line`) rather than stop silently at the cap.
+    """
     out: list[Diagnostic] = []
     errors = 0
     seen: set[Diagnostic] = set()
@@ -95,15 +102,31 @@ def sort_and_cap(diags: Iterable[Diagnostic], limit: int = MAX_ERRORS) -> list[D
             if errors > limit:
                 continue
         out.append(d)
-    return out
+    return out, max(0, errors - limit)
+
+
+def sort_and_cap(diags: Iterable[Diagnostic], limit: int = MAX_ERRORS) -> list[Diagnostic]:
+    """:func:`cap_errors` without the count."""
+    return cap_errors(diags, limit)[0]
+
+
+def omitted_line(omitted: int) -> str:
+    """The line that stands for the errors past the cap: ``… and 5 more errors``."""
+    return f"… and {omitted} more error{'s' if omitted != 1 else ''}"
 
 
 class PolicyError(Exception):
-    """A policy that cannot be loaded; ``diagnostics`` holds every reason."""
+    """A policy that cannot be loaded; ``diagnostics`` holds the reasons.
 
-    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None):
+    Past the error cap (:data:`MAX_ERRORS`) the loader keeps the first errors only;
+    ``omitted`` says how many more there were.
+    """
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None,
+                 omitted: int = 0):
         self.diagnostics = list(diagnostics)
         self.sources = dict(sources or {})
+        self.omitted = omitted
         first = next((d for d in self.diagnostics if d.is_error), None)
         if first is None:
             summary = "policy could not be loaded"
@@ -111,13 +134,13 @@ class PolicyError(Exception):
             summary = f"{first.span}: {first.message}"
         else:  # not located in a file (a path that cannot be read)
             summary = first.message
-        more = len([d for d in self.diagnostics if d.is_error]) - 1
+        more = len([d for d in self.diagnostics if d.is_error]) - 1 + omitted
         if more > 0:
             summary += f" (and {more} more error{'s' if more > 1 else ''})"
         super().__init__(summary)
 
     def render(self, *, color: bool = False) -> str:
-        return render_all(self.diagnostics, self.sources, color=color)
+        return render_all(self.diagnostics, self.sources, color=color, omitted=self.omitted)
 
 
 # --------------------------------------------------------------------------- rendering
@@ -166,8 +189,13 @@ def render(diag: Diagnostic, source: str | None, *, color: bool = False) -> str:
     return "\n".join(lines)
 
 
-def render_all(diags: Iterable[Diagnostic], sources: dict[str, str], *, color: bool = False) -> str:
-    return "\n".join(render(d, sources.get(d.span.file), color=color) for d in diags)
+def render_all(diags: Iterable[Diagnostic], sources: dict[str, str], *, color: bool = False,
+               omitted: int = 0) -> str:
+    """Every diagnostic in the text form; past the cap, a last line says how many more."""
+    parts = [render(d, sources.get(d.span.file), color=color) for d in diags]
+    if omitted > 0:
+        parts.append(omitted_line(omitted))
+    return "\n".join(parts)
 
 
 def summary_line(diags: Sequence[Diagnostic]) -> str:
@@ -221,6 +249,16 @@ def to_github(diag: Diagnostic, root: str | None = None) -> str:
     props.append(f"title={_gh_escape(diag.code, prop=True)}")
     message = diag.message + (f"\nhelp: {diag.help}" if diag.help else "")
     return f"::{level} {','.join(props)}::{_gh_escape(message)}"
+
+
+def github_omitted(omitted: int) -> str:
+    """The workflow command that says how many errors past the cap were left out.
+
+    A notice, not an error: it points at no line, and the step fails on the errors shown.
+    """
+    message = (f"{omitted_line(omitted)} (funnel check shows the first {MAX_ERRORS}; "
+               "fix them and run it again)")
+    return f"::notice title=funnel check::{_gh_escape(message)}"
 
 
 def repo_relative(file: str, root: str | None) -> str:

@@ -22,7 +22,7 @@ from policy.syntax.diagnostics import Diagnostic, error, warning
 
 
 def check_funnel(ctx: Context) -> Iterator[Diagnostic]:
-    """E103 the funnel line against the stages; E105 team boundaries without a handoff;
+    """E114 the funnel line against the stages; E105 team boundaries without a handoff;
     E103 two handoffs at one stage; E106 routes; E112 lines a block may hold once."""
     model = ctx.model
     funnel = next((loc.decl for loc in ctx.decls() if isinstance(loc.decl, n.Funnel)), None)
@@ -32,7 +32,7 @@ def check_funnel(ctx: Context) -> Iterator[Diagnostic]:
         for ident in funnel.stages:
             name = ident.name
             if name in listed:
-                yield error("E103", f"`{name}` appears twice in the funnel", ident.span,
+                yield error("E114", f"`{name}` appears twice in the funnel", ident.span,
                             help=f"the first is at {ctx.where(listed[name].span)}; each stage "
                             "has one place in the funnel")
                 continue
@@ -41,12 +41,12 @@ def check_funnel(ctx: Context) -> Iterator[Diagnostic]:
                 continue
             other = ctx.kinds.get(name)
             if other is not None:
-                yield error("E103", f"expected a stage in the funnel, found the {other} "
+                yield error("E114", f"expected a stage in the funnel, found the {other} "
                             f"`{name}`", ident.span,
                             help="the funnel lists stages in order; states are placements "
                             "off the funnel" if other == "state" else "the funnel lists stages")
             else:
-                yield error("E103", f"`{name}` is in the funnel but no stage declares it",
+                yield error("E114", f"`{name}` is in the funnel but no stage declares it",
                             ident.span, help=did_you_mean(name, unlisted)
                             or declare_help("stage", name))
     for loc in ctx.decls():
@@ -54,7 +54,7 @@ def check_funnel(ctx: Context) -> Iterator[Diagnostic]:
         if isinstance(d, n.Stage) and d.name.name not in listed and model.stages.get(
             d.name.name
         ) is d:
-            yield error("E103", f"stage `{d.name.name}` is not in the funnel", d.name.span,
+            yield error("E114", f"stage `{d.name.name}` is not in the funnel", d.name.span,
                         help="add it to the `funnel` line, at its place in the order"
                         if funnel is not None else
                         "add a line `funnel a -> b -> …` that lists the stages in order")
