@@ -81,9 +81,12 @@ COUNTRIES = _weighted([("US", 44), ("CA", 5), ("GB", 9), ("DE", 6), ("NL", 3), (
                        ("IE", 1), ("SE", 1), ("ES", 2), ("IT", 2), ("CH", 1), ("PL", 1),
                        ("AU", 3), ("IN", 6), ("BR", 4), ("MX", 2), ("SG", 2), ("JP", 2),
                        ("IL", 1), ("ZA", 1), (None, 3)])
+# The countries the policy routes to the EMEA desks (`emea_countries` in policy.funnel).
+EMEA = frozenset(["GB", "IE", "DE", "NL", "FR", "BE", "LU", "AT", "CH", "DK", "SE", "NO", "FI",
+                  "ES", "PT", "IT", "PL", "IL", "AE", "ZA"])
 CONSENT_COUNTRIES = frozenset(["GB", "IE", "DE", "NL", "FR", "BE", "LU", "AT", "DK", "SE",
                                "FI", "ES", "PT", "IT", "PL"])
-SOURCES = _weighted([("organic", 26), ("paid_search", 18), ("paid_social", 9), ("webinar", 14),
+SOURCES = _weighted([("organic", 24), ("paid_search", 17), ("paid_social", 14), ("webinar", 13),
                      ("event", 8), ("content", 12), ("referral", 5), ("partner", 3),
                      ("outbound", 4), (None, 1)])
 CAMPAIGNS = ("2026-q4-observability-report", "2026-q4-webinar-series", "brand-search",
@@ -126,6 +129,8 @@ AES = ("d.fischer", "r.osei", "l.moreau", "k.tanaka")
 _DAYS_BEFORE = 800
 BASE = REFERENCE.replace(hour=0, minute=0, second=0) - timedelta(days=_DAYS_BEFORE)
 _REF_S = int((REFERENCE - BASE).total_seconds())
+BASE_WEEKDAY = BASE.weekday()
+SPAN_DAYS = 183  # six months of inquiries before REFERENCE
 _DAY_STR = tuple((BASE + timedelta(days=d)).strftime("%Y-%m-%d") for d in range(_DAYS_BEFORE + 2))
 _TOD_STR = tuple(f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z" for s in range(86400))
 DAY = 86400
@@ -190,7 +195,8 @@ def generate(count: int = 1000, seed: int = 42) -> Iterator[dict]:
         if u >= 0.18 and rnd() < 0.003:
             email = f"qa+{randrange(1000)}@halyard.io"  # staff test sign-ups
 
-        created = _REF_S - int(min(expo(1 / 55.0), 700.0) * DAY) - randrange(DAY)
+        # six months of inquiries, a few more each month than the month before
+        created = _REF_S - int(rnd() ** 1.15 * SPAN_DAYS * DAY)
         lead = {"lead_id": f"HAL-{i + 1:07d}", "created_at": _ts(created)}
         if email is not None or rnd() < 0.5:
             lead["email"] = email
@@ -220,6 +226,7 @@ def generate(count: int = 1000, seed: int = 42) -> Iterator[dict]:
             lead["email_bounced"] = True
 
         # ---- company (firmographics from enrichment)
+        named = False
         if rnd() < 0.04:
             lead["company"] = None
         else:
@@ -235,6 +242,7 @@ def generate(count: int = 1000, seed: int = 42) -> Iterator[dict]:
             tier = rnd() * (1.0 if employees < 1000 else 0.25)
             company["abm_tier"] = ("tier1" if tier < 0.02 else "tier2" if tier < 0.05
                                    else "tier3" if tier < 0.09 else None)
+            named = company["abm_tier"] in ("tier1", "tier2")
             if rnd() < 0.75:
                 company["tech_stack"] = sample(TECH, randrange(0, 5))
             if rnd() < 0.7:
@@ -272,17 +280,36 @@ def generate(count: int = 1000, seed: int = 42) -> Iterator[dict]:
             lead["last_activity_at"] = _ts(last_activity)
 
         # ---- handoffs: marketing -> SDR -> AE
-        hot = demo or contact or pricing >= 3 or webinars + downloads >= 4
+        # Paid social's gated e-books download well, so its leads score like buyers.
+        social = lead["source"] == "paid_social"
+        hot = (demo or contact or pricing >= 3 or webinars + downloads >= 4
+               or (social and downloads >= 1))
         if rnd() < (0.75 if hot else 0.08) and level is not None:
-            base = last_activity if last_activity is not None else created
-            mql = min(working_instant(base, 6 * HOUR), _REF_S - randrange(2 * HOUR))
-            mql = max(mql, created)
+            # marketing automation stamps mql_at within a day or two of the inquiry
+            mql = working_instant(created + int(expo(1 / (1.5 * DAY))), 6 * HOUR)
+            mql = max(min(mql, _REF_S - randrange(2 * HOUR)), created)
             lead["mql_at"] = _ts(mql)
             outcome = rnd()
-            if outcome < 0.62 and _REF_S - mql > HOUR:
+            waiting = 0.18 if _REF_S - mql < 3 * DAY else 0.03
+            # The story: SDRs accept paid-social MQLs half as often and reject them
+            # "not a fit"; the EMEA desk's Monday pipeline review leaves its Monday
+            # MQLs unanswered until Tuesday (Monday in Chicago, roughly UTC-6).
+            accept, reject = (0.35, 0.95 - waiting) if social else (0.78 - waiting, 0.97 - waiting)
+            emea_monday = (country in EMEA and not named
+                           and (BASE_WEEKDAY + (mql - 6 * HOUR) // DAY) % 7 == 0)
+            if outcome < accept and _REF_S - mql > HOUR:
                 # accepted: mostly within the 2-business-hour SLA, a tail that is late
-                delay = expo(1 / (1.2 * HOUR)) if rnd() < 0.8 else expo(1 / (40.0 * HOUR))
+                if emea_monday:
+                    delay = 20 * HOUR + expo(1 / (6.0 * HOUR))
+                elif rnd() < 0.9:
+                    delay = expo(1 / (1.0 * HOUR))
+                else:
+                    delay = expo(1 / (40.0 * HOUR))
                 accepted = min(mql + int(delay) + 60, _REF_S)
+                if rnd() < 0.01:
+                    # accepted from a call list before the automation stamped mql_at:
+                    # the CRM's times run backwards (the report counts it as negative)
+                    accepted = mql - randrange(60, 1800)
                 lead["accepted_at"] = _ts(accepted)
                 lead["sdr_owner"] = choice(SDRS) if rnd() < 0.95 else None
                 if rnd() < 0.6:
@@ -293,9 +320,8 @@ def generate(count: int = 1000, seed: int = 42) -> Iterator[dict]:
                         bant["timeline_months"] = timeline
                     lead["bant"] = bant
                     qualified = bant["budget"] and bant["authority"] and bant["need"]
-                    if qualified and timeline <= 6 and _REF_S - accepted > DAY and rnd() < 0.8:
-                        sql = accepted + randrange(1 * DAY, max(_REF_S - accepted, DAY + 1))
-                        sql = min(sql, _REF_S)
+                    sql = accepted + DAY + int(expo(1 / (8.0 * DAY)))
+                    if qualified and timeline <= 6 and sql <= _REF_S and rnd() < 0.8:
                         lead["sql_at"] = _ts(sql)
                         ae = rnd()
                         if ae < 0.55:
@@ -312,11 +338,15 @@ def generate(count: int = 1000, seed: int = 42) -> Iterator[dict]:
                             lead["ae_rejection_reason"] = (
                                 choice(AE_REJECT_AGREED) if rnd() < 0.9
                                 else choice(AE_REJECT_OFF_LIST))
-            elif outcome < 0.82 and _REF_S - mql > HOUR:
-                rejected = min(mql + int(expo(1 / (3.0 * HOUR))) + 60, _REF_S)
+            elif outcome < reject and _REF_S - mql > HOUR:
+                delay = 20 * HOUR if emea_monday else 0
+                rejected = min(mql + delay + int(expo(1 / (3.0 * HOUR))) + 60, _REF_S)
                 lead["rejected_at"] = _ts(rejected)
-                lead["rejection_reason"] = (choice(REJECT_AGREED) if rnd() < 0.92
-                                            else choice(REJECT_OFF_LIST))
+                if social and rnd() < 0.85:
+                    lead["rejection_reason"] = "not a fit"
+                else:
+                    lead["rejection_reason"] = (choice(REJECT_AGREED) if rnd() < 0.92
+                                                else choice(REJECT_OFF_LIST))
             # else: still waiting for an SDR (pending, breached or escalated)
 
         # ---- 0.5% invalid on purpose
