@@ -21,6 +21,7 @@ COMMANDS = {
     "explain": "explain_cmd:explain",
     "diff": "diff_cmd:diff",
     "docs": "docs_cmd:docs",
+    "report": "report_cmd:report",
 }
 
 

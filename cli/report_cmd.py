@@ -1,0 +1,125 @@
+"""`funnel report`: the closed-loop funnel report (spec section 11).
+
+Thin: parse the arguments, load the policy, read the leads, hand them to
+:func:`policy.report.build.build_report` and write the rendering. Exit status: 0 once
+the report is written (refused leads are part of it); 1 a policy with errors; 2 bad
+usage (an unknown ``--by`` field) or input that cannot be read.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+import click
+
+from .common import OK, fail_usage, load_policy
+from .eval_cmd import as_of_option, now_us, open_leads
+
+FORMATS = ("html", "markdown", "json")
+_BY_EXTENSION = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown",
+                 ".json": "json"}
+
+
+@click.command("report")
+@click.argument("path", type=click.Path())
+@click.argument("leads")
+@as_of_option
+@click.option("--engine", type=click.Choice(["python"]), default="python", show_default=True,
+              help="Which engine decides the leads; the figures are computed in DuckDB "
+                   "either way.")
+@click.option("--by", "by", metavar="FIELD", default=None,
+              help="Every figure also per value of FIELD (lead source, country, campaign): "
+                   "the 20 most common values, the rest as (other).")
+@click.option("--cohort", "cohort", metavar="FIELD", default=None,
+              help="Timestamp field that puts a lead in a cohort. Default: the first "
+                   "stage's `entered at` field.")
+@click.option("--period", type=click.Choice(["week", "month", "quarter"]), default="month",
+              show_default=True, help="Cohort period (UTC; weeks are ISO weeks).")
+@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv"]), default=None,
+              help="Format of LEADS. Default: by its extension; JSON Lines for standard input.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="html: one self-contained page with charts; markdown: the tables; "
+                   "json: every figure. Default: from -o's extension, else markdown.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Write to FILE instead of standard output.")
+def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None,
+           cohort: str | None, period: str, input_format: str | None, fmt: str | None,
+           output: str | None) -> None:
+    """How the funnel the policy at PATH agreed on performs on the leads in LEADS.
+
+    Reach and conversion per stage, off-funnel states and their reasons, SLA
+    compliance and response times per route, rejection reasons (off-list ones
+    counted), velocity between stages, cohorts and score histograms.
+
+    \b
+    Examples:
+      funnel report rules rules/leads.jsonl -o report.html
+      funnel report rules rules/leads.jsonl --by source --format markdown
+      funnel report rules leads.csv --cohort created_at --period week --format json
+
+    Exit status: 0 the report was written (refused leads are counted in it); 1 the
+    policy has errors; 2 bad usage or LEADS cannot be read.
+    """
+    from policy.report.build import ReportUsageError, build_report, decide_records, field_option
+
+    if fmt is None:
+        ext = os.path.splitext(output)[1].lower() if output else ""
+        fmt = _BY_EXTENSION.get(ext, "markdown")
+    pol = load_policy(path)
+    try:
+        by_path = field_option(pol, by, "--by")
+        cohort_path = field_option(pol, cohort, "--cohort")
+    except ReportUsageError as exc:
+        fail_usage(str(exc))
+    at = now_us() if as_of is None else as_of
+    from policy.io.leads import LeadFileError, detect_format, read_records, text_stream
+    from policy.model.schema import format_path
+
+    source, _size, shown = open_leads(leads)
+    try:
+        in_fmt = input_format or detect_format(None if leads == "-" else leads)
+        stream = text_stream(io.BufferedReader(source))  # type: ignore[arg-type]
+        records = read_records(stream, fmt=in_fmt, schema=pol.model.schema)
+        try:
+            data = build_report(
+                pol, decide_records(pol, records, at), as_of=at, by=by_path,
+                cohort=cohort_path, period=period,
+                by_text=format_path(by_path) if by_path else None,
+                cohort_text=format_path(cohort_path) if cohort_path else None)
+        except LeadFileError as exc:
+            fail_usage(f"{shown}: {exc.message}")
+        except OSError as exc:
+            fail_usage(f"{shown}: cannot read: {exc.strerror or exc}")
+    finally:
+        if leads != "-":
+            source.raw.close()
+    text = _render(data, fmt)
+    try:
+        if output:
+            with open(output, "w", encoding="utf-8", newline="\n") as f:
+                f.write(text)
+        else:
+            sys.stdout.flush()
+            out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+            out.write(text)
+            out.flush()
+            out.detach()
+    except OSError as exc:
+        fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
+    sys.exit(OK)
+
+
+def _render(data: dict, fmt: str) -> str:
+    if fmt == "json":
+        from policy.report.render import to_json
+
+        return to_json(data)
+    if fmt == "markdown":
+        from policy.report.markdown import to_markdown
+
+        return to_markdown(data)
+    from policy.report.html import to_html
+
+    return to_html(data)
