@@ -108,18 +108,20 @@ def figures(pol, items: list, *, entered: dict[str, tuple[str, ...]] | None = No
     out["states"] = states
 
     handoffs = []
-    calendar = model.work_calendar
     for h in model.handoffs:
         results = [(d, x) for d, _ in decisions for x in d.handoffs if x.stage == h.stage.name]
-        routes_declared = [item.target for item in h.items if type(item).__name__ == "Route"]
+        routes_declared = [item for item in h.items if type(item).__name__ == "Route"]
         has_sla = any(type(item).__name__ == "Sla" for item in h.items)
         routes = {}
-        for route in routes_declared:
+        for node in routes_declared:
+            route = node.target
+            calendar = model.work_calendar_for(h, node)
             mine = [x for _, x in results if x.route == route]
             status = Counter(x.sla.status for x in mine if x.sla is not None)
             met, breached = status["met"], status["breached"]
-            hours = [calendar.business_between(x.sla.start, x.sla.stop) / US_HOUR for x in mine
-                     if x.sla is not None and x.sla.start is not None and x.sla.stop is not None]
+            hours = [calendar.business_between(x.sla.start_us, x.sla.stop_us) / US_HOUR
+                     for x in mine if x.sla is not None
+                     and x.sla.start is not None and x.sla.stop is not None]
             response = None
             if has_sla and calendar is not None:
                 response = {"median": nearest_rank(hours, Fraction(1, 2)),
@@ -146,7 +148,7 @@ def figures(pol, items: list, *, entered: dict[str, tuple[str, ...]] | None = No
     out["handoffs"] = handoffs
 
     velocity = []
-    entered = entered or {}
+    entered = dict(model.entered_at) if entered is None else entered
     for a, b in zip(stages, stages[1:], strict=False):
         if a not in entered or b not in entered:
             continue

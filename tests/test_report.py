@@ -90,8 +90,6 @@ def tiny_leads(count: int = 60, seed: int = 5) -> list:
 
 
 TINY_THRESHOLDS = {"fit": [50, 95, 100], "buzz": [3]}
-TINY_ENTERED = {"lead": ("created_at",), "mql": ("mql_at",), "sal": ("accepted_at",),
-                "won": ("won_at",)}
 RULES_ENTERED = {"inquiry": ("created_at",), "mql": ("mql_at",), "sal": ("accepted_at",),
                  "sql": ("sql_at",), "opportunity": ("opp_created_at",)}
 
@@ -150,8 +148,8 @@ def rules() -> policy.Policy:
 @pytest.mark.parametrize("period", ["week", "month", "quarter"])
 def test_every_figure_of_the_tiny_policy_matches_an_independent_count(tiny, tmp_path, period):
     items = ref.decide(tiny, tiny_leads(), AS_OF)
-    got = report_via_sql(tiny, items, tmp_path, entered=TINY_ENTERED, period=period)
-    want = ref.figures(tiny, items, entered=TINY_ENTERED, period=period,
+    got = report_via_sql(tiny, items, tmp_path, period=period)
+    want = ref.figures(tiny, items, period=period,
                        thresholds=TINY_THRESHOLDS)
     assert_figures(got, want)
     # the data really exercises what it should
@@ -163,11 +161,11 @@ def test_every_figure_of_the_tiny_policy_matches_an_independent_count(tiny, tmp_
 
 def test_every_figure_per_by_value_matches_an_independent_count(tiny, tmp_path):
     items = ref.decide(tiny, tiny_leads(), AS_OF)
-    got = report_via_sql(tiny, items, tmp_path, entered=TINY_ENTERED, by=("source",))
+    got = report_via_sql(tiny, items, tmp_path, by=("source",))
     groups = ref.by_groups(items, ("source",))
     assert list(got["by"]) == list(groups)
     for key, members in groups.items():
-        want = ref.figures(tiny, members, entered=TINY_ENTERED, thresholds=TINY_THRESHOLDS)
+        want = ref.figures(tiny, members, thresholds=TINY_THRESHOLDS)
         # bins of a score without a range follow the whole report's values
         for name in ("buzz",):
             want["scores"][name] = got["by"][key]["scores"][name] | {
@@ -209,7 +207,7 @@ def test_generated_leads_by_campaign_match_an_independent_count(rules, tmp_path)
 
 
 def test_no_records_give_a_report_of_zeros(tiny, tmp_path):
-    got = report_via_sql(tiny, [], tmp_path, entered=TINY_ENTERED, by=("source",))
+    got = report_via_sql(tiny, [], tmp_path, by=("source",))
     assert (got["leads"], got["decided"], got["refused"]) == (0, 0, {"count": 0, "paths": {}})
     assert all(f == {"reached": 0, "conversion": None, "cumulative": None, "placed": 0}
                for f in got["funnel"].values())

@@ -156,11 +156,12 @@ class FactWriter:
             sla = h.sla
             if sla is not None:
                 row[p + "status"] = sla.status
-                if sla.start is not None and sla.stop is not None:
+                if sla.start_us is not None and sla.stop_us is not None:
                     calendar = shape.route_calendar(h.route)
                     if calendar is not None:
                         try:
-                            row[p + "response"] = calendar.business_between(sla.start, sla.stop)
+                            row[p + "response"] = calendar.business_between(sla.start_us,
+                                                                        sla.stop_us)
                         except ValueError:
                             pass  # an instant outside the calendar's dates: no figure
             row[p + "escalated"] = h.escalate_to is not None

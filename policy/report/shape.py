@@ -19,15 +19,13 @@ from typing import Any
 import attrs
 
 from policy.engine import runtime as rt
-from policy.model.calendar import WorkCalendar, make_calendar
+from policy.model.calendar import WorkCalendar
 from policy.model.namespace import PolicyModel, walk_expr
 from policy.syntax import nodes as n
 
 __all__ = ["HandoffShape", "RouteShape", "ScoreShape", "Shape", "StageShape", "parse_field_path",
            "report_shape"]
 
-#: The word for the unnamed calendar in ``on default`` (section 2, v1.1).
-_DEFAULT = "default"
 _COMPARISONS = n.COMPARISONS
 
 
@@ -139,12 +137,11 @@ def parse_field_path(text: str) -> tuple[str, ...] | None:
 def report_shape(model: PolicyModel, *, name: str | None, version: str | None,
                  digest: str) -> Shape:
     """The :class:`Shape` of a checked model (``name``/``version``/``digest``: its info)."""
-    calendars = _calendars(model)
     stages = tuple(_stage(model, model.stages[s]) for s in model.funnel if s in model.stages)
     from policy.check.reasoning import Reasoner
 
     reasoner = Reasoner(model)
-    handoffs = tuple(_handoff(h, calendars, reasoner) for h in model.handoffs)
+    handoffs = tuple(_handoff(model, h, reasoner) for h in model.handoffs)
     scores = tuple(_score(model, reasoner, s) for s in model.scores.values())
     first = stages[0].entered_at if stages else None
     return Shape(name=name, version=version, digest=digest, stages=stages,
@@ -152,59 +149,8 @@ def report_shape(model: PolicyModel, *, name: str | None, version: str | None,
                  default_cohort=first)
 
 
-def _calendars(model: PolicyModel) -> dict[str | None, WorkCalendar]:
-    """Every calendar by name (None: the unnamed one), built by the SLA's own code."""
-    out: dict[str | None, WorkCalendar] = {}
-    if model.work_calendar is not None:
-        out[None] = model.work_calendar
-    for located in model.all_decls():
-        cal = located.decl
-        if not isinstance(cal, n.Calendar):
-            continue
-        ident = getattr(cal, "name", None)
-        key = ident.name if ident is not None else None
-        if key in out:
-            continue
-        built = _build_calendar(cal)
-        if built is not None:
-            out[key] = built
-    named = getattr(model, "work_calendars", None)  # the model's own, when it keeps them
-    if isinstance(named, dict):
-        for key, value in named.items():
-            if isinstance(value, WorkCalendar):
-                out[None if key in (None, _DEFAULT) else key] = value
-    return out
-
-
-def _build_calendar(cal: n.Calendar) -> WorkCalendar | None:
-    zone = days = hours = None
-    holidays: tuple[str, ...] = ()
-    for item in cal.items:
-        if isinstance(item, n.Timezone):
-            zone = item.name
-        elif isinstance(item, n.Workdays):
-            days = [d.name for d in item.days]
-        elif isinstance(item, n.Hours):
-            hours = (item.start, item.end)
-        elif isinstance(item, n.Holidays):
-            holidays += tuple(item.dates)
-    if zone is None or days is None or hours is None:
-        return None
-    try:
-        return make_calendar(timezone=zone, workdays=days, start_minute=hours[0],
-                             end_minute=hours[1], holidays=holidays)
-    except ValueError:
-        return None  # the checker reported it (E107); such a policy does not load
-
-
 def _stage(model: PolicyModel, stage: n.Stage) -> StageShape:
-    entered_type = getattr(n, "EnteredAt", None)
-    field = None
-    if entered_type is not None:
-        for item in stage.items:
-            if isinstance(item, entered_type):
-                field = item.field.path
-                break
+    field = model.entered_at.get(stage.name.name)
     kind = "any"
     if field is not None and model.schema is not None:
         info = model.schema.lookup(field)
@@ -213,25 +159,14 @@ def _stage(model: PolicyModel, stage: n.Stage) -> StageShape:
     return StageShape(stage.name.name, field, kind)
 
 
-def _handoff(h: n.Handoff, calendars: dict, reasoner: Any) -> HandoffShape:
-    own = None
+def _handoff(model: PolicyModel, h: n.Handoff, reasoner: Any) -> HandoffShape:
     routes: list[RouteShape] = []
     has_sla = False
     agreed = reject_to = None
-    handoff_calendar = getattr(n, "HandoffCalendar", None)
-    for item in h.items:
-        if handoff_calendar is not None and isinstance(item, handoff_calendar):
-            own = item.name.name
-    base_name = own
-    base = calendars.get(own) if own is not None else calendars.get(None)
     for item in h.items:
         if isinstance(item, n.Route):
-            on = getattr(item, "calendar", None)
-            if on is None:
-                routes.append(RouteShape(item.target, base, base_name))
-            else:
-                key = None if on.name == _DEFAULT else on.name
-                routes.append(RouteShape(item.target, calendars.get(key), on.name))
+            routes.append(RouteShape(item.target, model.work_calendar_for(h, item),
+                                     model.calendar_label(h, item)))
         elif isinstance(item, n.Sla):
             has_sla = True
         elif isinstance(item, n.Reject):
@@ -239,7 +174,8 @@ def _handoff(h: n.Handoff, calendars: dict, reasoner: Any) -> HandoffShape:
             value = reasoner.const(item.reasons)
             agreed = tuple(value) if isinstance(value, list) else None
     return HandoffShape(stage=h.stage.name, team=h.team.name, routes=tuple(routes),
-                        has_sla=has_sla, calendar=base, agreed=agreed, reject_to=reject_to)
+                        has_sla=has_sla, calendar=model.work_calendar_for(h, None),
+                        agreed=agreed, reject_to=reject_to)
 
 
 def _score(model: PolicyModel, reasoner: Any, score: n.Score) -> ScoreShape:
