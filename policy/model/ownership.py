@@ -14,7 +14,7 @@ from policy.model.namespace import PolicyModel, refs_in
 from policy.syntax import nodes as n
 from policy.syntax.formatter import quote
 
-__all__ = ["Ownership", "declaration_label", "owners"]
+__all__ = ["Ownership", "counts_on", "declaration_label", "owners"]
 
 
 class Ownership:
@@ -23,7 +23,9 @@ class Ownership:
     * ``score``, ``stage``, ``state``: their ``owned by`` teams;
     * ``handoff``: the owners of its stage and the team it hands to;
     * ``recycle``: the owners of the stages it takes leads from and of its target state;
-    * ``calendar``: the owners of every handoff with a business-time SLA;
+    * ``calendar``: the owners of every handoff that counts business time on it (an
+      ``sla`` or ``escalate`` in business time, on a route whose calendar it is,
+      :func:`counts_on`);
     * ``define``: the owners of every block that uses it, directly or through other
       defines (a define used by a score is owned by the score's owners; ownership does
       not flow on through the score);
@@ -99,7 +101,7 @@ class Ownership:
         if isinstance(decl, n.Calendar):
             out = set()
             for h in m.handoffs:
-                if any(isinstance(i, n.Sla) and i.duration.unit.is_business for i in h.items):
+                if decl.label in counts_on(m, h):
                     out |= self.of(h)
             return frozenset(out)
         if isinstance(decl, n.Define):
@@ -110,6 +112,20 @@ class Ownership:
         if isinstance(decl, n.Example):
             return None
         return self.every  # policy, version, schema, id, team, funnel
+
+
+def counts_on(model: PolicyModel, handoff: n.Handoff) -> frozenset[str]:
+    """The labels of the calendars a handoff counts business time on (spec section 2):
+    for each route, its ``on``, else the handoff's ``calendar`` line, else the unnamed
+    calendar. Empty when the handoff has no business-time ``sla`` or ``escalate``."""
+    business = any(
+        (isinstance(i, n.Sla) and i.duration.unit.is_business)
+        or (isinstance(i, n.Escalate) and i.after.unit.is_business) for i in handoff.items)
+    if not business:
+        return frozenset()
+    routes: list[n.Route | None] = [i for i in handoff.items if isinstance(i, n.Route)]
+    labels = {model.calendar_label(handoff, r) for r in routes or [None]}
+    return frozenset(label for label in labels if label is not None)
 
 
 def owners(model: PolicyModel, decl: n.Decl) -> frozenset[str]:
@@ -131,7 +147,7 @@ def declaration_label(decl: n.Decl) -> str:
     if isinstance(decl, n.IdField):
         return "id"
     if isinstance(decl, n.Calendar):
-        return "calendar"
+        return "calendar" if decl.name is None else f"calendar {decl.name.name}"
     if isinstance(decl, n.Funnel):
         return "funnel"
     if isinstance(decl, n.Team):

@@ -53,6 +53,7 @@ class DiffReport:
             "changes": [c.to_dict() for c in self.diff.changes],
             "approvals": [a.to_dict() for a in self.diff.approvals],
             "examples": [c.to_dict() for c in self.diff.examples],
+            "records": [c.to_dict() for c in self.diff.records],
             "impact": None if self.impact is None else self.impact.to_dict(),
         }
 
@@ -90,6 +91,11 @@ class DiffReport:
             out.append("examples changed (tests only, no approval needed):")
             for c in self.diff.examples:
                 out.append(f"  {c.kind} {c.declaration}")
+        if self.diff.records:
+            out.append("")
+            out.append("record-keeping changed (`entered at`: no decision changes):")
+            for c in self.diff.records:
+                out.extend(_text_change(c))
         if self.impact is not None:
             out.append("")
             out.extend(self.impact.text_lines())
@@ -128,6 +134,14 @@ class DiffReport:
             out += ["", "<details><summary>Examples changed (tests only, no approval needed)"
                     "</summary>", ""]
             out += [f"- {c.kind} {md_code(c.declaration)}" for c in d.examples]
+            out += ["", "</details>"]
+        if d.records:
+            out += ["", "<details><summary>Record-keeping changed (`entered at`: no decision "
+                    "changes)</summary>", "",
+                    "| | declaration | what changed | owners |", "|---|---|---|---|"]
+            for c in d.records:
+                out.append(f"| {c.kind} | {_cell_code(c.declaration)} | {_md_what(c)} | "
+                           f"{md_escape(', '.join(c.owners))} |")
             out += ["", "</details>"]
         if self.impact is not None:
             out += ["", *self.impact.markdown_lines()]

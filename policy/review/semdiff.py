@@ -14,6 +14,9 @@ changes are listed apart and need no approval.
 Owners follow LANGUAGE.md section 2 (:class:`policy.model.ownership.Ownership`); the
 approvals a change needs are the union of the owners of every changed declaration, on either side,
 with the teams' handles from HEAD's ``team`` lines (BASE's for a removed team).
+A ``lines`` define (v1.1) is compared by its entries too: a changed file is a change of
+that define, listed as the entries removed and added. A stage whose only change is its
+``entered at`` line is listed under ``records``, not counted as a change of meaning.
 Canonical text comes from :mod:`policy.syntax.formatter`, so the old and new lines read
 exactly as ``funnel fmt`` would print them. Rendering of the whole report (text,
 Markdown, JSON) is :class:`policy.review.diff_report.DiffReport`.
@@ -30,7 +33,7 @@ import attrs
 from policy.model.namespace import PolicyModel
 from policy.model.ownership import Ownership, declaration_label
 from policy.syntax import nodes as n
-from policy.syntax.formatter import format_module
+from policy.syntax.formatter import format_module, quote
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -146,11 +149,16 @@ class Approval:
 
 @attrs.frozen
 class SemanticDiff:
-    """Every change of meaning between BASE and HEAD, the example changes, the approvals."""
+    """Every change of meaning between BASE and HEAD, the example changes, the approvals.
+
+    ``records``: (v1.1) changes that change no decision, listed but not counted as a
+    change of meaning: a stage whose only difference is its ``entered at`` line.
+    """
 
     changes: tuple[Change, ...]
     examples: tuple[Change, ...]
     approvals: tuple[Approval, ...]
+    records: tuple[Change, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -208,8 +216,54 @@ def _pair(old: list, new: list) -> Iterator[tuple[object | None, object | None]]
             yield (a[k] if k < len(a) else None, b[k] if k < len(b) else None)
 
 
+def _entries(decl: n.Decl) -> tuple[str, ...] | None:
+    """A ``lines`` define's entries (None for anything else)."""
+    if not isinstance(decl, n.Define) or decl.lines is None:
+        return None
+    items = decl.value.items if isinstance(decl.value, n.ListExpr) else ()
+    return tuple(i.value for i in items if isinstance(i, n.String))
+
+
+def _list_changes(old: n.Define, new: n.Define) -> tuple[LineChange, ...]:
+    """A ``lines`` define: its line if that changed, then the entries removed and added
+    (each as a string literal), so a review shows what the file change does."""
+    out: list[LineChange] = []
+    a, b = canonical_text(old), canonical_text(new)
+    if a != b:
+        out.append(LineChange("changed", a, b))
+    before, after = _entries(old) or (), _entries(new) or ()
+    gone, came = set(before) - set(after), set(after) - set(before)
+    out += [LineChange("removed", quote(e), None) for e in before if e in gone]
+    out += [LineChange("added", None, quote(e)) for e in after if e in came]
+    return tuple(out)
+
+
+def _meaning(decl: n.Decl) -> n.Decl:
+    """The declaration as compared: a ``lines`` list's entries in sorted order, since the
+    order of a list of strings changes no decision (a sorted file is not a change)."""
+    if isinstance(decl, n.Define) and decl.lines is not None and isinstance(
+            decl.value, n.ListExpr):
+        items = sorted(decl.value.items, key=lambda i: getattr(i, "value", ""))
+        return attrs.evolve(decl, value=n.ListExpr(tuple(items)))
+    return decl
+
+
+def _entered_only(old: n.Decl, new: n.Decl) -> bool:
+    """Whether two stages differ only in their ``entered at`` lines (no decision reads them)."""
+    if not isinstance(old, n.Stage) or not isinstance(new, n.Stage):
+        return False
+
+    def rest(stage: n.Stage) -> n.Stage:
+        return attrs.evolve(stage, items=tuple(
+            i for i in stage.items if not isinstance(i, n.EnteredAt)))
+
+    return rest(old) == rest(new)
+
+
 def _line_changes(old: n.Decl, new: n.Decl) -> tuple[tuple[LineChange, ...], int]:
     """What changed inside a matched declaration, and the HEAD line that shows it first."""
+    if _entries(old) is not None or _entries(new) is not None:
+        return _list_changes(old, new), new.span.line  # type: ignore[arg-type]
     if not isinstance(old, n.BLOCKS) or isinstance(old, n.Example):
         return (LineChange("changed", canonical_text(old), canonical_text(new)),), new.span.line
     out: list[LineChange] = []
@@ -250,6 +304,7 @@ def semantic_diff(
     every = own_base.every | own_head.every
     old, new = _keyed(base, base_display), _keyed(head, head_display)
     found: list[tuple[tuple[int, int], Change]] = []
+    records: list[Change] = []
 
     def add(rank: int, order: int, change: Change) -> None:
         found.append(((rank, order), change))
@@ -261,12 +316,16 @@ def semantic_diff(
             who = own_head.of(decl)
             add(_rank(decl), i, Change("added", _label(key), _sorted(who, decl, every),
                                        new=canonical_text(decl), where=side.where))
-        elif before.decl != decl:
+        elif _meaning(before.decl) != _meaning(decl):
             who = own_base.of(before.decl) | own_head.of(decl)
             lines, line = _line_changes(before.decl, decl)
-            add(_rank(decl), i, Change("changed", _label(key), _sorted(who, decl, every), lines,
-                                       canonical_text(before.decl), canonical_text(decl),
-                                       f"{side.file}:{line}"))
+            change = Change("changed", _label(key), _sorted(who, decl, every), lines,
+                            canonical_text(before.decl), canonical_text(decl),
+                            f"{side.file}:{line}")
+            if _entered_only(before.decl, decl):
+                records.append(change)  # listed, but no change of meaning (spec 2, v1.1)
+                continue
+            add(_rank(decl), i, change)
     for i, (key, side) in enumerate(old.items()):
         if key not in new:
             decl = side.decl
@@ -286,7 +345,7 @@ def semantic_diff(
     found.sort(key=lambda x: x[0])
     changes = tuple(c for _, c in found if not c.declaration.startswith("example "))
     examples = tuple(c for _, c in found if c.declaration.startswith("example "))
-    return SemanticDiff(changes, examples, _approvals(changes, base, head))
+    return SemanticDiff(changes, examples, _approvals(changes, base, head), tuple(records))
 
 
 def _sorted(who: frozenset[str], decl: n.Decl, every: frozenset[str]) -> tuple[str, ...]:
