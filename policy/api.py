@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from policy.engine import runtime as rt
 from policy.engine.decision import Decision, LeadError, PolicyInfo, Problem
 from policy.engine.interpreter import Interpreter
+from policy.engine.resolve import resolve
 from policy.engine.timestamps import from_datetime, parse_timestamp
 from policy.engine.validate import LeadValidator
 from policy.model.loader import InputError, LoadResult, load_model
@@ -95,10 +96,11 @@ class Policy:
             version=model.version,
             digest=policy_digest(model),
         )
-        interpreter = Interpreter(model, info)
+        program = resolve(model)
+        interpreter = Interpreter(program, info)
         run, name = interpreter.run, "interpreter"
         if engine != "interpreter":
-            compiled = _compile(model, info, required=engine == "compiled")
+            compiled = _compile(program, info, required=engine == "compiled")
             if compiled is not None:
                 run, name = compiled.run, "compiled"
         validator = LeadValidator(model.schema) if model.schema is not None else None
@@ -279,8 +281,11 @@ class Policy:
 # --------------------------------------------------------------------------- helpers
 
 
-#: What the engines raise on numbers no arithmetic can hold (float('nan'), 10**400).
-_UNDECIDABLE = (ArithmeticError, ValueError)
+#: What the engines raise on numbers no arithmetic can hold (float('nan'), 10**400): the
+#: lead's own doing. Anything else an engine raises (an
+#: :class:`~policy.engine.runtime.EngineFault`, a ValueError) is a fault of the engine or
+#: the policy and propagates as it is: it is never reported as the lead's fault.
+_UNDECIDABLE = (ArithmeticError,)
 
 
 def _timestamp_plan(model: PolicyModel) -> tuple[tuple[tuple[str, ...], str | None, str], ...]:
@@ -307,8 +312,8 @@ def _shown(v: object) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _compile(model: PolicyModel, info: PolicyInfo, *, required: bool):
-    """The compiled engine for ``model``, or None when it is not available.
+def _compile(program, info: PolicyInfo, *, required: bool):
+    """The compiled engine for a resolved policy, or None when it is not available.
 
     With ``required`` (``engine="compiled"``) a failure raises instead. An engine that
     is present but fails on this policy is a bug worth hearing about: ``auto`` falls
@@ -321,7 +326,7 @@ def _compile(model: PolicyModel, info: PolicyInfo, *, required: bool):
             raise
         return None  # not part of this installation: the interpreter decides alone
     try:
-        return compile_model(model, info)
+        return compile_model(program, info)
     except Exception as exc:  # noqa: BLE001 - any failure here means: use the interpreter
         if required:
             raise

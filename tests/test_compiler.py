@@ -247,13 +247,13 @@ handoff a to s {
     engine = compile_model(model, INFO)
     ts = prepare_ts(model, {"at_": "2026-12-01T10:00:00Z"})
     assert engine.run({"go": False}, ts, AS_OF).reached is None
-    with pytest.raises(ValueError, match="calendar") as caught:
+    with pytest.raises(rt.EngineFault, match="calendar") as caught:
         engine.run({"go": True}, ts, AS_OF)
-    with pytest.raises(ValueError, match="calendar"):
+    with pytest.raises(rt.EngineFault, match="calendar"):
         Interpreter(model, INFO).run({"go": True}, ts, AS_OF)
     last = traceback.extract_tb(caught.value.__traceback__)[-1]
     assert last.filename == engine.filename
-    assert last.line.startswith("raise ValueError(")
+    assert last.line.startswith("raise EngineFault(")
     above = engine.source.splitlines()[: last.lineno - 1]
     nearest = next(ln.strip() for ln in reversed(above) if "# nocal.funnel:" in ln)
     assert nearest.startswith("# nocal.funnel:11  sla 4 business hours from at_")
@@ -474,7 +474,7 @@ stage b owned by m {
 }
 """
     model = build_model([parse(text, "cycle.funnel").module])
-    with pytest.raises(CompileError, match="depends on itself"):
+    with pytest.raises(CompileError, match="cycle among defines"):
         compile_model(model, INFO)
 
 
@@ -540,5 +540,5 @@ stage b owned by m {
 }
 """)
     for run in (engine.run, interpreter.run):
-        with pytest.raises(ValueError, match="half-life is a fixed duration"):
+        with pytest.raises(rt.EngineFault, match="half-life is a fixed duration"):
             run({"x": True}, (None,), AS_OF)

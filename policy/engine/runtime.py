@@ -24,10 +24,21 @@ The rules:
 
 from __future__ import annotations
 
+import json
 import math
 
 US_PER_DAY = 86_400_000_000
 US_PER_HOUR = 3_600_000_000
+
+#: The last instant a decision can print (``9999-12-31T23:59:59.999999Z``), in µs. A due
+#: time or escalation time past it cannot happen before any ``as_of``: it counts as never.
+LAST_INSTANT = 253_402_300_799_999_999
+
+
+class EngineFault(RuntimeError):
+    """The engine cannot run a rule of this policy: the policy has an error the checker
+    reports (business time without a calendar, a business half-life). Never the lead's
+    fault, so never turned into a refused lead."""
 
 
 def get(lead: object, path: tuple[str, ...]) -> object:
@@ -260,9 +271,16 @@ def decay_factor(since: object, as_of: int, half_life_us: int) -> float:
 
 
 def round_half_away(x: float) -> int:
-    """Round to the nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3)."""
+    """Round to the nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3).
+
+    A sum that is not a number (NaN, from a lead's own NaN: only a caller's dict can
+    carry one) raises ``ArithmeticError``, as an infinite one does (``OverflowError``):
+    the lead cannot be decided.
+    """
     if x >= 0:
         return int(math.floor(x + 0.5))
+    if x != x:
+        raise ArithmeticError("a score is not a number (NaN)")
     return -int(math.floor(-x + 0.5))
 
 
@@ -270,6 +288,77 @@ def clamp(x: int, low: int, high: int) -> int:
     """``range LO to HI`` (integer bounds: the checker refuses others)."""
     return low if x < low else high if x > high else x
 
+
+# --------------------------------------------------------------------------- durations
+
+
+def whole_us(us: float) -> int:
+    """Microseconds as the engines count them: a fraction rounded to the nearest µs."""
+    return us if type(us) is int else round(us)
+
+
+def working_us(amount: float, unit: str, calendar) -> int:
+    """A business duration's working time in µs: ``business hours`` are hours, a
+    ``business day`` is one workday's nominal hours on ``calendar``."""
+    if calendar is None:
+        # The checker refuses business durations without a calendar (E107).
+        raise EngineFault("business durations need a `calendar` (E107)")
+    per = US_PER_HOUR if unit == "business hours" else calendar.day_us
+    return whole_us(amount * per)
+
+
+def add_fixed(start: int, us: int) -> int | None:
+    """``start`` + a fixed duration; None past :data:`LAST_INSTANT` (never)."""
+    due = start + us
+    return due if due <= LAST_INSTANT else None
+
+
+def add_working(calendar, start: int, us: int) -> int | None:
+    """The earliest instant at which ``us`` of working time has passed since ``start`` on
+    ``calendar``; None when no representable instant holds that much working time."""
+    try:
+        due = calendar.add_business(start, us)
+    except ValueError:
+        return None
+    return due if due <= LAST_INSTANT else None
+
+
+def add_duration(start: int, duration, calendar) -> int | None:
+    """``start`` + an :class:`~policy.engine.ir.Duration`, counted on ``calendar`` when it is
+    business time; None when that falls past the year 9999."""
+    if duration.fixed_us is not None:
+        return add_fixed(start, duration.fixed_us)
+    return add_working(calendar, start, working_us(duration.amount, duration.unit, calendar))
+
+
+def half_life_factor(since: object, as_of: int, half_life_us: int | None) -> float:
+    """:func:`decay_factor` of a resolved half-life (None: business time, refused)."""
+    if half_life_us is None:
+        # The checker refuses business time in `decay` (spec section 3).
+        raise EngineFault("a decay half-life is a fixed duration, not business time")
+    return decay_factor(since, as_of, half_life_us)
+
+
+# --------------------------------------------------------------------------- violations
+
+
+def invalid_reason_message(reason: object, reasons: object) -> str:
+    """The ``invalid_rejection_reason`` violation's sentence."""
+    agreed = ", ".join(_json(x) for x in reasons) if isinstance(reasons, list) else "none"
+    return f"rejection reason {_json(reason)} is not one of the agreed reasons: {agreed}"
+
+
+def _json(v: object) -> str:
+    try:
+        return json.dumps(v, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(v)
+
+
+#: The built-in functions of one argument that do not read the evaluation time.
+FUNCTIONS = {"lower": lower, "length": length, "domain": domain}
+#: The built-in functions that read the evaluation time: ``f(t, as_of)``.
+TIME_FUNCTIONS = {"days_since": days_since, "hours_since": hours_since}
 
 #: Binary operators by spelling (``nodes.BinOp.value``): the one table the
 #: interpreter and the checker's reasoning both read, so they cannot drift apart.
@@ -288,6 +377,7 @@ EXPORTS = {
         "get", "truthy", "eq", "ne", "lt", "le", "gt", "ge", "member", "not_member",
         "contains", "contains_text", "starts_with", "ends_with", "add", "sub", "mul", "div", "neg",
         "days_since", "hours_since", "lower", "length", "domain", "per_points",
-        "decay_factor", "round_half_away", "clamp", "is_number",
+        "decay_factor", "round_half_away", "clamp", "is_number", "add_fixed", "add_working",
+        "EngineFault", "invalid_reason_message",
     )
 }
