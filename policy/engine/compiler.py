@@ -9,8 +9,7 @@ unrolled in funnel order, durations are precomputed per calendar, and the value
 operations whose operand kinds are known at compile time are inlined
 (:mod:`policy.engine.codegen`). Everything else calls the same
 :mod:`policy.engine.runtime` functions as the interpreter. The test suite checks that
-the two agree on every field of the decision (``tests/test_equivalence.py``) and that
-each inlined operator agrees with the runtime's table (``tests/test_inlined_forms.py``).
+the two agree on every field of the decision (``tests/test_equivalence.py``).
 
 At run time :mod:`policy.api` has validated the lead and parsed its timestamps into
 ``ts``, one instant (or None) per path of ``program.timestamp_order``.
@@ -288,7 +287,7 @@ class _Compiler(ExprCompiler):
                    f"{self.const(cap)})")
             return
         x = count.code
-        # runtime.per_points, inlined (tests/test_inlined_forms.py): nothing unless a
+        # runtime.per_points, inlined: nothing unless a
         # number that is not <= 0 (NaN passes, as there); then min(|N| × F, M), N's sign
         valid = {ANY: f"type({x}) in NUMBER_TYPES and ", NUM: "",
                  NUMN: f"{x} is not None and ", TS: f"{x} is not None and "}[count.kind]
