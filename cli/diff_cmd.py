@@ -11,7 +11,7 @@ import attrs
 import click
 
 from .common import OK, PROBLEMS, fail_usage
-from .eval_cmd import as_of_option, now_us, open_leads
+from .leadfile import as_of_option, now_us, open_leads
 
 FORMATS = ("text", "markdown", "json")
 

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from .common import OK, PROBLEMS, fail_usage, load_policy
-from .eval_cmd import as_of_option, now_us, open_leads
+from .leadfile import as_of_option, now_us, open_leads
 
 _AT_RECORD = re.compile(r"(?P<file>.+):(?P<line>[0-9]+)")
 

@@ -45,6 +45,8 @@ import os
 from collections.abc import Iterator
 from typing import IO, Any, BinaryIO, TextIO
 
+import msgspec
+
 from policy.io.csv_leads import read_csv
 from policy.io.records import NOT_UTF8, SURROGATE, LeadFileError, Record, failed_record
 from policy.model.schema import LeadSchema, json_type_name
@@ -62,6 +64,8 @@ FORMATS = ("jsonl", "json", "csv")
 """The input formats `read_records` accepts."""
 
 _CHUNK = 1 << 16
+#: A reusable msgspec decoder (see `jsonl_record`).
+fast_decode = msgspec.json.Decoder().decode
 
 
 def detect_format(filename: str | os.PathLike[str] | None) -> str:
@@ -138,38 +142,57 @@ class _Decoder:
         return name
 
 
-def _object_or_error(line: int, value: object) -> Record:
+def object_or_error(line: int, value: object) -> Record:
     if type(value) is dict:
         return Record(line, value)
     return failed_record(line, f"expected a JSON object, found {json_type_name(value)}", value)
 
 
 def _read_jsonl(stream: TextIO) -> Iterator[Record]:
-    decoder = _Decoder()
-    decode = decoder.decode
     for number, line in enumerate(stream, 1):
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
         if not line or line.isspace():
             continue
-        if not line.isascii() and SURROGATE(line):
-            yield failed_record(number, NOT_UTF8)
-            continue
-        try:
-            value = decode(line)
-        except json.JSONDecodeError as error:
-            # An error at the very end is reported past the newline; point at the end.
-            column = error.colno if error.lineno == 1 else len(line.rstrip("\r\n")) + 1
-            yield failed_record(number, f"not valid JSON: {error.msg} at column {column}")
-            continue
-        except (ValueError, RecursionError) as error:
-            yield failed_record(number, f"not valid JSON: {_decode_failure(error)}")
-            continue
-        constant = decoder.take_constant()
-        if constant is not None:
-            yield failed_record(number, f"not valid JSON: {constant} is not a JSON number")
-            continue
-        yield _object_or_error(number, value)
+        yield jsonl_record(number, line)
+
+
+def jsonl_record(number: int, line: str) -> Record:
+    """The record of one JSON Lines line (not blank), read fast when it is plain JSON.
+
+    msgspec reads JSON about three times as fast as the standard library, and what it
+    accepts it reads exactly as ``json.loads`` does (integers of any size included;
+    ``tests/test_batch.py`` checks it). What it refuses, the standard library reads
+    (:func:`jsonl_record_stdlib`), so no line is lost and every message stays the same.
+    """
+    try:
+        value = fast_decode(line)
+    except Exception:  # noqa: BLE001 - anything msgspec refuses, the standard library reads
+        return jsonl_record_stdlib(number, line)
+    if type(value) is dict:
+        return Record(number, value)
+    return object_or_error(number, value)
+
+
+def jsonl_record_stdlib(number: int, line: str) -> Record:
+    """The record of one line by the standard library: exact messages for what is not
+    JSON, and the values msgspec refuses to read (numbers past a float's range, lone
+    surrogate escapes, more than 4,300 digits, deep nesting)."""
+    if not line.isascii() and SURROGATE(line):
+        return failed_record(number, NOT_UTF8)
+    decoder = _Decoder()
+    try:
+        value = decoder.decode(line)
+    except json.JSONDecodeError as error:
+        # An error at the very end is reported past the newline; point at the end.
+        column = error.colno if error.lineno == 1 else len(line.rstrip("\r\n")) + 1
+        return failed_record(number, f"not valid JSON: {error.msg} at column {column}")
+    except (ValueError, RecursionError) as error:
+        return failed_record(number, f"not valid JSON: {_decode_failure(error)}")
+    constant = decoder.take_constant()
+    if constant is not None:
+        return failed_record(number, f"not valid JSON: {constant} is not a JSON number")
+    return object_or_error(number, value)
 
 
 def _decode_failure(error: BaseException) -> str:
@@ -288,7 +311,7 @@ class _JsonReader:
             elif not self.buf[start:end].isascii() and SURROGATE(self.buf, start, end):
                 yield failed_record(index, NOT_UTF8)
             else:
-                yield _object_or_error(index, value)
+                yield object_or_error(index, value)
             char = self.skip_space()
             if char == ",":
                 self.pos += 1

@@ -1,0 +1,158 @@
+"""Reading the leads a command is given: a path or standard input, the `--as-of` option,
+and a progress bar over the bytes read.
+
+Shared by ``eval``, ``explain`` and ``diff --leads``: whatever cannot be opened or is not
+UTF-8 text at all exits with status 2 and one line (spec section 9).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+import click
+
+from .common import fail_usage
+
+#: Inputs larger than this get a progress bar (on a terminal only).
+PROGRESS_BYTES = 1 << 20
+
+
+# --------------------------------------------------------------------------- options
+
+
+def parse_as_of(ctx: click.Context | None, param: click.Parameter | None, value: str | None
+                ) -> int | None:
+    """``--as-of``: an ISO-8601 date or date-time; no offset means UTC. None: now."""
+    if value is None:
+        return None
+    from policy.engine.timestamps import parse_timestamp
+
+    us = parse_timestamp(value.strip(), kind="any")
+    if us is None:
+        raise click.BadParameter(
+            f"expected an ISO-8601 date or date-time such as 2026-11-02T15:00:00Z, "
+            f"found {value!r}"
+        )
+    return us
+
+
+def as_of_option(f: Callable) -> Callable:
+    """The ``--as-of`` option shared by ``eval`` and ``explain``."""
+    return click.option(
+        "--as-of", "as_of", metavar="TIME", callback=parse_as_of,
+        help="Decide as of this instant (ISO-8601; no offset means UTC). Default: now.",
+    )(f)
+
+
+def now_us() -> int:
+    """The current instant, µs since the epoch (the default ``as_of``)."""
+    import time
+
+    return time.time_ns() // 1000
+
+
+# --------------------------------------------------------------------------- input
+
+
+class Source(io.RawIOBase):
+    """A binary stream that first replays ``prefix`` (bytes already sniffed), then the
+    rest of ``raw``, and counts the bytes handed out (for the progress bar)."""
+
+    def __init__(self, raw: BinaryIO, prefix: bytes = b""):
+        super().__init__()
+        self.raw = raw
+        self._prefix = memoryview(prefix)
+        self.consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._prefix:
+            size = min(len(buffer), len(self._prefix))
+            buffer[:size] = self._prefix[:size]
+            self._prefix = self._prefix[size:]
+        else:
+            data = self.raw.read(len(buffer))
+            size = len(data or b"")
+            buffer[:size] = data or b""
+        self.consumed += size
+        return size
+
+
+def open_leads(leads: str) -> tuple[Source, int | None, str]:
+    """Open LEADS (a path or ``-``) for reading bytes: (stream, size or None, shown name).
+
+    Exits with status 2 and one line when it cannot be opened, or when its first
+    bytes are not UTF-8 text at all (a spreadsheet, an archive, UTF-16). A stray bad
+    byte further on becomes an error record of the record that holds it.
+    """
+    if leads == "-":
+        raw: BinaryIO = sys.stdin.buffer
+        size, shown = None, "standard input"
+    else:
+        try:
+            raw = open(leads, "rb")  # noqa: SIM115 - closed by the caller
+            size = os.fstat(raw.fileno()).st_size
+        except IsADirectoryError:
+            fail_usage(f"{leads}: is a directory, not a file of leads")
+        except OSError as exc:
+            fail_usage(f"{leads}: cannot read: {exc.strerror or exc}")
+        shown = leads
+    try:
+        head = raw.read(1 << 16) or b""
+        head.decode("utf-8")
+    except OSError as exc:
+        _close(raw, leads)
+        fail_usage(f"{shown}: cannot read: {exc.strerror or exc}")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the end of the sniffed block is fine.
+        if not (exc.reason == "unexpected end of data" and exc.start >= len(head) - 3):
+            _close(raw, leads)
+            fail_usage(f"{shown}: not UTF-8 text (byte {exc.start}); "
+                       "export the leads as UTF-8 JSON Lines, JSON or CSV")
+    return Source(raw, head), size, shown
+
+
+def _close(raw: BinaryIO, leads: str) -> None:
+    if leads != "-":
+        raw.close()
+
+
+class Bar:
+    """click's progress bar over bytes read, drawn on standard error."""
+
+    def __init__(self, size: int):
+        self._bar = click.progressbar(length=size, label="deciding", file=sys.stderr,
+                                      show_pos=False, show_percent=True)
+        self._bar.__enter__()
+        self.length = size
+        self.pos = 0
+
+    def update(self, step: int) -> None:
+        if step > 0:
+            self._bar.update(step)
+            self.pos += step
+
+    def render_finish(self) -> None:
+        self._bar.__exit__(None, None, None)
+
+
+def progress_bar(size: int | None, *, to_file: bool) -> Bar | None:
+    """A progress bar only for a large file, only when standard error is a terminal,
+    and only when the records do not go to that same terminal (never in pipes, files
+    or tests)."""
+    if size is None or size < PROGRESS_BYTES:
+        return None
+    if not _isatty(sys.stderr) or (not to_file and _isatty(sys.stdout)):
+        return None
+    return Bar(size)
+
+
+def _isatty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

@@ -1,0 +1,49 @@
+"""Deciding many leads at one instant: the batch path behind ``funnel eval``, ``diff --leads``.
+
+:func:`decide_records` takes the records of a lead file (:class:`policy.io.leads.Record`:
+a line number and a lead, or why the line could not be read) and gives one
+``(line, Decision | LeadError)`` pair per record, in input order. A record that could
+not be read becomes an error record with the lead's id when one can be found; a lead the
+policy refuses becomes its :class:`LeadError` with the record's line. Nothing raises for
+a bad lead.
+
+It uses the policy's own entry points (:meth:`policy.Policy.prepare`,
+:meth:`policy.Policy.run_prepared`), so a decision made here is the decision
+``Policy.evaluate`` makes, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from policy.engine.decision import Decision, LeadError
+
+__all__ = ["decide_records", "decide_batch"]
+
+
+def decide_records(pol: Any, records: Iterable[Any], as_of_us: int, *, trace: bool = False
+                   ) -> Iterator[tuple[int, Decision | LeadError]]:
+    """``(line, Decision or LeadError)`` for each record, lazily, in order.
+
+    ``pol`` is a loaded :class:`policy.Policy`; ``as_of_us`` the instant, µs since the
+    epoch; ``trace`` records every rule (the interpreter decides, as for ``explain``).
+    Errors of the ``records`` iterator itself (an I/O error) propagate.
+    """
+    run, prepare, lead_id = pol.run_prepared, pol.prepare, pol.lead_id
+    for record in records:
+        if record.error is not None:
+            yield record.line, LeadError(record.error, record.problems,
+                                         lead=lead_id(record.value), line=record.line)
+            continue
+        lead = record.value
+        try:
+            yield record.line, run(lead, prepare(lead), as_of_us, trace=trace)
+        except LeadError as exc:
+            yield record.line, exc.with_line(record.line)
+
+
+def decide_batch(pol: Any, records: Iterable[Any], as_of_us: int, *, trace: bool = False
+                 ) -> list[tuple[int, Decision | LeadError]]:
+    """:func:`decide_records` for a batch held in memory, as a list."""
+    return list(decide_records(pol, records, as_of_us, trace=trace))

@@ -1,0 +1,240 @@
+"""A file of leads in, a file of decisions out: in batches, in one process or several.
+
+The pipeline of ``funnel eval`` (LANGUAGE.md §9) as a library:
+
+1. :func:`batches` cuts the input into units of work, in order: blocks of whole lines
+   for JSON Lines (:func:`policy.io.jsonl_blocks.jsonl_blocks`: the bytes are cut here, decoded
+   by whoever decides them), batches of read records for JSON and CSV.
+2. :func:`process` decides one unit (:func:`policy.engine.batch.decide_records`) and
+   renders it (:meth:`policy.io.writers.Writer.render`): a :class:`Done` with the
+   rendered text, the count of records and refusals, and the first refusals.
+3. :func:`run` writes the units' results in input order, running :func:`process`
+   in this process (``jobs=1``) or in ``jobs`` worker processes.
+
+Whatever ``jobs`` is, the output bytes are the same: each unit is rendered by the same
+code, and written in input order. Memory stays bounded: at most ``2 × jobs`` units are
+in flight. Worker processes ignore SIGINT; when the main process stops for any reason
+(Ctrl-C included) every worker is terminated before :func:`run` returns or raises.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import attrs
+
+from policy.engine.batch import decide_records
+from policy.io.jsonl_blocks import BLOCK_BYTES, JsonlBlock, jsonl_blocks
+from policy.io.leads import read_records, text_stream
+from policy.io.writers import Writer, make_writer, refusal_why
+
+__all__ = ["Done", "ReadFailed", "RecordBatch", "Totals", "batches", "default_jobs",
+           "process", "run"]
+
+#: Records per unit for JSON and CSV input (JSON Lines is cut by bytes).
+BATCH_RECORDS = 500
+#: Refusals kept for the summary.
+SUMMARY_LIMIT = 5
+
+
+class ReadFailed(Exception):
+    """The leads stream failed half-way (an I/O error, not a bad record)."""
+
+
+@attrs.frozen
+class RecordBatch:
+    """Records already read (JSON, CSV), and the bytes they took (for progress)."""
+
+    items: tuple[Any, ...]
+    size: int = 0
+
+    def records(self) -> tuple[Any, ...]:
+        return self.items
+
+
+@attrs.frozen
+class Done:
+    """One decided and rendered unit."""
+
+    payload: Any
+    count: int
+    refused: int
+    first_refusals: tuple[tuple[int, str], ...]
+    size: int
+
+
+@attrs.define
+class Totals:
+    """What a run decided: records, refusals, and the first refusals (line, why)."""
+
+    total: int = 0
+    refused: int = 0
+    first_refusals: list[tuple[int, str]] = attrs.Factory(list)
+
+    def add(self, done: Done) -> None:
+        self.total += done.count
+        self.refused += done.refused
+        room = SUMMARY_LIMIT - len(self.first_refusals)
+        if room > 0:
+            self.first_refusals.extend(done.first_refusals[:room])
+
+
+def default_jobs() -> int:
+    """The machine's cores available to this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def batches(binary: IO[bytes], fmt: str, *, schema: Any = None,
+            position: Callable[[], int] | None = None) -> Iterator[Any]:
+    """The units of work of a lead file open in binary, in order (see the module docstring).
+
+    Raises :class:`policy.io.leads.LeadFileError` for an unusable CSV header (when the
+    first unit is requested) and :class:`ReadFailed` when the stream fails half-way.
+    ``position`` (bytes read so far) sizes the units of JSON and CSV for progress.
+    """
+    try:
+        if fmt == "jsonl":
+            yield from jsonl_blocks(binary, BLOCK_BYTES)
+            return
+        records = read_records(text_stream(binary), fmt=fmt, schema=schema)
+        where = position or (lambda: 0)
+        seen = where()
+        batch: list[Any] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) >= BATCH_RECORDS:
+                now = where()
+                yield RecordBatch(tuple(batch), now - seen)
+                seen, batch = now, []
+        if batch:
+            yield RecordBatch(tuple(batch), where() - seen)
+    except OSError as exc:
+        raise ReadFailed(exc.strerror or str(exc)) from None
+
+
+def process(pol: Any, writer: Writer, unit: JsonlBlock | RecordBatch, as_of_us: int,
+            trace: bool = False) -> Done:
+    """Decide and render one unit (in this process or a worker)."""
+    from policy.engine.decision import LeadError
+
+    results = list(decide_records(pol, unit.records(), as_of_us, trace=trace))
+    refused = [(line, r) for line, r in results if type(r) is LeadError]
+    first = tuple((line, refusal_why(r)) for line, r in refused[:SUMMARY_LIMIT])
+    return Done(writer.render(results), len(results), len(refused), first, unit.size)
+
+
+def run(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, *, trace: bool = False,
+        jobs: int = 1, progress: Callable[[int], None] | None = None,
+        policy_path: str | None = None) -> Totals:
+    """Decide every unit and write it with ``writer``, in input order; the totals.
+
+    ``jobs`` > 1 decides in that many worker processes, once the input proves longer
+    than one unit. ``progress(bytes)`` is called as each unit is written. Workers are
+    forked where the platform allows (they share the loaded policy); elsewhere they load
+    ``policy_path`` again.
+    """
+    totals = Totals()
+    writer.start()
+    first = next(units, None)
+    if first is None:
+        writer.close()
+        return totals
+    second = next(units, None) if jobs > 1 else None
+    if second is None:
+        _serial(pol, _chain(first, None, units), writer, as_of_us, trace, totals, progress)
+    else:
+        _parallel(pol, _chain(first, second, units), writer, as_of_us, trace, totals,
+                  progress, jobs, policy_path)
+    writer.close()
+    return totals
+
+
+def _chain(first: Any, second: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    if second is not None:
+        yield second
+    yield from rest
+
+
+def _serial(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, trace: bool,
+            totals: Totals, progress: Callable[[int], None] | None) -> None:
+    for unit in units:
+        done = process(pol, writer, unit, as_of_us, trace)
+        _written(done, writer, totals, progress)
+
+
+def _written(done: Done, writer: Writer, totals: Totals,
+             progress: Callable[[int], None] | None) -> None:
+    writer.write(done.payload, done.count)
+    totals.add(done)
+    if progress is not None:
+        progress(done.size)
+
+
+# --------------------------------------------------------------------------- workers
+
+#: What a worker process decides with: (policy, render-only writer, as_of, trace).
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(state: dict[str, Any] | None) -> None:
+    import signal
+
+    # Ctrl-C goes to the whole process group; the main process alone decides what
+    # happens (it terminates the workers), so a worker never dies half-way on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if state is not None:  # spawned: load the policy again
+        from policy.api import load
+
+        pol = load(state["path"], engine=state["engine"])
+        _STATE.update(pol=pol, writer=make_writer(
+            state["fmt"], None, info=pol.info, as_of_us=state["as_of"],
+            score_names=tuple(pol.model.scores)), as_of=state["as_of"], trace=state["trace"])
+
+
+def _work(unit: Any) -> Done:
+    s = _STATE
+    return process(s["pol"], s["writer"], unit, s["as_of"], s["trace"])
+
+
+def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, trace: bool,
+              totals: Totals, progress: Callable[[int], None] | None, jobs: int,
+              policy_path: str | None) -> None:
+    import multiprocessing
+
+    render_only = make_writer(writer.fmt, None, info=pol.info, as_of_us=as_of_us,
+                              score_names=writer.scores)
+    if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
+        context = multiprocessing.get_context("fork")
+        # A forked worker inherits this module's state: the loaded policy, compiled once.
+        _STATE.update(pol=pol, writer=render_only, as_of=as_of_us, trace=trace)
+        init_state = None
+    else:  # pragma: no cover - exercised only where fork is unavailable
+        if policy_path is None:
+            raise ValueError("worker processes need the policy's path on this platform")
+        context = multiprocessing.get_context("spawn")
+        init_state = {"path": policy_path, "engine": pol.engine, "fmt": writer.fmt,
+                      "as_of": as_of_us, "trace": trace}
+    pool = context.Pool(jobs, initializer=_init_worker, initargs=(init_state,))
+    try:
+        pending: deque[Any] = deque()
+        for unit in units:
+            pending.append(pool.apply_async(_work, (unit,)))
+            while len(pending) >= 2 * jobs:
+                _written(pending.popleft().get(), writer, totals, progress)
+        while pending:
+            _written(pending.popleft().get(), writer, totals, progress)
+        pool.close()
+        pool.join()
+    finally:
+        # Also on Ctrl-C, a broken pipe or a read error: no worker outlives the run.
+        pool.terminate()
+        pool.join()
+        _STATE.clear()

@@ -1,0 +1,385 @@
+"""Decision files: write decisions and error records as JSON Lines, JSON, CSV or a table.
+
+``funnel eval`` writes its output here (LANGUAGE.md §9); so can any caller that decides
+many leads (:mod:`policy.engine.batch`). Writing is split in two so that worker
+processes can do the expensive half:
+
+- :meth:`Writer.render` turns a batch of ``(line, Decision | LeadError)`` pairs into a
+  *payload* (text for JSON Lines, JSON and CSV; rows of cells for the table). It is pure:
+  the same batch always gives the same payload, wherever it runs.
+- :meth:`Writer.write` appends payloads to the output, in order, and :meth:`Writer.close`
+  ends the document (the closing ``]`` of a JSON array, a table's last rows).
+
+So the bytes written do not depend on how the input was cut into batches, nor on how
+many processes rendered them.
+
+**JSON.** Every record is the canonical form of :func:`policy.engine.decision.dumps`:
+``json.dumps(record.to_dict(), ensure_ascii=False, separators=(", ", ": "))``. The
+:class:`RecordEncoder` writes exactly those bytes faster: it encodes the parts every
+decision of a run shares (``policy``, ``as_of``) once, and the strings that come from the
+policy (stage, team, route, violation codes) once each; it falls back on the standard
+library for any value it does not know (a trace, an error record, an object as a reason).
+``tests/test_writers.py`` checks it against ``dumps`` on generated decisions.
+
+**Text that is not Unicode.** A lead read from ``"\\ud800"`` (a JSON escape of half a
+surrogate pair) holds a string no UTF-8 file can hold. The output is opened with
+``errors="backslashreplace"``, so such a character is written as the escape ``\\ud800``:
+valid JSON that reads back to the same string, and the six characters ``\\ud800`` in CSV
+and table cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import IO, Any
+
+from policy.engine.decision import Decision, LeadError, PolicyInfo
+from policy.engine.timestamps import format_timestamp
+
+__all__ = ["OUTPUT_FORMATS", "RecordEncoder", "Writer", "error_text", "make_writer",
+           "open_output_stream", "refusal_summary"]
+
+#: The output formats of ``funnel eval``.
+OUTPUT_FORMATS = ("jsonl", "json", "csv", "table")
+#: Table rows read before the column widths are fixed (the rest stream through).
+TABLE_SAMPLE = 100
+#: How many distinct policy strings the encoder remembers (stage, team, route names…).
+_STRING_CACHE = 4096
+
+Results = Sequence[tuple[int, Any]]
+
+
+def open_output_stream(binary: IO[bytes]) -> io.TextIOWrapper:
+    """A UTF-8 text stream over ``binary`` as the writers expect it (see the module
+    docstring on text that is not Unicode)."""
+    return io.TextIOWrapper(binary, encoding="utf-8", errors="backslashreplace",  # type: ignore[arg-type]
+                            newline="", write_through=False)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _dumps(value: Any) -> str:
+    """The canonical JSON of any value: the standard library's, as ``dumps`` writes it."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+
+
+def _string(text: str) -> str:
+    # A printable string without quote or backslash needs no escape in JSON (with
+    # ensure_ascii=False only control characters, '"' and '\\' are escaped, and no
+    # control character is printable); anything else goes to the standard library.
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return _dumps(text)
+
+
+class RecordEncoder:
+    """The canonical one-line JSON of decisions and error records, fast.
+
+    Built once per run with the policy's :class:`PolicyInfo` and the ``as_of`` instant
+    (µs) of the run. ``encode(record)`` equals :func:`policy.engine.decision.dumps`
+    for every record, whatever its policy and instant; those of the run are merely
+    faster.
+    """
+
+    def __init__(self, info: PolicyInfo, as_of_us: int) -> None:
+        self._info = info
+        self._policy = _dumps(info.to_dict())
+        self._as_of = as_of_us
+        self._as_of_text = _dumps(format_timestamp(as_of_us))
+        self._known: dict[str, str] = {}
+
+    def _name(self, text: Any) -> str:
+        """A string the policy supplies (stage, team, code…): encoded once, then looked up."""
+        known = self._known.get(text)
+        if known is None:
+            known = self._value(text)
+            if len(self._known) >= _STRING_CACHE:
+                self._known.clear()
+            self._known[text] = known
+        return known
+
+    @staticmethod
+    def _value(v: Any) -> str:
+        t = type(v)
+        if t is str:
+            return _string(v)
+        if v is None:
+            return "null"
+        if t is bool:
+            return "true" if v else "false"
+        if t is int:
+            return int.__repr__(v)
+        if t is float and v - v == 0.0:  # finite (json refuses NaN and infinities)
+            return float.__repr__(v)
+        return _dumps(v)
+
+    @staticmethod
+    def _instant(us: int | None) -> str:
+        return "null" if us is None else f'"{format_timestamp(us)}"'
+
+    def encode(self, record: Decision | LeadError) -> str:
+        """One record as one line of JSON (no newline)."""
+        if type(record) is not Decision or record.trace is not None:
+            return _dumps(record.to_dict())
+        value, name, instant = self._value, self._name, self._instant
+        d = record
+        policy = self._policy if d.policy is self._info or d.policy == self._info \
+            else _dumps(d.policy.to_dict())
+        as_of = self._as_of_text if d.as_of == self._as_of else _dumps(format_timestamp(d.as_of))
+        scores = ", ".join([f"{name(k)}: {value(x)}" for k, x in d.scores.items()])
+        nxt = d.next
+        if nxt is None:
+            next_text = "null"
+        else:
+            unmet = ", ".join([name(u) for u in nxt.unmet])
+            next_text = f'{{"stage": {name(nxt.stage)}, "unmet": [{unmet}]}}'
+        handoffs = []
+        for h in d.handoffs:
+            sla = h.sla
+            sla_text = "null" if sla is None else (
+                f'{{"status": {name(sla.status)}, "start": {instant(sla.start)}, '
+                f'"due": {instant(sla.due)}, "stop": {instant(sla.stop)}}}'
+            )
+            handoffs.append(
+                f'{{"stage": {name(h.stage)}, "team": {name(h.team)}, '
+                f'"route": {name(h.route)}, "sla": {sla_text}, '
+                f'"escalate_to": {name(h.escalate_to)}, "rejected": {value(h.rejected)}, '
+                f'"rejection_reason": {value(h.rejection_reason)}}}'
+            )
+        violations = ", ".join([
+            f'{{"code": {name(v.code)}, "message": {name(v.message)}}}' for v in d.violations
+        ])
+        return (
+            f'{{"lead": {value(d.lead)}, "policy": {policy}, "as_of": {as_of}, '
+            f'"stage": {name(d.stage)}, "reached": {name(d.reached)}, '
+            f'"reason": {value(d.reason)}, "scores": {{{scores}}}, "next": {next_text}, '
+            f'"handoffs": [{", ".join(handoffs)}], "violations": [{violations}]}}'
+        )
+
+
+# --------------------------------------------------------------------------- flat rows
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    return json.dumps(v, ensure_ascii=False)
+
+
+def error_text(err: Any) -> str:
+    """An error record in one line: its message, then each problem (``path: message``)."""
+    parts = [f"{p.path}: {p.message}" if p.path else p.message for p in err.problems]
+    parts = [p for p in parts if p != err.message]
+    return "; ".join([err.message, *parts])
+
+
+def refusal_summary(refused: Sequence[tuple[int, str]], count: int, total: int) -> str:
+    """``3 of 1000 leads refused: line 17 (lead_id: expected string, found number), …``
+
+    ``refused``: the first refusals as (line, why) pairs, ``why`` from :func:`refusal_why`.
+    """
+    named = [f"line {line} ({why})" for line, why in refused]
+    more = ", …" if count > len(refused) else ""
+    noun = "lead" if total == 1 else "leads"
+    return f"{count} of {total} {noun} refused: {', '.join(named)}{more}"
+
+
+def refusal_why(err: LeadError) -> str:
+    """Why a lead was refused, in a few words: its first problem, or the message."""
+    first = err.problems[0] if err.problems else None
+    if first is None:
+        return err.message
+    return f"{first.path}: {first.message}" if first.path else first.message
+
+
+# --------------------------------------------------------------------------- writers
+
+
+class Writer:
+    """Writes one output format; see the module docstring for render/write/close.
+
+    A writer made with ``out=None`` only renders (what a worker process needs).
+    """
+
+    fmt = ""
+
+    def __init__(self, out: IO[str] | None, encoder: RecordEncoder,
+                 score_names: tuple[str, ...]) -> None:
+        self.out = out
+        self.encoder = encoder
+        self.scores = score_names
+        self.count = 0
+
+    def start(self) -> None:
+        """Write what comes before the first record."""
+
+    def render(self, results: Results) -> Any:
+        raise NotImplementedError
+
+    def write(self, payload: Any, count: int) -> None:
+        """Append a rendered batch of ``count`` records."""
+        if count:
+            self.out.write(payload)  # type: ignore[union-attr]
+            self.count += count
+
+    def close(self) -> None:
+        """Write what comes after the last record and flush."""
+        self.out.flush()  # type: ignore[union-attr]
+
+
+class JsonLinesWriter(Writer):
+    """One record per line."""
+
+    fmt = "jsonl"
+
+    def render(self, results: Results) -> str:
+        encode = self.encoder.encode
+        return "".join([encode(record) + "\n" for _, record in results])
+
+
+class JsonWriter(Writer):
+    """One JSON array, one record per line."""
+
+    fmt = "json"
+
+    def start(self) -> None:
+        self.out.write("[")  # type: ignore[union-attr]
+
+    def render(self, results: Results) -> str:
+        encode = self.encoder.encode
+        return ",\n".join([encode(record) for _, record in results])
+
+    def write(self, payload: Any, count: int) -> None:
+        if count:
+            self.out.write(("\n" if not self.count else ",\n") + payload)  # type: ignore[union-attr]
+            self.count += count
+
+    def close(self) -> None:
+        self.out.write("\n]\n" if self.count else "]\n")  # type: ignore[union-attr]
+        super().close()
+
+
+def _handoff_cells(record: Decision) -> list[str]:
+    h = record.handoff()
+    return [_cell(h.route if h else None), _cell(h.sla.status if h and h.sla else None),
+            _cell(h.escalate_to if h else None)]
+
+
+class CsvWriter(Writer):
+    """Flat columns: line, lead, stage, reached, reason, scores…, route, sla_status,
+    escalate_to, violations, error (of the deepest handoff that applies)."""
+
+    fmt = "csv"
+
+    def header(self) -> list[str]:
+        return ["line", "lead", "stage", "reached", "reason", *self.scores,
+                "route", "sla_status", "escalate_to", "violations", "error"]
+
+    def start(self) -> None:
+        csv.writer(self.out, lineterminator="\n").writerow(self.header())
+
+    def row(self, line: int, record: Any) -> list[str]:
+        if isinstance(record, LeadError):
+            return [str(line), _cell(record.lead), "", "", "", *("" for _ in self.scores),
+                    "", "", "", "", error_text(record)]
+        return [
+            str(line), _cell(record.lead), _cell(record.stage), _cell(record.reached),
+            _cell(record.reason), *(_cell(record.scores.get(s)) for s in self.scores),
+            *_handoff_cells(record), ";".join(v.code for v in record.violations), "",
+        ]
+
+    def render(self, results: Results) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(
+            [self.row(line, record) for line, record in results])
+        return buffer.getvalue()
+
+
+class TableWriter(Writer):
+    """Aligned columns for a person: widths from the first rows, then streamed."""
+
+    fmt = "table"
+
+    def __init__(self, out: IO[str] | None, encoder: RecordEncoder,
+                 score_names: tuple[str, ...]) -> None:
+        super().__init__(out, encoder, score_names)
+        self._pending: list[list[str]] | None = []
+        self._widths: list[int] | None = None
+
+    def row(self, line: int, record: Any) -> list[str]:
+        if isinstance(record, LeadError):
+            return [str(line), _cell(record.lead), "refused", *("" for _ in self.scores),
+                    "", "", "", error_text(record)]
+        notes = [v.code for v in record.violations]
+        if record.reason is not None:
+            notes.insert(0, f"reason: {_cell(record.reason)}")
+        stage = _cell(record.stage) or "none"
+        if record.stage != record.reached:
+            stage += f" (reached {record.reached or 'none'})"
+        return [str(line), _cell(record.lead), stage,
+                *(_cell(record.scores.get(s)) for s in self.scores),
+                *_handoff_cells(record), "; ".join(notes)]
+
+    def render(self, results: Results) -> list[list[str]]:
+        return [self.row(line, record) for line, record in results]
+
+    def write(self, payload: Any, count: int) -> None:
+        for row in payload:
+            if self._pending is not None:
+                self._pending.append(row)
+                if len(self._pending) >= TABLE_SAMPLE:
+                    self._flush()
+            else:
+                self._emit(row)
+        self.count += count
+
+    def close(self) -> None:
+        self._flush()
+        super().close()
+
+    def _flush(self) -> None:
+        if self._pending is None:
+            return
+        rows, self._pending = self._pending, None
+        head = ["line", "lead", "stage", *self.scores, "route", "sla", "escalate", "notes"]
+        caps = [8, 24, 32, *(8 for _ in self.scores), 20, 9, 18, 60]
+        self._widths = [
+            min(cap, max(len(head[i]), *(len(r[i]) for r in rows))) if rows else len(head[i])
+            for i, cap in enumerate(caps)
+        ]
+        self._emit(head)
+        self._emit(["-" * w for w in self._widths])
+        for row in rows:
+            self._emit(row)
+
+    def _emit(self, row: list[str]) -> None:
+        widths = self._widths or [len(c) for c in row]
+        cells = []
+        last = len(row) - 1
+        for i, (text, width) in enumerate(zip(row, widths, strict=True)):
+            if len(text) > width and i != last:
+                text = text[: width - 1] + "…"
+            cells.append(text if i == last else text.ljust(width))
+        self.out.write("  ".join(cells).rstrip() + "\n")  # type: ignore[union-attr]
+
+
+_WRITERS: dict[str, type[Writer]] = {
+    w.fmt: w for w in (JsonLinesWriter, JsonWriter, CsvWriter, TableWriter)
+}
+
+
+def make_writer(fmt: str, out: IO[str] | None, *, info: PolicyInfo, as_of_us: int,
+                score_names: tuple[str, ...]) -> Writer:
+    """The writer for ``fmt`` (one of :data:`OUTPUT_FORMATS`); ``out=None`` renders only."""
+    try:
+        cls = _WRITERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown output format {fmt!r}: expected one of "
+                         f"{', '.join(OUTPUT_FORMATS)}") from None
+    return cls(out, RecordEncoder(info, as_of_us), score_names)
