@@ -129,7 +129,8 @@ class RecordEncoder:
         d = record
         policy = self._policy if d.policy is self._info or d.policy == self._info \
             else _dumps(d.policy.to_dict())
-        as_of = self._as_of_text if d.as_of == self._as_of else _dumps(format_timestamp(d.as_of))
+        as_of = self._as_of_text if d.as_of_us == self._as_of \
+            else _dumps(format_timestamp(d.as_of_us))
         scores = ", ".join([f"{name(k)}: {value(x)}" for k, x in d.scores.items()])
         nxt = d.next
         if nxt is None:
@@ -141,8 +142,8 @@ class RecordEncoder:
         for h in d.handoffs:
             sla = h.sla
             sla_text = "null" if sla is None else (
-                f'{{"status": {name(sla.status)}, "start": {instant(sla.start)}, '
-                f'"due": {instant(sla.due)}, "stop": {instant(sla.stop)}}}'
+                f'{{"status": {name(sla.status)}, "start": {instant(sla.start_us)}, '
+                f'"due": {instant(sla.due_us)}, "stop": {instant(sla.stop_us)}}}'
             )
             handoffs.append(
                 f'{{"stage": {name(h.stage)}, "team": {name(h.team)}, '
