@@ -21,6 +21,9 @@ What the sample holds, roughly:
 * about one lead in six on a free-mail address, a few without any email;
 * activity (webinars, downloads, pricing-page visits, demo and contact-sales requests,
   trials) from days to months before the reference date, so intent decay matters;
+* six months of inquiries (``created_at``), a little more each month;
+* paid-social MQLs mostly rejected as "not a fit", and the EMEA desk's Monday MQLs left
+  until Tuesday (SLA breaches), so that ``funnel report`` has something to show;
 * about a quarter handed to sales development (``mql_at``), then accepted or rejected
   (mostly with an agreed reason, a few off-list), some qualified (BANT, ``sql_at``),
   some with opportunities that are open, won or lost;

@@ -30,11 +30,15 @@ def available() -> bool:
     return True
 
 
-def _svg(chart: Any) -> str:
+def _svg(key: str, chart: Any) -> str:
     import vl_convert
 
-    svg = vl_convert.vegalite_to_svg(chart.to_dict())
-    return _XMLNS.sub("", svg)
+    svg = _XMLNS.sub("", vl_convert.vegalite_to_svg(chart.to_dict()))
+    # Every chart shares one page: its ids (gradients, clip paths) get the chart's key as
+    # a prefix, so that one chart's `url(#gradient_0)` never finds another's gradient.
+    prefix = "c-" + re.sub(r"[^A-Za-z0-9_-]", "_", key) + "-"
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    return re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
 
 
 def _config(chart: Any) -> Any:
@@ -57,19 +61,28 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
             y=alt.Y("stage:N", sort=stages, title=None))
         bars = base.mark_bar(color=_BLUE).encode(x=alt.X("reached:Q", title="leads reached"))
         text = base.mark_text(align="left", dx=4).encode(x="reached:Q", text="label:N")
-        out["funnel"] = _svg(_config((bars + text).properties(width=_WIDTH - 60)))
+        out["funnel"] = _svg("funnel", _config((bars + text).properties(width=_WIDTH - 60)))
 
     cohorts = report.get("cohorts") or {}
-    rows = [{"cohort": period, "stage": s, "order": i, "leads": c["reached"][s]}
-            for period, c in cohorts.items() for i, s in enumerate(stages)]
+    rows = [{"cohort": period, "stage": s, "leads": c["reached"][s],
+             "share": c["reached"][s] / c["leads"] if c["leads"] else 0.0}
+            for period, c in cohorts.items() for s in stages]
     if rows:
-        chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
-            x=alt.X("cohort:N", title=None, sort=list(cohorts)),
-            xOffset=alt.XOffset("stage:N", sort=stages),
-            y=alt.Y("leads:Q", title="leads reached"),
-            color=alt.Color("stage:N", sort=stages, title="stage",
-                            scale=alt.Scale(scheme="blues", reverse=True)))
-        out["cohorts"] = _svg(_config(chart.properties(width=_WIDTH, height=220)))
+        # the waterfall as a heat map: one row per cohort, the share of its leads that
+        # reached each stage as colour, the count as text
+        base = alt.Chart(alt.Data(values=rows)).encode(
+            x=alt.X("stage:N", sort=stages, title=None, axis=alt.Axis(orient="top",
+                                                                      labelAngle=0)),
+            y=alt.Y("cohort:N", sort=list(cohorts), title=None))
+        cells = base.mark_rect().encode(color=alt.Color(
+            "share:Q", title="of cohort", scale=alt.Scale(scheme="blues", domain=[0, 1]),
+            legend=alt.Legend(format="%")))
+        text = base.mark_text(fontSize=11).encode(
+            text=alt.Text("leads:Q", format=","),
+            color=alt.condition("datum.share > 0.5", alt.value("white"), alt.value("#1f2933")))
+        height = max(60, 22 * len(cohorts))
+        out["cohorts"] = _svg("cohorts", _config((cells + text).properties(width=_WIDTH - 60,
+                                                               height=height)))
 
     rows = []
     colors = {"met": _GREEN, "breached": _RED, "pending": _AMBER, "unknown": _GREY}
@@ -86,7 +99,7 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
             color=alt.Color("status:N", sort=list(colors), title="SLA",
                             scale=alt.Scale(domain=list(colors), range=list(colors.values()))),
             order=alt.Order("order:Q"))
-        out["sla"] = _svg(_config(chart.properties(width=_WIDTH - 120)))
+        out["sla"] = _svg("sla", _config(chart.properties(width=_WIDTH - 190)))
 
     by = report.get("by")
     for h in report["handoffs"]:
@@ -98,7 +111,9 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
                 for reason, n in (gh["rejections"]["reasons"] if gh else {}).items():
                     rows.append({"reason": _label(reason, reason in rej["off_list"]),
                                  "group": key, "leads": n})
-            color = alt.Color("group:N", title=report.get("by_field"), sort=list(by))
+            # one colour per key, the same in every handoff's chart
+            color = alt.Color("group:N", title=report.get("by_field"), sort=list(by),
+                              scale=alt.Scale(domain=list(by), scheme="tableau20"))
         else:
             for reason, n in rej["reasons"].items():
                 off = reason in rej["off_list"]
@@ -111,9 +126,11 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
             order = [_label(r, r in rej["off_list"]) for r in rej["reasons"]]
             chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
                 y=alt.Y("reason:N", title=None, sort=order),
-                x=alt.X("leads:Q", title="rejected leads", axis=alt.Axis(tickMinStep=1)),
+                x=alt.X("leads:Q", title="rejected leads",
+                        axis=alt.Axis(tickMinStep=1, format="d")),
                 color=color)
-            out[f"rejections-{h['stage']}"] = _svg(_config(chart.properties(width=_WIDTH - 160)))
+            key = f"rejections-{h['stage']}"
+            out[key] = _svg(key, _config(chart.properties(width=_WIDTH - 160)))
 
     rows = []
     for v in report["velocity"]:
@@ -129,7 +146,7 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
             x=alt.X("days:Q", title="days"),
             color=alt.Color("measure:N", sort=["median", "p90"], title=None,
                             scale=alt.Scale(range=[_BLUE, "#99b3d9"])))
-        out["velocity"] = _svg(_config(chart.properties(width=_WIDTH - 100)))
+        out["velocity"] = _svg("velocity", _config(chart.properties(width=_WIDTH - 100)))
 
     for name, s in report["scores"].items():
         rows = [{"from": b["from"], "to": b["to"], "leads": b["count"]} for b in s["histogram"]]
@@ -147,7 +164,7 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
                 color=_RED, align="left", dx=4, dy=-4, baseline="top", y=0).encode(
                 x="threshold:Q", text="label:N")
             layers += [rule, text]
-        out[f"score-{name}"] = _svg(_config(alt.layer(*layers).properties(
+        out[f"score-{name}"] = _svg(f"score-{name}", _config(alt.layer(*layers).properties(
             width=_WIDTH - 60, height=180)))
     return out
 

@@ -42,7 +42,7 @@ section h2{font-size:17px;margin:0 0 4px}
 .table{flex:1 1 520px;overflow-x:auto}
 table{border-collapse:collapse;font-size:13px;width:100%}
 th,td{padding:4px 8px;border-bottom:1px solid #e4e7eb;text-align:right;white-space:nowrap}
-th.text,td.text{text-align:left;white-space:normal}
+th.text,td.text{text-align:left}
 th{background:#f0f2f5;font-weight:600}
 .badge{display:inline-block;font-size:11px;padding:0 6px;border-radius:8px;
 background:#fdecea;color:#a8281e;margin-left:4px}
@@ -120,11 +120,13 @@ def to_html(report: dict[str, Any], *, with_charts: bool | None = None) -> str:
         parts.append(_section(t["cohorts"], svgs.get("cohorts"),
                               title=f"Cohorts by {report['cohort_field']}, per "
                                     f"{report['period']}"))
-    sla_chart = svgs.get("sla")
-    for h, routes, reasons in t["handoffs"]:
-        parts.append(_section(routes, sla_chart))
-        sla_chart = None  # one chart holds every route of every handoff
+    if t["sla"].rows:
+        parts.append(_section(t["sla"], svgs.get("sla")))
+    for h, _routes, reasons in t["handoffs"]:
         parts.append(_section(reasons, svgs.get(f"rejections-{h['stage']}"), badge_column=2))
+    for _h, routes, _reasons in t["handoffs"]:
+        routes.note = None  # said once, in the summary section above
+        parts.append(_section(routes, None))
     parts.append(_section(t["velocity"], svgs.get("velocity")))
     for name_, _s, table in t["scores"]:
         parts.append(_section(table, svgs.get(f"score-{name_}")))

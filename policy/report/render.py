@@ -103,6 +103,21 @@ def handoff_tables(figures: dict) -> list[tuple[dict, Table, Table]]:
     return out
 
 
+def sla_summary_table(figures: dict) -> Table:
+    t = Table("sla", "SLA compliance by route",
+              ["route", "leads", "compliance", "median business h", "p90 business h",
+               "escalated"],
+              "compliance: met ÷ (met + breached); response: business hours from the SLA's "
+              "start to its stop, on the route's calendar")
+    for h in figures["handoffs"]:
+        for route, f in h["routes"].items():
+            resp = f["response_business_hours"] or {"median": None, "p90": None}
+            t.rows.append([f"{h['stage']} · {route}", count(f["leads"]),
+                           percent(f["compliance"]), hours(resp["median"]),
+                           hours(resp["p90"]), count(f["escalated"])])
+    return t
+
+
 def velocity_table(figures: dict) -> Table:
     t = Table("velocity", "Velocity between stages",
               ["from", "to", "leads", "median days", "p90 days", "negative"],
@@ -175,6 +190,7 @@ def tables(report: dict) -> dict[str, Any]:
         "funnel": funnel_table(report),
         "states": states_table(report),
         "handoffs": handoff_tables(report),
+        "sla": sla_summary_table(report),
         "velocity": velocity_table(report),
         "cohorts": cohort_table(report, list(report["funnel"])),
         "scores": score_tables(report),
