@@ -40,7 +40,8 @@ from pathlib import Path
 
 from results_file import save_section  # bench/ is on sys.path
 
-from policy.check.checker import PASSES, Context, work_calendar
+from policy.check.checker import PASSES, Context
+from policy.model.calendar import work_calendar
 from policy.model.loader import load_model
 from policy.model.namespace import build_model
 from policy.syntax.parser import parse

@@ -33,9 +33,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import attrs
 from hypothesis import strategies as st
 
-from policy.check.checker import check_policy, work_calendar
+from policy.check.checker import check_policy
 from policy.engine import runtime as rt
 from policy.engine.timestamps import format_timestamp, parse_timestamp
+from policy.model.calendar import work_calendar
 from policy.model.namespace import PolicyModel, build_model, refs_in
 from policy.syntax.parser import parse
 

@@ -19,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy.check.checker import EMITS, PASSES, check_policy, did_you_mean, work_calendar
+from policy.check.checker import EMITS, PASSES, check_policy, did_you_mean
 from policy.check.reasoning import Reasoner, ScoreRange, implies, satisfiable, score_ranges
+from policy.model.calendar import work_calendar
 from policy.model.loader import load_model
 from policy.model.namespace import build_model
 from policy.model.schema import parse_schema

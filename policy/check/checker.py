@@ -17,8 +17,8 @@ stages, team boundaries, handoff and block structure), ``calendar``, ``types``
 (defines nothing uses) and ``reasoning`` (routes, thresholds and gates that can never
 apply, with :mod:`policy.check.reasoning`).
 
-:func:`work_calendar` turns a valid ``calendar { … }`` into the
-:class:`~policy.model.calendar.WorkCalendar` the engines use.
+The checker only reports; the model builds the calendars the engines count with
+(:func:`policy.model.calendar.work_calendars`).
 
 The passes live in :mod:`policy.check.passes`, what they share in
 :mod:`policy.check.context`.
@@ -27,7 +27,7 @@ The passes live in :mod:`policy.check.passes`, what they share in
 from __future__ import annotations
 
 from policy.check.context import SLA_STATUSES, VIOLATION_CODES, Context, Pass, did_you_mean
-from policy.check.passes.calendar import check_calendar, work_calendar, work_calendars
+from policy.check.passes.calendar import check_calendar
 from policy.check.passes.declarations import check_declarations, check_names, check_owners
 from policy.check.passes.examples import check_examples, check_usage
 from policy.check.passes.graph import check_cycles, check_types_pass
@@ -79,6 +79,4 @@ __all__ = [
     "VIOLATION_CODES",
     "check_policy",
     "did_you_mean",
-    "work_calendar",
-    "work_calendars",
 ]

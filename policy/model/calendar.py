@@ -3,9 +3,11 @@
 A `WorkCalendar` says when work happens: its working hours on its workdays that are not
 holidays, all in one IANA time zone. `add_business` answers "when is this much working
 time used up?" and `business_between` answers "how much working time lies between these
-two instants?". Nothing has to run before this module; the checker builds calendars with
-`make_calendar` (which refuses a bad zone, day or hour with a `ValueError`) and the
-compiled engine and `explain` call the two methods.
+two instants?". Nothing has to run before this module. The loader builds the model's
+calendars from its ``calendar { … }`` blocks with :func:`work_calendar` and
+:func:`work_calendars` (after the checker has reported what is wrong with them: a block
+the checker refuses builds no calendar); `make_calendar` refuses a bad zone, day or hour
+with a `ValueError`. The engines and `explain` call the two methods.
 
 Instants are ``int`` microseconds since the Unix epoch, UTC, as everywhere in the engine,
 so the arithmetic is exact and deterministic.
@@ -33,12 +35,19 @@ so the hot path is a few dict look-ups and integer operations per day crossed.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import types
 import zoneinfo
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import attrs
+
+from policy.syntax import nodes as n
+
+if TYPE_CHECKING:  # pragma: no cover - the model holds calendars: no import at run time
+    from policy.model.namespace import PolicyModel
 
 __all__ = [
     "WEEKDAYS",
@@ -363,3 +372,65 @@ def make_calendar(
         end_minute=_time(end_minute, "closing"),
         holidays=frozenset(_holiday(day) for day in holidays),
     )
+
+
+# --------------------------------------------------------------------------- from the policy
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
+
+
+def calendar_parts(cal: n.Calendar) -> tuple[list, list, list, list]:
+    """The `timezone`, `workdays`, `hours` and `holidays` lines of one calendar block."""
+    zones = [i for i in cal.items if isinstance(i, n.Timezone)]
+    days = [i for i in cal.items if isinstance(i, n.Workdays)]
+    hours = [i for i in cal.items if isinstance(i, n.Hours)]
+    holidays = [i for i in cal.items if isinstance(i, n.Holidays)]
+    return zones, days, hours, holidays
+
+
+def holiday_problem(text: str) -> str | None:
+    """Why ``text`` is not a holiday date (``"YYYY-MM-DD"``, a real date), or None."""
+    if not _DATE(text):
+        return f'expected a holiday as "YYYY-MM-DD", found {json.dumps(text, ensure_ascii=False)}'
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return f"expected a real date, found {json.dumps(text, ensure_ascii=False)}"
+    return None
+
+
+def work_calendar(model: PolicyModel) -> WorkCalendar | None:
+    """The unnamed calendar as the engines count with it, or None (none, or invalid)."""
+    return _work(model.calendar)
+
+
+def work_calendars(model: PolicyModel) -> dict[str, WorkCalendar]:
+    """Every valid calendar as the engines count with it, by label (``default`` for the
+    unnamed one, else its name)."""
+    out: dict[str, WorkCalendar] = {}
+    for label, cal in ((n.DEFAULT_CALENDAR, model.calendar), *model.calendars.items()):
+        work = _work(cal)
+        if work is not None:
+            out[label] = work
+    return out
+
+
+def _work(cal: n.Calendar | None) -> WorkCalendar | None:
+    if cal is None:
+        return None
+    zones, days, hours, holidays = calendar_parts(cal)
+    if not zones or not days or not hours:
+        return None
+    dates = [text for h in holidays for text in h.dates]
+    if any(holiday_problem(t) for t in dates):
+        return None
+    try:
+        return make_calendar(
+            timezone=zones[0].name,
+            workdays=[d.name for w in days[:1] for d in w.days],
+            start_minute=hours[0].start,
+            end_minute=hours[0].end,
+            holidays=dates,
+        )
+    except ValueError:
+        return None

@@ -128,7 +128,7 @@ def _schema_problem(decl: n.SchemaRef, path: Path, detail: str) -> Diagnostic:
 
 def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
     """Read, parse and check the policy at ``path``. Raises only :class:`InputError`."""
-    from policy.check.checker import check_policy, work_calendar, work_calendars
+    from policy.check.checker import check_policy
 
     files = policy_files(path)
     modules, diags, sources = parse_files(files)
@@ -144,9 +144,5 @@ def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
     model = build_model(modules, schema=schema)
     if check:
         diags.extend(check_policy(model))
-        cal = work_calendar(model)
-        if cal is not None:
-            model = attrs.evolve(model, work_calendar=cal)
-        model = attrs.evolve(model, work_calendars=work_calendars(model))
     kept, omitted = cap_errors(diags)
     return LoadResult(model, tuple(kept), sources, root, omitted)

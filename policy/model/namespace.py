@@ -310,7 +310,16 @@ def build_model(
     schema: LeadSchema | None = None,
     work_calendar: WorkCalendar | None = None,
 ) -> PolicyModel:
-    """Gather the declarations of every module (sorted by path) into one model."""
+    """Gather the declarations of every module (sorted by path) into one model.
+
+    The model also builds the calendars the engines count business time with, from
+    each valid ``calendar { … }`` block (:func:`policy.model.calendar.work_calendars`;
+    an invalid block, which the checker reports, builds none). ``work_calendar``
+    overrides the unnamed one.
+    """
+    # zoneinfo and tzdata load only when a model is built, not when the types are imported
+    from policy.model.calendar import work_calendars
+
     modules = tuple(sorted(modules, key=lambda m: m.path))
     header = version = schema_ref = id_field = calendar = funnel = None
     teams: dict[str, n.Team] = {}
@@ -361,7 +370,7 @@ def build_model(
                 examples.append(Located(m, d))
     order = tuple(s.name for s in funnel.stages) if funnel else ()
     handoffs.sort(key=lambda h: order.index(h.stage.name) if h.stage.name in order else len(order))
-    return PolicyModel(
+    model = PolicyModel(
         modules=modules,
         header=header,
         version=version,
@@ -384,3 +393,7 @@ def build_model(
         calendars=calendars,
         entered_at=entered_at,
     )
+    built = work_calendars(model)
+    if work_calendar is None:
+        work_calendar = built.get(n.DEFAULT_CALENDAR)
+    return attrs.evolve(model, work_calendar=work_calendar, work_calendars=built)

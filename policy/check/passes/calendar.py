@@ -6,11 +6,16 @@ calendar, E107 where none applies, W201 for a named calendar nothing uses.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 
-from policy.check.context import DATE, Context, did_you_mean, json_text
-from policy.model.calendar import WEEKDAYS, WorkCalendar, make_calendar, parse_time_of_day
+from policy.check.context import Context, did_you_mean, json_text
+from policy.model.calendar import (
+    WEEKDAYS,
+    calendar_parts,
+    holiday_problem,
+    make_calendar,
+    parse_time_of_day,
+)
 from policy.model.namespace import PolicyModel
 from policy.syntax import nodes as n
 from policy.syntax.diagnostics import Diagnostic, error, warning
@@ -18,29 +23,11 @@ from policy.syntax.diagnostics import Diagnostic, error, warning
 # --------------------------------------------------------------------------- calendar
 
 
-def _calendar_parts(cal: n.Calendar) -> tuple[list, list, list, list]:
-    zones = [i for i in cal.items if isinstance(i, n.Timezone)]
-    days = [i for i in cal.items if isinstance(i, n.Workdays)]
-    hours = [i for i in cal.items if isinstance(i, n.Hours)]
-    holidays = [i for i in cal.items if isinstance(i, n.Holidays)]
-    return zones, days, hours, holidays
-
-
 def _zone_problem(name: str) -> str | None:
     try:
         make_calendar(timezone=name, workdays=("mon",), start_minute=0, end_minute=60)
     except ValueError as exc:
         return str(exc)
-    return None
-
-
-def _holiday_problem(text: str) -> str | None:
-    if not DATE(text):
-        return f'expected a holiday as "YYYY-MM-DD", found {json_text(text)}'
-    try:
-        datetime.date.fromisoformat(text)
-    except ValueError:
-        return f"expected a real date, found {json_text(text)}"
     return None
 
 
@@ -151,7 +138,7 @@ def _handoff_calendars(ctx: Context, h: n.Handoff, used: set[str]) -> Iterator[D
 
 
 def _calendar(ctx: Context, cal: n.Calendar) -> Iterator[Diagnostic]:
-    zones, days, hours, holidays = _calendar_parts(cal)
+    zones, days, hours, holidays = calendar_parts(cal)
     head = ctx.keyword(cal, "calendar")
     for word, items, example in (("timezone", zones, 'timezone "America/New_York"'),
                                  ("workdays", days, "workdays mon tue wed thu fri"),
@@ -187,7 +174,7 @@ def _calendar(ctx: Context, cal: n.Calendar) -> Iterator[Diagnostic]:
                         help="working hours run within one day; `24:00` is midnight at the end")
     for hol in holidays:
         for text in hol.dates:
-            problem = _holiday_problem(text)
+            problem = holiday_problem(text)
             if problem:
                 yield error("E107", problem, ctx.find(hol.span, json_text(text)),
                             help="write holidays as dates, such as \"2026-12-25\"")
@@ -205,40 +192,3 @@ def _zone_names() -> list[str]:
         except Exception:  # noqa: BLE001 - tzdata missing: no suggestions, never a crash
             pass
     return _ZONES
-
-
-def work_calendar(model: PolicyModel) -> WorkCalendar | None:
-    """The unnamed calendar as the engines count with it, or None (none, or invalid)."""
-    return _work(model.calendar)
-
-
-def work_calendars(model: PolicyModel) -> dict[str, WorkCalendar]:
-    """Every valid calendar as the engines count with it, by label (``default`` for the
-    unnamed one, else its name)."""
-    out: dict[str, WorkCalendar] = {}
-    for label, cal in ((n.DEFAULT_CALENDAR, model.calendar), *model.calendars.items()):
-        work = _work(cal)
-        if work is not None:
-            out[label] = work
-    return out
-
-
-def _work(cal: n.Calendar | None) -> WorkCalendar | None:
-    if cal is None:
-        return None
-    zones, days, hours, holidays = _calendar_parts(cal)
-    if not zones or not days or not hours:
-        return None
-    dates = [text for h in holidays for text in h.dates]
-    if any(_holiday_problem(t) for t in dates):
-        return None
-    try:
-        return make_calendar(
-            timezone=zones[0].name,
-            workdays=[d.name for w in days[:1] for d in w.days],
-            start_minute=hours[0].start,
-            end_minute=hours[0].end,
-            holidays=dates,
-        )
-    except ValueError:
-        return None
