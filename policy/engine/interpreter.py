@@ -36,7 +36,7 @@ from policy.engine.decision import (
     TraceEvent,
     Violation,
 )
-from policy.engine.timestamps import format_timestamp
+from policy.engine.timestamps import format_timestamp, parse_timestamp
 from policy.syntax.nodes import NOWHERE
 
 __all__ = ["LAST_INSTANT", "Interpreter", "invalid_reason_message", "rule_text"]
@@ -278,6 +278,13 @@ class Interpreter:
         requires_hold = True
         excluded = False
         keep: bool | None = None
+        if tracing and stage.entered is not None:
+            # no decision reads it; `explain` shows it (unparseable counts as missing)
+            raw = rt.get(r.lead, stage.entered.path)
+            when = parse_timestamp(raw, kind="any") if type(raw) is str else None
+            self._emit(r, "entered", stage.entered, stage.name,
+                       None if when is None else format_timestamp(when),
+                       values=((".".join(stage.entered.path), raw),))
         for line in stage.lines:
             if tracing:
                 r.reads = {}  # collect what this rule reads

@@ -345,6 +345,16 @@ class GateLine:
 
 
 @attrs.frozen
+class EnteredAt:
+    """(v1.1) ``entered at FIELD``: where the CRM records the stage's entry time. No
+    decision reads it; ``explain`` shows it."""
+
+    path: tuple[str, ...]
+    rule: str
+    span: Span = _span()
+
+
+@attrs.frozen
 class Stage:
     """A declared funnel stage: its position in the funnel and its gate, in source order."""
 
@@ -352,6 +362,7 @@ class Stage:
     index: int
     lines: tuple[GateLine, ...]
     span: Span = _span()
+    entered: EnteredAt | None = None
 
     @property
     def rule(self) -> str:

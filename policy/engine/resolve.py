@@ -390,8 +390,11 @@ class _Resolver:
             lines.append(ir.GateLine(kind, self.expr(item.condition),
                                      getattr(item, "reason", None), unmet,
                                      canonical.rule_text(item), span=item.span))
+        entered = next((i for i in s.items if isinstance(i, n.EnteredAt)), None)
         return ir.Stage(s.name.name, self.model.stage_index(s.name.name), tuple(lines),
-                        span=s.span)
+                        span=s.span, entered=None if entered is None else ir.EnteredAt(
+                            entered.field.path, canonical.rule_text(entered),
+                            span=entered.span))
 
     def handoff(self, h: n.Handoff) -> ir.Handoff:
         model = self.model

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import attrs
 
 from policy.model.namespace import PolicyModel
-from policy.model.ownership import Ownership, declaration_label
+from policy.model.ownership import Ownership, counts_on, declaration_label
 from policy.render.words import days_words, number_words, plain, points_words
 from policy.syntax import nodes as n
 from policy.syntax.formatter import (
@@ -287,7 +287,7 @@ def _stages_section(model: PolicyModel, own) -> list[Block]:
             out.append(Para(join(summary, T(". ")) + T(".")))
             rows = tuple((T(words[type(i)]), T(plain(i.condition)),
                           T(getattr(i, "reason", None) or ""))
-                         for i in stage.items)
+                         for i in stage.items if not isinstance(i, n.EnteredAt))
             out.append(Table(("rule", "condition", "reason given"), rows))
         else:
             out.append(Para(T("No conditions: every lead that passed the earlier gates is "
@@ -298,6 +298,13 @@ def _stages_section(model: PolicyModel, own) -> list[Block]:
                           "and every “requires” line holds"
                           + (" — or the “stays once” condition holds, which keeps a lead that "
                              "already entered." if keep else "."))))
+        entered = next((i for i in stage.items if isinstance(i, n.EnteredAt)), None)
+        if entered is not None:
+            out.append(Para(B("Entry time: ") + T("the CRM records when a lead entered this "
+                                                  "stage in ")
+                            + C(format_path(entered.field.path))
+                            + T(" (for the funnel report's velocity and cohorts; it changes "
+                                "no decision).")))
     return out
 
 
@@ -345,11 +352,19 @@ def _handoffs_section(model: PolicyModel, own) -> list[Block]:
         out.append(Para(T("Applies to every lead at ") + C(h.stage.name)
                         + T(" or deeper in the funnel.")))
         routes = [i for i in h.items if isinstance(i, n.Route)]
+        counted = counts_on(model, h)
         if routes:
-            rows = tuple((C(r.target), T("otherwise" if r.condition is None
-                                         else plain(r.condition))) for r in routes)
+            if counted and model.calendars:  # v1.1: a route's business time, its calendar
+                rows = tuple((C(r.target), T("otherwise" if r.condition is None
+                                             else plain(r.condition)),
+                              _calendar_name(model.calendar_label(h, r))) for r in routes)
+                header: tuple[str, ...] = ("route", "when", "business time on")
+            else:
+                rows = tuple((C(r.target), T("otherwise" if r.condition is None
+                                             else plain(r.condition))) for r in routes)
+                header = ("route", "when")
             out.append(Para(T("Routes, tried in order; the first that holds is taken:")))
-            out.append(Table(("route", "when"), rows))
+            out.append(Table(header, rows))
         bullets: list[Inline] = []
         sla = next((i for i in h.items if isinstance(i, n.Sla)), None)
         for item in h.items:
@@ -358,7 +373,7 @@ def _handoffs_section(model: PolicyModel, own) -> list[Block]:
                 text = (B("SLA: ") + T(f"within {format_duration(item.duration)} from ")
                         + C(format_path(item.start.path)) + T(" until ") + stops)
                 if item.duration.unit.is_business:
-                    text += T(", counted in business time (") + _calendar_words(model) + T(")")
+                    text += _counted_words(model, h, counted)
                 bullets.append(text + T("."))
             elif isinstance(item, n.Escalate):
                 start = (C(format_path(sla.start.path)) if sla is not None else T("the start"))
@@ -378,8 +393,27 @@ def _handoffs_section(model: PolicyModel, own) -> list[Block]:
     return out
 
 
-def _calendar_words(model: PolicyModel) -> Inline:
-    cal = model.calendar
+def _calendar_name(label: str | None) -> Inline:
+    if label is None:
+        return T("no calendar")
+    return T("the unnamed calendar") if label == n.DEFAULT_CALENDAR else C(label)
+
+
+def _counted_words(model: PolicyModel, h: n.Handoff, counted: frozenset[str]) -> Inline:
+    """How an SLA's business time is counted: on one calendar, or on each route's."""
+    if len(counted) > 1:
+        return T(", counted in business time on the calendar of the route taken (see the "
+                 "routes)")
+    label = next(iter(counted), None)
+    cal = (model.calendar if label == n.DEFAULT_CALENDAR
+           else model.calendars.get(label) if label is not None else None)
+    if label is None or label == n.DEFAULT_CALENDAR:
+        return T(", counted in business time (") + _calendar_words(cal) + T(")")
+    return (T(", counted in business time on the ") + C(label) + T(" calendar (")
+            + _calendar_words(cal) + T(")"))
+
+
+def _calendar_words(cal: n.Calendar | None) -> Inline:
     if cal is None:
         return T("no calendar is declared")
     parts: list[str] = []
@@ -424,9 +458,25 @@ def _states_section(model: PolicyModel, own) -> list[Block]:
 
 
 def _calendar_section(model: PolicyModel, own) -> list[Block]:
-    cal = model.calendar
-    if cal is None:
+    cals = ([model.calendar] if model.calendar is not None else []) + list(
+        model.calendars.values())
+    if not cals:
         return []
+    if len(cals) == 1 and cals[0].name is None:
+        return _one_calendar(model, own, cals[0], 2)
+    out: list[Block] = [
+        Heading(2, "Business calendars", "calendar"),
+        Para(T("Business hours and business days count only the working time of one "
+               "calendar: the one named after the route taken (“on …”), else the "
+               "handoff's own, else the unnamed one. A business day is one workday's worth "
+               "of working hours.")),
+    ]
+    for cal in cals:
+        out += _one_calendar(model, own, cal, 3)
+    return out
+
+
+def _one_calendar(model: PolicyModel, own, cal: n.Calendar, level: int) -> list[Block]:
     bullets: list[Inline] = []
     for item in cal.items:
         if isinstance(item, n.Timezone):
@@ -437,11 +487,30 @@ def _calendar_section(model: PolicyModel, own) -> list[Block]:
             bullets.append(B("Working hours: ") + T(f"{item.start} to {item.end}"))
         elif isinstance(item, n.Holidays):
             bullets.append(B("Holidays: ") + T(", ".join(item.dates)))
+    users: list[Inline] = []
+    for h in model.handoffs:
+        if cal.label not in counts_on(model, h):
+            continue
+        every = [r for r in h.items if isinstance(r, n.Route)]
+        routes = [r for r in every if model.calendar_label(h, r) == cal.label]
+        text = T("handoff ") + C(h.stage.name)
+        if routes and len(routes) < len(every):
+            text += T(", route" + ("s " if len(routes) > 1 else " ")) + join(
+                C(r.target) for r in routes)
+        users.append(text)
+    bullets.append(B("Used by: ") + (join(users, T("; ")) if users else T("no handoff"))
+                   + T("."))
+    if level == 2:
+        head = [Heading(2, "Business calendar", "calendar")]
+    else:
+        title = "unnamed calendar (default)" if cal.name is None else cal.name.name
+        head = [Heading(3, title, f"calendar-{cal.label}"), *_desc(cal.description)]
     return [
-        Heading(2, "Business calendar", "calendar"),
-        _owned(own.of(cal), "the owners of every handoff whose SLA counts business time"),
-        Para(T("Business hours and business days count only this working time; a business "
-               "day is one workday's worth of working hours.")),
+        *head,
+        _owned(own.of(cal), "the owners of every handoff that counts business time on it"),
+        *([Para(T("Business hours and business days count only this working time; a "
+                  "business day is one workday's worth of working hours."))]
+          if level == 2 else []),
         Bullets(tuple(bullets)),
     ]
 
@@ -451,8 +520,13 @@ def _vocabulary_section(model: PolicyModel, own) -> list[Block]:
         return []
     rows = []
     for d in model.defines.values():
-        value = (", ".join(plain(i) for i in d.value.items) if isinstance(d.value, n.ListExpr)
-                 else plain(d.value))
+        if d.lines is not None:  # a list kept in a file: thousands of entries, not inline
+            k = len(d.value.items) if isinstance(d.value, n.ListExpr) else 0
+            value = f"the {k} entr{'y' if k == 1 else 'ies'} listed in {d.lines.path}"
+        elif isinstance(d.value, n.ListExpr):
+            value = ", ".join(plain(i) for i in d.value.items)
+        else:
+            value = plain(d.value)
         rows.append((C(d.name.name), T(d.description or ""), T(value),
                      T(", ".join(sorted(own.of(d))))))
     return [

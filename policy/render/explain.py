@@ -33,7 +33,7 @@ _GOOD, _BAD = "✓", "✗"
 _GREEN, _RED, _BOLD, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[1m", "\x1b[0m"
 
 _SCORE_KINDS = frozenset({"score", "decay", "total"})
-_GATE_KINDS = frozenset({"gate", "exclude", "keep", "stage"})
+_GATE_KINDS = frozenset({"gate", "exclude", "keep", "stage", "entered"})
 _HANDOFF_KINDS = frozenset({"route", "sla", "escalate", "reject"})
 
 
@@ -260,6 +260,10 @@ def _gates(out: _Out, events: list[TraceEvent], model: PolicyModel | None) -> No
             out.line(f"{out.mark(bool(verdict.result))} {name}{title} {word}: {why}", 2)
         for ev in group:
             if ev.kind == "stage":
+                continue
+            if ev.kind == "entered":  # v1.1: record-keeping, no decision reads it
+                when = f"→ entered {ev.result}" if ev.result else "→ no entry time recorded"
+                out.rule(4, None, ev.rule, _values(ev.values), when)
                 continue
             holds = ev.result is True
             good = not holds if ev.kind == "exclude" else holds
