@@ -15,7 +15,7 @@ import sys
 import click
 
 from .common import OK, fail_usage, load_policy
-from .eval_cmd import as_of_option, now_us, open_leads
+from .leadfile import as_of_option, now_us, open_leads
 
 FORMATS = ("html", "markdown", "json")
 _BY_EXTENSION = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown",
@@ -44,9 +44,12 @@ _BY_EXTENSION = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown"
                    "json: every figure. Default: from -o's extension, else markdown.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write to FILE instead of standard output.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes that decide the leads (python engine). Default: one "
+                   "per core.")
 def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None,
            cohort: str | None, period: str, input_format: str | None, fmt: str | None,
-           output: str | None) -> None:
+           output: str | None, jobs: int | None) -> None:
     """How the funnel the policy at PATH agreed on performs on the leads in LEADS.
 
     Reach and conversion per stage, off-funnel states and their reasons, SLA
@@ -62,7 +65,7 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
     Exit status: 0 the report was written (refused leads are counted in it); 1 the
     policy has errors; 2 bad usage or LEADS cannot be read.
     """
-    from policy.report.build import ReportUsageError, build_report, decide_records, field_option
+    from policy.report.build import ReportUsageError, build_report, field_option
 
     if fmt is None:
         ext = os.path.splitext(output)[1].lower() if output else ""
@@ -74,24 +77,24 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
     except ReportUsageError as exc:
         fail_usage(str(exc))
     at = now_us() if as_of is None else as_of
-    from policy.io.leads import LeadFileError, detect_format, read_records, text_stream
+    from policy.io import batch
+    from policy.io.leads import LeadFileError, detect_format
     from policy.model.schema import format_path
 
     source, _size, shown = open_leads(leads)
     try:
         in_fmt = input_format or detect_format(None if leads == "-" else leads)
-        stream = text_stream(io.BufferedReader(source))  # type: ignore[arg-type]
-        records = read_records(stream, fmt=in_fmt, schema=pol.model.schema)
+        units = batch.batches(io.BufferedReader(source), in_fmt, schema=pol.model.schema)
         try:
             data = build_report(
-                pol, decide_records(pol, records, at), as_of=at, by=by_path,
-                cohort=cohort_path, period=period,
+                pol, as_of=at, by=by_path, cohort=cohort_path, period=period,
                 by_text=format_path(by_path) if by_path else None,
-                cohort_text=format_path(cohort_path) if cohort_path else None)
+                cohort_text=format_path(cohort_path) if cohort_path else None,
+                units=units, jobs=batch.default_jobs() if jobs is None else jobs)
         except LeadFileError as exc:
             fail_usage(f"{shown}: {exc.message}")
-        except OSError as exc:
-            fail_usage(f"{shown}: cannot read: {exc.strerror or exc}")
+        except batch.ReadFailed as exc:
+            fail_usage(f"{shown}: cannot read: {exc.args[0]}")
     finally:
         if leads != "-":
             source.raw.close()

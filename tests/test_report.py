@@ -410,3 +410,18 @@ def test_cli_format_follows_the_extension(tmp_path):
     assert run("report", TINY, RULES / "leads.jsonl", "--as-of", AS_OF_TEXT, "-o",
                out).exit_code == 0
     assert out.read_text().startswith("# Funnel report")
+
+
+def test_cli_worker_processes_give_the_same_report(tmp_path):
+    gen = _generator()
+    leads = tmp_path / "many.jsonl"
+    with open(leads, "w", encoding="utf-8") as f:
+        gen.write_jsonl(gen.generate(6000, 9), f)
+    outs = []
+    for jobs in ("1", "2"):
+        result = run("report", RULES, leads, "--as-of", AS_OF_TEXT, "--by", "source",
+                     "--format", "json", "--jobs", jobs)
+        assert result.exit_code == 0, result.output
+        outs.append(result.stdout)
+    assert outs[0] == outs[1]
+    assert json.loads(outs[0])["leads"] == 6000

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import IO, Any
 
 from policy.engine.decision import Decision, LeadError
 from policy.engine.timestamps import format_timestamp
@@ -23,7 +24,8 @@ from policy.report.compute import compute
 from policy.report.facts import FactWriter, fact_columns
 from policy.report.shape import Shape, parse_field_path, report_shape
 
-__all__ = ["PERIODS", "ReportUsageError", "build_report", "decide_records", "field_option"]
+__all__ = ["PERIODS", "ReportUsageError", "build_report", "decide_records", "field_option",
+           "write_facts"]
 
 PERIODS = ("week", "month", "quarter")
 
@@ -50,27 +52,82 @@ def field_option(pol: Any, text: str | None, option: str) -> tuple[str, ...] | N
 def decide_records(pol: Any, records: Iterable[Any], at: int
                    ) -> Iterator[tuple[int, Decision | LeadError, Any]]:
     """(line, decision or error record, lead as read) for each record of
-    :func:`policy.io.leads.read_records`, decided by the python engine."""
-    run, prepare, lead_id = pol.run_prepared, pol.prepare, pol.lead_id
-    for record in records:
-        if record.error is not None:
-            yield record.line, LeadError(record.error, record.problems,
-                                         lead=lead_id(record.value), line=record.line), \
-                record.value
-            continue
-        lead = record.value
+    :func:`policy.io.leads.read_records`, decided as ``funnel eval`` decides them
+    (:func:`policy.engine.batch.decide_records`)."""
+    from policy.engine.batch import decide_records as decide
+
+    pending: deque[Any] = deque()
+
+    def tap(items: Iterable[Any]) -> Iterator[Any]:
+        for record in items:
+            pending.append(record.value)
+            yield record
+
+    for line, result in decide(pol, tap(records), at):
+        yield line, result, pending.popleft()
+
+
+# --------------------------------------------------------------------------- workers
+
+#: What a worker process renders facts with (set before the pool forks).
+_STATE: dict[str, Any] = {}
+
+
+def _facts_of(unit: Any) -> str:
+    s = _STATE
+    return s["writer"].render_all(decide_records(s["pol"], unit.records(), s["at"]))
+
+
+def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, out: IO[str], at: int, *,
+                jobs: int = 1) -> None:
+    """Decide every unit of :func:`policy.io.batch.batches` and write its facts to ``out``,
+    in ``jobs`` forked worker processes when there is more than one unit (the order of
+    the facts does not matter: every figure is an aggregate)."""
+    import multiprocessing
+
+    first = next(units, None)
+    if first is None:
+        return
+    second = next(units, None) if jobs > 1 else None
+    _STATE.update(pol=pol, writer=writer, at=at)
+    try:
+        if second is None or "fork" not in multiprocessing.get_all_start_methods():
+            for unit in _chain(first, second, units):
+                out.write(_facts_of(unit))
+            return
+        pool = multiprocessing.get_context("fork").Pool(jobs)
         try:
-            yield record.line, run(lead, prepare(lead), at), lead
-        except LeadError as exc:
-            yield record.line, exc.with_line(record.line), lead
+            pending: deque[Any] = deque()
+            for unit in _chain(first, second, units):
+                pending.append(pool.apply_async(_facts_of, (unit,)))
+                while len(pending) >= 2 * jobs:
+                    out.write(pending.popleft().get())
+            while pending:
+                out.write(pending.popleft().get())
+            pool.close()
+            pool.join()
+        finally:
+            pool.terminate()  # also on an error: no worker outlives the run
+            pool.join()
+    finally:
+        _STATE.clear()
 
 
-def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, Any]], *,
-                 as_of: int, by: tuple[str, ...] | None = None,
+def _chain(first: Any, second: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    if second is not None:
+        yield second
+    yield from rest
+
+
+def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, Any]] | None = None,
+                 *, as_of: int, by: tuple[str, ...] | None = None,
                  cohort: tuple[str, ...] | None = None, period: str = "month",
-                 by_text: str | None = None, cohort_text: str | None = None
-                 ) -> dict[str, Any]:
-    """The report over ``decided`` (from :func:`decide_records`), as section 11's dict."""
+                 by_text: str | None = None, cohort_text: str | None = None,
+                 units: Iterator[Any] | None = None, jobs: int = 1) -> dict[str, Any]:
+    """The report as section 11's dict, over ``decided`` (from :func:`decide_records`) or
+    over the ``units`` of a lead file (:func:`policy.io.batch.batches`), decided in
+    ``jobs`` processes."""
     if period not in PERIODS:
         raise ReportUsageError(f"--period must be one of {', '.join(PERIODS)}")
     info = pol.info
@@ -80,8 +137,11 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
         path = os.path.join(tmp, "facts.jsonl")
         with open(path, "w", encoding="utf-8", newline="\n") as out:
             writer = FactWriter(shape, out, by=by, cohort=cohort_path)
-            writer.write_all(decided)
-            writer.flush()
+            if units is not None:
+                write_facts(pol, units, writer, out, as_of, jobs=jobs)
+            else:
+                writer.write_all(decided or ())
+                writer.flush()
         return figures_from_facts(shape, path, as_of=as_of, by=by is not None,
                                   by_text=by_text, cohort_path=cohort_path,
                                   cohort_text=cohort_text, period=period)

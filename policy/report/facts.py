@@ -87,7 +87,7 @@ class FactWriter:
     None); both are read from the lead as written.
     """
 
-    def __init__(self, shape: Shape, out: IO[str], *, by: tuple[str, ...] | None,
+    def __init__(self, shape: Shape, out: IO[str] | None, *, by: tuple[str, ...] | None,
                  cohort: tuple[str, ...] | None):
         self.shape = shape
         self.out = out
@@ -106,6 +106,18 @@ class FactWriter:
 
     def write(self, line: int, record: Decision | LeadError, lead: Any) -> None:
         """One record: ``lead`` is the parsed input (a dict, or whatever was read)."""
+        self._buffer.append(self.render(line, record, lead))
+        self.count += 1
+        if len(self._buffer) >= 4096:
+            self.flush()
+
+    def render_all(self, items: Iterable[tuple[int, Decision | LeadError, Any]]) -> str:
+        """The JSON lines of many records, as one text (what a worker process returns)."""
+        lines = [self.render(line, record, lead) for line, record, lead in items]
+        return "\n".join(lines) + "\n" if lines else ""
+
+    def render(self, line: int, record: Decision | LeadError, lead: Any) -> str:
+        """The facts of one record as one JSON line (without its line end)."""
         row: dict[str, Any] = {"line": line}
         is_lead = type(lead) is dict
         if self.by is not None:
@@ -116,10 +128,7 @@ class FactWriter:
         else:
             row["refused"] = False
             self._decision(row, record, lead if is_lead else {})
-        self._buffer.append(self._dumps(row))
-        self.count += 1
-        if len(self._buffer) >= 4096:
-            self.flush()
+        return self._dumps(row)
 
     def write_all(self, items: Iterable[tuple[int, Decision | LeadError, Any]]) -> None:
         for line, record, lead in items:
