@@ -37,8 +37,13 @@ def _relabelled(result, source):
     return diags, sources
 
 
-def _load(source):
-    """Load and check one side; print its errors and exit 1 when it has any."""
+def _load(source, *, comment: str | None = None, output: str | None = None):
+    """Load and check one side; print its errors and exit 1 when it has any.
+
+    With ``comment`` (the markdown format), the errors also become the report itself: a
+    pull-request comment that shows the diagnostics, so a workflow never posts an empty
+    comment when HEAD does not load.
+    """
     from policy.model.loader import InputError, load_model
     from policy.syntax.diagnostics import render_all, summary_line, use_color
 
@@ -54,7 +59,26 @@ def _load(source):
     click.echo(render_all(errors, sources, color=use_color(sys.stderr), omitted=result.omitted),
                err=True)
     click.echo(summary_line(errors), err=True)
+    if comment == "markdown":
+        from policy.review.diff_report import load_failure_markdown
+
+        text = load_failure_markdown(source.label, render_all(errors, sources),
+                                     summary_line(errors))
+        _emit(text, output, summary=f"{source.label} does not load: {summary_line(errors)}")
     sys.exit(PROBLEMS)
+
+
+def _emit(text: str, output: str | None, *, summary: str) -> None:
+    """The report to ``output`` (then ``summary`` on stdout) or to standard output."""
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
+        click.echo(summary)
+    else:
+        write_utf8(text)
 
 
 @click.command("diff")
@@ -93,6 +117,10 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
       funnel diff main --leads rules/leads.jsonl --as-of 2026-12-01 --format markdown
       funnel diff old-rules/ rules/ --format json
 
+    With --format markdown, a version that does not load gives a comment that
+    shows its diagnostics (and exit 1), never an empty one. When the meaning
+    changed but `version` did not, the report says so.
+
     Exit status: 0 done; 1 --fail-on-change and the meaning changed, or a version
     has errors; 2 a revision or path that cannot be read.
     """
@@ -106,7 +134,8 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
             head_src = stack.enter_context(open_policy(head, policy=policy_path))
         except RevisionError as exc:
             fail_usage(exc.message)
-        base_res, head_res = _load(base_src), _load(head_src)
+        base_res = _load(base_src, comment=fmt, output=output)
+        head_res = _load(head_src, comment=fmt, output=output)
         changes = semantic_diff(base_res.model, head_res.model,
                                 base_display=base_src.display, head_display=head_src.display)
         impact = None
@@ -120,15 +149,7 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
             text = report.to_markdown()
         else:
             text = report.to_text()
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as exc:
-            fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
-        click.echo(report.summary())
-    else:
-        write_utf8(text)
+    _emit(text, output, summary=report.summary())
     sys.exit(PROBLEMS if fail_on_change and changes.changed else OK)
 
 

@@ -648,7 +648,7 @@ def test_json_keys_are_stable(repo: Repo):
     write_leads(repo.path / "leads.jsonl", count=20)
     data = json_diff("HEAD", "--leads", "leads.jsonl", "--as-of", AS_OF)
     assert list(data) == ["base", "head", "changed", "changes", "approvals", "examples",
-                          "records", "impact"]
+                          "records", "impact", "notes"]
     assert list(data["base"]) == ["label", "revision", "commit", "policy"]
     assert list(data["changes"][0]) == ["kind", "declaration", "owners", "where", "lines",
                                         "old", "new"]

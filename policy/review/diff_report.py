@@ -5,6 +5,7 @@ as text, Markdown (the pull-request comment) and JSON.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,21 @@ class DiffReport:
             "examples": [c.to_dict() for c in self.diff.examples],
             "records": [c.to_dict() for c in self.diff.records],
             "impact": None if self.impact is None else self.impact.to_dict(),
+            "notes": [x for x in (self.version_note(),) if x],
         }
+
+    def version_note(self) -> str | None:
+        """A nudge when the meaning (the digest) changed but ``version`` did not: every
+        decision carries the version, so two rule sets under one label cannot be told
+        apart in a CRM or a warehouse."""
+        if policy_digest(self.base_model) == policy_digest(self.head_model):
+            return None
+        if self.base_model.version != self.head_model.version:
+            return None
+        shown = "is still " + json.dumps(self.head_model.version, ensure_ascii=False) \
+            if self.head_model.version is not None else "is not declared"
+        return (f"the policy's meaning changed (its digest differs) but its `version` "
+                f"{shown}: bump `version` so every decision says which rules made it")
 
     # ------------------------------------------------------------------ text
     def summary(self) -> str:
@@ -96,6 +111,9 @@ class DiffReport:
             out.append("record-keeping changed (`entered at`: no decision changes):")
             for c in self.diff.records:
                 out.extend(_text_change(c))
+        note = self.version_note()
+        if note:
+            out += ["", f"note: {note}"]
         if self.impact is not None:
             out.append("")
             out.extend(self.impact.text_lines())
@@ -112,6 +130,12 @@ class DiffReport:
             "",
             _md_versions(self),
         ]
+        if self.version_note():
+            v = self.head_model.version
+            shown = f"is still {md_code(v)}" if v is not None else "is not declared"
+            out += ["", "> [!WARNING]",
+                    f"> The policy's meaning changed (its digest differs) but its `version` "
+                    f"{shown}: bump `version` so every decision says which rules made it."]
         if d.changes:
             out += ["", "#### Changes", "",
                     "| | declaration | what changed | owners |", "|---|---|---|---|"]
@@ -217,3 +241,20 @@ def _text_change(c: Change) -> list[str]:
         if x.new is not None:
             block("+", x.new)
     return out
+
+
+def load_failure_markdown(label: str, rendered: str, summary: str) -> str:
+    """A pull-request comment for a side that does not load: the diagnostics as ``funnel
+    check`` prints them, in a code block, so the comment is never empty (spec section 9)."""
+    fence = _fence(rendered)
+    return "\n".join([
+        f"### Policy change: {md_code(label)} does not load",
+        "",
+        f"**{md_escape(_capital(summary))}: no semantic diff or impact until they are fixed.**",
+        "",
+        f"{fence}text",
+        rendered,
+        fence,
+        "",
+        "Run `funnel check` on the policy to see them locally.",
+    ]) + "\n"
