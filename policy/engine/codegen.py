@@ -5,7 +5,8 @@ computes the same value as :mod:`policy.engine.runtime`'s table: where the kinds
 the operands are known at compile time it inlines the operator (a score compared with
 a number is ``s_fit >= 40``; a field tested against a list of strings is
 ``type(f) is str and f in S1``), and everywhere else it calls the runtime function.
-:mod:`policy.engine.compiler` builds the
+Each inlined form is checked against the table on generated values, missing ones
+included (``tests/test_inlined_forms.py``). :mod:`policy.engine.compiler` builds the
 function ``run`` from the rules with it.
 
 Safety (STYLE.md, rule 11): policy text reaches the source only as ``repr`` of checked

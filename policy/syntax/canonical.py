@@ -28,15 +28,20 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from policy.syntax import nodes as n
 from policy.syntax.parser import RESERVED
 
+if TYPE_CHECKING:  # pragma: no cover
+    from policy.model.namespace import PolicyModel
+
 __all__ = [
     "digest_text",
     "expr_text",
+    "lines_entries",
     "number_text",
     "policy_digest",
     "rule_text",
@@ -333,15 +338,28 @@ def digest_text(modules: Iterable[n.Module]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def policy_digest(modules: Iterable[n.Module], schema_bytes: bytes | None = None,
-                  lists: Iterable[Sequence[str]] = ()) -> str:
-    """``sha256:`` + the SHA-256 of :func:`digest_text`, then the schema file's bytes,
-    then each ``lines`` list's entries as a JSON array, in declaration order (v1.1;
-    ``lists`` is the hook for them: empty until the language reads such files)."""
-    h = hashlib.sha256(digest_text(modules).encode("utf-8"))
-    if schema_bytes is not None:
-        h.update(schema_bytes)
-    for entries in lists:
-        h.update(json.dumps(list(entries), ensure_ascii=False, separators=(",", ":"))
-                 .encode("utf-8"))
+def lines_entries(modules: Iterable[n.Module]) -> list[tuple[str, tuple[str, ...]]]:
+    """Every ``lines`` define's name and entries, in declaration order (file path, then
+    source order), as the loader read them into the define's list."""
+    out = []
+    for m in sorted(modules, key=lambda m: m.path):
+        for d in m.decls:
+            if isinstance(d, n.Define) and d.lines is not None:
+                items = d.value.items if isinstance(d.value, n.ListExpr) else ()
+                out.append((d.name.name, tuple(
+                    i.value for i in items if isinstance(i, n.String))))
+    return out
+
+
+def policy_digest(model: PolicyModel) -> str:
+    """``sha256:`` + the SHA-256 of :func:`digest_text`, then the schema file's bytes, then
+    each ``lines`` list's entries as a JSON array, in declaration order (spec section 5):
+    a JSON array per list, not the file's bytes, so comments, blank lines and line
+    endings in the file do not count, and an entry cannot slide from one list to the
+    next."""
+    h = hashlib.sha256(digest_text(model.modules).encode("utf-8"))
+    if model.schema is not None:
+        h.update(model.schema.raw)
+    for _name, entries in lines_entries(model.modules):
+        h.update(json.dumps(list(entries), ensure_ascii=False).encode("utf-8"))
     return "sha256:" + h.hexdigest()

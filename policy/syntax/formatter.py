@@ -13,16 +13,14 @@ its own output and refuses (E111, the file left untouched) unless the new tree
 equals the old one and every comment is still there, in the same order. That
 check is what makes ``fmt`` safe to run over a whole repository.
 
-:func:`policy_digest` hashes :func:`canonical_policy_text`: the declarations of
-every module as ``fmt`` prints them, without comments, examples, the author's
-blank lines or the author's spelling of numbers, then the schema's bytes
-(spec section 5).
+:func:`policy_digest` and :func:`canonical_policy_text` are re-exported from
+:mod:`policy.syntax.canonical`, which prints the digest text by rules of its own: a
+change to this module's layout changes no digest and no decision.
 """
 
 from __future__ import annotations
 
 import decimal
-import hashlib
 import json
 import math
 import re
@@ -33,6 +31,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from policy.syntax import nodes as n
+from policy.syntax.canonical import digest_text, policy_digest
+from policy.syntax.canonical import lines_entries as canonical_lines_entries
 from policy.syntax.diagnostics import Diagnostic, error
 from policy.syntax.parser import RESERVED, parse
 
@@ -741,44 +741,15 @@ def format_source(text: str, file: str = "<string>") -> FormatResult:
 
 
 def canonical_policy_text(model: PolicyModel) -> str:
-    """The policy's declarations as ``fmt`` prints them, for the digest.
-
-    Every module's declarations in file-path then source order (the model keeps
-    its modules sorted by path), as one sequence: no comments, no examples, none
-    of the author's own blank lines, and numbers in their canonical spelling
-    (``50_000_000`` and ``50000000`` are one number).
-    """
-    decls = [d for m in model.modules for d in m.decls if not isinstance(d, n.Example)]
-    printer = _Printer(None, spelled=False, comments=False, author_blanks=False)
-    return printer.decls(decls)
+    """The text the digest hashes: :func:`policy.syntax.canonical.digest_text`, printed by
+    the canonical printer, not by this module's layout, so a change of layout here
+    changes no digest."""
+    return digest_text(model.modules)
 
 
 def lines_entries(model: PolicyModel) -> list[tuple[str, tuple[str, ...]]]:
-    """Every ``lines`` define's name and entries, in declaration order (file path, then
-    source order), as the loader read them."""
-    out = []
-    for m in model.modules:
-        for d in m.decls:
-            if isinstance(d, n.Define) and d.lines is not None:
-                items = d.value.items if isinstance(d.value, n.ListExpr) else ()
-                out.append((d.name.name, tuple(
-                    i.value for i in items if isinstance(i, n.String))))
-    return out
-
-
-def policy_digest(model: PolicyModel) -> str:
-    """``sha256:`` + the SHA-256 of :func:`canonical_policy_text`, the schema's bytes,
-    then each ``lines`` list's entries as a JSON array (spec section 5).
-
-    A JSON array per list, not the file's bytes: comments, blank lines and line endings
-    in the file do not count, and an entry cannot slide from one list to the next.
-    """
-    h = hashlib.sha256(canonical_policy_text(model).encode("utf-8"))
-    if model.schema is not None:
-        h.update(model.schema.raw)
-    for _name, entries in lines_entries(model):
-        h.update(json.dumps(list(entries), ensure_ascii=False).encode("utf-8"))
-    return "sha256:" + h.hexdigest()
+    """Every ``lines`` define's name and entries (:func:`policy.syntax.canonical.lines_entries`)."""
+    return canonical_lines_entries(model.modules)
 
 
 __all__ = [
