@@ -60,11 +60,22 @@ def as_of_instant(as_of: datetime | None) -> int:
     A naive datetime raises ``ValueError("as_of must carry a time zone")``: the engine
     never guesses a time zone.
     """
+    global _last_as_of
     if as_of is None:
         return time.time_ns() // 1000
+    last = _last_as_of
+    if as_of is last[0]:  # a caller deciding lead after lead at one instant
+        return last[1]
     if not isinstance(as_of, datetime):
         raise TypeError(f"as_of must be a datetime, not {type(as_of).__name__}")
-    return from_datetime(as_of)
+    us = from_datetime(as_of)
+    # datetimes are immutable, so the same object is the same instant; one tuple,
+    # replaced whole, so threads never see a half-written pair
+    _last_as_of = (as_of, us)
+    return us
+
+
+_last_as_of: tuple[datetime | None, int] = (None, 0)
 
 
 class Policy:
@@ -76,7 +87,7 @@ class Policy:
     """
 
     __slots__ = ("_model", "_info", "_diagnostics", "_interpreter", "_engine", "_engine_name",
-                 "_validator", "_plan", "_id_field", "_id_key")
+                 "_validator", "_plan", "_id_field", "_id_key", "_check")
 
     def __init__(
         self,
@@ -112,6 +123,7 @@ class Policy:
         setattr_(self, "_engine", run)
         setattr_(self, "_engine_name", name)
         setattr_(self, "_validator", validator)
+        setattr_(self, "_check", validator.lead_check() if validator is not None else None)
         setattr_(self, "_plan", _timestamp_plan(model))
         id_field = model.id_field
         setattr_(self, "_id_field", id_field)
@@ -239,17 +251,23 @@ class Policy:
         if type(lead) is not dict:
             what = f"expected a JSON object, found {json_type_name(lead)}"
             raise LeadError(what, [Problem("", what)])
-        validator = self._validator
-        if validator is not None:
-            # When every date-time field is one this loop parses below, validate the
-            # structure only: the format callbacks would parse each string a second time.
-            ok = (validator.is_valid_structure(lead) if validator.formats_on_fields
-                  else validator.is_valid(lead))
+        check = self._check
+        if check is not None:
+            # The compiled validator's own `is_valid` (LeadValidator.lead_check): the
+            # structure only when every date-time field is one this loop parses below.
+            try:
+                ok = check(lead)
+            except Exception:  # noqa: BLE001 - a value no JSON document holds
+                ok = False
             if not ok:
                 self._refuse(lead)
+        plan = self._plan
+        if not plan:
+            return ()
+        validator = self._validator
         ts: list[int | None] = []
         problems = None
-        for path, key, kind in self._plan:
+        for path, key, kind in plan:
             v = lead.get(key) if key is not None else rt.get(lead, path)
             if v is None:
                 ts.append(None)

@@ -236,3 +236,17 @@ def test_an_interrupt_stops_every_worker(halyard, small_units):
     with pytest.raises(KeyboardInterrupt):
         batch.run(halyard, units(), writer, AT_US, jobs=2)
     assert multiprocessing.active_children() == []
+
+
+def test_as_of_is_converted_once_per_instant_object():
+    from datetime import timedelta, timezone
+
+    from policy.api import as_of_instant
+
+    first = datetime(2026, 12, 1, 16, tzinfo=UTC)
+    later = datetime(2026, 12, 1, 17, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert as_of_instant(first) == as_of_instant(first) == from_datetime(first)
+    assert as_of_instant(later) == from_datetime(later) == from_datetime(first) + 1_800_000_000
+    assert as_of_instant(first) == from_datetime(first)
+    with pytest.raises(TypeError):
+        as_of_instant("2026-12-01")  # type: ignore[arg-type]

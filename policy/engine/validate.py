@@ -163,6 +163,17 @@ class LeadValidator:
         except Exception:  # noqa: BLE001 - values no JSON document holds
             return False
 
+    def lead_check(self) -> Any:
+        """The fastest check of a lead (a ``dict``) the engine's preparation can use:
+        the compiled validator's own ``is_valid``, structure-only when
+        :attr:`formats_on_fields`. It may raise for a value no JSON document holds (a
+        set, a NaN): the caller counts that as invalid."""
+        if self._structural is not None:
+            return self._structural.is_valid
+        if self._fast is not None:
+            return self._fast.is_valid
+        return self.is_valid
+
     def is_valid(self, lead: object) -> bool:
         """Whether ``lead`` is a JSON object that satisfies the schema."""
         if not isinstance(lead, dict):
