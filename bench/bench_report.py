@@ -79,7 +79,8 @@ def write_leads(count: int, seed: int, path: Path) -> float:
 def measure(cmd: list[str], engine: str, count: int, seed: int, runs: int, work: Path) -> dict:
     leads = work / f"leads-{count}.jsonl"
     gen_s = write_leads(count, seed, leads)
-    engine_args = ["--engine", engine]
+    # the python engine is both commands' default (and `eval` may not name it)
+    engine_args = [] if engine == "python" else ["--engine", engine]
     eval_cmd = [*cmd, "eval", "rules", str(leads), "--as-of", AS_OF, *engine_args,
                 "-o", str(work / "decisions.jsonl")]
     report_cmd = [*cmd, "report", "rules", str(leads), "--as-of", AS_OF, *engine_args,

@@ -22,6 +22,8 @@ import pytest
 import report_reference as ref
 from click.testing import CliRunner
 from funnel_cli.main import main
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import policy
 from policy.engine.timestamps import from_datetime
@@ -201,6 +203,25 @@ def test_generated_leads_by_campaign_match_an_independent_count(rules, tmp_path)
         want = ref.figures(rules, groups[key], entered=RULES_ENTERED, cohort=("mql_at",),
                            period="quarter", thresholds={"fit": [45], "intent": [35]})
         assert_figures(got["by"][key], want)
+
+
+_POOL = tiny_leads(120, seed=8)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, len(_POOL) - 1), max_size=60),
+       hours=st.integers(0, 24 * 90), period=st.sampled_from(["week", "month", "quarter"]))
+def test_property_any_leads_any_instant_match_the_independent_count(tiny, tmp_path, picks,
+                                                                    hours, period):
+    as_of = datetime(2026, 10, 1, tzinfo=UTC) + timedelta(hours=hours)
+    items = ref.decide(tiny, [_POOL[i] for i in picks], as_of)
+    got = report_via_sql(tiny, items, tmp_path, by=("source",), period=period)
+    want = ref.figures(tiny, items, period=period, thresholds=TINY_THRESHOLDS)
+    assert_figures(got, want)
+    groups = ref.by_groups(items, ("source",))
+    assert {k: g["leads"] for k, g in got["by"].items()} == {
+        k: len(v) for k, v in groups.items()}
 
 
 # --------------------------------------------------------------------------- edge cases
