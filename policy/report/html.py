@@ -58,7 +58,7 @@ _NO_CHARTS = ("Charts need the optional <code>[report]</code> extra (Altair and 
 
 def _table_html(t: Table, badge_column: int | None = None) -> str:
     if not t.rows:
-        return '<p class="empty">no leads</p>'
+        return f'<p class="empty">{escape(t.empty)}</p>'
     text = [i == 0 or not all(_NUMERIC(row[i]) for row in t.rows)
             for i in range(len(t.header))]
     cls = [' class="text"' if x else "" for x in text]

@@ -33,7 +33,7 @@ def _table(t: Table, *, level: int = 2) -> list[str]:
     if t.note:
         out += [md(t.note), ""]
     if not t.rows:
-        return [*out, "_no leads_", ""]
+        return [*out, f"_{md(t.empty)}_", ""]
     out.append("| " + " | ".join(md(h) for h in t.header) + " |")
     out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(t.header))) + "|")
     for row in t.rows:

@@ -47,6 +47,8 @@ class Table:
         self.header = header
         self.rows: list[list[str]] = []
         self.note = note
+        #: what to say instead of an empty table
+        self.empty = "no leads"
 
 
 def _summary(report: dict) -> list[tuple[str, str]]:
@@ -123,6 +125,8 @@ def velocity_table(figures: dict) -> Table:
               ["from", "to", "leads", "median days", "p90 days", "negative"],
               "days from one stage's `entered at` time to the next's; leads whose later time "
               "comes first are left out and counted as negative")
+    if not figures["velocity"]:
+        t.empty = "no two neighbouring stages both declare `entered at`"
     for v in figures["velocity"]:
         t.rows.append([v["from"], v["to"], count(v["leads"]), days(v["median_days"]),
                        days(v["p90_days"]), count(v["negative"])])
@@ -131,6 +135,8 @@ def velocity_table(figures: dict) -> Table:
 
 def cohort_table(figures: dict, stages: list[str]) -> Table:
     t = Table("cohorts", "Cohorts", ["cohort", "leads", *stages])
+    if figures["cohorts"] is None:
+        t.empty = "no cohort field: give --cohort, or declare `entered at` on the first stage"
     for period, c in (figures["cohorts"] or {}).items():
         t.rows.append([period, count(c["leads"]), *(count(c["reached"][s]) for s in stages)])
     return t
