@@ -26,6 +26,18 @@ from .leadfile import as_of_option, now_us, open_leads, progress_bar
 OUTPUT_FORMATS = ("jsonl", "json", "csv", "table")
 
 
+#: Output file extensions and the format each means (`-o decisions.csv` writes CSV).
+OUTPUT_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
+                     ".txt": "table"}
+
+
+def format_for_output(output: str | None) -> str:
+    """The output format ``-o FILE`` implies by its extension; JSON Lines otherwise."""
+    if not output:
+        return "jsonl"
+    return OUTPUT_EXTENSIONS.get(os.path.splitext(output)[1].lower(), "jsonl")
+
+
 @click.command("eval")
 @click.argument("path", type=click.Path())
 @click.argument("leads", default="-", required=False)
@@ -33,10 +45,11 @@ OUTPUT_FORMATS = ("jsonl", "json", "csv", "table")
               help="Format of LEADS. Default: by its extension (.jsonl, .json, .csv); "
                    "JSON Lines for standard input.")
 @as_of_option
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="jsonl",
-              show_default=True,
-              help="jsonl: one decision per line; json: one array; csv: flat columns; "
-                   "table: aligned columns for a person.")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default=None,
+              help="jsonl: one decision per line; json: one array; csv: the tabular form "
+                   "(one column per score and handoff field); table: aligned columns for a "
+                   "person. Default: by the extension of -o FILE (.jsonl, .json, .csv, "
+                   ".txt for table), else jsonl.")
 @click.option("--explain", is_flag=True,
               help="Add each decision's trace (every rule evaluated, with the values it "
                    "saw) to jsonl or json output.")
@@ -45,7 +58,7 @@ OUTPUT_FORMATS = ("jsonl", "json", "csv", "table")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Decide in N worker processes (output and its order do not change). "
                    "Default: the machine's cores; a short input is decided in one.")
-def eval_(path: str, leads: str, input_format: str | None, as_of: int | None, fmt: str,
+def eval_(path: str, leads: str, input_format: str | None, as_of: int | None, fmt: str | None,
           explain: bool, output: str | None, jobs: int | None) -> None:
     """Decide every lead in LEADS with the policy at PATH.
 
@@ -65,6 +78,8 @@ def eval_(path: str, leads: str, input_format: str | None, as_of: int | None, fm
     Exit status: 0 every lead got a decision; 1 a lead was refused or the policy has
     errors; 2 bad usage or LEADS cannot be read.
     """
+    if fmt is None:
+        fmt = format_for_output(output)
     if explain and fmt not in ("jsonl", "json"):
         raise click.UsageError(
             "--explain adds the trace to JSON output: use --format jsonl or json "
@@ -91,6 +106,7 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
          input_format: str | None, at: int, fmt: str, explain: bool, output: str | None,
          jobs: int | None) -> Any:
     """Read, decide and write every record; the totals."""
+    from policy.engine import tabular
     from policy.io import batch
     from policy.io.leads import LeadFileError, detect_format
     from policy.io.writers import make_writer, open_output_stream
@@ -115,7 +131,7 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
         fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
     out = open_output_stream(binary)
     writer = make_writer(fmt, out, info=pol.info, as_of_us=at,
-                         score_names=tuple(pol.model.scores))
+                         score_names=tuple(pol.model.scores), layout=tabular.layout(pol))
     bar = progress_bar(size, to_file=output is not None) if leads != "-" else None
     try:
         totals = batch.run(pol, _chain(first, units), writer, at, trace=explain,

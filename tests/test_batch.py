@@ -7,6 +7,7 @@ against ``--jobs 1``.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import multiprocessing
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 import policy
 from policy.engine.decision import LeadError, dumps
+from policy.engine.tabular import layout
 from policy.engine.timestamps import from_datetime
 from policy.io import batch
 from policy.io.jsonl_blocks import jsonl_blocks
@@ -213,15 +215,15 @@ def test_progress_counts_every_workers_bytes(halyard, small_units):
     seen: list[int] = []
     out = io.StringIO()
     writer = make_writer("csv", out, info=halyard.info, as_of_us=AT_US,
-                         score_names=tuple(halyard.model.scores))
+                         score_names=tuple(halyard.model.scores), layout=layout(halyard))
     totals = batch.run(halyard, batch.batches(io.BytesIO(data), "jsonl"), writer, AT_US,
                        jobs=2, progress=seen.append)
     assert sum(seen) == len(data) and len(seen) > 2
-    rows = out.getvalue().splitlines()[1:]
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
     assert totals.total == len(rows) == 1000
-    assert totals.refused == sum(1 for row in rows if not row.endswith(",")) == 5
-    assert [line for line, _ in totals.first_refusals] == [
-        int(row.split(",", 1)[0]) for row in rows if not row.endswith(",")]
+    refused = [int(row["line"]) for row in rows if row["error"]]
+    assert totals.refused == len(refused) == 5
+    assert [line for line, _ in totals.first_refusals] == refused
 
 
 def test_an_interrupt_stops_every_worker(halyard, small_units):

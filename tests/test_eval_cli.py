@@ -207,21 +207,43 @@ def test_input_format_overrides_the_extension(rules, tmp_path):
     assert run("eval", rules, leads, "--as-of", AS_OF).exit_code == 1  # read as JSON Lines
 
 
-def test_csv_output_has_flat_columns(rules, tmp_path):
+def test_csv_output_is_the_tabular_form(rules, shop, tmp_path):
+    """Issue 14 row 6: every handoff with its SLA start and due, and `next`, so an SDR SLA
+    sheet can be built from the CSV (spec section 9, tabular decisions)."""
     leads = tmp_path / "leads.jsonl"
     leads.write_text(jsonl([*GOOD, {"email": "x"}]), "utf-8")
     result = run("eval", rules, leads, "--as-of", AS_OF, "--format", "csv")
     assert result.exit_code == 1
-    rows = list(csv.reader(io.StringIO(result.stdout)))
-    assert rows == [
-        ["line", "lead", "stage", "reached", "reason", "fit", "route", "sla_status",
-         "escalate_to", "violations", "error"],
-        ["1", "L-1", "mql", "mql", "", "52", "ae", "breached", "", "", ""],
-        ["2", "L-2", "lead", "lead", "", "3", "", "", "", "", ""],
-        ["3", "L-3", "nurture", "mql", "bad fit", "40", "sdr", "pending", "", "", ""],
-        ["4", "", "", "", "", "", "", "", "", "",
-         "the lead does not match the schema; lead_id: required field is missing"],
-    ]
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == [
+        "line", "lead", "policy_name", "policy_version", "policy_digest", "as_of", "stage",
+        "reached", "reason", "score_fit", "next_stage", "next_unmet",
+        "handoff_mql_team", "handoff_mql_route", "handoff_mql_sla_status",
+        "handoff_mql_sla_start", "handoff_mql_sla_due", "handoff_mql_sla_stop",
+        "handoff_mql_escalate_to", "handoff_mql_rejected", "handoff_mql_rejection_reason",
+        "violations", "error", "error_paths"]
+    first = rows[0]
+    assert (first["line"], first["lead"], first["stage"], first["score_fit"]) == (
+        "1", "L-1", "mql", "52")
+    assert (first["policy_name"], first["policy_version"]) == ("shop", "3")
+    assert first["policy_digest"] == shop.info.digest and first["as_of"] == AS_OF
+    assert first["next_stage"] == "sal" and json.loads(first["next_unmet"]) == [
+        "accepted_at is present"]
+    assert (first["handoff_mql_team"], first["handoff_mql_route"],
+            first["handoff_mql_sla_status"], first["handoff_mql_sla_start"],
+            first["handoff_mql_sla_due"], first["handoff_mql_sla_stop"]) == (
+        "sales", "ae", "breached", "2026-11-02T10:00:00Z", "2026-11-02T14:00:00Z", "")
+    assert first["handoff_mql_rejected"] == "false"
+    assert (first["violations"], first["error"], first["error_paths"]) == ("[]", "", "[]")
+    # a handoff that does not apply has empty cells
+    assert rows[1]["handoff_mql_route"] == "" and rows[1]["handoff_mql_rejected"] == ""
+    assert (rows[2]["stage"], rows[2]["reason"], rows[2]["handoff_mql_rejection_reason"]) == (
+        "nurture", "bad fit", "bad fit")
+    refused = rows[3]
+    assert (refused["line"], refused["stage"], refused["error"]) == (
+        "4", "", "the lead does not match the schema")
+    assert json.loads(refused["error_paths"]) == ["lead_id"]
+    assert refused["policy_name"] == "shop" and refused["as_of"] == AS_OF
 
 
 def test_table_output_is_aligned(rules, tmp_path):
@@ -230,16 +252,31 @@ def test_table_output_is_aligned(rules, tmp_path):
     result = run("eval", rules, leads, "--as-of", AS_OF, "--format", "table")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["line", "lead", "stage", "fit", "route", "sla", "escalate",
-                                "notes"]
+    assert [x.strip() for x in lines[0].split("  ") if x.strip()] == [
+        "line", "lead", "stage", "fit", "mql route", "mql sla", "mql escalate", "notes"]
     assert set(lines[1]) <= {"-", " "}
-    column = lines[0].index("route")
+    column = lines[0].index("mql route")
     assert lines[2][column:].startswith("ae ")
     assert lines[4][column:].startswith("sdr ")
     assert "nurture (reached mql)" in lines[4]
     assert "reason: bad fit" in lines[4]
     assert "refused" in lines[5] and "lead_id: required field is missing" in lines[5]
     assert len(lines) == 6
+
+
+def test_table_view_never_cuts_the_line_or_the_lead_id(rules, tmp_path):
+    """Issue 14 row 3: widths come from the first rows, but a later, longer line number
+    or lead id is printed whole, so `explain FILE:N` and `--id` work from what is shown."""
+    leads = tmp_path / "leads.jsonl"
+    short = [{"lead_id": f"L-{i}", "email": "a@b.com"} for i in range(150)]
+    long_id = "00Q5e00000AbCdEfGhIjKlMnOpQrStUvWxYz-0123456789"
+    records = [*short, *([""] * 900), {"lead_id": long_id, "email": "a@b.com"}]
+    leads.write_text(jsonl(records), "utf-8")
+    result = run("eval", rules, leads, "--as-of", AS_OF, "--format", "table")
+    assert result.exit_code == 0, result.output
+    last = result.stdout.splitlines()[-1]
+    assert last.split()[:2] == ["1051", long_id]
+    assert "…" not in last.split("  ")[0]
 
 
 def test_explain_adds_the_trace_to_json_output(rules, tmp_path):

@@ -91,3 +91,32 @@ def test_explain_by_id_needs_an_id_line(rules: Path, tmp_path: Path):
     result = run("explain", rules, leads, "--id", "A")
     assert result.exit_code == 2
     assert "--id needs the policy's `id` line" in result.stderr
+
+
+# --------------------------------------------------------------------------- row 8
+
+
+@pytest.mark.parametrize(("name", "first"), [
+    ("decisions.csv", "line,lead,policy_name"),
+    ("decisions.json", "["),
+    ("decisions.jsonl", '{"lead": "A"'),
+    ("decisions.txt", "line"),
+    ("decisions.out", '{"lead": "A"'),
+])
+def test_output_format_follows_the_extension(rules: Path, tmp_path: Path, name: str,
+                                             first: str):
+    leads = tmp_path / "l.jsonl"
+    leads.write_text('{"lead_id": "A", "email": "a@b.com"}\n', "utf-8")
+    out = tmp_path / name
+    result = run("eval", rules, leads, "--as-of", AS_OF, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_text("utf-8").startswith(first)
+
+
+def test_an_explicit_format_wins_over_the_extension(rules: Path, tmp_path: Path):
+    leads = tmp_path / "l.jsonl"
+    leads.write_text('{"lead_id": "A", "email": "a@b.com"}\n', "utf-8")
+    out = tmp_path / "decisions.csv"
+    assert run("eval", rules, leads, "--as-of", AS_OF, "-o", out, "--format", "jsonl"
+               ).exit_code == 0
+    assert out.read_text("utf-8").startswith('{"lead": "A"')

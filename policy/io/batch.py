@@ -194,9 +194,12 @@ def _init_worker(state: dict[str, Any] | None) -> None:
         from policy.api import load
 
         pol = load(state["path"], engine=state["engine"])
+        from policy.engine.tabular import layout
+
         _STATE.update(pol=pol, writer=make_writer(
             state["fmt"], None, info=pol.info, as_of_us=state["as_of"],
-            score_names=tuple(pol.model.scores)), as_of=state["as_of"], trace=state["trace"])
+            score_names=tuple(pol.model.scores), layout=layout(pol)),
+            as_of=state["as_of"], trace=state["trace"])
 
 
 def _work(unit: Any) -> Done:
@@ -210,7 +213,7 @@ def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, tra
     import multiprocessing
 
     render_only = make_writer(writer.fmt, None, info=pol.info, as_of_us=as_of_us,
-                              score_names=writer.scores)
+                              score_names=writer.scores, layout=writer.layout)
     if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
         context = multiprocessing.get_context("fork")
         # A forked worker inherits this module's state: the loaded policy, compiled once.

@@ -36,6 +36,7 @@ import json
 from collections.abc import Sequence
 from typing import IO, Any
 
+from policy.engine import tabular
 from policy.engine.decision import Decision, LeadError, PolicyInfo
 from policy.engine.timestamps import format_timestamp
 
@@ -91,6 +92,16 @@ class RecordEncoder:
         self._as_of = as_of_us
         self._as_of_text = _dumps(format_timestamp(as_of_us))
         self._known: dict[str, str] = {}
+
+    @property
+    def info(self) -> PolicyInfo:
+        """The policy every record of the run is decided by (fills error rows)."""
+        return self._info
+
+    @property
+    def as_of_us(self) -> int:
+        """The run's instant, µs since the epoch (fills error rows)."""
+        return self._as_of
 
     def _name(self, text: Any) -> str:
         """A string the policy supplies (stage, team, code…): encoded once, then looked up."""
@@ -211,10 +222,11 @@ class Writer:
     fmt = ""
 
     def __init__(self, out: IO[str] | None, encoder: RecordEncoder,
-                 score_names: tuple[str, ...]) -> None:
+                 score_names: tuple[str, ...], layout: tabular.Layout | None = None) -> None:
         self.out = out
         self.encoder = encoder
         self.scores = score_names
+        self.layout = layout
         self.count = 0
 
     def start(self) -> None:
@@ -266,34 +278,24 @@ class JsonWriter(Writer):
         super().close()
 
 
-def _handoff_cells(record: Decision) -> list[str]:
-    h = record.handoff()
-    return [_cell(h.route if h else None), _cell(h.sla.status if h and h.sla else None),
-            _cell(h.escalate_to if h else None)]
-
-
 class CsvWriter(Writer):
-    """Flat columns: line, lead, stage, reached, reason, scores…, route, sla_status,
-    escalate_to, violations, error (of the deepest handoff that applies)."""
+    """The tabular form of spec section 9 (:mod:`policy.engine.tabular`): ``line``,
+    ``lead``, the policy, ``as_of``, placement, every score, the next step, every
+    handoff's team, route, SLA status/start/due/stop, escalation and rejection, then
+    violations and the error. Lists are JSON text; instants ``YYYY-MM-DDTHH:MM:SSZ``."""
 
     fmt = "csv"
 
     def header(self) -> list[str]:
-        return ["line", "lead", "stage", "reached", "reason", *self.scores,
-                "route", "sla_status", "escalate_to", "violations", "error"]
+        return list(self.layout.names)
 
     def start(self) -> None:
         csv.writer(self.out, lineterminator="\n").writerow(self.header())
 
     def row(self, line: int, record: Any) -> list[str]:
-        if isinstance(record, LeadError):
-            return [str(line), _cell(record.lead), "", "", "", *("" for _ in self.scores),
-                    "", "", "", "", error_text(record)]
-        return [
-            str(line), _cell(record.lead), _cell(record.stage), _cell(record.reached),
-            _cell(record.reason), *(_cell(record.scores.get(s)) for s in self.scores),
-            *_handoff_cells(record), ";".join(v.code for v in record.violations), "",
-        ]
+        values = tabular.row(record, self.layout, line=line, info=self.encoder.info,
+                             as_of=self.encoder.as_of_us)
+        return tabular.text_row(values, self.layout)
 
     def render(self, results: Results) -> str:
         buffer = io.StringIO()
@@ -302,30 +304,53 @@ class CsvWriter(Writer):
         return buffer.getvalue()
 
 
+def table_columns(lay: tabular.Layout) -> list[tuple[str, str]]:
+    """The table view's subset of the tabular form: (heading, column name or a derived
+    key). ``line`` and ``lead`` first, never cut; then the placement, the scores, each
+    handoff's route, SLA status and escalation, and notes (reason, violations, error)."""
+    cols = [("line", "line"), ("lead", "lead"), ("stage", "@stage")]
+    cols += [(s, f"score_{s}") for s in lay.scores]
+    for st in lay.handoff_stages:
+        cols += [(f"{st} route", f"handoff_{st}_route"), (f"{st} sla", f"handoff_{st}_sla_status"),
+                 (f"{st} escalate", f"handoff_{st}_escalate_to")]
+    cols.append(("notes", "@notes"))
+    return cols
+
+
+#: The table columns that are never cut, whatever their length (to paste into explain).
+_UNCUT = {"line", "lead"}
+
+
 class TableWriter(Writer):
-    """Aligned columns for a person: widths from the first rows, then streamed."""
+    """Aligned columns for a person: widths from the first rows, then streamed. The line
+    and the lead id are never cut: a longer one widens its column from that row on."""
 
     fmt = "table"
 
     def __init__(self, out: IO[str] | None, encoder: RecordEncoder,
-                 score_names: tuple[str, ...]) -> None:
-        super().__init__(out, encoder, score_names)
+                 score_names: tuple[str, ...], layout: tabular.Layout | None = None) -> None:
+        super().__init__(out, encoder, score_names, layout)
         self._pending: list[list[str]] | None = []
         self._widths: list[int] | None = None
+        self._cols = table_columns(self.layout)
 
     def row(self, line: int, record: Any) -> list[str]:
+        values = tabular.row_dict(record, self.layout, line=line, info=self.encoder.info,
+                                  as_of=self.encoder.as_of_us)
         if isinstance(record, LeadError):
-            return [str(line), _cell(record.lead), "refused", *("" for _ in self.scores),
-                    "", "", "", error_text(record)]
-        notes = [v.code for v in record.violations]
-        if record.reason is not None:
-            notes.insert(0, f"reason: {_cell(record.reason)}")
-        stage = _cell(record.stage) or "none"
-        if record.stage != record.reached:
-            stage += f" (reached {record.reached or 'none'})"
-        return [str(line), _cell(record.lead), stage,
-                *(_cell(record.scores.get(s)) for s in self.scores),
-                *_handoff_cells(record), "; ".join(notes)]
+            stage, notes = "refused", error_text(record)
+        else:
+            stage = _cell(record.stage) or "none"
+            if record.stage != record.reached:
+                stage += f" (reached {record.reached or 'none'})"
+            parts = [v.code for v in record.violations]
+            if record.reason is not None:
+                parts.insert(0, f"reason: {_cell(record.reason)}")
+            notes = "; ".join(parts)
+        derived = {"@stage": stage, "@notes": notes}
+        kinds = {c.name: c.kind for c in self.layout.columns}
+        return [derived[key] if key in derived else tabular.cell_text(kinds[key], values[key])
+                for _, key in self._cols]
 
     def render(self, results: Results) -> list[list[str]]:
         return [self.row(line, record) for line, record in results]
@@ -348,8 +373,10 @@ class TableWriter(Writer):
         if self._pending is None:
             return
         rows, self._pending = self._pending, None
-        head = ["line", "lead", "stage", *self.scores, "route", "sla", "escalate", "notes"]
-        caps = [8, 24, 32, *(8 for _ in self.scores), 20, 9, 18, 60]
+        head = [h for h, _ in self._cols]
+        caps = [10**9 if key in _UNCUT else 8 if key.startswith("score_") else
+                60 if key == "@notes" else 32 if key == "@stage" else 20
+                for _, key in self._cols]
         self._widths = [
             min(cap, max(len(head[i]), *(len(r[i]) for r in rows))) if rows else len(head[i])
             for i, cap in enumerate(caps)
@@ -364,6 +391,11 @@ class TableWriter(Writer):
         cells = []
         last = len(row) - 1
         for i, (text, width) in enumerate(zip(row, widths, strict=True)):
+            if self._cols[i][1] in _UNCUT:
+                if len(text) > width:
+                    widths[i] = len(text)  # never cut: the column widens from here on
+                cells.append(text.rjust(widths[i]) if i == 0 else text.ljust(widths[i]))
+                continue
             if len(text) > width and i != last:
                 text = text[: width - 1] + "…"
             cells.append(text if i == last else text.ljust(width))
@@ -376,11 +408,18 @@ _WRITERS: dict[str, type[Writer]] = {
 
 
 def make_writer(fmt: str, out: IO[str] | None, *, info: PolicyInfo, as_of_us: int,
-                score_names: tuple[str, ...]) -> Writer:
-    """The writer for ``fmt`` (one of :data:`OUTPUT_FORMATS`); ``out=None`` renders only."""
+                score_names: tuple[str, ...],
+                layout: tabular.Layout | None = None) -> Writer:
+    """The writer for ``fmt`` (one of :data:`OUTPUT_FORMATS`); ``out=None`` renders only.
+
+    CSV and the table view need the policy's tabular ``layout``
+    (:func:`policy.engine.tabular.layout`): its scores and handoffs shape the columns.
+    """
     try:
         cls = _WRITERS[fmt]
     except KeyError:
         raise ValueError(f"unknown output format {fmt!r}: expected one of "
                          f"{', '.join(OUTPUT_FORMATS)}") from None
-    return cls(out, RecordEncoder(info, as_of_us), score_names)
+    if layout is None and fmt in ("csv", "table"):
+        raise ValueError(f"the {fmt} writer needs the policy's tabular layout")
+    return cls(out, RecordEncoder(info, as_of_us), score_names, layout)
