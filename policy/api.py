@@ -30,7 +30,7 @@ from policy.engine.validate import LeadValidator
 from policy.model.loader import InputError, LoadResult, load_model
 from policy.model.namespace import PolicyModel
 from policy.model.schema import json_type_name
-from policy.syntax.diagnostics import Diagnostic, PolicyError, error
+from policy.syntax.diagnostics import Diagnostic, PolicyError, cap_errors, error
 
 __all__ = ["ENGINES", "Policy", "as_of_instant", "load"]
 
@@ -93,11 +93,25 @@ class Policy:
         self,
         model: PolicyModel,
         *,
-        diagnostics: Iterable[Diagnostic] = (),
+        diagnostics: Iterable[Diagnostic] | None = None,
         engine: str = "auto",
     ) -> None:
+        """A policy from a model and the checker's diagnostics of it.
+
+        A model with errors is refused with :class:`PolicyError`: no engine ever runs
+        one. Without ``diagnostics`` (a model that was built, not loaded) the checker
+        runs here to find out.
+        """
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        if diagnostics is None:
+            from policy.check.checker import check_policy
+
+            diagnostics = check_policy(model)
+        diagnostics = tuple(diagnostics)
+        if any(d.is_error for d in diagnostics):
+            kept, omitted = cap_errors(diagnostics)
+            raise PolicyError(kept, {m.path: m.source for m in model.modules}, omitted)
         from policy.syntax.formatter import (
             policy_digest,  # a sibling phase; imported only when loading
         )

@@ -17,7 +17,6 @@ from typing import Any
 import attrs
 
 from policy.engine.timestamps import format_timestamp, to_datetime
-from policy.engine.validate import Problem  # why a lead was refused: a dotted path and a message
 
 __all__ = ["PolicyInfo", "Violation", "SlaResult", "HandoffResult", "NextStep", "TraceEvent",
            "Decision", "Problem", "LeadError", "dumps", "SLA_STATUSES"]
@@ -218,6 +217,27 @@ class Decision:
             if h.stage == stage:
                 return h
         return None
+
+
+@attrs.frozen(order=True)
+class Problem:
+    """One reason a lead is refused.
+
+    ``path`` names the failing field as the language writes it (``company.employees``;
+    for a missing required field, that field: ``lead_id``; ``tags[2]`` for an array
+    item; the empty string for the lead itself). ``message`` is one lowercase sentence:
+    ``expected integer, found string "abc"``, ``required field is missing``.
+
+    It lives here, not beside the validator, so that importing the decision types does
+    not load jsonschema.
+    """
+
+    path: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The problem as it appears in an error record (LANGUAGE.md §5)."""
+        return {"path": self.path, "message": self.message}
 
 
 class LeadError(Exception):

@@ -25,34 +25,16 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import attrs
 import jsonschema
 import jsonschema.exceptions
 import jsonschema.validators
 import jsonschema_rs
 
+from policy.engine.decision import Problem  # defined beside the decisions: no jsonschema there
 from policy.engine.timestamps import parse_timestamp
 from policy.model.schema import LeadSchema, format_path, json_type_name
 
 __all__ = ["LeadValidator", "Problem"]
-
-
-@attrs.frozen(order=True)
-class Problem:
-    """One reason a lead is refused.
-
-    ``path`` names the failing field as the language writes it (``company.employees``;
-    for a missing required field, that field: ``lead_id``; ``tags[2]`` for an array
-    item; the empty string for the lead itself). ``message`` is one lowercase sentence:
-    ``expected integer, found string "abc"``, ``required field is missing``.
-    """
-
-    path: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        """The problem as it appears in an error record (LANGUAGE.md §5)."""
-        return {"path": self.path, "message": self.message}
 
 
 def _is_date_time(value: object) -> bool:

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 import attrs
 
-from policy.engine.validate import Problem
+from policy.engine.decision import Problem
 from policy.io.records import NOT_UTF8, SURROGATE, LeadFileError, Record, failed_record
 from policy.model.schema import LeadSchema, format_path
 

@@ -9,7 +9,7 @@ import re
 
 import attrs
 
-from policy.engine.validate import Problem
+from policy.engine.decision import Problem
 
 #: A lone surrogate: text that came from bytes which are not UTF-8.
 SURROGATE = re.compile("[\ud800-\udfff]").search
