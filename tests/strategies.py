@@ -135,7 +135,10 @@ chains = st.recursive(
     lambda c: st.builds(n.Binary, st.sampled_from([n.BinOp.AND, n.BinOp.OR]), c, c),
     max_leaves=8,
 )
-conditions = st.one_of(exprs, chains)
+#: One operator between two leaves: every operator turns up often (inside ``exprs`` a
+#: given one is rare, since most draws nest few binary nodes).
+_flat_binaries = st.builds(n.Binary, st.sampled_from(list(n.BinOp)), leaves, leaves)
+conditions = st.one_of(exprs, chains, _flat_binaries)
 
 # --------------------------------------------------------------------------- comments
 
@@ -199,14 +202,20 @@ stage_items = st.one_of(
     st.builds(lambda c, r: n.Require(condition=c, reason=r), conditions, _opt_text),
     st.builds(lambda c, r: n.Exclude(condition=c, reason=r), conditions, _opt_text),
     st.builds(lambda c: n.KeepWhen(condition=c), conditions),
+    st.builds(lambda r: n.EnteredAt(field=r), refs),
 )
 
+#: ``on NAME``, ``on default`` or nothing after a route.
+_route_calendars = st.none() | idents | st.just(n.Ident(n.DEFAULT_CALENDAR))
+
 handoff_items = st.one_of(
-    st.builds(lambda t, c: n.Route(target=t, condition=c), texts, st.none() | conditions),
+    st.builds(lambda t, c, k: n.Route(target=t, condition=c, calendar=k),
+              texts, st.none() | conditions, _route_calendars),
     st.builds(lambda d, a, b: n.Sla(duration=d, start=a, stops=tuple(b)),
               durations(), refs, st.lists(refs, min_size=1, max_size=3)),
     st.builds(lambda t, d: n.Escalate(target=t, after=d), texts, durations()),
     st.builds(lambda s, f, r: n.Reject(state=s, field=f, reasons=r), idents, refs, exprs),
+    st.builds(lambda i: n.HandoffCalendar(name=i), idents),
 )
 
 json_values = st.recursive(
@@ -243,8 +252,32 @@ example_items = st.one_of(
     st.builds(lambda t: n.At(timestamp=t), texts),
     st.builds(lambda d: n.LeadLiteral(data=d), json_objects),
     st.builds(lambda p: n.LeadFile(path=p), texts),
-    expects(),
+    # `expect` has nine forms: drawn more often, so that each turns up
+    expects(), expects(), expects(),
 )
+
+
+_recycles = st.builds(
+    lambda s, t, c, r: n.Recycle(stages=tuple(s), state=t, condition=c, reason=r),
+    st.lists(idents, min_size=1, max_size=3), idents, conditions, _opt_text)
+
+
+@cache
+def _blocks(with_comments: bool) -> dict[str, st.SearchStrategy[n.Stmt]]:
+    """Each kind of block declaration, with its items."""
+    wc = with_comments
+    return {
+        "calendar": st.builds(lambda nm, d, i: n.Calendar(items=i, name=nm, description=d),
+                              st.none() | idents, _opt_text, _items(calendar_items, wc)),
+        "score": st.builds(lambda a, d, o, i: n.Score(name=a, description=d, owners=o, items=i),
+                           idents, _opt_text, _owners, _items(score_items, wc)),
+        "stage": st.builds(lambda a, d, o, i: n.Stage(name=a, description=d, owners=o, items=i),
+                           idents, _opt_text, _owners, _items(stage_items, wc)),
+        "handoff": st.builds(lambda s, t, i: n.Handoff(stage=s, team=t, items=i),
+                             idents, idents, _items(handoff_items, wc)),
+        "example": st.builds(lambda t, i: n.Example(name=t, items=i),
+                             texts, _items(example_items, wc)),
+    }
 
 
 @cache
@@ -262,30 +295,37 @@ def declarations(*, with_comments: bool = False) -> st.SearchStrategy[n.Stmt]:
                   idents, _opt_text, st.one_of(exprs, chains, st.lists(
                       texts, min_size=1, max_size=12).map(
                       lambda xs: n.ListExpr(tuple(n.String(x) for x in xs))))),
+        # `define x = lines "file"`: as parsed, before the loader reads the file
+        st.builds(lambda a, d, p: n.Define(name=a, description=d, value=n.ListExpr(()),
+                                           lines=n.LinesFile(p)),
+                  idents, _opt_text, texts),
         st.builds(lambda a, d, o: n.State(name=a, description=d, owners=o),
                   idents, _opt_text, _owners),
-        st.builds(lambda s, t, c, r: n.Recycle(stages=tuple(s), state=t, condition=c, reason=r),
-                  st.lists(idents, min_size=1, max_size=3), idents, conditions, _opt_text),
+        _recycles,
     )
-    blocks = st.one_of(
-        st.builds(lambda i: n.Calendar(items=i), _items(calendar_items, wc)),
-        st.builds(lambda a, d, o, i: n.Score(name=a, description=d, owners=o, items=i),
-                  idents, _opt_text, _owners, _items(score_items, wc)),
-        st.builds(lambda a, d, o, i: n.Stage(name=a, description=d, owners=o, items=i),
-                  idents, _opt_text, _owners, _items(stage_items, wc)),
-        st.builds(lambda s, t, i: n.Handoff(stage=s, team=t, items=i),
-                  idents, idents, _items(handoff_items, wc)),
-        st.builds(lambda t, i: n.Example(name=t, items=i), texts, _items(example_items, wc)),
-    )
+    blocks = st.one_of(*_blocks(wc).values())
     return st.one_of(_dress(simple, wc), _dress(blocks, wc, block=True))
+
+
+#: Blocks a drawn module holds besides its random declarations, with the chance of each
+#: (numerator, denominator): without them most modules held no stage and few examples,
+#: so whole node kinds (`expect` forms, operators) went untested for hundreds of draws.
+_LIKELY_BLOCKS = (("stage", 4, 5), ("handoff", 2, 3), ("score", 1, 2), ("example", 2, 3),
+                  ("recycle", 1, 3))
 
 
 @st.composite
 def modules(draw, *, with_comments: bool = False, max_decls: int = 6) -> n.Module:
     """A whole file: declarations of every kind, optionally comments everywhere."""
-    decls = tuple(draw(st.lists(declarations(with_comments=with_comments), max_size=max_decls)))
+    decls = list(draw(st.lists(declarations(with_comments=with_comments), max_size=max_decls)))
+    blocks = _blocks(with_comments)
+    for kind, num, den in _LIKELY_BLOCKS:
+        if draw(st.integers(1, den)) <= num:
+            strategy = blocks.get(kind, _recycles)
+            block = draw(_dress(strategy, with_comments, block=kind in blocks))
+            decls.insert(draw(st.integers(0, len(decls))), block)
     trailing = tuple(draw(st.lists(comment_texts, max_size=2))) if with_comments else ()
-    return n.Module(path="generated.funnel", decls=decls, trailing=trailing)
+    return n.Module(path="generated.funnel", decls=tuple(decls), trailing=trailing)
 
 
 __all__ = [

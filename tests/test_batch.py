@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ACME
 from funnel_cli.main import main
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,7 +34,6 @@ from policy.io.writers import RecordEncoder, make_writer
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules"
 LEADS = RULES / "leads.jsonl"
-ACME = ROOT.parent / "shared" / "spec" / "conformance" / "acme"
 AT = datetime(2026, 12, 1, 16, tzinfo=UTC)
 AT_US = from_datetime(AT)
 sys.path.insert(0, str(RULES))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ACME, NO_ACME
 
 from cli.check import check
 from policy.check.checker import check_policy
@@ -21,7 +22,6 @@ from policy.syntax.diagnostics import to_json
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden" / "check"
-ACME = HERE.parent.parent / "shared" / "spec" / "conformance" / "acme"
 
 CLEAN = """\
 policy demo "Demo"
@@ -45,7 +45,7 @@ def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 def test_conformance_policy_exits_0_and_prints_nothing() -> None:
     if not ACME.is_dir():
-        pytest.skip("conformance policy not present")
+        pytest.skip(NO_ACME)
     result = CliRunner().invoke(check, [str(ACME)])
     assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import ACME, NO_ACME
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,6 @@ from policy.syntax.parser import parse
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden" / "check"
-ACME = HERE.parent.parent / "shared" / "spec" / "conformance" / "acme"
 SCHEMA = (GOLDEN / "lead.schema.json").read_bytes()
 
 
@@ -123,7 +123,7 @@ def test_every_case_has_an_expected_file_and_no_stray_ones() -> None:
 
 def test_conformance_policy_is_clean() -> None:
     if not ACME.is_dir():
-        pytest.skip("conformance policy not present")
+        pytest.skip(NO_ACME)
     result = load_model(ACME)
     assert result.diagnostics == ()
     assert result.model is not None and result.model.work_calendar is not None

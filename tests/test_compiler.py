@@ -19,9 +19,9 @@ import math
 import re
 import tokenize
 import traceback
-from pathlib import Path
 
 import pytest
+from conftest import ACME, NO_ACME
 from engine_strategies import AS_OF, load_text, prepare_ts
 
 from policy.api import Policy
@@ -37,7 +37,6 @@ from policy.syntax import nodes as n
 from policy.syntax.formatter import format_expr
 from policy.syntax.parser import parse
 
-ACME = Path(__file__).resolve().parents[2] / "shared" / "spec" / "conformance" / "acme"
 INFO = PolicyInfo("t", "1", "sha256:3f2a9c1d" + "0" * 56)
 
 HEADER = """policy t "T"
@@ -104,7 +103,7 @@ def test_line_writer_refuses_a_line_break_in_code():
 @pytest.fixture(scope="module")
 def acme():
     if not ACME.is_dir():
-        pytest.skip("shared conformance folder absent")
+        pytest.skip(NO_ACME)
     result = load_model(ACME)
     assert result.ok, [str(d) for d in result.diagnostics if d.is_error]
     policy = Policy(result.model, diagnostics=result.diagnostics, engine="interpreter")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ACME, NO_ACME
 from funnel_cli.main import main
 
 import policy
@@ -22,9 +23,7 @@ from policy.engine.timestamps import parse_timestamp, to_datetime
 from policy.syntax import nodes as n
 from policy.syntax.parser import parse
 
-ACME = Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "conformance" / "acme"
-
-pytestmark = pytest.mark.skipif(not ACME.is_dir(), reason="shared conformance folder absent")
+pytestmark = pytest.mark.skipif(not ACME.is_dir(), reason=NO_ACME)
 
 
 def _examples() -> list[n.Example]:

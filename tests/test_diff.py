@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ACME, NO_ACME
 
 import policy
 from cli.diff_cmd import diff as diff_cmd
@@ -31,7 +32,6 @@ from policy.syntax import nodes as n
 HERE = Path(__file__).parent
 POLICY_DIR = HERE / "golden" / "docs" / "policy"
 GOLDEN = HERE / "golden" / "diff"
-ACME = HERE.parent.parent / "shared" / "spec" / "conformance" / "acme"
 AS_OF = "2026-12-01T16:00:00Z"
 BASE_TEXT = (POLICY_DIR / "policy.funnel").read_text("utf-8")
 SCHEMA = (POLICY_DIR / "lead.schema.json").read_text("utf-8")
@@ -272,7 +272,7 @@ def test_owners_function_and_fallback_to_every_team_for_an_unused_define():
     assert owners(model, unused) == {"marketing", "sdr", "sales"}
 
 
-@pytest.mark.skipif(not ACME.is_dir(), reason="the conformance policy is not beside the repo")
+@pytest.mark.skipif(not ACME.is_dir(), reason=NO_ACME)
 def test_owners_of_the_conformance_policy():
     result = load_model(ACME)
     assert result.model is not None

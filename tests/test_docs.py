@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ACME, NO_ACME
 
 from cli.docs_cmd import docs as docs_cmd
 from policy.model.loader import load_model
@@ -26,7 +27,6 @@ from policy.syntax.parser import parse
 HERE = Path(__file__).parent
 POLICY_DIR = HERE / "golden" / "docs" / "policy"
 GOLDEN = HERE / "golden" / "docs"
-ACME = HERE.parent.parent / "shared" / "spec" / "conformance" / "acme"
 
 
 def model_of(path: Path = POLICY_DIR):
@@ -196,7 +196,7 @@ def test_document_blocks_share_one_source():
         render(model_of(), "pdf")
 
 
-@pytest.mark.skipif(not ACME.is_dir(), reason="the conformance policy is not beside the repo")
+@pytest.mark.skipif(not ACME.is_dir(), reason=NO_ACME)
 def test_the_conformance_policy_renders():
     model = model_of(ACME)
     text = render_markdown(model)

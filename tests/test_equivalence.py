@@ -15,6 +15,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from conftest import ACME, NO_ACME
 from engine_strategies import (
     AS_OF,
     AS_OFS,
@@ -39,7 +40,6 @@ from policy.model.namespace import PolicyModel, build_model
 from policy.syntax import nodes as n
 
 REPO = Path(__file__).resolve().parents[1]
-ACME = REPO.parent / "shared" / "spec" / "conformance" / "acme"
 RULES = REPO / "rules"
 INFO = PolicyInfo("generated", "1", "sha256:" + "0" * 64)
 
@@ -202,7 +202,7 @@ def test_every_example_lead_is_decided_alike(path):
 def acme():
     """The conformance policy, its example leads and both engines, built once."""
     if not ACME.is_dir():
-        pytest.skip("shared conformance folder absent")
+        pytest.skip(NO_ACME)
     policy = _policy(ACME)
     base = [lead for _, lead, _ in _example_leads(policy.model)]
     return policy, base, *engines(policy.model, policy.info)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from conftest import ACME, NO_ACME
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import chains, declarations, exprs, modules
@@ -37,7 +38,6 @@ from policy.syntax.parser import parse
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden" / "fmt"
-ACME = HERE.parent.parent / "shared" / "spec" / "conformance" / "acme"
 PROPS = settings(max_examples=200, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow])
 #: whole modules cost more per example; fewer keep the file under ~10 s of CPU
@@ -298,7 +298,7 @@ def test_e111_is_a_registered_code():
 
 # --------------------------------------------------------------------------- the spec's policy
 
-@pytest.mark.skipif(not ACME.exists(), reason="the shared conformance policy is absent")
+@pytest.mark.skipif(not ACME.exists(), reason=NO_ACME)
 def test_acme_formats_to_itself_but_for_the_aligned_comment():
     source = (ACME / "acme.funnel").read_text("utf-8")
     result = format_source(source, "acme.funnel")
@@ -310,7 +310,7 @@ def test_acme_formats_to_itself_but_for_the_aligned_comment():
     assert after[3] == "id lead_id  # the field that names a lead in every output"
 
 
-@pytest.mark.skipif(not ACME.exists(), reason="the shared conformance policy is absent")
+@pytest.mark.skipif(not ACME.exists(), reason=NO_ACME)
 def test_acme_examples_format_and_are_stable():
     source = (ACME / "acme_test.funnel").read_text("utf-8")
     result = format_source(source, "acme_test.funnel")

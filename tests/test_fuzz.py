@@ -19,14 +19,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import ACME
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy.model.loader import load_model
 from policy.syntax.diagnostics import CODES, render
 from policy.syntax.parser import lark_parser, parse
-
-ACME = Path(__file__).resolve().parent.parent.parent / "shared" / "spec" / "conformance" / "acme"
 
 #: A small policy of our own, so the fuzz runs where the conformance suite is absent.
 SMALL = '''\

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ACME, NO_ACME
 from lark import Lark
 
 from policy.syntax import nodes as n
 from policy.syntax.parser import LineJoiner, grammar_text, parse
-
-ACME = Path(__file__).resolve().parents[2] / "shared" / "spec" / "conformance" / "acme"
 
 HEADER = 'policy p "P"\nteam m "@m"\nfunnel a -> b\n'
 
@@ -37,7 +36,7 @@ def test_grammar_is_conflict_free_in_lark_strict_mode():
          keep_all_tokens=True, strict=True)
 
 
-@pytest.mark.skipif(not ACME.exists(), reason="shared conformance folder not present")
+@pytest.mark.skipif(not ACME.exists(), reason=NO_ACME)
 def test_conformance_policy_and_examples_parse():
     policy = parse_ok((ACME / "acme.funnel").read_text())
     kinds = [type(d).__name__ for d in policy.decls]

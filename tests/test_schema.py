@@ -6,6 +6,8 @@ import json
 import pathlib
 
 import pytest
+from conftest import ACME as CONFORMANCE
+from conftest import NO_ACME
 
 from policy.model.schema import (
     FieldInfo,
@@ -16,7 +18,7 @@ from policy.model.schema import (
     parse_schema,
 )
 
-ACME = pathlib.Path(__file__).resolve().parents[2] / "shared/spec/conformance/acme/lead.schema.json"
+ACME = CONFORMANCE / "lead.schema.json"
 
 
 def schema_of(document: object) -> LeadSchema:
@@ -36,7 +38,7 @@ def refusal(document: object | bytes) -> str:
 
 
 @pytest.mark.skipif(
-    not ACME.exists(), reason="the spec's conformance schema is not beside the repo"
+    not ACME.exists(), reason=NO_ACME
 )
 def test_acme_schema() -> None:
     schema = load_schema(ACME)

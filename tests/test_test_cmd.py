@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ACME, NO_ACME
 from funnel_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
-ACME = ROOT.parent / "shared" / "spec" / "conformance" / "acme"
 XSD = ROOT / ".cache" / "junit-10.xsd"
 
 POLICY = '''policy p "Tiny"
@@ -72,7 +72,7 @@ def tiny(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.skipif(not ACME.exists(), reason="shared conformance folder not present: skipped")
+@pytest.mark.skipif(not ACME.exists(), reason=NO_ACME)
 def test_conformance_examples_all_pass():
     result = run("test", str(ACME))
     assert result.exit_code == 0, result.output
@@ -192,7 +192,7 @@ def test_junit_report_is_valid_against_the_published_schema(tiny: Path, tmp_path
 
 def test_conformance_policy_copied_runs_from_any_directory(tmp_path: Path, monkeypatch):
     if not ACME.exists():
-        pytest.skip("shared conformance folder not present")
+        pytest.skip(NO_ACME)
     copy = tmp_path / "acme"
     shutil.copytree(ACME, copy)
     monkeypatch.chdir(tmp_path)

@@ -8,14 +8,16 @@ import json
 import pathlib
 
 import pytest
+from conftest import ACME as CONFORMANCE
+from conftest import NO_ACME
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy.engine.validate import LeadValidator, Problem, timestamps_on_fields
 from policy.model.schema import LeadSchema, load_schema, parse_schema
 
-ACME = pathlib.Path(__file__).resolve().parents[2] / "shared/spec/conformance/acme/lead.schema.json"
-needs_acme = pytest.mark.skipif(not ACME.exists(), reason="the spec's conformance schema is absent")
+ACME = CONFORMANCE / "lead.schema.json"
+needs_acme = pytest.mark.skipif(not ACME.exists(), reason=NO_ACME)
 
 GOOD = {
     "lead_id": "L-1001",
@@ -51,7 +53,7 @@ def check(validator: LeadValidator, lead: object) -> list[Problem]:
 @pytest.fixture(scope="module")
 def acme() -> LeadValidator:
     if not ACME.exists():
-        pytest.skip("the spec's conformance schema is absent")
+        pytest.skip(NO_ACME)
     return LeadValidator(load_schema(ACME))
 
 
@@ -442,7 +444,7 @@ _anything = st.one_of(st.none(), st.booleans(), st.integers(-3, 5000), st.text(m
                       _timestamps)
 
 
-@pytest.mark.skipif(not ACME_DIR.exists(), reason="shared conformance folder not present")
+@pytest.mark.skipif(not ACME_DIR.exists(), reason=NO_ACME)
 @settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_prepare_refuses_exactly_what_the_full_validator_refuses(data):

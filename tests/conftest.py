@@ -1,0 +1,55 @@
+"""Shared test set-up: where the spec's conformance policy lives, and Hypothesis profiles.
+
+**The conformance folder.** The spec's shared conformance policy sits beside the
+repository (``../shared/spec/conformance/acme``), not inside it; ``FUNNEL_CONFORMANCE``
+may point elsewhere. Tests that need it use :data:`ACME` with :data:`needs_acme` (a
+``skipif`` mark) or the :func:`acme_dir` fixture, so every such skip says the same thing.
+
+**Hypothesis profiles.** ``dev`` (the default) is Hypothesis's own defaults: random
+examples, fresh each run, so local runs keep exploring. ``ci`` is derandomized (the same
+examples every run, so a red build is reproducible and never flaky), draws more examples
+where a test does not set its own count, and has no per-example deadline (CI machines are
+shared and slow). ``CI=true`` (set by GitHub Actions and by ``.ci/run``) selects ``ci``;
+``HYPOTHESIS_PROFILE`` names either profile explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The spec's conformance policy (policy, examples and schema).
+ACME = Path(os.environ.get("FUNNEL_CONFORMANCE")
+            or ROOT.parent / "shared" / "spec" / "conformance" / "acme")
+#: The one reason every test gives when the conformance folder is absent.
+NO_ACME = f"the shared conformance folder is absent ({ACME}; set FUNNEL_CONFORMANCE)"
+#: Mark for a test (or ``pytestmark`` for a module) that needs the conformance folder.
+needs_acme = pytest.mark.skipif(not ACME.is_dir(), reason=NO_ACME)
+
+
+@pytest.fixture(scope="session")
+def acme_dir() -> Path:
+    """The conformance folder; skips the test (with :data:`NO_ACME`) when it is absent."""
+    if not ACME.is_dir():
+        pytest.skip(NO_ACME)
+    return ACME
+
+
+settings.register_profile("dev", settings())
+settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                          max_examples=300, print_blob=True)
+
+
+def _profile() -> str:
+    chosen = os.environ.get("HYPOTHESIS_PROFILE")
+    if chosen:
+        return chosen
+    return "ci" if os.environ.get("CI", "").lower() in ("true", "1", "yes") else "dev"
+
+
+settings.load_profile(_profile())

@@ -1,0 +1,272 @@
+"""Reach checks for the test generators: a property is only as good as what it draws.
+
+Every strategy in ``tests/strategies.py`` (the formatter's AST generator) and
+``tests/engine_strategies.py`` (policies, conditions and leads for the engines) is
+sampled here a few hundred times, derandomized, and the sample must show what the
+properties rely on: every AST node kind and operator, modules that mostly hold stages,
+policies that mostly reach two or more stages, leads with missing, null and wrong-kind
+values. A change that quietly narrows a generator fails here, not in a silent loss of
+coverage.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable
+
+import attrs
+import engine_strategies as E
+import strategies as S
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from policy.model.namespace import walk_expr
+from policy.syntax import nodes as n
+
+
+def sample(strategy: st.SearchStrategy, count: int, each: Callable[[object], None]) -> None:
+    """Call ``each`` on ``count`` values of ``strategy``, the same values on every run."""
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def run(value):
+        each(value)
+
+    run()
+
+
+def kinds(value: object, out: set[str]) -> set[str]:
+    """Every node class and enum member under ``value`` (iteratively: trees may be deep)."""
+    todo = [value]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, tuple | list):
+            todo.extend(x)
+        elif isinstance(x, enum.Enum):
+            out.add(f"{type(x).__name__}.{x.name}")
+        elif attrs.has(type(x)):
+            out.add(type(x).__name__)
+            todo.extend(getattr(x, f.name) for f in attrs.fields(type(x)))
+    return out
+
+
+#: Node classes of the AST: what the formatter's generator must reach.
+NODE_KINDS = {
+    c.__name__ for c in vars(n).values()
+    if isinstance(c, type) and attrs.has(c) and c.__module__ == n.__name__
+    and c not in (n.Span, n.Expr, n.Stmt)  # no spans in drawn trees; two abstract bases
+}
+ENUM_KINDS = {f"{e.__name__}.{m.name}" for e in (n.BinOp, n.ExpectKind, n.Unit) for m in e}
+EXPR_KINDS = {c.__name__ for c in vars(n).values()
+              if isinstance(c, type) and issubclass(c, n.Expr) and c is not n.Expr}
+
+
+# --------------------------------------------------------------------------- formatter
+
+
+def test_modules_reach_every_node_kind_and_mostly_hold_a_stage():
+    seen: Counter[str] = Counter()
+    count = 300
+
+    def each(m: n.Module) -> None:
+        seen.update(kinds(m, set()))
+
+    sample(S.modules(with_comments=True), count, each)
+    assert NODE_KINDS - set(seen) == set()
+    assert ENUM_KINDS - set(seen) == set()
+    assert seen["Stage"] >= 0.6 * count  # it was 29% before the generator drew stages
+    for kind in ("Example", "Handoff", "Score", "Recycle", "Calendar"):
+        assert seen[kind] >= 0.2 * count, kind
+
+
+def test_exprs_reach_every_expression_kind():
+    seen: set[str] = set()
+    sample(S.exprs, 300, lambda e: kinds(e, seen))
+    assert EXPR_KINDS - seen == set()
+
+
+def test_chains_are_long_enough_to_break_lines():
+    widths = []
+    sample(S.chains, 100, lambda e: widths.append(sum(1 for _ in walk_expr(e))))
+    assert max(widths) >= 15 and sum(w >= 7 for w in widths) >= 30
+
+
+def test_durations_reach_every_unit_and_both_spellings():
+    seen: set[str] = set()
+    spelled = Counter()
+
+    def each(d: n.Duration) -> None:
+        kinds(d, seen)
+        spelled[d.text is not None] += 1
+        spelled[type(d.amount).__name__] += 1
+
+    sample(S.durations(), 200, each)
+    assert {f"Unit.{u.name}" for u in n.Unit} <= seen
+    assert spelled[True] and spelled[False] and spelled["int"] and spelled["float"]
+
+
+def test_expects_reach_every_kind():
+    seen: set[str] = set()
+    sample(S.expects(), 200, lambda e: kinds(e, seen))
+    assert {f"ExpectKind.{k.name}" for k in n.ExpectKind} <= seen
+
+
+def test_keys_reach_plain_keyword_and_backticked_names():
+    drawn: list[str] = []
+    sample(S.keys, 200, drawn.append)
+    assert any(k in S.KEYWORDS for k in drawn)
+    assert any(not k.isidentifier() for k in drawn)  # must be written in backticks
+    assert any(k.isidentifier() and k.islower() and k not in S.KEYWORDS for k in drawn)
+
+
+def test_numbers_reach_ints_floats_and_the_authors_spelling():
+    seen = Counter()
+
+    def each(x: n.Number) -> None:
+        seen[type(x.value).__name__] += 1
+        seen["text"] += x.text is not None
+        seen["underscore"] += "_" in (x.text or "")
+
+    sample(S.numbers(), 200, each)
+    assert all(seen[k] for k in ("int", "float", "text", "underscore")), seen
+
+
+def test_comments_reach_leading_trailing_and_dangling():
+    seen = Counter()
+
+    def each(c: n.Comments) -> None:
+        seen["leading"] += bool(c.leading)
+        seen["trailing"] += c.trailing is not None
+        seen["dangling"] += bool(c.dangling)
+
+    sample(S.comments(block=True), 100, each)
+    assert min(seen["leading"], seen["trailing"], seen["dangling"]) >= 10, seen
+
+
+def test_json_objects_reach_nesting_and_every_value_kind():
+    seen: set[str] = set()
+
+    def each(obj: dict) -> None:
+        todo = list(obj.values())
+        while todo:
+            x = todo.pop()
+            seen.add(type(x).__name__)
+            if isinstance(x, dict):
+                seen.add("nested")
+                todo.extend(x.values())
+            elif isinstance(x, list):
+                todo.extend(x)
+
+    sample(S.json_objects, 200, each)
+    assert {"NoneType", "bool", "int", "float", "str", "list", "dict", "nested"} <= seen
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def test_policies_mostly_reach_two_stages_and_every_feature():
+    seen: Counter[str] = Counter()
+    count = 150
+
+    def each(text: str) -> None:
+        model = E.load_text(text)
+        seen["two stages"] += len(model.funnel) >= 2
+        seen[f"{len(model.scores)} scores"] += 1
+        seen["calendar"] += model.calendar is not None
+        seen["recycle"] += bool(model.recycles)
+        found = kinds([loc.decl for loc in model.all_decls()], set())
+        seen.update(found)
+
+    sample(E.policies(), count, each)
+    assert seen["two stages"] >= 0.6 * count  # a handoff needs a next stage
+    assert all(seen[f"{k} scores"] for k in range(4)), seen
+    for feature in ("calendar", "recycle", "Handoff", "Route", "Sla", "Escalate", "Reject",
+                    "Decay", "PointsPer", "PointsIf", "Range", "KeepWhen", "Exclude",
+                    "Require", "Call", "Neg", "Not", "Presence", "ListExpr"):
+        assert seen[feature] >= 5, feature
+    ops = {f"BinOp.{op.name}" for op in n.BinOp}
+    assert ops - set(seen) == set()
+
+
+def test_conditions_reach_and_or_not_and_deep_nesting():
+    seen = Counter()
+
+    def each(text: str) -> None:
+        seen["and"] += ") and (" in text
+        seen["or"] += ") or (" in text
+        seen["not"] += "not (" in text
+        seen["deep"] += text.count("((") > 0
+
+    sample(E.conditions(), 150, each)
+    assert min(seen.values()) >= 10 and len(seen) == 4, seen
+
+
+def _leaf(lead: dict, path: str) -> object:
+    value: object = lead
+    for key in (k.strip("`") for k in path.split(".")):
+        if not isinstance(value, dict) or key not in value:
+            return "<missing>"
+        value = value[key]
+    return value
+
+
+def test_leads_reach_missing_null_wrong_and_right_values():
+    seen = Counter()
+
+    def each(lead: dict) -> None:
+        for path in E.NUMBER_FIELDS:
+            v = _leaf(lead, path)
+            seen["number missing" if v == "<missing>" else "number null" if v is None
+                 else "number" if type(v) in (int, float) else "number wrong"] += 1
+        for path in E.TIMESTAMP_FIELDS:
+            v = _leaf(lead, path)
+            seen["bad timestamp"] += v == "yesterday"
+            seen["timestamp"] += isinstance(v, str) and v != "yesterday"
+        seen["hostile reason"] += _leaf(lead, E.REASON_FIELD) in E.HOSTILE
+        seen["company not an object"] += _leaf(lead, "company") in ("n/a", None)
+
+    sample(E.leads(), 200, each)
+    for kind in ("number missing", "number null", "number", "number wrong", "bad timestamp",
+                 "timestamp", "hostile reason", "company not an object"):
+        assert seen[kind] >= 3, (kind, seen)
+
+
+def test_leads_for_a_model_reach_its_fields_and_nulls():
+    model = E.load_text(
+        'policy p "P"\nteam marketing "@a/m"\nfunnel lead -> mql\n'
+        'stage lead "L" owned by marketing {\n  require employees > 10\n}\n'
+        'stage mql "M" owned by marketing {\n  require days_since(mql_at) < 3 or demo\n}\n')
+    seen = Counter()
+
+    def each(lead: dict) -> None:
+        for key in ("employees", "mql_at", "demo"):
+            seen[key] += key in lead
+            seen[f"{key} null"] += key in lead and lead[key] is None
+
+    sample(E.leads_for(model), 150, each)
+    assert all(seen[k] >= 5 for k in ("employees", "mql_at", "demo", "employees null")), seen
+
+
+def test_mutated_leads_reach_every_kind_of_change():
+    base = {"employees": 500, "demo": True, "mql_at": "2026-11-30T10:00:00Z",
+            "level": "vp", "company": {"size": 10}}
+    seen = Counter()
+
+    def each(lead: dict) -> None:
+        for key, old in base.items():
+            new = lead.get(key, "<dropped>")
+            if new == "<dropped>":
+                seen["drop"] += 1
+            elif new is None:
+                seen["null"] += 1
+            elif new != old and type(new) is type(old):
+                seen["value"] += 1
+            elif type(new) is not type(old):
+                seen["wrong"] += 1
+        seen["unchanged"] += lead == base
+
+    sample(E.mutated([base]), 150, each)
+    assert all(seen[k] >= 5 for k in ("drop", "null", "value", "wrong")), seen
+    assert seen["unchanged"] >= 1  # no change at all is a case too
