@@ -33,7 +33,9 @@ S = 1_000_000
         ("2026-11-02 15:00", T),
         ("2026-11-02T15:00Z", T),
         ("2026-11-02T15:00:00.5Z", T + S // 2),
-        ("2026-11-02T15:00:00,25Z", T + S // 4),
+        ("2026-11-02T15:00:00.25Z", T + S // 4),
+        ("2026-11-02T16:30+01:30", T),  # seconds optional with an offset too
+        ("2026-11-02 16:00:00.9999999+0100", T + 999_999),  # any length, truncated
         ("2026-11-02T15:00:00.000001Z", T + 1),
         # more than six fraction digits are cut to microseconds, not rounded
         ("2026-11-02T15:00:00.1234569Z", T + 123_456),
@@ -68,6 +70,12 @@ def test_date_time_parses(text: str, expected: int) -> None:
         "2026-11-02T23:59:60Z",  # leap second
         "2026-11-02T15:00:00+01:00:30",
         "2026-11-02T15:00:00.Z",
+        "2026-11-02T15:00:00,25Z",  # RFC 3339 writes the fraction after a point only
+        "2026-11-02T15:00.5Z",  # a fraction needs seconds
+        "2026-11-02T24:00Z",
+        "2026-11-02T15:00:00+24:00",  # no such offset
+        "2026-11-02T15:00:00UTC",
+        "2026-11-02T15:00:00 +01:00",
         "2026-11-02T15:00:00 Z",
         " 2026-11-02T15:00:00Z",
         "2026-11-02T15:00:00Z ",

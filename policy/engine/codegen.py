@@ -416,7 +416,7 @@ class ExprCompiler:
         if op == "contains" and b.kind == CONST:
             needles = [b.const] if type(b.const) is str else b.const
             if type(needles) is list and needles and all(type(x) is str for x in needles):
-                folded = tuple(dict.fromkeys(x.casefold() for x in needles))
+                folded = tuple(dict.fromkeys(x.lower() for x in needles))
                 return _Val(f"contains_text({self.materialize(a)}, {self.const(folded, 'T')}, "
                             f"{self.const(frozenset(folded), 'S')})", BOOL)
         return self.call_runtime(fn, a, b, kind=BOOL)

@@ -133,7 +133,7 @@ def not_member(a: object, items: object) -> bool:
 
 
 def _fold(v: object) -> object:
-    return v.casefold() if type(v) is str else v
+    return v.lower() if type(v) is str else v
 
 
 def contains(a: object, b: object) -> bool:
@@ -142,8 +142,8 @@ def contains(a: object, b: object) -> bool:
         return False
     needles = b if type(b) is list else [b]
     if type(a) is str:
-        hay = a.casefold()
-        return any(type(x) is str and x.casefold() in hay for x in needles)
+        hay = a.lower()
+        return any(type(x) is str and x.lower() in hay for x in needles)
     if type(a) is list:
         folded = [_fold(x) for x in a]
         return any(
@@ -153,21 +153,21 @@ def contains(a: object, b: object) -> bool:
 
 
 def contains_text(a: object, needles: tuple[str, ...], needle_set: frozenset[str]) -> bool:
-    """``contains`` with constant text on the right, the needles already casefolded.
+    """``contains`` with constant text on the right, the needles already lower-cased.
 
     The same answer as :func:`contains` (the compiler emits it for ``x contains "a"``
-    and ``x contains ["a", "b"]``), without folding the needles for every lead.
+    and ``x contains ["a", "b"]``), without lower-casing the needles for every lead.
     """
     t = type(a)
     if t is str:
-        hay = a.casefold()
+        hay = a.lower()
         for x in needles:
             if x in hay:
                 return True
         return False
     if t is list:
         for e in a:
-            if type(e) is str and e.casefold() in needle_set:
+            if type(e) is str and e.lower() in needle_set:
                 return True
     return False
 
@@ -176,16 +176,16 @@ def starts_with(a: object, b: object) -> bool:
     if type(a) is not str or b is None:
         return False
     needles = b if type(b) is list else [b]
-    hay = a.casefold()
-    return any(type(x) is str and hay.startswith(x.casefold()) for x in needles)
+    hay = a.lower()
+    return any(type(x) is str and hay.startswith(x.lower()) for x in needles)
 
 
 def ends_with(a: object, b: object) -> bool:
     if type(a) is not str or b is None:
         return False
     needles = b if type(b) is list else [b]
-    hay = a.casefold()
-    return any(type(x) is str and hay.endswith(x.casefold()) for x in needles)
+    hay = a.lower()
+    return any(type(x) is str and hay.endswith(x.lower()) for x in needles)
 
 
 # --------------------------------------------------------------------------- arithmetic

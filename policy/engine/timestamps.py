@@ -6,9 +6,10 @@ the rules for what a lead's timestamp may look like live here (LANGUAGE.md §3, 
 
 - ``date-time``: ``YYYY-MM-DD``, a separator (``T``, ``t`` or a space, since
   spreadsheet exports write ``2026-11-02 15:00:00``), ``HH:MM`` with optional ``:SS``
-  and an optional fraction (``.`` or ``,``, any number of digits, truncated to
-  microseconds), then an optional offset: ``Z``/``z``, ``±HH:MM``, ``±HHMM`` or
-  ``±HH``. **No offset means UTC**, so exports that drop the offset still work.
+  and an optional fraction (``.`` and any number of digits, truncated to
+  microseconds; RFC 3339's point only, spec v1.1 section 3), then an optional offset:
+  ``Z``/``z``, ``±HH:MM``, ``±HHMM`` or ``±HH``. **No offset means UTC**, so exports
+  that drop the offset still work.
 - ``date``: ``YYYY-MM-DD`` only, read as midnight UTC.
 
 Anything else is refused: week dates (``2026-W45-1``), compact forms (``20261102``),
@@ -46,7 +47,7 @@ _MAX_US = 253_402_300_799 * _US_PER_SECOND + 999_999
 # then checks the ranges (month 13, February 30, hour 25).
 _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _TIME = (
-    r"[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
+    r"[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]+)?)?"
     r"(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?"
 )
 _SHAPES = {

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -34,6 +33,8 @@ from urllib.parse import unquote
 import attrs
 import jsonschema
 import jsonschema.exceptions
+
+from policy.syntax.nodes import plain_key
 
 __all__ = [
     "FieldInfo",
@@ -211,7 +212,6 @@ def parse_schema(raw: bytes, *, source: str = "<schema>") -> LeadSchema:
     )
 
 
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]+").fullmatch
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -226,7 +226,9 @@ def format_path(path: Iterable[str | int]) -> str:
         if isinstance(part, int):
             out.append(f"[{part}]")
             continue
-        text = part if _PLAIN_KEY(part) else "`" + part.replace("`", "``") + "`"
+        # the language's own spelling (spec 3, v1.1): bare when the key could be written
+        # so in a policy, else in backticks (a reserved word like `not` included)
+        text = part if plain_key(part) else "`" + part.replace("`", "``") + "`"
         out.append("." + text if out else text)
     return "".join(out)
 

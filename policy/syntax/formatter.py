@@ -34,7 +34,7 @@ from policy.syntax import nodes as n
 from policy.syntax.canonical import digest_text, policy_digest
 from policy.syntax.canonical import lines_entries as canonical_lines_entries
 from policy.syntax.diagnostics import Diagnostic, error
-from policy.syntax.parser import RESERVED, parse
+from policy.syntax.parser import parse
 
 if TYPE_CHECKING:  # pragma: no cover
     from policy.model.namespace import PolicyModel
@@ -45,7 +45,6 @@ INDENT = "  "
 #: A long list whose items are all at most this wide is packed several to a line.
 SHORT_ITEM = 10
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NUMBER = re.compile(r"[0-9]+(?:_[0-9]+)*(?:\.[0-9]+(?:_[0-9]+)*)?\Z")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -92,7 +91,7 @@ def quote(text: str) -> str:
 
 def format_key(key: str) -> str:
     """One key of a field path: bare when it is a plain name, else in backticks."""
-    if _NAME.match(key) and key not in RESERVED:
+    if n.plain_key(key):
         return key
     return f"`{key}`"
 

@@ -20,6 +20,21 @@ from typing import Any
 
 import attrs
 
+#: Reserved words: never a declared name, and a field key of that spelling is written in
+#: backticks (spec section 1). Here, not in the parser, so that code far from parsing
+#: (problem paths in decisions) spells keys as the language does without loading Lark.
+RESERVED = frozenset(
+    {"true", "false", "null", "none", "and", "or", "not", "in", "contains", "is"}
+)
+
+
+def plain_key(key: str) -> bool:
+    r"""Whether a field key stands bare in a path (``company``, ``Lead_Source__c``); any
+    other key is written in backticks (``\`annual revenue\```, ``\`not\```)."""
+    return bool(key) and (key[0].isascii() and (key[0].isalpha() or key[0] == "_")) and all(
+        c.isascii() and (c.isalnum() or c == "_") for c in key) and key not in RESERVED
+
+
 # --------------------------------------------------------------------------- positions
 
 

@@ -35,9 +35,7 @@ from policy.syntax.syntax_errors import describe, too_deep
 GRAMMAR_FILE = "funnel.lark"
 
 #: Reserved words: never a declared name (spec section 1).
-RESERVED = frozenset(
-    {"true", "false", "null", "none", "and", "or", "not", "in", "contains", "is"}
-)
+RESERVED = n.RESERVED
 
 _RESERVED_HELP = "reserved words cannot be names: " + ", ".join(f"`{w}`" for w in sorted(RESERVED))
 
