@@ -123,9 +123,10 @@ def main(argv: list[str]) -> int:
             (folder / key).write_text(text, encoding="utf-8")
         print(f"saved {len(now)} files to {folder}")
         return 0
-    changed = 0
+    changed = same = 0
     for key, text in now.items():
         before = (folder / key).read_text(encoding="utf-8")
+        same += before == text
         if before != text and key.endswith(".jsonl") and _only_kept_unmet(before, text):
             print(f"{key}: differs only where v1.1 leaves out failing requires of a kept "
                   "stage from next.unmet")
@@ -139,7 +140,8 @@ def main(argv: list[str]) -> int:
                     break
             else:
                 print(f"{key}: {len(old)} lines before, {len(new)} now")
-    print(f"{len(now) - changed} of {len(now)} files identical or changed only as v1.1 says")
+    print(f"{same} of {len(now)} files identical, {len(now) - changed - same} changed only as "
+          f"v1.1 says, {changed} changed otherwise")
     return 1 if changed else 0
 
 

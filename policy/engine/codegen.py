@@ -28,6 +28,7 @@ import attrs
 from policy.engine import ir
 from policy.engine import runtime as rt
 from policy.engine.decision import NextStep, Violation
+from policy.engine.linewriter import LineWriter
 
 __all__ = ["CompileError", "ExprCompiler", "LineWriter"]
 
@@ -35,69 +36,6 @@ __all__ = ["CompileError", "ExprCompiler", "LineWriter"]
 class CompileError(Exception):
     """A policy the compiler cannot turn into code: a cycle among defines and scores (a
     policy the checker refuses, E108)."""
-
-
-# --------------------------------------------------------------------------- the writer
-
-
-def _clean_comment(text: str) -> str:
-    """Comment text that cannot end the line: every character that is not printable
-    (newlines, ``\\u2028``, ``\\x85``, form feeds: anything ``str.splitlines`` or the
-    tokenizer could break at) is written as an escape; letters of any script stay."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
-
-
-class LineWriter:
-    """Python source, one line at a time; indentation is handled here, not by callers.
-
-    >>> w = LineWriter()
-    >>> with w.block("if x:"):
-    ...     w.line("y = 1")
-    >>> w.text()
-    'if x:\\n    y = 1\\n'
-    """
-
-    INDENT = "    "
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-        self._level = 0
-
-    def line(self, text: str = "") -> None:
-        """Add one line of code at the current indentation (an empty line when no text)."""
-        if "\n" in text or "\r" in text:
-            raise ValueError("one line at a time")
-        self._lines.append(self.INDENT * self._level + text if text else "")
-
-    def comment(self, text: str) -> None:
-        """Add a ``#`` comment; any character that could end the line is escaped."""
-        self.line("# " + _clean_comment(text))
-
-    @contextmanager
-    def block(self, header: str) -> Iterator[None]:
-        """A compound statement: ``header`` (ending in ``:``) and an indented body."""
-        self.line(header)
-        self._level += 1
-        mark = len(self._lines)
-        try:
-            yield
-        finally:
-            if len(self._lines) == mark:
-                self.line("pass")
-            self._level -= 1
-
-    def extend(self, other: LineWriter) -> None:
-        """Add another writer's lines, indented to the current level."""
-        pad = self.INDENT * self._level
-        self._lines.extend(pad + ln if ln else "" for ln in other._lines)
-
-    def __len__(self) -> int:
-        return len(self._lines)
-
-    def text(self) -> str:
-        """The source written so far, one ``\\n`` after every line."""
-        return "".join(ln + "\n" for ln in self._lines)
 
 
 # --------------------------------------------------------------------------- values
@@ -596,3 +534,13 @@ def _shorten(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+
+
+class _nothing:
+    """A context manager that does nothing (``with (w.block(…) if x else _nothing())``)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
