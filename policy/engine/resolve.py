@@ -72,7 +72,9 @@ def _field_types(model: PolicyModel) -> dict[tuple[str, ...], ir.Type]:
         if path is not None:
             votes.setdefault(path, set()).add(t)
 
-    def literal_type(e: n.Expr) -> ir.Type | None:
+    def literal_type(e: n.Expr, seen: frozenset[str] = frozenset()) -> ir.Type | None:
+        """The type of ``e`` when it is known without the lead: a literal, arithmetic, a
+        function's result, a score, or a define of one of those."""
         if isinstance(e, n.Number):
             return T.NUMBER
         if isinstance(e, n.String):
@@ -80,10 +82,19 @@ def _field_types(model: PolicyModel) -> dict[tuple[str, ...], ir.Type]:
         if isinstance(e, n.Bool):
             return T.BOOLEAN
         if isinstance(e, n.ListExpr) and e.items:
-            kinds = {literal_type(i) for i in e.items}
+            kinds = {literal_type(i, seen) for i in e.items}
             return kinds.pop() if len(kinds) == 1 else None
-        if isinstance(e, n.Ref) and model.resolve(e)[0] == "define":
-            return literal_type(model.defines[e.path[0]].value)
+        if isinstance(e, (n.Neg, n.Binary)) and (isinstance(e, n.Neg) or e.op in n.ARITHMETIC):
+            return T.NUMBER
+        if isinstance(e, n.Call):
+            return _FUNC_TYPES.get(e.func)
+        if isinstance(e, n.Ref):
+            kind, _ = model.resolve(e)
+            if kind == "score":
+                return T.NUMBER
+            if kind == "define" and e.path[0] not in seen:
+                # through defines (a cycle among them, E115, ends the search)
+                return literal_type(model.defines[e.path[0]].value, seen | {e.path[0]})
         return None
 
     def condition(e: n.Expr) -> None:
@@ -100,6 +111,10 @@ def _field_types(model: PolicyModel) -> dict[tuple[str, ...], ir.Type]:
                 condition(stmt.condition)
             elif isinstance(stmt, n.PointsPer):
                 vote(stmt.count, T.NUMBER)
+            elif isinstance(stmt, n.Reject):
+                t = literal_type(stmt.reasons)  # the agreed reasons' type
+                if t is not None and t is not T.LIST:
+                    vote(stmt.field, t)
             for e in stmt_exprs(stmt):
                 for sub in walk_expr(e):
                     if isinstance(sub, n.Binary):
@@ -332,9 +347,8 @@ class _Resolver:
 
     def operand(self, e: n.Expr, other: n.Expr, op: n.BinOp) -> ir.Expr:
         """A comparison's operand: text compared with a timestamp is read as an instant."""
-        if (t := type(e)) is n.String and op in n.COMPARISONS and self.model.is_timestamp(other):
+        if type(e) is n.String and op in n.COMPARISONS and self.model.is_timestamp(other):
             return ir.Const(parse_timestamp(e.value, kind="any"), T.TIMESTAMP)
-        del t
         return self.expr(e)
 
     def binary(self, e: n.Binary) -> ir.Expr:
@@ -419,11 +433,11 @@ class _Resolver:
                                        canonical.rule_text(item), span=item.span)
             elif isinstance(item, n.Reject) and reject is None:
                 kind, _ = self.model.resolve(item.field)
-                # the reason is reported as the lead holds it (a timestamp stays text)
-                reason = (ir.Field(item.field.path, self.field(item.field.path).type
-                                   if self.field(item.field.path).ts is None else T.TEXT,
-                                   None)
-                          if kind == "field" else self.expr(item.field))
+                reason = self.expr(item.field)
+                if kind == "field":
+                    # the reason is reported as the lead holds it (a timestamp stays text)
+                    f = self.field(item.field.path)
+                    reason = ir.Field(f.path, T.TEXT if f.ts is not None else f.type, None)
                 reject = ir.Reject(item.state.name, reason, self.expr(item.reasons),
                                    item.field.dotted, canonical.rule_text(item),
                                    span=item.span)
