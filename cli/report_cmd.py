@@ -18,6 +18,15 @@ from .common import OK, fail_usage, load_policy
 from .leadfile import as_of_option, now_us, open_leads
 
 FORMATS = ("html", "markdown", "json")
+
+
+def _engines() -> list[str]:
+    from policy.report.build import duckdb_engine_available
+
+    return ["python", "duckdb"] if duckdb_engine_available() else ["python"]
+
+
+ENGINES = _engines()
 _BY_EXTENSION = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown",
                  ".json": "json"}
 
@@ -26,9 +35,9 @@ _BY_EXTENSION = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown"
 @click.argument("path", type=click.Path())
 @click.argument("leads")
 @as_of_option
-@click.option("--engine", type=click.Choice(["python"]), default="python", show_default=True,
-              help="Which engine decides the leads; the figures are computed in DuckDB "
-                   "either way.")
+@click.option("--engine", type=click.Choice(ENGINES), default="python", show_default=True,
+              help="Which engine decides the leads (as `funnel eval --engine`); the figures "
+                   "are computed in DuckDB either way.")
 @click.option("--by", "by", metavar="FIELD", default=None,
               help="Every figure also per value of FIELD (lead source, country, campaign): "
                    "the 20 most common values, the rest as (other).")
@@ -85,12 +94,18 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
     try:
         in_fmt = input_format or detect_format(None if leads == "-" else leads)
         units = batch.batches(io.BufferedReader(source), in_fmt, schema=pol.model.schema)
+        options = {"as_of": at, "by": by_path, "cohort": cohort_path, "period": period,
+                   "by_text": format_path(by_path) if by_path else None,
+                   "cohort_text": format_path(cohort_path) if cohort_path else None}
         try:
-            data = build_report(
-                pol, as_of=at, by=by_path, cohort=cohort_path, period=period,
-                by_text=format_path(by_path) if by_path else None,
-                cohort_text=format_path(cohort_path) if cohort_path else None,
-                units=units, jobs=batch.default_jobs() if jobs is None else jobs)
+            if engine == "duckdb":
+                from policy.report.build import decide_with_duckdb
+
+                records = (r for unit in units for r in unit.records())
+                data = build_report(pol, decide_with_duckdb(pol, records, at), **options)
+            else:
+                data = build_report(pol, units=units, jobs=batch.default_jobs()
+                                    if jobs is None else jobs, **options)
         except LeadFileError as exc:
             fail_usage(f"{shown}: {exc.message}")
         except batch.ReadFailed as exc:

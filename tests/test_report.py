@@ -446,3 +446,15 @@ def test_cli_worker_processes_give_the_same_report(tmp_path):
         outs.append(result.stdout)
     assert outs[0] == outs[1]
     assert json.loads(outs[0])["leads"] == 6000
+
+
+@pytest.mark.skipif(not __import__("policy.report.build", fromlist=["x"])
+                    .duckdb_engine_available(), reason="no DuckDB engine in this version")
+def test_cli_duckdb_engine_gives_the_python_engines_report():
+    outs = []
+    for engine in ("python", "duckdb"):
+        result = run("report", RULES, RULES / "leads.jsonl", "--as-of", AS_OF_TEXT, "--by",
+                     "utm_campaign", "--format", "json", "--engine", engine)
+        assert result.exit_code == 0, result.output
+        outs.append(result.stdout)
+    assert outs[0] == outs[1]

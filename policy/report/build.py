@@ -67,6 +67,34 @@ def decide_records(pol: Any, records: Iterable[Any], at: int
         yield line, result, pending.popleft()
 
 
+def decide_with_duckdb(pol: Any, records: Iterable[Any], at: int
+                       ) -> Iterator[tuple[int, Decision | LeadError, Any]]:
+    """:func:`decide_records` with the DuckDB engine (``funnel eval --engine duckdb``):
+    the same decisions, decided in DuckDB batch by batch."""
+    from policy.sql.duck import DuckEngine
+
+    engine = DuckEngine(pol, as_of=at)
+    pending: dict[int, Any] = {}
+
+    def tap(items: Iterable[Any]) -> Iterator[Any]:
+        for record in items:
+            pending[record.line] = record.value
+            yield record
+
+    for line, result in engine.decide_records(tap(records)):
+        yield line, result, pending.pop(line, None)
+
+
+def duckdb_engine_available() -> bool:
+    """Whether this installation has the DuckDB engine (:mod:`policy.sql.duck`)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("policy.sql.duck") is not None
+    except ModuleNotFoundError:
+        return False
+
+
 # --------------------------------------------------------------------------- workers
 
 #: What a worker process renders facts with (set before the pool forks).
