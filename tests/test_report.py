@@ -458,3 +458,14 @@ def test_cli_duckdb_engine_gives_the_python_engines_report():
         assert result.exit_code == 0, result.output
         outs.append(result.stdout)
     assert outs[0] == outs[1]
+
+
+def test_huge_and_broken_text_in_leads(tiny, tmp_path):
+    """A `--by` value of 3 MB and text that is not UTF-8 (a caller's own dicts) still
+    give a report, the broken characters shown as U+FFFD."""
+    leads = [{"lead_id": "a", "email": "x", "source": "s" * 3_000_000},
+             {"lead_id": "b", "email": "x", "source": "bad \udcff"},
+             {"lead_id": "c", "email": "x", "source": "bad \udcff"}]
+    got = build_report(tiny, iter(ref.decide(tiny, leads, AS_OF)), as_of=from_datetime(AS_OF),
+                       by=("source",), by_text="source")
+    assert list(got["by"]) == ["bad \ufffd", "s" * 3_000_000]

@@ -113,6 +113,11 @@ def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, out: IO[str]
     the facts does not matter: every figure is an aggregate)."""
     import multiprocessing
 
+    def put(chunk: str) -> None:
+        if chunk:
+            writer.longest = max(writer.longest, max(map(len, chunk.split("\n"))))
+            out.write(chunk)
+
     first = next(units, None)
     if first is None:
         return
@@ -121,7 +126,7 @@ def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, out: IO[str]
     try:
         if second is None or "fork" not in multiprocessing.get_all_start_methods():
             for unit in _chain(first, second, units):
-                out.write(_facts_of(unit))
+                put(_facts_of(unit))
             return
         pool = multiprocessing.get_context("fork").Pool(jobs)
         try:
@@ -129,9 +134,9 @@ def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, out: IO[str]
             for unit in _chain(first, second, units):
                 pending.append(pool.apply_async(_facts_of, (unit,)))
                 while len(pending) >= 2 * jobs:
-                    out.write(pending.popleft().get())
+                    put(pending.popleft().get())
             while pending:
-                out.write(pending.popleft().get())
+                put(pending.popleft().get())
             pool.close()
             pool.join()
         finally:
@@ -172,13 +177,16 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
                 writer.flush()
         return figures_from_facts(shape, path, as_of=as_of, by=by is not None,
                                   by_text=by_text, cohort_path=cohort_path,
-                                  cohort_text=cohort_text, period=period)
+                                  cohort_text=cohort_text, period=period,
+                                  longest=writer.longest)
 
 
 def figures_from_facts(shape: Shape, facts_path: str, *, as_of: int, by: bool,
                        by_text: str | None, cohort_path: tuple[str, ...] | None,
-                       cohort_text: str | None, period: str) -> dict[str, Any]:
-    """Load a facts file into DuckDB and compute the report."""
+                       cohort_text: str | None, period: str, longest: int = 0
+                       ) -> dict[str, Any]:
+    """Load a facts file into DuckDB and compute the report (``longest``: the longest
+    line of the file, in characters)."""
     import duckdb
 
     con = duckdb.connect(":memory:")
@@ -188,7 +196,8 @@ def figures_from_facts(shape: Shape, facts_path: str, *, as_of: int, by: bool,
         spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in cols.items()) + "}"
         con.execute(
             "CREATE TABLE facts AS SELECT * FROM read_json(?, format = 'newline_delimited', "
-            f"columns = {spec}, maximum_object_size = 1048576)", [facts_path])
+            f"columns = {spec}, maximum_object_size = {max(1 << 20, 4 * longest + 64)})",
+            [facts_path])
         figures, groups = compute(con, shape, by=by, cohort=cohort_path is not None,
                                   period=period)
     finally:

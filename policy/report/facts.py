@@ -36,11 +36,26 @@ def key_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return value
+        return _clean(value)
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
-        return str(value)
+        text = str(value)
+    return _clean(text)
+
+
+def _clean(text: str) -> str:
+    """Text that UTF-8 can hold: a lone surrogate (bytes that were not UTF-8, read with
+    ``surrogateescape``) becomes U+FFFD, as a reader of the report would see it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", "surrogatepass")
+        return raw.decode("utf-8", "replace")
+    return text
 
 
 def fact_columns(shape: Shape) -> dict[str, str]:
@@ -77,7 +92,7 @@ def _timestamp(value: Any, kind: str) -> int | None:
 
 def _first_path(err: LeadError) -> str:
     """The first problem's path, problems sorted by path (section 11)."""
-    return min((p.path for p in err.problems), default="")
+    return _clean(min((p.path for p in err.problems), default=""))
 
 
 class FactWriter:
@@ -94,6 +109,8 @@ class FactWriter:
         self.by = by
         self.cohort = cohort
         self.count = 0
+        #: the longest line written, in characters (DuckDB's reader needs a bound)
+        self.longest = 0
         self._stage_index = {s.name: i for i, s in enumerate(shape.stages)}
         self._states = frozenset(shape.states)
         self._entered = [(f"e{i}", s.entered_at, s.entered_kind)
@@ -106,7 +123,9 @@ class FactWriter:
 
     def write(self, line: int, record: Decision | LeadError, lead: Any) -> None:
         """One record: ``lead`` is the parsed input (a dict, or whatever was read)."""
-        self._buffer.append(self.render(line, record, lead))
+        text = self.render(line, record, lead)
+        self.longest = max(self.longest, len(text))
+        self._buffer.append(text)
         self.count += 1
         if len(self._buffer) >= 4096:
             self.flush()
