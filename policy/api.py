@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 from policy.engine import runtime as rt
 from policy.engine.decision import Decision, LeadError, PolicyInfo, Problem
 from policy.engine.interpreter import Interpreter
+from policy.engine.ir import Program
 from policy.engine.resolve import resolve
 from policy.engine.timestamps import from_datetime, parse_timestamp
 from policy.engine.validate import LeadValidator
@@ -166,6 +167,11 @@ class Policy:
     def model(self) -> PolicyModel:
         """The checked model (declarations, funnel, schema, calendar)."""
         return self._model
+
+    @property
+    def program(self) -> Program:
+        """The resolved intermediate form every engine runs (:mod:`policy.engine.ir`)."""
+        return self._interpreter.program
 
     @property
     def info(self) -> PolicyInfo:
