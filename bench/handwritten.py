@@ -42,6 +42,16 @@ CALENDAR = make_calendar(
               "2027-01-01"),
 )
 
+#: The EMEA SDR desk's working time in Berlin (policy.funnel, `calendar emea_sdr`): the
+#: "emea-sdr" route counts its SLA and escalation on it.
+BERLIN = make_calendar(
+    timezone="Europe/Berlin",
+    workdays=("mon", "tue", "wed", "thu", "fri"),
+    start_minute="09:00",
+    end_minute="18:00",
+    holidays=("2026-12-24", "2026-12-25", "2026-12-26", "2026-12-31", "2027-01-01"),
+)
+
 _HOUR = 3_600_000_000
 _DAY = 86_400_000_000
 _BUSINESS_DAY = CALENDAR.day_us  # nine working hours
@@ -59,8 +69,16 @@ _MQL_COLD = 30 * _DAY
 _STALLED = 45 * _DAY
 
 # The `define`s of policy.funnel and the lists inside scores and handoffs.
-_FREE_MAIL = frozenset(["gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com",
-                        "icloud.com", "proton.me", "gmx.de", "web.de"])
+def _list_file(name: str) -> frozenset[str]:
+    """A `lines` list of policy.funnel, read as the spec says: trimmed lines, no blanks,
+    no `#` comments (a hand-writer reads the same files the policy names)."""
+    text = (RULES / "lists" / name).read_text("utf-8-sig")
+    entries = (line.strip() for line in text.split("\n"))
+    return frozenset(e for e in entries if e and not e.startswith("#"))
+
+
+_FREE_MAIL = _list_file("free_email_domains.txt")
+_COMPETITOR_DOMAINS = _list_file("competitor_domains.txt")
 _INTERNAL = frozenset(["halyard.io", "halyard-data.com"])
 _CONSENT = frozenset(["GB", "IE", "DE", "NL", "FR", "BE", "LU", "AT", "DK", "SE", "FI", "ES",
                       "PT", "IT", "PL"])
@@ -123,17 +141,17 @@ def _ts(us: int | None) -> str | None:
 
 
 def _sla(start: int | None, stop: int | None, amount: int, escalate_after: int,
-         escalate_to: str, as_of: int) -> tuple[dict, str | None]:
+         escalate_to: str, as_of: int, calendar=CALENDAR) -> tuple[dict, str | None]:
     """The ``sla`` member of a handoff and its escalation target (or None)."""
     if start is None:
         return {"status": "unknown", "start": None, "due": None, "stop": _ts(stop)}, None
-    due = CALENDAR.add_business(start, amount)
+    due = calendar.add_business(start, amount)
     if stop is not None:
         status = "met" if stop <= due else "breached"
         escalated = None
     else:
         status = "breached" if as_of > due else "pending"
-        escalated = (escalate_to if as_of > CALENDAR.add_business(start, escalate_after)
+        escalated = (escalate_to if as_of > calendar.add_business(start, escalate_after)
                      else None)
     return ({"status": status, "start": format_timestamp(start), "due": format_timestamp(due),
              "stop": _ts(stop)}, escalated)
@@ -194,7 +212,7 @@ def decide(lead: dict, as_of_us: int) -> dict:
         fit += 10
     if stack:
         for tech in stack:
-            if tech.casefold() in _WAREHOUSES:
+            if type(tech) is str and tech.lower() in _WAREHOUSES:
                 fit += 10
                 break
     if country in _SALES_COUNTRIES:
@@ -246,7 +264,7 @@ def decide(lead: dict, as_of_us: int) -> dict:
             intent = 100
 
     # ---- gates, in funnel order; the first that fails gives the next step
-    competitor = get("competitor") is True
+    competitor = get("competitor") is True or domain in _COMPETITOR_DOMAINS
     not_a_buyer = get("lead_type") in _NON_BUYERS
     unsubscribed = get("unsubscribed") is True
     consent_ok = ((country is not None and country not in _CONSENT)
@@ -358,7 +376,8 @@ def decide(lead: dict, as_of_us: int) -> dict:
             violations.append({"code": "missing_sla_start", "message":
                                "the SLA of the mql handoff cannot start: `mql_at` is missing"})
         sla, escalate_to = _sla(mql_start, _earliest(get("accepted_at"), get("rejected_at")),
-                                _SDR_SLA, _SDR_ESCALATE, "sdr-managers", as_of_us)
+                                _SDR_SLA, _SDR_ESCALATE, "sdr-managers", as_of_us,
+                                BERLIN if route == "emea-sdr" else CALENDAR)
         why = get("rejection_reason")
         if why is not None:
             placed, reason = "nurture", why

@@ -84,7 +84,7 @@ def test_the_projects_own_policy_passes_with_full_coverage():
     result = run("test", str(ROOT / "rules"), "--min-coverage", "100")
     assert result.exit_code == 0, result.output
     assert "coverage: 100%" in result.output
-    assert result.output.rstrip().endswith("31 passed, 0 failed")
+    assert result.output.rstrip().endswith("35 passed, 0 failed")
 
 
 def test_a_broken_expectation_shows_expected_actual_and_the_derivation(tiny: Path):

@@ -299,6 +299,8 @@ def coverage(model, decisions: list[Decision]) -> list[CoverageItem]:
                     (it.span.file, it.span.line) in fired)
     for stage in model.funnel_stages():
         for it in stage.items:
+            if isinstance(it, n.EnteredAt):
+                continue  # record-keeping: no decision reads it, so nothing to exercise
             kind = {n.Require: "require", n.Exclude: "exclude", n.KeepWhen: "keep when"}[type(it)]
             add(kind, f"stage {stage.name.name}", f"{kind} {format_expr(it.condition)}", it,
                 (it.span.file, it.span.line) in fired)
