@@ -15,15 +15,11 @@ import sys
 
 import click
 
-from policy.model.loader import InputError, load_model
-from policy.syntax.diagnostics import (
-    github_omitted,
-    render_all,
-    summary_line,
-    to_github,
-    to_json,
-    use_color,
-)
+from policy import InputError, github_omitted, load_model, use_color
+from policy import diagnostic_json as to_json
+from policy import diagnostics_summary as summary_line
+from policy import github_annotation as to_github
+from policy import render_diagnostics as render_all
 
 from .common import OK, PROBLEMS, fail_usage
 

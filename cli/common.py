@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from policy.model.loader import InputError, LoadResult, load_model
-from policy.syntax.diagnostics import render_all, summary_line, use_color
+from policy import InputError, LoadResult, load_model, use_color
+from policy import diagnostics_summary as summary_line
+from policy import render_diagnostics as render_all
 
 OK, PROBLEMS, USAGE = 0, 1, 2
 
@@ -42,7 +43,7 @@ def load_checked(path: str, *, strict: bool = False, quiet_ok: bool = True) -> L
 
 def load_policy(path: str, *, strict: bool = False):
     """A loaded :class:`policy.Policy` ready to evaluate; exits like :func:`load_checked`."""
-    from policy.api import Policy
+    from policy import Policy
 
     result = load_checked(path, strict=strict)
     return Policy.from_result(result)

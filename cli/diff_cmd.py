@@ -44,8 +44,9 @@ def _load(source, *, comment: str | None = None, output: str | None = None):
     pull-request comment that shows the diagnostics, so a workflow never posts an empty
     comment when HEAD does not load.
     """
-    from policy.model.loader import InputError, load_model
-    from policy.syntax.diagnostics import render_all, summary_line, use_color
+    from policy import InputError, load_model, use_color
+    from policy import diagnostics_summary as summary_line
+    from policy import render_diagnostics as render_all
 
     try:
         result = load_model(source.path)
@@ -60,7 +61,7 @@ def _load(source, *, comment: str | None = None, output: str | None = None):
                err=True)
     click.echo(summary_line(errors), err=True)
     if comment == "markdown":
-        from policy.review.diff_report import load_failure_markdown
+        from policy import load_failure_markdown
 
         text = load_failure_markdown(source.label, render_all(errors, sources),
                                      summary_line(errors))
@@ -124,9 +125,7 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
     Exit status: 0 done; 1 --fail-on-change and the meaning changed, or a version
     has errors; 2 a revision or path that cannot be read.
     """
-    from policy.review.diff_report import DiffReport
-    from policy.review.revisions import RevisionError, open_policy
-    from policy.review.semdiff import semantic_diff
+    from policy import DiffReport, RevisionError, open_policy, semantic_diff
 
     with ExitStack() as stack:
         try:
@@ -155,9 +154,8 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
 
 def _impact(base_res, head_res, leads: str, at: int, samples: int):
     """Evaluate both versions on the leads in ``leads`` (exit 2 when they cannot be read)."""
-    from policy.api import Policy
-    from policy.io.leads import LeadFileError, detect_format, read_records, text_stream
-    from policy.review.impact import measure
+    from policy import LeadFileError, Policy, detect_format, read_records, text_stream
+    from policy import measure_impact as measure
 
     source, _size, shown = open_leads(leads)
     head_model = head_res.model

@@ -43,7 +43,7 @@ def docs(path: str, output: str | None, fmt: str | None) -> None:
     Exit status: 0 written; 1 the policy has errors; 2 it cannot be read, or the
     output cannot be written.
     """
-    from policy.render.docs import render
+    from policy import render_docs as render
 
     result = load_checked(path)
     text = render(result.model, fmt or _format_for(output))

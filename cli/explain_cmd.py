@@ -28,7 +28,7 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
     Ids are compared as text, so ``--id 1001`` finds a lead whose id is the number 1001
     (a CSV export) as well as the string. Exits 2 when no record has that id.
     """
-    from policy.io.leads import LeadFileError, detect_format, read_records, text_stream
+    from policy import LeadFileError, detect_format, read_records, text_stream
 
     if pol.model.id_field is None:
         fail_usage("--id needs the policy's `id` line (which field names a lead); "
@@ -74,7 +74,7 @@ def read_lead(spec: str, schema: Any = None) -> tuple[Any, str]:
     extension; N as ``funnel eval`` reports it); otherwise a JSON file holding one
     object (or a JSON Lines file of exactly one lead).
     """
-    from policy.io.leads import LeadFileError, detect_format, read_records, text_stream
+    from policy import LeadFileError, detect_format, read_records, text_stream
 
     if spec.lstrip().startswith("{"):
         return _json_object(spec, "the lead given inline"), "the lead given inline"
@@ -157,8 +157,8 @@ def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color:
     Exit status: 0 a decision was explained; 1 the lead is refused or the policy has
     errors; 2 bad usage or the lead cannot be read.
     """
-    from policy.engine.decision import LeadError
-    from policy.render.explain import render
+    from policy import LeadError
+    from policy import render_explanation as render
 
     pol = load_policy(path)
     if lead_id is not None:

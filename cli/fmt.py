@@ -14,9 +14,10 @@ from pathlib import Path
 
 import click
 
-from policy.model.loader import SUFFIX, InputError, display_path, read_text
-from policy.syntax.diagnostics import render_all, use_color
-from policy.syntax.formatter import FormatResult, format_source
+from policy import POLICY_SUFFIX as SUFFIX
+from policy import FormatResult, InputError, display_path, format_source, use_color
+from policy import read_policy_text as read_text
+from policy import render_diagnostics as render_all
 
 from .common import OK, PROBLEMS, USAGE, fail_usage
 

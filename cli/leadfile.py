@@ -29,7 +29,7 @@ def parse_as_of(ctx: click.Context | None, param: click.Parameter | None, value:
     """``--as-of``: an ISO-8601 date or date-time; no offset means UTC. None: now."""
     if value is None:
         return None
-    from policy.engine.timestamps import parse_timestamp
+    from policy import parse_timestamp
 
     us = parse_timestamp(value.strip(), kind="any")
     if us is None:

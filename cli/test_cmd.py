@@ -38,7 +38,7 @@ def test(path: str, keyword: str | None, fmt: str, min_coverage: float | None,
     or coverage is below --min-coverage (the rules no example exercised are listed);
     2 the policy cannot be read, or -k selects no example.
     """
-    from policy.review import testing
+    from policy import testing
 
     pol = load_policy(path)
     if keyword is not None and not testing.select(pol.model.examples, keyword):

@@ -10,7 +10,10 @@ The library (spec section 8)::
     print(p.explain(lead, as_of=...))
 
 The names below are imported on first use, so ``import policy`` stays cheap for
-commands (``funnel check``, ``funnel fmt``) that never evaluate a lead.
+commands (``funnel check``, ``funnel fmt``) that never evaluate a lead. Besides the
+library API (``__all__``), the package exports each phase's entry point for the
+command line (:data:`_TOOLING`), so the click commands import ``policy`` and nothing
+deeper (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -33,8 +36,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from policy.syntax.diagnostics import Diagnostic, PolicyError
 
-#: public name -> the module (inside this package) that defines it
-_EXPORTS = {
+#: public name -> the module (inside this package) that defines it, or (module, name there)
+_EXPORTS: dict[str, str | tuple[str, str | None]] = {
     "load": "api",
     "Policy": "api",
     "PolicyError": "syntax.diagnostics",
@@ -48,6 +51,46 @@ _EXPORTS = {
     "HandoffResult": "engine.decision",
     "NextStep": "engine.decision",
     "TraceEvent": "engine.decision",
+}
+
+#: What the command line (``funnel_cli``) uses beyond the library API above: each phase's
+#: entry point and the renderers of its results, so that a command imports ``policy``
+#: only. Renamed where the module's own name says too little at the package level.
+_TOOLING: dict[str, str | tuple[str, str | None]] = {
+    # load: files -> checked model + diagnostics
+    "load_model": "model.loader",
+    "LoadResult": "model.loader",
+    "InputError": "model.loader",
+    "POLICY_SUFFIX": ("model.loader", "SUFFIX"),
+    "display_path": "model.loader",
+    "read_policy_text": ("model.loader", "read_text"),
+    # diagnostics, in every output form
+    "render_diagnostics": ("syntax.diagnostics", "render_all"),
+    "diagnostics_summary": ("syntax.diagnostics", "summary_line"),
+    "diagnostic_json": ("syntax.diagnostics", "to_json"),
+    "github_annotation": ("syntax.diagnostics", "to_github"),
+    "github_omitted": "syntax.diagnostics",
+    "use_color": "syntax.diagnostics",
+    # fmt
+    "format_source": "syntax.formatter",
+    "FormatResult": "syntax.formatter",
+    # leads in
+    "read_records": "io.leads",
+    "detect_format": "io.leads",
+    "text_stream": "io.leads",
+    "LeadFileError": "io.leads",
+    "parse_timestamp": "engine.timestamps",
+    # render
+    "render_docs": ("render.docs", "render"),
+    "render_explanation": ("render.explain", "render"),
+    # review
+    "open_policy": "review.revisions",
+    "RevisionError": "review.revisions",
+    "semantic_diff": "review.semdiff",
+    "DiffReport": "review.diff_report",
+    "load_failure_markdown": "review.diff_report",
+    "measure_impact": ("review.impact", "measure"),
+    "testing": ("review.testing", None),  # funnel test: run, select, render_*
 }
 
 __all__ = [
@@ -68,13 +111,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    where = _EXPORTS.get(name) or _TOOLING.get(name)
+    if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    module, attr = where if isinstance(where, tuple) else (where, name)
+    loaded = importlib.import_module(f"{__name__}.{module}")
+    value = loaded if attr is None else getattr(loaded, attr)
     globals()[name] = value  # later look-ups skip this function
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_TOOLING))

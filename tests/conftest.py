@@ -42,7 +42,7 @@ def acme_dir() -> Path:
 
 settings.register_profile("dev", settings())
 settings.register_profile("ci", derandomize=True, database=None, deadline=None,
-                          max_examples=300, print_blob=True)
+                          max_examples=200, print_blob=True)
 
 
 def _profile() -> str:

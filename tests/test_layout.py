@@ -140,3 +140,39 @@ def test_the_known_long_modules_are_still_long():
             if not (ROOT / rel).exists()
             or len((ROOT / rel).read_text("utf-8").splitlines()) <= MAX_LINES]
     assert not done, f"split below {MAX_LINES} lines: remove {done} from KNOWN_LONG"
+
+
+# --------------------------------------------------------------------------- the CLI
+
+#: Commands still reaching into policy's modules: `eval` (being rewritten for --jobs) and
+#: `report` (new); they move to the public names when that work lands.
+CLI_INTERNAL_OK = {"cli/eval_cmd.py", "cli/report_cmd.py"}
+
+
+def test_cli_commands_import_only_the_public_package():
+    """The click commands are thin: they call what ``policy`` exports, not its modules."""
+    offenders = {}
+    for path in sorted((ROOT / "cli").glob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in CLI_INTERNAL_OK:
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        inner = sorted({
+            node.module for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("policy.")
+        } | {
+            a.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+            for a in node.names if a.name.startswith("policy.")
+        })
+        if inner:
+            offenders[rel] = inner
+    assert offenders == {}
+
+
+def test_every_name_policy_exports_resolves():
+    import policy
+
+    for name in sorted({*policy._EXPORTS, *policy._TOOLING}):
+        assert getattr(policy, name) is not None, name
+    assert set(policy.__all__) == set(policy._EXPORTS)  # `import *` stays the library API
+    assert "render_docs" in dir(policy)
