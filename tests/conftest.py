@@ -40,9 +40,10 @@ def acme_dir() -> Path:
     return ACME
 
 
-settings.register_profile("dev", settings())
-settings.register_profile("ci", derandomize=True, database=None, deadline=None,
-                          max_examples=200, print_blob=True)
+# both from Hypothesis's own defaults, never from whatever profile is loaded already
+settings.register_profile("dev", settings.get_profile("default"))
+settings.register_profile("ci", settings.get_profile("default"), derandomize=True,
+                          database=None, deadline=None, max_examples=200, print_blob=True)
 
 
 def _profile() -> str:

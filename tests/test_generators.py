@@ -78,7 +78,7 @@ def test_modules_reach_every_node_kind_and_mostly_hold_a_stage():
     assert ENUM_KINDS - set(seen) == set()
     assert seen["Stage"] >= 0.6 * count  # it was 29% before the generator drew stages
     for kind in ("Example", "Handoff", "Score", "Recycle", "Calendar"):
-        assert seen[kind] >= 0.2 * count, kind
+        assert seen[kind] >= 0.1 * count, kind
 
 
 def test_exprs_reach_every_expression_kind():
