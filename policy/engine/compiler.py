@@ -61,7 +61,6 @@ from policy.engine.codegen import (
     _construct_lines,
     _is_plain_name,
     _nothing,
-    _shorten,
 )
 from policy.engine.compile_handoffs import HandoffCompiler
 from policy.engine.decision import (
@@ -195,11 +194,6 @@ class _Compiler(HandoffCompiler):
         ns["NUMBER_TYPES"] = frozenset({int, float})
         super().__init__(program, ns, _FIXED_LOCALS)
         self.info = info
-
-    # ------------------------------------------------------------------ text for people
-    def rule_comment(self, w: LineWriter, rule) -> None:
-        span = rule.span
-        w.comment(f"{span.file}:{span.line}  {_shorten(rule.rule)}")
 
     # ------------------------------------------------------------------ sections
     def source(self) -> tuple[str, dict[str, object]]:

@@ -378,7 +378,6 @@ EXPORTS = {
         "contains", "contains_text", "starts_with", "ends_with", "add", "sub", "mul", "div", "neg",
         "days_since", "hours_since", "lower", "length", "domain", "per_points",
         "decay_factor", "round_half_away", "clamp", "is_number", "add_fixed", "add_working",
-        "working_us",
-        "EngineFault", "invalid_reason_message",
+        "working_us", "EngineFault", "invalid_reason_message",
     )
 }
