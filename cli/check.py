@@ -22,6 +22,7 @@ from policy import github_annotation as to_github
 from policy import render_diagnostics as render_all
 
 from .common import OK, PROBLEMS, fail_usage
+from .output import emit
 
 FORMATS = ("text", "json", "github")
 
@@ -77,16 +78,16 @@ def check(path: str, fmt: str, strict: bool) -> None:
                    "warnings": warnings}
         if result.omitted:
             payload["omitted_errors"] = result.omitted
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        emit(json.dumps(payload, indent=2, ensure_ascii=False))
     elif fmt == "github":
         root = repository_root()
-        for d in diags:
-            click.echo(to_github(d, root))
+        lines = [to_github(d, root) for d in diags]
         if result.omitted:
-            click.echo(github_omitted(result.omitted))
+            lines.append(github_omitted(result.omitted))
+        emit("".join(line + "\n" for line in lines))
     elif diags:
         color = use_color(sys.stdout)
-        click.echo(render_all(diags, result.sources, color=color, omitted=result.omitted))
-        click.echo(summary_line(diags))
+        emit(render_all(diags, result.sources, color=color, omitted=result.omitted) + "\n"
+             + summary_line(diags))
     failed = errors > 0 or result.model is None or (strict and warnings > 0)
     sys.exit(PROBLEMS if failed else OK)

@@ -12,19 +12,14 @@ import click
 
 from .common import OK, PROBLEMS, fail_usage
 from .leadfile import as_of_option, now_us, open_leads
+from .output import emit, stdout_write
 
 FORMATS = ("text", "markdown", "json")
 
 
 def write_utf8(text: str) -> None:
     """Write to standard output as UTF-8 (≥, →) whatever the terminal's locale says."""
-    sys.stdout.flush()
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:  # a stream without bytes underneath (an IDE's console)
-        sys.stdout.write(text)
-        return
-    buffer.write(text.encode("utf-8"))
-    buffer.flush()
+    stdout_write(text)
 
 
 def _relabelled(result, source):
@@ -72,14 +67,10 @@ def _load(source, *, comment: str | None = None, output: str | None = None):
 def _emit(text: str, output: str | None, *, summary: str) -> None:
     """The report to ``output`` (then ``summary`` on stdout) or to standard output."""
     if output:
-        try:
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as exc:
-            fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
-        click.echo(summary)
+        emit(text, output)  # atomically: a failed run keeps the previous report
+        emit(summary)
     else:
-        write_utf8(text)
+        stdout_write(text)
 
 
 @click.command("diff")

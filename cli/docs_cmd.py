@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from .common import OK, fail_usage, load_checked
-from .diff_cmd import write_utf8
+from .common import OK, load_checked
+from .output import emit
 
 
 def _format_for(output: str | None) -> str:
@@ -47,12 +47,5 @@ def docs(path: str, output: str | None, fmt: str | None) -> None:
 
     result = load_checked(path)
     text = render(result.model, fmt or _format_for(output))
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as exc:
-            fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
-    else:
-        write_utf8(text)
+    emit(text, output)
     sys.exit(OK)

@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from policy.io.atomic import atomic_open
+
 from .common import OK, PROBLEMS, fail_usage, load_policy
 from .leadfile import as_of_option, now_us, open_leads, progress_bar
 
@@ -126,7 +128,10 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
     try:
         sys.stdout.flush()
         # Decisions are UTF-8 JSON or CSV whatever the terminal's locale says.
-        binary = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115
+        # An -o file is written beside its target and renamed into place at the end,
+        # so an error or an interruption never leaves a torn file.
+        target = atomic_open(output, binary=True) if output else None
+        binary = target.__enter__() if target is not None else sys.stdout.buffer
     except OSError as exc:
         fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
     out = open_output_stream(binary)
@@ -151,8 +156,11 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
     finally:
         if bar is not None:
             bar.render_finish()
-        if output:
-            out.close()
+        if target is not None:
+            try:
+                out.detach()  # flushed; the atomic writer closes and renames the file
+            finally:
+                target.__exit__(*sys.exc_info())
         else:
             out.detach()  # standard output stays open for whoever owns it
     return totals

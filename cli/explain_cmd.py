@@ -18,6 +18,7 @@ import click
 
 from .common import OK, PROBLEMS, fail_usage, load_policy
 from .leadfile import as_of_option, now_us, open_leads
+from .output import stdout_write
 
 _AT_RECORD = re.compile(r"(?P<file>.+):(?P<line>[0-9]+)")
 
@@ -177,5 +178,5 @@ def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color:
             click.echo(f"  {problem.path or '(the record)'}: {problem.message}", err=True)
         sys.exit(PROBLEMS)
     color = color and not os.environ.get("NO_COLOR")
-    click.echo(render(decision, pol.model, color=color), nl=False)
+    stdout_write(render(decision, pol.model, color=color))
     sys.exit(OK)

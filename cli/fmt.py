@@ -9,17 +9,26 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
 
+from policy import (
+    MAX_FILE_BYTES,
+    FormatResult,
+    InputError,
+    atomic_write,
+    display_path,
+    format_source,
+    use_color,
+)
 from policy import POLICY_SUFFIX as SUFFIX
-from policy import FormatResult, InputError, display_path, format_source, use_color
 from policy import read_policy_text as read_text
 from policy import render_diagnostics as render_all
+from policy import terminal_text as terminal
 
 from .common import OK, PROBLEMS, USAGE, fail_usage
+from .output import stdout_write
 
 STDIN = "-"
 
@@ -49,7 +58,9 @@ def _targets(paths: tuple[str, ...]) -> list[Path]:
         else:
             files = [p]
         for f in files:
-            key = f.resolve()
+            # realpath, not Path.resolve: a symbolic-link loop must reach the reader
+            # (one line, exit 2), not raise here
+            key = Path(os.path.realpath(f))
             if key not in seen:
                 seen.add(key)
                 out.append(f)
@@ -70,16 +81,7 @@ def unified_diff(before: str, after: str, name: str) -> str:
 
 def _write(path: Path, text: str) -> None:
     """Replace the file in one step, so an interrupted run never leaves half a file."""
-    mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text, newline="\n")
 
 
 def _plural(count: int, word: str) -> str:
@@ -92,16 +94,22 @@ def _show_problems(result: FormatResult, name: str, text: str) -> None:
 
 
 def _stdin(check: bool, diff: bool) -> int:
-    text = sys.stdin.read()
+    data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        fail_usage(f"standard input: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        fail_usage(f"standard input: not UTF-8 text (byte {exc.start}); is it a policy file?")
     text = text[1:] if text.startswith("\ufeff") else text
     result = format_source(text, "<stdin>")
     if result.text is None:
         _show_problems(result, "<stdin>", text)
         return PROBLEMS
     if diff:
-        click.echo(unified_diff(text, result.text, "<stdin>"), nl=False)
+        stdout_write(unified_diff(text, result.text, "<stdin>"))
     elif not check:
-        click.echo(result.text, nl=False)
+        stdout_write(result.text)
     return PROBLEMS if (check or diff) and result.changed else OK
 
 
@@ -157,19 +165,21 @@ def fmt(paths: tuple[str, ...], check: bool, diff: bool) -> None:
         if not result.changed:
             unchanged += 1
             continue
-        changed += 1
         if diff:
-            click.echo(unified_diff(text, result.text, name), nl=False)
+            stdout_write(unified_diff(text, result.text, name))
         elif check:
-            click.echo(name)
+            stdout_write(terminal(name) + "\n")
         else:
             try:
                 _write(path, result.text)
             except OSError as exc:
-                click.echo(f"funnel: {name}: cannot write: {exc.strerror or exc}", err=True)
+                click.echo(f"funnel: {terminal(name)}: cannot write: {exc.strerror or exc}",
+                           err=True)
                 status = USAGE
+                failed += 1  # not "reformatted": the file on disk is unchanged
                 continue
-            click.echo(f"reformatted {name}")
+            stdout_write(f"reformatted {terminal(name)}\n")
+        changed += 1
     if check or diff:
         parts = [f"{_plural(changed, 'file')} would be reformatted"] if changed else []
         if changed:

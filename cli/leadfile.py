@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -105,17 +106,38 @@ def open_leads(leads: str) -> tuple[Source, int | None, str]:
         shown = leads
     try:
         head = raw.read(1 << 16) or b""
-        head.decode("utf-8")
     except OSError as exc:
         _close(raw, leads)
         fail_usage(f"{shown}: cannot read: {exc.strerror or exc}")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut by the end of the sniffed block is fine.
-        if not (exc.reason == "unexpected end of data" and exc.start >= len(head) - 3):
-            _close(raw, leads)
-            fail_usage(f"{shown}: not UTF-8 text (byte {exc.start}); "
-                       "export the leads as UTF-8 JSON Lines, JSON or CSV")
+    problem = sniff_problem(head)
+    if problem is not None:
+        _close(raw, leads)
+        fail_usage(f"{shown}: {problem}; export the leads as UTF-8 JSON Lines, JSON or CSV")
     return Source(raw, head), size, shown
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]+").finditer  # a run of bad bytes counts once
+
+
+def sniff_problem(head: bytes) -> str | None:
+    """Why the first bytes of a leads file show it is not text at all, or None.
+
+    A NUL byte (a spreadsheet, an archive, UTF-16, /dev/zero) or three or more runs of
+    bytes that are not UTF-8 (another encoding) refuse the file; one stray bad byte
+    does not: its record becomes an error record, wherever in the file it is.
+    """
+    text = head.decode("utf-8", "surrogateescape")
+    bad = [m.start() for m in _UNDECODED(text)]
+    if text and "\udc80" <= text[-1] <= "\udcff":
+        # a multi-byte character cut by the end of the sniffed block is fine
+        while bad and bad[-1] >= len(text) - 3:
+            bad.pop()
+    nul = text.find("\x00")
+    if nul >= 0 or len(bad) >= 3:
+        # the byte offset of the first sign (characters before it may be multi-byte)
+        first = min(x for x in (nul, bad[0] if bad else -1) if x >= 0)
+        return f"not UTF-8 text (byte {len(text[:first].encode('utf-8', 'surrogateescape'))})"
+    return None
 
 
 def _close(raw: BinaryIO, leads: str) -> None:

@@ -47,6 +47,14 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def invoke(self, ctx: click.Context) -> object:
+        # One place for Ctrl-C and SIGTERM: exit 130 with one line, atomic writers
+        # having removed their temporary files on the way out.
+        from .output import interruptible
+
+        with interruptible():
+            return super().invoke(ctx)
+
     def _load(self, name: str) -> click.Command | None:
         target = COMMANDS.get(name)
         if target is None:

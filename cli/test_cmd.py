@@ -7,6 +7,7 @@ import sys
 import click
 
 from .common import OK, PROBLEMS, fail_usage, load_policy
+from .output import emit
 
 
 @click.command("test")
@@ -57,15 +58,11 @@ def test(path: str, keyword: str | None, fmt: str, min_coverage: float | None,
     else:
         text = testing.render_text(report, show_missed=below)
     if output:
-        try:
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(text if text.endswith("\n") else text + "\n")
-        except OSError as exc:
-            fail_usage(f"{output}: cannot write: {exc.strerror}")
+        emit(text, output)
         if fmt != "text":
-            click.echo(testing.render_text(report, show_coverage=False).splitlines()[-1])
+            emit(testing.render_text(report, show_coverage=False).splitlines()[-1])
     else:
-        click.echo(text.rstrip("\n"))
+        emit(text.rstrip("\n") + "\n")
     failed = report.failed > 0
     if below:
         # name the rules, so the fix (an example for each) is obvious from the CI log

@@ -91,6 +91,13 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "load_failure_markdown": "review.diff_report",
     "measure_impact": ("review.impact", "measure"),
     "testing": ("review.testing", None),  # funnel test: run, select, render_*
+    # output: atomic files, escaping, bounded reads (docs/security.md)
+    "atomic_open": "io.atomic",
+    "atomic_write": "io.atomic",
+    "discard_pending": "io.atomic",
+    "MAX_FILE_BYTES": "io.files",
+    "no_surrogates": "render.escape",
+    "terminal_text": ("render.escape", "terminal"),
 }
 
 __all__ = [

@@ -345,7 +345,7 @@ def test_unreadable_input_exits_2_with_one_line(rules, tmp_path):
 
 def test_a_bad_byte_past_the_first_64_kib_is_an_error_record_of_its_line(rules, tmp_path):
     """The head of a file decides whether it is UTF-8 at all (else exit 2, above); a
-    stray bad byte further on only spoils its own record."""
+    stray bad byte only spoils its own record, wherever it is."""
     head = jsonl(GOOD[:1]).encode() * 600
     assert len(head) > 1 << 16
     leads = tmp_path / "leads.jsonl"
@@ -357,10 +357,17 @@ def test_a_bad_byte_past_the_first_64_kib_is_an_error_record_of_its_line(rules, 
     assert [r.get("line") for r in out[-3:]] == [None, 601, None]
     assert "not valid UTF-8" in out[-2]["error"]["message"]
     small = tmp_path / "small.jsonl"
-    small.write_bytes(b'{"lead_id": "L-\xff"}\n')
-    result = run("eval", rules, small)
+    small.write_bytes(b'{"lead_id": "L-\xff"}\n' + jsonl(GOOD[1:2]).encode())
+    result = run("eval", rules, small, "--as-of", AS_OF)
+    assert result.exit_code == 1
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [r.get("line") for r in out] == [1, None]
+    assert "not valid UTF-8" in out[0]["error"]["message"]
+    latin1 = tmp_path / "latin1.jsonl"
+    latin1.write_bytes('{"lead_id": "Müller, Renée, Zoë"}\n'.encode("latin-1"))
+    result = run("eval", rules, latin1)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"funnel: {small}: not UTF-8 text (byte 15)")
+    assert result.stderr.startswith(f"funnel: {latin1}: not UTF-8 text (byte 14)")
 
 
 def test_an_unusable_csv_header_exits_2(rules, tmp_path):

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from policy.engine.timestamps import format_timestamp, to_datetime
+from policy.render.escape import json_safe
 
 __all__ = ["PolicyInfo", "Violation", "SlaResult", "HandoffResult", "NextStep", "TraceEvent",
            "Decision", "Problem", "LeadError", "dumps", "SLA_STATUSES"]
@@ -299,4 +300,6 @@ class LeadError(Exception):
 def dumps(record: Decision | LeadError | dict) -> str:
     """The canonical one-line JSON of a decision or an error record."""
     d = record if isinstance(record, dict) else record.to_dict()
-    return json.dumps(d, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+    # U+2028/U+2029/U+0085 and lone surrogates as \u escapes: one record stays one line
+    # for every line-based reader, and the text always encodes as UTF-8.
+    return json_safe(json.dumps(d, ensure_ascii=False, separators=(", ", ": "), allow_nan=False))

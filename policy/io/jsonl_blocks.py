@@ -16,8 +16,14 @@ from typing import IO, BinaryIO
 
 import attrs
 
-from policy.io.leads import fast_decode, jsonl_record_stdlib, object_or_error
-from policy.io.records import Record
+from policy.io.leads import (
+    MAX_RECORD_CHARS,
+    TOO_LONG_MESSAGE,
+    fast_decode,
+    jsonl_record_stdlib,
+    object_or_error,
+)
+from policy.io.records import Record, failed_record
 
 __all__ = ["BLOCK_BYTES", "JsonlBlock", "jsonl_blocks"]
 
@@ -47,11 +53,34 @@ def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Itera
         cut = data.rfind(b"\n") + 1
         if not cut:
             rest = data
+            if len(rest) > MAX_RECORD_CHARS:
+                # A line of gigabytes (or /dev/zero): one error record, then skip to the
+                # next line end with constant memory.
+                yield JsonlBlock(b"", line, first, too_long=True)
+                first = False
+                rest = _skip_line(read, size, rest)
+                line += 1
+                if rest is None:
+                    return
             continue
         block, rest = data[:cut], data[cut:]
         yield JsonlBlock(block, line, first)
         line += _count_lines(block)
         first = False
+
+
+def _skip_line(read, size: int, data: bytes) -> bytes | None:
+    """The bytes after the end of the current line, or None at the end of the file."""
+    while True:
+        ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+        if ends:
+            end = min(ends)
+            if data[end:end + 2] == b"\r\n":
+                end += 1
+            return data[end + 1:]
+        data = read(size)
+        if not data:
+            return None
 
 
 def _count_lines(block: bytes) -> int:
@@ -71,6 +100,8 @@ class JsonlBlock:
     data: bytes
     line: int
     first: bool = False
+    #: a single line longer than `MAX_RECORD_CHARS`, skipped: one error record
+    too_long: bool = False
 
     @property
     def size(self) -> int:
@@ -79,6 +110,8 @@ class JsonlBlock:
 
     def records(self) -> list[Record]:
         """The records of the block, as `read_records` gives them for these lines."""
+        if self.too_long:
+            return [failed_record(self.line, TOO_LONG_MESSAGE)]
         data = self.data
         if self.first and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]  # utf-8-sig, as `text_stream` reads

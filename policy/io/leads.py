@@ -42,14 +42,16 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import IO, Any, BinaryIO, TextIO
 
 import msgspec
 
+from policy.engine.validate import Problem
 from policy.io.csv_leads import read_csv
 from policy.io.records import NOT_UTF8, SURROGATE, LeadFileError, Record, failed_record
-from policy.model.schema import LeadSchema, json_type_name
+from policy.model.schema import LeadSchema, format_path, json_type_name
 
 __all__ = [
     "FORMATS",
@@ -66,6 +68,13 @@ FORMATS = ("jsonl", "json", "csv")
 _CHUNK = 1 << 16
 #: A reusable msgspec decoder (see `jsonl_record`).
 fast_decode = msgspec.json.Decoder().decode
+# A JSON escape that may make a lone surrogate (`"\ud800"`): valid JSON, but not text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
+
+MAX_RECORD_CHARS = 16 * 1024 * 1024
+"""The longest record read (a JSON Lines line, a JSON array element, a CSV row): a
+longer one is an error record, and reading goes on after it with constant memory."""
+TOO_LONG_MESSAGE = f"the record is longer than {MAX_RECORD_CHARS // (1024 * 1024)} MiB"
 
 
 def detect_format(filename: str | os.PathLike[str] | None) -> str:
@@ -142,14 +151,42 @@ class _Decoder:
         return name
 
 
-def object_or_error(line: int, value: object) -> Record:
+def object_or_error(line: int, value: object, text: str = "", start: int = 0,
+                     end: int | None = None) -> Record:
     if type(value) is dict:
+        if _SURROGATE_ESCAPE(text, start, len(text) if end is None else end):
+            where = _surrogate_path(value, ())
+            if where is not None:
+                message = "not valid Unicode: a \\u escape makes a lone surrogate"
+                return Record(line, value, message, (Problem(format_path(where), message),))
         return Record(line, value)
     return failed_record(line, f"expected a JSON object, found {json_type_name(value)}", value)
 
 
+def _surrogate_path(value: object, path: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The path of the first string (key or value) holding a lone surrogate, if any.
+    Iterative, so a deeply nested lead cannot exhaust the stack."""
+    stack: list[tuple[object, tuple[str, ...]]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if type(item) is str:
+            if not item.isascii() and SURROGATE(item):
+                return where
+        elif type(item) is dict:
+            for key, child in item.items():
+                if not key.isascii() and SURROGATE(key):
+                    return (*where, key)
+                stack.append((child, (*where, key)))
+        elif type(item) is list:
+            stack.extend((child, (*where, str(i))) for i, child in enumerate(item))
+    return None
+
+
 def _read_jsonl(stream: TextIO) -> Iterator[Record]:
-    for number, line in enumerate(stream, 1):
+    for number, line in enumerate(_bounded_lines(stream), 1):
+        if line is None:
+            yield failed_record(number, TOO_LONG_MESSAGE)
+            continue
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
         if not line or line.isspace():
@@ -192,7 +229,29 @@ def jsonl_record_stdlib(number: int, line: str) -> Record:
     constant = decoder.take_constant()
     if constant is not None:
         return failed_record(number, f"not valid JSON: {constant} is not a JSON number")
-    return object_or_error(number, value)
+    return object_or_error(number, value, line)
+
+
+def _bounded_lines(stream: TextIO) -> Iterator[str | None]:
+    """The lines of ``stream``, None for one longer than `MAX_RECORD_CHARS`: a line of
+    gigabytes (or /dev/zero) is skipped a chunk at a time instead of filling memory.
+    Any iterable of lines works too (without the bound)."""
+    readline = getattr(stream, "readline", None)
+    if readline is None:
+        yield from stream
+        return
+    while True:
+        line = readline(MAX_RECORD_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_RECORD_CHARS and not line.endswith(("\n", "\r")):
+            while True:  # skip the rest of the line
+                rest = readline(_CHUNK)
+                if not rest or rest.endswith(("\n", "\r")):
+                    break
+            yield None
+        else:
+            yield line
 
 
 def _decode_failure(error: BaseException) -> str:
@@ -202,6 +261,14 @@ def _decode_failure(error: BaseException) -> str:
         return "a number has more than 4300 digits"
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return text[:200]
+
+
+class _TooLong(Exception):
+    """An element longer than `MAX_RECORD_CHARS`."""
+
+
+_STRING_STOP = re.compile(r'["\\]')
+_VALUE_STOP = re.compile(r'["\[\]{},]')
 
 
 class _JsonReader:
@@ -266,6 +333,8 @@ class _JsonReader:
             try:
                 value, end = self.decoder.raw_decode(self.buf, start)
             except (ValueError, RecursionError):
+                if len(self.buf) - start > MAX_RECORD_CHARS:
+                    raise _TooLong from None
                 # Perhaps the value runs on past what is buffered: read on and retry.
                 if self.more():
                     self.decoder.take_constant()
@@ -300,18 +369,28 @@ class _JsonReader:
                 message = f"not valid JSON: {error.msg} at {self.where(error.pos)}"
                 yield failed_record(index + 1, message)
                 return
-            except (ValueError, RecursionError) as error:
-                yield failed_record(index + 1, f"not valid JSON: {_decode_failure(error)}")
-                return
-            index += 1
-            self.pos = end
-            constant = self.decoder.take_constant()
-            if constant is not None:
-                yield failed_record(index, f"not valid JSON: {constant} is not a JSON number")
-            elif not self.buf[start:end].isascii() and SURROGATE(self.buf, start, end):
-                yield failed_record(index, NOT_UTF8)
-            else:
-                yield object_or_error(index, value)
+            except (_TooLong, ValueError, RecursionError) as error:
+                # Well-formed but beyond what is read (nested too deeply, a number of
+                # thousands of digits, too long): this element is an error record and
+                # the next one is read, so no lead after it is lost.
+                message = (TOO_LONG_MESSAGE if isinstance(error, _TooLong)
+                           else f"not valid JSON: {_decode_failure(error)}")
+                if not self.skip_value():
+                    yield failed_record(index + 1, message)
+                    return
+                index += 1
+                yield failed_record(index, message)
+                value = start = end = None
+            if value is not None or start is not None:
+                index += 1
+                self.pos = end
+                constant = self.decoder.take_constant()
+                if constant is not None:
+                    yield failed_record(index, f"not valid JSON: {constant} is not a JSON number")
+                elif not self.buf[start:end].isascii() and SURROGATE(self.buf, start, end):
+                    yield failed_record(index, NOT_UTF8)
+                else:
+                    yield object_or_error(index, value, self.buf, start, end)
             char = self.skip_space()
             if char == ",":
                 self.pos += 1
@@ -338,10 +417,62 @@ class _JsonReader:
                 index + 1, f"not valid JSON: extra data after ']' at {self.where(self.pos)}"
             )
 
+    def skip_value(self) -> bool:
+        """Move ``pos`` past the JSON value that starts there, reading on as needed,
+        without decoding it: brackets are counted iteratively and strings skipped.
+        Memory stays at a chunk or two. False when the file ends inside the value."""
+        depth = 0
+        in_string = False
+        i = self.pos
+        while True:
+            buf = self.buf
+            while i < len(buf):
+                if in_string:
+                    match = _STRING_STOP.search(buf, i)
+                    if match is None:
+                        i = len(buf)
+                        break
+                    i = match.start()
+                    if buf[i] == "\\":
+                        if i + 1 >= len(buf):
+                            break  # the escaped character is in the next chunk
+                        i += 2
+                        continue
+                    in_string = False
+                    i += 1
+                    continue
+                match = _VALUE_STOP.search(buf, i)
+                if match is None:
+                    i = len(buf)
+                    break
+                i = match.start()
+                char = buf[i]
+                if char == '"':
+                    in_string = True
+                elif char in "[{":
+                    depth += 1
+                elif char in "]}":
+                    if depth == 0:
+                        self.pos = i  # the array's own `]`: the value ended before it
+                        return True
+                    depth -= 1
+                    if depth == 0:
+                        self.pos = i + 1
+                        return True
+                elif depth == 0:  # a `,` after a scalar
+                    self.pos = i
+                    return True
+                i += 1
+            self.pos = i  # what was skipped is dropped from the buffer by more()
+            if not self.more():
+                return False
+            i = self.pos  # 0: more() moved the text from `i` on to the buffer's start
+
     def whole_document(self) -> Record:
         """A top level that is not an array: one lead object, or one error at line 1."""
         while self.more():
-            pass
+            if len(self.buf) - self.pos > MAX_RECORD_CHARS:
+                return failed_record(1, TOO_LONG_MESSAGE)
         text = self.buf[self.pos :]
         if not text.isascii() and SURROGATE(text):
             return failed_record(1, NOT_UTF8)
@@ -356,7 +487,7 @@ class _JsonReader:
         if constant is not None:
             return failed_record(1, f"not valid JSON: {constant} is not a JSON number")
         if type(value) is dict:
-            return Record(1, value)
+            return object_or_error(1, value, text)
         return failed_record(
             1, f"expected a JSON array of lead objects, found {json_type_name(value)}", value
         )

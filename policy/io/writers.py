@@ -39,6 +39,7 @@ from typing import IO, Any
 from policy.engine import tabular
 from policy.engine.decision import Decision, LeadError, PolicyInfo
 from policy.engine.timestamps import format_timestamp
+from policy.render.escape import csv_text, json_safe, terminal
 
 __all__ = ["OUTPUT_FORMATS", "RecordEncoder", "Writer", "error_text", "make_writer",
            "open_output_stream", "refusal_summary"]
@@ -64,8 +65,10 @@ def open_output_stream(binary: IO[bytes]) -> io.TextIOWrapper:
 
 
 def _dumps(value: Any) -> str:
-    """The canonical JSON of any value: the standard library's, as ``dumps`` writes it."""
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+    """The canonical JSON of any value: the standard library's, as ``dumps`` writes it
+    (U+2028, U+2029, U+0085 and lone surrogates as ``\\u`` escapes: one record, one line)."""
+    return json_safe(json.dumps(value, ensure_ascii=False, separators=(", ", ": "),
+                                allow_nan=False))
 
 
 def _string(text: str) -> str:
@@ -181,7 +184,7 @@ def _cell(v: Any) -> str:
         return ""
     if isinstance(v, str):
         return v
-    return json.dumps(v, ensure_ascii=False)
+    return json_safe(json.dumps(v, ensure_ascii=False))
 
 
 def error_text(err: Any) -> str:
@@ -295,7 +298,11 @@ class CsvWriter(Writer):
     def row(self, line: int, record: Any) -> list[str]:
         values = tabular.row(record, self.layout, line=line, info=self.encoder.info,
                              as_of=self.encoder.as_of_us)
-        return tabular.text_row(values, self.layout)
+        cells = tabular.text_row(values, self.layout)
+        # text from a lead or a policy never starts a spreadsheet formula (numbers,
+        # instants and JSON lists are left as they are)
+        return [csv_text(t) if c.kind in ("string", "json") and isinstance(v, str) else t
+                for c, v, t in zip(self.layout.columns, values, cells, strict=True)]
 
     def render(self, results: Results) -> str:
         buffer = io.StringIO()
@@ -349,7 +356,9 @@ class TableWriter(Writer):
             notes = "; ".join(parts)
         derived = {"@stage": stage, "@notes": notes}
         kinds = {c.name: c.kind for c in self.layout.columns}
-        return [derived[key] if key in derived else tabular.cell_text(kinds[key], values[key])
+        # a person's terminal: escape sequences, CR and bidi overrides made visible
+        return [terminal(derived[key] if key in derived
+                         else tabular.cell_text(kinds[key], values[key]))
                 for _, key in self._cols]
 
     def render(self, results: Results) -> list[list[str]]:

@@ -28,12 +28,22 @@ How local working hours become real instants:
 - "A business day" is nominal: one workday's worth of working hours (`day_us`), even
   though a particular day may hold a little more or less real time.
 
-Speed: interval bounds are computed once per local date and kept in a per-calendar dict,
-so the hot path is a few dict look-ups and integer operations per day crossed.
+Speed: long spans are counted in closed form, not walked. Whole weeks hold
+``len(workdays) × day_us`` of working time except on *exceptional* dates: holidays,
+and the few dates around a change of UTC offset (found once per year of the zone by
+sampling its offset every day, and cached). So working time over any run of whole
+dates is a count of workdays, times the nominal day, corrected on the exceptional
+dates only, which are computed exactly as above. `add_business` walks at most a few
+days at each end and jumps the weeks between; `business_between` does the same. The
+interval bounds of the dates that are walked are kept in a bounded per-calendar dict.
+
+`MAX_BUSINESS_YEARS` bounds what a policy may ask for: the checker refuses (E107) a
+business duration longer than that many years of the calendar's working time.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import json
 import re
@@ -84,6 +94,13 @@ _TIME_OF_DAY = re.compile(r"(?:([01][0-9]|2[0-3]):([0-5][0-9])|24:00)")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 _MISSING = object()
+
+MAX_BUSINESS_YEARS = 100
+"""The longest business duration a policy may state, in years of the calendar's nominal
+working time (52 weeks a year); the checker refuses longer ones with E107."""
+
+_MAX_ORDINAL = datetime.date.max.toordinal()
+_WEEKS_A_YEAR = 52
 
 
 def parse_time_of_day(text: str) -> int | None:
@@ -198,6 +215,10 @@ class WorkCalendar:
     _bounds: dict[int, tuple[int, int] | None] = attrs.field(
         init=False, repr=False, eq=False, factory=dict
     )
+    _holiday_ordinals: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
+    _shift_dates: dict[int, frozenset[int]] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_zone", _load_zone(self.timezone))
@@ -218,6 +239,75 @@ class WorkCalendar:
             # `datetime` is a subclass of `date`; a holiday is a whole local date.
             if type(holiday) is not datetime.date:
                 raise ValueError(f"expected a holiday date, found {holiday!r}")
+        object.__setattr__(self, "_holiday_ordinals",
+                           tuple(sorted(h.toordinal() for h in self.holidays)))
+
+    @property
+    def week_us(self) -> int:
+        """A week's nominal working time: workdays × one business day."""
+        return len(self.workdays) * self.day_us
+
+    @property
+    def max_business_us(self) -> int:
+        """The longest business duration a policy may state (`MAX_BUSINESS_YEARS`)."""
+        return MAX_BUSINESS_YEARS * _WEEKS_A_YEAR * self.week_us
+
+    def _shifts_in_year(self, year: int) -> frozenset[int]:
+        """Local dates (ordinals) of ``year`` near a change of the zone's UTC offset:
+        the only dates whose working interval may differ from the nominal day."""
+        found = self._shift_dates.get(year)
+        if found is not None:
+            return found
+        zone = self._zone
+        first = datetime.date(year, 1, 1).toordinal()
+        last = datetime.date(year, 12, 31).toordinal()
+        dates: set[int] = set()
+        previous = None
+        for ordinal in range(max(first - 1, 1), last + 1):
+            # offset at UTC midnight of this date (C code: about a microsecond each)
+            moment = datetime.datetime.fromordinal(ordinal).replace(tzinfo=_UTC)
+            try:
+                offset = moment.astimezone(zone).utcoffset()
+            except OverflowError:
+                offset = previous
+            if previous is not None and offset != previous:
+                dates.update(range(ordinal - 2, ordinal + 2))
+            previous = offset
+        result = frozenset(d for d in dates if first <= d <= last)
+        self._shift_dates[year] = result
+        return result
+
+    def _exceptional(self, lo: int, hi: int) -> set[int]:
+        """Holidays and offset-change dates among the local dates ``lo`` .. ``hi - 1``."""
+        holidays = self._holiday_ordinals
+        out = set(holidays[bisect.bisect_left(holidays, lo):bisect.bisect_left(holidays, hi)])
+        first_year = datetime.date.fromordinal(lo).year
+        last_year = datetime.date.fromordinal(hi - 1).year
+        for year in range(first_year, last_year + 1):
+            out.update(d for d in self._shifts_in_year(year) if lo <= d < hi)
+        return out
+
+    def _whole_days_us(self, lo: int, hi: int) -> int:
+        """The working time of the local dates ``lo`` .. ``hi - 1``, whole, in closed form:
+        workdays × the nominal day, corrected on the exceptional dates."""
+        if hi <= lo:
+            return 0
+        if lo < 1 or hi - 1 > _MAX_ORDINAL:
+            raise ValueError("instant is outside the supported range of dates")
+        weeks, rest = divmod(hi - lo, 7)
+        workdays = self.workdays
+        count = weeks * len(workdays)
+        count += sum(1 for k in range(rest) if (lo + weeks * 7 + k + 6) % 7 in workdays)
+        total = count * self.day_us
+        cache = self._bounds
+        for ordinal in self._exceptional(lo, hi):
+            if (ordinal + 6) % 7 not in workdays:
+                continue  # not a workday: it counted nothing and holds nothing
+            bounds = cache.get(ordinal, _MISSING)
+            if bounds is _MISSING:
+                bounds = self._compute_bounds(ordinal)
+            total += (bounds[1] - bounds[0] if bounds is not None else 0) - self.day_us
+        return total
 
     @property
     def day_us(self) -> int:
@@ -260,12 +350,34 @@ class WorkCalendar:
             raise ValueError(f"expected a non-negative amount of working time, found {amount_us}")
         cache = self._bounds
         # A local date is within one day of the UTC date (offsets are under 24 hours), so
-        # starting one date early can never miss the interval that holds `start_us`.
-        ordinal = start_us // _DAY_US + _EPOCH_ORDINAL - 1
+        # starting one date early can never miss the interval that holds `start_us`
+        # (but never before the first date there is: 0001-01-01).
+        ordinal = max(start_us // _DAY_US + _EPOCH_ORDINAL - 1, 1)
+        first = ordinal
         idle_limit = ordinal + _MAX_IDLE_DAYS
         now = start_us
         remaining = amount_us
+        week_us = self.week_us
         while True:
+            if remaining > 2 * week_us and ordinal >= first + 3:
+                # Every date from here on lies wholly after the start: jump whole weeks
+                # in closed form, keeping a little over a week to walk at the end.
+                weeks = remaining // week_us - 1
+                if ordinal + 7 * weeks > _MAX_ORDINAL:
+                    raise ValueError("instant is outside the supported range of dates")
+                span = self._whole_days_us(ordinal, ordinal + 7 * weeks)
+                while span >= remaining and weeks > 0:  # offset changes can add time
+                    weeks //= 2
+                    span = self._whole_days_us(ordinal, ordinal + 7 * weeks)
+                if weeks > 0:
+                    remaining -= span
+                    ordinal += 7 * weeks
+                    if span:
+                        idle_limit = ordinal + _MAX_IDLE_DAYS
+                    elif ordinal > idle_limit:
+                        raise ValueError(f"calendar has no working time in the "
+                                         f"{_MAX_IDLE_DAYS} days after the start")
+                    continue
             bounds = cache.get(ordinal, _MISSING)
             if bounds is _MISSING:
                 bounds = self._compute_bounds(ordinal)
@@ -292,10 +404,20 @@ class WorkCalendar:
         if b_us <= a_us:
             return 0
         cache = self._bounds
-        ordinal = a_us // _DAY_US + _EPOCH_ORDINAL - 1
-        last = (b_us - 1) // _DAY_US + _EPOCH_ORDINAL + 1
+        ordinal = max(a_us // _DAY_US + _EPOCH_ORDINAL - 1, 1)
+        last = min((b_us - 1) // _DAY_US + _EPOCH_ORDINAL + 1, _MAX_ORDINAL)
         total = 0
+        # The dates from the fourth on to the fourth from last lie wholly inside
+        # [a_us, b_us): count them in closed form and walk only the ends.
+        middle = (ordinal + 4, last - 3)
+        if middle[1] - middle[0] > 14:
+            total += self._whole_days_us(*middle)
+        else:
+            middle = (last + 1, last + 1)
         while ordinal <= last:
+            if ordinal == middle[0]:
+                ordinal = middle[1]
+                continue
             bounds = cache.get(ordinal, _MISSING)
             if bounds is _MISSING:
                 bounds = self._compute_bounds(ordinal)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import attrs
 
+from policy.io.files import read_bounded
 from policy.syntax import nodes as n
 from policy.syntax.diagnostics import Diagnostic, error, warning
 
@@ -76,7 +77,7 @@ def lines_paths(module: n.Module) -> list[tuple[n.Define, Path]]:
 def _read(path: Path) -> tuple[str | None, str | None]:
     """The file's text, or None and why it cannot be used."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path)
     except IsADirectoryError:
         return None, "it is a directory"
     except FileNotFoundError:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import attrs
 
+from policy.io.files import read_bounded
 from policy.model.lines import fill_lines
 from policy.model.namespace import PolicyModel, build_model
 from policy.syntax import nodes as n
@@ -43,7 +44,9 @@ def policy_files(path: str | os.PathLike) -> list[Path]:
     if not p.exists():
         raise InputError(f"{path}: no such file or directory")
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.suffix == SUFFIX and f.is_file())
+        # Not `is_file()`: that is False for a symbolic-link loop or a dangling link,
+        # which must be reported (exit 2), not silently left out of the policy.
+        files = sorted(f for f in p.iterdir() if f.suffix == SUFFIX and not f.is_dir())
         if not files:
             raise InputError(f"{path}: no *{SUFFIX} files in this directory")
         return files
@@ -53,7 +56,7 @@ def policy_files(path: str | os.PathLike) -> list[Path]:
 def read_text(path: Path) -> str:
     """A file's text as UTF-8 (a BOM is dropped); :class:`InputError` when it cannot be read."""
     try:
-        data = path.read_bytes()
+        data = read_bounded(path)
     except OSError as exc:
         raise InputError(f"{display_path(path)}: cannot read: {exc.strerror or exc}") from None
     try:

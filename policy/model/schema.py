@@ -34,6 +34,7 @@ import attrs
 import jsonschema
 import jsonschema.exceptions
 
+from policy.io.files import read_bounded
 from policy.syntax.nodes import plain_key
 
 __all__ = [
@@ -150,13 +151,15 @@ def load_schema(path: pathlib.Path) -> LeadSchema:
     """
     path = pathlib.Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)
     except FileNotFoundError:
         raise SchemaError(f"{path}: schema file not found") from None
     except IsADirectoryError:
         raise SchemaError(f"{path}: is a directory, not a schema file") from None
     except OSError as error:
         raise SchemaError(f"{path}: cannot read the schema: {error.strerror or error}") from None
+    except ValueError as error:  # a NUL in the path
+        raise SchemaError(f"{path}: cannot read the schema: {error}") from None
     return parse_schema(raw, source=str(path))
 
 

@@ -22,10 +22,9 @@ words by :mod:`policy.render.words`, the HTML diagram is drawn by
 
 from __future__ import annotations
 
-import html
-
 from policy.model.namespace import PolicyModel
 from policy.render.document import Bullets, Diagram, Heading, Inline, Para, Table, build_document
+from policy.render.escape import html_text
 from policy.render.markdown import md_code, md_escape
 from policy.render.svg import svg_diagram
 
@@ -157,7 +156,7 @@ figcaption { font-size: 13px; color: var(--muted); }
 def _html_inline(text: Inline) -> str:
     out = []
     for style, t in text:
-        e = html.escape(t)
+        e = html_text(t)
         out.append({"code": f"<code>{e}</code>", "b": f"<strong>{e}</strong>",
                     "i": f"<em>{e}</em>"}.get(style, e))
     return "".join(out)
@@ -166,15 +165,15 @@ def _html_inline(text: Inline) -> str:
 def render_html(model: PolicyModel) -> str:
     """The policy document as one self-contained HTML page (inline CSS and SVG, no script)."""
     doc = build_document(model)
-    body: list[str] = [f"<h1>{html.escape(doc.title)}</h1>",
+    body: list[str] = [f"<h1>{html_text(doc.title)}</h1>",
                        f'<p class="subtitle">{_html_inline(doc.subtitle)}</p>']
     toc = [b for b in doc.blocks if isinstance(b, Heading) and b.level == 2]
-    body.append("<nav>" + "".join(f'<a href="#{b.anchor}">{html.escape(b.text)}</a>'
+    body.append("<nav>" + "".join(f'<a href="#{b.anchor}">{html_text(b.text)}</a>'
                                   for b in toc) + "</nav>")
     for block in doc.blocks:
         if isinstance(block, Heading):
-            body.append(f'<h{block.level} id="{html.escape(block.anchor)}">'
-                        f"{html.escape(block.text)}</h{block.level}>")
+            body.append(f'<h{block.level} id="{html_text(block.anchor)}">'
+                        f"{html_text(block.text)}</h{block.level}>")
         elif isinstance(block, Para):
             body.append(f"<p>{_html_inline(block.text)}</p>")
         elif isinstance(block, Bullets):
@@ -183,7 +182,7 @@ def render_html(model: PolicyModel) -> str:
         elif isinstance(block, Table):
             align = block.align or ("l",) * len(block.header)
             cls = [' class="r"' if a == "r" else "" for a in align]
-            head = "".join(f"<th{c}>{html.escape(h)}</th>"
+            head = "".join(f"<th{c}>{html_text(h)}</th>"
                            for h, c in zip(block.header, cls, strict=True))
             rows = "".join("<tr>" + "".join(f"<td{c}>{_html_inline(x)}</td>"
                                             for x, c in zip(row, cls, strict=True)) + "</tr>"
@@ -196,7 +195,7 @@ def render_html(model: PolicyModel) -> str:
                         "receiving team. Hover an arrow for its rule.</figcaption></figure>")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(doc.title)}</title>\n<style>{_CSS}</style>\n</head>\n"
+            f"<title>{html_text(doc.title)}</title>\n<style>{_CSS}</style>\n</head>\n"
             "<body>\n<main>\n" + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from policy.engine.decision import Decision, TraceEvent
 from policy.model.namespace import PolicyModel
+from policy.render.escape import terminal
 
 __all__ = ["WIDTH", "render"]
 
@@ -73,11 +74,11 @@ class _Out:
 
     def title(self, text: str) -> None:
         self.blank()
-        self.lines.append(self._paint(text, _BOLD))
+        self.lines.append(self._paint(terminal(text), _BOLD))
 
     def line(self, text: str, indent: int = 0) -> None:
         """A paragraph, wrapped at WIDTH with its continuation indented two more."""
-        self.lines.extend(_wrap(text, " " * indent, " " * (indent + 2)))
+        self.lines.extend(_wrap(terminal(text), " " * indent, " " * (indent + 2)))
 
     def mark(self, ok: bool | None) -> str:
         if ok is None:
@@ -87,6 +88,8 @@ class _Out:
     def rule(self, indent: int, mark: str | None, rule: str, values: str, result: str) -> None:
         """One rule: its text, the values it read and its outcome, aligned when they fit."""
         pad = " " * indent
+        # lead values and policy text may hold escape sequences: never print them raw
+        rule, values, result = terminal(rule), terminal(values), terminal(result)
         head = f"{pad}{mark} {rule}" if mark is not None else f"{pad}{rule}"
         tail = "   ".join(x for x in (values, result) if x)
         visible = len(_strip(head))

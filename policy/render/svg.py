@@ -4,9 +4,8 @@ external asset, every text escaped.
 
 from __future__ import annotations
 
-import html
-
 from policy.render.document import Diagram, Node
+from policy.render.escape import html_text
 
 # --------------------------------------------------------------------------- SVG
 
@@ -80,7 +79,7 @@ def svg_diagram(d: Diagram) -> str:
     for e in sorted(d.edges, key=lambda e: order.get(id(e), -1)):
         sx, sy, sw = pos[e.src]
         dx, dy, dw = pos[e.dst]
-        title = f"<title>{html.escape(e.title or e.label)}</title>" if (e.title or e.label) else ""
+        title = f"<title>{html_text(e.title or e.label)}</title>" if (e.title or e.label) else ""
         if e.kind in ("next", "handoff"):
             if dy == sy:
                 x1, y1, x2, y2 = sx + sw, sy + _BOX_H / 2, dx - 2, dy + _BOX_H / 2
@@ -118,16 +117,16 @@ def svg_diagram(d: Diagram) -> str:
         fill, stroke, radius = {"stage": ("#eef4fb", "#3567a8", 6),
                                 "state": ("#f7f3ea", "#9a7b3d", 22),
                                 "team": ("#eef7ee", "#3d7a3d", 2)}[node.kind]
-        parts.append(f'<g><title>{html.escape(node.kind)} {html.escape(node.label)}</title>'
+        parts.append(f'<g><title>{html_text(node.kind)} {html_text(node.label)}</title>'
                      f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{w:.1f}" height="{_BOX_H}" '
                      f'rx="{radius}" fill="{fill}" stroke="{stroke}" stroke-width="1.4"/>')
         cy = y0 + (_BOX_H / 2 - 3 if node.sub else _BOX_H / 2 + 4.5)
         parts.append(f'<text x="{x0 + w / 2:.1f}" y="{cy:.1f}" text-anchor="middle" '
-                     f'font-weight="600" fill="#1d2430">{html.escape(node.label)}</text>')
+                     f'font-weight="600" fill="#1d2430">{html_text(node.label)}</text>')
         if node.sub:
             parts.append(f'<text x="{x0 + w / 2:.1f}" y="{y0 + _BOX_H / 2 + 13:.1f}" '
                          f'text-anchor="middle" font-size="11" fill="#5b6676">'
-                         f"{html.escape(node.sub)}</text>")
+                         f"{html_text(node.sub)}</text>")
         parts.append("</g>")
     parts.append("</svg>")
     return "".join(parts)
@@ -137,4 +136,4 @@ def _svg_label(x: float, y: float, text: str, color: str) -> str:
     # a white halo keeps the label readable where it crosses a line
     return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" font-size="11" '
             f'fill="{color}" stroke="#fff" stroke-width="4" paint-order="stroke">'
-            f"{html.escape(text)}</text>")
+            f"{html_text(text)}</text>")

@@ -24,6 +24,7 @@ import attrs
 
 from policy.engine.decision import Decision, LeadError
 from policy.engine.timestamps import parse_timestamp, to_datetime
+from policy.io.files import read_bounded
 from policy.syntax import nodes as n
 
 
@@ -177,8 +178,8 @@ def _lead_of(ex: n.Example, file: str) -> tuple[Any, str | None]:
         if isinstance(item, n.LeadFile):
             path = Path(file).parent / item.path
             try:
-                return json.loads(path.read_text("utf-8")), None
-            except (OSError, ValueError) as exc:
+                return json.loads(read_bounded(path).decode("utf-8")), None
+            except (OSError, ValueError, RecursionError) as exc:
                 return None, f"lead file {item.path!r} cannot be read: {exc}"
     return None, "the example has no `lead`"
 
@@ -436,7 +437,8 @@ def render_junit(report: Report, *, suite: str = "funnel",
     that fails below the floor and lists the rules no example exercised, so the
     coverage failure shows in the test tab beside the examples.
     """
-    from xml.sax.saxutils import escape, quoteattr
+    from policy.render.escape import xml_attr as quoteattr
+    from policy.render.escape import xml_text as escape
 
     cov_case = min_coverage is not None
     tests = len(report.results) + cov_case

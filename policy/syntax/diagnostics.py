@@ -12,11 +12,14 @@ Codes are stable; each is documented in docs/diagnostics.md.
 from __future__ import annotations
 
 import enum
+import functools
 import os
+import re
 from collections.abc import Iterable, Sequence
 
 import attrs
 
+from policy.render.escape import terminal
 from policy.syntax.nodes import NOWHERE, Span
 
 
@@ -162,18 +165,57 @@ def _paint(text: str, style: str, color: bool) -> str:
     return f"{_STYLE[style]}{text}{_RESET}" if color else text
 
 
+_PICTURES = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
+)
+
+
+def _picture(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␀ … ␟, the Unicode control pictures
+    return "\u2421" if code == 0x7F else "\ufffd"
+
+
+@functools.lru_cache(maxsize=8)
+def _line_starts(source: str) -> tuple[int, ...]:
+    # Computed once per source text, not once per diagnostic: a policy of many
+    # megabytes with thousands of diagnostics must not be split thousands of times.
+    starts = [0]
+    find = source.find
+    at = find("\n")
+    while at >= 0:
+        starts.append(at + 1)
+        at = find("\n", at + 1)
+    return tuple(starts)
+
+
+def _source_line(source: str, number: int) -> str | None:
+    """Line ``number`` (1-based) of ``source`` without its line ending; spans count
+    lines by \\n only (not form feeds or \\u2028), and so does this."""
+    starts = _line_starts(source)
+    if number > len(starts):
+        return None
+    start = starts[number - 1]
+    end = starts[number] - 1 if number < len(starts) else len(source)
+    return source[start:end].removesuffix("\r")
+
+
 def render(diag: Diagnostic, source: str | None, *, color: bool = False) -> str:
     """``path:line:col: severity[CODE]: message``, the source line, a caret, help."""
     s = diag.span
     sev = diag.severity.value
     where = f"{s.file}:{s.line}:{s.column}" if s.line else s.file
-    head = f"{where}: {_paint(f'{sev}[{diag.code}]', sev, color)}: {diag.message}"
+    # A policy's text may hold escape sequences or a bare CR (which a CI runner could
+    # read as a workflow command): nothing from it reaches the terminal raw.
+    head = f"{terminal(where)}: {_paint(f'{sev}[{diag.code}]', sev, color)}: "
+    head += terminal(diag.message)
     lines = [head]
     if source is not None and s.line >= 1:
-        # spans count lines by \n only (not form feeds or \u2028): split the same way
-        text_lines = [ln.removesuffix("\r") for ln in source.split("\n")]
-        if s.line <= len(text_lines):
-            text = text_lines[s.line - 1].expandtabs(1)
+        text = _source_line(source, s.line)
+        if text is not None:
+            # one picture per control character keeps the caret under its column
+            text = _PICTURES.sub(_picture, text.expandtabs(1))
             gutter = f"{s.line:>4} | "
             lines.append(gutter + text)
             start = max(s.column - 1, 0)
@@ -185,7 +227,7 @@ def render(diag: Diagnostic, source: str | None, *, color: bool = False) -> str:
             marker = "^" + "~" * (width - 1) if width > 1 else "^"
             lines.append(" " * (len(gutter) - 2) + "| " + " " * start + _paint(marker, sev, color))
     if diag.help:
-        lines.append(f"  = {_paint('help', 'bold', color)}: {diag.help}")
+        lines.append(f"  = {_paint('help', 'bold', color)}: {terminal(diag.help)}")
     return "\n".join(lines)
 
 

@@ -750,8 +750,13 @@ class ParseResult:
 
 def parse(text: str, file: str = "<string>") -> ParseResult:
     """Parse one file's text. Never raises for bad input: errors come back as E100."""
+    from policy.syntax.limits import scan as scan_limits
+
     if text.startswith("\ufeff"):
         text = text[1:]
+    too_big = scan_limits(text, file)
+    if too_big is not None:
+        return ParseResult(None, (too_big,))
     if "\x00" in text:
         pos = text.index("\x00")
         line = text.count("\n", 0, pos) + 1

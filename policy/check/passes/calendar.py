@@ -10,11 +10,14 @@ from collections.abc import Iterator
 
 from policy.check.context import Context, did_you_mean, json_text
 from policy.model.calendar import (
+    MAX_BUSINESS_YEARS,
     WEEKDAYS,
+    WorkCalendar,
     calendar_parts,
     holiday_problem,
     make_calendar,
     parse_time_of_day,
+    work_calendars,
 )
 from policy.model.namespace import PolicyModel
 from policy.syntax import nodes as n
@@ -36,12 +39,21 @@ def check_calendar(ctx: Context) -> Iterator[Diagnostic]:
     E104 a calendar name that names none; W201 a named calendar nothing uses."""
     model = ctx.model
     used: set[str] = set()
+    # The calendar that counts the least working time bounds every business duration.
+    counted = min(work_calendars(model).values(), key=lambda c: c.max_business_us,
+                  default=None)
     for loc in ctx.decls():
         d = loc.decl
         if isinstance(d, n.Calendar):
             yield from _calendar(ctx, d)
         elif isinstance(d, n.Handoff):
             yield from _handoff_calendars(ctx, d, used)
+            if counted is not None:
+                for item in d.items:
+                    dur = item.duration if isinstance(item, n.Sla) else (
+                        item.after if isinstance(item, n.Escalate) else None)
+                    if dur is not None and dur.unit.is_business:
+                        yield from _too_long(ctx, dur, counted)
         elif isinstance(d, n.Score):
             for item in d.items:
                 if isinstance(item, n.Decay) and item.half_life.unit.is_business:
@@ -135,6 +147,21 @@ def _handoff_calendars(ctx: Context, h: n.Handoff, used: set[str]) -> Iterator[D
                     help="business time counts on the chosen route's `on NAME`, else the "
                     "handoff's `calendar NAME` line, else the unnamed `calendar { … }`: "
                     "give it one of those")
+
+
+def _too_long(ctx: Context, dur: n.Duration, cal: WorkCalendar) -> Iterator[Diagnostic]:
+    """E107 for a business duration longer than the calendar counts (`MAX_BUSINESS_YEARS`
+    of its working time): due dates past the year 9999, or hours of work per lead."""
+    hours = dur.unit is n.Unit.BUSINESS_HOURS
+    per = 3_600_000_000 if hours else cal.day_us
+    if dur.amount * per <= cal.max_business_us:
+        return
+    limit = cal.max_business_us // per
+    unit = "business hours" if hours else "business days"
+    yield error("E107", f"expected at most {limit:,} {unit} ({MAX_BUSINESS_YEARS} years of "
+                f"this calendar's working time), found {dur.text or dur.amount} {unit}",
+                ctx.duration(dur),
+                help="an SLA or escalation that long never comes due; state a real one")
 
 
 def _calendar(ctx: Context, cal: n.Calendar) -> Iterator[Diagnostic]:

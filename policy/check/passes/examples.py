@@ -18,6 +18,7 @@ from policy.check.context import (
     name_list,
 )
 from policy.engine.timestamps import parse_timestamp
+from policy.io.files import read_bounded
 from policy.model.namespace import PolicyModel, refs_in
 from policy.syntax import nodes as n
 from policy.syntax.diagnostics import Diagnostic, error, warning
@@ -84,7 +85,7 @@ def _lead_file(ctx: Context, module: n.Module, lf: n.LeadFile) -> Iterator[Diagn
     span = ctx.find(lf.span, json_text(lf.path))
     problem = None
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        data = json.loads(read_bounded(path).decode("utf-8-sig"))
     except FileNotFoundError:
         problem = "no such file"
     except IsADirectoryError:

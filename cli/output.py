@@ -1,0 +1,130 @@
+"""Where command output goes: standard output or an `-o` file, safely.
+
+Every sub-command writes its report through `emit` (or `stdout_write` for streams), so
+that all of them behave alike when the output cannot take it:
+
+- standard output that fails (a full disk, ``> /dev/full``, a closed descriptor): one
+  line ``funnel: standard output: cannot write: …`` and exit 2, never a traceback;
+- a reader that goes away (``funnel check | head``): the rest of the output is dropped
+  quietly and the command ends with the status it would have had;
+- ``-o FILE``: written atomically (:mod:`policy.io.atomic`), so an error or an
+  interruption leaves the previous file as it was;
+- text is UTF-8 whatever the terminal's locale says, and a lone surrogate that slipped
+  through becomes U+FFFD rather than an encoding error.
+
+Interrupts (Ctrl-C, SIGTERM) are handled once for all commands by `interruptible`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import IO, NoReturn
+
+import click
+
+from policy import atomic_open, no_surrogates
+
+USAGE = 2
+#: The shell's status for a command ended by SIGINT (128 + 2); SIGTERM ends the same way.
+INTERRUPTED = 130
+
+_pipe_closed = False
+
+
+def _fail(where: str, exc: OSError) -> NoReturn:
+    click.echo(f"funnel: {where}: cannot write: {exc.strerror or exc}", err=True)
+    sys.exit(USAGE)
+
+
+def _silence_stdout() -> None:
+    """The reader went away: point standard output at /dev/null so later writes, and
+    the interpreter's flush at exit, do not fail (Python's docs advise this)."""
+    global _pipe_closed
+    _pipe_closed = True
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def pipe_closed() -> bool:
+    """Whether the reader of standard output has gone away (a long run may stop)."""
+    return _pipe_closed
+
+
+def stdout_write(text: str) -> None:
+    """Write ``text`` to standard output as UTF-8; exit 2 with one line when it fails."""
+    if _pipe_closed:
+        return
+    data = no_surrogates(text).encode("utf-8")
+    try:
+        sys.stdout.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a stream without bytes underneath (an IDE's console)
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+            return
+        buffer.write(data)
+        buffer.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            _silence_stdout()
+            return
+        _fail("standard output", exc)
+
+
+def emit(text: str, output: str | None = None) -> None:
+    """Write a whole report: to ``output`` atomically, else to standard output.
+
+    A final line feed is added when missing.
+    """
+    if text and not text.endswith("\n"):
+        text += "\n"
+    if output:
+        try:
+            with atomic_open(output) as f:
+                f.write(no_surrogates(text))
+        except OSError as exc:
+            _fail(output, exc)
+    else:
+        stdout_write(text)
+
+
+@contextlib.contextmanager
+def output_file(output: str) -> Iterator[IO[str]]:
+    """A streaming ``-o`` file written atomically; exit 2 with one line on an error."""
+    try:
+        with atomic_open(output) as f:
+            yield f
+    except OSError as exc:
+        _fail(output, exc)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # Unwind like Ctrl-C does, so every `finally` and atomic writer cleans up.
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C or SIGTERM: leave no torn file, say so in one line, exit 130."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError, ValueError):
+            click.echo("funnel: interrupted", err=True)
+        sys.exit(INTERRUPTED)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

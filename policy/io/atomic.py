@@ -1,0 +1,73 @@
+"""Writing output files in one step: a temporary file renamed into place.
+
+Every `-o FILE` of the command line and every file `funnel fmt` rewrites goes through
+`atomic_open`, so a full disk, a crash, Ctrl-C or SIGTERM half-way leaves the old file
+as it was (or no file) and never a torn one: readers see the old bytes or all the new
+bytes. Nothing must run before this module.
+
+A target that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a FIFO)
+is written in place, since renaming onto it would replace the device or pipe itself. A
+symbolic link is followed, so the file it points at is replaced and the link kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+__all__ = ["atomic_open", "atomic_write"]
+
+
+def _default_mode() -> int:
+    # mkstemp creates files 0600; a new output file should get the usual 0666 & ~umask.
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], *, encoding: str = "utf-8",
+                newline: str | None = "", binary: bool = False) -> Iterator[IO[Any]]:
+    """A text file to write that replaces ``path`` only when the block ends normally.
+
+    An exception in the block (``KeyboardInterrupt`` included) removes the temporary
+    file and leaves ``path`` untouched. The new file keeps the old one's permission
+    bits (a new one gets 0666 less the umask). Raises ``OSError`` when the directory
+    cannot take the file. With ``binary`` the file takes bytes; the caller may
+    ``detach`` a text wrapper from it but must not close it.
+    """
+    text_args: dict[str, Any] = {} if binary else {"encoding": encoding, "newline": newline}
+    mode = "wb" if binary else "w"
+    target = os.path.realpath(os.fspath(path))
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        with open(target, mode, **text_args) as f:
+            yield f
+        return
+    bits = stat.S_IMODE(info.st_mode) if info is not None else _default_mode()
+    directory, name = os.path.split(target)
+    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **text_args) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, bits)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write(path: str | os.PathLike[str], text: str, *, newline: str | None = "") -> None:
+    """Replace the file at ``path`` with ``text`` (UTF-8) in one step; see `atomic_open`."""
+    with atomic_open(path, newline=newline) as f:
+        f.write(text)

@@ -1,0 +1,177 @@
+"""Escaping for every output format: text from a policy or a lead is never trusted.
+
+Policy files come from pull requests and leads from web forms, so any string the tool
+writes may hold a carriage return, an escape sequence, a lone surrogate, a formula or
+markup. Every writer passes such strings through the function for its format here, so a
+string shows as text and never becomes structure (a heading, a table cell, an XML
+element, a spreadsheet formula, a terminal command, a second JSON line).
+
+Nothing runs before this module; it has no dependencies inside the package. The rules:
+
+- **Terminal text** (`terminal`): C0 and C1 control characters (except tab and, where
+  allowed, line feed), DEL, bidirectional overrides and lone surrogates become visible
+  escapes such as ``\\x1b`` or ``\\u202e``: a terminal never sees ESC, CR or BEL.
+- **Markdown** (`md_text`, `md_code`): every line break CommonMark knows (LF, CR, CRLF)
+  and the Unicode ones become a space; other control characters become visible escapes;
+  characters Markdown reads as markup are backslash-escaped; code spans get a fence longer
+  than any backtick run inside; a ``|`` in a table cell is escaped.
+- **HTML** (`html_text`): `html.escape` plus control characters as visible escapes (HTML
+  forbids most C0 characters).
+- **XML 1.0** (`xml_text`, `xml_attr`): characters outside XML 1.0's ``Char`` production
+  (most C0 controls, lone surrogates, U+FFFE, U+FFFF) become visible escapes, so the
+  document always parses.
+- **CSV** (`csv_text`): a cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR is
+  prefixed with ``'`` so spreadsheets show it as text instead of running it (the OWASP
+  advice for CSV injection); line breaks stay inside the quoted cell, written as LF.
+- **JSON** (`json_safe`): U+2028, U+2029 and U+0085 are written as ``\\u`` escapes (some
+  line-based readers split on them), and so are lone surrogates (which no UTF-8 encoder
+  accepts; JSON's own escape keeps them readable).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = [
+    "csv_text",
+    "html_text",
+    "json_safe",
+    "md_code",
+    "md_text",
+    "no_surrogates",
+    "terminal",
+    "visible",
+    "xml_attr",
+    "xml_text",
+]
+
+# C0 controls but tab and LF, DEL, C1 controls, bidi embeddings/overrides/isolates (which
+# can make text read differently from its bytes), U+2028/U+2029, lone surrogates.
+_UNSAFE_WITH_LF = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    "\u2028\u2029\ud800-\udfff]"
+)
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    "\u2028\u2029\ud800-\udfff]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Every line break a Markdown or HTML reader, or a line-based tool, may honour.
+_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+# XML 1.0 `Char`: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF];
+# C1 controls are allowed but "discouraged", and no reader needs them: escape them too.
+_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_JSON_UNSAFE = re.compile("[\u2028\u2029\x85\ud800-\udfff]")
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<|~&])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MD_LINE_START = re.compile(r"^(?:[#+=>-]|[0-9]+(?=[.)]))")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with every unsafe character (controls, line breaks, bidi overrides, lone
+    surrogates) written as a visible escape such as ``\\r`` → ``\\x0d``."""
+    return _UNSAFE.sub(_escape_char, text)
+
+
+def terminal(text: str, *, newlines: bool = False) -> str:
+    """Text safe to print on a terminal or in a CI log: no escape sequences, no CR, no
+    bell, no bidi override. Line feeds are kept when ``newlines`` (multi-line text)."""
+    pattern = _UNSAFE_WITH_LF if newlines else _UNSAFE
+    if text.isascii() and text.isprintable():
+        return text
+    return pattern.sub(_escape_char, text)
+
+
+def no_surrogates(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD, so it always encodes as UTF-8."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def one_line(text: str) -> str:
+    """Every line break (LF, CR, CRLF, VT, FF, NEL, U+2028, U+2029) as one space."""
+    return _BREAKS.sub(" ", text)
+
+
+def md_text(text: str, *, line_start: bool = False) -> str:
+    """Text that Markdown shows literally, on one line: no emphasis, link, image, HTML,
+    heading or table break.
+
+    An underscore inside a word (``demo_requested``) is left alone, as GitHub does not
+    read it as emphasis; one that could open or close emphasis is escaped. With
+    ``line_start``, text that would open a heading or a list there is escaped too.
+    """
+    text = visible(one_line(text))
+    text = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    head = _MD_LINE_START.match(text) if line_start else None
+    if head is None:
+        return text
+    k = head.end()
+    # a digit cannot be escaped: escape the `.` or `)` after the number instead
+    return (text[:k] + "\\" + text[k:]) if text[0].isdigit() else "\\" + text
+
+
+def md_code(text: str | None, *, in_table: bool = False) -> str:
+    """An inline code span holding ``text`` (line breaks become spaces, control
+    characters visible escapes).
+
+    The fence is one backtick longer than the longest run inside (CommonMark). In a
+    table cell (``in_table``) a ``|`` is escaped, because GitHub splits cells before
+    it reads code spans (and shows the ``|`` without its backslash there).
+    """
+    text = visible(re.sub(r"[ \t]*(?:\r\n|[\r\n\x0b\x0c\x85\u2028\u2029])\s*", " ", text or ""))
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    span = f"{fence}{pad}{text}{pad}{fence}"
+    return span.replace("|", "\\|") if in_table else span
+
+
+def html_text(text: str) -> str:
+    """Text for an HTML element or a quoted attribute: markup escaped, control
+    characters (which HTML forbids) and lone surrogates as visible escapes."""
+    return html.escape(terminal(text, newlines=True), quote=True)
+
+
+def xml_text(text: str) -> str:
+    """Character data for XML 1.0: ``&``, ``<``, ``>`` escaped and every character XML
+    does not allow (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) shown
+    as a visible escape."""
+    text = _NOT_XML.sub(_escape_char, text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def xml_attr(text: str) -> str:
+    """A double-quoted XML 1.0 attribute value, quotes included. Tab, LF and CR are
+    written as character references so a reader's attribute normalisation keeps them."""
+    text = xml_text(text).replace('"', "&quot;")
+    text = text.replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;")
+    return f'"{text}"'
+
+
+def csv_text(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading ``=``, ``+``, ``-``, ``@``, tab
+    or CR (a formula to Excel, LibreOffice and Google Sheets) gets a ``'`` in front.
+    Only for text cells: numbers are written as numbers."""
+    text = no_surrogates(text)
+    if "\r" in text:
+        # A bare CR does not make Python's writer quote the cell (its line ending is
+        # LF), and readers would split the row there: write line breaks as LF.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + text if text.startswith(_CSV_FORMULA) else text
+
+
+def json_safe(encoded: str) -> str:
+    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with U+2028, U+2029,
+    U+0085 and lone surrogates written as ``\\u`` escapes. They can only occur inside
+    strings, where the escape means the same character."""
+    if encoded.isascii():
+        return encoded
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", encoded)
