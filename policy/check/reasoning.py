@@ -111,9 +111,23 @@ def _iv_normal(parts: Iterable[Interval]) -> tuple[Interval, ...]:
 
 
 def _iv_intersect(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    """The intersection of two normal unions, by one merge over both: linear in their
+    sizes (a define list of 100,000 numbers is one union of 100,000 points)."""
     if not a or not b:
         return ()
-    return _iv_normal(_iv_and(p, q) for p in a for q in b)
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        p, q = a[i], b[j]
+        both = _iv_and(p, q)
+        if not _iv_empty(both):
+            out.append(both)
+        # drop the interval that ends first: it meets nothing further in the other list
+        if p[2] < q[2] or (p[2] == q[2] and not p[3] and q[3]):  # type: ignore[operator]
+            i += 1
+        else:
+            j += 1
+    return _iv_normal(out)
 
 
 def _iv_complement(a: tuple[Interval, ...]) -> tuple[Interval, ...]:
@@ -240,22 +254,28 @@ STRINGS_OR_MISSING = ValueSet(missing=True, strings_co=True)
 
 
 def value_set(values: Iterable[object]) -> ValueSet | None:
-    """The exact set holding ``values`` (constants), or None when one cannot be modelled."""
-    out = EMPTY
+    """The exact set holding ``values`` (constants), or None when one cannot be modelled.
+
+    Built in one pass and normalised once (n log n), not by a union per value, which
+    was quadratic in the length of a define list."""
+    numbers: list[Interval] = []
+    strings: set[str] = set()
+    bools: set[bool] = set()
     for v in values:
         if v is None:
             continue  # a comparison with null is never true: null adds nothing
         if isinstance(v, bool):
-            out = out | ValueSet(bools=frozenset({v}))
+            bools.add(v)
         elif isinstance(v, int | float):
             if v != v:  # NaN
                 return None
-            out = out | ValueSet(numbers=_point(v))
+            numbers.append((v, True, v, True))
         elif isinstance(v, str):
-            out = out | ValueSet(strings=frozenset({v}))
+            strings.add(v)
         else:
             return None
-    return out
+    return ValueSet(numbers=_iv_normal(numbers), strings=frozenset(strings),
+                    bools=frozenset(bools))
 
 
 @attrs.frozen
