@@ -39,6 +39,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from results_file import save_section  # noqa: E402 - bench/ is on sys.path
+
 from policy.model.loader import load_model  # noqa: E402
 
 HEADER = '''policy scaling "Scaling"
