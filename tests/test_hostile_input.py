@@ -121,6 +121,12 @@ def w(tmp_path_factory) -> Path:
     _policy(root / "hugeesc", POLICY.replace("after 1 business days",
                                              "after 2147483648 business days"))
     _policy(root / "longsla", POLICY.replace("sla 4 business hours", "sla 100000 business days"))
+    # 16: a define list of 100,000 items (the reasoning was quadratic)
+    _policy(root / "biglist", POLICY.replace(
+        "stage lead owned by marketing {",
+        "define many = [" + ", ".join(str(i) for i in range(50_000)) + ", "
+        + ", ".join(f'"s{i}"' for i in range(50_000)) + "]\n"
+        "stage lead owned by marketing {\n  require employees in many or email in many"))
     # 18: one 10 MB string literal
     _policy(root / "longstring", POLICY.replace('"Hostile"', '"' + "x" * 10_000_000 + '"'))
     # 19: a device and a FIFO as the schema
@@ -217,6 +223,8 @@ CASES = [
     ("check {w}/hugeesc", 1, "E107", None),
     ("test {w}/hugesla", 1, "E107", None),
     ("eval {w}/hugeesc {w}/leads/one.json", 1, "E107", 0),
+    # 16: 100,000 items in one list: checked in seconds, not minutes
+    ("check {w}/biglist", 0, "", None),
     # 18: a 10 MB literal: one diagnostic
     ("check {w}/longstring", 1, "E100", None),
     # 19: a device, a FIFO, /dev/zero as leads
@@ -421,3 +429,31 @@ def test_fmt_reports_a_failed_write_and_refuses_bad_bytes_on_stdin(w, tmp_path):
     assert result.exit_code == 2
     assert "not UTF-8" in result.stderr
     assert "udcff" not in result.output
+
+
+# --------------------------------------------------------------------------- the model
+
+
+def test_a_loaded_policy_cannot_be_changed(w):  # 20
+    from policy.api import load
+
+    pol = load(w / "good")
+    with pytest.raises(TypeError, match="read-only"):
+        pol.model.stages["mql"] = pol.model.stages["lead"]
+    with pytest.raises(TypeError, match="read-only"):
+        pol.model.defines.clear()
+    with pytest.raises(TypeError, match="read-only"):
+        pol.model.scores.pop("fit")
+    with pytest.raises(AttributeError):
+        pol.model.stages = {}  # type: ignore[misc]
+    decision = pol.evaluate(GOOD, as_of=__import__("datetime").datetime(
+        2026, 11, 3, tzinfo=__import__("datetime").UTC))
+    assert decision.stage == "mql"
+
+
+def test_business_time_from_the_first_instant_is_counted(w):  # 21
+    result = _run("eval", str(w / "good"), str(w / "leads" / "year1.jsonl"), "--as-of", AS_OF)
+    first, last = (json.loads(x) for x in result.stdout.splitlines())
+    sla = first["handoffs"][0]["sla"]
+    assert (sla["status"], sla["due"]) == ("breached", "0001-01-01T13:00:00Z")
+    assert last["handoffs"][0]["sla"]["status"] == "pending"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from policy.model.frozen import freeze
 from policy.syntax import nodes as n
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,6 +42,10 @@ class Located:
 
     module: n.Module
     decl: n.Decl
+
+
+_MAPPING_FIELDS = ("teams", "defines", "scores", "stages", "states", "calendars",
+                   "work_calendars", "entered_at")
 
 
 @attrs.frozen(kw_only=True)
@@ -82,6 +87,12 @@ class PolicyModel:
     entered_at: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
 
     # ------------------------------------------------------------------ calendars
+    def __attrs_post_init__(self) -> None:
+        # Deeply immutable: the nodes are frozen, the sequences tuples, and the
+        # mappings read-only (policy.model.frozen says why).
+        for field in _MAPPING_FIELDS:
+            object.__setattr__(self, field, freeze(getattr(self, field)))
+
     def calendar_label(self, handoff: n.Handoff, route: n.Route | None) -> str | None:
         """The calendar business time of ``handoff`` counts on when ``route`` was chosen
         (spec section 2): the route's ``on``, else the handoff's ``calendar`` line, else

@@ -35,6 +35,7 @@ import jsonschema
 import jsonschema.exceptions
 
 from policy.io.files import read_bounded
+from policy.model.frozen import freeze
 from policy.syntax.nodes import plain_key
 
 __all__ = [
@@ -113,6 +114,9 @@ class LeadSchema:
     required: tuple[str, ...] = ()
     source: str = "<schema>"
     _closed: frozenset[tuple[str, ...]] = attrs.field(default=frozenset(), alias="closed")
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "fields", freeze(self.fields))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LeadSchema) and other.raw == self.raw
