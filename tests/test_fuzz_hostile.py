@@ -25,6 +25,7 @@ minute of CPU).
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
@@ -35,12 +36,9 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-import datetime
-
 import pytest
 
 from policy.api import Policy
-from policy.io.leads import read_records
 from policy.model.loader import load_model
 from policy.render.docs import render as render_docs
 from policy.syntax.diagnostics import render_all
@@ -142,7 +140,9 @@ def _mutate_text(rng: random.Random, text: str) -> str:
 
 def _assert_clean_text(text: str, what: str) -> None:
     bad = _BAD_OUTPUT.search(text)
-    assert bad is None, f"{what}: raw {bad.group(0)!r} in {text[max(0, bad.start() - 60):bad.end() + 60]!r}"
+    if bad is not None:
+        around = text[max(0, bad.start() - 60):bad.end() + 60]
+        raise AssertionError(f"{what}: raw {bad.group(0)!r} in {around!r}")
 
 
 def _check_policy_mutant(folder: Path, leads: list[dict]) -> None:
@@ -230,21 +230,20 @@ def _mutate_lead(rng: random.Random, line: str) -> bytes:
     return line.replace(",", rng.choice([",\r", ", \u2028", ",\x1b[2J"]), 1).encode("utf-8")
 
 
-def _run_eval_writers(pol: Policy, data: bytes, fmt: str) -> tuple[int, list[str]]:
-    """Decide every record of ``data`` (JSON Lines) and write it as ``eval`` does."""
-    from funnel_cli.eval_cmd import _decide, _Writer
-    from policy.io.leads import text_stream
+def _run_eval_writers(pol: Policy, data: bytes, fmt: str) -> tuple[int, str]:
+    """Decide every record of ``data`` (JSON Lines) and write it as ``eval`` does: the
+    same batch reader, engine and writers, in this process."""
+    from policy.io import batch
+    from policy.io.writers import make_writer
 
-    stream = text_stream(io.BytesIO(data))
-    records = read_records(stream, fmt="jsonl", schema=pol.model.schema)
+    at = 1_796_140_800_000_000
+    units = batch.batches(io.BufferedReader(io.BytesIO(data)), "jsonl",
+                          schema=pol.model.schema)
     out = io.StringIO(newline="")
-    writer = _Writer(out, fmt, tuple(pol.model.scores))
-    count = 0
-    for line, result in _decide(pol, records, 1_796_140_800_000_000, False):
-        writer.write(line, result)
-        count += 1
-    writer.close()
-    return count, out.getvalue()
+    writer = make_writer(fmt, out, info=pol.info, as_of_us=at,
+                         score_names=tuple(pol.model.scores))
+    totals = batch.run(pol, units, writer, at, jobs=1)
+    return totals.total, out.getvalue()
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "table"])
