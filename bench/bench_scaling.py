@@ -15,7 +15,7 @@ For each size the median of ``--runs`` runs is recorded with the time per item (
 MB). The script fails (exit 1) when the time per unit of the largest size is more than
 ``--max-growth`` times that of the smallest size scaled by log2 of the ratio (the
 n·log n envelope), so a quadratic pass cannot slip back in. Figures go to
-``bench/results.json`` (key ``scaling``).
+``bench/results.json`` (key ``scaling``; with ``--quick``, ``bench/out/results-quick.json``).
 
     python bench/bench_scaling.py
     python bench/bench_scaling.py --runs 1 --quick      # 1k/10k and 1/2 MB only
@@ -143,7 +143,8 @@ def main() -> int:
     print(f"growth over n·log n: lists {result['growth_lists']}, "
           f"defines {result['growth_defines']} (limit {args.max_growth})")
     if not args.no_save:
-        save_section("scaling", result, HERE / "results.json")
+        target = HERE / "out" / "results-quick.json" if args.quick else HERE / "results.json"
+        save_section("scaling", result, target)
     worst = max(result["growth_lists"], result["growth_defines"])
     return 1 if worst > args.max_growth else 0
 

@@ -24,11 +24,11 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 import click
 
-from policy import atomic_open, no_surrogates
+from policy import atomic_open, discard_pending, no_surrogates
 
 USAGE = 2
 #: The shell's status for a command ended by SIGINT (128 + 2); SIGTERM ends the same way.
@@ -108,23 +108,47 @@ def output_file(output: str) -> Iterator[IO[str]]:
         _fail(output, exc)
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
-    # Unwind like Ctrl-C does, so every `finally` and atomic writer cleans up.
-    raise KeyboardInterrupt
+def _say_interrupted() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        click.echo("funnel: interrupted", err=True)
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM: end now, cleanly.
+
+    Raising ``KeyboardInterrupt`` here would unwind through whatever the main thread
+    was doing, and Python swallows it in places (an at-fork hook of a worker pool,
+    a ``__del__``), printing a traceback and running on. So nothing is raised: the
+    temporary files of the atomic writers are removed (every target keeps its old
+    bytes), worker processes are ended, one line is printed and the process exits
+    130 at once. Output that was already complete has been renamed into place.
+    """
+    discard_pending()
+    if "multiprocessing" in sys.modules:
+        import multiprocessing
+
+        with contextlib.suppress(Exception):
+            for child in multiprocessing.active_children():
+                child.terminate()
+    _say_interrupted()
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    os._exit(INTERRUPTED)
 
 
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
-    """Ctrl-C or SIGTERM: leave no torn file, say so in one line, exit 130."""
-    previous = None
+    """Ctrl-C or SIGTERM: leave no torn file, say so in one line, exit 130
+    (`_on_signal`). A ``KeyboardInterrupt`` raised some other way ends the same way."""
+    previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, _on_signal)
     try:
         yield
     except KeyboardInterrupt:
-        with contextlib.suppress(OSError, ValueError):
-            click.echo("funnel: interrupted", err=True)
+        _say_interrupted()
         sys.exit(INTERRUPTED)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -19,7 +19,19 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write"]
+__all__ = ["atomic_open", "atomic_write", "discard_pending"]
+
+#: Temporary files being written now: removed by `discard_pending` when the process must
+#: end at once (an interrupt whose clean unwinding does not finish in time).
+_PENDING: set[str] = set()
+
+
+def discard_pending() -> None:
+    """Remove every temporary file still being written (their targets stay as they were)."""
+    for tmp in list(_PENDING):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        _PENDING.discard(tmp)
 
 
 def _default_mode() -> int:
@@ -54,6 +66,7 @@ def atomic_open(path: str | os.PathLike[str], *, encoding: str = "utf-8",
     bits = stat.S_IMODE(info.st_mode) if info is not None else _default_mode()
     directory, name = os.path.split(target)
     fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
+    _PENDING.add(tmp)
     try:
         with os.fdopen(fd, mode, **text_args) as f:
             yield f
@@ -65,6 +78,8 @@ def atomic_open(path: str | os.PathLike[str], *, encoding: str = "utf-8",
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        _PENDING.discard(tmp)
 
 
 def atomic_write(path: str | os.PathLike[str], text: str, *, newline: str | None = "") -> None:

@@ -184,12 +184,39 @@ def _written(done: Done, writer: Writer, totals: Totals,
 _STATE: dict[str, Any] = {}
 
 
+def _die_with_parent() -> None:
+    """End this worker when the main process ends, however it ends: an interrupted
+    command exits at once (cli.output), and an orphaned worker would hold its pipes
+    open and wait for tasks forever. Linux only (prctl); elsewhere the pool's own
+    shutdown stops the workers."""
+    import os
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent or parent == 1:  # the parent ended before prctl took hold
+        os._exit(0)
+
+
 def _init_worker(state: dict[str, Any] | None) -> None:
     import signal
 
     # Ctrl-C goes to the whole process group; the main process alone decides what
     # happens (it terminates the workers), so a worker never dies half-way on its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the command's SIGTERM handler (which unwinds the main
+    # process to exit 130); a worker must simply end when the pool terminates it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     if state is not None:  # spawned: load the policy again
         from policy.api import load
 
