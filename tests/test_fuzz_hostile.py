@@ -233,6 +233,7 @@ def _mutate_lead(rng: random.Random, line: str) -> bytes:
 def _run_eval_writers(pol: Policy, data: bytes, fmt: str) -> tuple[int, str]:
     """Decide every record of ``data`` (JSON Lines) and write it as ``eval`` does: the
     same batch reader, engine and writers, in this process."""
+    from policy.engine import tabular
     from policy.io import batch
     from policy.io.writers import make_writer
 
@@ -241,7 +242,7 @@ def _run_eval_writers(pol: Policy, data: bytes, fmt: str) -> tuple[int, str]:
                           schema=pol.model.schema)
     out = io.StringIO(newline="")
     writer = make_writer(fmt, out, info=pol.info, as_of_us=at,
-                         score_names=tuple(pol.model.scores))
+                         score_names=tuple(pol.model.scores), layout=tabular.layout(pol))
     totals = batch.run(pol, units, writer, at, jobs=1)
     return totals.total, out.getvalue()
 
