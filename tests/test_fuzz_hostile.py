@@ -31,6 +31,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import threading
 from contextlib import contextmanager
@@ -183,8 +184,11 @@ def test_policy_mutants_never_crash_hang_or_leak(tmp_path, shard):
         for other, text in files.items():
             (folder / other).write_text(mutant if other == name else text, "utf-8",
                                         errors="surrogatepass")
-        for extra in origin.glob("*.json"):
-            (folder / extra.name).write_bytes(extra.read_bytes())
+        for extra in origin.iterdir():  # the schema, `lines` lists and the like
+            if extra.is_dir():
+                shutil.copytree(extra, folder / extra.name)
+            elif extra.suffix != ".funnel":
+                (folder / extra.name).write_bytes(extra.read_bytes())
         try:
             with time_limit(LIMIT):
                 _check_policy_mutant(folder, sample)
