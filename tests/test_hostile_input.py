@@ -457,3 +457,23 @@ def test_business_time_from_the_first_instant_is_counted(w):  # 21
     sla = first["handoffs"][0]["sla"]
     assert (sla["status"], sla["due"]) == ("breached", "0001-01-01T13:00:00Z")
     assert last["handoffs"][0]["sla"]["status"] == "pending"
+
+
+def test_an_unterminated_csv_quote_is_named_not_swallowed(w):
+    result = _run("eval", str(w / "good"), str(w / "leads" / "unterminated.csv"),
+                  "--as-of", AS_OF)
+    records = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [r.get("line") for r in records] == [None, 3]
+    assert "closing quote missing" in records[1]["error"]["message"]
+
+
+def test_a_csv_cell_past_the_record_limit_is_one_error_record(tmp_path, w):
+    from policy.io.records import MAX_RECORD_CHARS
+
+    leads = tmp_path / "big.csv"
+    with leads.open("w") as f:
+        f.write("lead_id,email\nA,a@b.c\nB," + "x" * (MAX_RECORD_CHARS + 10) + "\nC,c@d.e\n")
+    result = _run("eval", str(w / "good"), str(leads), "--as-of", AS_OF)
+    records = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [r["lead"] for r in records] == ["A", None, "C"]
+    assert "longer than 16 MiB" in records[1]["error"]["message"]

@@ -14,7 +14,14 @@ from typing import Any, TextIO
 import attrs
 
 from policy.engine.decision import Problem
-from policy.io.records import NOT_UTF8, SURROGATE, LeadFileError, Record, failed_record
+from policy.io.records import (
+    MAX_RECORD_CHARS,
+    NOT_UTF8,
+    SURROGATE,
+    LeadFileError,
+    Record,
+    failed_record,
+)
 from policy.model.schema import LeadSchema, format_path
 
 # -- CSV -------------------------------------------------------------------------------
@@ -174,27 +181,68 @@ def _columns(header: list[str], schema: LeadSchema | None) -> list[_Column]:
     return columns
 
 
+TOO_LONG = f"the record is longer than {MAX_RECORD_CHARS // (1024 * 1024)} MiB"
+
+
+class _Bounded:
+    """The lines of a stream, each cut to ``limit + 1`` characters (the rest of a longer
+    line is skipped a chunk at a time, so a line of gigabytes never sits in memory);
+    ``cut`` says a line was cut since the caller last cleared it."""
+
+    def __init__(self, stream: TextIO, limit: int) -> None:
+        self.readline = getattr(stream, "readline", None)
+        self.lines = iter(stream)
+        self.limit = limit
+        self.cut = False
+
+    def __iter__(self) -> _Bounded:
+        return self
+
+    def __next__(self) -> str:
+        if self.readline is None:
+            return next(self.lines)
+        line = self.readline(self.limit + 1)
+        if not line:
+            raise StopIteration
+        if len(line) > self.limit and not line.endswith(("\n", "\r")):
+            while True:
+                rest = self.readline(1 << 16)
+                if not rest or rest.endswith(("\n", "\r")):
+                    break
+            self.cut = True
+            line += "\n"
+        return line
+
+
 def read_csv(stream: TextIO, schema: LeadSchema | None) -> Iterator[Record]:
     # A lead may carry a long text (notes, a pasted e-mail); the default limit is 128 KiB.
-    if csv.field_size_limit() < 2**31 - 1:
-        csv.field_size_limit(2**31 - 1)
-    reader = csv.reader(stream)
+    # The bound is the record limit: a longer cell is an error record, and the lines are
+    # read with a bound too, so a line of gigabytes never sits in memory whole.
+    if csv.field_size_limit() != MAX_RECORD_CHARS:
+        csv.field_size_limit(MAX_RECORD_CHARS)
+    lines = _Bounded(stream, MAX_RECORD_CHARS)
+    reader = csv.reader(lines)
     columns: list[_Column] | None = None
     width = 0
     done = 0  # lines read so far; the next row starts on the line after
     while True:
         start = done + 1
+        lines.cut = False
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
-            yield failed_record(start, f"not valid CSV: {error}")
+            why = TOO_LONG if lines.cut else f"not valid CSV: {error}"
+            yield failed_record(start, why)
             if reader.line_num <= done:
                 return  # the reader is stuck; nothing after this can be read
             done = reader.line_num
             continue
         done = reader.line_num
+        if lines.cut:  # a line past the record limit: never a lead with a cut cell
+            yield failed_record(start, TOO_LONG)
+            continue
         if not row or all(not cell or cell.isspace() for cell in row):
             continue
         if any(not cell.isascii() and SURROGATE(cell) for cell in row):
@@ -205,7 +253,12 @@ def read_csv(stream: TextIO, schema: LeadSchema | None) -> Iterator[Record]:
             width = len(row)
             continue
         if len(row) != width:
-            yield failed_record(start, f"expected {width} cells, found {len(row)}")
+            message = f"expected {width} cells, found {len(row)}"
+            if reader.line_num > start and any("\n" in cell or "\r" in cell for cell in row):
+                # the usual cause: a quote that opens a cell and is never closed
+                message += (f" (a quoted cell runs from line {start} to line "
+                            f"{reader.line_num}: is a closing quote missing?)")
+            yield failed_record(start, message)
             continue
         yield _typed_row(start, row, columns)
 

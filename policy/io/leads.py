@@ -50,7 +50,14 @@ import msgspec
 
 from policy.engine.validate import Problem
 from policy.io.csv_leads import read_csv
-from policy.io.records import NOT_UTF8, SURROGATE, LeadFileError, Record, failed_record
+from policy.io.records import (
+    MAX_RECORD_CHARS,
+    NOT_UTF8,
+    SURROGATE,
+    LeadFileError,
+    Record,
+    failed_record,
+)
 from policy.model.schema import LeadSchema, format_path, json_type_name
 
 __all__ = [
@@ -71,9 +78,6 @@ fast_decode = msgspec.json.Decoder().decode
 # A JSON escape that may make a lone surrogate (`"\ud800"`): valid JSON, but not text.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
 
-MAX_RECORD_CHARS = 16 * 1024 * 1024
-"""The longest record read (a JSON Lines line, a JSON array element, a CSV row): a
-longer one is an error record, and reading goes on after it with constant memory."""
 TOO_LONG_MESSAGE = f"the record is longer than {MAX_RECORD_CHARS // (1024 * 1024)} MiB"
 
 

@@ -15,6 +15,10 @@ from policy.engine.decision import Problem
 SURROGATE = re.compile("[\ud800-\udfff]").search
 NOT_UTF8 = "not valid UTF-8 (the file has bytes that are not UTF-8 text)"
 
+MAX_RECORD_CHARS = 16 * 1024 * 1024
+"""The longest record read (a JSON Lines line, a JSON array element, a CSV row or cell):
+a longer one is an error record, and reading goes on after it with constant memory."""
+
 
 class LeadFileError(Exception):
     """A lead file that cannot be read at all (exit status 2); ``message`` is one line."""
