@@ -59,7 +59,8 @@ def _num(x: float | int | None) -> int | float | None:
 
 
 def _percentiles(column: str) -> str:
-    """SQL for ``n, median, p90`` of ``column`` (nearest rank) from a sorted list ``l``."""
+    """SQL aggregates ``n`` (the values of ``column`` that are not null) and ``l`` (them,
+    sorted); :data:`_PICK` then takes the nearest-rank median and p90 from ``l``."""
     return (f"count({column}) AS n, "
             f"list_sort(list({column}) FILTER (WHERE {column} IS NOT NULL)) AS l")
 
