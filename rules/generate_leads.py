@@ -303,7 +303,7 @@ def generate(count: int = 1000, seed: int = 42) -> Iterator[dict]:
             if outcome < accept and _REF_S - mql > HOUR:
                 # accepted: mostly within the 2-business-hour SLA, a tail that is late
                 if emea_monday:
-                    delay = 20 * HOUR + expo(1 / (6.0 * HOUR))
+                    delay = 26 * HOUR + expo(1 / (6.0 * HOUR))
                 elif rnd() < 0.9:
                     delay = expo(1 / (1.0 * HOUR))
                 else:
@@ -342,7 +342,7 @@ def generate(count: int = 1000, seed: int = 42) -> Iterator[dict]:
                                 choice(AE_REJECT_AGREED) if rnd() < 0.9
                                 else choice(AE_REJECT_OFF_LIST))
             elif outcome < reject and _REF_S - mql > HOUR:
-                delay = 20 * HOUR if emea_monday else 0
+                delay = 26 * HOUR if emea_monday else 0
                 rejected = min(mql + delay + int(expo(1 / (3.0 * HOUR))) + 60, _REF_S)
                 lead["rejected_at"] = _ts(rejected)
                 if social and rnd() < 0.85:
