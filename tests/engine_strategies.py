@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import copy
 import json
+import tempfile
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import attrs
 from hypothesis import strategies as st
@@ -37,7 +39,9 @@ from policy.check.checker import check_policy
 from policy.engine import runtime as rt
 from policy.engine.timestamps import format_timestamp, parse_timestamp
 from policy.model.calendar import work_calendar
+from policy.model.lines import fill_lines
 from policy.model.namespace import PolicyModel, build_model, refs_in
+from policy.syntax import nodes as n
 from policy.syntax.parser import parse
 
 # --------------------------------------------------------------------------- vocabulary
@@ -89,6 +93,17 @@ _FAR_EAST = timezone(timedelta(hours=9, minutes=30))
 _FAR_WEST = timezone(timedelta(hours=-8))
 _WORKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ZONES = ("America/New_York", "UTC", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney")
+
+#: (v1.1) ``lines`` files a generated policy may name, with their text: values of the
+#: string fields (so membership holds for some leads), hostile text, a byte-order mark,
+#: CRLF endings, comments, blank lines, padding and a repeated entry (W206).
+LIST_FILES = {
+    "levels.txt": "\ufeff# levels\r\nvp\r\n  director  \r\n\r\nVP\r\n",
+    "places.txt": "# countries\nDE\n\tGB\n# FR\nUS\nDE\n",
+    "mixed.txt": "webinar\nna\u00efve caf\u00e9 \u2615\nsay \"hi\"\nback\\\\slash\n"
+                 "\x27\x27\x27; raise SystemExit #\nevent\n",
+    "empty.txt": "# nothing yet\n\n",
+}
 
 
 def quote(text: str) -> str:
@@ -230,14 +245,15 @@ def _duration(draw, *, business: bool) -> str:
 
 
 @st.composite
-def _calendar(draw) -> str:
+def _calendar(draw, name: str | None = None) -> str:
     days = draw(st.lists(st.sampled_from(_WORKDAYS), min_size=1, max_size=7, unique=True))
     start = draw(st.integers(0, 20))
     end = draw(st.integers(start + 1, 24))
     holidays = draw(st.lists(st.sampled_from(("2026-11-26", "2026-11-27", "2026-12-01",
                                               "2026-12-25")), max_size=3, unique=True))
+    head = "calendar {" if name is None else f"calendar {name} {quote(name.upper())} {{"
     lines = [
-        "calendar {",
+        head,
         f"  timezone {quote(draw(st.sampled_from(_ZONES)))}",
         f"  workdays {' '.join(days)}",
         f"  hours {start:02d}:{draw(st.sampled_from(('00', '30')))} to {end:02d}:00",
@@ -293,13 +309,28 @@ def _stage(draw, name: str, owner: str, scope: _Scope) -> str:
 
 
 @st.composite
-def _handoff(draw, stage: str, team: str, scope: _Scope, *, business: bool) -> str:
+def _handoff(draw, stage: str, team: str, scope: _Scope, *, business: bool,
+             calendars: tuple[str, ...] = (), unnamed: bool = True) -> str:
+    """A handoff; with named ``calendars`` (v1.1) it may count on one by default
+    (``calendar NAME``) and its routes on others (``on NAME``, ``on default``). Every
+    route must then have a calendar: ``unnamed`` says whether the default one exists."""
     lines = [f"handoff {stage} to {team} {{"]
+    own = None
+    if calendars and (not unnamed or draw(st.booleans())):
+        own = draw(st.sampled_from(calendars))
+        lines.append(f"  calendar {own}")
+    choices = (*calendars, *(("default",) if unnamed else ()))
+
+    def on() -> str:
+        if calendars and draw(st.integers(0, 2)):
+            return f" on {draw(st.sampled_from(choices))}"
+        return ""
+
     if draw(st.integers(0, 3)):
         for _ in range(draw(st.integers(0, 2))):
             target = _text(draw, ("enterprise-ae", "mid-market", "sdr"))
-            lines.append(f"  route {quote(target)} if {draw(conditions(scope))}")
-        lines.append(f"  route {quote(_text(draw, ('pool', 'default')))} otherwise")
+            lines.append(f"  route {quote(target)} if {draw(conditions(scope))}{on()}")
+        lines.append(f"  route {quote(_text(draw, ('pool', 'default')))} otherwise{on()}")
     if draw(st.integers(0, 2)):
         start, *stops = draw(st.lists(st.sampled_from(TIMESTAMP_FIELDS), min_size=2,
                                       max_size=draw(st.sampled_from((2, 2, 3))), unique=True))
@@ -329,8 +360,16 @@ def policies(draw) -> str:
     business = draw(st.booleans())
     out = ['policy generated "A generated policy"', 'version "1"', "id lead_id"]
     out += [f'team {t} "@acme/{t}"' for t in TEAMS]
+    # v1.1: named calendars beside (or instead of) the unnamed one
+    calendars: tuple[str, ...] = ()
+    unnamed = True
     if business:
-        out.append(draw(_calendar()))
+        calendars = tuple(draw(st.lists(st.sampled_from(("emea", "apac")), max_size=2,
+                                        unique=True)))
+        unnamed = not calendars or draw(st.booleans())
+        if unnamed:
+            out.append(draw(_calendar()))
+        out += [draw(_calendar(name)) for name in calendars]
     # two or more stages in most draws (a handoff needs a next stage); one stays possible
     stages = STAGES[: draw(st.sampled_from((2, 3, 4, 1)))]
     out.append("funnel " + " -> ".join(stages))
@@ -339,7 +378,11 @@ def policies(draw) -> str:
     out.append(f"define agreed_reasons = {draw(_str_list(REASONS + HOSTILE[:2]))}")
     out.append(f"define good_levels = {draw(_str_list(STRING_FIELDS['level']))}")
     out.append(f"define sizes = [{', '.join(draw(st.lists(_small, max_size=3)))}]")
-    base = _Scope(string_lists=("good_levels",), number_lists=("sizes",))
+    lists: tuple[str, ...] = ("good_levels",)
+    if draw(st.booleans()):  # v1.1: a list kept in a file
+        out.append(f"define listed = lines {quote(draw(st.sampled_from(sorted(LIST_FILES))))}")
+        lists += ("listed",)
+    base = _Scope(string_lists=lists, number_lists=("sizes",))
     out.append(f"define big = {draw(conditions(base, depth=1))}")
     out.append(f"define weighted = {draw(st.sampled_from(NUMBER_FIELDS))} * 2")
     scope = attrs.evolve(base, conditions=("big",), numbers=("weighted",))
@@ -361,7 +404,8 @@ def policies(draw) -> str:
         changes = i + 1 < len(stages) and owners[i + 1] != owners[i]
         if changes or draw(st.integers(0, 3)) == 0:
             team = owners[i + 1] if changes else draw(st.sampled_from(TEAMS))
-            out.append(draw(_handoff(name, team, scope, business=business)))
+            out.append(draw(_handoff(name, team, scope, business=business,
+                                     calendars=calendars, unnamed=unnamed)))
     for _ in range(draw(st.integers(0, 2))):
         from_ = draw(st.lists(st.sampled_from(stages), min_size=1, max_size=len(stages),
                               unique=True))
@@ -523,10 +567,19 @@ def leads_for(draw, model: PolicyModel) -> dict:
 
 def load_text(text: str, file: str = "generated.funnel") -> PolicyModel:
     """Parse, build and check one policy file's text, as the loader does; fail on any
-    error diagnostic. The model carries the checker's work calendar."""
+    error diagnostic. The model carries the checker's work calendar. ``lines`` lists
+    are read from :data:`LIST_FILES`, written beside the file as the loader expects."""
     result = parse(text, file)
     assert result.module is not None, [str(d) for d in result.diagnostics]
-    model = build_model([result.module])
+    module = result.module
+    if any(isinstance(d, n.Define) and d.lines is not None for d in module.decls):
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, body in LIST_FILES.items():
+                Path(tmp, name).write_text(body, encoding="utf-8", newline="")
+            found: list = []
+            module = fill_lines(attrs.evolve(module, path=str(Path(tmp, file))), found, {})
+            assert not [d for d in found if d.is_error], found
+    model = build_model([module])
     errors = [d for d in (*result.diagnostics, *check_policy(model)) if d.is_error]
     assert not errors, [f"{d.code} {d.message} at {d.span}" for d in errors]
     return attrs.evolve(model, work_calendar=work_calendar(model))
