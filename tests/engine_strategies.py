@@ -360,6 +360,8 @@ def policies(draw) -> str:
     business = draw(st.booleans())
     out = ['policy generated "A generated policy"', 'version "1"', "id lead_id"]
     out += [f'team {t} "@acme/{t}"' for t in TEAMS]
+    # two or more stages in most draws (a handoff needs a next stage); one stays possible
+    stages = STAGES[: draw(st.sampled_from((2, 3, 4, 1)))]
     # v1.1: named calendars beside (or instead of) the unnamed one
     calendars: tuple[str, ...] = ()
     unnamed = True
@@ -370,8 +372,6 @@ def policies(draw) -> str:
         if unnamed:
             out.append(draw(_calendar()))
         out += [draw(_calendar(name)) for name in calendars]
-    # two or more stages in most draws (a handoff needs a next stage); one stays possible
-    stages = STAGES[: draw(st.sampled_from((2, 3, 4, 1)))]
     out.append("funnel " + " -> ".join(stages))
 
     # defines: lists, conditions and numbers over fields (scores may use these)
