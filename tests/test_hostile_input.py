@@ -477,3 +477,10 @@ def test_a_csv_cell_past_the_record_limit_is_one_error_record(tmp_path, w):
     records = [json.loads(x) for x in result.stdout.splitlines()]
     assert [r["lead"] for r in records] == ["A", None, "C"]
     assert "longer than 16 MiB" in records[1]["error"]["message"]
+
+
+def test_a_diagnostic_on_a_huge_line_shows_a_window_of_it(w):  # 18
+    result = _run("check", str(w / "longstring"))
+    assert result.exit_code == 1
+    assert len(result.output) < 2_000  # not the 10 MB line
+    assert "^" in result.output

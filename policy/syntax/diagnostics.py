@@ -201,6 +201,10 @@ def _source_line(source: str, number: int) -> str | None:
     return source[start:end].removesuffix("\r")
 
 
+#: The most characters of a source line a diagnostic shows.
+_SHOWN = 200
+
+
 def render(diag: Diagnostic, source: str | None, *, color: bool = False) -> str:
     """``path:line:col: severity[CODE]: message``, the source line, a caret, help."""
     s = diag.span
@@ -214,11 +218,18 @@ def render(diag: Diagnostic, source: str | None, *, color: bool = False) -> str:
     if source is not None and s.line >= 1:
         text = _source_line(source, s.line)
         if text is not None:
+            start = max(s.column - 1, 0)
+            if len(text) > _SHOWN:
+                # a line of megabytes (a generated list, a hostile literal): show a
+                # window around the column, not the whole line
+                first = max(0, min(start - _SHOWN // 4, len(text) - _SHOWN))
+                text = ("…" if first else "") + text[first:first + _SHOWN] + (
+                    "…" if first + _SHOWN < len(text) else "")
+                start = start - first + (1 if first else 0)
             # one picture per control character keeps the caret under its column
             text = _PICTURES.sub(_picture, text.expandtabs(1))
             gutter = f"{s.line:>4} | "
             lines.append(gutter + text)
-            start = max(s.column - 1, 0)
             if s.end_line == s.line and s.end_column > s.column:
                 width = s.end_column - s.column
             else:
