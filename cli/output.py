@@ -108,6 +108,10 @@ def output_file(output: str) -> Iterator[IO[str]]:
         _fail(output, exc)
 
 
+#: The process that installed the handlers (a forked worker inherits them).
+_owner = 0
+
+
 def _say_interrupted() -> None:
     with contextlib.suppress(OSError, ValueError):
         click.echo("funnel: interrupted", err=True)
@@ -123,6 +127,10 @@ def _on_signal(signum: int, frame: object) -> None:
     bytes), worker processes are ended, one line is printed and the process exits
     130 at once. Output that was already complete has been renamed into place.
     """
+    if os.getpid() != _owner:
+        # a worker forked before it could set its own handlers: end silently (the
+        # main process reports the interrupt)
+        os._exit(128 + signum)
     discard_pending()
     if "multiprocessing" in sys.modules:
         import multiprocessing
@@ -140,8 +148,10 @@ def _on_signal(signum: int, frame: object) -> None:
 def interruptible() -> Iterator[None]:
     """Ctrl-C or SIGTERM: leave no torn file, say so in one line, exit 130
     (`_on_signal`). A ``KeyboardInterrupt`` raised some other way ends the same way."""
+    global _owner
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
+        _owner = os.getpid()
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, _on_signal)
     try:
