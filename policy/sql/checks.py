@@ -1,0 +1,327 @@
+"""Lead checks in SQL: timestamps parsed by integer arithmetic, and the schema keywords
+the SQL path supports (spec section 10), giving the same problem paths as Python.
+
+:func:`timestamp_parts` and :func:`timestamp_value` are
+:func:`policy.engine.timestamps.parse_timestamp` as SQL, in two staging steps: one
+regular expression for the shape, then range checks (month, day of month, hour,
+minute, second, offset) and days-from-civil arithmetic, so no dialect's own timestamp
+parsing or time-zone rules take part.
+
+:func:`schema_checks` walks the schema and returns, in the order the Python engine
+sorts problems (by path), one ``(path, condition, message)`` per keyword and field;
+a keyword outside :data:`SUPPORTED` (or :data:`ANNOTATIONS`) is refused by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from sqlglot import exp
+
+from policy.model.schema import format_path
+from policy.sql.dialects import Dialect
+from policy.sql.values import SqlUnsupported, dbl
+
+__all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "schema_checks", "timestamp_parts", "timestamp_shape",
+           "timestamp_value"]
+
+SUPPORTED = frozenset({
+    "type", "required", "enum", "const", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "minLength", "maxLength", "format", "properties", "pattern", "items",
+})
+ANNOTATIONS = frozenset({
+    "$schema", "$id", "$comment", "title", "description", "default", "examples",
+    "deprecated", "readOnly", "writeOnly", "$anchor", "contentEncoding", "contentMediaType",
+})
+
+_DATE = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+_TIME = (r"[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?"
+         r"(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?")
+_PATTERNS = {
+    "date-time": "^" + _DATE + _TIME + "$",
+    "date": "^" + _DATE + "$",
+    "any": "^" + _DATE + "(?:" + _TIME + ")?$",
+}
+_MIN_US = -62_135_596_800 * 1_000_000
+_MAX_US = 253_402_300_799 * 1_000_000 + 999_999
+
+
+def _n(v: int) -> exp.Expression:
+    return exp.Literal.number(v)
+
+
+def _int(text: exp.Expression) -> exp.Expression:
+    """A group of digits as BIGINT; an unmatched group ('' or NULL) as 0."""
+    return exp.Case(ifs=[exp.If(this=exp.Coalesce(
+        this=exp.GT(this=exp.Length(this=text), expression=_n(0)),
+        expressions=[exp.false()]), true=exp.cast(text, "BIGINT"))], default=_n(0))
+
+
+def _and(parts: list[exp.Expression]) -> exp.Expression:
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.And(this=out, expression=p)
+    return exp.Paren(this=out)
+
+
+def _sub(s: exp.Expression, start: int, length: int) -> exp.Expression:
+    return exp.Substring(this=s, start=_n(start), length=_n(length))
+
+
+#: The parts of a timestamp :func:`timestamp_parts` computes, in order.
+PARTS = ("ok", "y", "mo", "da", "hh", "mi", "ss", "fr", "sg", "oh", "om")
+
+
+def timestamp_shape(s: exp.Expression, kind: str) -> exp.Expression:
+    """Whether the text ``s`` has the shape of a timestamp of ``kind`` (never NULL)."""
+    return exp.Coalesce(this=exp.RegexpLike(this=s, expression=exp.Literal.string(
+        _PATTERNS[kind])), expressions=[exp.false()])
+
+
+def timestamp_parts(s: exp.Expression, kind: str, ok: exp.Expression
+                    ) -> list[tuple[str, exp.Expression]]:
+    """The pieces of the text ``s`` (a first staging step): whether it has the shape of
+    ``kind``, then year, month, day, hour, minute, second, microseconds, offset sign,
+    offset hours and minutes, each a BIGINT (0 when absent). Positions are fixed by the
+    shape, so only the fraction and the offset need a regular expression."""
+    parts = [("ok", ok), ("y", _int(_sub(s, 1, 4))), ("mo", _int(_sub(s, 6, 2))),
+             ("da", _int(_sub(s, 9, 2)))]
+    if kind == "date":
+        parts = [(name, e if name == "ok" else exp.Case(ifs=[exp.If(this=ok, true=e)],
+                                                           default=_n(0)))
+                 for name, e in parts]
+        return parts + [(p, _n(0)) for p in ("hh", "mi", "ss", "fr", "oh", "om")] + [
+            ("sg", exp.Literal.string(""))]
+    has_sec = exp.EQ(this=_sub(s, 17, 1), expression=exp.Literal.string(":"))
+    frac = exp.RegexpExtract(this=s, expression=exp.Literal.string(r"^.{19}[.,]([0-9]+)"),
+                             group=_n(1))
+    frac6 = exp.Substring(this=exp.Concat(expressions=[
+        exp.Coalesce(this=frac, expressions=[exp.Literal.string("")]),
+        exp.Literal.string("000000")]), start=_n(1), length=_n(6))
+    tail = exp.Substring(this=s, start=_n(17))
+    off = r"([+-])([0-9]{2})(?::?([0-9]{2}))?$"
+
+    def og(i):
+        return exp.RegexpExtract(this=tail, expression=exp.Literal.string(off), group=_n(i))
+
+    return [(name, e if name in ("ok", "sg") else exp.Case(
+        ifs=[exp.If(this=ok, true=e)], default=_n(0))) for name, e in parts + [
+        ("hh", _int(_sub(s, 12, 2))), ("mi", _int(_sub(s, 15, 2))),
+        ("ss", exp.Case(ifs=[exp.If(this=exp.Coalesce(this=has_sec, expressions=[
+            exp.false()]), true=_int(_sub(s, 18, 2)))], default=_n(0))),
+        ("fr", _int(frac6)),
+        ("sg", exp.Coalesce(this=og(1), expressions=[exp.Literal.string("")])),
+        ("oh", _int(og(2))), ("om", _int(og(3))),
+    ]]
+
+
+def timestamp_value(col, d: Dialect) -> exp.Expression:
+    """The instant (BIGINT µs) from the parts :func:`timestamp_parts` staged (``col(name)``
+    gives a part's column), or NULL: the same rules as
+    :func:`~policy.engine.timestamps.parse_timestamp`."""
+    y, mo, da, hh, mi, ss, fr, sg, oh, om = (col(p) for p in PARTS[1:])
+
+    def mod(a, b):
+        return exp.Mod(this=a, expression=_n(b))
+
+    def eq0(a):
+        return exp.EQ(this=a, expression=_n(0))
+
+    leap = exp.Paren(this=exp.Or(
+        this=exp.And(this=eq0(mod(y, 4)), expression=exp.NEQ(this=mod(y, 100),
+                                                               expression=_n(0))),
+        expression=eq0(mod(y, 400))))
+    dim = exp.Case(ifs=[
+        exp.If(this=exp.In(this=mo, expressions=[_n(4), _n(6), _n(9), _n(11)]), true=_n(30)),
+        exp.If(this=exp.EQ(this=mo, expression=_n(2)),
+               true=exp.Case(ifs=[exp.If(this=leap, true=_n(29))], default=_n(28))),
+    ], default=_n(31))
+    valid = _and([
+        col("ok"), exp.GTE(this=y, expression=_n(1)),
+        exp.Between(this=mo, low=_n(1), high=_n(12)),
+        exp.GTE(this=da, expression=_n(1)), exp.LTE(this=da, expression=dim),
+        exp.LTE(this=hh, expression=_n(23)), exp.LTE(this=mi, expression=_n(59)),
+        exp.LTE(this=ss, expression=_n(59)),
+        exp.LTE(this=oh, expression=_n(23)), exp.LTE(this=om, expression=_n(59)),
+    ])
+    # days from civil (H. Hinnant): every division is of a non-negative number.
+    yy = exp.Paren(this=exp.Sub(this=y, expression=exp.Case(
+        ifs=[exp.If(this=exp.LTE(this=mo, expression=_n(2)), true=_n(1))], default=_n(0))))
+    era = d.int_div(yy, 400)
+    yoe = exp.Paren(this=exp.Sub(this=yy, expression=exp.Mul(this=era, expression=_n(400))))
+    mp = exp.Paren(this=exp.Add(this=mo, expression=exp.Case(
+        ifs=[exp.If(this=exp.GT(this=mo, expression=_n(2)), true=_n(-3))], default=_n(9))))
+    doy = exp.Add(this=d.int_div(exp.Paren(this=exp.Add(
+        this=exp.Mul(this=_n(153), expression=mp), expression=_n(2))), 5),
+        expression=exp.Sub(this=da, expression=_n(1)))
+    doe = exp.Add(this=exp.Sub(this=exp.Add(
+        this=exp.Mul(this=yoe, expression=_n(365)), expression=d.int_div(yoe, 4)),
+        expression=d.int_div(yoe, 100)), expression=exp.Paren(this=doy))
+    days = exp.Sub(this=exp.Add(this=exp.Mul(this=era, expression=_n(146097)),
+                                expression=exp.Paren(this=doe)), expression=_n(719468))
+    secs = exp.Add(this=exp.Add(this=exp.Add(
+        this=exp.Mul(this=exp.Paren(this=days), expression=_n(86400)),
+        expression=exp.Mul(this=hh, expression=_n(3600))),
+        expression=exp.Mul(this=mi, expression=_n(60))), expression=ss)
+    offset = exp.Add(this=exp.Mul(this=oh, expression=_n(3600)),
+                     expression=exp.Mul(this=om, expression=_n(60)))
+    signed = exp.Case(ifs=[exp.If(this=exp.EQ(this=sg, expression=exp.Literal.string("-")),
+                                  true=exp.Neg(this=exp.Paren(this=offset)))], default=offset)
+    secs = exp.Sub(this=secs, expression=exp.Paren(this=signed))
+    us = exp.Add(this=exp.Mul(this=exp.Paren(this=secs), expression=_n(1_000_000)),
+                 expression=fr)
+    in_range = exp.Between(this=exp.Paren(this=us), low=_n(_MIN_US), high=_n(_MAX_US))
+    return exp.Case(ifs=[exp.If(this=valid, true=exp.Case(ifs=[exp.If(this=in_range, true=us)]))])
+
+
+# --------------------------------------------------------------------------- schema
+
+#: The value of a schema path, as the staging step gives it.
+Access = Callable[[tuple[str, ...], str], exp.Expression]
+
+
+def _walk(node: object, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], dict]]:
+    if node is True or node == {}:
+        return
+    if not isinstance(node, dict):
+        raise SqlUnsupported(f"the schema at `{format_path(path) or '(the lead)'}` is not an "
+                             "object; the SQL path checks object schemas only")
+    for key in node:
+        if key not in SUPPORTED and key not in ANNOTATIONS:
+            raise SqlUnsupported(
+                f"the schema keyword `{key}` (at `{format_path(path) or '(the lead)'}`) is "
+                "not checked by the SQL path; it checks type, required, enum, const, "
+                "minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength, "
+                "maxLength, pattern, items and the date-time and date formats")
+    yield path, node
+    props = node.get("properties") or {}
+    for key, sub in props.items():
+        yield from _walk(sub, (*path, key))
+
+
+def schema_paths(document: dict) -> list[tuple[str, ...]]:
+    """Every path the schema describes (the lead itself is ``()``)."""
+    return [p for p, _ in _walk(document, ())]
+
+
+def _types(node: dict) -> list[str] | None:
+    t = node.get("type")
+    if t is None:
+        return None
+    return [t] if isinstance(t, str) else list(t)
+
+
+def schema_checks(document: dict, ty: Access, val: Access, d: Dialect
+                  ) -> list[tuple[str, exp.Expression, str]]:
+    """``(path, failed, message)`` per check, sorted by path as Python sorts problems.
+
+    ``ty(path, "ty")`` is the JSON type name of the value at ``path`` (``null``,
+    ``boolean``, ``integer``, ``number``, ``string``, ``array``, ``object``; NULL when
+    absent); ``val(path, kind)`` its value as ``n``, ``s``, ``b`` or ``ln``.
+    """
+    out: list[tuple[str, exp.Expression, str]] = []
+    for path, node in _walk(document, ()):
+        t = ty(path, "ty")
+        is_obj = exp.EQ(this=t, expression=exp.Literal.string("object"))
+        for name in node.get("required") or ():
+            if not isinstance(name, str):
+                continue
+            sub = (*path, name)
+            missing = exp.Is(this=ty(sub, "ty"), expression=exp.null())
+            cond = missing if not path else exp.And(this=is_obj, expression=missing)
+            out.append((format_path(sub), cond, "required field is missing"))
+        if not path:
+            continue  # the lead itself: an object, checked before the schema runs
+        out += [(format_path(path), c, m) for c, m in _value_checks(node, path, ty, val, d)]
+    out.sort(key=lambda x: x[0])
+    return out
+
+
+def _type_test(t: exp.Expression, n: exp.Expression, name: str) -> exp.Expression:
+    s = exp.Literal.string
+    if name == "integer":
+        return exp.Or(this=exp.EQ(this=t, expression=s("integer")), expression=exp.And(
+            this=exp.EQ(this=t, expression=s("number")),
+            expression=exp.EQ(this=n, expression=exp.Floor(this=n))))
+    if name == "number":
+        return exp.In(this=t, expressions=[s("integer"), s("number")])
+    return exp.EQ(this=t, expression=s(name))
+
+
+def _value_checks(node: dict, path, ty: Access, val: Access, d: Dialect):
+    t = ty(path, "ty")
+    present = exp.Not(this=exp.Is(this=t, expression=exp.null()))
+    num = val(path, "n")
+    text = val(path, "s")
+    is_num = exp.In(this=t, expressions=[exp.Literal.string("integer"),
+                                          exp.Literal.string("number")])
+    is_str = exp.EQ(this=t, expression=exp.Literal.string("string"))
+    types = _types(node)
+    if types is not None:
+        ok = [_type_test(t, num, name) for name in types]
+        any_ok = ok[0]
+        for o in ok[1:]:
+            any_ok = exp.Or(this=any_ok, expression=o)
+        yield (exp.And(this=present, expression=exp.Not(this=exp.Paren(this=any_ok))),
+               "expected " + " or ".join(types))
+    for key, word in (("enum", "not one of the allowed values"), ("const", "not the allowed value")):
+        if key not in node:
+            continue
+        values = node[key] if key == "enum" else [node[key]]
+        if not isinstance(values, list):
+            raise SqlUnsupported(f"`{key}` at `{format_path(path)}` must be a list")
+        hits = []
+        for v in values:
+            if v is None:
+                hits.append(exp.EQ(this=t, expression=exp.Literal.string("null")))
+            elif isinstance(v, bool):
+                hits.append(exp.And(this=exp.EQ(this=t, expression=exp.Literal.string("boolean")),
+                                    expression=exp.EQ(this=val(path, "b"),
+                                                      expression=exp.Boolean(this=v))))
+            elif isinstance(v, (int, float)):
+                hits.append(exp.And(this=is_num, expression=exp.EQ(this=num, expression=dbl(v))))
+            elif isinstance(v, str):
+                hits.append(exp.And(this=is_str, expression=exp.EQ(
+                    this=text, expression=exp.Literal.string(v))))
+            else:
+                raise SqlUnsupported(f"`{key}` at `{format_path(path)}` lists an object or "
+                                     "array; the SQL path compares only plain values")
+        anyhit = hits[0] if hits else exp.false()
+        for h in hits[1:]:
+            anyhit = exp.Or(this=anyhit, expression=h)
+        yield (exp.And(this=present, expression=exp.Not(this=exp.Coalesce(
+            this=exp.Paren(this=anyhit), expressions=[exp.false()]))), word)
+    bounds = (("minimum", exp.LT, "below the minimum"), ("maximum", exp.GT, "above the maximum"),
+              ("exclusiveMinimum", exp.LTE, "not above the exclusive minimum"),
+              ("exclusiveMaximum", exp.GTE, "not below the exclusive maximum"))
+    for key, cls, word in bounds:
+        if key in node:
+            if not isinstance(node[key], (int, float)) or isinstance(node[key], bool):
+                raise SqlUnsupported(f"`{key}` at `{format_path(path)}` is not a number")
+            yield (exp.And(this=is_num, expression=cls(this=num, expression=dbl(node[key]))),
+                   f"{word} {node[key]}")
+    for key, cls in (("minLength", exp.LT), ("maxLength", exp.GT)):
+        if key in node:
+            yield (exp.And(this=is_str, expression=cls(this=exp.Length(this=text),
+                                                       expression=_n(int(node[key])))),
+                   f"{key} {node[key]}")
+    if "pattern" in node:
+        yield (exp.And(this=is_str, expression=exp.Not(this=exp.RegexpLike(
+            this=text, expression=exp.Literal.string(node["pattern"])))),
+            "does not match the pattern")
+    fmt = node.get("format")
+    if fmt in ("date-time", "date"):
+        parsed = val(path, "t:" + fmt)
+        yield (exp.And(this=is_str, expression=exp.Is(this=parsed, expression=exp.null())),
+               f"not a valid {fmt}")
+    items = node.get("items")
+    if items is not None:
+        if not isinstance(items, dict) or set(items) - {"type"} - ANNOTATIONS:
+            raise SqlUnsupported(f"`items` at `{format_path(path)}` may only give a `type` in "
+                                 "the SQL path")
+        types_i = _types(items)
+        if types_i:
+            bad = val(path, "bad_items:" + ",".join(types_i))
+            yield (exp.And(this=exp.EQ(this=t, expression=exp.Literal.string("array")),
+                           expression=exp.GT(this=bad, expression=_n(0))),
+                   "items of the wrong type")

@@ -1,0 +1,741 @@
+"""The policy as one SQL statement (spec section 10): one sqlglot tree, printed per dialect.
+
+:func:`build` walks a checked :class:`~policy.model.namespace.PolicyModel` once and
+returns a ``SELECT`` (a chain of CTEs) that decides every row of a source in the
+tabular form of section 9 (:mod:`policy.engine.tabular`): staging (each field's slots,
+the lead's checks), scores in dependency order, gates and the reached stage, handoffs
+(route, SLA with business time from the calendar tables of
+:mod:`policy.sql.calendars`, escalation, rejection), placement, next step, violations.
+Every meaning is the runtime's (:mod:`policy.engine.runtime`, :mod:`policy.sql.values`);
+every difference between dialects is in :mod:`policy.sql.dialects`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import attrs
+from sqlglot import exp
+
+from policy.engine.interpreter import LAST_INSTANT, half_life_us
+from policy.engine.tabular import HANDOFF_FIELDS, layout
+from policy.model.namespace import PolicyModel, stmt_exprs, walk_expr
+from policy.sql.calendars import DAY_US, CalendarTables, build_tables
+from policy.sql.checks import (
+    schema_checks,
+    schema_paths,
+    timestamp_parts,
+    timestamp_shape,
+    timestamp_value,
+)
+from policy.sql.dialects import Dialect
+from policy.sql.values import Compiler, SqlUnsupported, Val, dbl, holds
+from policy.syntax import nodes as n
+
+__all__ = ["Options", "build", "default_years"]
+
+_S = exp.Literal.string
+_SEP = "\x1f"  # between a problem's path and its message in the engines' hidden column
+
+
+def _N(v: int) -> exp.Expression:  # noqa: N802 - a literal constructor
+    return exp.Literal.number(v)
+
+
+@attrs.frozen(kw_only=True)
+class Options:
+    """How to print: the source, the instant, the calendar years, what to output."""
+
+    #: ``table`` (funnel sql), or ``json`` (the engines read JSON text)
+    source: str = "table"
+    table: str = "leads"
+    flat: str | None = None
+    as_of: int | None = None
+    years: tuple[int, int] | None = None
+    #: ``inline`` (VALUES in the statement) or ``named`` (tables the engine created)
+    calendars: str = "inline"
+    #: instants as the dialect's TIMESTAMP (``native``) or BIGINT µs (``us``)
+    instants: str = "native"
+    #: the engines' hidden columns (JSON text of values, problem messages)
+    hidden: bool = False
+
+
+def default_years(today: datetime.date | None = None) -> tuple[int, int]:
+    """Five years before to two after the current year (spec section 10)."""
+    year = (today or datetime.date.today()).year
+    return (year - 5, year + 2)
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(exp.to_identifier(name, quoted=True))
+
+
+def _case(pairs, default=None) -> exp.Expression:
+    if not pairs:
+        return default if default is not None else exp.null()
+    return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in pairs], default=default)
+
+
+def _isnull(e) -> exp.Expression:
+    return exp.Is(this=e, expression=exp.null())
+
+
+def _notnull(e) -> exp.Expression:
+    return exp.Not(this=exp.Is(this=e, expression=exp.null()))
+
+
+class _Build:
+    def __init__(self, model: PolicyModel, info, d: Dialect, opts: Options, source):
+        self.model, self.info, self.d, self.opts, self.src = model, info, d, opts, source
+        self.paths: list[tuple[str, ...]] = []
+        self.slots: dict[tuple[tuple[str, ...], str], str] = {}
+        self.tsreg: dict[tuple[tuple[str, ...], str], str] = {}
+        self.as_of = _N(opts.as_of) if opts.as_of is not None else d.now_us()
+        self.cte: list[tuple[str, exp.Select]] = []
+        self.cal_tables: dict[str, CalendarTables] = {}
+        self.comp = Compiler(model, d, field=self.field,
+                             score=lambda name: _col(f"sc_{name}"), as_of=self.as_of)
+
+    # ------------------------------------------------------------------ fields
+    def path_index(self, path: tuple[str, ...]) -> int:
+        if path not in self.paths:
+            self.paths.append(path)
+        return self.paths.index(path)
+
+    def slot(self, path: tuple[str, ...], slot: str) -> exp.Expression | None:
+        """The staging column of one slot of a field (registered on first use); None
+        when the source says the field never has that kind. ``t:KIND`` is the field's
+        text read as a timestamp of that kind."""
+        if slot.startswith("t:"):
+            return self.ts(path, slot[2:])
+        k = self.path_index(path)
+        key = (path, slot)
+        if key not in self.slots:
+            if self.src.slot(path, slot, k) is None:
+                return None
+            self.slots[key] = f"f{k}_{slot.replace(':', '_').replace(',', '_')}"
+        return _col(self.slots[key])
+
+    def ts(self, path: tuple[str, ...], kind: str) -> exp.Expression:
+        """The column of a field's text read as an instant (µs) of ``kind``, or NULL."""
+        if self.slot(path, "s") is None:
+            return exp.null()
+        key = (path, kind)
+        if key not in self.tsreg:
+            self.tsreg[key] = f"f{self.path_index(path)}_{kind.replace('-', '')}"
+        return _col(self.tsreg[key] + "_t")
+
+    def present(self, path: tuple[str, ...]) -> exp.Expression:
+        ty = self.slot(path, "ty")
+        return exp.Coalesce(this=exp.NEQ(this=ty, expression=_S("null")),
+                            expressions=[exp.false()])
+
+    def field(self, path: tuple[str, ...]) -> Val:
+        if path in self.model.timestamp_paths:
+            t = self.ts(path, self._ts_kind(path))
+            return Val({"t": t}, p=_notnull(t))
+        slots = {}
+        for k in ("n", "s", "b", "l", "ln"):
+            c = self.slot(path, k)
+            if c is not None:
+                slots[k] = c
+        return Val(slots, p=self.present(path))
+
+    def _ts_kind(self, path) -> str:
+        schema = self.model.schema
+        info = schema.lookup(path) if schema is not None else None
+        fmt = info.format if info is not None else None
+        return fmt if fmt in ("date", "date-time") else "any"
+
+    # ------------------------------------------------------------------ building
+    def build(self) -> exp.Select:
+        model = self.model
+        self.lay = layout(model)
+        # Compile every part first: that registers the fields and slots staging needs.
+        score_exprs = [(name, self._score(model.scores[name])) for name in model.score_order]
+        gates = [(st.name.name, self._gate(st)) for st in model.funnel_stages()]
+        handoffs = [self._handoff(h) for h in model.handoffs]
+        recycles = [(r, self.comp.cond(r.condition)) for r in model.recycles]
+        next_cols = self._next()
+        lead = self._lead_id()
+        problems = self._checks()
+        tbad = [(p, exp.And(this=self.present(p), expression=_isnull(
+            self.ts(p, self._ts_kind(p))))) for p in model.timestamp_order]
+
+        self._stage(problems, tbad)
+        prev = "stg"
+        for i, (name, e) in enumerate(score_exprs):
+            self._add(f"s{i}", exp.select(exp.Star(), e.as_(f"sc_{name}")).from_(prev))
+            prev = f"s{i}"
+        self._gates(gates, prev)
+        self._handoff_cte(handoffs)
+        return self._final(handoffs, recycles, next_cols, lead, score_exprs)
+
+    def _add(self, name: str, select: exp.Select) -> None:
+        self.cte.append((name, select))
+
+    # ------------------------------------------------------------------ staging
+    def _checks(self):
+        model = self.model
+        if model.schema is None:
+            return []
+        for path in schema_paths(dict(model.schema.document)):
+            self.path_index(path) if path else None
+
+        def ty(path, _):
+            return self.slot(path, "ty")
+
+        def val(path, slot):
+            e = self.slot(path, slot)
+            return e if e is not None else exp.null()
+
+        return schema_checks(dict(model.schema.document), ty, val, self.d)
+
+    def _stage(self, problems, tbad) -> None:
+        d = self.d
+        self._add("src0", self.src.base(self.paths))
+        slot_cols = [exp.Paren(this=self.src.slot(path, slot, self.path_index(path))).as_(name)
+                     for (path, slot), name in self.slots.items()]
+        self._add("sl", exp.select(exp.Star(), *slot_cols).from_("src0"))
+        shapes, parts, values = [], [], []
+        for (path, kind), name in self.tsreg.items():
+            s = self.slot(path, "s")
+            shapes.append(timestamp_shape(s, kind).as_(f"{name}_shape"))
+            parts += [e.as_(f"{name}_{p}") for p, e in
+                      timestamp_parts(s, kind, _col(f"{name}_shape"))]
+            values.append(timestamp_value(lambda p, name=name: _col(f"{name}_{p}"), d)
+                          .as_(f"{name}_t"))
+        self._add("ts0", exp.select(exp.Star(), *shapes).from_("sl"))
+        self._add("tp", exp.select(exp.Star(), *parts).from_("ts0"))
+        self._add("tv", exp.select(exp.Star(), *values).from_("tp"))
+        cols: list[exp.Expression] = [exp.Star()]
+        # The refusal: the record itself, then the schema, then timestamp fields.
+        schema_fail = [c for _, c, _ in problems]
+        any_schema = _or_all([exp.Coalesce(this=exp.Paren(this=c), expressions=[exp.false()])
+                              for c in schema_fail])
+        ts_fail = [c for _, c in tbad if c is not None]
+        any_ts = _or_all(ts_fail)
+        msg_pairs = []
+        path_items: list[exp.Expression] = []
+        msg_items: list[exp.Expression] = []
+        if self.src.json_text:
+            kind = self.src.doc_kind()
+            not_json = _isnull(kind)
+            bad_utf8 = exp.EQ(this=exp.column("txt"), expression=_S("\x00"))
+            utf8_msg = "not valid UTF-8 (the file has bytes that are not UTF-8 text)"
+            not_obj = exp.NEQ(this=kind, expression=_S("object"))
+            found = exp.Concat(expressions=[_S("expected a JSON object, found "), kind])
+            msg_pairs += [(bad_utf8, _S(utf8_msg)), (not_json, _S("not valid JSON")),
+                          (not_obj, found)]
+            whole = exp.Coalesce(this=exp.Paren(this=exp.Or(this=not_json, expression=not_obj)),
+                                 expressions=[exp.true()])
+            path_items.append(_case([(whole, _S(""))]))
+            msg_items.append(_case([(bad_utf8, _S(utf8_msg)), (not_json, _S("not valid JSON")),
+                                    (whole, found)]))
+            gate = exp.Not(this=exp.Paren(this=whole))
+        else:
+            gate = exp.true()
+        msg_pairs += [(any_schema, _S("the lead does not match the schema")),
+                      (any_ts, _S("a timestamp field does not parse"))]
+        for path, cond, message in problems:
+            hit = exp.And(this=gate, expression=exp.Coalesce(this=exp.Paren(this=cond),
+                                                             expressions=[exp.false()]))
+            path_items.append(_case([(hit, _S(path))]))
+            msg_items.append(_case([(hit, _S(message))]))
+        ts_gate = exp.And(this=gate, expression=exp.Not(this=exp.Paren(this=any_schema)))
+        for path, cond in tbad:
+            if cond is None:
+                continue
+            from policy.model.schema import format_path
+
+            hit = exp.And(this=ts_gate, expression=cond)
+            path_items.append(_case([(hit, _S(format_path(path)))]))
+            msg_items.append(_case([(hit, _S("not a valid timestamp"))]))
+        cols.append(exp.Paren(this=_case(msg_pairs)).as_("_err"))
+        cols.append(d.compact(path_items).as_("_paths"))
+        if self.opts.hidden:
+            cols.append(d.compact(msg_items).as_("_msgs"))
+        self._add("stg", exp.select(*cols).from_("tv"))
+
+    # ------------------------------------------------------------------ scores
+    def _score(self, score: n.Score) -> exp.Expression:
+        total: exp.Expression = dbl(0)
+        decay = bounds = None
+        for item in score.items:
+            if isinstance(item, n.PointsIf):
+                term = _case([(self.comp.cond(item.condition), dbl(item.points))], dbl(0))
+                total = exp.Add(this=total, expression=term)
+            elif isinstance(item, n.PointsPer):
+                c = self.comp.value(item.count).get("n")
+                if c is None:
+                    continue
+                gained = exp.Mul(this=dbl(abs(item.points)), expression=c)
+                if item.cap is not None:
+                    gained = _case([(exp.GT(this=gained, expression=dbl(item.cap)),
+                                     dbl(item.cap))], gained)
+                if item.points < 0:
+                    gained = exp.Neg(this=exp.Paren(this=gained))
+                term = _case([(exp.Coalesce(this=exp.GT(this=c, expression=dbl(0)),
+                                            expressions=[exp.false()]), gained)], dbl(0))
+                total = exp.Add(this=total, expression=term)
+            elif isinstance(item, n.Decay):
+                decay = decay or item
+            elif isinstance(item, n.Range):
+                bounds = bounds or item
+        if decay is not None:
+            since = self.comp.value(decay.since).get("t")
+            if since is not None:
+                hl = half_life_us(decay.half_life)
+                elapsed = exp.cast(exp.Paren(this=exp.Sub(this=self.as_of, expression=since)),
+                                   "DOUBLE")
+                factor = exp.Pow(this=dbl(0.5), expression=exp.Div(this=elapsed,
+                                                                  expression=dbl(hl)))
+                applies = exp.Coalesce(this=exp.LTE(this=since, expression=self.as_of),
+                                       expressions=[exp.false()])
+                total = exp.Mul(this=exp.Paren(this=total),
+                                expression=_case([(applies, factor)], dbl(1)))
+        x = exp.Paren(this=total)
+        rounded = _case([(exp.GTE(this=x, expression=dbl(0)),
+                          exp.Floor(this=exp.Add(this=x, expression=dbl(0.5))))],
+                        exp.Neg(this=exp.Floor(this=exp.Add(this=exp.Neg(this=x),
+                                                            expression=dbl(0.5)))))
+        value = exp.cast(rounded, "BIGINT")
+        if bounds is not None:
+            lo, hi = _N(int(bounds.low)), _N(int(bounds.high))
+            value = _case([(exp.LT(this=value, expression=lo), lo),
+                           (exp.GT(this=value, expression=hi), hi)], value)
+        return value
+
+    # ------------------------------------------------------------------ gates
+    def _gate(self, stage: n.Stage) -> exp.Expression:
+        requires, excludes, keep = [], [], None
+        for item in stage.items:
+            c = self.comp.cond(item.condition)
+            if isinstance(item, n.Require):
+                requires.append(c)
+            elif isinstance(item, n.Exclude):
+                excludes.append(c)
+            elif keep is None:
+                keep = c
+        ok = _and_all(requires)
+        if keep is not None:
+            ok = exp.Or(this=ok, expression=keep)
+        return _and_all([exp.Not(this=exp.Paren(this=_or_all(excludes))), exp.Paren(this=ok)])
+
+    def _gates(self, gates, prev) -> None:
+        funnel = self.model.funnel
+        pairs = []
+        last = None
+        for name, cond in gates:
+            pairs.append((exp.Not(this=exp.Paren(this=cond)), _N(self._index(last))))
+            last = name
+        ri = _case(pairs, _N(self._index(last))) if gates else _N(-1)
+        del funnel
+        self._add("g", exp.select(exp.Star(), exp.Paren(this=ri).as_("_ri")).from_(prev))
+
+    def _index(self, name) -> int:
+        return self.model.stage_index(name)
+
+    # ------------------------------------------------------------------ handoffs
+    def _handoff(self, h: n.Handoff) -> dict:
+        model, comp = self.model, self.comp
+        at = model.stage_index(h.stage.name)
+        out: dict = {"h": h, "at": at, "stage": h.stage.name, "team": h.team.name}
+        routes = []
+        for item in h.items:
+            if isinstance(item, n.Route):
+                cond = exp.true() if item.condition is None else comp.cond(item.condition)
+                routes.append((cond, _S(item.target)))
+        out["route"] = _case(routes)
+        sla = _first(h.items, n.Sla)
+        esc = _first(h.items, n.Escalate)
+        rej = _first(h.items, n.Reject)
+        out["sla"] = sla
+        if sla is not None:
+            out["start"] = comp.value(sla.start).get("t") or exp.null()
+            stops = [comp.value(s).get("t") for s in sla.stops]
+            out["stop"] = _min_present([s for s in stops if s is not None])
+            out["due"] = self._after(sla.duration, out, "due")
+            out["esc"] = self._after(esc.after, out, "esc") if esc is not None else None
+        out["esc_target"] = esc.target if esc is not None else None
+        if rej is not None:
+            reason = comp.value(rej.field)
+            if model.resolve(rej.field)[0] == "field" and rej.field.path in model.timestamp_paths:
+                reason = self._raw(rej.field.path)
+            out["rej_p"] = _presentv(reason)
+            out["rej_cell"], out["rej_json"] = self._cell(rej.field, reason)
+            out["rej_valid"] = comp.member(reason, comp.value(rej.reasons))
+            out["rej_state"] = rej.state.name
+        return out
+
+    def _raw(self, path) -> Val:
+        slots = {k: c for k in ("n", "s", "b") if (c := self.slot(path, k)) is not None}
+        return Val(slots, p=self.present(path))
+
+    def _cell(self, ref: n.Ref, v: Val):
+        """A value as a ``json`` cell (text as is, others as JSON text) and as JSON."""
+        kind, _ = self.model.resolve(ref)
+        if kind == "field":
+            j = self.slot(ref.path, "j")
+            s = self.slot(ref.path, "s")
+            cell = _case([(_notnull(s), s)], j) if s is not None else j
+            return cell, j
+        return v.get("s") or exp.null(), exp.null()
+
+    def _after(self, dur: n.Duration, h: dict, tag: str):
+        """The instant ``dur`` after the SLA start: (expression, is-business)."""
+        start = h["start"]
+        if not dur.unit.is_business:
+            from policy.engine.interpreter import _whole
+
+            amount = _whole(dur.amount * n.UNIT_SECONDS[dur.unit] * 1_000_000)
+            t = exp.Add(this=start, expression=_N(amount))
+            return (_case([(exp.LTE(this=t, expression=_N(LAST_INSTANT)), t)]), False)
+        cal = self.model.work_calendar
+        if cal is None:
+            raise SqlUnsupported("business durations need a `calendar`")
+        from policy.engine.interpreter import _whole
+        from policy.engine.runtime import US_PER_HOUR
+
+        per = US_PER_HOUR if dur.unit is n.Unit.BUSINESS_HOURS else cal.day_us
+        amount = _whole(dur.amount * per)
+        if amount == 0:
+            return (start, False)
+        h.setdefault("amounts", []).append((tag, amount))
+        return (None, True)  # filled in by the join
+
+    def _handoff_cte(self, handoffs) -> None:
+        amounts = sorted({a for h in handoffs for _, a in h.get("amounts", [])})
+        cal = self.model.work_calendar
+        years = self.opts.years or default_years()
+        if amounts and cal is not None:
+            self.cal_tables["default"] = build_tables(cal, years[0], years[1], amounts)
+        extra = []
+        for i, h in enumerate(handoffs):
+            if not h.get("amounts"):
+                continue
+            tabs = self.cal_tables["default"]
+            ii = f"ci{i}"
+            start = h["start"]
+            worked = exp.Add(this=exp.column("w", table=ii), expression=_case(
+                [(exp.GT(this=start, expression=exp.column("o", table=ii)),
+                  exp.Sub(this=start, expression=exp.column("o", table=ii)))], _N(0)))
+            for tag, amount in h["amounts"]:
+                a = tabs.amounts.index(amount)
+                target = exp.Paren(this=exp.Add(this=worked, expression=_N(amount)))
+                pairs = []
+                for k in range(1, tabs.candidates[a] + 1):
+                    o, w, e = (exp.column(f"a{a}_{x}{k}", table=ii) for x in "owe")
+                    pairs.append((exp.LTE(this=target, expression=e),
+                                  exp.Add(this=o, expression=exp.Sub(this=target, expression=w))))
+                extra.append(exp.Paren(this=_case(pairs)).as_(f"_{tag}{i}"))
+        sel = exp.select(_star_of("g"), *extra).from_(exp.to_table("g").as_("g"))
+        for table, on in self._joins(handoffs):
+            sel = sel.join(table, on=on, join_type="left")
+        self._add("h", sel)
+        for i, h in enumerate(handoffs):
+            if h.get("sla") is None:
+                continue
+            for tag in ("due", "esc"):
+                val = h.get(tag)
+                if val is not None and val[1]:
+                    h[tag] = (_col(f"_{tag}{i}"), True)
+
+    def _joins(self, handoffs):
+        out = []
+        for i, h in enumerate(handoffs):
+            if not h.get("amounts"):
+                continue
+            dname, iname = self._cal_names("default")
+            dd, ii = f"cd{i}", f"ci{i}"
+            start = h["start"]
+            day = self.d.floor_div(start, DAY_US)
+            out.append((exp.to_table(dname).as_(dd), exp.EQ(
+                this=exp.column("d", table=dd), expression=day)))
+            step = exp.Add(this=exp.Add(this=exp.column("i", table=dd), expression=_ge01(
+                start, exp.column("c1", table=dd))), expression=_ge01(
+                start, exp.column("c2", table=dd)))
+            out.append((exp.to_table(iname).as_(ii), exp.EQ(
+                this=exp.column("i", table=ii), expression=step)))
+        return out
+
+    def _cal_names(self, name: str) -> tuple[str, str]:
+        return (f"cal_{name}_days", f"cal_{name}_intervals")
+
+    # ------------------------------------------------------------------ next, lead
+    def _next(self):
+        from policy.syntax.formatter import format_expr
+
+        funnel = self.model.funnel
+        stage_pairs, unmet_pairs = [], []
+        for k, name in enumerate(funnel):
+            when = exp.EQ(this=_col("_ri"), expression=_N(k - 1))
+            stage_pairs.append((when, _S(name)))
+            st = self.model.stages.get(name)
+            items = []
+            if st is not None:
+                for item in st.items:
+                    if isinstance(item, n.Require):
+                        text = item.reason or format_expr(item.condition)
+                        items.append(_case([(exp.Not(this=exp.Paren(
+                            this=self.comp.cond(item.condition))), _S(text))]))
+                    elif isinstance(item, n.Exclude):
+                        text = item.reason or "not " + format_expr(item.condition)
+                        items.append(_case([(self.comp.cond(item.condition), _S(text))]))
+            unmet_pairs.append((when, self.d.compact(items)))
+        return _case(stage_pairs), _case(unmet_pairs)
+
+    def _lead_id(self):
+        idf = self.model.id_field
+        if not idf:
+            return exp.null(), exp.null()
+        j = self.slot(idf, "j")
+        s = self.slot(idf, "s")
+        cell = _case([(_notnull(s), s)], j) if s is not None else j
+        return cell, j
+
+    # ------------------------------------------------------------------ output
+    def _final(self, handoffs, recycles, next_cols, lead, score_exprs) -> exp.Select:
+        d, model, opts = self.d, self.model, self.opts
+        ok = _isnull(_col("_err"))
+
+        def dec(e):
+            return _case([(ok, e)])
+
+        def inst(e):
+            return d.timestamp_of(e) if opts.instants == "native" else e
+
+        info = self.info
+        ri = _col("_ri")
+        cols: list[exp.Expression] = [
+            _col("line").as_("line"), exp.Paren(this=lead[0]).as_("lead"),
+            _S(info.name or "").as_("policy_name") if info.name else exp.null().as_(
+                "policy_name"),
+            (_S(info.version) if info.version is not None else exp.null()).as_(
+                "policy_version"),
+            _S(info.digest).as_("policy_digest"), inst(self.as_of).as_("as_of")]
+        # placement: the deepest rejection, else the first recycle, else reached
+        applies = {id(h): exp.GTE(this=ri, expression=_N(h["at"])) if h["at"] >= 0
+                   else exp.false() for h in handoffs}
+        place, why, why_json = [], [], []
+        for h in reversed(handoffs):
+            if "rej_p" in h:
+                c = exp.And(this=applies[id(h)], expression=h["rej_p"])
+                place.append((c, _S(h["rej_state"])))
+                why.append((c, h["rej_cell"]))
+                why_json.append((c, h["rej_json"]))
+        for r, cond in recycles:
+            idx = [model.stage_index(s.name) for s in r.stages]
+            idx = [i for i in idx if i >= 0]
+            if not idx:
+                continue
+            c = exp.And(this=exp.In(this=ri, expressions=[_N(i) for i in idx]), expression=cond)
+            place.append((c, _S(r.state.name)))
+            reason = _S(r.reason) if r.reason is not None else exp.null()
+            why.append((c, reason))
+            why_json.append((c, _S(json.dumps(r.reason, ensure_ascii=False))
+                             if r.reason is not None else exp.null()))
+        reached = _case([(exp.EQ(this=ri, expression=_N(i)), _S(name))
+                         for i, name in enumerate(model.funnel)])
+        cols += [dec(_case(place, reached)).as_("stage"), dec(reached).as_("reached"),
+                 dec(_case(why)).as_("reason")]
+        cols += [dec(_col(f"sc_{s}")).as_(f"score_{s}") for s in model.scores]
+        cols += [dec(next_cols[0]).as_("next_stage"), dec(next_cols[1]).as_("next_unmet")]
+        viol = []
+        hidden = []
+        for i, h in enumerate(handoffs):
+            p = f"handoff_{h['stage']}_"
+            app = applies[id(h)]
+            vals = self._handoff_values(h, i)
+            for field, _kind in HANDOFF_FIELDS:
+                e = vals[field]
+                if field in ("sla_start", "sla_due", "sla_stop"):
+                    e = inst(e)
+                cols.append(dec(_case([(app, e)])).as_(p + field))
+            viol += [_case([(exp.And(this=app, expression=c), _S(code))])
+                     for code, c in vals["violations"]]
+            hidden.append(dec(_case([(app, vals["rej_json"])])).as_(f"_rj{i}"))
+        cols += [_case([(ok, d.compact(viol))], d.empty_array()).as_("violations"),
+                 _col("_err").as_("error"),
+                 _case([(ok, d.empty_array())], _col("_paths")).as_("error_paths")]
+        if opts.hidden:
+            cols += [_col("_msgs"), exp.Paren(this=lead[1]).as_("_lead_json"),
+                     dec(_case(why_json)).as_("_reason_json"), *hidden]
+        final = exp.select(*cols).from_("h")
+        if opts.source == "json":
+            final = final.order_by(_col("line"))
+        for name, sel in self._calendar_ctes():
+            final = final.with_(name, as_=sel)
+        for name, sel in self.cte:
+            final = final.with_(name, as_=sel)
+        return final
+
+    def _handoff_values(self, h: dict, i: int) -> dict:
+        out = {"team": _S(h["team"]), "route": h["route"], "escalate_to": exp.null(),
+               "rejected": exp.false(), "rejection_reason": exp.null(),
+               "sla_status": exp.null(), "sla_start": exp.null(), "sla_due": exp.null(),
+               "sla_stop": exp.null(), "violations": [], "rej_json": exp.null()}
+        if h.get("sla") is not None:
+            start, stop = h["start"], h["stop"]
+            due, business = h["due"]
+            oor = (exp.And(this=_notnull(start), expression=_isnull(due)) if business
+                   else exp.false())
+            status = _case([
+                (_isnull(start), _S("unknown")),
+                (oor, _S("unknown")),
+                (_notnull(stop), _case([(exp.Or(this=_isnull(due), expression=exp.LTE(
+                    this=stop, expression=due)), _S("met"))], _S("breached"))),
+            ], _case([(exp.And(this=_notnull(due), expression=exp.GT(
+                this=self.as_of, expression=due)), _S("breached"))], _S("pending")))
+            out.update(sla_status=status, sla_start=start, sla_due=due, sla_stop=stop)
+            out["violations"].append(("missing_sla_start", _isnull(start)))
+            if business:
+                out["violations"].append(("calendar_out_of_range", oor))
+            if h.get("esc") is not None:
+                when, _ = h["esc"]
+                fire = _and_all([_notnull(start), _isnull(stop), _notnull(when),
+                                 exp.GT(this=self.as_of, expression=when)])
+                out["escalate_to"] = _case([(fire, _S(h["esc_target"]))])
+        if "rej_p" in h:
+            out["rejected"] = h["rej_p"]
+            out["rejection_reason"] = _case([(h["rej_p"], h["rej_cell"])])
+            out["rej_json"] = _case([(h["rej_p"], h["rej_json"])])
+            out["violations"].append(("invalid_rejection_reason", exp.And(
+                this=h["rej_p"], expression=exp.Not(this=exp.Paren(this=h["rej_valid"])))))
+        return out
+
+    def _calendar_ctes(self):
+        if self.opts.calendars != "inline":
+            return []
+        out = []
+        for name, tabs in self.cal_tables.items():
+            dname, iname = self._cal_names(name)
+            out.append((dname, _values(tabs.days, tabs.day_columns)))
+            out.append((iname, _values(tabs.intervals, tabs.interval_columns)))
+        return out
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _values(rows, columns) -> exp.Select:
+    def lit(v):
+        return exp.cast(exp.null(), "BIGINT") if v is None else _N(v)
+
+    tuples = [exp.Tuple(expressions=[lit(v) for v in row]) for row in rows]
+    values = exp.Values(expressions=tuples, alias=exp.TableAlias(
+        this=exp.to_identifier("t"), columns=[exp.to_identifier(c) for c in columns]))
+    return exp.select(*(exp.column(c) for c in columns)).from_(values)
+
+
+def _star_of(table: str) -> exp.Expression:
+    return exp.Column(this=exp.Star(), table=exp.to_identifier(table))
+
+
+def _ge01(t, c) -> exp.Expression:
+    return _case([(exp.Coalesce(this=exp.GTE(this=t, expression=c),
+                                expressions=[exp.false()]), _N(1))], _N(0))
+
+
+def _min_present(items: list[exp.Expression]) -> exp.Expression:
+    """The earliest non-NULL instant (BigQuery's LEAST is NULL when any argument is)."""
+    if not items:
+        return exp.null()
+    out = items[0]
+    for x in items[1:]:
+        out = _case([(_isnull(out), x), (_isnull(x), out),
+                     (exp.LTE(this=out, expression=x), out)], x)
+    return out
+
+
+def _presentv(v: Val) -> exp.Expression:
+    from policy.sql.values import present
+
+    return present(v)
+
+
+def _or_all(parts) -> exp.Expression:
+    if not parts:
+        return exp.false()
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.Or(this=out, expression=p)
+    return exp.Paren(this=out)
+
+
+def _and_all(parts) -> exp.Expression:
+    if not parts:
+        return exp.true()
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.And(this=out, expression=p)
+    return exp.Paren(this=out)
+
+
+def _first(items, cls):
+    for item in items:
+        if isinstance(item, cls):
+            return item
+    return None
+
+
+def field_kinds(model: PolicyModel) -> dict:
+    """Each field's JSON kinds for a table source: the schema's types, else how the
+    policy uses the field (compared with a number: number; a timestamp: string; used
+    bare as a condition: boolean; otherwise text), as the CSV reader types cells."""
+    kinds: dict = {}
+    schema = model.schema
+    if schema is not None:
+        for path, info in schema.fields.items():
+            types = set(info.types) - {"null"}
+            if info.enum and not types:
+                types = {"string" if isinstance(v, str) else "number" if isinstance(
+                    v, (int, float)) and not isinstance(v, bool) else "boolean"
+                    for v in info.enum if v is not None}
+            kinds[tuple(path)] = types or {"string"}
+    for located in model.all_decls():
+        for stmt in (located.decl, *getattr(located.decl, "items", ())):
+            for e in stmt_exprs(stmt):
+                for sub in walk_expr(e):
+                    _usage(model, sub, kinds)
+    return kinds
+
+
+def _usage(model, e, kinds) -> None:
+    def path_of(x):
+        if isinstance(x, n.Ref) and model.resolve(x)[0] == "field":
+            return x.path
+        return None
+
+    if isinstance(e, n.Binary):
+        for a, b in ((e.left, e.right), (e.right, e.left)):
+            p = path_of(a)
+            if p is None or p in kinds:
+                continue
+            if isinstance(b, n.Number) or e.op.value in "+-*/" or (
+                    isinstance(b, n.ListExpr) and b.items and isinstance(b.items[0], n.Number)):
+                kinds[p] = {"number"}
+        for side in (e.left, e.right):
+            p = path_of(side)
+            if p is not None and p not in kinds and e.op in (n.BinOp.AND, n.BinOp.OR):
+                kinds[p] = {"boolean"}
+    elif isinstance(e, n.Not):
+        p = path_of(e.operand)
+        if p is not None and p not in kinds:
+            kinds[p] = {"boolean"}
+
+
+def build(model: PolicyModel, info, d: Dialect, opts: Options, source=None) -> exp.Select:
+    """The statement that decides every row of the source (see the module docstring)."""
+    from policy.sql.sources import DuckJson, SparkJson, TableSource
+
+    if source is None:
+        if opts.source == "json":
+            source = DuckJson(d) if d.name == "duckdb" else SparkJson(d)
+        else:
+            source = TableSource(d, opts.table, field_kinds(model), opts.flat)
+    b = _Build(model, info, d, opts, source)
+    stmt = b.build()
+    stmt.meta["calendar_tables"] = b.cal_tables
+    return stmt

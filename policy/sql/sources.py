@@ -1,0 +1,299 @@
+"""Where the lead values come from: a table's columns, or JSON text read by an engine.
+
+A source turns a lead field path into the slots of :mod:`policy.sql.values` (``n``,
+``s``, ``b``, ``l``, ``ln``, plus ``ty``, the JSON type name validation needs, and
+``j``, the value as JSON text the engines use to rebuild a decision's ``lead`` and
+rejection reason). The compiler asks for slots over a staging row whose columns are
+``v0``, ``v1``… (one per path, JSON sources) or the table's own columns.
+
+- :class:`TableSource` (``funnel sql``): a lead field is a column; a nested field is
+  the dialect's structured access (STRUCT, OBJECT/VARIANT, JSONB) or, with ``flat``,
+  the column ``company`` + SEP + ``employees``. The kind of a column comes from the
+  schema, else from how the policy uses the field. A NULL column is a missing field.
+- :class:`DuckJson` / :class:`SparkJson` (the engines): each record is JSON text,
+  parsed once per row; every value keeps its run-time kind, as in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from policy.sql.dialects import Dialect
+from policy.sql.values import SqlUnsupported
+
+__all__ = ["DuckJson", "SparkJson", "TableSource"]
+
+_S = exp.Literal.string
+
+
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _case(pairs, default=None) -> exp.Expression:
+    return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in pairs], default=default)
+
+
+def _lam(var: str, body: exp.Expression) -> exp.Lambda:
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(var)])
+
+
+class TableSource:
+    """Lead fields as columns of ``table``; kinds from ``kinds`` (path -> kind set)."""
+
+    json_text = False
+
+    def __init__(self, d: Dialect, table: str, kinds: dict, flat: str | None):
+        self.d = d
+        self.table = table
+        self.kinds = kinds
+        self.flat = flat
+
+    def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
+        parts = [_n(p) for p in self.table.split(".")]
+        t = exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                      catalog=parts[-3] if len(parts) > 2 else None)
+        return exp.select(exp.cast(exp.null(), "BIGINT").as_("line"), exp.Star()).from_(t)
+
+    def column(self, path: tuple[str, ...], kind: str) -> exp.Expression:
+        if self.flat is not None:
+            name = self.flat.join(path)
+            if len(name) > self.d.max_identifier:
+                raise SqlUnsupported(
+                    f"the column `{name}` is longer than {self.d.name} allows "
+                    f"({self.d.max_identifier} characters)")
+            return exp.column(exp.to_identifier(name, quoted=True))
+        for key in path:
+            if len(key) > self.d.max_identifier:
+                raise SqlUnsupported(f"the column `{key}` is longer than {self.d.name} allows "
+                                     f"({self.d.max_identifier} characters)")
+        return self.d.field(path[0], path[1:], kind)
+
+    def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
+        kinds = self.kinds.get(path, {"string"})
+        if slot == "ty":
+            kind = _main_kind(kinds)
+            col = self.column(path, _SQL_KIND.get(kind, "VARCHAR"))
+            return _case([(exp.Is(this=col, expression=exp.null()), exp.null())], _S(kind))
+        if slot == "n":
+            if kinds & {"number", "integer"}:
+                return exp.cast(self.column(path, "DOUBLE"), "DOUBLE")
+            return None
+        if slot == "s":
+            return self.column(path, "VARCHAR") if "string" in kinds else None
+        if slot == "b":
+            return self.column(path, "BOOLEAN") if "boolean" in kinds else None
+        if slot in ("l", "ln"):
+            if "array" not in kinds:
+                return None
+            col = self.column(path, "ARRAY")
+            return col if slot == "l" else self.d.array_length(col)
+        if slot == "j":
+            return exp.cast(self.column(path, "VARCHAR"), "VARCHAR")
+        if slot.startswith("bad_items"):
+            return exp.Literal.number(0)  # a typed column holds items of its type
+        return None
+
+
+_SQL_KIND = {"number": "DOUBLE", "integer": "DOUBLE", "string": "VARCHAR",
+             "boolean": "BOOLEAN", "array": "ARRAY", "object": "VARCHAR"}
+
+
+def _main_kind(kinds: set) -> str:
+    for k in ("string", "number", "integer", "boolean", "array", "object"):
+        if k in kinds:
+            return k
+    return "string"
+
+
+def _n(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+class DuckJson:
+    """JSON text in the column ``txt`` of ``src``, read with DuckDB's JSON functions."""
+
+    json_text = True
+
+    def __init__(self, d: Dialect, relation: str = "src"):
+        self.d = d
+        self.relation = relation
+
+    def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
+        txt = exp.column("txt")
+        ok = _call("JSON_VALID", txt)
+        doc_type = _case([(ok, _call("JSON_TYPE", txt))])
+        sel = exp.select(exp.column("line"), txt, exp.Paren(this=doc_type).as_("_doctype"))
+        if paths:
+            lst = exp.Array(expressions=[_S(_duck_path(p)) for p in paths])
+            values = _case([(exp.EQ(this=doc_type, expression=_S("OBJECT")),
+                             _call("JSON_EXTRACT", txt, lst))])
+            sel = exp.select(exp.Star()).from_(
+                exp.select(*sel.expressions, values.as_("_vals")).from_(self.relation)
+                .subquery("r0"))
+            sel = exp.select(exp.column("line"), exp.column("txt"), exp.column("_doctype"),
+                             *(exp.Bracket(this=exp.column("_vals"),
+                                           expressions=[exp.Literal.number(i)])  # sqlglot adds the offset
+                               .as_(f"v{i}") for i in range(len(paths)))).from_(
+                sel.subquery("r1"))
+            return sel
+        return sel.from_(self.relation)
+
+    def doc_kind(self) -> exp.Expression:
+        """The record's JSON type, as the Python reader names it (NULL: not JSON)."""
+        return _duck_type(exp.column("_doctype"))
+
+    def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
+        v = exp.column(f"v{k}")
+        jt = _call("JSON_TYPE", v)
+        if slot == "ty":
+            return _duck_type(jt)
+        if slot == "n":
+            return _case([(exp.In(this=jt, expressions=[_S("BIGINT"), _S("UBIGINT"),
+                                                         _S("DOUBLE"), _S("HUGEINT")]),
+                           exp.cast(v, "DOUBLE"))])
+        if slot == "s":
+            return _case([(exp.EQ(this=jt, expression=_S("VARCHAR")),
+                           _call("JSON_EXTRACT_STRING", v, _S("$")))])
+        if slot == "b":
+            return _case([(exp.EQ(this=jt, expression=_S("BOOLEAN")),
+                           exp.EQ(this=exp.cast(v, "VARCHAR"), expression=_S("true")))])
+        if slot == "j":
+            return exp.cast(v, "VARCHAR")
+        elems = _call("JSON_EXTRACT", v, _S("$[*]"))
+        is_arr = exp.EQ(this=jt, expression=_S("ARRAY"))
+        if slot == "ln":
+            return _case([(is_arr, _call("JSON_ARRAY_LENGTH", v))])
+        if slot == "l":
+            strings = exp.ArrayFilter(this=elems, expression=_lam("e", exp.EQ(
+                this=_call("JSON_TYPE", exp.column("e")), expression=_S("VARCHAR"))))
+            return _case([(is_arr, exp.Transform(this=strings, expression=_lam(
+                "e", _call("JSON_EXTRACT_STRING", exp.column("e"), _S("$")))))])
+        if slot.startswith("bad_items:"):
+            wanted = slot.split(":", 1)[1].split(",")
+            test = _duck_type(_call("JSON_TYPE", exp.column("e")))
+            ok = [exp.EQ(this=test, expression=_S(w)) for w in wanted if w != "number"]
+            if "number" in wanted:
+                ok.append(exp.In(this=test, expressions=[_S("integer"), _S("number")]))
+            if "integer" in wanted:
+                as_num = exp.cast(exp.column("e"), "DOUBLE")
+                ok.append(exp.And(this=exp.EQ(this=test, expression=_S("number")),
+                                  expression=exp.EQ(this=as_num,
+                                                    expression=exp.Floor(this=as_num))))
+            anyok = ok[0]
+            for o in ok[1:]:
+                anyok = exp.Or(this=anyok, expression=o)
+            bad = exp.ArrayFilter(this=elems, expression=_lam("e", exp.Not(
+                this=exp.Coalesce(this=exp.Paren(this=anyok), expressions=[exp.false()]))))
+            return _case([(is_arr, exp.ArraySize(this=bad))])
+        return None
+
+
+def _duck_type(jt: exp.Expression) -> exp.Expression:
+    return _case([
+        (exp.EQ(this=jt, expression=_S("VARCHAR")), _S("string")),
+        (exp.In(this=jt, expressions=[_S("BIGINT"), _S("UBIGINT"), _S("HUGEINT")]),
+         _S("integer")),
+        (exp.EQ(this=jt, expression=_S("DOUBLE")), _S("number")),
+        (exp.EQ(this=jt, expression=_S("BOOLEAN")), _S("boolean")),
+        (exp.EQ(this=jt, expression=_S("NULL")), _S("null")),
+        (exp.EQ(this=jt, expression=_S("ARRAY")), _S("array")),
+        (exp.EQ(this=jt, expression=_S("OBJECT")), _S("object")),
+    ])
+
+
+def _duck_path(path: tuple[str, ...]) -> str:
+    return "$" + "".join('."' + k.replace("\\", "\\\\").replace('"', '\\"') + '"' for k in path)
+
+
+class SparkJson:
+    """JSON text in the column ``txt`` of ``src``, parsed to a VARIANT (Spark 4)."""
+
+    json_text = True
+
+    def __init__(self, d: Dialect, relation: str = "src"):
+        self.d = d
+        self.relation = relation
+
+    def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
+        doc = _call("TRY_PARSE_JSON", exp.column("txt"))
+        inner = exp.select(exp.column("line"), exp.column("txt"), doc.as_("_doc")).from_(
+            self.relation)
+        cols = [exp.column("line"), exp.column("txt"),
+                _call("SCHEMA_OF_VARIANT", exp.column("_doc")).as_("_doctype")]
+        for i, p in enumerate(paths):
+            cols.append(_case([(exp.Coalesce(this=exp.Paren(this=exp.EQ(
+                this=_spark_type(_call("SCHEMA_OF_VARIANT", exp.column("_doc"))),
+                expression=_S("object"))), expressions=[exp.false()]), _call("VARIANT_GET", exp.column("_doc"),
+                                                   _S(_spark_path(p)), _S("variant")))])
+                        .as_(f"v{i}"))
+        return exp.select(*cols).from_(inner.subquery("r0"))
+
+    def doc_kind(self) -> exp.Expression:
+        return _spark_type(exp.column("_doctype"))
+
+    def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
+        v = exp.column(f"v{k}")
+        jt = _call("SCHEMA_OF_VARIANT", v)
+        ty = _spark_type(jt)
+        if slot == "ty":
+            return ty
+        if slot == "n":
+            return _case([(exp.In(this=ty, expressions=[_S("integer"), _S("number")]),
+                           _call("VARIANT_GET", v, _S("$"), _S("double")))])
+        if slot == "s":
+            return _case([(exp.EQ(this=ty, expression=_S("string")),
+                           _call("VARIANT_GET", v, _S("$"), _S("string")))])
+        if slot == "b":
+            return _case([(exp.EQ(this=ty, expression=_S("boolean")),
+                           _call("VARIANT_GET", v, _S("$"), _S("boolean")))])
+        if slot == "j":
+            return _call("TO_JSON", v)
+        arr = _call("VARIANT_GET", v, _S("$"), _S("array<variant>"))
+        is_arr = exp.EQ(this=ty, expression=_S("array"))
+        if slot == "ln":
+            return _case([(is_arr, exp.ArraySize(this=arr))])
+        if slot == "l":
+            strings = exp.ArrayFilter(this=arr, expression=_lam("e", exp.EQ(
+                this=_spark_type(_call("SCHEMA_OF_VARIANT", exp.column("e"))),
+                expression=_S("string"))))
+            return _case([(is_arr, exp.Transform(this=strings, expression=_lam(
+                "e", _call("VARIANT_GET", exp.column("e"), _S("$"), _S("string")))))])
+        if slot.startswith("bad_items:"):
+            wanted = slot.split(":", 1)[1].split(",")
+            test = _spark_type(_call("SCHEMA_OF_VARIANT", exp.column("e")))
+            names = set(wanted) | ({"integer"} if "number" in wanted else set())
+            ok: exp.Expression = exp.In(this=test, expressions=[_S(w) for w in sorted(names)])
+            if "integer" in wanted and "number" not in wanted:
+                as_num = _call("VARIANT_GET", exp.column("e"), _S("$"), _S("double"))
+                ok = exp.Or(this=ok, expression=exp.And(
+                    this=exp.EQ(this=test, expression=_S("number")),
+                    expression=exp.EQ(this=as_num, expression=exp.Floor(this=as_num))))
+            bad = exp.ArrayFilter(this=arr, expression=_lam("e", exp.Not(
+                this=exp.Coalesce(this=exp.Paren(this=ok), expressions=[exp.false()]))))
+            return _case([(is_arr, exp.ArraySize(this=bad))])
+        return None
+
+
+def _spark_type(jt: exp.Expression) -> exp.Expression:
+    def starts(prefix):
+        return exp.StartsWith(this=jt, expression=_S(prefix))
+
+    return _case([
+        (exp.EQ(this=jt, expression=_S("STRING")), _S("string")),
+        (exp.In(this=jt, expressions=[_S("BIGINT"), _S("INT"), _S("SMALLINT"), _S("TINYINT")]),
+         _S("integer")),
+        (exp.Or(this=exp.In(this=jt, expressions=[_S("DOUBLE"), _S("FLOAT")]),
+                expression=starts("DECIMAL")), _S("number")),
+        (exp.EQ(this=jt, expression=_S("BOOLEAN")), _S("boolean")),
+        (exp.EQ(this=jt, expression=_S("VOID")), _S("null")),
+        (starts("ARRAY"), _S("array")),
+        (starts("OBJECT"), _S("object")),
+    ])
+
+
+def _spark_path(path: tuple[str, ...]) -> str:
+    return "$" + "".join("['" + k.replace("\\", "\\\\").replace("'", "\\'") + "']"
+                         for k in path)

@@ -1,0 +1,332 @@
+"""Expressions of the language as SQL: the missing-value rules of the runtime, slot by slot.
+
+A lead value can be of several kinds at run time (a field a schema does not pin down
+may hold a number in one lead and text in the next), so a compiled value is a
+:class:`Val`: one SQL expression per kind it may have — ``n`` number (DOUBLE), ``s``
+text, ``b`` boolean, ``t`` instant (BIGINT µs), ``l`` list of text, ``ln`` list
+length — each NULL unless the value is of that kind, plus ``p``, whether the value is
+present at all. Missing is every slot NULL. Then each operator of
+:mod:`policy.engine.runtime` is a rule over slots: ``==`` holds when some kind matches
+on both sides and the values are equal; ``!=`` needs both sides present; an ordering
+compares numbers with numbers and text with text; arithmetic only touches numbers.
+Every atomic test is wrapped as ``COALESCE(test, FALSE)``, so no SQL NULL leaks into
+a boolean (and ``NOT`` never meets a NULL). What must run before: the field slots are
+columns of the staging step built by :mod:`policy.sql.compiler`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+from sqlglot import exp
+
+from policy.engine import runtime as rt
+from policy.engine.timestamps import parse_timestamp
+from policy.model.namespace import PolicyModel
+from policy.sql.dialects import Dialect
+from policy.syntax import nodes as n
+
+__all__ = ["Compiler", "SqlUnsupported", "Val", "dbl", "false", "holds"]
+
+KINDS = ("n", "s", "b", "t", "l")
+
+
+class SqlUnsupported(Exception):
+    """A policy or schema the SQL path cannot run; the message names what and where."""
+
+
+@attrs.frozen
+class Val:
+    """A compiled value: SQL per kind (absent key: never of that kind)."""
+
+    slots: dict = attrs.field(factory=dict)
+    #: whether the value is present (None: any slot not NULL)
+    p: exp.Expression | None = None
+    #: a list literal's items, when the value is one
+    items: tuple | None = None
+
+    def get(self, kind: str) -> exp.Expression | None:
+        return self.slots.get(kind)
+
+
+def false() -> exp.Expression:
+    return exp.false()
+
+
+def dbl(v: float) -> exp.Expression:
+    """A numeric literal as a DOUBLE (spec section 10: arithmetic is IEEE double)."""
+    text = repr(float(v))
+    if "inf" in text or "nan" in text:
+        raise SqlUnsupported(f"the number {v} has no SQL literal")
+    return exp.cast(exp.Literal.number(text), "DOUBLE")
+
+
+def _c(test: exp.Expression) -> exp.Expression:
+    """``COALESCE(test, FALSE)``: an atomic test that is never NULL."""
+    return exp.Coalesce(this=test, expressions=[exp.false()])
+
+
+def _or(parts: list[exp.Expression]) -> exp.Expression:
+    if not parts:
+        return exp.false()
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.Or(this=out, expression=p)
+    return exp.Paren(this=out) if len(parts) > 1 else out
+
+
+def _and(parts: list[exp.Expression]) -> exp.Expression:
+    if not parts:
+        return exp.true()
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.And(this=out, expression=p)
+    return exp.Paren(this=out) if len(parts) > 1 else out
+
+
+def _not(e: exp.Expression) -> exp.Expression:
+    return exp.Not(this=exp.Paren(this=e))
+
+
+def present(v: Val) -> exp.Expression:
+    if v.items is not None:
+        return exp.true()
+    if v.p is not None:
+        return v.p
+    parts = [exp.Not(this=exp.Is(this=e, expression=exp.null()))
+             for k, e in v.slots.items() if k != "ln"]
+    return _or(parts) if parts else exp.false()
+
+
+def holds(v: Val) -> exp.Expression:
+    """A condition holds only when the value is boolean true."""
+    b = v.get("b")
+    return exp.false() if b is None else _c(b)
+
+
+def _num(e: exp.Expression) -> exp.Expression:
+    return exp.cast(e, "DOUBLE")
+
+
+def _pairs(a: Val, b: Val, ordered: bool):
+    """The (left, right) SQL pairs of kinds the runtime compares with each other
+    (instants are numbers to the runtime)."""
+    out = []
+    for ka, kb in (("n", "n"), ("s", "s"), ("t", "t"), ("t", "n"), ("n", "t"), ("b", "b")):
+        if ordered and ka == "b":
+            continue
+        x, y = a.get(ka), b.get(kb)
+        if x is None or y is None:
+            continue
+        if ka != kb:
+            x, y = _num(x), _num(y)
+        out.append((x, y))
+    return out
+
+
+_CMP = {
+    n.BinOp.LT: exp.LT, n.BinOp.LE: exp.LTE, n.BinOp.GT: exp.GT, n.BinOp.GE: exp.GTE,
+}
+
+
+class Compiler:
+    """Compiles the expressions of one policy to sqlglot for one dialect.
+
+    ``field(path)`` returns the :class:`Val` of a lead field (the staging step's
+    columns); ``score(name)`` a score's column; ``as_of`` is the instant as a BIGINT
+    expression.
+    """
+
+    def __init__(self, model: PolicyModel, d: Dialect, *, field: Callable[[tuple], Val],
+                 score: Callable[[str], exp.Expression], as_of: exp.Expression):
+        self.model = model
+        self.d = d
+        self.field = field
+        self.score = score
+        self.as_of = as_of
+        self._defining: set[str] = set()
+
+    # ---------------------------------------------------------------- values
+    def value(self, e: n.Expr, against_time: bool = False) -> Val:
+        t = type(e)
+        if t is n.Number:
+            return Val({"n": dbl(e.value)})
+        if t is n.Bool:
+            return Val({"b": exp.true() if e.value else exp.false()})
+        if t is n.String:
+            if against_time:
+                us = parse_timestamp(e.value, kind="any")
+                return Val({"t": exp.Literal.number(us)}) if us is not None else Val()
+            return Val({"s": exp.Literal.string(e.value)})
+        if t is n.Null:
+            return Val()
+        if t is n.ListExpr:
+            return Val(items=tuple(self.value(i) for i in e.items))
+        if t is n.Ref:
+            return self._ref(e)
+        if t is n.Not:
+            return Val({"b": _not(self.cond(e.operand))})
+        if t is n.Presence:
+            p = present(self.value(e.operand))
+            return Val({"b": p if e.present else _not(p)})
+        if t is n.Neg:
+            x = self.value(e.operand).get("n")
+            return Val({"n": exp.Neg(this=exp.Paren(this=x))} if x is not None else {})
+        if t is n.Call:
+            return self._call(e)
+        if t is n.Binary:
+            return self._binary(e)
+        raise SqlUnsupported(f"{type(e).__name__} is not an expression the SQL path knows")
+
+    def cond(self, e: n.Expr) -> exp.Expression:
+        """A condition: a boolean that is never NULL."""
+        return holds(self.value(e))
+
+    def _ref(self, ref: n.Ref) -> Val:
+        kind, target = self.model.resolve(ref)
+        if kind == "define":
+            name = ref.path[0]
+            if name in self._defining:
+                return Val()  # a cycle: the checker refuses it (E108)
+            self._defining.add(name)
+            try:
+                return self.value(target.value)  # type: ignore[union-attr]
+            finally:
+                self._defining.discard(name)
+        if kind == "score":
+            return Val({"n": _num(self.score(ref.path[0]))})
+        return self.field(ref.path)
+
+    def _call(self, e: n.Call) -> Val:
+        if len(e.args) != 1:
+            return Val()
+        x = self.value(e.args[0])
+        if e.func in ("days_since", "hours_since"):
+            t = x.get("t")
+            if t is None:
+                return Val()
+            per = rt.US_PER_DAY if e.func == "days_since" else rt.US_PER_HOUR
+            diff = exp.cast(exp.Paren(this=exp.Sub(this=self.as_of, expression=t)), "DOUBLE")
+            return Val({"n": exp.Div(this=diff, expression=dbl(per))})
+        s = x.get("s")
+        if e.func == "lower":
+            return Val({"s": exp.Lower(this=s)} if s is not None else {})
+        if e.func == "length":
+            slots = []
+            if s is not None:
+                slots.append(exp.Length(this=s))
+            if x.get("ln") is not None:
+                slots.append(x.get("ln"))
+            if not slots:
+                return Val()
+            out = slots[0] if len(slots) == 1 else exp.Coalesce(this=slots[0],
+                                                               expressions=slots[1:])
+            return Val({"n": _num(out)})
+        if e.func == "domain":
+            if s is None:
+                return Val()
+            part = exp.RegexpExtract(this=s, expression=exp.Literal.string("@([^@]*)$"),
+                                     group=exp.Literal.number(1))
+            has_at = exp.GT(this=exp.StrPosition(this=s, substr=exp.Literal.string("@")),
+                            expression=exp.Literal.number(0))
+            return Val({"s": exp.Case(ifs=[exp.If(this=_c(has_at), true=exp.Lower(this=part))])})
+        raise SqlUnsupported(f"the function `{e.func}` has no SQL form")
+
+    # ---------------------------------------------------------------- operators
+    def _binary(self, e: n.Binary) -> Val:
+        op = e.op
+        if op is n.BinOp.AND:
+            return Val({"b": _and([self.cond(e.left), self.cond(e.right)])})
+        if op is n.BinOp.OR:
+            return Val({"b": _or([self.cond(e.left), self.cond(e.right)])})
+        timed = op in n.COMPARISONS and (self.model.is_timestamp(e.left)
+                                         or self.model.is_timestamp(e.right))
+        a = self.value(e.left, against_time=timed)
+        b = self.value(e.right, against_time=timed)
+        sym = op.value
+        if sym in ("+", "-", "*", "/"):
+            x, y = a.get("n"), b.get("n")
+            if x is None or y is None:
+                return Val()
+            if sym == "/":
+                safe = exp.Case(ifs=[exp.If(this=_c(exp.NEQ(this=y, expression=dbl(0))),
+                                            true=y)])
+                return Val({"n": exp.Div(this=x, expression=safe)})
+            cls = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[sym]
+            return Val({"n": exp.Paren(this=cls(this=x, expression=y))})
+        return Val({"b": self.test(sym, a, b)})
+
+    def test(self, sym: str, a: Val, b: Val) -> exp.Expression:
+        """A comparison, membership or text test: never NULL."""
+        if sym == "==":
+            return self.eq(a, b)
+        if sym == "!=":
+            return _and([present(a), present(b), _not(self.eq(a, b))])
+        if sym in ("<", "<=", ">", ">="):
+            cls = {"<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[sym]
+            return _or([_c(cls(this=x, expression=y)) for x, y in _pairs(a, b, True)])
+        if sym == "in":
+            return self.member(a, b)
+        if sym == "not in":
+            is_list = exp.true() if b.items is not None else (
+                exp.Not(this=exp.Is(this=b.get("ln"), expression=exp.null()))
+                if b.get("ln") is not None else exp.false())
+            return _and([present(a), is_list, _not(self.member(a, b))])
+        if sym == "contains":
+            return self.contains(a, b)
+        if sym in ("starts with", "ends with"):
+            s = a.get("s")
+            if s is None:
+                return exp.false()
+            cls = exp.StartsWith if sym == "starts with" else exp.EndsWith
+            needles = b.items if b.items is not None else (b,)
+            return _or([_c(cls(this=exp.Lower(this=s), expression=exp.Lower(this=x.get("s"))))
+                        for x in needles if x.get("s") is not None])
+        raise SqlUnsupported(f"the operator `{sym}` has no SQL form")
+
+    def eq(self, a: Val, b: Val) -> exp.Expression:
+        if a.items is not None or b.items is not None:
+            raise SqlUnsupported("comparing lists with `==` has no SQL form; use `in`")
+        if (a.get("l") is not None and b.get("l") is not None):
+            raise SqlUnsupported("comparing two list fields with `==` has no SQL form")
+        return _or([_c(exp.EQ(this=x, expression=y)) for x, y in _pairs(a, b, False)])
+
+    def member(self, a: Val, b: Val) -> exp.Expression:
+        if b.items is not None:
+            strings = [i.get("s") for i in b.items if set(i.slots) == {"s"}
+                       and isinstance(i.get("s"), exp.Literal)]
+            numbers = [i.get("n") for i in b.items if set(i.slots) == {"n"}
+                       and isinstance(i.get("n"), exp.Cast)]
+            rest = [i for i in b.items if not ((set(i.slots) == {"s"}
+                    and isinstance(i.get("s"), exp.Literal)) or (set(i.slots) == {"n"}
+                    and isinstance(i.get("n"), exp.Cast)))]
+            parts = []
+            if strings and a.get("s") is not None:
+                parts.append(_c(exp.In(this=a.get("s"), expressions=strings)))
+            if numbers and a.get("n") is not None:
+                parts.append(_c(exp.In(this=a.get("n"), expressions=numbers)))
+            if numbers and a.get("t") is not None:
+                parts.append(_c(exp.In(this=_num(a.get("t")), expressions=numbers)))
+            parts += [self.eq(a, i) for i in rest]
+            return _or(parts)
+        lst = b.get("l")
+        if lst is None or a.get("s") is None:
+            return exp.false()
+        return _c(self.d.array_has(lst, a.get("s")))
+
+    def contains(self, a: Val, b: Val) -> exp.Expression:
+        needles = b.items if b.items is not None else (b,)
+        texts = [x.get("s") for x in needles if x.get("s") is not None]
+        parts = []
+        s = a.get("s")
+        if s is not None:
+            for x in texts:
+                pos = exp.StrPosition(this=exp.Lower(this=s), substr=exp.Lower(this=x))
+                parts.append(_c(exp.GT(this=pos, expression=exp.Literal.number(0))))
+        lst = a.get("l")
+        if lst is not None:
+            lowered = self.d.lower_array(lst)
+            for x in texts:
+                parts.append(_c(self.d.array_has(lowered, exp.Lower(this=x))))
+        return _or(parts)
