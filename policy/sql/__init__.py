@@ -1,1 +1,93 @@
-"""The warehouse path (spec section 10): the policy as SQL, and the engines that run it."""
+"""The warehouse path (spec section 10): the policy as SQL, and the engines that run it.
+
+:func:`to_sql` prints the statement that decides every row of a leads table in the
+tabular form of section 9, for one dialect (``Policy.sql`` and ``funnel sql`` call
+it). The pieces: :mod:`policy.sql.compiler` (the one sqlglot tree),
+:mod:`policy.sql.values` (expressions), :mod:`policy.sql.checks` (timestamps and schema
+keywords), :mod:`policy.sql.calendars` (business time as tables),
+:mod:`policy.sql.dialects` (what differs per dialect), :mod:`policy.sql.sources` (table
+columns or JSON text); the engines: :mod:`policy.sql.duck` and :mod:`policy.sql.spark`.
+sqlglot is imported only when SQL is asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["DIALECTS", "SqlUnsupported", "to_sql"]
+
+DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres", "trino")
+
+#: What each dialect printed here cannot match exactly; said in the SQL as a comment.
+NOTES = {
+    "duckdb": (),
+    "spark": ("LOWER follows Java's String.toLowerCase (Unicode), like Python's str.lower "
+              "on the texts the tests generate",),
+    "snowflake": ("LOWER follows Snowflake's Unicode rules; text comparisons use the "
+                  "column's collation (binary by default)",),
+    "bigquery": ("not run by the test suite: only parsed back by sqlglot",),
+    "postgres": ("text ordering (<, >) follows the database collation; use a C collation "
+                 "for Python's code-point order", "nested fields are JSONB (->>)"),
+    "trino": ("not run by the test suite: only parsed back by sqlglot",),
+}
+
+
+class SqlUnsupported(ValueError):
+    """A policy or schema the SQL path cannot print; the message says what and where."""
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
+
+
+def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str | None = None,
+           flat: str | None = None, as_of: int | None = None,
+           years: tuple[int, int] | None = None, pretty: bool = True) -> str:
+    """The policy as one SQL statement for ``dialect`` (spec section 10).
+
+    ``pol`` is a loaded :class:`policy.Policy`. ``table`` (``leads``, or a dotted
+    ``schema.table``) is read; with ``view`` the statement is ``CREATE VIEW view AS …``;
+    ``flat`` reads ``company.employees`` from the column ``company`` + ``flat`` +
+    ``employees``; ``as_of`` (µs) fixes the instant, else the query uses the time it
+    runs; ``years`` (first, last) bounds the calendar tables (default five years
+    before to two after the current year). Raises :class:`SqlUnsupported`.
+    """
+    from policy.sql import values
+    from policy.sql.compiler import Options, build
+    from policy.sql.dialects import dialect as get_dialect
+
+    if dialect not in DIALECTS:
+        raise SqlUnsupported(f"unknown SQL dialect `{dialect}`; expected one of "
+                             f"{', '.join(DIALECTS)}")
+    for what, name in (("table", table), ("view", view)):
+        if name is not None and not _NAME.fullmatch(name):
+            raise SqlUnsupported(f"the {what} name `{name}` is not a plain SQL name "
+                                 "(letters, digits, underscores, at most two dots)")
+    if years is not None and years[0] > years[1]:
+        raise SqlUnsupported(f"--years {years[0]}..{years[1]}: the first year is after the last")
+    d = get_dialect(dialect)
+    opts = Options(source="table", table=table, flat=flat, as_of=as_of, years=years,
+                   calendars="inline", instants="native")
+    try:
+        stmt = build(pol.model, pol.info, d, opts)
+    except values.SqlUnsupported as exc:
+        raise SqlUnsupported(str(exc)) from None
+    from policy.engine.tabular import columns
+
+    for col in columns(pol.model):
+        if len(col.name) > d.max_identifier:
+            raise SqlUnsupported(f"the column `{col.name}` is longer than {dialect} allows "
+                                 f"({d.max_identifier} characters); shorten the score or "
+                                 "stage name")
+    from sqlglot import exp
+
+    if view is not None:
+        stmt = exp.Create(this=exp.to_table(view), kind="VIEW", expression=stmt,
+                          replace=True)
+    text = stmt.sql(dialect=dialect, pretty=pretty)
+    info = pol.info
+    head = [f"-- funnel-policy: {info.name or '(unnamed)'} {info.version or ''} {info.digest}",
+            f"-- dialect: {dialect}; reads `{table}`; one row per lead in the tabular form "
+            "(docs/warehouse.md)"]
+    head += [f"-- note: {note}" for note in NOTES[dialect]]
+    return "\n".join(head) + "\n" + text + ";\n"

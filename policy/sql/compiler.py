@@ -166,7 +166,7 @@ class _Build:
         self._stage(problems, tbad)
         prev = "stg"
         for i, (name, e) in enumerate(score_exprs):
-            self._add(f"s{i}", exp.select(exp.Star(), e.as_(f"sc_{name}")).from_(prev))
+            self._add(f"s{i}", exp.select(exp.Star(), e.as_(f"sc_{name}", copy=False)).from_(prev, copy=False))
             prev = f"s{i}"
         self._gates(gates, prev)
         self._handoff_cte(handoffs)
@@ -195,20 +195,20 @@ class _Build:
     def _stage(self, problems, tbad) -> None:
         d = self.d
         self._add("src0", self.src.base(self.paths))
-        slot_cols = [exp.Paren(this=self.src.slot(path, slot, self.path_index(path))).as_(name)
+        slot_cols = [exp.Paren(this=self.src.slot(path, slot, self.path_index(path))).as_(name, copy=False)
                      for (path, slot), name in self.slots.items()]
-        self._add("sl", exp.select(exp.Star(), *slot_cols).from_("src0"))
+        self._add("sl", exp.select(exp.Star(), *slot_cols).from_("src0", copy=False))
         shapes, parts, values = [], [], []
         for (path, kind), name in self.tsreg.items():
             s = self.slot(path, "s")
-            shapes.append(timestamp_shape(s, kind).as_(f"{name}_shape"))
-            parts += [e.as_(f"{name}_{p}") for p, e in
+            shapes.append(timestamp_shape(s, kind).as_(f"{name}_shape", copy=False))
+            parts += [e.as_(f"{name}_{p}", copy=False) for p, e in
                       timestamp_parts(s, kind, _col(f"{name}_shape"))]
             values.append(timestamp_value(lambda p, name=name: _col(f"{name}_{p}"), d)
-                          .as_(f"{name}_t"))
-        self._add("ts0", exp.select(exp.Star(), *shapes).from_("sl"))
-        self._add("tp", exp.select(exp.Star(), *parts).from_("ts0"))
-        self._add("tv", exp.select(exp.Star(), *values).from_("tp"))
+                          .as_(f"{name}_t", copy=False))
+        self._add("ts0", exp.select(exp.Star(), *shapes).from_("sl", copy=False))
+        self._add("tp", exp.select(exp.Star(), *parts).from_("ts0", copy=False))
+        self._add("tv", exp.select(exp.Star(), *values).from_("tp", copy=False))
         cols: list[exp.Expression] = [exp.Star()]
         # The refusal: the record itself, then the schema, then timestamp fields.
         schema_fail = [c for _, c, _ in problems]
@@ -252,11 +252,11 @@ class _Build:
             hit = exp.And(this=ts_gate, expression=cond)
             path_items.append(_case([(hit, _S(format_path(path)))]))
             msg_items.append(_case([(hit, _S("not a valid timestamp"))]))
-        cols.append(exp.Paren(this=_case(msg_pairs)).as_("_err"))
-        cols.append(d.compact(path_items).as_("_paths"))
+        cols.append(exp.Paren(this=_case(msg_pairs)).as_("_err", copy=False))
+        cols.append(d.compact(path_items).as_("_paths", copy=False))
         if self.opts.hidden:
-            cols.append(d.compact(msg_items).as_("_msgs"))
-        self._add("stg", exp.select(*cols).from_("tv"))
+            cols.append(d.compact(msg_items).as_("_msgs", copy=False))
+        self._add("stg", exp.select(*cols).from_("tv", copy=False))
 
     # ------------------------------------------------------------------ scores
     def _score(self, score: n.Score) -> exp.Expression:
@@ -311,6 +311,8 @@ class _Build:
     def _gate(self, stage: n.Stage) -> exp.Expression:
         requires, excludes, keep = [], [], None
         for item in stage.items:
+            if not isinstance(item, (n.Require, n.Exclude, n.KeepWhen)):
+                continue  # `entered at` changes no decision
             c = self.comp.cond(item.condition)
             if isinstance(item, n.Require):
                 requires.append(c)
@@ -332,7 +334,7 @@ class _Build:
             last = name
         ri = _case(pairs, _N(self._index(last))) if gates else _N(-1)
         del funnel
-        self._add("g", exp.select(exp.Star(), exp.Paren(this=ri).as_("_ri")).from_(prev))
+        self._add("g", exp.select(exp.Star(), exp.Paren(this=ri).as_("_ri", copy=False)).from_(prev, copy=False))
 
     def _index(self, name) -> int:
         return self.model.stage_index(name)
@@ -342,12 +344,22 @@ class _Build:
         model, comp = self.model, self.comp
         at = model.stage_index(h.stage.name)
         out: dict = {"h": h, "at": at, "stage": h.stage.name, "team": h.team.name}
-        routes = []
-        for item in h.items:
-            if isinstance(item, n.Route):
-                cond = exp.true() if item.condition is None else comp.cond(item.condition)
-                routes.append((cond, _S(item.target)))
+        routes, index = [], []
+        route_nodes = [item for item in h.items if isinstance(item, n.Route)]
+        for k, item in enumerate(route_nodes):
+            cond = exp.true() if item.condition is None else comp.cond(item.condition)
+            routes.append((cond, _S(item.target)))
+            index.append((cond, _N(k)))
         out["route"] = _case(routes)
+        out["route_index"] = _case(index, _N(-1))
+        # the calendar each choice counts business time on (spec section 2)
+        out["labels"] = [model.calendar_label(h, r) for r in route_nodes] + [
+            model.calendar_label(h, None)]
+        out["calendars"] = {}
+        for r in [*route_nodes, None]:
+            label = model.calendar_label(h, r)
+            if label is not None and label not in out["calendars"]:
+                out["calendars"][label] = model.work_calendar_for(h, r)
         sla = _first(h.items, n.Sla)
         esc = _first(h.items, n.Escalate)
         rej = _first(h.items, n.Reject)
@@ -392,47 +404,78 @@ class _Build:
             amount = _whole(dur.amount * n.UNIT_SECONDS[dur.unit] * 1_000_000)
             t = exp.Add(this=start, expression=_N(amount))
             return (_case([(exp.LTE(this=t, expression=_N(LAST_INSTANT)), t)]), False)
-        cal = self.model.work_calendar
-        if cal is None:
-            raise SqlUnsupported("business durations need a `calendar`")
         from policy.engine.interpreter import _whole
         from policy.engine.runtime import US_PER_HOUR
 
-        per = US_PER_HOUR if dur.unit is n.Unit.BUSINESS_HOURS else cal.day_us
-        amount = _whole(dur.amount * per)
-        if amount == 0:
-            return (start, False)
-        h.setdefault("amounts", []).append((tag, amount))
-        return (None, True)  # filled in by the join
+        if not h["calendars"]:
+            raise SqlUnsupported("business durations need a `calendar`")
+        for label, cal in h["calendars"].items():
+            per = US_PER_HOUR if dur.unit is n.Unit.BUSINESS_HOURS else cal.day_us
+            amount = _whole(dur.amount * per)
+            h.setdefault("amounts", {}).setdefault(label, []).append((tag, amount))
+        return (None, True)  # filled in by the joins
 
     def _handoff_cte(self, handoffs) -> None:
-        amounts = sorted({a for h in handoffs for _, a in h.get("amounts", [])})
-        cal = self.model.work_calendar
+        """Join each handoff's calendars (per label) and compute its due instants."""
         years = self.opts.years or default_years()
-        if amounts and cal is not None:
-            self.cal_tables["default"] = build_tables(cal, years[0], years[1], amounts)
-        extra = []
+        wanted: dict[str, set] = {}
+        cals = {}
+        for h in handoffs:
+            for label, pairs in h.get("amounts", {}).items():
+                wanted.setdefault(label, set()).update(a for _, a in pairs if a > 0)
+                cals[label] = h["calendars"][label]
+        for label in sorted(wanted):
+            self.cal_tables[label] = build_tables(cals[label], years[0], years[1],
+                                                  sorted(wanted[label]))
+        labels = sorted(wanted)
+        extra, joins = [], []
         for i, h in enumerate(handoffs):
-            if not h.get("amounts"):
+            amounts = h.get("amounts", {})
+            if not amounts:
                 continue
-            tabs = self.cal_tables["default"]
-            ii = f"ci{i}"
             start = h["start"]
-            worked = exp.Add(this=exp.column("w", table=ii), expression=_case(
-                [(exp.GT(this=start, expression=exp.column("o", table=ii)),
-                  exp.Sub(this=start, expression=exp.column("o", table=ii)))], _N(0)))
-            for tag, amount in h["amounts"]:
-                a = tabs.amounts.index(amount)
-                target = exp.Paren(this=exp.Add(this=worked, expression=_N(amount)))
-                pairs = []
-                for k in range(1, tabs.candidates[a] + 1):
-                    o, w, e = (exp.column(f"a{a}_{x}{k}", table=ii) for x in "owe")
-                    pairs.append((exp.LTE(this=target, expression=e),
-                                  exp.Add(this=o, expression=exp.Sub(this=target, expression=w))))
-                extra.append(exp.Paren(this=_case(pairs)).as_(f"_{tag}{i}"))
-        sel = exp.select(_star_of("g"), *extra).from_(exp.to_table("g").as_("g"))
-        for table, on in self._joins(handoffs):
-            sel = sel.join(table, on=on, join_type="left")
+            per_tag: dict[str, dict[str, exp.Expression]] = {}
+            for label, pairs in amounts.items():
+                li = labels.index(label) if label in labels else -1
+                dd, ii = f"cd{i}_{li}", f"ci{i}_{li}"
+                if li >= 0:
+                    dname, iname = self._cal_names(li)
+                    joins.append((exp.to_table(dname).as_(dd, copy=False), exp.EQ(
+                        this=exp.column("d", table=dd),
+                        expression=self.d.floor_div(start, DAY_US))))
+                    step = exp.Add(this=exp.Add(this=exp.column("i", table=dd), expression=_ge01(
+                        start, exp.column("c1", table=dd))), expression=_ge01(
+                        start, exp.column("c2", table=dd)))
+                    joins.append((exp.to_table(iname).as_(ii, copy=False), exp.EQ(
+                        this=exp.column("i", table=ii), expression=step)))
+                for tag, amount in pairs:
+                    if amount == 0:
+                        per_tag.setdefault(tag, {})[label] = start
+                        continue
+                    tabs = self.cal_tables[label]
+                    a = tabs.amounts.index(amount)
+                    worked = exp.Add(this=exp.column("w", table=ii), expression=_case(
+                        [(exp.GT(this=start, expression=exp.column("o", table=ii)),
+                          exp.Sub(this=start, expression=exp.column("o", table=ii)))], _N(0)))
+                    target = exp.Paren(this=exp.Add(this=worked, expression=_N(amount)))
+                    pairs_k = []
+                    for k in range(1, tabs.candidates[a] + 1):
+                        o, w, e = (exp.column(f"a{a}_{x}{k}", table=ii) for x in "owe")
+                        pairs_k.append((exp.LTE(this=target, expression=e), exp.Add(
+                            this=o, expression=exp.Sub(this=target, expression=w))))
+                    per_tag.setdefault(tag, {})[label] = _case(pairs_k)
+            for tag, by_label in per_tag.items():
+                # the chosen route picks the calendar
+                choice = [(exp.EQ(this=_col(f"_route{i}"), expression=_N(k)), by_label[lab])
+                          for k, lab in enumerate(h["labels"][:-1]) if lab in by_label]
+                fallback = by_label.get(h["labels"][-1], exp.null())
+                extra.append(exp.Paren(this=_case(choice, fallback)).as_(f"_{tag}{i}", copy=False))
+        route_cols = [exp.Paren(this=h["route_index"]).as_(f"_route{i}", copy=False)
+                      for i, h in enumerate(handoffs) if h.get("amounts")]
+        self._add("g1", exp.select(exp.Star(), *route_cols).from_("g", copy=False))
+        sel = exp.select(_star_of("g"), *extra).from_(exp.to_table("g1").as_("g", copy=False))
+        for table, on in joins:
+            sel = sel.join(table, on=on, join_type="left", copy=False)
         self._add("h", sel)
         for i, h in enumerate(handoffs):
             if h.get("sla") is None:
@@ -442,30 +485,12 @@ class _Build:
                 if val is not None and val[1]:
                     h[tag] = (_col(f"_{tag}{i}"), True)
 
-    def _joins(self, handoffs):
-        out = []
-        for i, h in enumerate(handoffs):
-            if not h.get("amounts"):
-                continue
-            dname, iname = self._cal_names("default")
-            dd, ii = f"cd{i}", f"ci{i}"
-            start = h["start"]
-            day = self.d.floor_div(start, DAY_US)
-            out.append((exp.to_table(dname).as_(dd), exp.EQ(
-                this=exp.column("d", table=dd), expression=day)))
-            step = exp.Add(this=exp.Add(this=exp.column("i", table=dd), expression=_ge01(
-                start, exp.column("c1", table=dd))), expression=_ge01(
-                start, exp.column("c2", table=dd)))
-            out.append((exp.to_table(iname).as_(ii), exp.EQ(
-                this=exp.column("i", table=ii), expression=step)))
-        return out
-
-    def _cal_names(self, name: str) -> tuple[str, str]:
-        return (f"cal_{name}_days", f"cal_{name}_intervals")
+    def _cal_names(self, index: int) -> tuple[str, str]:
+        return (f"cal{index}_days", f"cal{index}_intervals")
 
     # ------------------------------------------------------------------ next, lead
     def _next(self):
-        from policy.syntax.formatter import format_expr
+        from policy.syntax.formatter import format_unmet
 
         funnel = self.model.funnel
         stage_pairs, unmet_pairs = [], []
@@ -475,14 +500,18 @@ class _Build:
             st = self.model.stages.get(name)
             items = []
             if st is not None:
+                keep = _first(st.items, n.KeepWhen)
+                kept = self.comp.cond(keep.condition) if keep is not None else exp.false()
                 for item in st.items:
                     if isinstance(item, n.Require):
-                        text = item.reason or format_expr(item.condition)
-                        items.append(_case([(exp.Not(this=exp.Paren(
-                            this=self.comp.cond(item.condition))), _S(text))]))
+                        # while `keep when` holds, failing requires do not block the gate
+                        fails = exp.And(this=exp.Not(this=exp.Paren(this=kept)),
+                                        expression=exp.Not(this=exp.Paren(
+                                            this=self.comp.cond(item.condition))))
+                        items.append(_case([(fails, _S(format_unmet(item)))]))
                     elif isinstance(item, n.Exclude):
-                        text = item.reason or "not " + format_expr(item.condition)
-                        items.append(_case([(self.comp.cond(item.condition), _S(text))]))
+                        items.append(_case([(self.comp.cond(item.condition),
+                                             _S(format_unmet(item)))]))
             unmet_pairs.append((when, self.d.compact(items)))
         return _case(stage_pairs), _case(unmet_pairs)
 
@@ -509,12 +538,12 @@ class _Build:
         info = self.info
         ri = _col("_ri")
         cols: list[exp.Expression] = [
-            _col("line").as_("line"), exp.Paren(this=lead[0]).as_("lead"),
-            _S(info.name or "").as_("policy_name") if info.name else exp.null().as_(
-                "policy_name"),
+            _col("line").as_("line", copy=False), exp.Paren(this=lead[0]).as_("lead", copy=False),
+            _S(info.name or "").as_("policy_name", copy=False) if info.name else exp.null().as_(
+                "policy_name", copy=False),
             (_S(info.version) if info.version is not None else exp.null()).as_(
-                "policy_version"),
-            _S(info.digest).as_("policy_digest"), inst(self.as_of).as_("as_of")]
+                "policy_version", copy=False),
+            _S(info.digest).as_("policy_digest", copy=False), inst(self.as_of).as_("as_of", copy=False)]
         # placement: the deepest rejection, else the first recycle, else reached
         applies = {id(h): exp.GTE(this=ri, expression=_N(h["at"])) if h["at"] >= 0
                    else exp.false() for h in handoffs}
@@ -538,10 +567,10 @@ class _Build:
                              if r.reason is not None else exp.null()))
         reached = _case([(exp.EQ(this=ri, expression=_N(i)), _S(name))
                          for i, name in enumerate(model.funnel)])
-        cols += [dec(_case(place, reached)).as_("stage"), dec(reached).as_("reached"),
-                 dec(_case(why)).as_("reason")]
-        cols += [dec(_col(f"sc_{s}")).as_(f"score_{s}") for s in model.scores]
-        cols += [dec(next_cols[0]).as_("next_stage"), dec(next_cols[1]).as_("next_unmet")]
+        cols += [dec(_case(place, reached)).as_("stage", copy=False), dec(reached).as_("reached", copy=False),
+                 dec(_case(why)).as_("reason", copy=False)]
+        cols += [dec(_col(f"sc_{s}")).as_(f"score_{s}", copy=False) for s in model.scores]
+        cols += [dec(next_cols[0]).as_("next_stage", copy=False), dec(next_cols[1]).as_("next_unmet", copy=False)]
         viol = []
         hidden = []
         for i, h in enumerate(handoffs):
@@ -552,23 +581,23 @@ class _Build:
                 e = vals[field]
                 if field in ("sla_start", "sla_due", "sla_stop"):
                     e = inst(e)
-                cols.append(dec(_case([(app, e)])).as_(p + field))
+                cols.append(dec(_case([(app, e)])).as_(p + field, copy=False))
             viol += [_case([(exp.And(this=app, expression=c), _S(code))])
                      for code, c in vals["violations"]]
-            hidden.append(dec(_case([(app, vals["rej_json"])])).as_(f"_rj{i}"))
-        cols += [_case([(ok, d.compact(viol))], d.empty_array()).as_("violations"),
-                 _col("_err").as_("error"),
-                 _case([(ok, d.empty_array())], _col("_paths")).as_("error_paths")]
+            hidden.append(dec(_case([(app, vals["rej_json"])])).as_(f"_rj{i}", copy=False))
+        cols += [_case([(ok, d.compact(viol))], d.empty_array()).as_("violations", copy=False),
+                 _col("_err").as_("error", copy=False),
+                 _case([(ok, d.empty_array())], _col("_paths")).as_("error_paths", copy=False)]
         if opts.hidden:
-            cols += [_col("_msgs"), exp.Paren(this=lead[1]).as_("_lead_json"),
-                     dec(_case(why_json)).as_("_reason_json"), *hidden]
-        final = exp.select(*cols).from_("h")
+            cols += [_col("_msgs"), exp.Paren(this=lead[1]).as_("_lead_json", copy=False),
+                     dec(_case(why_json)).as_("_reason_json", copy=False), *hidden]
+        final = exp.select(*cols).from_("h", copy=False)
         if opts.source == "json":
-            final = final.order_by(_col("line"))
+            final = final.order_by(_col("line"), copy=False)
         for name, sel in self._calendar_ctes():
-            final = final.with_(name, as_=sel)
+            final = final.with_(name, as_=sel, copy=False)
         for name, sel in self.cte:
-            final = final.with_(name, as_=sel)
+            final = final.with_(name, as_=sel, copy=False)
         return final
 
     def _handoff_values(self, h: dict, i: int) -> dict:
@@ -609,8 +638,9 @@ class _Build:
         if self.opts.calendars != "inline":
             return []
         out = []
-        for name, tabs in self.cal_tables.items():
-            dname, iname = self._cal_names(name)
+        for index, label in enumerate(sorted(self.cal_tables)):
+            tabs = self.cal_tables[label]
+            dname, iname = self._cal_names(index)
             out.append((dname, _values(tabs.days, tabs.day_columns)))
             out.append((iname, _values(tabs.intervals, tabs.interval_columns)))
         return out
@@ -626,7 +656,7 @@ def _values(rows, columns) -> exp.Select:
     tuples = [exp.Tuple(expressions=[lit(v) for v in row]) for row in rows]
     values = exp.Values(expressions=tuples, alias=exp.TableAlias(
         this=exp.to_identifier("t"), columns=[exp.to_identifier(c) for c in columns]))
-    return exp.select(*(exp.column(c) for c in columns)).from_(values)
+    return exp.select(*(exp.column(c) for c in columns)).from_(values, copy=False)
 
 
 def _star_of(table: str) -> exp.Expression:

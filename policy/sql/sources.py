@@ -55,7 +55,7 @@ class TableSource:
         parts = [_n(p) for p in self.table.split(".")]
         t = exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
                       catalog=parts[-3] if len(parts) > 2 else None)
-        return exp.select(exp.cast(exp.null(), "BIGINT").as_("line"), exp.Star()).from_(t)
+        return exp.select(exp.cast(exp.null(), "BIGINT").as_("line", copy=False), exp.Star()).from_(t, copy=False)
 
     def column(self, path: tuple[str, ...], kind: str) -> exp.Expression:
         if self.flat is not None:
@@ -72,6 +72,8 @@ class TableSource:
         return self.d.field(path[0], path[1:], kind)
 
     def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
+        if not path:  # the row itself: a lead is an object
+            return _S("object") if slot == "ty" else None
         kinds = self.kinds.get(path, {"string"})
         if slot == "ty":
             kind = _main_kind(kinds)
@@ -125,21 +127,21 @@ class DuckJson:
         txt = exp.column("txt")
         ok = _call("JSON_VALID", txt)
         doc_type = _case([(ok, _call("JSON_TYPE", txt))])
-        sel = exp.select(exp.column("line"), txt, exp.Paren(this=doc_type).as_("_doctype"))
+        sel = exp.select(exp.column("line"), txt, exp.Paren(this=doc_type).as_("_doctype", copy=False))
         if paths:
             lst = exp.Array(expressions=[_S(_duck_path(p)) for p in paths])
             values = _case([(exp.EQ(this=doc_type, expression=_S("OBJECT")),
                              _call("JSON_EXTRACT", txt, lst))])
             sel = exp.select(exp.Star()).from_(
-                exp.select(*sel.expressions, values.as_("_vals")).from_(self.relation)
+                exp.select(*sel.expressions, values.as_("_vals", copy=False)).from_(self.relation)
                 .subquery("r0"))
             sel = exp.select(exp.column("line"), exp.column("txt"), exp.column("_doctype"),
                              *(exp.Bracket(this=exp.column("_vals"),
                                            expressions=[exp.Literal.number(i)])  # sqlglot adds the offset
-                               .as_(f"v{i}") for i in range(len(paths)))).from_(
-                sel.subquery("r1"))
+                               .as_(f"v{i}", copy=False) for i in range(len(paths)))).from_(
+                sel.subquery("r1"), copy=False)
             return sel
-        return sel.from_(self.relation)
+        return sel.from_(self.relation, copy=False)
 
     def doc_kind(self) -> exp.Expression:
         """The record's JSON type, as the Python reader names it (NULL: not JSON)."""
@@ -219,17 +221,17 @@ class SparkJson:
 
     def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
         doc = _call("TRY_PARSE_JSON", exp.column("txt"))
-        inner = exp.select(exp.column("line"), exp.column("txt"), doc.as_("_doc")).from_(
-            self.relation)
+        inner = exp.select(exp.column("line"), exp.column("txt"), doc.as_("_doc", copy=False)).from_(
+            self.relation, copy=False)
         cols = [exp.column("line"), exp.column("txt"),
-                _call("SCHEMA_OF_VARIANT", exp.column("_doc")).as_("_doctype")]
+                _call("SCHEMA_OF_VARIANT", exp.column("_doc")).as_("_doctype", copy=False)]
         for i, p in enumerate(paths):
             cols.append(_case([(exp.Coalesce(this=exp.Paren(this=exp.EQ(
                 this=_spark_type(_call("SCHEMA_OF_VARIANT", exp.column("_doc"))),
                 expression=_S("object"))), expressions=[exp.false()]), _call("VARIANT_GET", exp.column("_doc"),
                                                    _S(_spark_path(p)), _S("variant")))])
-                        .as_(f"v{i}"))
-        return exp.select(*cols).from_(inner.subquery("r0"))
+                        .as_(f"v{i}", copy=False))
+        return exp.select(*cols).from_(inner.subquery("r0"), copy=False)
 
     def doc_kind(self) -> exp.Expression:
         return _spark_type(exp.column("_doctype"))

@@ -1,0 +1,195 @@
+"""The SQL engines' common half: compile once, decide batches of JSON text, and turn the
+tabular rows back into :class:`~policy.engine.decision.Decision` and
+:class:`~policy.engine.decision.LeadError` values, so ``funnel eval --engine duckdb|spark``
+writes exactly what the python engine writes.
+
+Records are read as text first (:func:`jsonl_batches`): line numbers stay physical, a
+blank line yields no record, a line that is not UTF-8 or not JSON becomes an error row
+in SQL. CSV and JSON-array files go through the python reader
+(:mod:`policy.io.leads`), whose error records pass straight through and whose leads go
+to SQL as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
+
+from policy.engine.decision import (
+    Decision,
+    HandoffResult,
+    LeadError,
+    NextStep,
+    Problem,
+    SlaResult,
+    Violation,
+)
+from policy.engine.interpreter import invalid_reason_message, missing_sla_start_message
+from policy.engine.tabular import HANDOFF_FIELDS, layout
+from policy.syntax import nodes as n
+
+__all__ = ["BAD_UTF8", "Rebuilder", "jsonl_batches", "record_batches"]
+
+#: What a line that is not UTF-8 is handed to SQL as (the SQL reports it).
+BAD_UTF8 = "\x00"
+_BLOCK = 1 << 25
+
+
+def jsonl_batches(stream: BinaryIO, batch_bytes: int = _BLOCK
+                  ) -> Iterator[tuple[list[int], list[str]]]:
+    """(line numbers, texts) of the non-blank lines of a JSON Lines stream, a few MB at a
+    time: memory holds one batch whatever the file's size."""
+    number = 0
+    rest = b""
+    first = True
+    while True:
+        block = stream.read(batch_bytes)
+        if not block and not rest:
+            return
+        data = rest + block
+        if block:
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                rest = data
+                continue
+            data, rest = data[:cut + 1], data[cut + 1:]
+        else:
+            rest = b""
+        if first and data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        first = False
+        raw_lines = data.split(b"\n")
+        if data.endswith(b"\n"):
+            raw_lines.pop()
+        lines, texts = [], []
+        try:
+            decoded = data.decode("utf-8").split("\n")
+            if data.endswith(b"\n"):
+                decoded.pop()
+        except UnicodeDecodeError:
+            decoded = None
+        for i, raw in enumerate(raw_lines):
+            number += 1
+            if decoded is not None:
+                text = decoded[i]
+            else:
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    text = BAD_UTF8
+            if text.strip() == "" or text.isspace():
+                continue
+            lines.append(number)
+            texts.append(text.rstrip("\r") if text != BAD_UTF8 else text)
+        if lines:
+            yield lines, texts
+        if not block:
+            return
+
+
+def record_batches(records: Iterable[Any], size: int = 20_000
+                   ) -> Iterator[tuple[list[int], list[str], dict[int, Any]]]:
+    """Batches of (line numbers, JSON texts, error records by line) from the python
+    reader's records (CSV, JSON arrays): its error records pass through untouched."""
+    lines: list[int] = []
+    texts: list[str] = []
+    errors: dict[int, Any] = {}
+    for rec in records:
+        if rec.error is not None:
+            errors[rec.line] = rec
+        else:
+            lines.append(rec.line)
+            texts.append(json.dumps(rec.value, ensure_ascii=False, allow_nan=True))
+        if len(lines) + len(errors) >= size:
+            yield lines, texts, errors
+            lines, texts, errors = [], [], {}
+    if lines or errors:
+        yield lines, texts, errors
+
+
+def _const(model, expr) -> object:
+    """The value of a constant list (a literal or a define's), for violation messages."""
+    while isinstance(expr, n.Ref):
+        kind, target = model.resolve(expr)
+        if kind != "define":
+            return None
+        expr = target.value
+    if isinstance(expr, n.ListExpr):
+        return [_const(model, i) for i in expr.items]
+    if isinstance(expr, (n.String, n.Number, n.Bool)):
+        return expr.value
+    return None
+
+
+class Rebuilder:
+    """Tabular rows (with the engines' hidden columns) back to decisions and errors."""
+
+    def __init__(self, pol: Any):
+        self.pol = pol
+        self.model = pol.model
+        self.info = pol.info
+        self.lay = layout(pol.model)
+        self.names = self.lay.names
+        self.handoffs = []
+        for h in self.model.handoffs:
+            sla = next((i for i in h.items if isinstance(i, n.Sla)), None)
+            rej = next((i for i in h.items if isinstance(i, n.Reject)), None)
+            reasons = _const(self.model, rej.reasons) if rej is not None else None
+            self.handoffs.append((h, sla, reasons))
+
+    def record(self, row: tuple, extra: tuple) -> tuple[int, Decision | LeadError]:
+        """``row``: the tabular columns; ``extra``: messages, lead JSON, reason JSON,
+        then each handoff's rejection reason JSON."""
+        r = dict(zip(self.names, row, strict=True))
+        msgs, lead_json, reason_json, *rej_json = extra
+        line = r["line"]
+        lead = json.loads(lead_json) if lead_json is not None else None
+        if r["error"] is not None:
+            problems = [Problem(p, m) for p, m in zip(r["error_paths"], msgs or (), strict=False)]
+            if isinstance(lead, (dict, list)):
+                lead = None
+            return line, LeadError(r["error"], problems, lead=lead, line=line)
+        handoffs, violations = [], []
+        for (h, sla, reasons), rj in zip(self.handoffs, rej_json, strict=True):
+            p = f"handoff_{h.stage.name}_"
+            if r[p + "team"] is None:
+                continue
+            result = None
+            if sla is not None:
+                status = r[p + "sla_status"]
+                result = SlaResult(status, r[p + "sla_start"], r[p + "sla_due"], r[p + "sla_stop"])
+            reason = json.loads(rj) if rj is not None else None
+            handoffs.append(HandoffResult(
+                stage=h.stage.name, team=r[p + "team"], route=r[p + "route"], sla=result,
+                escalate_to=r[p + "escalate_to"], rejected=bool(r[p + "rejected"]),
+                rejection_reason=reason))
+            if result is not None and result.start is None:
+                violations.append(Violation("missing_sla_start",
+                                            missing_sla_start_message(h.stage.name, sla.start)))
+            elif result is not None and result.status == "unknown":
+                violations.append(Violation(
+                    "calendar_out_of_range",
+                    f"the business time of the {h.stage.name} handoff falls outside the "
+                    "years of the SQL calendar tables"))
+            if r[p + "rejected"] and "invalid_rejection_reason" in r["violations"]:
+                from policy.engine import runtime as rt
+
+                if not rt.member(reason, reasons):
+                    violations.append(Violation("invalid_rejection_reason",
+                                                invalid_reason_message(reason, reasons)))
+        scores = {s: r[f"score_{s}"] for s in self.model.scores}
+        nxt = None if r["next_stage"] is None else NextStep(r["next_stage"],
+                                                           tuple(r["next_unmet"] or ()))
+        reason = json.loads(reason_json) if reason_json is not None else None
+        return line, Decision(
+            lead=lead, policy=self.info, as_of=r["as_of"], stage=r["stage"],
+            reached=r["reached"], reason=reason, scores=scores, next=nxt,
+            handoffs=tuple(handoffs), violations=tuple(violations))
+
+    @property
+    def width(self) -> int:
+        return len(self.names)
+
+
+__all__ += ["HANDOFF_FIELDS"]
