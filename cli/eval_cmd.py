@@ -25,12 +25,12 @@ from .leadfile import as_of_option, now_us, open_leads, progress_bar
 
 #: The output formats (`policy.io.writers.OUTPUT_FORMATS`, named here so that `--help`
 #: does not import the engine).
-OUTPUT_FORMATS = ("jsonl", "json", "csv", "table")
+OUTPUT_FORMATS = ("jsonl", "json", "csv", "table", "parquet")
 
 
 #: Output file extensions and the format each means (`-o decisions.csv` writes CSV).
 OUTPUT_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
-                     ".txt": "table"}
+                     ".txt": "table", ".parquet": "parquet"}
 
 
 def format_for_output(output: str | None) -> str:
@@ -43,15 +43,17 @@ def format_for_output(output: str | None) -> str:
 @click.command("eval")
 @click.argument("path", type=click.Path())
 @click.argument("leads", default="-", required=False)
-@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv"]), default=None,
-              help="Format of LEADS. Default: by its extension (.jsonl, .json, .csv); "
-                   "JSON Lines for standard input.")
+@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "parquet"]),
+              default=None,
+              help="Format of LEADS. Default: by its extension (.jsonl, .json, .csv, "
+                   ".parquet); JSON Lines for standard input.")
 @as_of_option
 @click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default=None,
               help="jsonl: one decision per line; json: one array; csv: the tabular form "
                    "(one column per score and handoff field); table: aligned columns for a "
-                   "person. Default: by the extension of -o FILE (.jsonl, .json, .csv, "
-                   ".txt for table), else jsonl.")
+                   "person; parquet: the tabular form as Parquet (needs -o). Default: by "
+                   "the extension of -o FILE (.jsonl, .json, .csv, .txt for table, "
+                   ".parquet), else jsonl.")
 @click.option("--explain", is_flag=True,
               help="Add each decision's trace (every rule evaluated, with the values it "
                    "saw) to jsonl or json output.")
@@ -60,8 +62,15 @@ def format_for_output(output: str | None) -> str:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Decide in N worker processes (output and its order do not change). "
                    "Default: the machine's cores; a short input is decided in one.")
-def eval_(path: str, leads: str, input_format: str | None, as_of: int | None, fmt: str | None,
-          explain: bool, output: str | None, jobs: int | None) -> None:
+@click.option("--engine", type=click.Choice(["python", "duckdb", "spark"]), default="python",
+              show_default=True,
+              help="python: the library; duckdb: the policy's SQL in embedded DuckDB; "
+                   "spark: the same SQL on Apache Spark (the [spark] extra; Java 17).")
+@click.option("--spark-master", default="local[*]", show_default=True, metavar="URL",
+              help="The Spark master for --engine spark.")
+def eval_(path: str, leads: str, input_format: str | None, as_of: int | None,
+          fmt: str | None, explain: bool, output: str | None, jobs: int | None,
+          engine: str = "python", spark_master: str = "local[*]") -> None:
     """Decide every lead in LEADS with the policy at PATH.
 
     LEADS is JSON Lines, a JSON array or CSV (by extension); `-` or nothing reads
@@ -76,6 +85,7 @@ def eval_(path: str, leads: str, input_format: str | None, as_of: int | None, fm
       funnel eval rules leads.csv --format table
       crm-export | funnel eval rules - --format csv -o decisions.csv
       funnel eval rules big.jsonl --jobs 4 -o decisions.jsonl
+      funnel eval rules leads.parquet --engine duckdb -o decisions.parquet
 
     Exit status: 0 every lead got a decision; 1 a lead was refused or the policy has
     errors; 2 bad usage or LEADS cannot be read.
@@ -87,8 +97,14 @@ def eval_(path: str, leads: str, input_format: str | None, as_of: int | None, fm
             "--explain adds the trace to JSON output: use --format jsonl or json "
             "(or `funnel explain` for one lead)"
         )
+    if explain and engine != "python":
+        raise click.UsageError("--explain needs the python engine: the trace stays in Python")
     pol = load_policy(path)
     at = now_us() if as_of is None else as_of
+    from . import engines
+
+    if engines.wants_engine(engine, leads, input_format, fmt, output):
+        _run_engine(pol, engine, spark_master, leads, input_format, at, fmt, output)
     source, size, shown = open_leads(leads)
     try:
         totals = _run(pol, path, source, size, shown, leads, input_format, at, fmt, explain,
@@ -164,6 +180,37 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
         else:
             out.detach()  # standard output stays open for whoever owns it
     return totals
+
+
+def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
+                input_format: str | None, at: int, fmt: str, output: str | None) -> None:
+    """Another engine, or Parquet in or out (:mod:`cli.engines`); exits."""
+    from . import engines
+
+    if leads.lower().endswith(".parquet") or input_format == "parquet":
+        if not os.path.isfile(leads):
+            fail_usage(f"{leads}: no such file")
+        source, size, bar = None, None, None
+    else:
+        source, size, _shown = open_leads(leads)
+        bar = progress_bar(size, to_file=output is not None) if leads != "-" else None
+    try:
+        totals = engines.run(pol, engine=engine, spark_master=spark_master, leads=leads,
+                             source=source, input_format=input_format, at=at, fmt=fmt,
+                             output=output,
+                             progress=(lambda: bar.update(source.consumed - bar.pos))
+                             if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.render_finish()
+        if source is not None and leads != "-":
+            source.raw.close()
+    if totals.refused:
+        from policy.io.writers import refusal_summary
+
+        click.echo(refusal_summary(totals.first_refusals, totals.refused, totals.total),
+                   err=True)
+    sys.exit(PROBLEMS if totals.refused else OK)
 
 
 def _chain(first: Any, rest: Any) -> Any:

@@ -22,6 +22,7 @@ COMMANDS = {
     "diff": "diff_cmd:diff",
     "docs": "docs_cmd:docs",
     "report": "report_cmd:report",
+    "sql": "sql_cmd:sql",
 }
 
 

@@ -234,6 +234,19 @@ class Policy:
 
         return render(self.trace(lead, as_of=as_of), self._model, color=color)
 
+
+    def sql(self, *, dialect: str = "duckdb", table: str = "leads", view: str | None = None,
+            flat: str | None = None, as_of: datetime | None = None,
+            years: tuple[int, int] | None = None) -> str:
+        """(v1.1) The policy as one SQL statement for ``dialect`` that decides every row of
+        ``table`` in the tabular form (spec section 10; :func:`policy.sql.to_sql`).
+        ``as_of`` (an aware datetime) fixes the instant; without it the query uses the
+        time it runs. Raises :class:`policy.sql.SqlUnsupported` (a ``ValueError``)."""
+        from policy.sql import to_sql
+
+        at = None if as_of is None else from_datetime(as_of)
+        return to_sql(self, dialect=dialect, table=table, view=view, flat=flat, as_of=at,
+                      years=years)
     def run_prepared(self, lead: dict, ts: tuple, as_of_us: int, *, trace: bool = False
                      ) -> Decision:
         """Decide a lead that :meth:`prepare` accepted (``as_of_us``: µs since the epoch)."""

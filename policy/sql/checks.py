@@ -22,7 +22,8 @@ from policy.model.schema import format_path
 from policy.sql.dialects import Dialect
 from policy.sql.values import SqlUnsupported, dbl
 
-__all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "schema_checks", "timestamp_parts", "timestamp_shape",
+__all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "schema_checks", "timestamp_parts",
+           "timestamp_shape",
            "timestamp_value"]
 
 SUPPORTED = frozenset({
@@ -264,7 +265,8 @@ def _value_checks(node: dict, path, ty: Access, val: Access, d: Dialect):
             any_ok = exp.Or(this=any_ok, expression=o)
         yield (exp.And(this=present, expression=exp.Not(this=exp.Paren(this=any_ok))),
                "expected " + " or ".join(types))
-    for key, word in (("enum", "not one of the allowed values"), ("const", "not the allowed value")):
+    for key, word in (("enum", "not one of the allowed values"),
+                      ("const", "not the allowed value")):
         if key not in node:
             continue
         values = node[key] if key == "enum" else [node[key]]

@@ -18,7 +18,7 @@ import json
 import attrs
 from sqlglot import exp
 
-from policy.engine.interpreter import LAST_INSTANT, half_life_us
+from policy.engine import runtime as rt
 from policy.engine.tabular import HANDOFF_FIELDS, layout
 from policy.model.namespace import PolicyModel, stmt_exprs, walk_expr
 from policy.sql.calendars import DAY_US, CalendarTables, build_tables
@@ -30,7 +30,7 @@ from policy.sql.checks import (
     timestamp_value,
 )
 from policy.sql.dialects import Dialect
-from policy.sql.values import Compiler, SqlUnsupported, Val, dbl, holds
+from policy.sql.values import Compiler, SqlUnsupported, Val, dbl
 from policy.syntax import nodes as n
 
 __all__ = ["Options", "build", "default_years"]
@@ -166,7 +166,8 @@ class _Build:
         self._stage(problems, tbad)
         prev = "stg"
         for i, (name, e) in enumerate(score_exprs):
-            self._add(f"s{i}", exp.select(exp.Star(), e.as_(f"sc_{name}", copy=False)).from_(prev, copy=False))
+            self._add(f"s{i}", exp.select(exp.Star(), e.as_(f"sc_{name}", copy=False))
+                      .from_(prev, copy=False))
             prev = f"s{i}"
         self._gates(gates, prev)
         self._handoff_cte(handoffs)
@@ -195,7 +196,8 @@ class _Build:
     def _stage(self, problems, tbad) -> None:
         d = self.d
         self._add("src0", self.src.base(self.paths))
-        slot_cols = [exp.Paren(this=self.src.slot(path, slot, self.path_index(path))).as_(name, copy=False)
+        slot_cols = [exp.Paren(this=self.src.slot(path, slot, self.path_index(path)))
+                     .as_(name, copy=False)
                      for (path, slot), name in self.slots.items()]
         self._add("sl", exp.select(exp.Star(), *slot_cols).from_("src0", copy=False))
         shapes, parts, values = [], [], []
@@ -286,7 +288,8 @@ class _Build:
         if decay is not None:
             since = self.comp.value(decay.since).get("t")
             if since is not None:
-                hl = half_life_us(decay.half_life)
+                hl = rt.whole_us(decay.half_life.amount
+                                 * n.UNIT_SECONDS[decay.half_life.unit] * 1_000_000)
                 elapsed = exp.cast(exp.Paren(this=exp.Sub(this=self.as_of, expression=since)),
                                    "DOUBLE")
                 factor = exp.Pow(this=dbl(0.5), expression=exp.Div(this=elapsed,
@@ -334,7 +337,8 @@ class _Build:
             last = name
         ri = _case(pairs, _N(self._index(last))) if gates else _N(-1)
         del funnel
-        self._add("g", exp.select(exp.Star(), exp.Paren(this=ri).as_("_ri", copy=False)).from_(prev, copy=False))
+        self._add("g", exp.select(exp.Star(), exp.Paren(this=ri).as_("_ri", copy=False))
+                  .from_(prev, copy=False))
 
     def _index(self, name) -> int:
         return self.model.stage_index(name)
@@ -399,19 +403,13 @@ class _Build:
         """The instant ``dur`` after the SLA start: (expression, is-business)."""
         start = h["start"]
         if not dur.unit.is_business:
-            from policy.engine.interpreter import _whole
-
-            amount = _whole(dur.amount * n.UNIT_SECONDS[dur.unit] * 1_000_000)
+            amount = rt.whole_us(dur.amount * n.UNIT_SECONDS[dur.unit] * 1_000_000)
             t = exp.Add(this=start, expression=_N(amount))
-            return (_case([(exp.LTE(this=t, expression=_N(LAST_INSTANT)), t)]), False)
-        from policy.engine.interpreter import _whole
-        from policy.engine.runtime import US_PER_HOUR
-
+            return (_case([(exp.LTE(this=t, expression=_N(rt.LAST_INSTANT)), t)]), False)
         if not h["calendars"]:
             raise SqlUnsupported("business durations need a `calendar`")
         for label, cal in h["calendars"].items():
-            per = US_PER_HOUR if dur.unit is n.Unit.BUSINESS_HOURS else cal.day_us
-            amount = _whole(dur.amount * per)
+            amount = rt.working_us(dur.amount, dur.unit.value, cal)
             h.setdefault("amounts", {}).setdefault(label, []).append((tag, amount))
         return (None, True)  # filled in by the joins
 
@@ -543,7 +541,8 @@ class _Build:
                 "policy_name", copy=False),
             (_S(info.version) if info.version is not None else exp.null()).as_(
                 "policy_version", copy=False),
-            _S(info.digest).as_("policy_digest", copy=False), inst(self.as_of).as_("as_of", copy=False)]
+            _S(info.digest).as_("policy_digest", copy=False),
+            inst(self.as_of).as_("as_of", copy=False)]
         # placement: the deepest rejection, else the first recycle, else reached
         applies = {id(h): exp.GTE(this=ri, expression=_N(h["at"])) if h["at"] >= 0
                    else exp.false() for h in handoffs}
@@ -567,10 +566,12 @@ class _Build:
                              if r.reason is not None else exp.null()))
         reached = _case([(exp.EQ(this=ri, expression=_N(i)), _S(name))
                          for i, name in enumerate(model.funnel)])
-        cols += [dec(_case(place, reached)).as_("stage", copy=False), dec(reached).as_("reached", copy=False),
+        cols += [dec(_case(place, reached)).as_("stage", copy=False),
+                 dec(reached).as_("reached", copy=False),
                  dec(_case(why)).as_("reason", copy=False)]
         cols += [dec(_col(f"sc_{s}")).as_(f"score_{s}", copy=False) for s in model.scores]
-        cols += [dec(next_cols[0]).as_("next_stage", copy=False), dec(next_cols[1]).as_("next_unmet", copy=False)]
+        cols += [dec(next_cols[0]).as_("next_stage", copy=False),
+                 dec(next_cols[1]).as_("next_unmet", copy=False)]
         viol = []
         hidden = []
         for i, h in enumerate(handoffs):
@@ -726,6 +727,11 @@ def field_kinds(model: PolicyModel) -> dict:
             kinds[tuple(path)] = types or {"string"}
     for located in model.all_decls():
         for stmt in (located.decl, *getattr(located.decl, "items", ())):
+            if isinstance(stmt, n.PointsPer) and isinstance(stmt.count, n.Ref):
+                kinds.setdefault(stmt.count.path, {"number"})
+            cond = getattr(stmt, "condition", None)
+            if isinstance(cond, n.Ref) and model.resolve(cond)[0] == "field":
+                kinds.setdefault(cond.path, {"boolean"})  # used bare as a condition
             for e in stmt_exprs(stmt):
                 for sub in walk_expr(e):
                     _usage(model, sub, kinds)

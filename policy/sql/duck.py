@@ -125,11 +125,10 @@ class DuckEngine:
         w = self.width
         for row in rows:
             line, record = self.rebuild.record(row[:w], row[w:])
-            if isinstance(record, LeadError) and record.message == "not valid JSON":
+            if isinstance(record, LeadError):
                 if by_line is None:
                     by_line = dict(zip(lines, texts, strict=True))
-                message = python_json_error(by_line[line]) or "not valid JSON"
-                record = LeadError(message, [_whole(message)], lead=None, line=line)
+                record = explain_refusal(self.pol, record, by_line[line])
             out.append((line, record))
         return out
 
@@ -165,12 +164,19 @@ class DuckEngine:
         row leaves DuckDB). Returns the number of rows."""
         import duckdb
 
-        stmt = build(self.pol.model, self.pol.info, dialect("duckdb"),
+        from policy.sql.sources import DuckJson
+
+        d = dialect("duckdb")
+        stmt = build(self.pol.model, self.pol.info, d,
                      Options(source="json", as_of=self.as_of, years=self.years,
-                             calendars="named", instants="native", hidden=False))
-        cols = _parquet_columns(self.con, source)
+                             calendars="named", instants="native", hidden=False),
+                     source=DuckJson(d, relation="parquet_src"))
+        try:
+            cols = _parquet_columns(self.con, source)
+        except duckdb.Error as exc:
+            raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
         src = _parquet_json_select(source, cols)
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW src AS {src}")
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW parquet_src AS {src}")
         query = stmt.sql(dialect="duckdb")
         try:
             self.con.execute(f"COPY ({query}) TO {_quote(target)} (FORMAT parquet)")
@@ -178,6 +184,27 @@ class DuckEngine:
             raise OSError(str(exc).splitlines()[0]) from None
         return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(target)})"
                                 ).fetchone()[0]
+
+
+def explain_refusal(pol: Any, record: LeadError, text: str) -> LeadError:
+    """The python engine's own words for a lead the SQL refused (refusals are rare, so
+    this costs nothing): the same message and problems, byte for byte, whenever the
+    python reader and validator refuse the record too; else the SQL's shorter words."""
+    line = record.line
+    if record.message == "not valid JSON":
+        message = python_json_error(text) or "not valid JSON"
+        return LeadError(message, [_whole(message)], lead=None, line=line)
+    if text == BAD_UTF8:
+        return record
+    try:
+        lead = json.loads(text)
+        pol.prepare(lead)
+    except LeadError as exc:
+        if [p.path for p in exc.problems] == [p.path for p in record.problems]:
+            return exc.with_line(line)
+    except (ValueError, RecursionError):
+        pass
+    return record
 
 
 def _whole(message: str):

@@ -25,7 +25,8 @@ from policy.engine.decision import (
     SlaResult,
     Violation,
 )
-from policy.engine.interpreter import invalid_reason_message, missing_sla_start_message
+from policy.engine.resolve import missing_sla_start_message
+from policy.engine.runtime import invalid_reason_message
 from policy.engine.tabular import HANDOFF_FIELDS, layout
 from policy.syntax import nodes as n
 

@@ -55,7 +55,8 @@ class TableSource:
         parts = [_n(p) for p in self.table.split(".")]
         t = exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
                       catalog=parts[-3] if len(parts) > 2 else None)
-        return exp.select(exp.cast(exp.null(), "BIGINT").as_("line", copy=False), exp.Star()).from_(t, copy=False)
+        line = exp.cast(exp.null(), "BIGINT").as_("line", copy=False)
+        return exp.select(line, exp.Star()).from_(t, copy=False)
 
     def column(self, path: tuple[str, ...], kind: str) -> exp.Expression:
         if self.flat is not None:
@@ -127,7 +128,8 @@ class DuckJson:
         txt = exp.column("txt")
         ok = _call("JSON_VALID", txt)
         doc_type = _case([(ok, _call("JSON_TYPE", txt))])
-        sel = exp.select(exp.column("line"), txt, exp.Paren(this=doc_type).as_("_doctype", copy=False))
+        sel = exp.select(exp.column("line"), txt,
+                         exp.Paren(this=doc_type).as_("_doctype", copy=False))
         if paths:
             lst = exp.Array(expressions=[_S(_duck_path(p)) for p in paths])
             values = _case([(exp.EQ(this=doc_type, expression=_S("OBJECT")),
@@ -137,7 +139,8 @@ class DuckJson:
                 .subquery("r0"))
             sel = exp.select(exp.column("line"), exp.column("txt"), exp.column("_doctype"),
                              *(exp.Bracket(this=exp.column("_vals"),
-                                           expressions=[exp.Literal.number(i)])  # sqlglot adds the offset
+                                           # 0-based: sqlglot adds the dialect's offset
+                                           expressions=[exp.Literal.number(i)])
                                .as_(f"v{i}", copy=False) for i in range(len(paths)))).from_(
                 sel.subquery("r1"), copy=False)
             return sel
@@ -221,15 +224,16 @@ class SparkJson:
 
     def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
         doc = _call("TRY_PARSE_JSON", exp.column("txt"))
-        inner = exp.select(exp.column("line"), exp.column("txt"), doc.as_("_doc", copy=False)).from_(
+        inner = exp.select(exp.column("line"), exp.column("txt"),
+                           doc.as_("_doc", copy=False)).from_(
             self.relation, copy=False)
         cols = [exp.column("line"), exp.column("txt"),
                 _call("SCHEMA_OF_VARIANT", exp.column("_doc")).as_("_doctype", copy=False)]
         for i, p in enumerate(paths):
             cols.append(_case([(exp.Coalesce(this=exp.Paren(this=exp.EQ(
                 this=_spark_type(_call("SCHEMA_OF_VARIANT", exp.column("_doc"))),
-                expression=_S("object"))), expressions=[exp.false()]), _call("VARIANT_GET", exp.column("_doc"),
-                                                   _S(_spark_path(p)), _S("variant")))])
+                expression=_S("object"))), expressions=[exp.false()]),
+                _call("VARIANT_GET", exp.column("_doc"), _S(_spark_path(p)), _S("variant")))])
                         .as_(f"v{i}", copy=False))
         return exp.select(*cols).from_(inner.subquery("r0"), copy=False)
 

@@ -1,0 +1,258 @@
+"""The DuckDB engine decides exactly as the python engine (spec section 10).
+
+Differential: generated policies and leads (``engine_strategies``), the conformance
+acme examples and their variations, and ``rules/leads.jsonl`` through
+``funnel eval --engine duckdb`` byte for byte, refused leads included. Also: the
+calendar tables against :meth:`WorkCalendar.add_business` on many (start, amount)
+pairs over calendars with daylight-saving changes, gap hours, half-hour shifts,
+working hours across UTC midnight, a Sunday–Thursday week and holidays.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from engine_strategies import AS_OFS, leads, leads_for, load_text, mutated, policies
+from funnel_cli.main import main
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import policy
+from policy.api import Policy
+from policy.engine import tabular
+from policy.engine.decision import LeadError, dumps
+from policy.model.calendar import make_calendar
+from policy.sql.calendars import DAY_US, build_tables, due_in_python
+from policy.sql.duck import DuckEngine
+from policy.syntax import nodes as n
+from policy.syntax.parser import parse
+
+REPO = Path(__file__).resolve().parents[1]
+RULES = REPO / "rules"
+ACME = REPO.parent / "shared" / "spec" / "conformance" / "acme"
+AS_OF_TEXT = "2026-12-01T16:00:00Z"
+
+# --------------------------------------------------------------------------- calendars
+
+CALENDARS = {
+    "new_york_all_day": dict(timezone="America/New_York", workdays=list(range(7)),
+                             start_minute="00:00", end_minute="24:00"),
+    "new_york_gap_hour": dict(timezone="America/New_York", workdays=["sun", "mon"],
+                              start_minute="01:30", end_minute="03:30"),
+    "lord_howe": dict(timezone="Australia/Lord_Howe", workdays=["mon", "tue", "wed", "thu",
+                                                               "fri"],
+                      start_minute="01:00", end_minute="03:00"),
+    "kolkata": dict(timezone="Asia/Kolkata", workdays=["mon", "tue", "wed", "thu", "fri"],
+                    start_minute="09:30", end_minute="18:00"),
+    "sydney_across_utc_midnight": dict(timezone="Australia/Sydney",
+                                       workdays=["mon", "tue", "wed", "thu", "fri"],
+                                       start_minute="08:00", end_minute="18:00"),
+    "dubai_sun_thu": dict(timezone="Asia/Dubai", workdays=["sun", "mon", "tue", "wed", "thu"],
+                          start_minute="08:00", end_minute="17:00"),
+    "chicago_holidays": dict(timezone="America/Chicago",
+                             workdays=["mon", "tue", "wed", "thu", "fri"],
+                             start_minute="08:30", end_minute="17:30",
+                             holidays=["2026-11-26", "2026-11-27", "2026-12-24", "2026-12-25",
+                                       "2027-01-01"]),
+}
+HOUR = 3_600_000_000
+END_2027 = 1_830_297_600_000_000 - 14 * HOUR  # local dates of 2027 close by then
+AMOUNTS = [1, 17, 30 * 60_000_000, HOUR, 2 * HOUR, 4 * HOUR, 9 * HOUR, 24 * HOUR, 40 * HOUR]
+
+
+@pytest.mark.parametrize("name", sorted(CALENDARS))
+def test_calendar_tables_give_the_engines_due_instants(name):
+    cal = make_calendar(**CALENDARS[name])
+    tables = build_tables(cal, 2025, 2027, AMOUNTS)
+    rng = random.Random(name)
+    low = 1_735_689_600_000_000 + 3 * DAY_US  # 2025-01-04
+    high = 1_830_297_600_000_000 - 30 * DAY_US  # a month before 2028
+    for _ in range(6000):
+        start = rng.randrange(low, high)
+        if rng.random() < 0.3:  # on the quarter hour: openings and closings exactly
+            start -= start % (15 * 60_000_000)
+        a = rng.randrange(len(AMOUNTS))
+        want = cal.add_business(start, AMOUNTS[a])
+        if want >= END_2027:
+            want = None  # past the tables' years: the SQL says out of range, never guesses
+        assert due_in_python(tables, start, a) == want, (name, start, AMOUNTS[a])
+
+
+def test_calendar_tables_say_out_of_range_rather_than_guess():
+    cal = make_calendar(**CALENDARS["kolkata"])
+    tables = build_tables(cal, 2026, 2026, [40 * HOUR])
+    assert due_in_python(tables, 1_893_456_000_000_000, 0) is None  # 2030
+    late_december = 1_798_675_200_000_000  # 2026-12-31
+    assert due_in_python(tables, late_december, 0) is None  # due falls in 2027
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _python(pol: Policy, texts: list[str], as_of: int) -> list:
+    out = []
+    for line, text in enumerate(texts, 1):
+        lead = json.loads(text)
+        try:
+            out.append(pol.run_prepared(lead, pol.prepare(lead), as_of))
+        except LeadError as exc:
+            out.append(exc.with_line(line))
+    return out
+
+
+def assert_same_rows(pol: Policy, texts: list[str], as_of: int, engine: DuckEngine) -> None:
+    """Python and DuckDB equal field by field in the tabular form, and as JSON."""
+    lines = list(range(1, len(texts) + 1))
+    got = engine.decide(lines, texts)
+    want = _python(pol, texts, as_of)
+    lay = tabular.layout(pol)
+    assert [line for line, _ in got] == lines
+    for (line, g), w, text in zip(got, want, texts, strict=True):
+        row_g = tabular.row_dict(g, lay, line=line, info=pol.info, as_of=as_of)
+        row_w = tabular.row_dict(w, lay, line=line, info=pol.info, as_of=as_of)
+        for key in row_w:
+            assert row_g[key] == row_w[key], (key, text, row_w[key], row_g[key])
+        assert dumps(g) == dumps(w), text
+
+
+# --------------------------------------------------------------------------- generated
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(text=policies(), data=st.data())
+def test_duckdb_equals_python_on_generated_policies(text, data):
+    model = load_text(text)
+    pol = Policy(model)
+    as_of = data.draw(st.sampled_from(AS_OFS))
+    engine = DuckEngine(pol, as_of=as_of, years=(2025, 2027))
+    batch = data.draw(st.lists(st.one_of(leads(), leads_for(model)), min_size=1, max_size=40))
+    assert_same_rows(pol, [json.dumps(x) for x in batch], as_of, engine)
+
+
+# --------------------------------------------------------------------------- acme, rules
+
+
+def _acme_examples():
+    if not ACME.is_dir():
+        return []
+    result = parse((ACME / "acme_test.funnel").read_text("utf-8"), "acme_test.funnel")
+    out = []
+    for ex in result.module.decls:
+        if isinstance(ex, n.Example):
+            at = next(i.timestamp for i in ex.items if isinstance(i, n.At))
+            lead = next(i.data for i in ex.items if isinstance(i, n.LeadLiteral))
+            out.append((ex.name, at, lead))
+    return out
+
+
+@pytest.mark.skipif(not ACME.is_dir(), reason="shared conformance folder absent")
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_duckdb_equals_python_on_acme_examples_and_variations(data):
+    from policy.engine.timestamps import parse_timestamp
+
+    pol = policy.load(ACME)
+    examples = _acme_examples()
+    name, at, lead = data.draw(st.sampled_from(examples))
+    as_of = parse_timestamp(at, kind="any")
+    engine = _engine(pol, as_of)
+    batch = [lead, *data.draw(st.lists(mutated([e[2] for e in examples]), max_size=15))]
+    assert_same_rows(pol, [json.dumps(x) for x in batch], as_of, engine)
+
+
+_ENGINES: dict = {}
+
+
+def _engine(pol, as_of):
+    key = (pol.info.digest, as_of)
+    if key not in _ENGINES:
+        _ENGINES[key] = DuckEngine(pol, as_of=as_of, years=(2025, 2027))
+    return _ENGINES[key]
+
+
+@pytest.mark.skipif(not ACME.is_dir(), reason="shared conformance folder absent")
+def test_every_acme_example_lead_decides_the_same():
+    from policy.engine.timestamps import parse_timestamp
+
+    pol = policy.load(ACME)
+    for _name, at, lead in _acme_examples():
+        as_of = parse_timestamp(at, kind="any")
+        assert_same_rows(pol, [json.dumps(lead)], as_of, _engine(pol, as_of))
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json"])
+def test_funnel_eval_engine_duckdb_writes_the_python_engines_bytes(tmp_path, fmt):
+    runner = CliRunner()
+    leads = str(RULES / "leads.jsonl")
+    args = ["eval", str(RULES), leads, "--as-of", AS_OF_TEXT, "--format", fmt]
+    py = runner.invoke(main, [*args, "-o", str(tmp_path / "py")])
+    duck = runner.invoke(main, [*args, "--engine", "duckdb", "-o", str(tmp_path / "duck")])
+    assert py.exit_code == duck.exit_code == 1  # the sample leads hold refused ones
+    assert py.stderr == duck.stderr
+    assert (tmp_path / "duck").read_bytes() == (tmp_path / "py").read_bytes()
+
+
+def test_lines_that_are_not_json_or_not_utf8_are_error_records_at_their_line(tmp_path):
+    good = (RULES / "leads.jsonl").read_text().splitlines()[0]
+    # past the first 64 KiB, where a stray bad byte only spoils its own record
+    head = [good] * 200
+    data = "\n".join([*head, "", "   ", "{not json", "[1, 2]", '{"a": NaN}', '{"x": 1,}',
+                      good]).encode() + b"\n\xff\xfe{}\n" + good.encode()
+    path = tmp_path / "leads.jsonl"
+    path.write_bytes(data)
+    runner = CliRunner()
+    base = ["eval", str(RULES), str(path), "--as-of", AS_OF_TEXT]
+    py = runner.invoke(main, base)
+    duck = runner.invoke(main, [*base, "--engine", "duckdb"])
+    assert py.exit_code == duck.exit_code == 1
+    assert duck.stdout == py.stdout
+    lines = [json.loads(x).get("line") for x in duck.stdout.splitlines()][199:]
+    assert lines == [None, 203, 204, 205, 206, None, 208, None]
+
+
+def test_parquet_in_and_out_for_both_engines(tmp_path):
+    runner = CliRunner()
+    leads = str(RULES / "leads.jsonl")
+    common = ["--as-of", AS_OF_TEXT]
+    # Parquet out: the python engine and DuckDB write the same file.
+    py = runner.invoke(main, ["eval", str(RULES), leads, *common,
+                              "-o", str(tmp_path / "p.parquet")])
+    dk = runner.invoke(main, ["eval", str(RULES), leads, *common, "--engine", "duckdb",
+                              "-o", str(tmp_path / "d.parquet")])
+    assert py.exit_code == dk.exit_code == 1
+    import duckdb
+
+    con = duckdb.connect()
+    a = con.execute("SELECT * FROM read_parquet(?) ORDER BY line",
+                    [str(tmp_path / "p.parquet")]).fetchall()
+    b = con.execute("SELECT * FROM read_parquet(?) ORDER BY line",
+                    [str(tmp_path / "d.parquet")]).fetchall()
+    assert a == b and len(a) == 1000
+    cols = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet(?)",
+                                      [str(tmp_path / "p.parquet")]).fetchall()]
+    assert tuple(cols) == tabular.layout(policy.load(RULES)).names
+    # Parquet in: leads as a Parquet file decide like the JSON they came from.
+    src = tmp_path / "leads.parquet"
+    con.execute("COPY (SELECT * FROM read_json(?, format='newline_delimited', "
+                "sample_size=-1) WHERE lead_id LIKE 'HAL-00001%') TO ? (FORMAT parquet)",
+                [leads, str(src)])
+    out_py = runner.invoke(main, ["eval", str(RULES), str(src), *common])
+    out_dk = runner.invoke(main, ["eval", str(RULES), str(src), *common, "--engine", "duckdb"])
+    assert out_py.stdout == out_dk.stdout and out_py.stdout.count("\n") > 50
+    both = runner.invoke(main, ["eval", str(RULES), str(src), *common, "--engine", "duckdb",
+                                "-o", str(tmp_path / "pp.parquet")])
+    assert both.exit_code in (0, 1)
+    n_rows = con.execute("SELECT count(*) FROM read_parquet(?)",
+                         [str(tmp_path / "pp.parquet")]).fetchone()[0]
+    assert n_rows == out_py.stdout.count("\n")
+
+
+def test_parquet_output_needs_a_file():
+    result = CliRunner().invoke(main, ["eval", str(RULES), str(RULES / "leads.jsonl"),
+                                       "--format", "parquet"])
+    assert result.exit_code == 2 and "-o FILE.parquet" in result.stderr

@@ -1,0 +1,175 @@
+"""`funnel sql` and `Policy.sql`: golden SQL per dialect, parsed back by sqlglot in that
+dialect; the printed DuckDB SQL run over a table decides as the python engine; what
+the SQL path refuses, by name.
+
+Set ``UPDATE_GOLDEN=1`` to rewrite the snapshots after an intended change (and read the
+diff: it is the SQL a warehouse will run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlglot
+from click.testing import CliRunner
+from funnel_cli.main import main
+
+import policy
+from policy.engine import tabular
+from policy.engine.decision import LeadError
+from policy.engine.timestamps import parse_timestamp
+from policy.sql import DIALECTS, SqlUnsupported, to_sql
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN = REPO / "tests" / "golden" / "sql"
+RULES = REPO / "rules"
+AS_OF = "2026-12-01T16:00:00Z"
+AS_OF_US = parse_timestamp(AS_OF)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return policy.load(GOLDEN / "small.funnel")
+
+
+@pytest.mark.parametrize("dialect", ["snowflake", "bigquery", "postgres", "trino"])
+def test_golden_sql_per_dialect_parses_back_in_that_dialect(small, dialect):
+    text = to_sql(small, dialect=dialect, as_of=AS_OF_US, years=(2026, 2026))
+    path = GOLDEN / f"small.{dialect}.sql"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+    tree = sqlglot.parse_one(text, read=dialect)
+    assert isinstance(tree, sqlglot.exp.Select)
+    assert [e.alias_or_name for e in tree.expressions] == list(tabular.layout(small).names)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_every_dialect_prints_a_view_that_parses_back(small, dialect):
+    text = small.sql(dialect=dialect, table="crm.leads", view="lead_decisions",
+                     years=(2026, 2026))
+    tree = sqlglot.parse_one(text, read=dialect)
+    assert isinstance(tree, sqlglot.exp.Create)
+    assert "crm" in text and "lead_decisions" in text
+
+
+def test_printed_duckdb_sql_over_a_table_decides_as_python(small, tmp_path):
+    leads = [
+        {"lead_id": "a", "email": "dana@BigCo.com", "job_level": "vp", "visits": 3,
+         "unsubscribed": False, "competitor": False, "mql_at": "2026-11-30T14:00:00Z",
+         "last_activity_at": "2026-11-20T10:00:00Z", "company": {"employees": 5000},
+         "accepted_at": None, "rejected_at": None, "rejection_reason": None},
+        {"lead_id": "b", "email": "sam@gmail.com", "job_level": "ic", "visits": 30,
+         "unsubscribed": None, "competitor": True, "mql_at": None,
+         "last_activity_at": "2026-01-01T00:00:00Z", "company": {"employees": 10},
+         "accepted_at": None, "rejected_at": None, "rejection_reason": None},
+        {"lead_id": "c", "email": None, "job_level": "c-level", "visits": None,
+         "unsubscribed": True, "competitor": None, "mql_at": "2026-11-26T15:00:00Z",
+         "last_activity_at": None, "company": {"employees": None},
+         "accepted_at": "2026-11-30T20:00:00Z", "rejected_at": None,
+         "rejection_reason": "maybe"},
+        {"lead_id": "d", "email": "x@y.z", "job_level": None, "visits": 2.5,
+         "unsubscribed": False, "competitor": False, "mql_at": "not a time",
+         "last_activity_at": None, "company": None, "accepted_at": None,
+         "rejected_at": None, "rejection_reason": None},
+    ]
+    path = tmp_path / "leads.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in leads))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE leads AS SELECT * FROM read_json(?, format='newline_delimited', "
+                "columns={lead_id: 'VARCHAR', email: 'VARCHAR', job_level: 'VARCHAR', "
+                "visits: 'DOUBLE', unsubscribed: 'BOOLEAN', competitor: 'BOOLEAN', "
+                "mql_at: 'VARCHAR', last_activity_at: 'VARCHAR', "
+                "company: 'STRUCT(employees DOUBLE)', accepted_at: 'VARCHAR', "
+                "rejected_at: 'VARCHAR', rejection_reason: 'VARCHAR'})", [str(path)])
+    text = to_sql(small, dialect="duckdb", as_of=AS_OF_US, years=(2025, 2027))
+    lay = tabular.layout(small)
+    # a query over a table promises no row order (like any SQL without ORDER BY)
+    rows = {r[1]: r for r in con.execute(text).fetchall()}
+    as_of = datetime(2026, 12, 1, 16, tzinfo=UTC)
+    assert len(rows) == len(leads)
+    for lead in leads:
+        row = rows[lead["lead_id"]]
+        try:
+            want = small.evaluate(lead, as_of=as_of)
+        except LeadError as exc:
+            want = exc
+        expected = tabular.row_dict(want, lay, info=small.info, as_of=AS_OF_US)
+        got = dict(zip(lay.names, row, strict=True))
+        assert got["error"] is None or isinstance(want, LeadError)
+        for key, value in expected.items():
+            if key in ("line", "error"):
+                continue
+            g = got[key]
+            kind = next(c.kind for c in lay.columns if c.name == key)
+            if kind == "timestamp" and g is not None:
+                g = int((g.replace(tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC))
+                        .total_seconds() * 1_000_000)
+            if kind == "list" and g is not None:
+                g = tuple(g)
+            if kind == "json":
+                value = tabular.cell_text("json", value) or None
+            assert g == value, (lead["lead_id"], key, value, g)
+
+
+def test_flat_columns_read_nested_fields(small):
+    text = to_sql(small, dialect="duckdb", flat="__", as_of=AS_OF_US, years=(2026, 2026))
+    assert '"company__employees"' in text
+    con = duckdb.connect()
+    con.execute("CREATE TABLE leads (lead_id VARCHAR, email VARCHAR, job_level VARCHAR, "
+                "visits DOUBLE, unsubscribed BOOLEAN, competitor BOOLEAN, mql_at VARCHAR, "
+                "last_activity_at VARCHAR, company__employees DOUBLE, accepted_at VARCHAR, "
+                "rejected_at VARCHAR, rejection_reason VARCHAR)")
+    con.execute("INSERT INTO leads VALUES ('a', 'a@bigco.com', 'vp', 1, false, false, "
+                "'2026-11-30T14:00:00Z', NULL, 5000, NULL, NULL, NULL)")
+    row = dict(zip(tabular.layout(small).names, con.execute(text).fetchone(), strict=True))
+    assert row["handoff_mql_route"] == "enterprise" and row["stage"] == "mql"
+
+
+def test_a_schema_keyword_the_sql_path_does_not_check_is_refused_by_name(tmp_path):
+    (tmp_path / "p.funnel").write_text(
+        'policy p "P"\nschema "s.json"\nteam t "@t"\nfunnel a\n'
+        'stage a "A" owned by t {\n  require x > 1\n}\n')
+    (tmp_path / "s.json").write_text(json.dumps({
+        "type": "object", "properties": {"x": {"type": "number"}},
+        "additionalProperties": False}))
+    runner = CliRunner()
+    out = runner.invoke(main, ["sql", str(tmp_path)])
+    assert out.exit_code == 1 and "additionalProperties" in out.stderr
+    leads = tmp_path / "l.jsonl"
+    leads.write_text('{"x": 2}\n')
+    ev = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--engine", "duckdb"])
+    assert ev.exit_code == 2 and "additionalProperties" in ev.stderr
+    py = runner.invoke(main, ["eval", str(tmp_path), str(leads)])
+    assert py.exit_code == 0  # the python engine still takes it
+
+
+def test_column_names_longer_than_the_dialect_allows_are_refused(tmp_path):
+    long = "s" * 70
+    (tmp_path / "p.funnel").write_text(
+        f'policy p "P"\nteam t "@t"\nfunnel a\nscore {long} "L" owned by t {{\n'
+        f'  +1 if x > 1\n}}\nstage a "A" owned by t {{\n  require {long} > 0\n}}\n')
+    pol = policy.load(tmp_path)
+    with pytest.raises(SqlUnsupported, match="longer than postgres allows"):
+        to_sql(pol, dialect="postgres")
+    assert "score_" + long in to_sql(pol, dialect="duckdb", years=(2026, 2026))
+
+
+def test_funnel_sql_cli(tmp_path):
+    runner = CliRunner()
+    out = runner.invoke(main, ["sql", str(GOLDEN / "small.funnel"), "--dialect", "spark",
+                               "--years", "2026..2026", "--view", "decisions"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.startswith("-- funnel-policy: small_sql 1 sha256:")
+    sqlglot.parse_one(out.stdout, read="spark")
+    bad = runner.invoke(main, ["sql", str(GOLDEN / "small.funnel"), "--years", "2027..2026"])
+    assert bad.exit_code == 2
+    bad = runner.invoke(main, ["sql", str(GOLDEN / "small.funnel"), "--table", "x; drop"])
+    assert bad.exit_code == 1 and "plain SQL name" in bad.stderr
+    missing = runner.invoke(main, ["sql", str(tmp_path / "nope")])
+    assert missing.exit_code == 2
