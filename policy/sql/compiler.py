@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from policy.engine import runtime as rt
 from policy.engine.tabular import HANDOFF_FIELDS, layout
-from policy.model.namespace import PolicyModel, stmt_exprs, walk_expr
+from policy.model.namespace import PolicyModel
 from policy.sql.calendars import DAY_US, CalendarTables, build_tables
 from policy.sql.checks import (
     schema_checks,
@@ -30,6 +30,21 @@ from policy.sql.checks import (
     timestamp_value,
 )
 from policy.sql.dialects import Dialect
+from policy.sql.sqlparts import (
+    _and_all,
+    _case,
+    _col,
+    _first,
+    _ge01,
+    _isnull,
+    _min_present,
+    _notnull,
+    _or_all,
+    _presentv,
+    _star_of,
+    _values,
+    handoff_values,
+)
 from policy.sql.values import Compiler, SqlUnsupported, Val, dbl
 from policy.syntax import nodes as n
 
@@ -67,22 +82,12 @@ def default_years(today: datetime.date | None = None) -> tuple[int, int]:
     return (year - 5, year + 2)
 
 
-def _col(name: str) -> exp.Column:
-    return exp.column(exp.to_identifier(name, quoted=True))
 
 
-def _case(pairs, default=None) -> exp.Expression:
-    if not pairs:
-        return default if default is not None else exp.null()
-    return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in pairs], default=default)
 
 
-def _isnull(e) -> exp.Expression:
-    return exp.Is(this=e, expression=exp.null())
 
 
-def _notnull(e) -> exp.Expression:
-    return exp.Not(this=exp.Is(this=e, expression=exp.null()))
 
 
 class _Build:
@@ -329,14 +334,12 @@ class _Build:
         return _and_all([exp.Not(this=exp.Paren(this=_or_all(excludes))), exp.Paren(this=ok)])
 
     def _gates(self, gates, prev) -> None:
-        funnel = self.model.funnel
         pairs = []
         last = None
         for name, cond in gates:
             pairs.append((exp.Not(this=exp.Paren(this=cond)), _N(self._index(last))))
             last = name
         ri = _case(pairs, _N(self._index(last))) if gates else _N(-1)
-        del funnel
         self._add("g", exp.select(exp.Star(), exp.Paren(this=ri).as_("_ri", copy=False))
                   .from_(prev, copy=False))
 
@@ -577,7 +580,7 @@ class _Build:
         for i, h in enumerate(handoffs):
             p = f"handoff_{h['stage']}_"
             app = applies[id(h)]
-            vals = self._handoff_values(h, i)
+            vals = handoff_values(h, self.as_of)
             for field, _kind in HANDOFF_FIELDS:
                 e = vals[field]
                 if field in ("sla_start", "sla_due", "sla_stop"):
@@ -601,40 +604,6 @@ class _Build:
             final = final.with_(name, as_=sel, copy=False)
         return final
 
-    def _handoff_values(self, h: dict, i: int) -> dict:
-        out = {"team": _S(h["team"]), "route": h["route"], "escalate_to": exp.null(),
-               "rejected": exp.false(), "rejection_reason": exp.null(),
-               "sla_status": exp.null(), "sla_start": exp.null(), "sla_due": exp.null(),
-               "sla_stop": exp.null(), "violations": [], "rej_json": exp.null()}
-        if h.get("sla") is not None:
-            start, stop = h["start"], h["stop"]
-            due, business = h["due"]
-            oor = (exp.And(this=_notnull(start), expression=_isnull(due)) if business
-                   else exp.false())
-            status = _case([
-                (_isnull(start), _S("unknown")),
-                (oor, _S("unknown")),
-                (_notnull(stop), _case([(exp.Or(this=_isnull(due), expression=exp.LTE(
-                    this=stop, expression=due)), _S("met"))], _S("breached"))),
-            ], _case([(exp.And(this=_notnull(due), expression=exp.GT(
-                this=self.as_of, expression=due)), _S("breached"))], _S("pending")))
-            out.update(sla_status=status, sla_start=start, sla_due=due, sla_stop=stop)
-            out["violations"].append(("missing_sla_start", _isnull(start)))
-            if business:
-                out["violations"].append(("calendar_out_of_range", oor))
-            if h.get("esc") is not None:
-                when, _ = h["esc"]
-                fire = _and_all([_notnull(start), _isnull(stop), _notnull(when),
-                                 exp.GT(this=self.as_of, expression=when)])
-                out["escalate_to"] = _case([(fire, _S(h["esc_target"]))])
-        if "rej_p" in h:
-            out["rejected"] = h["rej_p"]
-            out["rejection_reason"] = _case([(h["rej_p"], h["rej_cell"])])
-            out["rej_json"] = _case([(h["rej_p"], h["rej_json"])])
-            out["violations"].append(("invalid_rejection_reason", exp.And(
-                this=h["rej_p"], expression=exp.Not(this=exp.Paren(this=h["rej_valid"])))))
-        return out
-
     def _calendar_ctes(self):
         if self.opts.calendars != "inline":
             return []
@@ -647,124 +616,9 @@ class _Build:
         return out
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-def _values(rows, columns) -> exp.Select:
-    def lit(v):
-        return exp.cast(exp.null(), "BIGINT") if v is None else _N(v)
-
-    tuples = [exp.Tuple(expressions=[lit(v) for v in row]) for row in rows]
-    values = exp.Values(expressions=tuples, alias=exp.TableAlias(
-        this=exp.to_identifier("t"), columns=[exp.to_identifier(c) for c in columns]))
-    return exp.select(*(exp.column(c) for c in columns)).from_(values, copy=False)
-
-
-def _star_of(table: str) -> exp.Expression:
-    return exp.Column(this=exp.Star(), table=exp.to_identifier(table))
-
-
-def _ge01(t, c) -> exp.Expression:
-    return _case([(exp.Coalesce(this=exp.GTE(this=t, expression=c),
-                                expressions=[exp.false()]), _N(1))], _N(0))
-
-
-def _min_present(items: list[exp.Expression]) -> exp.Expression:
-    """The earliest non-NULL instant (BigQuery's LEAST is NULL when any argument is)."""
-    if not items:
-        return exp.null()
-    out = items[0]
-    for x in items[1:]:
-        out = _case([(_isnull(out), x), (_isnull(x), out),
-                     (exp.LTE(this=out, expression=x), out)], x)
-    return out
-
-
-def _presentv(v: Val) -> exp.Expression:
-    from policy.sql.values import present
-
-    return present(v)
-
-
-def _or_all(parts) -> exp.Expression:
-    if not parts:
-        return exp.false()
-    out = parts[0]
-    for p in parts[1:]:
-        out = exp.Or(this=out, expression=p)
-    return exp.Paren(this=out)
-
-
-def _and_all(parts) -> exp.Expression:
-    if not parts:
-        return exp.true()
-    out = parts[0]
-    for p in parts[1:]:
-        out = exp.And(this=out, expression=p)
-    return exp.Paren(this=out)
-
-
-def _first(items, cls):
-    for item in items:
-        if isinstance(item, cls):
-            return item
-    return None
-
-
-def field_kinds(model: PolicyModel) -> dict:
-    """Each field's JSON kinds for a table source: the schema's types, else how the
-    policy uses the field (compared with a number: number; a timestamp: string; used
-    bare as a condition: boolean; otherwise text), as the CSV reader types cells."""
-    kinds: dict = {}
-    schema = model.schema
-    if schema is not None:
-        for path, info in schema.fields.items():
-            types = set(info.types) - {"null"}
-            if info.enum and not types:
-                types = {"string" if isinstance(v, str) else "number" if isinstance(
-                    v, (int, float)) and not isinstance(v, bool) else "boolean"
-                    for v in info.enum if v is not None}
-            kinds[tuple(path)] = types or {"string"}
-    for located in model.all_decls():
-        for stmt in (located.decl, *getattr(located.decl, "items", ())):
-            if isinstance(stmt, n.PointsPer) and isinstance(stmt.count, n.Ref):
-                kinds.setdefault(stmt.count.path, {"number"})
-            cond = getattr(stmt, "condition", None)
-            if isinstance(cond, n.Ref) and model.resolve(cond)[0] == "field":
-                kinds.setdefault(cond.path, {"boolean"})  # used bare as a condition
-            for e in stmt_exprs(stmt):
-                for sub in walk_expr(e):
-                    _usage(model, sub, kinds)
-    return kinds
-
-
-def _usage(model, e, kinds) -> None:
-    def path_of(x):
-        if isinstance(x, n.Ref) and model.resolve(x)[0] == "field":
-            return x.path
-        return None
-
-    if isinstance(e, n.Binary):
-        for a, b in ((e.left, e.right), (e.right, e.left)):
-            p = path_of(a)
-            if p is None or p in kinds:
-                continue
-            if isinstance(b, n.Number) or e.op.value in "+-*/" or (
-                    isinstance(b, n.ListExpr) and b.items and isinstance(b.items[0], n.Number)):
-                kinds[p] = {"number"}
-        for side in (e.left, e.right):
-            p = path_of(side)
-            if p is not None and p not in kinds and e.op in (n.BinOp.AND, n.BinOp.OR):
-                kinds[p] = {"boolean"}
-    elif isinstance(e, n.Not):
-        p = path_of(e.operand)
-        if p is not None and p not in kinds:
-            kinds[p] = {"boolean"}
-
-
 def build(model: PolicyModel, info, d: Dialect, opts: Options, source=None) -> exp.Select:
     """The statement that decides every row of the source (see the module docstring)."""
-    from policy.sql.sources import DuckJson, SparkJson, TableSource
+    from policy.sql.sources import DuckJson, SparkJson, TableSource, field_kinds
 
     if source is None:
         if opts.source == "json":

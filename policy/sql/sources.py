@@ -20,10 +20,12 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
+from policy.model.namespace import PolicyModel, stmt_exprs, walk_expr
 from policy.sql.dialects import Dialect
 from policy.sql.values import SqlUnsupported
+from policy.syntax import nodes as n
 
-__all__ = ["DuckJson", "SparkJson", "TableSource"]
+__all__ = ["DuckJson", "SparkJson", "TableSource", "field_kinds"]
 
 _S = exp.Literal.string
 
@@ -303,3 +305,54 @@ def _spark_type(jt: exp.Expression) -> exp.Expression:
 def _spark_path(path: tuple[str, ...]) -> str:
     return "$" + "".join("['" + k.replace("\\", "\\\\").replace("'", "\\'") + "']"
                          for k in path)
+
+
+def field_kinds(model: PolicyModel) -> dict:
+    """Each field's JSON kinds for a table source: the schema's types, else how the
+    policy uses the field (compared with a number: number; a timestamp: string; used
+    bare as a condition: boolean; otherwise text), as the CSV reader types cells."""
+    kinds: dict = {}
+    schema = model.schema
+    if schema is not None:
+        for path, info in schema.fields.items():
+            types = set(info.types) - {"null"}
+            if info.enum and not types:
+                types = {"string" if isinstance(v, str) else "number" if isinstance(
+                    v, (int, float)) and not isinstance(v, bool) else "boolean"
+                    for v in info.enum if v is not None}
+            kinds[tuple(path)] = types or {"string"}
+    for located in model.all_decls():
+        for stmt in (located.decl, *getattr(located.decl, "items", ())):
+            if isinstance(stmt, n.PointsPer) and isinstance(stmt.count, n.Ref):
+                kinds.setdefault(stmt.count.path, {"number"})
+            cond = getattr(stmt, "condition", None)
+            if isinstance(cond, n.Ref) and model.resolve(cond)[0] == "field":
+                kinds.setdefault(cond.path, {"boolean"})  # used bare as a condition
+            for e in stmt_exprs(stmt):
+                for sub in walk_expr(e):
+                    _usage(model, sub, kinds)
+    return kinds
+
+
+def _usage(model, e, kinds) -> None:
+    def path_of(x):
+        if isinstance(x, n.Ref) and model.resolve(x)[0] == "field":
+            return x.path
+        return None
+
+    if isinstance(e, n.Binary):
+        for a, b in ((e.left, e.right), (e.right, e.left)):
+            p = path_of(a)
+            if p is None or p in kinds:
+                continue
+            if isinstance(b, n.Number) or e.op.value in "+-*/" or (
+                    isinstance(b, n.ListExpr) and b.items and isinstance(b.items[0], n.Number)):
+                kinds[p] = {"number"}
+        for side in (e.left, e.right):
+            p = path_of(side)
+            if p is not None and p not in kinds and e.op in (n.BinOp.AND, n.BinOp.OR):
+                kinds[p] = {"boolean"}
+    elif isinstance(e, n.Not):
+        p = path_of(e.operand)
+        if p is not None and p not in kinds:
+            kinds[p] = {"boolean"}

@@ -1,4 +1,4 @@
--- funnel-policy: small_sql 1 sha256:c2b388823678759a78afdb3b1f336bb392277bdc228b264b688f28957a17c373
+-- funnel-policy: small_sql 1 sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a
 -- dialect: bigquery; reads `leads`; one row per lead in the tabular form (docs/warehouse.md)
 -- note: not run by the test suite: only parsed back by sqlglot
 WITH cal0_days AS (
@@ -5238,7 +5238,7 @@ SELECT
   ) AS lead,
   'small_sql' AS policy_name,
   '1' AS policy_version,
-  'sha256:c2b388823678759a78afdb3b1f336bb392277bdc228b264b688f28957a17c373' AS policy_digest,
+  'sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a' AS policy_digest,
   TIMESTAMP_MICROS(1796140800000000) AS as_of,
   CASE
     WHEN `_err` IS NULL

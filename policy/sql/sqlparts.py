@@ -1,0 +1,125 @@
+"""Small sqlglot builders the SQL compiler uses everywhere (CASE, NULL tests, VALUES)."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from policy.sql.values import Val, present
+
+_N = exp.Literal.number
+_S = exp.Literal.string
+
+def _col(name: str) -> exp.Column:
+    return exp.column(exp.to_identifier(name, quoted=True))
+
+
+def _case(pairs, default=None) -> exp.Expression:
+    if not pairs:
+        return default if default is not None else exp.null()
+    return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in pairs], default=default)
+
+
+def _isnull(e) -> exp.Expression:
+    return exp.Is(this=e, expression=exp.null())
+
+
+def _notnull(e) -> exp.Expression:
+    return exp.Not(this=exp.Is(this=e, expression=exp.null()))
+
+
+
+
+def _values(rows, columns) -> exp.Select:
+    def lit(v):
+        return exp.cast(exp.null(), "BIGINT") if v is None else _N(v)
+
+    tuples = [exp.Tuple(expressions=[lit(v) for v in row]) for row in rows]
+    values = exp.Values(expressions=tuples, alias=exp.TableAlias(
+        this=exp.to_identifier("t"), columns=[exp.to_identifier(c) for c in columns]))
+    return exp.select(*(exp.column(c) for c in columns)).from_(values, copy=False)
+
+
+def _star_of(table: str) -> exp.Expression:
+    return exp.Column(this=exp.Star(), table=exp.to_identifier(table))
+
+
+def _ge01(t, c) -> exp.Expression:
+    return _case([(exp.Coalesce(this=exp.GTE(this=t, expression=c),
+                                expressions=[exp.false()]), _N(1))], _N(0))
+
+
+def _min_present(items: list[exp.Expression]) -> exp.Expression:
+    """The earliest non-NULL instant (BigQuery's LEAST is NULL when any argument is)."""
+    if not items:
+        return exp.null()
+    out = items[0]
+    for x in items[1:]:
+        out = _case([(_isnull(out), x), (_isnull(x), out),
+                     (exp.LTE(this=out, expression=x), out)], x)
+    return out
+
+
+def _presentv(v: Val) -> exp.Expression:
+    return present(v)
+
+
+def _or_all(parts) -> exp.Expression:
+    if not parts:
+        return exp.false()
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.Or(this=out, expression=p)
+    return exp.Paren(this=out)
+
+
+def _and_all(parts) -> exp.Expression:
+    if not parts:
+        return exp.true()
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.And(this=out, expression=p)
+    return exp.Paren(this=out)
+
+
+def _first(items, cls):
+    for item in items:
+        if isinstance(item, cls):
+            return item
+    return None
+
+
+def handoff_values(h: dict, as_of: exp.Expression) -> dict:
+    """The tabular columns of one handoff (before the `applies` test), and its violation
+    tests as (code, condition)."""
+    out = {"team": _S(h["team"]), "route": h["route"], "escalate_to": exp.null(),
+           "rejected": exp.false(), "rejection_reason": exp.null(),
+           "sla_status": exp.null(), "sla_start": exp.null(), "sla_due": exp.null(),
+           "sla_stop": exp.null(), "violations": [], "rej_json": exp.null()}
+    if h.get("sla") is not None:
+        start, stop = h["start"], h["stop"]
+        due, business = h["due"]
+        oor = (exp.And(this=_notnull(start), expression=_isnull(due)) if business
+               else exp.false())
+        status = _case([
+            (_isnull(start), _S("unknown")),
+            (oor, _S("unknown")),
+            (_notnull(stop), _case([(exp.Or(this=_isnull(due), expression=exp.LTE(
+                this=stop, expression=due)), _S("met"))], _S("breached"))),
+        ], _case([(exp.And(this=_notnull(due), expression=exp.GT(
+            this=as_of, expression=due)), _S("breached"))], _S("pending")))
+        out.update(sla_status=status, sla_start=start, sla_due=due, sla_stop=stop)
+        out["violations"].append(("missing_sla_start", _isnull(start)))
+        if business:
+            out["violations"].append(("calendar_out_of_range", oor))
+        if h.get("esc") is not None:
+            when, _ = h["esc"]
+            fire = _and_all([_notnull(start), _isnull(stop), _notnull(when),
+                             exp.GT(this=as_of, expression=when)])
+            out["escalate_to"] = _case([(fire, _S(h["esc_target"]))])
+    if "rej_p" in h:
+        out["rejected"] = h["rej_p"]
+        out["rejection_reason"] = _case([(h["rej_p"], h["rej_cell"])])
+        out["rej_json"] = _case([(h["rej_p"], h["rej_json"])])
+        out["violations"].append(("invalid_rejection_reason", exp.And(
+            this=h["rej_p"], expression=exp.Not(this=exp.Paren(this=h["rej_valid"])))))
+    return out
