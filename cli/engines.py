@@ -80,8 +80,10 @@ def run(pol: Any, *, engine: str, spark_master: str, leads: str, source: Any,
     except OSError as exc:
         fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
     out = open_output_stream(binary)
+    from policy.engine.tabular import layout
+
     writer = make_writer(fmt, out, info=pol.info, as_of_us=at,
-                         score_names=tuple(pol.model.scores))
+                         score_names=tuple(pol.model.scores), layout=layout(pol.model))
     writer.start()
     try:
         batch: list = []
