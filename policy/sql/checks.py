@@ -36,7 +36,7 @@ ANNOTATIONS = frozenset({
 })
 
 _DATE = r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-_TIME = (r"[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?"
+_TIME = (r"[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?"
          r"(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?")
 _PATTERNS = {
     "date-time": "^" + _DATE + _TIME + "$",
@@ -94,7 +94,7 @@ def timestamp_parts(s: exp.Expression, kind: str, ok: exp.Expression
         return parts + [(p, _n(0)) for p in ("hh", "mi", "ss", "fr", "oh", "om")] + [
             ("sg", exp.Literal.string(""))]
     has_sec = exp.EQ(this=_sub(s, 17, 1), expression=exp.Literal.string(":"))
-    frac = exp.RegexpExtract(this=s, expression=exp.Literal.string(r"^.{19}[.,]([0-9]+)"),
+    frac = exp.RegexpExtract(this=s, expression=exp.Literal.string(r"^.{19}[.]([0-9]+)"),
                              group=_n(1))
     frac6 = exp.Substring(this=exp.Concat(expressions=[
         exp.Coalesce(this=frac, expressions=[exp.Literal.string("")]),
