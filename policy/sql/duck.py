@@ -16,25 +16,18 @@ by DuckDB (``COPY … (FORMAT parquet)``).
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import tempfile
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any
 
-from policy.engine.decision import LeadError
 from policy.engine.tabular import layout
 from policy.sql.compiler import Options, build, default_years
 from policy.sql.dialects import dialect
-from policy.sql.engine import BAD_UTF8, Rebuilder, jsonl_batches, record_batches
+from policy.sql.engine import BatchEngine, Rebuilder
 
 __all__ = ["DuckEngine", "duckdb_available"]
 
-# Tokens DuckDB's JSON reader accepts and RFC 8259 does not (a false alarm only costs
-# one python parse of that line).
-_LENIENT = re.compile(r"NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|'").search
-_NOT_JSON = "\x01"
 
 
 def duckdb_available() -> bool:
@@ -45,28 +38,7 @@ def duckdb_available() -> bool:
     return True
 
 
-def python_json_error(text: str) -> str | None:
-    """The python reader's message for a line that is not an RFC 8259 JSON text (None:
-    it is one)."""
-    from policy.io.leads import _Decoder
-
-    decoder = _Decoder()
-    try:
-        decoder.decode(text)
-    except json.JSONDecodeError as error:
-        column = error.colno if error.lineno == 1 else len(text.rstrip("\r\n")) + 1
-        return f"not valid JSON: {error.msg} at column {column}"
-    except (ValueError, RecursionError) as error:
-        from policy.io.leads import _decode_failure
-
-        return f"not valid JSON: {_decode_failure(error)}"
-    constant = decoder.take_constant()
-    if constant is not None:
-        return f"not valid JSON: {constant} is not a JSON number"
-    return None
-
-
-class DuckEngine:
+class DuckEngine(BatchEngine):
     """Decides leads with DuckDB; build one per run (it owns a connection)."""
 
     def __init__(self, pol: Any, *, as_of: int, years: tuple[int, int] | None = None,
@@ -107,52 +79,12 @@ class DuckEngine:
         self.rebuild = Rebuilder(pol)
         self.width = len(layout(pol.model).columns)
 
-    # ------------------------------------------------------------------ batches
-    def decide(self, lines: list[int], texts: list[str]) -> list[tuple[int, Any]]:
-        """Decide one batch of JSON texts: (line, Decision or LeadError) in line order."""
-        if not lines:
-            return []
-        sent = list(texts)
-        for i, text in enumerate(sent):
-            if text != BAD_UTF8 and _LENIENT(text) and python_json_error(text) is not None:
-                sent[i] = _NOT_JSON + text
+    def rows(self, lines: list[int], texts: list[str]) -> list[tuple]:
+        """The tabular rows (with the hidden columns) of one batch, in line order."""
         con = self.con
         con.execute("DELETE FROM src")
-        con.execute("INSERT INTO src SELECT unnest($1), unnest($2)", [lines, sent])
-        rows = con.execute("SELECT * FROM decided").fetchall()
-        out = []
-        by_line = None
-        w = self.width
-        for row in rows:
-            line, record = self.rebuild.record(row[:w], row[w:])
-            if isinstance(record, LeadError):
-                if by_line is None:
-                    by_line = dict(zip(lines, texts, strict=True))
-                record = explain_refusal(self.pol, record, by_line[line])
-            out.append((line, record))
-        return out
-
-    def decide_jsonl(self, stream: BinaryIO, progress=None) -> Iterator[tuple[int, Any]]:
-        """Every record of a JSON Lines stream, in order."""
-        for lines, texts in jsonl_batches(stream):
-            yield from self.decide(lines, texts)
-            if progress is not None:
-                progress()
-
-    def decide_records(self, records, progress=None) -> Iterator[tuple[int, Any]]:
-        """Records from the python reader (CSV, JSON arrays): errors pass through."""
-        pol = self.pol
-        for lines, texts, errors in record_batches(records):
-            decided = dict(self.decide(lines, texts))
-            for line in sorted([*decided, *errors]):
-                if line in decided:
-                    yield line, decided[line]
-                else:
-                    rec = errors[line]
-                    yield line, LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value),
-                                          line=line)
-            if progress is not None:
-                progress()
+        con.execute("INSERT INTO src SELECT unnest($1), unnest($2)", [lines, texts])
+        return con.execute("SELECT * FROM decided").fetchall()
 
     # ------------------------------------------------------------------ parquet
     def parquet_rows(self, path: str) -> Iterator[tuple[list[int], list[str]]]:
@@ -184,33 +116,6 @@ class DuckEngine:
             raise OSError(str(exc).splitlines()[0]) from None
         return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(target)})"
                                 ).fetchone()[0]
-
-
-def explain_refusal(pol: Any, record: LeadError, text: str) -> LeadError:
-    """The python engine's own words for a lead the SQL refused (refusals are rare, so
-    this costs nothing): the same message and problems, byte for byte, whenever the
-    python reader and validator refuse the record too; else the SQL's shorter words."""
-    line = record.line
-    if record.message == "not valid JSON":
-        message = python_json_error(text) or "not valid JSON"
-        return LeadError(message, [_whole(message)], lead=None, line=line)
-    if text == BAD_UTF8:
-        return record
-    try:
-        lead = json.loads(text)
-        pol.prepare(lead)
-    except LeadError as exc:
-        if [p.path for p in exc.problems] == [p.path for p in record.problems]:
-            return exc.with_line(line)
-    except (ValueError, RecursionError):
-        pass
-    return record
-
-
-def _whole(message: str):
-    from policy.engine.validate import Problem
-
-    return Problem("", message)
 
 
 def _year(us: int) -> int:
@@ -300,4 +205,4 @@ class ParquetWriter:
         self._dir.cleanup()
 
 
-__all__ += ["ParquetWriter", "parquet_batches", "python_json_error", "default_years"]
+__all__ += ["ParquetWriter", "parquet_batches", "default_years"]
