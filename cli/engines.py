@@ -40,9 +40,11 @@ def run(pol: Any, *, engine: str, spark_master: str, leads: str, source: Any,
         input_format: str | None, at: int, fmt: str, output: str | None,
         progress: Any) -> Totals:
     """Decide every record of ``leads`` and write the output; the totals."""
-    from policy.engine.decision import LeadError
-    from policy.io.leads import detect_format
-    from policy.io.writers import make_writer, open_output_stream, refusal_why
+    import policy
+
+    LeadError, detect_format = policy.LeadError, policy.detect_format  # noqa: N806
+    make_writer, open_output_stream = policy.make_writer, policy.open_output_stream
+    refusal_why = policy.refusal_why
 
     in_fmt = input_format or ("parquet" if leads.lower().endswith(".parquet")
                               else detect_format(None if leads == "-" else leads))
@@ -64,14 +66,11 @@ def run(pol: Any, *, engine: str, spark_master: str, leads: str, source: Any,
 
     results = _decide(pol, runner, engine, in_fmt, leads, source, at, progress)
     if fmt == "parquet":
-        from policy.engine.tabular import layout, row
-        from policy.sql.duck import ParquetWriter
-
-        lay = layout(pol.model)
-        pw = ParquetWriter(pol, output)
+        lay = policy.tabular_layout(pol.model)
+        pw = policy.ParquetWriter(pol, output)
         for line, record in results:
             _tally(totals, line, record, LeadError, refusal_why)
-            pw.add(row(record, lay, line=line, info=pol.info, as_of=at))
+            pw.add(policy.tabular_row(record, lay, line=line, info=pol.info, as_of=at))
         pw.close()
         return totals
     try:
@@ -80,10 +79,9 @@ def run(pol: Any, *, engine: str, spark_master: str, leads: str, source: Any,
     except OSError as exc:
         fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
     out = open_output_stream(binary)
-    from policy.engine.tabular import layout
-
     writer = make_writer(fmt, out, info=pol.info, as_of_us=at,
-                         score_names=tuple(pol.model.scores), layout=layout(pol.model))
+                         score_names=tuple(pol.model.scores),
+                         layout=policy.tabular_layout(pol.model))
     writer.start()
     try:
         batch: list = []
@@ -127,22 +125,17 @@ def _count_parquet_refusals(path: str, totals: Totals) -> None:
 
 
 def _runner(pol: Any, engine: str, at: int, spark_master: str) -> Any:
-    from policy.sql import SqlUnsupported
-    from policy.sql.values import SqlUnsupported as Unsupported
+    import policy
 
     try:
         if engine == "duckdb":
-            from policy.sql.duck import DuckEngine
-
-            return DuckEngine(pol, as_of=at)
+            return policy.DuckEngine(pol, as_of=at)
         if engine == "spark":
-            from policy.sql.spark import SparkEngine, spark_missing
-
-            why = spark_missing()
+            why = policy.spark_missing()
             if why:
                 fail_usage(f"--engine spark: {why}")
-            return SparkEngine(pol, as_of=at, master=spark_master)
-    except (SqlUnsupported, Unsupported) as exc:
+            return policy.SparkEngine(pol, as_of=at, master=spark_master)
+    except policy.SqlUnsupported as exc:
         fail_usage(f"--engine {engine} cannot run this policy: {exc}")
     return None
 
@@ -150,16 +143,14 @@ def _runner(pol: Any, engine: str, at: int, spark_master: str) -> Any:
 def _decide(pol: Any, runner: Any, engine: str, in_fmt: str, leads: str, source: Any,
             at: int, progress: Any) -> Iterator[tuple[int, Any]]:
     """(line, Decision or LeadError) for every record, in order."""
-    from policy.io.leads import read_records, text_stream
+    import policy
 
     if in_fmt == "parquet":
         import duckdb
 
-        from policy.sql.duck import parquet_batches
-
         con = duckdb.connect()
         try:
-            batches = parquet_batches(con, leads)
+            batches = policy.parquet_batches(con, leads)
             for lines, texts in batches:
                 yield from _decide_texts(pol, runner, lines, texts, at)
         except duckdb.Error as exc:
@@ -169,11 +160,12 @@ def _decide(pol: Any, runner: Any, engine: str, in_fmt: str, leads: str, source:
     if runner is not None and in_fmt == "jsonl":
         yield from runner.decide_jsonl(stream, progress=progress)
         return
-    records = read_records(text_stream(stream), fmt=in_fmt, schema=pol.model.schema)
+    records = policy.read_records(policy.text_stream(stream), fmt=in_fmt,
+                                  schema=pol.model.schema)
     if runner is not None:
         yield from runner.decide_records(records, progress=progress)
         return
-    from policy.engine.decision import LeadError
+    LeadError = policy.LeadError  # noqa: N806
 
     for rec in records:
         if rec.error is not None:
@@ -192,9 +184,9 @@ def _decide_texts(pol: Any, runner: Any, lines: list[int], texts: list[str], at:
 
 
 def _python(pol: Any, lead: Any, line: int, at: int) -> Any:
-    from policy.engine.decision import LeadError
+    import policy
 
     try:
         return pol.run_prepared(lead, pol.prepare(lead), at)
-    except LeadError as exc:
+    except policy.LeadError as exc:
         return exc.with_line(line)

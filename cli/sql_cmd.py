@@ -61,7 +61,7 @@ def sql(path: str, dialect: str, table: str, view: str | None, flat: str | None,
 
     Exit status: 0 printed; 1 the policy has errors or cannot run as SQL; 2 bad usage.
     """
-    from policy.sql import SqlUnsupported, to_sql
+    from policy import SqlUnsupported, to_sql
 
     if flat is not None and flat == "":
         fail_usage("--flat needs a separator, such as __")

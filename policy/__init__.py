@@ -98,6 +98,20 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "MAX_FILE_BYTES": "io.files",
     "no_surrogates": "render.escape",
     "terminal_text": ("render.escape", "terminal"),
+    # decisions out (funnel eval)
+    "make_writer": "io.writers",
+    "open_output_stream": "io.writers",
+    "refusal_why": "io.writers",
+    "tabular_layout": ("engine.tabular", "layout"),
+    "tabular_row": ("engine.tabular", "row"),
+    # the warehouse path (funnel sql, eval --engine duckdb|spark)
+    "to_sql": "sql",
+    "SqlUnsupported": "sql",
+    "DuckEngine": "sql.duck",
+    "ParquetWriter": "sql.duck",
+    "parquet_batches": "sql.duck",
+    "SparkEngine": "sql.spark",
+    "spark_missing": "sql.spark",
 }
 
 __all__ = [

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from policy.sql.errors import SqlUnsupported
+
 __all__ = ["DIALECTS", "SqlUnsupported", "to_sql"]
 
 DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres", "trino")
@@ -33,10 +35,6 @@ NOTES = {
 }
 
 
-class SqlUnsupported(ValueError):
-    """A policy or schema the SQL path cannot print; the message says what and where."""
-
-
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 
 
@@ -52,7 +50,6 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     runs; ``years`` (first, last) bounds the calendar tables (default five years
     before to two after the current year). Raises :class:`SqlUnsupported`.
     """
-    from policy.sql import values
     from policy.sql.compiler import Options, build
     from policy.sql.dialects import dialect as get_dialect
 
@@ -68,10 +65,7 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     d = get_dialect(dialect)
     opts = Options(source="table", table=table, flat=flat, as_of=as_of, years=years,
                    calendars="inline", instants="native")
-    try:
-        stmt = build(pol.model, pol.info, d, opts)
-    except values.SqlUnsupported as exc:
-        raise SqlUnsupported(str(exc)) from None
+    stmt = build(pol.model, pol.info, d, opts)
     from policy.engine.tabular import columns
 
     for col in columns(pol.model):

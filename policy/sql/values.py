@@ -25,15 +25,12 @@ from policy.engine import runtime as rt
 from policy.engine.timestamps import parse_timestamp
 from policy.model.namespace import PolicyModel
 from policy.sql.dialects import Dialect
+from policy.sql.errors import SqlUnsupported
 from policy.syntax import nodes as n
 
 __all__ = ["Compiler", "SqlUnsupported", "Val", "dbl", "false", "holds"]
 
 KINDS = ("n", "s", "b", "t", "l")
-
-
-class SqlUnsupported(Exception):
-    """A policy or schema the SQL path cannot run; the message names what and where."""
 
 
 @attrs.frozen

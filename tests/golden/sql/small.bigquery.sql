@@ -3622,28 +3622,28 @@ WITH cal0_days AS (
     COALESCE(
       REGEXP_CONTAINS(
         `f4_s`,
-        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
     ) AS f4_any_shape,
     COALESCE(
       REGEXP_CONTAINS(
         `f6_s`,
-        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
     ) AS f6_any_shape,
     COALESCE(
       REGEXP_CONTAINS(
         `f8_s`,
-        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
     ) AS f8_any_shape,
     COALESCE(
       REGEXP_CONTAINS(
         `f9_s`,
-        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
     ) AS f9_any_shape
@@ -3715,11 +3715,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f4_s`, '^.{19}[.,]([0-9]+)'), ''), '000000'), 1, 6)
+            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f4_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f4_s`, '^.{19}[.,]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
+        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f4_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
         ELSE 0
       END
       ELSE 0
@@ -3813,11 +3813,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f6_s`, '^.{19}[.,]([0-9]+)'), ''), '000000'), 1, 6)
+            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f6_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f6_s`, '^.{19}[.,]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
+        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f6_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
         ELSE 0
       END
       ELSE 0
@@ -3911,11 +3911,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f8_s`, '^.{19}[.,]([0-9]+)'), ''), '000000'), 1, 6)
+            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f8_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f8_s`, '^.{19}[.,]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
+        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f8_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
         ELSE 0
       END
       ELSE 0
@@ -4009,11 +4009,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f9_s`, '^.{19}[.,]([0-9]+)'), ''), '000000'), 1, 6)
+            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f9_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f9_s`, '^.{19}[.,]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
+        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f9_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
         ELSE 0
       END
       ELSE 0

@@ -3623,19 +3623,19 @@ WITH cal0_days AS (
   SELECT
     *,
     COALESCE(
-      "f4_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
+      "f4_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
       FALSE
     ) AS f4_any_shape,
     COALESCE(
-      "f6_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
+      "f6_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
       FALSE
     ) AS f6_any_shape,
     COALESCE(
-      "f8_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
+      "f8_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
       FALSE
     ) AS f8_any_shape,
     COALESCE(
-      "f9_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
+      "f9_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
       FALSE
     ) AS f9_any_shape
   FROM sl
@@ -3706,11 +3706,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTRING(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.,]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
+            SUBSTRING(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.,]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
+        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
         ELSE 0
       END
       ELSE 0
@@ -3811,11 +3811,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTRING(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.,]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
+            SUBSTRING(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.,]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
+        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
         ELSE 0
       END
       ELSE 0
@@ -3916,11 +3916,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTRING(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.,]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
+            SUBSTRING(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.,]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
+        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
         ELSE 0
       END
       ELSE 0
@@ -4021,11 +4021,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTRING(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.,]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
+            SUBSTRING(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.,]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
+        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
         ELSE 0
       END
       ELSE 0

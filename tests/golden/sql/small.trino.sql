@@ -3620,28 +3620,28 @@ WITH cal0_days AS (
     COALESCE(
       REGEXP_LIKE(
         "f4_s",
-        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
     ) AS f4_any_shape,
     COALESCE(
       REGEXP_LIKE(
         "f6_s",
-        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
     ) AS f6_any_shape,
     COALESCE(
       REGEXP_LIKE(
         "f8_s",
-        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
     ) AS f8_any_shape,
     COALESCE(
       REGEXP_LIKE(
         "f9_s",
-        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
+        '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
     ) AS f9_any_shape
@@ -3713,19 +3713,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTR(
-              CONCAT(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.,]([0-9]+)', 1), ''), '000000'),
-              1,
-              6
-            )
+            SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTR(
-          CONCAT(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.,]([0-9]+)', 1), ''), '000000'),
-          1,
-          6
-        ) AS BIGINT)
+        THEN CAST(SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6) AS BIGINT)
         ELSE 0
       END
       ELSE 0
@@ -3819,19 +3811,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTR(
-              CONCAT(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.,]([0-9]+)', 1), ''), '000000'),
-              1,
-              6
-            )
+            SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTR(
-          CONCAT(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.,]([0-9]+)', 1), ''), '000000'),
-          1,
-          6
-        ) AS BIGINT)
+        THEN CAST(SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6) AS BIGINT)
         ELSE 0
       END
       ELSE 0
@@ -3925,19 +3909,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTR(
-              CONCAT(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.,]([0-9]+)', 1), ''), '000000'),
-              1,
-              6
-            )
+            SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTR(
-          CONCAT(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.,]([0-9]+)', 1), ''), '000000'),
-          1,
-          6
-        ) AS BIGINT)
+        THEN CAST(SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6) AS BIGINT)
         ELSE 0
       END
       ELSE 0
@@ -4031,19 +4007,11 @@ WITH cal0_days AS (
       THEN CASE
         WHEN COALESCE(
           LENGTH(
-            SUBSTR(
-              CONCAT(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.,]([0-9]+)', 1), ''), '000000'),
-              1,
-              6
-            )
+            SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6)
           ) > 0,
           FALSE
         )
-        THEN CAST(SUBSTR(
-          CONCAT(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.,]([0-9]+)', 1), ''), '000000'),
-          1,
-          6
-        ) AS BIGINT)
+        THEN CAST(SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6) AS BIGINT)
         ELSE 0
       END
       ELSE 0
