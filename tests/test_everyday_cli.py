@@ -120,3 +120,30 @@ def test_an_explicit_format_wins_over_the_extension(rules: Path, tmp_path: Path)
     assert run("eval", rules, leads, "--as-of", AS_OF, "-o", out, "--format", "jsonl"
                ).exit_code == 0
     assert out.read_text("utf-8").startswith('{"lead": "A"')
+
+
+# --------------------------------------------------------------------------- row 18: fmt
+
+
+def test_fmt_keeps_leads_compact(rules: Path):
+    """A short lead stays on one line; a long one is filled onto aligned lines; only a
+    member too long for any line falls back to one member per line."""
+    long_note = "x" * 120
+    examples = (
+        'example "short" {\n  at "2026-11-02T15:00:00Z"\n'
+        '  lead {"lead_id": "A",\n        "email": "a@b.com"}\n  expect stage lead\n}\n\n'
+        'example "long" {\n  at "2026-11-02T15:00:00Z"\n'
+        '  lead {"lead_id": "B", "email": "b@bigco.com", "job_level": "vp", "vip": true, '
+        '"Number of Employees": 5000, "mql_at": "2026-11-02T14:00:00Z"}\n'
+        '  expect stage mql\n}\n\n'
+        'example "huge" {\n  at "2026-11-02T15:00:00Z"\n'
+        f'  lead {{"lead_id": "C", "note": "{long_note}"}}\n  expect stage none\n}}\n')
+    (rules / "examples.funnel").write_text(examples, "utf-8")
+    result = run("fmt", rules)
+    assert result.exit_code == 0, result.output
+    text = (rules / "examples.funnel").read_text("utf-8")
+    assert '  lead {"lead_id": "A", "email": "a@b.com"}\n' in text
+    assert ('  lead {"lead_id": "B", "email": "b@bigco.com", "job_level": "vp", "vip": true,\n'
+            '        "Number of Employees": 5000, "mql_at": "2026-11-02T14:00:00Z"}\n') in text
+    assert f'  lead {{\n    "lead_id": "C",\n    "note": "{long_note}"\n  }}\n' in text
+    assert run("test", rules).exit_code == 0

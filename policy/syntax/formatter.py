@@ -6,7 +6,7 @@ with semantic errors still formats. The layout is documented in
 ``docs/formatting.md``; in short: 2-space indentation, one statement per line,
 canonical spacing, minimal parentheses, every comment kept where it stood, lines
 broken only after a define's ``=``, after ``and``/``or`` and inside a define's
-list, and a lead's JSON wrapped one key per line when it does not fit.
+list, and a lead's JSON filled onto aligned lines when it does not fit on one.
 
 :func:`format_source` is what ``funnel fmt`` runs: it parses, prints, re-parses
 its own output and refuses (E111, the file left untouched) unless the new tree
@@ -299,12 +299,48 @@ def _json_inline(v: object) -> str:
     return _json_scalar(v)
 
 
+def _json_filled(v: dict | list, first: str, suffix: str, width: int) -> list[str] | None:
+    """Members filled onto as few lines as fit, continuation lines aligned under the first
+    member (the layout of spec section 7's example), or None when one member alone does
+    not fit. A CRM export pasted as one line stays a few lines, not one per key."""
+    if isinstance(v, dict):
+        parts = [f"{quote(k)}: {_json_inline(x)}" for k, x in v.items()]
+        opening, closing = "{", "}"
+    else:
+        parts = [_json_inline(x) for x in v]
+        opening, closing = "[", "]"
+    align = " " * (len(first) + 1)
+    lines: list[str] = []
+    line = first + opening
+    for i, part in enumerate(parts):
+        tail = "," if i < len(parts) - 1 else closing + suffix
+        if line.endswith((opening, ",")) and line != first + opening:
+            candidate = line + " " + part + tail
+        else:
+            candidate = line + part + tail
+        if len(candidate) <= width:
+            line = candidate
+            continue
+        if line == first + opening:
+            return None  # the first member alone is too long
+        lines.append(line)
+        line = align + part + tail
+        if len(line) > width:
+            return None
+    lines.append(line)
+    return lines
+
+
 def _json_lines(v: object, first: str, indent: str, suffix: str,
                 width: int = WIDTH) -> list[str]:
-    """JSON on one line when it fits, else one member per line, recursively."""
+    """JSON on one line when it fits; else members filled onto aligned lines; else (a
+    member too long for a line) one member per line, recursively."""
     flat = first + _json_inline(v) + suffix
     if len(flat) <= width or not (isinstance(v, (dict, list)) and v):
         return [flat]
+    filled = _json_filled(v, first, suffix, width)
+    if filled is not None:
+        return filled
     inner = indent + INDENT
     if isinstance(v, dict):
         entries = [(inner + quote(k) + ": ", x) for k, x in v.items()]
