@@ -14,6 +14,7 @@ import click
 #: sub-command name -> "module:function" inside this package (loaded lazily so
 #: `funnel check` does not pay for importing the engine).
 COMMANDS = {
+    "init": "init_cmd:init",
     "check": "check:check",
     "fmt": "fmt:fmt",
     "test": "test_cmd:test",
