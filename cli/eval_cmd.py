@@ -43,6 +43,9 @@ def format_for_output(output: str | None) -> str:
 @click.command("eval")
 @click.argument("path", type=click.Path())
 @click.argument("leads", default="-", required=False)
+@click.option("--delimiter", default=None, metavar="CHAR",
+              help="CSV cell separator (`,`, `;`, `\\t` for tab). Default: a comma, or `;` "
+                   "or tab when the header does not split on commas (said on stderr).")
 @click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "parquet"]),
               default=None,
               help="Format of LEADS. Default: by its extension (.jsonl, .json, .csv, "
@@ -68,9 +71,9 @@ def format_for_output(output: str | None) -> str:
                    "spark: the same SQL on Apache Spark (the [spark] extra; Java 17).")
 @click.option("--spark-master", default="local[*]", show_default=True, metavar="URL",
               help="The Spark master for --engine spark.")
-def eval_(path: str, leads: str, input_format: str | None, as_of: int | None,
-          fmt: str | None, explain: bool, output: str | None, jobs: int | None,
-          engine: str = "python", spark_master: str = "local[*]") -> None:
+def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None,
+          as_of: int | None, fmt: str | None, explain: bool, output: str | None,
+          jobs: int | None, engine: str = "python", spark_master: str = "local[*]") -> None:
     """Decide every lead in LEADS with the policy at PATH.
 
     LEADS is JSON Lines, a JSON array or CSV (by extension); `-` or nothing reads
@@ -99,6 +102,7 @@ def eval_(path: str, leads: str, input_format: str | None, as_of: int | None,
         )
     if explain and engine != "python":
         raise click.UsageError("--explain needs the python engine: the trace stays in Python")
+    delimiter = _delimiter(delimiter)
     pol = load_policy(path)
     at = now_us() if as_of is None else as_of
     from . import engines
@@ -107,8 +111,9 @@ def eval_(path: str, leads: str, input_format: str | None, as_of: int | None,
         _run_engine(pol, engine, spark_master, leads, input_format, at, fmt, output)
     source, size, shown = open_leads(leads)
     try:
-        totals = _run(pol, path, source, size, shown, leads, input_format, at, fmt, explain,
-                      output, jobs)
+        in_fmt = input_format or input_format_of(leads, source.head)
+        totals = _run(pol, path, source, size, shown, leads, in_fmt, at, fmt, explain,
+                      output, jobs, delimiter)
     finally:
         if leads != "-":
             source.raw.close()
@@ -117,21 +122,65 @@ def eval_(path: str, leads: str, input_format: str | None, as_of: int | None,
 
         click.echo(refusal_summary(totals.first_refusals, totals.refused, totals.total),
                    err=True)
+        hint = format_hint(in_fmt, source.head, totals.refused, totals.total)
+        if hint:
+            click.echo(f"funnel: hint: {shown} {hint}", err=True)
     sys.exit(PROBLEMS if totals.refused else OK)
 
 
+def _delimiter(value: str | None) -> str | None:
+    """``--delimiter``: one character; ``\\t`` and ``tab`` name the tab."""
+    if value is None:
+        return None
+    value = {"\\t": "\t", "tab": "\t"}.get(value, value)
+    if len(value) != 1 or value in "\"\r\n":
+        raise click.BadParameter(f"{value!r}: give one character (`;`, `\\t`)",
+                                 param_hint="--delimiter")
+    return value
+
+
+def input_format_of(leads: str, head: bytes) -> str:
+    """LEADS' format by its extension; for a file whose extension names none (``.txt``),
+    by its first bytes; standard input is JSON Lines (spec section 9)."""
+    from policy.io.leads import detect_format
+    from policy.io.sniff import sniff_format
+
+    if leads == "-":
+        return "jsonl"
+    ext = os.path.splitext(leads)[1].lower()
+    if ext in (".jsonl", ".ndjson", ".json", ".csv"):
+        return detect_format(leads)
+    return sniff_format(head) or "jsonl"
+
+
+def format_hint(in_fmt: str, head: bytes, refused: int, total: int) -> str | None:
+    """``looks like CSV: use --input-format csv`` when most records were refused and the
+    first bytes plainly are another format."""
+    from policy.io.sniff import looks_like
+
+    if total == 0 or refused * 2 <= total:
+        return None
+    seen = looks_like(head)
+    if seen is None or seen == in_fmt or {seen, in_fmt} == {"jsonl", "json"} and in_fmt == "json":
+        return None
+    name = {"csv": "CSV", "jsonl": "JSON Lines", "json": "a JSON array"}[seen]
+    return f"looks like {name}: use --input-format {seen}"
+
+
 def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: str,
-         input_format: str | None, at: int, fmt: str, explain: bool, output: str | None,
-         jobs: int | None) -> Any:
+         in_fmt: str, at: int, fmt: str, explain: bool, output: str | None,
+         jobs: int | None, delimiter: str | None = None) -> Any:
     """Read, decide and write every record; the totals."""
     from policy.engine import tabular
     from policy.io import batch
-    from policy.io.leads import LeadFileError, detect_format
+    from policy.io.csv_typing import field_kinds
+    from policy.io.leads import LeadFileError
     from policy.io.writers import make_writer, open_output_stream
 
-    in_fmt = input_format or detect_format(None if leads == "-" else leads)
+    kinds = field_kinds(pol.model) if pol.model.schema is None else None
     units = batch.batches(io.BufferedReader(source), in_fmt, schema=pol.model.schema,
-                          position=lambda: source.consumed)
+                          position=lambda: source.consumed, kinds=kinds, delimiter=delimiter,
+                          on_note=lambda note: click.echo(f"funnel: {shown}: {note}", err=True))
     try:
         # The first unit is read before the output is opened: a file that cannot be
         # read at all (an unusable CSV header) leaves no output file behind.

@@ -66,6 +66,8 @@ class Source(io.RawIOBase):
     def __init__(self, raw: BinaryIO, prefix: bytes = b""):
         super().__init__()
         self.raw = raw
+        #: the first bytes, as read before anything else (to sniff the format)
+        self.head = bytes(prefix)
         self._prefix = memoryview(prefix)
         self.consumed = 0
 
@@ -106,6 +108,10 @@ def open_leads(leads: str) -> tuple[Source, int | None, str]:
         shown = leads
     try:
         head = raw.read(1 << 16) or b""
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) and _utf16_text(head):
+            # Excel's "Unicode text" export: UTF-16 with a byte-order mark, read as UTF-8
+            raw, head = _Utf16(raw, head), b""
+            head = raw.read(1 << 16) or b""
     except OSError as exc:
         _close(raw, leads)
         fail_usage(f"{shown}: cannot read: {exc.strerror or exc}")
@@ -138,6 +144,44 @@ def sniff_problem(head: bytes) -> str | None:
         first = min(x for x in (nul, bad[0] if bad else -1) if x >= 0)
         return f"not UTF-8 text (byte {len(text[:first].encode('utf-8', 'surrogateescape'))})"
     return None
+
+
+def _utf16_text(head: bytes) -> bool:
+    """Whether bytes behind a UTF-16 byte-order mark read as text (mostly ASCII, as a
+    spreadsheet export is), not as a binary file that happens to start like one."""
+    text = head[: len(head) - len(head) % 2].decode("utf-16", "replace").lstrip("\ufeff")
+    return bool(text) and sum(c.isascii() for c in text) * 2 >= len(text)
+
+
+class _Utf16(io.RawIOBase):
+    """A UTF-16 stream (with its byte-order mark) handed out as UTF-8 bytes."""
+
+    def __init__(self, raw: Any, head: bytes) -> None:
+        import codecs
+
+        super().__init__()
+        self._raw = raw
+        self._decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+        self._pending = self._decoder.decode(head).encode("utf-8", "surrogateescape")
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        while not self._eof and (size < 0 or len(self._pending) < size):
+            chunk = self._raw.read(1 << 16)
+            self._eof = not chunk
+            self._pending += self._decoder.decode(chunk or b"", final=self._eof).encode(
+                "utf-8", "surrogateescape")
+        if size < 0:
+            size = len(self._pending)
+        out, self._pending = self._pending[:size], self._pending[size:]
+        return out
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _close(raw: BinaryIO, leads: str) -> None:

@@ -204,7 +204,10 @@ def test_input_format_overrides_the_extension(rules, tmp_path):
     result = run("eval", rules, leads, "--input-format", "csv", "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["reached"] == "lead"
-    assert run("eval", rules, leads, "--as-of", AS_OF).exit_code == 1  # read as JSON Lines
+    # an extension that names no format: the content says CSV (spec section 9, v1.1)
+    assert run("eval", rules, leads, "--as-of", AS_OF).exit_code == 0
+    forced = run("eval", rules, leads, "--input-format", "jsonl", "--as-of", AS_OF)
+    assert forced.exit_code == 1 and "looks like CSV: use --input-format csv" in forced.stderr
 
 
 def test_csv_output_is_the_tabular_form(rules, shop, tmp_path):
@@ -334,10 +337,14 @@ def test_unreadable_input_exits_2_with_one_line(rules, tmp_path):
     assert result.stderr == f"funnel: {tmp_path / 'nope.jsonl'}: cannot read: " \
                             "No such file or directory\n"
     utf16 = tmp_path / "leads.jsonl"
-    utf16.write_bytes(jsonl(GOOD).encode("utf-16"))
-    result = run("eval", rules, utf16)
+    utf16.write_bytes(jsonl(GOOD).encode("utf-16"))  # with a byte-order mark: read (v1.1)
+    read = run("eval", rules, utf16, "--as-of", AS_OF)
+    assert read.exit_code == 0 and len(read.stdout.splitlines()) == len(GOOD)
+    picture = tmp_path / "leads.jsonl"
+    picture.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(range(256)))
+    result = run("eval", rules, picture)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"funnel: {utf16}: not UTF-8 text (byte 0)")
+    assert result.stderr.startswith(f"funnel: {picture}: not UTF-8 text (byte 0)")
     assert result.stderr.count("\n") == 1 and result.stdout == ""
     result = run("eval", rules, tmp_path)
     assert (result.exit_code, result.stderr.count("\n")) == (2, 1)

@@ -147,3 +147,105 @@ def test_fmt_keeps_leads_compact(rules: Path):
             '        "Number of Employees": 5000, "mql_at": "2026-11-02T14:00:00Z"}\n') in text
     assert f'  lead {{\n    "lead_id": "C",\n    "note": "{long_note}"\n  }}\n' in text
     assert run("test", rules).exit_code == 0
+
+
+# --------------------------------------------------------------------------- row 2
+
+
+def test_a_schemaless_csv_is_typed_by_how_the_policy_uses_each_field(rules: Path,
+                                                                        tmp_path: Path):
+    """`Number of Employees` is compared with 50, so `120` is a number; `vip` is a bare
+    condition, so `yes` is true; `mql_at` is read as a timestamp; `email` stays text."""
+    from policy.io.csv_typing import field_kinds
+
+    pol = policy.load(rules)
+    kinds = field_kinds(pol.model)
+    assert kinds[("Number of Employees",)] == "number"
+    assert kinds[("vip",)] == "boolean"
+    assert kinds[("mql_at",)] == "timestamp"
+    assert ("email",) not in kinds
+    leads = tmp_path / "hubspot.csv"
+    leads.write_text("lead_id,email,Number of Employees,vip,mql_at\n"
+                     "H-1,a@b.com,120,yes,2026-11-02T10:00:00Z\n"
+                     "H-2,b@b.com,12,no,\n"
+                     "H-3,c@b.com,lots,yes,\n", "utf-8")
+    result = run("eval", rules, leads, "--as-of", AS_OF)
+    assert result.exit_code == 1
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert out[0]["scores"]["fit"] == 40 and out[0]["stage"] == "mql"
+    assert out[1]["scores"]["fit"] == 0
+    # a cell that does not fit refuses the lead, never a silent string comparison
+    assert out[2]["error"]["problems"] == [
+        {"path": "`Number of Employees`", "message": 'expected a number, found "lots"'}]
+
+
+# --------------------------------------------------------------------------- row 7
+
+
+def test_a_semicolon_export_is_read_with_a_note(rules: Path, tmp_path: Path):
+    leads = tmp_path / "excel.csv"
+    leads.write_bytes("\ufefflead_id;email;Number of Employees\nE-1;a@b.com;300\n"
+                      .encode("utf-8"))
+    result = run("eval", rules, leads, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["lead"] == "E-1"
+    assert "splits into 3 columns on semicolons" in result.stderr
+    tabbed = tmp_path / "t.csv"
+    tabbed.write_text("lead_id\temail\nT-1\ta@b.com\n", "utf-8")
+    assert json.loads(run("eval", rules, tabbed, "--as-of", AS_OF).stdout)["lead"] == "T-1"
+    forced = run("eval", rules, leads, "--as-of", AS_OF, "--delimiter", ",")
+    # one column named "lead_id;email;…": the lead has no lead_id
+    assert forced.exit_code == 0 and json.loads(forced.stdout)["lead"] is None
+    assert run("eval", rules, leads, "--delimiter", "ab").exit_code == 2
+
+
+def test_a_utf16_export_is_read(rules: Path, tmp_path: Path):
+    leads = tmp_path / "unicode.csv"
+    leads.write_bytes("lead_id\temail\nU-1\tzoë@b.com\n".encode("utf-16"))
+    result = run("eval", rules, leads, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["lead"] == "U-1"
+
+
+def test_a_txt_file_holding_csv_is_read_as_csv(rules: Path, tmp_path: Path):
+    leads = tmp_path / "export.txt"
+    leads.write_text("lead_id,email\nX-1,a@b.com\nX-2,b@b.com\n", "utf-8")
+    result = run("eval", rules, leads, "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["lead"] for x in result.stdout.splitlines()] == ["X-1", "X-2"]
+
+
+def test_most_records_failing_gives_a_format_hint(rules: Path):
+    piped = run("eval", rules, "-", "--as-of", AS_OF,
+                input="lead_id,email\nX-1,a@b.com\nX-2,b@b.com\n")
+    assert piped.exit_code == 1
+    assert len(piped.stdout.splitlines()) == 3  # every record still gets its error record
+    assert "funnel: hint: standard input looks like CSV: use --input-format csv" \
+        in piped.stderr
+
+
+# --------------------------------------------------------------------------- row 9
+
+
+@pytest.mark.parametrize(("line", "message", "hint"), [
+    ("require fit >= 40 AND vip", "unexpected `AND`", "keywords are lower case: write `and`"),
+    ("require NOT vip", "unexpected `NOT`", "keywords are lower case: write `not`"),
+    ("require vip == True", "`True` is not a value of the language", "write `true`"),
+    ("require Company.Annual Revenue >= 5", "unexpected `Revenue` after the field",
+     "a key with spaces is written in backticks: Company.`Annual Revenue`"),
+])
+def test_common_typos_get_a_hint(rules: Path, line: str, message: str, hint: str):
+    (rules / "shop.funnel").write_text(POLICY.replace("require fit >= 30", line), "utf-8")
+    result = run("check", rules)
+    assert result.exit_code == 1
+    assert message in result.stdout, result.stdout
+    assert f"help: {hint}" in result.stdout, result.stdout
+
+
+def test_expect_without_score_gets_a_hint(rules: Path):
+    (rules / "ex.funnel").write_text(
+        'example "x" {\n  at "2026-11-02T15:00:00Z"\n  lead {"lead_id": "A"}\n'
+        "  expect fit 35\n}\n", "utf-8")
+    result = run("check", rules)
+    assert result.exit_code == 1
+    assert "help: a score is expected as `expect score fit 35`" in result.stdout

@@ -211,6 +211,20 @@ CASES = [
     ("comma-in-calendar-list", "calendar {\n  workdays mon, tue\n}\n",
      "expected the end of the line or another item, found `,`", (2, 15, 2, 16),
      "`workdays` lists its items with spaces, without commas: `workdays mon tue wed`"),
+    # issue 14 row 9: the typos of people used to SQL, Excel and Python
+    ("capitalised-keyword",
+     "stage mql owned by marketing {\n  require fit >= 40 AND demo_requested\n}\n",
+     "unexpected `AND`", (2, 21, 2, 24), "keywords are lower case: write `and`"),
+    ("capitalised-keyword", "stage mql owned by marketing {\n  require NOT unsubscribed\n}\n",
+     "unexpected `NOT`", (2, 11, 2, 14), "keywords are lower case: write `not`"),
+    ("space-in-field-path",
+     "stage mql owned by marketing {\n  require Company.Annual Revenue >= 5_000_000\n}\n",
+     "unexpected `Revenue` after the field `Company.Annual`", (2, 11, 2, 33),
+     "a key with spaces is written in backticks: Company.`Annual Revenue`"),
+    ("expect-without-kind",
+     'example "x" {\n  at "2026-11-02T15:00:00Z"\n  lead {"a": 1}\n  expect fit 35\n}\n',
+     "expected what to expect (`score`, `stage`, …), found `fit`", (4, 10, 4, 13),
+     "a score is expected as `expect score fit 35`"),
 ]
 
 

@@ -92,7 +92,9 @@ def default_jobs() -> int:
 
 
 def batches(binary: IO[bytes], fmt: str, *, schema: Any = None,
-            position: Callable[[], int] | None = None) -> Iterator[Any]:
+            position: Callable[[], int] | None = None, kinds: Any = None,
+            delimiter: str | None = None,
+            on_note: Callable[[str], None] | None = None) -> Iterator[Any]:
     """The units of work of a lead file open in binary, in order (see the module docstring).
 
     Raises :class:`policy.io.leads.LeadFileError` for an unusable CSV header (when the
@@ -103,7 +105,8 @@ def batches(binary: IO[bytes], fmt: str, *, schema: Any = None,
         if fmt == "jsonl":
             yield from jsonl_blocks(binary, BLOCK_BYTES)
             return
-        records = read_records(text_stream(binary), fmt=fmt, schema=schema)
+        records = read_records(text_stream(binary), fmt=fmt, schema=schema, kinds=kinds,
+                               delimiter=delimiter, on_note=on_note)
         where = position or (lambda: 0)
         seen = where()
         batch: list[Any] = []

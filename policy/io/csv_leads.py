@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TextIO
 
 import attrs
@@ -109,8 +109,17 @@ class _Column:
     expected: str
 
 
-def _column(index: int, path: tuple[str, ...], schema: LeadSchema | None) -> _Column:
+#: How a schema-less cell is typed by its field's use in the policy (policy.io.csv_typing).
+_BY_USE = {"number": (_number, "a number"),
+           "boolean": (_boolean, "a boolean (true/false, yes/no, 1/0)")}
+
+
+def _column(index: int, path: tuple[str, ...], schema: LeadSchema | None,
+            kinds: Mapping[tuple[str, ...], str] | None = None) -> _Column:
     info = schema.lookup(path) if schema is not None else None
+    if schema is None and kinds is not None and kinds.get(path) in _BY_USE:
+        convert, expected = _BY_USE[kinds[path]]
+        return _Column(index, path, convert, expected)
     types = info.types if info is not None else frozenset()
     steps = [(name, convert) for name, convert in _CONVERTERS if name in types]
     if not types & {"boolean", "integer", "number"} and ("string" in types or not steps):
@@ -157,7 +166,8 @@ def _header_path(name: str, schema: LeadSchema | None) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def _columns(header: list[str], schema: LeadSchema | None) -> list[_Column]:
+def _columns(header: list[str], schema: LeadSchema | None,
+             kinds: Mapping[tuple[str, ...], str] | None = None) -> list[_Column]:
     columns: list[_Column] = []
     seen: dict[tuple[str, ...], str] = {}
     for index, cell in enumerate(header):
@@ -170,7 +180,7 @@ def _columns(header: list[str], schema: LeadSchema | None) -> list[_Column]:
         if path in seen:
             raise LeadFileError(f"CSV header: column {name!r} appears twice")
         seen[path] = name
-        columns.append(_column(index, path, schema))
+        columns.append(_column(index, path, schema, kinds))
     for path, name in seen.items():
         for end in range(1, len(path)):
             if path[:end] in seen:
@@ -194,11 +204,15 @@ class _Bounded:
         self.lines = iter(stream)
         self.limit = limit
         self.cut = False
+        #: a line read ahead (the header, to find its delimiter), handed out first
+        self.pending: list[str] = []
 
     def __iter__(self) -> _Bounded:
         return self
 
     def __next__(self) -> str:
+        if self.pending:
+            return self.pending.pop()
         if self.readline is None:
             return next(self.lines)
         line = self.readline(self.limit + 1)
@@ -214,14 +228,30 @@ class _Bounded:
         return line
 
 
-def read_csv(stream: TextIO, schema: LeadSchema | None) -> Iterator[Record]:
+def read_csv(stream: TextIO, schema: LeadSchema | None,
+             kinds: Mapping[tuple[str, ...], str] | None = None, delimiter: str | None = None,
+             on_note: Callable[[str], None] | None = None) -> Iterator[Record]:
+    """Records of a CSV file (see :func:`policy.io.leads.read_records`). ``kinds`` types
+    the cells of a schema-less file by their field's use (:mod:`policy.io.csv_typing`);
+    ``delimiter`` None reads a header that does not split on commas with ``;`` or tab
+    (:func:`policy.io.sniff.choose_delimiter`), telling ``on_note``."""
     # A lead may carry a long text (notes, a pasted e-mail); the default limit is 128 KiB.
     # The bound is the record limit: a longer cell is an error record, and the lines are
     # read with a bound too, so a line of gigabytes never sits in memory whole.
     if csv.field_size_limit() != MAX_RECORD_CHARS:
         csv.field_size_limit(MAX_RECORD_CHARS)
     lines = _Bounded(stream, MAX_RECORD_CHARS)
-    reader = csv.reader(lines)
+    if delimiter is None:
+        from policy.io.sniff import choose_delimiter
+
+        first = next(lines, "")
+        delimiter, note = choose_delimiter(first.lstrip("\ufeff").rstrip("\r\n"))
+        if note and on_note is not None:
+            on_note(note)
+        if first:
+            lines.pending.append(first)
+        lines.cut = False
+    reader = csv.reader(lines, delimiter=delimiter)
     columns: list[_Column] | None = None
     width = 0
     done = 0  # lines read so far; the next row starts on the line after
@@ -249,7 +279,7 @@ def read_csv(stream: TextIO, schema: LeadSchema | None) -> Iterator[Record]:
             yield failed_record(start, NOT_UTF8)
             continue
         if columns is None:
-            columns = _columns(row, schema)
+            columns = _columns(row, schema, kinds)
             width = len(row)
             continue
         if len(row) != width:

@@ -43,7 +43,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any, BinaryIO, TextIO
 
 import msgspec
@@ -102,7 +102,10 @@ def text_stream(binary: BinaryIO | IO[bytes]) -> TextIO:
     return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")  # type: ignore[arg-type]
 
 
-def read_records(stream: TextIO, *, fmt: str, schema: LeadSchema | None = None) -> Iterator[Record]:
+def read_records(stream: TextIO, *, fmt: str, schema: LeadSchema | None = None,
+                 kinds: Mapping[tuple[str, ...], str] | None = None,
+                 delimiter: str | None = None,
+                 on_note: Callable[[str], None] | None = None) -> Iterator[Record]:
     """Yield one `Record` per input record of ``stream``, in order.
 
     ``fmt`` is ``"jsonl"``, ``"json"`` or ``"csv"`` (see `detect_format`). ``schema``
@@ -117,10 +120,14 @@ def read_records(stream: TextIO, *, fmt: str, schema: LeadSchema | None = None) 
     number (``1.5``, ``2e6``), then JSON for an object or array field, then string,
     in that order, keeping the first that fits; a cell none fits makes the record an
     error naming the field (``company.employees: expected integer, found "abc"``).
-    Without a schema, or for a column the schema does not describe, every cell is a
-    string, even ``12`` or ``true``. A row with another number of cells than the
-    header is an error (``expected 12 cells, found 11``); a row whose cells are all
-    empty is skipped like a blank line; columns with an empty header are ignored.
+    For a column the schema does not describe, every cell is a string, even ``12`` or
+    ``true``. Without a schema, ``kinds`` (:func:`policy.io.csv_typing.field_kinds`)
+    types a cell by how the policy uses its field: a number, a boolean, or text; a cell
+    that does not fit refuses the lead. ``delimiter`` (default: a comma, or ``;`` or tab
+    when the header splits into one column on commas, said to ``on_note``). A row with
+    another number of cells than the header is an error (``expected 12 cells, found
+    11``); a row whose cells are all empty is skipped like a blank line; columns with an
+    empty header are ignored.
 
     Raises `LeadFileError` for an unusable CSV header and ``ValueError`` for an
     unknown ``fmt``; I/O errors of ``stream`` propagate.
@@ -130,7 +137,7 @@ def read_records(stream: TextIO, *, fmt: str, schema: LeadSchema | None = None) 
     if fmt == "json":
         return _JsonReader(stream).records()
     if fmt == "csv":
-        return read_csv(stream, schema)
+        return read_csv(stream, schema, kinds, delimiter, on_note)
     raise ValueError(f"unknown lead format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 

@@ -278,3 +278,99 @@ def _assign_for_compare(ctx: Context) -> Diagnostic | None:
                   ctx.span(f.span.start, f.span.end + 1),
                   help=f'write `{flipped}` for "{meaning}"')
     return e100("expected a comparison, found `=`", f.span, help="use `==` to compare")
+
+
+# --------------------------------------------------------------------------- words
+
+#: Keywords people type in capitals (SQL, Excel habits), lower-cased by the language.
+_CAPITAL_KEYWORDS = {"and", "or", "not", "in", "is", "if", "otherwise", "contains", "per",
+                     "present", "missing", "starts", "ends", "with", "up", "to"}
+
+
+@mistake(
+    "capitalised-keyword",
+    'stage mql owned by marketing {\n  require fit >= 40 AND demo_requested\n}\n',
+    'stage mql owned by marketing {\n  require fit >= 40 OR demo_requested\n}\n',
+    'stage mql owned by marketing {\n  require NOT unsubscribed\n}\n',
+    'stage mql owned by marketing {\n  require country IN ["US", "CA"]\n}\n',
+)
+def _capitalised_keyword(ctx: Context) -> Diagnostic | None:
+    f = ctx.found
+    for tok_text, start in ((f.text, f.span.start), *_previous_word(ctx)):
+        lower = tok_text.lower()
+        if lower in _CAPITAL_KEYWORDS and tok_text != lower:
+            return e100(f"unexpected `{tok_text}`", ctx.span(start, start + len(tok_text)),
+                        help=f"keywords are lower case: write `{lower}`")
+    return None
+
+
+def _previous_word(ctx: Context) -> list[tuple[str, int]]:
+    """The word just before the found token on its line (`NOT` in `NOT unsubscribed`)."""
+    prefix = ctx.text[: ctx.found.span.start]
+    m = re.search(r"([A-Za-z]+)[ \t]+$", prefix)
+    return [(m.group(1), m.start(1))] if m else []
+
+
+@mistake(
+    "space-in-field-path",
+    'stage mql owned by marketing {\n  require Company.Annual Revenue >= 5_000_000\n}\n',
+    'stage mql owned by marketing {\n  require Number of Employees >= 50\n}\n',
+)
+def _space_in_field_path(ctx: Context) -> Diagnostic | None:
+    f = ctx.found
+    if f.kind != "NAME" or ctx.in_json:
+        return None
+    try:
+        if ctx.terminal_for(",") in ctx.accepts:
+            return None  # inside a call or list, a missing comma is likelier
+    except KeyError:
+        pass
+    if "COMP_OP" not in ctx.accepts:
+        return None  # not after an expression (`state nurture ownedby`)
+    line_start = ctx.text.rfind("\n", 0, f.span.start) + 1
+    prefix = ctx.text[line_start: f.span.start]
+    if not prefix.endswith((" ", "\t")):
+        return None
+    # the words before the found one, back to the first keyword or operator
+    words: list[str] = []
+    pos = len(prefix)
+    for m in reversed(list(re.finditer(r"\S+", prefix))):
+        word = m.group(0)
+        plain = _PATH_WORD(word) if not words else _WORD(word)
+        if not plain or word.lower() in _CAPITAL_KEYWORDS or ctx.is_keyword(word.upper()) \
+                or (words and prefix[m.end(): pos].strip()):
+            break
+        words.insert(0, word)
+        pos = m.start()
+    if not words or "`" in words[-1].rpartition(".")[2]:
+        return None
+    path = words[0]
+    if "." not in path and not path[:1].isupper():
+        return None  # `a b`: too little to tell a key with a space from a missing operator
+    head, _, last = path.rpartition(".")
+    key = "`" + " ".join([last, *words[1:], f.text]) + "`"
+    fixed = f"{head}.{key}" if head else key
+    start = line_start + pos
+    return e100(f"unexpected `{f.text}` after the field `{path}`",
+                ctx.span(start, f.span.end),
+                help=f"a key with spaces is written in backticks: {fixed}")
+
+
+_WORD = re.compile(r"[A-Za-z_]\w*").fullmatch
+_PATH_WORD = re.compile(r"(?:[A-Za-z_]\w*|`[^`]*`)(?:\.(?:\w+|`[^`]*`))*").fullmatch
+
+
+@mistake(
+    "expect-without-kind",
+    'example "x" {\n  at "2026-11-02T15:00:00Z"\n  lead {"a": 1}\n  expect fit 35\n}\n',
+)
+def _expect_without_kind(ctx: Context) -> Diagnostic | None:
+    f = ctx.found
+    if f.kind != "NAME" or not {"SCORE", "STAGE"} <= ctx.accepts:
+        return None
+    rest = ctx.text[f.span.end: ctx.text.find("\n", f.span.end) % (len(ctx.text) + 1)]
+    if re.match(r"[ \t]+-?[0-9]", rest):
+        fix = f"expect score {f.text}{rest.rstrip()}"
+        return e100(f"expected what to expect (`score`, `stage`, …), found `{f.text}`",
+                    f.span, help=f"a score is expected as `{fix.strip()}`")
+    return None

@@ -64,6 +64,10 @@ def grammar_text() -> str:
 # --------------------------------------------------------------------------- post-lexer
 
 
+#: Other spellings of the literals (`True`, `NULL`, `None`) -> the language's word.
+_LITERAL_WORDS = {"true": "true", "false": "false", "null": "null", "none": "null"}
+
+
 class LineJoiner(PostLex):
     """Give the token stream its line structure and collect comments.
 
@@ -291,6 +295,15 @@ class ToAst(Transformer):
                             help=f"write a field of that name in backticks: `{tok.value}`",
                         )
                     )
+                if len(c) == 1 and tok.value.lower() in _LITERAL_WORDS:
+                    # `True`, `FALSE`, `None`: a spreadsheet's or Python's spelling of a
+                    # literal would silently read a field that no lead has
+                    word = _LITERAL_WORDS[tok.value.lower()]
+                    raise _Problem(error(
+                        "E100", f"`{tok.value}` is not a value of the language",
+                        _tok_span(tok, self.file),
+                        help=f"write `{word}` (lower case); a field named `{tok.value}` is "
+                             f"written in backticks: `` `{tok.value}` ``"))
                 keys.append(tok.value)
         return n.Ref(tuple(keys), span=self._span(c))
 
