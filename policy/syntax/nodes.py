@@ -32,7 +32,13 @@ def plain_key(key: str) -> bool:
     r"""Whether a field key stands bare in a path (``company``, ``Lead_Source__c``); any
     other key is written in backticks (``\`annual revenue\```, ``\`not\```)."""
     return bool(key) and (key[0].isascii() and (key[0].isalpha() or key[0] == "_")) and all(
-        c.isascii() and (c.isalnum() or c == "_") for c in key) and key not in RESERVED
+        c.isascii() and (c.isalnum() or c == "_") for c in key) and key not in RESERVED \
+        and key.lower() not in _LITERAL_SPELLINGS
+
+
+#: Keys that read as a literal in another case (`True`, `NULL`, `None`): the parser refuses
+#: them bare as a field (a likely typo for `true`), so they are written in backticks.
+_LITERAL_SPELLINGS = frozenset({"true", "false", "null", "none"})
 
 
 # --------------------------------------------------------------------------- positions
