@@ -26,7 +26,7 @@ from engine_strategies import (
     policies,
     prepare_ts,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from strategies import modules
 
@@ -108,29 +108,38 @@ def _outcomes(d: Decision) -> set[str]:
     return found
 
 
+REACHED_OUTCOMES = {
+    "placed at reached", "placed elsewhere", "reached none", "reached a middle stage",
+    "reached the last stage", "unmet", "sla met", "sla breached", "sla pending",
+    "sla unknown", "sla None", "routed", "escalated", "rejected", "missing_sla_start",
+    "invalid_rejection_reason", "decayed or per score",
+}
+
+
 def test_generated_policies_reach_every_kind_of_outcome():
-    # guards the property above against a generator that stopped reaching the deep end
+    # guards the property above against a generator that stopped reaching the deep end.
+    # A few fixed seeds, not one: a single derandomized run of 80 examples depends on
+    # every detail of the generator and missed a rare outcome after an unrelated change.
     seen: set[str] = set()
 
-    @settings(max_examples=80, derandomize=True, database=None, deadline=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(text=policies(), batch=st.lists(leads(), min_size=4, max_size=6),
-           as_of=st.sampled_from(AS_OFS))
-    def collect(text, batch, as_of):
-        model = load_text(text)
-        run = compile_model(model, INFO).run
-        for lead in batch:
-            ts = prepare_ts(model, lead)
-            if ts is not None:
-                seen.update(_outcomes(run(lead, ts, as_of)))
+    for run_seed in range(6):
+        @seed(run_seed)
+        @settings(max_examples=80, database=None, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+        @given(text=policies(), batch=st.lists(leads(), min_size=4, max_size=6),
+               as_of=st.sampled_from(AS_OFS))
+        def collect(text, batch, as_of):
+            model = load_text(text)
+            run = compile_model(model, INFO).run
+            for lead in batch:
+                ts = prepare_ts(model, lead)
+                if ts is not None:
+                    seen.update(_outcomes(run(lead, ts, as_of)))
 
-    collect()
-    assert seen >= {
-        "placed at reached", "placed elsewhere", "reached none", "reached a middle stage",
-        "reached the last stage", "unmet", "sla met", "sla breached", "sla pending",
-        "sla unknown", "sla None", "routed", "escalated", "rejected", "missing_sla_start",
-        "invalid_rejection_reason", "decayed or per score",
-    }, seen
+        collect()
+        if seen >= REACHED_OUTCOMES:
+            break
+    assert seen >= REACHED_OUTCOMES, REACHED_OUTCOMES - seen
 
 
 @settings(max_examples=100, deadline=None,

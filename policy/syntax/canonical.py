@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING
 import attrs
 
 from policy.syntax import nodes as n
-from policy.syntax.parser import RESERVED
 
 if TYPE_CHECKING:  # pragma: no cover
     from policy.model.namespace import PolicyModel
@@ -50,7 +49,6 @@ __all__ = [
 ]
 
 _INF_TEXT = "1" + "0" * 309 + ".0"
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _NUMBER = re.compile(r"[0-9]+(?:_[0-9]+)*(?:\.[0-9]+(?:_[0-9]+)*)?\Z")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SUM = n.PRECEDENCE[n.BinOp.ADD]
@@ -76,9 +74,8 @@ def quote(text: str) -> str:
 
 
 def _key(key: str) -> str:
-    if _NAME.match(key) and key not in RESERVED:
-        return key
-    return f"`{key}`"
+    # one rule with fmt (nodes.plain_key), so a canonical text always parses back
+    return key if n.plain_key(key) else f"`{key}`"
 
 
 def path_text(path: Sequence[str]) -> str:
