@@ -131,7 +131,8 @@ def duration_text(d: n.Duration, *, spelled: bool = True) -> str:
 # --------------------------------------------------------------------------- expressions
 
 
-def _prec(e: n.Expr) -> int:
+def precedence(e: n.Expr) -> int:
+    """How tightly ``e`` binds: its operator's precedence (primaries bind tightest)."""
     if isinstance(e, n.Binary):
         return n.PRECEDENCE[e.op]
     if isinstance(e, n.Not):
@@ -143,7 +144,9 @@ def _prec(e: n.Expr) -> int:
     return n.PRECEDENCE["primary"]
 
 
-def _floors(op: n.BinOp) -> tuple[int, int]:
+def operand_floors(op: n.BinOp) -> tuple[int, int]:
+    """How tightly each operand of ``op`` must bind to stand without parentheses
+    (shared with ``fmt``, so both print the same parentheses)."""
     p = n.PRECEDENCE[op]
     if op in _LEFT_ASSOC:
         return p, p + 1
@@ -152,12 +155,12 @@ def _floors(op: n.BinOp) -> tuple[int, int]:
 
 def _expr(e: n.Expr, floor: int, sp: bool) -> str:
     text = _bare(e, sp)
-    return f"({text})" if _prec(e) < floor else text
+    return f"({text})" if precedence(e) < floor else text
 
 
 def _bare(e: n.Expr, sp: bool) -> str:
     if isinstance(e, n.Binary):
-        lf, rf = _floors(e.op)
+        lf, rf = operand_floors(e.op)
         return f"{_expr(e.left, lf, sp)} {e.op.value} {_expr(e.right, rf, sp)}"
     if isinstance(e, n.Not):
         return "not " + _expr(e.operand, _NOT, sp)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from policy.syntax import nodes as n
-from policy.syntax.canonical import digest_text, policy_digest
+from policy.syntax.canonical import digest_text, operand_floors, policy_digest, precedence
 from policy.syntax.canonical import lines_entries as canonical_lines_entries
 from policy.syntax.diagnostics import Diagnostic, error
 from policy.syntax.parser import parse
@@ -53,7 +53,6 @@ _SUM = n.PRECEDENCE[n.BinOp.ADD]
 _NOT = n.PRECEDENCE["not"]
 _UNARY = n.PRECEDENCE["neg"]
 #: Left-associative operators: the right operand needs one level more binding.
-_LEFT_ASSOC = frozenset({_OR, _AND}) | n.ARITHMETIC
 
 #: A literal that parses to float infinity (no finite float is above 1.8e308);
 #: only a 309-digit number in the source can make one.
@@ -156,35 +155,14 @@ def format_duration(d: n.Duration, *, spelled: bool = True) -> str:
 # --------------------------------------------------------------------------- expressions
 
 
-def _prec(e: n.Expr) -> int:
-    if isinstance(e, n.Binary):
-        return n.PRECEDENCE[e.op]
-    if isinstance(e, n.Not):
-        return _NOT
-    if isinstance(e, n.Presence):
-        return n.PRECEDENCE["is"]
-    if isinstance(e, n.Neg):
-        return _UNARY
-    return n.PRECEDENCE["primary"]
-
-
-def _floors(op: n.BinOp) -> tuple[int, int]:
-    """How tightly each operand of ``op`` must bind to stand without parentheses."""
-    p = n.PRECEDENCE[op]
-    if op in _LEFT_ASSOC:
-        return p, p + 1
-    # comparisons and the other tests are non-associative: both operands are sums
-    return _SUM, _SUM
-
-
 def _expr(e: n.Expr, floor: int, sp: bool) -> str:
     text = _bare(e, sp)
-    return f"({text})" if _prec(e) < floor else text
+    return f"({text})" if precedence(e) < floor else text
 
 
 def _bare(e: n.Expr, sp: bool) -> str:
     if isinstance(e, n.Binary):
-        lf, rf = _floors(e.op)
+        lf, rf = operand_floors(e.op)
         return f"{_expr(e.left, lf, sp)} {e.op.value} {_expr(e.right, rf, sp)}"
     if isinstance(e, n.Not):
         return "not " + _expr(e.operand, _NOT, sp)
@@ -258,10 +236,10 @@ def _lay(e: n.Expr, floor: int, first: str, cont: str, suffix: str, sp: bool,
     flat = first + _expr(e, floor, sp) + suffix
     if len(flat) <= width or not (isinstance(e, n.Binary) and e.op in (_OR, _AND)):
         return [flat]
-    if _prec(e) < floor:  # a parenthesised chain: lines continue inside `( )` too
+    if precedence(e) < floor:  # a parenthesised chain: lines continue inside `( )` too
         first, suffix = first + "(", ")" + suffix
     parts = _operands(e)
-    _, rf = _floors(e.op)
+    _, rf = operand_floors(e.op)
     lines: list[str] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
