@@ -2,9 +2,9 @@
 
 Thin: parse the arguments, load the policy (:func:`cli.common.load_policy`), open the
 leads (:mod:`cli.leadfile`) and the output, and hand them to the library's batch
-pipeline (:func:`policy.io.batch.run`: read in units, decide, render with
-:mod:`policy.io.writers`, write in input order, in ``--jobs`` processes). Memory stays
-bounded however long the input (spec section 9). Exit status: 0 every lead got a
+pipeline (``policy.lead_batches`` and ``policy.decide_batches``: read in units, decide,
+render with ``policy.decision_writer``, write in input order, in ``--jobs`` processes).
+Memory stays bounded however long the input (spec section 9). Exit status: 0 every lead got a
 decision; 1 a lead was refused, or the policy has errors; 2 bad usage or a leads file
 that cannot be read at all.
 """
@@ -18,26 +18,14 @@ from typing import Any
 
 import click
 
-from policy.io.atomic import atomic_open
+import policy
 
 from .common import OK, PROBLEMS, fail_usage, load_policy
 from .leadfile import as_of_option, now_us, open_leads, progress_bar
 
-#: The output formats (`policy.io.writers.OUTPUT_FORMATS`, named here so that `--help`
+#: The output formats (the library's writers and Parquet, named here so that `--help`
 #: does not import the engine).
 OUTPUT_FORMATS = ("jsonl", "json", "csv", "table", "parquet")
-
-
-#: Output file extensions and the format each means (`-o decisions.csv` writes CSV).
-OUTPUT_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
-                     ".txt": "table", ".parquet": "parquet"}
-
-
-def format_for_output(output: str | None) -> str:
-    """The output format ``-o FILE`` implies by its extension; JSON Lines otherwise."""
-    if not output:
-        return "jsonl"
-    return OUTPUT_EXTENSIONS.get(os.path.splitext(output)[1].lower(), "jsonl")
 
 
 @click.command("eval")
@@ -94,7 +82,7 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
     errors; 2 bad usage or LEADS cannot be read.
     """
     if fmt is None:
-        fmt = format_for_output(output)
+        fmt = policy.output_format_for(output)
     if explain and fmt not in ("jsonl", "json"):
         raise click.UsageError(
             "--explain adds the trace to JSON output: use --format jsonl or json "
@@ -111,18 +99,16 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
         _run_engine(pol, engine, spark_master, leads, input_format, at, fmt, output)
     source, size, shown = open_leads(leads)
     try:
-        in_fmt = input_format or input_format_of(leads, source.head)
+        in_fmt = input_format or policy.input_format_of(leads, source.head)
         totals = _run(pol, path, source, size, shown, leads, in_fmt, at, fmt, explain,
                       output, jobs, delimiter)
     finally:
         if leads != "-":
             source.raw.close()
     if totals.refused:
-        from policy.io.writers import refusal_summary
-
-        click.echo(refusal_summary(totals.first_refusals, totals.refused, totals.total),
+        click.echo(policy.refusal_summary(totals.first_refusals, totals.refused, totals.total),
                    err=True)
-        hint = format_hint(in_fmt, source.head, totals.refused, totals.total)
+        hint = policy.format_hint(in_fmt, source.head, totals.refused, totals.total)
         if hint:
             click.echo(f"funnel: hint: {shown} {hint}", err=True)
     sys.exit(PROBLEMS if totals.refused else OK)
@@ -139,55 +125,21 @@ def _delimiter(value: str | None) -> str | None:
     return value
 
 
-def input_format_of(leads: str, head: bytes) -> str:
-    """LEADS' format by its extension; for a file whose extension names none (``.txt``),
-    by its first bytes; standard input is JSON Lines (spec section 9)."""
-    from policy.io.leads import detect_format
-    from policy.io.sniff import sniff_format
-
-    if leads == "-":
-        return "jsonl"
-    ext = os.path.splitext(leads)[1].lower()
-    if ext in (".jsonl", ".ndjson", ".json", ".csv"):
-        return detect_format(leads)
-    return sniff_format(head) or "jsonl"
-
-
-def format_hint(in_fmt: str, head: bytes, refused: int, total: int) -> str | None:
-    """``looks like CSV: use --input-format csv`` when most records were refused and the
-    first bytes plainly are another format."""
-    from policy.io.sniff import looks_like
-
-    if total == 0 or refused * 2 <= total:
-        return None
-    seen = looks_like(head)
-    if seen is None or seen == in_fmt or {seen, in_fmt} == {"jsonl", "json"} and in_fmt == "json":
-        return None
-    name = {"csv": "CSV", "jsonl": "JSON Lines", "json": "a JSON array"}[seen]
-    return f"looks like {name}: use --input-format {seen}"
-
-
 def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: str,
          in_fmt: str, at: int, fmt: str, explain: bool, output: str | None,
          jobs: int | None, delimiter: str | None = None) -> Any:
     """Read, decide and write every record; the totals."""
-    from policy.engine import tabular
-    from policy.io import batch
-    from policy.io.csv_typing import field_kinds
-    from policy.io.leads import LeadFileError
-    from policy.io.writers import make_writer, open_output_stream
-
-    kinds = field_kinds(pol.model) if pol.model.schema is None else None
-    units = batch.batches(io.BufferedReader(source), in_fmt, schema=pol.model.schema,
-                          position=lambda: source.consumed, kinds=kinds, delimiter=delimiter,
-                          on_note=lambda note: click.echo(f"funnel: {shown}: {note}", err=True))
+    units = policy.lead_batches(
+        pol, io.BufferedReader(source), in_fmt, position=lambda: source.consumed,
+        delimiter=delimiter,
+        on_note=lambda note: click.echo(f"funnel: {shown}: {note}", err=True))
     try:
         # The first unit is read before the output is opened: a file that cannot be
         # read at all (an unusable CSV header) leaves no output file behind.
         first = next(units, None)
-    except LeadFileError as exc:
+    except policy.LeadFileError as exc:
         fail_usage(f"{shown}: {exc.message}")
-    except batch.ReadFailed as exc:
+    except policy.ReadFailed as exc:
         fail_usage(f"{shown}: cannot read: {exc.args[0]}")
 
     try:
@@ -195,22 +147,21 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
         # Decisions are UTF-8 JSON or CSV whatever the terminal's locale says.
         # An -o file is written beside its target and renamed into place at the end,
         # so an error or an interruption never leaves a torn file.
-        target = atomic_open(output, binary=True) if output else None
+        target = policy.atomic_open(output, binary=True) if output else None
         binary = target.__enter__() if target is not None else sys.stdout.buffer
     except OSError as exc:
         fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
-    out = open_output_stream(binary)
-    writer = make_writer(fmt, out, info=pol.info, as_of_us=at,
-                         score_names=tuple(pol.model.scores), layout=tabular.layout(pol))
+    out = policy.open_output_stream(binary)
+    writer = policy.decision_writer(pol, fmt, out, at)
     bar = progress_bar(size, to_file=output is not None) if leads != "-" else None
     try:
-        totals = batch.run(pol, _chain(first, units), writer, at, trace=explain,
-                           jobs=batch.default_jobs() if jobs is None else jobs,
-                           progress=bar.update if bar is not None else None,
-                           policy_path=path)
+        totals = policy.decide_batches(
+            pol, _chain(first, units), writer, at, trace=explain,
+            jobs=policy.default_jobs() if jobs is None else jobs,
+            progress=bar.update if bar is not None else None, policy_path=path)
         if bar is not None:
             bar.update(bar.length - bar.pos)
-    except batch.ReadFailed as exc:
+    except policy.ReadFailed as exc:
         fail_usage(f"{shown}: cannot read: {exc.args[0]}")
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as Python's docs advise.
@@ -255,9 +206,7 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
         if source is not None and leads != "-":
             source.raw.close()
     if totals.refused:
-        from policy.io.writers import refusal_summary
-
-        click.echo(refusal_summary(totals.first_refusals, totals.refused, totals.total),
+        click.echo(policy.refusal_summary(totals.first_refusals, totals.refused, totals.total),
                    err=True)
     sys.exit(PROBLEMS if totals.refused else OK)
 

@@ -1,7 +1,7 @@
 """`funnel report`: the closed-loop funnel report (spec section 11).
 
 Thin: parse the arguments, load the policy, read the leads, hand them to
-:func:`policy.report.build.build_report` and write the rendering. Exit status: 0 once
+``policy.report_for`` and write its rendering (``policy.render_report``). Exit status: 0 once
 the report is written (refused leads are part of it); 1 a policy with errors; 2 bad
 usage (an unknown ``--by`` field) or input that cannot be read.
 """
@@ -9,10 +9,11 @@ usage (an unknown ``--by`` field) or input that cannot be read.
 from __future__ import annotations
 
 import io
-import os
 import sys
 
 import click
+
+import policy
 
 from .common import OK, fail_usage, load_policy
 from .leadfile import as_of_option, now_us, open_leads
@@ -21,14 +22,10 @@ FORMATS = ("html", "markdown", "json")
 
 
 def _engines() -> list[str]:
-    from policy.report.build import duckdb_engine_available
-
-    return ["python", "duckdb"] if duckdb_engine_available() else ["python"]
+    return ["python", "duckdb"] if policy.report_duckdb_available() else ["python"]
 
 
 ENGINES = _engines()
-_BY_EXTENSION = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown",
-                 ".json": "json"}
 
 
 @click.command("report")
@@ -74,46 +71,30 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
     Exit status: 0 the report was written (refused leads are counted in it); 1 the
     policy has errors; 2 bad usage or LEADS cannot be read.
     """
-    from policy.report.build import ReportUsageError, build_report, field_option
-
     if fmt is None:
-        ext = os.path.splitext(output)[1].lower() if output else ""
-        fmt = _BY_EXTENSION.get(ext, "markdown")
+        fmt = policy.report_format_for(output)
     pol = load_policy(path)
     try:
-        by_path = field_option(pol, by, "--by")
-        cohort_path = field_option(pol, cohort, "--cohort")
-    except ReportUsageError as exc:
+        by_path = policy.report_field_option(pol, by, "--by")
+        cohort_path = policy.report_field_option(pol, cohort, "--cohort")
+    except policy.ReportUsageError as exc:
         fail_usage(str(exc))
     at = now_us() if as_of is None else as_of
-    from policy.io import batch
-    from policy.io.leads import LeadFileError, detect_format
-    from policy.model.schema import format_path
-
     source, _size, shown = open_leads(leads)
     try:
-        in_fmt = input_format or detect_format(None if leads == "-" else leads)
-        units = batch.batches(io.BufferedReader(source), in_fmt, schema=pol.model.schema)
-        options = {"as_of": at, "by": by_path, "cohort": cohort_path, "period": period,
-                   "by_text": format_path(by_path) if by_path else None,
-                   "cohort_text": format_path(cohort_path) if cohort_path else None}
+        in_fmt = input_format or policy.detect_format(None if leads == "-" else leads)
+        units = policy.lead_batches(pol, io.BufferedReader(source), in_fmt)
         try:
-            if engine == "duckdb":
-                from policy.report.build import decide_with_duckdb
-
-                records = (r for unit in units for r in unit.records())
-                data = build_report(pol, decide_with_duckdb(pol, records, at), **options)
-            else:
-                data = build_report(pol, units=units, jobs=batch.default_jobs()
-                                    if jobs is None else jobs, **options)
-        except LeadFileError as exc:
+            data = policy.report_for(pol, units, as_of=at, engine=engine, jobs=jobs,
+                                     by=by_path, cohort=cohort_path, period=period)
+        except policy.LeadFileError as exc:
             fail_usage(f"{shown}: {exc.message}")
-        except batch.ReadFailed as exc:
+        except policy.ReadFailed as exc:
             fail_usage(f"{shown}: cannot read: {exc.args[0]}")
     finally:
         if leads != "-":
             source.raw.close()
-    text = _render(data, fmt)
+    text = policy.render_report(data, fmt)
     try:
         if output:
             with open(output, "w", encoding="utf-8", newline="\n") as f:
@@ -128,16 +109,3 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
         fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
     sys.exit(OK)
 
-
-def _render(data: dict, fmt: str) -> str:
-    if fmt == "json":
-        from policy.report.render import to_json
-
-        return to_json(data)
-    if fmt == "markdown":
-        from policy.report.markdown import to_markdown
-
-        return to_markdown(data)
-    from policy.report.html import to_html
-
-    return to_html(data)

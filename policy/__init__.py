@@ -77,6 +77,8 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     # leads in
     "read_records": "io.leads",
     "detect_format": "io.leads",
+    "input_format_of": "io.leads",
+    "format_hint": "io.sniff",
     "text_stream": "io.leads",
     "LeadFileError": "io.leads",
     "parse_timestamp": "engine.timestamps",
@@ -98,12 +100,26 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "MAX_FILE_BYTES": "io.files",
     "no_surrogates": "render.escape",
     "terminal_text": ("render.escape", "terminal"),
-    # decisions out (funnel eval)
+    # decisions out (funnel eval): in units, in order, in one process or several
+    "lead_batches": ("io.batch", "policy_batches"),
+    "decide_batches": ("io.batch", "run"),
+    "ReadFailed": "io.batch",
+    "default_jobs": "io.batch",
     "make_writer": "io.writers",
+    "decision_writer": "io.writers",
+    "output_format_for": "io.writers",
     "open_output_stream": "io.writers",
     "refusal_why": "io.writers",
+    "refusal_summary": "io.writers",
     "tabular_layout": ("engine.tabular", "layout"),
     "tabular_row": ("engine.tabular", "row"),
+    # funnel report (spec section 11)
+    "report_for": "report.build",
+    "render_report": "report.build",
+    "report_format_for": "report.build",
+    "report_field_option": ("report.build", "field_option"),
+    "ReportUsageError": "report.build",
+    "report_duckdb_available": ("report.build", "duckdb_engine_available"),
     # the warehouse path (funnel sql, eval --engine duckdb|spark)
     "to_sql": "sql",
     "SqlUnsupported": "sql",

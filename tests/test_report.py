@@ -469,3 +469,25 @@ def test_huge_and_broken_text_in_leads(tiny, tmp_path):
     got = build_report(tiny, iter(ref.decide(tiny, leads, AS_OF)), as_of=from_datetime(AS_OF),
                        by=("source",), by_text="source")
     assert list(got["by"]) == ["bad \ufffd", "s" * 3_000_000]
+
+
+def test_cli_schema_less_csv_is_typed_by_use_as_eval_types_it(tmp_path):
+    """Without a schema, CSV cells are typed by how the policy uses each field (spec
+    section 9): the report decides them as `funnel eval` does (`employees >= 100` reads
+    the cell "250" as the number 250, not as text that no comparison accepts)."""
+    text = (TINY / "policy.funnel").read_text("utf-8")
+    (tmp_path / "policy.funnel").write_text(text.replace('schema "lead.schema.json"\n', ""))
+    leads = tmp_path / "leads.csv"
+    leads.write_text("lead_id,email,title,employees,visits,created_at,mql_at\n"
+                     "a,a@x,vp,250,4,2026-10-05T13:00:00Z,2026-10-06T13:00:00Z\n"
+                     "b,b@x,cto,20,1,2026-10-05T13:00:00Z,\n"
+                     "c,c@x,vp,120,2,2026-10-05T13:00:00Z,2026-10-07T13:00:00Z\n")
+    decided = run("eval", tmp_path, leads, "--as-of", AS_OF_TEXT)
+    assert decided.exit_code == 0, decided.output
+    stages = [json.loads(line)["stage"] for line in decided.stdout.splitlines()]
+    assert stages.count("mql") == 2  # the numbers were read as numbers
+    result = run("report", tmp_path, leads, "--as-of", AS_OF_TEXT, "--format", "json")
+    assert result.exit_code == 0, result.output
+    funnel = json.loads(result.stdout)["funnel"]
+    assert {s: funnel[s]["placed"] for s in funnel} == {
+        s: stages.count(s) for s in funnel}

@@ -33,7 +33,7 @@ from policy.io.leads import read_records, text_stream
 from policy.io.writers import Writer, make_writer, refusal_why
 
 __all__ = ["Done", "ReadFailed", "RecordBatch", "Totals", "batches", "default_jobs",
-           "process", "run"]
+           "policy_batches", "process", "run"]
 
 #: Records per unit for JSON and CSV input (JSON Lines is cut by bytes).
 BATCH_RECORDS = 500
@@ -120,6 +120,20 @@ def batches(binary: IO[bytes], fmt: str, *, schema: Any = None,
             yield RecordBatch(tuple(batch), where() - seen)
     except OSError as exc:
         raise ReadFailed(exc.strerror or str(exc)) from None
+
+
+def policy_batches(pol: Any, binary: IO[bytes], fmt: str, *,
+                   position: Callable[[], int] | None = None, delimiter: str | None = None,
+                   on_note: Callable[[str], None] | None = None) -> Iterator[Any]:
+    """:func:`batches` of a lead file for the loaded policy ``pol``: CSV cells are typed
+    by its schema, or, when it has none, by how its rules use each field
+    (:func:`policy.io.csv_typing.field_kinds`, spec section 9)."""
+    from policy.io.csv_typing import field_kinds
+
+    model = pol.model
+    kinds = field_kinds(model) if model.schema is None else None
+    return batches(binary, fmt, schema=model.schema, position=position, kinds=kinds,
+                   delimiter=delimiter, on_note=on_note)
 
 
 def process(pol: Any, writer: Writer, unit: JsonlBlock | RecordBatch, as_of_us: int,

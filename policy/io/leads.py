@@ -65,6 +65,7 @@ __all__ = [
     "LeadFileError",
     "Record",
     "detect_format",
+    "input_format_of",
     "read_records",
     "text_stream",
 ]
@@ -90,6 +91,20 @@ def detect_format(filename: str | os.PathLike[str] | None) -> str:
         return "jsonl"
     suffix = os.path.splitext(os.fspath(filename))[1].lower()
     return {".json": "json", ".csv": "csv"}.get(suffix, "jsonl")
+
+
+def input_format_of(name: str | None, head: bytes) -> str:
+    """A lead file's format (spec section 9): by its extension when that names one
+    (:func:`detect_format`), else by its first bytes ``head``
+    (:func:`policy.io.sniff.sniff_format`: an ``export.txt`` that holds CSV is CSV), else
+    JSON Lines. Standard input (``None`` or ``"-"``) is JSON Lines."""
+    if name is None or name == "-":
+        return "jsonl"
+    if os.path.splitext(name)[1].lower() in (".jsonl", ".ndjson", ".json", ".csv"):
+        return detect_format(name)
+    from policy.io.sniff import sniff_format
+
+    return sniff_format(head) or "jsonl"
 
 
 def text_stream(binary: BinaryIO | IO[bytes]) -> TextIO:

@@ -3,7 +3,8 @@ precisely"): the format of a file whose name does not say (``export.txt``), the 
 when most records fail in the format chosen, and the delimiter of a CSV header.
 
 Pure functions over bytes and text; the command line (:mod:`funnel_cli.leadfile`,
-:mod:`funnel_cli.eval_cmd`) calls them before reading and after the summary.
+:func:`policy.io.leads.input_format_of`, ``funnel eval``) calls them before reading and
+after the summary.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import csv
 import io
 
-__all__ = ["DELIMITERS", "UTF16_BOMS", "choose_delimiter", "looks_like", "sniff_format"]
+__all__ = ["DELIMITERS", "UTF16_BOMS", "choose_delimiter", "format_hint", "looks_like",
+           "sniff_format"]
 
 #: The delimiters tried when a header does not split on a comma.
 DELIMITERS = (";", "\t")
@@ -50,6 +52,18 @@ def looks_like(head: bytes) -> str | None:
 def sniff_format(head: bytes) -> str | None:
     """The format a file whose extension names none holds (None: no clear answer)."""
     return looks_like(head)
+
+
+def format_hint(in_fmt: str, head: bytes, refused: int, total: int) -> str | None:
+    """``looks like CSV: use --input-format csv`` when most of ``total`` records were
+    refused in ``in_fmt`` and the first bytes plainly are another format; else None."""
+    if total == 0 or refused * 2 <= total:
+        return None
+    seen = looks_like(head)
+    if seen is None or seen == in_fmt or {seen, in_fmt} == {"jsonl", "json"} and in_fmt == "json":
+        return None
+    name = {"csv": "CSV", "jsonl": "JSON Lines", "json": "a JSON array"}[seen]
+    return f"looks like {name}: use --input-format {seen}"
 
 
 def _split(line: str, delimiter: str) -> list[str]:

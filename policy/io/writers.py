@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Sequence
 from typing import IO, Any
 
@@ -41,17 +42,30 @@ from policy.engine.decision import Decision, LeadError, PolicyInfo
 from policy.engine.timestamps import format_timestamp
 from policy.render.escape import csv_text, json_safe, terminal
 
-__all__ = ["OUTPUT_FORMATS", "RecordEncoder", "Writer", "error_text", "make_writer",
-           "open_output_stream", "refusal_summary"]
+__all__ = ["OUTPUT_EXTENSIONS", "OUTPUT_FORMATS", "RecordEncoder", "Writer", "decision_writer",
+           "error_text", "make_writer", "open_output_stream", "output_format_for",
+           "refusal_summary"]
 
 #: The output formats of ``funnel eval``.
 OUTPUT_FORMATS = ("jsonl", "json", "csv", "table")
+#: Output file extensions and the format each means (``-o decisions.csv`` writes CSV);
+#: ``parquet`` is written by :class:`policy.sql.duck.ParquetWriter`, not here.
+OUTPUT_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv",
+                     ".txt": "table", ".parquet": "parquet"}
 #: Table rows read before the column widths are fixed (the rest stream through).
 TABLE_SAMPLE = 100
 #: How many distinct policy strings the encoder remembers (stage, team, route names…).
 _STRING_CACHE = 4096
 
 Results = Sequence[tuple[int, Any]]
+
+
+def output_format_for(output: str | None) -> str:
+    """The output format a file name implies by its extension (any case); JSON Lines for
+    another extension or for standard output (``None``)."""
+    if not output:
+        return "jsonl"
+    return OUTPUT_EXTENSIONS.get(os.path.splitext(output)[1].lower(), "jsonl")
 
 
 def open_output_stream(binary: IO[bytes]) -> io.TextIOWrapper:
@@ -432,3 +446,10 @@ def make_writer(fmt: str, out: IO[str] | None, *, info: PolicyInfo, as_of_us: in
     if layout is None and fmt in ("csv", "table"):
         raise ValueError(f"the {fmt} writer needs the policy's tabular layout")
     return cls(out, RecordEncoder(info, as_of_us), score_names, layout)
+
+
+def decision_writer(pol: Any, fmt: str, out: IO[str] | None, as_of_us: int) -> Writer:
+    """:func:`make_writer` for the decisions of the loaded policy ``pol`` (a
+    :class:`policy.Policy`): its identity, its scores and its tabular layout."""
+    return make_writer(fmt, out, info=pol.info, as_of_us=as_of_us,
+                       score_names=tuple(pol.model.scores), layout=tabular.layout(pol))

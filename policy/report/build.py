@@ -24,8 +24,8 @@ from policy.report.compute import compute
 from policy.report.facts import FactWriter, fact_columns
 from policy.report.shape import Shape, parse_field_path, report_shape
 
-__all__ = ["PERIODS", "ReportUsageError", "build_report", "decide_records", "field_option",
-           "write_facts"]
+__all__ = ["PERIODS", "REPORT_EXTENSIONS", "ReportUsageError", "build_report", "decide_records",
+           "field_option", "render_report", "report_for", "report_format_for", "write_facts"]
 
 PERIODS = ("week", "month", "quarter")
 
@@ -223,3 +223,53 @@ def assemble(shape: Shape, figures: dict, groups: dict, *, as_of: int, by_text: 
     if by_text is not None:
         report["by"] = groups
     return report
+
+
+#: Report file extensions and the format each means (``-o report.html`` writes HTML).
+REPORT_EXTENSIONS = {".html": "html", ".htm": "html", ".md": "markdown",
+                     ".markdown": "markdown", ".json": "json"}
+
+
+def report_format_for(output: str | None) -> str:
+    """The report format a file name implies by its extension; Markdown otherwise."""
+    ext = os.path.splitext(output)[1].lower() if output else ""
+    return REPORT_EXTENSIONS.get(ext, "markdown")
+
+
+def report_for(pol: Any, units: Iterator[Any], *, as_of: int, engine: str = "python",
+               jobs: int | None = None, by: tuple[str, ...] | None = None,
+               cohort: tuple[str, ...] | None = None, period: str = "month") -> dict[str, Any]:
+    """The report over the ``units`` of a lead file (:func:`policy.io.batch.batches`),
+    decided by ``engine`` (``python`` in ``jobs`` processes, default one per core, or
+    ``duckdb``); ``by`` and ``cohort`` are field paths (:func:`field_option`)."""
+    from policy.model.schema import format_path
+
+    options: dict[str, Any] = {
+        "as_of": as_of, "by": by, "cohort": cohort, "period": period,
+        "by_text": format_path(by) if by else None,
+        "cohort_text": format_path(cohort) if cohort else None}
+    if engine == "duckdb":
+        records = (r for unit in units for r in unit.records())
+        return build_report(pol, decide_with_duckdb(pol, records, as_of), **options)
+    if jobs is None:
+        from policy.io.batch import default_jobs
+
+        jobs = default_jobs()
+    return build_report(pol, units=units, jobs=jobs, **options)
+
+
+def render_report(data: dict[str, Any], fmt: str) -> str:
+    """The report ``data`` (:func:`build_report`) as ``json``, ``markdown`` or ``html``."""
+    if fmt == "json":
+        from policy.report.render import to_json
+
+        return to_json(data)
+    if fmt == "markdown":
+        from policy.report.markdown import to_markdown
+
+        return to_markdown(data)
+    if fmt == "html":
+        from policy.report.html import to_html
+
+        return to_html(data)
+    raise ValueError(f"unknown report format {fmt!r}: expected json, markdown or html")
