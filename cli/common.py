@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from policy import InputError, LoadResult, load_model, use_color
+from policy import InputError, LoadResult, load_cached, use_color
 from policy import diagnostics_summary as summary_line
 from policy import render_diagnostics as render_all
 
@@ -25,7 +25,9 @@ def load_checked(path: str, *, strict: bool = False, quiet_ok: bool = True) -> L
     Warnings are printed but do not stop the command (unless ``strict``).
     """
     try:
-        result = load_model(path)
+        # A policy loaded before, with nothing it depends on changed, comes from the
+        # cache (policy.model.cache): a short command then starts in a fraction.
+        result = load_cached(path)
     except InputError as exc:
         fail_usage(str(exc))
     diags = result.diagnostics

@@ -59,6 +59,7 @@ _EXPORTS: dict[str, str | tuple[str, str | None]] = {
 _TOOLING: dict[str, str | tuple[str, str | None]] = {
     # load: files -> checked model + diagnostics
     "load_model": "model.loader",
+    "load_cached": "model.cache",
     "LoadResult": "model.loader",
     "InputError": "model.loader",
     "POLICY_SUFFIX": ("model.loader", "SUFFIX"),

@@ -16,12 +16,18 @@ shared and slow). ``CI=true`` (set by GitHub Actions and by ``.ci/run``) selects
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Commands cache loaded policies (policy.model.cache). The suite runs with a cache of its
+# own, fresh for each run, so every CLI test also checks that a cached load is never
+# stale, and nothing is left in the user's cache.
+os.environ.setdefault("FUNNEL_CACHE_DIR", tempfile.mkdtemp(prefix="funnel-test-cache-"))
 
 #: The spec's conformance policy (policy, examples and schema).
 ACME = Path(os.environ.get("FUNNEL_CONFORMANCE")

@@ -18,21 +18,23 @@ says; numbers must be finite; a tuple counts as an array.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import numbers
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import jsonschema.exceptions
-import jsonschema.validators
 import jsonschema_rs
 
 from policy.engine.decision import Problem  # defined beside the decisions: no jsonschema there
 from policy.engine.timestamps import parse_timestamp
 from policy.model.schema import LeadSchema, format_path, json_type_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    import jsonschema
+    import jsonschema.exceptions
 
 __all__ = ["LeadValidator", "Problem"]
 
@@ -53,6 +55,8 @@ _FORMAT_CHECKS = {"date-time": _is_date_time, "date": _is_date}
 
 
 def _format_checker() -> jsonschema.FormatChecker:
+    import jsonschema
+
     checker = jsonschema.FormatChecker(formats=())
     for name, check in _FORMAT_CHECKS.items():
         checker.checks(name)(check)
@@ -75,14 +79,21 @@ def _is_array(checker: object, value: object) -> bool:
     return isinstance(value, list | tuple)
 
 
-# jsonschema_rs cannot hold NaN or infinities (they fail every `type`, `enum` and
-# `const`) and reads a tuple as an array; the reference validator is told the same.
-_ReferenceValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
-        {"number": _is_number, "integer": _is_integer, "array": _is_array}
-    ),
-)
+@functools.lru_cache(maxsize=1)
+def _reference_class() -> Any:
+    """The reference validator class, made on first use: importing jsonschema costs
+    more than a short command's whole run, and only a refused lead needs it."""
+    import jsonschema
+    import jsonschema.validators
+
+    # jsonschema_rs cannot hold NaN or infinities (they fail every `type`, `enum` and
+    # `const`) and reads a tuple as an array; the reference validator is told the same.
+    return jsonschema.validators.extend(
+        jsonschema.Draft202012Validator,
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+            {"number": _is_number, "integer": _is_integer, "array": _is_array}
+        ),
+    )
 
 
 class LeadValidator:
@@ -95,9 +106,7 @@ class LeadValidator:
 
     def __init__(self, schema: LeadSchema) -> None:
         self.schema = schema
-        self._reference = _ReferenceValidator(
-            _forbid_with_paths(schema.document), format_checker=_format_checker()
-        )
+        self._reference_validator: Any = None
         formats: dict[str, Any] = {name: _any_value for name in _format_names(schema.document)}
         formats.update(_FORMAT_CHECKS)
         try:
@@ -210,6 +219,15 @@ class LeadValidator:
         except Exception:  # noqa: BLE001 - a path that does not resolve, a value not JSON
             return None
         return sorted(found)
+
+    @property
+    def _reference(self) -> Any:
+        """The reference ``jsonschema`` validator, built on first use."""
+        if self._reference_validator is None:
+            self._reference_validator = _reference_class()(
+                _forbid_with_paths(self.schema.document), format_checker=_format_checker()
+            )
+        return self._reference_validator
 
     def reference_problems(self, lead: object) -> list[Problem]:
         """:meth:`problems` as the reference ``jsonschema`` validator finds them."""

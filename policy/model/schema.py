@@ -31,8 +31,6 @@ from typing import Any
 from urllib.parse import unquote
 
 import attrs
-import jsonschema
-import jsonschema.exceptions
 
 from policy.io.files import read_bounded
 from policy.model.frozen import freeze
@@ -194,6 +192,9 @@ def parse_schema(raw: bytes, *, source: str = "<schema>") -> LeadSchema:
             f"{source}: declares $schema {json.dumps(dialect)}; lead schemas are draft 2020-12:"
             f' set "$schema" to "https://{_DIALECT}" or remove it'
         )
+    import jsonschema  # only when a schema is read, not when a cached policy is used
+    import jsonschema.exceptions
+
     try:
         jsonschema.Draft202012Validator.check_schema(document)
     except jsonschema.exceptions.SchemaError as error:

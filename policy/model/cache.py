@@ -1,0 +1,263 @@
+"""A cache of loaded policies, so a command that decides one lead starts quickly.
+
+Loading a policy (:func:`policy.model.loader.load_model`: parse every file, read its
+schema and ``lines`` files, check) costs most of a short command's time, and gives the
+same result for the same files. :func:`load_cached` keeps that result on disk, keyed by
+what it depends on, and uses it again only when nothing it depends on has changed:
+
+- the path as given and the working directory (diagnostics name files relative to it);
+- this program: the size and modification time of every module and grammar file of the
+  ``policy`` package, the Python version and the versions of the libraries loading uses;
+- every file loading read (policy files, ``lines`` files, the schema, example lead files,
+  time-zone data), by the SHA-256 of its bytes (a file that was missing must still be
+  missing), and the list of ``*.funnel`` files in the policy's directory.
+
+Files read are recorded with an audit hook on ``open`` while a load runs, so a new kind
+of input file is covered without a change here. Anything unexpected (an unreadable
+cache, a result that cannot be pickled, a disk that is full) means loading as usual.
+
+The cache lives in ``$FUNNEL_CACHE_DIR``, else ``$XDG_CACHE_HOME/funnel-policy``, else
+``~/.cache/funnel-policy``; ``FUNNEL_NO_CACHE=1`` turns it off. It holds pickles written
+by this user for this user; like any cache directory it must not be writable by others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+__all__ = ["CachedLoad", "cache_dir", "load_cached"]
+
+_FORMAT = 1  # bump when the entry's layout changes
+#: Entries kept; past that the least recently written go (each is a few hundred KiB).
+KEEP = 64
+
+
+@attrs.frozen
+class CachedLoad:
+    """A load result read back from the cache: the attributes of
+    :class:`policy.model.loader.LoadResult` that commands use."""
+
+    model: Any
+    diagnostics: tuple
+    sources: dict
+    root: Path
+    omitted: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None and not any(d.is_error for d in self.diagnostics)
+
+
+def cache_dir() -> Path | None:
+    """Where entries go, or None when caching is off."""
+    if os.environ.get("FUNNEL_NO_CACHE", "") not in ("", "0"):
+        return None
+    where = os.environ.get("FUNNEL_CACHE_DIR")
+    if where:
+        return Path(where)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "funnel-policy"
+
+
+def load_cached(path: str | os.PathLike) -> Any:
+    """:func:`~policy.model.loader.load_model` of ``path``, from the cache when still valid.
+
+    Raises what ``load_model`` raises (:class:`~policy.model.loader.InputError`).
+    """
+    where = cache_dir()
+    if where is None:
+        from policy.model.loader import load_model
+
+        return load_model(path)
+    key = _key(path)
+    entry = where / f"{key}.pickle"
+    found = _read(entry, path)
+    if found is not None:
+        return found
+    result, inputs = _load_recording(path)
+    _write(entry, path, result, inputs)
+    return result
+
+
+# --------------------------------------------------------------------------- key
+
+
+def _code_fingerprint() -> list[Any]:
+    package = Path(__file__).resolve().parents[1]
+    files = []
+    for folder, _, names in os.walk(package):
+        for name in names:
+            if name.endswith((".py", ".lark")):
+                st = os.stat(os.path.join(folder, name))
+                files.append((os.path.relpath(os.path.join(folder, name), package),
+                              st.st_size, st.st_mtime_ns))
+    try:
+        from importlib import resources
+
+        grammar = resources.files("policy._grammar")
+        for item in grammar.iterdir():
+            if item.name.endswith(".lark"):
+                files.append((item.name, hashlib.sha256(item.read_bytes()).hexdigest()))
+    except (ModuleNotFoundError, OSError, TypeError):
+        pass
+    # The libraries loading uses, by where they are installed and when: without
+    # importing them (importing jsonschema alone costs more than a cached load).
+    from importlib.util import find_spec
+
+    versions = []
+    for module in ("lark", "jsonschema", "jsonschema_rs", "tzdata", "attrs"):
+        try:
+            spec = find_spec(module)
+            origin = spec.origin if spec is not None else None
+            st = os.stat(origin) if origin else None
+            versions.append((module, origin, st.st_mtime_ns if st else None))
+        except (ImportError, OSError, ValueError):
+            versions.append((module, None, None))
+    return [sorted(files), versions, sys.version]
+
+
+def _key(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    h.update(repr((_FORMAT, os.fspath(path), os.getcwd(), _code_fingerprint())).encode())
+    return h.hexdigest()
+
+
+def _policy_files(path: str | os.PathLike) -> list[str]:
+    p = Path(path)
+    if p.is_dir():
+        return sorted(str(f) for f in p.iterdir() if f.suffix == ".funnel" and f.is_file())
+    return [str(p)]
+
+
+def _digest(file: str) -> str | None:
+    try:
+        with open(file, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+# --------------------------------------------------------------------------- read, write
+
+
+def _read(entry: Path, path: str | os.PathLike) -> CachedLoad | None:
+    try:
+        with entry.open("rb") as f:
+            listing, inputs, fields = pickle.load(f)  # noqa: S301 - our own cache
+        if listing != _policy_files(path):
+            return None
+        for file, digest in inputs:
+            if _digest(file) != digest:
+                return None
+        return CachedLoad(*fields)
+    except Exception:  # noqa: BLE001 - a missing, stale or broken entry: load as usual
+        return None
+
+
+def _write(entry: Path, path: str | os.PathLike, result: Any, inputs: list[str]) -> None:
+    try:
+        listing = _policy_files(path)
+        digests = [(file, _digest(file)) for file in sorted(set(inputs))]
+        fields = (result.model, result.diagnostics, result.sources, result.root,
+                  result.omitted)
+        data = _dumps((listing, digests, fields))
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, entry)  # whole or not at all, whoever reads at the same time
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        _prune(entry.parent)
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache
+        return
+
+
+def _prune(folder: Path) -> None:
+    entries = list(folder.glob("*.pickle"))
+    if len(entries) <= KEEP:
+        return
+    entries.sort(key=lambda e: e.stat().st_mtime_ns)
+    for old in entries[: len(entries) - KEEP]:
+        old.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- recording
+
+_recording = threading.local()
+_hooked = False
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event != "open":
+        return
+    files = getattr(_recording, "files", None)
+    if files is None:
+        return
+    name = args[0]
+    if isinstance(name, (str, bytes, os.PathLike)) and not isinstance(name, int):
+        name = os.fsdecode(name)
+        if not name.endswith((".py", ".pyc", ".so")):
+            files.append(os.path.abspath(name))
+
+
+def _load_recording(path: str | os.PathLike) -> tuple[Any, list[str]]:
+    global _hooked
+    from policy.model.loader import load_model
+
+    if not _hooked:
+        sys.addaudithook(_audit)  # a hook cannot be removed; it is idle unless recording
+        _hooked = True
+    _recording.files = []
+    try:
+        result = load_model(path)
+        return result, _recording.files
+    finally:
+        _recording.files = None
+
+
+# --------------------------------------------------------------------------- pickling
+
+
+def _mapping_proxy(items: dict) -> Any:
+    """A read-only mapping again (what a schema's field table is)."""
+    from types import MappingProxyType
+
+    return MappingProxyType(items)
+
+
+def _zone(key: str) -> Any:
+    """A time zone again, from the same pinned tzdata the model took it from."""
+    from policy.model.calendar import _tzdata_zone
+
+    zone = _tzdata_zone(key)
+    if zone is None:
+        raise ValueError(f"time zone {key!r} is no longer in tzdata")
+    return zone
+
+
+def _dumps(value: Any) -> bytes:
+    import copyreg
+    import io
+    import types
+    import zoneinfo
+
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    # Only this pickler learns these forms; the process's own pickling is untouched.
+    pickler.dispatch_table = copyreg.dispatch_table.copy()  # type: ignore[attr-defined]
+    pickler.dispatch_table[types.MappingProxyType] = lambda m: (_mapping_proxy, (dict(m),))  # type: ignore[attr-defined]
+    pickler.dispatch_table[zoneinfo.ZoneInfo] = lambda z: (_zone, (z.key,))  # type: ignore[attr-defined]
+    pickler.dump(value)
+    return buffer.getvalue()
