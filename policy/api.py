@@ -113,9 +113,8 @@ class Policy:
         if any(d.is_error for d in diagnostics):
             kept, omitted = cap_errors(diagnostics)
             raise PolicyError(kept, {m.path: m.source for m in model.modules}, omitted)
-        from policy.syntax.formatter import (
-            policy_digest,  # a sibling phase; imported only when loading
-        )
+        # The digest's canonical text, not the formatter (which imports the parser).
+        from policy.syntax.canonical import policy_digest
 
         info = PolicyInfo(
             name=model.header.name.name if model.header is not None else None,

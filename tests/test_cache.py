@@ -89,3 +89,23 @@ def test_eval_writes_the_same_bytes_from_a_cached_load(rules):
     runs = [CliRunner().invoke(main, args) for _ in range(2)]
     assert runs[0].stdout_bytes == runs[1].stdout_bytes
     assert runs[0].exit_code == runs[1].exit_code == 1
+
+
+def test_an_entry_others_may_write_is_not_read(rules, tmp_path):
+    cache.load_cached("rules")
+    (entry,) = (tmp_path / "cache").glob("*.pickle")
+    assert isinstance(cache.load_cached("rules"), cache.CachedLoad)
+    entry.chmod(0o666)
+    assert not isinstance(cache.load_cached("rules"), cache.CachedLoad)
+
+
+def test_a_hit_does_not_import_the_parser(rules):
+    import subprocess
+    import sys
+
+    cache.load_cached("rules")
+    code = ("import sys; from policy.model.cache import load_cached; r = load_cached('rules'); "
+            "print(type(r).__name__, 'lark' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["CachedLoad", "False"]

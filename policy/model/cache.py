@@ -18,7 +18,8 @@ cache, a result that cannot be pickled, a disk that is full) means loading as us
 
 The cache lives in ``$FUNNEL_CACHE_DIR``, else ``$XDG_CACHE_HOME/funnel-policy``, else
 ``~/.cache/funnel-policy``; ``FUNNEL_NO_CACHE=1`` turns it off. It holds pickles written
-by this user for this user; like any cache directory it must not be writable by others.
+by this user for this user: an entry another user owns, or that others may write, is
+never read.
 """
 
 from __future__ import annotations
@@ -152,6 +153,11 @@ def _digest(file: str) -> str | None:
 def _read(entry: Path, path: str | os.PathLike) -> CachedLoad | None:
     try:
         with entry.open("rb") as f:
+            # Only an entry this user wrote (mkstemp makes it 0600): a pickle someone
+            # else could have put there is not read.
+            st = os.fstat(f.fileno())
+            if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+                return None
             listing, inputs, fields = pickle.load(f)  # noqa: S301 - our own cache
         if listing != _policy_files(path):
             return None

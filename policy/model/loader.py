@@ -20,7 +20,6 @@ from policy.model.lines import fill_lines
 from policy.model.namespace import PolicyModel, build_model
 from policy.syntax import nodes as n
 from policy.syntax.diagnostics import Diagnostic, cap_errors, error
-from policy.syntax.parser import parse
 
 SUFFIX = ".funnel"
 
@@ -85,6 +84,10 @@ class LoadResult:
 
 
 def parse_files(files: list[Path]) -> tuple[list[n.Module], list[Diagnostic], dict[str, str]]:
+    # Imported here, not at the top: Lark and the grammar cost a short command about 30 ms,
+    # and a policy that comes from the cache (policy.model.cache) is never parsed.
+    from policy.syntax.parser import parse
+
     modules: list[n.Module] = []
     diags: list[Diagnostic] = []
     sources: dict[str, str] = {}
