@@ -33,6 +33,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,10 +81,10 @@ def loadavg() -> float:
         return float("nan")
 
 
-def measure(command: list[str]) -> dict:
+def measure(command: list[str], env: dict | None = None) -> dict:
     before = loadavg()
     done = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True,
-                          check=False, cwd=ROOT)
+                          check=False, cwd=ROOT, env=env)
     try:
         found = json.loads(done.stdout)
     except ValueError:
@@ -118,9 +119,13 @@ def import_times() -> dict[str, float]:
         "--help": ["--help"],
     }
     out = {}
+    cache = tempfile.mkdtemp(prefix="bench-eval-cache-")
+    env = {**os.environ, "FUNNEL_CACHE_DIR": cache}
     for name, args in runs.items():
-        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "funnel_cli.main",
-                               *args], capture_output=True, cwd=ROOT, check=False)
+        command = [sys.executable, "-X", "importtime", "-m", "funnel_cli.main", *args]
+        # the first run fills the cache, the second is measured
+        subprocess.run(command, capture_output=True, cwd=ROOT, check=False, env=env)
+        done = subprocess.run(command, capture_output=True, cwd=ROOT, check=False, env=env)
         total = 0
         for line in done.stderr.decode("utf-8", "replace").splitlines():
             if not line.startswith("import time:") or "|" not in line:
@@ -131,7 +136,95 @@ def import_times() -> dict[str, float]:
                     not package.startswith("  "):
                 total += int(cumulative)
         out[name] = round(total / 1000, 1)
+    shutil.rmtree(cache, ignore_errors=True)
     return out
+
+
+def compile_bytecode() -> None:
+    """Write the project's bytecode, as an installed wheel has it. This workplace sets
+    PYTHONDONTWRITEBYTECODE=1, so an editable install would otherwise compile every
+    module from source at every start (about 100 ms of a one-lead run)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "policy", "cli"], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def measure_startup() -> dict:
+    """``funnel eval`` of one lead: first run with an empty policy cache, then 9 runs
+    from the cache (median), and 9 with the cache off; ``python -c pass`` beside them."""
+    compile_bytecode()
+    with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp_name:
+        tmp = Path(tmp_name)
+        single = tmp / "one.jsonl"
+        single.write_bytes((RULES / "leads.jsonl").read_bytes().split(b"\n", 1)[0] + b"\n")
+        command = [*funnel(), "eval", "rules", str(single), "--as-of", AS_OF]
+        env = {**os.environ, "FUNNEL_CACHE_DIR": str(tmp / "cache")}
+        env.pop("FUNNEL_NO_CACHE", None)
+        cold = measure(command, env=env)
+        cached = [measure(command, env=env) for _ in range(9)]
+        off = [measure(command, env={**env, "FUNNEL_NO_CACHE": "1"}) for _ in range(9)]
+    python = [measure([sys.executable, "-c", "pass"]) for _ in range(5)]
+
+    def ms(runs: list[dict], key: str = "wall_s") -> int:
+        return round(statistics.median(r[key] for r in runs) * 1000)
+
+    return {"cached_ms": ms(cached), "cached_cpu_ms": ms(cached, "cpu_s"),
+            "cold_ms": round(cold["wall_s"] * 1000), "no_cache_ms": ms(off),
+            "python_ms": ms(python)}
+
+
+def refused_ratio(count: int = 20_000) -> dict:
+    """Time per lead of ``Policy.evaluate`` on the leads it refuses against those it
+    decides (generated leads, seed 1; best of 5 passes over each group)."""
+    sys.path.insert(0, str(RULES))
+    from generate_leads import generate  # noqa: PLC0415
+
+    import policy  # noqa: PLC0415
+
+    pol = policy.load(RULES)
+    at = __import__("datetime").datetime(2026, 12, 1, 16, tzinfo=__import__("datetime").UTC)
+    decided, refused = [], []
+    for lead in generate(count, 1):
+        try:
+            pol.evaluate(lead, as_of=at)
+            decided.append(lead)
+        except policy.LeadError:
+            refused.append(lead)
+
+    def per_lead(leads: list) -> float:
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            for lead in leads:
+                try:
+                    pol.evaluate(lead, as_of=at)
+                except policy.LeadError:
+                    pass
+            best = min(best, time.perf_counter() - start)
+        return best / len(leads) * 1e6
+
+    d, r = per_lead(decided), per_lead(refused)
+    return {"leads": count, "refused": len(refused), "decided_us": round(d, 2),
+            "refused_us": round(r, 2), "ratio": round(r / d, 2)}
+
+
+def vs_peers() -> float | None:
+    """The ratio of ``../shared/bench/peers/vs_peers.py`` (None when zen-engine is not
+    installed or the script is not there)."""
+    script = ROOT.parent / "shared" / "bench" / "peers" / "vs_peers.py"
+    if not script.exists():
+        print("\nvs_peers: not run (no ../shared/bench/peers)")
+        return None
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=ROOT, check=False)
+    if done.returncode != 0:
+        print(f"\nvs_peers: not run ({done.stderr.strip().splitlines()[-1:]}; "
+              "pip install zen-engine)")
+        return None
+    print(f"\npython {script.relative_to(ROOT.parent)}:\n{done.stdout.rstrip()}")
+    for line in done.stdout.splitlines():
+        if line.startswith("zen-engine time / funnel-policy time:"):
+            return float(line.split(":")[1].split()[0])
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,29 +292,51 @@ def main(argv: list[str] | None = None) -> int:
               "cores; judge it only with the load figures above near 0)")
     print("outputs of every --jobs: identical bytes, one record per lead")
 
-    startup = []
-    one_lead = RULES / "leads.jsonl"
-    with tempfile.TemporaryDirectory(prefix="bench-eval-") as tmp_name:
-        single = Path(tmp_name) / "one.jsonl"
-        single.write_bytes(one_lead.read_bytes().split(b"\n", 1)[0] + b"\n")
-        for _ in range(9):
-            startup.append(measure([*funnel(), "eval", "rules", str(single), "--as-of", AS_OF])
-                           ["wall_s"])
-    python = statistics.median(measure([sys.executable, "-c", "pass"])["wall_s"]
-                               for _ in range(5))
+    startup = measure_startup()
     imports = import_times()
-    print(f"\nstart-up: funnel eval of one lead {statistics.median(startup) * 1000:.0f} ms "
-          f"(median of 9; goal < 150 ms), python -c pass {python * 1000:.0f} ms, load "
-          f"{loadavg():.2f}")
-    print("import time by command (ms): " + ", ".join(f"{k} {v}" for k, v in imports.items()))
+    print(f"\nstart-up, funnel eval of one lead (median of 9, bytecode compiled as an installed "
+          f"wheel has it; load {loadavg():.2f}):")
+    print(f"  policy from the cache {startup['cached_ms']} ms wall, {startup['cached_cpu_ms']} ms "
+          f"CPU (goal < 150 ms); first run, cache empty {startup['cold_ms']} ms; "
+          f"FUNNEL_NO_CACHE=1 {startup['no_cache_ms']} ms; "
+          f"python -c pass {startup['python_ms']} ms")
+    print("import time by command (ms, -X importtime, policy cached): "
+          + ", ".join(f"{k} {v}" for k, v in imports.items()))
+    refused = refused_ratio()
+    print(f"\nrefused lead / decided lead (Policy.evaluate, {refused['leads']:,} leads): "
+          f"{refused['refused_us']} µs / {refused['decided_us']} µs = {refused['ratio']}")
+    peers = vs_peers()
+
+    goals = [
+        ("1 vs_peers: zen-engine time / funnel-policy time", peers, ">= 3",
+         peers is not None and peers >= 3),
+        ("2 eval --jobs 1 / plain loop per record (CPU)", round(ratio_cpu, 2), "<= 1",
+         ratio_cpu <= 1),
+        ("2 eval --jobs 1 / plain loop per record (wall)", round(ratio_wall, 2), "<= 1",
+         ratio_wall <= 1),
+        ("2 eval --jobs 1 leads/s on one core", one["leads_per_s"], ">= 100,000",
+         one["leads_per_s"] >= 100_000),
+        *[(f"3 --jobs {j} speed-up over --jobs 1", speedups[j], ">= 1.8", speedups[j] >= 1.8)
+          for j in jobs if j == 2],
+        ("4 refused lead / decided lead", refused["ratio"], "<= 3", refused["ratio"] <= 3),
+        ("5 start-up, one lead, ms (policy cached)", startup["cached_ms"], "< 150",
+         startup["cached_ms"] < 150),
+    ]
+    print(f"\ngoals of issue 13 (load now {loadavg():.2f}; wall figures need an idle machine):")
+    for name, value, goal, met in goals:
+        verdict = "not run" if value is None else "MET" if met else "missed"
+        shown = "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+        print(f"  {name:50} {shown:>10}  goal {goal:11} {verdict}")
 
     save_section("eval", {
         "command": "python bench/bench_eval.py" + (" " + " ".join(argv or sys.argv[1:])
                                                    if (argv or sys.argv[1:]) else ""),
         "leads": count, "rounds": rounds, "cores": cores, "runs": table,
         "ratio_eval_over_plain_loop": {"wall": round(ratio_wall, 2), "cpu": round(ratio_cpu, 2)},
-        "jobs_speedup": speedups, "startup_one_lead_ms": round(statistics.median(startup) * 1000),
-        "python_startup_ms": round(python * 1000), "import_ms_by_command": imports,
+        "jobs_speedup": speedups, "startup": startup, "import_ms_by_command": imports,
+        "refused_over_decided": refused, "vs_peers_ratio": peers,
+        "goals": {name: {"value": value, "goal": goal, "met": bool(met)}
+                  for name, value, goal, met in goals},
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }, results_path)
     return 0

@@ -27,8 +27,11 @@ from policy.io.records import Record, failed_record
 
 __all__ = ["BLOCK_BYTES", "JsonlBlock", "jsonl_blocks"]
 
-#: About how many bytes a block holds.
-BLOCK_BYTES = 1 << 18
+#: About how many bytes a block holds: about 1,700 leads of `rules/`. Each block is one
+#: task for a worker process (``--jobs``), and every task costs the main process a few
+#: milliseconds of the pool's threads whatever its size: at 256 KiB that was a fifth of
+#: the work, at 1 MiB it is a twentieth (bench/README.md, issue 13).
+BLOCK_BYTES = 1 << 20
 
 
 def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Iterator[JsonlBlock]:

@@ -42,9 +42,9 @@ from policy.engine.decision import Decision, LeadError, PolicyInfo
 from policy.engine.timestamps import format_timestamp
 from policy.render.escape import csv_text, json_safe, terminal
 
-__all__ = ["OUTPUT_EXTENSIONS", "OUTPUT_FORMATS", "RecordEncoder", "Writer", "decision_writer",
-           "error_text", "make_writer", "open_output_stream", "output_format_for",
-           "refusal_summary"]
+__all__ = ["OUTPUT_EXTENSIONS", "OUTPUT_FORMATS", "OutputStream", "RecordEncoder", "Writer",
+           "decision_writer", "encoded", "error_text", "make_writer", "open_output_stream",
+           "output_format_for", "refusal_summary"]
 
 #: The output formats of ``funnel eval``.
 OUTPUT_FORMATS = ("jsonl", "json", "csv", "table")
@@ -68,11 +68,30 @@ def output_format_for(output: str | None) -> str:
     return OUTPUT_EXTENSIONS.get(os.path.splitext(output)[1].lower(), "jsonl")
 
 
+class OutputStream(io.TextIOWrapper):
+    """The text stream :func:`open_output_stream` makes: UTF-8, no newline translation,
+    so a payload a worker process already encoded (``bytes``) can go straight to the
+    binary stream below it (:meth:`Writer.write`)."""
+
+
 def open_output_stream(binary: IO[bytes]) -> io.TextIOWrapper:
     """A UTF-8 text stream over ``binary`` as the writers expect it (see the module
     docstring on text that is not Unicode)."""
-    return io.TextIOWrapper(binary, encoding="utf-8", errors="backslashreplace",  # type: ignore[arg-type]
-                            newline="", write_through=False)
+    return OutputStream(binary, encoding="utf-8", errors="backslashreplace",  # type: ignore[arg-type]
+                        newline="", write_through=False)
+
+
+def encoded(payload: Any) -> Any:
+    """A text payload as UTF-8 bytes (what a worker process sends back: the main process
+    then only copies bytes, it neither decodes nor encodes them). A payload that is not
+    text, or holds text no UTF-8 can (half a surrogate pair), is returned as it is: the
+    output stream escapes it as it always does."""
+    if type(payload) is str:
+        try:
+            return payload.encode("utf-8")
+        except UnicodeEncodeError:
+            return payload
+    return payload
 
 
 # --------------------------------------------------------------------------- JSON
@@ -255,8 +274,20 @@ class Writer:
     def write(self, payload: Any, count: int) -> None:
         """Append a rendered batch of ``count`` records."""
         if count:
-            self.out.write(payload)  # type: ignore[union-attr]
+            self._put(payload)
             self.count += count
+
+    def _put(self, text: str | bytes) -> None:
+        """Write text, or UTF-8 bytes from :func:`encoded` (straight to the binary
+        stream below an :class:`OutputStream`, decoded for any other text stream)."""
+        out = self.out
+        if type(text) is bytes:
+            if type(out) is OutputStream:
+                out.flush()
+                out.buffer.write(text)
+                return
+            text = text.decode("utf-8")
+        out.write(text)  # type: ignore[union-attr]
 
     def close(self) -> None:
         """Write what comes after the last record and flush."""
@@ -287,7 +318,8 @@ class JsonWriter(Writer):
 
     def write(self, payload: Any, count: int) -> None:
         if count:
-            self.out.write(("\n" if not self.count else ",\n") + payload)  # type: ignore[union-attr]
+            self._put("\n" if not self.count else ",\n")
+            self._put(payload)
             self.count += count
 
     def close(self) -> None:
