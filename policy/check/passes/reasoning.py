@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from policy.check.bounds import ScoreRange
 from policy.check.context import Context, json_text, number_text
-from policy.check.reasoning import ScoreRange, ValueSet
+from policy.check.valuesets import ValueSet
 from policy.model.namespace import walk_expr
 from policy.syntax import nodes as n
 from policy.syntax.diagnostics import Diagnostic, warning
