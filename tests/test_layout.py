@@ -24,7 +24,6 @@ MAX_LINES = 650
 KNOWN_LONG = frozenset({
     "policy/syntax/formatter.py",
     "policy/syntax/nodes.py",
-    "policy/syntax/parser.py",
 })
 
 

@@ -1,7 +1,7 @@
 """Syntax errors (E100) in words a person can act on.
 
 :func:`policy.syntax.parser.parse` calls :func:`describe` when Lark gives up on a file.
-Before it run only the lexer, the post-lexer (:class:`policy.syntax.parser.LineJoiner`,
+Before it run only the lexer, the post-lexer (:class:`policy.syntax.grammar.LineJoiner`,
 whose state says which ``{``, ``(`` and ``[`` are still open) and the LALR
 parser, whose state at the failure this module reads. The method is Lark's
 ``examples/advanced/error_reporting_lalr.py``:
