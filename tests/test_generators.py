@@ -56,10 +56,12 @@ def kinds(value: object, out: set[str]) -> set[str]:
     return out
 
 
+#: The modules whose classes ``policy.syntax.nodes`` gathers.
+NODE_MODULES = ("policy.syntax.expr_nodes", "policy.syntax.decl_nodes")
 #: Node classes of the AST: what the formatter's generator must reach.
 NODE_KINDS = {
     c.__name__ for c in vars(n).values()
-    if isinstance(c, type) and attrs.has(c) and c.__module__ == n.__name__
+    if isinstance(c, type) and attrs.has(c) and c.__module__ in NODE_MODULES
     and c not in (n.Span, n.Expr, n.Stmt)  # no spans in drawn trees; two abstract bases
 }
 ENUM_KINDS = {f"{e.__name__}.{m.name}" for e in (n.BinOp, n.ExpectKind, n.Unit) for m in e}

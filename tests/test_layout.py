@@ -14,15 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "policy"
 
-#: Lines a module may hold (docs/architecture.md: "about 600"; this leaves room).
-MAX_LINES = 650
+#: Lines a module of ``policy`` or ``cli`` may hold (docs/architecture.md).
+MAX_LINES = 600
 
-#: Modules over the limit that other open work is splitting (issue 8's engine half, the
-#: language and reasoning issues); they grow meanwhile, so they are exempt until split.
-#: Once one is under the limit, drop it from here (the last test says when), and the
-#: limit holds for it too.
+#: Modules over the limit that another engineer is rewriting right now: the SQL compiler
+#: (issue 10 moves it onto the intermediate form). Once one is under the limit, drop it
+#: from here (the last test says when), and the limit holds for it too.
 KNOWN_LONG = frozenset({
-    "policy/syntax/nodes.py",
+    "policy/sql/compiler.py",
 })
 
 
@@ -123,7 +122,7 @@ def test_the_cycle_finder_finds_cycles():
 
 def test_no_module_over_the_line_limit():
     too_long = {}
-    for path in modules().values():
+    for path in [*modules().values(), *sorted((ROOT / "cli").glob("*.py"))]:
         rel = path.relative_to(ROOT).as_posix()
         lines = len(path.read_text("utf-8").splitlines())
         if lines > MAX_LINES and rel not in KNOWN_LONG:
