@@ -99,8 +99,30 @@ class _Build:
         self.as_of = _N(opts.as_of) if opts.as_of is not None else d.now_us()
         self.cte: list[tuple[str, exp.Select]] = []
         self.cal_tables: dict[str, CalendarTables] = {}
+        #: defines computed once each, in dependency order: (name, [(column, sql)])
+        self.defines: list[tuple[str, list[tuple[str, exp.Expression]]]] = []
         self.comp = Compiler(model, d, field=self.field,
-                             score=lambda name: _col(f"sc_{name}"), as_of=self.as_of)
+                             score=lambda name: _col(f"sc_{name}"), as_of=self.as_of,
+                             materialize=self._materialize)
+
+    # ------------------------------------------------------------------ defines
+    def _materialize(self, name: str, v: Val) -> Val:
+        """A define that reads lead fields becomes columns of its own step, computed
+        once however many rules use it (a list literal or a constant stays inline, as
+        do defines that read a score: scores come later)."""
+        if v.items is not None:
+            return v
+        exprs = [*v.slots.values(), *([v.p] if v.p is not None else [])]
+        cols = [c.name for e in exprs for c in e.find_all(exp.Column)]
+        if not cols or any(c.startswith("sc_") for c in cols):
+            return v
+        k = len(self.defines)
+        out = [(f"d{k}_{slot}", e) for slot, e in v.slots.items()]
+        if v.p is not None:
+            out.append((f"d{k}_p", v.p))
+        self.defines.append((name, out))
+        return Val({slot: _col(f"d{k}_{slot}") for slot in v.slots},
+                   p=_col(f"d{k}_p") if v.p is not None else None)
 
     # ------------------------------------------------------------------ fields
     def path_index(self, path: tuple[str, ...]) -> int:
@@ -170,6 +192,10 @@ class _Build:
 
         self._stage(problems, tbad)
         prev = "stg"
+        for k, (_, cols) in enumerate(self.defines):
+            self._add(f"df{k}", exp.select(exp.Star(), *(exp.Paren(this=e).as_(c, copy=False)
+                                                         for c, e in cols)).from_(prev, copy=False))
+            prev = f"df{k}"
         for i, (name, e) in enumerate(score_exprs):
             self._add(f"s{i}", exp.select(exp.Star(), e.as_(f"sc_{name}", copy=False))
                       .from_(prev, copy=False))
@@ -216,54 +242,70 @@ class _Build:
         self._add("ts0", exp.select(exp.Star(), *shapes).from_("sl", copy=False))
         self._add("tp", exp.select(exp.Star(), *parts).from_("ts0", copy=False))
         self._add("tv", exp.select(exp.Star(), *values).from_("tp", copy=False))
-        cols: list[exp.Expression] = [exp.Star()]
-        # The refusal: the record itself, then the schema, then timestamp fields.
-        schema_fail = [c for _, c, _ in problems]
-        any_schema = _or_all([exp.Coalesce(this=exp.Paren(this=c), expressions=[exp.false()])
-                              for c in schema_fail])
-        ts_fail = [c for _, c in tbad if c is not None]
-        any_ts = _or_all(ts_fail)
+        # Each check once, as a column: the refusal, its paths and its messages read
+        # them (inlining them three times made the statement several times longer).
+        from policy.model.schema import format_path
+
+        false = exp.false()
+        checks: list[exp.Expression] = [exp.Star()]
+        kcols = []
+        for i, (_, cond, _) in enumerate(problems):
+            checks.append(exp.Coalesce(this=exp.Paren(this=cond), expressions=[false])
+                          .as_(f"_k{i}", copy=False))
+            kcols.append(_col(f"_k{i}"))
+        qcols = []
+        for j, (path, cond) in enumerate(tbad):
+            checks.append(exp.Coalesce(this=exp.Paren(this=cond), expressions=[false])
+                          .as_(f"_q{j}", copy=False))
+            qcols.append((format_path(path), _col(f"_q{j}")))
+        checks.append(_or_all(kcols).as_("_anys", copy=False))
+        checks.append(_or_all([c for _, c in qcols]).as_("_anyt", copy=False))
+        any_schema, any_ts = _col("_anys"), _col("_anyt")
         msg_pairs = []
         path_items: list[exp.Expression] = []
         msg_items: list[exp.Expression] = []
+        utf8_msg = "not valid UTF-8 (the file has bytes that are not UTF-8 text)"
         if self.src.json_text:
             kind = self.src.doc_kind()
-            not_json = _isnull(kind)
+            checks.append(exp.Paren(this=kind).as_("_kind", copy=False))
+            not_json = _isnull(_col("_kind"))
+            checks.append(exp.Coalesce(this=exp.Paren(this=exp.Or(
+                this=not_json, expression=exp.NEQ(this=_col("_kind"), expression=_S("object")))),
+                expressions=[exp.true()]).as_("_whole", copy=False))
+            whole = _col("_whole")
             bad_utf8 = exp.EQ(this=exp.column("txt"), expression=_S("\x00"))
-            utf8_msg = "not valid UTF-8 (the file has bytes that are not UTF-8 text)"
-            not_obj = exp.NEQ(this=kind, expression=_S("object"))
-            found = exp.Concat(expressions=[_S("expected a JSON object, found "), kind])
+            found = exp.Concat(expressions=[_S("expected a JSON object, found "), _col("_kind")])
             msg_pairs += [(bad_utf8, _S(utf8_msg)), (not_json, _S("not valid JSON")),
-                          (not_obj, found)]
-            whole = exp.Coalesce(this=exp.Paren(this=exp.Or(this=not_json, expression=not_obj)),
-                                 expressions=[exp.true()])
+                          (whole, found)]
             path_items.append(_case([(whole, _S(""))]))
             msg_items.append(_case([(bad_utf8, _S(utf8_msg)), (not_json, _S("not valid JSON")),
                                     (whole, found)]))
-            gate = exp.Not(this=exp.Paren(this=whole))
+            gate: exp.Expression = exp.Not(this=whole)
+            refused = exp.Or(this=whole, expression=exp.Or(this=any_schema, expression=any_ts))
         else:
             gate = exp.true()
+            refused = exp.Or(this=any_schema, expression=any_ts)
+        self._add("ck", exp.select(*checks).from_("tv", copy=False))
         msg_pairs += [(any_schema, _S("the lead does not match the schema")),
                       (any_ts, _S("a timestamp field does not parse"))]
-        for path, cond, message in problems:
-            hit = exp.And(this=gate, expression=exp.Coalesce(this=exp.Paren(this=cond),
-                                                             expressions=[exp.false()]))
+        for (path, _, message), k in zip(problems, kcols, strict=True):
+            hit = exp.And(this=gate, expression=k)
             path_items.append(_case([(hit, _S(path))]))
             msg_items.append(_case([(hit, _S(message))]))
-        ts_gate = exp.And(this=gate, expression=exp.Not(this=exp.Paren(this=any_schema)))
-        for path, cond in tbad:
-            if cond is None:
-                continue
-            from policy.model.schema import format_path
-
-            hit = exp.And(this=ts_gate, expression=cond)
-            path_items.append(_case([(hit, _S(format_path(path)))]))
+        ts_gate = exp.And(this=gate, expression=exp.Not(this=any_schema))
+        for path, q in qcols:
+            hit = exp.And(this=ts_gate, expression=q)
+            path_items.append(_case([(hit, _S(path))]))
             msg_items.append(_case([(hit, _S("not a valid timestamp"))]))
-        cols.append(exp.Paren(this=_case(msg_pairs)).as_("_err", copy=False))
-        cols.append(d.compact(path_items).as_("_paths", copy=False))
+        # the lists are built only for refused leads (rare)
+        cols: list[exp.Expression] = [exp.Star(), exp.Paren(this=_case(msg_pairs))
+                                      .as_("_err", copy=False)]
+        cols.append(_case([(refused, d.compact(path_items))], d.empty_array())
+                    .as_("_paths", copy=False))
         if self.opts.hidden:
-            cols.append(d.compact(msg_items).as_("_msgs", copy=False))
-        self._add("stg", exp.select(*cols).from_("tv", copy=False))
+            cols.append(_case([(refused, d.compact(msg_items))], d.empty_array())
+                        .as_("_msgs", copy=False))
+        self._add("stg", exp.select(*cols).from_("ck", copy=False))
 
     # ------------------------------------------------------------------ scores
     def _score(self, score: n.Score) -> exp.Expression:

@@ -136,8 +136,12 @@ class Compiler:
     """
 
     def __init__(self, model: PolicyModel, d: Dialect, *, field: Callable[[tuple], Val],
-                 score: Callable[[str], exp.Expression], as_of: exp.Expression):
+                 score: Callable[[str], exp.Expression], as_of: exp.Expression,
+                 materialize: Callable[[str, Val], Val] | None = None):
         self.model = model
+        #: turns a define's value into columns computed once (None: inline it)
+        self.materialize = materialize
+        self._defines: dict[str, Val] = {}
         self.d = d
         self.field = field
         self.score = score
@@ -186,11 +190,17 @@ class Compiler:
             name = ref.path[0]
             if name in self._defining:
                 return Val()  # a cycle: the checker refuses it (E108)
+            if name in self._defines:
+                return self._defines[name]
             self._defining.add(name)
             try:
-                return self.value(target.value)  # type: ignore[union-attr]
+                v = self.value(target.value)  # type: ignore[union-attr]
             finally:
                 self._defining.discard(name)
+            if self.materialize is not None:
+                v = self.materialize(name, v)
+            self._defines[name] = v
+            return v
         if kind == "score":
             return Val({"n": _num(self.score(ref.path[0]))})
         return self.field(ref.path)

@@ -4494,63 +4494,46 @@ WITH cal0_days AS (
       END
     END AS f9_any_t
   FROM tp
+), ck AS (
+  SELECT
+    *,
+    COALESCE((
+      COALESCE("f8_ty" <> 'null', FALSE) AND "f8_any_t" IS NULL
+    ), FALSE) AS _q0,
+    COALESCE((
+      COALESCE("f4_ty" <> 'null', FALSE) AND "f4_any_t" IS NULL
+    ), FALSE) AS _q1,
+    COALESCE((
+      COALESCE("f6_ty" <> 'null', FALSE) AND "f6_any_t" IS NULL
+    ), FALSE) AS _q2,
+    COALESCE((
+      COALESCE("f9_ty" <> 'null', FALSE) AND "f9_any_t" IS NULL
+    ), FALSE) AS _q3,
+    FALSE AS _anys,
+    (
+      "_q0" OR "_q1" OR "_q2" OR "_q3"
+    ) AS _anyt
+  FROM tv
 ), stg AS (
   SELECT
     *,
     (
       CASE
-        WHEN FALSE
+        WHEN "_anys"
         THEN 'the lead does not match the schema'
-        WHEN (
-          COALESCE("f8_ty" <> 'null', FALSE)
-          AND "f8_any_t" IS NULL
-          OR COALESCE("f4_ty" <> 'null', FALSE)
-          AND "f4_any_t" IS NULL
-          OR COALESCE("f6_ty" <> 'null', FALSE)
-          AND "f6_any_t" IS NULL
-          OR COALESCE("f9_ty" <> 'null', FALSE)
-          AND "f9_any_t" IS NULL
-        )
+        WHEN "_anyt"
         THEN 'a timestamp field does not parse'
       END
     ) AS _err,
-    FILTER(
-      ARRAY[CASE
-        WHEN TRUE
-        AND NOT (
-          FALSE
-        )
-        AND COALESCE("f8_ty" <> 'null', FALSE)
-        AND "f8_any_t" IS NULL
-        THEN 'accepted_at'
-      END, CASE
-        WHEN TRUE
-        AND NOT (
-          FALSE
-        )
-        AND COALESCE("f4_ty" <> 'null', FALSE)
-        AND "f4_any_t" IS NULL
-        THEN 'last_activity_at'
-      END, CASE
-        WHEN TRUE
-        AND NOT (
-          FALSE
-        )
-        AND COALESCE("f6_ty" <> 'null', FALSE)
-        AND "f6_any_t" IS NULL
-        THEN 'mql_at'
-      END, CASE
-        WHEN TRUE
-        AND NOT (
-          FALSE
-        )
-        AND COALESCE("f9_ty" <> 'null', FALSE)
-        AND "f9_any_t" IS NULL
-        THEN 'rejected_at'
-      END],
-      x -> NOT x IS NULL
-    ) AS _paths
-  FROM tv
+    CASE
+      WHEN "_anys" OR "_anyt"
+      THEN FILTER(
+        ARRAY[CASE WHEN TRUE AND NOT "_anys" AND "_q0" THEN 'accepted_at' END, CASE WHEN TRUE AND NOT "_anys" AND "_q1" THEN 'last_activity_at' END, CASE WHEN TRUE AND NOT "_anys" AND "_q2" THEN 'mql_at' END, CASE WHEN TRUE AND NOT "_anys" AND "_q3" THEN 'rejected_at' END],
+        x -> NOT x IS NULL
+      )
+      ELSE CAST(ARRAY[] AS ARRAY(VARCHAR))
+    END AS _paths
+  FROM ck
 ), s0 AS (
   SELECT
     *,
