@@ -256,3 +256,52 @@ def test_parquet_output_needs_a_file():
     result = CliRunner().invoke(main, ["eval", str(RULES), str(RULES / "leads.jsonl"),
                                        "--format", "parquet"])
     assert result.exit_code == 2 and "-o FILE.parquet" in result.stderr
+
+
+def test_typed_parquet_columns_decide_as_their_json(tmp_path):
+    """Parquet → Parquet in DuckDB reads columns by their types (no JSON per row); the
+    python engine reads each row as its JSON object: the same decisions, refusals
+    included, for every kind of column a CRM export has (text, integers, doubles,
+    booleans, timestamps with and without a zone, structs, lists, JSON
+    columns, values of the wrong type, NULLs, absent fields, odd timestamps)."""
+    import duckdb
+
+    src = tmp_path / "typed.parquet"
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        "COPY (SELECT * EXCLUDE (n) REPLACE ("
+        " CASE WHEN n % 7 = 0 THEN NULL ELSE created_at END AS created_at,"
+        " CASE WHEN n % 11 = 0 THEN NULL WHEN n % 4 = 0 THEN struct_update(company,"
+        "  tech_stack := ['a', 'Snowflake']) ELSE company END AS company,"
+        " CASE n % 5 WHEN 0 THEN NULL WHEN 1 THEN TIMESTAMP '2026-11-30 09:15:00'"
+        "  WHEN 2 THEN TIMESTAMP '0001-01-01 00:00:00' WHEN 3 THEN NULL"
+        "  ELSE TIMESTAMP '2026-12-01 15:00:00.5' END AS last_activity_at,"
+        " CASE WHEN n % 3 = 0 THEN 2.5 WHEN n % 3 = 1 THEN 2.0 ELSE n END"
+        "  AS webinars_attended,"
+        " CASE WHEN n % 13 = 0 THEN 42 ELSE pricing_page_visits END AS pricing_page_visits),"
+        " MAP {'k': n} AS extra"
+        " FROM (SELECT *, row_number() OVER () AS n FROM read_json(?, "
+        "format='newline_delimited', sample_size=-1))) TO ? (FORMAT parquet)",
+        [str(RULES / "leads.jsonl"), str(src)])
+    # a column of the wrong type for the schema: job_level as an integer
+    wrong = tmp_path / "wrong.parquet"
+    con.execute("COPY (SELECT * REPLACE (CASE WHEN lead_id LIKE '%7' THEN 3 ELSE 4 END "
+                "AS job_level, CAST(created_at AS TIMESTAMP) AS created_at) "
+                "FROM read_parquet(?) LIMIT 300) TO ? (FORMAT parquet)",
+                [str(src), str(wrong)])
+    runner = CliRunner()
+    for path in (src, wrong):
+        out = {}
+        for engine in ("python", "duckdb"):
+            target = tmp_path / f"{path.stem}-{engine}.parquet"
+            result = runner.invoke(main, ["eval", str(RULES), str(path), "--as-of", AS_OF_TEXT,
+                                          "--engine", engine, "-o", str(target)])
+            assert result.exit_code in (0, 1), result.stderr
+            out[engine] = con.execute("SELECT * FROM read_parquet(?) ORDER BY line",
+                                      [str(target)]).fetchall()
+        assert len(out["python"]) == len(out["duckdb"]) > 0
+        for a, b in zip(out["python"], out["duckdb"], strict=True):
+            assert a == b
+        refused = sum(1 for row in out["duckdb"] if row[-2] is not None)
+        assert refused > 0 if path == wrong else True

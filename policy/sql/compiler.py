@@ -72,8 +72,12 @@ class Options:
     calendars: str = "inline"
     #: instants as the dialect's TIMESTAMP (``native``) or BIGINT µs (``us``)
     instants: str = "native"
-    #: the engines' hidden columns (JSON text of values, problem messages)
+    #: the engines' hidden columns (JSON text of values, problem messages, and a
+    #: refused record's text)
     hidden: bool = False
+    #: ``ORDER BY line`` (JSON sources); DuckDB's engine keeps its staging table's
+    #: insertion order instead (``preserve_insertion_order``), which needs no sort
+    ordered: bool = True
 
 
 def default_years(today: datetime.date | None = None) -> tuple[int, int]:
@@ -232,7 +236,12 @@ class _Build:
                      for (path, slot), name in self.slots.items()]
         self._add("sl", exp.select(exp.Star(), *slot_cols).from_("src0", copy=False))
         shapes, parts, values = [], [], []
+        direct = getattr(self.src, "instant", None)
         for (path, kind), name in self.tsreg.items():
+            t = direct(path, kind, self.path_index(path)) if direct is not None else None
+            if t is not None:  # a typed column's instant: nothing to parse
+                values.append(t.as_(f"{name}_t", copy=False))
+                continue
             s = self.slot(path, "s")
             shapes.append(timestamp_shape(s, kind).as_(f"{name}_shape", copy=False))
             parts += [e.as_(f"{name}_{p}", copy=False) for p, e in
@@ -637,8 +646,11 @@ class _Build:
         if opts.hidden:
             cols += [_col("_msgs"), exp.Paren(this=lead[1]).as_("_lead_json", copy=False),
                      dec(_case(why_json)).as_("_reason_json", copy=False), *hidden]
+            if self.src.json_text:
+                cols.append(_case([(exp.Not(this=ok), exp.column("txt"))]).as_("_txt",
+                                                                              copy=False))
         final = exp.select(*cols).from_("h", copy=False)
-        if opts.source == "json":
+        if opts.source == "json" and opts.ordered:
             final = final.order_by(_col("line"), copy=False)
         for name, sel in self._calendar_ctes():
             final = final.with_(name, as_=sel, copy=False)

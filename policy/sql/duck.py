@@ -17,14 +17,29 @@ by DuckDB (``COPY … (FORMAT parquet)``).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
+from policy.engine.decision import LeadError
 from policy.engine.tabular import layout
 from policy.sql.compiler import Options, build, default_years
 from policy.sql.dialects import dialect
-from policy.sql.engine import BatchEngine, Rebuilder
+from policy.sql.engine import (
+    _LENIENT,
+    _NOT_JSON,
+    BAD_UTF8,
+    BatchEngine,
+    Rebuilder,
+    block_lines,
+    explain_refusal,
+    jsonl_blocks,
+    python_json_error,
+    record_batches,
+)
+from policy.sql.sources import DuckJson
 
 __all__ = ["DuckEngine", "duckdb_available"]
 
@@ -38,8 +53,36 @@ def duckdb_available() -> bool:
     return True
 
 
+#: DuckDB's memory cap for the engine. DuckDB's own default is 80% of the machine's
+#: memory; the engine holds little (one block of input text, the calendar tables, the
+#: rows in flight), and what does not fit (the staged input of a large file) spills to
+#: a temporary directory, so a fixed cap keeps ``funnel eval`` a good neighbour.
+MEMORY_LIMIT = "1GB"
+
+#: Python's ``str.isspace`` characters, for "a line of white space only is no record".
+_BLANK = ("[\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\x{1680}\\x{2000}-\\x{200a}"
+          "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]*")
+
+#: One block of JSON Lines text into the staging table: DuckDB splits the lines
+#: (``$1`` the block's first line number, ``$2`` its text), drops blank ones and a
+#: line's trailing ``\r``.
+_STAGE_BLOCK = f"""INSERT INTO stage
+SELECT line, txt
+FROM (SELECT $1::BIGINT + i - 1 AS line, rtrim(t, chr(13)) AS txt
+      FROM (SELECT unnest(l) AS t, generate_subscripts(l, 1) AS i
+            FROM (SELECT string_split($2::VARCHAR, chr(10)) AS l)))
+WHERE NOT regexp_full_match(txt, '{_BLANK}')"""
+
+#: The staged lines that might use what DuckDB's JSON reader accepts beyond RFC 8259
+#: (``NaN``, ``Infinity``, trailing commas, comments, huge exponents, single quotes):
+#: found by DuckDB in parallel, then read by the python reader, which decides.
+_SUSPECT = ("SELECT line, txt FROM stage WHERE regexp_matches(txt, "
+            r"'NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|''')")
+
+
 class DuckEngine(BatchEngine):
-    """Decides leads with DuckDB; build one per run (it owns a connection)."""
+    """Decides leads with DuckDB; build one per run (it owns a connection and a
+    temporary directory; :meth:`close` removes both, as does garbage collection)."""
 
     def __init__(self, pol: Any, *, as_of: int, years: tuple[int, int] | None = None,
                  threads: int | None = None, memory_limit: str | None = None,
@@ -50,20 +93,29 @@ class DuckEngine(BatchEngine):
         self.as_of = as_of
         year = _year(as_of)
         self.years = years or (min(year - 10, 2000), year + 10)
-        config = {"preserve_insertion_order": True}
+        self._tmp = tempfile.mkdtemp(prefix="funnel-duckdb-")
+        # Output order is input order: DuckDB keeps a table's insertion order through
+        # projections and the calendar joins without sorting (and the engine checks it).
+        config = {"preserve_insertion_order": True,
+                  "memory_limit": memory_limit or MEMORY_LIMIT,
+                  "temp_directory": temp_directory or self._tmp}
         if threads:
             config["threads"] = threads
-        if memory_limit:
-            config["memory_limit"] = memory_limit
-        if temp_directory:
-            config["temp_directory"] = temp_directory
-        self.con = duckdb.connect(config=config)
+        # ... provided every calendar join keeps the lead rows on its probe side:
+        # DuckDB would otherwise build its hash table on whichever side is smaller (a
+        # batch of two leads against a calendar of 13,000 days) and stream the other.
+        config["disabled_optimizers"] = "build_side_probe_side,join_order,in_clause"
+        # An on-disk database in the temporary directory: the staged input of a large
+        # file lives on disk, not in memory.
+        self.con = duckdb.connect(os.path.join(self._tmp, "stage.duckdb"), config=config)
+        self._finalizer = weakref.finalize(self, _remove, self.con, self._tmp)
+        # The staged text is read once: compressing it costs more than it saves.
+        self.con.execute("PRAGMA force_compression='uncompressed'")
         d = dialect("duckdb")
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
                        instants="us", hidden=True)
-        stmt = build(pol.model, pol.info, d, opts)
+        stmt = build(pol.model, pol.info, d, opts, source=DuckJson(d, relation="stage"))
         self.sql = stmt.sql(dialect="duckdb")
-        self._native = None
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
             tabs = stmt.meta["calendar_tables"][label]
             for name, rows, cols in ((f"cal{index}_days", tabs.days, tabs.day_columns),
@@ -74,17 +126,100 @@ class DuckEngine(BatchEngine):
                 select = ", ".join(f"CAST(unnest(${i + 1}) AS BIGINT) AS {_ident(c)}"
                                    for i, c in enumerate(cols))
                 self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT {select}', columns)
-        self.con.execute("CREATE TEMP TABLE src (line BIGINT, txt VARCHAR)")
+        self.con.execute("CREATE TABLE stage (line BIGINT, txt VARCHAR)")
         self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         self.rebuild = Rebuilder(pol)
         self.width = len(layout(pol.model).columns)
+        self._extra = 3 + len(self.rebuild.handoffs)
+
+    def close(self) -> None:
+        """Close the connection and remove the temporary directory."""
+        self._finalizer()
 
     def rows(self, lines: list[int], texts: list[str]) -> list[tuple]:
         """The tabular rows (with the hidden columns) of one batch, in line order."""
         con = self.con
-        con.execute("DELETE FROM src")
-        con.execute("INSERT INTO src SELECT unnest($1), unnest($2)", [lines, texts])
+        con.execute("DELETE FROM stage")
+        con.execute("INSERT INTO stage SELECT unnest($1), unnest($2)", [lines, texts])
         return con.execute("SELECT * FROM decided").fetchall()
+
+    # ------------------------------------------------------------------ whole inputs
+    def decide_jsonl(self, stream: BinaryIO, progress=None) -> Iterator[tuple[int, Any]]:
+        """Every record of a JSON Lines stream, in order: the whole stream is staged
+        in DuckDB first (block by block, split into lines by DuckDB), then decided by
+        one query, which DuckDB plans once and runs on every core."""
+        con = self.con
+        con.execute("DELETE FROM stage")
+        for first, data, text in jsonl_blocks(stream):
+            if text is None:  # bytes that are not UTF-8: the python split says where
+                lines, texts = block_lines(first, data, text)
+                texts = [_mark(t) for t in texts]
+                con.execute("INSERT INTO stage SELECT unnest($1), unnest($2)",
+                            [lines, texts])
+            else:
+                con.execute(_STAGE_BLOCK, [first, text])
+            if progress is not None:
+                progress()
+        bad = [line for line, txt in con.execute(_SUSPECT).fetchall()
+               if txt != BAD_UTF8 and not txt.startswith(_NOT_JSON)
+               and python_json_error(txt) is not None]
+        if bad:
+            con.execute("UPDATE stage SET txt = chr(1) || txt WHERE line IN "
+                        "(SELECT unnest($1::BIGINT[]))", [bad])
+        yield from self._decide_stage()
+
+    def decide_records(self, records, progress=None) -> Iterator[tuple[int, Any]]:
+        """Records from the python reader (CSV, JSON arrays): its error records pass
+        through; the others are staged as JSON text and decided by one query."""
+        con = self.con
+        con.execute("DELETE FROM stage")
+        errors: dict[int, Any] = {}
+        for lines, texts, errs in record_batches(records):
+            errors.update(errs)
+            if lines:
+                con.execute("INSERT INTO stage SELECT unnest($1), unnest($2)",
+                            [lines, [_mark(t) for t in texts]])
+            if progress is not None:
+                progress()
+        pending = sorted(errors)
+        at = 0
+        pol = self.pol
+        for line, record in self._decide_stage():
+            while at < len(pending) and pending[at] < line:
+                yield self._error(pol, errors[pending[at]])
+                at += 1
+            yield line, record
+        for line in pending[at:]:
+            yield self._error(pol, errors[line])
+
+    @staticmethod
+    def _error(pol, rec) -> tuple[int, Any]:
+        from policy.engine.decision import LeadError
+
+        return rec.line, LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value),
+                                   line=rec.line)
+
+    def _decide_stage(self, size: int = 10_000) -> Iterator[tuple[int, Any]]:
+        """Decide the staging table with one query, streaming the rows in order."""
+        con = self.con
+        con.execute("SELECT * FROM decided")
+        w, extra, pol, rebuild = self.width, self._extra, self.pol, self.rebuild
+        last = 0
+        while True:
+            rows = con.fetchmany(size)
+            if not rows:
+                return
+            for row in rows:
+                line, record = rebuild.record(row[:w], row[w:w + extra])
+                if line <= last:
+                    raise RuntimeError("DuckDB returned the decisions out of input order")
+                last = line
+                if isinstance(record, LeadError):
+                    text = row[-1]
+                    if text.startswith(_NOT_JSON):
+                        text = text[1:]
+                    record = explain_refusal(pol, record, text)
+                yield line, record
 
     # ------------------------------------------------------------------ parquet
     def parquet_rows(self, path: str) -> Iterator[tuple[list[int], list[str]]]:
@@ -93,22 +228,31 @@ class DuckEngine(BatchEngine):
 
     def parquet_to_parquet(self, source: str, target: str) -> int:
         """Decide a Parquet file into a Parquet file inside DuckDB (the fast path: no
-        row leaves DuckDB). Returns the number of rows."""
+        row leaves DuckDB; columns are read by their types, :mod:`policy.sql.parquet`).
+        Returns the number of rows."""
         import duckdb
 
-        from policy.sql.sources import DuckJson
+        from policy.sql.parquet import LINE, ParquetSource
 
         d = dialect("duckdb")
-        stmt = build(self.pol.model, self.pol.info, d,
-                     Options(source="json", as_of=self.as_of, years=self.years,
-                             calendars="named", instants="native", hidden=False),
-                     source=DuckJson(d, relation="parquet_src"))
         try:
-            cols = _parquet_columns(self.con, source)
+            described = _parquet_types(self.con, source)
         except duckdb.Error as exc:
             raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
-        src = _parquet_json_select(source, cols)
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW parquet_src AS {src}")
+        names = [name for name, _ in described]
+        opts = Options(source="json", as_of=self.as_of, years=self.years,
+                       calendars="named", instants="native", hidden=False)
+        if len({n.lower() for n in names}) == len(names) and LINE not in names:
+            src = ParquetSource(d, "parquet_src", dict(described))
+            view = (f"SELECT file_row_number + 1 AS {LINE}, * EXCLUDE (file_row_number) "
+                    f"FROM read_parquet({_quote(source)}, file_row_number = true)")
+        else:
+            # columns that differ only in case are one name to SQL: read the rows as
+            # JSON objects, whose keys keep their case
+            src = DuckJson(d, relation="parquet_src")
+            view = _parquet_json_select(source, names)
+        stmt = build(self.pol.model, self.pol.info, d, opts, source=src)
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW parquet_src AS {view}")
         query = stmt.sql(dialect="duckdb")
         try:
             self.con.execute(f"COPY ({query}) TO {_quote(target)} (FORMAT parquet)")
@@ -116,6 +260,19 @@ class DuckEngine(BatchEngine):
             raise OSError(str(exc).splitlines()[0]) from None
         return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(target)})"
                                 ).fetchone()[0]
+
+
+def _remove(con, path: str) -> None:
+    con.close()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _mark(text: str) -> str:
+    """A line the python reader says is not JSON gets a mark DuckDB's lenient reader
+    cannot take for JSON (``NaN``, trailing commas and comments are JSON to DuckDB)."""
+    if text != BAD_UTF8 and _LENIENT(text) and python_json_error(text) is not None:
+        return _NOT_JSON + text
+    return text
 
 
 def _year(us: int) -> int:
@@ -130,6 +287,11 @@ def _quote(text: str) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _parquet_types(con, path: str) -> list[tuple[str, str]]:
+    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()
+    return [(r[0], r[1]) for r in rows]
 
 
 def _parquet_columns(con, path: str) -> list[str]:

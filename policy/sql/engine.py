@@ -31,22 +31,25 @@ from policy.engine.runtime import invalid_reason_message
 from policy.engine.tabular import layout
 from policy.syntax import nodes as n
 
-__all__ = ["BAD_UTF8", "Rebuilder", "jsonl_batches", "record_batches"]
+__all__ = ["BAD_UTF8", "Rebuilder", "block_lines", "jsonl_batches", "jsonl_blocks",
+           "record_batches"]
 
 #: What a line that is not UTF-8 is handed to SQL as (the SQL reports it).
 BAD_UTF8 = "\x00"
 _BLOCK = 1 << 25
 
 
-def jsonl_batches(stream: BinaryIO, batch_bytes: int = _BLOCK
-                  ) -> Iterator[tuple[list[int], list[str]]]:
-    """(line numbers, texts) of the non-blank lines of a JSON Lines stream, a few MB at a
-    time: memory holds one batch whatever the file's size."""
+def jsonl_blocks(stream: BinaryIO, block_bytes: int = _BLOCK
+                 ) -> Iterator[tuple[int, bytes, str | None]]:
+    """(number of the block's first line, the block's bytes, its text or None when it
+    is not UTF-8) for blocks of whole lines of a JSON Lines stream, a few MB at a time;
+    a leading byte-order mark is dropped. Line numbers are physical: every ``\\n``
+    counts, blank lines too."""
     number = 0
     rest = b""
     first = True
     while True:
-        block = stream.read(batch_bytes)
+        block = stream.read(block_bytes)
         if not block and not rest:
             return
         data = rest + block
@@ -61,33 +64,51 @@ def jsonl_batches(stream: BinaryIO, batch_bytes: int = _BLOCK
         if first and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         first = False
-        raw_lines = data.split(b"\n")
-        if data.endswith(b"\n"):
-            raw_lines.pop()
-        lines, texts = [], []
         try:
-            decoded = data.decode("utf-8").split("\n")
-            if data.endswith(b"\n"):
-                decoded.pop()
+            text: str | None = data.decode("utf-8")
         except UnicodeDecodeError:
-            decoded = None
-        for i, raw in enumerate(raw_lines):
-            number += 1
-            if decoded is not None:
-                text = decoded[i]
-            else:
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    text = BAD_UTF8
-            if text.strip() == "" or text.isspace():
-                continue
-            lines.append(number)
-            texts.append(text.rstrip("\r") if text != BAD_UTF8 else text)
-        if lines:
-            yield lines, texts
+            text = None
+        yield number + 1, data, text
+        number += data.count(b"\n")
         if not block:
             return
+
+
+def block_lines(first: int, data: bytes, text: str | None) -> tuple[list[int], list[str]]:
+    """The (line numbers, texts) of the non-blank lines of one block; a line that is
+    not UTF-8 is :data:`BAD_UTF8`."""
+    raw_lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        raw_lines.pop()
+    decoded = None
+    if text is not None:
+        decoded = text.split("\n")
+        if data.endswith(b"\n"):
+            decoded.pop()
+    lines, texts = [], []
+    for i, raw in enumerate(raw_lines):
+        if decoded is not None:
+            line = decoded[i]
+        else:
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = BAD_UTF8
+        if line.strip() == "" or line.isspace():
+            continue
+        lines.append(first + i)
+        texts.append(line.rstrip("\r") if line != BAD_UTF8 else line)
+    return lines, texts
+
+
+def jsonl_batches(stream: BinaryIO, batch_bytes: int = _BLOCK
+                  ) -> Iterator[tuple[list[int], list[str]]]:
+    """(line numbers, texts) of the non-blank lines of a JSON Lines stream, a few MB at a
+    time: memory holds one batch whatever the file's size."""
+    for first, data, text in jsonl_blocks(stream, batch_bytes):
+        lines, texts = block_lines(first, data, text)
+        if lines:
+            yield lines, texts
 
 
 def record_batches(records: Iterable[Any], size: int = 20_000
@@ -144,7 +165,8 @@ class Rebuilder:
         """``row``: the tabular columns; ``extra``: messages, lead JSON, reason JSON,
         then each handoff's rejection reason JSON."""
         r = dict(zip(self.names, row, strict=True))
-        msgs, lead_json, reason_json, *rej_json = extra
+        msgs, lead_json, reason_json = extra[:3]
+        rej_json = extra[3:3 + len(self.handoffs)]
         line = r["line"]
         lead = json.loads(lead_json) if lead_json is not None else None
         if r["error"] is not None:

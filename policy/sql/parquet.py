@@ -1,0 +1,211 @@
+"""Parquet columns read by their own types (``funnel eval --engine duckdb``, Parquet in).
+
+The python engine reads a Parquet row as the JSON object DuckDB's ``to_json`` makes of
+it, so a ``VARCHAR`` cell is a string, an integer cell an integer, a ``DOUBLE`` a
+number, a ``BOOLEAN`` a boolean, a ``STRUCT`` an object, a ``NULL`` a present null and
+an absent column an absent field. :class:`ParquetSource` gives the SQL compiler the
+same values straight from the typed columns, without turning every row into JSON text
+and parsing it again (the cost that made Parquet → Parquet slow): a ``TIMESTAMP`` cell
+is its instant directly (the text ``to_json`` gives it, ``2026-11-03 14:05:00``, is
+read by the python engine as that instant in UTC). A column of any other type (lists
+of numbers, maps, blobs…) is read as its ``to_json`` text, exactly as the JSON source
+reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from policy.sql.dialects import Dialect
+from policy.sql.sources import DuckJson, _call, _case, _lam
+
+__all__ = ["LINE", "ParquetSource", "parse_type"]
+
+#: the row number's column in the relation (a name no export uses)
+LINE = "__funnel_line"
+
+_S = exp.Literal.string
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+             "UINTEGER", "UBIGINT", "UHUGEINT"}
+_NUMBERS = {"FLOAT", "DOUBLE"}
+#: read as their instant; the other timestamp types (ns, ms, s) are read as their text
+_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP WITH TIME ZONE"}
+
+
+def parse_type(text: str):
+    """A DuckDB type name as ``(name, fields)``: ``fields`` the (key, type) pairs of a
+    STRUCT, the element type of a list (``name`` ``LIST``), else None."""
+    text = text.strip()
+    if text.endswith("[]"):
+        return ("LIST", parse_type(text[:-2]))
+    if text.upper().startswith("STRUCT(") and text.endswith(")"):
+        return ("STRUCT", _struct_fields(text[7:-1]))
+    return (text.upper(), None)
+
+
+def _struct_fields(body: str) -> list[tuple[str, tuple]]:
+    out, depth, start, quoted = [], 0, 0, False
+    parts = []
+    for i, ch in enumerate(body):
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+        elif not quoted and ch == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    for part in parts:
+        part = part.strip()
+        if part.startswith('"'):
+            end = part.index('"', 1)
+            while end + 1 < len(part) and part[end + 1] == '"':  # "" inside a name
+                end = part.index('"', end + 2)
+            key, rest = part[1:end].replace('""', '"'), part[end + 1:]
+        else:
+            key, _, rest = part.partition(" ")
+        out.append((key, parse_type(rest)))
+    return out
+
+
+class ParquetSource:
+    """The columns of ``relation`` (a view over ``read_parquet``), typed by ``columns``
+    (name -> DuckDB type text, from ``DESCRIBE``)."""
+
+    json_text = False
+
+    def __init__(self, d: Dialect, relation: str, columns: dict[str, str]):
+        self.d = d
+        self.relation = relation
+        self.types = {name: parse_type(t) for name, t in columns.items()}
+        self.json = DuckJson(d, relation=relation)
+
+    # The value at a path: (expression, type, the conditions under which it is absent)
+    def _at(self, path: tuple[str, ...]):
+        if path[0] not in self.types:
+            return None
+        node: exp.Expression = exp.column(exp.to_identifier(path[0], quoted=True))
+        ty = self.types[path[0]]
+        absent: list[exp.Expression] = []
+        for key in path[1:]:
+            if ty[0] != "STRUCT":
+                return None  # a key below a value that is not an object: absent
+            fields = dict(ty[1])
+            if key not in fields:
+                return None
+            absent.append(exp.Is(this=node, expression=exp.null()))
+            node = exp.Dot(this=node, expression=exp.to_identifier(key, quoted=True))
+            ty = fields[key]
+        return node, ty, absent
+
+    def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
+        cols: list[exp.Expression] = [exp.column(LINE).as_("line", copy=False)]
+        for k, path in enumerate(paths):
+            found = self._at(path) if path else None
+            if found is None:
+                cols.append(exp.null().as_(f"v{k}", copy=False))
+                continue
+            node, ty, absent = found
+            if _kind(ty) is None:  # read as JSON, as the JSON source would
+                node = exp.Coalesce(this=_call("TO_JSON", node),
+                                    expressions=[exp.cast(_S("null"), "JSON")])
+            if absent:
+                node = _case([(_or(absent), exp.null())], node)
+                cols.append(exp.Paren(this=node).as_(f"v{k}", copy=False))
+                cols.append(_or(absent).as_(f"a{k}", copy=False))
+            else:
+                cols.append(exp.Paren(this=node).as_(f"v{k}", copy=False))
+        return exp.select(*cols).from_(self.relation, copy=False)
+
+    def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
+        if not path:
+            return _S("object") if slot == "ty" else None
+        found = self._at(path)
+        if found is None:  # an absent field: every slot NULL
+            return exp.null() if slot in ("ty", "j") else None
+        _, ty, absent = found
+        kind = _kind(ty)
+        if kind is None:
+            return self.json.slot(path, slot, k)
+        v = exp.column(f"v{k}")
+        is_null = exp.Is(this=v, expression=exp.null())
+        if slot == "ty":
+            out = _case([(is_null, _S("null"))], _S(_JSON_KIND.get(kind, kind)))
+            if absent:
+                out = _case([(exp.column(f"a{k}"), exp.null())], out)
+            return out
+        if slot == "j":
+            return exp.cast(_call("TO_JSON", v), "VARCHAR")
+        if kind == "string":
+            return v if slot == "s" else None
+        if kind in ("integer", "number"):
+            return exp.cast(v, "DOUBLE") if slot == "n" else None
+        if kind == "boolean":
+            return v if slot == "b" else None
+        if kind == "timestamp":
+            return exp.cast(v, "VARCHAR") if slot == "s" else None
+        if kind == "object":
+            return None
+        if kind == "array":  # a list of text
+            if slot == "ln":
+                return exp.ArraySize(this=v)
+            if slot == "l":
+                return exp.ArrayFilter(this=v, expression=_lam("e", exp.Not(
+                    this=exp.Is(this=exp.column("e"), expression=exp.null()))))
+            if slot.startswith("bad_items:"):
+                wanted = slot.split(":", 1)[1].split(",")
+                if "string" in wanted and "null" in wanted:
+                    return exp.Literal.number(0)
+                keep = (exp.Is(this=exp.column("e"), expression=exp.null())
+                        if "string" in wanted else
+                        exp.Not(this=exp.Is(this=exp.column("e"), expression=exp.null()))
+                        if "null" in wanted else exp.true())
+                return exp.ArraySize(this=exp.ArrayFilter(this=v, expression=_lam("e", keep)))
+        return None
+
+    def instant(self, path: tuple[str, ...], kind: str, k: int) -> exp.Expression | None:
+        """A ``TIMESTAMP`` column's instant (µs), as the python engine reads its text;
+        None: read the text (other types, and `date` fields, whose text this is not)."""
+        found = self._at(path)
+        if found is None or _kind(found[1]) != "timestamp" or kind == "date":
+            return None
+        v = exp.column(f"v{k}")
+        year = _call("YEAR", v)
+        # the text of a year outside 1..9999 (or BC) is not a timestamp to the engine
+        return _case([(exp.Between(this=year, low=exp.Literal.number(1),
+                                   high=exp.Literal.number(9999)),
+                       _call("EPOCH_US", v))])
+
+
+def _kind(ty) -> str | None:
+    name, sub = ty
+    if name == "VARCHAR":
+        return "string"
+    if name in _INTEGERS:
+        return "integer"
+    if name in _NUMBERS:
+        return "number"
+    if name == "BOOLEAN":
+        return "boolean"
+    if name in _TIMESTAMPS:
+        return "timestamp"
+    if name == "LIST" and sub is not None and sub[0] == "VARCHAR":
+        return "array"
+    if name == "STRUCT":
+        return "object"
+    return None
+
+
+#: the JSON type name of a kind read from a typed column
+_JSON_KIND = {"timestamp": "string"}
+
+
+def _or(parts: list[exp.Expression]) -> exp.Expression:
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.Or(this=out, expression=p)
+    return exp.Paren(this=out)
