@@ -75,7 +75,9 @@ def run(pol: Any, *, engine: str, spark_master: str, leads: str, source: Any,
         return totals
     try:
         sys.stdout.flush()
-        binary = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115
+        # written beside the target and renamed into place at the end (as eval does)
+        target = policy.atomic_open(output, binary=True) if output else None
+        binary = target.__enter__() if target is not None else sys.stdout.buffer
     except OSError as exc:
         fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
     out = open_output_stream(binary)
@@ -97,10 +99,9 @@ def run(pol: Any, *, engine: str, spark_master: str, leads: str, source: Any,
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     finally:
-        if output:
-            out.close()
-        else:
-            out.detach()
+        out.detach()  # flushed; the atomic writer closes and renames the file
+        if target is not None:
+            target.__exit__(*sys.exc_info())
     return totals
 
 

@@ -305,3 +305,25 @@ def test_typed_parquet_columns_decide_as_their_json(tmp_path):
             assert a == b
         refused = sum(1 for row in out["duckdb"] if row[-2] is not None)
         assert refused > 0 if path == wrong else True
+
+
+def test_parquet_to_parquet_keeps_input_order_over_several_row_groups(tmp_path):
+    """DuckDB decides row groups in parallel; the output must still be in input order
+    (the engine's plan has no join, see docs/warehouse.md), with no sort."""
+    import duckdb
+
+    src, out = tmp_path / "many.parquet", tmp_path / "out.parquet"
+    con = duckdb.connect()
+    con.execute("COPY (SELECT * REPLACE (lead_id || '-' || CAST(k AS VARCHAR) AS lead_id) "
+                "FROM read_json(?, format='newline_delimited', sample_size=-1), "
+                "range(150) AS r(k)) TO ? (FORMAT parquet, ROW_GROUP_SIZE 50000)",
+                [str(RULES / "leads.jsonl"), str(src)])
+    engine = DuckEngine(policy.load(RULES), as_of=policy.parse_timestamp(AS_OF_TEXT),
+                        threads=2)
+    try:
+        assert engine.parquet_to_parquet(str(src), str(out)) == 150_000
+    finally:
+        engine.close()
+    lines = [r[0] for r in con.execute("SELECT line FROM read_parquet(?)",
+                                       [str(out)]).fetchall()]
+    assert lines == list(range(1, 150_001))

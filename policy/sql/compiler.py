@@ -12,7 +12,6 @@ every difference between dialects is in :mod:`policy.sql.dialects`.
 
 from __future__ import annotations
 
-import datetime
 import json
 
 import attrs
@@ -21,7 +20,7 @@ from sqlglot import exp
 from policy.engine import runtime as rt
 from policy.engine.tabular import HANDOFF_FIELDS, layout
 from policy.model.namespace import PolicyModel
-from policy.sql.calendars import DAY_US, CalendarTables, build_tables
+from policy.sql.calendars import CalendarTables
 from policy.sql.checks import (
     schema_checks,
     schema_paths,
@@ -30,22 +29,18 @@ from policy.sql.checks import (
     timestamp_value,
 )
 from policy.sql.dialects import Dialect
+from policy.sql.handoffs import HandoffParts, default_years
 from policy.sql.sqlparts import (
     _and_all,
     _case,
     _col,
     _first,
-    _ge01,
     _isnull,
-    _min_present,
     _notnull,
     _or_all,
-    _presentv,
-    _star_of,
-    _values,
     handoff_values,
 )
-from policy.sql.values import Compiler, SqlUnsupported, Val, dbl
+from policy.sql.values import Compiler, Val, dbl
 from policy.syntax import nodes as n
 
 __all__ = ["Options", "build", "default_years"]
@@ -68,7 +63,8 @@ class Options:
     flat: str | None = None
     as_of: int | None = None
     years: tuple[int, int] | None = None
-    #: ``inline`` (VALUES in the statement) or ``named`` (tables the engine created)
+    #: ``inline`` (VALUES in the statement), ``named`` (tables the engine created,
+    #: joined) or ``lists`` (DuckDB's engine: each table a list in a variable, indexed)
     calendars: str = "inline"
     #: instants as the dialect's TIMESTAMP (``native``) or BIGINT µs (``us``)
     instants: str = "native"
@@ -80,21 +76,7 @@ class Options:
     ordered: bool = True
 
 
-def default_years(today: datetime.date | None = None) -> tuple[int, int]:
-    """Five years before to two after the current year (spec section 10)."""
-    year = (today or datetime.date.today()).year
-    return (year - 5, year + 2)
-
-
-
-
-
-
-
-
-
-
-class _Build:
+class _Build(HandoffParts):
     def __init__(self, model: PolicyModel, info, d: Dialect, opts: Options, source):
         self.model, self.info, self.d, self.opts, self.src = model, info, d, opts, source
         self.paths: list[tuple[str, ...]] = []
@@ -397,149 +379,6 @@ class _Build:
     def _index(self, name) -> int:
         return self.model.stage_index(name)
 
-    # ------------------------------------------------------------------ handoffs
-    def _handoff(self, h: n.Handoff) -> dict:
-        model, comp = self.model, self.comp
-        at = model.stage_index(h.stage.name)
-        out: dict = {"h": h, "at": at, "stage": h.stage.name, "team": h.team.name}
-        routes, index = [], []
-        route_nodes = [item for item in h.items if isinstance(item, n.Route)]
-        for k, item in enumerate(route_nodes):
-            cond = exp.true() if item.condition is None else comp.cond(item.condition)
-            routes.append((cond, _S(item.target)))
-            index.append((cond, _N(k)))
-        out["route"] = _case(routes)
-        out["route_index"] = _case(index, _N(-1))
-        # the calendar each choice counts business time on (spec section 2)
-        out["labels"] = [model.calendar_label(h, r) for r in route_nodes] + [
-            model.calendar_label(h, None)]
-        out["calendars"] = {}
-        for r in [*route_nodes, None]:
-            label = model.calendar_label(h, r)
-            if label is not None and label not in out["calendars"]:
-                out["calendars"][label] = model.work_calendar_for(h, r)
-        sla = _first(h.items, n.Sla)
-        esc = _first(h.items, n.Escalate)
-        rej = _first(h.items, n.Reject)
-        out["sla"] = sla
-        if sla is not None:
-            out["start"] = comp.value(sla.start).get("t") or exp.null()
-            stops = [comp.value(s).get("t") for s in sla.stops]
-            out["stop"] = _min_present([s for s in stops if s is not None])
-            out["due"] = self._after(sla.duration, out, "due")
-            out["esc"] = self._after(esc.after, out, "esc") if esc is not None else None
-        out["esc_target"] = esc.target if esc is not None else None
-        if rej is not None:
-            reason = comp.value(rej.field)
-            if model.resolve(rej.field)[0] == "field" and rej.field.path in model.timestamp_paths:
-                reason = self._raw(rej.field.path)
-            out["rej_p"] = _presentv(reason)
-            out["rej_cell"], out["rej_json"] = self._cell(rej.field, reason)
-            out["rej_valid"] = comp.member(reason, comp.value(rej.reasons))
-            out["rej_state"] = rej.state.name
-        return out
-
-    def _raw(self, path) -> Val:
-        slots = {k: c for k in ("n", "s", "b") if (c := self.slot(path, k)) is not None}
-        return Val(slots, p=self.present(path))
-
-    def _cell(self, ref: n.Ref, v: Val):
-        """A value as a ``json`` cell (text as is, others as JSON text) and as JSON."""
-        kind, _ = self.model.resolve(ref)
-        if kind == "field":
-            j = self.slot(ref.path, "j")
-            s = self.slot(ref.path, "s")
-            cell = _case([(_notnull(s), s)], j) if s is not None else j
-            return cell, j
-        return v.get("s") or exp.null(), exp.null()
-
-    def _after(self, dur: n.Duration, h: dict, tag: str):
-        """The instant ``dur`` after the SLA start: (expression, is-business)."""
-        start = h["start"]
-        if not dur.unit.is_business:
-            amount = rt.whole_us(dur.amount * n.UNIT_SECONDS[dur.unit] * 1_000_000)
-            t = exp.Add(this=start, expression=_N(amount))
-            return (_case([(exp.LTE(this=t, expression=_N(rt.LAST_INSTANT)), t)]), False)
-        if not h["calendars"]:
-            raise SqlUnsupported("business durations need a `calendar`")
-        for label, cal in h["calendars"].items():
-            amount = rt.working_us(dur.amount, dur.unit.value, cal)
-            h.setdefault("amounts", {}).setdefault(label, []).append((tag, amount))
-        return (None, True)  # filled in by the joins
-
-    def _handoff_cte(self, handoffs) -> None:
-        """Join each handoff's calendars (per label) and compute its due instants."""
-        years = self.opts.years or default_years()
-        wanted: dict[str, set] = {}
-        cals = {}
-        for h in handoffs:
-            for label, pairs in h.get("amounts", {}).items():
-                wanted.setdefault(label, set()).update(a for _, a in pairs if a > 0)
-                cals[label] = h["calendars"][label]
-        for label in sorted(wanted):
-            self.cal_tables[label] = build_tables(cals[label], years[0], years[1],
-                                                  sorted(wanted[label]))
-        labels = sorted(wanted)
-        extra, joins = [], []
-        for i, h in enumerate(handoffs):
-            amounts = h.get("amounts", {})
-            if not amounts:
-                continue
-            start = h["start"]
-            per_tag: dict[str, dict[str, exp.Expression]] = {}
-            for label, pairs in amounts.items():
-                li = labels.index(label) if label in labels else -1
-                dd, ii = f"cd{i}_{li}", f"ci{i}_{li}"
-                if li >= 0:
-                    dname, iname = self._cal_names(li)
-                    joins.append((exp.to_table(dname).as_(dd, copy=False), exp.EQ(
-                        this=exp.column("d", table=dd),
-                        expression=self.d.floor_div(start, DAY_US))))
-                    step = exp.Add(this=exp.Add(this=exp.column("i", table=dd), expression=_ge01(
-                        start, exp.column("c1", table=dd))), expression=_ge01(
-                        start, exp.column("c2", table=dd)))
-                    joins.append((exp.to_table(iname).as_(ii, copy=False), exp.EQ(
-                        this=exp.column("i", table=ii), expression=step)))
-                for tag, amount in pairs:
-                    if amount == 0:
-                        per_tag.setdefault(tag, {})[label] = start
-                        continue
-                    tabs = self.cal_tables[label]
-                    a = tabs.amounts.index(amount)
-                    worked = exp.Add(this=exp.column("w", table=ii), expression=_case(
-                        [(exp.GT(this=start, expression=exp.column("o", table=ii)),
-                          exp.Sub(this=start, expression=exp.column("o", table=ii)))], _N(0)))
-                    target = exp.Paren(this=exp.Add(this=worked, expression=_N(amount)))
-                    pairs_k = []
-                    for k in range(1, tabs.candidates[a] + 1):
-                        o, w, e = (exp.column(f"a{a}_{x}{k}", table=ii) for x in "owe")
-                        pairs_k.append((exp.LTE(this=target, expression=e), exp.Add(
-                            this=o, expression=exp.Sub(this=target, expression=w))))
-                    per_tag.setdefault(tag, {})[label] = _case(pairs_k)
-            for tag, by_label in per_tag.items():
-                # the chosen route picks the calendar
-                choice = [(exp.EQ(this=_col(f"_route{i}"), expression=_N(k)), by_label[lab])
-                          for k, lab in enumerate(h["labels"][:-1]) if lab in by_label]
-                fallback = by_label.get(h["labels"][-1], exp.null())
-                extra.append(exp.Paren(this=_case(choice, fallback)).as_(f"_{tag}{i}", copy=False))
-        route_cols = [exp.Paren(this=h["route_index"]).as_(f"_route{i}", copy=False)
-                      for i, h in enumerate(handoffs) if h.get("amounts")]
-        self._add("g1", exp.select(exp.Star(), *route_cols).from_("g", copy=False))
-        sel = exp.select(_star_of("g"), *extra).from_(exp.to_table("g1").as_("g", copy=False))
-        for table, on in joins:
-            sel = sel.join(table, on=on, join_type="left", copy=False)
-        self._add("h", sel)
-        for i, h in enumerate(handoffs):
-            if h.get("sla") is None:
-                continue
-            for tag in ("due", "esc"):
-                val = h.get(tag)
-                if val is not None and val[1]:
-                    h[tag] = (_col(f"_{tag}{i}"), True)
-
-    def _cal_names(self, index: int) -> tuple[str, str]:
-        return (f"cal{index}_days", f"cal{index}_intervals")
-
     # ------------------------------------------------------------------ next, lead
     def _next(self):
         from policy.syntax.formatter import format_unmet
@@ -657,18 +496,6 @@ class _Build:
         for name, sel in self.cte:
             final = final.with_(name, as_=sel, copy=False)
         return final
-
-    def _calendar_ctes(self):
-        if self.opts.calendars != "inline":
-            return []
-        out = []
-        for index, label in enumerate(sorted(self.cal_tables)):
-            tabs = self.cal_tables[label]
-            dname, iname = self._cal_names(index)
-            out.append((dname, _values(tabs.days, tabs.day_columns)))
-            out.append((iname, _values(tabs.intervals, tabs.interval_columns)))
-        return out
-
 
 def build(model: PolicyModel, info, d: Dialect, opts: Options, source=None) -> exp.Select:
     """The statement that decides every row of the source (see the module docstring)."""

@@ -16,6 +16,7 @@ by DuckDB (``COPY … (FORMAT parquet)``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -101,10 +102,10 @@ class DuckEngine(BatchEngine):
                   "temp_directory": temp_directory or self._tmp}
         if threads:
             config["threads"] = threads
-        # ... provided every calendar join keeps the lead rows on its probe side:
-        # DuckDB would otherwise build its hash table on whichever side is smaller (a
-        # batch of two leads against a calendar of 13,000 days) and stream the other.
-        config["disabled_optimizers"] = "build_side_probe_side,join_order,in_clause"
+        # ... provided the plan has no join: DuckDB's parallel hash joins do not keep
+        # the rows' order. The calendars are lists looked up by index (``lists``), and
+        # long `in` lists stay expressions instead of becoming MARK joins.
+        config["disabled_optimizers"] = "in_clause"
         # An on-disk database in the temporary directory: the staged input of a large
         # file lives on disk, not in memory.
         self.con = duckdb.connect(os.path.join(self._tmp, "stage.duckdb"), config=config)
@@ -112,8 +113,8 @@ class DuckEngine(BatchEngine):
         # The staged text is read once: compressing it costs more than it saves.
         self.con.execute("PRAGMA force_compression='uncompressed'")
         d = dialect("duckdb")
-        opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
-                       instants="us", hidden=True)
+        opts = Options(source="json", as_of=as_of, years=self.years, calendars="lists",
+                       instants="us", hidden=True, ordered=False)
         stmt = build(pol.model, pol.info, d, opts, source=DuckJson(d, relation="stage"))
         self.sql = stmt.sql(dialect="duckdb")
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
@@ -126,6 +127,9 @@ class DuckEngine(BatchEngine):
                 select = ", ".join(f"CAST(unnest(${i + 1}) AS BIGINT) AS {_ident(c)}"
                                    for i, c in enumerate(cols))
                 self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT {select}', columns)
+                # the rows as one list, indexed from the SQL (``calendars="lists"``)
+                self.con.execute(f'SET VARIABLE "{name}" = (SELECT list(t ORDER BY '
+                                 f't.{_ident(cols[0])}) FROM "{name}" AS t)')
         self.con.execute("CREATE TABLE stage (line BIGINT, txt VARCHAR)")
         self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         self.rebuild = Rebuilder(pol)
@@ -241,7 +245,7 @@ class DuckEngine(BatchEngine):
             raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
         names = [name for name, _ in described]
         opts = Options(source="json", as_of=self.as_of, years=self.years,
-                       calendars="named", instants="native", hidden=False)
+                       calendars="lists", instants="native", hidden=False, ordered=False)
         if len({n.lower() for n in names}) == len(names) and LINE not in names:
             src = ParquetSource(d, "parquet_src", dict(described))
             view = (f"SELECT file_row_number + 1 AS {LINE}, * EXCLUDE (file_row_number) "
@@ -254,12 +258,35 @@ class DuckEngine(BatchEngine):
         stmt = build(self.pol.model, self.pol.info, d, opts, source=src)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW parquet_src AS {view}")
         query = stmt.sql(dialect="duckdb")
-        try:
-            self.con.execute(f"COPY ({query}) TO {_quote(target)} (FORMAT parquet)")
-        except duckdb.Error as exc:
-            raise OSError(str(exc).splitlines()[0]) from None
-        return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(target)})"
-                                ).fetchone()[0]
+        with atomic_target(target) as path:
+            try:
+                self.con.execute(f"COPY ({query}) TO {_quote(path)} (FORMAT parquet)")
+            except duckdb.Error as exc:
+                raise OSError(str(exc).splitlines()[0]) from None
+            return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(path)})"
+                                    ).fetchone()[0]
+
+
+@contextlib.contextmanager
+def atomic_target(target: str) -> Iterator[str]:
+    """A path beside ``target`` for DuckDB to write, renamed onto ``target`` when the
+    block ends normally (as :func:`policy.io.atomic.atomic_open` does for the python
+    writers): a failed or interrupted run leaves the old file, never a torn one. A
+    target that exists and is not a regular file (``/dev/null``) is written in place."""
+    real = os.path.realpath(target)
+    if os.path.exists(real) and not os.path.isfile(real):
+        yield real
+        return
+    directory, name = os.path.split(real)
+    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, real)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _remove(con, path: str) -> None:
@@ -361,10 +388,11 @@ class ParquetWriter:
             name = _ident(c.name)
             cols.append(f"make_timestamp({name}) AS {name}" if c.kind == "timestamp"
                         else name)
-        self.con.execute(f"COPY (SELECT {', '.join(cols)} FROM rows) TO "
-                         f"{_quote(self.target)} (FORMAT parquet)")
+        with atomic_target(self.target) as path:
+            self.con.execute(f"COPY (SELECT {', '.join(cols)} FROM rows) TO "
+                             f"{_quote(path)} (FORMAT parquet)")
         self.con.close()
         self._dir.cleanup()
 
 
-__all__ += ["ParquetWriter", "parquet_batches", "default_years"]
+__all__ += ["ParquetWriter", "atomic_target", "parquet_batches", "default_years"]
