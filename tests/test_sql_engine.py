@@ -308,8 +308,8 @@ def test_typed_parquet_columns_decide_as_their_json(tmp_path):
 
 
 def test_parquet_to_parquet_keeps_input_order_over_several_row_groups(tmp_path):
-    """DuckDB decides row groups in parallel; the output must still be in input order
-    (the engine's plan has no join, see docs/warehouse.md), with no sort."""
+    """DuckDB decides row groups in parallel and its hash joins (the calendar tables)
+    do not keep the rows' order: the output must still be in input order."""
     import duckdb
 
     src, out = tmp_path / "many.parquet", tmp_path / "out.parquet"

@@ -63,8 +63,7 @@ class Options:
     flat: str | None = None
     as_of: int | None = None
     years: tuple[int, int] | None = None
-    #: ``inline`` (VALUES in the statement), ``named`` (tables the engine created,
-    #: joined) or ``lists`` (DuckDB's engine: each table a list in a variable, indexed)
+    #: ``inline`` (VALUES in the statement) or ``named`` (tables the engine created)
     calendars: str = "inline"
     #: instants as the dialect's TIMESTAMP (``native``) or BIGINT µs (``us``)
     instants: str = "native"

@@ -95,17 +95,14 @@ class DuckEngine(BatchEngine):
         year = _year(as_of)
         self.years = years or (min(year - 10, 2000), year + 10)
         self._tmp = tempfile.mkdtemp(prefix="funnel-duckdb-")
-        # Output order is input order: DuckDB keeps a table's insertion order through
-        # projections and the calendar joins without sorting (and the engine checks it).
+        # Output order is input order: the query ends in ORDER BY line, because
+        # DuckDB's parallel hash joins (the calendar tables, long `in` lists) do not
+        # keep a table's insertion order (the engine also checks the order it reads).
         config = {"preserve_insertion_order": True,
                   "memory_limit": memory_limit or MEMORY_LIMIT,
                   "temp_directory": temp_directory or self._tmp}
         if threads:
             config["threads"] = threads
-        # ... provided the plan has no join: DuckDB's parallel hash joins do not keep
-        # the rows' order. The calendars are lists looked up by index (``lists``), and
-        # long `in` lists stay expressions instead of becoming MARK joins.
-        config["disabled_optimizers"] = "in_clause"
         # An on-disk database in the temporary directory: the staged input of a large
         # file lives on disk, not in memory.
         self.con = duckdb.connect(os.path.join(self._tmp, "stage.duckdb"), config=config)
@@ -113,8 +110,8 @@ class DuckEngine(BatchEngine):
         # The staged text is read once: compressing it costs more than it saves.
         self.con.execute("PRAGMA force_compression='uncompressed'")
         d = dialect("duckdb")
-        opts = Options(source="json", as_of=as_of, years=self.years, calendars="lists",
-                       instants="us", hidden=True, ordered=False)
+        opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
+                       instants="us", hidden=True)
         stmt = build(pol.model, pol.info, d, opts, source=DuckJson(d, relation="stage"))
         self.sql = stmt.sql(dialect="duckdb")
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
@@ -127,9 +124,6 @@ class DuckEngine(BatchEngine):
                 select = ", ".join(f"CAST(unnest(${i + 1}) AS BIGINT) AS {_ident(c)}"
                                    for i, c in enumerate(cols))
                 self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT {select}', columns)
-                # the rows as one list, indexed from the SQL (``calendars="lists"``)
-                self.con.execute(f'SET VARIABLE "{name}" = (SELECT list(t ORDER BY '
-                                 f't.{_ident(cols[0])}) FROM "{name}" AS t)')
         self.con.execute("CREATE TABLE stage (line BIGINT, txt VARCHAR)")
         self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         self.rebuild = Rebuilder(pol)
@@ -245,7 +239,7 @@ class DuckEngine(BatchEngine):
             raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
         names = [name for name, _ in described]
         opts = Options(source="json", as_of=self.as_of, years=self.years,
-                       calendars="lists", instants="native", hidden=False, ordered=False)
+                       calendars="named", instants="native", hidden=False)
         if len({n.lower() for n in names}) == len(names) and LINE not in names:
             src = ParquetSource(d, "parquet_src", dict(described))
             view = (f"SELECT file_row_number + 1 AS {LINE}, * EXCLUDE (file_row_number) "

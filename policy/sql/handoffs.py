@@ -130,24 +130,10 @@ class HandoffParts:
             self.cal_tables[label] = build_tables(cals[label], years[0], years[1],
                                                   sorted(wanted[label]))
         labels = sorted(wanted)
-        # "lists" (DuckDB's engine): each calendar table is a list in a variable and a
-        # row is looked up by its index, so the plan has no join (DuckDB's parallel hash
-        # joins do not keep the rows' order; without them no sort is needed)
-        lookup = self.opts.calendars == "lists"
-
         def ref(alias: str, field: str) -> exp.Expression:
-            if lookup:
-                return exp.Anonymous(this="STRUCT_EXTRACT", expressions=[_col(alias),
-                                                                         _S(field)])
             return exp.column(field, table=alias)
 
-        def item(name: str, index: exp.Expression) -> exp.Expression:
-            got = exp.Anonymous(this="LIST_EXTRACT", expressions=[
-                exp.Anonymous(this="GETVARIABLE", expressions=[_S(name)]), index])
-            # a negative index counts from the end: below the first day is no day
-            return _case([(exp.GTE(this=index, expression=_N(1)), got)])
-
-        extra, joins, day_cols, interval_cols = [], [], [], []
+        extra, joins = [], []
         for i, h in enumerate(handoffs):
             amounts = h.get("amounts", {})
             if not amounts:
@@ -159,23 +145,13 @@ class HandoffParts:
                 dd, ii = f"cd{i}_{li}", f"ci{i}_{li}"
                 if li >= 0:
                     dname, iname = self._cal_names(li)
-                    day = self.d.floor_div(start, DAY_US)
-                    if lookup:
-                        first = self.cal_tables[label].days[0][0]
-                        day_cols.append(item(dname, exp.Add(this=exp.Sub(
-                            this=day, expression=_N(first)), expression=_N(1))).as_(
-                            dd, copy=False))
-                    else:
-                        joins.append((exp.to_table(dname).as_(dd, copy=False), exp.EQ(
-                            this=exp.column("d", table=dd), expression=day)))
+                    joins.append((exp.to_table(dname).as_(dd, copy=False), exp.EQ(
+                        this=exp.column("d", table=dd),
+                        expression=self.d.floor_div(start, DAY_US))))
                     step = exp.Add(this=exp.Add(this=ref(dd, "i"), expression=_ge01(
                         start, ref(dd, "c1"))), expression=_ge01(start, ref(dd, "c2")))
-                    if lookup:
-                        interval_cols.append(item(iname, exp.Add(
-                            this=exp.Paren(this=step), expression=_N(1))).as_(ii, copy=False))
-                    else:
-                        joins.append((exp.to_table(iname).as_(ii, copy=False), exp.EQ(
-                            this=exp.column("i", table=ii), expression=step)))
+                    joins.append((exp.to_table(iname).as_(ii, copy=False), exp.EQ(
+                        this=exp.column("i", table=ii), expression=step)))
                 for tag, amount in pairs:
                     if amount == 0:
                         per_tag.setdefault(tag, {})[label] = start
@@ -201,16 +177,10 @@ class HandoffParts:
         route_cols = [exp.Paren(this=h["route_index"]).as_(f"_route{i}", copy=False)
                       for i, h in enumerate(handoffs) if h.get("amounts")]
         self._add("g1", exp.select(exp.Star(), *route_cols).from_("g", copy=False))
-        if lookup:
-            self._add("hd", exp.select(exp.Star(), *day_cols).from_("g1", copy=False))
-            self._add("hi", exp.select(exp.Star(), *interval_cols).from_("hd", copy=False))
-            self._add("h", exp.select(exp.Star(), *extra).from_("hi", copy=False))
-        else:
-            sel = exp.select(_star_of("g"), *extra).from_(exp.to_table("g1").as_("g",
-                                                                                copy=False))
-            for table, on in joins:
-                sel = sel.join(table, on=on, join_type="left", copy=False)
-            self._add("h", sel)
+        sel = exp.select(_star_of("g"), *extra).from_(exp.to_table("g1").as_("g", copy=False))
+        for table, on in joins:
+            sel = sel.join(table, on=on, join_type="left", copy=False)
+        self._add("h", sel)
         for i, h in enumerate(handoffs):
             if h.get("sla") is None:
                 continue
