@@ -151,6 +151,9 @@ def _decide(pol: Any, runner: Any, engine: str, in_fmt: str, leads: str, source:
 
         con = duckdb.connect()
         try:
+            if engine == "duckdb":  # staged and decided inside DuckDB, one query
+                yield from runner.decide_parquet(leads)
+                return
             batches = policy.parquet_batches(con, leads)
             for lines, texts in batches:
                 yield from _decide_texts(pol, runner, lines, texts, at)

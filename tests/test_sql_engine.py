@@ -327,3 +327,25 @@ def test_parquet_to_parquet_keeps_input_order_over_several_row_groups(tmp_path):
     lines = [r[0] for r in con.execute("SELECT line FROM read_parquet(?)",
                                        [str(out)]).fetchall()]
     assert lines == list(range(1, 150_001))
+
+
+def test_a_repeated_key_keeps_the_last_value_in_every_engine(tmp_path):
+    """Spec section 9: a key repeated in one object, the last one wins. DuckDB's JSON
+    functions keep the first, so the engine hands such lines to the python engine."""
+    good = json.loads((RULES / "leads.jsonl").read_text().splitlines()[0])
+    text = json.dumps(good)
+    rows = [text,
+            # top level: job_level first "ic", then "vp" (the last wins: vp)
+            text[:-1] + ', "job_level": "vp"}',
+            # in a nested object the policy reads: company.employees twice
+            text.replace('"company": {', '"company": {"employees": 5000, ', 1),
+            '{"lead_id": "x", "lead_id": 7}', text]
+    path = tmp_path / "leads.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    runner = CliRunner()
+    base = ["eval", str(RULES), str(path), "--as-of", AS_OF_TEXT]
+    py = runner.invoke(main, base)
+    duck = runner.invoke(main, [*base, "--engine", "duckdb"])
+    assert duck.stdout == py.stdout and py.stdout.count("\n") == 5
+    assert json.loads(py.stdout.splitlines()[1])["scores"] != json.loads(
+        py.stdout.splitlines()[0])["scores"]

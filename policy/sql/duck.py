@@ -40,7 +40,7 @@ from policy.sql.engine import (
     python_json_error,
     record_batches,
 )
-from policy.sql.sources import DuckJson
+from policy.sql.sources import DuckJson, _duck_path
 
 __all__ = ["DuckEngine", "duckdb_available"]
 
@@ -77,8 +77,23 @@ WHERE NOT regexp_full_match(txt, '{_BLANK}')"""
 #: The staged lines that might use what DuckDB's JSON reader accepts beyond RFC 8259
 #: (``NaN``, ``Infinity``, trailing commas, comments, huge exponents, single quotes):
 #: found by DuckDB in parallel, then read by the python reader, which decides.
-_SUSPECT = ("SELECT line, txt FROM stage WHERE regexp_matches(txt, "
-            r"'NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|''')")
+_LENIENT_RE2 = r"'NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|'''"
+
+
+def _suspect_query(objects: list[tuple[str, ...]]) -> str:
+    """The query of the staged lines the python reader must look at: those of
+    :data:`_LENIENT_RE2`, and (column ``repeated``) those with a key repeated in the
+    record or in one of the ``objects`` the policy reads below it (DuckDB's JSON
+    functions keep the first of repeated keys, the python reader the last)."""
+    tests = []
+    for path in [(), *objects]:
+        where = "'" + _duck_path(path).replace("'", "''") + "'"
+        keys = f"json_keys(txt, {where})"
+        # try(): a line DuckDB cannot read as JSON has no repeated key to find
+        tests.append(f"coalesce(try(len({keys}) <> len(list_distinct({keys}))), false)")
+    repeated = f"({' OR '.join(tests)})"
+    return (f"SELECT line, txt, {repeated} AS repeated FROM stage "
+            f"WHERE regexp_matches(txt, {_LENIENT_RE2}) OR {repeated}")
 
 
 class DuckEngine(BatchEngine):
@@ -112,7 +127,8 @@ class DuckEngine(BatchEngine):
         d = dialect("duckdb")
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
                        instants="us", hidden=True)
-        stmt = build(pol.model, pol.info, d, opts, source=DuckJson(d, relation="stage"))
+        source = DuckJson(d, relation="stage")
+        stmt = build(pol.model, pol.info, d, opts, source=source)
         self.sql = stmt.sql(dialect="duckdb")
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
             tabs = stmt.meta["calendar_tables"][label]
@@ -128,6 +144,9 @@ class DuckEngine(BatchEngine):
         self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         self.rebuild = Rebuilder(pol)
         self.width = len(layout(pol.model).columns)
+        read = source.paths or []
+        self._suspect = _suspect_query(sorted({p[:i] for p in read
+                                               for i in range(1, len(p))}))
         self._extra = 3 + len(self.rebuild.handoffs)
 
     def close(self) -> None:
@@ -158,13 +177,18 @@ class DuckEngine(BatchEngine):
                 con.execute(_STAGE_BLOCK, [first, text])
             if progress is not None:
                 progress()
-        bad = [line for line, txt in con.execute(_SUSPECT).fetchall()
-               if txt != BAD_UTF8 and not txt.startswith(_NOT_JSON)
-               and python_json_error(txt) is not None]
+        bad, by_python = [], {}
+        for line, txt, repeated in con.execute(self._suspect).fetchall():
+            if txt == BAD_UTF8 or txt.startswith(_NOT_JSON):
+                continue
+            if python_json_error(txt) is not None:
+                bad.append(line)
+            elif repeated:
+                by_python[line] = txt
         if bad:
             con.execute("UPDATE stage SET txt = chr(1) || txt WHERE line IN "
                         "(SELECT unnest($1::BIGINT[]))", [bad])
-        yield from self._decide_stage()
+        yield from self._decide_stage(by_python)
 
     def decide_records(self, records, progress=None) -> Iterator[tuple[int, Any]]:
         """Records from the python reader (CSV, JSON arrays): its error records pass
@@ -197,8 +221,11 @@ class DuckEngine(BatchEngine):
         return rec.line, LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value),
                                    line=rec.line)
 
-    def _decide_stage(self, size: int = 10_000) -> Iterator[tuple[int, Any]]:
-        """Decide the staging table with one query, streaming the rows in order."""
+    def _decide_stage(self, by_python: dict[int, str] | None = None, size: int = 10_000
+                      ) -> Iterator[tuple[int, Any]]:
+        """Decide the staging table with one query, streaming the rows in order; the
+        lines of ``by_python`` (a key repeated in one object) are decided by the python
+        engine, whose reader keeps the last of the repeated keys (spec section 9)."""
         con = self.con
         con.execute("SELECT * FROM decided")
         w, extra, pol, rebuild = self.width, self._extra, self.pol, self.rebuild
@@ -212,7 +239,9 @@ class DuckEngine(BatchEngine):
                 if line <= last:
                     raise RuntimeError("DuckDB returned the decisions out of input order")
                 last = line
-                if isinstance(record, LeadError):
+                if by_python and line in by_python:
+                    record = _python_decision(pol, line, by_python.pop(line), self.as_of)
+                elif isinstance(record, LeadError):
                     text = row[-1]
                     if text.startswith(_NOT_JSON):
                         text = text[1:]
@@ -220,6 +249,15 @@ class DuckEngine(BatchEngine):
                 yield line, record
 
     # ------------------------------------------------------------------ parquet
+    def decide_parquet(self, path: str) -> Iterator[tuple[int, Any]]:
+        """Every row of a Parquet file (each as the JSON object ``to_json`` makes of
+        it, as the python engine reads it), in order, decided by one query."""
+        con = self.con
+        con.execute("DELETE FROM stage")
+        con.execute("INSERT INTO stage " + _parquet_json_select(path,
+                                                               _parquet_columns(con, path)))
+        yield from self._decide_stage()
+
     def parquet_rows(self, path: str) -> Iterator[tuple[list[int], list[str]]]:
         """Batches of (row number, the row as JSON text) of a Parquet file."""
         return parquet_batches(self.con, path)
@@ -281,6 +319,19 @@ def atomic_target(target: str) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _python_decision(pol: Any, line: int, text: str, as_of: int) -> Any:
+    """One line decided by the python engine, as ``funnel eval`` decides it."""
+    from policy.io.leads import jsonl_record
+
+    rec = jsonl_record(line, text)
+    if rec.error is not None:
+        return LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value), line=line)
+    try:
+        return pol.run_prepared(rec.value, pol.prepare(rec.value), as_of)
+    except LeadError as exc:
+        return exc.with_line(line)
 
 
 def _remove(con, path: str) -> None:

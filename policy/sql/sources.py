@@ -125,8 +125,11 @@ class DuckJson:
     def __init__(self, d: Dialect, relation: str = "src"):
         self.d = d
         self.relation = relation
+        #: the paths the statement reads (set by :meth:`base`)
+        self.paths: list[tuple[str, ...]] | None = None
 
     def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
+        self.paths = list(paths)
         txt = exp.column("txt")
         ok = _call("JSON_VALID", txt)
         doc_type = _case([(ok, _call("JSON_TYPE", txt))])
