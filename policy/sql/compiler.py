@@ -74,6 +74,9 @@ class Options:
     instants: str = "native"
     #: the engines' hidden columns (JSON text of values, problem messages)
     hidden: bool = False
+    #: the IANA zone lead timestamps without an offset are read in (None: UTC);
+    #: :mod:`policy.sql.localtz`
+    local_tz: str | None = None
 
 
 def default_years(today: datetime.date | None = None) -> tuple[int, int]:
@@ -215,7 +218,12 @@ class _Build:
                           .as_(f"{name}_t", copy=False))
         self._add("ts0", exp.select(exp.Star(), *shapes).from_("sl", copy=False))
         self._add("tp", exp.select(exp.Star(), *parts).from_("ts0", copy=False))
-        self._add("tv", exp.select(exp.Star(), *values).from_("tp", copy=False))
+        values_from = "tp"
+        if self.opts.local_tz is not None:  # --local-tz: naive text read in that zone
+            from policy.sql.localtz import stage
+
+            values_from, values = stage(self, self.opts.local_tz, values)
+        self._add("tv", exp.select(exp.Star(), *values).from_(values_from, copy=False))
         cols: list[exp.Expression] = [exp.Star()]
         # The refusal: the record itself, then the schema, then timestamp fields.
         schema_fail = [c for _, c, _ in problems]

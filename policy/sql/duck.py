@@ -60,7 +60,7 @@ class DuckEngine(BatchEngine):
         self.con = duckdb.connect(config=config)
         d = dialect("duckdb")
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
-                       instants="us", hidden=True)
+                       instants="us", hidden=True, local_tz=getattr(pol, "local_tz", None))
         stmt = build(pol.model, pol.info, d, opts)
         self.sql = stmt.sql(dialect="duckdb")
         self._native = None
@@ -101,7 +101,8 @@ class DuckEngine(BatchEngine):
         d = dialect("duckdb")
         stmt = build(self.pol.model, self.pol.info, d,
                      Options(source="json", as_of=self.as_of, years=self.years,
-                             calendars="named", instants="native", hidden=False),
+                             calendars="named", instants="native", hidden=False,
+                             local_tz=getattr(self.pol, "local_tz", None)),
                      source=DuckJson(d, relation="parquet_src"))
         try:
             cols = _parquet_columns(self.con, source)
