@@ -43,9 +43,12 @@ def load_checked(path: str, *, strict: bool = False, quiet_ok: bool = True) -> L
     return result
 
 
-def load_policy(path: str, *, strict: bool = False):
-    """A loaded :class:`policy.Policy` ready to evaluate; exits like :func:`load_checked`."""
+def load_policy(path: str, *, strict: bool = False, local_tz: str | None = None):
+    """A loaded :class:`policy.Policy` ready to evaluate; exits like :func:`load_checked`.
+
+    ``local_tz``: the zone lead timestamps without an offset are read in (``--local-tz``,
+    already checked by :func:`cli.leadfile.local_tz_option`)."""
     from policy import Policy
 
     result = load_checked(path, strict=strict)
-    return Policy.from_result(result)
+    return Policy.from_result(result, local_tz=local_tz)

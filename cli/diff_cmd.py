@@ -11,7 +11,7 @@ import attrs
 import click
 
 from .common import OK, PROBLEMS, fail_usage
-from .leadfile import as_of_option, now_us, open_leads
+from .leadfile import as_of_option, local_tz_option, now_us, open_leads
 from .output import emit, stdout_write
 
 FORMATS = ("text", "markdown", "json")
@@ -83,6 +83,7 @@ def _emit(text: str, output: str | None, *, summary: str) -> None:
               help="Also evaluate both versions on these leads (JSONL, JSON or CSV, by "
                    "extension) and show what moves.")
 @as_of_option
+@local_tz_option
 @click.option("--samples", type=click.IntRange(min=0), default=5, show_default=True,
               metavar="N", help="Lead ids shown for each kind of change.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -92,7 +93,8 @@ def _emit(text: str, output: str | None, *, summary: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write the report to FILE instead of standard output.")
 def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of: int | None,
-         samples: int, fmt: str, fail_on_change: bool, output: str | None) -> None:
+         samples: int, fmt: str, fail_on_change: bool, output: str | None,
+         local_tz: str | None = None) -> None:
     """Compare two versions of a policy by meaning, not by text.
 
     BASE and HEAD are each a directory holding a policy, or a git revision (a
@@ -131,7 +133,7 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
         impact = None
         if leads is not None:
             impact = _impact(base_res, head_res, leads, now_us() if as_of is None else as_of,
-                             samples)
+                             samples, local_tz)
         report = DiffReport(base_src, head_src, base_res.model, head_res.model, changes, impact)
         if fmt == "json":
             text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -143,7 +145,8 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
     sys.exit(PROBLEMS if fail_on_change and changes.changed else OK)
 
 
-def _impact(base_res, head_res, leads: str, at: int, samples: int):
+def _impact(base_res, head_res, leads: str, at: int, samples: int,
+            local_tz: str | None = None):
     """Evaluate both versions on the leads in ``leads`` (exit 2 when they cannot be read)."""
     from policy import LeadFileError, Policy, detect_format, read_records, text_stream
     from policy import measure_impact as measure
@@ -155,7 +158,8 @@ def _impact(base_res, head_res, leads: str, at: int, samples: int):
     records = read_records(stream, fmt=detect_format(None if leads == "-" else leads),
                            schema=head_model.schema)
     try:
-        return measure(Policy.from_result(base_res), Policy.from_result(head_res), records,
+        return measure(Policy.from_result(base_res, local_tz=local_tz),
+                       Policy.from_result(head_res, local_tz=local_tz), records,
                        as_of=at, samples=samples)
     except LeadFileError as exc:
         fail_usage(f"{shown}: {exc.message}")

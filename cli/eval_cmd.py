@@ -21,7 +21,7 @@ import click
 import policy
 
 from .common import OK, PROBLEMS, fail_usage, load_policy
-from .leadfile import as_of_option, now_us, open_leads, progress_bar
+from .leadfile import as_of_option, local_tz_option, now_us, open_leads, progress_bar
 
 #: The output formats (the library's writers and Parquet, named here so that `--help`
 #: does not import the engine).
@@ -39,6 +39,7 @@ OUTPUT_FORMATS = ("jsonl", "json", "csv", "table", "parquet")
               help="Format of LEADS. Default: by its extension (.jsonl, .json, .csv, "
                    ".parquet); JSON Lines for standard input.")
 @as_of_option
+@local_tz_option
 @click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default=None,
               help="jsonl: one decision per line; json: one array; csv: the tabular form "
                    "(one column per score and handoff field); table: aligned columns for a "
@@ -61,7 +62,8 @@ OUTPUT_FORMATS = ("jsonl", "json", "csv", "table", "parquet")
               help="The Spark master for --engine spark.")
 def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None,
           as_of: int | None, fmt: str | None, explain: bool, output: str | None,
-          jobs: int | None, engine: str = "python", spark_master: str = "local[*]") -> None:
+          jobs: int | None, engine: str = "python", spark_master: str = "local[*]",
+          local_tz: str | None = None) -> None:
     """Decide every lead in LEADS with the policy at PATH.
 
     LEADS is JSON Lines, a JSON array or CSV (by extension); `-` or nothing reads
@@ -91,7 +93,7 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
     if explain and engine != "python":
         raise click.UsageError("--explain needs the python engine: the trace stays in Python")
     delimiter = _delimiter(delimiter)
-    pol = load_policy(path)
+    pol = load_policy(path, local_tz=local_tz)
     at = now_us() if as_of is None else as_of
     from . import engines
 

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from .common import OK, PROBLEMS, fail_usage, load_policy
-from .leadfile import as_of_option, now_us, open_leads
+from .leadfile import as_of_option, local_tz_option, now_us, open_leads
 from .output import stdout_write
 
 _AT_RECORD = re.compile(r"(?P<file>.+):(?P<line>[0-9]+)")
@@ -133,12 +133,14 @@ def _json_object(text: str, shown: str) -> dict:
 @click.argument("path", type=click.Path())
 @click.argument("lead")
 @as_of_option
+@local_tz_option
 @click.option("--id", "lead_id", metavar="ID", default=None,
               help="Explain the lead whose `id` field is ID in the lead file LEAD "
                    "(JSONL, JSON or CSV), instead of naming it by line as FILE:N.")
 @click.option("--color/--no-color", default=False,
               help="Mark passing and failing rules in colour (off unless asked; NO_COLOR wins).")
-def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color: bool) -> None:
+def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color: bool,
+            local_tz: str | None = None) -> None:
     """Show how the policy at PATH decides one LEAD, rule by rule.
 
     LEAD is a JSON file holding one lead, FILE:N for the record at line N of a
@@ -161,7 +163,7 @@ def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color:
     from policy import LeadError
     from policy import render_explanation as render
 
-    pol = load_policy(path)
+    pol = load_policy(path, local_tz=local_tz)
     if lead_id is not None:
         if lead.lstrip().startswith("{") or _AT_RECORD.fullmatch(lead) and not os.path.exists(
                 lead):
@@ -178,5 +180,5 @@ def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color:
             click.echo(f"  {problem.path or '(the record)'}: {problem.message}", err=True)
         sys.exit(PROBLEMS)
     color = color and not os.environ.get("NO_COLOR")
-    stdout_write(render(decision, pol.model, color=color))
+    stdout_write(render(decision, pol.model, color=color, local_tz=pol.local_tz))
     sys.exit(OK)

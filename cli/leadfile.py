@@ -49,6 +49,30 @@ def as_of_option(f: Callable) -> Callable:
     )(f)
 
 
+def parse_local_tz(ctx: click.Context | None, param: click.Parameter | None,
+                   value: str | None) -> str | None:
+    """``--local-tz``: an IANA zone name, checked here so a typo is a usage error (exit
+    2) before any policy or lead is read."""
+    if value is None:
+        return None
+    from policy import local_zone
+
+    try:
+        local_zone(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def local_tz_option(f: Callable) -> Callable:
+    """The ``--local-tz`` option shared by ``eval``, ``explain``, ``diff`` and ``report``."""
+    return click.option(
+        "--local-tz", "local_tz", metavar="ZONE", callback=parse_local_tz,
+        help="Read lead timestamps that have no offset (and dates) as local time in this "
+             "IANA zone, e.g. America/New_York, instead of UTC. --as-of is not affected.",
+    )(f)
+
+
 def now_us() -> int:
     """The current instant, µs since the epoch (the default ``as_of``)."""
     import time

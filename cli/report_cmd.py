@@ -16,7 +16,7 @@ import click
 import policy
 
 from .common import OK, fail_usage, load_policy
-from .leadfile import as_of_option, now_us, open_leads
+from .leadfile import as_of_option, local_tz_option, now_us, open_leads
 
 FORMATS = ("html", "markdown", "json")
 
@@ -32,6 +32,7 @@ ENGINES = _engines()
 @click.argument("path", type=click.Path())
 @click.argument("leads")
 @as_of_option
+@local_tz_option
 @click.option("--engine", type=click.Choice(ENGINES), default="python", show_default=True,
               help="Which engine decides the leads (as `funnel eval --engine`); the figures "
                    "are computed in DuckDB either way.")
@@ -55,7 +56,7 @@ ENGINES = _engines()
                    "per core.")
 def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None,
            cohort: str | None, period: str, input_format: str | None, fmt: str | None,
-           output: str | None, jobs: int | None) -> None:
+           output: str | None, jobs: int | None, local_tz: str | None = None) -> None:
     """How the funnel the policy at PATH agreed on performs on the leads in LEADS.
 
     Reach and conversion per stage, off-funnel states and their reasons, SLA
@@ -73,7 +74,7 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
     """
     if fmt is None:
         fmt = policy.report_format_for(output)
-    pol = load_policy(path)
+    pol = load_policy(path, local_tz=local_tz)
     try:
         by_path = policy.report_field_option(pol, by, "--by")
         cohort_path = policy.report_field_option(pol, cohort, "--cohort")

@@ -13,7 +13,7 @@ import sys
 import click
 
 from .common import OK, PROBLEMS, fail_usage, load_policy
-from .leadfile import as_of_option
+from .leadfile import as_of_option, local_tz_option
 
 DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres", "trino")
 
@@ -45,10 +45,12 @@ def _years(ctx: click.Context, param: click.Parameter, value: str | None):
               help="The years the calendar tables cover. Default: five years before to two "
                    "after this year.")
 @as_of_option
+@local_tz_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write to FILE instead of standard output.")
 def sql(path: str, dialect: str, table: str, view: str | None, flat: str | None,
-        years: tuple[int, int] | None, as_of: int | None, output: str | None) -> None:
+        years: tuple[int, int] | None, as_of: int | None, output: str | None,
+        local_tz: str | None = None) -> None:
     """Print the policy at PATH as one SQL statement that decides every row of a leads
     table, in the tabular form (one row per lead: scores, stage, handoffs, violations,
     errors).
@@ -58,6 +60,7 @@ def sql(path: str, dialect: str, table: str, view: str | None, flat: str | None,
       funnel sql rules --dialect snowflake --table crm.leads --view lead_decisions
       funnel sql rules --dialect bigquery --flat __ --as-of 2026-12-01T00:00:00Z
       funnel sql rules --dialect duckdb | duckdb leads.duckdb
+      funnel sql rules --dialect snowflake --local-tz America/New_York
 
     Exit status: 0 printed; 1 the policy has errors or cannot run as SQL; 2 bad usage.
     """
@@ -65,7 +68,7 @@ def sql(path: str, dialect: str, table: str, view: str | None, flat: str | None,
 
     if flat is not None and flat == "":
         fail_usage("--flat needs a separator, such as __")
-    pol = load_policy(path)
+    pol = load_policy(path, local_tz=local_tz)
     try:
         text = to_sql(pol, dialect=dialect, table=table, view=view, flat=flat, as_of=as_of,
                       years=years)

@@ -83,6 +83,7 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "text_stream": "io.leads",
     "LeadFileError": "io.leads",
     "parse_timestamp": "engine.timestamps",
+    "local_zone": "engine.timestamps",
     # render
     "render_docs": ("render.docs", "render"),
     "render_explanation": ("render.explain", "render"),

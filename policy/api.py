@@ -26,7 +26,7 @@ from policy.engine.decision import Decision, LeadError, PolicyInfo, Problem
 from policy.engine.interpreter import Interpreter
 from policy.engine.ir import Program
 from policy.engine.resolve import resolve
-from policy.engine.timestamps import from_datetime, parse_timestamp
+from policy.engine.timestamps import from_datetime, local_zone, parse_timestamp
 from policy.engine.validate import LeadValidator
 from policy.model.loader import InputError, LoadResult, load_model
 from policy.model.namespace import PolicyModel
@@ -41,18 +41,24 @@ ENGINES = ("auto", "compiled", "interpreter")
 _KIND_WORDS = {"date-time": "date-time", "date": "date", "any": "timestamp"}
 
 
-def load(path: Any, *, engine: str = "auto") -> Policy:
+def load(path: Any, *, engine: str = "auto", local_tz: str | None = None) -> Policy:
     """Load, check and prepare the policy at ``path`` (a directory or one ``.funnel`` file).
 
     Raises :class:`PolicyError` with every diagnostic when the policy has errors, or
     with one E110 diagnostic when the path cannot be read at all. Warnings do not
     stop loading; they are kept in :attr:`Policy.diagnostics`.
+
+    ``local_tz`` (an IANA name, ``"America/New_York"``) reads lead timestamps without
+    an offset, and dates, in that zone instead of UTC (spec v1.1 section 9); an
+    unknown name raises ``ValueError``.
     """
+    if local_tz is not None:
+        local_zone(local_tz)  # a bad name is refused before the policy is read
     try:
         result = load_model(path)
     except InputError as exc:
         raise PolicyError([error("E110", str(exc))]) from None
-    return Policy.from_result(result, engine=engine)
+    return Policy.from_result(result, engine=engine, local_tz=local_tz)
 
 
 def as_of_instant(as_of: datetime | None) -> int:
@@ -88,7 +94,7 @@ class Policy:
     """
 
     __slots__ = ("_model", "_info", "_diagnostics", "_interpreter", "_engine", "_engine_name",
-                 "_validator", "_plan", "_id_field", "_id_key", "_check")
+                 "_validator", "_plan", "_id_field", "_id_key", "_check", "_local_tz", "_tz")
 
     def __init__(
         self,
@@ -96,15 +102,17 @@ class Policy:
         *,
         diagnostics: Iterable[Diagnostic] | None = None,
         engine: str = "auto",
+        local_tz: str | None = None,
     ) -> None:
         """A policy from a model and the checker's diagnostics of it.
 
         A model with errors is refused with :class:`PolicyError`: no engine ever runs
         one. Without ``diagnostics`` (a model that was built, not loaded) the checker
-        runs here to find out.
+        runs here to find out. ``local_tz``: see :func:`load`.
         """
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+        tz = None if local_tz is None else local_zone(local_tz)
         if diagnostics is None:
             from policy.check.checker import check_policy
 
@@ -122,13 +130,13 @@ class Policy:
             digest=policy_digest(model),
         )
         program = resolve(model)
-        interpreter = Interpreter(program, info)
+        interpreter = Interpreter(program, info, tz=tz)
         run, name = interpreter.run, "interpreter"
         if engine != "interpreter":
             compiled = _compile(program, info, required=engine == "compiled")
             if compiled is not None:
                 run, name = compiled.run, "compiled"
-        validator = LeadValidator(model.schema) if model.schema is not None else None
+        validator = LeadValidator(model.schema, tz=tz) if model.schema is not None else None
         setattr_ = object.__setattr__
         setattr_(self, "_model", model)
         setattr_(self, "_info", info)
@@ -139,17 +147,21 @@ class Policy:
         setattr_(self, "_validator", validator)
         setattr_(self, "_check", validator.lead_check() if validator is not None else None)
         setattr_(self, "_plan", _timestamp_plan(model))
+        setattr_(self, "_local_tz", local_tz)
+        setattr_(self, "_tz", tz)
         id_field = model.id_field
         setattr_(self, "_id_field", id_field)
         setattr_(self, "_id_key", id_field[0] if id_field and len(id_field) == 1 else None)
 
     @classmethod
-    def from_result(cls, result: LoadResult, *, engine: str = "auto") -> Policy:
+    def from_result(cls, result: LoadResult, *, engine: str = "auto",
+                    local_tz: str | None = None) -> Policy:
         """The policy a :func:`~policy.model.loader.load_model` result holds; raises
         :class:`PolicyError` when that result has errors."""
         if not result.ok:
             raise PolicyError(result.diagnostics, result.sources, result.omitted)
-        return cls(result.model, diagnostics=result.diagnostics, engine=engine)
+        return cls(result.model, diagnostics=result.diagnostics, engine=engine,
+                   local_tz=local_tz)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a Policy is immutable")
@@ -181,6 +193,17 @@ class Policy:
     def diagnostics(self) -> tuple[Diagnostic, ...]:
         """The warnings found while loading (errors stop loading)."""
         return self._diagnostics
+
+    @property
+    def local_tz(self) -> str | None:
+        """The IANA zone lead timestamps without an offset are read in; None: UTC."""
+        return self._local_tz
+
+    @property
+    def tz(self):
+        """:attr:`local_tz` as a ``tzinfo`` (None: UTC), for code that parses lead
+        timestamps itself (:func:`~policy.engine.timestamps.parse_timestamp`)."""
+        return self._tz
 
     @property
     def engine(self) -> str:
@@ -231,7 +254,8 @@ class Policy:
         """The derivation of one lead's decision, as plain text for a person."""
         from policy.render.explain import render
 
-        return render(self.trace(lead, as_of=as_of), self._model, color=color)
+        return render(self.trace(lead, as_of=as_of), self._model, color=color,
+                      local_tz=self._local_tz)
 
 
     def sql(self, *, dialect: str = "duckdb", table: str = "leads", view: str | None = None,
@@ -299,13 +323,14 @@ class Policy:
         validator = self._validator
         ts: list[int | None] = []
         problems = None
+        tz = self._tz
         for path, key, kind in plan:
             v = lead.get(key) if key is not None else rt.get(lead, path)
             if v is None:
                 ts.append(None)
                 continue
             if type(v) is str:
-                us = parse_timestamp(v, kind=kind)
+                us = parse_timestamp(v, kind=kind, tz=tz)
                 if us is not None:
                     ts.append(us)
                     continue

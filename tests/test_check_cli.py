@@ -96,6 +96,35 @@ def test_json_format(runner: CliRunner) -> None:
         "W204", 15, 11, "warning")
 
 
+def test_json_kind_tells_apart_what_one_code_means(runner: CliRunner) -> None:
+    """E103 and E108 mean what the spec's table says (§6), and each diagnostic's ``kind``
+    says which of the code's meanings it is: a script can tell a duplicate name from a
+    funnel line that disagrees with the stages, and a missing header from a cycle."""
+    found = {}
+    for case in ("e103_funnel_mismatch", "e103_names_twice", "e108_cycles", "e108_no_header"):
+        result = runner.invoke(check, [f"{case}.funnel", "--format", "json"])
+        assert result.exit_code == 1, result.output
+        diags = json.loads(result.stdout)["diagnostics"]
+        assert all(list(d)[:3] == ["code", "kind", "severity"] for d in diags)
+        found[case] = {(d["code"], d["kind"]) for d in diags if d["severity"] == "error"}
+    assert found["e103_funnel_mismatch"] == {("E103", "funnel-mismatch")}
+    assert found["e103_names_twice"] == {("E103", "duplicate")}
+    assert found["e108_cycles"] == {("E108", "cycle")}
+    assert found["e108_no_header"] == {("E108", "header")}
+
+
+def test_every_code_has_its_kinds_and_a_kind_belongs_to_its_code() -> None:
+    from policy.syntax.diagnostics import CODES, KINDS, Diagnostic, Severity, error
+
+    assert set(KINDS) == set(CODES)
+    words = [k for kinds in KINDS.values() for k in kinds]
+    assert all(re.fullmatch(r"[a-z]+(-[a-z]+)*", k) for k in words)
+    assert error("E108", "x").kind == "header"  # the first kind is the default
+    assert error("E108", "x", kind="cycle").kind == "cycle"
+    with pytest.raises(ValueError, match="E101 has no kind 'cycle'"):
+        Diagnostic("E101", Severity.ERROR, "x", kind="cycle")
+
+
 def test_json_format_of_a_clean_policy(tmp_path: Path) -> None:
     (tmp_path / "p.funnel").write_text(CLEAN)
     result = CliRunner().invoke(check, [str(tmp_path), "--format", "json"])

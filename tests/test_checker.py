@@ -188,7 +188,7 @@ def test_timestamp_text_must_parse() -> None:
 
 def test_name_declared_twice_points_at_the_second() -> None:
     (d,) = check(BASE + 'team marketing "@other"\n')
-    assert (d.code, d.message) == ("E103", "`marketing` is declared twice")
+    assert (d.code, d.kind, d.message) == ("E103", "duplicate", "`marketing` is declared twice")
     assert d.span.line == 11
     assert d.help.startswith("the first is at t.funnel:2:6")
 
@@ -196,9 +196,9 @@ def test_name_declared_twice_points_at_the_second() -> None:
 def test_stage_not_in_funnel_and_funnel_stage_not_declared() -> None:
     text = BASE.replace("funnel lead -> mql", "funnel lead -> sql")
     found = check(text)
-    assert [(d.code, d.message) for d in found] == [
-        ("E114", "`sql` is in the funnel but no stage declares it"),
-        ("E114", "stage `mql` is not in the funnel"),
+    assert [(d.code, d.kind, d.message) for d in found] == [
+        ("E103", "funnel-mismatch", "`sql` is in the funnel but no stage declares it"),
+        ("E103", "funnel-mismatch", "stage `mql` is not in the funnel"),
     ]
     assert found[0].help == "did you mean `mql`?"
 
@@ -247,14 +247,16 @@ def test_work_calendar_is_built_only_from_a_valid_calendar() -> None:
 
 def test_missing_header_is_reported_at_the_first_file() -> None:
     (d,) = check(BASE.replace('policy demo "Demo"\n', ""))
-    assert (d.code, d.span.file, d.span.line, d.span.column) == ("E108", "t.funnel", 1, 1)
+    assert (d.code, d.kind, d.span.file, d.span.line, d.span.column) == (
+        "E108", "header", "t.funnel", 1, 1)
 
 
 def test_cycle_names_its_path() -> None:
     text = BASE.replace("require demo_requested", "require a") + (
         "define a = b or x\ndefine b = c and y\ndefine c = a\n")
     (d,) = check(text)
-    assert (d.code, d.message) == ("E115", "`a` depends on itself: `a` -> `b` -> `c` -> `a`")
+    assert (d.code, d.kind, d.message) == (
+        "E108", "cycle", "`a` depends on itself: `a` -> `b` -> `c` -> `a`")
     assert where(d) == (11, 12, 13)
 
 

@@ -111,8 +111,10 @@ class Interpreter:
     one instance is safe to share between threads.
     """
 
-    def __init__(self, program, info: PolicyInfo):
+    def __init__(self, program, info: PolicyInfo, *, tz=None):
         self.program = program_of(program)
+        #: the zone timestamps without an offset are read in (``local_tz``); None: UTC
+        self.tz = tz
         self.info = info
 
     # ------------------------------------------------------------------ public
@@ -281,7 +283,7 @@ class Interpreter:
         if tracing and stage.entered is not None:
             # no decision reads it; `explain` shows it (unparseable counts as missing)
             raw = rt.get(r.lead, stage.entered.path)
-            when = parse_timestamp(raw, kind="any") if type(raw) is str else None
+            when = parse_timestamp(raw, kind="any", tz=self.tz) if type(raw) is str else None
             self._emit(r, "entered", stage.entered, stage.name,
                        None if when is None else format_timestamp(when),
                        values=((".".join(stage.entered.path), raw),))

@@ -93,7 +93,7 @@ def _field_types(model: PolicyModel) -> dict[tuple[str, ...], ir.Type]:
             if kind == "score":
                 return T.NUMBER
             if kind == "define" and e.path[0] not in seen:
-                # through defines (a cycle among them, E115, ends the search)
+                # through defines (a cycle among them, E108, ends the search)
                 return literal_type(model.defines[e.path[0]].value, seen | {e.path[0]})
         return None
 

@@ -9,8 +9,13 @@ the rules for what a lead's timestamp may look like live here (LANGUAGE.md §3, 
   and an optional fraction (``.`` and any number of digits, truncated to
   microseconds; RFC 3339's point only, spec v1.1 section 3), then an optional offset:
   ``Z``/``z``, ``±HH:MM``, ``±HHMM`` or ``±HH``. **No offset means UTC**, so exports
-  that drop the offset still work.
-- ``date``: ``YYYY-MM-DD`` only, read as midnight UTC.
+  that drop the offset still work — unless the caller names a local time zone
+  (``--local-tz``, ``local_tz=``, spec v1.1 section 9): then a time without an offset is
+  a wall-clock time in that zone. A wall-clock time in a daylight-saving gap moves
+  forward by the gap (02:30 on a spring-forward day in New York is 03:30 EDT); one in a
+  fold is the earlier of its two instants (``fold=0``).
+- ``date``: ``YYYY-MM-DD`` only, read as midnight UTC (midnight in the local zone when
+  one is named).
 
 Anything else is refused: week dates (``2026-W45-1``), compact forms (``20261102``),
 hours without minutes (``2026-11-02T15``), hour ``24``, leap seconds (``23:59:60``) and
@@ -23,11 +28,12 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 __all__ = [
     "format_timestamp",
     "from_datetime",
+    "local_zone",
     "parse_timestamp",
     "to_datetime",
 ]
@@ -57,11 +63,15 @@ _SHAPES = {
 }
 
 
-def parse_timestamp(text: str, *, kind: str = "date-time") -> int | None:
+def parse_timestamp(text: str, *, kind: str = "date-time", tz: tzinfo | None = None
+                    ) -> int | None:
     """Return the instant ``text`` names, in microseconds since the epoch (UTC).
 
     ``kind`` is ``"date-time"`` (date and time required, offset optional, no offset
     meaning UTC), ``"date"`` (``YYYY-MM-DD`` only, midnight UTC) or ``"any"`` (either).
+    ``tz`` (a zone from :func:`local_zone`) reads a timestamp without an offset, and a
+    date, as wall-clock time in that zone instead of UTC: in a gap it moves forward by
+    the gap, in a fold it is the earlier instant.
     Returns ``None`` when ``text`` is not such a timestamp, including when it is not a
     string at all; never raises for bad input.
 
@@ -87,9 +97,37 @@ def parse_timestamp(text: str, *, kind: str = "date-time") -> int | None:
             moment = datetime.fromisoformat(text[:10] + text[10:].upper())
         except ValueError:
             return None
-    delta = moment - (_EPOCH_NAIVE if moment.tzinfo is None else _EPOCH)
+    if moment.tzinfo is None:
+        if tz is None:
+            delta = moment - _EPOCH_NAIVE
+        else:
+            # fold=0 (the default): the offset in force before a transition, which
+            # is the earlier instant in a fold and moves a time in a gap forward by
+            # the gap (PEP 495); aware subtraction applies it without building a
+            # datetime, so the edges of years 1 and 9999 cannot overflow here.
+            delta = moment.replace(tzinfo=tz) - _EPOCH
+    else:
+        delta = moment - _EPOCH
     us = (delta.days * 86_400 + delta.seconds) * _US_PER_SECOND + delta.microseconds
     return us if _MIN_US <= us <= _MAX_US else None
+
+
+@functools.lru_cache(maxsize=64)
+def local_zone(name: str) -> tzinfo:
+    """The IANA time zone ``name`` (``America/New_York``) for reading local timestamps.
+
+    Raises ``ValueError`` with one readable sentence for a name that is not a zone.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"unknown time zone {name!r}: expected an IANA name such as "
+                         "America/New_York or Europe/London")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):
+        raise ValueError(f"unknown time zone {name!r}: expected an IANA name such as "
+                         "America/New_York or Europe/London") from None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -11,8 +11,9 @@
 
 Both apply the same rules. Of the schema's formats only ``date-time`` and ``date`` are
 enforced, with `policy.engine.timestamps.parse_timestamp` (so a date-time without an offset is
-valid and read as UTC, §3); other formats (``email``, ``uri``, …) are annotations, as
-draft 2020-12 makes them by default. A lead must be a JSON object whatever the schema
+valid and read as UTC, §3, or in the policy's ``local_tz``: the same values are valid);
+other formats (``email``, ``uri``, …) are annotations, as draft 2020-12 makes them by
+default. A lead must be a JSON object whatever the schema
 says; numbers must be finite; a tuple counts as an array.
 """
 
@@ -54,11 +55,24 @@ def _any_value(value: object) -> bool:
 _FORMAT_CHECKS = {"date-time": _is_date_time, "date": _is_date}
 
 
-def _format_checker() -> jsonschema.FormatChecker:
+def _format_checks(tz: Any) -> dict[str, Any]:
+    """The format checks for timestamps read in ``tz`` (None: UTC). A zone changes
+    which values are valid only at the edges of years 1 and 9999 (an instant past
+    them), so the validator accepts exactly what the engine's preparation parses."""
+    if tz is None:
+        return _FORMAT_CHECKS
+    return {
+        "date-time": lambda v: not isinstance(v, str) or parse_timestamp(v, tz=tz) is not None,
+        "date": lambda v: not isinstance(v, str)
+        or parse_timestamp(v, kind="date", tz=tz) is not None,
+    }
+
+
+def _format_checker(checks: dict[str, Any] = _FORMAT_CHECKS) -> jsonschema.FormatChecker:
     import jsonschema
 
     checker = jsonschema.FormatChecker(formats=())
-    for name, check in _FORMAT_CHECKS.items():
+    for name, check in checks.items():
         checker.checks(name)(check)
     return checker
 
@@ -104,11 +118,13 @@ class LeadValidator:
     to call from several threads, and neither raises for a bad lead.
     """
 
-    def __init__(self, schema: LeadSchema) -> None:
+    def __init__(self, schema: LeadSchema, *, tz: Any = None) -> None:
         self.schema = schema
         self._reference_validator: Any = None
+        checks = _format_checks(tz)
+        self._checks = checks
         formats: dict[str, Any] = {name: _any_value for name in _format_names(schema.document)}
-        formats.update(_FORMAT_CHECKS)
+        formats.update(checks)
         try:
             fast = jsonschema_rs.Draft202012Validator(
                 schema.document,
@@ -225,7 +241,8 @@ class LeadValidator:
         """The reference ``jsonschema`` validator, built on first use."""
         if self._reference_validator is None:
             self._reference_validator = _reference_class()(
-                _forbid_with_paths(self.schema.document), format_checker=_format_checker()
+                _forbid_with_paths(self.schema.document),
+                format_checker=_format_checker(self._checks)
             )
         return self._reference_validator
 

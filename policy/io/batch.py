@@ -237,7 +237,7 @@ def _init_worker(state: dict[str, Any] | None) -> None:
     if state is not None:  # spawned: load the policy again
         from policy.api import load
 
-        pol = load(state["path"], engine=state["engine"])
+        pol = load(state["path"], engine=state["engine"], local_tz=state.get("local_tz"))
         from policy.engine.tabular import layout
 
         _STATE.update(pol=pol, writer=make_writer(
@@ -271,6 +271,7 @@ def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, tra
             raise ValueError("worker processes need the policy's path on this platform")
         context = multiprocessing.get_context("spawn")
         init_state = {"path": policy_path, "engine": pol.engine, "fmt": writer.fmt,
+                      "local_tz": getattr(pol, "local_tz", None),
                       "as_of": as_of_us, "trace": trace}
     pool = context.Pool(jobs, initializer=_init_worker, initargs=(init_state,))
     try:

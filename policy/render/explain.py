@@ -38,13 +38,19 @@ _GATE_KINDS = frozenset({"gate", "exclude", "keep", "stage", "entered"})
 _HANDOFF_KINDS = frozenset({"route", "sla", "escalate", "reject"})
 
 
-def render(decision: Decision, model: PolicyModel | None = None, *, color: bool = False) -> str:
-    """The derivation of ``decision`` (which must carry a trace) as plain text."""
+def render(decision: Decision, model: PolicyModel | None = None, *, color: bool = False,
+           local_tz: str | None = None) -> str:
+    """The derivation of ``decision`` (which must carry a trace) as plain text.
+
+    ``local_tz``: the zone the lead's timestamps without an offset were read in, said
+    under the header (every timestamp the rules read is shown as the instant read)."""
     if decision.trace is None:
         raise ValueError("render needs a decision with a trace (Policy.trace)")
     out = _Out(color)
     events = list(decision.trace)
     _header(out, decision)
+    if local_tz is not None:
+        out.line(f"timestamps without an offset read as {terminal(local_tz)} local time")
     _placement(out, decision, events)
     _scores(out, decision, events, model)
     _gates(out, events, model)

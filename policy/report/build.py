@@ -169,7 +169,8 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
     with tempfile.TemporaryDirectory(prefix="funnel-report-") as tmp:
         path = os.path.join(tmp, "facts.jsonl")
         with open(path, "w", encoding="utf-8", newline="\n") as out:
-            writer = FactWriter(shape, out, by=by, cohort=cohort_path)
+            writer = FactWriter(shape, out, by=by, cohort=cohort_path,
+                                tz=getattr(pol, "tz", None))
             if units is not None:
                 write_facts(pol, units, writer, out, as_of, jobs=jobs)
             else:

@@ -83,11 +83,12 @@ def fact_columns(shape: Shape) -> dict[str, str]:
     return cols
 
 
-def _timestamp(value: Any, kind: str) -> int | None:
-    """A lead's timestamp text as µs; anything that does not parse counts as missing."""
+def _timestamp(value: Any, kind: str, tz: Any = None) -> int | None:
+    """A lead's timestamp text as µs (no offset: in ``tz``, the policy's ``local_tz``,
+    else UTC); anything that does not parse counts as missing."""
     if type(value) is not str:
         return None
-    return parse_timestamp(value, kind=kind)
+    return parse_timestamp(value, kind=kind, tz=tz)
 
 
 def _first_path(err: LeadError) -> str:
@@ -103,8 +104,9 @@ class FactWriter:
     """
 
     def __init__(self, shape: Shape, out: IO[str] | None, *, by: tuple[str, ...] | None,
-                 cohort: tuple[str, ...] | None):
+                 cohort: tuple[str, ...] | None, tz: Any = None):
         self.shape = shape
+        self.tz = tz
         self.out = out
         self.by = by
         self.cohort = cohort
@@ -167,11 +169,11 @@ class FactWriter:
             row["state"] = d.stage
             row["reason"] = key_text(d.reason)
         if self.cohort is not None:
-            row["cohort"] = _timestamp(rt.get(lead, self.cohort), "any")
+            row["cohort"] = _timestamp(rt.get(lead, self.cohort), "any", self.tz)
         for col, name in self._scores:
             row[col] = d.scores.get(name)
         for col, path, kind in self._entered:
-            row[col] = _timestamp(rt.get(lead, path), kind)
+            row[col] = _timestamp(rt.get(lead, path), kind, self.tz)
         off_list_messages = None
         for h in d.handoffs:
             found = self._handoffs.get(h.stage)

@@ -63,8 +63,9 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     if years is not None and years[0] > years[1]:
         raise SqlUnsupported(f"--years {years[0]}..{years[1]}: the first year is after the last")
     d = get_dialect(dialect)
+    local_tz = getattr(pol, "local_tz", None)  # Policy(local_tz=...): see policy.sql.localtz
     opts = Options(source="table", table=table, flat=flat, as_of=as_of, years=years,
-                   calendars="inline", instants="native")
+                   calendars="inline", instants="native", local_tz=local_tz)
     stmt = build(pol.model, pol.info, d, opts)
     from policy.engine.tabular import columns
 
@@ -84,4 +85,6 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
             f"-- dialect: {dialect}; reads `{table}`; one row per lead in the tabular form "
             "(docs/warehouse.md)"]
     head += [f"-- note: {note}" for note in NOTES[dialect]]
+    if local_tz is not None:
+        head.append(f"-- timestamps without an offset are read as {local_tz} local time")
     return "\n".join(head) + "\n" + text + ";\n"

@@ -73,6 +73,9 @@ class Options:
     #: ``ORDER BY line`` (JSON sources); DuckDB's engine keeps its staging table's
     #: insertion order instead (``preserve_insertion_order``), which needs no sort
     ordered: bool = True
+    #: the IANA zone lead timestamps without an offset are read in (None: UTC);
+    #: :mod:`policy.sql.localtz`
+    local_tz: str | None = None
 
 
 class _Build(HandoffParts):
@@ -217,7 +220,9 @@ class _Build(HandoffParts):
                      for (path, slot), name in self.slots.items()]
         self._add("sl", exp.select(exp.Star(), *slot_cols).from_("src0", copy=False))
         shapes, parts, values = [], [], []
-        direct = getattr(self.src, "instant", None)
+        # a typed column's instant (Parquet TIMESTAMP), except under --local-tz, where
+        # its text (no offset) is local time and is read as such
+        direct = getattr(self.src, "instant", None) if self.opts.local_tz is None else None
         for (path, kind), name in self.tsreg.items():
             t = direct(path, kind, self.path_index(path)) if direct is not None else None
             if t is not None:  # a typed column's instant: nothing to parse
@@ -231,7 +236,12 @@ class _Build(HandoffParts):
                           .as_(f"{name}_t", copy=False))
         self._add("ts0", exp.select(exp.Star(), *shapes).from_("sl", copy=False))
         self._add("tp", exp.select(exp.Star(), *parts).from_("ts0", copy=False))
-        self._add("tv", exp.select(exp.Star(), *values).from_("tp", copy=False))
+        values_from = "tp"
+        if self.opts.local_tz is not None:  # --local-tz: naive text read in that zone
+            from policy.sql.localtz import stage
+
+            values_from, values = stage(self, self.opts.local_tz, values)
+        self._add("tv", exp.select(exp.Star(), *values).from_(values_from, copy=False))
         # Each check once, as a column: the refusal, its paths and its messages read
         # them (inlining them three times made the statement several times longer).
         from policy.model.schema import format_path

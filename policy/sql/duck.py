@@ -126,7 +126,7 @@ class DuckEngine(BatchEngine):
         self.con.execute("PRAGMA force_compression='uncompressed'")
         d = dialect("duckdb")
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
-                       instants="us", hidden=True)
+                       instants="us", hidden=True, local_tz=getattr(pol, "local_tz", None))
         source = DuckJson(d, relation="stage")
         stmt = build(pol.model, pol.info, d, opts, source=source)
         self.sql = stmt.sql(dialect="duckdb")
@@ -277,7 +277,8 @@ class DuckEngine(BatchEngine):
             raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
         names = [name for name, _ in described]
         opts = Options(source="json", as_of=self.as_of, years=self.years,
-                       calendars="named", instants="native", hidden=False)
+                       calendars="named", instants="native", hidden=False,
+                       local_tz=getattr(self.pol, "local_tz", None))
         if len({n.lower() for n in names}) == len(names) and LINE not in names:
             src = ParquetSource(d, "parquet_src", dict(described))
             view = (f"SELECT file_row_number + 1 AS {LINE}, * EXCLUDE (file_row_number) "

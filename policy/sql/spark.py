@@ -68,7 +68,8 @@ class SparkEngine(BatchEngine):
         self.spark = session
         stmt = build(pol.model, pol.info, dialect("spark"),
                      Options(source="json", as_of=as_of, years=self.years,
-                             calendars="named", instants="us", hidden=True))
+                             calendars="named", instants="us", hidden=True,
+                             local_tz=getattr(pol, "local_tz", None)))
         self.sql = stmt.sql(dialect="spark")
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
             tabs = stmt.meta["calendar_tables"][label]

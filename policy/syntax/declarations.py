@@ -51,7 +51,7 @@ class ToAst(AstBuilder):
             raise ParseProblem(error(
                 "E103", "`default` cannot name a calendar", name.span,
                 help="`on default` means the unnamed calendar: write `calendar { … }` for it, "
-                     "or pick another name"))
+                     "or pick another name", kind="reserved-name"))
         return n.Calendar(items=tuple(items), name=name, description=desc, span=self._span(c))
 
     def cal_timezone(self, c):

@@ -35,19 +35,17 @@ CODES: dict[str, str] = {
     "E100": "syntax error",
     "E101": "unknown name or field",
     "E102": "type mismatch",
-    "E103": "a name or a once-only line declared twice",
+    "E103": "a name or a once-only line declared twice; the funnel line and the stages disagree",
     "E104": "unknown team, stage or state",
     "E105": "owning team changes with no handoff",
     "E106": "routes without a final `otherwise`, or lines after it",
     "E107": "bad calendar or business durations without one",
-    "E108": "policy header missing or repeated",
+    "E108": "policy header missing or repeated; a cycle among defines and scores",
     "E109": "an example names an unknown stage, score, route or state",
     "E110": "a file the policy names (schema, `lines` list, lead file) that cannot be used",
     "E111": "`fmt` refused: its output would not parse back to the same policy and comments",
     "E112": "a line a block may hold once appears twice, or `escalate` without `sla`",
     "E113": "a declared name that is not lowercase snake_case",
-    "E114": "the funnel line and the stage declarations disagree",
-    "E115": "a cycle among defines and scores",
     "W201": "a define or a named calendar that nothing uses",
     "W202": "a route that can never be chosen",
     "W203": "a threshold no score can reach",
@@ -59,15 +57,57 @@ CODES: dict[str, str] = {
 }
 
 
+#: What each code can mean, as a stable word a script can match on (the ``kind`` of
+#: ``check --format json``): the first is the code's default. The codes follow the spec's
+#: table (LANGUAGE.md §6), where some codes cover several mistakes; the kind tells them
+#: apart (docs/diagnostics.md, "Kinds").
+KINDS: dict[str, tuple[str, ...]] = {
+    "E100": ("syntax",),
+    "E101": ("unknown-name",),
+    "E102": ("type-mismatch",),
+    "E103": ("duplicate", "funnel-mismatch", "reserved-name"),
+    "E104": ("unknown-reference",),
+    "E105": ("missing-handoff",),
+    "E106": ("no-otherwise", "after-otherwise"),
+    "E107": ("calendar",),
+    "E108": ("header", "cycle"),
+    "E109": ("example",),
+    "E110": ("file",),
+    "E111": ("fmt-refused",),
+    "E112": ("repeated-line", "escalate-without-sla"),
+    "E113": ("naming",),
+    "W201": ("unused-define", "unused-calendar"),
+    "W202": ("unreachable-route",),
+    "W203": ("unreachable-threshold",),
+    "W204": ("impossible-gate",),
+    "W205": ("shadowed-field",),
+    "W206": ("repeated-entry",),
+    "W207": ("joint-boundary",),
+    "W208": ("enum-value",),
+}
+
+
+def _default_kind(diag: Diagnostic) -> str:
+    return KINDS.get(diag.code, ("other",))[0]
+
+
+def _known_kind(diag: Diagnostic, attribute: attrs.Attribute, kind: str) -> None:
+    if diag.code in KINDS and kind not in KINDS[diag.code]:
+        raise ValueError(f"{diag.code} has no kind {kind!r}: one of {KINDS[diag.code]}")
+
+
 @attrs.frozen
 class Diagnostic:
-    """One finding. ``message`` is lowercase, one line; ``help`` is optional advice."""
+    """One finding. ``message`` is lowercase, one line; ``help`` is optional advice;
+    ``kind`` which of its code's meanings this is (:data:`KINDS`)."""
 
     code: str
     severity: Severity
     message: str
     span: Span = NOWHERE
     help: str | None = None
+    kind: str = attrs.field(default=attrs.Factory(_default_kind, takes_self=True),
+                            validator=_known_kind, kw_only=True)
 
     @property
     def is_error(self) -> bool:
@@ -78,12 +118,18 @@ class Diagnostic:
         return (s.file, s.line, s.column, self.code, self.message)
 
 
-def error(code: str, message: str, span: Span = NOWHERE, help: str | None = None) -> Diagnostic:
-    return Diagnostic(code, Severity.ERROR, message, span, help)
+def error(code: str, message: str, span: Span = NOWHERE, help: str | None = None, *,
+          kind: str | None = None) -> Diagnostic:
+    if kind is None:
+        return Diagnostic(code, Severity.ERROR, message, span, help)
+    return Diagnostic(code, Severity.ERROR, message, span, help, kind=kind)
 
 
-def warning(code: str, message: str, span: Span = NOWHERE, help: str | None = None) -> Diagnostic:
-    return Diagnostic(code, Severity.WARNING, message, span, help)
+def warning(code: str, message: str, span: Span = NOWHERE, help: str | None = None, *,
+            kind: str | None = None) -> Diagnostic:
+    if kind is None:
+        return Diagnostic(code, Severity.WARNING, message, span, help)
+    return Diagnostic(code, Severity.WARNING, message, span, help, kind=kind)
 
 
 def cap_errors(diags: Iterable[Diagnostic],
@@ -266,6 +312,7 @@ def to_json(diag: Diagnostic) -> dict:
     s = diag.span
     return {
         "code": diag.code,
+        "kind": diag.kind,
         "severity": diag.severity.value,
         "message": diag.message,
         "file": s.file,

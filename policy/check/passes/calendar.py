@@ -65,7 +65,8 @@ def check_calendar(ctx: Context) -> Iterator[Diagnostic]:
         if name not in used and cal.name is not None:
             yield warning("W201", f"the calendar `{name}` is never used", cal.name.span,
                           help=f"count a handoff's business time on it with `calendar {name}` "
-                          f"in the handoff or `on {name}` after a route, or remove it")
+                          f"in the handoff or `on {name}` after a route, or remove it",
+                          kind="unused-calendar")
 
 
 def _calendar_name(ctx: Context, ident: n.Ident, used: set[str],

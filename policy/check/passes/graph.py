@@ -45,7 +45,7 @@ def _dependencies(ctx: Context) -> dict[str, list[tuple[str, n.Span]]]:
 
 
 def check_cycles(ctx: Context) -> Iterator[Diagnostic]:
-    """E115 a cycle among defines and scores, direct or indirect, with its path."""
+    """E108 a cycle among defines and scores, direct or indirect, with its path."""
     graph = _dependencies(ctx)
     for component in _strong_components(graph):
         members = set(component)
@@ -55,7 +55,7 @@ def check_cycles(ctx: Context) -> Iterator[Diagnostic]:
         path = _cycle_path(graph, start, members)
         first_edge = next(span for t, span in graph[start] if t == path[1])
         shown = " -> ".join(f"`{p}`" for p in path)
-        yield error("E115", f"`{start}` depends on itself: {shown}", first_edge,
+        yield error("E108", f"`{start}` depends on itself: {shown}", first_edge, kind="cycle",
                     help="a define or score cannot use itself, directly or through others; "
                     "break the cycle")
 

@@ -22,8 +22,9 @@ from policy.syntax.diagnostics import Diagnostic, error, warning
 
 
 def check_funnel(ctx: Context) -> Iterator[Diagnostic]:
-    """E114 the funnel line against the stages; E105 team boundaries without a handoff;
-    E103 two handoffs at one stage; E106 routes; E112 lines a block may hold once."""
+    """E103 the funnel line against the stages (kind ``funnel-mismatch``); E105 team
+    boundaries without a handoff; E103 two handoffs at one stage; E106 routes; E112 lines
+    a block may hold once."""
     model = ctx.model
     funnel = next((loc.decl for loc in ctx.decls() if isinstance(loc.decl, n.Funnel)), None)
     listed: dict[str, n.Ident] = {}
@@ -32,32 +33,34 @@ def check_funnel(ctx: Context) -> Iterator[Diagnostic]:
         for ident in funnel.stages:
             name = ident.name
             if name in listed:
-                yield error("E114", f"`{name}` appears twice in the funnel", ident.span,
+                yield error("E103", f"`{name}` appears twice in the funnel", ident.span,
                             help=f"the first is at {ctx.where(listed[name].span)}; each stage "
-                            "has one place in the funnel")
+                            "has one place in the funnel", kind="funnel-mismatch")
                 continue
             listed[name] = ident
             if name in model.stages:
                 continue
             other = ctx.kinds.get(name)
             if other is not None:
-                yield error("E114", f"expected a stage in the funnel, found the {other} "
+                yield error("E103", f"expected a stage in the funnel, found the {other} "
                             f"`{name}`", ident.span,
                             help="the funnel lists stages in order; states are placements "
-                            "off the funnel" if other == "state" else "the funnel lists stages")
+                            "off the funnel" if other == "state" else "the funnel lists stages",
+                            kind="funnel-mismatch")
             else:
-                yield error("E114", f"`{name}` is in the funnel but no stage declares it",
+                yield error("E103", f"`{name}` is in the funnel but no stage declares it",
                             ident.span, help=did_you_mean(name, unlisted)
-                            or declare_help("stage", name))
+                            or declare_help("stage", name), kind="funnel-mismatch")
     for loc in ctx.decls():
         d = loc.decl
         if isinstance(d, n.Stage) and d.name.name not in listed and model.stages.get(
             d.name.name
         ) is d:
-            yield error("E114", f"stage `{d.name.name}` is not in the funnel", d.name.span,
+            yield error("E103", f"stage `{d.name.name}` is not in the funnel", d.name.span,
                         help="add it to the `funnel` line, at its place in the order"
                         if funnel is not None else
-                        "add a line `funnel a -> b -> …` that lists the stages in order")
+                        "add a line `funnel a -> b -> …` that lists the stages in order",
+                        kind="funnel-mismatch")
 
     # E105: consecutive stages owned by different teams need a handoff at the first
     handoff_at = {h.stage.name for h in model.handoffs}
@@ -128,7 +131,8 @@ def _blocks(ctx: Context) -> Iterator[Diagnostic]:
                         yield error("E112", "expected an `sla` line before `escalate`, found "
                                     "none", ctx.keyword(item, "escalate"),
                                     help="escalation counts from the SLA's start while it has "
-                                    "no stop; add `sla D from FIELD until FIELD`")
+                                    "no stop; add `sla D from FIELD until FIELD`",
+                                    kind="escalate-without-sla")
         elif isinstance(d, n.Stage):
             yield from _once(ctx, d.items, {n.KeepWhen: "keep when"},
                              f"stage `{d.name.name}`")
@@ -169,7 +173,8 @@ def _routes(ctx: Context, h: n.Handoff) -> Iterator[Diagnostic]:
     for r in routes[routes.index(otherwise) + 1 :]:
         found = json_text(r.target)
         yield error("E106", f"expected no route after `otherwise`, found route {found}", r.span,
-                    help="`otherwise` takes every lead left: make it the last route")
+                    help="`otherwise` takes every lead left: make it the last route",
+                    kind="after-otherwise")
 
 
 _RANGE = re.compile(r"range\s+(-?\s*[0-9][0-9_.]*)\s+to\s+(-?\s*[0-9][0-9_.]*)")
