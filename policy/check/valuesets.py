@@ -140,9 +140,6 @@ def iv_integers(a: tuple[Interval, ...]) -> tuple[Interval, ...]:
 ALL_NUMBERS: tuple[Interval, ...] = ((-INF, False, INF, False),)
 
 
-def _point(x: object) -> tuple[Interval, ...]:
-    return ((x, True, x, True),)
-
 
 # --------------------------------------------------------------------------- value sets
 
