@@ -132,12 +132,14 @@ def test_the_mermaid_diagram():
     assert block[0] == "flowchart LR"
     assert '  s_lead["lead<br/><small>marketing, sdr</small>"]' in block
     assert "  s_lead --> s_mql" in block
-    assert '  s_mql ==>|"to sdr"| s_sal' in block  # a handoff, labelled with the team
-    assert '  s_sal ==>|"to sales"| s_sql' in block
+    # a handoff, labelled with the team and its SLA
+    assert '  s_mql ==>|"to sdr<br/>SLA 4 business hours"| s_sal' in block
+    assert '  s_sal ==>|"to sales<br/>SLA 2 days"| s_sql' in block
     assert '  s_mql -.->|"rejected by sdr"| x_nurture' in block
-    assert '  s_sal -.->|"recycle #35;1"| x_nurture' in block  # `#` escaped for Mermaid
-    assert '  s_sql -.->|"recycle #35;1"| x_nurture' in block
-    assert '  s_lead -.->|"recycle #35;2"| x_disqualified' in block
+    # a recycle rule is labelled by its reason, not a number
+    assert '  s_sal -.->|"stalled: no activity for 30 days"| x_nurture' in block
+    assert '  s_sql -.->|"stalled: no activity for 30 days"| x_nurture' in block
+    assert '  s_lead -.->|"competitor"| x_disqualified' in block
     assert '  x_nurture(["nurture"])' in block
 
 
@@ -166,10 +168,10 @@ def test_html_is_one_self_contained_page_with_an_svg_diagram():
     ns = "{http://www.w3.org/2000/svg}"
     labels = [t.text for t in root.iter(f"{ns}text")]
     for name in ("lead", "mql", "sal", "sql", "nurture", "disqualified", "to sdr", "to sales",
-                 "rejected by sdr", "recycle #1", "recycle #2"):
+                 "SLA 4 business hours", "rejected by sdr", "competitor"):
         assert name in labels
-    dashed = [p for p in root.iter(f"{ns}path") if p.get("stroke-dasharray") == "6 4"]
-    assert len(dashed) == 3  # sal and sql recycle to nurture, lead to disqualified
+    recycles = [g for g in root.iter(f"{ns}g") if g.get("data-kind") == "recycle"]
+    assert len(recycles) == 3  # sal and sql recycle to nurture, lead to disqualified
     assert "<h3 id=\"stage-mql\">2. mql</h3>" in page
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from policy.model.namespace import PolicyModel
 from policy.render.document import Bullets, Diagram, Heading, Inline, Para, Table, build_document
-from policy.render.escape import html_text
+from policy.render.escape import html_text, one_line, visible
 from policy.render.markdown import md_code, md_escape
 from policy.render.svg import svg_diagram
 
@@ -45,7 +45,7 @@ FORMATS = ("markdown", "html")
 def _md_inline(text: Inline, *, in_table: bool = False, line_start: bool = False) -> str:
     out = []
     for k, (style, t) in enumerate(text):
-        if style == "code":
+        if style in ("code", "digest"):
             out.append(md_code(t, in_table=in_table))
             continue
         e = md_escape(t, line_start=line_start and k == 0)
@@ -71,6 +71,16 @@ def _mermaid_text(text: str) -> str:
     return text.replace("#", "#35;").replace('"', "#quot;")
 
 
+def _mermaid_plain(text: str) -> str:
+    """Policy text (a recycle rule's reason) as a Mermaid edge label: also no markup, no
+    label delimiter, no Markdown-string backtick, no line break or control character."""
+    text = _mermaid_text(visible(one_line(text)))
+    for ch, code in (("&", "#amp;"), ("<", "#lt;"), (">", "#gt;"), ("|", "#124;"),
+                     ("`", "#96;")):
+        text = text.replace(ch, code)
+    return text
+
+
 def _mermaid(d: Diagram) -> list[str]:
     out = ["```mermaid", "flowchart LR"]
     for node in d.stages:
@@ -81,7 +91,8 @@ def _mermaid(d: Diagram) -> list[str]:
         out.append(f'  {node.id}(["{label}"])' if node.kind == "state"
                    else f'  {node.id}[/"{label}"/]')
     for e in d.edges:
-        label = f'|"{_mermaid_text(e.label)}"|' if e.label else ""
+        text = _mermaid_plain(e.label) + (f"<br/>{_mermaid_plain(e.note)}" if e.note else "")
+        label = f'|"{text}"|' if text else ""
         arrow = {"next": "-->", "handoff": "==>", "recycle": "-.->", "reject": "-.->"}[e.kind]
         out.append(f"  {e.src} {arrow}{label} {e.dst}")
     out += ["  classDef stage fill:#eef4fb,stroke:#3567a8,color:#10243f",
@@ -136,7 +147,8 @@ h3 { font-size: 17px; margin: 28px 0 4px; }
 p { margin: 8px 0; }
 .subtitle { color: var(--muted); margin-bottom: 16px; }
 nav { font-size: 14px; color: var(--muted); margin: 12px 0 8px; }
-nav a { color: var(--accent); text-decoration: none; margin-right: 14px; }
+nav a { color: var(--accent); text-decoration: none; margin-right: 14px;
+        white-space: nowrap; display: inline-block; }
 code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
        background: var(--code); padding: 1px 4px; border-radius: 3px; }
 table { border-collapse: collapse; margin: 10px 0 14px; width: 100%; font-size: 14px; }
@@ -147,9 +159,13 @@ td.r, th.r { text-align: right; white-space: nowrap; }
 ul { padding-left: 22px; }
 li { margin: 4px 0; }
 figure { margin: 16px 0; overflow-x: auto; }
-figure svg { display: block; max-width: 100%; height: auto; }
+figure svg { display: block; max-width: none; height: auto; }
 figcaption { font-size: 13px; color: var(--muted); }
-@media print { main { max-width: none; padding: 0; } h2 { break-after: avoid; } }
+code.digest { cursor: help; }
+h2#sign-off ~ table td { height: 48px; }
+h2#sign-off ~ table td:nth-child(n+3) { width: 22%; }
+@media print { main { max-width: none; padding: 0; } h2 { break-after: avoid; }
+               figure svg { max-width: 100%; } }
 """
 
 
@@ -157,9 +173,20 @@ def _html_inline(text: Inline) -> str:
     out = []
     for style, t in text:
         e = html_text(t)
+        if style == "digest":
+            out.append(_digest_html(t))
+            continue
         out.append({"code": f"<code>{e}</code>", "b": f"<strong>{e}</strong>",
                     "i": f"<em>{e}</em>"}.get(style, e))
     return "".join(out)
+
+
+def _digest_html(digest: str) -> str:
+    """``sha256:fdbec04e771e…`` with the whole digest on hover: enough to tell versions
+    apart at a glance; the title attribute (and a copy) gives the full value."""
+    algo, sep, value = digest.partition(":")
+    short = f"{algo}:{value[:12]}…" if sep and len(value) > 16 else digest
+    return (f'<code class="digest" title="{html_text(digest)}">{html_text(short)}</code>')
 
 
 def render_html(model: PolicyModel) -> str:
@@ -190,9 +217,11 @@ def render_html(model: PolicyModel) -> str:
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         elif isinstance(block, Diagram):
             body.append("<figure>" + svg_diagram(block) + "<figcaption>Solid arrows: the next "
-                        "stage (thick: a handoff to another team). Dashed: recycle rules, "
-                        "numbered as in the Recycling table. Dotted: rejections by the "
-                        "receiving team. Hover an arrow for its rule.</figcaption></figure>")
+                        "stage; thick: a handoff to another team, with its SLA. Dashed: "
+                        "recycle rules, labelled by their reason. Dotted: rejections by the "
+                        "receiving team. Each off-funnel state has one arrow in, joining "
+                        "every rule that leads there. Hover a line or a label for the full "
+                        "rule.</figcaption></figure>")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html_text(doc.title)}</title>\n<style>{_CSS}</style>\n</head>\n"

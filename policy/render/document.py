@@ -22,7 +22,8 @@ from policy.syntax.formatter import (
 
 # --------------------------------------------------------------------------- the document
 
-#: Inline text: (style, text) runs; style is "" (plain), "code", "b" or "i".
+#: Inline text: (style, text) runs; style is "" (plain), "code", "b", "i" or "digest" (a
+#: long fingerprint: HTML shows its start, the whole on hover; Markdown shows it whole).
 Inline = tuple[tuple[str, str], ...]
 
 
@@ -40,6 +41,11 @@ def B(text: str) -> Inline:
 
 def I(text: str) -> Inline:  # noqa: E743 - the document's italic constructor
     return (("i", text),)
+
+
+def D(text: str) -> Inline:
+    """A digest: shortened in HTML (the full value on hover), whole in Markdown."""
+    return (("digest", text),)
 
 
 _COMMA: Inline = (("", ", "),)
@@ -100,6 +106,8 @@ class Edge:
     kind: str
     label: str = ""
     title: str = ""
+    #: a second line under the label: a handoff's SLA
+    note: str = ""
 
 
 @attrs.frozen
@@ -153,7 +161,7 @@ def build_document(model: PolicyModel) -> Document:
     title = header.title if header else name
     digest = policy_digest(model)
     subtitle = C(name) + T(" · version ") + B(model.version or "(none)") + T(" · digest ") \
-        + C(digest)
+        + D(digest)
     blocks: list[Block] = [
         Para(T("This document is generated from the policy's source by ") + C("funnel docs")
              + T(". The source files are the agreement; this is how they read. The digest "
@@ -171,6 +179,7 @@ def build_document(model: PolicyModel) -> Document:
     blocks += _states_section(model, own)
     blocks += _calendar_section(model, own)
     blocks += _vocabulary_section(model, own)
+    blocks += _signoff_section(model, own, digest)
     return Document(title, subtitle, tuple(blocks))
 
 
@@ -201,6 +210,12 @@ def _funnel_section(model: PolicyModel, own) -> list[Block]:
     return out
 
 
+def _sla_words(h: n.Handoff) -> str:
+    """``SLA 2 business hours`` for a handoff's arrow; empty without an SLA."""
+    sla = next((i for i in h.items if isinstance(i, n.Sla)), None)
+    return "" if sla is None else f"SLA {format_duration(sla.duration)}"
+
+
 def _diagram(model: PolicyModel) -> Diagram:
     stages = tuple(Node(f"s_{s}", s, "stage",
                         ", ".join(sorted(o.name for o in model.stages[s].owners))
@@ -211,17 +226,20 @@ def _diagram(model: PolicyModel) -> Diagram:
     handoff_at = {h.stage.name: h for h in model.handoffs}
     for k, s in enumerate(model.funnel):
         h = handoff_at.get(s)
+        if h is not None:
+            sla = _sla_words(h)
+            title = f"handoff {s} to {h.team.name}" + (f": {sla}" if sla else "")
         if k + 1 < len(model.funnel):
             nxt = model.funnel[k + 1]
             if h is not None:
                 edges.append(Edge(f"s_{s}", f"s_{nxt}", "handoff", f"to {h.team.name}",
-                                  f"handoff {s} to {h.team.name}"))
+                                  title, sla))
             else:
                 edges.append(Edge(f"s_{s}", f"s_{nxt}", "next"))
         elif h is not None:
             tid = f"t_{h.team.name}"
             others.setdefault(tid, Node(tid, h.team.name, "team"))
-            edges.append(Edge(f"s_{s}", tid, "handoff", "handoff", f"handoff {s} to {h.team.name}"))
+            edges.append(Edge(f"s_{s}", tid, "handoff", f"to {h.team.name}", title, sla))
 
     def state_node(name: str) -> str:
         sid = f"x_{name}"
@@ -235,12 +253,16 @@ def _diagram(model: PolicyModel) -> Diagram:
             if isinstance(item, n.Reject):
                 edges.append(Edge(f"s_{h.stage.name}", state_node(item.state.name), "reject",
                                   f"rejected by {h.team.name}",
-                                  f"{h.team.name} rejects: to {item.state.name}"))
+                                  f"{h.team.name} rejects the lead (a reason in "
+                                  f"{plain(item.field)}): to {item.state.name}"))
     for k, r in enumerate(model.recycles, 1):
         target = state_node(r.state.name)
+        # labelled by its reason (what a reader needs), the condition on hover
+        why = r.reason or plain(r.condition)
         for s in r.stages:
-            edges.append(Edge(f"s_{s.name}", target, "recycle", f"recycle #{k}",
-                              f"recycle #{k}: {r.reason or plain(r.condition)}"))
+            edges.append(Edge(f"s_{s.name}", target, "recycle", why,
+                              f"recycle rule {k} ({s.name} to {r.state.name}): {why}, when "
+                              f"{plain(r.condition)}"))
     for name in model.states:  # states nothing leads to still belong in the picture
         state_node(name)
     return Diagram(stages, tuple(others.values()), tuple(edges))
@@ -527,11 +549,41 @@ def _vocabulary_section(model: PolicyModel, own) -> list[Block]:
             value = ", ".join(plain(i) for i in d.value.items)
         else:
             value = plain(d.value)
-        rows.append((C(d.name.name), T(d.description or ""), T(value),
+        rows.append((C(d.name.name), T(d.description or _list_meaning(d)), T(value),
                      T(", ".join(sorted(own.of(d))))))
     return [
         Heading(2, "Vocabulary", "vocabulary"),
         Para(T("Shared names used by the rules above. A name is owned by the owners of every "
                "block that uses it.")),
         Table(("name", "meaning", "definition", "owners"), tuple(rows)),
+    ]
+
+
+def _list_meaning(d: n.Define) -> str:
+    """What an undescribed define is, so no "meaning" cell is empty: a list says how
+    many entries it has, named after the define when its name ends in a plural
+    (``consent_countries`` -> "a list of 15 countries"); anything else, its kind."""
+    if not isinstance(d.value, n.ListExpr):
+        return "a named condition" if not isinstance(d.value, (n.Number, n.String)) \
+            else "a named value"
+    k = len(d.value.items)
+    noun = d.name.name.rsplit("_", 1)[-1]
+    if not (noun.endswith("s") and len(noun) > 3 and noun.isalpha()) or k == 1:
+        noun = "entry" if k == 1 else "entries"
+    return f"a list of {k:,} {noun}"
+
+
+def _signoff_section(model: PolicyModel, own, digest: str) -> list[Block]:
+    """A place to sign: one row per team, with its handle, for this version and digest."""
+    if not model.teams:
+        return []
+    version = model.version or "(no version)"
+    rows = tuple((B(t), C(team.handle), T(""), T(""), T(""))
+                 for t, team in model.teams.items())
+    return [
+        Heading(2, "Sign-off", "sign-off"),
+        Para(T("Each team agrees to the rules above, as of version ") + B(version)
+             + T(" with digest ") + D(digest) + T(". A change to the rules changes the "
+                                                   "digest and needs a new sign-off.")),
+        Table(("team", "handle", "name", "date", "signature"), rows),
     ]

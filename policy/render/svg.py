@@ -1,125 +1,260 @@
 """The funnel diagram as an inline SVG for the HTML document: no script, no
 external asset, every text escaped.
+
+Drawn for a reader who signs it, not for the engine: stages left to right, each handoff
+arrow with its team and SLA above it; below, the off-funnel states. Every line down to a
+state is routed, never drawn across a label:
+
+- each edge leaving a stage downwards drops straight from the stage's bottom (its
+  *drop*), at its own x near the left of the box;
+- its label (the recycle rule's reason, or who rejects) sits to the right of all the
+  drops of that stage, under the stage and its gap, wrapped to fit before the next
+  stage's drops, with a short sample of the edge's stroke in front of it as a key;
+- under the labels, every drop turns into its own horizontal *lane* (so lines of different
+  rules never run on top of each other) towards its state, where one *trunk* goes down
+  into the state with the only arrowhead. So each state has exactly one arrowhead,
+  however many rules lead to it. Lanes are grouped by state, the farthest drop on top,
+  so the lanes into one state never cross each other.
+
+All geometry is straight segments (``M``, ``V``, ``H``), so a test can check that no label
+box meets an edge (tests/test_docs.py). Text widths are estimated per character
+(:data:`_CHAR`, :data:`_SMALL_CHAR`); the estimate errs wide.
 """
 
 from __future__ import annotations
 
-from policy.render.document import Diagram, Node
-from policy.render.escape import html_text
+from policy.render.document import Diagram, Edge, Node
+from policy.render.escape import html_text, one_line, visible
 
-# --------------------------------------------------------------------------- SVG
+__all__ = ["svg_diagram", "wrap"]
 
-_CHAR = 7.4      # average width of a 13px sans-serif character
+_CHAR = 7.6          # average width of a 13px bold sans-serif character (wide side)
+_SMALL_CHAR = 6.4    # of an 11px one
+_LINE = 14           # the line height of 11px labels
 _BOX_H = 48
-_GAP = 110       # room between stages for a handoff label
-_TOP = 34
-_ROW2 = 220      # top of the states row
+_TOP = 44            # room above the stages for two lines of handoff label
+_MARGIN = 12
+_DROP_STEP = 10      # between the drops leaving one stage
+_DROP_IN = 14        # the first drop, from the box's left edge
+_MIN_GAP = 50        # between two stages joined by a plain arrow
+_LANE_STEP = 12
+_MAX_LABEL = 90      # characters of a reason shown; the full text is on hover
+
+_COLORS = {"next": "#3567a8", "handoff": "#3567a8", "recycle": "#8a6a2c", "reject": "#b0413e",
+           "team": "#3567a8"}
+_DASH = {"recycle": "6 4", "reject": "2 3", "handoff": "", "next": "", "team": ""}
 
 
 def _box_width(node: Node) -> float:
-    return max(96.0, _CHAR * max(len(node.label) * 1.1, len(node.sub) * 0.9) + 28)
+    return max(96.0, _CHAR * len(node.label) + 28, _SMALL_CHAR * len(node.sub) + 28)
+
+
+def text_width(text: str, small: bool = True) -> float:
+    """The estimated width of ``text`` at 11px (``small``) or 13px bold."""
+    return len(text) * (_SMALL_CHAR if small else _CHAR)
+
+
+def wrap(text: str, width: float) -> list[str]:
+    """``text`` in lines of at most ``width`` px at 11px (a word longer than that is
+    cut with an ellipsis). Line breaks are spaces and control characters visible escapes
+    (``\\x0d``) before measuring, as the page shows them."""
+    text = visible(one_line(text))
+    if len(text) > _MAX_LABEL:
+        text = text[: _MAX_LABEL - 1].rstrip() + "…"
+    per_line = max(8, int(width // _SMALL_CHAR))
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if len(word) > per_line:
+            word = word[: per_line - 1] + "…"
+        if line and len(line) + 1 + len(word) > per_line:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
+def _down(e: Edge) -> bool:
+    return e.kind in ("recycle", "reject") or e.dst.startswith(("t_", "x_"))
 
 
 def svg_diagram(d: Diagram) -> str:
     """The funnel as an inline SVG: stages left to right, states and teams below."""
+    stages = list(d.stages)
+    across = {(e.src, e.dst): e for e in d.edges if not _down(e)}
+    down = [e for e in d.edges if _down(e)]
+    drops_of: dict[str, list[Edge]] = {}
+    for e in down:
+        drops_of.setdefault(e.src, []).append(e)
+
+    # -- stages and the gaps between them (wide enough for a handoff's label)
     pos: dict[str, tuple[float, float, float]] = {}  # id -> (x, y, width)
-    x = 20.0
-    for node in d.stages:
+    x = float(_MARGIN)
+    for k, node in enumerate(stages):
         w = _box_width(node)
         pos[node.id] = (x, _TOP, w)
-        x += w + _GAP
-    width = max(x - _GAP + 20, 320.0)
-    # each state sits under the stages that lead to it, pushed right to avoid overlaps
-    sources: dict[str, list[float]] = {}
-    for e in d.edges:
-        if e.src in pos and e.dst not in pos:
-            sx, _, sw = pos[e.src]
-            sources.setdefault(e.dst, []).append(sx + sw / 2)
+        gap = _MIN_GAP
+        if k + 1 < len(stages):
+            e = across.get((node.id, stages[k + 1].id))
+            if e is not None:
+                gap = max(gap, text_width(e.label) + 24, text_width(e.note) + 24)
+        x += w + gap
+    stage_right = x - _MIN_GAP if stages else float(_MARGIN)
+
+    # -- drops: x positions, and the label block to the right of each stage's drops
+    drop_x: dict[int, float] = {}
+    labels: list[tuple[Edge, float, float, list[str]]] = []  # edge, x, y, lines
+    zone_top = _TOP + _BOX_H + 16
+    zone_bottom = zone_top
+    for k, node in enumerate(stages):
+        edges = drops_of.get(node.id, [])
+        if not edges:
+            continue
+        sx, _, sw = pos[node.id]
+        for i, e in enumerate(edges):
+            drop_x[id(e)] = sx + _DROP_IN + i * _DROP_STEP
+        left = sx + _DROP_IN + (len(edges) - 1) * _DROP_STEP + 8
+        if k + 1 < len(stages):
+            right = pos[stages[k + 1].id][0] + _DROP_IN - 10
+        else:
+            # the last stage: wrap under it rather than widen the picture, which the
+            # page would then scale down, labels and all
+            right = max(stage_right, left + 120)
+        y = zone_top
+        for e in edges:
+            lines = wrap(e.label, right - left - 22)
+            labels.append((e, left, y, lines))
+            y += _LINE * len(lines) + 6
+        zone_bottom = max(zone_bottom, y)
+
+    # -- the states row: each state under the drops that reach it, no overlaps
+    targets: list[str] = []
+    for e in down:
+        if e.dst not in targets:
+            targets.append(e.dst)
+    others = {node.id: node for node in d.others}
     wanted = []
     for k, node in enumerate(d.others):
-        xs = sources.get(node.id)
-        centre = sum(xs) / len(xs) if xs else 20 + k * 150
+        xs = [drop_x[id(e)] for e in down if e.dst == node.id and id(e) in drop_x]
+        centre = sum(xs) / len(xs) if xs else _MARGIN + 60 + k * 150
         wanted.append((centre, k, node))
     wanted.sort(key=lambda t: (t[0], t[1]))
-    cursor = 20.0
+    lanes_top = zone_bottom + 4
+    routed = [e for e in down if id(e) in drop_x and e.dst in others]
+    row2 = lanes_top + max(len(routed) - 1, 0) * _LANE_STEP + 30
+    cursor = float(_MARGIN)
     for centre, _, node in wanted:
         w = _box_width(node)
         left = max(cursor, centre - w / 2)
-        pos[node.id] = (left, _ROW2, w)
+        pos[node.id] = (left, row2, w)
         cursor = left + w + 28
-    width = max(width, cursor)
-    height = _ROW2 + _BOX_H + 24
+
+    def trunk_x(t: str) -> float:
+        return pos[t][0] + pos[t][2] / 2
+
+    lane_y: dict[int, float] = {}
+    for i, e in enumerate(sorted(routed, key=lambda e: (
+            trunk_x(e.dst), -abs(drop_x[id(e)] - trunk_x(e.dst))))):
+        lane_y[id(e)] = lanes_top + i * _LANE_STEP
+    width = max(stage_right + _MARGIN, cursor, 320.0,
+                *(lx + 22 + max(text_width(t) for t in lines) + 4
+                  for _, lx, _, lines in labels))
+    height = (row2 + _BOX_H + 16) if d.others else (zone_bottom + 8)
 
     parts: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" role="img" '
-        'aria-label="The funnel: stages, handoffs, recycle and rejection paths" '
+        'aria-label="The funnel: stages, handoffs with their SLAs, recycle and rejection paths" '
         'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="13">',
         "<defs>",
         *(f'<marker id="arrow-{k}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
           f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
           f'fill="{c}"/></marker>'
-          for k, c in (("next", "#3567a8"), ("recycle", "#9a7b3d"), ("reject", "#b0413e"))),
+          for k, c in (("next", _COLORS["next"]), ("recycle", _COLORS["recycle"]),
+                       ("reject", _COLORS["reject"]))),
         "</defs>",
     ]
-    # edges first, so boxes sit on top of their ends. Edges leaving a stage downwards
-    # start spread along its bottom, and arrive spread along their target's top; their
-    # labels are staggered so that neighbours do not overprint each other.
-    fan: dict[str, int] = {}
-    arrive: dict[str, int] = {}
-    out_count: dict[str, int] = {}
-    in_count: dict[str, int] = {}
-    for e in d.edges:
-        if e.kind in ("recycle", "reject"):
-            out_count[e.src] = out_count.get(e.src, 0) + 1
-            in_count[e.dst] = in_count.get(e.dst, 0) + 1
-    down = sorted((e for e in d.edges if e.kind in ("recycle", "reject")),
-                  key=lambda e: pos[e.dst][0])
-    order = {id(e): k for k, e in enumerate(down)}
-    for e in sorted(d.edges, key=lambda e: order.get(id(e), -1)):
-        sx, sy, sw = pos[e.src]
-        dx, dy, dw = pos[e.dst]
-        title = f"<title>{html_text(e.title or e.label)}</title>" if (e.title or e.label) else ""
-        if e.kind in ("next", "handoff"):
-            if dy == sy:
-                x1, y1, x2, y2 = sx + sw, sy + _BOX_H / 2, dx - 2, dy + _BOX_H / 2
-            else:
-                x1, y1 = sx + sw / 2, sy + _BOX_H
-                x2, y2 = dx + dw / 2, dy - 2
-            path = f"M{x1:.1f},{y1:.1f} L{x2:.1f},{y2:.1f}"
-            stroke = 'stroke="#3567a8" stroke-width="{}"'.format(
-                "3" if e.kind == "handoff" else "1.6")
-            parts.append(f'<g>{title}<path d="{path}" fill="none" {stroke} '
-                         'marker-end="url(#arrow-next)"/>')
-            if e.label:
-                parts.append(_svg_label((x1 + x2) / 2, y1 - 9, e.label, "#3567a8"))
-            parts.append("</g>")
-            continue
-        k = fan.get(e.src, 0)
-        fan[e.src] = k + 1
-        j = arrive.get(e.dst, 0)
-        arrive[e.dst] = j + 1
-        x1 = sx + sw * (k + 1) / (out_count[e.src] + 1)
-        y1 = sy + _BOX_H
-        x2 = dx + dw * (j + 1) / (in_count[e.dst] + 1)
-        y2 = dy - 2
-        mid = (y1 + y2) / 2
-        path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{mid:.1f} {x2:.1f},{mid:.1f} {x2:.1f},{y2:.1f}"
-        color = "#9a7b3d" if e.kind == "recycle" else "#b0413e"
-        dash = "6 4" if e.kind == "recycle" else "2 3"
-        parts.append(f'<g>{title}<path d="{path}" fill="none" stroke="{color}" '
-                     f'stroke-width="1.6" stroke-dasharray="{dash}" '
-                     f'marker-end="url(#arrow-{e.kind})"/>')
-        parts.append(_svg_label(x1, y1 + 18 + 16 * k, e.label, color))
+
+    # -- arrows between stages, labels above them
+    for k in range(len(stages) - 1):
+        a, b = stages[k], stages[k + 1]
+        e = across.get((a.id, b.id))
+        sx, sy, sw = pos[a.id]
+        dx, _, _ = pos[b.id]
+        y = sy + _BOX_H / 2
+        kind = e.kind if e is not None else "next"
+        title = _title(e.title or e.label) if e is not None else ""
+        stroke = "3" if kind == "handoff" else "1.6"
+        parts.append(f'<g class="edge" data-kind="{kind}" data-src="{html_text(a.id)}" '
+                     f'data-dst="{html_text(b.id)}">{title}<path d="M{sx + sw:.1f},{y:.1f} '
+                     f'H{dx - 2:.1f}" fill="none" stroke="{_COLORS["next"]}" '
+                     f'stroke-width="{stroke}" marker-end="url(#arrow-next)"/>')
+        mid = (sx + sw + dx) / 2
+        if e is not None and e.label:
+            top = sy - (20 if e.note else 6)
+            parts.append(_text(mid, top, e.label, _COLORS["next"], "middle", bold=True))
+            if e.note:
+                parts.append(_text(mid, sy - 6, e.note, "#1d2430", "middle", cls="sla"))
         parts.append("</g>")
+
+    # -- drops, lanes, trunks
+    for e in down:
+        if id(e) not in drop_x or e.dst not in pos:
+            continue
+        x1 = drop_x[id(e)]
+        _, sy, _ = pos[e.src]
+        trunk = trunk_x(e.dst)
+        ly = lane_y[id(e)]
+        color = _COLORS.get(e.kind, _COLORS["next"])
+        dash = _DASH.get(e.kind, "")
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(f'<g class="edge" data-kind="{e.kind}" data-src="{html_text(e.src)}" '
+                     f'data-dst="{html_text(e.dst)}">{_title(e.title or e.label)}'
+                     f'<path d="M{x1:.1f},{sy + _BOX_H:.1f} V{ly:.1f} H{trunk:.1f}" '
+                     f'fill="none" stroke="{color}" stroke-width="1.6"{dash_attr}/></g>')
+    for t in targets:
+        tops = [lane_y[id(e)] for e in routed if e.dst == t]
+        if not tops:
+            continue
+        tx, ty, tw = pos[t]
+        kinds = {e.kind for e in routed if e.dst == t}
+        kind = "reject" if kinds == {"reject"} else "recycle" if "recycle" in kinds else (
+            "next" if kinds <= {"handoff", "next"} else "recycle")
+        color = _COLORS["next"] if kind == "next" else _COLORS[kind]
+        node = others[t]
+        parts.append(f'<g class="trunk" data-dst="{html_text(t)}"><title>to '
+                     f'{html_text(node.label)}</title><path d="M{tx + tw / 2:.1f},'
+                     f'{min(tops):.1f} V{ty - 2:.1f}" fill="none" stroke="{color}" '
+                     f'stroke-width="1.6" marker-end="url(#arrow-{kind})"/></g>')
+
+    # -- labels of the drops, each with a sample of its stroke as a key
+    for e, lx, ly, lines in labels:
+        color = _COLORS.get(e.kind, _COLORS["next"])
+        dash = _DASH.get(e.kind, "")
+        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+        parts.append(f'<g class="label" data-src="{html_text(e.src)}" '
+                     f'data-dst="{html_text(e.dst)}">{_title(e.title or e.label)}'
+                     f'<path d="M{lx:.1f},{ly - 4:.1f} H{lx + 16:.1f}" stroke="{color}" '
+                     f'stroke-width="1.6"{dash_attr}/>')
+        for i, line in enumerate(lines):
+            parts.append(_text(lx + 22, ly + i * _LINE, line, color, "start"))
+        parts.append("</g>")
+
+    # -- boxes last, on top of the ends of their lines
     for node in (*d.stages, *d.others):
+        if node.id not in pos:
+            continue
         x0, y0, w = pos[node.id]
         fill, stroke, radius = {"stage": ("#eef4fb", "#3567a8", 6),
                                 "state": ("#f7f3ea", "#9a7b3d", 22),
                                 "team": ("#eef7ee", "#3d7a3d", 2)}[node.kind]
-        parts.append(f'<g><title>{html_text(node.kind)} {html_text(node.label)}</title>'
-                     f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{w:.1f}" height="{_BOX_H}" '
-                     f'rx="{radius}" fill="{fill}" stroke="{stroke}" stroke-width="1.4"/>')
+        parts.append(f'<g class="node"><title>{html_text(node.kind)} {html_text(node.label)}'
+                     f'</title><rect x="{x0:.1f}" y="{y0:.1f}" width="{w:.1f}" '
+                     f'height="{_BOX_H}" rx="{radius}" fill="{fill}" stroke="{stroke}" '
+                     'stroke-width="1.4"/>')
         cy = y0 + (_BOX_H / 2 - 3 if node.sub else _BOX_H / 2 + 4.5)
         parts.append(f'<text x="{x0 + w / 2:.1f}" y="{cy:.1f}" text-anchor="middle" '
                      f'font-weight="600" fill="#1d2430">{html_text(node.label)}</text>')
@@ -132,8 +267,13 @@ def svg_diagram(d: Diagram) -> str:
     return "".join(parts)
 
 
-def _svg_label(x: float, y: float, text: str, color: str) -> str:
-    # a white halo keeps the label readable where it crosses a line
-    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" font-size="11" '
-            f'fill="{color}" stroke="#fff" stroke-width="4" paint-order="stroke">'
-            f"{html_text(text)}</text>")
+def _title(text: str) -> str:
+    return f"<title>{html_text(text)}</title>" if text else ""
+
+
+def _text(x: float, y: float, text: str, color: str, anchor: str, *, bold: bool = False,
+          cls: str = "") -> str:
+    weight = ' font-weight="600"' if bold else ""
+    klass = f' class="{cls}"' if cls else ""
+    return (f'<text{klass} x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="11"'
+            f'{weight} fill="{color}">{html_text(text)}</text>')
