@@ -482,3 +482,19 @@ def test_cli_schema_less_csv_is_typed_by_use_as_eval_types_it(tmp_path):
     funnel = json.loads(result.stdout)["funnel"]
     assert {s: funnel[s]["placed"] for s in funnel} == {
         s: stages.count(s) for s in funnel}
+
+
+@pytest.mark.skipif(not charts.available(), reason="needs the [report] extra")
+def test_count_axes_label_whole_numbers_once(tiny):
+    """A chart of one rejected lead labels its axis 0 and 1, not 0, 1, 1 (0.5 rounded)."""
+    leads = [{"lead_id": "a", "email": "x", "title": "vp", "employees": 1500, "visits": 5,
+              "mql_at": "2026-11-02T14:00:00Z", "rejected_at": "2026-11-02T15:00:00Z",
+              "rejection_reason": "no budget", "source": "web"}]
+    report = build_report(tiny, iter(ref.decide(tiny, leads, AS_OF)),
+                          as_of=from_datetime(AS_OF), by=("source",), by_text="source")
+    svg = charts.charts(report)["rejections-mql"]
+    axes = re.findall(r'role-axis-label"[^>]*>(.*?)</g>', svg, re.S)
+    labels = [re.findall(r">([^<]*)</text>", a) for a in axes]
+    assert ["0", "1"] in labels, labels
+    # the legend lists only the keys the chart shows
+    assert svg.count(">web</text>") == 1 and "(missing)" not in svg

@@ -29,6 +29,9 @@ __all__ = ["PERIODS", "REPORT_EXTENSIONS", "ReportUsageError", "build_report", "
            "write_facts"]
 
 PERIODS = ("week", "month", "quarter")
+#: DuckDB's memory limit for ``--engine duckdb``: the facts live in a database file in a
+#: temporary directory, so memory stays near this bound whatever the number of leads.
+DUCKDB_MEMORY = "1GB"
 
 
 class ReportUsageError(Exception):
@@ -168,7 +171,7 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
 def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] | None = None,
                        cohort: tuple[str, ...] | None = None, period: str = "month",
                        by_text: str | None = None, cohort_text: str | None = None,
-                       memory_limit: str | None = None) -> dict[str, Any]:
+                       memory_limit: str | None = DUCKDB_MEMORY) -> dict[str, Any]:
     """The report with the DuckDB engine: ``feed(facts)`` hands the records to a
     :class:`policy.report.sqlfacts.SqlFacts` (``add_jsonl``, ``add_records``,
     ``add_texts``); the decisions and their facts never leave DuckDB, and the figures are
@@ -183,7 +186,8 @@ def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] |
     cohort_path = cohort if cohort is not None else shape.default_cohort
     with tempfile.TemporaryDirectory(prefix="funnel-report-") as tmp:
         facts = SqlFacts(pol, shape, as_of=as_of, by=by, cohort=cohort_path,
-                         memory_limit=memory_limit, temp_directory=tmp)
+                         memory_limit=memory_limit, temp_directory=tmp,
+                         database=os.path.join(tmp, "facts.duckdb"))
         try:
             feed(facts)
             facts.finish()

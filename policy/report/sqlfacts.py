@@ -60,13 +60,14 @@ class SqlFacts:
     """Decides batches with the DuckDB engine and appends their facts to ``facts``.
 
     ``by``/``cohort``: the field paths (or None). ``memory_limit``/``temp_directory``:
-    DuckDB's settings, so that the table of facts spills to disk instead of growing in
-    memory.
+    DuckDB's settings; ``database``: a file for the table of facts, so that with a memory
+    limit it lives on disk instead of growing in memory (None: in memory).
     """
 
     def __init__(self, pol: Any, shape: Shape, *, as_of: int, by: tuple[str, ...] | None,
                  cohort: tuple[str, ...] | None, memory_limit: str | None = None,
-                 temp_directory: str | None = None, threads: int | None = None):
+                 temp_directory: str | None = None, threads: int | None = None,
+                 database: str | None = None):
         from policy.sql.duck import DuckEngine
 
         self.pol = pol
@@ -83,7 +84,18 @@ class SqlFacts:
             # violation invalid_rejection_reason (used only when the list is unreadable)
             extra.update({f"h{j}_rraw": "VARCHAR", f"h{j}_viol": "BOOLEAN"})
         spec = ", ".join(f"{_ident(k)} {v}" for k, v in {**cols, **extra}.items())
-        self.con.execute(f"CREATE TEMP TABLE facts ({spec})")
+        if database is not None:
+            # A table in a database file: DuckDB compresses it and evicts its blocks to
+            # the file under memory_limit (a table of an in-memory database cannot be).
+            self.con.execute(f"ATTACH {_q(database)} AS rf")
+            self.con.execute(f"CREATE TABLE rf.facts ({spec})")
+            self.con.execute("CREATE TEMP VIEW facts AS SELECT * FROM rf.facts")
+            self.table = "rf.facts"
+        else:
+            self.con.execute(f"CREATE TEMP TABLE facts ({spec})")
+            self.table = "facts"
+        # the order of the rows of facts does not matter: every figure is an aggregate
+        self.con.execute("SET preserve_insertion_order = false")
         self._calendars = self._calendar_tables()
         self._insert = self._statement()
 
@@ -110,7 +122,7 @@ class SqlFacts:
             rows.append((rec.line, path, key))
         if rows:
             cols = [list(c) for c in zip(*rows, strict=True)]
-            self.con.execute("INSERT INTO facts (line, refused, path, bykey) "
+            self.con.execute(f"INSERT INTO {self.table} (line, refused, path, bykey) "
                              "SELECT unnest($1), true, unnest($2), unnest($3)", cols)
 
     def add_records(self, records: Iterable[Any]) -> None:
@@ -172,7 +184,8 @@ class SqlFacts:
                 targets[f"h{j}_off_list"] = _OffList(list(h.agreed))
             self._map(f"h{j}_rraw", targets)
             if h.agreed is None:  # a list the report cannot read: the decision's violation
-                con.execute(f"UPDATE facts SET h{j}_off_list = h{j}_viol WHERE h{j}_rejected")
+                con.execute(f"UPDATE {self.table} SET h{j}_off_list = h{j}_viol "
+                            f"WHERE h{j}_rejected")
         con.execute("DROP TABLE IF EXISTS _jmap")
 
     def _map(self, raw: str, targets: dict) -> None:
@@ -188,7 +201,7 @@ class SqlFacts:
         select = ", ".join(f"unnest(${i + 1}) AS {n}" for i, n in enumerate(names))
         con.execute(f"CREATE OR REPLACE TEMP TABLE _jmap AS SELECT {select}", columns)
         sets = ", ".join(f"{col} = m.v{i}" for i, col in enumerate(targets))
-        con.execute(f"UPDATE facts SET {sets} FROM _jmap m WHERE facts.{raw} = m.raw")
+        con.execute(f"UPDATE {self.table} SET {sets} FROM _jmap m WHERE {raw} = m.raw")
 
     # ------------------------------------------------------------------ calendars
     def _calendar_tables(self) -> dict[tuple[int, str | None], int]:
@@ -328,7 +341,7 @@ class SqlFacts:
             joins += more
         body = (f"SELECT {', '.join(sel)} FROM (SELECT * FROM decided) x "
                 f"JOIN {lf['last']} l ON l.line = x.line {' '.join(joins)}")
-        return f"INSERT INTO facts BY NAME WITH {lead_ctes} {body}"
+        return f"INSERT INTO {self.table} BY NAME WITH {lead_ctes} {body}"
 
     def _response(self, j: int, c) -> tuple[str, list[str]]:
         """The business time from start to stop of handoff ``j`` (an expression), and
