@@ -255,36 +255,48 @@ class SqlFacts:
             return paths.index(path)
 
         slots: list[exp.Expression] = [exp.column("line")]
-        stamps: list[tuple[str, tuple[str, ...], str]] = []
+        # one staged timestamp per (field, kind): the cohort field may be an `entered at`
+        stamps: dict[tuple[tuple[str, ...], str], str] = {}
         out: dict[str, str] = {}
         if self.by is not None:
             k = index(self.by)
             slots += [exp.Paren(this=src.slot(self.by, "ty", k)).as_("by_ty"),
                       exp.Paren(this=src.slot(self.by, "s", k)).as_("by_s"),
                       exp.Paren(this=src.slot(self.by, "j", k)).as_("by_j")]
+        wanted = []
         if self.cohort is not None:
-            stamps.append(("coh", self.cohort, "any"))
+            wanted.append(("coh", self.cohort, "any"))
         for i, st in enumerate(self.shape.stages):
             if st.entered_at is not None:
-                stamps.append((f"e{i}", st.entered_at, st.entered_kind))
-        for name, path, _kind in stamps:
+                wanted.append((f"e{i}", st.entered_at, st.entered_kind))
+        for key, path, kind in wanted:
+            name = stamps.setdefault((path, kind), f"t{len(stamps)}")
+            out[key] = f"{name}_t"
+        for (path, _kind), name in stamps.items():
             k = index(path)
             slots.append(exp.Paren(this=src.slot(path, "s", k)).as_(f"{name}_s"))
         base = src.base(paths)
         ctes = [("_lf0", base), ("_lf1", exp.select(*slots).from_("_lf0"))]
         shapes, parts, values = [], [], []
-        for name, _path, kind in stamps:
+        for (_path, kind), name in stamps.items():
             s = exp.column(f"{name}_s")
             shapes.append(timestamp_shape(s, kind).as_(f"{name}_shape"))
             parts += [e.as_(f"{name}_{p}") for p, e in
                       timestamp_parts(s, kind, exp.column(f"{name}_shape"))]
             values.append(timestamp_value(lambda p, name=name: exp.column(f"{name}_{p}"), d)
                           .as_(f"{name}_t"))
-            out[name] = f"{name}_t"
         if stamps:
             ctes += [("_lf2", exp.select(exp.Star(), *shapes).from_("_lf1")),
-                     ("_lf3", exp.select(exp.Star(), *parts).from_("_lf2")),
-                     ("_lf4", exp.select(exp.Star(), *values).from_("_lf3"))]
+                     ("tp", exp.select(exp.Star(), *parts).from_("_lf2"))]
+            values_from = "tp"
+            zone = getattr(self.pol, "local_tz", None)
+            if zone is not None:  # --local-tz: text without an offset is read in that zone
+                from policy.sql.localtz import stage
+
+                staging = _Staging(d, stamps)
+                values_from, values = stage(staging, zone, values)
+                ctes += staging.ctes
+            ctes.append(("_lf4", exp.select(exp.Star(), *values).from_(values_from)))
         text = ", ".join(f"{name} AS ({sel.sql(dialect='duckdb')})" for name, sel in ctes)
         return text, {"last": ctes[-1][0], **out}
 
@@ -368,6 +380,27 @@ class SqlFacts:
         expr = (f"CASE WHEN {start} IS NULL OR {stop} IS NULL OR {cal} IS NULL THEN NULL "
                 f"WHEN {stop} <= {start} THEN 0 ELSE {w['b']} - {w['a']} END")
         return expr, joins
+
+
+class _Staging:
+    """What :func:`policy.sql.localtz.stage` reads from the compiler (``d``, ``tsreg``,
+    ``slot``, ``_add``), for the report's own timestamp columns: the parts are staged in
+    the CTE ``tp`` as ``{name}_{part}``, the text as ``{name}_s``."""
+
+    def __init__(self, d: Any, stamps: dict):
+        self.d = d
+        self.tsreg = stamps
+        self._text = {path: f"{name}_s" for (path, _kind), name in stamps.items()}
+        self.ctes: list[tuple[str, Any]] = []
+
+    def slot(self, path: tuple[str, ...], slot: str) -> Any:
+        from sqlglot import exp
+
+        assert slot == "s"
+        return exp.column(self._text[path])
+
+    def _add(self, name: str, select: Any) -> None:
+        self.ctes.append((name, select))
 
 
 def _get(value: Any, path: tuple[str, ...]) -> Any:
