@@ -10,6 +10,7 @@ take under 2 minutes with the DuckDB engine on 2 cores.
     python bench/bench_report.py                         # 1M and 10M leads
     python bench/bench_report.py --counts 100000 --runs 1 --engine python
     python bench/bench_report.py --quick                 # 20,000 leads, one run
+    python bench/bench_report.py --runs 1 --leads-dir /tmp/leads   # keep and reuse the leads
 
 Figures go to ``bench/results.json`` under ``report`` (``--quick``: ``bench/out/``).
 """
@@ -60,12 +61,16 @@ def funnel_command() -> list[str]:
 
 
 def run_child(command: list[str]) -> dict:
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     done = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], cwd=ROOT,
                           capture_output=True, check=False)
     found = json.loads(done.stdout)
+    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"wall_s": round(found["wall_s"], 3), "cpu_s": round(found["cpu_s"], 3),
             "exit": found["exit"],
-            "max_rss_mib": round(found["max_rss"] / 1024, 1), "stderr": found["stderr"]}
+            "max_rss_mib": round(found["max_rss"] / 1024, 1), "stderr": found["stderr"],
+            # the machine is shared: the 1-minute load average around the run
+            "load_1min": [load_before, load_after]}
 
 
 def write_leads(count: int, seed: int, path: Path) -> float:
@@ -76,9 +81,16 @@ def write_leads(count: int, seed: int, path: Path) -> float:
     return time.perf_counter() - started
 
 
-def measure(cmd: list[str], engine: str, count: int, seed: int, runs: int, work: Path) -> dict:
-    leads = work / f"leads-{count}.jsonl"
-    gen_s = write_leads(count, seed, leads)
+def measure(cmd: list[str], engine: str, count: int, seed: int, runs: int, work: Path,
+            leads_dir: Path | None = None) -> dict:
+    """One size: ``runs`` interleaved runs of each command. With ``leads_dir`` the
+    generated file is kept there (``leads-COUNT-SEED.jsonl``) and reused next time."""
+    if leads_dir is not None:
+        leads = leads_dir / f"leads-{count}-{seed}.jsonl"
+        gen_s = 0.0 if leads.exists() else write_leads(count, seed, leads)
+    else:
+        leads = work / f"leads-{count}.jsonl"
+        gen_s = write_leads(count, seed, leads)
     # the python engine is both commands' default (and `eval` may not name it)
     engine_args = [] if engine == "python" else ["--engine", engine]
     eval_cmd = [*cmd, "eval", "rules", str(leads), "--as-of", AS_OF, *engine_args,
@@ -97,7 +109,8 @@ def measure(cmd: list[str], engine: str, count: int, seed: int, runs: int, work:
     report_s = statistics.median(r["wall_s"] for r in reports)
     eval_cpu = statistics.median(r["cpu_s"] for r in evals)
     report_cpu = statistics.median(r["cpu_s"] for r in reports)
-    leads.unlink()
+    if leads_dir is None:
+        leads.unlink()
     return {
         "leads": count, "engine": engine, "generate_s": round(gen_s, 2),
         "eval_s": eval_s, "report_s": report_s, "ratio": round(report_s / eval_s, 3),
@@ -107,6 +120,8 @@ def measure(cmd: list[str], engine: str, count: int, seed: int, runs: int, work:
         "cpu_ratio": round(report_cpu / eval_cpu, 3),
         "eval_runs_s": [r["wall_s"] for r in evals],
         "report_runs_s": [r["wall_s"] for r in reports],
+        "eval_load_1min": [r["load_1min"] for r in evals],
+        "report_load_1min": [r["load_1min"] for r in reports],
         "eval_max_rss_mib": max(r["max_rss_mib"] for r in evals),
         "report_max_rss_mib": max(r["max_rss_mib"] for r in reports),
         "report_leads_counted": report["leads"], "report_refused": report["refused"]["count"],
@@ -123,12 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3, help="runs of each command per size")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="20,000 leads, one run")
+    ap.add_argument("--leads-dir", type=Path, default=None,
+                    help="keep the generated leads in this directory and reuse them")
     args = ap.parse_args(argv)
     counts = [20_000] if args.quick else [int(c) for c in args.counts.split(",")]
     runs = 1 if args.quick else args.runs
     cmd = funnel_command()
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
-        rows = [measure(cmd, args.engine, c, args.seed, runs, Path(tmp)) for c in counts]
+        rows = [measure(cmd, args.engine, c, args.seed, runs, Path(tmp), args.leads_dir)
+                for c in counts]
     for row in rows:
         print(f"{row['leads']:>11,} leads  eval {row['eval_s']:8.2f} s  report "
               f"{row['report_s']:8.2f} s  ratio {row['ratio']:.2f} (CPU {row['eval_cpu_s']:.2f} s"

@@ -35,7 +35,8 @@ ENGINES = _engines()
 @local_tz_option
 @click.option("--engine", type=click.Choice(ENGINES), default="python", show_default=True,
               help="Which engine decides the leads (as `funnel eval --engine`); the figures "
-                   "are computed in DuckDB either way.")
+                   "are computed in DuckDB either way, and with duckdb the decisions never "
+                   "leave it.")
 @click.option("--by", "by", metavar="FIELD", default=None,
               help="Every figure also per value of FIELD (lead source, country, campaign): "
                    "the 20 most common values, the rest as (other).")
@@ -92,6 +93,8 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
             fail_usage(f"{shown}: {exc.message}")
         except policy.ReadFailed as exc:
             fail_usage(f"{shown}: cannot read: {exc.args[0]}")
+        except policy.SqlUnsupported as exc:
+            fail_usage(f"--engine {engine} cannot run this policy: {exc}")
     finally:
         if leads != "-":
             source.raw.close()

@@ -176,3 +176,9 @@ def test_reasoner_without_score_ranges_sees_any_whole_score():
     extra = 'score fit "F" owned by sales {\n  +60 if x\n  range 0 to 100\n}\n'
     c = Cond("define frac = fit > 1 and fit < 2\n", extra=extra)
     assert not Reasoner(c.model, use_score_ranges=False).satisfiable(c["frac"])
+
+
+def test_constant_logic_inside_a_comparison_is_folded():
+    c = Cond("define f = x == (true and false)\ndefine t = x == (true or false) and x == false\n")
+    assert c.sat("f") and not c.valid("f")  # x == false
+    assert not c.sat("t")  # x == true and x == false

@@ -25,9 +25,13 @@ from policy.report.facts import FactWriter, fact_columns
 from policy.report.shape import Shape, parse_field_path, report_shape
 
 __all__ = ["PERIODS", "REPORT_EXTENSIONS", "ReportUsageError", "build_report", "decide_records",
-           "field_option", "render_report", "report_for", "report_format_for", "write_facts"]
+           "field_option", "render_report", "report_for", "report_format_for", "report_with_duckdb",
+           "write_facts"]
 
 PERIODS = ("week", "month", "quarter")
+#: DuckDB's memory limit for ``--engine duckdb``: the facts live in a database file in a
+#: temporary directory, so memory stays near this bound whatever the number of leads.
+DUCKDB_MEMORY = "1GB"
 
 
 class ReportUsageError(Exception):
@@ -65,24 +69,6 @@ def decide_records(pol: Any, records: Iterable[Any], at: int
 
     for line, result in decide(pol, tap(records), at):
         yield line, result, pending.popleft()
-
-
-def decide_with_duckdb(pol: Any, records: Iterable[Any], at: int
-                       ) -> Iterator[tuple[int, Decision | LeadError, Any]]:
-    """:func:`decide_records` with the DuckDB engine (``funnel eval --engine duckdb``):
-    the same decisions, decided in DuckDB batch by batch."""
-    from policy.sql.duck import DuckEngine
-
-    engine = DuckEngine(pol, as_of=at)
-    pending: dict[int, Any] = {}
-
-    def tap(items: Iterable[Any]) -> Iterator[Any]:
-        for record in items:
-            pending[record.line] = record.value
-            yield record
-
-    for line, result in engine.decide_records(tap(records)):
-        yield line, result, pending.pop(line, None)
 
 
 def duckdb_engine_available() -> bool:
@@ -182,6 +168,37 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
                                   longest=writer.longest)
 
 
+def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] | None = None,
+                       cohort: tuple[str, ...] | None = None, period: str = "month",
+                       by_text: str | None = None, cohort_text: str | None = None,
+                       memory_limit: str | None = DUCKDB_MEMORY) -> dict[str, Any]:
+    """The report with the DuckDB engine: ``feed(facts)`` hands the records to a
+    :class:`policy.report.sqlfacts.SqlFacts` (``add_jsonl``, ``add_records``,
+    ``add_texts``); the decisions and their facts never leave DuckDB, and the figures are
+    computed there by the same SQL as on the python engine's path. Raises
+    :class:`policy.sql.SqlUnsupported` for a policy the SQL path cannot run."""
+    from policy.report.sqlfacts import SqlFacts
+
+    if period not in PERIODS:
+        raise ReportUsageError(f"--period must be one of {', '.join(PERIODS)}")
+    info = pol.info
+    shape = report_shape(pol.model, name=info.name, version=info.version, digest=info.digest)
+    cohort_path = cohort if cohort is not None else shape.default_cohort
+    with tempfile.TemporaryDirectory(prefix="funnel-report-") as tmp:
+        facts = SqlFacts(pol, shape, as_of=as_of, by=by, cohort=cohort_path,
+                         memory_limit=memory_limit, temp_directory=tmp,
+                         database=os.path.join(tmp, "facts.duckdb"))
+        try:
+            feed(facts)
+            facts.finish()
+            figures, groups = compute(facts.con, shape, by=by is not None,
+                                      cohort=cohort_path is not None, period=period)
+        finally:
+            facts.con.close()
+    return assemble(shape, figures, groups, as_of=as_of, by_text=by_text,
+                    cohort_path=cohort_path, cohort_text=cohort_text, period=period)
+
+
 def figures_from_facts(shape: Shape, facts_path: str, *, as_of: int, by: bool,
                        by_text: str | None, cohort_path: tuple[str, ...] | None,
                        cohort_text: str | None, period: str, longest: int = 0
@@ -250,8 +267,7 @@ def report_for(pol: Any, units: Iterator[Any], *, as_of: int, engine: str = "pyt
         "by_text": format_path(by) if by else None,
         "cohort_text": format_path(cohort) if cohort else None}
     if engine == "duckdb":
-        records = (r for unit in units for r in unit.records())
-        return build_report(pol, decide_with_duckdb(pol, records, as_of), **options)
+        return report_with_duckdb(pol, lambda facts: facts.add_units(units), **options)
     if jobs is None:
         from policy.io.batch import default_jobs
 

@@ -59,7 +59,9 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
     if rows:
         base = alt.Chart(alt.Data(values=rows)).encode(
             y=alt.Y("stage:N", sort=stages, title=None))
-        bars = base.mark_bar(color=_BLUE).encode(x=alt.X("reached:Q", title="leads reached"))
+        top = max(r["reached"] for r in rows)
+        bars = base.mark_bar(color=_BLUE).encode(
+            x=alt.X("reached:Q", **_count_axis(top, "leads reached")))
         text = base.mark_text(align="left", dx=4).encode(x="reached:Q", text="label:N")
         out["funnel"] = _svg("funnel", _config((bars + text).properties(width=_WIDTH - 60)))
 
@@ -111,9 +113,12 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
                 for reason, n in (gh["rejections"]["reasons"] if gh else {}).items():
                     rows.append({"reason": _label(reason, reason in rej["off_list"]),
                                  "group": key, "leads": n})
-            # one colour per key, the same in every handoff's chart
+            # one colour per key, the same in every handoff's chart; the legend lists
+            # only the keys this chart shows
+            shown = {r["group"] for r in rows}
             color = alt.Color("group:N", title=report.get("by_field"), sort=list(by),
-                              scale=alt.Scale(domain=list(by), scheme="tableau20"))
+                              scale=alt.Scale(domain=list(by), scheme="tableau20"),
+                              legend=alt.Legend(values=[k for k in by if k in shown]))
         else:
             for reason, n in rej["reasons"].items():
                 off = reason in rej["off_list"]
@@ -126,8 +131,8 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
             order = [_label(r, r in rej["off_list"]) for r in rej["reasons"]]
             chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
                 y=alt.Y("reason:N", title=None, sort=order),
-                x=alt.X("leads:Q", title="rejected leads",
-                        axis=alt.Axis(tickMinStep=1, format="d")),
+                x=alt.X("leads:Q", **_count_axis(max(rej["reasons"].values()),
+                                                 "rejected leads")),
                 color=color)
             key = f"rejections-{h['stage']}"
             out[key] = _svg(key, _config(chart.properties(width=_WIDTH - 160)))
@@ -154,7 +159,7 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
             continue
         bars = alt.Chart(alt.Data(values=rows)).mark_bar(color=_BLUE, binSpacing=1).encode(
             x=alt.X("from:Q", bin="binned", title=name), x2="to:Q",
-            y=alt.Y("leads:Q", title="leads"))
+            y=alt.Y("leads:Q", **_count_axis(max(r["leads"] for r in rows), "leads")))
         layers = [bars]
         if s["thresholds"]:
             marks = [{"threshold": t, "label": f"gate {t}"} for t in s["thresholds"]]
@@ -167,6 +172,18 @@ def charts(report: dict[str, Any]) -> dict[str, str]:
         out[f"score-{name}"] = _svg(f"score-{name}", _config(alt.layer(*layers).properties(
             width=_WIDTH - 60, height=180)))
     return out
+
+
+def _count_axis(top: int, title: str, **kw: Any) -> dict[str, Any]:
+    """The ``title``/``axis``/``scale`` of a count axis: whole numbers only, so that a
+    chart of one or two leads does not label 0.5 as "1" twice (every integer up to 10 is
+    a tick; above that Vega's own ticks, at least one apart)."""
+    import altair as alt
+
+    if top <= 10:
+        return {"title": title, "axis": alt.Axis(values=list(range(top + 1)), format="d"),
+                "scale": alt.Scale(domain=[0, max(top, 1)]), **kw}
+    return {"title": title, "axis": alt.Axis(tickMinStep=1, format=",d"), **kw}
 
 
 def _label(reason: str, off: bool) -> str:

@@ -251,8 +251,10 @@ def _scores(con, shape, raw) -> None:
             "GROUP BY ALL", params).fetchall()
         for gid, edge, count in rows:
             raw[gid].setdefault("bins", {}).setdefault(i, {})[float(edge)] = count
-        seen = sorted(raw.get(0, {}).get("bins", {}).get(i, {}))
         for gid in raw:
+            # each group is a report of its own: a score without a range is binned
+            # from the lowest to the highest value seen in that group
+            seen = sorted(raw[gid].get("bins", {}).get(i, {}))
             raw[gid].setdefault("edges", {})[i] = _bins(score.low, score.high, seen)
 
 

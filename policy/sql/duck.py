@@ -67,7 +67,7 @@ _BLANK = ("[\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\x{1680}\\x{2000}-\\x{200a}
 #: One block of JSON Lines text into the staging table: DuckDB splits the lines
 #: (``$1`` the block's first line number, ``$2`` its text), drops blank ones and a
 #: line's trailing ``\r``.
-_STAGE_BLOCK = f"""INSERT INTO stage
+_STAGE_BLOCK = f"""INSERT INTO src
 SELECT line, txt
 FROM (SELECT $1::BIGINT + i - 1 AS line, rtrim(t, chr(13)) AS txt
       FROM (SELECT unnest(l) AS t, generate_subscripts(l, 1) AS i
@@ -92,7 +92,7 @@ def _suspect_query(objects: list[tuple[str, ...]]) -> str:
         # try(): a line DuckDB cannot read as JSON has no repeated key to find
         tests.append(f"coalesce(try(len({keys}) <> len(list_distinct({keys}))), false)")
     repeated = f"({' OR '.join(tests)})"
-    return (f"SELECT line, txt, {repeated} AS repeated FROM stage "
+    return (f"SELECT line, txt, {repeated} AS repeated FROM src "
             f"WHERE regexp_matches(txt, {_LENIENT_RE2}) OR {repeated}")
 
 
@@ -127,7 +127,7 @@ class DuckEngine(BatchEngine):
         d = dialect("duckdb")
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
                        instants="us", hidden=True, local_tz=getattr(pol, "local_tz", None))
-        source = DuckJson(d, relation="stage")
+        source = DuckJson(d, relation="src")
         stmt = build(pol.model, pol.info, d, opts, source=source)
         self.sql = stmt.sql(dialect="duckdb")
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
@@ -140,7 +140,7 @@ class DuckEngine(BatchEngine):
                 select = ", ".join(f"CAST(unnest(${i + 1}) AS BIGINT) AS {_ident(c)}"
                                    for i, c in enumerate(cols))
                 self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT {select}', columns)
-        self.con.execute("CREATE TABLE stage (line BIGINT, txt VARCHAR)")
+        self.con.execute("CREATE TABLE src (line BIGINT, txt VARCHAR)")
         self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         self.rebuild = Rebuilder(pol)
         self.width = len(layout(pol.model).columns)
@@ -156,8 +156,8 @@ class DuckEngine(BatchEngine):
     def rows(self, lines: list[int], texts: list[str]) -> list[tuple]:
         """The tabular rows (with the hidden columns) of one batch, in line order."""
         con = self.con
-        con.execute("DELETE FROM stage")
-        con.execute("INSERT INTO stage SELECT unnest($1), unnest($2)", [lines, texts])
+        con.execute("DELETE FROM src")
+        con.execute("INSERT INTO src SELECT unnest($1), unnest($2)", [lines, texts])
         return con.execute("SELECT * FROM decided").fetchall()
 
     # ------------------------------------------------------------------ whole inputs
@@ -166,12 +166,12 @@ class DuckEngine(BatchEngine):
         in DuckDB first (block by block, split into lines by DuckDB), then decided by
         one query, which DuckDB plans once and runs on every core."""
         con = self.con
-        con.execute("DELETE FROM stage")
+        con.execute("DELETE FROM src")
         for first, data, text in jsonl_blocks(stream):
             if text is None:  # bytes that are not UTF-8: the python split says where
                 lines, texts = block_lines(first, data, text)
                 texts = [_mark(t) for t in texts]
-                con.execute("INSERT INTO stage SELECT unnest($1), unnest($2)",
+                con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
                             [lines, texts])
             else:
                 con.execute(_STAGE_BLOCK, [first, text])
@@ -186,7 +186,7 @@ class DuckEngine(BatchEngine):
             elif repeated:
                 by_python[line] = txt
         if bad:
-            con.execute("UPDATE stage SET txt = chr(1) || txt WHERE line IN "
+            con.execute("UPDATE src SET txt = chr(1) || txt WHERE line IN "
                         "(SELECT unnest($1::BIGINT[]))", [bad])
         yield from self._decide_stage(by_python)
 
@@ -194,12 +194,12 @@ class DuckEngine(BatchEngine):
         """Records from the python reader (CSV, JSON arrays): its error records pass
         through; the others are staged as JSON text and decided by one query."""
         con = self.con
-        con.execute("DELETE FROM stage")
+        con.execute("DELETE FROM src")
         errors: dict[int, Any] = {}
         for lines, texts, errs in record_batches(records):
             errors.update(errs)
             if lines:
-                con.execute("INSERT INTO stage SELECT unnest($1), unnest($2)",
+                con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
                             [lines, [_mark(t) for t in texts]])
             if progress is not None:
                 progress()
@@ -253,8 +253,8 @@ class DuckEngine(BatchEngine):
         """Every row of a Parquet file (each as the JSON object ``to_json`` makes of
         it, as the python engine reads it), in order, decided by one query."""
         con = self.con
-        con.execute("DELETE FROM stage")
-        con.execute("INSERT INTO stage " + _parquet_json_select(path,
+        con.execute("DELETE FROM src")
+        con.execute("INSERT INTO src " + _parquet_json_select(path,
                                                                _parquet_columns(con, path)))
         yield from self._decide_stage()
 

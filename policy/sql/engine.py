@@ -32,7 +32,7 @@ from policy.engine.tabular import layout
 from policy.syntax import nodes as n
 
 __all__ = ["BAD_UTF8", "Rebuilder", "block_lines", "jsonl_batches", "jsonl_blocks",
-           "record_batches"]
+           "record_batches", "sendable_texts"]
 
 #: What a line that is not UTF-8 is handed to SQL as (the SQL reports it).
 BAD_UTF8 = "\x00"
@@ -224,6 +224,17 @@ _LENIENT = re.compile(r"NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|'").search
 _NOT_JSON = "\x01"
 
 
+def sendable_texts(texts: list[str]) -> list[str]:
+    """The texts as the SQL must be handed them: a line the engine's lenient JSON reader
+    would take but RFC 8259 does not is marked so that the SQL refuses it (what
+    :meth:`BatchEngine.decide` sends; ``funnel report`` sends the same)."""
+    sent = list(texts)
+    for i, text in enumerate(sent):
+        if text != BAD_UTF8 and _LENIENT(text) and python_json_error(text) is not None:
+            sent[i] = _NOT_JSON + text
+    return sent
+
+
 def python_json_error(text: str) -> str | None:
     """The python reader's message for a line that is not an RFC 8259 JSON text (None:
     it is one)."""
@@ -283,11 +294,7 @@ class BatchEngine:
         """Decide one batch of JSON texts: (line, Decision or LeadError) in line order."""
         if not lines:
             return []
-        sent = list(texts)
-        for i, text in enumerate(sent):
-            if text != BAD_UTF8 and _LENIENT(text) and python_json_error(text) is not None:
-                sent[i] = _NOT_JSON + text
-        rows = self.rows(lines, sent)
+        rows = self.rows(lines, sendable_texts(texts))
         out = []
         by_line = None
         w = self.width

@@ -1,0 +1,422 @@
+"""The report's ``facts`` table built inside DuckDB, from the DuckDB engine's tabular rows.
+
+With ``funnel report --engine duckdb`` no decision is rebuilt in Python: each batch of
+records goes through the policy's SQL (:class:`policy.sql.duck.DuckEngine`'s ``decided``
+view, the tabular form of section 9 with the engine's hidden columns), and one
+``INSERT … SELECT`` turns those rows, joined with the lead fields the report needs, into
+rows of the ``facts`` table that :mod:`policy.report.compute` reads — the same columns,
+with the same meaning, as :class:`policy.report.facts.FactWriter` writes from the python
+engine's decisions. What the statement reads from the lead, by JSON path from its text:
+
+- the ``--by`` field: a string as it is; any other value as JSON text, turned into its
+  report key (compact JSON of the value, as Python prints it) by :meth:`SqlFacts.finish`
+  once per distinct value, so numbers print exactly as on the python path;
+- the cohort field and every stage's ``entered at`` field, read as instants (µs) by the
+  warehouse's own timestamp arithmetic (:mod:`policy.sql.checks`), the same rules as
+  :func:`policy.engine.timestamps.parse_timestamp`;
+- the business time from each SLA's start to its stop, on the route's calendar, from
+  working-interval tables built by the warehouse's calendar code
+  (:func:`policy.sql.calendars.build_tables`, itself the SLA's
+  :class:`~policy.model.calendar.WorkCalendar`): ``W(t) = w + max(0, t - o)`` for the
+  interval that holds or follows ``t``, and the response is ``W(stop) - W(start)``
+  (0 when the stop is not after the start). An instant outside the tables' years gives
+  no figure (NULL), as the SLA there has the status ``unknown``.
+
+Rejection and placement reasons arrive as JSON text; :meth:`SqlFacts.finish` maps each
+distinct one to its key and, for rejections, to whether it is off the agreed list (the
+engine's own membership test, :func:`policy.engine.runtime.member`), and updates the
+table. Nothing is aggregated here: every figure stays in :mod:`policy.report.compute`.
+
+Must run after: loading the policy and :func:`policy.report.shape.report_shape`.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from policy.report.facts import fact_columns, key_text
+from policy.report.shape import Shape
+
+__all__ = ["SqlFacts"]
+
+_DAY_US = 86_400_000_000
+#: Bytes of JSON Lines per statement (as the DuckDB engine's own batches).
+_BATCH_BYTES = 1 << 25
+
+
+def _q(text: str) -> str:
+    """A SQL string literal (policy names only ever reach SQL this way)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class SqlFacts:
+    """Decides batches with the DuckDB engine and appends their facts to ``facts``.
+
+    ``by``/``cohort``: the field paths (or None). ``memory_limit``/``temp_directory``:
+    DuckDB's settings; ``database``: a file for the table of facts, so that with a memory
+    limit it lives on disk instead of growing in memory (None: in memory).
+    """
+
+    def __init__(self, pol: Any, shape: Shape, *, as_of: int, by: tuple[str, ...] | None,
+                 cohort: tuple[str, ...] | None, memory_limit: str | None = None,
+                 temp_directory: str | None = None, threads: int | None = None,
+                 database: str | None = None):
+        from policy.sql.duck import DuckEngine
+
+        self.pol = pol
+        self.shape = shape
+        self.by = by
+        self.cohort = cohort
+        self.engine = DuckEngine(pol, as_of=as_of, memory_limit=memory_limit,
+                                 temp_directory=temp_directory, threads=threads)
+        self.con = self.engine.con
+        cols = fact_columns(shape)
+        extra = {"byraw": "VARCHAR", "reason_raw": "VARCHAR"}
+        for j in range(len(shape.handoffs)):
+            # the rejection reason's JSON text, and whether the decision has the
+            # violation invalid_rejection_reason (used only when the list is unreadable)
+            extra.update({f"h{j}_rraw": "VARCHAR", f"h{j}_viol": "BOOLEAN"})
+        spec = ", ".join(f"{_ident(k)} {v}" for k, v in {**cols, **extra}.items())
+        if database is not None:
+            # A table in a database file: DuckDB compresses it and evicts its blocks to
+            # the file under memory_limit (a table of an in-memory database cannot be).
+            self.con.execute(f"ATTACH {_q(database)} AS rf")
+            self.con.execute(f"CREATE TABLE rf.facts ({spec})")
+            self.con.execute("CREATE TEMP VIEW facts AS SELECT * FROM rf.facts")
+            self.table = "rf.facts"
+        else:
+            self.con.execute(f"CREATE TEMP TABLE facts ({spec})")
+            self.table = "facts"
+        # the order of the rows of facts does not matter: every figure is an aggregate
+        self.con.execute("SET preserve_insertion_order = false")
+        self._calendars = self._calendar_tables()
+        self._insert = self._statement()
+
+    # ------------------------------------------------------------------ input
+    def add_texts(self, lines: list[int], texts: list[str]) -> None:
+        """One batch of records as JSON text (a JSON Lines file's lines)."""
+        if not lines:
+            return
+        from policy.sql.engine import sendable_texts
+
+        con = self.con
+        con.execute("DELETE FROM src")
+        con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
+                    [lines, sendable_texts(texts)])
+        con.execute(self._insert)
+
+    def add_errors(self, errors: Iterable[Any]) -> None:
+        """Records the python reader already refused (CSV, JSON arrays): each with
+        ``line``, ``value`` and ``problems``."""
+        rows = []
+        for rec in errors:
+            key = key_text(_get(rec.value, self.by)) if self.by is not None else None
+            path = min((p.path for p in rec.problems), default="")
+            rows.append((rec.line, path, key))
+        if rows:
+            cols = [list(c) for c in zip(*rows, strict=True)]
+            self.con.execute(f"INSERT INTO {self.table} (line, refused, path, bykey) "
+                             "SELECT unnest($1), true, unnest($2), unnest($3)", cols)
+
+    def add_records(self, records: Iterable[Any]) -> None:
+        """Records of :func:`policy.io.leads.read_records` (CSV, JSON arrays)."""
+        from policy.sql.engine import record_batches
+
+        for lines, texts, errors in record_batches(records):
+            self.add_texts(lines, texts)
+            self.add_errors(errors.values())
+
+    def add_units(self, units: Iterable[Any]) -> None:
+        """The units of :func:`policy.io.batch.batches`: blocks of JSON Lines go to SQL as
+        text (gathered into batches of a few MB, so each statement is worth its planning),
+        batches of read records (CSV, JSON arrays) as :meth:`add_records` takes them."""
+        from policy.sql.engine import jsonl_batches
+
+        lines: list[int] = []
+        texts: list[str] = []
+        size = 0
+        for unit in units:
+            data = getattr(unit, "data", None)
+            if data is None:
+                self.add_records(unit.records())
+                continue
+            if unit.too_long:  # one line longer than the reader takes: its error record
+                self.add_errors(unit.records())
+                continue
+            # jsonl_batches numbers lines from 1 and drops a byte order mark at its
+            # start; a block inside the file gets a blank first line, so that a mark
+            # there stays (as the python reader keeps it) and numbering stays exact.
+            offset = unit.line - 1 if unit.first else unit.line - 2
+            stream = _io.BytesIO(data if unit.first else b"\n" + data)
+            for got_lines, got_texts in jsonl_batches(stream):
+                lines += [n + offset for n in got_lines]
+                texts += got_texts
+            size += len(data)
+            if size >= _BATCH_BYTES:
+                self.add_texts(lines, texts)
+                lines, texts, size = [], [], 0
+        self.add_texts(lines, texts)
+
+    def add_jsonl(self, stream: Any) -> None:
+        """Every record of a JSON Lines byte stream, a few MB at a time."""
+        from policy.sql.engine import jsonl_batches
+
+        for lines, texts in jsonl_batches(stream):
+            self.add_texts(lines, texts)
+
+    # ------------------------------------------------------------------ finishing
+    def finish(self) -> None:
+        """Turn the JSON text of non-string keys and of reasons into report keys (once
+        per distinct value), and mark off-list rejection reasons."""
+        con = self.con
+        self._map("byraw", {"bykey": key_text})
+        self._map("reason_raw", {"reason": key_text})
+        for j, h in enumerate(self.shape.handoffs):
+            targets: dict[str, Any] = {f"h{j}_reason": key_text}
+            if h.agreed is not None:
+                targets[f"h{j}_off_list"] = _OffList(list(h.agreed))
+            self._map(f"h{j}_rraw", targets)
+            if h.agreed is None:  # a list the report cannot read: the decision's violation
+                con.execute(f"UPDATE {self.table} SET h{j}_off_list = h{j}_viol "
+                            f"WHERE h{j}_rejected")
+        con.execute("DROP TABLE IF EXISTS _jmap")
+
+    def _map(self, raw: str, targets: dict) -> None:
+        con = self.con
+        values = [r[0] for r in con.execute(
+            f"SELECT DISTINCT {raw} FROM facts WHERE {raw} IS NOT NULL").fetchall()]
+        if not values:
+            return
+        columns: list[list] = [values]
+        for fn in targets.values():
+            columns.append([fn(json.loads(v)) for v in values])
+        names = ["raw", *(f"v{i}" for i in range(len(targets)))]
+        select = ", ".join(f"unnest(${i + 1}) AS {n}" for i, n in enumerate(names))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _jmap AS SELECT {select}", columns)
+        sets = ", ".join(f"{col} = m.v{i}" for i, col in enumerate(targets))
+        con.execute(f"UPDATE {self.table} SET {sets} FROM _jmap m WHERE {raw} = m.raw")
+
+    # ------------------------------------------------------------------ calendars
+    def _calendar_tables(self) -> dict[tuple[int, str | None], int]:
+        """(handoff, route) -> calendar number, and the tables ``_rdays``/``_rivs`` of
+        every calendar a response time is counted on."""
+        from policy.sql.calendars import build_tables
+
+        numbers: dict[int, int] = {}
+        tables = []
+        found: dict[tuple[int, str | None], int] = {}
+        for j, h in enumerate(self.shape.handoffs):
+            if not h.has_sla:
+                continue
+            for route in [*(r.name for r in h.routes), None]:
+                cal = h.route_calendar(route) if route is not None else h.calendar
+                if cal is None:
+                    continue
+                if id(cal) not in numbers:
+                    numbers[id(cal)] = len(tables)
+                    tables.append(build_tables(cal, *self.engine.years, ()))
+                found[(j, route)] = numbers[id(cal)]
+        days, ivs = [], []
+        for c, tab in enumerate(tables):
+            days += [(c, d, i, c1, c2) for d, i, c1, c2 in tab.days if i is not None]
+            ivs += [(c, row[0], row[1], row[2]) for row in tab.intervals]
+        for name, rows, cols in (("_rdays", days, ("c", "d", "i", "c1", "c2")),
+                                 ("_rivs", ivs, ("c", "i", "o", "w"))):
+            data = [list(x) for x in zip(*rows, strict=True)] if rows else [[] for _ in cols]
+            select = ", ".join(f"CAST(unnest(${k + 1}) AS BIGINT) AS {n}"
+                               for k, n in enumerate(cols))
+            self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT {select}", data)
+        return found
+
+    # ------------------------------------------------------------------ the statement
+    def _lead_fields(self) -> tuple[str, dict[str, str]]:
+        """The CTEs that read the lead fields from ``src``, and the output column of each
+        wanted value (``by_s``, ``by_j``, ``by_ty``, ``coh``, ``e{i}``)."""
+        from sqlglot import exp
+
+        from policy.sql.checks import timestamp_parts, timestamp_shape, timestamp_value
+        from policy.sql.dialects import dialect
+        from policy.sql.sources import DuckJson
+
+        d = dialect("duckdb")
+        src = DuckJson(d, relation="src")
+        paths: list[tuple[str, ...]] = []
+
+        def index(path):
+            if path not in paths:
+                paths.append(path)
+            return paths.index(path)
+
+        slots: list[exp.Expression] = [exp.column("line")]
+        # one staged timestamp per (field, kind): the cohort field may be an `entered at`
+        stamps: dict[tuple[tuple[str, ...], str], str] = {}
+        out: dict[str, str] = {}
+        if self.by is not None:
+            k = index(self.by)
+            slots += [exp.Paren(this=src.slot(self.by, "ty", k)).as_("by_ty"),
+                      exp.Paren(this=src.slot(self.by, "s", k)).as_("by_s"),
+                      exp.Paren(this=src.slot(self.by, "j", k)).as_("by_j")]
+        wanted = []
+        if self.cohort is not None:
+            wanted.append(("coh", self.cohort, "any"))
+        for i, st in enumerate(self.shape.stages):
+            if st.entered_at is not None:
+                wanted.append((f"e{i}", st.entered_at, st.entered_kind))
+        for key, path, kind in wanted:
+            name = stamps.setdefault((path, kind), f"t{len(stamps)}")
+            out[key] = f"{name}_t"
+        for (path, _kind), name in stamps.items():
+            k = index(path)
+            slots.append(exp.Paren(this=src.slot(path, "s", k)).as_(f"{name}_s"))
+        base = src.base(paths)
+        ctes = [("_lf0", base), ("_lf1", exp.select(*slots).from_("_lf0"))]
+        shapes, parts, values = [], [], []
+        for (_path, kind), name in stamps.items():
+            s = exp.column(f"{name}_s")
+            shapes.append(timestamp_shape(s, kind).as_(f"{name}_shape"))
+            parts += [e.as_(f"{name}_{p}") for p, e in
+                      timestamp_parts(s, kind, exp.column(f"{name}_shape"))]
+            values.append(timestamp_value(lambda p, name=name: exp.column(f"{name}_{p}"), d)
+                          .as_(f"{name}_t"))
+        if stamps:
+            ctes += [("_lf2", exp.select(exp.Star(), *shapes).from_("_lf1")),
+                     ("tp", exp.select(exp.Star(), *parts).from_("_lf2"))]
+            values_from = "tp"
+            zone = getattr(self.pol, "local_tz", None)
+            if zone is not None:  # --local-tz: text without an offset is read in that zone
+                from policy.sql.localtz import stage
+
+                staging = _Staging(d, stamps)
+                values_from, values = stage(staging, zone, values)
+                ctes += staging.ctes
+            ctes.append(("_lf4", exp.select(exp.Star(), *values).from_(values_from)))
+        text = ", ".join(f"{name} AS ({sel.sql(dialect='duckdb')})" for name, sel in ctes)
+        return text, {"last": ctes[-1][0], **out}
+
+    def _statement(self) -> str:
+        shape = self.shape
+        lead_ctes, lf = self._lead_fields()
+        ok = "x.error IS NULL"
+        stage_case = " ".join(f"WHEN {_q(s.name)} THEN {i}" for i, s in enumerate(shape.stages))
+
+        def index_of(col: str, default: str) -> str:
+            return f"CASE {col} {stage_case} ELSE {default} END" if shape.stages else default
+
+        funnel = ", ".join(_q(s.name) for s in shape.stages) or "NULL"
+        sel = [
+            "x.line AS line", "x.error IS NOT NULL AS refused",
+            f"CASE WHEN NOT {ok} THEN coalesce(list_min(x.error_paths), '') END AS path",
+            f"CASE WHEN {ok} THEN {index_of('x.reached', '-1')} END AS reached",
+            f"CASE WHEN {ok} THEN {index_of('x.stage', 'NULL')} END AS placed",
+            f"CASE WHEN {ok} AND x.stage NOT IN ({funnel}) THEN x.stage END AS state",
+            f"CASE WHEN {ok} AND x.stage NOT IN ({funnel}) AND "
+            "json_type(x._reason_json) = 'VARCHAR' THEN json_extract_string(x._reason_json, '$') "
+            "END AS reason",
+            f"CASE WHEN {ok} AND x.stage NOT IN ({funnel}) AND "
+            "json_type(x._reason_json) <> 'VARCHAR' THEN x._reason_json END AS reason_raw",
+        ]
+        if self.by is not None:
+            sel += ["CASE WHEN l.by_ty = 'string' THEN l.by_s END AS bykey",
+                    "CASE WHEN l.by_ty NOT IN ('string', 'null') THEN l.by_j END AS byraw"]
+        if self.cohort is not None:
+            sel.append(f"CASE WHEN {ok} THEN l.{lf['coh']} END AS cohort")
+        for i, score in enumerate(shape.scores):
+            sel.append(f"CAST(x.{_ident('score_' + score.name)} AS DOUBLE) AS s{i}")
+        for i, st in enumerate(shape.stages):
+            if st.entered_at is not None:
+                sel.append(f"CASE WHEN {ok} THEN l.{lf[f'e{i}']} END AS e{i}")
+        joins = []
+        for j, h in enumerate(shape.handoffs):
+            def c(field: str, stage=h.stage) -> str:
+                return "x." + _ident(f"handoff_{stage}_{field}")
+
+            applies = f"{c('team')} IS NOT NULL"
+            sel += [
+                f"CASE WHEN {applies} THEN true END AS h{j}_applies",
+                f"CASE WHEN {applies} THEN {c('route')} END AS h{j}_route",
+                f"CASE WHEN {applies} THEN {c('sla_status')} END AS h{j}_status",
+                f"CASE WHEN {applies} THEN {c('escalate_to')} IS NOT NULL END AS h{j}_escalated",
+                f"CASE WHEN {applies} THEN coalesce({c('rejected')}, false) END AS h{j}_rejected",
+                f"CASE WHEN {applies} AND {c('rejected')} THEN x._rj{j} END AS h{j}_rraw",
+                f"CASE WHEN {applies} AND {c('rejected')} THEN list_contains(x.violations, "
+                f"'invalid_rejection_reason') END AS h{j}_viol",
+            ]
+            response, more = self._response(j, c)
+            sel.append(f"CASE WHEN {applies} THEN {response} END AS h{j}_response")
+            joins += more
+        body = (f"SELECT {', '.join(sel)} FROM (SELECT * FROM decided) x "
+                f"JOIN {lf['last']} l ON l.line = x.line {' '.join(joins)}")
+        return f"INSERT INTO {self.table} BY NAME WITH {lead_ctes} {body}"
+
+    def _response(self, j: int, c) -> tuple[str, list[str]]:
+        """The business time from start to stop of handoff ``j`` (an expression), and
+        the joins it needs."""
+        found = {route: num for (jj, route), num in self._calendars.items() if jj == j}
+        if not found:
+            return "NULL", []
+        h = self.shape.handoffs[j]
+        cases = " ".join(f"WHEN {_q(r.name)} THEN {found[r.name]}" for r in h.routes
+                         if r.name in found)
+        default = found.get(None, "NULL")
+        cal = f"(CASE {c('route')} {cases} ELSE {default} END)" if cases else str(default)
+        start, stop = c("sla_start"), c("sla_stop")
+        joins = []
+        w = {}
+        for tag, t in (("a", start), ("b", stop)):
+            dd, iv = f"_d{tag}{j}", f"_i{tag}{j}"
+            pos = (f"{dd}.i + coalesce(({t}) >= {dd}.c1, false)::BIGINT "
+                   f"+ coalesce(({t}) >= {dd}.c2, false)::BIGINT")
+            joins.append(f"LEFT JOIN _rdays {dd} ON {dd}.c = {cal} AND "
+                         f"{dd}.d = ({t}) // {_DAY_US}")
+            joins.append(f"LEFT JOIN _rivs {iv} ON {iv}.c = {cal} AND {iv}.i = {pos}")
+            w[tag] = f"({iv}.w + greatest(0, ({t}) - {iv}.o))"
+        expr = (f"CASE WHEN {start} IS NULL OR {stop} IS NULL OR {cal} IS NULL THEN NULL "
+                f"WHEN {stop} <= {start} THEN 0 ELSE {w['b']} - {w['a']} END")
+        return expr, joins
+
+
+class _Staging:
+    """What :func:`policy.sql.localtz.stage` reads from the compiler (``d``, ``tsreg``,
+    ``slot``, ``_add``), for the report's own timestamp columns: the parts are staged in
+    the CTE ``tp`` as ``{name}_{part}``, the text as ``{name}_s``."""
+
+    def __init__(self, d: Any, stamps: dict):
+        self.d = d
+        self.tsreg = stamps
+        self._text = {path: f"{name}_s" for (path, _kind), name in stamps.items()}
+        self.ctes: list[tuple[str, Any]] = []
+
+    def slot(self, path: tuple[str, ...], slot: str) -> Any:
+        from sqlglot import exp
+
+        assert slot == "s"
+        return exp.column(self._text[path])
+
+    def _add(self, name: str, select: Any) -> None:
+        self.ctes.append((name, select))
+
+
+def _get(value: Any, path: tuple[str, ...]) -> Any:
+    from policy.engine import runtime as rt
+
+    return rt.get(value, path) if type(value) is dict else None
+
+
+class _OffList:
+    """Whether a rejection reason is off the agreed list (the engine's membership test,
+    which folds case as the language does)."""
+
+    def __init__(self, agreed: list):
+        self.agreed = agreed
+
+    def __call__(self, value: Any) -> bool:
+        from policy.engine import runtime as rt
+
+        return not rt.member(value, self.agreed)
