@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy.engine.timestamps import format_timestamp, from_datetime, parse_timestamp, to_datetime
+from policy.engine.timestamps import (
+    format_timestamp,
+    from_datetime,
+    local_zone,
+    parse_timestamp,
+    to_datetime,
+)
 
 T = 1_793_631_600_000_000  # 2026-11-02T15:00:00Z
 S = 1_000_000
@@ -177,11 +183,11 @@ def test_never_raises(text: str) -> None:
         assert result is None or isinstance(result, int)
 
 
-def _by_shape(text: str, kind: str) -> int | None:
+def _by_shape(text: str, kind: str, tz=None) -> int | None:
     """The reference: the shape's regular expression, then `fromisoformat`."""
     from policy.engine import timestamps as T
 
-    return T._parse_shaped(text, T._SHAPES[kind])
+    return T._parse_shaped(text, T._SHAPES[kind], tz)
 
 
 _CANONICAL_ALPHABET = "0123456789-:TZ tz+.,W/\u0661\u00b2"
@@ -198,3 +204,5 @@ def test_the_fast_path_for_the_common_form_agrees_with_the_shape(changes, kind) 
         chars[at] = ch
     text = "".join(chars)
     assert parse_timestamp(text, kind=kind) == _by_shape(text, kind)
+    zone = local_zone("America/New_York")  # --local-tz: the fast form's `Z` is explicit
+    assert parse_timestamp(text, kind=kind, tz=zone) == _by_shape(text, kind, zone)
