@@ -541,3 +541,22 @@ stage b owned by m {
     for run in (engine.run, interpreter.run):
         with pytest.raises(rt.EngineFault, match="half-life is a fixed duration"):
             run({"x": True}, (None,), AS_OF)
+
+
+def test_a_function_of_a_field_is_computed_once_per_run():
+    model, engine = compile_text(HEADER + """stage a owned by m {
+  require domain(x) in ["a.com", "b.com"]
+  exclude domain(x) == "b.com"
+  require lower(y) == "vp" or length(y) > 5
+}
+stage b owned by m {
+  require lower(y) != "ic"
+}
+""")
+    source = engine.source
+    assert source.count("domain(f_x)") == 1 and source.count("lower(f_y)") == 1, source
+    interpreter = Interpreter(model, INFO)
+    for x in ("u@a.com", "u@B.com", "no at", None, 3, ["u@a.com"]):
+        for y in ("VP", "Director", "ic", "", None, 7):
+            lead = {"x": x, "y": y}
+            assert engine.run(lead, (), AS_OF) == interpreter.run(lead, (), AS_OF), lead

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policy.engine.timestamps import format_timestamp, from_datetime, parse_timestamp, to_datetime
+from policy.engine.timestamps import (
+    format_timestamp,
+    from_datetime,
+    local_zone,
+    parse_timestamp,
+    to_datetime,
+)
 
 T = 1_793_631_600_000_000  # 2026-11-02T15:00:00Z
 S = 1_000_000
@@ -175,3 +181,28 @@ def test_never_raises(text: str) -> None:
     for kind in ("date-time", "date", "any"):
         result = parse_timestamp(text, kind=kind)
         assert result is None or isinstance(result, int)
+
+
+def _by_shape(text: str, kind: str, tz=None) -> int | None:
+    """The reference: the shape's regular expression, then `fromisoformat`."""
+    from policy.engine import timestamps as T
+
+    return T._parse_shaped(text, T._SHAPES[kind], tz)
+
+
+_CANONICAL_ALPHABET = "0123456789-:TZ tz+.,W/\u0661\u00b2"
+
+
+@settings(max_examples=500)
+@given(st.lists(st.tuples(st.integers(0, 19), st.sampled_from(_CANONICAL_ALPHABET)),
+                max_size=3), st.sampled_from(["date-time", "any", "date"]))
+def test_the_fast_path_for_the_common_form_agrees_with_the_shape(changes, kind) -> None:
+    # `YYYY-MM-DDTHH:MM:SSZ` skips the regular expression: any character changed
+    # anywhere must still be refused exactly when the expression (or the calendar) says.
+    chars = list("2026-11-02T15:07:09Z")
+    for at, ch in changes:
+        chars[at] = ch
+    text = "".join(chars)
+    assert parse_timestamp(text, kind=kind) == _by_shape(text, kind)
+    zone = local_zone("America/New_York")  # --local-tz: the fast form's `Z` is explicit
+    assert parse_timestamp(text, kind=kind, tz=zone) == _by_shape(text, kind, zone)

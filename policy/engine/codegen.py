@@ -82,6 +82,9 @@ assert all(name in rt.EXPORTS for name in _RUNTIME_FN.values())
 _PY_OP = {op: op for op in ("==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/")}
 _ORDERING = frozenset({"<", "<=", ">", ">="})
 _PY_COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
+#: Functions of one value that never raise: a call of one on a field is computed once
+#: per run (:meth:`ExprCompiler.pure_call`).
+_PURE_CALLS = frozenset({"lower", "domain", "length"})
 #: The built-in functions and the kind of what they return.
 _FUNCTIONS = {"lower": STRN, "domain": STRN, "length": NUMN, "days_since": NUMN,
               "hours_since": NUMN}
@@ -306,6 +309,10 @@ class ExprCompiler:
         return self.call_runtime("neg", v, kind=NUMN)
 
     def call(self, e: ir.Call) -> _Val:
+        if len(e.args) == 1 and e.func in _PURE_CALLS:
+            pure = self.pure_call(e)
+            if pure is not None:
+                return pure
         args = [self.expr(a) for a in e.args]
         if len(args) != 1 or e.func not in _FUNCTIONS:
             # a wrong arity or an unknown function (the checker refuses both): missing,
@@ -324,6 +331,24 @@ class ExprCompiler:
         if arg.kind == CONST:
             return self.constant(rt.FUNCTIONS[e.func](arg.const))
         return self.call_runtime(e.func, arg, kind=_FUNCTIONS[e.func])
+
+    def pure_call(self, e: ir.Call) -> _Val | None:
+        """``domain(email)`` of a field, read once per run: a policy that tests the domain
+        in three rules computed it three times. Only functions that never raise and
+        depend on nothing but their argument (:data:`_PURE_CALLS`), of a field."""
+        (arg_expr,) = e.args
+        if type(arg_expr) is not ir.Field or arg_expr.ts is not None:
+            return None
+        key = ("call", e.func, arg_expr.path)
+        if key not in self._items:
+            item = _Item()
+            with self.collecting(item.deps):
+                arg = self.raw(arg_expr.path)
+            local = self._locals[key] = self.new_name("x", f"{e.func}_{'_'.join(arg_expr.path)}")
+            item.lines.append(f"{local} = {e.func}({arg.code})")
+            self._items[key] = item
+        self.need(key)
+        return _Val(self._locals[key], _FUNCTIONS[e.func], simple=True)
 
     def logic(self, op: str, e: ir.And | ir.Or) -> _Val:
         a, b = self.expr(e.left), self.expr(e.right)

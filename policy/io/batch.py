@@ -19,6 +19,7 @@ in flight. Worker processes ignore SIGINT; when the main process stops for any r
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections import deque
@@ -273,6 +274,11 @@ def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, tra
         init_state = {"path": policy_path, "engine": pol.engine, "fmt": writer.fmt,
                       "local_tz": getattr(pol, "local_tz", None),
                       "as_of": as_of_us, "trace": trace}
+    if init_state is None:
+        # Forked workers share the loaded policy page by page until they write to it; the
+        # cyclic collector's passes over those objects would write to every page (and copy
+        # it). Frozen objects are skipped by the collector, in the workers as here.
+        gc.freeze()
     pool = context.Pool(jobs, initializer=_init_worker, initargs=(init_state,))
     try:
         pending: deque[Any] = deque()
@@ -289,3 +295,4 @@ def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, tra
         pool.terminate()
         pool.join()
         _STATE.clear()
+        gc.unfreeze()
