@@ -275,3 +275,21 @@ def test_the_grammar_ships_inside_the_package_and_matches_the_checkout():
     assert config["package-dir"]["policy._grammar"] == "grammar"
     assert "*.lark" in config["package-data"]["policy._grammar"]
     assert "cli" not in config["packages"] and config["package-dir"]["funnel_cli"] == "cli"
+
+
+def test_a_reserved_word_inside_a_dotted_field_path_needs_backticks():
+    text = ('policy p "t"\nteam m "@m"\nfunnel a\nstage a owned by m {\n'
+            "  require company.not > 1\n}\n")
+    (d,) = parse(text, "p.funnel").diagnostics
+    assert (d.code, d.message, d.span.line, d.span.column) == (
+        "E100", "`not` is a reserved word", 5, 19)
+    assert d.help == "write a field of that name in backticks: `not`"
+    fixed = parse(text.replace("company.not", "company.`not`"), "p.funnel")
+    assert fixed.diagnostics == ()
+
+
+def test_comments_in_source_order_and_names_as_text():
+    c = n.Comments(("# a", "# b"), "# trailing", ("# left",))
+    assert c.all() == ("# a", "# b", "# trailing", "# left")
+    assert n.Comments(("# a",)).all() == ("# a",)
+    assert str(n.Ident("sales")) == "sales"

@@ -182,3 +182,9 @@ def test_constant_logic_inside_a_comparison_is_folded():
     c = Cond("define f = x == (true and false)\ndefine t = x == (true or false) and x == false\n")
     assert c.sat("f") and not c.valid("f")  # x == false
     assert not c.sat("t")  # x == true and x == false
+
+
+def test_a_range_written_with_a_decimal_point_still_bounds_in_whole_numbers():
+    bounds = _scores("  +500 if x\n  range 0 to 100.0\n")
+    assert bounds == ScoreRange(0, 100, "points", "range")
+    assert type(bounds.high) is int

@@ -94,7 +94,5 @@ def _tidy(x: object) -> int | float:
         return x
     if isinstance(x, float) and x.is_integer():
         return int(x)
-    if isinstance(x, Fraction):
-        return int(x) if x.denominator == 1 else float(x)
     return x  # type: ignore[return-value]
 
