@@ -148,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.spark:
             sp = rate(n, run([*cmd, *base, "--engine", "spark", "--spark-master", "local[*]",
                               "-o", str(work / "sp.jsonl")]))
-            sp["identical_output"] = (work / "sp.jsonl").read_bytes() == (
+            # A failed run (no PySpark, no Java) is reported with its stderr, not a traceback.
+            made = work / "sp.jsonl"
+            sp["identical_output"] = made.exists() and made.read_bytes() == (
                 work / "py.jsonl").read_bytes()
             out["spark_jsonl_to_jsonl"] = sp
             print("spark", json.dumps(sp), flush=True)
