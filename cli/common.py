@@ -19,6 +19,26 @@ def fail_usage(message: str) -> NoReturn:  # noqa: F821
     sys.exit(USAGE)
 
 
+def open_decisions(pol, fmt: str, output: str | None, at: int):  # noqa: ANN201
+    """Where decisions go, and the writer for them: ``(target, out, writer)``.
+
+    An ``-o`` file is written beside its target and renamed into place when ``target``
+    exits, so an error or an interruption never leaves a torn file; without ``-o`` the
+    decisions go to standard output. They are UTF-8 JSON or CSV whatever the terminal's
+    locale says. ``eval``'s python path and the other engines share this.
+    """
+    import policy
+
+    try:
+        sys.stdout.flush()
+        target = policy.atomic_open(output, binary=True) if output else None
+        binary = target.__enter__() if target is not None else sys.stdout.buffer
+    except OSError as exc:
+        fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
+    out = policy.open_output_stream(binary)
+    return target, out, policy.decision_writer(pol, fmt, out, at)
+
+
 def load_checked(path: str, *, strict: bool = False, quiet_ok: bool = True) -> LoadResult:
     """Load and check a policy; print its diagnostics; exit 1 when it has errors.
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .common import fail_usage
+from .common import fail_usage, open_decisions
 
 ENGINES = ("python", "duckdb", "spark")
 
@@ -43,7 +43,6 @@ def run(pol: Any, *, engine: str, spark_master: str, leads: str, source: Any,
     import policy
 
     LeadError, detect_format = policy.LeadError, policy.detect_format  # noqa: N806
-    make_writer, open_output_stream = policy.make_writer, policy.open_output_stream
     refusal_why = policy.refusal_why
 
     in_fmt = input_format or ("parquet" if leads.lower().endswith(".parquet")
@@ -73,17 +72,7 @@ def run(pol: Any, *, engine: str, spark_master: str, leads: str, source: Any,
             pw.add(policy.tabular_row(record, lay, line=line, info=pol.info, as_of=at))
         pw.close()
         return totals
-    try:
-        sys.stdout.flush()
-        # written beside the target and renamed into place at the end (as eval does)
-        target = policy.atomic_open(output, binary=True) if output else None
-        binary = target.__enter__() if target is not None else sys.stdout.buffer
-    except OSError as exc:
-        fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
-    out = open_output_stream(binary)
-    writer = make_writer(fmt, out, info=pol.info, as_of_us=at,
-                         score_names=tuple(pol.model.scores),
-                         layout=policy.tabular_layout(pol.model))
+    target, out, writer = open_decisions(pol, fmt, output, at)
     writer.start()
     try:
         batch: list = []

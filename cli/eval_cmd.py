@@ -20,7 +20,7 @@ import click
 
 import policy
 
-from .common import OK, PROBLEMS, fail_usage, load_policy
+from .common import OK, PROBLEMS, fail_usage, load_policy, open_decisions
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads, progress_bar
 
 #: The output formats (the library's writers and Parquet, named here so that `--help`
@@ -144,17 +144,7 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
     except policy.ReadFailed as exc:
         fail_usage(f"{shown}: cannot read: {exc.args[0]}")
 
-    try:
-        sys.stdout.flush()
-        # Decisions are UTF-8 JSON or CSV whatever the terminal's locale says.
-        # An -o file is written beside its target and renamed into place at the end,
-        # so an error or an interruption never leaves a torn file.
-        target = policy.atomic_open(output, binary=True) if output else None
-        binary = target.__enter__() if target is not None else sys.stdout.buffer
-    except OSError as exc:
-        fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
-    out = policy.open_output_stream(binary)
-    writer = policy.decision_writer(pol, fmt, out, at)
+    target, out, writer = open_decisions(pol, fmt, output, at)
     bar = progress_bar(size, to_file=output is not None) if leads != "-" else None
     try:
         totals = policy.decide_batches(
