@@ -29,6 +29,7 @@ from policy.engine.timestamps import from_datetime
 from policy.io import batch
 from policy.io.jsonl_blocks import jsonl_blocks
 from policy.io.leads import fast_decode, read_records, text_stream
+from policy.io.records import Record
 from policy.io.writers import RecordEncoder, make_writer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +99,9 @@ LINE = st.sampled_from([
     '{"a": 1}', '{"b": [1, 2.5, "x"]}', "", "   ", "\t", "not json", "[1]", '"s"', "{",
     '{"a": NaN}', '\ufeff{"a": 2}', '{"c": "é😀"}', '{"d": 1e400}', '{"e": "\\ud800"}',
     '{"f": 123456789012345678901234567890}', "\x0c", '{"g": "\\u2028"}',
+    # blank to str.isspace but not to bytes.isspace; duplicate keys (the last wins)
+    "\x1c", "\u00a0 \u2003", '{"a": 1, "a": 2}', '{"h": -Infinity}', ' {"i": 1e-400} ',
+    '\ufeff\ufeff{"j": 1}', '{"k": "\\udc80x"}', '{"l": 18446744073709551616}',
 ])
 END = st.sampled_from(["\n", "\r\n", "\r"])
 
@@ -116,6 +120,23 @@ def test_blocks_read_the_records_read_records_reads(lines, bom, last_open, bad, 
     blocks = list(jsonl_blocks(io.BytesIO(data), size))
     assert [r for block in blocks for r in block.records()] == expected
     assert b"".join(block.data for block in blocks) == data
+    # the leads the batch path decides: the same lines, a dict for each lead read
+    leads = [(n, v.value if type(v) is Record else v) for block in blocks
+             for n, v in block.leads()]
+    assert leads == [(r.line, r.value) for r in expected]
+    assert all((type(v) is dict) == (type(v) is not Record) for block in blocks
+               for _, v in block.leads())
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(max_size=30) | st.binary(max_size=30), max_size=8),
+       st.integers(1, 64))
+def test_blocks_of_any_bytes_read_as_read_records_reads(lines, size):
+    data = b"\n".join(x if type(x) is bytes else x.encode("utf-8", "surrogatepass")
+                      for x in lines)
+    expected = list(read_records(text_stream(io.BytesIO(data)), fmt="jsonl"))
+    blocks = list(jsonl_blocks(io.BytesIO(data), size))
+    assert [r for block in blocks for r in block.records()] == expected
 
 
 # --------------------------------------------------------------------------- writing

@@ -206,3 +206,21 @@ def test_the_fast_path_for_the_common_form_agrees_with_the_shape(changes, kind) 
     assert parse_timestamp(text, kind=kind) == _by_shape(text, kind)
     zone = local_zone("America/New_York")  # --local-tz: the fast form's `Z` is explicit
     assert parse_timestamp(text, kind=kind, tz=zone) == _by_shape(text, kind, zone)
+
+
+def _formatted_by_fields(us: int) -> str:
+    """The reference for `format_timestamp`: the fields of the aware datetime."""
+    from policy.engine.timestamps import to_datetime
+
+    m = to_datetime(us)
+    text = f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}"
+    return text + (f".{m.microsecond:06d}" if m.microsecond else "") + "Z"
+
+
+@settings(max_examples=500)
+@given(st.integers(-62_135_596_800_000_000, 253_402_300_799_999_999)
+       | st.sampled_from([0, -1, 1, 999_999, 1_000_000, -62_135_596_800_000_000]))
+def test_format_timestamp_prints_the_fields(us: int) -> None:
+    # isoformat of a naive datetime (one call) against the fields printed one by one
+    assert format_timestamp.__wrapped__(us) == _formatted_by_fields(us)
+    assert parse_timestamp(format_timestamp(us)) == us

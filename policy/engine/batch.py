@@ -19,7 +19,7 @@ from typing import Any
 
 from policy.engine.decision import Decision, LeadError
 
-__all__ = ["decide_records", "decide_batch"]
+__all__ = ["decide_batch", "decide_leads", "decide_records"]
 
 
 def decide_records(pol: Any, records: Iterable[Any], as_of_us: int, *, trace: bool = False
@@ -41,6 +41,27 @@ def decide_records(pol: Any, records: Iterable[Any], as_of_us: int, *, trace: bo
             yield record.line, run(lead, prepare(lead), as_of_us, trace=trace)
         except LeadError as exc:
             yield record.line, exc.with_line(record.line)
+
+
+def decide_leads(pol: Any, items: Iterable[tuple[int, Any]], as_of_us: int
+                 ) -> list[tuple[int, Decision | LeadError]]:
+    """:func:`decide_records` without the trace, for ``(line, lead)`` pairs where the
+    lead is a ``dict`` or the error record of a line that could not be read
+    (:meth:`policy.io.jsonl_blocks.JsonlBlock.leads`): the same results, as a list,
+    without a record object per lead (``funnel eval`` runs this once per lead)."""
+    run, prepare, lead_id = pol.run_prepared, pol.prepare, pol.lead_id
+    out: list[tuple[int, Decision | LeadError]] = []
+    append = out.append
+    for line, lead in items:
+        if type(lead) is not dict:
+            append((line, LeadError(lead.error, lead.problems, lead=lead_id(lead.value),
+                                    line=line)))
+            continue
+        try:
+            append((line, run(lead, prepare(lead), as_of_us)))
+        except LeadError as exc:
+            append((line, exc.with_line(line)))
+    return out
 
 
 def decide_batch(pol: Any, records: Iterable[Any], as_of_us: int, *, trace: bool = False

@@ -164,14 +164,14 @@ def format_timestamp(us: int) -> str:
     >>> format_timestamp(1793631600000001)
     '2026-11-02T15:00:00.000001Z'
     """
-    moment = to_datetime(us)
-    text = (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
-    )
-    if moment.microsecond:
-        text += f".{moment.microsecond:06d}"
-    return text + "Z"
+    days, rest = divmod(us, _US_PER_DAY)
+    try:
+        moment = _EPOCH_NAIVE + timedelta(days, 0, rest)
+    except OverflowError:
+        raise ValueError(f"instant {us} is outside the years 1 to 9999") from None
+    # A naive datetime's isoformat is `YYYY-MM-DDTHH:MM:SS`, with `.ffffff` only when
+    # there is a fraction, the year zero-padded to four digits: the format, but the Z.
+    return moment.isoformat() + "Z"
 
 
 def to_datetime(us: int) -> datetime:

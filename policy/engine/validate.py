@@ -27,8 +27,6 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-import jsonschema_rs
-
 from policy.engine.decision import Problem  # defined beside the decisions: no jsonschema there
 from policy.engine.timestamps import parse_timestamp
 from policy.model.schema import LeadSchema, format_path, json_type_name
@@ -121,6 +119,10 @@ class LeadValidator:
     def __init__(self, schema: LeadSchema, *, tz: Any = None) -> None:
         self.schema = schema
         self._reference_validator: Any = None
+        # Imported here, not with the module: a policy without a schema never needs it
+        # (and it imports email and socket: a few ms of every command's start).
+        import jsonschema_rs
+
         checks = _format_checks(tz)
         self._checks = checks
         formats: dict[str, Any] = {name: _any_value for name in _format_names(schema.document)}

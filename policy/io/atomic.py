@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -65,6 +64,8 @@ def atomic_open(path: str | os.PathLike[str], *, encoding: str = "utf-8",
         return
     bits = stat.S_IMODE(info.st_mode) if info is not None else _default_mode()
     directory, name = os.path.split(target)
+    import tempfile  # only -o needs it (it imports shutil, bz2, lzma: start-up)
+
     fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
     _PENDING.add(tmp)
     try:

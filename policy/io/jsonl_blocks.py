@@ -113,34 +113,73 @@ class JsonlBlock:
 
     def records(self) -> list[Record]:
         """The records of the block, as `read_records` gives them for these lines."""
+        return [value if type(value) is Record else Record(number, value)
+                for number, value in self.leads()]
+
+    def leads(self) -> list[tuple[int, dict | Record]]:
+        """``(line, lead)`` for each record of the block, in order: the lead as a
+        ``dict``, or the error :class:`Record` of a line that could not be read.
+
+        The same records as :meth:`records` without a `Record` made for every lead:
+        this runs once per lead of the file (``funnel eval``'s reading).
+        """
         if self.too_long:
-            return [failed_record(self.line, TOO_LONG_MESSAGE)]
+            return [(self.line, failed_record(self.line, TOO_LONG_MESSAGE))]
         data = self.data
         if self.first and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]  # utf-8-sig, as `text_stream` reads
-        text = data.decode("utf-8", "surrogateescape")
-        if "\r" in text:
-            lines = list(io.StringIO(text, newline=""))  # \r and \r\n end lines too
-        else:
-            lines = [piece + "\n" for piece in text.split("\n")]
-            last = lines.pop()
-            if last != "\n":  # the file's last line, without a line end
-                lines.append(last[:-1])
-        out = []
+        if b"\r" in data:
+            return self._leads_of_text(data)
+        # Lines as bytes: msgspec reads UTF-8 bytes as it reads the same text, and
+        # refuses bytes that are not UTF-8; only a line it refuses (not JSON, bad
+        # bytes, a blank line, a value past its range) is decoded to text and read as
+        # `read_records` reads it.
+        pieces = data.split(b"\n")
+        ends_line = not pieces[-1]
+        if ends_line:
+            pieces.pop()
+        out: list[tuple[int, dict | Record]] = []
+        append = out.append
         number = self.line - 1
         decode = fast_decode
-        for line in lines:
+        last = len(pieces) - 1
+        for i, piece in enumerate(pieces):
             number += 1
-            if number == 1 and self.first and line.startswith("\ufeff"):
-                line = line[1:]
-            if not line or line.isspace():
-                continue
-            # policy.io.leads.jsonl_record, inlined: this runs once per lead of the file.
             try:
-                value = decode(line)
-            except Exception:  # noqa: BLE001 - the standard library reads it and explains
-                out.append(jsonl_record_stdlib(number, line))
+                value = decode(piece)
+            except Exception:  # noqa: BLE001 - the text path reads it and explains
+                line = piece.decode("utf-8", "surrogateescape")
+                record = self._line_record(number, line + "\n" if ends_line or i < last
+                                           else line)
+                if record is not None:
+                    append((number, record))
                 continue
-            out.append(Record(number, value) if type(value) is dict
-                       else object_or_error(number, value))
+            append((number, value if type(value) is dict
+                    else object_or_error(number, value)))
         return out
+
+    def _leads_of_text(self, data: bytes) -> list[tuple[int, dict | Record]]:
+        """:meth:`leads` of a block with carriage returns: ``\r`` and ``\r\n`` end
+        lines too (universal newlines, as `read_records` counts them)."""
+        text = data.decode("utf-8", "surrogateescape")
+        out = []
+        number = self.line - 1
+        for line in io.StringIO(text, newline=""):
+            number += 1
+            record = self._line_record(number, line)
+            if record is not None:
+                out.append((number, record.value if record.error is None else record))
+        return out
+
+    def _line_record(self, number: int, line: str) -> Record | None:
+        """The record of one line of text (with its line end), None for a blank line."""
+        if number == 1 and self.first and line.startswith("\ufeff"):
+            line = line[1:]
+        if not line or line.isspace():
+            return None
+        # policy.io.leads.jsonl_record
+        try:
+            value = fast_decode(line)
+        except Exception:  # noqa: BLE001 - the standard library reads it and explains
+            return jsonl_record_stdlib(number, line)
+        return Record(number, value) if type(value) is dict else object_or_error(number, value)

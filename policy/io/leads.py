@@ -48,8 +48,7 @@ from typing import IO, Any, BinaryIO, TextIO
 
 import msgspec
 
-from policy.engine.validate import Problem
-from policy.io.csv_leads import read_csv
+from policy.engine.decision import Problem
 from policy.io.records import (
     MAX_RECORD_CHARS,
     NOT_UTF8,
@@ -152,6 +151,8 @@ def read_records(stream: TextIO, *, fmt: str, schema: LeadSchema | None = None,
     if fmt == "json":
         return _JsonReader(stream).records()
     if fmt == "csv":
+        from policy.io.csv_leads import read_csv  # only CSV needs it (start-up)
+
         return read_csv(stream, schema, kinds, delimiter, on_note)
     raise ValueError(f"unknown lead format {fmt!r}: expected one of {', '.join(FORMATS)}")
 

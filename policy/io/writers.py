@@ -35,12 +35,14 @@ import io
 import json
 import os
 from collections.abc import Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from policy.engine import tabular
 from policy.engine.decision import Decision, LeadError, PolicyInfo
 from policy.engine.timestamps import format_timestamp
 from policy.render.escape import csv_text, json_safe, terminal
+
+if TYPE_CHECKING:
+    from policy.engine import tabular
 
 __all__ = ["OUTPUT_EXTENSIONS", "OUTPUT_FORMATS", "OutputStream", "RecordEncoder", "Writer",
            "decision_writer", "encoded", "error_text", "make_writer", "open_output_stream",
@@ -127,7 +129,8 @@ class RecordEncoder:
         self._policy = _dumps(info.to_dict())
         self._as_of = as_of_us
         self._as_of_text = _dumps(format_timestamp(as_of_us))
-        self._known: dict[str, str] = {}
+        self._head = f', "policy": {self._policy}, "as_of": {self._as_of_text}, "stage": '
+        self._known: dict[Any, str] = {}
 
     @property
     def info(self) -> PolicyInfo:
@@ -139,14 +142,18 @@ class RecordEncoder:
         """The run's instant, µs since the epoch (fills error rows)."""
         return self._as_of
 
+    def _remember(self, key: Any, text: str) -> str:
+        known = self._known
+        if len(known) >= _STRING_CACHE:
+            known.clear()
+        known[key] = text
+        return text
+
     def _name(self, text: Any) -> str:
         """A string the policy supplies (stage, team, code…): encoded once, then looked up."""
         known = self._known.get(text)
         if known is None:
-            known = self._value(text)
-            if len(self._known) >= _STRING_CACHE:
-                self._known.clear()
-            self._known[text] = known
+            known = self._remember(text, self._value(text))
         return known
 
     @staticmethod
@@ -172,41 +179,83 @@ class RecordEncoder:
         """One record as one line of JSON (no newline)."""
         if type(record) is not Decision or record.trace is not None:
             return _dumps(record.to_dict())
-        value, name, instant = self._value, self._name, self._instant
         d = record
-        policy = self._policy if d.policy is self._info or d.policy == self._info \
-            else _dumps(d.policy.to_dict())
-        as_of = self._as_of_text if d.as_of_us == self._as_of \
-            else _dumps(format_timestamp(d.as_of_us))
-        scores = ", ".join([f"{name(k)}: {value(x)}" for k, x in d.scores.items()])
+        value = self._value
+        known = self._known
+        # The parts that repeat from lead to lead are encoded once each and looked up by
+        # the values they show (as keys of `_known`, tagged so that kinds never meet):
+        # stage and reached, the scores, the next step. Only the lead's id, a reason,
+        # and handoffs and violations when there are any are encoded every time.
+        if d.policy is self._info and d.as_of_us == self._as_of:
+            head = self._head
+        else:
+            policy = self._policy if d.policy == self._info else _dumps(d.policy.to_dict())
+            as_of = self._as_of_text if d.as_of_us == self._as_of \
+                else _dumps(format_timestamp(d.as_of_us))
+            head = f', "policy": {policy}, "as_of": {as_of}, "stage": '
+        lead = d.lead
+        lead_text = _string(lead) if type(lead) is str else value(lead)
+        key = ("p", d.stage, d.reached)
+        placed = known.get(key)
+        if placed is None:
+            placed = self._remember(
+                key, f'{self._name(d.stage)}, "reached": {self._name(d.reached)}, "reason": ')
+        points = d.scores
+        key = ("s", *points.items())
+        scores = known.get(key)
+        for x in points.values():
+            if type(x) is not int:  # 1.0 and True are equal to 1 as keys: not cached
+                scores = key = None
+                break
+        if scores is None:
+            name = self._name
+            scores = ", ".join([f"{name(k)}: {value(x)}" for k, x in points.items()])
+            if key is not None:
+                self._remember(key, scores)
         nxt = d.next
         if nxt is None:
             next_text = "null"
         else:
-            unmet = ", ".join([name(u) for u in nxt.unmet])
-            next_text = f'{{"stage": {name(nxt.stage)}, "unmet": [{unmet}]}}'
-        handoffs = []
-        for h in d.handoffs:
+            key = ("n", nxt.stage, nxt.unmet)
+            try:
+                next_text = known.get(key)
+            except TypeError:  # unmet given as a list
+                next_text, key = None, None
+            if next_text is None:
+                name = self._name
+                unmet = ", ".join([name(u) for u in nxt.unmet])
+                next_text = f'{{"stage": {name(nxt.stage)}, "unmet": [{unmet}]}}'
+                if key is not None:
+                    self._remember(key, next_text)
+        return (
+            f'{{"lead": {lead_text}{head}{placed}{value(d.reason)}, "scores": {{{scores}}}, '
+            f'"next": {next_text}, "handoffs": '
+            f'{self._handoffs(d.handoffs) if d.handoffs else "[]"}, "violations": '
+            f'{self._violations(d.violations) if d.violations else "[]"}}}'
+        )
+
+    def _handoffs(self, handoffs: Any) -> str:
+        name, value, instant = self._name, self._value, self._instant
+        out = []
+        for h in handoffs:
             sla = h.sla
             sla_text = "null" if sla is None else (
                 f'{{"status": {name(sla.status)}, "start": {instant(sla.start_us)}, '
                 f'"due": {instant(sla.due_us)}, "stop": {instant(sla.stop_us)}}}'
             )
-            handoffs.append(
+            out.append(
                 f'{{"stage": {name(h.stage)}, "team": {name(h.team)}, '
                 f'"route": {name(h.route)}, "sla": {sla_text}, '
                 f'"escalate_to": {name(h.escalate_to)}, "rejected": {value(h.rejected)}, '
                 f'"rejection_reason": {value(h.rejection_reason)}}}'
             )
-        violations = ", ".join([
-            f'{{"code": {name(v.code)}, "message": {name(v.message)}}}' for v in d.violations
-        ])
-        return (
-            f'{{"lead": {value(d.lead)}, "policy": {policy}, "as_of": {as_of}, '
-            f'"stage": {name(d.stage)}, "reached": {name(d.reached)}, '
-            f'"reason": {value(d.reason)}, "scores": {{{scores}}}, "next": {next_text}, '
-            f'"handoffs": [{", ".join(handoffs)}], "violations": [{violations}]}}'
-        )
+        return f"[{', '.join(out)}]"
+
+    def _violations(self, violations: Any) -> str:
+        name = self._name
+        return "[" + ", ".join([
+            f'{{"code": {name(v.code)}, "message": {name(v.message)}}}' for v in violations
+        ]) + "]"
 
 
 # --------------------------------------------------------------------------- flat rows
@@ -342,6 +391,8 @@ class CsvWriter(Writer):
         csv.writer(self.out, lineterminator="\n").writerow(self.header())
 
     def row(self, line: int, record: Any) -> list[str]:
+        from policy.engine import tabular
+
         values = tabular.row(record, self.layout, line=line, info=self.encoder.info,
                              as_of=self.encoder.as_of_us)
         cells = tabular.text_row(values, self.layout)
@@ -388,6 +439,8 @@ class TableWriter(Writer):
         self._cols = table_columns(self.layout)
 
     def row(self, line: int, record: Any) -> list[str]:
+        from policy.engine import tabular
+
         values = tabular.row_dict(record, self.layout, line=line, info=self.encoder.info,
                                   as_of=self.encoder.as_of_us)
         if isinstance(record, LeadError):
@@ -483,5 +536,11 @@ def make_writer(fmt: str, out: IO[str] | None, *, info: PolicyInfo, as_of_us: in
 def decision_writer(pol: Any, fmt: str, out: IO[str] | None, as_of_us: int) -> Writer:
     """:func:`make_writer` for the decisions of the loaded policy ``pol`` (a
     :class:`policy.Policy`): its identity, its scores and its tabular layout."""
+    layout = None
+    if fmt in ("csv", "table"):
+        # only the flat formats need the layout (JSON never imports it: start-up)
+        from policy.engine.tabular import layout as tabular_layout
+
+        layout = tabular_layout(pol)
     return make_writer(fmt, out, info=pol.info, as_of_us=as_of_us,
-                       score_names=tuple(pol.model.scores), layout=tabular.layout(pol))
+                       score_names=tuple(pol.model.scores), layout=layout)

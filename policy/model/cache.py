@@ -28,7 +28,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -177,6 +176,8 @@ def _write(entry: Path, path: str | os.PathLike, result: Any, inputs: list[str])
                   result.omitted)
         data = _dumps((listing, digests, fields))
         entry.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # only a write needs it (start-up)
+
         fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:

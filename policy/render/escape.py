@@ -30,7 +30,6 @@ Nothing runs before this module; it has no dependencies inside the package. The 
 
 from __future__ import annotations
 
-import html
 import re
 
 __all__ = [
@@ -137,6 +136,8 @@ def md_code(text: str | None, *, in_table: bool = False) -> str:
 def html_text(text: str) -> str:
     """Text for an HTML element or a quoted attribute: markup escaped, control
     characters (which HTML forbids) and lone surrogates as visible escapes."""
+    import html  # only HTML output needs it (start-up)
+
     return html.escape(terminal(text, newlines=True), quote=True)
 
 
