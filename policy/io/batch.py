@@ -34,7 +34,7 @@ from policy.io.leads import read_records, text_stream
 from policy.io.writers import Writer, encoded, make_writer, refusal_why
 
 __all__ = ["Done", "ReadFailed", "RecordBatch", "Totals", "batches", "default_jobs",
-           "policy_batches", "process", "run"]
+           "lead_records", "policy_batches", "process", "run"]
 
 #: Records per unit for JSON and CSV input (JSON Lines is cut by bytes).
 BATCH_RECORDS = 500
@@ -121,6 +121,18 @@ def batches(binary: IO[bytes], fmt: str, *, schema: Any = None,
             yield RecordBatch(tuple(batch), where() - seen)
     except OSError as exc:
         raise ReadFailed(exc.strerror or str(exc)) from None
+
+
+def lead_records(binary: IO[bytes], fmt: str, *, schema: Any = None) -> Iterator[Any]:
+    """The records of a lead file open in binary, one at a time, as
+    :func:`policy.io.leads.read_records` gives them (``funnel diff --leads``). JSON Lines
+    is read as ``funnel eval`` reads it (blocks of lines, bytes straight into msgspec);
+    other formats through :func:`policy.io.leads.text_stream`. I/O errors propagate."""
+    if fmt == "jsonl":
+        for block in jsonl_blocks(binary, BLOCK_BYTES):
+            yield from block.records()
+        return
+    yield from read_records(text_stream(binary), fmt=fmt, schema=schema)
 
 
 def policy_batches(pol: Any, binary: IO[bytes], fmt: str, *,
