@@ -146,7 +146,7 @@ class Policy:
         setattr_(self, "_engine_name", name)
         setattr_(self, "_validator", validator)
         setattr_(self, "_check", validator.lead_check() if validator is not None else None)
-        setattr_(self, "_plan", _timestamp_plan(model))
+        setattr_(self, "_plan", _timestamp_plan(program))
         setattr_(self, "_local_tz", local_tz)
         setattr_(self, "_tz", tz)
         id_field = model.id_field
@@ -363,20 +363,15 @@ class Policy:
 _UNDECIDABLE = (ArithmeticError,)
 
 
-def _timestamp_plan(model: PolicyModel) -> tuple[tuple[tuple[str, ...], str | None, str], ...]:
+def _timestamp_plan(program: Program) -> tuple[tuple[tuple[str, ...], str | None, str], ...]:
     """For each timestamp path in ``timestamp_order``: (path, top-level key or None, kind).
 
-    The kind follows the schema: a ``date`` field takes only dates, a ``date-time``
-    field needs a time, any other timestamp (one only ``days_since`` or an ``sla``
-    reads) takes either.
+    The kind is the intermediate form's (:attr:`Program.timestamp_kinds`, from the
+    schema): a ``date`` field takes only dates, a ``date-time`` field needs a time, any
+    other timestamp (one only ``days_since`` or an ``sla`` reads) takes either.
     """
-    plan = []
-    for path in model.timestamp_order:
-        info = model.schema.lookup(path) if model.schema is not None else None
-        fmt = info.format if info is not None else None
-        kind = fmt if fmt in ("date", "date-time") else "any"
-        plan.append((path, path[0] if len(path) == 1 else None, kind))
-    return tuple(plan)
+    return tuple((path, path[0] if len(path) == 1 else None, program.timestamp_kind(i))
+                 for i, path in enumerate(program.timestamp_order))
 
 
 def _shown(v: object) -> str:

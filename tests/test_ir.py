@@ -160,3 +160,18 @@ def test_a_cycle_is_refused():
            'stage a owned by m {\n  require x\n}\n'
     with pytest.raises(ResolveError, match="cycle"):
         resolve(build_model([parse(text, "c.funnel").module]))
+
+
+def test_field_types_and_timestamp_kinds_are_the_programs(program):
+    """What a backend that fixes column types before reading a lead needs (the SQL
+    compiler over a table): every field's type, and how each timestamp is read."""
+    for e in _all_fields(program):
+        if e.ts is None:
+            assert program.field_types.get(e.path, T.ANY) is e.type, e.path
+    assert program.field_types[("verified",)] is T.BOOLEAN
+    assert program.field_types[("employees",)] is T.NUMBER
+    assert program.timestamp_kinds == ("any",) * len(program.timestamp_order)
+    rules = resolve(load_model(REPO / "rules").model)
+    kinds = dict(zip(rules.timestamp_order, rules.timestamp_kinds, strict=True))
+    assert kinds[("mql_at",)] == "date-time"
+    assert rules.timestamp_kind(rules.timestamp_order.index(("mql_at",))) == "date-time"

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from funnel_cli.main import main
 
 import policy
-from policy.engine import tabular
+from policy.engine import ir, tabular
 from policy.engine.decision import LeadError
 from policy.engine.timestamps import parse_timestamp
 from policy.sql import DIALECTS, SqlUnsupported, to_sql
@@ -173,3 +173,29 @@ def test_funnel_sql_cli(tmp_path):
     assert bad.exit_code == 1 and "plain SQL name" in bad.stderr
     missing = runner.invoke(main, ["sql", str(tmp_path / "nope")])
     assert missing.exit_code == 2
+
+
+def test_a_schema_less_table_types_columns_by_the_intermediate_forms_field_types(tmp_path):
+    """Without a schema a column's type is the field's type in the IR (the one every
+    engine sees): compared with `true` it is BOOLEAN, compared with a negative number (a
+    constant the resolver folds) DOUBLE; such columns used to be read as text, so the
+    tests never held."""
+    (tmp_path / "p.funnel").write_text(
+        'policy p "P"\nteam m "@m"\nfunnel lead\nscore fit owned by m {\n'
+        '  +10 if vip == true\n  +5 if balance > -2.5\n}\n'
+        'stage lead owned by m {\n  require fit >= 15\n}\n', encoding="utf-8")
+    pol = policy.load(tmp_path / "p.funnel")
+    assert dict(pol.program.field_types) == {("vip",): ir.Type.BOOLEAN,
+                                             ("balance",): ir.Type.NUMBER}
+    text = to_sql(pol, dialect="duckdb", as_of=AS_OF_US, years=(2026, 2026))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE leads (vip BOOLEAN, balance DOUBLE)")
+    con.execute("INSERT INTO leads VALUES (true, 0), (true, -3), (false, 1), (NULL, NULL)")
+    names = tabular.layout(pol).names
+    got = [dict(zip(names, r, strict=True)) for r in con.execute(text).fetchall()]
+    as_of = datetime(2026, 12, 1, 16, tzinfo=UTC)
+    want = [pol.evaluate({"vip": v, "balance": b}, as_of=as_of)
+            for v, b in ((True, 0), (True, -3), (False, 1), (None, None))]
+    assert sorted((r["score_fit"], r["stage"]) for r in got) == sorted(
+        (d.scores["fit"], d.stage) for d in want)
+    assert sorted(r["score_fit"] for r in got) == [0, 5, 10, 15]

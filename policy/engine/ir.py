@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -482,7 +483,8 @@ class Program:
     ``stages`` are the declared funnel stages in funnel order; ``funnel`` every name
     the ``funnel`` line lists (a name without a declaration, which the checker refuses,
     has no gate to pass: the engines skip it).
-    ``timestamp_order`` is the order of the prepared timestamps tuple ``ts``.
+    ``timestamp_order`` is the order of the prepared timestamps tuple ``ts``, and
+    ``timestamp_kinds`` says how each is read.
     ``calendars`` maps each valid calendar's label (a named calendar's name, ``default``
     for the unnamed one; also None for the unnamed one, which may be None when there is
     none) to its :class:`~policy.model.calendar.WorkCalendar`.
@@ -500,6 +502,20 @@ class Program:
     recycles: tuple[Recycle, ...]
     timestamp_order: tuple[tuple[str, ...], ...]
     calendars: Mapping[str | None, WorkCalendar | None] = attrs.field(eq=False)
+    #: how each path of ``timestamp_order`` is read (its schema's ``format``): ``date``
+    #: takes only dates, ``date-time`` needs a time, ``any`` takes either (a field only
+    #: ``days_since`` or an ``sla`` reads). Empty (a program built by hand): all ``any``.
+    timestamp_kinds: tuple[str, ...] = ()
+    #: the type of each field the schema declares or the policy's uses agree on (the
+    #: ``type`` its :class:`Field` nodes carry); a field absent here is :attr:`Type.ANY`.
+    #: A backend that must fix a column's type before it reads a lead (the SQL
+    #: compiler over a table) reads it here.
+    field_types: Mapping[tuple[str, ...], Type] = attrs.field(
+        factory=lambda: MappingProxyType({}))
+
+    def timestamp_kind(self, index: int) -> str:
+        """How the ``index``-th timestamp path is read: ``date``, ``date-time`` or ``any``."""
+        return self.timestamp_kinds[index] if self.timestamp_kinds else "any"
 
     def stage(self, name: str | None) -> Stage | None:
         """The declared stage called ``name``, or None."""

@@ -153,6 +153,14 @@ def _field_types(model: PolicyModel) -> dict[tuple[str, ...], ir.Type]:
     return found
 
 
+def _timestamp_kind(model: PolicyModel, path: tuple[str, ...]) -> str:
+    """How a timestamp field is read: the schema's ``date`` or ``date-time`` format,
+    else ``any`` (a date or a date-time)."""
+    info = model.schema.lookup(path) if model.schema is not None else None
+    fmt = info.format if info is not None else None
+    return fmt if fmt in ("date", "date-time") else "any"
+
+
 # --------------------------------------------------------------------------- resolving
 
 
@@ -232,6 +240,8 @@ class _Resolver:
             recycles=tuple(self.recycle(r) for r in model.recycles),
             timestamp_order=model.timestamp_order,
             calendars=calendars,
+            timestamp_kinds=tuple(_timestamp_kind(model, p) for p in model.timestamp_order),
+            field_types=pytypes.MappingProxyType(dict(self.field_types)),
         )
 
     # ------------------------------------------------------------------ names

@@ -66,7 +66,7 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     local_tz = getattr(pol, "local_tz", None)  # Policy(local_tz=...): see policy.sql.localtz
     opts = Options(source="table", table=table, flat=flat, as_of=as_of, years=years,
                    calendars="inline", instants="native", local_tz=local_tz)
-    stmt = build(pol.model, pol.info, d, opts)
+    stmt = build(pol, d, opts)
     from policy.engine.tabular import columns
 
     for col in columns(pol.model):

@@ -1,13 +1,16 @@
 """The policy as one SQL statement (spec section 10): one sqlglot tree, printed per dialect.
 
-:func:`build` walks a checked :class:`~policy.model.namespace.PolicyModel` once and
-returns a ``SELECT`` (a chain of CTEs) that decides every row of a source in the
-tabular form of section 9 (:mod:`policy.engine.tabular`): staging (each field's slots,
-the lead's checks), scores in dependency order, gates and the reached stage, handoffs
-(route, SLA with business time from the calendar tables of
+:func:`build` walks a loaded policy's intermediate form once
+(:class:`~policy.engine.ir.Program`, the one the interpreter and the Python compiler
+run: names resolved, constants folded, durations in µs, each handoff's calendars
+chosen) and returns a ``SELECT`` (a chain of CTEs) that decides every row of a source
+in the tabular form of section 9 (:mod:`policy.engine.tabular`): staging (each field's
+slots, the lead's checks), scores in dependency order, gates and the reached stage,
+handoffs (route, SLA with business time from the calendar tables of
 :mod:`policy.sql.calendars`, escalation, rejection), placement, next step, violations.
 Every meaning is the runtime's (:mod:`policy.engine.runtime`, :mod:`policy.sql.values`);
-every difference between dialects is in :mod:`policy.sql.dialects`.
+every difference between dialects is in :mod:`policy.sql.dialects`. Beyond the IR it
+reads only the schema (the checks of :mod:`policy.sql.checks`) and the policy's info.
 """
 
 from __future__ import annotations
@@ -17,9 +20,8 @@ import json
 import attrs
 from sqlglot import exp
 
-from policy.engine import runtime as rt
-from policy.engine.tabular import HANDOFF_FIELDS, layout
-from policy.model.namespace import PolicyModel
+from policy.engine import ir
+from policy.engine.tabular import HANDOFF_FIELDS
 from policy.sql.calendars import CalendarTables
 from policy.sql.checks import (
     schema_checks,
@@ -29,19 +31,18 @@ from policy.sql.checks import (
     timestamp_value,
 )
 from policy.sql.dialects import Dialect
+from policy.sql.errors import SqlUnsupported
 from policy.sql.handoffs import HandoffParts, default_years
 from policy.sql.sqlparts import (
     _and_all,
     _case,
     _col,
-    _first,
     _isnull,
     _notnull,
     _or_all,
     handoff_values,
 )
 from policy.sql.values import Compiler, Val, dbl
-from policy.syntax import nodes as n
 
 __all__ = ["Options", "build", "default_years"]
 
@@ -79,8 +80,11 @@ class Options:
 
 
 class _Build(HandoffParts):
-    def __init__(self, model: PolicyModel, info, d: Dialect, opts: Options, source):
-        self.model, self.info, self.d, self.opts, self.src = model, info, d, opts, source
+    def __init__(self, program: ir.Program, schema, info, d: Dialect, opts: Options, source):
+        self.program, self.schema, self.info = program, schema, info
+        self.d, self.opts, self.src = d, opts, source
+        #: the timestamp fields, by path (a rejection reason reads one as the lead holds it)
+        self.ts_paths = frozenset(program.timestamp_order)
         self.paths: list[tuple[str, ...]] = []
         self.slots: dict[tuple[tuple[str, ...], str], str] = {}
         self.tsreg: dict[tuple[tuple[str, ...], str], str] = {}
@@ -89,7 +93,7 @@ class _Build(HandoffParts):
         self.cal_tables: dict[str, CalendarTables] = {}
         #: defines computed once each, in dependency order: (name, [(column, sql)])
         self.defines: list[tuple[str, list[tuple[str, exp.Expression]]]] = []
-        self.comp = Compiler(model, d, field=self.field,
+        self.comp = Compiler(program, d, field=self.field,
                              score=lambda name: _col(f"sc_{name}"), as_of=self.as_of,
                              materialize=self._materialize)
 
@@ -146,37 +150,35 @@ class _Build(HandoffParts):
         return exp.Coalesce(this=exp.NEQ(this=ty, expression=_S("null")),
                             expressions=[exp.false()])
 
-    def field(self, path: tuple[str, ...]) -> Val:
-        if path in self.model.timestamp_paths:
-            t = self.ts(path, self._ts_kind(path))
+    def field(self, f: ir.Field) -> Val:
+        """A lead field's value: its instant when the IR reads it as a timestamp, else
+        one slot per kind it may hold (a timestamp field that a rejection reason reads
+        as the lead holds it: text, number or boolean)."""
+        path = f.path
+        if f.ts is not None:
+            t = self.ts(path, self.program.timestamp_kind(f.ts))
             return Val({"t": t}, p=_notnull(t))
+        kinds = ("n", "s", "b") if path in self.ts_paths else ("n", "s", "b", "l", "ln")
         slots = {}
-        for k in ("n", "s", "b", "l", "ln"):
+        for k in kinds:
             c = self.slot(path, k)
             if c is not None:
                 slots[k] = c
         return Val(slots, p=self.present(path))
 
-    def _ts_kind(self, path) -> str:
-        schema = self.model.schema
-        info = schema.lookup(path) if schema is not None else None
-        fmt = info.format if info is not None else None
-        return fmt if fmt in ("date", "date-time") else "any"
-
     # ------------------------------------------------------------------ building
     def build(self) -> exp.Select:
-        model = self.model
-        self.lay = layout(model)
+        program = self.program
         # Compile every part first: that registers the fields and slots staging needs.
-        score_exprs = [(name, self._score(model.scores[name])) for name in model.score_order]
-        gates = [(st.name.name, self._gate(st)) for st in model.funnel_stages()]
-        handoffs = [self._handoff(h) for h in model.handoffs]
-        recycles = [(r, self.comp.cond(r.condition)) for r in model.recycles]
+        score_exprs = [(s.name, self._score(s)) for s in program.scores]
+        gates = [(st.name, self._gate(st)) for st in program.stages]
+        handoffs = [self._handoff(h) for h in program.handoffs]
+        recycles = [(r, self.comp.cond(r.condition)) for r in program.recycles]
         next_cols = self._next()
         lead = self._lead_id()
         problems = self._checks()
         tbad = [(p, exp.And(this=self.present(p), expression=_isnull(
-            self.ts(p, self._ts_kind(p))))) for p in model.timestamp_order]
+            self.ts(p, program.timestamp_kind(i))))) for i, p in enumerate(program.timestamp_order)]
 
         self._stage(problems, tbad)
         prev = "stg"
@@ -197,10 +199,10 @@ class _Build(HandoffParts):
 
     # ------------------------------------------------------------------ staging
     def _checks(self):
-        model = self.model
-        if model.schema is None:
+        schema = self.schema
+        if schema is None:
             return []
-        for path in schema_paths(dict(model.schema.document)):
+        for path in schema_paths(dict(schema.document)):
             self.path_index(path) if path else None
 
         def ty(path, _):
@@ -210,7 +212,7 @@ class _Build(HandoffParts):
             e = self.slot(path, slot)
             return e if e is not None else exp.null()
 
-        return schema_checks(dict(model.schema.document), ty, val, self.d)
+        return schema_checks(dict(schema.document), ty, val, self.d)
 
     def _stage(self, problems, tbad) -> None:
         d = self.d
@@ -308,14 +310,13 @@ class _Build(HandoffParts):
         self._add("stg", exp.select(*cols).from_("ck", copy=False))
 
     # ------------------------------------------------------------------ scores
-    def _score(self, score: n.Score) -> exp.Expression:
+    def _score(self, score: ir.Score) -> exp.Expression:
         total: exp.Expression = dbl(0)
-        decay = bounds = None
         for item in score.items:
-            if isinstance(item, n.PointsIf):
+            if isinstance(item, ir.PointsIf):
                 term = _case([(self.comp.cond(item.condition), dbl(item.points))], dbl(0))
                 total = exp.Add(this=total, expression=term)
-            elif isinstance(item, n.PointsPer):
+            else:
                 c = self.comp.value(item.count).get("n")
                 if c is None:
                     continue
@@ -328,15 +329,13 @@ class _Build(HandoffParts):
                 term = _case([(exp.Coalesce(this=exp.GT(this=c, expression=dbl(0)),
                                             expressions=[exp.false()]), gained)], dbl(0))
                 total = exp.Add(this=total, expression=term)
-            elif isinstance(item, n.Decay):
-                decay = decay or item
-            elif isinstance(item, n.Range):
-                bounds = bounds or item
+        decay, bounds = score.decay, score.bounds
         if decay is not None:
             since = self.comp.value(decay.since).get("t")
             if since is not None:
-                hl = rt.whole_us(decay.half_life.amount
-                                 * n.UNIT_SECONDS[decay.half_life.unit] * 1_000_000)
+                hl = decay.half_life_us
+                if hl is None:  # the checker refuses a business half-life
+                    raise SqlUnsupported("a half-life in business time has no SQL form")
                 elapsed = exp.cast(exp.Paren(this=exp.Sub(this=self.as_of, expression=since)),
                                    "DOUBLE")
                 factor = exp.Pow(this=dbl(0.5), expression=exp.Div(this=elapsed,
@@ -358,15 +357,13 @@ class _Build(HandoffParts):
         return value
 
     # ------------------------------------------------------------------ gates
-    def _gate(self, stage: n.Stage) -> exp.Expression:
+    def _gate(self, stage: ir.Stage) -> exp.Expression:
         requires, excludes, keep = [], [], None
-        for item in stage.items:
-            if not isinstance(item, (n.Require, n.Exclude, n.KeepWhen)):
-                continue  # `entered at` changes no decision
-            c = self.comp.cond(item.condition)
-            if isinstance(item, n.Require):
+        for line in stage.lines:
+            c = self.comp.cond(line.condition)
+            if line.kind == "require":
                 requires.append(c)
-            elif isinstance(item, n.Exclude):
+            elif line.kind == "exclude":
                 excludes.append(c)
             elif keep is None:
                 keep = c
@@ -386,37 +383,37 @@ class _Build(HandoffParts):
                   .from_(prev, copy=False))
 
     def _index(self, name) -> int:
-        return self.model.stage_index(name)
+        return self.program.stage_index(name)
 
     # ------------------------------------------------------------------ next, lead
     def _next(self):
-        from policy.syntax.formatter import format_unmet
-
-        funnel = self.model.funnel
+        """The next stage and its ``next.unmet`` texts (the IR's, printed once by the
+        canonical printer, as the Python engines list them)."""
+        funnel = self.program.funnel
         stage_pairs, unmet_pairs = [], []
         for k, name in enumerate(funnel):
             when = exp.EQ(this=_col("_ri"), expression=_N(k - 1))
             stage_pairs.append((when, _S(name)))
-            st = self.model.stages.get(name)
+            st = self.program.stage(name)
             items = []
             if st is not None:
-                keep = _first(st.items, n.KeepWhen)
+                keep = next((line for line in st.lines if line.kind == "keep"), None)
                 kept = self.comp.cond(keep.condition) if keep is not None else exp.false()
-                for item in st.items:
-                    if isinstance(item, n.Require):
+                for line in st.lines:
+                    if line.kind == "require":
                         # while `keep when` holds, failing requires do not block the gate
                         fails = exp.And(this=exp.Not(this=exp.Paren(this=kept)),
                                         expression=exp.Not(this=exp.Paren(
-                                            this=self.comp.cond(item.condition))))
-                        items.append(_case([(fails, _S(format_unmet(item)))]))
-                    elif isinstance(item, n.Exclude):
-                        items.append(_case([(self.comp.cond(item.condition),
-                                             _S(format_unmet(item)))]))
+                                            this=self.comp.cond(line.condition))))
+                        items.append(_case([(fails, _S(line.unmet))]))
+                    elif line.kind == "exclude":
+                        items.append(_case([(self.comp.cond(line.condition),
+                                             _S(line.unmet))]))
             unmet_pairs.append((when, self.d.compact(items)))
         return _case(stage_pairs), _case(unmet_pairs)
 
     def _lead_id(self):
-        idf = self.model.id_field
+        idf = self.program.id_field
         if not idf:
             return exp.null(), exp.null()
         j = self.slot(idf, "j")
@@ -426,7 +423,7 @@ class _Build(HandoffParts):
 
     # ------------------------------------------------------------------ output
     def _final(self, handoffs, recycles, next_cols, lead, score_exprs) -> exp.Select:
-        d, model, opts = self.d, self.model, self.opts
+        d, program, opts = self.d, self.program, self.opts
         ok = _isnull(_col("_err"))
 
         def dec(e):
@@ -456,22 +453,22 @@ class _Build(HandoffParts):
                 why.append((c, h["rej_cell"]))
                 why_json.append((c, h["rej_json"]))
         for r, cond in recycles:
-            idx = [model.stage_index(s.name) for s in r.stages]
-            idx = [i for i in idx if i >= 0]
-            if not idx:
+            if not r.stages:
                 continue
-            c = exp.And(this=exp.In(this=ri, expressions=[_N(i) for i in idx]), expression=cond)
-            place.append((c, _S(r.state.name)))
+            c = exp.And(this=exp.In(this=ri, expressions=[_N(i) for i in sorted(r.stages)]),
+                        expression=cond)
+            place.append((c, _S(r.state)))
             reason = _S(r.reason) if r.reason is not None else exp.null()
             why.append((c, reason))
             why_json.append((c, _S(json.dumps(r.reason, ensure_ascii=False))
                              if r.reason is not None else exp.null()))
         reached = _case([(exp.EQ(this=ri, expression=_N(i)), _S(name))
-                         for i, name in enumerate(model.funnel)])
+                         for i, name in enumerate(program.funnel)])
         cols += [dec(_case(place, reached)).as_("stage", copy=False),
                  dec(reached).as_("reached", copy=False),
                  dec(_case(why)).as_("reason", copy=False)]
-        cols += [dec(_col(f"sc_{s}")).as_(f"score_{s}", copy=False) for s in model.scores]
+        cols += [dec(_col(f"sc_{s}")).as_(f"score_{s}", copy=False)
+                 for s in program.score_names]
         cols += [dec(next_cols[0]).as_("next_stage", copy=False),
                  dec(next_cols[1]).as_("next_unmet", copy=False)]
         viol = []
@@ -506,16 +503,20 @@ class _Build(HandoffParts):
             final = final.with_(name, as_=sel, copy=False)
         return final
 
-def build(model: PolicyModel, info, d: Dialect, opts: Options, source=None) -> exp.Select:
-    """The statement that decides every row of the source (see the module docstring)."""
+def build(pol, d: Dialect, opts: Options, source=None) -> exp.Select:
+    """The statement that decides every row of the source (see the module docstring).
+
+    ``pol`` is a loaded :class:`policy.Policy`: its intermediate form (``pol.program``)
+    is compiled, its schema (``pol.model.schema``) checked, its ``info`` printed."""
     from policy.sql.sources import DuckJson, SparkJson, TableSource, field_kinds
 
     if source is None:
         if opts.source == "json":
             source = DuckJson(d) if d.name == "duckdb" else SparkJson(d)
         else:
-            source = TableSource(d, opts.table, field_kinds(model), opts.flat)
-    b = _Build(model, info, d, opts, source)
+            source = TableSource(d, opts.table, field_kinds(pol.program, pol.model.schema),
+                                 opts.flat)
+    b = _Build(pol.program, pol.model.schema, pol.info, d, opts, source)
     stmt = b.build()
     stmt.meta["calendar_tables"] = b.cal_tables
     return stmt

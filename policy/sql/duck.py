@@ -128,7 +128,7 @@ class DuckEngine(BatchEngine):
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
                        instants="us", hidden=True, local_tz=getattr(pol, "local_tz", None))
         source = DuckJson(d, relation="src")
-        stmt = build(pol.model, pol.info, d, opts, source=source)
+        stmt = build(pol, d, opts, source=source)
         self.sql = stmt.sql(dialect="duckdb")
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
             tabs = stmt.meta["calendar_tables"][label]
@@ -288,7 +288,7 @@ class DuckEngine(BatchEngine):
             # JSON objects, whose keys keep their case
             src = DuckJson(d, relation="parquet_src")
             view = _parquet_json_select(source, names)
-        stmt = build(self.pol.model, self.pol.info, d, opts, source=src)
+        stmt = build(self.pol, d, opts, source=src)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW parquet_src AS {view}")
         query = stmt.sql(dialect="duckdb")
         with atomic_target(target) as path:

@@ -12,12 +12,12 @@ import datetime
 
 from sqlglot import exp
 
+from policy.engine import ir
 from policy.engine import runtime as rt
 from policy.sql.calendars import DAY_US, build_tables
 from policy.sql.sqlparts import (
     _case,
     _col,
-    _first,
     _ge01,
     _min_present,
     _notnull,
@@ -26,7 +26,6 @@ from policy.sql.sqlparts import (
     _values,
 )
 from policy.sql.values import SqlUnsupported, Val
-from policy.syntax import nodes as n
 
 __all__ = ["HandoffParts", "default_years"]
 
@@ -44,33 +43,29 @@ def default_years(today: datetime.date | None = None) -> tuple[int, int]:
 
 
 class HandoffParts:
-    """The handoff half of the compiler's builder (it sets ``model``, ``comp``,
+    """The handoff half of the compiler's builder (it sets ``program``, ``comp``,
     ``opts``, ``d``, ``cal_tables`` and calls :meth:`_add`)."""
 
     # ------------------------------------------------------------------ handoffs
-    def _handoff(self, h: n.Handoff) -> dict:
-        model, comp = self.model, self.comp
-        at = model.stage_index(h.stage.name)
-        out: dict = {"h": h, "at": at, "stage": h.stage.name, "team": h.team.name}
+    def _handoff(self, h: ir.Handoff) -> dict:
+        comp = self.comp
+        out: dict = {"at": h.index, "stage": h.stage, "team": h.team}
         routes, index = [], []
-        route_nodes = [item for item in h.items if isinstance(item, n.Route)]
-        for k, item in enumerate(route_nodes):
+        for k, item in enumerate(h.routes):
             cond = exp.true() if item.condition is None else comp.cond(item.condition)
             routes.append((cond, _S(item.target)))
             index.append((cond, _N(k)))
         out["route"] = _case(routes)
         out["route_index"] = _case(index, _N(-1))
-        # the calendar each choice counts business time on (spec section 2)
-        out["labels"] = [model.calendar_label(h, r) for r in route_nodes] + [
-            model.calendar_label(h, None)]
+        # the calendar each choice counts business time on, as the IR resolved it (spec
+        # section 2): each route's, and the handoff's when no route is chosen
+        out["labels"] = [r.calendar_label for r in h.routes] + [h.calendar_label]
         out["calendars"] = {}
-        for r in [*route_nodes, None]:
-            label = model.calendar_label(h, r)
+        for label, cal in [*((r.calendar_label, r.calendar) for r in h.routes),
+                           (h.calendar_label, h.calendar)]:
             if label is not None and label not in out["calendars"]:
-                out["calendars"][label] = model.work_calendar_for(h, r)
-        sla = _first(h.items, n.Sla)
-        esc = _first(h.items, n.Escalate)
-        rej = _first(h.items, n.Reject)
+                out["calendars"][label] = cal
+        sla, esc, rej = h.sla, h.escalate, h.reject
         out["sla"] = sla
         if sla is not None:
             out["start"] = comp.value(sla.start).get("t") or exp.null()
@@ -80,40 +75,33 @@ class HandoffParts:
             out["esc"] = self._after(esc.after, out, "esc") if esc is not None else None
         out["esc_target"] = esc.target if esc is not None else None
         if rej is not None:
-            reason = comp.value(rej.field)
-            if model.resolve(rej.field)[0] == "field" and rej.field.path in model.timestamp_paths:
-                reason = self._raw(rej.field.path)
+            # a timestamp field is read as the lead holds it here (the IR says so)
+            reason = comp.value(rej.reason)
             out["rej_p"] = _presentv(reason)
-            out["rej_cell"], out["rej_json"] = self._cell(rej.field, reason)
+            out["rej_cell"], out["rej_json"] = self._cell(rej.reason, reason)
             out["rej_valid"] = comp.member(reason, comp.value(rej.reasons))
-            out["rej_state"] = rej.state.name
+            out["rej_state"] = rej.state
         return out
 
-    def _raw(self, path) -> Val:
-        slots = {k: c for k in ("n", "s", "b") if (c := self.slot(path, k)) is not None}
-        return Val(slots, p=self.present(path))
-
-    def _cell(self, ref: n.Ref, v: Val):
+    def _cell(self, e: ir.Expr, v: Val):
         """A value as a ``json`` cell (text as is, others as JSON text) and as JSON."""
-        kind, _ = self.model.resolve(ref)
-        if kind == "field":
-            j = self.slot(ref.path, "j")
-            s = self.slot(ref.path, "s")
+        if isinstance(e, ir.Field):
+            j = self.slot(e.path, "j")
+            s = self.slot(e.path, "s")
             cell = _case([(_notnull(s), s)], j) if s is not None else j
             return cell, j
         return v.get("s") or exp.null(), exp.null()
 
-    def _after(self, dur: n.Duration, h: dict, tag: str):
+    def _after(self, dur: ir.Duration, h: dict, tag: str):
         """The instant ``dur`` after the SLA start: (expression, is-business)."""
         start = h["start"]
-        if not dur.unit.is_business:
-            amount = rt.whole_us(dur.amount * n.UNIT_SECONDS[dur.unit] * 1_000_000)
-            t = exp.Add(this=start, expression=_N(amount))
+        if not dur.is_business:
+            t = exp.Add(this=start, expression=_N(dur.fixed_us))
             return (_case([(exp.LTE(this=t, expression=_N(rt.LAST_INSTANT)), t)]), False)
         if not h["calendars"]:
             raise SqlUnsupported("business durations need a `calendar`")
         for label, cal in h["calendars"].items():
-            amount = rt.working_us(dur.amount, dur.unit.value, cal)
+            amount = rt.working_us(dur.amount, dur.unit, cal)
             h.setdefault("amounts", {}).setdefault(label, []).append((tag, amount))
         return (None, True)  # filled in by the joins
 

@@ -9,7 +9,8 @@ rejection reason). The compiler asks for slots over a staging row whose columns 
 - :class:`TableSource` (``funnel sql``): a lead field is a column; a nested field is
   the dialect's structured access (STRUCT, OBJECT/VARIANT, JSONB) or, with ``flat``,
   the column ``company`` + SEP + ``employees``. The kind of a column comes from the
-  schema, else from how the policy uses the field. A NULL column is a missing field.
+  schema, else from the type the intermediate form gives the field. A NULL column is
+  a missing field.
 - :class:`DuckJson` / :class:`SparkJson` (the engines): each record is JSON text,
   parsed once per row; every value keeps its run-time kind, as in Python.
 """
@@ -20,10 +21,9 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from policy.model.namespace import PolicyModel, stmt_exprs, walk_expr
+from policy.engine import ir
 from policy.sql.dialects import Dialect
 from policy.sql.values import SqlUnsupported
-from policy.syntax import nodes as n
 
 __all__ = ["DuckJson", "SparkJson", "TableSource", "field_kinds"]
 
@@ -310,12 +310,17 @@ def _spark_path(path: tuple[str, ...]) -> str:
                          for k in path)
 
 
-def field_kinds(model: PolicyModel) -> dict:
-    """Each field's JSON kinds for a table source: the schema's types, else how the
-    policy uses the field (compared with a number: number; a timestamp: string; used
-    bare as a condition: boolean; otherwise text), as the CSV reader types cells."""
+#: the JSON kind a table column holds for a field the IR typed without the schema
+_KIND_OF_TYPE = {ir.Type.NUMBER: "number", ir.Type.BOOLEAN: "boolean",
+                 ir.Type.TEXT: "string", ir.Type.LIST: "array"}
+
+
+def field_kinds(program: ir.Program, schema) -> dict:
+    """Each field's JSON kinds for a table source: the schema's types (a field may have
+    several), else the type the intermediate form gives the field from how the policy
+    uses it (:attr:`ir.Program.field_types`: compared with a number, a number; used as
+    a condition, a boolean); anything else is read as text."""
     kinds: dict = {}
-    schema = model.schema
     if schema is not None:
         for path, info in schema.fields.items():
             types = set(info.types) - {"null"}
@@ -324,38 +329,8 @@ def field_kinds(model: PolicyModel) -> dict:
                     v, (int, float)) and not isinstance(v, bool) else "boolean"
                     for v in info.enum if v is not None}
             kinds[tuple(path)] = types or {"string"}
-    for located in model.all_decls():
-        for stmt in (located.decl, *getattr(located.decl, "items", ())):
-            if isinstance(stmt, n.PointsPer) and isinstance(stmt.count, n.Ref):
-                kinds.setdefault(stmt.count.path, {"number"})
-            cond = getattr(stmt, "condition", None)
-            if isinstance(cond, n.Ref) and model.resolve(cond)[0] == "field":
-                kinds.setdefault(cond.path, {"boolean"})  # used bare as a condition
-            for e in stmt_exprs(stmt):
-                for sub in walk_expr(e):
-                    _usage(model, sub, kinds)
+    for path, typ in program.field_types.items():
+        kind = _KIND_OF_TYPE.get(typ)
+        if kind is not None and path not in kinds:
+            kinds[path] = {kind}
     return kinds
-
-
-def _usage(model, e, kinds) -> None:
-    def path_of(x):
-        if isinstance(x, n.Ref) and model.resolve(x)[0] == "field":
-            return x.path
-        return None
-
-    if isinstance(e, n.Binary):
-        for a, b in ((e.left, e.right), (e.right, e.left)):
-            p = path_of(a)
-            if p is None or p in kinds:
-                continue
-            if isinstance(b, n.Number) or e.op.value in "+-*/" or (
-                    isinstance(b, n.ListExpr) and b.items and isinstance(b.items[0], n.Number)):
-                kinds[p] = {"number"}
-        for side in (e.left, e.right):
-            p = path_of(side)
-            if p is not None and p not in kinds and e.op in (n.BinOp.AND, n.BinOp.OR):
-                kinds[p] = {"boolean"}
-    elif isinstance(e, n.Not):
-        p = path_of(e.operand)
-        if p is not None and p not in kinds:
-            kinds[p] = {"boolean"}

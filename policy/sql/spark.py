@@ -66,7 +66,7 @@ class SparkEngine(BatchEngine):
                        .getOrCreate())
             session.sparkContext.setLogLevel("ERROR")
         self.spark = session
-        stmt = build(pol.model, pol.info, dialect("spark"),
+        stmt = build(pol, dialect("spark"),
                      Options(source="json", as_of=as_of, years=self.years,
                              calendars="named", instants="us", hidden=True,
                              local_tz=getattr(pol, "local_tz", None)))

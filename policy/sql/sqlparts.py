@@ -81,13 +81,6 @@ def _and_all(parts) -> exp.Expression:
     return exp.Paren(this=out)
 
 
-def _first(items, cls):
-    for item in items:
-        if isinstance(item, cls):
-            return item
-    return None
-
-
 def handoff_values(h: dict, as_of: exp.Expression) -> dict:
     """The tabular columns of one handoff (before the `applies` test), and its violation
     tests as (code, condition)."""

@@ -1,4 +1,8 @@
-"""Expressions of the language as SQL: the missing-value rules of the runtime, slot by slot.
+"""Expressions of the intermediate form as SQL: the missing-value rules of the runtime,
+slot by slot.
+
+The compiler reads :mod:`policy.engine.ir` expressions, as the interpreter and the
+Python compiler do: names, constants and timestamp literals are settled there, once.
 
 A lead value can be of several kinds at run time (a field a schema does not pin down
 may hold a number in one lead and text in the next), so a compiled value is a
@@ -21,14 +25,12 @@ from collections.abc import Callable
 import attrs
 from sqlglot import exp
 
+from policy.engine import ir
 from policy.engine import runtime as rt
-from policy.engine.timestamps import parse_timestamp
-from policy.model.namespace import PolicyModel
 from policy.sql.dialects import Dialect
 from policy.sql.errors import SqlUnsupported
-from policy.syntax import nodes as n
 
-__all__ = ["Compiler", "SqlUnsupported", "Val", "dbl", "false", "holds"]
+__all__ = ["Compiler", "SqlUnsupported", "Val", "constant", "dbl", "false", "holds"]
 
 KINDS = ("n", "s", "b", "t", "l")
 
@@ -122,23 +124,50 @@ def _pairs(a: Val, b: Val, ordered: bool):
     return out
 
 
-_CMP = {
-    n.BinOp.LT: exp.LT, n.BinOp.LE: exp.LTE, n.BinOp.GT: exp.GT, n.BinOp.GE: exp.GTE,
-}
+def _type_of(v: object) -> ir.Type:
+    """The type of an item of a constant list (its items carry no type of their own)."""
+    if isinstance(v, bool):
+        return ir.Type.BOOLEAN
+    if isinstance(v, (int, float)):
+        return ir.Type.NUMBER
+    if isinstance(v, str):
+        return ir.Type.TEXT
+    return ir.Type.LIST if isinstance(v, tuple) else ir.Type.NULL
+
+
+def constant(value: object, typ: ir.Type) -> Val:
+    """A value known at load time (an :class:`~policy.engine.ir.Const`): an instant is
+    µs (its ``type`` says so; a text that is no timestamp was folded to None)."""
+    if value is None:
+        return Val()
+    if isinstance(value, bool):
+        return Val({"b": exp.true() if value else exp.false()})
+    if typ is ir.Type.TIMESTAMP:
+        return Val({"t": exp.Literal.number(value)})
+    if isinstance(value, (int, float)):
+        return Val({"n": dbl(value)})
+    if isinstance(value, str):
+        return Val({"s": exp.Literal.string(value)})
+    if isinstance(value, tuple):
+        return Val(items=tuple(constant(v, _type_of(v)) for v in value))
+    raise SqlUnsupported(f"the constant {value!r} has no SQL form")
 
 
 class Compiler:
-    """Compiles the expressions of one policy to sqlglot for one dialect.
+    """Compiles the expressions of one resolved policy (:mod:`policy.engine.ir`) to
+    sqlglot for one dialect.
 
-    ``field(path)`` returns the :class:`Val` of a lead field (the staging step's
-    columns); ``score(name)`` a score's column; ``as_of`` is the instant as a BIGINT
-    expression.
+    Names are already resolved, constants folded and texts compared with timestamps
+    already instants (:mod:`policy.engine.resolve`), so this is one case per node.
+    ``field(f)`` returns the :class:`Val` of a lead field (the staging step's columns);
+    ``score(name)`` a score's column; ``as_of`` is the instant as a BIGINT expression.
     """
 
-    def __init__(self, model: PolicyModel, d: Dialect, *, field: Callable[[tuple], Val],
+    def __init__(self, program: ir.Program, d: Dialect, *,
+                 field: Callable[[ir.Field], Val],
                  score: Callable[[str], exp.Expression], as_of: exp.Expression,
                  materialize: Callable[[str, Val], Val] | None = None):
-        self.model = model
+        self.program = program
         #: turns a define's value into columns computed once (None: inline it)
         self.materialize = materialize
         self._defines: dict[str, Val] = {}
@@ -146,66 +175,55 @@ class Compiler:
         self.field = field
         self.score = score
         self.as_of = as_of
-        self._defining: set[str] = set()
 
     # ---------------------------------------------------------------- values
-    def value(self, e: n.Expr, against_time: bool = False) -> Val:
+    def value(self, e: ir.Expr) -> Val:
         t = type(e)
-        if t is n.Number:
-            return Val({"n": dbl(e.value)})
-        if t is n.Bool:
-            return Val({"b": exp.true() if e.value else exp.false()})
-        if t is n.String:
-            if against_time:
-                us = parse_timestamp(e.value, kind="any")
-                return Val({"t": exp.Literal.number(us)}) if us is not None else Val()
-            return Val({"s": exp.Literal.string(e.value)})
-        if t is n.Null:
-            return Val()
-        if t is n.ListExpr:
+        if t is ir.Const:
+            return constant(e.value, e.type)
+        if t is ir.Field:
+            return self.field(e)
+        if t is ir.ScoreRef:
+            return Val({"n": _num(self.score(e.name))})
+        if t is ir.DefineRef:
+            return self._define(e.name)
+        if t is ir.ListOf:
             return Val(items=tuple(self.value(i) for i in e.items))
-        if t is n.Ref:
-            return self._ref(e)
-        if t is n.Not:
+        if t is ir.Not:
             return Val({"b": _not(self.cond(e.operand))})
-        if t is n.Presence:
+        if t is ir.Present:
             p = present(self.value(e.operand))
             return Val({"b": p if e.present else _not(p)})
-        if t is n.Neg:
+        if t is ir.Neg:
             x = self.value(e.operand).get("n")
             return Val({"n": exp.Neg(this=exp.Paren(this=x))} if x is not None else {})
-        if t is n.Call:
+        if t is ir.Call:
             return self._call(e)
-        if t is n.Binary:
-            return self._binary(e)
-        raise SqlUnsupported(f"{type(e).__name__} is not an expression the SQL path knows")
+        if t is ir.And:
+            return Val({"b": _and([self.cond(e.left), self.cond(e.right)])})
+        if t is ir.Or:
+            return Val({"b": _or([self.cond(e.left), self.cond(e.right)])})
+        if t is ir.Arith:
+            return self._arith(e.op, self.value(e.left), self.value(e.right))
+        if t is ir.Test:
+            return Val({"b": self.test(e.op, self.value(e.left), self.value(e.right))})
+        raise SqlUnsupported(f"{t.__name__} is not an expression the SQL path knows")
 
-    def cond(self, e: n.Expr) -> exp.Expression:
+    def cond(self, e: ir.Expr) -> exp.Expression:
         """A condition: a boolean that is never NULL."""
         return holds(self.value(e))
 
-    def _ref(self, ref: n.Ref) -> Val:
-        kind, target = self.model.resolve(ref)
-        if kind == "define":
-            name = ref.path[0]
-            if name in self._defining:
-                return Val()  # a cycle: the checker refuses it (E108)
-            if name in self._defines:
-                return self._defines[name]
-            self._defining.add(name)
-            try:
-                v = self.value(target.value)  # type: ignore[union-attr]
-            finally:
-                self._defining.discard(name)
+    def _define(self, name: str) -> Val:
+        """A define, compiled once (the resolver refused cycles among defines)."""
+        found = self._defines.get(name)
+        if found is None:
+            found = self.value(self.program.defines[name].value)
             if self.materialize is not None:
-                v = self.materialize(name, v)
-            self._defines[name] = v
-            return v
-        if kind == "score":
-            return Val({"n": _num(self.score(ref.path[0]))})
-        return self.field(ref.path)
+                found = self.materialize(name, found)
+            self._defines[name] = found
+        return found
 
-    def _call(self, e: n.Call) -> Val:
+    def _call(self, e: ir.Call) -> Val:
         if len(e.args) != 1:
             return Val()
         x = self.value(e.args[0])
@@ -238,31 +256,18 @@ class Compiler:
             has_at = exp.GT(this=exp.StrPosition(this=s, substr=exp.Literal.string("@")),
                             expression=exp.Literal.number(0))
             return Val({"s": exp.Case(ifs=[exp.If(this=_c(has_at), true=exp.Lower(this=part))])})
-        raise SqlUnsupported(f"the function `{e.func}` has no SQL form")
+        return Val()  # a function the checker refuses: missing, as in the runtime
 
     # ---------------------------------------------------------------- operators
-    def _binary(self, e: n.Binary) -> Val:
-        op = e.op
-        if op is n.BinOp.AND:
-            return Val({"b": _and([self.cond(e.left), self.cond(e.right)])})
-        if op is n.BinOp.OR:
-            return Val({"b": _or([self.cond(e.left), self.cond(e.right)])})
-        timed = op in n.COMPARISONS and (self.model.is_timestamp(e.left)
-                                         or self.model.is_timestamp(e.right))
-        a = self.value(e.left, against_time=timed)
-        b = self.value(e.right, against_time=timed)
-        sym = op.value
-        if sym in ("+", "-", "*", "/"):
-            x, y = a.get("n"), b.get("n")
-            if x is None or y is None:
-                return Val()
-            if sym == "/":
-                safe = exp.Case(ifs=[exp.If(this=_c(exp.NEQ(this=y, expression=dbl(0))),
-                                            true=y)])
-                return Val({"n": exp.Div(this=x, expression=safe)})
-            cls = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[sym]
-            return Val({"n": exp.Paren(this=cls(this=x, expression=y))})
-        return Val({"b": self.test(sym, a, b)})
+    def _arith(self, sym: str, a: Val, b: Val) -> Val:
+        x, y = a.get("n"), b.get("n")
+        if x is None or y is None:
+            return Val()
+        if sym == "/":
+            safe = exp.Case(ifs=[exp.If(this=_c(exp.NEQ(this=y, expression=dbl(0))), true=y)])
+            return Val({"n": exp.Div(this=x, expression=safe)})
+        cls = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[sym]
+        return Val({"n": exp.Paren(this=cls(this=x, expression=y))})
 
     def test(self, sym: str, a: Val, b: Val) -> exp.Expression:
         """A comparison, membership or text test: never NULL."""
