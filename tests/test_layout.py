@@ -112,6 +112,23 @@ def test_no_import_cycle_inside_policy():
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
+#: Backends that compile the intermediate form (docs/architecture.md, "Adding a backend"):
+#: they read policy.engine.ir, never the AST or the checked model. The schema (for the
+#: validation SQL does) and the calendar code (business time as tables) are allowed.
+IR_BACKENDS = ("policy.engine.compiler", "policy.engine.codegen",
+               "policy.engine.compile_handoffs", "policy.sql.compiler", "policy.sql.values",
+               "policy.sql.handoffs", "policy.sql.sqlparts", "policy.sql.sources")
+NOT_FOR_BACKENDS = ("policy.syntax", "policy.check", "policy.model.namespace",
+                    "policy.model.loader")
+
+
+def test_the_compilers_read_the_intermediate_form_not_the_model():
+    graph = import_graph()
+    for name in IR_BACKENDS:
+        wrong = sorted(m for m in graph[name] if m.startswith(NOT_FOR_BACKENDS))
+        assert not wrong, f"{name} imports {wrong}: read policy.engine.ir instead"
+
+
 def test_the_cycle_finder_finds_cycles():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set(), "c": {"b"}}) is None
