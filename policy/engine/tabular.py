@@ -104,15 +104,21 @@ class Layout:
 
 
 def layout(model: Any) -> Layout:
-    """The tabular layout of a policy: a :class:`~policy.model.namespace.PolicyModel`,
-    or anything with a ``model`` attribute holding one (a loaded ``Policy``).
+    """The tabular layout of a policy: a loaded ``Policy`` (read from its intermediate
+    form, ``program``), a :class:`~policy.model.namespace.PolicyModel`, or anything with
+    a ``model`` attribute holding one.
 
     Scores come in declaration order; handoffs in the model's order (funnel order of
     their stages, which is the order decisions list them in).
     """
-    model = getattr(model, "model", model)
-    scores = tuple(model.scores)
-    stages = tuple(h.stage.name for h in model.handoffs)
+    program = getattr(model, "program", None)  # a loaded Policy: its intermediate form
+    if program is not None:
+        scores = program.score_names
+        stages = tuple(h.stage for h in program.handoffs)
+    else:
+        model = getattr(model, "model", model)
+        scores = tuple(model.scores)
+        stages = tuple(h.stage.name for h in model.handoffs)
     cols = [Column(name, kind) for name, kind in _HEAD]
     cols += [Column(f"score_{s}", "int") for s in scores]
     cols += [Column("next_stage", "string"), Column("next_unmet", "list")]

@@ -69,7 +69,7 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     stmt = build(pol, d, opts)
     from policy.engine.tabular import columns
 
-    for col in columns(pol.model):
+    for col in columns(pol):
         if len(col.name) > d.max_identifier:
             raise SqlUnsupported(f"the column `{col.name}` is longer than {dialect} allows "
                                  f"({d.max_identifier} characters); shorten the score or "
