@@ -95,9 +95,7 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
     delimiter = _delimiter(delimiter)
     pol = load_policy(path, local_tz=local_tz)
     at = now_us() if as_of is None else as_of
-    from . import engines
-
-    if engines.wants_engine(engine, leads, input_format, fmt, output):
+    if policy.wants_engine(engine, leads, input_format, fmt):
         _run_engine(pol, engine, spark_master, leads, input_format, at, fmt, output)
     source, size, shown = open_leads(leads)
     try:
@@ -176,9 +174,7 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
 
 def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
                 input_format: str | None, at: int, fmt: str, output: str | None) -> None:
-    """Another engine, or Parquet in or out (:mod:`cli.engines`); exits."""
-    from . import engines
-
+    """Another engine, or Parquet in or out (``policy.run_engine``); exits."""
     if leads.lower().endswith(".parquet") or input_format == "parquet":
         if not os.path.isfile(leads):
             fail_usage(f"{leads}: no such file")
@@ -186,13 +182,32 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
     else:
         source, size, _shown = open_leads(leads)
         bar = progress_bar(size, to_file=output is not None) if leads != "-" else None
+    opened: list = []
+
+    def open_writer() -> Any:
+        # opened only when the run writes text: a Parquet run names its own file
+        opened.extend(open_decisions(pol, fmt, output, at))
+        return opened[2]
+
     try:
-        totals = engines.run(pol, engine=engine, spark_master=spark_master, leads=leads,
-                             source=source, input_format=input_format, at=at, fmt=fmt,
-                             output=output,
-                             progress=(lambda: bar.update(source.consumed - bar.pos))
-                             if bar is not None else None)
+        totals = policy.run_engine(
+            pol, engine=engine, spark_master=spark_master, leads=leads, source=source,
+            input_format=input_format, at=at, fmt=fmt, output=output,
+            open_writer=open_writer,
+            progress=(lambda: bar.update(source.consumed - bar.pos))
+            if bar is not None else None)
+    except policy.EngineUsageError as exc:
+        fail_usage(str(exc))
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as Python's docs advise.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(PROBLEMS)
     finally:
+        if opened:
+            target, out, _writer = opened
+            out.detach()  # flushed; the atomic writer closes and renames the file
+            if target is not None:
+                target.__exit__(*sys.exc_info())
         if bar is not None:
             bar.render_finish()
         if source is not None and leads != "-":

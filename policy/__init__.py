@@ -131,6 +131,9 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "parquet_batches": "sql.duck",
     "SparkEngine": "sql.spark",
     "spark_missing": "sql.spark",
+    "run_engine": ("sql.run", "run"),
+    "wants_engine": "sql.run",
+    "EngineUsageError": "sql.run",
 }
 
 __all__ = [

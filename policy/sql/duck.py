@@ -80,6 +80,12 @@ WHERE NOT regexp_full_match(txt, '{_BLANK}')"""
 _LENIENT_RE2 = r"'NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|'''"
 
 
+#: Staged lines with a ``\\uD800``-``\\uDFFF`` escape (DuckDB refuses half a surrogate
+#: pair, which the python reader takes): the python engine decides them.
+_SURROGATES = ("SELECT line, txt FROM src WHERE regexp_matches(txt, '\\\\u[dD][89abAB]') "
+               "AND txt NOT LIKE chr(1) || '%' AND txt <> chr(0)")
+
+
 def _suspect_query(objects: list[tuple[str, ...]]) -> str:
     """The query of the staged lines the python reader must look at: those of
     :data:`_LENIENT_RE2`, and (column ``repeated``) those with a key repeated in the
@@ -165,6 +171,11 @@ class DuckEngine(BatchEngine):
         """Every record of a JSON Lines stream, in order: the whole stream is staged
         in DuckDB first (block by block, split into lines by DuckDB), then decided by
         one query, which DuckDB plans once and runs on every core."""
+        yield from self._decide_stage(self.stage_jsonl(stream, progress))
+
+    def stage_jsonl(self, stream: BinaryIO, progress=None) -> dict[int, str]:
+        """Stage a JSON Lines stream (see :meth:`decide_jsonl`); the lines the python
+        engine must decide (a key repeated in one object), by line."""
         con = self.con
         con.execute("DELETE FROM src")
         for first, data, text in jsonl_blocks(stream):
@@ -188,21 +199,12 @@ class DuckEngine(BatchEngine):
         if bad:
             con.execute("UPDATE src SET txt = chr(1) || txt WHERE line IN "
                         "(SELECT unnest($1::BIGINT[]))", [bad])
-        yield from self._decide_stage(by_python)
+        return by_python
 
     def decide_records(self, records, progress=None) -> Iterator[tuple[int, Any]]:
         """Records from the python reader (CSV, JSON arrays): its error records pass
         through; the others are staged as JSON text and decided by one query."""
-        con = self.con
-        con.execute("DELETE FROM src")
-        errors: dict[int, Any] = {}
-        for lines, texts, errs in record_batches(records):
-            errors.update(errs)
-            if lines:
-                con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
-                            [lines, [_mark(t) for t in texts]])
-            if progress is not None:
-                progress()
+        errors = self.stage_records(records, progress)
         pending = sorted(errors)
         at = 0
         pol = self.pol
@@ -213,6 +215,21 @@ class DuckEngine(BatchEngine):
             yield line, record
         for line in pending[at:]:
             yield self._error(pol, errors[line])
+
+    def stage_records(self, records, progress=None) -> dict[int, Any]:
+        """Stage the python reader's records (see :meth:`decide_records`); its error
+        records, by line."""
+        con = self.con
+        con.execute("DELETE FROM src")
+        errors: dict[int, Any] = {}
+        for lines, texts, errs in record_batches(records):
+            errors.update(errs)
+            if lines:
+                con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
+                            [lines, [_mark(t) for t in texts]])
+            if progress is not None:
+                progress()
+        return errors
 
     @staticmethod
     def _error(pol, rec) -> tuple[int, Any]:
@@ -248,15 +265,57 @@ class DuckEngine(BatchEngine):
                     record = explain_refusal(pol, record, text)
                 yield line, record
 
+    # ------------------------------------------------------------------ output
+    def write_stage(self, fmt: str, writer: Any, totals: Any,
+                    by_python: dict[int, str] | None = None,
+                    errors: dict[int, Any] | None = None) -> None:
+        """Decide the staged records and write them with ``writer`` (``fmt``: one of
+        :data:`policy.sql.records.FORMATS`): DuckDB builds each record's text
+        (:mod:`policy.sql.records`), Python writes only the rows it must
+        (:func:`policy.sql.output.write_rows`). ``by_python``: lines the python engine
+        decides; ``errors``: the python reader's error records by line."""
+        from policy.sql.output import fetch_chunks, write_rows
+        from policy.sql.records import record_query
+
+        con = self.con
+        special = dict(by_python or {})
+        # DuckDB's JSON reader refuses half a surrogate pair that Python reads
+        for line, txt in con.execute(_SURROGATES).fetchall():
+            special.setdefault(line, txt)
+        columns = [r[0] for r in con.execute("DESCRIBE SELECT * FROM decided").fetchall()]
+        query = record_query(self.pol, fmt, dialect="duckdb", as_of_us=self.as_of,
+                             relation="decided", columns=columns)
+        pol, rebuild, w, extra = self.pol, self.rebuild, self.width, self._extra
+
+        def python(line: int, payload: Any) -> Any:
+            if payload is None:
+                return _python_decision(pol, line, special[line], self.as_of)
+            values = list(payload.values())
+            _, record = rebuild.record(tuple(values[:w]), tuple(values[w:w + extra]))
+            if isinstance(record, LeadError):
+                text = values[-1]
+                record = explain_refusal(pol, record, text[1:] if text.startswith(_NOT_JSON)
+                                         else text)
+            return record
+
+        inserted = {line: self._error(pol, rec)[1] for line, rec in (errors or {}).items()}
+        con.execute(query)
+        write_rows(fetch_chunks(con), writer, totals, python=python, special=special,
+                   inserted=inserted)
+
     # ------------------------------------------------------------------ parquet
     def decide_parquet(self, path: str) -> Iterator[tuple[int, Any]]:
         """Every row of a Parquet file (each as the JSON object ``to_json`` makes of
         it, as the python engine reads it), in order, decided by one query."""
+        self.stage_parquet(path)
+        yield from self._decide_stage()
+
+    def stage_parquet(self, path: str) -> None:
+        """Stage every row of a Parquet file as JSON text (see :meth:`decide_parquet`)."""
         con = self.con
         con.execute("DELETE FROM src")
         con.execute("INSERT INTO src " + _parquet_json_select(path,
                                                                _parquet_columns(con, path)))
-        yield from self._decide_stage()
 
     def parquet_rows(self, path: str) -> Iterator[tuple[list[int], list[str]]]:
         """Batches of (row number, the row as JSON text) of a Parquet file."""

@@ -1,0 +1,217 @@
+"""``funnel eval --engine duckdb|spark``, and Parquet in or out for every engine: read
+the input, decide with the chosen engine, write, and count (spec section 10).
+
+:func:`run` is what the click command calls (it stays thin: options in, totals out);
+the python engine's own path for text formats is :mod:`policy.io.batch`. The paths:
+
+- DuckDB, Parquet to Parquet: the whole file stays inside DuckDB, one ``COPY``
+  (:meth:`policy.sql.duck.DuckEngine.parquet_to_parquet`);
+- DuckDB or Spark to JSON Lines, JSON or CSV: the engine writes each record's text
+  itself (:mod:`policy.sql.records`, :mod:`policy.sql.output`);
+- the table view, and Parquet from a text input: decisions rebuilt in Python
+  (:class:`policy.sql.engine.Rebuilder`) and written by the python writers or
+  :class:`policy.sql.duck.ParquetWriter`;
+- the python engine with a Parquet input: DuckDB reads each row as a JSON object.
+
+Usage problems (a Parquet file on standard input, an engine that cannot run the
+policy) raise :class:`EngineUsageError` with the one line to show.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from policy.engine.decision import LeadError
+from policy.io.batch import Totals
+from policy.sql.output import count
+
+__all__ = ["ENGINES", "EngineUsageError", "run", "wants_engine"]
+
+ENGINES = ("python", "duckdb", "spark")
+
+
+class EngineUsageError(Exception):
+    """What stops an engine run before it starts (exit status 2): one line."""
+
+
+def wants_engine(engine: str, leads: str, input_format: str | None, fmt: str) -> bool:
+    """Whether :func:`run` runs the command (another engine, or Parquet involved)."""
+    return engine != "python" or input_format == "parquet" or fmt == "parquet" or (
+        leads.lower().endswith(".parquet"))
+
+
+def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | None,
+        at: int, fmt: str, output: str | None, open_writer: Callable[[], Any],
+        progress: Callable[[], None] | None = None,
+        spark_master: str = "local[*]") -> Totals:
+    """Decide every record of ``leads`` (``source``: its binary stream, None for
+    Parquet) with ``engine`` at ``at`` (µs) and write ``fmt`` to ``output`` (Parquet)
+    or to the writer ``open_writer()`` returns (it is started and closed here). The
+    totals of the run."""
+    from policy.io.leads import detect_format
+    from policy.sql.records import FORMATS
+
+    in_fmt = input_format or ("parquet" if leads.lower().endswith(".parquet")
+                              else detect_format(None if leads == "-" else leads))
+    if fmt == "parquet" and not output:
+        raise EngineUsageError("--format parquet writes a file: give it with -o FILE.parquet")
+    if in_fmt == "parquet" and leads == "-":
+        raise EngineUsageError("Parquet cannot be read from standard input: give the "
+                               "file's path")
+    runner = _runner(pol, engine, at, spark_master)
+    totals = Totals()
+    if engine == "duckdb" and in_fmt == "parquet" and fmt == "parquet":
+        try:
+            totals.total = runner.parquet_to_parquet(leads, output)
+        except OSError as exc:
+            raise EngineUsageError(f"{leads}: {exc}") from None
+        _count_parquet_refusals(output, totals)  # type: ignore[arg-type]
+        return totals
+    if runner is not None and fmt in FORMATS:
+        writer = open_writer()
+        writer.start()
+        _write_by_sql(runner, engine, in_fmt, leads, source, fmt, writer, totals, progress)
+        writer.close()
+        return totals
+    results = _decide(pol, runner, engine, in_fmt, leads, source, at, progress)
+    if fmt == "parquet":
+        from policy.engine.tabular import layout, row
+        from policy.sql.duck import ParquetWriter
+
+        lay = layout(pol.model)
+        pw = ParquetWriter(pol, output)  # type: ignore[arg-type]
+        for line, record in results:
+            count(totals, line, record)
+            pw.add(row(record, lay, line=line, info=pol.info, as_of=at))
+        pw.close()
+        return totals
+    writer = open_writer()
+    writer.start()
+    batch: list = []
+    for line, record in results:
+        count(totals, line, record)
+        batch.append((line, record))
+        if len(batch) >= 2000:
+            writer.write(writer.render(batch), len(batch))
+            batch = []
+    writer.write(writer.render(batch), len(batch))
+    writer.close()
+    return totals
+
+
+def _write_by_sql(runner: Any, engine: str, in_fmt: str, leads: str, source: Any, fmt: str,
+                  writer: Any, totals: Totals, progress: Any) -> None:
+    """Stage the input in the engine, then let it write the records."""
+    from policy.io.leads import read_records, text_stream
+
+    by_python: dict[int, str] = {}
+    errors: dict[int, Any] = {}
+    if in_fmt == "parquet":
+        _parquet(lambda: runner.stage_parquet(leads), leads)
+    elif in_fmt == "jsonl":
+        by_python = runner.stage_jsonl(io.BufferedReader(source), progress=progress)
+    else:
+        records = read_records(text_stream(io.BufferedReader(source)), fmt=in_fmt,
+                               schema=runner.pol.model.schema)
+        errors = runner.stage_records(records, progress=progress)
+    runner.write_stage(fmt, writer, totals, by_python, errors)
+
+
+def _parquet(stage: Callable[[], Any], leads: str) -> Any:
+    import duckdb
+
+    try:
+        return stage()
+    except duckdb.Error as exc:
+        raise EngineUsageError(f"{leads}: cannot read as Parquet: "
+                               f"{str(exc).splitlines()[0]}") from None
+
+
+def _count_parquet_refusals(path: str, totals: Totals) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    q = "SELECT line, error, error_paths FROM read_parquet(?) WHERE error IS NOT NULL"
+    rows = con.execute(q + " ORDER BY line", [path]).fetchall()
+    con.close()
+    totals.refused = len(rows)
+    for line, error, paths in rows[:5]:
+        totals.first_refusals.append((line, f"{paths[0]}: {error}" if paths and paths[0]
+                                      else error))
+
+
+def _runner(pol: Any, engine: str, at: int, spark_master: str) -> Any:
+    from policy.sql.errors import SqlUnsupported
+
+    try:
+        if engine == "duckdb":
+            from policy.sql.duck import DuckEngine
+
+            return DuckEngine(pol, as_of=at)
+        if engine == "spark":
+            from policy.sql.spark import SparkEngine, spark_missing
+
+            why = spark_missing()
+            if why:
+                raise EngineUsageError(f"--engine spark: {why}")
+            return SparkEngine(pol, as_of=at, master=spark_master)
+    except SqlUnsupported as exc:
+        raise EngineUsageError(f"--engine {engine} cannot run this policy: {exc}") from None
+    return None
+
+
+def _decide(pol: Any, runner: Any, engine: str, in_fmt: str, leads: str, source: Any,
+            at: int, progress: Any) -> Iterator[tuple[int, Any]]:
+    """(line, Decision or LeadError) for every record, in order."""
+    from policy.io.leads import read_records, text_stream
+
+    if in_fmt == "parquet":
+        import duckdb
+
+        from policy.sql.duck import parquet_batches
+
+        con = duckdb.connect()
+        try:
+            if engine == "duckdb":  # staged and decided inside DuckDB, one query
+                yield from runner.decide_parquet(leads)
+                return
+            for lines, texts in parquet_batches(con, leads):
+                yield from _decide_texts(pol, runner, lines, texts, at)
+        except duckdb.Error as exc:
+            raise EngineUsageError(f"{leads}: cannot read as Parquet: "
+                                   f"{str(exc).splitlines()[0]}") from None
+        finally:
+            con.close()
+        return
+    stream = io.BufferedReader(source)
+    if runner is not None and in_fmt == "jsonl":
+        yield from runner.decide_jsonl(stream, progress=progress)
+        return
+    records = read_records(text_stream(stream), fmt=in_fmt, schema=pol.model.schema)
+    if runner is not None:
+        yield from runner.decide_records(records, progress=progress)
+        return
+    for rec in records:
+        if rec.error is not None:
+            yield rec.line, LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value),
+                                      line=rec.line)
+            continue
+        yield rec.line, _python(pol, rec.value, rec.line, at)
+
+
+def _decide_texts(pol: Any, runner: Any, lines: list[int], texts: list[str], at: int):
+    if runner is not None:
+        yield from runner.decide(lines, texts)
+        return
+    for line, text in zip(lines, texts, strict=True):
+        yield line, _python(pol, json.loads(text), line, at)
+
+
+def _python(pol: Any, lead: Any, line: int, at: int) -> Any:
+    try:
+        return pol.run_prepared(lead, pol.prepare(lead), at)
+    except LeadError as exc:
+        return exc.with_line(line)
