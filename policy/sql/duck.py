@@ -266,6 +266,9 @@ class DuckEngine(BatchEngine):
                 yield line, record
 
     # ------------------------------------------------------------------ output
+    #: :meth:`write_stage` writes the records of any staged input
+    writes_records = True
+
     def write_stage(self, fmt: str, writer: Any, totals: Any,
                     by_python: dict[int, str] | None = None,
                     errors: dict[int, Any] | None = None) -> None:

@@ -70,7 +70,7 @@ def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | N
             raise EngineUsageError(f"{leads}: {exc}") from None
         _count_parquet_refusals(output, totals)  # type: ignore[arg-type]
         return totals
-    if runner is not None and fmt in FORMATS:
+    if fmt in FORMATS and getattr(runner, "writes_records", False):
         writer = open_writer()
         writer.start()
         _write_by_sql(runner, engine, in_fmt, leads, source, fmt, writer, totals, progress)
