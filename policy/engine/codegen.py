@@ -17,13 +17,12 @@ generated name (:meth:`ExprCompiler.const`).
 
 from __future__ import annotations
 
+import inspect
 import keyword
 import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import attrs
 
 from policy.engine import ir
 from policy.engine import runtime as rt
@@ -511,41 +510,50 @@ class ExprCompiler:
 
 
 def _construct(cls: type, **args: str) -> str:
-    """Code that builds an attrs instance with positional arguments, in the order
-    ``attrs.fields`` gives at compile time (a third faster than keywords for the
-    11-field Decision); a field left out must have a default and come after every
-    field given."""
-    return f"{cls.__name__}({', '.join(_positional(cls, args))})"
+    """Code that builds a decision record (:mod:`policy.engine.decision`) in one step:
+    ``NEW(Cls, (v1, v2, …))``, ``tuple.__new__`` with every field in storage order,
+    without the Python-level constructor (a fifth of an attrs ``__init__``). ``args``
+    are by constructor name (Decision's ``as_of``, stored as ``as_of_us``); a field
+    left out takes its constructor default."""
+    values = _positional(cls, args)
+    return f"NEW({cls.__name__}, ({', '.join(values)}{',' if len(values) == 1 else ''}))"
 
 
 def _positional(cls: type, args: dict[str, str]) -> list[str]:
-    # by alias: the name __init__ takes (Decision's `as_of` is stored as `as_of_us`)
-    names = [f.alias for f in attrs.fields(cls) if f.init]
+    """Every field's code, in storage order: the constructor's parameters are the fields
+    in that order, under their public names."""
+    params = list(inspect.signature(cls.__new__).parameters.values())[1:]
+    names = [p.name for p in params]
     unknown = set(args) - set(names)
     if unknown:
         raise CompileError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
-    given = [name for name in names if name in args]
-    if names[: len(given)] != given:
-        raise CompileError(f"{cls.__name__}: every field before the last one given is needed")
-    return [args[name] for name in given]
+    out = []
+    for param in params:
+        if param.name in args:
+            out.append(args[param.name])
+        elif param.default is not inspect.Parameter.empty:
+            out.append(repr(param.default))
+        else:
+            raise CompileError(f"{cls.__name__}: the field {param.name!r} is needed")
+    return out
 
 
 def _construct_lines(cls: type, **args: str) -> list[str]:
-    """:func:`_construct` over several lines, each argument named in a comment."""
+    """:func:`_construct` over several lines, each field named in a comment."""
     values = _positional(cls, args)
-    names = [f.alias for f in attrs.fields(cls) if f.init][: len(values)]
+    names = list(inspect.signature(cls.__new__).parameters)[1:]
     body = [f"    {v},  # {name}" for v, name in zip(values, names, strict=True)]
-    return [f"{cls.__name__}(", *body, ")"]
+    return [f"NEW({cls.__name__}, (", *body, "))"]
 
 
 def _const_key(value: object) -> object:
     """A key that tells constants apart by type too (``1``, ``1.0`` and ``True`` differ)."""
+    if isinstance(value, (NextStep, Violation)):  # first: records are tuples underneath
+        return (type(value).__name__, repr(value))
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(_const_key(v) for v in value))
     if isinstance(value, frozenset):
         return ("frozenset", frozenset(_const_key(v) for v in value))
-    if isinstance(value, (NextStep, Violation)):
-        return (type(value).__name__, repr(value))
     if type(value) is float and math.isnan(value):
         return ("nan",)
     return (type(value).__name__, value)

@@ -23,7 +23,8 @@ anything that could end a line. Local names are generated (``s_fit``,
 one only when it is plain ASCII ``[A-Za-z0-9_]``, and every generated name is checked
 against Python's keywords and the names already used. The function runs in a
 namespace that holds only :data:`policy.engine.runtime.EXPORTS`, the decision classes
-and ``MappingProxy`` (scores are read-only, as the interpreter makes them), four
+and ``MappingProxy`` (scores are read-only, as the interpreter makes them), ``NEW``
+(``tuple.__new__``, which builds the decision records), four
 builtins (``type``, ``str``, ``dict``, ``ValueError``), and constants made here
 (frozensets, lists, tuples, decision values, calendars, the PolicyInfo);
 ``__builtins__`` is empty.
@@ -190,6 +191,7 @@ class _Compiler(HandoffCompiler):
         ns.update(_BUILTINS)
         ns.update(_DECISION_CLASSES)
         ns["MappingProxy"] = types.MappingProxyType
+        ns["NEW"] = tuple.__new__  # builds a decision record (codegen._construct)
         ns["INFO"] = info
         ns["NUMBER_TYPES"] = frozenset({int, float})
         super().__init__(program, ns, _FIXED_LOCALS)

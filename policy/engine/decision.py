@@ -10,9 +10,10 @@ the same bytes.
 from __future__ import annotations
 
 import json
+from collections import namedtuple
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -31,6 +32,94 @@ def _dt(us: int | None) -> datetime | None:
     return None if us is None else to_datetime(us)
 
 
+# --------------------------------------------------------------------------- records
+
+#: collections' C accessor of a namedtuple field (the type of any such field): reads one
+#: slot of the tuple without a Python call, and refuses assignment.
+_tuplegetter = type(namedtuple("_Probe", "x").x)
+_new = tuple.__new__
+_ALL = slice(None)
+
+
+def _rebuild(cls: type, values: tuple) -> Any:
+    """Unpickling: the record from its values (``tuple.__new__``, as the engines build it)."""
+    return _new(cls, values)
+
+
+def _not_a_sequence(self: Any, *args: Any) -> NoReturn:
+    raise TypeError(f"a {type(self).__name__} is not a sequence: read its attributes, "
+                    "or to_dict()")
+
+
+class _Record(tuple):
+    """An immutable value with named fields, built in one step: the decision types.
+
+    The engines build several of these for every lead, so they are tuples underneath
+    (``tuple.__new__(Decision, values)`` costs a fifth of an attrs frozen class's
+    ``__init__``), read through C accessors. Beyond that they behave as the attrs
+    classes they replace: keyword or positional construction, equality and hashing
+    by type and fields, a ``Name(field=value, …)`` repr, no assignment. The tuple
+    underneath stays private: iterating, indexing, ``len``, ``in``, ``+`` and ordering
+    raise TypeError, so no caller comes to depend on the field order.
+    """
+
+    __slots__ = ()
+    #: the attribute names, in storage order
+    _fields: tuple[str, ...] = ()
+    #: the fields equality and hashing look at (a slice of the storage)
+    _compared: slice = _ALL
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            # not NotImplemented for a tuple: tuple's own == would then compare the values
+            return False if isinstance(other, tuple) else NotImplemented
+        cut = self._compared
+        return _getitem(self, cut) == _getitem(other, cut)
+
+    def __ne__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return True if isinstance(other, tuple) else NotImplemented
+        cut = self._compared
+        return _getitem(self, cut) != _getitem(other, cut)
+
+    def __hash__(self) -> int:
+        return hash((self.__class__.__name__, _getitem(self, self._compared)))
+
+    def __repr__(self) -> str:
+        values = _getitem(self, _ALL)
+        inner = ", ".join(f"{name}={value!r}" for name, value in zip(self._fields, values,
+                                                                     strict=True))
+        return f"{self.__class__.__name__}({inner})"
+
+    def __reduce__(self) -> tuple:
+        return _rebuild, (self.__class__, _getitem(self, _ALL))
+
+    def __bool__(self) -> bool:
+        return True
+
+    __iter__ = __len__ = __getitem__ = __contains__ = __reversed__ = _not_a_sequence
+    __add__ = __radd__ = __mul__ = __rmul__ = count = index = _not_a_sequence  # type: ignore
+
+    def __lt__(self, other: object) -> bool:
+        # raise, not NotImplemented, or a tuple on the other side would compare the values
+        raise TypeError(f"a {type(self).__name__} is not ordered")
+
+    __le__ = __gt__ = __ge__ = __lt__
+
+
+_getitem = tuple.__getitem__
+
+
+def _record_fields(cls: type, *names: str, compared: int | None = None) -> None:
+    """Give a record class its fields: one C accessor per name, in storage order;
+    ``compared``: how many of the first fields equality looks at (all by default)."""
+    for index, name in enumerate(names):
+        setattr(cls, name, _tuplegetter(index, f"the {name} field"))
+    cls._fields = names
+    cls._compared = _ALL if compared is None else slice(0, compared)
+    cls.__match_args__ = names
+
+
 @attrs.frozen
 class PolicyInfo:
     """Which policy decided: carried into every decision."""
@@ -43,23 +132,28 @@ class PolicyInfo:
         return {"name": self.name, "version": self.version, "digest": self.digest}
 
 
-@attrs.frozen
-class Violation:
+class Violation(_Record):
     """A rule the lead's record breaks (``invalid_rejection_reason``, ``missing_sla_start``)."""
 
+    __slots__ = ()
     code: str
     message: str
 
+    def __new__(cls, code: str, message: str) -> Violation:
+        return _new(cls, (code, message))
+
     def to_dict(self) -> dict:
         return {"code": self.code, "message": self.message}
+
+
+_record_fields(Violation, "code", "message")
 
 
 #: SLA statuses, spec section 4.
 SLA_STATUSES = ("met", "breached", "pending", "unknown")
 
 
-@attrs.frozen
-class SlaResult:
+class SlaResult(_Record):
     """``status`` is one of :data:`SLA_STATUSES`.
 
     ``start``, ``due`` and ``stop`` are aware UTC datetimes (or None), as a library
@@ -67,10 +161,15 @@ class SlaResult:
     ``stop_us`` (the constructor takes those under the public names).
     """
 
+    __slots__ = ()
     status: str
-    start_us: int | None = attrs.field(alias="start")
-    due_us: int | None = attrs.field(alias="due")
-    stop_us: int | None = attrs.field(alias="stop")
+    start_us: int | None
+    due_us: int | None
+    stop_us: int | None
+
+    def __new__(cls, status: str, start: int | None, due: int | None, stop: int | None
+                ) -> SlaResult:
+        return _new(cls, (status, start, due, stop))
 
     @property
     def start(self) -> datetime | None:
@@ -93,10 +192,13 @@ class SlaResult:
         }
 
 
-@attrs.frozen
-class HandoffResult:
+_record_fields(SlaResult, "status", "start_us", "due_us", "stop_us")
+
+
+class HandoffResult(_Record):
     """One handoff that applies to the lead (its stage was reached)."""
 
+    __slots__ = ()
     stage: str
     team: str
     route: str | None
@@ -104,6 +206,11 @@ class HandoffResult:
     escalate_to: str | None
     rejected: bool
     rejection_reason: Any
+
+    def __new__(cls, stage: str, team: str, route: str | None, sla: SlaResult | None,
+                escalate_to: str | None, rejected: bool, rejection_reason: Any
+                ) -> HandoffResult:
+        return _new(cls, (stage, team, route, sla, escalate_to, rejected, rejection_reason))
 
     def to_dict(self) -> dict:
         return {
@@ -117,15 +224,25 @@ class HandoffResult:
         }
 
 
-@attrs.frozen
-class NextStep:
+_record_fields(HandoffResult, "stage", "team", "route", "sla", "escalate_to", "rejected",
+               "rejection_reason")
+
+
+class NextStep(_Record):
     """The first stage after the reached one and what the lead still lacks there."""
 
+    __slots__ = ()
     stage: str
     unmet: tuple[str, ...]
 
+    def __new__(cls, stage: str, unmet: tuple[str, ...]) -> NextStep:
+        return _new(cls, (stage, unmet))
+
     def to_dict(self) -> dict:
         return {"stage": self.stage, "unmet": list(self.unmet)}
+
+
+_record_fields(NextStep, "stage", "unmet")
 
 
 @attrs.frozen
@@ -171,14 +288,17 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
-@attrs.frozen
-class Decision:
-    """What the policy decided for one lead at one instant (spec section 5)."""
+class Decision(_Record):
+    """What the policy decided for one lead at one instant (spec section 5).
 
+    ``trace`` (the steps ``explain`` shows) takes no part in equality.
+    """
+
+    __slots__ = ()
     lead: Any
     policy: PolicyInfo
     #: µs since the epoch; :attr:`as_of` is the same instant as an aware UTC datetime
-    as_of_us: int = attrs.field(alias="as_of")
+    as_of_us: int
     stage: str | None
     reached: str | None
     reason: Any
@@ -186,7 +306,15 @@ class Decision:
     next: NextStep | None
     handoffs: tuple[HandoffResult, ...]
     violations: tuple[Violation, ...]
-    trace: tuple[TraceEvent, ...] | None = attrs.field(default=None, eq=False)
+    trace: tuple[TraceEvent, ...] | None
+
+    def __new__(cls, lead: Any, policy: PolicyInfo, as_of: int, stage: str | None,
+                reached: str | None, reason: Any, scores: Mapping[str, int],
+                next: NextStep | None, handoffs: tuple[HandoffResult, ...],  # noqa: A002
+                violations: tuple[Violation, ...],
+                trace: tuple[TraceEvent, ...] | None = None) -> Decision:
+        return _new(cls, (lead, policy, as_of, stage, reached, reason, scores, next, handoffs,
+                          violations, trace))
 
     def to_dict(self) -> dict:
         d = {
@@ -218,6 +346,10 @@ class Decision:
             if h.stage == stage:
                 return h
         return None
+
+
+_record_fields(Decision, "lead", "policy", "as_of_us", "stage", "reached", "reason", "scores",
+               "next", "handoffs", "violations", "trace", compared=10)
 
 
 @attrs.frozen(order=True)
