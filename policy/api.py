@@ -94,7 +94,8 @@ class Policy:
     """
 
     __slots__ = ("_model", "_info", "_diagnostics", "_interpreter", "_engine", "_engine_name",
-                 "_validator", "_plan", "_id_field", "_id_key", "_check", "_local_tz", "_tz")
+                 "_validator", "_plan", "_id_field", "_id_key", "_check", "_local_tz", "_tz",
+                 "_decide")
 
     def __init__(
         self,
@@ -131,12 +132,15 @@ class Policy:
         )
         program = resolve(model)
         interpreter = Interpreter(program, info, tz=tz)
-        run, name = interpreter.run, "interpreter"
-        if engine != "interpreter":
-            compiled = _compile(program, info, required=engine == "compiled")
-            if compiled is not None:
-                run, name = compiled.run, "compiled"
         validator = LeadValidator(model.schema, tz=tz) if model.schema is not None else None
+        check = validator.lead_check() if validator is not None else None
+        plan = _timestamp_plan(program)
+        run, name, decide = interpreter.run, "interpreter", None
+        if engine != "interpreter":
+            compiled = _compile(program, info, required=engine == "compiled",
+                                prepare=(plan, check, tz, validator))
+            if compiled is not None:
+                run, name, decide = compiled.run, "compiled", compiled.decide
         setattr_ = object.__setattr__
         setattr_(self, "_model", model)
         setattr_(self, "_info", info)
@@ -145,8 +149,9 @@ class Policy:
         setattr_(self, "_engine", run)
         setattr_(self, "_engine_name", name)
         setattr_(self, "_validator", validator)
-        setattr_(self, "_check", validator.lead_check() if validator is not None else None)
-        setattr_(self, "_plan", _timestamp_plan(program))
+        setattr_(self, "_check", check)
+        setattr_(self, "_plan", plan)
+        setattr_(self, "_decide", decide)
         setattr_(self, "_local_tz", local_tz)
         setattr_(self, "_tz", tz)
         id_field = model.id_field
@@ -217,10 +222,20 @@ class Policy:
         Raises :class:`LeadError` for a lead that is refused (not an object, not
         valid against the schema, a timestamp that does not parse).
         """
-        at = as_of_instant(as_of)
-        ts = self.prepare(lead)
+        return self.evaluate_at(lead, as_of_instant(as_of))
+
+    def evaluate_at(self, lead: Any, as_of_us: int) -> Decision:
+        """:meth:`evaluate` at an instant in µs since the epoch (what a caller deciding a
+        batch at one instant holds): the compiled engine's ``decide``, which prepares
+        and decides in one call, and :meth:`prepare` then the engine for any lead it
+        leaves to them (every lead it cannot vouch for, so every refused one)."""
+        decide = self._decide
         try:
-            return self._engine(lead, ts, at)
+            if decide is not None:
+                d = decide(lead, as_of_us)
+                if d is not None:
+                    return d
+            return self._engine(lead, self.prepare(lead), as_of_us)
         except _UNDECIDABLE as exc:
             raise self._undecidable(lead, exc) from None
 
@@ -236,14 +251,12 @@ class Policy:
         return self._many(leads, at)
 
     def _many(self, leads: Iterable[Any], at: int) -> Iterator[Decision | LeadError]:
-        run, prepare = self._engine, self.prepare
+        evaluate = self.evaluate_at
         for line, lead in enumerate(leads, 1):
             try:
-                yield run(lead, prepare(lead), at)
+                yield evaluate(lead, at)
             except LeadError as exc:
-                yield exc.with_line(line)
-            except _UNDECIDABLE as exc:
-                yield self._undecidable(lead, exc).with_line(line)
+                yield exc.with_line(line)  # a refusal, or numbers no arithmetic holds
 
     def trace(self, lead: Any, *, as_of: datetime | None = None) -> Decision:
         """Decide one lead with the interpreter and keep every step in ``decision.trace``."""
@@ -382,7 +395,7 @@ def _shown(v: object) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _compile(program, info: PolicyInfo, *, required: bool):
+def _compile(program, info: PolicyInfo, *, required: bool, prepare: tuple):
     """The compiled engine for a resolved policy, or None when it is not available.
 
     With ``required`` (``engine="compiled"``) a failure raises instead. An engine that
@@ -396,7 +409,16 @@ def _compile(program, info: PolicyInfo, *, required: bool):
             raise
         return None  # not part of this installation: the interpreter decides alone
     try:
-        return compile_model(program, info)
+        from policy.engine.compile_prepare import PrepareSpec
+        from policy.engine.compile_schema import schema_checks
+
+        plan, check, tz, validator = prepare
+        checks = None
+        if validator is not None and validator.compiled:
+            checks = schema_checks(validator.schema.document,
+                                   formats_ignored=validator.formats_on_fields)
+        return compile_model(program, info,
+                             prepare=PrepareSpec(plan, check, tz=tz, schema=checks))
     except Exception as exc:  # noqa: BLE001 - any failure here means: use the interpreter
         if required:
             raise

@@ -32,6 +32,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 __all__ = [
+    "EPOCH",
+    "Z_FORM_LENGTH",
+    "Z_FORM_MARKS",
     "format_timestamp",
     "from_datetime",
     "local_zone",
@@ -45,6 +48,13 @@ _EPOCH_NAIVE = datetime(1970, 1, 1)
 _fromisoformat = datetime.fromisoformat
 _US_PER_SECOND = 1_000_000
 _US_PER_DAY = 86_400 * _US_PER_SECOND
+#: The instant 0 as an aware datetime.
+EPOCH = _EPOCH
+#: The form nearly every lead's timestamp has, ``2026-11-02T15:00:00Z``: its length and
+#: the characters at positions 4, 7, 10, 13, 16 and 19 (``text[4::3]``). Every instant
+#: of that form lies within the years 1 to 9999.
+Z_FORM_LENGTH = 20
+Z_FORM_MARKS = "--T::Z"
 # The instants a `datetime` can hold in UTC; an offset can push a wall-clock time at
 # the edge of year 1 or 9999 outside them, and such an instant could not be printed.
 _MIN_US = -62_135_596_800 * _US_PER_SECOND
@@ -84,14 +94,15 @@ def parse_timestamp(text: str, *, kind: str = "date-time", tz: tzinfo | None = N
     >>> parse_timestamp("yesterday") is None
     True
     """
-    if type(text) is str and len(text) == 20 and text[4::3] == "--T::Z" \
+    if type(text) is str and len(text) == Z_FORM_LENGTH and text[4::3] == Z_FORM_MARKS \
             and (kind == "date-time" or kind == "any") and text.isascii():
         # The form nearly every lead holds (`2026-11-02T15:00:00Z`: the characters at
         # 4, 7, 10, 13, 16 and 19 are `--T::Z`), without the shape's regular expression
         # (a third of the cost): `fromisoformat` refuses a non-digit at any other place,
         # as the expression would (tests/test_timestamps.py). Its offset is explicit, so
         # `tz` does not apply; it has no fraction, and every such instant lies between
-        # 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, inside the range.
+        # 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, inside the range. The compiled
+        # engine's `decide` inlines these same steps (policy.engine.compile_prepare).
         try:
             delta = _fromisoformat(text) - _EPOCH
         except ValueError:

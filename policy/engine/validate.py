@@ -149,6 +149,12 @@ class LeadValidator:
         self._structural = structural
 
     @property
+    def compiled(self) -> bool:
+        """Whether jsonschema-rs compiled the schema (it refuses a few regular
+        expressions; the reference validator then decides every lead)."""
+        return self._fast is not None
+
+    @property
     def formats_on_fields(self) -> bool:
         """True when every date/date-time format of the schema stands on a field path
         (see :func:`timestamps_on_fields`), so a caller that parses those fields itself

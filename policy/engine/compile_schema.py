@@ -1,0 +1,360 @@
+"""The lead schema compiled to Python checks, for the engine's ``decide`` prologue.
+
+jsonschema-rs costs about as much per lead as the rules: most of it is turning the
+Python dict into Rust values. A schema made of the everyday keywords is cheaper checked
+by straight-line Python in front of the rules, which then read the values the checks
+have already read. These checks are **sound, not complete**: when they pass, the
+compiled validator (:meth:`policy.engine.validate.LeadValidator.lead_check`) would pass
+too; when they do not, or meet a value outside their shortcuts (an integral float for
+``integer``, a tuple for ``array``, a non-ASCII string under ``maxLength``, an integer
+beyond 2**53 next to a bound, a key that is not a string), ``decide`` returns None and
+the lead takes the reference path, which validates it in full and lists its problems.
+
+Covered keywords: ``type``, ``enum``, ``const``, ``required``, ``properties``,
+``additionalProperties: false``, ``minimum``, ``maximum``, ``exclusiveMinimum``,
+``exclusiveMaximum``, ``minLength``, ``maxLength``, ``pattern`` (one jsonschema-rs
+check of that string alone, so the regular expression dialect is the validator's; an
+ASCII string only),
+``items`` (one schema), ``minItems``, ``maxItems``, and annotations. ``format`` is
+covered where the validator itself ignores it: when the engine parses every timestamp
+field itself (``LeadValidator.formats_on_fields``) or the schema has no ``date`` or
+``date-time``. Any other keyword anywhere makes :func:`schema_checks` return None, and
+``decide`` calls the compiled validator instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema_rs
+
+from policy.engine.linewriter import LineWriter
+
+__all__ = ["SchemaChecks", "schema_checks"]
+
+_ANNOTATIONS = frozenset({
+    "$schema", "$id", "$comment", "title", "description", "default", "examples",
+    "deprecated", "readOnly", "writeOnly", "format",
+})
+_COVERED = _ANNOTATIONS | {
+    "type", "enum", "const", "required", "properties", "additionalProperties", "minimum",
+    "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern",
+    "items", "minItems", "maxItems",
+}
+_TYPES = ("null", "boolean", "object", "array", "number", "integer", "string")
+#: Integers within this bound compare with any bound exactly as floats would.
+_EXACT = 2**53
+
+
+class _Unsupported(Exception):
+    """A keyword or value these checks do not cover."""
+
+
+def schema_checks(document: Any, *, formats_ignored: bool) -> SchemaChecks | None:
+    """The checks for a schema ``document``, or None when it uses anything they do not
+    cover. ``formats_ignored``: the compiled validator ignores ``format`` (see the
+    module docstring)."""
+    try:
+        _walk(document, formats_ignored, root=True)
+    except _Unsupported:
+        return None
+    return SchemaChecks(document)
+
+
+def _walk(schema: Any, formats_ignored: bool, *, root: bool = False) -> None:
+    """Refuse (raise :class:`_Unsupported`) anything the writer below does not cover."""
+    if schema is True:
+        return
+    if not isinstance(schema, Mapping):
+        raise _Unsupported
+    unknown = set(schema) - _COVERED
+    if unknown or (not root and ("$schema" in schema or "$id" in schema)):
+        raise _Unsupported
+    if "format" in schema and not formats_ignored and schema["format"] in ("date", "date-time"):
+        raise _Unsupported
+    types = _types(schema)
+    if root and "object" not in types:
+        raise _Unsupported
+    if schema.get("additionalProperties", False) is not False:
+        raise _Unsupported
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        if key in schema and not (_finite(schema[key]) and abs(schema[key]) <= _EXACT):
+            raise _Unsupported
+    for key in ("minLength", "maxLength", "minItems", "maxItems"):
+        if key in schema and (type(schema[key]) is not int or schema[key] < 0):
+            raise _Unsupported
+    if "pattern" in schema and not isinstance(schema["pattern"], str):
+        raise _Unsupported
+    if "enum" in schema or "const" in schema:
+        # a list of values and nothing else to check beside it (written as one test)
+        if ("enum" in schema and not isinstance(schema["enum"], list)) \
+                or ("enum" in schema and "const" in schema) \
+                or set(schema) & (_COVERED - _ANNOTATIONS - {"type", "enum", "const"}):
+            raise _Unsupported
+    properties = schema.get("properties", {})
+    required = schema.get("required", [])
+    if not isinstance(properties, Mapping) or not isinstance(required, list) \
+            or not all(isinstance(k, str) for k in (*properties, *required)):
+        raise _Unsupported
+    if schema.get("additionalProperties", True) is False and not set(required) <= set(properties):
+        raise _Unsupported  # a required key no property allows: nothing is valid
+    for sub in properties.values():
+        _walk(sub, formats_ignored)
+    if "items" in schema:
+        _walk(schema["items"], formats_ignored)
+
+
+def _finite(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _types(schema: Mapping) -> tuple[str, ...]:
+    """The types a schema allows, by its ``type`` keyword (all of them without one)."""
+    declared = schema.get("type", list(_TYPES))
+    declared = [declared] if isinstance(declared, str) else declared
+    if not isinstance(declared, list) or not all(t in _TYPES for t in declared):
+        raise _Unsupported
+    return tuple(t for t in _TYPES if t in declared)
+
+
+class SchemaChecks:
+    """The compiled checks of one schema; :meth:`write` puts them in ``decide``."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+
+    def write(self, w: LineWriter, ex: Any) -> set[tuple]:
+        """Write the checks of the lead (the local ``lead``, known to be a dict).
+
+        Each value is read once, into the local the rules read it from when they do
+        (``ex``'s raw field items); returns those items' keys, which are then set on every
+        path that reaches the rules.
+        """
+        writer = _Writer(w, ex)
+        writer.object("lead", self.document, ())
+        return writer.done
+
+
+class _Writer:
+    def __init__(self, w: LineWriter, ex: Any) -> None:
+        self.w = w
+        self.ex = ex
+        self.done: set[tuple] = set()
+
+    def local(self, path: tuple[str, ...] | None) -> str:
+        """The rules' local for the field at ``path``, or a fresh one (always for
+        ``path`` None: inside an array item)."""
+        if path is None:
+            return self.ex.new_name("v")
+        key = ("raw", path)
+        name = self.ex._locals.get(key)
+        if name is not None and key in self.ex._items:
+            self.done.add(key)
+            return name
+        return self.ex.new_name("v")
+
+    def shared_under(self, path: tuple[str, ...] | None, schema: Any) -> list[str]:
+        """Every rules' local below ``path`` that :meth:`object` would set."""
+        found: list[str] = []
+        if path is None:
+            return found
+        for name, sub in (schema.get("properties", {}) if isinstance(schema, Mapping)
+                          else {}).items():
+            key = ("raw", (*path, name))
+            if key in self.ex._items:
+                found.append(self.ex._locals[key])
+            found.extend(self.shared_under((*path, name), sub))
+        return found
+
+    # ------------------------------------------------------------------ objects
+    def object(self, obj: str, schema: Mapping, path: tuple[str, ...] | None) -> None:
+        """Checks of the dict ``obj`` against an object schema's own keywords (``path``
+        None: an object inside an array, whose values the rules never read)."""
+        w = self.w
+        properties = schema.get("properties", {})
+        required = set(schema.get("required", []))
+        for name in required - set(properties):
+            with w.block(f"if {name!r} not in {obj}:"):
+                w.line("return None")
+        # Every key must be a string (the validator refuses the object otherwise): the
+        # declared keys present are counted, and only an object with other keys too
+        # has its keys looked at one by one.
+        static = len(required)  # present on every path past their checks
+        counter = self.ex.new_name("n") if set(properties) - required else None
+        if counter is not None:
+            w.line(f"{counter} = {static}")
+        for name, sub in properties.items():
+            self.property(obj, name, sub, None if path is None else (*path, name),
+                          name in required, counter)
+        count = counter or str(static)
+        if schema.get("additionalProperties", True) is False:
+            # every key present is counted exactly when every key is a declared one
+            with w.block(f"if len({obj}) != {count}:"):
+                w.line("return None")
+        else:
+            key = self.ex.new_name("k")
+            with w.block(f"if len({obj}) != {count}:"):
+                with w.block(f"for {key} in {obj}:"):
+                    with w.block(f"if type({key}) is not str:"):
+                        w.line("return None")
+
+    def property(self, obj: str, name: str, schema: Any, path: tuple[str, ...] | None,
+                 required: bool, counter: str | None) -> None:
+        w = self.w
+        v = self.local(path)
+        w.line(f"{v} = {obj}.get({name!r})")
+        if schema is True:
+            if not required:
+                with w.block(f"if {v} is not None or {name!r} in {obj}:"):
+                    w.line(f"{counter} += 1")
+            return
+        if required and not _allows_null(schema):
+            self.value(v, schema, path)  # None fails every test of the value
+            return
+        with w.block(f"if {v} is None:"):
+            if required:
+                with w.block(f"if {name!r} not in {obj}:"):
+                    w.line("return None")
+            elif not _allows_null(schema):
+                with w.block(f"if {name!r} in {obj}:"):
+                    w.line("return None")
+            else:
+                with w.block(f"if {name!r} in {obj}:"):
+                    w.line(f"{counter} += 1")
+            for local in self.shared_under(path, schema):
+                w.line(f"{local} = None")
+        with w.block("else:"):
+            if not required:
+                w.line(f"{counter} += 1")
+            self.value(v, schema, path)
+
+    # ------------------------------------------------------------------ values
+    def value(self, v: str, schema: Mapping, path: tuple[str, ...] | None) -> None:
+        """Checks of a value (``path``: a field the rules may read, None for an array
+        item); None fails them all."""
+        w = self.w
+        types = [t for t in _types(schema) if t != "null"]
+        if "integer" in types and "number" in types:
+            types.remove("integer")
+        members = _members(schema)
+        if members is not None:
+            self.members(v, members, types)
+            return
+        if len(types) == 1:
+            (t,) = types
+            with w.block(f"if not ({self.type_test(v, t)}):"):
+                w.line("return None")
+            self.keywords(v, t, schema, path)
+            return
+        for i, t in enumerate(types):
+            with w.block(f"{'if' if i == 0 else 'elif'} {self.type_test(v, t)}:"):
+                self.keywords(v, t, schema, path)
+                if t != "object" and "object" in types:
+                    # not an object: what the rules read below it is missing
+                    for local in self.shared_under(path, schema):
+                        w.line(f"{local} = None")
+        with w.block("else:"):
+            w.line("return None")
+
+    def type_test(self, v: str, t: str) -> str:
+        if t == "number":
+            inf = self.ex.const(math.inf, "INF")
+            return f"type({v}) is int or (type({v}) is float and -{inf} < {v} < {inf})"
+        return f"type({v}) is {_PY_TYPE[t]}"
+
+    def keywords(self, v: str, t: str, schema: Mapping, path: tuple[str, ...] | None) -> None:
+        w = self.w
+        if t in ("integer", "number"):
+            # bounds within ±2**53 (the walk refuses others): an integer beyond them is on
+            # the same side of every bound however the validator rounds it
+            tests = [f"{v} {op} {schema[key]!r}" for key, op in _BOUNDS if key in schema]
+            if tests:
+                with w.block(f"if not ({' and '.join(tests)}):"):
+                    w.line("return None")
+        elif t == "string":
+            low, high = schema.get("minLength"), schema.get("maxLength")
+            if low is not None or high is not None:
+                # len counts code points, the validator characters of the UTF-8 text; and
+                # it raises for a string with surrogates (never ASCII ones)
+                test = f"{v}.isascii()"
+                if low is not None:
+                    test += f" and len({v}) >= {low!r}"
+                if high is not None:
+                    test += f" and len({v}) <= {high!r}"
+                with w.block(f"if not ({test}):"):
+                    w.line("return None")
+            if "pattern" in schema:
+                # the validator raises for a string with surrogates: ASCII ones only
+                check = self.ex.const(_pattern_check(schema["pattern"]), "PATTERN")
+                with w.block(f"if not ({v}.isascii() and {check}({v})):"):
+                    w.line("return None")
+        elif t == "array":
+            low, high = schema.get("minItems"), schema.get("maxItems")
+            if low is not None:
+                with w.block(f"if len({v}) < {low!r}:"):
+                    w.line("return None")
+            if high is not None:
+                with w.block(f"if len({v}) > {high!r}:"):
+                    w.line("return None")
+            items = schema.get("items", True)
+            if items is not True:
+                item = self.ex.new_name("x")
+                with w.block(f"for {item} in {v}:"):
+                    if _allows_null(items):
+                        with w.block(f"if {item} is not None:"):
+                            self.value(item, items, None)
+                    else:
+                        self.value(item, items, None)
+        elif t == "object":
+            self.object(v, schema, path)
+
+    def members(self, v: str, members: list[Any], types: list[str]) -> None:
+        """``enum``/``const``: the value is one of the scalar members, of the same JSON
+        type (``true`` is not ``1``); an object or array member is never matched here."""
+        w = self.w
+        strings = frozenset(m for m in members if type(m) is str)
+        numbers = frozenset(m for m in members if type(m) in (int, float))
+        booleans = [m for m in members if type(m) is bool]
+        tests = []
+        if strings and "string" in types:
+            tests.append(f"(type({v}) is str and {v} in {self.ex.const(strings, 'ENUM')})")
+        if numbers and ("number" in types or "integer" in types):
+            kind = f"type({v}) in NUMBER_TYPES" if "number" in types else f"type({v}) is int"
+            tests.append(f"({kind} and {v} in {self.ex.const(numbers, 'ENUM')})")
+        if "boolean" in types:
+            tests += [f"{v} is {m!r}" for m in booleans]
+        with w.block(f"if not ({' or '.join(tests) or 'False'}):"):
+            w.line("return None")
+
+
+_BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
+           ("exclusiveMaximum", "<"))
+_PY_TYPE = {"boolean": "bool", "object": "dict", "array": "list", "integer": "int",
+            "string": "str"}
+
+
+def _allows_null(schema: Any) -> bool:
+    if schema is True:
+        return True
+    members = _members(schema)
+    return "null" in _types(schema) and (members is None or None in members)
+
+
+def _members(schema: Mapping) -> list[Any] | None:
+    if "const" in schema:
+        return [schema["const"]]
+    return list(schema["enum"]) if "enum" in schema else None
+
+
+def _pattern_check(pattern: str) -> Any:
+    """The compiled validator's own check of one string against ``pattern``."""
+    try:
+        return jsonschema_rs.Draft202012Validator({"pattern": pattern}).is_valid
+    except Exception:  # noqa: BLE001 - a pattern it refuses: never vouch for the string
+        return _never
+
+
+def _never(value: Any) -> bool:
+    return False

@@ -1,0 +1,272 @@
+"""The compiled engine's ``decide`` (lead preparation inline, schema checks compiled to
+Python) against the reference path, ``Policy.prepare`` then ``run``.
+
+``decide`` may leave any lead to the reference path (it returns None); when it returns
+a decision, the reference path must decide that lead too, and the same way, byte for
+byte. Schemas are generated from the keywords the compiled checks cover, leads from
+values meant to sit on their edges: nulls and absent keys, integral floats, booleans
+for numbers, integers past 2**53, NaN, tuples, non-string keys, surrogates, timestamps
+near the inline form.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import policy
+from policy.api import as_of_instant
+from policy.engine.compile_schema import schema_checks
+from policy.engine.decision import LeadError, dumps
+
+REPO = Path(__file__).resolve().parents[1]
+AT = as_of_instant(__import__("datetime").datetime.fromisoformat("2026-12-01T16:00:00+00:00"))
+
+POLICY = """policy generated "Generated schema"
+version "1"
+schema "lead.schema.json"
+id a
+team sales "@g/sales"
+funnel lead -> mql
+score s "S" owned by sales {
+  +1 if a == "x"
+  +2 if b >= 3
+  +4 if c
+  +8 if d.e >= 1
+  +16 if d.f == "y"
+  +32 if g contains "x"
+  +64 if t is present
+}
+stage lead "L" owned by sales {
+  require s >= 0
+}
+stage mql "M" owned by sales {
+  require s >= 4
+}
+handoff mql to sales {
+  sla 2 hours from t until t
+}
+"""
+
+_SETTINGS = settings(max_examples=120, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _nullable(draw, schema: dict) -> dict:
+    if draw(st.booleans()):
+        schema["type"] = [schema["type"], "null"]
+        if "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+@st.composite
+def schemas(draw) -> dict:
+    a = draw(st.sampled_from([
+        {"type": "string"}, {"type": "string", "minLength": 1, "maxLength": 3},
+        {"type": "string", "pattern": "^[a-z]+$"}, {"type": "string", "minLength": 2},
+        {"type": "string", "enum": ["x", "y", "é"]},
+        {"enum": ["x", 1, True]}, {"const": "x"}, {"type": "string", "format": "email"}]))
+    b = draw(st.sampled_from([
+        {"type": "integer"}, {"type": "number"}, {"type": "integer", "minimum": 0},
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 10.5},
+        {"type": "integer", "enum": [1, 3, 5]}, {"type": ["integer", "string"]}]))
+    d = {"type": "object", "properties": {"e": {"type": "integer"},
+                                          "f": {"type": ["string", "null"]}}}
+    if draw(st.booleans()):
+        d["required"] = ["e"]
+    if draw(st.booleans()):
+        d["additionalProperties"] = False
+    properties = {
+        "a": a if "type" not in a else _nullable(draw, dict(a)),
+        "b": _nullable(draw, dict(b)) if isinstance(b["type"], str) else b,
+        "c": _nullable(draw, {"type": "boolean"}),
+        "d": _nullable(draw, d),
+        "g": draw(st.sampled_from([{"type": "array", "items": {"type": "string"}},
+                                   {"type": ["array", "null"], "minItems": 1, "maxItems": 2},
+                                   {"type": "array", "items": {"type": "string",
+                                                               "maxLength": 2}}])),
+        "t": _nullable(draw, {"type": "string", "format": "date-time"}),
+    }
+    schema = {"type": "object", "properties": properties,
+              "required": draw(st.lists(st.sampled_from(sorted(properties)), unique=True))}
+    if draw(st.booleans()):
+        schema["additionalProperties"] = False
+    return schema
+
+
+_EDGES = [None, 0, 1, 3, -1, 1.0, 3.0, 2.5, True, False, 2**60, -(2**60), math.nan, math.inf,
+          "", "x", "y", "é", "\ud800", "ab", "abcd", "X", (1,), ["x"], ["x", "yy", "zzz"], [],
+          {}, {"e": 1}, {"e": 1, "f": "y"}, {"e": 1.0}, {"e": 2, "z": 1}, {1: 2},
+          {"e": 1, "f": None}, "2026-11-02T15:00:00Z", "2026-11-02 15:00:00",
+          "2026-11-02t15:00:00z", "2026-13-02T15:00:00Z", "2026-11-02T15:00:00.5Z",
+          "2026-11-02T15:00:00+01:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+          "2026-11-0２T15:00:00Z", "20261102T150000.12Z", "2026-11-02X15:00:00Z"]
+
+
+#: A lead every schema above accepts.
+_VALID = {"a": "x", "b": 3, "c": True, "d": {"e": 1, "f": "y"}, "g": ["x"],
+          "t": "2026-11-02T15:00:00Z"}
+_MORE = {"a": ["y", "ab", "é", None, "\ud800", "\ud83d\ude00", "x\ud800"],
+         "b": [0, 1, 5, 2.5, -1, 11, None], "c": [False, None],
+         "d": [{"e": 1}, {"e": 0, "f": None}, {}, {"e": -1}, None],
+         "g": [["x", "yy"], [], ["x", "yy", "zzz"], None],
+         "t": ["2026-11-02 15:00:00", None]}
+
+
+@st.composite
+def leads(draw) -> dict:
+    """The valid lead with one to three changes: a field set to another value (often
+    one a schema refuses), removed, or an extra key."""
+    lead = dict(_VALID)
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from([*_VALID, "zz", 7]))
+        action = draw(st.sampled_from(["set", "set", "edge", "drop"]))
+        if action == "drop":
+            lead.pop(key, None)
+        elif action == "edge" or key not in _MORE:
+            lead[key] = draw(st.sampled_from(_EDGES))
+        else:
+            lead[key] = draw(st.sampled_from(_MORE[key]))
+    return lead
+
+
+@functools.lru_cache(maxsize=64)
+def _policy(schema_json: str) -> policy.Policy:
+    folder = Path(tempfile.mkdtemp(prefix="decide-"))
+    (folder / "lead.schema.json").write_text(schema_json, "utf-8")
+    (folder / "g.funnel").write_text(POLICY, "utf-8")
+    return policy.load(folder, engine="compiled")
+
+
+def _reference(pol: policy.Policy, lead: object):
+    try:
+        return pol.run_prepared(lead, pol.prepare(lead), AT)
+    except LeadError:
+        return None
+
+
+def assert_sound(pol: policy.Policy, lead: object) -> bool:
+    """``decide`` is None, or equals the reference path's decision; True when it decided."""
+    mine = pol._decide(lead, AT)
+    if mine is None:
+        return False
+    theirs = _reference(pol, lead)
+    assert theirs is not None, f"decide decided a lead the reference path refuses: {lead!r}"
+    assert mine == theirs and dumps(mine) == dumps(theirs), lead
+    return True
+
+
+@_SETTINGS
+@given(schema=schemas(), batch=st.lists(leads(), min_size=1, max_size=8))
+def test_decide_decides_only_what_the_reference_path_decides_and_the_same_way(schema, batch):
+    pol = _policy(json.dumps(schema))
+    assert schema_checks(schema, formats_ignored=True) is not None  # the compiled checks ran
+    for lead in batch:
+        assert_sound(pol, lead)
+
+
+@_SETTINGS
+@given(schema=schemas(), lead=leads())
+def test_a_json_lead_the_reference_path_decides_is_decided_by_decide(schema, lead):
+    """Completeness where it matters for speed: a lead as JSON text gives it (no NaN,
+    tuples or non-string keys, integers as integers) is never left to the reference path
+    unless an integer is past 2**53, a string under a length limit is not ASCII, or a
+    timestamp is not in the inline form."""
+    pol = _policy(json.dumps(schema))
+    try:
+        lead = json.loads(json.dumps(lead, allow_nan=False))
+    except (TypeError, ValueError):
+        return
+    if _reference(pol, lead) is None or not _plain(lead):
+        return
+    assert pol._decide(lead, AT) is not None, lead
+
+
+def _plain(value: object) -> bool:
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if type(value) is float:
+        return not value.is_integer()
+    if type(value) is int:
+        return abs(value) <= 2**53
+    if type(value) is str:
+        return value.isascii() and (value[:4] != "2026" or value.endswith("Z"))
+    return True
+
+
+@pytest.mark.parametrize("name", ["rules", "acme"])
+def test_every_lead_of_the_repository_policies_is_decided_by_decide(name):
+    """Speed: on the repository's own leads ``decide`` leaves only refused leads to the
+    reference path, and agrees with it on every other."""
+    if name == "rules":
+        pol = policy.load(REPO / "rules")
+        text = (REPO / "rules" / "leads.jsonl").read_text("utf-8")
+        batch = [json.loads(line) for line in text.splitlines() if line.strip()]
+    else:
+        acme = REPO.parent / "shared" / "spec" / "conformance" / "acme"
+        if not acme.is_dir():
+            pytest.skip("no acme conformance policy beside the repository")
+        pol = policy.load(acme)
+        batch = [json.loads(line) for line in _acme_leads(acme)]
+    assert pol.engine == "compiled"
+    for lead in batch:
+        if not assert_sound(pol, lead):
+            assert _reference(pol, lead) is None, lead
+
+
+def _acme_leads(acme: Path) -> list[str]:
+    from policy.model.loader import load_model
+    from policy.syntax import nodes as n
+
+    model = load_model(acme).model
+    return [json.dumps(item.data) for located in model.examples for item in located.decl.items
+            if isinstance(item, n.LeadLiteral)]
+
+
+def test_schemas_with_keywords_the_checks_do_not_cover_use_the_compiled_validator():
+    for schema in ({"type": "object", "properties": {"a": {"anyOf": [{"type": "string"}]}}},
+                   {"type": "object", "additionalProperties": {"type": "string"}},
+                   {"type": "object", "properties": {"a": {"type": "number", "maximum": 1e300}}},
+                   {"type": "object", "properties": {"a": {"enum": ["x"], "maxLength": 1}}},
+                   {"type": "object", "properties": {"a": {"format": "date-time"}}},
+                   {"type": "array"}, {"$ref": "#/$defs/x"}):
+        assert schema_checks(schema, formats_ignored=False) is None, schema
+    assert schema_checks({"type": "object", "properties": {"a": {"format": "date-time"}}},
+                         formats_ignored=True) is not None
+
+
+_STRING_LIMITS = {"type": "object", "properties": {
+    "a": {"type": "string", "minLength": 2, "maxLength": 3},
+    "b": {"type": "integer", "minimum": 0}, "c": {"type": "boolean"},
+    "d": {"type": "object", "properties": {"e": {"type": "integer"},
+                                           "f": {"type": "string", "pattern": "^[0-9]"}}},
+    "g": {"type": "array"}, "t": {"type": "string", "format": "date-time"}}}
+
+
+@pytest.mark.parametrize("change", [
+    {"a": "x\ud800"}, {"a": "\ud83d\ude00"}, {"a": "éé"}, {"d": {"f": "1\ud800"}},
+    {"d": {"f": "١"}},
+    {"b": -(2**60)}, {"b": 3.0}, {"b": math.nan}, {"b": True}, {"c": 1},
+    {"d": {"e": 1.0}}, {"d": {"e": 1, 2: 3}}, {5: 1}, {"g": (1,)}, {"d": None},
+])
+def test_values_outside_the_shortcuts_take_the_reference_path(change):
+    """Each of these is left to the reference path (which may still decide it): a
+    string the validator could count or match otherwise, a number it could compare
+    otherwise, a value no JSON holds."""
+    pol = _policy(json.dumps(_STRING_LIMITS))
+    lead = {"a": "ab", "b": 1, "c": True, "d": {"e": 1, "f": "1"}, "g": [],
+            "t": "2026-11-02T15:00:00Z"}
+    assert pol._decide(lead, AT) is not None
+    lead.update(change)
+    assert pol._decide(lead, AT) is None
+    assert_sound(pol, lead)
