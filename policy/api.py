@@ -82,7 +82,8 @@ def as_of_instant(as_of: datetime | None) -> int:
     return us
 
 
-_last_as_of: tuple[datetime | None, int] = (None, 0)
+#: The last ``as_of`` converted and its µs; never None (the current time is never kept).
+_last_as_of: tuple[object, int] = (object(), 0)
 
 
 class Policy:
@@ -222,7 +223,18 @@ class Policy:
         Raises :class:`LeadError` for a lead that is refused (not an object, not
         valid against the schema, a timestamp that does not parse).
         """
-        return self.evaluate_at(lead, as_of_instant(as_of))
+        # evaluate_at, written out: a caller deciding lead after lead pays one call
+        last = _last_as_of
+        at = last[1] if as_of is last[0] else as_of_instant(as_of)
+        decide = self._decide
+        try:
+            if decide is not None:
+                d = decide(lead, at)
+                if d is not None:
+                    return d
+            return self._engine(lead, self.prepare(lead), at)
+        except _UNDECIDABLE as exc:
+            raise self._undecidable(lead, exc) from None
 
     def evaluate_at(self, lead: Any, as_of_us: int) -> Decision:
         """:meth:`evaluate` at an instant in µs since the epoch (what a caller deciding a

@@ -84,10 +84,11 @@ def write_prologue(w: LineWriter, ex: Any, spec: PrepareSpec) -> set[tuple]:
     """
     _warm_up()
     done: set[tuple] = set()
+    read: dict[str, str] = {}  # top-level fields the schema checks have read, by name
     with w.block("if type(lead) is not dict:"):
         w.line("return None")
     if spec.schema is not None:
-        done |= spec.schema.write(w, ex)
+        done, read = spec.schema.write(w, ex)
     elif spec.check is not None:
         check, exc = ex.const(spec.check, "CHECK"), ex.const(Exception, "EXC")
         with w.block("try:"):
@@ -98,10 +99,13 @@ def write_prologue(w: LineWriter, ex: Any, spec: PrepareSpec) -> set[tuple]:
     for path, key, kind in spec.plan:
         local = ex._locals.get(("ts", path)) or ex.new_name("t", "unread")
         done.add(("ts", path))
-        value = ex.new_name("v")
-        if key is not None:
+        if key is not None and key in read:
+            value = read[key]
+        elif key is not None:
+            value = ex.new_name("v")
             w.line(f"{value} = lead.get({key!r})")
         else:
+            value = ex.new_name("v")
             w.line(f"{value} = get(lead, {ex.const(tuple(path), 'PATH')})")
         with w.block(f"if {value} is None:"):
             w.line(f"{local} = None")

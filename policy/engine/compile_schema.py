@@ -125,23 +125,29 @@ class SchemaChecks:
     def __init__(self, document: Any) -> None:
         self.document = document
 
-    def write(self, w: LineWriter, ex: Any) -> set[tuple]:
+    def write(self, w: LineWriter, ex: Any) -> tuple[set[tuple], dict[str, str]]:
         """Write the checks of the lead (the local ``lead``, known to be a dict).
 
         Each value is read once, into the local the rules read it from when they do
-        (``ex``'s raw field items); returns those items' keys, which are then set on every
-        path that reaches the rules.
+        (``ex``'s raw field items). Returns those items' keys, which are then set on every
+        path that reaches the rules, and the local of every top-level field (its value,
+        None when absent), by name.
         """
         writer = _Writer(w, ex)
         writer.object("lead", self.document, ())
-        return writer.done
+        return writer.done, writer.top_level()
 
 
 class _Writer:
-    def __init__(self, w: LineWriter, ex: Any) -> None:
+    def __init__(self, w: LineWriter, ex: Any, names: dict | None = None) -> None:
         self.w = w
         self.ex = ex
         self.done: set[tuple] = set()
+        #: the local of each field path, the same in every branch that reads it
+        self.names: dict[tuple[str, ...], str] = {} if names is None else names
+
+    def top_level(self) -> dict[str, str]:
+        return {path[0]: name for path, name in self.names.items() if len(path) == 1}
 
     def local(self, path: tuple[str, ...] | None) -> str:
         """The rules' local for the field at ``path``, or a fresh one (always for
@@ -152,8 +158,12 @@ class _Writer:
         name = self.ex._locals.get(key)
         if name is not None and key in self.ex._items:
             self.done.add(key)
-            return name
-        return self.ex.new_name("v")
+        elif path in self.names:
+            return self.names[path]
+        else:
+            name = self.ex.new_name("v")
+        self.names[path] = name
+        return name
 
     def shared_under(self, path: tuple[str, ...] | None, schema: Any) -> list[str]:
         """Every rules' local below ``path`` that :meth:`object` would set."""

@@ -134,7 +134,10 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
         except ResolveError as exc:
             raise CompileError(str(exc)) from None
     source, namespace = _Compiler(program, info).source(prepare)
-    filename = _register(source, _pseudo_filename(program, info))
+    base = _pseudo_filename(program, info)
+    if prepare is not None:  # another source for the same policy: another name
+        base = base[:-1] + " decide>"
+    filename = _register(source, base)
     code = compile(source, filename, "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
     return CompiledEngine(program, info, source, filename, namespace["run"],
