@@ -7,9 +7,10 @@ not be read becomes an error record with the lead's id when one can be found; a 
 policy refuses becomes its :class:`LeadError` with the record's line. Nothing raises for
 a bad lead.
 
-It uses the policy's own entry points (:meth:`policy.Policy.prepare`,
-:meth:`policy.Policy.run_prepared`), so a decision made here is the decision
-``Policy.evaluate`` makes, byte for byte.
+It uses the policy's own entry points (:meth:`policy.Policy.evaluate_at`: the compiled
+engine's ``decide``, with :meth:`~policy.Policy.prepare` and the engine for the leads it
+leaves to them; :meth:`policy.Policy.run_prepared` for a trace), so a decision made here
+is the decision ``Policy.evaluate`` makes, byte for byte.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def decide_records(pol: Any, records: Iterable[Any], as_of_us: int, *, trace: bo
     Errors of the ``records`` iterator itself (an I/O error) propagate.
     """
     run, prepare, lead_id = pol.run_prepared, pol.prepare, pol.lead_id
+    evaluate = pol.evaluate_at
     for record in records:
         if record.error is not None:
             yield record.line, LeadError(record.error, record.problems,
@@ -38,7 +40,10 @@ def decide_records(pol: Any, records: Iterable[Any], as_of_us: int, *, trace: bo
             continue
         lead = record.value
         try:
-            yield record.line, run(lead, prepare(lead), as_of_us, trace=trace)
+            if trace:
+                yield record.line, run(lead, prepare(lead), as_of_us, trace=True)
+            else:
+                yield record.line, evaluate(lead, as_of_us)
         except LeadError as exc:
             yield record.line, exc.with_line(record.line)
 
@@ -49,7 +54,7 @@ def decide_leads(pol: Any, items: Iterable[tuple[int, Any]], as_of_us: int
     lead is a ``dict`` or the error record of a line that could not be read
     (:meth:`policy.io.jsonl_blocks.JsonlBlock.leads`): the same results, as a list,
     without a record object per lead (``funnel eval`` runs this once per lead)."""
-    run, prepare, lead_id = pol.run_prepared, pol.prepare, pol.lead_id
+    evaluate, lead_id = pol.evaluate_at, pol.lead_id
     out: list[tuple[int, Decision | LeadError]] = []
     append = out.append
     for line, lead in items:
@@ -58,7 +63,7 @@ def decide_leads(pol: Any, items: Iterable[tuple[int, Any]], as_of_us: int
                                     line=line)))
             continue
         try:
-            append((line, run(lead, prepare(lead), as_of_us)))
+            append((line, evaluate(lead, as_of_us)))
         except LeadError as exc:
             append((line, exc.with_line(line)))
     return out
