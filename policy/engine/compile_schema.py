@@ -254,9 +254,13 @@ class _Writer:
             return
         if len(types) == 1:
             (t,) = types
-            with w.block(f"if not ({self.type_test(v, t)}):"):
+            tests = [self.type_test(v, t)]
+            if t in ("integer", "number"):  # one test: the type, then the bounds
+                tests += _bound_tests(v, schema)
+            with w.block(f"if not ({' and '.join(tests)}):"):
                 w.line("return None")
-            self.keywords(v, t, schema, path)
+            if t not in ("integer", "number"):
+                self.keywords(v, t, schema, path)
             return
         for i, t in enumerate(types):
             with w.block(f"{'if' if i == 0 else 'elif'} {self.type_test(v, t)}:"):
@@ -269,9 +273,9 @@ class _Writer:
             w.line("return None")
 
     def type_test(self, v: str, t: str) -> str:
-        if t == "number":
+        if t == "number":  # an int is always between the infinities, a NaN never
             inf = self.ex.const(math.inf, "INF")
-            return f"type({v}) is int or (type({v}) is float and -{inf} < {v} < {inf})"
+            return f"type({v}) in NUMBER_TYPES and -{inf} < {v} < {inf}"
         return f"type({v}) is {_PY_TYPE[t]}"
 
     def keywords(self, v: str, t: str, schema: Mapping, path: tuple[str, ...] | None) -> None:
@@ -279,7 +283,7 @@ class _Writer:
         if t in ("integer", "number"):
             # bounds within ±2**53 (the walk refuses others): an integer beyond them is on
             # the same side of every bound however the validator rounds it
-            tests = [f"{v} {op} {schema[key]!r}" for key, op in _BOUNDS if key in schema]
+            tests = _bound_tests(v, schema)
             if tests:
                 with w.block(f"if not ({' and '.join(tests)}):"):
                     w.line("return None")
@@ -337,6 +341,10 @@ class _Writer:
             tests += [f"{v} is {m!r}" for m in booleans]
         with w.block(f"if not ({' or '.join(tests) or 'False'}):"):
             w.line("return None")
+
+
+def _bound_tests(v: str, schema: Mapping) -> list[str]:
+    return [f"{v} {op} {schema[key]!r}" for key, op in _BOUNDS if key in schema]
 
 
 _BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
