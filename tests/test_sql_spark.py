@@ -90,3 +90,30 @@ def test_funnel_eval_engine_spark(spark_engine, tmp_path):
     sp = runner.invoke(main, [*base, "--engine", "spark", "--spark-master", "local[2]"])
     assert sp.exit_code == py.exit_code == 1
     assert sp.stdout == py.stdout
+
+
+def test_spark_writes_the_python_bytes_for_every_format(spark_engine, tmp_path):
+    """Local mode stages the input as Parquet and decides it with one query that also
+    builds each record's text (policy.sql.records): the python engine's bytes."""
+    import io
+
+    from policy.io.batch import Totals
+
+    pol, engine = spark_engine
+    data = ("\n".join(_leads(300)) + "\n").encode()
+    assert engine.writes_records
+    for fmt in ("jsonl", "csv", "json"):
+        buf = io.BytesIO()
+        out = policy.open_output_stream(buf)
+        writer = policy.decision_writer(pol, fmt, out, AS_OF)
+        writer.start()
+        engine.write_stage(fmt, writer, Totals(), engine.stage_jsonl(io.BytesIO(data)))
+        writer.close()
+        got = buf.getvalue()
+        want = io.BytesIO()
+        out = policy.open_output_stream(want)
+        writer = policy.decision_writer(pol, fmt, out, AS_OF)
+        units = policy.lead_batches(pol, io.BufferedReader(io.BytesIO(data)), "jsonl")
+        policy.decide_batches(pol, units, writer, AS_OF, jobs=1)
+        out.flush()
+        assert got == want.getvalue(), fmt

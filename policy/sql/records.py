@@ -432,8 +432,9 @@ def record_query(pol: Any, fmt: str, *, dialect: str, as_of_us: int, relation: s
                  columns: list[str]) -> str:
     """The query over ``relation`` (the engine's decided rows, ``columns`` its column
     names) giving ``line``, ``out`` (the record's text, ``NULL`` for a row Python
-    writes) and ``py`` (DuckDB: a STRUCT of ``columns`` for exactly those rows; Spark:
-    the flag). JSON Lines and CSV texts end with their LF, JSON texts do not."""
+    writes) and ``py`` (a STRUCT of ``columns`` for exactly those rows). DuckDB gives the
+    text as UTF-8 bytes (no decoding in Python), Spark as a string. JSON Lines and CSV
+    texts end with their LF, JSON texts do not."""
     d = _DIALECTS[dialect]
     b = _Builder(pol, d, as_of_us)
     if fmt == "csv":
@@ -452,5 +453,8 @@ def record_query(pol: Any, fmt: str, *, dialect: str, as_of_us: int, relation: s
                 f"CASE WHEN __py THEN struct_pack({packed}) END AS py "
                 f"FROM (SELECT *, ({fallback}) AS __py FROM "
                 f"(SELECT *, {inner} FROM {relation}))")
-    return (f"SELECT line, CASE WHEN NOT __py THEN {text} END AS out, __py AS py "
-            f"FROM (SELECT *, ({fallback}) AS __py FROM (SELECT *, {inner} FROM {relation}))")
+    packed = ", ".join(f"`{c}`" for c in columns)
+    return (f"SELECT line, CASE WHEN NOT __py THEN {text} END AS out, "
+            f"CASE WHEN __py THEN struct({packed}) END AS py "
+            f"FROM (SELECT *, ({fallback}) AS __py FROM (SELECT *, {inner} FROM {relation})) "
+            "ORDER BY line")

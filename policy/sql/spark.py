@@ -12,7 +12,12 @@ needs Java 17.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from policy.sql.compiler import Options, build
@@ -83,6 +88,122 @@ class SparkEngine(BatchEngine):
         from policy.engine.tabular import layout
 
         self.width = len(layout(pol.model).columns)
+        import duckdb
+
+        # the staging of whole inputs (write_stage): DuckDB writes them as Parquet
+        self._tmp = tempfile.mkdtemp(prefix="funnel-spark-")
+        self._duck = duckdb.connect()
+        self._staged = 0
+        self._finalizer = weakref.finalize(self, _remove, self._duck, self._tmp)
+
+    # ------------------------------------------------------------------ staged runs
+    @property
+    def writes_records(self) -> bool:
+        """Whether :meth:`write_stage` can run: the input is staged as a Parquet file
+        on this machine, which a local-mode Spark reads (a cluster's executors would
+        not see it; there the batches of :class:`BatchEngine` decide)."""
+        return self.spark.sparkContext.master.startswith("local")
+
+    def stage_jsonl(self, stream: Any, progress: Any = None) -> dict[int, str]:
+        """Stage a JSON Lines stream: its non-blank lines as (line, text) in a Parquet
+        file Spark reads as ``src``, a few MB at a time (memory holds one block). No
+        line goes to the python engine (Spark keeps the first of repeated keys, see
+        docs/warehouse.md), so the result is empty."""
+        from policy.sql.engine import jsonl_batches
+
+        with self._stager() as put:
+            for lines, texts in jsonl_batches(stream):
+                put(lines, texts)
+                if progress is not None:
+                    progress()
+        return {}
+
+    def stage_records(self, records: Any, progress: Any = None) -> dict[int, Any]:
+        """Stage the python reader's records (CSV, JSON arrays); its error records by
+        line."""
+        from policy.sql.engine import record_batches
+
+        errors: dict[int, Any] = {}
+        with self._stager() as put:
+            for lines, texts, errs in record_batches(records):
+                errors.update(errs)
+                put(lines, texts)
+                if progress is not None:
+                    progress()
+        return errors
+
+    def stage_parquet(self, path: str) -> None:
+        """Stage a Parquet file's rows as the JSON text DuckDB's ``to_json`` makes of
+        them (as every other engine reads a Parquet row)."""
+        from policy.sql.duck import parquet_batches
+
+        with self._stager() as put:
+            for lines, texts in parquet_batches(self._duck, path):
+                put(lines, texts)
+
+    @contextlib.contextmanager
+    def _stager(self) -> Iterator[Any]:
+        """``put(lines, texts)`` into a DuckDB table, written as one Parquet file when
+        the block ends and registered as Spark's view ``src``."""
+        from policy.sql.engine import sendable_texts
+
+        con = self._duck
+        con.execute("CREATE OR REPLACE TABLE stage (line BIGINT, txt VARCHAR)")
+
+        def put(lines: list[int], texts: list[str]) -> None:
+            if lines:
+                con.execute("INSERT INTO stage SELECT unnest($1), unnest($2)",
+                            [lines, sendable_texts(texts)])
+
+        yield put
+        self._staged += 1
+        target = os.path.join(self._tmp, f"src{self._staged}.parquet")
+        con.execute(f"COPY stage TO '{target}' (FORMAT parquet)")
+        con.execute("DROP TABLE stage")
+        self.spark.read.parquet("file://" + target).createOrReplaceTempView("src")
+
+    def write_stage(self, fmt: str, writer: Any, totals: Any,
+                    by_python: dict[int, str] | None = None,
+                    errors: dict[int, Any] | None = None) -> None:
+        """Decide the staged records with one query and write them: Spark builds each
+        record's text (:mod:`policy.sql.records`), Python writes only the rows it must
+        (:func:`policy.sql.output.write_rows`)."""
+        from policy.engine.decision import LeadError
+        from policy.sql.engine import _NOT_JSON, explain_refusal
+        from policy.sql.output import write_rows
+        from policy.sql.records import record_query
+
+        spark = self.spark
+        spark.sql(self.sql).createOrReplaceTempView("decided")
+        columns = spark.table("decided").columns
+        query = record_query(self.pol, fmt, dialect="spark", as_of_us=self.as_of,
+                             relation="decided", columns=columns)
+        pol, rebuild, w = self.pol, self.rebuild, self.width
+        extra = 3 + len(rebuild.handoffs)
+
+        def python(line: int, payload: Any) -> Any:
+            values = list(payload)
+            _, record = rebuild.record(tuple(values[:w]), tuple(values[w:w + extra]))
+            if isinstance(record, LeadError):
+                text = values[-1]
+                record = explain_refusal(pol, record, text[1:] if text.startswith(_NOT_JSON)
+                                         else text)
+            return record
+
+        def chunks(size: int = 20_000) -> Iterator[list[tuple]]:
+            chunk: list[tuple] = []
+            for row in spark.sql(query).toLocalIterator(prefetchPartitions=True):
+                out = row[1]
+                chunk.append((row[0], None if out is None else out.encode("utf-8"), row[2]))
+                if len(chunk) >= size:
+                    yield chunk
+                    chunk = []
+            yield chunk
+
+        inserted = {line: LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value),
+                                    line=rec.line) for line, rec in (errors or {}).items()}
+        write_rows(chunks(), writer, totals, python=python, special=by_python,
+                   inserted=inserted)
 
     def rows(self, lines: list[int], texts: list[str]) -> list[tuple]:
         df = self.spark.createDataFrame(list(zip(lines, texts, strict=True)),
@@ -91,4 +212,14 @@ class SparkEngine(BatchEngine):
         return [tuple(r) for r in self.spark.sql(self.sql).collect()]
 
     def stop(self) -> None:
+        self.close()
         self.spark.stop()
+
+    def close(self) -> None:
+        """Remove the staged files (the session stays for whoever shares it)."""
+        self._finalizer()
+
+
+def _remove(con: Any, path: str) -> None:
+    con.close()
+    shutil.rmtree(path, ignore_errors=True)
