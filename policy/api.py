@@ -26,7 +26,13 @@ from policy.engine.decision import Decision, LeadError, PolicyInfo, Problem
 from policy.engine.interpreter import Interpreter
 from policy.engine.ir import Program
 from policy.engine.resolve import resolve
-from policy.engine.timestamps import from_datetime, local_zone, parse_timestamp
+from policy.engine.timestamps import (
+    _EPOCH,
+    _fromisoformat,
+    from_datetime,
+    local_zone,
+    parse_timestamp,
+)
 from policy.engine.validate import LeadValidator
 from policy.model.loader import InputError, LoadResult, load_model
 from policy.model.namespace import PolicyModel
@@ -355,6 +361,16 @@ class Policy:
                 ts.append(None)
                 continue
             if type(v) is str:
+                if len(v) == 20 and v[4::3] == "--T::Z" and kind != "date" and v.isascii():
+                    # parse_timestamp's common form (`2026-11-02T15:00:00Z`), inlined: a
+                    # lead has several, and the call costs more than the parse
+                    try:
+                        delta = _fromisoformat(v) - _EPOCH
+                    except ValueError:
+                        pass
+                    else:
+                        ts.append((delta.days * 86_400 + delta.seconds) * 1_000_000)
+                        continue
                 us = parse_timestamp(v, kind=kind, tz=tz)
                 if us is not None:
                     ts.append(us)

@@ -177,6 +177,28 @@ def test_the_encoder_escapes_what_leads_carry(halyard, reason, email, title, emp
     assert RecordEncoder(halyard.info, AT_US).encode(record) == dumps(record)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(
+    st.dictionaries(st.sampled_from(["fit", "intent", "x"]),
+                    st.integers(-2, 2) | st.sampled_from([1.0, True, False, 0.0, -0.0, 2.5])),
+    st.sampled_from([None, "mql", "sal"]), TEXT | st.none() | st.integers(0, 1) | st.just(True),
+    st.booleans(), st.sampled_from([None, "ae"])), min_size=1, max_size=6))
+def test_the_encoder_caches_only_what_prints_the_same(halyard, records):
+    """One encoder, decisions that share parts: a score of 1, 1.0 or True (equal as keys,
+    printed apart), a reason of any type, rejected or escalated handoffs."""
+    from policy.engine.decision import Decision, HandoffResult, NextStep, SlaResult
+
+    encoder = RecordEncoder(halyard.info, AT_US)
+    for scores, stage, reason, rejected, escalate in records:
+        sla = SlaResult("met", start=AT_US - 10**6, due=None, stop=AT_US + 1)
+        handoff = HandoffResult("mql", "sdr", "velocity", sla, escalate, rejected, reason)
+        record = Decision(lead="L-1", policy=halyard.info, as_of=AT_US, stage=stage,
+                          reached=stage, reason=reason, scores=scores,
+                          next=NextStep("sal", ("no owner",)) if stage else None,
+                          handoffs=(handoff,) if stage else (), violations=())
+        assert encoder.encode(record) == dumps(record)
+
+
 def test_render_only_writers_and_traces(halyard):
     leads = list(generate(50, seed=3))
     results = [(i, halyard.trace(lead, as_of=AT)) for i, lead in enumerate(leads, 1)

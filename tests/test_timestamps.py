@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -224,3 +226,33 @@ def test_format_timestamp_prints_the_fields(us: int) -> None:
     # isoformat of a naive datetime (one call) against the fields printed one by one
     assert format_timestamp.__wrapped__(us) == _formatted_by_fields(us)
     assert parse_timestamp(format_timestamp(us)) == us
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 19), st.sampled_from(_CANONICAL_ALPHABET)),
+                max_size=3))
+def test_preparing_a_lead_reads_timestamps_as_parse_timestamp_does(changes) -> None:
+    # Policy.prepare inlines the common form: the same instant, or the same refusal
+    import policy
+
+    pol = _rules_policy()
+    chars = list("2026-11-02T15:07:09Z")
+    for at, ch in changes:
+        chars[at] = ch
+    text = "".join(chars)
+    lead = {"lead_id": "L-1", "email": "a@b.co", "created_at": "2026-11-01T10:00:00Z",
+            "last_activity_at": text}
+    index = [p for p, _, _ in pol._plan].index(("last_activity_at",))
+    expected = parse_timestamp(text, kind=pol._plan[index][2])
+    try:
+        got = pol.prepare(lead)[index]
+    except policy.LeadError:
+        got = None
+    assert got == expected
+
+
+@functools.lru_cache(maxsize=1)
+def _rules_policy():
+    import policy
+
+    return policy.load(Path(__file__).resolve().parent.parent / "rules")

@@ -171,10 +171,6 @@ class RecordEncoder:
             return float.__repr__(v)
         return _dumps(v)
 
-    @staticmethod
-    def _instant(us: int | None) -> str:
-        return "null" if us is None else f'"{format_timestamp(us)}"'
-
     def encode(self, record: Decision | LeadError) -> str:
         """One record as one line of JSON (no newline)."""
         if type(record) is not Decision or record.trace is not None:
@@ -194,24 +190,30 @@ class RecordEncoder:
                 else _dumps(format_timestamp(d.as_of_us))
             head = f', "policy": {policy}, "as_of": {as_of}, "stage": '
         lead = d.lead
-        lead_text = _string(lead) if type(lead) is str else value(lead)
+        if type(lead) is str and lead.isprintable() and '"' not in lead and "\\" not in lead:
+            lead_text = f'"{lead}"'  # _string, inlined: every record has one
+        else:
+            lead_text = value(lead)
         key = ("p", d.stage, d.reached)
         placed = known.get(key)
         if placed is None:
             placed = self._remember(
                 key, f'{self._name(d.stage)}, "reached": {self._name(d.reached)}, "reason": ')
-        points = d.scores
-        key = ("s", *points.items())
-        scores = known.get(key)
-        for x in points.values():
-            if type(x) is not int:  # 1.0 and True are equal to 1 as keys: not cached
-                scores = key = None
+        reason = d.reason
+        # Scores are looked up by their (name, value) pairs, and only when every value is
+        # an int: 1.0 and True are equal to 1 as keys, but print otherwise. (The mapping
+        # is read once: each call through a mappingproxy costs as much as the look-up.)
+        items = tuple(d.scores.items())
+        scores = known.get(items)
+        for _, x in items:
+            if type(x) is not int:
+                scores = items = None
                 break
         if scores is None:
             name = self._name
-            scores = ", ".join([f"{name(k)}: {value(x)}" for k, x in points.items()])
-            if key is not None:
-                self._remember(key, scores)
+            scores = ", ".join([f"{name(k)}: {value(x)}" for k, x in d.scores.items()])
+            if items is not None:
+                self._remember(items, scores)
         nxt = d.next
         if nxt is None:
             next_text = "null"
@@ -228,27 +230,40 @@ class RecordEncoder:
                 if key is not None:
                     self._remember(key, next_text)
         return (
-            f'{{"lead": {lead_text}{head}{placed}{value(d.reason)}, "scores": {{{scores}}}, '
+            f'{{"lead": {lead_text}{head}{placed}'
+            f'{"null" if reason is None else value(reason)}, "scores": {{{scores}}}, '
             f'"next": {next_text}, "handoffs": '
             f'{self._handoffs(d.handoffs) if d.handoffs else "[]"}, "violations": '
             f'{self._violations(d.violations) if d.violations else "[]"}}}'
         )
 
     def _handoffs(self, handoffs: Any) -> str:
-        name, value, instant = self._name, self._value, self._instant
+        name, value, known = self._name, self._value, self._known
         out = []
         for h in handoffs:
+            key = ("h", h.stage, h.team, h.route)
+            head = known.get(key)
+            if head is None:
+                head = self._remember(key, f'{{"stage": {name(h.stage)}, "team": '
+                                           f'{name(h.team)}, "route": {name(h.route)}, "sla": ')
             sla = h.sla
-            sla_text = "null" if sla is None else (
-                f'{{"status": {name(sla.status)}, "start": {instant(sla.start_us)}, '
-                f'"due": {instant(sla.due_us)}, "stop": {instant(sla.stop_us)}}}'
-            )
-            out.append(
-                f'{{"stage": {name(h.stage)}, "team": {name(h.team)}, '
-                f'"route": {name(h.route)}, "sla": {sla_text}, '
-                f'"escalate_to": {name(h.escalate_to)}, "rejected": {value(h.rejected)}, '
-                f'"rejection_reason": {value(h.rejection_reason)}}}'
-            )
+            if sla is None:
+                sla_text = "null"
+            else:
+                start, due, stop = sla.start_us, sla.due_us, sla.stop_us
+                sla_text = (
+                    f'{{"status": {name(sla.status)}, '
+                    f'"start": {"null" if start is None else _quoted_instant(start)}, '
+                    f'"due": {"null" if due is None else _quoted_instant(due)}, '
+                    f'"stop": {"null" if stop is None else _quoted_instant(stop)}}}'
+                )
+            escalate, rejected, why = h.escalate_to, h.rejected, h.rejection_reason
+            if escalate is None and rejected is False and why is None:
+                tail = _PLAIN_TAIL
+            else:
+                tail = (f', "escalate_to": {name(escalate)}, "rejected": {value(rejected)}, '
+                        f'"rejection_reason": {value(why)}}}')
+            out.append(head + sla_text + tail)
         return f"[{', '.join(out)}]"
 
     def _violations(self, violations: Any) -> str:
@@ -256,6 +271,14 @@ class RecordEncoder:
         return "[" + ", ".join([
             f'{{"code": {name(v.code)}, "message": {name(v.message)}}}' for v in violations
         ]) + "]"
+
+
+#: The end of a handoff that is neither escalated nor rejected (most of them).
+_PLAIN_TAIL = ', "escalate_to": null, "rejected": false, "rejection_reason": null}'
+
+
+def _quoted_instant(us: int) -> str:
+    return f'"{format_timestamp(us)}"'
 
 
 # --------------------------------------------------------------------------- flat rows

@@ -92,27 +92,23 @@ def load_cached(path: str | os.PathLike) -> Any:
 
 
 def _code_fingerprint() -> list[Any]:
-    package = Path(__file__).resolve().parents[1]
-    files = []
-    for folder, _, names in os.walk(package):
-        for name in names:
-            if name.endswith((".py", ".lark")):
-                st = os.stat(os.path.join(folder, name))
-                files.append((os.path.relpath(os.path.join(folder, name), package),
-                              st.st_size, st.st_mtime_ns))
-    try:
-        from importlib import resources
+    # Every start that decides a lead runs this, so it stats files and imports nothing
+    # (importlib.resources alone cost more than the walk): the package by os.scandir,
+    # and the grammar's folder, which an editable install keeps outside the package.
+    from importlib.util import find_spec
 
-        grammar = resources.files("policy._grammar")
-        for item in grammar.iterdir():
-            if item.name.endswith(".lark"):
-                files.append((item.name, hashlib.sha256(item.read_bytes()).hexdigest()))
-    except (ModuleNotFoundError, OSError, TypeError):
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files: list[Any] = []
+    _stat_files(package, "", files)
+    try:
+        spec = find_spec("policy._grammar")
+        for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+            if not os.path.abspath(folder).startswith(package + os.sep):
+                _stat_files(folder, "_grammar/", files, recurse=False)
+    except (ImportError, OSError, ValueError):
         pass
     # The libraries loading uses, by where they are installed and when: without
     # importing them (importing jsonschema alone costs more than a cached load).
-    from importlib.util import find_spec
-
     versions = []
     for module in ("lark", "jsonschema", "jsonschema_rs", "tzdata", "attrs"):
         try:
@@ -123,6 +119,19 @@ def _code_fingerprint() -> list[Any]:
         except (ImportError, OSError, ValueError):
             versions.append((module, None, None))
     return [sorted(files), versions, sys.version]
+
+
+def _stat_files(folder: str, prefix: str, out: list[Any], *, recurse: bool = True) -> None:
+    """(relative name, size, mtime) of every ``.py`` and ``.lark`` file under ``folder``."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if recurse and name != "__pycache__":
+                    _stat_files(entry.path, prefix + name + "/", out)
+            elif name.endswith((".py", ".lark")):
+                st = entry.stat()
+                out.append((prefix + name, st.st_size, st.st_mtime_ns))
 
 
 def _key(path: str | os.PathLike) -> str:
