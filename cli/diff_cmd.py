@@ -148,14 +148,14 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
 def _impact(base_res, head_res, leads: str, at: int, samples: int,
             local_tz: str | None = None):
     """Evaluate both versions on the leads in ``leads`` (exit 2 when they cannot be read)."""
-    from policy import LeadFileError, Policy, detect_format, lead_records
+    from policy import LeadFileError, Policy, detect_format, read_records, text_stream
     from policy import measure_impact as measure
 
     source, _size, shown = open_leads(leads)
     head_model = head_res.model
     # CSV cells are typed once, by HEAD's schema, so both versions see the same lead
-    stream = io.BufferedReader(source)  # type: ignore[arg-type]
-    records = lead_records(stream, detect_format(None if leads == "-" else leads),
+    stream = text_stream(io.BufferedReader(source))  # type: ignore[arg-type]
+    records = read_records(stream, fmt=detect_format(None if leads == "-" else leads),
                            schema=head_model.schema)
     try:
         return measure(Policy.from_result(base_res, local_tz=local_tz),

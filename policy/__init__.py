@@ -77,7 +77,6 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "FormatResult": "syntax.formatter",
     # leads in
     "read_records": "io.leads",
-    "lead_records": "io.batch",
     "detect_format": "io.leads",
     "input_format_of": "io.leads",
     "format_hint": "io.sniff",

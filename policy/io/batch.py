@@ -34,7 +34,7 @@ from policy.io.leads import read_records, text_stream
 from policy.io.writers import Writer, encoded, make_writer, refusal_why
 
 __all__ = ["Done", "ReadFailed", "RecordBatch", "Totals", "batches", "default_jobs",
-           "lead_records", "policy_batches", "process", "run"]
+           "policy_batches", "process", "run"]
 
 #: Records per unit for JSON and CSV input (JSON Lines is cut by bytes).
 BATCH_RECORDS = 500
@@ -123,28 +123,18 @@ def batches(binary: IO[bytes], fmt: str, *, schema: Any = None,
         raise ReadFailed(exc.strerror or str(exc)) from None
 
 
-def lead_records(binary: IO[bytes], fmt: str, *, schema: Any = None) -> Iterator[Any]:
-    """The records of a lead file open in binary, one at a time, as
-    :func:`policy.io.leads.read_records` gives them (``funnel diff --leads``). JSON Lines
-    is read as ``funnel eval`` reads it (blocks of lines, bytes straight into msgspec);
-    other formats through :func:`policy.io.leads.text_stream`. I/O errors propagate."""
-    if fmt == "jsonl":
-        for block in jsonl_blocks(binary, BLOCK_BYTES):
-            yield from block.records()
-        return
-    yield from read_records(text_stream(binary), fmt=fmt, schema=schema)
-
-
 def policy_batches(pol: Any, binary: IO[bytes], fmt: str, *,
                    position: Callable[[], int] | None = None, delimiter: str | None = None,
                    on_note: Callable[[str], None] | None = None) -> Iterator[Any]:
     """:func:`batches` of a lead file for the loaded policy ``pol``: CSV cells are typed
     by its schema, or, when it has none, by how its rules use each field
     (:func:`policy.io.csv_typing.field_kinds`, spec section 9)."""
-    from policy.io.csv_typing import field_kinds
-
     model = pol.model
-    kinds = field_kinds(model) if model.schema is None else None
+    kinds = None
+    if model.schema is None and fmt == "csv":
+        from policy.io.csv_typing import field_kinds  # only CSV cells are typed (start-up)
+
+        kinds = field_kinds(model)
     return batches(binary, fmt, schema=model.schema, position=position, kinds=kinds,
                    delimiter=delimiter, on_note=on_note)
 

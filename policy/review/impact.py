@@ -7,12 +7,10 @@ stage, a state, ``none``, or ``(refused)`` when a version refuses the lead), the
 route, SLA status and escalation of every handoff (spec section 9: not only the deepest,
 since a lead's SDR SLA can flip while it sits deeper in the funnel), and every score.
 
-It streams: records come from :func:`policy.io.leads.read_records` (or, for JSON
-Lines, :func:`policy.io.batch.lead_records`, which reads as ``funnel eval`` does), are
-taken :data:`CHUNK` at a time, and both versions decide each chunk, so memory holds a
-chunk whatever the file's size. The cyclic collector pauses within a chunk, as in
-``funnel eval`` (:func:`policy.io.batch.process`). The per-lead work here is a handful
-of comparisons; the engines do the rest.
+It streams: records come from :func:`policy.io.leads.read_records`, both engines
+pull them through :func:`itertools.tee` and their ``evaluate_many`` results are
+zipped, so memory holds a few records whatever the file's size. The per-lead
+work here is a handful of comparisons; the engines do the rest.
 
 Runs after :mod:`policy.model.loader` / :mod:`policy.api` have loaded both versions;
 :class:`policy.review.diff_report.DiffReport` shows the result next to the semantic diff.
@@ -20,7 +18,6 @@ Runs after :mod:`policy.model.loader` / :mod:`policy.api` have loaded both versi
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -379,55 +376,58 @@ def measure(
             else:
                 unreadable += 1
 
+    recs, for_base, for_head = itertools.tee(readable(), 3)
+    decided_base = base.evaluate_many((r.value for r in for_base), as_of=when)
+    decided_head = head.evaluate_many((r.value for r in for_head), as_of=when)
+
     place = _Tally(samples)
     # per kind (0 route, 1 SLA status, 2 escalation) and handoff stage
     per_handoff: dict[tuple[int, str], _Tally] = {}
     common = tuple(s for s in base.model.scores if s in head.model.scores)
     shifts = {name: _Shifts() for name in common}
     total = moved = changed = 0
-    for recs, decided_base, decided_head in _decided(base, head, readable(), when):
-        for rec, a, b in zip(recs, decided_base, decided_head, strict=True):
-            total += 1
+    for rec, a, b in zip(recs, decided_base, decided_head, strict=True):
+        total += 1
 
-            def lead_id(rec=rec, a=a, b=b) -> str:
-                for d in (a, b):
-                    lead = getattr(d, "lead", None)
-                    if lead is not None:
-                        return str(lead)
-                return f"line {rec.line}"
+        def lead_id(rec=rec, a=a, b=b) -> str:
+            for d in (a, b):
+                lead = getattr(d, "lead", None)
+                if lead is not None:
+                    return str(lead)
+            return f"line {rec.line}"
 
-            a_ok, b_ok = type(a) is Decision, type(b) is Decision
-            pa = (a.stage or NONE) if a_ok else REFUSED
-            pb = (b.stage or NONE) if b_ok else REFUSED
-            if pa != pb:
-                moved += 1
-            place.add((pa, pb), lead_id)
-            if not (a_ok and b_ok):
-                changed += pa != pb
-                continue
-            differs = pa != pb
-            if a.handoffs or b.handoffs:
-                va, vb = _handoff_views(a), _handoff_views(b)
-                for stage in va.keys() | vb.keys():
-                    old, new = va.get(stage, _ABSENT), vb.get(stage, _ABSENT)
-                    # a handoff that applies on one side only is one change (shown as a route
-                    # change to or from "(not applied)"), not three
-                    kinds = range(3) if stage in va and stage in vb else (0,)
-                    for kind in kinds:
-                        if old[kind] != new[kind]:
-                            differs = True
-                            tally = per_handoff.get((kind, stage))
-                            if tally is None:
-                                tally = per_handoff[(kind, stage)] = _Tally(samples)
-                            tally.add((old[kind], new[kind]), lead_id)
-            changed += differs
-            sca, scb = a.scores, b.scores
-            if sca != scb:
-                for name in common:
-                    x, y = sca.get(name), scb.get(name)
-                    if x == y or x is None or y is None:
-                        continue
-                    _shift(shifts[name], y - x, lead_id, samples)
+        a_ok, b_ok = type(a) is Decision, type(b) is Decision
+        pa = (a.stage or NONE) if a_ok else REFUSED
+        pb = (b.stage or NONE) if b_ok else REFUSED
+        if pa != pb:
+            moved += 1
+        place.add((pa, pb), lead_id)
+        if not (a_ok and b_ok):
+            changed += pa != pb
+            continue
+        differs = pa != pb
+        if a.handoffs or b.handoffs:
+            va, vb = _handoff_views(a), _handoff_views(b)
+            for stage in va.keys() | vb.keys():
+                old, new = va.get(stage, _ABSENT), vb.get(stage, _ABSENT)
+                # a handoff that applies on one side only is one change (shown as a route
+                # change to or from "(not applied)"), not three
+                kinds = range(3) if stage in va and stage in vb else (0,)
+                for kind in kinds:
+                    if old[kind] != new[kind]:
+                        differs = True
+                        tally = per_handoff.get((kind, stage))
+                        if tally is None:
+                            tally = per_handoff[(kind, stage)] = _Tally(samples)
+                        tally.add((old[kind], new[kind]), lead_id)
+        changed += differs
+        sca, scb = a.scores, b.scores
+        if sca != scb:
+            for name in common:
+                x, y = sca.get(name), scb.get(name)
+                if x == y or x is None or y is None:
+                    continue
+                _shift(shifts[name], y - x, lead_id, samples)
 
     if unreadable:
         place.counts[(REFUSED, REFUSED)] = place.counts.get((REFUSED, REFUSED), 0) + unreadable
@@ -455,33 +455,6 @@ def measure(
         escalations=handoff_changes(2),
         changed=changed,
     )
-
-
-#: Records decided at a time (both versions), with the cyclic collector paused.
-CHUNK = 1024
-
-
-def _decided(base: Policy, head: Policy, records: Iterable[Record], when: datetime
-             ) -> Iterator[tuple[list[Record], list[Any], list[Any]]]:
-    """The records in chunks, with each version's decisions of them (lists in step)."""
-    it = iter(records)
-    while True:
-        chunk = list(itertools.islice(it, CHUNK))
-        if not chunk:
-            return
-        leads = [r.value for r in chunk]
-        # No cyclic collection while a chunk is decided: decisions and leads die by
-        # reference counting, but the collector would walk the chunk's live leads again
-        # and again (policy.io.batch.process). It runs between chunks.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            a = list(base.evaluate_many(leads, as_of=when))
-            b = list(head.evaluate_many(leads, as_of=when))
-        finally:
-            if collecting:
-                gc.enable()
-        yield chunk, a, b
 
 
 def _shift(acc: _Shifts, delta: Any, lead_id, limit: int) -> None:
