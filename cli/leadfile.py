@@ -103,6 +103,8 @@ class Source(io.RawIOBase):
             size = min(len(buffer), len(self._prefix))
             buffer[:size] = self._prefix[:size]
             self._prefix = self._prefix[size:]
+        elif type(self.raw) is io.BufferedReader:
+            size = self.raw.readinto1(buffer)  # straight into the buffer, no copy
         else:
             data = self.raw.read(len(buffer))
             size = len(data or b"")
