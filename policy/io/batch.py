@@ -272,6 +272,23 @@ def _work(unit: Any) -> Done:
     return attrs.evolve(done, payload=encoded(done.payload))
 
 
+def _pool_class() -> Any:
+    """The standard pool, except that its worker-maintaining thread is not woken by
+    every result: it waits on the results pipe too (CPython's choice), and while a
+    unit's output (a megabyte) streams through that pipe the pipe stays readable, so the
+    thread spun, checking on the workers, and took the main process's GIL from the
+    thread that reads the results. It still wakes when a worker exits, when the pool's
+    state changes and when the last task is done (the worker sentinels and the change
+    notifier). Made here, not at import: ``multiprocessing.pool`` is for --jobs only."""
+    import multiprocessing.pool
+
+    class Pool(multiprocessing.pool.Pool):
+        def _get_sentinels(self) -> list[Any]:
+            return [self._change_notifier._reader]  # type: ignore[attr-defined]
+
+    return Pool
+
+
 def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, trace: bool,
               totals: Totals, progress: Callable[[int], None] | None, jobs: int,
               policy_path: str | None) -> None:
@@ -296,7 +313,8 @@ def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, tra
         # cyclic collector's passes over those objects would write to every page (and copy
         # it). Frozen objects are skipped by the collector, in the workers as here.
         gc.freeze()
-    pool = context.Pool(jobs, initializer=_init_worker, initargs=(init_state,))
+    pool = _pool_class()(jobs, initializer=_init_worker, initargs=(init_state,),
+                         context=context)
     try:
         pending: deque[Any] = deque()
         for unit in units:
