@@ -350,3 +350,42 @@ def test_a_repeated_key_keeps_the_last_value_in_every_engine(tmp_path):
     assert duck.stdout == py.stdout and py.stdout.count("\n") == 5
     assert json.loads(py.stdout.splitlines()[1])["scores"] != json.loads(
         py.stdout.splitlines()[0])["scores"]
+
+
+def test_odd_values_read_by_duckdb_as_by_the_python_reader(tmp_path):
+    """Values at the edges of what each JSON reader takes: numbers beyond a double
+    (an exponent or fraction overflows to an infinite float python refuses; an integer
+    of any size is a Python int), lone surrogates, escapes, repeated keys, array items
+    of the wrong type, timestamps with every kind of offset and fraction, records that
+    are not objects: the duckdb engine writes the python engine's bytes."""
+    text = (RULES / "leads.jsonl").read_text().splitlines()[0]
+    big = "1" + "0" * 400
+    base = '{"lead_id": "x", "created_at": "2026-01-01T00:00:00Z", '
+    extras = ['"webinars_attended": nan', '"webinars_attended": -inf',
+              f'"webinars_attended": {big}', f'"opp_amount": {big}',
+              f'"opp_amount": -{big}.5', '"opp_amount": 1e400', '"opp_amount": 1E+309',
+              '"opp_amount": 1.7976931348623157e308', '"extra_unread": 1e999',
+              '"company": {"employees": 10,}', '"job_level": "ic", "job_level": 5',
+              r'"title": "a\u00e9\"b\\c\/d"', r'"title": "\ud800"',
+              '"created_at": "2026-01-01T00:00:00.1234567+05:30"',
+              '"created_at": "2026-01-01t00:00z"', '"created_at": "2026-01-01 00:00:00-0130"',
+              '"created_at": "2026-01-01T24:00:00Z"', '"created_at": "0000-01-01T00:00:00Z"',
+              '"created_at": "0001-01-01T00:00:00+01:00"',
+              '"created_at": "9999-12-31T23:59:59-01:00"', '"lead_id": 12']
+    rows = [text] + [text[:-1] + ", " + e + "}" for e in extras] + [
+        base + '"webinars_attended": 1.0}', base + '"webinars_attended": 1.5}',
+        base + '"webinars_attended": "3"}', base + '"webinars_attended": true}',
+        base + '"company": {"tech_stack": ["a", 1, null]}}', base + '"company": "acme"}',
+        base + '"job_level": 3, "country": 7}',
+        '  {"lead_id": "y", "created_at": "2026-01-01"}  ', "[1]", '"x"', "12", "null", "{}"]
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    runner = CliRunner()
+    args = ["eval", str(RULES), str(path), "--as-of", AS_OF_TEXT]
+    py = runner.invoke(main, args)
+    duck = runner.invoke(main, [*args, "--engine", "duckdb"])
+    assert py.exit_code == duck.exit_code == 1
+    assert py.stdout.count("\n") == len(rows)
+    for want, got, row in zip(py.stdout.splitlines(), duck.stdout.splitlines(), rows,
+                              strict=True):
+        assert got == want, row

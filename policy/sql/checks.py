@@ -22,7 +22,8 @@ from policy.model.schema import format_path
 from policy.sql.dialects import Dialect
 from policy.sql.values import SqlUnsupported, dbl
 
-__all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "schema_checks", "timestamp_parts",
+__all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "schema_checks", "schema_kinds",
+           "timestamp_parts",
            "timestamp_shape",
            "timestamp_value"]
 
@@ -93,26 +94,50 @@ def timestamp_parts(s: exp.Expression, kind: str, ok: exp.Expression
                  for name, e in parts]
         return parts + [(p, _n(0)) for p in ("hh", "mi", "ss", "fr", "oh", "om")] + [
             ("sg", exp.Literal.string(""))]
-    has_sec = exp.EQ(this=_sub(s, 17, 1), expression=exp.Literal.string(":"))
-    frac = exp.RegexpExtract(this=s, expression=exp.Literal.string(r"^.{19}[.]([0-9]+)"),
-                             group=_n(1))
-    frac6 = exp.Substring(this=exp.Concat(expressions=[
-        exp.Coalesce(this=frac, expressions=[exp.Literal.string("")]),
-        exp.Literal.string("000000")]), start=_n(1), length=_n(6))
+    # Once the shape matched, every part sits at a known place or is found by plain
+    # string search (no regular expression per part: they were most of the reading
+    # cost): after the minutes (position 17 on) a `+` or `-` can only start the offset,
+    # a `Z`/`z` only end the text, and the fraction runs from position 21 to the offset.
+    lit = exp.Literal.string
+    has_sec = exp.EQ(this=_sub(s, 17, 1), expression=lit(":"))
     tail = exp.Substring(this=s, start=_n(17))
-    off = r"([+-])([0-9]{2})(?::?([0-9]{2}))?$"
+    plus = exp.StrPosition(this=tail, substr=lit("+"))
+    minus = exp.StrPosition(this=tail, substr=lit("-"))
+    at = exp.Paren(this=exp.Add(this=plus, expression=minus))  # in tail; 0: no sign
+    ends_z = exp.In(this=exp.Substring(this=s, start=exp.Length(this=s), length=_n(1)),
+                    expressions=[lit("Z"), lit("z")])
+    off_len = exp.Case(ifs=[
+        exp.If(this=exp.GT(this=at, expression=_n(0)), true=exp.Add(
+            this=exp.Sub(this=exp.Length(this=tail), expression=at), expression=_n(1))),
+        exp.If(this=ends_z, true=_n(1))], default=_n(0))
+    frac_len = exp.Sub(this=exp.Sub(this=exp.Length(this=s), expression=_n(20)),
+                       expression=exp.Paren(this=off_len))
+    frac = exp.Case(ifs=[exp.If(this=exp.EQ(this=_sub(s, 20, 1), expression=lit(".")),
+                                true=exp.Substring(this=s, start=_n(21), length=frac_len))],
+                    default=lit(""))
+    frac6 = exp.Substring(this=exp.Concat(expressions=[frac, lit("000000")]),
+                          start=_n(1), length=_n(6))
+    sign = exp.Case(ifs=[exp.If(this=exp.GT(this=plus, expression=_n(0)), true=lit("+")),
+                         exp.If(this=exp.GT(this=minus, expression=_n(0)), true=lit("-"))],
+                    default=lit(""))
+    # "0" || digits: a BIGINT without a second copy of the text to test it for ''
+    oh = exp.Case(ifs=[exp.If(this=exp.GT(this=at, expression=_n(0)), true=exp.Substring(
+        this=tail, start=exp.Add(this=at, expression=_n(1)), length=_n(2)))], default=lit(""))
+    om = exp.Case(ifs=[exp.If(this=exp.GT(this=at, expression=_n(0)), true=exp.Replace(
+        this=exp.Substring(this=tail, start=exp.Add(this=at, expression=_n(3))),
+        expression=lit(":"), replacement=lit("")))], default=lit(""))
 
-    def og(i):
-        return exp.RegexpExtract(this=tail, expression=exp.Literal.string(off), group=_n(i))
+    def digits(text: exp.Expression) -> exp.Expression:
+        return exp.cast(exp.Concat(expressions=[lit("0"), text]), "BIGINT")
 
-    return [(name, e if name in ("ok", "sg") else exp.Case(
-        ifs=[exp.If(this=ok, true=e)], default=_n(0))) for name, e in parts + [
+    return [(name, e if name == "ok" else exp.Case(
+        ifs=[exp.If(this=ok, true=e)], default=lit("") if name == "sg" else _n(0)))
+        for name, e in parts + [
         ("hh", _int(_sub(s, 12, 2))), ("mi", _int(_sub(s, 15, 2))),
         ("ss", exp.Case(ifs=[exp.If(this=exp.Coalesce(this=has_sec, expressions=[
             exp.false()]), true=_int(_sub(s, 18, 2)))], default=_n(0))),
-        ("fr", _int(frac6)),
-        ("sg", exp.Coalesce(this=og(1), expressions=[exp.Literal.string("")])),
-        ("oh", _int(og(2))), ("om", _int(og(3))),
+        ("fr", exp.cast(frac6, "BIGINT")), ("sg", sign), ("oh", digits(oh)),
+        ("om", digits(om)),
     ]]
 
 
@@ -203,6 +228,47 @@ def _walk(node: object, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...]
 def schema_paths(document: dict) -> list[tuple[str, ...]]:
     """Every path the schema describes (the lead itself is ``()``)."""
     return [p for p, _ in _walk(document, ())]
+
+
+def schema_kinds(document: dict) -> dict[tuple[str, ...], frozenset[str]]:
+    """The JSON types (``string``, ``number``, ``integer``, ``boolean``, ``array``,
+    ``object``; never ``null``) a value may have at each path whose schema says so by
+    ``type``, ``enum`` or ``const``, plus the types its other keywords test (a
+    ``minimum`` reads the value as a number even when ``type`` refuses it, and adds its
+    own problem). A value of any other type is refused, and a refused lead's decision
+    columns are never read, so a JSON source may leave out the slots of the other types:
+    typing every value only as it can be is most of the JSON engines' reading cost."""
+    out: dict[tuple[str, ...], frozenset[str]] = {}
+    for path, node in _walk(document, ()):
+        types = _types(node)
+        values = node["enum"] if "enum" in node else [node["const"]] if "const" in node else None
+        if types is None and not isinstance(values, list):
+            continue  # any type is accepted
+        kinds = set(types or ())
+        if isinstance(values, list):
+            kinds |= {_value_kind(v) for v in values if v is not None}
+        for keyword, kind in _KEYWORD_KINDS.items():
+            if keyword in node:
+                kinds.add(kind)
+        out[path] = frozenset(kinds - {"null"})
+    return out
+
+
+#: The type of value each keyword tests (its check reads the value as that type).
+_KEYWORD_KINDS = {"minimum": "number", "maximum": "number", "exclusiveMinimum": "number",
+                  "exclusiveMaximum": "number", "minLength": "string",
+                  "maxLength": "string", "pattern": "string", "format": "string",
+                  "items": "array"}
+
+
+def _value_kind(v: object) -> str:
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    return "array" if isinstance(v, list) else "object"
 
 
 def _types(node: dict) -> list[str] | None:

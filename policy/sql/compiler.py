@@ -516,6 +516,13 @@ def build(pol, d: Dialect, opts: Options, source=None) -> exp.Select:
         else:
             source = TableSource(d, opts.table, field_kinds(pol.program, pol.model.schema),
                                  opts.flat)
+    schema = pol.model.schema
+    if schema is not None and hasattr(source, "narrow"):
+        from policy.sql.checks import schema_kinds
+
+        kinds = schema_kinds(dict(schema.document))
+        kinds.pop(tuple(pol.program.id_field or ()), None)  # the lead id keeps its text
+        source.narrow(kinds)
     b = _Build(pol.program, pol.model.schema, pol.info, d, opts, source)
     stmt = b.build()
     stmt.meta["calendar_tables"] = b.cal_tables

@@ -90,16 +90,18 @@ def _suspect_query(objects: list[tuple[str, ...]]) -> str:
     """The query of the staged lines the python reader must look at: those of
     :data:`_LENIENT_RE2`, and (column ``repeated``) those with a key repeated in the
     record or in one of the ``objects`` the policy reads below it (DuckDB's JSON
-    functions keep the first of repeated keys, the python reader the last)."""
-    tests = []
-    for path in [(), *objects]:
-        where = "'" + _duck_path(path).replace("'", "''") + "'"
-        keys = f"json_keys(txt, {where})"
-        # try(): a line DuckDB cannot read as JSON has no repeated key to find
-        tests.append(f"coalesce(try(len({keys}) <> len(list_distinct({keys}))), false)")
-    repeated = f"({' OR '.join(tests)})"
-    return (f"SELECT line, txt, {repeated} AS repeated FROM src "
-            f"WHERE regexp_matches(txt, {_LENIENT_RE2}) OR {repeated}")
+    functions keep the first of repeated keys, the python reader the last).
+
+    The keys of every object come from one ``json_keys`` call with the list of paths
+    (one parse of the line, not two per object); ``try``: a line DuckDB cannot read as
+    JSON has no repeated key to find."""
+    wheres = ", ".join("'" + _duck_path(p).replace("'", "''") + "'" for p in [(), *objects])
+    repeated = ("coalesce(list_bool_or(list_transform(_keys, lambda k: "
+                "len(k) <> len(list_distinct(k)))), false)")
+    return (f"SELECT line, txt, repeated FROM (SELECT line, txt, "
+            f"regexp_matches(txt, {_LENIENT_RE2}) AS lenient, {repeated} AS repeated "
+            f"FROM (SELECT line, txt, try(json_keys(txt, [{wheres}])) AS _keys FROM src)) "
+            f"WHERE lenient OR repeated")
 
 
 class DuckEngine(BatchEngine):

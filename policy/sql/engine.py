@@ -262,7 +262,15 @@ def explain_refusal(pol: Any, record: LeadError, text: str) -> LeadError:
     python reader and validator refuse the record too; else the SQL's shorter words."""
     line = record.line
     if record.message == "not valid JSON":
-        message = python_json_error(text) or "not valid JSON"
+        message = python_json_error(text)
+        if message is None:  # JSON to python, refused by its reader (a lone surrogate)
+            from policy.io.leads import jsonl_record
+
+            rec = jsonl_record(line, text)
+            if rec.error is not None:
+                return LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value),
+                                 line=line)
+            message = "not valid JSON"
         return LeadError(message, [_whole(message)], lead=None, line=line)
     if text == BAD_UTF8:
         return record
@@ -270,11 +278,27 @@ def explain_refusal(pol: Any, record: LeadError, text: str) -> LeadError:
         lead = json.loads(text)
         pol.prepare(lead)
     except LeadError as exc:
-        if [p.path for p in exc.problems] == [p.path for p in record.problems]:
+        if _same_paths([p.path for p in exc.problems], [p.path for p in record.problems]):
             return exc.with_line(line)
     except (ValueError, RecursionError):
         pass
     return record
+
+
+def _same_paths(python: list[str], sql: list[str]) -> bool:
+    """Whether the python validator's problem paths are the SQL's: equal, or where the
+    SQL names an array whose items have the wrong type, python's paths of those items
+    (``company.tech_stack`` then ``company.tech_stack[1]``, ``…[2]``)."""
+    if python == sql:
+        return True
+
+    def owner(path: str) -> str | None:
+        if path in sql:
+            return path
+        return next((q for q in sql if path.startswith(q + "[")), None)
+
+    owners = [owner(p) for p in python]
+    return None not in owners and set(owners) == set(sql)
 
 
 def _whole(message: str) -> Problem:

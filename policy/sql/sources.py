@@ -117,8 +117,33 @@ def _n(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
 
 
+#: ``ORD`` of the first character of a JSON value as DuckDB's ``->`` writes it (minified,
+#: no leading space): the value's JSON type without parsing it again. Anything else
+#: that is not NULL is a number (digits, ``-``; ``NaN``/``Infinity`` never get this
+#: far: the python reader refuses those lines first).
+_QUOTE, _BRACE, _BRACKET, _T, _F, _NUL = 34, 123, 91, 116, 102, 110
+
+
+def _wants(kinds: dict | None, path: tuple[str, ...], slot: str) -> bool:
+    """Whether a JSON source must type the value at ``path`` as ``slot`` (see
+    :func:`policy.sql.checks.schema_kinds`: the schema refuses the other types)."""
+    if kinds is None or path not in kinds:
+        return True
+    allowed = kinds[path]
+    need = {"n": ("number", "integer"), "s": ("string",), "b": ("boolean",),
+            "l": ("array",), "ln": ("array",)}.get(slot)
+    return need is None or any(k in allowed for k in need)
+
+
 class DuckJson:
-    """JSON text in the column ``txt`` of ``src``, read with DuckDB's JSON functions."""
+    """JSON text in the column ``txt`` of ``src``, read with DuckDB's JSON functions.
+
+    The record is parsed twice (``JSON_VALID``/``JSON_TYPE`` for the record's kind, one
+    ``->`` with the list of every path read); each value comes back as minified JSON
+    text whose first character is its type (``c{k}``, one integer per value), so no
+    value is parsed again to be typed. Only strings are unescaped (and only the ones
+    holding a backslash by the JSON reader), numbers cast, arrays read.
+    """
 
     json_text = True
 
@@ -127,6 +152,15 @@ class DuckJson:
         self.relation = relation
         #: the paths the statement reads (set by :meth:`base`)
         self.paths: list[tuple[str, ...]] | None = None
+        #: the JSON types the schema lets each path hold (:meth:`narrow`)
+        self.kinds: dict | None = None
+        #: the indexes whose type code ``c{k}`` :meth:`base` staged
+        self.codes: set[int] = set()
+
+    def narrow(self, kinds: dict) -> None:
+        """Type each value only as the kinds the schema allows at its path (the lead is
+        refused otherwise); paths not in ``kinds`` keep every kind."""
+        self.kinds = dict(kinds)
 
     def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
         self.paths = list(paths)
@@ -135,20 +169,20 @@ class DuckJson:
         doc_type = _case([(ok, _call("JSON_TYPE", txt))])
         sel = exp.select(exp.column("line"), txt,
                          exp.Paren(this=doc_type).as_("_doctype", copy=False))
-        if paths:
-            lst = exp.Array(expressions=[_S(_duck_path(p)) for p in paths])
+        read = [(i, p) for i, p in enumerate(paths) if p]  # () is the record itself
+        if read:
+            lst = exp.Array(expressions=[_S(_duck_path(p)) for _, p in read])
             values = _case([(exp.EQ(this=doc_type, expression=_S("OBJECT")),
                              _call("JSON_EXTRACT", txt, lst))])
-            sel = exp.select(exp.Star()).from_(
-                exp.select(*sel.expressions, values.as_("_vals", copy=False)).from_(self.relation)
-                .subquery("r0"))
-            sel = exp.select(exp.column("line"), exp.column("txt"), exp.column("_doctype"),
-                             *(exp.Bracket(this=exp.column("_vals"),
-                                           # 0-based: sqlglot adds the dialect's offset
-                                           expressions=[exp.Literal.number(i)])
-                               .as_(f"v{i}", copy=False) for i in range(len(paths)))).from_(
-                sel.subquery("r1"), copy=False)
-            return sel
+            inner = exp.select(*sel.expressions, values.as_("_vals", copy=False)).from_(
+                self.relation)
+            cols = [exp.column("line"), exp.column("txt"), exp.column("_doctype")]
+            for at, (i, _) in enumerate(read):
+                # 0-based: sqlglot adds the dialect's offset
+                v = exp.Bracket(this=exp.column("_vals"), expressions=[exp.Literal.number(at)])
+                cols += [v.as_(f"v{i}"), _call("ORD", v.copy()).as_(f"c{i}", copy=False)]
+                self.codes.add(i)
+            return exp.select(*cols).from_(inner.subquery("r0"), copy=False)
         return sel.from_(self.relation, copy=False)
 
     def doc_kind(self) -> exp.Expression:
@@ -156,24 +190,45 @@ class DuckJson:
         return _duck_type(exp.column("_doctype"))
 
     def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
+        if not path:  # the record: an object once the record is decided at all
+            return self.doc_kind() if slot == "ty" else exp.column("txt") if slot == "j" \
+                else None
+        if not _wants(self.kinds, path, slot):
+            return None
         v = exp.column(f"v{k}")
-        jt = _call("JSON_TYPE", v)
+        # a JSON column of another source (Parquet) has no staged code
+        c = exp.column(f"c{k}") if k in self.codes else _call("ORD", exp.cast(v, "VARCHAR"))
+
+        def is_(*codes: int) -> exp.Expression:
+            if len(codes) == 1:
+                return exp.EQ(this=c, expression=exp.Literal.number(codes[0]))
+            return exp.In(this=c, expressions=[exp.Literal.number(x) for x in codes])
+
         if slot == "ty":
-            return _duck_type(jt)
+            # every number is "number": the checks test integers by value (n = floor(n)),
+            # as the python validator does
+            return _case([(is_(_QUOTE), _S("string")), (is_(_NUL), _S("null")),
+                          (is_(_T, _F), _S("boolean")), (is_(_BRACKET), _S("array")),
+                          (is_(_BRACE), _S("object")),
+                          (exp.Not(this=exp.Is(this=c, expression=exp.null())),
+                           _case([(_overflows(v), _S("infinite"))], _S("number")))])
         if slot == "n":
-            return _case([(exp.In(this=jt, expressions=[_S("BIGINT"), _S("UBIGINT"),
-                                                         _S("DOUBLE"), _S("HUGEINT")]),
+            return _case([(exp.Not(this=is_(_QUOTE, _NUL, _T, _F, _BRACKET, _BRACE)),
                            exp.cast(v, "DOUBLE"))])
         if slot == "s":
-            return _case([(exp.EQ(this=jt, expression=_S("VARCHAR")),
-                           _call("JSON_EXTRACT_STRING", v, _S("$")))])
+            # the text between the quotes is the string unless it holds an escape
+            plain = exp.Substring(this=exp.cast(v, "VARCHAR"), start=exp.Literal.number(2),
+                                  length=exp.Sub(this=exp.Length(this=exp.cast(v, "VARCHAR")),
+                                                 expression=exp.Literal.number(2)))
+            escaped = _call("CONTAINS", exp.cast(v, "VARCHAR"), _S("\\"))
+            return _case([(is_(_QUOTE), _case([(escaped, _call("JSON_EXTRACT_STRING", v,
+                                                                _S("$")))], plain))])
         if slot == "b":
-            return _case([(exp.EQ(this=jt, expression=_S("BOOLEAN")),
-                           exp.EQ(this=exp.cast(v, "VARCHAR"), expression=_S("true")))])
+            return _case([(is_(_T), exp.true()), (is_(_F), exp.false())])
         if slot == "j":
             return exp.cast(v, "VARCHAR")
         elems = _call("JSON_EXTRACT", v, _S("$[*]"))
-        is_arr = exp.EQ(this=jt, expression=_S("ARRAY"))
+        is_arr = is_(_BRACKET)
         if slot == "ln":
             return _case([(is_arr, _call("JSON_ARRAY_LENGTH", v))])
         if slot == "l":
@@ -199,6 +254,22 @@ class DuckJson:
                 this=exp.Coalesce(this=exp.Paren(this=anyok), expressions=[exp.false()]))))
             return _case([(is_arr, exp.ArraySize(this=bad))])
         return None
+
+
+def _overflows(v: exp.Expression) -> exp.Expression:
+    """Whether a JSON number's text is a fraction or exponent beyond a double's range:
+    Python reads it as an infinite float, which fails every ``type``, ``enum`` and
+    ``const`` (an integer's text is a Python int of any size, so it never does). Only
+    texts with an exponent or of more than 308 characters can overflow; the cast runs
+    on those alone."""
+    text = exp.cast(v, "VARCHAR")
+    has_exp = exp.Or(this=_call("CONTAINS", text, _S("e")),
+                     expression=_call("CONTAINS", text, _S("E")))
+    fraction = exp.Or(this=has_exp, expression=_call("CONTAINS", text, _S(".")))
+    return exp.And(this=exp.Paren(this=exp.Or(
+        this=exp.GT(this=exp.Length(this=text), expression=exp.Literal.number(308)),
+        expression=has_exp)), expression=exp.And(this=exp.Paren(this=fraction), expression=_call(
+            "ISINF", exp.cast(v, "DOUBLE"))))
 
 
 def _duck_type(jt: exp.Expression) -> exp.Expression:

@@ -3712,41 +3712,88 @@ WITH cal0_days AS (
     END AS f4_any_ss,
     CASE
       WHEN `f4_any_shape`
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f4_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f4_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
-        ELSE 0
-      END
+      THEN CAST(SUBSTRING(
+        CONCAT(
+          CASE
+            WHEN SUBSTRING(`f4_s`, 20, 1) = '.'
+            THEN SUBSTRING(
+              `f4_s`,
+              21,
+              LENGTH(`f4_s`) - 20 - (
+                CASE
+                  WHEN (
+                    INSTR(SUBSTRING(`f4_s`, 17), '+') + INSTR(SUBSTRING(`f4_s`, 17), '-')
+                  ) > 0
+                  THEN LENGTH(SUBSTRING(`f4_s`, 17)) - (
+                    INSTR(SUBSTRING(`f4_s`, 17), '+') + INSTR(SUBSTRING(`f4_s`, 17), '-')
+                  ) + 1
+                  WHEN SUBSTRING(`f4_s`, LENGTH(`f4_s`), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
+            )
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS INT64)
       ELSE 0
     END AS f4_any_fr,
-    COALESCE(REGEXP_EXTRACT(SUBSTRING(`f4_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$'), '') AS f4_any_sg,
     CASE
       WHEN `f4_any_shape`
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTRING(`f4_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$')) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING(`f4_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$') AS INT64)
-        ELSE 0
+        WHEN INSTR(SUBSTRING(`f4_s`, 17), '+') > 0
+        THEN '+'
+        WHEN INSTR(SUBSTRING(`f4_s`, 17), '-') > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f4_any_sg,
+    CASE
+      WHEN `f4_any_shape`
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            INSTR(SUBSTRING(`f4_s`, 17), '+') + INSTR(SUBSTRING(`f4_s`, 17), '-')
+          ) > 0
+          THEN SUBSTRING(
+            SUBSTRING(`f4_s`, 17),
+            (
+              INSTR(SUBSTRING(`f4_s`, 17), '+') + INSTR(SUBSTRING(`f4_s`, 17), '-')
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS INT64)
       ELSE 0
     END AS f4_any_oh,
     CASE
       WHEN `f4_any_shape`
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTRING(`f4_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$')) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING(`f4_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$') AS INT64)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            INSTR(SUBSTRING(`f4_s`, 17), '+') + INSTR(SUBSTRING(`f4_s`, 17), '-')
+          ) > 0
+          THEN REPLACE(
+            SUBSTRING(
+              SUBSTRING(`f4_s`, 17),
+              (
+                INSTR(SUBSTRING(`f4_s`, 17), '+') + INSTR(SUBSTRING(`f4_s`, 17), '-')
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS INT64)
       ELSE 0
     END AS f4_any_om,
     `f6_any_shape` AS f6_any_ok,
@@ -3810,41 +3857,88 @@ WITH cal0_days AS (
     END AS f6_any_ss,
     CASE
       WHEN `f6_any_shape`
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f6_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f6_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
-        ELSE 0
-      END
+      THEN CAST(SUBSTRING(
+        CONCAT(
+          CASE
+            WHEN SUBSTRING(`f6_s`, 20, 1) = '.'
+            THEN SUBSTRING(
+              `f6_s`,
+              21,
+              LENGTH(`f6_s`) - 20 - (
+                CASE
+                  WHEN (
+                    INSTR(SUBSTRING(`f6_s`, 17), '+') + INSTR(SUBSTRING(`f6_s`, 17), '-')
+                  ) > 0
+                  THEN LENGTH(SUBSTRING(`f6_s`, 17)) - (
+                    INSTR(SUBSTRING(`f6_s`, 17), '+') + INSTR(SUBSTRING(`f6_s`, 17), '-')
+                  ) + 1
+                  WHEN SUBSTRING(`f6_s`, LENGTH(`f6_s`), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
+            )
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS INT64)
       ELSE 0
     END AS f6_any_fr,
-    COALESCE(REGEXP_EXTRACT(SUBSTRING(`f6_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$'), '') AS f6_any_sg,
     CASE
       WHEN `f6_any_shape`
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTRING(`f6_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$')) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING(`f6_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$') AS INT64)
-        ELSE 0
+        WHEN INSTR(SUBSTRING(`f6_s`, 17), '+') > 0
+        THEN '+'
+        WHEN INSTR(SUBSTRING(`f6_s`, 17), '-') > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f6_any_sg,
+    CASE
+      WHEN `f6_any_shape`
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            INSTR(SUBSTRING(`f6_s`, 17), '+') + INSTR(SUBSTRING(`f6_s`, 17), '-')
+          ) > 0
+          THEN SUBSTRING(
+            SUBSTRING(`f6_s`, 17),
+            (
+              INSTR(SUBSTRING(`f6_s`, 17), '+') + INSTR(SUBSTRING(`f6_s`, 17), '-')
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS INT64)
       ELSE 0
     END AS f6_any_oh,
     CASE
       WHEN `f6_any_shape`
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTRING(`f6_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$')) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING(`f6_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$') AS INT64)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            INSTR(SUBSTRING(`f6_s`, 17), '+') + INSTR(SUBSTRING(`f6_s`, 17), '-')
+          ) > 0
+          THEN REPLACE(
+            SUBSTRING(
+              SUBSTRING(`f6_s`, 17),
+              (
+                INSTR(SUBSTRING(`f6_s`, 17), '+') + INSTR(SUBSTRING(`f6_s`, 17), '-')
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS INT64)
       ELSE 0
     END AS f6_any_om,
     `f8_any_shape` AS f8_any_ok,
@@ -3908,41 +4002,88 @@ WITH cal0_days AS (
     END AS f8_any_ss,
     CASE
       WHEN `f8_any_shape`
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f8_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f8_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
-        ELSE 0
-      END
+      THEN CAST(SUBSTRING(
+        CONCAT(
+          CASE
+            WHEN SUBSTRING(`f8_s`, 20, 1) = '.'
+            THEN SUBSTRING(
+              `f8_s`,
+              21,
+              LENGTH(`f8_s`) - 20 - (
+                CASE
+                  WHEN (
+                    INSTR(SUBSTRING(`f8_s`, 17), '+') + INSTR(SUBSTRING(`f8_s`, 17), '-')
+                  ) > 0
+                  THEN LENGTH(SUBSTRING(`f8_s`, 17)) - (
+                    INSTR(SUBSTRING(`f8_s`, 17), '+') + INSTR(SUBSTRING(`f8_s`, 17), '-')
+                  ) + 1
+                  WHEN SUBSTRING(`f8_s`, LENGTH(`f8_s`), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
+            )
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS INT64)
       ELSE 0
     END AS f8_any_fr,
-    COALESCE(REGEXP_EXTRACT(SUBSTRING(`f8_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$'), '') AS f8_any_sg,
     CASE
       WHEN `f8_any_shape`
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTRING(`f8_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$')) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING(`f8_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$') AS INT64)
-        ELSE 0
+        WHEN INSTR(SUBSTRING(`f8_s`, 17), '+') > 0
+        THEN '+'
+        WHEN INSTR(SUBSTRING(`f8_s`, 17), '-') > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f8_any_sg,
+    CASE
+      WHEN `f8_any_shape`
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            INSTR(SUBSTRING(`f8_s`, 17), '+') + INSTR(SUBSTRING(`f8_s`, 17), '-')
+          ) > 0
+          THEN SUBSTRING(
+            SUBSTRING(`f8_s`, 17),
+            (
+              INSTR(SUBSTRING(`f8_s`, 17), '+') + INSTR(SUBSTRING(`f8_s`, 17), '-')
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS INT64)
       ELSE 0
     END AS f8_any_oh,
     CASE
       WHEN `f8_any_shape`
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTRING(`f8_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$')) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING(`f8_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$') AS INT64)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            INSTR(SUBSTRING(`f8_s`, 17), '+') + INSTR(SUBSTRING(`f8_s`, 17), '-')
+          ) > 0
+          THEN REPLACE(
+            SUBSTRING(
+              SUBSTRING(`f8_s`, 17),
+              (
+                INSTR(SUBSTRING(`f8_s`, 17), '+') + INSTR(SUBSTRING(`f8_s`, 17), '-')
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS INT64)
       ELSE 0
     END AS f8_any_om,
     `f9_any_shape` AS f9_any_ok,
@@ -4006,41 +4147,88 @@ WITH cal0_days AS (
     END AS f9_any_ss,
     CASE
       WHEN `f9_any_shape`
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f9_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(CONCAT(COALESCE(REGEXP_EXTRACT(`f9_s`, '^.{19}[.]([0-9]+)'), ''), '000000'), 1, 6) AS INT64)
-        ELSE 0
-      END
+      THEN CAST(SUBSTRING(
+        CONCAT(
+          CASE
+            WHEN SUBSTRING(`f9_s`, 20, 1) = '.'
+            THEN SUBSTRING(
+              `f9_s`,
+              21,
+              LENGTH(`f9_s`) - 20 - (
+                CASE
+                  WHEN (
+                    INSTR(SUBSTRING(`f9_s`, 17), '+') + INSTR(SUBSTRING(`f9_s`, 17), '-')
+                  ) > 0
+                  THEN LENGTH(SUBSTRING(`f9_s`, 17)) - (
+                    INSTR(SUBSTRING(`f9_s`, 17), '+') + INSTR(SUBSTRING(`f9_s`, 17), '-')
+                  ) + 1
+                  WHEN SUBSTRING(`f9_s`, LENGTH(`f9_s`), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
+            )
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS INT64)
       ELSE 0
     END AS f9_any_fr,
-    COALESCE(REGEXP_EXTRACT(SUBSTRING(`f9_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$'), '') AS f9_any_sg,
     CASE
       WHEN `f9_any_shape`
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTRING(`f9_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$')) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING(`f9_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$') AS INT64)
-        ELSE 0
+        WHEN INSTR(SUBSTRING(`f9_s`, 17), '+') > 0
+        THEN '+'
+        WHEN INSTR(SUBSTRING(`f9_s`, 17), '-') > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f9_any_sg,
+    CASE
+      WHEN `f9_any_shape`
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            INSTR(SUBSTRING(`f9_s`, 17), '+') + INSTR(SUBSTRING(`f9_s`, 17), '-')
+          ) > 0
+          THEN SUBSTRING(
+            SUBSTRING(`f9_s`, 17),
+            (
+              INSTR(SUBSTRING(`f9_s`, 17), '+') + INSTR(SUBSTRING(`f9_s`, 17), '-')
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS INT64)
       ELSE 0
     END AS f9_any_oh,
     CASE
       WHEN `f9_any_shape`
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTRING(`f9_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$')) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING(`f9_s`, 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$') AS INT64)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            INSTR(SUBSTRING(`f9_s`, 17), '+') + INSTR(SUBSTRING(`f9_s`, 17), '-')
+          ) > 0
+          THEN REPLACE(
+            SUBSTRING(
+              SUBSTRING(`f9_s`, 17),
+              (
+                INSTR(SUBSTRING(`f9_s`, 17), '+') + INSTR(SUBSTRING(`f9_s`, 17), '-')
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS INT64)
       ELSE 0
     END AS f9_any_om
   FROM ts0

@@ -3703,48 +3703,64 @@ WITH cal0_days AS (
     END AS f4_any_ss,
     CASE
       WHEN "f4_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(SUBSTRING(CASE
+        WHEN SUBSTRING("f4_s" FROM 20 FOR 1) = '.'
+        THEN SUBSTRING("f4_s" FROM 21 FOR LENGTH("f4_s") - 20 - (
+          CASE
+            WHEN (
+              POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+            ) > 0
+            THEN LENGTH(SUBSTRING("f4_s" FROM 17)) - (
+              POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+            ) + 1
+            WHEN SUBSTRING("f4_s" FROM LENGTH("f4_s") FOR 1) IN ('Z', 'z')
+            THEN 1
+            ELSE 0
+          END
+        ))
+        ELSE ''
+      END || '000000' FROM 1 FOR 6) AS BIGINT)
       ELSE 0
     END AS f4_any_fr,
-    COALESCE(
-      REGEXP_EXTRACT(SUBSTRING("f4_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1),
-      ''
-    ) AS f4_any_sg,
     CASE
       WHEN "f4_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_EXTRACT(SUBSTRING("f4_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING("f4_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2) AS BIGINT)
-        ELSE 0
+        WHEN POSITION('+' IN SUBSTRING("f4_s" FROM 17)) > 0
+        THEN '+'
+        WHEN POSITION('-' IN SUBSTRING("f4_s" FROM 17)) > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f4_any_sg,
+    CASE
+      WHEN "f4_any_shape"
+      THEN CAST('0' || CASE
+        WHEN (
+          POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+        ) > 0
+        THEN SUBSTRING(SUBSTRING("f4_s" FROM 17) FROM (
+          POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+        ) + 1 FOR 2)
+        ELSE ''
+      END AS BIGINT)
       ELSE 0
     END AS f4_any_oh,
     CASE
       WHEN "f4_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_EXTRACT(SUBSTRING("f4_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3)
-          ) > 0,
-          FALSE
+      THEN CAST('0' || CASE
+        WHEN (
+          POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+        ) > 0
+        THEN REPLACE(
+          SUBSTRING(SUBSTRING("f4_s" FROM 17) FROM (
+            POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+          ) + 3),
+          ':',
+          ''
         )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING("f4_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3) AS BIGINT)
-        ELSE 0
-      END
+        ELSE ''
+      END AS BIGINT)
       ELSE 0
     END AS f4_any_om,
     "f6_any_shape" AS f6_any_ok,
@@ -3808,48 +3824,64 @@ WITH cal0_days AS (
     END AS f6_any_ss,
     CASE
       WHEN "f6_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(SUBSTRING(CASE
+        WHEN SUBSTRING("f6_s" FROM 20 FOR 1) = '.'
+        THEN SUBSTRING("f6_s" FROM 21 FOR LENGTH("f6_s") - 20 - (
+          CASE
+            WHEN (
+              POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+            ) > 0
+            THEN LENGTH(SUBSTRING("f6_s" FROM 17)) - (
+              POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+            ) + 1
+            WHEN SUBSTRING("f6_s" FROM LENGTH("f6_s") FOR 1) IN ('Z', 'z')
+            THEN 1
+            ELSE 0
+          END
+        ))
+        ELSE ''
+      END || '000000' FROM 1 FOR 6) AS BIGINT)
       ELSE 0
     END AS f6_any_fr,
-    COALESCE(
-      REGEXP_EXTRACT(SUBSTRING("f6_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1),
-      ''
-    ) AS f6_any_sg,
     CASE
       WHEN "f6_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_EXTRACT(SUBSTRING("f6_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING("f6_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2) AS BIGINT)
-        ELSE 0
+        WHEN POSITION('+' IN SUBSTRING("f6_s" FROM 17)) > 0
+        THEN '+'
+        WHEN POSITION('-' IN SUBSTRING("f6_s" FROM 17)) > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f6_any_sg,
+    CASE
+      WHEN "f6_any_shape"
+      THEN CAST('0' || CASE
+        WHEN (
+          POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+        ) > 0
+        THEN SUBSTRING(SUBSTRING("f6_s" FROM 17) FROM (
+          POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+        ) + 1 FOR 2)
+        ELSE ''
+      END AS BIGINT)
       ELSE 0
     END AS f6_any_oh,
     CASE
       WHEN "f6_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_EXTRACT(SUBSTRING("f6_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3)
-          ) > 0,
-          FALSE
+      THEN CAST('0' || CASE
+        WHEN (
+          POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+        ) > 0
+        THEN REPLACE(
+          SUBSTRING(SUBSTRING("f6_s" FROM 17) FROM (
+            POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+          ) + 3),
+          ':',
+          ''
         )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING("f6_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3) AS BIGINT)
-        ELSE 0
-      END
+        ELSE ''
+      END AS BIGINT)
       ELSE 0
     END AS f6_any_om,
     "f8_any_shape" AS f8_any_ok,
@@ -3913,48 +3945,64 @@ WITH cal0_days AS (
     END AS f8_any_ss,
     CASE
       WHEN "f8_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(SUBSTRING(CASE
+        WHEN SUBSTRING("f8_s" FROM 20 FOR 1) = '.'
+        THEN SUBSTRING("f8_s" FROM 21 FOR LENGTH("f8_s") - 20 - (
+          CASE
+            WHEN (
+              POSITION('+' IN SUBSTRING("f8_s" FROM 17)) + POSITION('-' IN SUBSTRING("f8_s" FROM 17))
+            ) > 0
+            THEN LENGTH(SUBSTRING("f8_s" FROM 17)) - (
+              POSITION('+' IN SUBSTRING("f8_s" FROM 17)) + POSITION('-' IN SUBSTRING("f8_s" FROM 17))
+            ) + 1
+            WHEN SUBSTRING("f8_s" FROM LENGTH("f8_s") FOR 1) IN ('Z', 'z')
+            THEN 1
+            ELSE 0
+          END
+        ))
+        ELSE ''
+      END || '000000' FROM 1 FOR 6) AS BIGINT)
       ELSE 0
     END AS f8_any_fr,
-    COALESCE(
-      REGEXP_EXTRACT(SUBSTRING("f8_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1),
-      ''
-    ) AS f8_any_sg,
     CASE
       WHEN "f8_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_EXTRACT(SUBSTRING("f8_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING("f8_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2) AS BIGINT)
-        ELSE 0
+        WHEN POSITION('+' IN SUBSTRING("f8_s" FROM 17)) > 0
+        THEN '+'
+        WHEN POSITION('-' IN SUBSTRING("f8_s" FROM 17)) > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f8_any_sg,
+    CASE
+      WHEN "f8_any_shape"
+      THEN CAST('0' || CASE
+        WHEN (
+          POSITION('+' IN SUBSTRING("f8_s" FROM 17)) + POSITION('-' IN SUBSTRING("f8_s" FROM 17))
+        ) > 0
+        THEN SUBSTRING(SUBSTRING("f8_s" FROM 17) FROM (
+          POSITION('+' IN SUBSTRING("f8_s" FROM 17)) + POSITION('-' IN SUBSTRING("f8_s" FROM 17))
+        ) + 1 FOR 2)
+        ELSE ''
+      END AS BIGINT)
       ELSE 0
     END AS f8_any_oh,
     CASE
       WHEN "f8_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_EXTRACT(SUBSTRING("f8_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3)
-          ) > 0,
-          FALSE
+      THEN CAST('0' || CASE
+        WHEN (
+          POSITION('+' IN SUBSTRING("f8_s" FROM 17)) + POSITION('-' IN SUBSTRING("f8_s" FROM 17))
+        ) > 0
+        THEN REPLACE(
+          SUBSTRING(SUBSTRING("f8_s" FROM 17) FROM (
+            POSITION('+' IN SUBSTRING("f8_s" FROM 17)) + POSITION('-' IN SUBSTRING("f8_s" FROM 17))
+          ) + 3),
+          ':',
+          ''
         )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING("f8_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3) AS BIGINT)
-        ELSE 0
-      END
+        ELSE ''
+      END AS BIGINT)
       ELSE 0
     END AS f8_any_om,
     "f9_any_shape" AS f9_any_ok,
@@ -4018,48 +4066,64 @@ WITH cal0_days AS (
     END AS f9_any_ss,
     CASE
       WHEN "f9_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.]([0-9]+)', 1), '') || '000000' FROM 1 FOR 6) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(SUBSTRING(CASE
+        WHEN SUBSTRING("f9_s" FROM 20 FOR 1) = '.'
+        THEN SUBSTRING("f9_s" FROM 21 FOR LENGTH("f9_s") - 20 - (
+          CASE
+            WHEN (
+              POSITION('+' IN SUBSTRING("f9_s" FROM 17)) + POSITION('-' IN SUBSTRING("f9_s" FROM 17))
+            ) > 0
+            THEN LENGTH(SUBSTRING("f9_s" FROM 17)) - (
+              POSITION('+' IN SUBSTRING("f9_s" FROM 17)) + POSITION('-' IN SUBSTRING("f9_s" FROM 17))
+            ) + 1
+            WHEN SUBSTRING("f9_s" FROM LENGTH("f9_s") FOR 1) IN ('Z', 'z')
+            THEN 1
+            ELSE 0
+          END
+        ))
+        ELSE ''
+      END || '000000' FROM 1 FOR 6) AS BIGINT)
       ELSE 0
     END AS f9_any_fr,
-    COALESCE(
-      REGEXP_EXTRACT(SUBSTRING("f9_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1),
-      ''
-    ) AS f9_any_sg,
     CASE
       WHEN "f9_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_EXTRACT(SUBSTRING("f9_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING("f9_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2) AS BIGINT)
-        ELSE 0
+        WHEN POSITION('+' IN SUBSTRING("f9_s" FROM 17)) > 0
+        THEN '+'
+        WHEN POSITION('-' IN SUBSTRING("f9_s" FROM 17)) > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f9_any_sg,
+    CASE
+      WHEN "f9_any_shape"
+      THEN CAST('0' || CASE
+        WHEN (
+          POSITION('+' IN SUBSTRING("f9_s" FROM 17)) + POSITION('-' IN SUBSTRING("f9_s" FROM 17))
+        ) > 0
+        THEN SUBSTRING(SUBSTRING("f9_s" FROM 17) FROM (
+          POSITION('+' IN SUBSTRING("f9_s" FROM 17)) + POSITION('-' IN SUBSTRING("f9_s" FROM 17))
+        ) + 1 FOR 2)
+        ELSE ''
+      END AS BIGINT)
       ELSE 0
     END AS f9_any_oh,
     CASE
       WHEN "f9_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_EXTRACT(SUBSTRING("f9_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3)
-          ) > 0,
-          FALSE
+      THEN CAST('0' || CASE
+        WHEN (
+          POSITION('+' IN SUBSTRING("f9_s" FROM 17)) + POSITION('-' IN SUBSTRING("f9_s" FROM 17))
+        ) > 0
+        THEN REPLACE(
+          SUBSTRING(SUBSTRING("f9_s" FROM 17) FROM (
+            POSITION('+' IN SUBSTRING("f9_s" FROM 17)) + POSITION('-' IN SUBSTRING("f9_s" FROM 17))
+          ) + 3),
+          ':',
+          ''
         )
-        THEN CAST(REGEXP_EXTRACT(SUBSTRING("f9_s" FROM 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3) AS BIGINT)
-        ELSE 0
-      END
+        ELSE ''
+      END AS BIGINT)
       ELSE 0
     END AS f9_any_om
   FROM ts0

@@ -3714,56 +3714,88 @@ WITH cal0_days AS (
     END AS f4_any_ss,
     CASE
       WHEN "f4_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(
-              CONCAT(COALESCE(REGEXP_SUBSTR("f4_s", '^.{19}[.]([0-9]+)', 1, 1, 'c', 1), ''), '000000'),
-              1,
-              6
+      THEN CAST(SUBSTRING(
+        CONCAT(
+          CASE
+            WHEN SUBSTRING("f4_s", 20, 1) = '.'
+            THEN SUBSTRING(
+              "f4_s",
+              21,
+              LENGTH("f4_s") - 20 - (
+                CASE
+                  WHEN (
+                    CHARINDEX('+', SUBSTRING("f4_s", 17)) + CHARINDEX('-', SUBSTRING("f4_s", 17))
+                  ) > 0
+                  THEN LENGTH(SUBSTRING("f4_s", 17)) - (
+                    CHARINDEX('+', SUBSTRING("f4_s", 17)) + CHARINDEX('-', SUBSTRING("f4_s", 17))
+                  ) + 1
+                  WHEN SUBSTRING("f4_s", LENGTH("f4_s"), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
             )
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(
-          CONCAT(COALESCE(REGEXP_SUBSTR("f4_s", '^.{19}[.]([0-9]+)', 1, 1, 'c', 1), ''), '000000'),
-          1,
-          6
-        ) AS BIGINT)
-        ELSE 0
-      END
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS BIGINT)
       ELSE 0
     END AS f4_any_fr,
-    COALESCE(
-      REGEXP_SUBSTR(SUBSTRING("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 1),
-      ''
-    ) AS f4_any_sg,
     CASE
       WHEN "f4_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_SUBSTR(SUBSTRING("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 2)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_SUBSTR(SUBSTRING("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 2) AS BIGINT)
-        ELSE 0
+        WHEN CHARINDEX('+', SUBSTRING("f4_s", 17)) > 0
+        THEN '+'
+        WHEN CHARINDEX('-', SUBSTRING("f4_s", 17)) > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f4_any_sg,
+    CASE
+      WHEN "f4_any_shape"
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            CHARINDEX('+', SUBSTRING("f4_s", 17)) + CHARINDEX('-', SUBSTRING("f4_s", 17))
+          ) > 0
+          THEN SUBSTRING(
+            SUBSTRING("f4_s", 17),
+            (
+              CHARINDEX('+', SUBSTRING("f4_s", 17)) + CHARINDEX('-', SUBSTRING("f4_s", 17))
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f4_any_oh,
     CASE
       WHEN "f4_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_SUBSTR(SUBSTRING("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 3)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_SUBSTR(SUBSTRING("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 3) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            CHARINDEX('+', SUBSTRING("f4_s", 17)) + CHARINDEX('-', SUBSTRING("f4_s", 17))
+          ) > 0
+          THEN REPLACE(
+            SUBSTRING(
+              SUBSTRING("f4_s", 17),
+              (
+                CHARINDEX('+', SUBSTRING("f4_s", 17)) + CHARINDEX('-', SUBSTRING("f4_s", 17))
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f4_any_om,
     "f6_any_shape" AS f6_any_ok,
@@ -3827,56 +3859,88 @@ WITH cal0_days AS (
     END AS f6_any_ss,
     CASE
       WHEN "f6_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(
-              CONCAT(COALESCE(REGEXP_SUBSTR("f6_s", '^.{19}[.]([0-9]+)', 1, 1, 'c', 1), ''), '000000'),
-              1,
-              6
+      THEN CAST(SUBSTRING(
+        CONCAT(
+          CASE
+            WHEN SUBSTRING("f6_s", 20, 1) = '.'
+            THEN SUBSTRING(
+              "f6_s",
+              21,
+              LENGTH("f6_s") - 20 - (
+                CASE
+                  WHEN (
+                    CHARINDEX('+', SUBSTRING("f6_s", 17)) + CHARINDEX('-', SUBSTRING("f6_s", 17))
+                  ) > 0
+                  THEN LENGTH(SUBSTRING("f6_s", 17)) - (
+                    CHARINDEX('+', SUBSTRING("f6_s", 17)) + CHARINDEX('-', SUBSTRING("f6_s", 17))
+                  ) + 1
+                  WHEN SUBSTRING("f6_s", LENGTH("f6_s"), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
             )
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(
-          CONCAT(COALESCE(REGEXP_SUBSTR("f6_s", '^.{19}[.]([0-9]+)', 1, 1, 'c', 1), ''), '000000'),
-          1,
-          6
-        ) AS BIGINT)
-        ELSE 0
-      END
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS BIGINT)
       ELSE 0
     END AS f6_any_fr,
-    COALESCE(
-      REGEXP_SUBSTR(SUBSTRING("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 1),
-      ''
-    ) AS f6_any_sg,
     CASE
       WHEN "f6_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_SUBSTR(SUBSTRING("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 2)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_SUBSTR(SUBSTRING("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 2) AS BIGINT)
-        ELSE 0
+        WHEN CHARINDEX('+', SUBSTRING("f6_s", 17)) > 0
+        THEN '+'
+        WHEN CHARINDEX('-', SUBSTRING("f6_s", 17)) > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f6_any_sg,
+    CASE
+      WHEN "f6_any_shape"
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            CHARINDEX('+', SUBSTRING("f6_s", 17)) + CHARINDEX('-', SUBSTRING("f6_s", 17))
+          ) > 0
+          THEN SUBSTRING(
+            SUBSTRING("f6_s", 17),
+            (
+              CHARINDEX('+', SUBSTRING("f6_s", 17)) + CHARINDEX('-', SUBSTRING("f6_s", 17))
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f6_any_oh,
     CASE
       WHEN "f6_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_SUBSTR(SUBSTRING("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 3)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_SUBSTR(SUBSTRING("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 3) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            CHARINDEX('+', SUBSTRING("f6_s", 17)) + CHARINDEX('-', SUBSTRING("f6_s", 17))
+          ) > 0
+          THEN REPLACE(
+            SUBSTRING(
+              SUBSTRING("f6_s", 17),
+              (
+                CHARINDEX('+', SUBSTRING("f6_s", 17)) + CHARINDEX('-', SUBSTRING("f6_s", 17))
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f6_any_om,
     "f8_any_shape" AS f8_any_ok,
@@ -3940,56 +4004,88 @@ WITH cal0_days AS (
     END AS f8_any_ss,
     CASE
       WHEN "f8_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(
-              CONCAT(COALESCE(REGEXP_SUBSTR("f8_s", '^.{19}[.]([0-9]+)', 1, 1, 'c', 1), ''), '000000'),
-              1,
-              6
+      THEN CAST(SUBSTRING(
+        CONCAT(
+          CASE
+            WHEN SUBSTRING("f8_s", 20, 1) = '.'
+            THEN SUBSTRING(
+              "f8_s",
+              21,
+              LENGTH("f8_s") - 20 - (
+                CASE
+                  WHEN (
+                    CHARINDEX('+', SUBSTRING("f8_s", 17)) + CHARINDEX('-', SUBSTRING("f8_s", 17))
+                  ) > 0
+                  THEN LENGTH(SUBSTRING("f8_s", 17)) - (
+                    CHARINDEX('+', SUBSTRING("f8_s", 17)) + CHARINDEX('-', SUBSTRING("f8_s", 17))
+                  ) + 1
+                  WHEN SUBSTRING("f8_s", LENGTH("f8_s"), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
             )
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(
-          CONCAT(COALESCE(REGEXP_SUBSTR("f8_s", '^.{19}[.]([0-9]+)', 1, 1, 'c', 1), ''), '000000'),
-          1,
-          6
-        ) AS BIGINT)
-        ELSE 0
-      END
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS BIGINT)
       ELSE 0
     END AS f8_any_fr,
-    COALESCE(
-      REGEXP_SUBSTR(SUBSTRING("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 1),
-      ''
-    ) AS f8_any_sg,
     CASE
       WHEN "f8_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_SUBSTR(SUBSTRING("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 2)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_SUBSTR(SUBSTRING("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 2) AS BIGINT)
-        ELSE 0
+        WHEN CHARINDEX('+', SUBSTRING("f8_s", 17)) > 0
+        THEN '+'
+        WHEN CHARINDEX('-', SUBSTRING("f8_s", 17)) > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f8_any_sg,
+    CASE
+      WHEN "f8_any_shape"
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            CHARINDEX('+', SUBSTRING("f8_s", 17)) + CHARINDEX('-', SUBSTRING("f8_s", 17))
+          ) > 0
+          THEN SUBSTRING(
+            SUBSTRING("f8_s", 17),
+            (
+              CHARINDEX('+', SUBSTRING("f8_s", 17)) + CHARINDEX('-', SUBSTRING("f8_s", 17))
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f8_any_oh,
     CASE
       WHEN "f8_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_SUBSTR(SUBSTRING("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 3)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_SUBSTR(SUBSTRING("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 3) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            CHARINDEX('+', SUBSTRING("f8_s", 17)) + CHARINDEX('-', SUBSTRING("f8_s", 17))
+          ) > 0
+          THEN REPLACE(
+            SUBSTRING(
+              SUBSTRING("f8_s", 17),
+              (
+                CHARINDEX('+', SUBSTRING("f8_s", 17)) + CHARINDEX('-', SUBSTRING("f8_s", 17))
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f8_any_om,
     "f9_any_shape" AS f9_any_ok,
@@ -4053,56 +4149,88 @@ WITH cal0_days AS (
     END AS f9_any_ss,
     CASE
       WHEN "f9_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTRING(
-              CONCAT(COALESCE(REGEXP_SUBSTR("f9_s", '^.{19}[.]([0-9]+)', 1, 1, 'c', 1), ''), '000000'),
-              1,
-              6
+      THEN CAST(SUBSTRING(
+        CONCAT(
+          CASE
+            WHEN SUBSTRING("f9_s", 20, 1) = '.'
+            THEN SUBSTRING(
+              "f9_s",
+              21,
+              LENGTH("f9_s") - 20 - (
+                CASE
+                  WHEN (
+                    CHARINDEX('+', SUBSTRING("f9_s", 17)) + CHARINDEX('-', SUBSTRING("f9_s", 17))
+                  ) > 0
+                  THEN LENGTH(SUBSTRING("f9_s", 17)) - (
+                    CHARINDEX('+', SUBSTRING("f9_s", 17)) + CHARINDEX('-', SUBSTRING("f9_s", 17))
+                  ) + 1
+                  WHEN SUBSTRING("f9_s", LENGTH("f9_s"), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
             )
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTRING(
-          CONCAT(COALESCE(REGEXP_SUBSTR("f9_s", '^.{19}[.]([0-9]+)', 1, 1, 'c', 1), ''), '000000'),
-          1,
-          6
-        ) AS BIGINT)
-        ELSE 0
-      END
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS BIGINT)
       ELSE 0
     END AS f9_any_fr,
-    COALESCE(
-      REGEXP_SUBSTR(SUBSTRING("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 1),
-      ''
-    ) AS f9_any_sg,
     CASE
       WHEN "f9_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_SUBSTR(SUBSTRING("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 2)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_SUBSTR(SUBSTRING("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 2) AS BIGINT)
-        ELSE 0
+        WHEN CHARINDEX('+', SUBSTRING("f9_s", 17)) > 0
+        THEN '+'
+        WHEN CHARINDEX('-', SUBSTRING("f9_s", 17)) > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f9_any_sg,
+    CASE
+      WHEN "f9_any_shape"
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            CHARINDEX('+', SUBSTRING("f9_s", 17)) + CHARINDEX('-', SUBSTRING("f9_s", 17))
+          ) > 0
+          THEN SUBSTRING(
+            SUBSTRING("f9_s", 17),
+            (
+              CHARINDEX('+', SUBSTRING("f9_s", 17)) + CHARINDEX('-', SUBSTRING("f9_s", 17))
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f9_any_oh,
     CASE
       WHEN "f9_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            REGEXP_SUBSTR(SUBSTRING("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 3)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_SUBSTR(SUBSTRING("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1, 1, 'c', 3) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            CHARINDEX('+', SUBSTRING("f9_s", 17)) + CHARINDEX('-', SUBSTRING("f9_s", 17))
+          ) > 0
+          THEN REPLACE(
+            SUBSTRING(
+              SUBSTRING("f9_s", 17),
+              (
+                CHARINDEX('+', SUBSTRING("f9_s", 17)) + CHARINDEX('-', SUBSTRING("f9_s", 17))
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f9_any_om
   FROM ts0

@@ -3710,41 +3710,88 @@ WITH cal0_days AS (
     END AS f4_any_ss,
     CASE
       WHEN "f4_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f4_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(SUBSTR(
+        CONCAT(
+          CASE
+            WHEN SUBSTR("f4_s", 20, 1) = '.'
+            THEN SUBSTR(
+              "f4_s",
+              21,
+              LENGTH("f4_s") - 20 - (
+                CASE
+                  WHEN (
+                    STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+                  ) > 0
+                  THEN LENGTH(SUBSTR("f4_s", 17)) - (
+                    STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+                  ) + 1
+                  WHEN SUBSTR("f4_s", LENGTH("f4_s"), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
+            )
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS BIGINT)
       ELSE 0
     END AS f4_any_fr,
-    COALESCE(REGEXP_EXTRACT(SUBSTR("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1), '') AS f4_any_sg,
     CASE
       WHEN "f4_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTR("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2)) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTR("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2) AS BIGINT)
-        ELSE 0
+        WHEN STRPOS(SUBSTR("f4_s", 17), '+') > 0
+        THEN '+'
+        WHEN STRPOS(SUBSTR("f4_s", 17), '-') > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f4_any_sg,
+    CASE
+      WHEN "f4_any_shape"
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+          ) > 0
+          THEN SUBSTR(
+            SUBSTR("f4_s", 17),
+            (
+              STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f4_any_oh,
     CASE
       WHEN "f4_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTR("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3)) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTR("f4_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+          ) > 0
+          THEN REPLACE(
+            SUBSTR(
+              SUBSTR("f4_s", 17),
+              (
+                STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f4_any_om,
     "f6_any_shape" AS f6_any_ok,
@@ -3808,41 +3855,88 @@ WITH cal0_days AS (
     END AS f6_any_ss,
     CASE
       WHEN "f6_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f6_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(SUBSTR(
+        CONCAT(
+          CASE
+            WHEN SUBSTR("f6_s", 20, 1) = '.'
+            THEN SUBSTR(
+              "f6_s",
+              21,
+              LENGTH("f6_s") - 20 - (
+                CASE
+                  WHEN (
+                    STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+                  ) > 0
+                  THEN LENGTH(SUBSTR("f6_s", 17)) - (
+                    STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+                  ) + 1
+                  WHEN SUBSTR("f6_s", LENGTH("f6_s"), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
+            )
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS BIGINT)
       ELSE 0
     END AS f6_any_fr,
-    COALESCE(REGEXP_EXTRACT(SUBSTR("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1), '') AS f6_any_sg,
     CASE
       WHEN "f6_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTR("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2)) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTR("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2) AS BIGINT)
-        ELSE 0
+        WHEN STRPOS(SUBSTR("f6_s", 17), '+') > 0
+        THEN '+'
+        WHEN STRPOS(SUBSTR("f6_s", 17), '-') > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f6_any_sg,
+    CASE
+      WHEN "f6_any_shape"
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+          ) > 0
+          THEN SUBSTR(
+            SUBSTR("f6_s", 17),
+            (
+              STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f6_any_oh,
     CASE
       WHEN "f6_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTR("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3)) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTR("f6_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+          ) > 0
+          THEN REPLACE(
+            SUBSTR(
+              SUBSTR("f6_s", 17),
+              (
+                STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f6_any_om,
     "f8_any_shape" AS f8_any_ok,
@@ -3906,41 +4000,88 @@ WITH cal0_days AS (
     END AS f8_any_ss,
     CASE
       WHEN "f8_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f8_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(SUBSTR(
+        CONCAT(
+          CASE
+            WHEN SUBSTR("f8_s", 20, 1) = '.'
+            THEN SUBSTR(
+              "f8_s",
+              21,
+              LENGTH("f8_s") - 20 - (
+                CASE
+                  WHEN (
+                    STRPOS(SUBSTR("f8_s", 17), '+') + STRPOS(SUBSTR("f8_s", 17), '-')
+                  ) > 0
+                  THEN LENGTH(SUBSTR("f8_s", 17)) - (
+                    STRPOS(SUBSTR("f8_s", 17), '+') + STRPOS(SUBSTR("f8_s", 17), '-')
+                  ) + 1
+                  WHEN SUBSTR("f8_s", LENGTH("f8_s"), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
+            )
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS BIGINT)
       ELSE 0
     END AS f8_any_fr,
-    COALESCE(REGEXP_EXTRACT(SUBSTR("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1), '') AS f8_any_sg,
     CASE
       WHEN "f8_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTR("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2)) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTR("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2) AS BIGINT)
-        ELSE 0
+        WHEN STRPOS(SUBSTR("f8_s", 17), '+') > 0
+        THEN '+'
+        WHEN STRPOS(SUBSTR("f8_s", 17), '-') > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f8_any_sg,
+    CASE
+      WHEN "f8_any_shape"
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            STRPOS(SUBSTR("f8_s", 17), '+') + STRPOS(SUBSTR("f8_s", 17), '-')
+          ) > 0
+          THEN SUBSTR(
+            SUBSTR("f8_s", 17),
+            (
+              STRPOS(SUBSTR("f8_s", 17), '+') + STRPOS(SUBSTR("f8_s", 17), '-')
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f8_any_oh,
     CASE
       WHEN "f8_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTR("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3)) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTR("f8_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            STRPOS(SUBSTR("f8_s", 17), '+') + STRPOS(SUBSTR("f8_s", 17), '-')
+          ) > 0
+          THEN REPLACE(
+            SUBSTR(
+              SUBSTR("f8_s", 17),
+              (
+                STRPOS(SUBSTR("f8_s", 17), '+') + STRPOS(SUBSTR("f8_s", 17), '-')
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f8_any_om,
     "f9_any_shape" AS f9_any_ok,
@@ -4004,41 +4145,88 @@ WITH cal0_days AS (
     END AS f9_any_ss,
     CASE
       WHEN "f9_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(
-            SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6)
-          ) > 0,
-          FALSE
-        )
-        THEN CAST(SUBSTR(CONCAT(COALESCE(REGEXP_EXTRACT("f9_s", '^.{19}[.]([0-9]+)', 1), ''), '000000'), 1, 6) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(SUBSTR(
+        CONCAT(
+          CASE
+            WHEN SUBSTR("f9_s", 20, 1) = '.'
+            THEN SUBSTR(
+              "f9_s",
+              21,
+              LENGTH("f9_s") - 20 - (
+                CASE
+                  WHEN (
+                    STRPOS(SUBSTR("f9_s", 17), '+') + STRPOS(SUBSTR("f9_s", 17), '-')
+                  ) > 0
+                  THEN LENGTH(SUBSTR("f9_s", 17)) - (
+                    STRPOS(SUBSTR("f9_s", 17), '+') + STRPOS(SUBSTR("f9_s", 17), '-')
+                  ) + 1
+                  WHEN SUBSTR("f9_s", LENGTH("f9_s"), 1) IN ('Z', 'z')
+                  THEN 1
+                  ELSE 0
+                END
+              )
+            )
+            ELSE ''
+          END,
+          '000000'
+        ),
+        1,
+        6
+      ) AS BIGINT)
       ELSE 0
     END AS f9_any_fr,
-    COALESCE(REGEXP_EXTRACT(SUBSTR("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 1), '') AS f9_any_sg,
     CASE
       WHEN "f9_any_shape"
       THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTR("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2)) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTR("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 2) AS BIGINT)
-        ELSE 0
+        WHEN STRPOS(SUBSTR("f9_s", 17), '+') > 0
+        THEN '+'
+        WHEN STRPOS(SUBSTR("f9_s", 17), '-') > 0
+        THEN '-'
+        ELSE ''
       END
+      ELSE ''
+    END AS f9_any_sg,
+    CASE
+      WHEN "f9_any_shape"
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            STRPOS(SUBSTR("f9_s", 17), '+') + STRPOS(SUBSTR("f9_s", 17), '-')
+          ) > 0
+          THEN SUBSTR(
+            SUBSTR("f9_s", 17),
+            (
+              STRPOS(SUBSTR("f9_s", 17), '+') + STRPOS(SUBSTR("f9_s", 17), '-')
+            ) + 1,
+            2
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f9_any_oh,
     CASE
       WHEN "f9_any_shape"
-      THEN CASE
-        WHEN COALESCE(
-          LENGTH(REGEXP_EXTRACT(SUBSTR("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3)) > 0,
-          FALSE
-        )
-        THEN CAST(REGEXP_EXTRACT(SUBSTR("f9_s", 17), '([+-])([0-9]{2})(?::?([0-9]{2}))?$', 3) AS BIGINT)
-        ELSE 0
-      END
+      THEN CAST(CONCAT(
+        '0',
+        CASE
+          WHEN (
+            STRPOS(SUBSTR("f9_s", 17), '+') + STRPOS(SUBSTR("f9_s", 17), '-')
+          ) > 0
+          THEN REPLACE(
+            SUBSTR(
+              SUBSTR("f9_s", 17),
+              (
+                STRPOS(SUBSTR("f9_s", 17), '+') + STRPOS(SUBSTR("f9_s", 17), '-')
+              ) + 3
+            ),
+            ':',
+            ''
+          )
+          ELSE ''
+        END
+      ) AS BIGINT)
       ELSE 0
     END AS f9_any_om
   FROM ts0
