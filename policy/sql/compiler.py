@@ -473,6 +473,7 @@ class _Build(HandoffParts):
                  dec(next_cols[1]).as_("next_unmet", copy=False)]
         viol = []
         hidden = []
+        beyond: list[exp.Expression] = []  # business time outside the calendar tables
         for i, h in enumerate(handoffs):
             p = f"handoff_{h['stage']}_"
             app = applies[id(h)]
@@ -484,6 +485,8 @@ class _Build(HandoffParts):
                 cols.append(dec(_case([(app, e)])).as_(p + field, copy=False))
             viol += [_case([(exp.And(this=app, expression=c), _S(code))])
                      for code, c in vals["violations"]]
+            beyond += [exp.And(this=app, expression=c) for code, c in vals["violations"]
+                       if code == "calendar_out_of_range"]
             hidden.append(dec(_case([(app, vals["rej_json"])])).as_(f"_rj{i}", copy=False))
         cols += [_case([(ok, d.compact(viol))], d.empty_array()).as_("violations", copy=False),
                  _col("_err").as_("error", copy=False),
@@ -492,8 +495,10 @@ class _Build(HandoffParts):
             cols += [_col("_msgs"), exp.Paren(this=lead[1]).as_("_lead_json", copy=False),
                      dec(_case(why_json)).as_("_reason_json", copy=False), *hidden]
             if self.src.json_text:
-                cols.append(_case([(exp.Not(this=ok), exp.column("txt"))]).as_("_txt",
-                                                                              copy=False))
+                # the text of a refused lead (to explain it), and of a lead the python
+                # engine decides again (policy.sql.engine.beyond_tables)
+                keep = exp.or_(exp.Not(this=ok), *beyond, copy=False)
+                cols.append(_case([(keep, exp.column("txt"))]).as_("_txt", copy=False))
         final = exp.select(*cols).from_("h", copy=False)
         if opts.source == "json" and opts.ordered:
             final = final.order_by(_col("line"), copy=False)

@@ -32,11 +32,14 @@ from policy.sql.engine import (
     _LENIENT,
     _NOT_JSON,
     BAD_UTF8,
+    OUT_OF_RANGE,
     BatchEngine,
     Rebuilder,
+    beyond_tables,
     block_lines,
     explain_refusal,
     jsonl_blocks,
+    python_decision,
     python_json_error,
     record_batches,
 )
@@ -138,6 +141,19 @@ class DuckEngine(BatchEngine):
         source = DuckJson(d, relation="src")
         stmt = build(pol, d, opts, source=source)
         self.sql = stmt.sql(dialect="duckdb")
+        self._calendar_tables(stmt)
+        self.con.execute("CREATE TABLE src (line BIGINT, txt VARCHAR)")
+        self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
+        self.rebuild = Rebuilder(pol)
+        self.width = len(layout(pol.model).columns)
+        read = source.paths or []
+        self._suspect = _suspect_query(sorted({p[:i] for p in read
+                                               for i in range(1, len(p))}))
+        self._extra = 3 + len(self.rebuild.handoffs)
+
+    def _calendar_tables(self, stmt: Any) -> None:
+        """(Re)create the calendar tables a statement built with ``calendars="named"``
+        reads (its years are those of its :class:`Options`)."""
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
             tabs = stmt.meta["calendar_tables"][label]
             for name, rows, cols in ((f"cal{index}_days", tabs.days, tabs.day_columns),
@@ -147,15 +163,8 @@ class DuckEngine(BatchEngine):
                     [] for _ in cols]
                 select = ", ".join(f"CAST(unnest(${i + 1}) AS BIGINT) AS {_ident(c)}"
                                    for i, c in enumerate(cols))
-                self.con.execute(f'CREATE TEMP TABLE "{name}" AS SELECT {select}', columns)
-        self.con.execute("CREATE TABLE src (line BIGINT, txt VARCHAR)")
-        self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
-        self.rebuild = Rebuilder(pol)
-        self.width = len(layout(pol.model).columns)
-        read = source.paths or []
-        self._suspect = _suspect_query(sorted({p[:i] for p in read
-                                               for i in range(1, len(p))}))
-        self._extra = 3 + len(self.rebuild.handoffs)
+                self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {select}',
+                                 columns)
 
     def close(self) -> None:
         """Close the connection and remove the temporary directory."""
@@ -259,7 +268,9 @@ class DuckEngine(BatchEngine):
                     raise RuntimeError("DuckDB returned the decisions out of input order")
                 last = line
                 if by_python and line in by_python:
-                    record = _python_decision(pol, line, by_python.pop(line), self.as_of)
+                    record = python_decision(pol, line, by_python.pop(line), self.as_of)
+                elif beyond_tables(record):
+                    record = python_decision(pol, line, row[-1], self.as_of)
                 elif isinstance(record, LeadError):
                     text = row[-1]
                     if text.startswith(_NOT_JSON):
@@ -294,9 +305,11 @@ class DuckEngine(BatchEngine):
 
         def python(line: int, payload: Any) -> Any:
             if payload is None:
-                return _python_decision(pol, line, special[line], self.as_of)
+                return python_decision(pol, line, special[line], self.as_of)
             values = list(payload.values())
             _, record = rebuild.record(tuple(values[:w]), tuple(values[w:w + extra]))
+            if beyond_tables(record):
+                return python_decision(pol, line, values[-1], self.as_of)
             if isinstance(record, LeadError):
                 text = values[-1]
                 record = explain_refusal(pol, record, text[1:] if text.startswith(_NOT_JSON)
@@ -340,9 +353,6 @@ class DuckEngine(BatchEngine):
         except duckdb.Error as exc:
             raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
         names = [name for name, _ in described]
-        opts = Options(source="json", as_of=self.as_of, years=self.years,
-                       calendars="named", instants="native", hidden=False,
-                       local_tz=getattr(self.pol, "local_tz", None))
         if len({n.lower() for n in names}) == len(names) and LINE not in names:
             src = ParquetSource(d, "parquet_src", dict(described))
             view = (f"SELECT file_row_number + 1 AS {LINE}, * EXCLUDE (file_row_number) "
@@ -352,14 +362,29 @@ class DuckEngine(BatchEngine):
             # JSON objects, whose keys keep their case
             src = DuckJson(d, relation="parquet_src")
             view = _parquet_json_select(source, names)
-        stmt = build(self.pol, d, opts, source=src)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW parquet_src AS {view}")
-        query = stmt.sql(dialect="duckdb")
+        years = self.years
         with atomic_target(target) as path:
-            try:
-                self.con.execute(f"COPY ({query}) TO {_quote(path)} (FORMAT parquet)")
-            except duckdb.Error as exc:
-                raise OSError(str(exc).splitlines()[0]) from None
+            for attempt in range(1, 5):
+                opts = Options(source="json", as_of=self.as_of, years=years,
+                               calendars="named", instants="native", hidden=False,
+                               local_tz=getattr(self.pol, "local_tz", None))
+                stmt = build(self.pol, d, opts, source=src)
+                if years != self.years:
+                    self._calendar_tables(stmt)
+                query = stmt.sql(dialect="duckdb")
+                try:
+                    self.con.execute(f"COPY ({query}) TO {_quote(path)} (FORMAT parquet)")
+                except duckdb.Error as exc:
+                    raise OSError(str(exc).splitlines()[0]) from None
+                # No row leaves DuckDB here, so business time beyond the calendar
+                # tables' years is not handed to the python engine: the tables are
+                # widened to the years of those rows' SLA starts and the file written
+                # again (never, for leads inside the default years).
+                wider = _widen(self.con, path, years, attempt)
+                if wider is None:
+                    break
+                years = wider
             return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(path)})"
                                     ).fetchone()[0]
 
@@ -386,17 +411,25 @@ def atomic_target(target: str) -> Iterator[str]:
         raise
 
 
-def _python_decision(pol: Any, line: int, text: str, as_of: int) -> Any:
-    """One line decided by the python engine, as ``funnel eval`` decides it."""
-    from policy.io.leads import jsonl_record
-
-    rec = jsonl_record(line, text)
-    if rec.error is not None:
-        return LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value), line=line)
-    try:
-        return pol.run_prepared(rec.value, pol.prepare(rec.value), as_of)
-    except LeadError as exc:
-        return exc.with_line(line)
+def _widen(con: Any, path: str, years: tuple[int, int], attempt: int
+           ) -> tuple[int, int] | None:
+    """Years of calendar tables that hold the business time of the rows of the decision
+    file ``path`` that carry ``calendar_out_of_range``, or None when there are none (or
+    the years cannot grow): the earliest SLA start's year, and ``10 × 2^attempt`` years
+    past the latest, so a long SLA counted from there fits too."""
+    file = f"read_parquet({_quote(path)})"
+    starts = [name for name, _ in _parquet_types(con, path) if name.endswith("_sla_start")]
+    if not starts:
+        return None
+    lo = ", ".join(f"min(year({c}))" for c in starts)
+    hi = ", ".join(f"max(year({c}))" for c in starts)
+    row = con.execute(f"SELECT least({lo}), greatest({hi}) FROM {file} "
+                      f"WHERE list_contains(violations, '{OUT_OF_RANGE}')").fetchone()
+    if row is None or row[0] is None:
+        return None
+    first = max(1, min(years[0], row[0] - 1))
+    last = min(9999, max(years[1], row[1] + 10 * 2 ** attempt))
+    return None if (first, last) == tuple(years) else (first, last)
 
 
 def _remove(con, path: str) -> None:

@@ -31,12 +31,38 @@ from policy.engine.runtime import invalid_reason_message
 from policy.engine.tabular import layout
 from policy.syntax import nodes as n
 
-__all__ = ["BAD_UTF8", "Rebuilder", "block_lines", "jsonl_batches", "jsonl_blocks",
-           "record_batches", "sendable_texts"]
+__all__ = ["BAD_UTF8", "OUT_OF_RANGE", "Rebuilder", "beyond_tables", "block_lines",
+           "jsonl_batches", "jsonl_blocks", "python_decision", "record_batches",
+           "sendable_texts"]
 
 #: What a line that is not UTF-8 is handed to SQL as (the SQL reports it).
 BAD_UTF8 = "\x00"
 _BLOCK = 1 << 25
+
+#: The violation SQL adds where a handoff's business time falls outside the years of
+#: its calendar tables. The python engine counts business time in any year, so a row
+#: that carries it is decided again by the python engine (:func:`python_decision`):
+#: the engines never disagree, whatever the years of the leads.
+OUT_OF_RANGE = "calendar_out_of_range"
+
+
+def beyond_tables(record: Any) -> bool:
+    """Whether SQL's ``record`` counted business time outside its calendar tables."""
+    return isinstance(record, Decision) and any(
+        v.code == OUT_OF_RANGE for v in record.violations)
+
+
+def python_decision(pol: Any, line: int, text: str, as_of: int) -> Any:
+    """One line (JSON text) decided by the python engine, as ``funnel eval`` decides it."""
+    from policy.io.leads import jsonl_record
+
+    rec = jsonl_record(line, text)
+    if rec.error is not None:
+        return LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value), line=line)
+    try:
+        return pol.run_prepared(rec.value, pol.prepare(rec.value), as_of)
+    except LeadError as exc:
+        return exc.with_line(line)
 
 
 def jsonl_blocks(stream: BinaryIO, block_bytes: int = _BLOCK
@@ -324,10 +350,12 @@ class BatchEngine:
         w = self.width
         for row in rows:
             line, record = self.rebuild.record(row[:w], row[w:])
-            if isinstance(record, LeadError):
+            if isinstance(record, LeadError) or beyond_tables(record):
                 if by_line is None:
                     by_line = dict(zip(lines, texts, strict=True))
-                record = explain_refusal(self.pol, record, by_line[line])
+                record = (explain_refusal(self.pol, record, by_line[line])
+                          if isinstance(record, LeadError)
+                          else python_decision(self.pol, line, by_line[line], self.as_of))
             out.append((line, record))
         return out
 

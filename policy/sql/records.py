@@ -421,9 +421,11 @@ class _Builder:
 
     # ------------------------------------------------------------------ fallback
     def python_rows(self, pieces: list[tuple[str, str]]) -> str:
-        """The rows Python writes: refused leads, an invalid rejection reason, and a
+        """The rows Python writes: refused leads, an invalid rejection reason, business
+        time beyond the calendar tables (the python engine decides those again), and a
         piece the SQL cannot print (NULL)."""
-        tests = ["error IS NOT NULL", self.d.contains("violations", "invalid_rejection_reason")]
+        tests = ["error IS NOT NULL", self.d.contains("violations", "invalid_rejection_reason"),
+                 self.d.contains("violations", "calendar_out_of_range")]
         tests += [f"{name} IS NULL" for name, _ in pieces]
         return " OR ".join(tests)
 
