@@ -124,8 +124,10 @@ def test_blocks_read_the_records_read_records_reads(lines, bom, last_open, bad, 
     leads = [(n, v.value if type(v) is Record else v) for block in blocks
              for n, v in block.leads()]
     assert leads == [(r.line, r.value) for r in expected]
-    assert all((type(v) is dict) == (type(v) is not Record) for block in blocks
-               for _, v in block.leads())
+    # a dict exactly for a record read without an error (a number past a double's
+    # range, which msgspec refuses, is a lead the engine refuses with its reason)
+    assert [type(v) is dict for block in blocks for _, v in block.leads()] == [
+        r.error is None for r in expected]
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -295,3 +297,20 @@ def test_as_of_is_converted_once_per_instant_object():
     assert as_of_instant(first) == from_datetime(first)
     with pytest.raises(TypeError):
         as_of_instant("2026-12-01")  # type: ignore[arg-type]
+
+
+def test_a_number_past_a_double_is_refused_with_its_reason(tmp_path):
+    """msgspec refuses ``1e999``; the standard library reads it as infinity, and the
+    engine refuses the lead naming the field (never an error record without a message)."""
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    leads = tmp_path / "big.jsonl"
+    leads.write_text('{"lead_id": "A", "created_at": "2026-01-01T00:00:00Z", '
+                     '"email": "a@b.com", "webinars_attended": 1E+309}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", str(RULES), str(leads),
+                                       "--as-of", "2026-12-01T00:00:00Z"])
+    assert result.exit_code == 1
+    error = json.loads(result.stdout.splitlines()[0])["error"]
+    assert error["message"] == "the lead does not match the schema"
+    assert [p["path"] for p in error["problems"]] == ["webinars_attended"]

@@ -151,8 +151,8 @@ class JsonlBlock:
                 line = piece.decode("utf-8", "surrogateescape")
                 record = self._line_record(number, line + "\n" if ends_line or i < last
                                            else line)
-                if record is not None:
-                    append((number, record))
+                if record is not None:  # a value msgspec refuses may still be a lead
+                    append((number, record.value if record.error is None else record))
                 continue
             append((number, value if type(value) is dict
                     else object_or_error(number, value)))
