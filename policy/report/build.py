@@ -171,11 +171,13 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
 def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] | None = None,
                        cohort: tuple[str, ...] | None = None, period: str = "month",
                        by_text: str | None = None, cohort_text: str | None = None,
-                       memory_limit: str | None = DUCKDB_MEMORY) -> dict[str, Any]:
+                       memory_limit: str | None = DUCKDB_MEMORY,
+                       years: tuple[int, int] | None = None) -> dict[str, Any]:
     """The report with the DuckDB engine: ``feed(facts)`` hands the records to a
     :class:`policy.report.sqlfacts.SqlFacts` (``add_jsonl``, ``add_records``,
     ``add_texts``); the decisions and their facts never leave DuckDB, and the figures are
-    computed there by the same SQL as on the python engine's path. Raises
+    computed there by the same SQL as on the python engine's path (``years``: the SQL
+    calendar tables' years, the engine's default when None). Raises
     :class:`policy.sql.SqlUnsupported` for a policy the SQL path cannot run."""
     from policy.report.sqlfacts import SqlFacts
 
@@ -187,7 +189,7 @@ def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] |
     with tempfile.TemporaryDirectory(prefix="funnel-report-") as tmp:
         facts = SqlFacts(pol, shape, as_of=as_of, by=by, cohort=cohort_path,
                          memory_limit=memory_limit, temp_directory=tmp,
-                         database=os.path.join(tmp, "facts.duckdb"))
+                         database=os.path.join(tmp, "facts.duckdb"), years=years)
         try:
             feed(facts)
             facts.finish()

@@ -139,6 +139,10 @@ class FactWriter:
 
     def render(self, line: int, record: Decision | LeadError, lead: Any) -> str:
         """The facts of one record as one JSON line (without its line end)."""
+        return self._dumps(self.row(line, record, lead))
+
+    def row(self, line: int, record: Decision | LeadError, lead: Any) -> dict[str, Any]:
+        """The facts of one record: column name -> value (absent columns are null)."""
         row: dict[str, Any] = {"line": line}
         is_lead = type(lead) is dict
         if self.by is not None:
@@ -149,7 +153,7 @@ class FactWriter:
         else:
             row["refused"] = False
             self._decision(row, record, lead if is_lead else {})
-        return self._dumps(row)
+        return row
 
     def write_all(self, items: Iterable[tuple[int, Decision | LeadError, Any]]) -> None:
         for line, record, lead in items:

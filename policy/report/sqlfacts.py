@@ -19,8 +19,15 @@ engine's decisions. What the statement reads from the lead, by JSON path from it
   (:func:`policy.sql.calendars.build_tables`, itself the SLA's
   :class:`~policy.model.calendar.WorkCalendar`): ``W(t) = w + max(0, t - o)`` for the
   interval that holds or follows ``t``, and the response is ``W(stop) - W(start)``
-  (0 when the stop is not after the start). An instant outside the tables' years gives
-  no figure (NULL), as the SLA there has the status ``unknown``.
+  (0 when the stop is not after the start).
+
+Two kinds of lead the SQL cannot decide as the python engine does
+(:mod:`policy.sql.fallback`) are decided by the python engine, one by one, and get the
+facts :class:`~policy.report.facts.FactWriter` writes for them on the python path: a
+line with a key repeated in one object the SQL or the report reads (found before the
+statement runs, and left out of it), and a lead whose SLA start, stop, due or
+escalation instant lies outside the calendar tables' years (marked ``pyfix`` by the
+statement, then deleted and replaced). Every other row stays in SQL.
 
 Rejection and placement reasons arrive as JSON text; :meth:`SqlFacts.finish` maps each
 distinct one to its key and, for rejections, to whether it is off the agreed list (the
@@ -37,7 +44,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from policy.report.facts import fact_columns, key_text
+from policy.report.facts import FactWriter, fact_columns, key_text
 from policy.report.shape import Shape
 
 __all__ = ["SqlFacts"]
@@ -61,13 +68,17 @@ class SqlFacts:
 
     ``by``/``cohort``: the field paths (or None). ``memory_limit``/``temp_directory``:
     DuckDB's settings; ``database``: a file for the table of facts, so that with a memory
-    limit it lives on disk instead of growing in memory (None: in memory).
+    limit it lives on disk instead of growing in memory (None: in memory); ``years``:
+    the calendar tables' years (the engine's default: :class:`DuckEngine`). Leads the
+    SQL cannot decide as the python engine does (a key repeated in one object, business
+    time outside the tables' years: :mod:`policy.sql.fallback`) are decided by the
+    python engine, and their facts are the python path's; :attr:`by_python` counts them.
     """
 
     def __init__(self, pol: Any, shape: Shape, *, as_of: int, by: tuple[str, ...] | None,
                  cohort: tuple[str, ...] | None, memory_limit: str | None = None,
                  temp_directory: str | None = None, threads: int | None = None,
-                 database: str | None = None):
+                 database: str | None = None, years: tuple[int, int] | None = None):
         from policy.sql.duck import DuckEngine
 
         self.pol = pol
@@ -75,10 +86,14 @@ class SqlFacts:
         self.by = by
         self.cohort = cohort
         self.engine = DuckEngine(pol, as_of=as_of, memory_limit=memory_limit,
-                                 temp_directory=temp_directory, threads=threads)
+                                 temp_directory=temp_directory, threads=threads, years=years)
         self.con = self.engine.con
+        self.as_of = as_of
         cols = fact_columns(shape)
-        extra = {"byraw": "VARCHAR", "reason_raw": "VARCHAR"}
+        self._columns = list(cols)
+        # pyfix: the row's business time leaves the SQL calendar tables, so the python
+        # engine decides that lead (policy.sql.fallback); such rows are replaced
+        extra = {"byraw": "VARCHAR", "reason_raw": "VARCHAR", "pyfix": "BOOLEAN"}
         for j in range(len(shape.handoffs)):
             # the rejection reason's JSON text, and whether the decision has the
             # violation invalid_rejection_reason (used only when the list is unreadable)
@@ -98,6 +113,14 @@ class SqlFacts:
         self.con.execute("SET preserve_insertion_order = false")
         self._calendars = self._calendar_tables()
         self._insert = self._statement()
+        from policy.sql.fallback import read_objects, repeated_keys
+
+        mine = [p for p in (by, cohort, *(s.entered_at for s in shape.stages)) if p]
+        self._repeated = ("SELECT line FROM src WHERE "
+                          + repeated_keys(read_objects(pol.model, mine)))
+        self._writer: FactWriter | None = None
+        #: how many records the python engine decided (leads the SQL cannot decide alike)
+        self.by_python = 0
 
     # ------------------------------------------------------------------ input
     def add_texts(self, lines: list[int], texts: list[str]) -> None:
@@ -110,7 +133,46 @@ class SqlFacts:
         con.execute("DELETE FROM src")
         con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
                     [lines, sendable_texts(texts)])
+        # A key repeated in one object: DuckDB reads the first, the python reader the
+        # last (spec section 9), so the python engine decides those lines.
+        repeated = [r[0] for r in con.execute(self._repeated).fetchall()]
+        if repeated:
+            con.execute("DELETE FROM src WHERE line IN (SELECT unnest($1::BIGINT[]))",
+                        [repeated])
         con.execute(self._insert)
+        # Business time outside the calendar tables: the python engine's figures. The
+        # marked rows are all of this batch (earlier ones are gone), and DuckDB skips
+        # the row groups whose `pyfix` holds only NULL by their statistics.
+        beyond = [r[0] for r in con.execute(
+            f"DELETE FROM {self.table} WHERE pyfix RETURNING line").fetchall()]
+        if repeated or beyond:
+            text = dict(zip(lines, texts, strict=True))
+            self._by_python([(line, text[line]) for line in sorted([*repeated, *beyond])])
+
+    def _by_python(self, items: list[tuple[int, str]]) -> None:
+        """Decide these lines with the python engine and add the facts the python
+        path writes for them (:class:`policy.report.facts.FactWriter`)."""
+        from policy.sql.fallback import python_decision
+
+        if self._writer is None:
+            self._writer = FactWriter(self.shape, None, by=self.by, cohort=self.cohort,
+                                      tz=getattr(self.pol, "tz", None))
+        rows = []
+        for line, text in items:
+            record, lead = python_decision(self.pol, line, text, self.as_of)
+            rows.append(self._writer.row(line, record, lead))
+        self.by_python += len(rows)
+        names = list(self._columns)
+        # a list the report cannot read: finish() takes off_list from h{j}_viol
+        names += [f"h{j}_viol" for j in range(len(self.shape.handoffs))]
+        for row in rows:
+            for j in range(len(self.shape.handoffs)):
+                row[f"h{j}_viol"] = row.get(f"h{j}_off_list")
+        data = [[row.get(name) for row in rows] for name in names]
+        types = {**fact_columns(self.shape), **{n: "BOOLEAN" for n in names[len(self._columns):]}}
+        select = ", ".join(f"CAST(unnest(${k + 1}) AS {types[name]}) AS {_ident(name)}"
+                           for k, name in enumerate(names))
+        self.con.execute(f"INSERT INTO {self.table} BY NAME SELECT {select}", data)
 
     def add_errors(self, errors: Iterable[Any]) -> None:
         """Records the python reader already refused (CSV, JSON arrays): each with
@@ -351,6 +413,13 @@ class SqlFacts:
             response, more = self._response(j, c)
             sel.append(f"CASE WHEN {applies} THEN {response} END AS h{j}_response")
             joins += more
+        from policy.sql.fallback import beyond_tables, calendar_reach
+
+        beyond = beyond_tables(calendar_reach(self.pol.model, self.engine.years),
+                               lambda stage, field: "x." + _ident(f"handoff_{stage}_{field}"),
+                               response=True)
+        if beyond is not None:
+            sel.append(f"CASE WHEN {ok} AND {beyond} THEN true END AS pyfix")
         body = (f"SELECT {', '.join(sel)} FROM (SELECT * FROM decided) x "
                 f"JOIN {lf['last']} l ON l.line = x.line {' '.join(joins)}")
         return f"INSERT INTO {self.table} BY NAME WITH {lead_ctes} {body}"
