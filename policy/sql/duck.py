@@ -145,7 +145,7 @@ class DuckEngine(BatchEngine):
         self.con.execute("CREATE TABLE src (line BIGINT, txt VARCHAR)")
         self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         self.rebuild = Rebuilder(pol)
-        self.width = len(layout(pol.model).columns)
+        self.width = len(layout(pol).columns)
         read = source.paths or []
         self._suspect = _suspect_query(sorted({p[:i] for p in read
                                                for i in range(1, len(p))}))
@@ -495,7 +495,7 @@ class ParquetWriter:
     def __init__(self, pol: Any, target: str):
         import duckdb
 
-        self.lay = layout(pol.model)
+        self.lay = layout(pol)
         self.target = target
         self._dir = tempfile.TemporaryDirectory(prefix="funnel-parquet-")
         self.con = duckdb.connect(os.path.join(self._dir.name, "rows.duckdb"))

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
+from policy.engine import ir
 from policy.engine.decision import (
     Decision,
     HandoffResult,
@@ -26,10 +27,8 @@ from policy.engine.decision import (
     SlaResult,
     Violation,
 )
-from policy.engine.resolve import missing_sla_start_message
 from policy.engine.runtime import invalid_reason_message
 from policy.engine.tabular import layout
-from policy.syntax import nodes as n
 
 __all__ = ["BAD_UTF8", "OUT_OF_RANGE", "Rebuilder", "beyond_tables", "block_lines",
            "jsonl_batches", "jsonl_blocks", "python_decision", "record_batches",
@@ -157,17 +156,15 @@ def record_batches(records: Iterable[Any], size: int = 20_000
         yield lines, texts, errors
 
 
-def _const(model, expr) -> object:
-    """The value of a constant list (a literal or a define's), for violation messages."""
-    while isinstance(expr, n.Ref):
-        kind, target = model.resolve(expr)
-        if kind != "define":
-            return None
-        expr = target.value
-    if isinstance(expr, n.ListExpr):
-        return [_const(model, i) for i in expr.items]
-    if isinstance(expr, (n.String, n.Number, n.Bool)):
-        return expr.value
+def _constant(program: Any, expr: Any) -> object:
+    """The value of the agreed reasons (a constant list, or a define of one), for the
+    violation's message; None when it is not known without a lead."""
+    while isinstance(expr, ir.DefineRef):
+        expr = program.defines[expr.name].value
+    if isinstance(expr, ir.Const):
+        return expr.runtime
+    if isinstance(expr, ir.ListOf):
+        return [_constant(program, item) for item in expr.items]
     return None
 
 
@@ -176,16 +173,15 @@ class Rebuilder:
 
     def __init__(self, pol: Any):
         self.pol = pol
-        self.model = pol.model
+        self.program = pol.program  # the intermediate form, as every engine reads it
         self.info = pol.info
-        self.lay = layout(pol.model)
+        self.lay = layout(pol)
         self.names = self.lay.names
         self.handoffs = []
-        for h in self.model.handoffs:
-            sla = next((i for i in h.items if isinstance(i, n.Sla)), None)
-            rej = next((i for i in h.items if isinstance(i, n.Reject)), None)
-            reasons = _const(self.model, rej.reasons) if rej is not None else None
-            self.handoffs.append((h, sla, reasons))
+        for h in self.program.handoffs:
+            reasons = (_constant(self.program, h.reject.reasons) if h.reject is not None
+                       else None)
+            self.handoffs.append((h, h.sla, reasons))
 
     def record(self, row: tuple, extra: tuple) -> tuple[int, Decision | LeadError]:
         """``row``: the tabular columns; ``extra``: messages, lead JSON, reason JSON,
@@ -202,7 +198,7 @@ class Rebuilder:
             return line, LeadError(r["error"], problems, lead=lead, line=line)
         handoffs, violations = [], []
         for (h, sla, reasons), rj in zip(self.handoffs, rej_json, strict=True):
-            p = f"handoff_{h.stage.name}_"
+            p = f"handoff_{h.stage}_"
             if r[p + "team"] is None:
                 continue
             result = None
@@ -211,16 +207,15 @@ class Rebuilder:
                 result = SlaResult(status, r[p + "sla_start"], r[p + "sla_due"], r[p + "sla_stop"])
             reason = json.loads(rj) if rj is not None else None
             handoffs.append(HandoffResult(
-                stage=h.stage.name, team=r[p + "team"], route=r[p + "route"], sla=result,
+                stage=h.stage, team=r[p + "team"], route=r[p + "route"], sla=result,
                 escalate_to=r[p + "escalate_to"], rejected=bool(r[p + "rejected"]),
                 rejection_reason=reason))
             if result is not None and result.start is None:
-                violations.append(Violation("missing_sla_start",
-                                            missing_sla_start_message(h.stage.name, sla.start)))
+                violations.append(Violation("missing_sla_start", sla.missing_start))
             elif result is not None and result.status == "unknown":
                 violations.append(Violation(
                     "calendar_out_of_range",
-                    f"the business time of the {h.stage.name} handoff falls outside the "
+                    f"the business time of the {h.stage} handoff falls outside the "
                     "years of the SQL calendar tables"))
             if r[p + "rejected"] and "invalid_rejection_reason" in r["violations"]:
                 from policy.engine import runtime as rt
@@ -228,7 +223,7 @@ class Rebuilder:
                 if not rt.member(reason, reasons):
                     violations.append(Violation("invalid_rejection_reason",
                                                 invalid_reason_message(reason, reasons)))
-        scores = {s: r[f"score_{s}"] for s in self.model.scores}
+        scores = {s: r[f"score_{s}"] for s in self.program.score_names}
         nxt = None if r["next_stage"] is None else NextStep(r["next_stage"],
                                                            tuple(r["next_unmet"] or ()))
         reason = json.loads(reason_json) if reason_json is not None else None

@@ -200,7 +200,7 @@ class _Builder:
     def __init__(self, pol: Any, d: _Dialect, as_of_us: int):
         self.d = d
         self.pol = pol
-        self.lay = layout(pol.model)
+        self.lay = layout(pol)
         self.info = pol.info
         self.as_of_us = as_of_us
         self.handoffs = []

@@ -81,7 +81,7 @@ def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | N
         from policy.engine.tabular import layout, row
         from policy.sql.duck import ParquetWriter
 
-        lay = layout(pol.model)
+        lay = layout(pol)
         pw = ParquetWriter(pol, output)  # type: ignore[arg-type]
         for line, record in results:
             count(totals, line, record)

@@ -87,7 +87,7 @@ class SparkEngine(BatchEngine):
         self.rebuild = Rebuilder(pol)
         from policy.engine.tabular import layout
 
-        self.width = len(layout(pol.model).columns)
+        self.width = len(layout(pol).columns)
         import duckdb
 
         # the staging of whole inputs (write_stage): DuckDB writes them as Parquet
