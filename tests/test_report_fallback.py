@@ -14,6 +14,7 @@ text.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -30,7 +31,7 @@ import policy
 from policy.api import Policy
 from policy.report.build import build_report, duckdb_engine_available, report_with_duckdb
 from policy.report.render import to_json
-from policy.sql.fallback import calendar_reach, read_objects, repeated_keys
+from policy.sql.fallback import beyond_tables, key_objects, repeated_keys
 
 pytestmark = pytest.mark.skipif(not duckdb_engine_available(),
                                 reason="no DuckDB engine in this installation")
@@ -169,28 +170,56 @@ def test_the_repeated_key_test_finds_what_json_loads_reads_differently():
         assert got is expected, text
 
 
-def test_read_objects_holds_every_object_a_field_is_read_from():
-    pol = policy.load(RULES)
-    objects = read_objects(pol.model, [("utm", "campaign", "name")])
-    assert ("company",) in objects and ("utm",) in objects and ("utm", "campaign") in objects
-    assert () not in objects
+def test_key_objects_are_the_proper_prefixes_of_the_paths_read():
+    objects = key_objects([("utm", "campaign", "name"), ("source",), ("company", "size"), ()])
+    assert objects == [("company",), ("utm",), ("utm", "campaign")]
 
 
-def test_the_reach_is_inside_the_tables_and_conservative():
-    """A start before `start_high` has its due and escalation inside the tables (checked
-    against the tables' own arithmetic); `high` is past every working interval."""
-    from policy.sql.calendars import build_tables, due_in_python
+def test_eval_and_report_share_one_repeated_key_query(tmp_path):
+    """The engine's staging finds a key repeated in an object the policy reads, and in
+    one only a caller reads (the report's --by) once the caller names it."""
+    from policy.engine.timestamps import parse_timestamp
+    from policy.sql.duck import DuckEngine
 
-    pol = policy.load(RULES)
-    reaches = calendar_reach(pol.model, (2026, 2026))
-    assert reaches and all(r.low < r.start_high <= r.high for r in reaches)
-    cal = pol.model.work_calendar
-    amount = 8 * 3_600_000_000
-    tabs = build_tables(cal, 2026, 2026, [amount])
-    for r in reaches:
-        for start in (r.low, r.start_high - 1, r.start_high - 3_600_000_000):
-            assert due_in_python(tabs, start, 0) is not None
-    assert due_in_python(tabs, reaches[0].high, 0) is None
+    pol = _rules_policy()
+    line = _rules_lines(1)[0]
+    texts = [line.replace('"company":{', '"company":{"industry":"a","industry":"b",', 1),
+             line[:-1] + ', "zz": {"k": 1, "k": 2}}', line]
+    data = ("\n".join(texts) + "\n").encode()
+    at = parse_timestamp(AS_OF)
+    plain = DuckEngine(pol, as_of=at)
+    assert set(plain.stage_jsonl(io.BytesIO(data))) == {1}
+    report = DuckEngine(pol, as_of=at, also_reads=(("zz", "k"),), ordered=False)
+    assert set(report.stage_jsonl(io.BytesIO(data))) == {1, 2}
+    plain.close()
+    report.close()
+
+
+def test_an_escalation_past_the_tables_end_is_marked_for_the_python_engine():
+    """Tables of 2026 only, as_of in 2027: an SLA started on the evening of 30 December has its due
+    instant inside the tables and its escalation past their end. The SQL marks the
+    decision (calendar_out_of_range), so eval decides it again with the python engine
+    and escalates as the python engine does."""
+    from policy.sql.duck import DuckEngine
+
+    pol = _rules_policy()
+    lines = [re.sub(r'"mql_at":"2026-\d\d-\d\dT\d\d', '"mql_at":"2026-12-30T20', line)
+             for line in _rules_lines(40)]
+    lines = [re.sub(r',"(accepted|rejected)_at":"[^"]*"', "", line) for line in lines]
+    engine = DuckEngine(pol, as_of=AS_OF_US_2027, years=(2026, 2026))
+    decided = engine.decide(list(range(1, len(lines) + 1)), lines)
+    marked = engine.rows(list(range(1, len(lines) + 1)), lines)
+    engine.close()
+    names = engine.rebuild.names
+    # the due instant inside the tables, the escalation's past their end
+    assert any("calendar_out_of_range" in row[names.index("violations")]
+               and row[names.index("handoff_mql_sla_due")] is not None for row in marked)
+    for (line, record), text in zip(decided, lines, strict=True):
+        expected = pol.run_prepared(json.loads(text), pol.prepare(json.loads(text)),
+                                    AS_OF_US_2027)
+        assert not beyond_tables(record)
+        assert record.to_dict() == expected.to_dict(), line
+    assert any(h.escalate_to for _, r in decided for h in r.handoffs)
 
 
 # --------------------------------------------------------------------------- differential

@@ -1,12 +1,16 @@
 """The report's ``facts`` table built inside DuckDB, from the DuckDB engine's tabular rows.
 
-With ``funnel report --engine duckdb`` no decision is rebuilt in Python: each batch of
-records goes through the policy's SQL (:class:`policy.sql.duck.DuckEngine`'s ``decided``
-view, the tabular form of section 9 with the engine's hidden columns), and one
-``INSERT … SELECT`` turns those rows, joined with the lead fields the report needs, into
-rows of the ``facts`` table that :mod:`policy.report.compute` reads — the same columns,
-with the same meaning, as :class:`policy.report.facts.FactWriter` writes from the python
-engine's decisions. What the statement reads from the lead, by JSON path from its text:
+With ``funnel report --engine duckdb`` the leads are read and decided by the same code as
+``funnel eval --engine duckdb`` (:class:`policy.sql.duck.DuckEngine`): the records are
+staged once in DuckDB's staging table (blocks of JSON Lines split into lines by DuckDB,
+the lines the python reader says are not JSON marked, the python reader's records of CSV
+and JSON files as JSON text), and :meth:`SqlFacts.finish` runs one ``INSERT … SELECT``
+over the whole staging table: the engine's decision relation (``decided``, the tabular
+form of section 9 with the engine's hidden columns, here without its ``ORDER BY``: the
+facts are aggregated, never listed), joined with the lead fields the report needs, gives
+the rows of the ``facts`` table that :mod:`policy.report.compute` reads, the same
+columns with the same meaning as :class:`policy.report.facts.FactWriter` writes from the
+python engine's decisions. What the statement reads from the lead, by JSON path:
 
 - the ``--by`` field: a string as it is; any other value as JSON text, turned into its
   report key (compact JSON of the value, as Python prints it) by :meth:`SqlFacts.finish`
@@ -21,12 +25,13 @@ engine's decisions. What the statement reads from the lead, by JSON path from it
   interval that holds or follows ``t``, and the response is ``W(stop) - W(start)``
   (0 when the stop is not after the start).
 
-Two kinds of lead the SQL cannot decide as the python engine does
-(:mod:`policy.sql.fallback`) are decided by the python engine, one by one, and get the
-facts :class:`~policy.report.facts.FactWriter` writes for them on the python path: a
-line with a key repeated in one object the SQL or the report reads (found before the
-statement runs, and left out of it), and a lead whose SLA start, stop, due or
-escalation instant lies outside the calendar tables' years (marked ``pyfix`` by the
+The leads the SQL cannot decide as the python engine does are found by the tests eval
+uses (:mod:`policy.sql.fallback`) and decided by the python engine, one by one; they get
+the facts :class:`~policy.report.facts.FactWriter` writes for them on the python path:
+a line with a key repeated in an object the policy or the report reads, or with half a
+surrogate pair (both found while staging, and left out of the statement), and a lead
+whose decision carries ``calendar_out_of_range`` or whose response time the tables
+cannot count (its start or stop has no working-time position: marked ``pyfix`` by the
 statement, then deleted and replaced). Every other row stays in SQL.
 
 Rejection and placement reasons arrive as JSON text; :meth:`SqlFacts.finish` maps each
@@ -39,9 +44,8 @@ Must run after: loading the policy and :func:`policy.report.shape.report_shape`.
 
 from __future__ import annotations
 
-import io as _io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from policy.report.facts import FactWriter, fact_columns, key_text
@@ -50,8 +54,6 @@ from policy.report.shape import Shape
 __all__ = ["SqlFacts"]
 
 _DAY_US = 86_400_000_000
-#: Bytes of JSON Lines per statement (as the DuckDB engine's own batches).
-_BATCH_BYTES = 1 << 25
 
 
 def _q(text: str) -> str:
@@ -64,15 +66,16 @@ def _ident(name: str) -> str:
 
 
 class SqlFacts:
-    """Decides batches with the DuckDB engine and appends their facts to ``facts``.
+    """Stages records in the DuckDB engine, then (:meth:`finish`) decides them all and
+    fills the table ``facts``.
 
     ``by``/``cohort``: the field paths (or None). ``memory_limit``/``temp_directory``:
     DuckDB's settings; ``database``: a file for the table of facts, so that with a memory
     limit it lives on disk instead of growing in memory (None: in memory); ``years``:
     the calendar tables' years (the engine's default: :class:`DuckEngine`). Leads the
-    SQL cannot decide as the python engine does (a key repeated in one object, business
-    time outside the tables' years: :mod:`policy.sql.fallback`) are decided by the
-    python engine, and their facts are the python path's; :attr:`by_python` counts them.
+    SQL cannot decide as the python engine does (:mod:`policy.sql.fallback`) are decided
+    by the python engine, and their facts are the python path's; :attr:`by_python`
+    counts them.
     """
 
     def __init__(self, pol: Any, shape: Shape, *, as_of: int, by: tuple[str, ...] | None,
@@ -85,9 +88,14 @@ class SqlFacts:
         self.shape = shape
         self.by = by
         self.cohort = cohort
+        # the fields the report reads from the text itself: a key repeated in one of
+        # their objects sends the line to the python engine, as the policy's do
+        mine = tuple(p for p in (by, cohort, *(s.entered_at for s in shape.stages)) if p)
         self.engine = DuckEngine(pol, as_of=as_of, memory_limit=memory_limit,
-                                 temp_directory=temp_directory, threads=threads, years=years)
+                                 temp_directory=temp_directory, threads=threads, years=years,
+                                 also_reads=mine, ordered=False)
         self.con = self.engine.con
+        self.con.execute("DELETE FROM src")
         self.as_of = as_of
         cols = fact_columns(shape)
         self._columns = list(cols)
@@ -113,66 +121,16 @@ class SqlFacts:
         self.con.execute("SET preserve_insertion_order = false")
         self._calendars = self._calendar_tables()
         self._insert = self._statement()
-        from policy.sql.fallback import read_objects, repeated_keys
-
-        mine = [p for p in (by, cohort, *(s.entered_at for s in shape.stages)) if p]
-        self._repeated = ("SELECT line FROM src WHERE "
-                          + repeated_keys(read_objects(pol.model, mine)))
         self._writer: FactWriter | None = None
         #: how many records the python engine decided (leads the SQL cannot decide alike)
         self.by_python = 0
 
     # ------------------------------------------------------------------ input
     def add_texts(self, lines: list[int], texts: list[str]) -> None:
-        """One batch of records as JSON text (a JSON Lines file's lines)."""
-        if not lines:
-            return
-        from policy.sql.engine import sendable_texts
-
-        con = self.con
-        con.execute("DELETE FROM src")
-        con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
-                    [lines, sendable_texts(texts)])
-        # A key repeated in one object: DuckDB reads the first, the python reader the
-        # last (spec section 9), so the python engine decides those lines.
-        repeated = [r[0] for r in con.execute(self._repeated).fetchall()]
-        if repeated:
-            con.execute("DELETE FROM src WHERE line IN (SELECT unnest($1::BIGINT[]))",
-                        [repeated])
-        con.execute(self._insert)
-        # Business time outside the calendar tables: the python engine's figures. The
-        # marked rows are all of this batch (earlier ones are gone), and DuckDB skips
-        # the row groups whose `pyfix` holds only NULL by their statistics.
-        beyond = [r[0] for r in con.execute(
-            f"DELETE FROM {self.table} WHERE pyfix RETURNING line").fetchall()]
-        if repeated or beyond:
-            text = dict(zip(lines, texts, strict=True))
-            self._by_python([(line, text[line]) for line in sorted([*repeated, *beyond])])
-
-    def _by_python(self, items: list[tuple[int, str]]) -> None:
-        """Decide these lines with the python engine and add the facts the python
-        path writes for them (:class:`policy.report.facts.FactWriter`)."""
-        from policy.sql.fallback import python_decision
-
-        if self._writer is None:
-            self._writer = FactWriter(self.shape, None, by=self.by, cohort=self.cohort,
-                                      tz=getattr(self.pol, "tz", None))
-        rows = []
-        for line, text in items:
-            record, lead = python_decision(self.pol, line, text, self.as_of)
-            rows.append(self._writer.row(line, record, lead))
-        self.by_python += len(rows)
-        names = list(self._columns)
-        # a list the report cannot read: finish() takes off_list from h{j}_viol
-        names += [f"h{j}_viol" for j in range(len(self.shape.handoffs))]
-        for row in rows:
-            for j in range(len(self.shape.handoffs)):
-                row[f"h{j}_viol"] = row.get(f"h{j}_off_list")
-        data = [[row.get(name) for row in rows] for name in names]
-        types = {**fact_columns(self.shape), **{n: "BOOLEAN" for n in names[len(self._columns):]}}
-        select = ", ".join(f"CAST(unnest(${k + 1}) AS {types[name]}) AS {_ident(name)}"
-                           for k, name in enumerate(names))
-        self.con.execute(f"INSERT INTO {self.table} BY NAME SELECT {select}", data)
+        """Stage one batch of records as JSON text (line numbers ascending, above every
+        line staged before)."""
+        if lines:
+            self.con.execute("INSERT INTO src SELECT unnest($1), unnest($2)", [lines, texts])
 
     def add_errors(self, errors: Iterable[Any]) -> None:
         """Records the python reader already refused (CSV, JSON arrays): each with
@@ -196,48 +154,56 @@ class SqlFacts:
             self.add_errors(errors.values())
 
     def add_units(self, units: Iterable[Any]) -> None:
-        """The units of :func:`policy.io.batch.batches`: blocks of JSON Lines go to SQL as
-        text (gathered into batches of a few MB, so each statement is worth its planning),
+        """The units of :func:`policy.io.batch.batches`: blocks of JSON Lines are staged
+        as :meth:`add_jsonl` stages a stream (their bytes, in order, are the file's),
         batches of read records (CSV, JSON arrays) as :meth:`add_records` takes them."""
-        from policy.sql.engine import jsonl_batches
-
-        lines: list[int] = []
-        texts: list[str] = []
-        size = 0
-        for unit in units:
-            data = getattr(unit, "data", None)
-            if data is None:
+        units = iter(units)
+        first = next(units, None)
+        if first is None:
+            return
+        if getattr(first, "data", None) is None:
+            for unit in (first, *units):
                 self.add_records(unit.records())
-                continue
-            if unit.too_long:  # one line longer than the reader takes: its error record
-                self.add_errors(unit.records())
-                continue
-            # jsonl_batches numbers lines from 1 and drops a byte order mark at its
-            # start; a block inside the file gets a blank first line, so that a mark
-            # there stays (as the python reader keeps it) and numbering stays exact.
-            offset = unit.line - 1 if unit.first else unit.line - 2
-            stream = _io.BytesIO(data if unit.first else b"\n" + data)
-            for got_lines, got_texts in jsonl_batches(stream):
-                lines += [n + offset for n in got_lines]
-                texts += got_texts
-            size += len(data)
-            if size >= _BATCH_BYTES:
-                self.add_texts(lines, texts)
-                lines, texts, size = [], [], 0
-        self.add_texts(lines, texts)
+            return
+        stream = _UnitStream(first, units)
+        self.add_jsonl(stream)
+        self.add_errors(stream.too_long)
 
     def add_jsonl(self, stream: Any) -> None:
-        """Every record of a JSON Lines byte stream, a few MB at a time."""
-        from policy.sql.engine import jsonl_batches
+        """Every record of a JSON Lines byte stream, staged a few MB at a time (as
+        :meth:`policy.sql.duck.DuckEngine.stage_jsonl` stages it)."""
+        from policy.sql.engine import jsonl_blocks
 
-        for lines, texts in jsonl_batches(stream):
-            self.add_texts(lines, texts)
+        for first, data, text in jsonl_blocks(stream):
+            self.engine.stage_block(first, data, text)
 
-    # ------------------------------------------------------------------ finishing
+    # ------------------------------------------------------------------ deciding
     def finish(self) -> None:
-        """Turn the JSON text of non-string keys and of reasons into report keys (once
-        per distinct value), and mark off-list rejection reasons."""
+        """Decide every staged record and fill ``facts``: one statement over the staging
+        table, then the python engine for the leads SQL cannot decide alike; then turn
+        the JSON text of non-string keys and of reasons into report keys (once per
+        distinct value), and mark off-list rejection reasons."""
+        from policy.sql.duck import _SURROGATES
+
         con = self.con
+        by_python = self.engine.find_suspects()
+        # DuckDB's JSON reader refuses half a surrogate pair that Python reads
+        for line, txt in con.execute(_SURROGATES).fetchall():
+            by_python.setdefault(line, txt)
+        if by_python:
+            con.execute("DELETE FROM src WHERE line IN (SELECT unnest($1::BIGINT[]))",
+                        [sorted(by_python)])
+        con.execute(self._insert)
+        # Business time the tables cannot count: the python engine's figures. DuckDB
+        # skips the row groups whose `pyfix` holds only NULL by their statistics.
+        beyond = [r[0] for r in con.execute(
+            f"DELETE FROM {self.table} WHERE pyfix RETURNING line").fetchall()]
+        if beyond:
+            by_python.update(con.execute(
+                "SELECT line, txt FROM src WHERE line IN (SELECT unnest($1::BIGINT[]))",
+                [beyond]).fetchall())
+        if by_python:
+            self._by_python(sorted(by_python.items()))
         self._map("byraw", {"bykey": key_text})
         self._map("reason_raw", {"reason": key_text})
         for j, h in enumerate(self.shape.handoffs):
@@ -249,6 +215,31 @@ class SqlFacts:
                 con.execute(f"UPDATE {self.table} SET h{j}_off_list = h{j}_viol "
                             f"WHERE h{j}_rejected")
         con.execute("DROP TABLE IF EXISTS _jmap")
+
+    def _by_python(self, items: list[tuple[int, str]]) -> None:
+        """Decide these lines with the python engine and add the facts the python
+        path writes for them (:class:`policy.report.facts.FactWriter`)."""
+        from policy.sql.fallback import python_decision
+
+        if self._writer is None:
+            self._writer = FactWriter(self.shape, None, by=self.by, cohort=self.cohort,
+                                      tz=getattr(self.pol, "tz", None))
+        rows = []
+        for line, text in items:
+            record, lead = python_decision(self.pol, line, text, self.as_of, with_lead=True)
+            rows.append(self._writer.row(line, record, lead))
+        self.by_python += len(rows)
+        names = list(self._columns)
+        # a list the report cannot read: finish() takes off_list from h{j}_viol
+        names += [f"h{j}_viol" for j in range(len(self.shape.handoffs))]
+        for row in rows:
+            for j in range(len(self.shape.handoffs)):
+                row[f"h{j}_viol"] = row.get(f"h{j}_off_list")
+        data = [[row.get(name) for row in rows] for name in names]
+        types = {**fact_columns(self.shape), **{n: "BOOLEAN" for n in names[len(self._columns):]}}
+        select = ", ".join(f"CAST(unnest(${k + 1}) AS {types[name]}) AS {_ident(name)}"
+                           for k, name in enumerate(names))
+        self.con.execute(f"INSERT INTO {self.table} BY NAME SELECT {select}", data)
 
     def _map(self, raw: str, targets: dict) -> None:
         con = self.con
@@ -394,7 +385,8 @@ class SqlFacts:
         for i, st in enumerate(shape.stages):
             if st.entered_at is not None:
                 sel.append(f"CASE WHEN {ok} THEN l.{lf[f'e{i}']} END AS e{i}")
-        joins = []
+        joins: list[str] = []
+        misses: list[str] = []
         for j, h in enumerate(shape.handoffs):
             def c(field: str, stage=h.stage) -> str:
                 return "x." + _ident(f"handoff_{stage}_{field}")
@@ -410,26 +402,29 @@ class SqlFacts:
                 f"CASE WHEN {applies} AND {c('rejected')} THEN list_contains(x.violations, "
                 f"'invalid_rejection_reason') END AS h{j}_viol",
             ]
-            response, more = self._response(j, c)
+            response, more, miss = self._response(j, c)
             sel.append(f"CASE WHEN {applies} THEN {response} END AS h{j}_response")
             joins += more
-        from policy.sql.fallback import beyond_tables, calendar_reach
+            if miss is not None:
+                misses.append(miss)
+        from policy.sql.fallback import beyond_tables_sql
 
-        beyond = beyond_tables(calendar_reach(self.pol.model, self.engine.years),
-                               lambda stage, field: "x." + _ident(f"handoff_{stage}_{field}"),
-                               response=True)
-        if beyond is not None:
-            sel.append(f"CASE WHEN {ok} AND {beyond} THEN true END AS pyfix")
+        # the python engine decides a lead whose business time the SQL tables cannot
+        # count: the decision's own mark (as eval), or a response time whose start or
+        # stop has no working-time position in the report's tables
+        beyond = " OR ".join([beyond_tables_sql("x.violations"), *misses])
+        sel.append(f"CASE WHEN {ok} AND ({beyond}) THEN true END AS pyfix")
         body = (f"SELECT {', '.join(sel)} FROM (SELECT * FROM decided) x "
                 f"JOIN {lf['last']} l ON l.line = x.line {' '.join(joins)}")
         return f"INSERT INTO {self.table} BY NAME WITH {lead_ctes} {body}"
 
-    def _response(self, j: int, c) -> tuple[str, list[str]]:
-        """The business time from start to stop of handoff ``j`` (an expression), and
-        the joins it needs."""
+    def _response(self, j: int, c) -> tuple[str, list[str], str | None]:
+        """The business time from start to stop of handoff ``j`` (an expression), the
+        joins it needs, and the condition under which the tables cannot count it (None:
+        never)."""
         found = {route: num for (jj, route), num in self._calendars.items() if jj == j}
         if not found:
-            return "NULL", []
+            return "NULL", [], None
         h = self.shape.handoffs[j]
         cases = " ".join(f"WHEN {_q(r.name)} THEN {found[r.name]}" for r in h.routes
                          if r.name in found)
@@ -448,7 +443,11 @@ class SqlFacts:
             w[tag] = f"({iv}.w + greatest(0, ({t}) - {iv}.o))"
         expr = (f"CASE WHEN {start} IS NULL OR {stop} IS NULL OR {cal} IS NULL THEN NULL "
                 f"WHEN {stop} <= {start} THEN 0 ELSE {w['b']} - {w['a']} END")
-        return expr, joins
+        # an instant outside the tables (or past their last working interval) finds no
+        # interval row: the python engine counts that response
+        miss = (f"coalesce({stop} > {start} AND {cal} IS NOT NULL AND "
+                f"(_ia{j}.w IS NULL OR _ib{j}.w IS NULL), false)")
+        return expr, joins, miss
 
 
 class _Staging:
@@ -470,6 +469,57 @@ class _Staging:
 
     def _add(self, name: str, select: Any) -> None:
         self.ctes.append((name, select))
+
+
+class _UnitStream:
+    """The bytes of JSON Lines units (:class:`policy.io.jsonl_blocks.JsonlBlock`), in
+    order, as a stream :func:`policy.sql.engine.jsonl_blocks` reads. A line too long to
+    read is one blank line here (the numbering of the lines after it stays) and its error
+    record is kept in :attr:`too_long`, numbered as this stream numbers it."""
+
+    def __init__(self, first: Any, rest: Iterator[Any]):
+        self._rest = rest
+        self._first: Any = first
+        self._buffer = b""
+        self._newlines = 0
+        self.too_long: list[Any] = []
+
+    def _next(self) -> bytes | None:
+        unit = self._first if self._first is not None else next(self._rest, None)
+        self._first = None
+        if unit is None:
+            return None
+        if unit.too_long:
+            rec = unit.records()[0]
+            self.too_long.append(_Refused(self._newlines + 1, rec.value, rec.problems))
+            data = b"\n"
+        else:
+            data = unit.data
+        self._newlines += data.count(b"\n")
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        parts = [self._buffer]
+        have = len(self._buffer)
+        while size < 0 or have < size:
+            data = self._next()
+            if data is None:
+                break
+            parts.append(data)
+            have += len(data)
+        joined = b"".join(parts)
+        if size < 0:
+            self._buffer = b""
+            return joined
+        self._buffer = joined[size:]
+        return joined[:size]
+
+
+class _Refused:
+    """An error record with the line this module numbers it by."""
+
+    def __init__(self, line: int, value: Any, problems: Any):
+        self.line, self.value, self.problems = line, value, problems
 
 
 def _get(value: Any, path: tuple[str, ...]) -> Any:

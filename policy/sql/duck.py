@@ -43,7 +43,8 @@ from policy.sql.engine import (
     python_json_error,
     record_batches,
 )
-from policy.sql.sources import DuckJson, _duck_path
+from policy.sql.fallback import key_objects, repeated_keys
+from policy.sql.sources import DuckJson
 
 __all__ = ["DuckEngine", "duckdb_available"]
 
@@ -92,18 +93,11 @@ _SURROGATES = ("SELECT line, txt FROM src WHERE regexp_matches(txt, '\\\\u[dD][8
 def _suspect_query(objects: list[tuple[str, ...]]) -> str:
     """The query of the staged lines the python reader must look at: those of
     :data:`_LENIENT_RE2`, and (column ``repeated``) those with a key repeated in the
-    record or in one of the ``objects`` the policy reads below it (DuckDB's JSON
-    functions keep the first of repeated keys, the python reader the last).
-
-    The keys of every object come from one ``json_keys`` call with the list of paths
-    (one parse of the line, not two per object); ``try``: a line DuckDB cannot read as
-    JSON has no repeated key to find."""
-    wheres = ", ".join("'" + _duck_path(p).replace("'", "''") + "'" for p in [(), *objects])
-    repeated = ("coalesce(list_bool_or(list_transform(_keys, lambda k: "
-                "len(k) <> len(list_distinct(k)))), false)")
+    record or in one of the ``objects`` the policy reads below it
+    (:func:`policy.sql.fallback.repeated_keys`, the one test eval and report share)."""
     return (f"SELECT line, txt, repeated FROM (SELECT line, txt, "
-            f"regexp_matches(txt, {_LENIENT_RE2}) AS lenient, {repeated} AS repeated "
-            f"FROM (SELECT line, txt, try(json_keys(txt, [{wheres}])) AS _keys FROM src)) "
+            f"regexp_matches(txt, {_LENIENT_RE2}) AS lenient, "
+            f"{repeated_keys(objects)} AS repeated FROM src) "
             f"WHERE lenient OR repeated")
 
 
@@ -113,7 +107,8 @@ class DuckEngine(BatchEngine):
 
     def __init__(self, pol: Any, *, as_of: int, years: tuple[int, int] | None = None,
                  threads: int | None = None, memory_limit: str | None = None,
-                 temp_directory: str | None = None):
+                 temp_directory: str | None = None,
+                 also_reads: tuple[tuple[str, ...], ...] = (), ordered: bool = True):
         import duckdb
 
         self.pol = pol
@@ -124,6 +119,7 @@ class DuckEngine(BatchEngine):
         # Output order is input order: the query ends in ORDER BY line, because
         # DuckDB's parallel hash joins (the calendar tables, long `in` lists) do not
         # keep a table's insertion order (the engine also checks the order it reads).
+        # ordered=False: a caller that only aggregates (the report) skips that sort.
         config = {"preserve_insertion_order": True,
                   "memory_limit": memory_limit or MEMORY_LIMIT,
                   "temp_directory": temp_directory or self._tmp}
@@ -137,7 +133,8 @@ class DuckEngine(BatchEngine):
         self.con.execute("PRAGMA force_compression='uncompressed'")
         d = dialect("duckdb")
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
-                       instants="us", hidden=True, local_tz=getattr(pol, "local_tz", None))
+                       instants="us", hidden=True, local_tz=getattr(pol, "local_tz", None),
+                       ordered=ordered)
         source = DuckJson(d, relation="src")
         stmt = build(pol, d, opts, source=source)
         self.sql = stmt.sql(dialect="duckdb")
@@ -146,9 +143,9 @@ class DuckEngine(BatchEngine):
         self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         self.rebuild = Rebuilder(pol)
         self.width = len(layout(pol).columns)
-        read = source.paths or []
-        self._suspect = _suspect_query(sorted({p[:i] for p in read
-                                               for i in range(1, len(p))}))
+        # also_reads: fields a caller reads from the staged text itself (the report's
+        # --by, cohort and `entered at`), whose repeated keys matter as the policy's do
+        self._suspect = _suspect_query(key_objects([*(source.paths or []), *also_reads]))
         self._extra = 3 + len(self.rebuild.handoffs)
 
     def _calendar_tables(self, stmt: Any) -> None:
@@ -187,18 +184,28 @@ class DuckEngine(BatchEngine):
     def stage_jsonl(self, stream: BinaryIO, progress=None) -> dict[int, str]:
         """Stage a JSON Lines stream (see :meth:`decide_jsonl`); the lines the python
         engine must decide (a key repeated in one object), by line."""
-        con = self.con
-        con.execute("DELETE FROM src")
+        self.con.execute("DELETE FROM src")
         for first, data, text in jsonl_blocks(stream):
-            if text is None:  # bytes that are not UTF-8: the python split says where
-                lines, texts = block_lines(first, data, text)
-                texts = [_mark(t) for t in texts]
-                con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
-                            [lines, texts])
-            else:
-                con.execute(_STAGE_BLOCK, [first, text])
+            self.stage_block(first, data, text)
             if progress is not None:
                 progress()
+        return self.find_suspects()
+
+    def stage_block(self, first: int, data: bytes, text: str | None) -> None:
+        """Append one block of whole lines (:func:`policy.sql.engine.jsonl_blocks`) to
+        the staging table: DuckDB splits it into lines."""
+        if text is None:  # bytes that are not UTF-8: the python split says where
+            lines, texts = block_lines(first, data, text)
+            self.con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
+                             [lines, [_mark(t) for t in texts]])
+        else:
+            self.con.execute(_STAGE_BLOCK, [first, text])
+
+    def find_suspects(self) -> dict[int, str]:
+        """After staging: mark the staged lines the python reader says are not JSON
+        (so the SQL refuses them), and return the lines with a key repeated in one
+        object (the python engine decides those), by line."""
+        con = self.con
         bad, by_python = [], {}
         for line, txt, repeated in con.execute(self._suspect).fetchall():
             if txt == BAD_UTF8 or txt.startswith(_NOT_JSON):

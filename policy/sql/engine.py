@@ -7,7 +7,8 @@ Records are read as text first (:func:`jsonl_batches`): line numbers stay physic
 blank line yields no record, a line that is not UTF-8 or not JSON becomes an error row
 in SQL. CSV and JSON-array files go through the python reader
 (:mod:`policy.io.leads`), whose error records pass straight through and whose leads go
-to SQL as JSON text.
+to SQL as JSON text. The rows the SQL cannot decide as the python engine does are
+found by the tests of :mod:`policy.sql.fallback` (imported here for the engines).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from policy.engine.decision import (
 )
 from policy.engine.runtime import invalid_reason_message
 from policy.engine.tabular import layout
+from policy.sql.fallback import OUT_OF_RANGE, beyond_tables, python_decision
 
 __all__ = ["BAD_UTF8", "OUT_OF_RANGE", "Rebuilder", "beyond_tables", "block_lines",
            "jsonl_batches", "jsonl_blocks", "python_decision", "record_batches",
@@ -37,31 +39,6 @@ __all__ = ["BAD_UTF8", "OUT_OF_RANGE", "Rebuilder", "beyond_tables", "block_line
 #: What a line that is not UTF-8 is handed to SQL as (the SQL reports it).
 BAD_UTF8 = "\x00"
 _BLOCK = 1 << 25
-
-#: The violation SQL adds where a handoff's business time falls outside the years of
-#: its calendar tables. The python engine counts business time in any year, so a row
-#: that carries it is decided again by the python engine (:func:`python_decision`):
-#: the engines never disagree, whatever the years of the leads.
-OUT_OF_RANGE = "calendar_out_of_range"
-
-
-def beyond_tables(record: Any) -> bool:
-    """Whether SQL's ``record`` counted business time outside its calendar tables."""
-    return isinstance(record, Decision) and any(
-        v.code == OUT_OF_RANGE for v in record.violations)
-
-
-def python_decision(pol: Any, line: int, text: str, as_of: int) -> Any:
-    """One line (JSON text) decided by the python engine, as ``funnel eval`` decides it."""
-    from policy.io.leads import jsonl_record
-
-    rec = jsonl_record(line, text)
-    if rec.error is not None:
-        return LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value), line=line)
-    try:
-        return pol.run_prepared(rec.value, pol.prepare(rec.value), as_of)
-    except LeadError as exc:
-        return exc.with_line(line)
 
 
 def jsonl_blocks(stream: BinaryIO, block_bytes: int = _BLOCK
@@ -214,7 +191,7 @@ class Rebuilder:
                 violations.append(Violation("missing_sla_start", sla.missing_start))
             elif result is not None and result.status == "unknown":
                 violations.append(Violation(
-                    "calendar_out_of_range",
+                    OUT_OF_RANGE,
                     f"the business time of the {h.stage} handoff falls outside the "
                     "years of the SQL calendar tables"))
             if r[p + "rejected"] and "invalid_rejection_reason" in r["violations"]:

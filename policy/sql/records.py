@@ -42,7 +42,6 @@ from typing import Any
 from policy.engine.tabular import layout
 from policy.engine.timestamps import format_timestamp
 from policy.render.escape import json_safe
-from policy.syntax import nodes as n
 
 __all__ = ["FORMATS", "record_query"]
 
@@ -203,10 +202,9 @@ class _Builder:
         self.lay = layout(pol)
         self.info = pol.info
         self.as_of_us = as_of_us
-        self.handoffs = []
-        for h in pol.model.handoffs:
-            sla = next((i for i in h.items if isinstance(i, n.Sla)), None)
-            self.handoffs.append((h.stage.name, sla))
+        # the intermediate form, as every engine reads it (each SLA carries its
+        # missing-start message)
+        self.handoffs = [(h.stage, h.sla) for h in pol.program.handoffs]
 
     # ------------------------------------------------------------------ scalars
     def esc(self, x: str, *, safe: bool = True) -> str:
@@ -282,10 +280,7 @@ class _Builder:
                                  d.lit(', "start": '), f"__o_start{i}",
                                  d.lit(', "due": '), f"__o_due{i}",
                                  d.lit(', "stop": '), f"__o_stop{i}", d.lit("}"))
-                from policy.engine.resolve import missing_sla_start_message
-
-                missing = self._violation("missing_sla_start",
-                                          missing_sla_start_message(stage, sla.start))
+                missing = self._violation("missing_sla_start", sla.missing_start)
                 unknown = self._violation(
                     "calendar_out_of_range",
                     f"the business time of the {stage} handoff falls outside the "
@@ -424,8 +419,10 @@ class _Builder:
         """The rows Python writes: refused leads, an invalid rejection reason, business
         time beyond the calendar tables (the python engine decides those again), and a
         piece the SQL cannot print (NULL)."""
+        from policy.sql.fallback import beyond_tables_sql
+
         tests = ["error IS NOT NULL", self.d.contains("violations", "invalid_rejection_reason"),
-                 self.d.contains("violations", "calendar_out_of_range")]
+                 beyond_tables_sql("violations", dialect=self.d.name)]
         tests += [f"{name} IS NULL" for name, _ in pieces]
         return " OR ".join(tests)
 

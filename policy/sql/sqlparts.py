@@ -91,8 +91,15 @@ def handoff_values(h: dict, as_of: exp.Expression) -> dict:
     if h.get("sla") is not None:
         start, stop = h["start"], h["stop"]
         due, business = h["due"]
-        oor = (exp.And(this=_notnull(start), expression=_isnull(due)) if business
-               else exp.false())
+        # business instants the calendar tables may not reach: the due instant, and
+        # the escalation's (an escalation past the tables' end would silently not fire)
+        late = [due] if business else []
+        if h.get("esc") is not None and h["esc"][1]:
+            late.append(h["esc"][0])
+        missing = [_isnull(t) for t in late]
+        if len(missing) > 1:
+            missing = [exp.Paren(this=exp.or_(*missing, copy=False))]
+        oor = exp.And(this=_notnull(start), expression=missing[0]) if late else exp.false()
         status = _case([
             (_isnull(start), _S("unknown")),
             (oor, _S("unknown")),
@@ -102,7 +109,7 @@ def handoff_values(h: dict, as_of: exp.Expression) -> dict:
             this=as_of, expression=due)), _S("breached"))], _S("pending")))
         out.update(sla_status=status, sla_start=start, sla_due=due, sla_stop=stop)
         out["violations"].append(("missing_sla_start", _isnull(start)))
-        if business:
+        if late:
             out["violations"].append(("calendar_out_of_range", oor))
         if h.get("esc") is not None:
             when, _ = h["esc"]
