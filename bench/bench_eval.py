@@ -7,7 +7,9 @@ seed 1, 0.5% invalid on purpose), interleaved rounds, median of each:
     ``json.dumps`` it back (the output's separators) and writes it: the least any tool
     that reads and writes JSON in Python does per record;
 (b) ``funnel eval rules LEADS --as-of … -o OUT --jobs 1``, and ``--jobs N`` for each N asked
-    (default: 2 and the machine's cores).
+    (default: 2 and the machine's cores);
+(a') N copies of the plain loop at once, each on the whole file: how much N of these cores
+    give a program that shares nothing (on a VM two vCPUs need not be two whole cores).
 
 It reports wall time, leads a second, the CPU time the process (and its workers) used per
 lead, the ratio eval / plain loop per record (wall and CPU: the machine-independent figure;
@@ -57,6 +59,17 @@ with open(sys.argv[1], encoding="utf-8") as src, open(sys.argv[2], "w", encoding
     write = out.write
     for line in src:
         write(dumps(json.loads(line), ensure_ascii=False, separators=(", ", ": ")) + "\\n")
+"""
+
+# The plain loop, N copies at once (each on the whole file): what N cores give a program
+# with no shared part at all. On this VM the two vCPUs may not make two whole cores (the
+# host's hyperthreads, or its clock lowered when both run): the --jobs speed-up is judged
+# against this one as well as against N.
+_PARALLEL = """
+import subprocess, sys
+n, code, src, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+procs = [subprocess.Popen([sys.executable, "-c", code, src, f"{out}.{k}"]) for k in range(n)]
+sys.exit(max(p.wait() for p in procs))
 """
 
 # Wall and CPU time of one command, its children (the workers) included, measured by a
@@ -260,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{count:,} leads, {size_mib:.0f} MiB, {rounds} round(s), cores {cores}, "
               f"load {loadavg():.2f}")
         commands = {"plain loop": [sys.executable, "-c", _PLAIN, str(leads), str(tmp / "p.out")]}
+        for j in jobs:
+            commands[f"plain loop x{j} at once"] = [sys.executable, "-c", _PARALLEL, str(j),
+                                                   _PLAIN, str(leads), str(tmp / "p.out")]
         for j in [1, *jobs]:
             commands[f"eval --jobs {j}"] = [*funnel(), "eval", "rules", str(leads), "--as-of",
                                             AS_OF, "-o", str(tmp / f"j{j}.out"), "--jobs", str(j)]
@@ -292,9 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     ratio_cpu = one["cpu_us_per_lead"] / plain["cpu_us_per_lead"]
     print(f"\neval --jobs 1 / plain loop per record: wall {ratio_wall:.2f}, CPU {ratio_cpu:.2f}"
           f" (goal <= 1); one core: {one['leads_per_s']:,} leads/s (goal >= 100,000)")
-    speedups, ceilings = {}, {}
+    speedups, ceilings, hardware = {}, {}, {}
     for j in jobs:
         speedups[j] = round(one["wall_s"] / table[f"eval --jobs {j}"]["wall_s"], 2)
+        hardware[j] = round(j * plain["wall_s"] / table[f"plain loop x{j} at once"]["wall_s"],
+                            2)
+        print(f"{j} plain loops at once did {hardware[j]:.2f}x the work of one in the same "
+              f"time: what {j} of these cores give a program with nothing shared")
         # CPU of all processes: what --jobs costs beyond --jobs 1's work (the main process
         # and the workers' start). On idle cores the speed-up can be at most j times this.
         ceilings[j] = round(j * one["cpu_us_per_lead"]
@@ -348,7 +368,8 @@ def main(argv: list[str] | None = None) -> int:
                                                    if (argv or sys.argv[1:]) else ""),
         "leads": count, "rounds": rounds, "cores": cores, "runs": table,
         "ratio_eval_over_plain_loop": {"wall": round(ratio_wall, 2), "cpu": round(ratio_cpu, 2)},
-        "jobs_speedup": speedups, "jobs_ceiling_by_cpu": ceilings, "startup": startup,
+        "jobs_speedup": speedups, "jobs_ceiling_by_cpu": ceilings,
+        "plain_loop_parallel_speedup": hardware, "startup": startup,
         "import_ms_by_command": imports,
         "refused_over_decided": refused, "vs_peers_ratio": peers,
         "goals": {name: {"value": value, "goal": goal, "met": bool(met)}

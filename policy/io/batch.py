@@ -9,7 +9,9 @@ The pipeline of ``funnel eval`` (LANGUAGE.md §9) as a library:
    renders it (:meth:`policy.io.writers.Writer.render`): a :class:`Done` with the
    rendered text, the count of records and refusals, and the first refusals.
 3. :func:`run` writes the units' results in input order, running :func:`process`
-   in this process (``jobs=1``) or in ``jobs`` worker processes.
+   in this process (``jobs=1``) or in ``jobs`` worker processes: on Linux forked ones
+   fed and drained through shared memory files (:mod:`policy.io.workers`), elsewhere a
+   ``multiprocessing`` pool fed through pipes.
 
 Whatever ``jobs`` is, the output bytes are the same: each unit is rendered by the same
 code, and written in input order. Memory stays bounded: at most ``2 × jobs`` units are
@@ -289,6 +291,30 @@ def _pool_class() -> Any:
     return Pool
 
 
+def _forked(pol: Any, units: Iterator[Any], writer: Writer, render_only: Writer,
+            as_of_us: int, trace: bool, totals: Totals,
+            progress: Callable[[int], None] | None, jobs: int) -> None:
+    """:func:`_parallel` on Linux: :class:`policy.io.workers.ForkedWorkers` (the units
+    and their output through shared memory files, not pickled through pipes)."""
+    from policy.io.workers import ForkedWorkers
+
+    def work(unit: Any) -> tuple[Any, int, int, Any]:
+        done = process(pol, render_only, unit, as_of_us, trace)
+        return encoded(done.payload), done.count, done.refused, done.first_refusals
+
+    # Forked workers share the loaded policy page by page until they write to it; the
+    # cyclic collector's passes over those objects would write to every page (and copy
+    # it). Frozen objects are skipped by the collector, in the workers as here.
+    gc.freeze()
+    try:
+        with ForkedWorkers(jobs, work, setup=lambda: _init_worker(None)) as pool:
+            for size, payload, count, refused, first in pool.ordered(units):
+                _written(Done(payload, count, refused, first, size), writer, totals,
+                         progress)
+    finally:
+        gc.unfreeze()
+
+
 def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, trace: bool,
               totals: Totals, progress: Callable[[int], None] | None, jobs: int,
               policy_path: str | None) -> None:
@@ -296,6 +322,11 @@ def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, tra
 
     render_only = make_writer(writer.fmt, None, info=pol.info, as_of_us=as_of_us,
                               score_names=writer.scores, layout=writer.layout)
+    from policy.io import workers
+
+    if workers.available():
+        _forked(pol, units, writer, render_only, as_of_us, trace, totals, progress, jobs)
+        return
     if "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
         context = multiprocessing.get_context("fork")
         # A forked worker inherits this module's state: the loaded policy, compiled once.

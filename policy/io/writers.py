@@ -349,10 +349,23 @@ class Writer:
             self._put(payload)
             self.count += count
 
-    def _put(self, text: str | bytes) -> None:
+    def _put(self, text: Any) -> None:
         """Write text, or UTF-8 bytes from :func:`encoded` (straight to the binary
-        stream below an :class:`OutputStream`, decoded for any other text stream)."""
+        stream below an :class:`OutputStream`, decoded for any other text stream), or
+        a worker's output still in its memory file (:class:`policy.io.workers.FileRange`:
+        sent by the kernel to the stream's file or pipe when it has one)."""
         out = self.out
+        if type(text) is not str and type(text) is not bytes:
+            if type(out) is OutputStream:
+                out.flush()
+                try:
+                    fd = out.buffer.fileno()
+                except (OSError, AttributeError, ValueError):  # io.BytesIO, a test's stream
+                    fd = -1
+                if fd < 0 or not text.send_to(fd):
+                    out.buffer.write(text.read())
+                return
+            text = text.read()
         if type(text) is bytes:
             if type(out) is OutputStream:
                 out.flush()

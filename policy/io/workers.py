@@ -1,0 +1,269 @@
+"""``--jobs`` on Linux: forked workers fed and drained through shared memory, not pipes.
+
+With ``multiprocessing.Pool`` every unit's bytes crossed two pipes: a megabyte of leads
+pickled and pushed through a 64 KiB pipe to a worker, a megabyte and a half of decisions
+pickled back, unpickled and copied again by the main process, with the pool's two
+threads handing each result over under the GIL. On 2 cores that main process is the
+third process competing for them, so its share is the speed-up's limit (bench/README.md,
+issue 13). Here:
+
+- each of ``2 × jobs`` *slots* is a pair of memory files (``memfd_create``), made before
+  the workers fork, so every process shares them: the main process writes a unit's bytes
+  into a slot's input file (one copy), the worker reads them (one copy), decides, and
+  writes its rendered output into the slot's output file;
+- the pipes carry only fixed-size messages (a slot's number and a few counts: far under
+  ``PIPE_BUF``, so each write is atomic and one shared pipe serves every worker each way);
+- the main process sends a slot's output to an output file with ``sendfile`` (a copy
+  inside the kernel); to a pipe, or a stream without a descriptor, by a plain read and
+  write (see :meth:`FileRange.send_to` for why not ``sendfile`` into a pipe).
+
+No threads: the main process alone reads units, hands them out (any free worker takes the
+next), and writes results in input order. A slot is reused only once its output is
+written, so at most ``2 × jobs`` units are in flight. A worker that dies makes the run
+fail with a message instead of waiting forever (its end is watched with its sentinel);
+an exception in a worker is raised again in the main process.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+import select
+import stat
+import struct
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from policy.io.jsonl_blocks import JsonlBlock
+
+__all__ = ["FileRange", "ForkedWorkers", "available"]
+
+# A task: slot, kind, input bytes, first line. A result: slot, status, payload bytes,
+# records, refusals, bytes of the pickled extras that follow the payload.
+_TASK = struct.Struct("<iiqq")
+_RESULT = struct.Struct("<iiqqqq")
+_BLOCK, _FIRST_BLOCK, _TOO_LONG, _PICKLED = range(4)
+_RAW, _PICKLED_PAYLOAD, _FAILED = range(3)
+
+
+def available() -> bool:
+    """Whether this platform can run :class:`ForkedWorkers` (Linux: fork, memfd)."""
+    import sys
+
+    return sys.platform.startswith("linux") and hasattr(os, "memfd_create") \
+        and hasattr(os, "sendfile")
+
+
+class FileRange:
+    """The first ``length`` bytes of the file open at ``fd``: UTF-8 output a worker
+    rendered, for :meth:`policy.io.writers.Writer.write` to copy to its output."""
+
+    __slots__ = ("fd", "length")
+
+    def __init__(self, fd: int, length: int) -> None:
+        self.fd = fd
+        self.length = length
+
+    def read(self) -> bytes:
+        return _pread(self.fd, self.length)
+
+    def send_to(self, out_fd: int) -> bool:
+        """Copy the bytes to the regular file ``out_fd`` in the kernel; False (nothing
+        written) for any other descriptor. Not into a pipe: ``sendfile`` to a pipe is a
+        splice, which puts references to the memory file's pages in the pipe, not copies,
+        and the worker rewrites those pages with its next unit before the reader at the
+        other end has read them."""
+        if not stat.S_ISREG(os.fstat(out_fd).st_mode):
+            return False
+        sent = 0
+        while sent < self.length:
+            try:
+                n = os.sendfile(out_fd, self.fd, sent, self.length - sent)
+            except OSError as exc:
+                if sent == 0 and exc.errno in (errno.EINVAL, errno.ENOSYS, errno.EBADF,
+                                               errno.EOPNOTSUPP, errno.ESPIPE):
+                    return False
+                raise
+            if n == 0:  # pragma: no cover - the slot is never shorter than its length
+                raise OSError(errno.EIO, "short output slot")
+            sent += n
+        return True
+
+
+def _pread(fd: int, length: int) -> bytes:
+    data = os.pread(fd, length, 0)
+    if len(data) == length:
+        return data
+    parts = [data]  # pragma: no cover - a memory file gives all it has at once
+    got = len(data)
+    while got < length:
+        more = os.pread(fd, length - got, got)
+        if not more:
+            raise OSError(errno.EIO, "short input slot")
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+def _pwrite(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view = view[n:]
+        offset += n
+
+
+def _read_messages(fd: int, size: int, most: int) -> list[bytes]:
+    """Whole messages from a pipe: every write to it is one ``size``-byte message
+    (atomic, being under PIPE_BUF), so a read of a multiple of ``size`` gives whole ones."""
+    data = os.read(fd, size * most)
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
+class ForkedWorkers:
+    """``jobs`` forked processes running ``work(unit)`` on the units of :meth:`ordered`.
+
+    ``work`` returns ``(payload, records, refusals, extras)``: the payload as UTF-8
+    bytes (sent on without being decoded) or any picklable value, ``extras`` anything
+    picklable. ``setup`` runs first in each worker. Use as a context manager: leaving it
+    by an exception (Ctrl-C included) terminates every worker.
+    """
+
+    def __init__(self, jobs: int, work: Callable[[Any], tuple[Any, int, int, Any]],
+                 setup: Callable[[], None] | None = None) -> None:
+        import multiprocessing
+
+        self.slots = [(os.memfd_create("funnel-in"), os.memfd_create("funnel-out"))
+                      for _ in range(2 * jobs)]
+        tasks_r, self._tasks = os.pipe()
+        self._results, results_w = os.pipe()
+        context = multiprocessing.get_context("fork")
+        self.procs = [context.Process(target=self._serve, args=(work, setup, tasks_r,
+                                                                results_w), daemon=True)
+                      for _ in range(jobs)]
+        try:
+            for proc in self.procs:
+                proc.start()
+        finally:
+            os.close(tasks_r)
+            os.close(results_w)
+        self._sentinels = {proc.sentinel: proc for proc in self.procs}
+
+    # ------------------------------------------------------------------ in a worker
+
+    def _serve(self, work: Callable[[Any], tuple[Any, int, int, Any]],
+               setup: Callable[[], None] | None, tasks: int, results: int) -> None:
+        os.close(self._tasks)  # else the end of the tasks would never be seen
+        os.close(self._results)
+        if setup is not None:
+            setup()
+        while True:
+            message = os.read(tasks, _TASK.size)
+            if not message:
+                return
+            slot, kind, length, line = _TASK.unpack(message)
+            os.write(results, self._decide(work, slot, kind, length, line))
+
+    def _decide(self, work: Callable[[Any], tuple[Any, int, int, Any]], slot: int,
+                kind: int, length: int, line: int) -> bytes:
+        source, target = self.slots[slot]
+        try:
+            data = _pread(source, length)
+            unit = pickle.loads(data) if kind == _PICKLED else JsonlBlock(
+                data, line, kind == _FIRST_BLOCK, too_long=kind == _TOO_LONG)
+            payload, count, refused, extras = work(unit)
+            status = _RAW
+            if type(payload) is not bytes:
+                payload, status = pickle.dumps(payload, pickle.HIGHEST_PROTOCOL), \
+                    _PICKLED_PAYLOAD
+            tail = pickle.dumps(extras, pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # noqa: BLE001 - raised again in the main process
+            payload, count, refused, status = b"", 0, 0, _FAILED
+            try:
+                tail = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
+            except Exception:  # noqa: BLE001 - an exception that does not pickle
+                tail = pickle.dumps(RuntimeError(repr(exc)))
+        _pwrite(target, payload, 0)
+        _pwrite(target, tail, len(payload))
+        return _RESULT.pack(slot, status, len(payload), count, refused, len(tail))
+
+    # ------------------------------------------------------------ in the main process
+
+    def ordered(self, units: Iterator[Any]
+                ) -> Iterator[tuple[Any, Any, int, int, Any]]:
+        """``(unit size, payload, records, refusals, extras)`` of each unit, in input
+        order. A raw payload is a :class:`FileRange`, valid until the next result is
+        asked for."""
+        free = list(range(len(self.slots)))
+        size: dict[int, int] = {}  # unit index → its size (for progress)
+        ready: dict[int, tuple[int, int, int, int, int, int]] = {}  # unit index → result
+        of_slot: dict[int, int] = {}  # slot → the unit index in it
+        sent = written = 0
+        units = iter(units)
+        more = True
+        while more or written < sent:
+            while more and free:
+                unit = next(units, None)
+                if unit is None:
+                    more = False
+                    break
+                slot = free.pop()
+                self._send(slot, unit)
+                of_slot[slot], size[sent] = sent, unit.size
+                sent += 1
+            while written not in ready and written < sent:
+                for message in self._wait():
+                    result = _RESULT.unpack(message)
+                    ready[of_slot.pop(result[0])] = result
+            while written in ready:
+                slot, status, length, count, refused, tail = ready.pop(written)
+                target = self.slots[slot][1]
+                extras = pickle.loads(os.pread(target, tail, length))
+                if status == _FAILED:
+                    raise extras
+                payload = FileRange(target, length) if status == _RAW else \
+                    pickle.loads(_pread(target, length))
+                yield size.pop(written), payload, count, refused, extras
+                free.append(slot)
+                written += 1
+
+    def _send(self, slot: int, unit: Any) -> None:
+        if type(unit) is JsonlBlock:
+            data, line = unit.data, unit.line
+            kind = _TOO_LONG if unit.too_long else _FIRST_BLOCK if unit.first else _BLOCK
+        else:
+            data, line, kind = pickle.dumps(unit, pickle.HIGHEST_PROTOCOL), 0, _PICKLED
+        _pwrite(self.slots[slot][0], data, 0)
+        os.write(self._tasks, _TASK.pack(slot, kind, len(data), line))
+
+    def _wait(self) -> list[bytes]:
+        """The results ready now (waiting for one); a worker's death is an error."""
+        ready, _, _ = select.select([self._results, *self._sentinels], [], [])
+        if self._results in ready:
+            return _read_messages(self._results, _RESULT.size, len(self.slots))
+        proc = self._sentinels[ready[0]]
+        proc.join()
+        raise RuntimeError(f"a worker process ended unexpectedly (exit code {proc.exitcode})")
+
+    # ------------------------------------------------------------------ lifetime
+
+    def __enter__(self) -> ForkedWorkers:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        try:
+            os.close(self._tasks)  # the end of the tasks: idle workers return
+            for proc in self.procs:
+                if kind is not None:
+                    proc.terminate()  # an error or Ctrl-C: stop whatever they decide
+                proc.join()
+        finally:
+            for proc in self.procs:
+                if proc.is_alive():  # pragma: no cover - join above waited for it
+                    proc.kill()
+                    proc.join()
+            os.close(self._results)
+            for source, target in self.slots:
+                os.close(source)
+                os.close(target)

@@ -1,0 +1,137 @@
+"""`--jobs` on Linux (policy.io.workers): units and output through shared memory files.
+
+The bytes must be those of ``--jobs 1`` whichever way the output leaves the main
+process (``sendfile`` to a file or a pipe, a plain write to a stream without a
+descriptor); a worker that fails or dies must end the run with an error, never a hang.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import policy
+from policy.io import batch, workers
+from policy.io.jsonl_blocks import jsonl_blocks
+from policy.io.writers import make_writer, open_output_stream
+
+pytestmark = pytest.mark.skipif(not workers.available(), reason="Linux only (fork, memfd)")
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "rules"
+LEADS = RULES / "leads.jsonl"
+AT = "2026-12-01T16:00:00Z"
+AT_US = 1_796_140_800_000_000
+
+
+@pytest.fixture(scope="module")
+def halyard() -> policy.Policy:
+    return policy.load(RULES)
+
+
+def _blocks() -> list:
+    return list(jsonl_blocks(io.BytesIO(LEADS.read_bytes()), 16 * 1024))
+
+
+def _double(unit):
+    text = b"".join(b"%d:%d\n" % (unit.line, len(line)) for line in unit.data.splitlines())
+    return text, unit.data.count(b"\n"), 0, ("extra", unit.line)
+
+
+def test_results_come_back_in_input_order_with_their_extras():
+    units = _blocks()
+    with workers.ForkedWorkers(3, _double) as pool:
+        got = [(size, payload.read(), count, extras)
+               for size, payload, count, _, extras in pool.ordered(iter(units))]
+    assert [g[0] for g in got] == [u.size for u in units]
+    assert [g[1] for g in got] == [_double(u)[0] for u in units]
+    assert [g[3] for g in got] == [("extra", u.line) for u in units]
+    assert sum(g[2] for g in got) == 1000
+    assert multiprocessing.active_children() == []
+
+
+def _fails_on_third(unit):
+    if unit.line > 30:
+        raise ValueError(f"cannot decide line {unit.line}")
+    return [unit.line], 1, 0, None  # a payload that is not bytes travels pickled
+
+
+def test_an_exception_in_a_worker_is_raised_in_the_main_process():
+    units = _blocks()
+    seen = []
+    with pytest.raises(ValueError, match="cannot decide line"):
+        with workers.ForkedWorkers(2, _fails_on_third) as pool:
+            for _, payload, _, _, _ in pool.ordered(iter(units)):
+                seen.append(payload)
+    assert seen and all(type(p) is list for p in seen)
+    assert multiprocessing.active_children() == []
+
+
+def _dies(unit):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_that_dies_ends_the_run_with_an_error():
+    with pytest.raises(RuntimeError, match="worker process ended unexpectedly"):
+        with workers.ForkedWorkers(2, _dies) as pool:
+            list(pool.ordered(iter(_blocks())))
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "table"])
+def test_output_to_a_file_is_the_bytes_of_jobs_1(halyard, fmt, tmp_path):
+    """A real file: the workers' output reaches it by sendfile, between the writer's own
+    buffered text (the JSON array's brackets and commas, the CSV header)."""
+    from policy.engine.tabular import layout
+
+    outs = []
+    for jobs in (1, 2):
+        path = tmp_path / f"out{jobs}"
+        with open(path, "wb") as binary:
+            stream = open_output_stream(binary)
+            writer = make_writer(fmt, stream, info=halyard.info, as_of_us=AT_US,
+                                 score_names=tuple(halyard.model.scores),
+                                 layout=layout(halyard))
+            units = jsonl_blocks(io.BytesIO(LEADS.read_bytes()), 32 * 1024)
+            totals = batch.run(halyard, units, writer, AT_US, jobs=jobs)
+            stream.detach()
+        assert (totals.total, totals.refused) == (1000, 5)
+        outs.append(path.read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_a_pipe_gets_the_bytes_of_jobs_1(tmp_path):
+    """Standard output a pipe (sendfile into a pipe), standard input a pipe too."""
+    leads = LEADS.read_bytes() * 4  # several blocks of 1 MiB
+    runs = [subprocess.run([sys.executable, "-m", "funnel_cli.main", "eval", str(RULES), "-",
+                            "--as-of", AT, "--jobs", str(jobs)],
+                           input=leads, capture_output=True, check=False)
+            for jobs in (1, 2)]
+    assert runs[0].returncode == runs[1].returncode == 1
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[0].stdout.count(b"\n") == 4000
+    assert runs[0].stderr == runs[1].stderr
+
+
+def test_a_stream_without_a_descriptor_gets_the_bytes_read(halyard, tmp_path):
+    memory = tmp_path / "slot"
+    fd = os.open(memory, os.O_RDWR | os.O_CREAT)
+    try:
+        os.write(fd, "é\n".encode() * 3)
+        text = io.StringIO()
+        binary = io.BytesIO()
+        for out in (text, open_output_stream(binary)):
+            writer = make_writer("jsonl", out, info=halyard.info, as_of_us=0, score_names=())
+            writer.write(workers.FileRange(fd, 6), 2)
+            out.flush()
+        assert text.getvalue() == "é\né\n"
+        assert binary.getvalue() == "é\né\n".encode()
+    finally:
+        os.close(fd)
