@@ -84,6 +84,9 @@ def _emit(text: str, output: str | None, *, summary: str) -> None:
                    "extension) and show what moves.")
 @as_of_option
 @local_tz_option
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Evaluate --leads in N worker processes (the report does not change). "
+                   "Default: the machine's cores; a short file is evaluated in one.")
 @click.option("--samples", type=click.IntRange(min=0), default=5, show_default=True,
               metavar="N", help="Lead ids shown for each kind of change.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
@@ -94,7 +97,7 @@ def _emit(text: str, output: str | None, *, summary: str) -> None:
               help="Write the report to FILE instead of standard output.")
 def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of: int | None,
          samples: int, fmt: str, fail_on_change: bool, output: str | None,
-         local_tz: str | None = None) -> None:
+         local_tz: str | None = None, jobs: int | None = None) -> None:
     """Compare two versions of a policy by meaning, not by text.
 
     BASE and HEAD are each a directory holding a policy, or a git revision (a
@@ -133,7 +136,7 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
         impact = None
         if leads is not None:
             impact = _impact(base_res, head_res, leads, now_us() if as_of is None else as_of,
-                             samples, local_tz)
+                             samples, local_tz, jobs)
         report = DiffReport(base_src, head_src, base_res.model, head_res.model, changes, impact)
         if fmt == "json":
             text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -146,23 +149,28 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
 
 
 def _impact(base_res, head_res, leads: str, at: int, samples: int,
-            local_tz: str | None = None):
+            local_tz: str | None = None, jobs: int | None = None):
     """Evaluate both versions on the leads in ``leads`` (exit 2 when they cannot be read)."""
-    from policy import LeadFileError, Policy, detect_format, read_records, text_stream
-    from policy import measure_impact as measure
+    from policy import LeadFileError, Policy, ReadFailed, default_jobs, detect_format, lead_units
+    from policy import measure_impact_units as measure
 
     source, _size, shown = open_leads(leads)
     head_model = head_res.model
-    # CSV cells are typed once, by HEAD's schema, so both versions see the same lead
-    stream = text_stream(io.BufferedReader(source))  # type: ignore[arg-type]
-    records = read_records(stream, fmt=detect_format(None if leads == "-" else leads),
-                           schema=head_model.schema)
+    # CSV cells are typed once, by HEAD's schema, so both versions see the same lead;
+    # JSON Lines are read as `funnel eval` reads them (blocks of bytes, each decoded by
+    # whichever process measures it)
+    stream = io.BufferedReader(source)  # type: ignore[arg-type]
+    units = lead_units(stream, detect_format(None if leads == "-" else leads),
+                       schema=head_model.schema)
     try:
         return measure(Policy.from_result(base_res, local_tz=local_tz),
-                       Policy.from_result(head_res, local_tz=local_tz), records,
-                       as_of=at, samples=samples)
+                       Policy.from_result(head_res, local_tz=local_tz), units,
+                       as_of=at, samples=samples,
+                       jobs=default_jobs() if jobs is None else jobs)
     except LeadFileError as exc:
         fail_usage(f"{shown}: {exc.message}")
+    except ReadFailed as exc:
+        fail_usage(f"{shown}: cannot read: {exc.args[0]}")
     except OSError as exc:
         fail_usage(f"{shown}: cannot read: {exc.strerror or exc}")
     finally:

@@ -94,6 +94,7 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "DiffReport": "review.diff_report",
     "load_failure_markdown": "review.diff_report",
     "measure_impact": ("review.impact", "measure"),
+    "measure_impact_units": ("review.impact", "measure_units"),
     "testing": ("review.testing", None),  # funnel test: run, select, render_*
     # output: atomic files, escaping, bounded reads (docs/security.md)
     "atomic_open": "io.atomic",
@@ -104,6 +105,7 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "terminal_text": ("render.escape", "terminal"),
     # decisions out (funnel eval): in units, in order, in one process or several
     "lead_batches": ("io.batch", "policy_batches"),
+    "lead_units": ("io.batch", "batches"),
     "decide_batches": ("io.batch", "run"),
     "ReadFailed": "io.batch",
     "default_jobs": "io.batch",

@@ -221,39 +221,10 @@ def _written(done: Done, writer: Writer, totals: Totals,
 _STATE: dict[str, Any] = {}
 
 
-def _die_with_parent() -> None:
-    """End this worker when the main process ends, however it ends: an interrupted
-    command exits at once (cli.output), and an orphaned worker would hold its pipes
-    open and wait for tasks forever. Linux only (prctl); elsewhere the pool's own
-    shutdown stops the workers."""
-    import os
-    import signal
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return
-    parent = os.getppid()
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent or parent == 1:  # the parent ended before prctl took hold
-        os._exit(0)
-
-
 def _init_worker(state: dict[str, Any] | None) -> None:
-    import signal
+    from policy.io.workers import worker_signals
 
-    # Ctrl-C goes to the whole process group; the main process alone decides what
-    # happens (it terminates the workers), so a worker never dies half-way on its own.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A forked worker inherits the command's SIGTERM handler (which unwinds the main
-    # process to exit 130); a worker must simply end when the pool terminates it.
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
+    worker_signals()
     if state is not None:  # spawned: load the policy again
         from policy.api import load
 
@@ -307,7 +278,7 @@ def _forked(pol: Any, units: Iterator[Any], writer: Writer, render_only: Writer,
     # it). Frozen objects are skipped by the collector, in the workers as here.
     gc.freeze()
     try:
-        with ForkedWorkers(jobs, work, setup=lambda: _init_worker(None)) as pool:
+        with ForkedWorkers(jobs, work) as pool:
             for size, payload, count, refused, first in pool.ordered(units):
                 _written(Done(payload, count, refused, first, size), writer, totals,
                          progress)

@@ -37,7 +37,7 @@ from typing import Any
 
 from policy.io.jsonl_blocks import JsonlBlock
 
-__all__ = ["FileRange", "ForkedWorkers", "available"]
+__all__ = ["FileRange", "ForkedWorkers", "available", "worker_signals"]
 
 # A task: slot, kind, input bytes, first line. A result: slot, status, payload bytes,
 # records, refusals, bytes of the pickled extras that follow the payload.
@@ -91,6 +91,42 @@ class FileRange:
         return True
 
 
+def worker_signals() -> None:
+    """What every worker process of ``--jobs`` does first (these and the pool's)."""
+    import signal
+
+    # Ctrl-C goes to the whole process group; the main process alone decides what
+    # happens (it terminates the workers), so a worker never dies half-way on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the command's SIGTERM handler (which unwinds the main
+    # process to exit 130); a worker must simply end when the pool terminates it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """End this worker when the main process ends, however it ends: an interrupted
+    command exits at once (cli.output), and an orphaned worker would hold its pipes
+    open and wait for tasks forever. Linux only (prctl); elsewhere the pool's own
+    shutdown stops the workers."""
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent or parent == 1:  # the parent ended before prctl took hold
+        os._exit(0)
+
+
+
 def _pread(fd: int, length: int) -> bytes:
     data = os.pread(fd, length, 0)
     if len(data) == length:
@@ -126,7 +162,8 @@ class ForkedWorkers:
 
     ``work`` returns ``(payload, records, refusals, extras)``: the payload as UTF-8
     bytes (sent on without being decoded) or any picklable value, ``extras`` anything
-    picklable. ``setup`` runs first in each worker. Use as a context manager: leaving it
+    picklable. Each worker ignores SIGINT and ends with the main process
+    (:func:`worker_signals`), then runs ``setup``. Use as a context manager: leaving it
     by an exception (Ctrl-C included) terminates every worker.
     """
 
@@ -156,6 +193,7 @@ class ForkedWorkers:
                setup: Callable[[], None] | None, tasks: int, results: int) -> None:
         os.close(self._tasks)  # else the end of the tasks would never be seen
         os.close(self._results)
+        worker_signals()
         if setup is not None:
             setup()
         while True:

@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from policy.io.leads import Record
     from policy.model.namespace import PolicyModel
 
-__all__ = ["NONE", "NOT_APPLIED", "REFUSED", "Transition", "ScoreShift", "Impact", "measure"]
+__all__ = ["NONE", "NOT_APPLIED", "REFUSED", "Transition", "ScoreShift", "Impact", "measure",
+           "measure_units"]
 
 #: Placement of a lead that reached no stage (the language's own word, ``expect stage none``).
 NONE = "none"
@@ -315,6 +316,15 @@ class _Tally:
             if len(got) < self.limit:
                 got.append(lead_id())
 
+    def merge(self, later: _Tally) -> None:
+        """Add the counts and samples of records that come after all of these."""
+        counts = self.counts
+        for key, n in later.counts.items():
+            counts[key] = counts.get(key, 0) + n
+        for key, ids in later.samples.items():
+            got = self.samples.setdefault(key, [])
+            got.extend(ids[:self.limit - len(got)])
+
     def transitions(self, order: tuple[str, ...], *, changed_only: bool,
                     handoff: str | None = None) -> tuple[Transition, ...]:
         rank = {x: i for i, x in enumerate(order)}
@@ -334,6 +344,17 @@ class _Shifts:
         self.down: int | None = None
         self.up_lead = self.down_lead = None
         self.samples: list[str] = []
+
+    def merge(self, later: _Shifts, limit: int) -> None:
+        """Add the shifts of leads that come after all of these (as :func:`_shift` would
+        have: a later lead takes the largest rise or fall only by exceeding it)."""
+        self.changed += later.changed
+        self.total += later.total
+        if later.up is not None and (self.up is None or later.up > self.up):
+            self.up, self.up_lead = later.up, later.up_lead
+        if later.down is not None and (self.down is None or later.down < self.down):
+            self.down, self.down_lead = later.down, later.down_lead
+        self.samples.extend(later.samples[:limit - len(self.samples)])
 
 
 def _handoff_views(d: Decision) -> dict[str, tuple[str, str, str]]:
@@ -364,97 +385,182 @@ def measure(
     datetime. ``samples`` bounds the lead ids kept per kind of change. A lead is named
     by its ``id`` field, else ``line N``.
     """
-    when = as_of if isinstance(as_of, datetime) else to_datetime(as_of)
-    as_of_us = as_of if isinstance(as_of, int) else from_datetime(as_of)
-    unreadable = 0
+    tally = _Measured(samples)
+    tally.add(base, head, records, as_of)
+    return tally.impact(base, head, as_of)
 
-    def readable() -> Iterator[Record]:
-        nonlocal unreadable
-        for r in records:
-            if r.error is None:
-                yield r
+
+def measure_units(base: Policy, head: Policy, units: Iterable[Any], *, as_of: int | datetime,
+                  samples: int = 5, jobs: int = 1) -> Impact:
+    """:func:`measure` of the records of ``units`` (:func:`policy.io.batch.batches`: blocks
+    of JSON Lines, batches of JSON or CSV records), in ``jobs`` forked worker processes
+    when there is more than one unit and the platform allows (Linux). Each worker
+    measures whole units; their tallies are merged in input order, so the report is the
+    one :func:`measure` gives, byte for byte (scores are integers: their sums are exact)."""
+    from policy.io import workers
+
+    units = iter(units)
+    first = next(units, None)
+    second = next(units, None) if first is not None and jobs > 1 else None
+    ahead = [u for u in (first, second) if u is not None]
+    tally = _Measured(samples)
+    if second is None or not workers.available():
+        for unit in itertools.chain(ahead, units):
+            tally.add(base, head, unit.records(), as_of)
+        return tally.impact(base, head, as_of)
+
+    def work(unit: Any) -> tuple[Any, int, int, Any]:
+        part = _Measured(samples)
+        part.add(base, head, unit.records(), as_of)
+        return part, 0, 0, None  # the tally travels pickled
+
+    import gc
+
+    gc.freeze()  # the forked workers share both policies' pages (see policy.io.batch)
+    try:
+        with workers.ForkedWorkers(jobs, work) as pool:
+            for _size, part, _count, _refused, _extra in pool.ordered(
+                    itertools.chain(ahead, units)):
+                tally.merge(part)
+    finally:
+        gc.unfreeze()
+    return tally.impact(base, head, as_of)
+
+
+class _Measured:
+    """The running tallies of :func:`measure`: records are added in input order, and
+    the tallies of a later stretch of records can be merged into those of an earlier one
+    (``--jobs``: each worker measures whole units)."""
+
+    def __init__(self, samples: int) -> None:
+        self.samples = samples
+        self.unreadable = self.total = self.moved = self.changed = 0
+        self.place = _Tally(samples)
+        # per kind (0 route, 1 SLA status, 2 escalation) and handoff stage
+        self.per_handoff: dict[tuple[int, str], _Tally] = {}
+        self.shifts: dict[str, _Shifts] = {}
+
+    def add(self, base: Policy, head: Policy, records: Iterable[Record],
+            as_of: int | datetime) -> None:
+        when = as_of if isinstance(as_of, datetime) else to_datetime(as_of)
+        limit = self.samples
+
+        def readable() -> Iterator[Record]:
+            for r in records:
+                if r.error is None:
+                    yield r
+                else:
+                    self.unreadable += 1
+
+        recs, for_base, for_head = itertools.tee(readable(), 3)
+        decided_base = base.evaluate_many((r.value for r in for_base), as_of=when)
+        decided_head = head.evaluate_many((r.value for r in for_head), as_of=when)
+
+        place, per_handoff = self.place, self.per_handoff
+        common = tuple(s for s in base.model.scores if s in head.model.scores)
+        shifts = self.shifts
+        for name in common:
+            shifts.setdefault(name, _Shifts())
+        total = moved = changed = 0
+        for rec, a, b in zip(recs, decided_base, decided_head, strict=True):
+            total += 1
+
+            def lead_id(rec=rec, a=a, b=b) -> str:
+                for d in (a, b):
+                    lead = getattr(d, "lead", None)
+                    if lead is not None:
+                        return str(lead)
+                return f"line {rec.line}"
+
+            a_ok, b_ok = type(a) is Decision, type(b) is Decision
+            pa = (a.stage or NONE) if a_ok else REFUSED
+            pb = (b.stage or NONE) if b_ok else REFUSED
+            if pa != pb:
+                moved += 1
+            place.add((pa, pb), lead_id)
+            if not (a_ok and b_ok):
+                changed += pa != pb
+                continue
+            differs = pa != pb
+            if a.handoffs or b.handoffs:
+                va, vb = _handoff_views(a), _handoff_views(b)
+                for stage in va.keys() | vb.keys():
+                    old, new = va.get(stage, _ABSENT), vb.get(stage, _ABSENT)
+                    # a handoff that applies on one side only is one change (shown as a
+                    # route change to or from "(not applied)"), not three
+                    kinds = range(3) if stage in va and stage in vb else (0,)
+                    for kind in kinds:
+                        if old[kind] != new[kind]:
+                            differs = True
+                            tally = per_handoff.get((kind, stage))
+                            if tally is None:
+                                tally = per_handoff[(kind, stage)] = _Tally(limit)
+                            tally.add((old[kind], new[kind]), lead_id)
+            changed += differs
+            sca, scb = a.scores, b.scores
+            if sca != scb:
+                for name in common:
+                    x, y = sca.get(name), scb.get(name)
+                    if x == y or x is None or y is None:
+                        continue
+                    _shift(shifts[name], y - x, lead_id, limit)
+        self.total += total
+        self.moved += moved
+        self.changed += changed
+
+    def merge(self, later: _Measured) -> None:
+        """Add the tallies of records that come after all of these."""
+        self.unreadable += later.unreadable
+        self.total += later.total
+        self.moved += later.moved
+        self.changed += later.changed
+        self.place.merge(later.place)
+        for key, tally in later.per_handoff.items():
+            mine = self.per_handoff.get(key)
+            if mine is None:
+                self.per_handoff[key] = tally
             else:
-                unreadable += 1
+                mine.merge(tally)
+        for name, acc in later.shifts.items():
+            mine_shift = self.shifts.get(name)
+            if mine_shift is None:
+                self.shifts[name] = acc
+            else:
+                mine_shift.merge(acc, self.samples)
 
-    recs, for_base, for_head = itertools.tee(readable(), 3)
-    decided_base = base.evaluate_many((r.value for r in for_base), as_of=when)
-    decided_head = head.evaluate_many((r.value for r in for_head), as_of=when)
+    def impact(self, base: Policy, head: Policy, as_of: int | datetime) -> Impact:
+        as_of_us = as_of if isinstance(as_of, int) else from_datetime(as_of)
+        place, unreadable = self.place, self.unreadable
+        if unreadable:
+            place.counts[(REFUSED, REFUSED)] = place.counts.get((REFUSED, REFUSED), 0) \
+                + unreadable
+        order = _order(base.model, head.model)
+        rank = {x: i for i, x in enumerate(order)}
+        per_handoff = self.per_handoff
+        common = tuple(s for s in base.model.scores if s in head.model.scores)
 
-    place = _Tally(samples)
-    # per kind (0 route, 1 SLA status, 2 escalation) and handoff stage
-    per_handoff: dict[tuple[int, str], _Tally] = {}
-    common = tuple(s for s in base.model.scores if s in head.model.scores)
-    shifts = {name: _Shifts() for name in common}
-    total = moved = changed = 0
-    for rec, a, b in zip(recs, decided_base, decided_head, strict=True):
-        total += 1
+        def handoff_changes(kind: int) -> tuple[Transition, ...]:
+            stages = sorted((st for k, st in per_handoff if k == kind),
+                            key=lambda st: (rank.get(st, len(rank)), st))
+            return tuple(t for st in stages for t in per_handoff[(kind, st)].transitions(
+                order, changed_only=True, handoff=st))
 
-        def lead_id(rec=rec, a=a, b=b) -> str:
-            for d in (a, b):
-                lead = getattr(d, "lead", None)
-                if lead is not None:
-                    return str(lead)
-            return f"line {rec.line}"
-
-        a_ok, b_ok = type(a) is Decision, type(b) is Decision
-        pa = (a.stage or NONE) if a_ok else REFUSED
-        pb = (b.stage or NONE) if b_ok else REFUSED
-        if pa != pb:
-            moved += 1
-        place.add((pa, pb), lead_id)
-        if not (a_ok and b_ok):
-            changed += pa != pb
-            continue
-        differs = pa != pb
-        if a.handoffs or b.handoffs:
-            va, vb = _handoff_views(a), _handoff_views(b)
-            for stage in va.keys() | vb.keys():
-                old, new = va.get(stage, _ABSENT), vb.get(stage, _ABSENT)
-                # a handoff that applies on one side only is one change (shown as a route
-                # change to or from "(not applied)"), not three
-                kinds = range(3) if stage in va and stage in vb else (0,)
-                for kind in kinds:
-                    if old[kind] != new[kind]:
-                        differs = True
-                        tally = per_handoff.get((kind, stage))
-                        if tally is None:
-                            tally = per_handoff[(kind, stage)] = _Tally(samples)
-                        tally.add((old[kind], new[kind]), lead_id)
-        changed += differs
-        sca, scb = a.scores, b.scores
-        if sca != scb:
-            for name in common:
-                x, y = sca.get(name), scb.get(name)
-                if x == y or x is None or y is None:
-                    continue
-                _shift(shifts[name], y - x, lead_id, samples)
-
-    if unreadable:
-        place.counts[(REFUSED, REFUSED)] = place.counts.get((REFUSED, REFUSED), 0) + unreadable
-    order = _order(base.model, head.model)
-    rank = {x: i for i, x in enumerate(order)}
-
-    def handoff_changes(kind: int) -> tuple[Transition, ...]:
-        stages = sorted((st for k, st in per_handoff if k == kind),
-                        key=lambda st: (rank.get(st, len(rank)), st))
-        return tuple(t for st in stages for t in per_handoff[(kind, st)].transitions(
-            order, changed_only=True, handoff=st))
-
-    return Impact(
-        as_of=as_of_us,
-        leads=total + unreadable,
-        moved=moved,
-        placements=place.transitions(order, changed_only=False),
-        routes=handoff_changes(0),
-        sla=handoff_changes(1),
-        scores=tuple(_score_shift(name, shifts[name]) for name in common),
-        order=order,
-        unreadable=unreadable,
-        scores_added=tuple(s for s in head.model.scores if s not in base.model.scores),
-        scores_removed=tuple(s for s in base.model.scores if s not in head.model.scores),
-        escalations=handoff_changes(2),
-        changed=changed,
-    )
+        return Impact(
+            as_of=as_of_us,
+            leads=self.total + unreadable,
+            moved=self.moved,
+            placements=place.transitions(order, changed_only=False),
+            routes=handoff_changes(0),
+            sla=handoff_changes(1),
+            scores=tuple(_score_shift(name, self.shifts.get(name) or _Shifts())
+                         for name in common),
+            order=order,
+            unreadable=unreadable,
+            scores_added=tuple(s for s in head.model.scores if s not in base.model.scores),
+            scores_removed=tuple(s for s in base.model.scores if s not in head.model.scores),
+            escalations=handoff_changes(2),
+            changed=self.changed,
+        )
 
 
 def _shift(acc: _Shifts, delta: Any, lead_id, limit: int) -> None:
