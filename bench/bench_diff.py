@@ -8,6 +8,9 @@ subprocess, the command a CI job runs:
 
     funnel diff HEAD --policy rules --leads leads.jsonl --as-of … --format json
 
+with ``--jobs 1`` and with the default ``--jobs`` (the machine's cores), interleaved,
+and checks that both give the same report (``--jobs``: issue 13, goal 6).
+
 It checks the report before trusting the time: the change is found, and the number
 of leads that moved equals what evaluating both versions separately says (on the
 first 5,000 leads, to keep the check quick). The figures go to ``bench/results.json``
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -98,15 +102,27 @@ def moved_by_separate_evaluation(repo: Path, leads: Path, limit: int) -> int:
     return moved
 
 
-def run_diff(repo: Path, leads: Path) -> tuple[float, dict]:
+def run_diff(repo: Path, leads: Path, jobs: int | None = None) -> tuple[float, dict]:
+    wall, _cpu, report = run_diff_timed(repo, leads, jobs)
+    return wall, report
+
+
+def run_diff_timed(repo: Path, leads: Path, jobs: int | None = None
+                   ) -> tuple[float, float, dict]:
+    """Wall and CPU seconds (the command and its workers) of one diff, and its report."""
     cmd = [sys.executable, "-m", "funnel_cli.main", "diff", "HEAD", "--policy", "rules",
            "--leads", str(leads), "--as-of", AS_OF, "--format", "json"]
+    if jobs is not None:
+        cmd += ["--jobs", str(jobs)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"bench_diff: funnel diff exited {proc.returncode}\n{proc.stderr}")
-    return wall, json.loads(proc.stdout)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, json.loads(proc.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,9 +139,19 @@ def main(argv: list[str] | None = None) -> int:
         leads = tmp_path / "leads.jsonl"
         write_leads(leads, args.count, args.seed)
         times, report = [], {}
+        # --jobs 1 and the default (the machine's cores) interleaved: the same report,
+        # and the speed-up of the worker processes
+        cpus: dict[str, list[float]] = {"1": [], "default": []}
+        walls: dict[str, list[float]] = {"1": [], "default": []}
+        reports = {}
         for _ in range(args.runs):
-            wall, report = run_diff(repo, leads)
-            times.append(wall)
+            for key, jobs in (("1", 1), ("default", None)):
+                wall, cpu, reports[key] = run_diff_timed(repo, leads, jobs)
+                walls[key].append(wall)
+                cpus[key].append(cpu)
+        if reports["1"] != reports["default"]:
+            raise SystemExit("bench_diff: --jobs 1 and the default --jobs report differently")
+        times, report = walls["default"], reports["default"]
         impact = report.get("impact") or {}
         changes = report.get("changes") or []
         if not changes:
@@ -154,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         "runs_s": [round(t, 3) for t in times],
         "median_s": round(median, 3),
         "leads_per_s": round(args.count / median),
+        "jobs_1_median_s": round(statistics.median(walls["1"]), 3),
+        "cpu_s": {k: round(statistics.median(v), 3) for k, v in cpus.items()},
+        "jobs_speedup": round(statistics.median(walls["1"]) / median, 2),
+        "load": os.getloadavg()[0],
         "moved": impact.get("moved"),
         "moved_check": {"first_leads": check_limit, "by_diff": reported, "separately": separate},
         "target_s": TARGET_S,
@@ -162,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     save_section("diff", section, args.results)
     print(f"funnel diff --leads over {args.count:,} leads: median {median:.2f} s "
           f"({args.count / median:,.0f} leads/s; runs {', '.join(f'{t:.2f}' for t in times)})")
+    print(f"  --jobs 1: median {section['jobs_1_median_s']:.2f} s; default --jobs "
+          f"({os.cpu_count()} cores) {section['jobs_speedup']:.2f}x faster; CPU s (all "
+          f"processes) {section['cpu_s']}; same report; load {section['load']:.1f}")
     print(f"  {impact.get('moved')} leads moved; on the first {check_limit:,}: diff {reported}, "
           f"separate evaluation {separate}")
     print(f"  target < {TARGET_S:.0f} s: {'met' if median < TARGET_S else 'MISSED'}")

@@ -20,7 +20,7 @@ that every ``--jobs`` run wrote the same bytes and one record per input line.
 
 (c) **start-up**: ``funnel eval`` of one lead (median of 9 runs), ``python -c pass``, and the
     import time of each command (``python -X importtime``, summed over the top-level
-    imports) on a typical invocation.
+    imports) on a typical invocation; ``funnel test`` on ``rules/`` and the acme policy.
 
     python bench/bench_eval.py                  # 1,000,000 leads, 3 rounds (about 5 min idle)
     python bench/bench_eval.py --leads 100000   # a quicker look
@@ -185,6 +185,29 @@ def measure_startup() -> dict:
             "python_ms": ms(python)}
 
 
+def measure_test_command() -> dict:
+    """``funnel test`` on ``rules/`` and on the acme conformance policy (when present):
+    median wall and CPU of 9 runs from the policy cache, as for start-up (issue 13, goal
+    6: the command is mostly start-up; its examples run in the interpreter, with the
+    trace its coverage needs)."""
+    compile_bytecode()
+    out = {}
+    acme = ROOT.parent / "shared" / "spec" / "conformance" / "acme"
+    with tempfile.TemporaryDirectory(prefix="bench-test-") as tmp:
+        env = {**os.environ, "FUNNEL_CACHE_DIR": tmp}
+        env.pop("FUNNEL_NO_CACHE", None)
+        for name, path in (("rules", RULES), ("acme", acme)):
+            if not path.is_dir():
+                continue
+            command = [*funnel(), "test", str(path)]
+            measure(command, env=env)  # fills the cache
+            runs = [measure(command, env=env) for _ in range(9)]
+            out[name] = {"wall_ms": round(statistics.median(r["wall_s"] for r in runs) * 1000),
+                         "cpu_ms": round(statistics.median(r["cpu_s"] for r in runs) * 1000),
+                         "exit": runs[0]["exit"]}
+    return out
+
+
 def refused_ratio(count: int = 20_000) -> dict:
     """Time per lead of ``Policy.evaluate`` and the JSON record ``funnel eval`` writes,
     on the leads it refuses against those it decides (generated leads, seed 1; best of
@@ -334,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
           f"python -c pass {startup['python_ms']} ms")
     print("import time by command (ms, -X importtime, policy cached): "
           + ", ".join(f"{k} {v}" for k, v in imports.items()))
+    tests = measure_test_command()
+    print("funnel test, policy cached (median of 9): " + "; ".join(
+        f"{k} {v['wall_ms']} ms wall, {v['cpu_ms']} ms CPU (exit {v['exit']})"
+        for k, v in tests.items()))
     refused = refused_ratio()
     print(f"\nrefused lead / decided lead (Policy.evaluate and its JSON record, "
           f"{refused['leads']:,} leads): "
@@ -369,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         "leads": count, "rounds": rounds, "cores": cores, "runs": table,
         "ratio_eval_over_plain_loop": {"wall": round(ratio_wall, 2), "cpu": round(ratio_cpu, 2)},
         "jobs_speedup": speedups, "jobs_ceiling_by_cpu": ceilings,
-        "plain_loop_parallel_speedup": hardware, "startup": startup,
+        "plain_loop_parallel_speedup": hardware, "startup": startup, "funnel_test": tests,
         "import_ms_by_command": imports,
         "refused_over_decided": refused, "vs_peers_ratio": peers,
         "goals": {name: {"value": value, "goal": goal, "met": bool(met)}

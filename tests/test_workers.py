@@ -135,3 +135,29 @@ def test_a_stream_without_a_descriptor_gets_the_bytes_read(halyard, tmp_path):
         assert binary.getvalue() == "é\né\n".encode()
     finally:
         os.close(fd)
+
+
+def test_without_memory_files_the_pool_writes_the_same_bytes(halyard, monkeypatch):
+    """Where fork or memfd is missing (macOS, BSDs) the units go to a multiprocessing
+    pool through pipes: the same bytes, the same totals."""
+    outs = []
+    for available in (True, False):
+        monkeypatch.setattr(workers, "available", lambda available=available: available)
+        out = io.StringIO()
+        writer = make_writer("json", out, info=halyard.info, as_of_us=AT_US,
+                             score_names=tuple(halyard.model.scores))
+        units = jsonl_blocks(io.BytesIO(LEADS.read_bytes()), 32 * 1024)
+        totals = batch.run(halyard, units, writer, AT_US, jobs=2)
+        outs.append((out.getvalue(), totals.total, totals.refused, totals.first_refusals))
+    assert outs[0] == outs[1]
+    assert multiprocessing.active_children() == []
+
+
+def test_without_memory_files_diff_measures_in_one_process(halyard, monkeypatch):
+    from policy.review.impact import measure_units
+
+    units = lambda: jsonl_blocks(io.BytesIO(LEADS.read_bytes()), 32 * 1024)  # noqa: E731
+    forked = measure_units(halyard, halyard, units(), as_of=AT_US, jobs=2)
+    monkeypatch.setattr(workers, "available", lambda: False)
+    assert measure_units(halyard, halyard, units(), as_of=AT_US, jobs=2) == forked
+    assert forked.leads == 1000 and forked.moved == 0
