@@ -314,3 +314,17 @@ def test_a_number_past_a_double_is_refused_with_its_reason(tmp_path):
     error = json.loads(result.stdout.splitlines()[0])["error"]
     assert error["message"] == "the lead does not match the schema"
     assert [p["path"] for p in error["problems"]] == ["webinars_attended"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=700).map(lambda b: b.replace(b"\n", b"")), max_size=300),
+       st.booleans())
+def test_newlines_are_counted_as_bytes_count_counts_them(lines, short):
+    """The memchr count of a block's line ends, on long lines and on short ones (where
+    it hands over to ``bytes.count``)."""
+    from policy.io.jsonl_blocks import _newlines
+
+    block = b"\n".join(line[:3] if short else line for line in lines) + b"\n"
+    assert _newlines(block) == block.count(b"\n")
+    assert _newlines(block[:-1]) == block[:-1].count(b"\n")
+    assert _newlines(b"\n" * 70_000) == 70_000

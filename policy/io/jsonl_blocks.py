@@ -88,11 +88,30 @@ def _skip_line(read, size: int, data: bytes) -> bytes | None:
 
 def _count_lines(block: bytes) -> int:
     """Lines in ``block`` (which ends with ``\\n``) as universal newlines count them."""
-    lines = block.count(b"\n")
-    cr = block.count(b"\r")
-    if cr:
-        lines += cr - block.count(b"\r\n")
+    lines = _newlines(block)
+    if b"\r" in block:  # memchr: most files have none
+        lines += block.count(b"\r") - block.count(b"\r\n")
     return lines
+
+
+def _newlines(block: bytes) -> int:
+    """``block.count(b"\\n")``, faster for lines of leads: ``bytes.count`` of one byte
+    compares every byte in a plain loop, ``find`` is ``memchr``, and a lead's line is
+    hundreds of bytes long: a 1 MiB block of `rules/` leads is counted in about 4 M
+    instructions instead of 17 M for the two counts before (``\\n`` and ``\\r``; ``in``
+    is ``memchr`` too): about 8,000 a lead, which the main process pays for every block
+    at ``--jobs 2`` (bench/README.md, fourth session).
+    Short lines (a sample averages under 256 bytes) are counted by ``count``, which is
+    then the cheaper."""
+    if block.count(b"\n", 0, 1 << 16) > 256:
+        return block.count(b"\n")
+    n = 0
+    find = block.find
+    i = find(b"\n")
+    while i >= 0:
+        n += 1
+        i = find(b"\n", i + 1)
+    return n
 
 
 @attrs.frozen
