@@ -364,3 +364,51 @@ def _rules_policy():
     if not _RULES_POLICY:
         _RULES_POLICY.append(policy.load(RULES))
     return _RULES_POLICY[0]
+
+
+# --------------------------------------------------------------------------- a lone CR
+
+_CR_LINES = (b'{"lead_id": "a"}\r{"lead_id": "b"}\n'      # one line: not JSON (extra data)
+             b'{"lead_id": "c",\r"email": "x"}\n'          # one line: a CR is white space
+             b'{"lead_id": "d", "title": "a\rb"}\r\n'      # a raw CR inside a string
+             b'\r\n\r\r\n'                                  # blank lines
+             b'{"lead_id": "e"}\r')                         # the last line, no LF
+
+
+def test_a_lone_cr_ends_no_line_in_the_python_reader():
+    """Lines end at LF or CRLF (JSON Lines; as `lines` files, spec section 2): the
+    records and their physical line numbers are the same whichever reader cuts them."""
+    import io
+
+    from policy.io.jsonl_blocks import jsonl_blocks
+    from policy.io.leads import read_records, text_stream
+
+    records = list(read_records(text_stream(io.BytesIO(_CR_LINES)), fmt="jsonl"))
+    assert [r.line for r in records] == [1, 2, 3, 6]
+    assert [r.value.get("lead_id") if r.error is None else None for r in records] == [
+        None, "c", None, "e"]
+    assert "Extra data" in records[0].error and "control character" in records[2].error
+    for size in (1, 7, 64, 1 << 20):
+        blocks = list(jsonl_blocks(io.BytesIO(_CR_LINES), size))
+        assert [r for b in blocks for r in b.records()] == records
+
+
+def test_a_lone_cr_is_read_alike_by_eval_on_both_engines_and_by_report(tmp_path):
+    path = tmp_path / "cr.jsonl"
+    path.write_bytes(_CR_LINES)
+    outs = []
+    for engine in ("python", "duckdb"):
+        result = run("eval", RULES, path, "--as-of", AS_OF, "--engine", engine)
+        assert result.exit_code == 1, result.output
+        outs.append(result.stdout)
+    assert outs[0] == outs[1]
+    assert [json.loads(x)["line"] for x in outs[0].splitlines()] == [1, 2, 3, 6]
+    python, duck, ptext, dtext = cli_reports(path, "--by", "lead_id")
+    assert ptext == dtext and duck["leads"] == 4
+
+
+def test_a_lone_cr_in_a_lines_file_ends_no_entry():
+    from policy.model.lines import read_entries
+
+    got = read_entries("\ufeffa\rb\nc\r\n\r\n# note\r\n  d \rx  \ne")
+    assert got.entries == ("a\rb", "c", "d \rx", "e") and got.lines == (1, 2, 5, 6)

@@ -406,3 +406,42 @@ def test_numbers_beyond_a_double_decide_as_the_python_engine():
     refused = [isinstance(r, LeadError) for _, r in _engine(pol, as_of).decide(
         list(range(1, len(texts) + 1)), texts)]
     assert refused == [True, True, True, True, False, False, False]
+
+
+def test_a_line_longer_than_the_reader_takes_is_the_python_engines_error_record(tmp_path):
+    """A 17 MiB line is one error record ("longer than 16 MiB") in every engine, and
+    the lines around it are read as usual."""
+    good = (RULES / "leads.jsonl").read_text().splitlines()[0]
+    huge = json.dumps({"lead_id": "huge", "notes": "x" * (17 << 20)})
+    path = tmp_path / "leads.jsonl"
+    path.write_text("\n".join([good, huge, good]) + "\n")
+    runner = CliRunner()
+    base = ["eval", str(RULES), str(path), "--as-of", AS_OF_TEXT]
+    py = runner.invoke(main, base)
+    duck = runner.invoke(main, [*base, "--engine", "duckdb"])
+    assert py.exit_code == duck.exit_code == 1
+    assert duck.stdout == py.stdout
+    records = [json.loads(x) for x in duck.stdout.splitlines()]
+    assert len(records) == 3 and records[1]["line"] == 2
+    assert "longer than 16 MiB" in records[1]["error"]["message"]
+
+
+@given(st.lists(st.sampled_from(['{"a": 1}', "", " ", "\r", "{\r}", "x"]), max_size=30),
+       st.integers(1, 64))
+def test_the_sql_staging_cuts_lines_as_the_python_reader(lines, block_bytes):
+    """Blocks of whole lines, in order, numbered by physical line (LF ends a line, a
+    lone CR does not), whatever the block size."""
+    import io
+
+    from policy.sql.engine import block_lines, jsonl_blocks
+
+    data = "\n".join(lines).encode()
+    got_lines, got_texts = [], []
+    for first, block, text in jsonl_blocks(io.BytesIO(data), block_bytes):
+        assert text == block.decode()
+        numbers, texts = block_lines(first, block, text)
+        got_lines += numbers
+        got_texts += texts
+    want = [(i, t.rstrip("\r")) for i, t in enumerate(data.decode().split("\n"), start=1)
+            if t.strip()]
+    assert list(zip(got_lines, got_texts, strict=True)) == want

@@ -10,7 +10,6 @@ for those lines (same line numbers, same error records).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import IO, BinaryIO
 
@@ -38,8 +37,8 @@ def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Itera
     """Cut a JSON Lines byte stream into blocks of whole lines, in order.
 
     Each block is about ``size`` bytes (a longer line makes a longer block). Lines end
-    at ``\\n``, ``\\r\\n`` or ``\\r``, as `read_records` counts them; I/O errors of
-    ``binary`` propagate.
+    at ``\\n`` (or ``\\r\\n``; a lone ``\\r`` is white space inside a line, as JSON Lines
+    has it), as `read_records` counts them; I/O errors of ``binary`` propagate.
     """
     # read1: a pipe gives what it has, so a slow producer's leads are not held back
     read = getattr(binary, "read1", binary.read)
@@ -75,11 +74,8 @@ def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Itera
 def _skip_line(read, size: int, data: bytes) -> bytes | None:
     """The bytes after the end of the current line, or None at the end of the file."""
     while True:
-        ends = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
-        if ends:
-            end = min(ends)
-            if data[end:end + 2] == b"\r\n":
-                end += 1
+        end = data.find(b"\n")
+        if end >= 0:
             return data[end + 1:]
         data = read(size)
         if not data:
@@ -87,11 +83,8 @@ def _skip_line(read, size: int, data: bytes) -> bytes | None:
 
 
 def _count_lines(block: bytes) -> int:
-    """Lines in ``block`` (which ends with ``\\n``) as universal newlines count them."""
-    lines = _newlines(block)
-    if b"\r" in block:  # memchr: most files have none
-        lines += block.count(b"\r") - block.count(b"\r\n")
-    return lines
+    """Lines in ``block`` (which ends with ``\\n``): a lone ``\\r`` ends no line."""
+    return _newlines(block)
 
 
 def _newlines(block: bytes) -> int:
@@ -147,8 +140,6 @@ class JsonlBlock:
         data = self.data
         if self.first and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]  # utf-8-sig, as `text_stream` reads
-        if b"\r" in data:
-            return self._leads_of_text(data)
         # Lines as bytes: msgspec reads UTF-8 bytes as it reads the same text, and
         # refuses bytes that are not UTF-8; only a line it refuses (not JSON, bad
         # bytes, a blank line, a value past its range) is decoded to text and read as
@@ -175,19 +166,6 @@ class JsonlBlock:
                 continue
             append((number, value if type(value) is dict
                     else object_or_error(number, value)))
-        return out
-
-    def _leads_of_text(self, data: bytes) -> list[tuple[int, dict | Record]]:
-        """:meth:`leads` of a block with carriage returns: ``\r`` and ``\r\n`` end
-        lines too (universal newlines, as `read_records` counts them)."""
-        text = data.decode("utf-8", "surrogateescape")
-        out = []
-        number = self.line - 1
-        for line in io.StringIO(text, newline=""):
-            number += 1
-            record = self._line_record(number, line)
-            if record is not None:
-                out.append((number, record.value if record.error is None else record))
         return out
 
     def _line_record(self, number: int, line: str) -> Record | None:

@@ -271,10 +271,18 @@ def _bounded_lines(stream: TextIO) -> Iterator[str | None]:
         line = readline(MAX_RECORD_CHARS + 1)
         if not line:
             return
-        if len(line) > MAX_RECORD_CHARS and not line.endswith(("\n", "\r")):
+        # Lines end at LF (CRLF is LF after white space); a lone CR is not a line end
+        # (JSON Lines, and `lines` files, spec section 2), but the text stream's
+        # readline stops at one: what follows belongs to the same line.
+        while line.endswith("\r") and len(line) <= MAX_RECORD_CHARS:
+            more = readline(MAX_RECORD_CHARS + 1 - len(line))
+            if not more:
+                break
+            line += more
+        if len(line) > MAX_RECORD_CHARS and not line.endswith("\n"):
             while True:  # skip the rest of the line
                 rest = readline(_CHUNK)
-                if not rest or rest.endswith(("\n", "\r")):
+                if not rest or rest.endswith("\n"):
                     break
             yield None
         else:

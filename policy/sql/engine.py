@@ -38,6 +38,9 @@ __all__ = ["BAD_UTF8", "OUT_OF_RANGE", "Rebuilder", "beyond_tables", "block_line
 
 #: What a line that is not UTF-8 is handed to SQL as (the SQL reports it).
 BAD_UTF8 = "\x00"
+#: The text staged for a line longer than the python reader takes (16 MiB): not JSON
+#: to SQL, the reader's own error record to :func:`explain_refusal`.
+TOO_LONG = "\x02"
 _BLOCK = 1 << 25
 
 
@@ -45,35 +48,38 @@ def jsonl_blocks(stream: BinaryIO, block_bytes: int = _BLOCK
                  ) -> Iterator[tuple[int, bytes, str | None]]:
     """(number of the block's first line, the block's bytes, its text or None when it
     is not UTF-8) for blocks of whole lines of a JSON Lines stream, a few MB at a time;
-    a leading byte-order mark is dropped. Line numbers are physical: every ``\\n``
-    counts, blank lines too."""
-    number = 0
-    rest = b""
-    first = True
-    while True:
-        block = stream.read(block_bytes)
-        if not block and not rest:
-            return
-        data = rest + block
-        if block:
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                rest = data
-                continue
-            data, rest = data[:cut + 1], data[cut + 1:]
-        else:
-            rest = b""
-        if first and data.startswith(b"\xef\xbb\xbf"):
+    a leading byte-order mark is dropped. The lines are the python reader's
+    (:func:`policy.io.jsonl_blocks.jsonl_blocks`): they end at ``\\n``, a lone ``\\r``
+    ends none, line numbers are physical, and a line longer than the reader takes is
+    the one line :data:`TOO_LONG`, which becomes the python engine's error record."""
+    from policy.io.jsonl_blocks import jsonl_blocks as cut
+
+    first, parts, size = 0, [], 0
+    for block in cut(stream):
+        if block.too_long or (parts and size >= block_bytes):
+            if parts:
+                yield _joined(first, parts)
+            first, parts, size = 0, [], 0
+        if block.too_long:
+            yield block.line, TOO_LONG.encode() + b"\n", TOO_LONG + "\n"
+            continue
+        data = block.data
+        if block.first and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
-        first = False
-        try:
-            text: str | None = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        yield number + 1, data, text
-        number += data.count(b"\n")
-        if not block:
-            return
+        if not parts:
+            first = block.line
+        parts.append(data)
+        size += len(data)
+    if parts:
+        yield _joined(first, parts)
+
+
+def _joined(first: int, parts: list[bytes]) -> tuple[int, bytes, str | None]:
+    data = b"".join(parts)
+    try:
+        return first, data, data.decode("utf-8")
+    except UnicodeDecodeError:
+        return first, data, None
 
 
 def block_lines(first: int, data: bytes, text: str | None) -> tuple[list[int], list[str]]:
@@ -258,6 +264,11 @@ def explain_refusal(pol: Any, record: LeadError, text: str) -> LeadError:
     """The python engine's own words for a lead the SQL refused (refusals are rare, so
     this costs nothing): the same message and problems, byte for byte, whenever the
     python reader and validator refuse the record too; else the SQL's shorter words."""
+    if text == TOO_LONG:
+        from policy.io.leads import TOO_LONG_MESSAGE
+
+        return LeadError(TOO_LONG_MESSAGE, [_whole(TOO_LONG_MESSAGE)], lead=None,
+                         line=record.line)
     line = record.line
     if record.message == "not valid JSON":
         message = python_json_error(text)
