@@ -197,12 +197,9 @@ def test_funnel_eval_engine_duckdb_writes_the_python_engines_bytes(tmp_path, fmt
     assert (tmp_path / "duck").read_bytes() == (tmp_path / "py").read_bytes()
 
 
-def test_lines_that_are_not_json_or_not_utf8_are_error_records_at_their_line(tmp_path):
-    good = (RULES / "leads.jsonl").read_text().splitlines()[0]
-    # past the first 64 KiB, where a stray bad byte only spoils its own record
-    head = [good] * 200
-    data = "\n".join([*head, "", "   ", "{not json", "[1, 2]", '{"a": NaN}', '{"x": 1,}',
-                      good]).encode() + b"\n\xff\xfe{}\n" + good.encode()
+def _same_eval_on_both_engines(tmp_path: Path, data: bytes) -> str:
+    """``funnel eval`` of ``data`` (JSON Lines with refused records) on both engines:
+    the same exit status and bytes; the standard output."""
     path = tmp_path / "leads.jsonl"
     path.write_bytes(data)
     runner = CliRunner()
@@ -211,7 +208,17 @@ def test_lines_that_are_not_json_or_not_utf8_are_error_records_at_their_line(tmp
     duck = runner.invoke(main, [*base, "--engine", "duckdb"])
     assert py.exit_code == duck.exit_code == 1
     assert duck.stdout == py.stdout
-    lines = [json.loads(x).get("line") for x in duck.stdout.splitlines()][199:]
+    return duck.stdout
+
+
+def test_lines_that_are_not_json_or_not_utf8_are_error_records_at_their_line(tmp_path):
+    good = (RULES / "leads.jsonl").read_text().splitlines()[0]
+    # past the first 64 KiB, where a stray bad byte only spoils its own record
+    head = [good] * 200
+    data = "\n".join([*head, "", "   ", "{not json", "[1, 2]", '{"a": NaN}', '{"x": 1,}',
+                      good]).encode() + b"\n\xff\xfe{}\n" + good.encode()
+    stdout = _same_eval_on_both_engines(tmp_path, data)
+    lines = [json.loads(x).get("line") for x in stdout.splitlines()][199:]
     assert lines == [None, 203, 204, 205, 206, None, 208, None]
 
 
@@ -413,15 +420,8 @@ def test_a_line_longer_than_the_reader_takes_is_the_python_engines_error_record(
     the lines around it are read as usual."""
     good = (RULES / "leads.jsonl").read_text().splitlines()[0]
     huge = json.dumps({"lead_id": "huge", "notes": "x" * (17 << 20)})
-    path = tmp_path / "leads.jsonl"
-    path.write_text("\n".join([good, huge, good]) + "\n")
-    runner = CliRunner()
-    base = ["eval", str(RULES), str(path), "--as-of", AS_OF_TEXT]
-    py = runner.invoke(main, base)
-    duck = runner.invoke(main, [*base, "--engine", "duckdb"])
-    assert py.exit_code == duck.exit_code == 1
-    assert duck.stdout == py.stdout
-    records = [json.loads(x) for x in duck.stdout.splitlines()]
+    stdout = _same_eval_on_both_engines(tmp_path, ("\n".join([good, huge, good]) + "\n").encode())
+    records = [json.loads(x) for x in stdout.splitlines()]
     assert len(records) == 3 and records[1]["line"] == 2
     assert "longer than 16 MiB" in records[1]["error"]["message"]
 
