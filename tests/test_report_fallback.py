@@ -177,7 +177,8 @@ def test_key_objects_are_the_proper_prefixes_of_the_paths_read():
 
 def test_eval_and_report_share_one_repeated_key_query(tmp_path):
     """The engine's staging finds a key repeated in an object the policy reads, and in
-    one only a caller reads (the report's --by) once the caller names it."""
+    one only a caller reads (the report's --by) once the caller has the engine carry
+    that field."""
     from policy.engine.timestamps import parse_timestamp
     from policy.sql.duck import DuckEngine
 
@@ -189,7 +190,7 @@ def test_eval_and_report_share_one_repeated_key_query(tmp_path):
     at = parse_timestamp(AS_OF)
     plain = DuckEngine(pol, as_of=at)
     assert set(plain.stage_jsonl(io.BytesIO(data))) == {1}
-    report = DuckEngine(pol, as_of=at, also_reads=(("zz", "k"),), ordered=False)
+    report = DuckEngine(pol, as_of=at, carry=(("_r_zz", ("zz", "k"), "j"),), ordered=False)
     assert set(report.stage_jsonl(io.BytesIO(data))) == {1, 2}
     plain.close()
     report.close()

@@ -7,10 +7,12 @@ the lines the python reader says are not JSON marked, the python reader's record
 and JSON files as JSON text), and :meth:`SqlFacts.finish` runs one ``INSERT … SELECT``
 over the whole staging table: the engine's decision relation (``decided``, the tabular
 form of section 9 with the engine's hidden columns, here without its ``ORDER BY``: the
-facts are aggregated, never listed), joined with the lead fields the report needs, gives
+facts are aggregated, never listed), with the lead fields the report needs carried as
+more columns of the same statement (``Options.carry`` of :mod:`policy.sql.compiler`:
+read in its one parse of each lead, no second pass over the text and no join), gives
 the rows of the ``facts`` table that :mod:`policy.report.compute` reads, the same
 columns with the same meaning as :class:`policy.report.facts.FactWriter` writes from the
-python engine's decisions. What the statement reads from the lead, by JSON path:
+python engine's decisions. What the statement reads from the lead:
 
 - the ``--by`` field: a string as it is; any other value as JSON text, turned into its
   report key (compact JSON of the value, as Python prints it) by :meth:`SqlFacts.finish`
@@ -88,12 +90,12 @@ class SqlFacts:
         self.shape = shape
         self.by = by
         self.cohort = cohort
-        # the fields the report reads from the text itself: a key repeated in one of
-        # their objects sends the line to the python engine, as the policy's do
-        mine = tuple(p for p in (by, cohort, *(s.entered_at for s in shape.stages)) if p)
+        # the fields the report reads come with the engine's decisions (read in its one
+        # parse of each lead); a key repeated in one of their objects sends the line to
+        # the python engine, as the policy's do. No sort: facts are only aggregated.
         self.engine = DuckEngine(pol, as_of=as_of, memory_limit=memory_limit,
                                  temp_directory=temp_directory, threads=threads, years=years,
-                                 also_reads=mine, ordered=False)
+                                 carry=self._carry(), ordered=False)
         self.con = self.engine.con
         self.con.execute("DELETE FROM src")
         self.as_of = as_of
@@ -289,73 +291,23 @@ class SqlFacts:
         return found
 
     # ------------------------------------------------------------------ the statement
-    def _lead_fields(self) -> tuple[str, dict[str, str]]:
-        """The CTEs that read the lead fields from ``src``, and the output column of each
-        wanted value (``by_s``, ``by_j``, ``by_ty``, ``coh``, ``e{i}``)."""
-        from sqlglot import exp
-
-        from policy.sql.checks import timestamp_parts, timestamp_shape, timestamp_value
-        from policy.sql.dialects import dialect
-        from policy.sql.sources import DuckJson
-
-        d = dialect("duckdb")
-        src = DuckJson(d, relation="src")
-        paths: list[tuple[str, ...]] = []
-
-        def index(path):
-            if path not in paths:
-                paths.append(path)
-            return paths.index(path)
-
-        slots: list[exp.Expression] = [exp.column("line")]
-        # one staged timestamp per (field, kind): the cohort field may be an `entered at`
-        stamps: dict[tuple[tuple[str, ...], str], str] = {}
-        out: dict[str, str] = {}
+    def _carry(self) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+        """The lead fields the report reads, as columns the engine's statement adds to
+        its decisions (read in the statement's one parse of each lead): the ``--by``
+        field's JSON type and text, the cohort field and each ``entered at`` field as
+        instants (µs), by the warehouse's own timestamp arithmetic."""
+        out: list[tuple[str, tuple[str, ...], str]] = []
         if self.by is not None:
-            k = index(self.by)
-            slots += [exp.Paren(this=src.slot(self.by, "ty", k)).as_("by_ty"),
-                      exp.Paren(this=src.slot(self.by, "s", k)).as_("by_s"),
-                      exp.Paren(this=src.slot(self.by, "j", k)).as_("by_j")]
-        wanted = []
+            out += [("_r_by_ty", self.by, "ty"), ("_r_by_j", self.by, "j")]
         if self.cohort is not None:
-            wanted.append(("coh", self.cohort, "any"))
+            out.append(("_r_coh", self.cohort, "t:any"))
         for i, st in enumerate(self.shape.stages):
             if st.entered_at is not None:
-                wanted.append((f"e{i}", st.entered_at, st.entered_kind))
-        for key, path, kind in wanted:
-            name = stamps.setdefault((path, kind), f"t{len(stamps)}")
-            out[key] = f"{name}_t"
-        for (path, _kind), name in stamps.items():
-            k = index(path)
-            slots.append(exp.Paren(this=src.slot(path, "s", k)).as_(f"{name}_s"))
-        base = src.base(paths)
-        ctes = [("_lf0", base), ("_lf1", exp.select(*slots).from_("_lf0"))]
-        shapes, parts, values = [], [], []
-        for (_path, kind), name in stamps.items():
-            s = exp.column(f"{name}_s")
-            shapes.append(timestamp_shape(s, kind).as_(f"{name}_shape"))
-            parts += [e.as_(f"{name}_{p}") for p, e in
-                      timestamp_parts(s, kind, exp.column(f"{name}_shape"))]
-            values.append(timestamp_value(lambda p, name=name: exp.column(f"{name}_{p}"), d)
-                          .as_(f"{name}_t"))
-        if stamps:
-            ctes += [("_lf2", exp.select(exp.Star(), *shapes).from_("_lf1")),
-                     ("tp", exp.select(exp.Star(), *parts).from_("_lf2"))]
-            values_from = "tp"
-            zone = getattr(self.pol, "local_tz", None)
-            if zone is not None:  # --local-tz: text without an offset is read in that zone
-                from policy.sql.localtz import stage
-
-                staging = _Staging(d, stamps)
-                values_from, values = stage(staging, zone, values)
-                ctes += staging.ctes
-            ctes.append(("_lf4", exp.select(exp.Star(), *values).from_(values_from)))
-        text = ", ".join(f"{name} AS ({sel.sql(dialect='duckdb')})" for name, sel in ctes)
-        return text, {"last": ctes[-1][0], **out}
+                out.append((f"_r_e{i}", st.entered_at, f"t:{st.entered_kind}"))
+        return tuple(out)
 
     def _statement(self) -> str:
         shape = self.shape
-        lead_ctes, lf = self._lead_fields()
         ok = "x.error IS NULL"
         stage_case = " ".join(f"WHEN {_q(s.name)} THEN {i}" for i, s in enumerate(shape.stages))
 
@@ -376,15 +328,20 @@ class SqlFacts:
             "json_type(x._reason_json) <> 'VARCHAR' THEN x._reason_json END AS reason_raw",
         ]
         if self.by is not None:
-            sel += ["CASE WHEN l.by_ty = 'string' THEN l.by_s END AS bykey",
-                    "CASE WHEN l.by_ty NOT IN ('string', 'null') THEN l.by_j END AS byraw"]
+            # a string's text is between its quotes unless it holds an escape (as the
+            # engine's own string slot reads it)
+            j = "x._r_by_j"
+            sel += [f"CASE WHEN x._r_by_ty = 'string' THEN (CASE WHEN contains({j}, chr(92)) "
+                    f"THEN json_extract_string({j}, '$') ELSE substring({j}, 2, length({j}) - 2) "
+                    "END) END AS bykey",
+                    "CASE WHEN x._r_by_ty NOT IN ('string', 'null') THEN x._r_by_j END AS byraw"]
         if self.cohort is not None:
-            sel.append(f"CASE WHEN {ok} THEN l.{lf['coh']} END AS cohort")
+            sel.append(f"CASE WHEN {ok} THEN x._r_coh END AS cohort")
         for i, score in enumerate(shape.scores):
             sel.append(f"CAST(x.{_ident('score_' + score.name)} AS DOUBLE) AS s{i}")
         for i, st in enumerate(shape.stages):
             if st.entered_at is not None:
-                sel.append(f"CASE WHEN {ok} THEN l.{lf[f'e{i}']} END AS e{i}")
+                sel.append(f"CASE WHEN {ok} THEN x._r_e{i} END AS e{i}")
         joins: list[str] = []
         misses: list[str] = []
         for j, h in enumerate(shape.handoffs):
@@ -414,9 +371,8 @@ class SqlFacts:
         # stop has no working-time position in the report's tables
         beyond = " OR ".join([beyond_tables_sql("x.violations"), *misses])
         sel.append(f"CASE WHEN {ok} AND ({beyond}) THEN true END AS pyfix")
-        body = (f"SELECT {', '.join(sel)} FROM (SELECT * FROM decided) x "
-                f"JOIN {lf['last']} l ON l.line = x.line {' '.join(joins)}")
-        return f"INSERT INTO {self.table} BY NAME WITH {lead_ctes} {body}"
+        body = f"SELECT {', '.join(sel)} FROM (SELECT * FROM decided) x {' '.join(joins)}"
+        return f"INSERT INTO {self.table} BY NAME {body}"
 
     def _response(self, j: int, c) -> tuple[str, list[str], str | None]:
         """The business time from start to stop of handoff ``j`` (an expression), the
@@ -448,27 +404,6 @@ class SqlFacts:
         miss = (f"coalesce({stop} > {start} AND {cal} IS NOT NULL AND "
                 f"(_ia{j}.w IS NULL OR _ib{j}.w IS NULL), false)")
         return expr, joins, miss
-
-
-class _Staging:
-    """What :func:`policy.sql.localtz.stage` reads from the compiler (``d``, ``tsreg``,
-    ``slot``, ``_add``), for the report's own timestamp columns: the parts are staged in
-    the CTE ``tp`` as ``{name}_{part}``, the text as ``{name}_s``."""
-
-    def __init__(self, d: Any, stamps: dict):
-        self.d = d
-        self.tsreg = stamps
-        self._text = {path: f"{name}_s" for (path, _kind), name in stamps.items()}
-        self.ctes: list[tuple[str, Any]] = []
-
-    def slot(self, path: tuple[str, ...], slot: str) -> Any:
-        from sqlglot import exp
-
-        assert slot == "s"
-        return exp.column(self._text[path])
-
-    def _add(self, name: str, select: Any) -> None:
-        self.ctes.append((name, select))
 
 
 class _UnitStream:

@@ -77,6 +77,10 @@ class Options:
     #: the IANA zone lead timestamps without an offset are read in (None: UTC);
     #: :mod:`policy.sql.localtz`
     local_tz: str | None = None
+    #: more output columns, each (name, field path, slot): a slot of the source
+    #: (``ty``, ``s``, ``j``…) or ``t:KIND``, the field read as an instant (µs) of that
+    #: kind; read in the statement's one parse of each lead (the report's fields)
+    carry: tuple[tuple[str, tuple[str, ...], str], ...] = ()
 
 
 class _Build(HandoffParts):
@@ -177,6 +181,7 @@ class _Build(HandoffParts):
         next_cols = self._next()
         lead = self._lead_id()
         problems = self._checks()
+        carried = [(name, self.slot(path, slot)) for name, path, slot in self.opts.carry]
         tbad = [(p, exp.And(this=self.present(p), expression=_isnull(
             self.ts(p, program.timestamp_kind(i))))) for i, p in enumerate(program.timestamp_order)]
 
@@ -192,7 +197,9 @@ class _Build(HandoffParts):
             prev = f"s{i}"
         self._gates(gates, prev)
         self._handoff_cte(handoffs)
-        return self._final(handoffs, recycles, next_cols, lead, score_exprs)
+        carried_cols = [(e if e is not None else exp.null()).as_(name, copy=False)
+                        for name, e in carried]
+        return self._final(handoffs, recycles, next_cols, lead, score_exprs, carried_cols)
 
     def _add(self, name: str, select: exp.Select) -> None:
         self.cte.append((name, select))
@@ -422,7 +429,8 @@ class _Build(HandoffParts):
         return cell, j
 
     # ------------------------------------------------------------------ output
-    def _final(self, handoffs, recycles, next_cols, lead, score_exprs) -> exp.Select:
+    def _final(self, handoffs, recycles, next_cols, lead, score_exprs,
+               carried=()) -> exp.Select:
         d, program, opts = self.d, self.program, self.opts
         ok = _isnull(_col("_err"))
 
@@ -491,14 +499,19 @@ class _Build(HandoffParts):
         cols += [_case([(ok, d.compact(viol))], d.empty_array()).as_("violations", copy=False),
                  _col("_err").as_("error", copy=False),
                  _case([(ok, d.empty_array())], _col("_paths")).as_("error_paths", copy=False)]
+        # the carried columns come before the refused text, which the engines read
+        # as the last column
         if opts.hidden:
             cols += [_col("_msgs"), exp.Paren(this=lead[1]).as_("_lead_json", copy=False),
-                     dec(_case(why_json)).as_("_reason_json", copy=False), *hidden]
+                     dec(_case(why_json)).as_("_reason_json", copy=False), *hidden,
+                     *carried]
             if self.src.json_text:
                 # the text of a refused lead (to explain it), and of a lead the python
                 # engine decides again (policy.sql.engine.beyond_tables)
                 keep = exp.or_(exp.Not(this=ok), *beyond, copy=False)
                 cols.append(_case([(keep, exp.column("txt"))]).as_("_txt", copy=False))
+        if not opts.hidden:
+            cols += carried
         final = exp.select(*cols).from_("h", copy=False)
         if opts.source == "json" and opts.ordered:
             final = final.order_by(_col("line"), copy=False)

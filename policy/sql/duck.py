@@ -108,7 +108,8 @@ class DuckEngine(BatchEngine):
     def __init__(self, pol: Any, *, as_of: int, years: tuple[int, int] | None = None,
                  threads: int | None = None, memory_limit: str | None = None,
                  temp_directory: str | None = None,
-                 also_reads: tuple[tuple[str, ...], ...] = (), ordered: bool = True):
+                 carry: tuple[tuple[str, tuple[str, ...], str], ...] = (),
+                 ordered: bool = True):
         import duckdb
 
         self.pol = pol
@@ -119,7 +120,8 @@ class DuckEngine(BatchEngine):
         # Output order is input order: the query ends in ORDER BY line, because
         # DuckDB's parallel hash joins (the calendar tables, long `in` lists) do not
         # keep a table's insertion order (the engine also checks the order it reads).
-        # ordered=False: a caller that only aggregates (the report) skips that sort.
+        # ordered=False: a caller that only aggregates (the report) skips that sort;
+        # carry: more columns of lead fields it reads (policy.sql.compiler.Options)
         config = {"preserve_insertion_order": True,
                   "memory_limit": memory_limit or MEMORY_LIMIT,
                   "temp_directory": temp_directory or self._tmp}
@@ -134,7 +136,7 @@ class DuckEngine(BatchEngine):
         d = dialect("duckdb")
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
                        instants="us", hidden=True, local_tz=getattr(pol, "local_tz", None),
-                       ordered=ordered)
+                       ordered=ordered, carry=carry)
         source = DuckJson(d, relation="src")
         stmt = build(pol, d, opts, source=source)
         self.sql = stmt.sql(dialect="duckdb")
@@ -143,9 +145,9 @@ class DuckEngine(BatchEngine):
         self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         self.rebuild = Rebuilder(pol)
         self.width = len(layout(pol).columns)
-        # also_reads: fields a caller reads from the staged text itself (the report's
-        # --by, cohort and `entered at`), whose repeated keys matter as the policy's do
-        self._suspect = _suspect_query(key_objects([*(source.paths or []), *also_reads]))
+        # the paths read include the carried fields: a repeated key in one of their
+        # objects matters as in the policy's
+        self._suspect = _suspect_query(key_objects(source.paths or []))
         self._extra = 3 + len(self.rebuild.handoffs)
 
     def _calendar_tables(self, stmt: Any) -> None:
