@@ -69,6 +69,20 @@ class _Val:
         self.guard = guard
 
 
+def _typed_kind(types: frozenset[type] | None) -> str:
+    """The kind of a field that can only hold ``types`` (None: unknown)."""
+    if not types:
+        return ANY
+    present = types - {type(None)}
+    if present == {bool}:
+        return ANY if len(present) != len(types) else BOOL
+    if present and present <= {int, float}:
+        return NUM if present == types else NUMN
+    if present == {str}:
+        return STRN
+    return ANY
+
+
 def _is_num(v: object) -> bool:
     return type(v) is int or type(v) is float
 
@@ -115,10 +129,16 @@ class ExprCompiler:
     caller collects what each piece of code needs with :meth:`collecting`).
     """
 
-    def __init__(self, program: ir.Program, ns: dict[str, object], fixed: tuple[str, ...]):
+    def __init__(self, program: ir.Program, ns: dict[str, object], fixed: tuple[str, ...],
+                 types: dict[tuple[str, ...], frozenset[type]] | None = None):
         self.program = program
         self.ns = ns
         self.used: set[str] = set(ns) | set(fixed)
+        #: the types a field may hold when the code runs (``decide``'s, after the schema
+        #: checks): its value is then tested as what it is, not as any value
+        self.types = types or {}
+        #: the locals known to hold an ``int`` (a score's rounding may then be skipped)
+        self.ints: set[str] = set()
         self._consts: dict[object, str] = {}
         self._items: dict[tuple, _Item] = {}
         self._locals: dict[tuple, str] = {}
@@ -194,8 +214,10 @@ class ExprCompiler:
                     parent = self.raw(path[:-1]).code
                 item.lines.append(
                     f"{local} = {parent}.get({k}) if type({parent}) is dict else None")
+            if self.types.get(path) == {int}:
+                self.ints.add(local)
         self.need(key)
-        return _Val(self._locals[key], ANY, simple=True)
+        return _Val(self._locals[key], _typed_kind(self.types.get(path)), simple=True)
 
     def score(self, name: str) -> _Val:
         self.need(("score", name))

@@ -125,6 +125,16 @@ class SchemaChecks:
     def __init__(self, document: Any) -> None:
         self.document = document
 
+    def field_types(self) -> dict[tuple[str, ...], frozenset[type]]:
+        """The Python types each object field (by path from the lead) may hold once the
+        checks have passed, ``type(None)`` for a missing one: what a second, typed
+        compilation of the rules may rely on in ``decide``. A field whose value the
+        checks do not pin down (no ``type``, an object or array value, a field below an
+        array) is left out: the rules test it as they do any value."""
+        found: dict[tuple[str, ...], frozenset[type]] = {}
+        _field_types(self.document, (), found)
+        return found
+
     def write(self, w: LineWriter, ex: Any) -> tuple[set[tuple], dict[str, str]]:
         """Write the checks of the lead (the local ``lead``, known to be a dict).
 
@@ -341,6 +351,55 @@ class _Writer:
             tests += [f"{v} is {m!r}" for m in booleans]
         with w.block(f"if not ({' or '.join(tests) or 'False'}):"):
             w.line("return None")
+
+
+_NONE = type(None)
+#: The Python types a JSON type's compiled test lets through (`integer`: ``int`` only,
+#: an integral float goes the reference way; `number`: finite ``int`` and ``float``).
+_PY_TYPES = {"null": (_NONE,), "boolean": (bool,), "object": (dict,), "array": (list,),
+             "integer": (int,), "number": (int, float), "string": (str,)}
+
+
+def _field_types(schema: Mapping, path: tuple[str, ...],
+                 found: dict[tuple[str, ...], frozenset[type]]) -> None:
+    """The types of the properties of the object ``schema`` (see
+    :meth:`SchemaChecks.field_types`), as :class:`_Writer` checks them."""
+    required = set(schema.get("required", []))
+    for name, sub in schema.get("properties", {}).items():
+        if sub is True:
+            continue
+        held = set(_value_types(sub))
+        if name not in required:
+            held.add(_NONE)  # absent: the local holds None
+        sub_path = (*path, name)
+        found[sub_path] = frozenset(held)
+        if dict in held and _members(sub) is None:
+            # below an object that may be missing or another value, a field may be missing
+            below: dict[tuple[str, ...], frozenset[type]] = {}
+            _field_types(sub, sub_path, below)
+            for key, types in below.items():
+                found[key] = types if held == {dict} else types | {_NONE}
+
+
+def _value_types(schema: Mapping) -> tuple[type, ...]:
+    """The Python types a value passing :meth:`_Writer.value` (or null) may have."""
+    types = _types(schema)
+    members = _members(schema)
+    if members is None:
+        return tuple(t for name in types for t in _PY_TYPES[name])
+    held: list[type] = []  # as _Writer.members tests them
+    if "string" in types and any(type(m) is str for m in members):
+        held.append(str)
+    if any(type(m) in (int, float) for m in members):
+        if "number" in types:
+            held += [int, float]
+        elif "integer" in types:
+            held.append(int)
+    if "boolean" in types and any(type(m) is bool for m in members):
+        held.append(bool)
+    if _allows_null(schema):
+        held.append(_NONE)
+    return tuple(held)
 
 
 def _bound_tests(v: str, schema: Mapping) -> list[str]:
