@@ -144,7 +144,12 @@ class SchemaChecks:
         None when absent), by name.
         """
         writer = _Writer(w, ex)
-        writer.object("lead", self.document, ())
+        # a required key is read by subscript (cheaper than ``get``); one that is absent
+        # raises KeyError, the one exception the checks can meet
+        with w.block("try:"):
+            writer.object("lead", self.document, ())
+        with w.block("except KeyError:"):
+            w.line("return None")
         return writer.done, writer.top_level()
 
 
@@ -224,7 +229,10 @@ class _Writer:
                  required: bool, counter: str | None) -> None:
         w = self.w
         v = self.local(path)
-        w.line(f"{v} = {obj}.get({name!r})")
+        if required:
+            w.line(f"{v} = {obj}[{name!r}]")  # KeyError when absent: see write
+        else:
+            w.line(f"{v} = {obj}.get({name!r})")
         if schema is True:
             if not required:
                 with w.block(f"if {v} is not None or {name!r} in {obj}:"):
@@ -233,17 +241,21 @@ class _Writer:
         if required and not _allows_null(schema):
             self.value(v, schema, path)  # None fails every test of the value
             return
+        below = self.shared_under(path, schema)
+        if required and not below:  # present (the subscript found it): null, or checked
+            with w.block(f"if {v} is not None:"):
+                self.value(v, schema, path)
+            return
         with w.block(f"if {v} is None:"):
             if required:
-                with w.block(f"if {name!r} not in {obj}:"):
-                    w.line("return None")
+                pass  # present (the subscript found it) and null
             elif not _allows_null(schema):
                 with w.block(f"if {name!r} in {obj}:"):
                     w.line("return None")
             else:
                 with w.block(f"if {name!r} in {obj}:"):
                     w.line(f"{counter} += 1")
-            for local in self.shared_under(path, schema):
+            for local in below:
                 w.line(f"{local} = None")
         with w.block("else:"):
             if not required:

@@ -25,8 +25,8 @@ against Python's keywords and the names already used. The function runs in a
 namespace that holds only :data:`policy.engine.runtime.EXPORTS`, the decision classes
 and ``MappingProxy`` (scores are read-only, as the interpreter makes them), ``NEW``
 (``tuple.__new__``, which builds the decision records), the builtins ``type``,
-``len``, ``ValueError`` and six types (``str``, ``dict``, ``int``, ``float``, ``bool``,
-``list``), and constants made here
+``len``, ``ValueError``, ``KeyError`` and six types (``str``, ``dict``, ``int``,
+``float``, ``bool``, ``list``), and constants made here
 (frozensets, lists, tuples, decision values, calendars, the PolicyInfo);
 ``__builtins__`` is empty.
 
@@ -174,7 +174,7 @@ def _register(source: str, base: str) -> str:
 
 #: Builtins the generated code may use; ``__builtins__`` itself is empty.
 _BUILTINS = {"type": type, "str": str, "dict": dict, "int": int, "float": float, "bool": bool,
-             "list": list, "len": len, "ValueError": ValueError}
+             "list": list, "len": len, "ValueError": ValueError, "KeyError": KeyError}
 _DECISION_CLASSES = {
     "Decision": Decision, "HandoffResult": HandoffResult, "NextStep": NextStep,
     "SlaResult": SlaResult, "Violation": Violation,
