@@ -167,7 +167,7 @@ def test_the_namespace_holds_only_allowed_names(acme):
         "__builtins__", "run", "type", "str", "dict", "ValueError", "Decision", "HandoffResult",
         "NextStep", "SlaResult", "Violation", "invalid_reason_message", "MappingProxy", "INFO",
         "LAST_INSTANT", "NUMBER_TYPES", "NEW", "len", "decide", "int", "float", "bool",
-        "list",
+        "list", "KeyError",
     }
     extra = set(namespace) - allowed
     assert all(re.fullmatch(r"[A-Z][A-Z_]*[0-9]+", name) for name in extra), extra

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 
 from policy.engine import ir
 from policy.engine import runtime as rt
-from policy.engine.decision import NextStep, Violation
+from policy.engine.decision import HandoffResult, NextStep, Violation
 from policy.engine.linewriter import LineWriter
 
 __all__ = ["CompileError", "ExprCompiler", "LineWriter"]
@@ -570,7 +570,7 @@ def _construct_lines(cls: type, **args: str) -> list[str]:
 
 def _const_key(value: object) -> object:
     """A key that tells constants apart by type too (``1``, ``1.0`` and ``True`` differ)."""
-    if isinstance(value, (NextStep, Violation)):  # first: records are tuples underneath
+    if isinstance(value, (NextStep, Violation, HandoffResult)):  # first: records are tuples
         return (type(value).__name__, repr(value))
     if isinstance(value, (list, tuple)):
         return (type(value).__name__, tuple(_const_key(v) for v in value))

@@ -35,17 +35,27 @@ class HandoffCompiler(ExprCompiler):
         span = rule.span
         w.comment(f"{span.file}:{span.line}  {_shorten(rule.rule)}")
 
-    def handoff(self, w: LineWriter, h: ir.Handoff) -> None:
+    def handoff(self, w: LineWriter, h: ir.Handoff, first: bool = False) -> None:
+        """``hs`` gains the handoff's result (``first``: ``hs`` is empty before it)."""
+        # Without an SLA or a rejection, the result depends on the route alone: one
+        # constant per route, made at compile time.
+        constant = h.sla is None and h.reject is None
+
+        def result(target: str | None) -> str:
+            value = HandoffResult(h.stage, h.team, target, None, None, False, None)
+            return f"hs {'=' if first else '+='} {self.const((value,), 'HANDOFF')}"
+
         # route: the first that holds; its calendar counts the handoff's business time
         calendars = {id(r.calendar) for r in h.routes} | {id(h.calendar)}
-        per_route = len(calendars) > 1 and self.business_time(h)
+        per_route = len(calendars) > 1 and self.business_time(h) and not constant
         keyword_ = "if"
         for route in h.routes:
             self.rule_comment(w, route)
             test = "True" if route.condition is None else self.cond(self.expr(route.condition))
             if test == "False":
                 continue
-            chosen = [f"route = {self.const(route.target)}"]
+            chosen = [result(route.target) if constant
+                      else f"route = {self.const(route.target)}"]
             if per_route:
                 chosen.append(f"cal = {self.const(route.calendar, 'CAL')}")
             if test == "True":
@@ -64,9 +74,14 @@ class HandoffCompiler(ExprCompiler):
             keyword_ = "elif"
         if keyword_ != "done":
             with (w.block("else:") if keyword_ == "elif" else _nothing()):
-                w.line("route = None")
+                w.line(result(None) if constant else "route = None")
                 if per_route:
                     w.line(f"cal = {self.const(h.calendar, 'CAL')}")
+        if constant:
+            if h.escalate is not None:
+                self.rule_comment(w, h.escalate)
+                w.comment("no `sla` line: the escalation has no start to count from")
+            return
         # without calendars that differ by route, every route counts on the handoff's
         calendar = h.calendar
         self.sla_and_escalation(w, h, calendar, per_route)

@@ -62,7 +62,6 @@ from policy.engine.codegen import (
     _construct,
     _construct_lines,
     _is_plain_name,
-    _nothing,
 )
 from policy.engine.compile_handoffs import HandoffCompiler
 from policy.engine.compile_prepare import PrepareSpec, write_prologue
@@ -183,6 +182,11 @@ _DECISION_CLASSES = {
 _FIXED_LOCALS = ("lead", "ts", "as_of", "reached", "ri", "nxt", "unmet", "hs", "vs", "route",
                  "start", "stop", "due", "when", "status", "sla", "esc", "rej", "rej_state",
                  "rej_reason", "agreed", "placed", "why", "cal")
+
+
+#: Gates of up to this many lines name their next step by a tree of tests whose every
+#: leaf is a constant (2**N leaves), not by a tuple built line by line.
+_CONSTANT_NEXT = 4
 
 
 class _Section:
@@ -439,7 +443,7 @@ class _Compiler(HandoffCompiler):
             # like the interpreter, name it with nothing to meet.
             w.line(f"nxt = {self.const(NextStep(name, ()), 'NEXT')}")
             return
-        w.line("unmet = ()")
+        tests: list[tuple[str, str]] = []  # (holds when the line is unmet, its text)
         for line, local in lines:
             if line.kind == "require":
                 if kept == "True":
@@ -447,9 +451,32 @@ class _Compiler(HandoffCompiler):
                 test = f"not {local}" if kept in (None, "False") else f"not ({local} or {kept})"
             else:
                 test = local
+            tests.append((test, line.unmet))
+        if len(tests) <= _CONSTANT_NEXT:
+            # one test per line, each outcome a NextStep made once, at compile time
+            self.next_tree(w, name, tests, ())
+            return
+        w.line("unmet = ()")
+        for test, unmet in tests:
             with w.block(f"if {test}:"):
-                w.line(f"unmet += ({self.const(line.unmet)},)")
+                w.line(f"unmet += ({self.const(unmet)},)")
         w.line("nxt = " + _construct(NextStep, stage=repr(name), unmet="unmet"))
+
+    def next_tree(self, w: LineWriter, name: str, tests: list[tuple[str, str]],
+                  unmet: tuple[str, ...]) -> None:
+        """``nxt``, a constant, by the outcome of each of ``tests`` in turn."""
+        if not tests:
+            w.line(f"nxt = {self.const(NextStep(name, unmet), 'NEXT')}")
+            return
+        (test, text), rest = tests[0], tests[1:]
+        if not rest and not unmet:
+            # a failing gate has a line unmet: the one left holds
+            self.next_tree(w, name, rest, (text,))
+            return
+        with w.block(f"if {test}:"):
+            self.next_tree(w, name, rest, (*unmet, text))
+        with w.block("else:"):
+            self.next_tree(w, name, rest, unmet)
 
     def handoff_section(self) -> _Section:
         program = self.program
@@ -462,12 +489,14 @@ class _Compiler(HandoffCompiler):
             w.line("rej_state = None")
             w.line("rej_reason = None")
         with self.collecting(sec.deps):
+            first = True  # `hs` is still empty
             for h in program.handoffs:
                 if h.index < 0:
                     continue  # an unknown stage is never reached (the checker refuses it)
                 self.rule_comment(w, h)
                 with w.block(f"if ri >= {h.index}:"):
-                    self.handoff(w, h)
+                    self.handoff(w, h, first)
+                first = False
         return sec
 
     def placement_section(self) -> _Section:
@@ -498,9 +527,13 @@ class _Compiler(HandoffCompiler):
                     w.line(f"placed = {self.const(rule.state)}")
                     w.line(f"why = {self.const(rule.reason)}")
                 branches += 1
-        with (w.block("else:") if branches else _nothing()):
-            w.line("placed = reached")
-            w.line("why = None")
+        placed, why = "placed", "why"
+        if branches:
+            with w.block("else:"):
+                w.line("placed = reached")
+                w.line("why = None")
+        else:
+            placed, why = "reached", "None"  # no rejection, no recycling: the reached stage
         id_field = program.id_field
         if id_field is None:
             lead_id = "None"
@@ -511,8 +544,8 @@ class _Compiler(HandoffCompiler):
         scores = ", ".join(f"{name!r}: {self._score_locals[name]}"
                            for name in program.score_names)
         decision = _construct_lines(
-            Decision, lead=lead_id, policy="INFO", as_of="as_of", stage="placed",
-            reached="reached", reason="why", scores=f"MappingProxy({{{scores}}})", next="nxt",
+            Decision, lead=lead_id, policy="INFO", as_of="as_of", stage=placed,
+            reached="reached", reason=why, scores=f"MappingProxy({{{scores}}})", next="nxt",
             handoffs="hs", violations="vs")
         w.line("return " + decision[0])
         for text in decision[1:]:
