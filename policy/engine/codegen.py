@@ -589,8 +589,6 @@ def _shorten(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-
-
 class _nothing:
     """A context manager that does nothing (``with (w.block(…) if x else _nothing())``)."""
 
