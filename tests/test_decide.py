@@ -34,7 +34,7 @@ version "1"
 schema "lead.schema.json"
 id a
 team sales "@g/sales"
-funnel lead -> mql
+funnel lead -> mql -> sal -> sql
 score s "S" owned by sales {
   +1 if a == "x"
   +2 if b >= 3
@@ -44,14 +44,41 @@ score s "S" owned by sales {
   +32 if g contains "x"
   +64 if t is present
 }
+score u "Typed forms (decide compiles them knowing the checked types)" owned by sales {
+  +1 if a in ["x", "y"]
+  +2 if a != "x"
+  +3 per b up to 7
+  -5 if not c
+  +10 if d.f in ["y", "z"]
+  +20 if b == 3
+  +40 if b != 1
+  +80 if d.e < 2
+}
 stage lead "L" owned by sales {
   require s >= 0
 }
 stage mql "M" owned by sales {
   require s >= 4
 }
+stage sal "A" owned by sales {
+  require u >= 10
+  require b >= 1
+  exclude c
+  require a is present
+}
+stage sql "Q" owned by sales {
+  require u >= 20
+  require b >= 2
+  require d.e is present
+  exclude d.f == "z"
+  require t is present
+}
 handoff mql to sales {
   sla 2 hours from t until t
+}
+handoff sal to sales {
+  route "big" if d.e >= 2
+  route "small" otherwise
 }
 """
 
@@ -270,3 +297,24 @@ def test_values_outside_the_shortcuts_take_the_reference_path(change):
     lead.update(change)
     assert pol._decide(lead, AT) is None
     assert_sound(pol, lead)
+
+
+def test_decide_reads_the_checked_fields_as_what_they_are():
+    """The second, typed compilation: with every field typed by the compiled checks,
+    ``decide``'s rules test a string's membership without a type test, and the score of
+    int points (``per`` an integer field, capped) is not rounded, where ``run``'s are."""
+    import linecache
+
+    schema = {"type": "object", "required": ["a", "b", "c", "d", "g"], "properties": {
+        "a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": "boolean"},
+        "d": {"type": "object", "required": ["e", "f"],
+              "properties": {"e": {"type": "integer"}, "f": {"type": "string"}}},
+        "g": {"type": "array"}, "t": {"type": "string"}}}
+    pol = _policy(json.dumps(schema))
+    source = "".join(linecache.getlines(pol._decide.__code__.co_filename))
+    run, decide = source.split("def decide(")
+    assert "type(f_a) is str and f_a in S" in run
+    assert "(f_a in S" in decide and "type(f_a) is str and f_a in" not in decide
+    assert "round_half_away(s_u)" in run and "round_half_away(s_u)" not in decide
+    lead = {"a": "y", "b": 4, "c": False, "d": {"e": 1, "f": "z"}, "g": ["x"]}
+    assert assert_sound(pol, lead)

@@ -110,7 +110,9 @@ def write_prologue(w: LineWriter, ex: Any, spec: PrepareSpec) -> set[tuple]:
         with w.block(f"if {value} is None:"):
             w.line(f"{local} = None")
         if kind != "date":
-            _z_form(w, ex, value, local)
+            # a field the schema checks have typed a string (or null, tested above)
+            text = key is not None and key in read and ex.types.get((key,), _UNKNOWN) <= _STRN
+            _z_form(w, ex, value, local, text)
         parse = ex.const(functools.partial(parse_timestamp, kind=kind, tz=spec.tz), "PARSE")
         with w.block("else:"):
             w.line(f"{local} = {parse}({value})")
@@ -119,13 +121,19 @@ def write_prologue(w: LineWriter, ex: Any, spec: PrepareSpec) -> set[tuple]:
     return done
 
 
-def _z_form(w: LineWriter, ex: Any, value: str, local: str) -> None:
+_STRN = frozenset({str, type(None)})
+_UNKNOWN = frozenset({object})
+
+
+def _z_form(w: LineWriter, ex: Any, value: str, local: str, text: bool) -> None:
     """``YYYY-MM-DDTHH:MM:SSZ`` inline: parse_timestamp's own fast path, step for step
     (its offset is explicit, so the local zone does not apply; every such instant lies
-    within the years 1 to 9999)."""
+    within the years 1 to 9999). ``text``: the value is known to be a ``str``."""
     moment = ex.new_name("m")
-    test = (f"type({value}) is str and len({value}) == {Z_FORM_LENGTH} "
+    test = (f"len({value}) == {Z_FORM_LENGTH} "
             f"and {value}[4::3] == {Z_FORM_MARKS!r} and {value}.isascii()")
+    if not text:
+        test = f"type({value}) is str and {test}"
     with w.block(f"elif {test}:"):
         with w.block("try:"):
             w.line(f"{moment} = {ex.const(datetime.fromisoformat, 'FROMISO')}({value}) - "

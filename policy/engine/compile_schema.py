@@ -274,6 +274,10 @@ class _Writer:
         if members is not None:
             self.members(v, members, types)
             return
+        if types == ["boolean"]:  # two identity tests: cheaper than the type's
+            with w.block(f"if {v} is not True and {v} is not False:"):
+                w.line("return None")
+            return
         if len(types) == 1:
             (t,) = types
             tests = [self.type_test(v, t)]

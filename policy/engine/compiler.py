@@ -178,6 +178,9 @@ _DECISION_CLASSES = {
     "Decision": Decision, "HandoffResult": HandoffResult, "NextStep": NextStep,
     "SlaResult": SlaResult, "Violation": Violation,
 }
+#: Names of the namespace ``decide`` binds as locals (when it uses them).
+_BOUND = ("type", "int", "float", "str", "bool", "dict", "list", "len", "NUMBER_TYPES", "NEW",
+          "Decision", "NextStep", "HandoffResult", "MappingProxy", "INFO")
 #: Locals of ``run`` that are not generated from a hint.
 _FIXED_LOCALS = ("lead", "ts", "as_of", "reached", "ri", "nxt", "unmet", "hs", "vs", "route",
                  "start", "stop", "due", "when", "status", "sla", "esc", "rej", "rej_state",
@@ -261,13 +264,22 @@ class _Compiler(HandoffCompiler):
     def decide_function(self, prepare: PrepareSpec, *, check: bool = True
                         ) -> LineWriter | None:
         sections = self.sections()
+        body = LineWriter()
+        emitted = write_prologue(body, self, prepare)
+        if check and any(key[0] == "raw" and key[1] in self.types and key not in emitted
+                         for key in self._items):
+            return None  # a typed field the checks do not set: do not rely on its type
+        self.body(body, sections, emitted)
+        # The namespace's most used names as locals, bound once when the function is
+        # made (a local is read faster than a global): positional defaults, which a call
+        # copies from a tuple, where keyword-only ones are looked up in a dict each call.
+        # Callers pass two arguments, never more.
+        text = body.text()
+        bound = [name for name in _BOUND if re.search(rf"\b{name}\b", text)]
         w = LineWriter()
-        with w.block("def decide(lead, as_of):"):
-            emitted = write_prologue(w, self, prepare)
-            if check and any(key[0] == "raw" and key[1] in self.types and key not in emitted
-                             for key in self._items):
-                return None  # a typed field the checks do not set: do not rely on its type
-            self.body(w, sections, emitted)
+        with w.block(f"def decide(lead, as_of, {', '.join(f'{n}={n}' for n in bound)}):"
+                     if bound else "def decide(lead, as_of):"):
+            w.extend(body)
         return w
 
     def body(self, out: LineWriter, sections: list[_Section], emitted: set[tuple]) -> None:
