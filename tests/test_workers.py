@@ -161,3 +161,27 @@ def test_without_memory_files_diff_measures_in_one_process(halyard, monkeypatch)
     monkeypatch.setattr(workers, "available", lambda: False)
     assert measure_units(halyard, halyard, units(), as_of=AT_US, jobs=2) == forked
     assert forked.leads == 1000 and forked.moved == 0
+
+
+def _dies_at_once(unit):
+    os._exit(3)
+
+
+def test_workers_that_all_die_before_the_main_process_looks_end_the_run(monkeypatch):
+    """Every worker gone before the main process waits: the results pipe is at its end
+    (readable, empty) as well as the sentinels; the run must fail, not read it forever."""
+    import select as select_module
+
+    real = select_module.select
+
+    def late(*args):
+        import time
+
+        time.sleep(0.5)  # let every worker exit first
+        return real(*args)
+
+    monkeypatch.setattr(workers.select, "select", late)
+    with pytest.raises(RuntimeError, match="exit code 3"):
+        with workers.ForkedWorkers(2, _dies_at_once) as pool:
+            list(pool.ordered(iter(_blocks())))
+    assert multiprocessing.active_children() == []

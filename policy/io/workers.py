@@ -279,8 +279,14 @@ class ForkedWorkers:
         """The results ready now (waiting for one); a worker's death is an error."""
         ready, _, _ = select.select([self._results, *self._sentinels], [], [])
         if self._results in ready:
-            return _read_messages(self._results, _RESULT.size, len(self.slots))
-        proc = self._sentinels[ready[0]]
+            messages = _read_messages(self._results, _RESULT.size, len(self.slots))
+            if messages:
+                return messages
+            # the end of the results: every worker has closed its end, so all are gone
+            # (checked before their sentinels, it would otherwise be read forever)
+        ended = [self._sentinels[fd] for fd in ready if fd in self._sentinels]
+        proc = ended[0] if ended else next(
+            (p for p in self.procs if not p.is_alive()), self.procs[0])
         proc.join()
         raise RuntimeError(f"a worker process ended unexpectedly (exit code {proc.exitcode})")
 
