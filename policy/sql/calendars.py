@@ -34,9 +34,13 @@ import attrs
 
 from policy.model.calendar import WorkCalendar
 
-__all__ = ["DAY_US", "CalendarTables", "build_tables"]
+__all__ = ["DAY_US", "SENTINEL_INTERVAL", "CalendarTables", "build_tables"]
 
 DAY_US = 86_400_000_000
+#: The key of the interval row of NULL cells that a statement built with
+#: ``total_joins`` adds (:meth:`CalendarTables.with_sentinels`); no interval index is
+#: negative.
+SENTINEL_INTERVAL = -1
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 
 
@@ -53,6 +57,22 @@ class CalendarTables:
     candidates: tuple[int, ...]
     #: (i, o, w, n, then per amount k candidates of (o_k, w_k, e_k))
     intervals: tuple[tuple[int | None, ...], ...]
+
+    @property
+    def sentinel_day(self) -> int:
+        """The key of the day row of NULL cells :meth:`with_sentinels` adds: the day
+        before the first (the keys stay one dense range, which DuckDB joins fastest)."""
+        return self.days[0][0] - 1
+
+    def with_sentinels(self) -> CalendarTables:
+        """The tables with one more row each, of NULL cells, at the keys
+        :attr:`sentinel_day` and :data:`SENTINEL_INTERVAL`: a statement built with
+        ``total_joins`` looks a start that is NULL or outside the tables up there,
+        so every row finds exactly one row of each table."""
+        days = ((self.sentinel_day, None, None, None), *self.days)
+        width = len(self.interval_columns)
+        intervals = ((SENTINEL_INTERVAL, *([None] * (width - 1))), *self.intervals)
+        return attrs.evolve(self, days=days, intervals=intervals)
 
     @property
     def day_columns(self) -> tuple[str, ...]:

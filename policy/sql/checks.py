@@ -278,59 +278,150 @@ def _types(node: dict) -> list[str] | None:
     return [t] if isinstance(t, str) else list(t)
 
 
-def schema_checks(document: dict, ty: Access, val: Access, d: Dialect
-                  ) -> list[tuple[str, exp.Expression, str]]:
+#: What a typed source knows of the value at a path: ``(kind, value, absent)``, the
+#: JSON type of every value that is not null (``string``, ``integer``, ``number``,
+#: ``boolean``, ``array``, ``object``), the typed value (NULL when null or absent), and
+#: the condition under which the field is absent (None: never); None when not known.
+Known = Callable[[tuple[str, ...]], "tuple[str, exp.Expression, exp.Expression | None] | None"]
+
+
+def schema_checks(document: dict, ty: Access, val: Access, d: Dialect,
+                  known: Known | None = None) -> list[tuple[str, exp.Expression, str]]:
     """``(path, failed, message)`` per check, sorted by path as Python sorts problems.
 
     ``ty(path, "ty")`` is the JSON type name of the value at ``path`` (``null``,
     ``boolean``, ``integer``, ``number``, ``string``, ``array``, ``object``; NULL when
-    absent); ``val(path, kind)`` its value as ``n``, ``s``, ``b`` or ``ln``.
+    absent); ``val(path, kind)`` its value as ``n``, ``s``, ``b`` or ``ln``. ``known``
+    (a typed source, e.g. Parquet columns): the type a path's values can only have, so
+    a check that cannot fail is left out and the others test the typed value instead
+    of the type name (most of a Parquet file's checks cannot fail: a VARCHAR column
+    holds strings and nulls, nothing else).
     """
     out: list[tuple[str, exp.Expression, str]] = []
     for path, node in _walk(document, ()):
-        t = ty(path, "ty")
-        is_obj = exp.EQ(this=t, expression=exp.Literal.string("object"))
+        t = _Type(path, ty, known)
         for name in node.get("required") or ():
             if not isinstance(name, str):
                 continue
             sub = (*path, name)
-            missing = exp.Is(this=ty(sub, "ty"), expression=exp.null())
-            cond = missing if not path else exp.And(this=is_obj, expression=missing)
-            out.append((format_path(sub), cond, "required field is missing"))
+            missing = _Type(sub, ty, known).absent()
+            cond = missing if not path else _and2(t.is_("object"), missing)
+            if cond is not False:
+                out.append((format_path(sub), _sql(cond), "required field is missing"))
         if not path:
             continue  # the lead itself: an object, checked before the schema runs
-        out += [(format_path(path), c, m) for c, m in _value_checks(node, path, ty, val, d)]
+        out += [(format_path(path), _sql(c), m)
+                for c, m in _value_checks(node, path, t, val, d) if c is not False]
     out.sort(key=lambda x: x[0])
     return out
 
 
-def _type_test(t: exp.Expression, n: exp.Expression, name: str) -> exp.Expression:
-    s = exp.Literal.string
-    if name == "integer":
-        return exp.Or(this=exp.EQ(this=t, expression=s("integer")), expression=exp.And(
-            this=exp.EQ(this=t, expression=s("number")),
-            expression=exp.EQ(this=n, expression=exp.Floor(this=n))))
-    if name == "number":
-        return exp.In(this=t, expressions=[s("integer"), s("number")])
-    return exp.EQ(this=t, expression=s(name))
+def _and2(a, b):
+    if a is False or b is False:
+        return False
+    if a is True:
+        return b
+    if b is True:
+        return a
+    # sqlglot prints the tree as built: an OR under an AND needs its parentheses
+    a, b = (exp.Paren(this=x) if isinstance(x, exp.Or) else x for x in (a, b))
+    return exp.And(this=a, expression=b)
 
 
-def _value_checks(node: dict, path, ty: Access, val: Access, d: Dialect):
-    t = ty(path, "ty")
-    present = exp.Not(this=exp.Is(this=t, expression=exp.null()))
+def _or2(a, b):
+    if a is True or b is True:
+        return True
+    if a is False:
+        return b
+    if b is False:
+        return a
+    return exp.Or(this=a, expression=b)
+
+
+def _not(a, paren: bool = True):
+    if isinstance(a, bool):
+        return not a
+    return exp.Not(this=exp.Paren(this=a) if paren else a)
+
+
+def _sql(c) -> exp.Expression:
+    return c if isinstance(c, exp.Expression) else exp.Boolean(this=c)
+
+
+class _Type:
+    """Tests of the JSON type of the value at a path: on the type name the staging
+    step gives (``ty``), or, when the source knows the type, on the typed value, with
+    the tests that cannot hold answered before any row is read (a Python bool)."""
+
+    def __init__(self, path, ty: Access, known: Known | None):
+        self.path, self._ty = path, ty
+        self.known = known(path) if known is not None else None
+        if self.known is None:
+            ty(path, "ty")  # registers the staging column now, in the order of the walk
+
+    @property
+    def t(self) -> exp.Expression:
+        return self._ty(self.path, "ty")
+
+    def absent(self):
+        if self.known is None:
+            return exp.Is(this=self.t, expression=exp.null())
+        absent = self.known[2]
+        return False if absent is None else absent
+
+    def present(self):
+        if self.known is None:
+            return exp.Not(this=exp.Is(this=self.t, expression=exp.null()))
+        return _not(self.absent())
+
+    def is_(self, name: str):
+        """The value is a ``name`` (``null`` included); ``number`` is also an integer."""
+        if self.known is None:
+            if name == "number":
+                return exp.In(this=self.t, expressions=[exp.Literal.string("integer"),
+                                                        exp.Literal.string("number")])
+            return exp.EQ(this=self.t, expression=exp.Literal.string(name))
+        kind, value, absent = self.known
+        if name == "null":
+            null = exp.Is(this=value, expression=exp.null())
+            return null if absent is None else _and2(null, _not(absent))
+        if name == kind or (name == "number" and kind == "integer"):
+            return exp.Not(this=exp.Is(this=value, expression=exp.null()))
+        return False
+
+    def type_fails(self, types: list[str], n: exp.Expression):
+        """A present value is of none of the JSON Schema ``types`` (an integer: also
+        a number whose value is whole)."""
+        if self.known is None:
+            number = exp.EQ(this=self.t, expression=exp.Literal.string("number"))
+            ok = [exp.Or(this=self.is_("integer"), expression=exp.And(
+                this=number, expression=exp.EQ(this=n, expression=exp.Floor(
+                    this=n)))) if name == "integer" else self.is_(name) for name in types]
+            any_ok = ok[0]
+            for o in ok[1:]:
+                any_ok = exp.Or(this=any_ok, expression=o)
+            return exp.And(this=self.present(),
+                           expression=exp.Not(this=exp.Paren(this=any_ok)))
+        kind, value = self.known[0], self.known[1]
+        not_null = exp.Not(this=exp.Is(this=value, expression=exp.null()))
+        if any(name == kind or (name == "number" and kind == "integer") for name in types):
+            bad_value = False
+        elif kind == "number" and "integer" in types:
+            bad_value = _and2(not_null, exp.NEQ(this=n, expression=exp.Floor(this=n)))
+        else:
+            bad_value = not_null
+        return _or2(bad_value, False if "null" in types else self.is_("null"))
+
+
+def _value_checks(node: dict, path, t: _Type, val: Access, d: Dialect):
+    present = t.present()
     num = val(path, "n")
     text = val(path, "s")
-    is_num = exp.In(this=t, expressions=[exp.Literal.string("integer"),
-                                          exp.Literal.string("number")])
-    is_str = exp.EQ(this=t, expression=exp.Literal.string("string"))
+    is_num = t.is_("number")
+    is_str = t.is_("string")
     types = _types(node)
     if types is not None:
-        ok = [_type_test(t, num, name) for name in types]
-        any_ok = ok[0]
-        for o in ok[1:]:
-            any_ok = exp.Or(this=any_ok, expression=o)
-        yield (exp.And(this=present, expression=exp.Not(this=exp.Paren(this=any_ok))),
-               "expected " + " or ".join(types))
+        yield (t.type_fails(types, num), "expected " + " or ".join(types))
     for key, word in (("enum", "not one of the allowed values"),
                       ("const", "not the allowed value")):
         if key not in node:
@@ -341,24 +432,29 @@ def _value_checks(node: dict, path, ty: Access, val: Access, d: Dialect):
         hits = []
         for v in values:
             if v is None:
-                hits.append(exp.EQ(this=t, expression=exp.Literal.string("null")))
+                hits.append(t.is_("null"))
             elif isinstance(v, bool):
-                hits.append(exp.And(this=exp.EQ(this=t, expression=exp.Literal.string("boolean")),
-                                    expression=exp.EQ(this=val(path, "b"),
-                                                      expression=exp.Boolean(this=v))))
+                hits.append(_and2(t.is_("boolean"), exp.EQ(this=val(path, "b"),
+                                                            expression=exp.Boolean(this=v))))
             elif isinstance(v, (int, float)):
-                hits.append(exp.And(this=is_num, expression=exp.EQ(this=num, expression=dbl(v))))
+                hits.append(_and2(is_num, exp.EQ(this=num, expression=dbl(v))))
             elif isinstance(v, str):
-                hits.append(exp.And(this=is_str, expression=exp.EQ(
-                    this=text, expression=exp.Literal.string(v))))
+                hits.append(_and2(is_str, exp.EQ(this=text, expression=exp.Literal.string(v))))
             else:
                 raise SqlUnsupported(f"`{key}` at `{format_path(path)}` lists an object or "
                                      "array; the SQL path compares only plain values")
-        anyhit = hits[0] if hits else exp.false()
-        for h in hits[1:]:
-            anyhit = exp.Or(this=anyhit, expression=h)
-        yield (exp.And(this=present, expression=exp.Not(this=exp.Coalesce(
-            this=exp.Paren(this=anyhit), expressions=[exp.false()]))), word)
+        if t.known is not None and is_str is not False:
+            # a typed text column: one IN list for the strings, not a test per value
+            strings = [exp.Literal.string(v) for v in values if isinstance(v, str)]
+            others = [h for v, h in zip(values, hits, strict=True) if not isinstance(v, str)]
+            hits = others + ([exp.Coalesce(this=exp.In(this=text, expressions=strings),
+                                           expressions=[exp.false()])] if strings else [])
+        anyhit = False
+        for h in hits:
+            anyhit = _or2(anyhit, h)
+        if not isinstance(anyhit, bool):
+            anyhit = exp.Coalesce(this=exp.Paren(this=anyhit), expressions=[exp.false()])
+        yield (_and2(present, _not(anyhit, paren=False)), word)
     bounds = (("minimum", exp.LT, "below the minimum"), ("maximum", exp.GT, "above the maximum"),
               ("exclusiveMinimum", exp.LTE, "not above the exclusive minimum"),
               ("exclusiveMaximum", exp.GTE, "not below the exclusive maximum"))
@@ -366,22 +462,22 @@ def _value_checks(node: dict, path, ty: Access, val: Access, d: Dialect):
         if key in node:
             if not isinstance(node[key], (int, float)) or isinstance(node[key], bool):
                 raise SqlUnsupported(f"`{key}` at `{format_path(path)}` is not a number")
-            yield (exp.And(this=is_num, expression=cls(this=num, expression=dbl(node[key]))),
+            yield (_and2(is_num, cls(this=num, expression=dbl(node[key]))),
                    f"{word} {node[key]}")
     for key, cls in (("minLength", exp.LT), ("maxLength", exp.GT)):
         if key in node:
-            yield (exp.And(this=is_str, expression=cls(this=exp.Length(this=text),
-                                                       expression=_n(int(node[key])))),
+            yield (_and2(is_str, cls(this=exp.Length(this=text),
+                                     expression=_n(int(node[key])))),
                    f"{key} {node[key]}")
     if "pattern" in node:
-        yield (exp.And(this=is_str, expression=exp.Not(this=exp.RegexpLike(
+        yield (_and2(is_str, exp.Not(this=exp.RegexpLike(
             this=text, expression=exp.Literal.string(node["pattern"])))),
             "does not match the pattern")
     fmt = node.get("format")
     if fmt in ("date-time", "date"):
-        parsed = val(path, "t:" + fmt)
-        yield (exp.And(this=is_str, expression=exp.Is(this=parsed, expression=exp.null())),
-               f"not a valid {fmt}")
+        parsed = val(path, "t:" + fmt) if is_str is not False else None
+        yield (_and2(is_str, exp.Is(this=parsed, expression=exp.null())) if parsed is not None
+               else False, f"not a valid {fmt}")
     items = node.get("items")
     if items is not None:
         if not isinstance(items, dict) or set(items) - {"type"} - ANNOTATIONS:
@@ -390,6 +486,5 @@ def _value_checks(node: dict, path, ty: Access, val: Access, d: Dialect):
         types_i = _types(items)
         if types_i:
             bad = val(path, "bad_items:" + ",".join(types_i))
-            yield (exp.And(this=exp.EQ(this=t, expression=exp.Literal.string("array")),
-                           expression=exp.GT(this=bad, expression=_n(0))),
+            yield (_and2(t.is_("array"), exp.GT(this=bad, expression=_n(0))),
                    "items of the wrong type")

@@ -74,6 +74,12 @@ class Options:
     #: ``ORDER BY line`` (JSON sources); DuckDB's engine keeps its staging table's
     #: insertion order instead (``preserve_insertion_order``), which needs no sort
     ordered: bool = True
+    #: every row joins exactly one row of each calendar table (a start that is NULL or
+    #: outside the tables finds a sentinel row of NULL cells): DuckDB's LEFT hash join
+    #: emits a chunk's unmatched rows after its matched ones, so only a join in which
+    #: every row matches keeps the input's order (the DuckDB engine's Parquet path
+    #: relies on that to write in input order without a sort)
+    total_joins: bool = False
     #: the IANA zone lead timestamps without an offset are read in (None: UTC);
     #: :mod:`policy.sql.localtz`
     local_tz: str | None = None
@@ -191,10 +197,16 @@ class _Build(HandoffParts):
             self._add(f"df{k}", exp.select(exp.Star(), *(exp.Paren(this=e).as_(c, copy=False)
                                                          for c, e in cols)).from_(prev, copy=False))
             prev = f"df{k}"
-        for i, (name, e) in enumerate(score_exprs):
-            self._add(f"s{i}", exp.select(exp.Star(), e.as_(f"sc_{name}", copy=False))
-                      .from_(prev, copy=False))
-            prev = f"s{i}"
+        # A score in three steps, each reading the column of the one before: printed
+        # as one expression, the rounding and the bounds repeated the whole sum nine
+        # times (DuckDB does not find every repeat, so it summed them again).
+        for i, (name, (total, rounded, bounded)) in enumerate(score_exprs):
+            steps = [(f"_st{i}", total), (f"_sr{i}", rounded(_col(f"_st{i}"))),
+                     (f"sc_{name}", bounded(_col(f"_sr{i}")))]
+            for j, (column, e) in enumerate(steps):
+                self._add(f"s{i}{'abc'[j]}", exp.select(exp.Star(), e.as_(column, copy=False))
+                          .from_(prev, copy=False))
+                prev = f"s{i}{'abc'[j]}"
         self._gates(gates, prev)
         self._handoff_cte(handoffs)
         carried_cols = [(e if e is not None else exp.null()).as_(name, copy=False)
@@ -219,7 +231,10 @@ class _Build(HandoffParts):
             e = self.slot(path, slot)
             return e if e is not None else exp.null()
 
-        return schema_checks(dict(schema.document), ty, val, self.d)
+        known = getattr(self.src, "known", None)
+        return schema_checks(dict(schema.document), ty, val, self.d,
+                             known=None if known is None else
+                             (lambda path: known(path, self.path_index(path))))
 
     def _stage(self, problems, tbad) -> None:
         d = self.d
@@ -317,7 +332,8 @@ class _Build(HandoffParts):
         self._add("stg", exp.select(*cols).from_("ck", copy=False))
 
     # ------------------------------------------------------------------ scores
-    def _score(self, score: ir.Score) -> exp.Expression:
+    def _score(self, score: ir.Score):
+        """The score's sum (decay applied), and how to round it and bound it."""
         total: exp.Expression = dbl(0)
         for item in score.items:
             if isinstance(item, ir.PointsIf):
@@ -351,17 +367,21 @@ class _Build(HandoffParts):
                                        expressions=[exp.false()])
                 total = exp.Mul(this=exp.Paren(this=total),
                                 expression=_case([(applies, factor)], dbl(1)))
-        x = exp.Paren(this=total)
-        rounded = _case([(exp.GTE(this=x, expression=dbl(0)),
-                          exp.Floor(this=exp.Add(this=x, expression=dbl(0.5))))],
-                        exp.Neg(this=exp.Floor(this=exp.Add(this=exp.Neg(this=x),
-                                                            expression=dbl(0.5)))))
-        value = exp.cast(rounded, "BIGINT")
-        if bounds is not None:
+
+        def rounded(x: exp.Expression) -> exp.Expression:
+            return exp.cast(_case([(exp.GTE(this=x, expression=dbl(0)),
+                                    exp.Floor(this=exp.Add(this=x, expression=dbl(0.5))))],
+                                  exp.Neg(this=exp.Floor(this=exp.Add(
+                                      this=exp.Neg(this=x), expression=dbl(0.5))))), "BIGINT")
+
+        def bounded(value: exp.Expression) -> exp.Expression:
+            if bounds is None:
+                return value
             lo, hi = _N(int(bounds.low)), _N(int(bounds.high))
-            value = _case([(exp.LT(this=value, expression=lo), lo),
-                           (exp.GT(this=value, expression=hi), hi)], value)
-        return value
+            return _case([(exp.LT(this=value, expression=lo), lo),
+                          (exp.GT(this=value, expression=hi), hi)], value)
+
+        return total, rounded, bounded
 
     # ------------------------------------------------------------------ gates
     def _gate(self, stage: ir.Stage) -> exp.Expression:

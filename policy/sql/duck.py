@@ -133,6 +133,10 @@ class DuckEngine(BatchEngine):
         self._finalizer = weakref.finalize(self, _remove, self.con, self._tmp)
         # The staged text is read once: compressing it costs more than it saves.
         self.con.execute("PRAGMA force_compression='uncompressed'")
+        # A join that caches its small output chunks may hand them on with the rows of
+        # a later row group, out of input order; the Parquet path writes without a
+        # sort, trusting the order (see parquet_to_parquet).
+        self.con.execute("SET enable_caching_operators = false")
         d = dialect("duckdb")
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
                        instants="us", hidden=True, local_tz=getattr(pol, "local_tz", None),
@@ -154,7 +158,8 @@ class DuckEngine(BatchEngine):
         """(Re)create the calendar tables a statement built with ``calendars="named"``
         reads (its years are those of its :class:`Options`)."""
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
-            tabs = stmt.meta["calendar_tables"][label]
+            # with the sentinel rows a statement built with total_joins looks up
+            tabs = stmt.meta["calendar_tables"][label].with_sentinels()
             for name, rows, cols in ((f"cal{index}_days", tabs.days, tabs.day_columns),
                                      (f"cal{index}_intervals", tabs.intervals,
                                       tabs.interval_columns)):
@@ -375,15 +380,23 @@ class DuckEngine(BatchEngine):
         years = self.years
         with atomic_target(target) as path:
             for attempt in range(1, 5):
+                # No ORDER BY: DuckDB's COPY writes in the order of the Parquet scan
+                # (preserve_insertion_order) when every operator keeps its input's
+                # order; the calendar joins do when every row finds its row
+                # (total_joins) and no join caches small chunks across row groups
+                # (enable_caching_operators, set in __init__). The sort cost a
+                # sixth of the CPU time and held the whole file in memory.
                 opts = Options(source="json", as_of=self.as_of, years=years,
                                calendars="named", instants="native", hidden=False,
-                               local_tz=getattr(self.pol, "local_tz", None))
+                               local_tz=getattr(self.pol, "local_tz", None),
+                               ordered=False, total_joins=True)
                 stmt = build(self.pol, d, opts, source=src)
                 if years != self.years:
                     self._calendar_tables(stmt)
                 query = stmt.sql(dialect="duckdb")
                 try:
-                    self.con.execute(f"COPY ({query}) TO {_quote(path)} (FORMAT parquet)")
+                    self.con.execute(f"COPY ({query}) TO {_quote(path)} "
+                                     "(FORMAT parquet, PRESERVE_ORDER true)")
                 except duckdb.Error as exc:
                     raise OSError(str(exc).splitlines()[0]) from None
                 # No row leaves DuckDB here, so business time beyond the calendar

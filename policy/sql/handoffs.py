@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from policy.engine import ir
 from policy.engine import runtime as rt
-from policy.sql.calendars import DAY_US, build_tables
+from policy.sql.calendars import DAY_US, SENTINEL_INTERVAL, build_tables
 from policy.sql.sqlparts import (
     _case,
     _col,
@@ -34,6 +34,13 @@ _S = exp.Literal.string
 
 def _N(v: int) -> exp.Expression:  # noqa: N802 - a literal constructor
     return exp.Literal.number(v)
+
+
+def _within(key: exp.Expression, low: int, high: int, sentinel: int) -> exp.Expression:
+    """``key`` when it names a row of the table (``low..high``), else the key of the
+    sentinel row (NULL cells): every row then finds exactly one row of each calendar
+    table (see :attr:`policy.sql.compiler.Options.total_joins`)."""
+    return _case([(exp.Between(this=key, low=_N(low), high=_N(high)), key)], _N(sentinel))
 
 
 def default_years(today: datetime.date | None = None) -> tuple[int, int]:
@@ -133,11 +140,15 @@ class HandoffParts:
                 dd, ii = f"cd{i}_{li}", f"ci{i}_{li}"
                 if li >= 0:
                     dname, iname = self._cal_names(li)
-                    joins.append((exp.to_table(dname).as_(dd, copy=False), exp.EQ(
-                        this=exp.column("d", table=dd),
-                        expression=self.d.floor_div(start, DAY_US))))
+                    day = self.d.floor_div(start, DAY_US)
                     step = exp.Add(this=exp.Add(this=ref(dd, "i"), expression=_ge01(
                         start, ref(dd, "c1"))), expression=_ge01(start, ref(dd, "c2")))
+                    if self.opts.total_joins:
+                        tabs = self.cal_tables[label]
+                        day = _within(day, tabs.days[0][0], tabs.days[-1][0], tabs.sentinel_day)
+                        step = _within(step, 0, len(tabs.intervals) - 1, SENTINEL_INTERVAL)
+                    joins.append((exp.to_table(dname).as_(dd, copy=False), exp.EQ(
+                        this=exp.column("d", table=dd), expression=day)))
                     joins.append((exp.to_table(iname).as_(ii, copy=False), exp.EQ(
                         this=exp.column("i", table=ii), expression=step)))
                 for tag, amount in pairs:

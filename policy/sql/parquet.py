@@ -167,6 +167,21 @@ class ParquetSource:
                 return exp.ArraySize(this=exp.ArrayFilter(this=v, expression=_lam("e", keep)))
         return None
 
+    def known(self, path: tuple[str, ...], k: int):
+        """What the column's type says of the value at ``path`` (see
+        :data:`policy.sql.checks.Known`): its JSON type when not null, the typed value
+        (column ``v{k}``) and the absent flag (column ``a{k}``, below a STRUCT); None
+        for an absent field or a column read as JSON text."""
+        found = self._at(path) if path else None
+        if found is None:
+            return None
+        _, ty, absent = found
+        kind = _kind(ty)
+        if kind is None:
+            return None
+        return (_JSON_KIND.get(kind, kind), exp.column(f"v{k}"),
+                exp.column(f"a{k}") if absent else None)
+
     def instant(self, path: tuple[str, ...], kind: str, k: int) -> exp.Expression | None:
         """A ``TIMESTAMP`` column's instant (µs), as the python engine reads its text;
         None: read the text (other types, and `date` fields, whose text this is not)."""

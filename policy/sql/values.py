@@ -171,6 +171,7 @@ class Compiler:
         #: turns a define's value into columns computed once (None: inline it)
         self.materialize = materialize
         self._defines: dict[str, Val] = {}
+        self._calls: dict[tuple, Val] = {}
         self.d = d
         self.field = field
         self.score = score
@@ -224,6 +225,18 @@ class Compiler:
         return found
 
     def _call(self, e: ir.Call) -> Val:
+        """A function call; one on lead fields (``domain(email)`` in several defines
+        and rules) becomes columns computed once, as a define does."""
+        key = (e.func, e.args)
+        found = self._calls.get(key)
+        if found is None:
+            found = self._call_value(e)
+            if self.materialize is not None and e.func in ("domain", "lower"):
+                found = self.materialize(f"{e.func}()", found)
+            self._calls[key] = found
+        return found
+
+    def _call_value(self, e: ir.Call) -> Val:
         if len(e.args) != 1:
             return Val()
         x = self.value(e.args[0])

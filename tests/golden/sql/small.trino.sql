@@ -4722,491 +4722,74 @@ WITH cal0_days AS (
       ELSE CAST(ARRAY[] AS ARRAY(VARCHAR))
     END AS _paths
   FROM ck
-), s0 AS (
+), df0 AS (
   SELECT
     *,
-    CASE
-      WHEN CAST(CASE
-        WHEN (
-          (
-            CAST(0.0 AS DOUBLE) + CASE
-              WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
-              THEN CAST(30.0 AS DOUBLE)
-              ELSE CAST(0.0 AS DOUBLE)
-            END + CASE
-              WHEN COALESCE(
-                COALESCE(
-                  CASE
-                    WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
-                    THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
-                  END IN ('gmail.com', 'it''s.com'),
-                  FALSE
-                ),
-                FALSE
-              )
-              THEN CAST(-20.0 AS DOUBLE)
-              ELSE CAST(0.0 AS DOUBLE)
-            END + CASE
-              WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
-              THEN CASE
-                WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
-                THEN CAST(20.0 AS DOUBLE)
-                ELSE CAST(5.0 AS DOUBLE) * "f2_n"
-              END
-              ELSE CAST(0.0 AS DOUBLE)
-            END + CASE
-              WHEN COALESCE(
-                (
-                  COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
-                  AND COALESCE(NOT (
-                    COALESCE("f3_b", FALSE)
-                  ), FALSE)
-                ),
-                FALSE
-              )
-              THEN CAST(10.0 AS DOUBLE)
-              ELSE CAST(0.0 AS DOUBLE)
-            END
-          ) * CASE
-            WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
-            THEN POWER(
-              CAST(0.5 AS DOUBLE),
-              CAST((
-                1796140800000000 - "f4_any_t"
-              ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-            )
-            ELSE CAST(1.0 AS DOUBLE)
-          END
-        ) >= CAST(0.0 AS DOUBLE)
-        THEN FLOOR(
-          (
-            (
-              CAST(0.0 AS DOUBLE) + CASE
-                WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
-                THEN CAST(30.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  COALESCE(
-                    CASE
-                      WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
-                      THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
-                    END IN ('gmail.com', 'it''s.com'),
-                    FALSE
-                  ),
-                  FALSE
-                )
-                THEN CAST(-20.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
-                THEN CASE
-                  WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
-                  THEN CAST(20.0 AS DOUBLE)
-                  ELSE CAST(5.0 AS DOUBLE) * "f2_n"
-                END
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  (
-                    COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
-                    AND COALESCE(NOT (
-                      COALESCE("f3_b", FALSE)
-                    ), FALSE)
-                  ),
-                  FALSE
-                )
-                THEN CAST(10.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END
-            ) * CASE
-              WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
-              THEN POWER(
-                CAST(0.5 AS DOUBLE),
-                CAST((
-                  1796140800000000 - "f4_any_t"
-                ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-              )
-              ELSE CAST(1.0 AS DOUBLE)
-            END
-          ) + CAST(0.5 AS DOUBLE)
-        )
-        ELSE -FLOOR(
-          -(
-            (
-              CAST(0.0 AS DOUBLE) + CASE
-                WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
-                THEN CAST(30.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  COALESCE(
-                    CASE
-                      WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
-                      THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
-                    END IN ('gmail.com', 'it''s.com'),
-                    FALSE
-                  ),
-                  FALSE
-                )
-                THEN CAST(-20.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
-                THEN CASE
-                  WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
-                  THEN CAST(20.0 AS DOUBLE)
-                  ELSE CAST(5.0 AS DOUBLE) * "f2_n"
-                END
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  (
-                    COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
-                    AND COALESCE(NOT (
-                      COALESCE("f3_b", FALSE)
-                    ), FALSE)
-                  ),
-                  FALSE
-                )
-                THEN CAST(10.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END
-            ) * CASE
-              WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
-              THEN POWER(
-                CAST(0.5 AS DOUBLE),
-                CAST((
-                  1796140800000000 - "f4_any_t"
-                ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-              )
-              ELSE CAST(1.0 AS DOUBLE)
-            END
-          ) + CAST(0.5 AS DOUBLE)
-        )
-      END AS BIGINT) < 0
-      THEN 0
-      WHEN CAST(CASE
-        WHEN (
-          (
-            CAST(0.0 AS DOUBLE) + CASE
-              WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
-              THEN CAST(30.0 AS DOUBLE)
-              ELSE CAST(0.0 AS DOUBLE)
-            END + CASE
-              WHEN COALESCE(
-                COALESCE(
-                  CASE
-                    WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
-                    THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
-                  END IN ('gmail.com', 'it''s.com'),
-                  FALSE
-                ),
-                FALSE
-              )
-              THEN CAST(-20.0 AS DOUBLE)
-              ELSE CAST(0.0 AS DOUBLE)
-            END + CASE
-              WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
-              THEN CASE
-                WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
-                THEN CAST(20.0 AS DOUBLE)
-                ELSE CAST(5.0 AS DOUBLE) * "f2_n"
-              END
-              ELSE CAST(0.0 AS DOUBLE)
-            END + CASE
-              WHEN COALESCE(
-                (
-                  COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
-                  AND COALESCE(NOT (
-                    COALESCE("f3_b", FALSE)
-                  ), FALSE)
-                ),
-                FALSE
-              )
-              THEN CAST(10.0 AS DOUBLE)
-              ELSE CAST(0.0 AS DOUBLE)
-            END
-          ) * CASE
-            WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
-            THEN POWER(
-              CAST(0.5 AS DOUBLE),
-              CAST((
-                1796140800000000 - "f4_any_t"
-              ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-            )
-            ELSE CAST(1.0 AS DOUBLE)
-          END
-        ) >= CAST(0.0 AS DOUBLE)
-        THEN FLOOR(
-          (
-            (
-              CAST(0.0 AS DOUBLE) + CASE
-                WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
-                THEN CAST(30.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  COALESCE(
-                    CASE
-                      WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
-                      THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
-                    END IN ('gmail.com', 'it''s.com'),
-                    FALSE
-                  ),
-                  FALSE
-                )
-                THEN CAST(-20.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
-                THEN CASE
-                  WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
-                  THEN CAST(20.0 AS DOUBLE)
-                  ELSE CAST(5.0 AS DOUBLE) * "f2_n"
-                END
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  (
-                    COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
-                    AND COALESCE(NOT (
-                      COALESCE("f3_b", FALSE)
-                    ), FALSE)
-                  ),
-                  FALSE
-                )
-                THEN CAST(10.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END
-            ) * CASE
-              WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
-              THEN POWER(
-                CAST(0.5 AS DOUBLE),
-                CAST((
-                  1796140800000000 - "f4_any_t"
-                ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-              )
-              ELSE CAST(1.0 AS DOUBLE)
-            END
-          ) + CAST(0.5 AS DOUBLE)
-        )
-        ELSE -FLOOR(
-          -(
-            (
-              CAST(0.0 AS DOUBLE) + CASE
-                WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
-                THEN CAST(30.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  COALESCE(
-                    CASE
-                      WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
-                      THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
-                    END IN ('gmail.com', 'it''s.com'),
-                    FALSE
-                  ),
-                  FALSE
-                )
-                THEN CAST(-20.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
-                THEN CASE
-                  WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
-                  THEN CAST(20.0 AS DOUBLE)
-                  ELSE CAST(5.0 AS DOUBLE) * "f2_n"
-                END
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  (
-                    COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
-                    AND COALESCE(NOT (
-                      COALESCE("f3_b", FALSE)
-                    ), FALSE)
-                  ),
-                  FALSE
-                )
-                THEN CAST(10.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END
-            ) * CASE
-              WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
-              THEN POWER(
-                CAST(0.5 AS DOUBLE),
-                CAST((
-                  1796140800000000 - "f4_any_t"
-                ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-              )
-              ELSE CAST(1.0 AS DOUBLE)
-            END
-          ) + CAST(0.5 AS DOUBLE)
-        )
-      END AS BIGINT) > 100
-      THEN 100
-      ELSE CAST(CASE
-        WHEN (
-          (
-            CAST(0.0 AS DOUBLE) + CASE
-              WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
-              THEN CAST(30.0 AS DOUBLE)
-              ELSE CAST(0.0 AS DOUBLE)
-            END + CASE
-              WHEN COALESCE(
-                COALESCE(
-                  CASE
-                    WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
-                    THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
-                  END IN ('gmail.com', 'it''s.com'),
-                  FALSE
-                ),
-                FALSE
-              )
-              THEN CAST(-20.0 AS DOUBLE)
-              ELSE CAST(0.0 AS DOUBLE)
-            END + CASE
-              WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
-              THEN CASE
-                WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
-                THEN CAST(20.0 AS DOUBLE)
-                ELSE CAST(5.0 AS DOUBLE) * "f2_n"
-              END
-              ELSE CAST(0.0 AS DOUBLE)
-            END + CASE
-              WHEN COALESCE(
-                (
-                  COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
-                  AND COALESCE(NOT (
-                    COALESCE("f3_b", FALSE)
-                  ), FALSE)
-                ),
-                FALSE
-              )
-              THEN CAST(10.0 AS DOUBLE)
-              ELSE CAST(0.0 AS DOUBLE)
-            END
-          ) * CASE
-            WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
-            THEN POWER(
-              CAST(0.5 AS DOUBLE),
-              CAST((
-                1796140800000000 - "f4_any_t"
-              ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-            )
-            ELSE CAST(1.0 AS DOUBLE)
-          END
-        ) >= CAST(0.0 AS DOUBLE)
-        THEN FLOOR(
-          (
-            (
-              CAST(0.0 AS DOUBLE) + CASE
-                WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
-                THEN CAST(30.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  COALESCE(
-                    CASE
-                      WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
-                      THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
-                    END IN ('gmail.com', 'it''s.com'),
-                    FALSE
-                  ),
-                  FALSE
-                )
-                THEN CAST(-20.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
-                THEN CASE
-                  WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
-                  THEN CAST(20.0 AS DOUBLE)
-                  ELSE CAST(5.0 AS DOUBLE) * "f2_n"
-                END
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  (
-                    COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
-                    AND COALESCE(NOT (
-                      COALESCE("f3_b", FALSE)
-                    ), FALSE)
-                  ),
-                  FALSE
-                )
-                THEN CAST(10.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END
-            ) * CASE
-              WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
-              THEN POWER(
-                CAST(0.5 AS DOUBLE),
-                CAST((
-                  1796140800000000 - "f4_any_t"
-                ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-              )
-              ELSE CAST(1.0 AS DOUBLE)
-            END
-          ) + CAST(0.5 AS DOUBLE)
-        )
-        ELSE -FLOOR(
-          -(
-            (
-              CAST(0.0 AS DOUBLE) + CASE
-                WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
-                THEN CAST(30.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  COALESCE(
-                    CASE
-                      WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
-                      THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
-                    END IN ('gmail.com', 'it''s.com'),
-                    FALSE
-                  ),
-                  FALSE
-                )
-                THEN CAST(-20.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
-                THEN CASE
-                  WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
-                  THEN CAST(20.0 AS DOUBLE)
-                  ELSE CAST(5.0 AS DOUBLE) * "f2_n"
-                END
-                ELSE CAST(0.0 AS DOUBLE)
-              END + CASE
-                WHEN COALESCE(
-                  (
-                    COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
-                    AND COALESCE(NOT (
-                      COALESCE("f3_b", FALSE)
-                    ), FALSE)
-                  ),
-                  FALSE
-                )
-                THEN CAST(10.0 AS DOUBLE)
-                ELSE CAST(0.0 AS DOUBLE)
-              END
-            ) * CASE
-              WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
-              THEN POWER(
-                CAST(0.5 AS DOUBLE),
-                CAST((
-                  1796140800000000 - "f4_any_t"
-                ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-              )
-              ELSE CAST(1.0 AS DOUBLE)
-            END
-          ) + CAST(0.5 AS DOUBLE)
-        )
-      END AS BIGINT)
-    END AS sc_fit
+    (
+      CASE
+        WHEN COALESCE(STRPOS("f1_s", '@') > 0, FALSE)
+        THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
+      END
+    ) AS d0_s
   FROM stg
+), s0a AS (
+  SELECT
+    *,
+    (
+      CAST(0.0 AS DOUBLE) + CASE
+        WHEN COALESCE(COALESCE("f0_s" IN ('vp', 'c-level'), FALSE), FALSE)
+        THEN CAST(30.0 AS DOUBLE)
+        ELSE CAST(0.0 AS DOUBLE)
+      END + CASE
+        WHEN COALESCE(COALESCE("d0_s" IN ('gmail.com', 'it''s.com'), FALSE), FALSE)
+        THEN CAST(-20.0 AS DOUBLE)
+        ELSE CAST(0.0 AS DOUBLE)
+      END + CASE
+        WHEN COALESCE("f2_n" > CAST(0.0 AS DOUBLE), FALSE)
+        THEN CASE
+          WHEN CAST(5.0 AS DOUBLE) * "f2_n" > CAST(20.0 AS DOUBLE)
+          THEN CAST(20.0 AS DOUBLE)
+          ELSE CAST(5.0 AS DOUBLE) * "f2_n"
+        END
+        ELSE CAST(0.0 AS DOUBLE)
+      END + CASE
+        WHEN COALESCE(
+          (
+            COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
+            AND COALESCE(NOT (
+              COALESCE("f3_b", FALSE)
+            ), FALSE)
+          ),
+          FALSE
+        )
+        THEN CAST(10.0 AS DOUBLE)
+        ELSE CAST(0.0 AS DOUBLE)
+      END
+    ) * CASE
+      WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
+      THEN POWER(
+        CAST(0.5 AS DOUBLE),
+        CAST((
+          1796140800000000 - "f4_any_t"
+        ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
+      )
+      ELSE CAST(1.0 AS DOUBLE)
+    END AS _st0
+  FROM df0
+), s0b AS (
+  SELECT
+    *,
+    CAST(CASE
+      WHEN "_st0" >= CAST(0.0 AS DOUBLE)
+      THEN FLOOR("_st0" + CAST(0.5 AS DOUBLE))
+      ELSE -FLOOR(-"_st0" + CAST(0.5 AS DOUBLE))
+    END AS BIGINT) AS _sr0
+  FROM s0a
+), s0c AS (
+  SELECT
+    *,
+    CASE WHEN "_sr0" < 0 THEN 0 WHEN "_sr0" > 100 THEN 100 ELSE "_sr0" END AS sc_fit
+  FROM s0b
 ), g AS (
   SELECT
     *,
@@ -5244,7 +4827,7 @@ WITH cal0_days AS (
         ELSE 1
       END
     ) AS _ri
-  FROM s0
+  FROM s0c
 ), g1 AS (
   SELECT
     *,
