@@ -156,6 +156,10 @@ class _Build(HandoffParts):
         return _col(self.tsreg[key] + "_t")
 
     def present(self, path: tuple[str, ...]) -> exp.Expression:
+        known = getattr(self.src, "known", None)
+        found = known(path, self.path_index(path)) if known is not None else None
+        if found is not None:  # a typed column: NULL when null or absent
+            return exp.Not(this=exp.Is(this=found[1], expression=exp.null()))
         ty = self.slot(path, "ty")
         return exp.Coalesce(this=exp.NEQ(this=ty, expression=_S("null")),
                             expressions=[exp.false()])

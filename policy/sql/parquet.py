@@ -23,6 +23,11 @@ from policy.sql.sources import DuckJson, _call, _case, _lam
 
 __all__ = ["LINE", "ParquetSource", "parse_type"]
 
+#: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, and a day, in µs
+_FIRST_US = -62_135_596_800_000_000
+_LAST_US = 253_402_300_799_999_999
+_DAY_US = 86_400_000_000
+
 #: the row number's column in the relation (a name no export uses)
 LINE = "__funnel_line"
 
@@ -189,11 +194,16 @@ class ParquetSource:
         if found is None or _kind(found[1]) != "timestamp" or kind == "date":
             return None
         v = exp.column(f"v{k}")
+        us = _call("EPOCH_US", v)
         year = _call("YEAR", v)
-        # the text of a year outside 1..9999 (or BC) is not a timestamp to the engine
-        return _case([(exp.Between(this=year, low=exp.Literal.number(1),
-                                   high=exp.Literal.number(9999)),
-                       _call("EPOCH_US", v))])
+        # the text of a year outside 1..9999 (or BC) is not a timestamp to the engine;
+        # an instant two days inside those years is in them whatever the session's
+        # time zone, and comparing it costs less than taking its year apart
+        inside = exp.Between(this=us, low=exp.Literal.number(_FIRST_US + 2 * _DAY_US),
+                             high=exp.Literal.number(_LAST_US - 2 * _DAY_US))
+        return _case([(inside, us),
+                      (exp.Between(this=year, low=exp.Literal.number(1),
+                                   high=exp.Literal.number(9999)), us)])
 
 
 def _kind(ty) -> str | None:

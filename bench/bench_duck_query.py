@@ -1,0 +1,156 @@
+"""The DuckDB engine's decision query on typed input (Parquet to Parquet), in process.
+
+``bench_warehouse.py`` times ``funnel eval`` end to end; this script times only the
+``COPY (decision query) TO … (FORMAT parquet)`` that ``funnel eval --engine duckdb``
+runs for a Parquet input, with DuckDB's ``threads`` chosen (1 by default: CPU seconds
+of one thread are the cleanest figure on a shared machine), and can set it beside other
+statements in the same run:
+
+    python bench/bench_duck_query.py --leads 300000                 # this checkout
+    python bench/bench_duck_query.py --save-sql /tmp/new.sql        # keep the statement
+    python bench/bench_duck_query.py --compare /tmp/old.sql         # old and new, alternately
+    python bench/bench_duck_query.py --profile /tmp/prof.json       # DuckDB's operator profile
+
+A statement saved by ``--save-sql`` from an older checkout (run this script there, or
+copy it) is compared with this checkout's, each run ``--repeat`` times in turn on the
+same connection and the same input; the least CPU time of each is reported, and the
+outputs must be the same rows in the same order, or the figures are not kept.
+The leads are ``rules/generate_leads.py``'s, read by ``read_json`` and written to
+Parquet as ``bench_warehouse.py`` does (timestamps become TIMESTAMP columns).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RULES = ROOT / "rules"
+AS_OF = "2026-12-01T16:00:00Z"
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _statement(engine, source: str) -> str:
+    """The query ``parquet_to_parquet`` copies to its target (its view created)."""
+    seen: list[str] = []
+    real = engine.con
+
+    class Spy:
+        def execute(self, q, *a):
+            if q.startswith("COPY ("):
+                seen.append(q[len("COPY ("):q.rindex(") TO ")])
+                return real.execute("SELECT 1")
+            return real.execute(q, *a)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    engine.con = Spy()
+    try:
+        engine.parquet_to_parquet(source, os.devnull)
+    except Exception:  # noqa: BLE001 - the count of the empty target may fail
+        pass
+    finally:
+        engine.con = real
+    return seen[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--leads", type=int, default=300_000)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--compare", action="append", default=[], metavar="FILE.sql")
+    ap.add_argument("--save-sql", metavar="FILE.sql")
+    ap.add_argument("--profile", metavar="FILE.json")
+    args = ap.parse_args(argv)
+
+    import duckdb
+
+    import policy
+    from policy.sql.duck import DuckEngine
+
+    spec = importlib.util.spec_from_file_location("_gen", RULES / "generate_leads.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    with tempfile.TemporaryDirectory(prefix="bench-duckq-") as tmp:
+        jsonl, src = Path(tmp) / "leads.jsonl", Path(tmp) / "leads.parquet"
+        with open(jsonl, "w", encoding="utf-8", newline="\n") as f:
+            gen.write_jsonl(gen.generate(args.leads, 42), f)
+        duckdb.connect().execute(
+            "COPY (SELECT * FROM read_json(?, format='newline_delimited', sample_size=-1)) "
+            "TO ? (FORMAT parquet)", [str(jsonl), str(src)])
+        jsonl.unlink()
+        engine = DuckEngine(policy.load(RULES), as_of=policy.parse_timestamp(AS_OF),
+                            threads=args.threads)
+        con = engine.con
+        statements = {"this checkout": _statement(engine, str(src))}
+        if args.save_sql:
+            Path(args.save_sql).write_text(statements["this checkout"], encoding="utf-8")
+        for path in args.compare:
+            statements[path] = Path(path).read_text(encoding="utf-8")
+        best: dict[str, tuple[float, float]] = {}
+        outs = {}
+        for _ in range(args.repeat):
+            for k, (label, sql) in enumerate(statements.items()):
+                out = str(Path(tmp) / f"out{k}.parquet")
+                cpu, wall = _cpu(), time.perf_counter()
+                con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet, PRESERVE_ORDER true)")
+                cpu, wall = _cpu() - cpu, time.perf_counter() - wall
+                old = best.get(label, (1e18, 1e18))
+                best[label] = (min(old[0], cpu), min(old[1], wall))
+                outs[label] = out
+        cols = [r[0] for r in con.execute(
+            f"DESCRIBE SELECT * FROM '{outs['this checkout']}'").fetchall()]
+        report = {"leads": args.leads, "threads": args.threads, "repeat": args.repeat,
+                  "load_after": round(os.getloadavg()[0], 1), "runs": {}}
+        for label, out in outs.items():
+            differ = con.execute(
+                f"SELECT count(*) FROM '{outs['this checkout']}' a POSITIONAL JOIN "
+                f"'{out}' b WHERE " + " OR ".join(
+                    f'a."{c}" IS DISTINCT FROM b."{c}"' for c in cols)).fetchone()[0]
+            cpu, wall = best[label]
+            report["runs"][label] = {"cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
+                                     "cpu_us_per_lead": round(cpu / args.leads * 1e6, 2),
+                                     "rows_differing": differ}
+        print(json.dumps(report, indent=1))
+        if args.profile:
+            con.execute("PRAGMA enable_profiling='json'")
+            con.execute(f"PRAGMA profiling_output='{args.profile}'")
+            con.execute(f"COPY ({statements['this checkout']}) TO "
+                        f"'{Path(tmp) / 'prof.parquet'}' (FORMAT parquet, PRESERVE_ORDER true)")
+            con.execute("PRAGMA disable_profiling")
+            _top(json.loads(Path(args.profile).read_text()))
+        engine.close()
+        return 1 if any(r["rows_differing"] for r in report["runs"].values()) else 0
+
+
+def _top(profile: dict, count: int = 15) -> None:
+    """The operators that took longest (DuckDB's own timing, inflated by profiling)."""
+    found = []
+
+    def walk(node, depth):
+        found.append((node.get("timing", 0.0), depth, node.get("name")))
+        for child in node.get("children", []):
+            walk(child, depth + 1)
+
+    for node in profile.get("operator", []):
+        walk(node, 0)
+    for timing, depth, name in sorted(found, reverse=True)[:count]:
+        print(f"{timing:8.3f} s  depth {depth:3d}  {name}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
