@@ -332,7 +332,14 @@ class SparkJson:
             return _case([(exp.EQ(this=ty, expression=_S("boolean")),
                            _call("VARIANT_GET", v, _S("$"), _S("boolean")))])
         if slot == "j":
-            return _call("TO_JSON", v)
+            # A VARIANT keeps no difference between 1.0 and 1 (DECIMAL(1,0), written
+            # 1), nor -0.0's sign, and writes an overflowing number as the string
+            # "Infinity": a number that is not a BIGINT is given as a double's text
+            # (always with "." or "E", or Infinity), which the engines' fallbacks read
+            # as a float and send, with the lead's own text, to the python engine.
+            return _case([(exp.EQ(this=ty, expression=_S("number")),
+                           exp.cast(_call("VARIANT_GET", v, _S("$"), _S("double")),
+                                    "STRING"))], _call("TO_JSON", v))
         arr = _call("VARIANT_GET", v, _S("$"), _S("array<variant>"))
         is_arr = exp.EQ(this=ty, expression=_S("array"))
         if slot == "ln":

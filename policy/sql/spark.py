@@ -13,6 +13,7 @@ needs Java 17.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -20,11 +21,21 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
+from sqlglot import exp
+
+from policy.engine.decision import Decision, LeadError
 from policy.sql.compiler import Options, build
 from policy.sql.dialects import dialect
-from policy.sql.engine import BatchEngine, Rebuilder
+from policy.sql.engine import _NOT_JSON, BAD_UTF8, BatchEngine, Rebuilder, python_decision
 
 __all__ = ["SparkEngine", "spark_missing"]
+
+#: A key repeated in one JSON object: the last one wins (spec section 9), as in the
+#: python reader. Spark's ``parse_json`` refuses such a text by default (and
+#: ``try_parse_json`` gives NULL, a refusal); with this setting its VARIANT keeps the
+#: last value of a repeated key, in the record and in every object below it, so Spark
+#: itself decides those lines as the python engine does, on a cluster too.
+_LAST_KEY_WINS = "spark.sql.variant.allowDuplicateKeys"
 
 
 def spark_missing() -> str | None:
@@ -60,6 +71,7 @@ class SparkEngine(BatchEngine):
                        .config("spark.sql.session.timeZone", "UTC")
                        .config("spark.sql.ansi.enabled", "false")
                        .config("spark.sql.legacy.sizeOfNull", "false")
+                       .config(_LAST_KEY_WINS, "true")
                        .config("spark.ui.enabled", "false")
                        .config("spark.ui.showConsoleProgress", "false")
                        # the decision is one wide expression per column: Java code
@@ -70,12 +82,22 @@ class SparkEngine(BatchEngine):
                        .config("spark.sql.shuffle.partitions", "4")
                        .getOrCreate())
             session.sparkContext.setLogLevel("ERROR")
+        else:  # a session the caller made: the one setting the decisions depend on
+            session.conf.set(_LAST_KEY_WINS, "true")
         self.spark = session
         stmt = build(pol, dialect("spark"),
                      Options(source="json", as_of=as_of, years=self.years,
                              calendars="named", instants="us", hidden=True,
                              local_tz=getattr(pol, "local_tz", None)))
         self.sql = stmt.sql(dialect="spark")
+        # The staged query's python fallback decides from the lead's own text, and it
+        # also takes rows the statement keeps no text for (a float, an object: see
+        # _inexact), so there every row keeps its text (written only for those rows).
+        whole = stmt.copy()
+        for sel in whole.selects:
+            if sel.alias == "_txt":
+                sel.set("this", exp.column("txt"))
+        self.stage_sql = whole.sql(dialect="spark")
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
             tabs = stmt.meta["calendar_tables"][label]
             for name, rows, cols in ((f"cal{index}_days", tabs.days, tabs.day_columns),
@@ -94,6 +116,10 @@ class SparkEngine(BatchEngine):
         self._tmp = tempfile.mkdtemp(prefix="funnel-spark-")
         self._duck = duckdb.connect()
         self._staged = 0
+        # whether the texts handed to Spark are leads as JSON (CSV, JSON arrays,
+        # Parquet rows: the python engine reads them with json.loads) or JSON Lines
+        # lines (read by the python reader, which also refuses)
+        self._records = True
         self._finalizer = weakref.finalize(self, _remove, self._duck, self._tmp)
 
     # ------------------------------------------------------------------ staged runs
@@ -111,6 +137,7 @@ class SparkEngine(BatchEngine):
         docs/warehouse.md), so the result is empty."""
         from policy.sql.engine import jsonl_batches
 
+        self._records = False
         with self._stager() as put:
             for lines, texts in jsonl_batches(stream):
                 put(lines, texts)
@@ -124,6 +151,7 @@ class SparkEngine(BatchEngine):
         from policy.sql.engine import record_batches
 
         errors: dict[int, Any] = {}
+        self._records = True
         with self._stager() as put:
             for lines, texts, errs in record_batches(records):
                 errors.update(errs)
@@ -137,6 +165,7 @@ class SparkEngine(BatchEngine):
         them (as every other engine reads a Parquet row)."""
         from policy.sql.duck import parquet_batches
 
+        self._records = True
         with self._stager() as put:
             for lines, texts in parquet_batches(self._duck, path):
                 put(lines, texts)
@@ -169,12 +198,11 @@ class SparkEngine(BatchEngine):
         record's text (:mod:`policy.sql.records`), Python writes only the rows it must
         (:func:`policy.sql.output.write_rows`)."""
         from policy.engine.decision import LeadError
-        from policy.sql.engine import _NOT_JSON, explain_refusal
         from policy.sql.output import write_rows
         from policy.sql.records import record_query
 
         spark = self.spark
-        spark.sql(self.sql).createOrReplaceTempView("decided")
+        spark.sql(self.stage_sql).createOrReplaceTempView("decided")
         columns = spark.table("decided").columns
         query = record_query(self.pol, fmt, dialect="spark", as_of_us=self.as_of,
                              relation="decided", columns=columns)
@@ -183,12 +211,10 @@ class SparkEngine(BatchEngine):
 
         def python(line: int, payload: Any) -> Any:
             values = list(payload)
-            _, record = rebuild.record(tuple(values[:w]), tuple(values[w:w + extra]))
-            if isinstance(record, LeadError):
-                text = values[-1]
-                record = explain_refusal(pol, record, text[1:] if text.startswith(_NOT_JSON)
-                                         else text)
-            return record
+            if values[-1] == BAD_UTF8:  # the SQL's refusal says it as the reader does
+                return rebuild.record(tuple(values[:w]), tuple(values[w:w + extra]))[1]
+            # the row's text is the hidden last column: the python engine decides it
+            return self._python(line, values[-1])
 
         def chunks(size: int = 20_000) -> Iterator[list[tuple]]:
             chunk: list[tuple] = []
@@ -205,6 +231,46 @@ class SparkEngine(BatchEngine):
         write_rows(chunks(), writer, totals, python=python, special=by_python,
                    inserted=inserted)
 
+    def _python(self, line: int, text: str) -> Any:
+        """The python engine's record for a staged row Spark cannot write exactly: a
+        refusal (the python reader's and validator's own words), business time
+        beyond the calendar tables, a value Spark's VARIANT does not keep as the
+        python reader reads it (a float, an object's key order), an instant outside
+        the years SQL prints. ``text``: the staged text (JSON Lines: the line, marked
+        when it is not JSON; CSV and JSON arrays: the reader's lead as JSON)."""
+        if text.startswith(_NOT_JSON):
+            text = text[1:]
+        if self._records and text != BAD_UTF8:
+            lead = json.loads(text)
+            try:
+                return self.pol.run_prepared(lead, self.pol.prepare(lead), self.as_of)
+            except LeadError as exc:
+                return exc.with_line(line)
+        return python_decision(self.pol, line, text, self.as_of)
+
+    def decide(self, lines: list[int], texts: list[str]) -> list[tuple[int, Any]]:
+        """One batch (a cluster's path, and the table view and Parquet output): the
+        shared decisions, with the python engine deciding every row
+        :meth:`_python` lists."""
+        out = super().decide(lines, texts)
+        by_line = None
+        for i, (line, record) in enumerate(out):
+            if isinstance(record, LeadError) or _inexact(record):
+                if by_line is None:
+                    by_line = dict(zip(lines, texts, strict=True))
+                text = by_line[line]
+                if text != BAD_UTF8:
+                    out[i] = (line, self._python(line, text))
+        return out
+
+    def decide_jsonl(self, stream: Any, progress: Any = None) -> Iterator[tuple[int, Any]]:
+        self._records = False
+        return super().decide_jsonl(stream, progress)
+
+    def decide_records(self, records: Any, progress: Any = None) -> Iterator[tuple[int, Any]]:
+        self._records = True
+        return super().decide_records(records, progress)
+
     def rows(self, lines: list[int], texts: list[str]) -> list[tuple]:
         df = self.spark.createDataFrame(list(zip(lines, texts, strict=True)),
                                         "line BIGINT, txt STRING")
@@ -218,6 +284,18 @@ class SparkEngine(BatchEngine):
     def close(self) -> None:
         """Remove the staged files (the session stays for whoever shares it)."""
         self._finalizer()
+
+
+def _inexact(record: Any) -> bool:
+    """Whether a decision rebuilt from Spark's row holds a value the python reader
+    reads otherwise: a float (Spark's VARIANT writes 1.0 as 1 and loses -0.0's sign;
+    the SQL gives every such number as a double's text, see
+    :class:`policy.sql.sources.SparkJson`), an object (its keys come back sorted) or a
+    list (it may hold either)."""
+    if not isinstance(record, Decision):
+        return False
+    values = [record.lead, record.reason, *(h.rejection_reason for h in record.handoffs)]
+    return any(isinstance(v, (float, dict, list)) for v in values)
 
 
 def _remove(con: Any, path: str) -> None:
