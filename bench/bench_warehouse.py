@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     out["machine"]["load_after"] = os.getloadavg()[0]
     results = _module(ROOT / "bench" / "results_file.py")
     target = ROOT / "bench" / ("out/results.json" if args.quick else "results.json")
-    results.save_section("warehouse", out, target)
+    # A run with Spark keeps its own section: it is measured at another time (Spark
+    # takes minutes) and must not replace the figures of the last DuckDB run.
+    results.save_section("warehouse_spark" if args.spark else "warehouse", out, target)
     print(f"saved to {target.relative_to(ROOT)}")
     return 0
 

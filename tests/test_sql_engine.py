@@ -265,6 +265,23 @@ def test_parquet_output_needs_a_file():
     assert result.exit_code == 2 and "-o FILE.parquet" in result.stderr
 
 
+def test_parquet_output_holds_a_lone_surrogate_as_the_csv_writer_does(tmp_path):
+    """A refused lead's id read from "\\ud800" has no UTF-8: U+FFFD in the Parquet cell
+    (as in CSV), not a failed run."""
+    import duckdb
+
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text('{"lead_id": "\\ud800x"}\n{"lead_id": "ok"}\n')
+    target = tmp_path / "out.parquet"
+    result = CliRunner().invoke(main, ["eval", str(RULES), str(leads), "--as-of", AS_OF_TEXT,
+                                       "-o", str(target)])
+    assert result.exit_code == 1 and "not valid Unicode" in result.output
+    con = duckdb.connect()
+    rows = con.execute("SELECT line, lead FROM read_parquet(?) ORDER BY line",
+                       [str(target)]).fetchall()
+    assert rows == [(1, "\ufffdx"), (2, "ok")]
+
+
 def test_typed_parquet_columns_decide_as_their_json(tmp_path):
     """Parquet → Parquet in DuckDB reads columns by their types (no JSON per row); the
     python engine reads each row as its JSON object: the same decisions, refusals

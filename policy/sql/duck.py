@@ -545,7 +545,15 @@ class ParquetWriter:
         columns = list(zip(*self._pending, strict=True))
         names = [c.name for c in self.lay.columns]
         select = ", ".join(f"unnest(${i + 1}) AS {_ident(n)}" for i, n in enumerate(names))
-        self.con.execute(f"INSERT INTO rows SELECT {select}", [list(c) for c in columns])
+        import duckdb
+
+        try:
+            self.con.execute(f"INSERT INTO rows SELECT {select}", [list(c) for c in columns])
+        except duckdb.InvalidInputException:
+            # half a surrogate pair (a lead's "\ud800") has no UTF-8: U+FFFD, as the
+            # CSV writer writes it (docs/security.md)
+            self.con.execute(f"INSERT INTO rows SELECT {select}",
+                             [[_utf8(v) for v in c] for c in columns])
         self._pending = []
 
     def close(self) -> None:
@@ -560,6 +568,16 @@ class ParquetWriter:
                              f"{_quote(path)} (FORMAT parquet)")
         self.con.close()
         self._dir.cleanup()
+
+
+def _utf8(value: Any) -> Any:
+    from policy.render.escape import no_surrogates
+
+    if isinstance(value, str):
+        return no_surrogates(value)
+    if isinstance(value, list):
+        return [_utf8(v) for v in value]
+    return value
 
 
 __all__ += ["ParquetWriter", "atomic_target", "parquet_batches", "default_years"]

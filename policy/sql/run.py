@@ -178,6 +178,8 @@ def _decide(pol: Any, runner: Any, engine: str, in_fmt: str, leads: str, source:
             if engine == "duckdb":  # staged and decided inside DuckDB, one query
                 yield from runner.decide_parquet(leads)
                 return
+            if engine == "spark":  # each row's text is a lead, as json.loads reads it
+                runner.texts_are_leads = True
             for lines, texts in parquet_batches(con, leads):
                 yield from _decide_texts(pol, runner, lines, texts, at)
         except duckdb.Error as exc:

@@ -59,6 +59,7 @@ class SparkEngine(BatchEngine):
     def __init__(self, pol: Any, *, as_of: int, master: str = "local[*]",
                  years: tuple[int, int] | None = None, session: Any = None):
         from pyspark.sql import SparkSession
+        from pyspark.sql.functions import broadcast
 
         from policy.engine.timestamps import to_datetime
 
@@ -80,6 +81,14 @@ class SparkEngine(BatchEngine):
                        .config("spark.sql.codegen.wholeStage", "false")
                        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
                        .config("spark.sql.shuffle.partitions", "4")
+                       # planning the ~300 KB statement costs more than running it on
+                       # a million leads: skip the optimiser's passes that find nothing
+                       # in it (no partitioned table to prune, no constraint worth
+                       # inferring; both cost seconds per plan on a statement this
+                       # size), and adaptive execution, which plans again per stage
+                       .config("spark.sql.adaptive.enabled", "false")
+                       .config("spark.sql.optimizer.dynamicPartitionPruning.enabled", "false")
+                       .config("spark.sql.constraintPropagation.enabled", "false")
                        .getOrCreate())
             session.sparkContext.setLogLevel("ERROR")
         else:  # a session the caller made: the one setting the decisions depend on
@@ -104,7 +113,10 @@ class SparkEngine(BatchEngine):
                                      (f"cal{index}_intervals", tabs.intervals,
                                       tabs.interval_columns)):
                 schema = ", ".join(f"{c} BIGINT" for c in cols)
-                session.createDataFrame(list(rows), schema).cache() \
+                # A DataFrame made from Python rows has no size estimate, so Spark
+                # would sort and shuffle every lead to join it: the hint makes each
+                # (small) calendar table a broadcast hash join's build side.
+                broadcast(session.createDataFrame(list(rows), schema)) \
                     .createOrReplaceTempView(name)
         self.rebuild = Rebuilder(pol)
         from policy.engine.tabular import layout
@@ -116,10 +128,11 @@ class SparkEngine(BatchEngine):
         self._tmp = tempfile.mkdtemp(prefix="funnel-spark-")
         self._duck = duckdb.connect()
         self._staged = 0
-        # whether the texts handed to Spark are leads as JSON (CSV, JSON arrays,
-        # Parquet rows: the python engine reads them with json.loads) or JSON Lines
-        # lines (read by the python reader, which also refuses)
-        self._records = True
+        #: whether the texts handed to Spark are leads as JSON (CSV, JSON arrays,
+        #: Parquet rows: the python engine reads them with json.loads) rather than
+        #: JSON Lines lines (read by the python reader, which also refuses); the
+        #: stage_* and decide_* methods set it, a caller of decide() sets it itself
+        self.texts_are_leads = False
         self._finalizer = weakref.finalize(self, _remove, self._duck, self._tmp)
 
     # ------------------------------------------------------------------ staged runs
@@ -137,7 +150,7 @@ class SparkEngine(BatchEngine):
         docs/warehouse.md), so the result is empty."""
         from policy.sql.engine import jsonl_batches
 
-        self._records = False
+        self.texts_are_leads = False
         with self._stager() as put:
             for lines, texts in jsonl_batches(stream):
                 put(lines, texts)
@@ -151,7 +164,7 @@ class SparkEngine(BatchEngine):
         from policy.sql.engine import record_batches
 
         errors: dict[int, Any] = {}
-        self._records = True
+        self.texts_are_leads = True
         with self._stager() as put:
             for lines, texts, errs in record_batches(records):
                 errors.update(errs)
@@ -165,7 +178,7 @@ class SparkEngine(BatchEngine):
         them (as every other engine reads a Parquet row)."""
         from policy.sql.duck import parquet_batches
 
-        self._records = True
+        self.texts_are_leads = True
         with self._stager() as put:
             for lines, texts in parquet_batches(self._duck, path):
                 put(lines, texts)
@@ -240,7 +253,7 @@ class SparkEngine(BatchEngine):
         when it is not JSON; CSV and JSON arrays: the reader's lead as JSON)."""
         if text.startswith(_NOT_JSON):
             text = text[1:]
-        if self._records and text != BAD_UTF8:
+        if self.texts_are_leads and text != BAD_UTF8:
             lead = json.loads(text)
             try:
                 return self.pol.run_prepared(lead, self.pol.prepare(lead), self.as_of)
@@ -264,11 +277,11 @@ class SparkEngine(BatchEngine):
         return out
 
     def decide_jsonl(self, stream: Any, progress: Any = None) -> Iterator[tuple[int, Any]]:
-        self._records = False
+        self.texts_are_leads = False
         return super().decide_jsonl(stream, progress)
 
     def decide_records(self, records: Any, progress: Any = None) -> Iterator[tuple[int, Any]]:
-        self._records = True
+        self.texts_are_leads = True
         return super().decide_records(records, progress)
 
     def rows(self, lines: list[int], texts: list[str]) -> list[tuple]:
