@@ -30,6 +30,10 @@ from policy.sql.engine import _NOT_JSON, BAD_UTF8, BatchEngine, Rebuilder, pytho
 
 __all__ = ["SparkEngine", "spark_missing"]
 
+#: The driver's heap in local mode (the JVM starts with the first session; a session
+#: that already runs keeps its own).
+DRIVER_MEMORY = "2g"
+
 #: A key repeated in one JSON object: the last one wins (spec section 9), as in the
 #: python reader. Spark's ``parse_json`` refuses such a text by default (and
 #: ``try_parse_json`` gives NULL, a refusal); with this setting its VARIANT keeps the
@@ -73,6 +77,10 @@ class SparkEngine(BatchEngine):
                        .config("spark.sql.ansi.enabled", "false")
                        .config("spark.sql.legacy.sizeOfNull", "false")
                        .config(_LAST_KEY_WINS, "true")
+                       # the driver holds the plans of a ~300 KB statement (analysed,
+                       # optimised, physical): Spark's default 1 GB heap ran out on
+                       # rules/ after a few runs in one process
+                       .config("spark.driver.memory", DRIVER_MEMORY)
                        .config("spark.ui.enabled", "false")
                        .config("spark.ui.showConsoleProgress", "false")
                        # the decision is one wide expression per column: Java code
