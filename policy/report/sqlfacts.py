@@ -33,8 +33,10 @@ the facts :class:`~policy.report.facts.FactWriter` writes for them on the python
 a line with a key repeated in an object the policy or the report reads, or with half a
 surrogate pair (both found while staging, and left out of the statement), and a lead
 whose decision carries ``calendar_out_of_range`` or whose response time the tables
-cannot count (its start or stop has no working-time position: marked ``pyfix`` by the
-statement, then deleted and replaced). Every other row stays in SQL.
+cannot count (its start or stop has no working-time position), and a lead the schema
+refuses (the python validator's problem paths: an array's item as ``tags[1]``, where the
+SQL names the array): marked ``pyfix`` by the statement, then deleted and replaced.
+Every other row stays in SQL.
 
 Rejection and placement reasons arrive as JSON text; :meth:`SqlFacts.finish` maps each
 distinct one to its key and, for rejections, to whether it is off the agreed list (the
@@ -370,7 +372,11 @@ class SqlFacts:
         # count: the decision's own mark (as eval), or a response time whose start or
         # stop has no working-time position in the report's tables
         beyond = " OR ".join([beyond_tables_sql("x.violations"), *misses])
-        sel.append(f"CASE WHEN {ok} AND ({beyond}) THEN true END AS pyfix")
+        # and a lead the schema refuses: the python validator names the problem paths
+        # (an array's items as `tags[1]` where the SQL names `tags`), as eval's
+        # explain_refusal does; a record that is not JSON has the path '' in both
+        sel.append(f"CASE WHEN ({ok} AND ({beyond})) OR (NOT {ok} AND "
+                   "coalesce(list_min(x.error_paths), '') <> '') THEN true END AS pyfix")
         body = f"SELECT {', '.join(sel)} FROM (SELECT * FROM decided) x {' '.join(joins)}"
         return f"INSERT INTO {self.table} BY NAME {body}"
 
