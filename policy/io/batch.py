@@ -30,7 +30,7 @@ from typing import IO, Any
 
 import attrs
 
-from policy.engine.batch import decide_leads, decide_records
+from policy.engine.batch import decide_encode, decide_leads, decide_records
 from policy.io.jsonl_blocks import BLOCK_BYTES, JsonlBlock, jsonl_blocks
 from policy.io.leads import read_records, text_stream
 from policy.io.writers import Writer, encoded, make_writer, refusal_why
@@ -154,17 +154,26 @@ def process(pol: Any, writer: Writer, unit: JsonlBlock | RecordBatch, as_of_us: 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        if type(unit) is JsonlBlock and not trace:
-            results = decide_leads(pol, unit.leads(), as_of_us)
+        join = writer.join
+        if type(unit) is JsonlBlock and not trace and join is not None:
+            # JSON out: each lead read, decided and encoded in turn (decide_encode)
+            texts, refusals, kept = decide_encode(pol, unit.iter_leads(), as_of_us,
+                                                  writer.encoder.encode, SUMMARY_LIMIT)
+            count = len(texts)
+            payload = join(texts)
         else:
-            results = list(decide_records(pol, unit.records(), as_of_us, trace=trace))
-        refused = [(line, r) for line, r in results if type(r) is LeadError]
-        first = tuple((line, refusal_why(r)) for line, r in refused[:SUMMARY_LIMIT])
-        payload = writer.render(results)
+            if type(unit) is JsonlBlock and not trace:
+                results = decide_leads(pol, unit.iter_leads(), as_of_us)
+            else:
+                results = list(decide_records(pol, unit.records(), as_of_us, trace=trace))
+            kept = [(line, r) for line, r in results if type(r) is LeadError]
+            count, refusals = len(results), len(kept)
+            payload = writer.render(results)
+        first = tuple((line, refusal_why(r)) for line, r in kept[:SUMMARY_LIMIT])
     finally:
         if collecting:
             gc.enable()
-    return Done(payload, len(results), len(refused), first, unit.size)
+    return Done(payload, count, refusals, first, unit.size)
 
 
 def run(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, *, trace: bool = False,
@@ -184,11 +193,21 @@ def run(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, *, trace:
         writer.close()
         return totals
     second = next(units, None) if jobs > 1 else None
-    if second is None:
-        _serial(pol, _chain(first, None, units), writer, as_of_us, trace, totals, progress)
-    else:
-        _parallel(pol, _chain(first, second, units), writer, as_of_us, trace, totals,
-                  progress, jobs, policy_path)
+    # Everything alive now (the loaded policy, the modules) lives as long as the run:
+    # the collector need not walk it again and again between units (in one process it
+    # did so at every full collection; bench/README.md, fifth session), and forked
+    # workers share those pages until something writes to them, which the collector's
+    # passes would do to every page (and so copy it). Frozen objects are skipped.
+    gc.freeze()
+    try:
+        if second is None:
+            _serial(pol, _chain(first, None, units), writer, as_of_us, trace, totals,
+                    progress)
+        else:
+            _parallel(pol, _chain(first, second, units), writer, as_of_us, trace, totals,
+                      progress, jobs, policy_path)
+    finally:
+        gc.unfreeze()
     writer.close()
     return totals
 
@@ -273,17 +292,10 @@ def _forked(pol: Any, units: Iterator[Any], writer: Writer, render_only: Writer,
         done = process(pol, render_only, unit, as_of_us, trace)
         return encoded(done.payload), done.count, done.refused, done.first_refusals
 
-    # Forked workers share the loaded policy page by page until they write to it; the
-    # cyclic collector's passes over those objects would write to every page (and copy
-    # it). Frozen objects are skipped by the collector, in the workers as here.
-    gc.freeze()
-    try:
-        with ForkedWorkers(jobs, work) as pool:
-            for size, payload, count, refused, first in pool.ordered(units):
-                _written(Done(payload, count, refused, first, size), writer, totals,
-                         progress)
-    finally:
-        gc.unfreeze()
+    # (the objects alive before the fork are frozen: see run)
+    with ForkedWorkers(jobs, work) as pool:
+        for size, payload, count, refused, first in pool.ordered(units):
+            _written(Done(payload, count, refused, first, size), writer, totals, progress)
 
 
 def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, trace: bool,
@@ -310,11 +322,6 @@ def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, tra
         init_state = {"path": policy_path, "engine": pol.engine, "fmt": writer.fmt,
                       "local_tz": getattr(pol, "local_tz", None),
                       "as_of": as_of_us, "trace": trace}
-    if init_state is None:
-        # Forked workers share the loaded policy page by page until they write to it; the
-        # cyclic collector's passes over those objects would write to every page (and copy
-        # it). Frozen objects are skipped by the collector, in the workers as here.
-        gc.freeze()
     pool = _pool_class()(jobs, initializer=_init_worker, initargs=(init_state,),
                          context=context)
     try:
@@ -332,4 +339,3 @@ def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, tra
         pool.terminate()
         pool.join()
         _STATE.clear()
-        gc.unfreeze()

@@ -132,11 +132,18 @@ class JsonlBlock:
         """``(line, lead)`` for each record of the block, in order: the lead as a
         ``dict``, or the error :class:`Record` of a line that could not be read.
 
-        The same records as :meth:`records` without a `Record` made for every lead:
-        this runs once per lead of the file (``funnel eval``'s reading).
+        The same records as :meth:`records` without a `Record` made for every lead.
         """
+        return list(self.iter_leads())
+
+    def iter_leads(self) -> Iterator[tuple[int, dict | Record]]:
+        """:meth:`leads`, one at a time: ``funnel eval`` decides and encodes each lead
+        as soon as it is read, so that only one lead, not a block's thousand, is live
+        at a time (they stay in the processor's caches: bench/README.md, fifth
+        session). This runs once per lead of the file (``funnel eval``'s reading)."""
         if self.too_long:
-            return [(self.line, failed_record(self.line, TOO_LONG_MESSAGE))]
+            yield self.line, failed_record(self.line, TOO_LONG_MESSAGE)
+            return
         data = self.data
         if self.first and data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]  # utf-8-sig, as `text_stream` reads
@@ -148,8 +155,6 @@ class JsonlBlock:
         ends_line = not pieces[-1]
         if ends_line:
             pieces.pop()
-        out: list[tuple[int, dict | Record]] = []
-        append = out.append
         number = self.line - 1
         decode = fast_decode
         last = len(pieces) - 1
@@ -162,11 +167,9 @@ class JsonlBlock:
                 record = self._line_record(number, line + "\n" if ends_line or i < last
                                            else line)
                 if record is not None:  # a value msgspec refuses may still be a lead
-                    append((number, record.value if record.error is None else record))
+                    yield number, (record.value if record.error is None else record)
                 continue
-            append((number, value if type(value) is dict
-                    else object_or_error(number, value)))
-        return out
+            yield number, (value if type(value) is dict else object_or_error(number, value))
 
     def _line_record(self, number: int, line: str) -> Record | None:
         """The record of one line of text (with its line end), None for a blank line."""

@@ -34,7 +34,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from policy.engine.decision import Decision, LeadError, PolicyInfo
@@ -343,6 +343,11 @@ class Writer:
     def render(self, results: Results) -> Any:
         raise NotImplementedError
 
+    #: For the formats whose records are each one JSON text (JSON Lines, JSON): the
+    #: payload of a batch from the texts of its records (``encoder.encode`` of each),
+    #: what :meth:`render` gives for the same records. None for the other formats.
+    join: Callable[[list[str]], str] | None = None
+
     def write(self, payload: Any, count: int) -> None:
         """Append a rendered batch of ``count`` records."""
         if count:
@@ -388,6 +393,13 @@ class JsonLinesWriter(Writer):
         encode = self.encoder.encode
         return "".join([encode(record) + "\n" for _, record in results])
 
+    @staticmethod
+    def join(texts: list[str]) -> str:  # type: ignore[override]
+        if not texts:
+            return ""
+        texts.append("")  # the last record's newline (one join, no copy per record)
+        return "\n".join(texts)
+
 
 class JsonWriter(Writer):
     """One JSON array, one record per line."""
@@ -400,6 +412,10 @@ class JsonWriter(Writer):
     def render(self, results: Results) -> str:
         encode = self.encoder.encode
         return ",\n".join([encode(record) for _, record in results])
+
+    @staticmethod
+    def join(texts: list[str]) -> str:  # type: ignore[override]
+        return ",\n".join(texts)
 
     def write(self, payload: Any, count: int) -> None:
         if count:
