@@ -300,8 +300,9 @@ def test_as_of_is_converted_once_per_instant_object():
 
 
 def test_a_number_past_a_double_is_refused_with_its_reason(tmp_path):
-    """msgspec refuses ``1e999``; the standard library reads it as infinity, and the
-    engine refuses the lead naming the field (never an error record without a message)."""
+    """msgspec refuses ``1E+309``; the standard library reads it as infinity, and the
+    reader refuses the lead naming the field (spec section 9: a number beyond a
+    double's range refuses the lead), with the lead's id."""
     from click.testing import CliRunner
     from funnel_cli.main import main
 
@@ -312,8 +313,9 @@ def test_a_number_past_a_double_is_refused_with_its_reason(tmp_path):
                                        "--as-of", "2026-12-01T00:00:00Z"])
     assert result.exit_code == 1
     error = json.loads(result.stdout.splitlines()[0])["error"]
-    assert error["message"] == "the lead does not match the schema"
+    assert error["message"] == "a number is beyond a double's range"
     assert [p["path"] for p in error["problems"]] == ["webinars_attended"]
+    assert json.loads(result.stdout.splitlines()[0])["lead"] == "A"
 
 
 @settings(max_examples=200, deadline=None)

@@ -538,3 +538,37 @@ def test_csv_round_trip_and_start_lines(rows: list[list[str]]) -> None:
     for record, (_, row) in zip(records, kept, strict=True):
         expected = {k: v for k, v in zip("ab", row, strict=True) if v and not v.isspace()}
         assert record.value == expected
+
+
+# a number beyond a double's range refuses the lead (spec section 9), at its path, in
+# both JSON readers; the lead keeps its id; underflow and huge integers are read
+_BEYOND = [
+    ('{"lead_id": "a", "n": 1e400}', ["n"]),
+    ('{"lead_id": "a", "n": -1E+309, "m": 2}', ["n"]),
+    ('{"lead_id": "a", "x": [1, {"y": 1.8e308}], "odd key": 1e999}', ["x[1].y", "`odd key`"]),
+    ('{"lead_id": "a", "n": 1' + "0" * 400 + '.5}', ["n"]),
+    ('{"lead_id": "a", "n": 1' + "0" * 210 + "e99}", ["n"]),
+    ('{"lead_id": "a", "n": 1e-400, "m": 1.7e308}', None),
+    ('{"lead_id": "a", "n": 1' + "0" * 400 + "}", None),
+]
+
+
+@pytest.mark.parametrize(("text", "paths"), _BEYOND)
+def test_a_number_beyond_a_double_refuses_the_lead(text: str, paths: list[str] | None) -> None:
+    for fmt, data in (("jsonl", text + "\n"), ("json", "[" + text + ", {}]")):
+        records = read(data, fmt)
+        assert len(records) == 1 + (fmt == "json")
+        first = records[0]
+        if paths is None:
+            assert first.ok and first.value["lead_id"] == "a"
+            continue
+        assert first.error == "a number is beyond a double's range"
+        assert [p.path for p in first.problems] == paths
+        assert first.value["lead_id"] == "a"  # the error record names the lead
+        if fmt == "json":
+            assert records[1].ok  # the next element is read as usual
+
+
+def test_an_array_item_is_written_with_brackets_in_a_problem_path() -> None:
+    (record,) = read('{"tags": ["ok", "\\ud800"]}\n', "jsonl")
+    assert [p.path for p in record.problems] == ["tags[1]"]

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -165,7 +166,8 @@ class _Decoder:
 
     def __init__(self) -> None:
         self.constant: str | None = None
-        decoder = json.JSONDecoder(parse_constant=self._constant)
+        self.overflow = False
+        decoder = json.JSONDecoder(parse_constant=self._constant, parse_float=self._float)
         self.decode = decoder.decode
         self.raw_decode = decoder.raw_decode
 
@@ -173,14 +175,37 @@ class _Decoder:
         # Refusing by raising would lose the place in a JSON array; note it instead.
         self.constant = self.constant or name
 
+    def _float(self, text: str) -> float:
+        # A fraction or exponent beyond a double's range reads as an infinity, which
+        # refuses the lead (spec section 9); which field holds it is found afterwards.
+        value = float(text)
+        if value in _INFINITIES:
+            self.overflow = True
+        return value
+
     def take_constant(self) -> str | None:
         name, self.constant = self.constant, None
         return name
 
+    def take_overflow(self) -> bool:
+        overflow, self.overflow = self.overflow, False
+        return overflow
+
+
+_INFINITIES = (math.inf, -math.inf)
+#: The error of a record holding a number beyond a double's range (spec section 9).
+BEYOND_DOUBLE = "a number is beyond a double's range"
+
 
 def object_or_error(line: int, value: object, text: str = "", start: int = 0,
-                     end: int | None = None) -> Record:
+                     end: int | None = None, overflow: bool = False) -> Record:
+    """The record of a value read from JSON text: a lead, or why not. ``overflow``:
+    the decoder met a number beyond a double's range in it."""
     if type(value) is dict:
+        if overflow:
+            problems = tuple(Problem(format_path(where), f"{BEYOND_DOUBLE} (about ±1.8e308)")
+                             for where in _infinite_paths(value))
+            return Record(line, value, BEYOND_DOUBLE, problems)
         if _SURROGATE_ESCAPE(text, start, len(text) if end is None else end):
             where = _surrogate_path(value, ())
             if where is not None:
@@ -190,10 +215,28 @@ def object_or_error(line: int, value: object, text: str = "", start: int = 0,
     return failed_record(line, f"expected a JSON object, found {json_type_name(value)}", value)
 
 
-def _surrogate_path(value: object, path: tuple[str, ...]) -> tuple[str, ...] | None:
+def _infinite_paths(value: dict) -> list[tuple[str | int, ...]]:
+    """The paths of the infinite numbers in a lead read from JSON (JSON itself has no
+    infinity: each was a number beyond a double's range), in document order.
+    Iterative, so a deeply nested lead cannot exhaust the stack."""
+    found: list[tuple[str | int, ...]] = []
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, where = stack.pop()
+        if type(item) is float and item in _INFINITIES:
+            found.append(where)
+        elif type(item) is dict:
+            stack.extend((child, (*where, key)) for key, child in reversed(item.items()))
+        elif type(item) is list:
+            stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(item))))
+    return found
+
+
+def _surrogate_path(value: object, path: tuple[str | int, ...]
+                    ) -> tuple[str | int, ...] | None:
     """The path of the first string (key or value) holding a lone surrogate, if any.
     Iterative, so a deeply nested lead cannot exhaust the stack."""
-    stack: list[tuple[object, tuple[str, ...]]] = [(value, path)]
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(value, path)]
     while stack:
         item, where = stack.pop()
         if type(item) is str:
@@ -205,7 +248,7 @@ def _surrogate_path(value: object, path: tuple[str, ...]) -> tuple[str, ...] | N
                     return (*where, key)
                 stack.append((child, (*where, key)))
         elif type(item) is list:
-            stack.extend((child, (*where, str(i))) for i, child in enumerate(item))
+            stack.extend((child, (*where, i)) for i, child in enumerate(item))
     return None
 
 
@@ -256,7 +299,7 @@ def jsonl_record_stdlib(number: int, line: str) -> Record:
     constant = decoder.take_constant()
     if constant is not None:
         return failed_record(number, f"not valid JSON: {constant} is not a JSON number")
-    return object_or_error(number, value, line)
+    return object_or_error(number, value, line, overflow=decoder.take_overflow())
 
 
 def _bounded_lines(stream: TextIO) -> Iterator[str | None]:
@@ -365,6 +408,9 @@ class _JsonReader:
         """Decode the value at ``pos``: (value, start, end) in ``buf``; raises ValueError."""
         while True:
             start = self.pos
+            # what an earlier, failed or cut-short attempt noted does not count
+            self.decoder.take_constant()
+            self.decoder.take_overflow()
             try:
                 value, end = self.decoder.raw_decode(self.buf, start)
             except (ValueError, RecursionError):
@@ -372,12 +418,10 @@ class _JsonReader:
                     raise _TooLong from None
                 # Perhaps the value runs on past what is buffered: read on and retry.
                 if self.more():
-                    self.decoder.take_constant()
                     continue
                 raise
             # A number at the end of the buffer may go on in the next chunk.
             if end == len(self.buf) and self.more():
-                self.decoder.take_constant()
                 continue
             return value, start, end
 
@@ -425,7 +469,8 @@ class _JsonReader:
                 elif not self.buf[start:end].isascii() and SURROGATE(self.buf, start, end):
                     yield failed_record(index, NOT_UTF8)
                 else:
-                    yield object_or_error(index, value, self.buf, start, end)
+                    yield object_or_error(index, value, self.buf, start, end,
+                                          overflow=self.decoder.take_overflow())
             char = self.skip_space()
             if char == ",":
                 self.pos += 1
@@ -522,7 +567,7 @@ class _JsonReader:
         if constant is not None:
             return failed_record(1, f"not valid JSON: {constant} is not a JSON number")
         if type(value) is dict:
-            return object_or_error(1, value, text)
+            return object_or_error(1, value, text, overflow=self.decoder.take_overflow())
         return failed_record(
             1, f"expected a JSON array of lead objects, found {json_type_name(value)}", value
         )

@@ -40,7 +40,7 @@ from policy.sql.engine import (
     explain_refusal,
     jsonl_blocks,
     python_decision,
-    python_json_error,
+    reader_refuses,
     record_batches,
 )
 from policy.sql.fallback import key_objects, repeated_keys
@@ -83,7 +83,7 @@ WHERE NOT regexp_full_match(txt, '{_BLANK}')"""
 #: The staged lines that might use what DuckDB's JSON reader accepts beyond RFC 8259
 #: (``NaN``, ``Infinity``, trailing commas, comments, huge exponents, single quotes):
 #: found by DuckDB in parallel, then read by the python reader, which decides.
-_LENIENT_RE2 = r"'NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|'''"
+_LENIENT_RE2 = r"'NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|[0-9]{210}|'''"
 
 
 #: Staged lines with a ``\\uD800``-``\\uDFFF`` escape (DuckDB refuses half a surrogate
@@ -219,7 +219,7 @@ class DuckEngine(BatchEngine):
         for line, txt, repeated in con.execute(self._suspect).fetchall():
             if txt == BAD_UTF8 or txt.startswith(_NOT_JSON):
                 continue
-            if python_json_error(txt) is not None:
+            if reader_refuses(txt):
                 bad.append(line)
             elif repeated:
                 by_python[line] = txt
@@ -464,7 +464,7 @@ def _remove(con, path: str) -> None:
 def _mark(text: str) -> str:
     """A line the python reader says is not JSON gets a mark DuckDB's lenient reader
     cannot take for JSON (``NaN``, trailing commas and comments are JSON to DuckDB)."""
-    if text != BAD_UTF8 and _LENIENT(text) and python_json_error(text) is not None:
+    if text != BAD_UTF8 and _LENIENT(text) and reader_refuses(text):
         return _NOT_JSON + text
     return text
 

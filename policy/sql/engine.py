@@ -222,9 +222,11 @@ class Rebuilder:
 
 # --------------------------------------------------------------------------- batches
 
-# Tokens an engine's JSON reader may accept and RFC 8259 does not (a false alarm only
-# costs one python parse of that line).
-_LENIENT = re.compile(r"NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|'").search
+# Tokens an engine's JSON reader may accept and RFC 8259 does not, and the numbers it
+# reads as infinite where python refuses the lead (a three-digit exponent, or 210
+# digits in a row: with a two-digit exponent at most, a number needs that many to pass
+# a double's 1.8e308). A false alarm only costs one python parse of that line.
+_LENIENT = re.compile(r"NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|[0-9]{210}|'").search
 _NOT_JSON = "\x01"
 
 
@@ -234,9 +236,19 @@ def sendable_texts(texts: list[str]) -> list[str]:
     :meth:`BatchEngine.decide` sends; ``funnel report`` sends the same)."""
     sent = list(texts)
     for i, text in enumerate(sent):
-        if text != BAD_UTF8 and _LENIENT(text) and python_json_error(text) is not None:
+        if text != BAD_UTF8 and _LENIENT(text) and reader_refuses(text):
             sent[i] = _NOT_JSON + text
     return sent
+
+
+def reader_refuses(text: str) -> bool:
+    """Whether the python reader makes this line an error record by itself: it is not
+    an RFC 8259 JSON object, or it holds a number beyond a double's range (spec
+    section 9), which DuckDB and Spark read as infinite. Marked as not JSON, such a
+    line is refused by the SQL, and :func:`explain_refusal` gives the reader's words."""
+    from policy.io.leads import jsonl_record_stdlib
+
+    return not jsonl_record_stdlib(0, text).ok
 
 
 def python_json_error(text: str) -> str | None:
