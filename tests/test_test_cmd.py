@@ -248,3 +248,29 @@ def test_a_coverage_failure_names_the_rules_not_exercised(tiny: Path, tmp_path: 
     low = run("test", str(tiny), "-k", "small", "--min-coverage", "90")
     assert low.exit_code == 1
     assert "not exercised:" in low.stdout
+
+
+def test_an_example_without_at_runs_at_the_current_time(tmp_path: Path) -> None:
+    """No `at`: W209 (a warning, so the policy still loads and evaluates), and the
+    example runs at the current time, as any caller that gives no `as_of`."""
+    (tmp_path / "p.funnel").write_text('''policy p "P"
+team m "@m"
+funnel lead
+stage lead owned by m {
+  require days_since(created_at) > 1 "created more than a day ago"
+}
+example "past" {
+  lead {"created_at": "2020-01-01T00:00:00Z"}
+  expect stage lead
+}
+example "future" {
+  lead {"created_at": "2999-01-01T00:00:00Z"}
+  expect stage none
+}
+''', encoding="utf-8")
+    result = CliRunner().invoke(main, ["test", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "2 passed, 0 failed" in result.stdout
+    assert "warning[W209]" in result.stderr
+    strict = CliRunner().invoke(main, ["check", "--strict", str(tmp_path)])
+    assert strict.exit_code == 1 and "W209" in strict.output

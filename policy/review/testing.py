@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +186,14 @@ def _lead_of(ex: n.Example, file: str) -> tuple[Any, str | None]:
 
 
 def _as_of(ex: n.Example):
+    """The example's `at` instant; the current time when it has none (W209), as for
+    any caller that gives no `as_of` (spec section 4); None for an `at` that does not
+    parse (E109)."""
     for item in ex.items:
         if isinstance(item, n.At):
             us = parse_timestamp(item.timestamp, kind="any")
             return to_datetime(us) if us is not None else None
-    return None
+    return datetime.now(UTC)
 
 
 def run_example(policy, located, *, explain: bool = True) -> tuple[ExampleResult, Decision | None]:

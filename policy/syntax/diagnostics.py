@@ -54,6 +54,7 @@ CODES: dict[str, str] = {
     "W206": "an entry repeated in a `lines` list",
     "W207": "owners change at a jointly owned boundary with no handoff",
     "W208": "a value the schema's `enum` for that field never allows",
+    "W209": "an example without an `at` time (it runs at the current time)",
 }
 
 
@@ -84,6 +85,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "W206": ("repeated-entry",),
     "W207": ("joint-boundary",),
     "W208": ("enum-value",),
+    "W209": ("example-time",),
 }
 
 

@@ -62,8 +62,12 @@ def _example(ctx, module, ex: n.Example, routes, all_routes, targets, all_target
                     help=f"the first is at {ctx.where(leads[0].span)}; write one example "
                     "per lead")
     if not ats:
-        yield error("E109", f"example {json_text(ex.name)} has no `at` time", name_span,
-                    help='add `at "2026-11-02T15:00:00Z"`: the instant the lead is evaluated at')
+        # the spec makes `as_of` default to the current time where a caller gives none;
+        # a time-dependent result can then change from run to run, hence the warning
+        yield warning("W209", f"example {json_text(ex.name)} has no `at` time: it runs at "
+                      "the current time", name_span,
+                      help='add `at "2026-11-02T15:00:00Z"` so that a result that depends '
+                      "on time does not change from one run to the next")
     for extra in ats[1:]:
         yield error("E109", "expected one `at` in an example, found a second",
                     ctx.keyword(extra, "at"), help=f"the first is at {ctx.where(ats[0].span)}")
