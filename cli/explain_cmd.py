@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -40,8 +40,8 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
         fmt = detect_format(None if path == "-" else path)
         for record in read_records(text_stream(source), fmt=fmt,  # type: ignore[arg-type]
                                    schema=pol.model.schema):
-            if record.error is not None:
-                continue
+            if record.error is not None and type(record.value) is not dict:
+                continue  # nothing to read an id from
             lead_id = pol.lead_id(record.value)
             if lead_id is not None and _id_text(lead_id) == wanted:
                 found = record
@@ -56,7 +56,19 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
     if found is None:
         field = ".".join(pol.model.id_field)
         fail_usage(f"{shown}: no lead whose {field} is {wanted!r}")
-    return found.value, f"{shown}, line {found.line} ({wanted})"
+    where = f"{shown}, line {found.line} ({wanted})"
+    if found.error is not None:
+        refused(where, found.error, found.problems)
+    return found.value, where
+
+
+def refused(where: str, message: str, problems) -> NoReturn:
+    """Say why the lead is refused, problem by problem, and exit 1 (like ``eval``)."""
+    click.echo(f"funnel: {where}: the lead is refused: {message}", err=True)
+    for problem in problems:
+        if problem.path or problem.message != message:
+            click.echo(f"  {problem.path or '(the record)'}: {problem.message}", err=True)
+    sys.exit(PROBLEMS)
 
 
 def _id_text(value: Any) -> str:
@@ -114,6 +126,8 @@ def read_lead(spec: str, schema: Any = None) -> tuple[Any, str]:
     if found is None:
         fail_usage(f"{shown} has no lead" + ("" if wanted is None else f" at line {wanted}"))
     if found.error is not None:
+        if type(found.value) is dict:  # a lead, refused as read (a number past a double)
+            refused(where, found.error, found.problems)
         click.echo(f"funnel: {where}: {found.error}", err=True)
         sys.exit(PROBLEMS)
     return found.value, where
@@ -175,10 +189,7 @@ def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color:
     try:
         decision = pol.run_prepared(value, pol.prepare(value), at, trace=True)
     except LeadError as err:
-        click.echo(f"funnel: {where}: the lead is refused: {err.message}", err=True)
-        for problem in err.problems:
-            click.echo(f"  {problem.path or '(the record)'}: {problem.message}", err=True)
-        sys.exit(PROBLEMS)
+        refused(where, err.message, err.problems)
     color = color and not os.environ.get("NO_COLOR")
     stdout_write(render(decision, pol.model, color=color, local_tz=pol.local_tz))
     sys.exit(OK)

@@ -84,6 +84,20 @@ def test_explain_a_lead_by_its_id(rules: Path, tmp_path: Path):
     assert result.stdout == pol.explain({"lead_id": "L-8", "email": "c@d.com"}, as_of=AT)
 
 
+def test_explain_names_why_a_lead_refused_as_read_is_refused(rules: Path, tmp_path: Path):
+    """A lead the reader refuses (a number past a double's range) is found by its id
+    and by its line, and both say why, field by field (exit 1, as eval)."""
+    leads = tmp_path / "export.jsonl"
+    leads.write_text('{"lead_id": "A", "email": "a@b.com"}\n'
+                     '{"lead_id": "B", "email": "b@b.com", "visits": 1e400}\n', "utf-8")
+    want = "the lead is refused: a number is beyond a double's range\n  visits: "
+    for args in (("--id", "B"), ()):
+        target = leads if args else f"{leads}:2"
+        result = run("explain", rules, target, *args, "--as-of", AS_OF)
+        assert result.exit_code == 1, result.output
+        assert want in result.stderr and "line 2" in result.stderr
+
+
 def test_explain_by_id_needs_an_id_line(rules: Path, tmp_path: Path):
     (rules / "shop.funnel").write_text(POLICY.replace("id lead_id\n", ""), "utf-8")
     leads = tmp_path / "l.jsonl"
