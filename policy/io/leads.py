@@ -207,7 +207,7 @@ def object_or_error(line: int, value: object, text: str = "", start: int = 0,
                              for where in _infinite_paths(value))
             return Record(line, value, BEYOND_DOUBLE, problems)
         if _SURROGATE_ESCAPE(text, start, len(text) if end is None else end):
-            where = _surrogate_path(value, ())
+            where = _surrogate_path(value)
             if where is not None:
                 message = "not valid Unicode: a \\u escape makes a lone surrogate"
                 return Record(line, value, message, (Problem(format_path(where), message),))
@@ -215,40 +215,36 @@ def object_or_error(line: int, value: object, text: str = "", start: int = 0,
     return failed_record(line, f"expected a JSON object, found {json_type_name(value)}", value)
 
 
-def _infinite_paths(value: dict) -> list[tuple[str | int, ...]]:
-    """The paths of the infinite numbers in a lead read from JSON (JSON itself has no
-    infinity: each was a number beyond a double's range), in document order.
+def _nodes(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
+    """Every value in a lead read from JSON with its path, in document order.
     Iterative, so a deeply nested lead cannot exhaust the stack."""
-    found: list[tuple[str | int, ...]] = []
     stack: list[tuple[object, tuple[str | int, ...]]] = [(value, ())]
     while stack:
         item, where = stack.pop()
-        if type(item) is float and item in _INFINITIES:
-            found.append(where)
-        elif type(item) is dict:
+        yield where, item
+        if type(item) is dict:
             stack.extend((child, (*where, key)) for key, child in reversed(item.items()))
         elif type(item) is list:
             stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(item))))
-    return found
 
 
-def _surrogate_path(value: object, path: tuple[str | int, ...]
-                    ) -> tuple[str | int, ...] | None:
-    """The path of the first string (key or value) holding a lone surrogate, if any.
-    Iterative, so a deeply nested lead cannot exhaust the stack."""
-    stack: list[tuple[object, tuple[str | int, ...]]] = [(value, path)]
-    while stack:
-        item, where = stack.pop()
+def _infinite_paths(value: dict) -> list[tuple[str | int, ...]]:
+    """The paths of the infinite numbers in a lead read from JSON (JSON itself has no
+    infinity: each was a number beyond a double's range)."""
+    return [where for where, item in _nodes(value)
+            if type(item) is float and item in _INFINITIES]
+
+
+def _surrogate_path(value: object) -> tuple[str | int, ...] | None:
+    """The path of the first string (key or value) holding a lone surrogate, if any."""
+    for where, item in _nodes(value):
         if type(item) is str:
             if not item.isascii() and SURROGATE(item):
                 return where
         elif type(item) is dict:
-            for key, child in item.items():
+            for key in item:
                 if not key.isascii() and SURROGATE(key):
                     return (*where, key)
-                stack.append((child, (*where, key)))
-        elif type(item) is list:
-            stack.extend((child, (*where, i)) for i, child in enumerate(item))
     return None
 
 
