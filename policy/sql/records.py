@@ -428,12 +428,13 @@ class _Builder:
 
 
 def record_query(pol: Any, fmt: str, *, dialect: str, as_of_us: int, relation: str,
-                 columns: list[str]) -> str:
+                 columns: list[str], ordered: bool = True) -> str:
     """The query over ``relation`` (the engine's decided rows, ``columns`` its column
     names) giving ``line``, ``out`` (the record's text, ``NULL`` for a row Python
     writes) and ``py`` (a STRUCT of ``columns`` for exactly those rows). DuckDB gives the
     text as UTF-8 bytes (no decoding in Python), Spark as a string. JSON Lines and CSV
-    texts end with their LF, JSON texts do not."""
+    texts end with their LF, JSON texts do not. ``ordered=False`` (Spark): no ``ORDER
+    BY line``, the caller orders the rows."""
     d = _DIALECTS[dialect]
     b = _Builder(pol, d, as_of_us)
     if fmt == "csv":
@@ -455,5 +456,5 @@ def record_query(pol: Any, fmt: str, *, dialect: str, as_of_us: int, relation: s
     packed = ", ".join(f"`{c}`" for c in columns)
     return (f"SELECT line, CASE WHEN NOT __py THEN {text} END AS out, "
             f"CASE WHEN __py THEN struct({packed}) END AS py "
-            f"FROM (SELECT *, ({fallback}) AS __py FROM (SELECT *, {inner} FROM {relation})) "
-            "ORDER BY line")
+            f"FROM (SELECT *, ({fallback}) AS __py FROM (SELECT *, {inner} FROM {relation}))"
+            + (" ORDER BY line" if ordered else ""))

@@ -34,6 +34,15 @@ __all__ = ["SparkEngine", "spark_missing"]
 #: that already runs keeps its own).
 DRIVER_MEMORY = "2g"
 
+#: DuckDB's memory while it orders the decided records (it spills beyond that)
+_DUCK_MEMORY = "512MB"
+
+#: The size of a task's share of the staged input (its Parquet row groups are
+#: _ROW_GROUP rows, a few MB): about 15 tasks for 1M leads, so two cores stay busy to
+#: the end.
+_SPLIT_BYTES = "16m"
+_ROW_GROUP = 20_000
+
 #: A key repeated in one JSON object: the last one wins (spec section 9), as in the
 #: python reader. Spark's ``parse_json`` refuses such a text by default (and
 #: ``try_parse_json`` gives NULL, a refusal); with this setting its VARIANT keeps the
@@ -89,6 +98,10 @@ class SparkEngine(BatchEngine):
                        .config("spark.sql.codegen.wholeStage", "false")
                        .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
                        .config("spark.sql.shuffle.partitions", "4")
+                       # the staged input is one Parquet file of small row groups:
+                       # split it so that every core has tasks (at Spark's default
+                       # 128 MB, 100,000 leads were one task on one core)
+                       .config("spark.sql.files.maxPartitionBytes", _SPLIT_BYTES)
                        # planning the ~300 KB statement costs more than running it on
                        # a million leads: skip the optimiser's passes that find nothing
                        # in it (no partitioned table to prune, no constraint worth
@@ -114,6 +127,10 @@ class SparkEngine(BatchEngine):
         for sel in whole.selects:
             if sel.alias == "_txt":
                 sel.set("this", exp.column("txt"))
+        # ... and is unordered: a global ORDER BY makes Spark sample its input for the
+        # range partitioning, which runs the whole decision a second time; write_stage
+        # orders the written rows instead
+        whole.set("order", None)
         self.stage_sql = whole.sql(dialect="spark")
         for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
             tabs = stmt.meta["calendar_tables"][label]
@@ -135,6 +152,10 @@ class SparkEngine(BatchEngine):
         # the staging of whole inputs (write_stage): DuckDB writes them as Parquet
         self._tmp = tempfile.mkdtemp(prefix="funnel-spark-")
         self._duck = duckdb.connect()
+        # it also orders the decided records (write_stage): spill to the temporary
+        # directory rather than hold a million records in memory
+        self._duck.execute(f"SET temp_directory = '{_sql_text(self._tmp)}'")
+        self._duck.execute(f"SET memory_limit = '{_DUCK_MEMORY}'")
         self._staged = 0
         #: whether the texts handed to Spark are leads as JSON (CSV, JSON arrays,
         #: Parquet rows: the python engine reads them with json.loads) rather than
@@ -208,7 +229,8 @@ class SparkEngine(BatchEngine):
         yield put
         self._staged += 1
         target = os.path.join(self._tmp, f"src{self._staged}.parquet")
-        con.execute(f"COPY stage TO '{target}' (FORMAT parquet)")
+        con.execute(f"COPY stage TO '{_sql_text(target)}' "
+                    f"(FORMAT parquet, ROW_GROUP_SIZE {_ROW_GROUP})")
         con.execute("DROP TABLE stage")
         self.spark.read.parquet("file://" + target).createOrReplaceTempView("src")
 
@@ -226,7 +248,7 @@ class SparkEngine(BatchEngine):
         spark.sql(self.stage_sql).createOrReplaceTempView("decided")
         columns = spark.table("decided").columns
         query = record_query(self.pol, fmt, dialect="spark", as_of_us=self.as_of,
-                             relation="decided", columns=columns)
+                             relation="decided", columns=columns, ordered=False)
         pol, rebuild, w = self.pol, self.rebuild, self.width
         extra = 3 + len(rebuild.handoffs)
 
@@ -237,15 +259,29 @@ class SparkEngine(BatchEngine):
             # the row's text is the hidden last column: the python engine decides it
             return self._python(line, values[-1])
 
+        # Spark decides every row once, in parallel, into Parquet files (no ORDER BY:
+        # see __init__); DuckDB then reads the records' text back in line order
+        # (spilling to the temporary directory), and Spark the few rows Python
+        # writes, with their values as Spark's rows hold them, also in line order.
+        out = os.path.join(self._tmp, f"decided{self._staged}")
+        spark.sql(query).write.mode("overwrite").parquet("file://" + out)
+        parts = _sql_text(os.path.join(out, "*.parquet"))
+
         def chunks(size: int = 20_000) -> Iterator[list[tuple]]:
-            chunk: list[tuple] = []
-            for row in spark.sql(query).toLocalIterator(prefetchPartitions=True):
-                out = row[1]
-                chunk.append((row[0], None if out is None else out.encode("utf-8"), row[2]))
-                if len(chunk) >= size:
-                    yield chunk
-                    chunk = []
-            yield chunk
+            payloads = spark.read.parquet("file://" + out).where("py IS NOT NULL") \
+                .select("line", "py").orderBy("line").toLocalIterator()
+            ahead = next(payloads, None)
+            cur = self._duck.execute(f"SELECT line, encode(out) FROM read_parquet('{parts}') "
+                                     "ORDER BY line")
+            while rows := cur.fetchmany(size):
+                chunk = []
+                for line, text in rows:
+                    payload = None
+                    if ahead is not None and ahead[0] == line:
+                        payload = ahead[1]
+                        ahead = next(payloads, None)
+                    chunk.append((line, text, payload))
+                yield chunk
 
         inserted = {line: LeadError(rec.error, rec.problems, lead=pol.lead_id(rec.value),
                                     line=rec.line) for line, rec in (errors or {}).items()}
@@ -317,6 +353,11 @@ def _inexact(record: Any) -> bool:
         return False
     values = [record.lead, record.reason, *(h.rejection_reason for h in record.handoffs)]
     return any(isinstance(v, (float, dict, list)) for v in values)
+
+
+def _sql_text(text: str) -> str:
+    """``text`` inside a single-quoted SQL string (a temporary directory's path)."""
+    return text.replace("'", "''")
 
 
 def _remove(con: Any, path: str) -> None:
