@@ -104,6 +104,8 @@ LINE = st.sampled_from([
     '\ufeff\ufeff{"j": 1}', '{"k": "\\udc80x"}', '{"l": 18446744073709551616}',
 ])
 END = st.sampled_from(["\n", "\r\n", "\r"])
+#: lines of real leads (decided, refused by the schema), to mix with the odd ones
+_LEAD_LINES = LEADS.read_text("utf-8").splitlines()[:400]
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -139,6 +141,29 @@ def test_blocks_of_any_bytes_read_as_read_records_reads(lines, size):
     expected = list(read_records(text_stream(io.BytesIO(data)), fmt="jsonl"))
     blocks = list(jsonl_blocks(io.BytesIO(data), size))
     assert [r for block in blocks for r in block.records()] == expected
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(LINE | st.sampled_from(_LEAD_LINES), max_size=20),
+       fmt=st.sampled_from(["jsonl", "json"]), size=st.integers(1, 4096))
+def test_deciding_each_lead_as_it_is_read_gives_what_rendering_a_block_gives(
+        halyard, lines, fmt, size):
+    """`process` reads, decides and encodes each lead of a JSON Lines block in turn
+    (`decide_encode`): the payload, the counts and the first refusals equal those of
+    deciding the block's leads first and rendering them after."""
+    from policy.engine.batch import decide_leads
+
+    data = "".join(line + "\n" for line in lines).encode("utf-8", "surrogatepass")
+    writer = make_writer(fmt, None, info=halyard.info, as_of_us=AT_US,
+                         score_names=tuple(halyard.model.scores))
+    for block in jsonl_blocks(io.BytesIO(data), size):
+        done = batch.process(halyard, writer, block, AT_US)
+        results = decide_leads(halyard, block.leads(), AT_US)
+        refused = [(n, r) for n, r in results if type(r) is LeadError]
+        assert done.payload == writer.render(results)
+        assert (done.count, done.refused) == (len(results), len(refused))
+        assert done.first_refusals == tuple(
+            (n, batch.refusal_why(r)) for n, r in refused[:batch.SUMMARY_LIMIT])
 
 
 # --------------------------------------------------------------------------- writing

@@ -51,10 +51,9 @@ def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Itera
             if rest:
                 yield JsonlBlock(rest, line, first)
             return
-        data = rest + data if rest else data
         cut = data.rfind(b"\n") + 1
         if not cut:
-            rest = data
+            rest = rest + data
             if len(rest) > MAX_RECORD_CHARS:
                 # A line of gigabytes (or /dev/zero): one error record, then skip to the
                 # next line end with constant memory.
@@ -65,7 +64,13 @@ def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Itera
                 if rest is None:
                     return
             continue
-        block, rest = data[:cut], data[cut:]
+        # One copy of the block (not `rest + data`, then a slice of that): the main
+        # process of --jobs cuts every block, and its time is the speed-up's limit.
+        if rest:
+            block = b"".join((rest, memoryview(data)[:cut]))
+        else:
+            block = data if cut == len(data) else data[:cut]
+        rest = data[cut:]
         yield JsonlBlock(block, line, first)
         line += _count_lines(block)
         first = False
@@ -125,8 +130,12 @@ class JsonlBlock:
 
     def records(self) -> list[Record]:
         """The records of the block, as `read_records` gives them for these lines."""
-        return [value if type(value) is Record else Record(number, value)
-                for number, value in self.leads()]
+        return list(self.iter_records())
+
+    def iter_records(self) -> Iterator[Record]:
+        """:meth:`records`, each read as it is asked for (see :meth:`iter_leads`)."""
+        for number, value in self.iter_leads():
+            yield value if type(value) is Record else Record(number, value)
 
     def leads(self) -> list[tuple[int, dict | Record]]:
         """``(line, lead)`` for each record of the block, in order: the lead as a

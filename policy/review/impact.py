@@ -404,20 +404,23 @@ def measure_units(base: Policy, head: Policy, units: Iterable[Any], *, as_of: in
     second = next(units, None) if first is not None and jobs > 1 else None
     ahead = [u for u in (first, second) if u is not None]
     tally = _Measured(samples)
-    if second is None or not workers.available():
-        for unit in itertools.chain(ahead, units):
-            tally.add(base, head, unit.records(), as_of)
-        return tally.impact(base, head, as_of)
-
-    def work(unit: Any) -> tuple[Any, int, int, Any]:
-        part = _Measured(samples)
-        part.add(base, head, unit.records(), as_of)
-        return part, 0, 0, None  # the tally travels pickled
-
     import gc
 
-    gc.freeze()  # the forked workers share both policies' pages (see policy.io.batch)
+    # Both policies live as long as the run: the collector need not walk them again
+    # (and in forked workers its passes would copy every page they share; see
+    # policy.io.batch.run).
+    gc.freeze()
     try:
+        if second is None or not workers.available():
+            for unit in itertools.chain(ahead, units):
+                tally.add(base, head, _streamed(unit), as_of)
+            return tally.impact(base, head, as_of)
+
+        def work(unit: Any) -> tuple[Any, int, int, Any]:
+            part = _Measured(samples)
+            part.add(base, head, _streamed(unit), as_of)
+            return part, 0, 0, None  # the tally travels pickled
+
         with workers.ForkedWorkers(jobs, work) as pool:
             for _size, part, _count, _refused, _extra in pool.ordered(
                     itertools.chain(ahead, units)):
@@ -425,6 +428,15 @@ def measure_units(base: Policy, head: Policy, units: Iterable[Any], *, as_of: in
     finally:
         gc.unfreeze()
     return tally.impact(base, head, as_of)
+
+
+def _streamed(unit: Any) -> Iterable[Record]:
+    """A unit's records, a JSON Lines block's read one at a time as they are measured
+    (:meth:`policy.io.jsonl_blocks.JsonlBlock.iter_records`): a block's thousand leads
+    read at once, then decided twice, fell out of the processor's caches
+    (bench/README.md, fifth session)."""
+    stream = getattr(unit, "iter_records", None)
+    return stream() if stream is not None else unit.records()
 
 
 class _Measured:
