@@ -47,7 +47,7 @@ proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subproce
 tree = {"cpu": {}, "peak_rss": 0}
 def poll():
     tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
-    while proc.poll() is None:
+    while not ended.is_set():  # not proc.poll(): it would reap the child before wait4
         kids, rss, todo = {}, 0, [proc.pid]
         while todo:
             pid = todo.pop()
@@ -64,10 +64,12 @@ def poll():
         tree["cpu"].update(kids)
         tree["peak_rss"] = max(tree["peak_rss"], rss)
         time.sleep(0.5)
+ended = threading.Event()
 watcher = threading.Thread(target=poll, daemon=True)
 watcher.start()
 err = proc.stderr.read()
 _, status, usage = os.wait4(proc.pid, 0)
+ended.set()
 print(json.dumps({"wall_s": time.perf_counter() - start,
                   "cpu_s": usage.ru_utime + usage.ru_stime,
                   # a child the command waited for is in both figures: the larger
