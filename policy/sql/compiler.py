@@ -449,7 +449,9 @@ class _Build(HandoffParts):
             return exp.null(), exp.null()
         j = self.slot(idf, "j")
         s = self.slot(idf, "s")
-        cell = _case([(_notnull(s), s)], j) if s is not None else j
+        # an id that is JSON null is no lead id: NULL, as the python engine's row has
+        j_cell = _case([(exp.NEQ(this=j, expression=_S("null")), j)])
+        cell = _case([(_notnull(s), s)], j_cell) if s is not None else j_cell
         return cell, j
 
     # ------------------------------------------------------------------ output

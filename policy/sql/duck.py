@@ -44,6 +44,7 @@ from policy.sql.engine import (
     record_batches,
 )
 from policy.sql.fallback import key_objects, repeated_keys
+from policy.sql.handoffs import list_table_columns
 from policy.sql.sources import DuckJson
 
 __all__ = ["DuckEngine", "duckdb_available"]
@@ -171,6 +172,12 @@ class DuckEngine(BatchEngine):
                                    for i, c in enumerate(cols))
                 self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {select}',
                                  columns)
+            # the same rows as one row of lists (calendars="lists": no joins)
+            lists = list_table_columns(stmt.meta["calendar_tables"][label])
+            select = ", ".join(f"CAST(${i + 1} AS BIGINT[]) AS {_ident(c)}"
+                               for i, (c, _) in enumerate(lists))
+            self.con.execute(f'CREATE OR REPLACE TEMP TABLE "cal{index}_days_lists" AS '
+                             f"SELECT {select}", [v for _, v in lists])
 
     def close(self) -> None:
         """Close the connection and remove the temporary directory."""
@@ -361,6 +368,31 @@ class DuckEngine(BatchEngine):
         Returns the number of rows."""
         import duckdb
 
+        src = self.parquet_view(source)
+        years = self.years
+        with atomic_target(target) as path:
+            for attempt in range(1, 5):
+                try:
+                    with _no_joins(self.con):
+                        self.con.execute(parquet_copy(self.parquet_query(src, years), path))
+                except duckdb.Error as exc:
+                    raise OSError(str(exc).splitlines()[0]) from None
+                # No row leaves DuckDB here, so business time beyond the calendar
+                # tables' years is not handed to the python engine: the tables are
+                # widened to the years of those rows' SLA starts and the file written
+                # again (never, for leads inside the default years).
+                wider = _widen(self.con, path, years, attempt)
+                if wider is None:
+                    break
+                years = wider
+            return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(path)})"
+                                    ).fetchone()[0]
+
+    def parquet_view(self, source: str) -> Any:
+        """Create the view ``parquet_src`` of a Parquet file (its rows numbered from 1)
+        and return the source the compiler reads it through."""
+        import duckdb
+
         from policy.sql.parquet import LINE, ParquetSource
 
         d = dialect("duckdb")
@@ -379,38 +411,44 @@ class DuckEngine(BatchEngine):
             src = DuckJson(d, relation="parquet_src")
             view = _parquet_json_select(source, names)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW parquet_src AS {view}")
-        years = self.years
-        with atomic_target(target) as path:
-            for attempt in range(1, 5):
-                # No ORDER BY: DuckDB's COPY writes in the order of the Parquet scan
-                # (preserve_insertion_order) when every operator keeps its input's
-                # order; the calendar joins do when every row finds its row
-                # (total_joins) and no join caches small chunks across row groups
-                # (enable_caching_operators, set in __init__). The sort cost a
-                # sixth of the CPU time and held the whole file in memory.
-                opts = Options(source="json", as_of=self.as_of, years=years,
-                               calendars="named", instants="native", hidden=False,
-                               local_tz=getattr(self.pol, "local_tz", None),
-                               ordered=False, total_joins=True)
-                stmt = build(self.pol, d, opts, source=src)
-                if years != self.years:
-                    self._calendar_tables(stmt)
-                query = stmt.sql(dialect="duckdb")
-                try:
-                    self.con.execute(f"COPY ({query}) TO {_quote(path)} "
-                                     "(FORMAT parquet, PRESERVE_ORDER true)")
-                except duckdb.Error as exc:
-                    raise OSError(str(exc).splitlines()[0]) from None
-                # No row leaves DuckDB here, so business time beyond the calendar
-                # tables' years is not handed to the python engine: the tables are
-                # widened to the years of those rows' SLA starts and the file written
-                # again (never, for leads inside the default years).
-                wider = _widen(self.con, path, years, attempt)
-                if wider is None:
-                    break
-                years = wider
-            return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(path)})"
-                                    ).fetchone()[0]
+        return src
+
+    def parquet_query(self, src: Any, years: tuple[int, int]) -> str:
+        """The decision query of :meth:`parquet_to_parquet` for calendar tables of
+        ``years`` (created when they are not the engine's).
+
+        No ORDER BY and no join: DuckDB's order-preserving parallel COPY (``Batch Copy
+        To File``: each thread decides its own row groups, the writer puts them back
+        in scan order) is planned only when every source of the plan has batch
+        indexes, and a hash join is a source without them, which made the COPY run on
+        one thread (CPU time = wall time on 2 cores). So the calendars are list
+        columns of one-row tables (``calendars="lists"``) and long ``IN`` lists stay
+        lists (:func:`_no_joins`); `tests/test_sql_engine.py` checks the plan."""
+        opts = Options(source="json", as_of=self.as_of, years=years, calendars="lists",
+                       instants="native", hidden=False,
+                       local_tz=getattr(self.pol, "local_tz", None), ordered=False)
+        stmt = build(self.pol, dialect("duckdb"), opts, source=src)
+        if years != self.years:
+            self._calendar_tables(stmt)
+        return stmt.sql(dialect="duckdb")
+
+
+def parquet_copy(query: str, path: str) -> str:
+    """The COPY of a decision query to a Parquet file, in the query's row order."""
+    return f"COPY ({query}) TO {_quote(path)} (FORMAT parquet, PRESERVE_ORDER true)"
+
+
+@contextlib.contextmanager
+def _no_joins(con: Any) -> Iterator[None]:
+    """DuckDB rewrites a long ``IN (…)`` list as a join against its values
+    (the ``in_clause`` optimizer); any hash join in the plan makes an order-preserving
+    COPY run on one thread (see :meth:`HandoffParts._handoff_lists`), so the Parquet
+    path tests the list itself."""
+    con.execute("SET disabled_optimizers = 'in_clause'")
+    try:
+        yield
+    finally:
+        con.execute("RESET disabled_optimizers")
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from policy.sql.sqlparts import (
 )
 from policy.sql.values import SqlUnsupported, Val
 
-__all__ = ["HandoffParts", "default_years"]
+__all__ = ["HandoffParts", "default_years", "list_table_columns"]
 
 _S = exp.Literal.string
 
@@ -125,6 +125,10 @@ class HandoffParts:
             self.cal_tables[label] = build_tables(cals[label], years[0], years[1],
                                                   sorted(wanted[label]))
         labels = sorted(wanted)
+        if self.opts.calendars == "lists":
+            self._handoff_lists(handoffs, labels)
+            return
+
         def ref(alias: str, field: str) -> exp.Expression:
             return exp.column(field, table=alias)
 
@@ -188,6 +192,92 @@ class HandoffParts:
                 if val is not None and val[1]:
                     h[tag] = (_col(f"_{tag}{i}"), True)
 
+    def _handoff_lists(self, handoffs, labels: list[str]) -> None:
+        """:meth:`_handoff_cte` without joins (``calendars="lists"``, DuckDB only): each
+        calendar is one row of list columns (:func:`list_table_columns`), cross joined,
+        and a start's day and interval are list positions. DuckDB plans any hash join
+        as a source without batch indexes, so its order-preserving COPY of a plan with
+        one runs on one thread; a cross join with one row keeps the parallel,
+        order-preserving ``Batch Copy To File``, and the lists are referenced, not
+        copied, per chunk. Three steps, so the day and the interval positions are
+        computed once each: ``g1`` (routes, day positions), ``g2`` (interval
+        positions), ``h`` (due instants)."""
+        def pos(key: exp.Expression, low: int, high: int) -> exp.Expression:
+            # 1-based list position of key in low..high, else NULL (DuckDB's
+            # list_extract counts a negative position from the end)
+            return _case([(exp.Between(this=key, low=_N(low), high=_N(high)),
+                           exp.Add(this=exp.Sub(this=key, expression=_N(low)),
+                                   expression=_N(1)))])
+
+        def at(li: int, column: str, position: str) -> exp.Expression:
+            return exp.func("list_extract", exp.column(column, table=f"cl{li}"),
+                            _col(position))
+
+        day_cols, step_cols, extra = [], [], []
+        used: set[int] = set()
+        for i, h in enumerate(handoffs):
+            amounts = h.get("amounts", {})
+            if not amounts:
+                continue
+            start = h["start"]
+            per_tag: dict[str, dict[str, exp.Expression]] = {}
+            for label, pairs in amounts.items():
+                li = labels.index(label) if label in labels else -1
+                dk, ik = f"_dk{i}_{li}", f"_ik{i}_{li}"
+                if li >= 0:
+                    used.add(li)
+                    tabs = self.cal_tables[label]
+                    day = self.d.floor_div(start, DAY_US)
+                    day_cols.append(exp.Paren(this=pos(day, tabs.days[0][0], tabs.days[-1][0]))
+                                    .as_(dk, copy=False))
+                    step = exp.Add(this=exp.Add(this=at(li, "d_i", dk), expression=_ge01(
+                        start, at(li, "d_c1", dk))), expression=_ge01(start, at(li, "d_c2", dk)))
+                    step_cols.append(exp.Paren(this=pos(step, 0, len(tabs.intervals) - 1))
+                                     .as_(ik, copy=False))
+                for tag, amount in pairs:
+                    if amount == 0:
+                        per_tag.setdefault(tag, {})[label] = start
+                        continue
+                    tabs = self.cal_tables[label]
+                    a = tabs.amounts.index(amount)
+                    o0 = at(li, "i_o", ik)
+                    worked = exp.Add(this=at(li, "i_w", ik), expression=_case(
+                        [(exp.GT(this=start, expression=o0),
+                          exp.Sub(this=start, expression=o0.copy()))], _N(0)))
+                    target = exp.Paren(this=exp.Add(this=worked, expression=_N(amount)))
+                    pairs_k = []
+                    for k in range(1, tabs.candidates[a] + 1):
+                        o, w, e = (at(li, f"i_a{a}_{x}{k}", ik) for x in "owe")
+                        pairs_k.append((exp.LTE(this=target, expression=e), exp.Add(
+                            this=o, expression=exp.Sub(this=target, expression=w))))
+                    per_tag.setdefault(tag, {})[label] = _case(pairs_k)
+            for tag, by_label in per_tag.items():
+                choice = [(exp.EQ(this=_col(f"_route{i}"), expression=_N(k)), by_label[lab])
+                          for k, lab in enumerate(h["labels"][:-1]) if lab in by_label]
+                fallback = by_label.get(h["labels"][-1], exp.null())
+                extra.append(exp.Paren(this=_case(choice, fallback)).as_(f"_{tag}{i}", copy=False))
+        route_cols = [exp.Paren(this=h["route_index"]).as_(f"_route{i}", copy=False)
+                      for i, h in enumerate(handoffs) if h.get("amounts")]
+
+        def crossed(sel: exp.Select) -> exp.Select:
+            for li in sorted(used):
+                sel = sel.join(exp.to_table(self._cal_names(li)[0] + "_lists").as_(
+                    f"cl{li}", copy=False), join_type="cross", copy=False)
+            return sel
+
+        self._add("g1", exp.select(exp.Star(), *route_cols, *day_cols).from_("g", copy=False))
+        self._add("g2", crossed(exp.select(_star_of("g"), *step_cols).from_(
+            exp.to_table("g1").as_("g", copy=False))))
+        self._add("h", crossed(exp.select(_star_of("g"), *extra).from_(
+            exp.to_table("g2").as_("g", copy=False))))
+        for i, h in enumerate(handoffs):
+            if h.get("sla") is None:
+                continue
+            for tag in ("due", "esc"):
+                val = h.get(tag)
+                if val is not None and val[1]:
+                    h[tag] = (_col(f"_{tag}{i}"), True)
+
     def _cal_names(self, index: int) -> tuple[str, str]:
         return (f"cal{index}_days", f"cal{index}_intervals")
 
@@ -202,5 +292,16 @@ class HandoffParts:
             out.append((dname, _values(tabs.days, tabs.day_columns)))
             out.append((iname, _values(tabs.intervals, tabs.interval_columns)))
         return out
+
+
+def list_table_columns(tabs) -> list[tuple[str, list]]:
+    """The one row of a calendar's ``calendars="lists"`` table, as (column, list): the
+    days table's ``i``, ``c1``, ``c2`` as ``d_*`` (position: day - first day + 1) and
+    every column of the intervals table but ``i`` as ``i_*`` (position: i + 1)."""
+    out = [(f"d_{c}", [row[k] for row in tabs.days])
+           for k, c in enumerate(tabs.day_columns) if c != "d"]
+    out += [(f"i_{c}", [row[k] for row in tabs.intervals])
+            for k, c in enumerate(tabs.interval_columns) if c != "i"]
+    return out
 
 

@@ -4964,7 +4964,11 @@ WITH cal0_days AS (
 SELECT
   "line" AS line,
   (
-    CASE WHEN NOT "f11_s" IS NULL THEN "f11_s" ELSE "f11_j" END
+    CASE
+      WHEN NOT "f11_s" IS NULL
+      THEN "f11_s"
+      ELSE CASE WHEN "f11_j" <> 'null' THEN "f11_j" END
+    END
   ) AS lead,
   'small_sql' AS policy_name,
   '1' AS policy_version,
