@@ -617,3 +617,17 @@ def _same_json(row: tuple, lay) -> tuple:
             value = ("json", json.loads(value))
         out.append(value)
     return tuple(out)
+
+
+def test_every_kind_of_document_decides_as_python_after_one_parse(tmp_path):
+    """DuckDB reads each line with one JSON_EXTRACT, whose failure (TRY) says "not
+    JSON" and whose leading "{" says "an object" (policy.sql.sources.DuckJson.base):
+    objects after white space, documents of every other kind, text after a document,
+    and lines that are not JSON in a chunk of good ones give python's records."""
+    good = (RULES / "leads.jsonl").read_text().splitlines()[0]
+    odd = [" \t" + good, good + " \t", "[1, 2]", '"text"', "12", "-0", "1.5e3", "true",
+           "null", "{}", " []", good + " x", good + good, "{", '{"a": 1} {"a": 2}',
+           '{"lead_id": "a", "company": {"employees": 5}} ']
+    data = "\n".join(x for item in odd for x in (good, item)).encode() + b"\n"
+    stdout = _same_eval_on_both_engines(tmp_path, data)
+    assert len(stdout.splitlines()) == 2 * len(odd)

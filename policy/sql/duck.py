@@ -45,6 +45,7 @@ from policy.sql.engine import (
 )
 from policy.sql.fallback import key_objects, repeated_keys
 from policy.sql.handoffs import list_table_columns
+from policy.sql.parquet import ParquetWriter, atomic_target
 from policy.sql.sources import DuckJson
 
 __all__ = ["DuckEngine", "duckdb_available"]
@@ -451,28 +452,6 @@ def _no_joins(con: Any) -> Iterator[None]:
         con.execute("RESET disabled_optimizers")
 
 
-@contextlib.contextmanager
-def atomic_target(target: str) -> Iterator[str]:
-    """A path beside ``target`` for DuckDB to write, renamed onto ``target`` when the
-    block ends normally (as :func:`policy.io.atomic.atomic_open` does for the python
-    writers): a failed or interrupted run leaves the old file, never a torn one. A
-    target that exists and is not a regular file (``/dev/null``) is written in place."""
-    real = os.path.realpath(target)
-    if os.path.exists(real) and not os.path.isfile(real):
-        yield real
-        return
-    directory, name = os.path.split(real)
-    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, real)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _widen(con: Any, path: str, years: tuple[int, int], attempt: int
            ) -> tuple[int, int] | None:
     """Years of calendar tables that hold the business time of the rows of the decision
@@ -548,74 +527,6 @@ def parquet_batches(con, path: str, size: int = 50_000
         if not rows:
             return
         yield [r[0] for r in rows], [r[1] for r in rows]
-
-
-class ParquetWriter:
-    """Writes tabular rows to a Parquet file through DuckDB: rows collect in a table of
-    an on-disk temporary database (so memory stays bounded), then one ``COPY``."""
-
-    def __init__(self, pol: Any, target: str):
-        import duckdb
-
-        self.lay = layout(pol)
-        self.target = target
-        self._dir = tempfile.TemporaryDirectory(prefix="funnel-parquet-")
-        self.con = duckdb.connect(os.path.join(self._dir.name, "rows.duckdb"))
-        types = {"int": "BIGINT", "string": "VARCHAR", "bool": "BOOLEAN",
-                 "timestamp": "BIGINT", "json": "VARCHAR", "list": "VARCHAR[]"}
-        cols = ", ".join(f"{_ident(c.name)} {types[c.kind]}" for c in self.lay.columns)
-        self.con.execute(f"CREATE TABLE rows ({cols})")
-        self._pending: list[tuple] = []
-
-    def add(self, values: tuple) -> None:
-        from policy.engine.tabular import cell_text
-
-        row = tuple(cell_text("json", v) if c.kind == "json" and v is not None else
-                    (list(v) if c.kind == "list" and v is not None else v)
-                    for c, v in zip(self.lay.columns, values, strict=True))
-        self._pending.append(row)
-        if len(self._pending) >= 20_000:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._pending:
-            return
-        columns = list(zip(*self._pending, strict=True))
-        names = [c.name for c in self.lay.columns]
-        select = ", ".join(f"unnest(${i + 1}) AS {_ident(n)}" for i, n in enumerate(names))
-        import duckdb
-
-        try:
-            self.con.execute(f"INSERT INTO rows SELECT {select}", [list(c) for c in columns])
-        except duckdb.InvalidInputException:
-            # half a surrogate pair (a lead's "\ud800") has no UTF-8: U+FFFD, as the
-            # CSV writer writes it (docs/security.md)
-            self.con.execute(f"INSERT INTO rows SELECT {select}",
-                             [[_utf8(v) for v in c] for c in columns])
-        self._pending = []
-
-    def close(self) -> None:
-        self._flush()
-        cols = []
-        for c in self.lay.columns:
-            name = _ident(c.name)
-            cols.append(f"make_timestamp({name}) AS {name}" if c.kind == "timestamp"
-                        else name)
-        with atomic_target(self.target) as path:
-            self.con.execute(f"COPY (SELECT {', '.join(cols)} FROM rows) TO "
-                             f"{_quote(path)} (FORMAT parquet)")
-        self.con.close()
-        self._dir.cleanup()
-
-
-def _utf8(value: Any) -> Any:
-    from policy.render.escape import no_surrogates
-
-    if isinstance(value, str):
-        return no_surrogates(value)
-    if isinstance(value, list):
-        return [_utf8(v) for v in value]
-    return value
 
 
 __all__ += ["ParquetWriter", "atomic_target", "parquet_batches", "default_years"]

@@ -14,14 +14,18 @@ reads it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from sqlglot import exp
 
 from policy.sql.dialects import Dialect
 from policy.sql.sources import DuckJson, _call, _case, _lam
 
-__all__ = ["LINE", "ParquetSource", "parse_type"]
+__all__ = ["LINE", "ParquetSource", "ParquetWriter", "atomic_target", "parse_type"]
 
 #: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, and a day, in µs
 _FIRST_US = -62_135_596_800_000_000
@@ -234,3 +238,102 @@ def _or(parts: list[exp.Expression]) -> exp.Expression:
     for p in parts[1:]:
         out = exp.Or(this=out, expression=p)
     return exp.Paren(this=out)
+
+
+class ParquetWriter:
+    """Writes tabular rows to a Parquet file through DuckDB: rows collect in a table of
+    an on-disk temporary database (so memory stays bounded), then one ``COPY``."""
+
+    def __init__(self, pol: Any, target: str):
+        import duckdb
+
+        from policy.engine.tabular import layout
+        self.lay = layout(pol)
+        self.target = target
+        self._dir = tempfile.TemporaryDirectory(prefix="funnel-parquet-")
+        self.con = duckdb.connect(os.path.join(self._dir.name, "rows.duckdb"))
+        types = {"int": "BIGINT", "string": "VARCHAR", "bool": "BOOLEAN",
+                 "timestamp": "BIGINT", "json": "VARCHAR", "list": "VARCHAR[]"}
+        cols = ", ".join(f"{_ident(c.name)} {types[c.kind]}" for c in self.lay.columns)
+        self.con.execute(f"CREATE TABLE rows ({cols})")
+        self._pending: list[tuple] = []
+
+    def add(self, values: tuple) -> None:
+        from policy.engine.tabular import cell_text
+
+        row = tuple(cell_text("json", v) if c.kind == "json" and v is not None else
+                    (list(v) if c.kind == "list" and v is not None else v)
+                    for c, v in zip(self.lay.columns, values, strict=True))
+        self._pending.append(row)
+        if len(self._pending) >= 20_000:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        columns = list(zip(*self._pending, strict=True))
+        names = [c.name for c in self.lay.columns]
+        select = ", ".join(f"unnest(${i + 1}) AS {_ident(n)}" for i, n in enumerate(names))
+        import duckdb
+
+        try:
+            self.con.execute(f"INSERT INTO rows SELECT {select}", [list(c) for c in columns])
+        except duckdb.InvalidInputException:
+            # half a surrogate pair (a lead's "\ud800") has no UTF-8: U+FFFD, as the
+            # CSV writer writes it (docs/security.md)
+            self.con.execute(f"INSERT INTO rows SELECT {select}",
+                             [[_utf8(v) for v in c] for c in columns])
+        self._pending = []
+
+    def close(self) -> None:
+        self._flush()
+        cols = []
+        for c in self.lay.columns:
+            name = _ident(c.name)
+            cols.append(f"make_timestamp({name}) AS {name}" if c.kind == "timestamp"
+                        else name)
+        with atomic_target(self.target) as path:
+            self.con.execute(f"COPY (SELECT {', '.join(cols)} FROM rows) TO "
+                             f"{_quote(path)} (FORMAT parquet)")
+        self.con.close()
+        self._dir.cleanup()
+
+
+def _utf8(value: Any) -> Any:
+    from policy.render.escape import no_surrogates
+
+    if isinstance(value, str):
+        return no_surrogates(value)
+    if isinstance(value, list):
+        return [_utf8(v) for v in value]
+    return value
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@contextlib.contextmanager
+def atomic_target(target: str) -> Iterator[str]:
+    """A path beside ``target`` for DuckDB to write, renamed onto ``target`` when the
+    block ends normally (as :func:`policy.io.atomic.atomic_open` does for the python
+    writers): a failed or interrupted run leaves the old file, never a torn one. A
+    target that exists and is not a regular file (``/dev/null``) is written in place."""
+    real = os.path.realpath(target)
+    if os.path.exists(real) and not os.path.isfile(real):
+        yield real
+        return
+    directory, name = os.path.split(real)
+    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, real)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -138,9 +138,9 @@ def _wants(kinds: dict | None, path: tuple[str, ...], slot: str) -> bool:
 class DuckJson:
     """JSON text in the column ``txt`` of ``src``, read with DuckDB's JSON functions.
 
-    The record is parsed twice (``JSON_VALID``/``JSON_TYPE`` for the record's kind, one
-    ``->`` with the list of every path read); each value comes back as minified JSON
-    text whose first character is its type (``c{k}``, one integer per value), so no
+    The record is parsed once (one ``JSON_EXTRACT`` with the list of every path read,
+    which also says whether the text is JSON; see :meth:`base`); each value comes back
+    as minified JSON text whose first character is its type (``c{k}``, one integer per value), so no
     value is parsed again to be typed. Only strings are unescaped (and only the ones
     holding a backslash by the JSON reader), numbers cast, arrays read.
     """
@@ -171,12 +171,22 @@ class DuckJson:
                          exp.Paren(this=doc_type).as_("_doctype", copy=False))
         read = [(i, p) for i, p in enumerate(paths) if p]  # () is the record itself
         if read:
+            # One parse of each line: the extraction itself says whether the text is
+            # JSON (TRY: NULL when it is not; a row that fails makes DuckDB retry its
+            # chunk row by row, and such lines are rare), and a line that is JSON and
+            # begins with "{" is an object; only other lines (a leading space, an
+            # array, a string...) are parsed again for their type. The values of a
+            # document that is not an object are NULL (no `$."key"` path finds one).
             lst = exp.Array(expressions=[_S(_duck_path(p)) for _, p in read])
-            values = _case([(exp.EQ(this=doc_type, expression=_S("OBJECT")),
-                             _call("JSON_EXTRACT", txt, lst))])
-            inner = exp.select(*sel.expressions, values.as_("_vals", copy=False)).from_(
+            vals = exp.column("_vals")
+            doc_type = _case([(exp.Is(this=vals, expression=exp.null()), exp.null()),
+                              (_call("PREFIX", txt, _S("{")), _S("OBJECT"))],
+                             _call("JSON_TYPE", txt))
+            inner = exp.select(exp.column("line"), txt, _call(
+                "TRY", _call("JSON_EXTRACT", txt, lst)).as_("_vals", copy=False)).from_(
                 self.relation)
-            cols = [exp.column("line"), exp.column("txt"), exp.column("_doctype")]
+            cols = [exp.column("line"), exp.column("txt"),
+                    exp.Paren(this=doc_type).as_("_doctype", copy=False)]
             for at, (i, _) in enumerate(read):
                 # 0-based: sqlglot adds the dialect's offset
                 v = exp.Bracket(this=exp.column("_vals"), expressions=[exp.Literal.number(at)])
