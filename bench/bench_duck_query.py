@@ -10,6 +10,7 @@ statements in the same run:
     python bench/bench_duck_query.py --save-sql /tmp/new.sql        # keep the statement
     python bench/bench_duck_query.py --compare /tmp/old.sql         # old and new, alternately
     python bench/bench_duck_query.py --profile /tmp/prof.json       # DuckDB's operator profile
+    python bench/bench_duck_query.py --jsonl-phases --leads 100000  # JSON Lines path, per phase
 
 A statement saved by ``--save-sql`` from an older checkout (run this script there, or
 copy it) is compared with this checkout's, each run ``--repeat`` times in turn on the
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", action="append", default=[], metavar="FILE.sql")
     ap.add_argument("--save-sql", metavar="FILE.sql")
     ap.add_argument("--profile", metavar="FILE.json")
+    ap.add_argument("--jsonl-phases", action="store_true",
+                    help="instead: JSON Lines staging, suspect scan, records query (CPU s)")
     args = ap.parse_args(argv)
 
     import duckdb
@@ -89,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         jsonl, src = Path(tmp) / "leads.jsonl", Path(tmp) / "leads.parquet"
         with open(jsonl, "w", encoding="utf-8", newline="\n") as f:
             gen.write_jsonl(gen.generate(args.leads, 42), f)
+        if args.jsonl_phases:
+            return _jsonl_phases(jsonl, args)
         duckdb.connect().execute(
             "COPY (SELECT * FROM read_json(?, format='newline_delimited', sample_size=-1)) "
             "TO ? (FORMAT parquet)", [str(jsonl), str(src)])
@@ -135,6 +140,42 @@ def main(argv: list[str] | None = None) -> int:
             _top(json.loads(Path(args.profile).read_text()))
         engine.close()
         return 1 if any(r["rows_differing"] for r in report["runs"].values()) else 0
+
+
+def _jsonl_phases(path: Path, args) -> int:
+    """CPU seconds of the JSON Lines path's phases, in process, the least of
+    ``--repeat`` runs: staging the blocks, the suspect-line scan, the records query
+    with fetching its rows (what ``funnel eval --engine duckdb`` does for JSONL)."""
+    import policy
+    from policy.sql.duck import DuckEngine
+    from policy.sql.engine import jsonl_blocks
+    from policy.sql.records import record_query
+
+    engine = DuckEngine(policy.load(RULES), as_of=policy.parse_timestamp(AS_OF),
+                        threads=args.threads)
+    con, best = engine.con, {}
+    for _ in range(args.repeat):
+        t0 = _cpu()
+        con.execute("DELETE FROM src")
+        with open(path, "rb") as f:
+            for first, data, text in jsonl_blocks(f):
+                engine.stage_block(first, data, text)
+        t1 = _cpu()
+        engine.find_suspects()
+        t2 = _cpu()
+        cols = [r[0] for r in con.execute("DESCRIBE SELECT * FROM decided").fetchall()]
+        con.execute(record_query(engine.pol, "jsonl", dialect="duckdb", as_of_us=engine.as_of,
+                                 relation="decided", columns=cols))
+        while con.fetchmany(10_000):
+            pass
+        t3 = _cpu()
+        for key, value in (("stage", t1 - t0), ("suspects", t2 - t1), ("query", t3 - t2)):
+            best[key] = min(best.get(key, 1e18), value)
+    engine.close()
+    print(json.dumps({"leads": args.leads, "threads": args.threads,
+                      "cpu_s": {k: round(v, 2) for k, v in best.items()},
+                      "load_after": round(os.getloadavg()[0], 1)}))
+    return 0
 
 
 def _top(profile: dict, count: int = 15) -> None:

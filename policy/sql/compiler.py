@@ -64,7 +64,9 @@ class Options:
     flat: str | None = None
     as_of: int | None = None
     years: tuple[int, int] | None = None
-    #: ``inline`` (VALUES in the statement) or ``named`` (tables the engine created)
+    #: ``inline`` (VALUES in the statement), ``named`` (tables the engine created), or
+    #: ``lists`` (DuckDB: one-row tables of list columns, cross joined, no join at all;
+    #: :meth:`policy.sql.handoffs.HandoffParts._handoff_lists`)
     calendars: str = "inline"
     #: instants as the dialect's TIMESTAMP (``native``) or BIGINT µs (``us``)
     instants: str = "native"
