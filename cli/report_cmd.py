@@ -9,6 +9,7 @@ usage (an unknown ``--by`` field) or input that cannot be read.
 from __future__ import annotations
 
 import io
+import os
 import sys
 
 import click
@@ -45,8 +46,10 @@ ENGINES = _engines()
                    "stage's `entered at` field.")
 @click.option("--period", type=click.Choice(["week", "month", "quarter"]), default="month",
               show_default=True, help="Cohort period (UTC; weeks are ISO weeks).")
-@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv"]), default=None,
-              help="Format of LEADS. Default: by its extension; JSON Lines for standard input.")
+@click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "parquet"]),
+              default=None,
+              help="Format of LEADS. Default: by its extension (.jsonl, .json, .csv, "
+                   ".parquet); JSON Lines for standard input.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="html: one self-contained page with charts; markdown: the tables; "
                    "json: every figure. Default: from -o's extension, else markdown.")
@@ -69,6 +72,7 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
       funnel report rules rules/leads.jsonl -o report.html
       funnel report rules rules/leads.jsonl --by source --format markdown
       funnel report rules leads.csv --cohort created_at --period week --format json
+      funnel report rules leads.parquet --engine duckdb --by source -o report.html
 
     Exit status: 0 the report was written (refused leads are counted in it); 1 the
     policy has errors; 2 bad usage or LEADS cannot be read.
@@ -82,6 +86,36 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
     except policy.ReportUsageError as exc:
         fail_usage(str(exc))
     at = now_us() if as_of is None else as_of
+    if input_format == "parquet" or (input_format is None and
+                                     leads.lower().endswith(".parquet")):
+        data = _parquet_report(pol, leads, at, engine, by_path, cohort_path, period)
+    else:
+        data = _report(pol, leads, at, engine, jobs, by_path, cohort_path, period,
+                       input_format)
+    text = policy.render_report(data, fmt)
+    _write(text, output)
+    sys.exit(OK)
+
+
+def _parquet_report(pol, leads: str, at: int, engine: str, by_path, cohort_path, period: str):
+    """The report over a Parquet file (read by path: DuckDB reads its columns)."""
+    if leads == "-":
+        fail_usage("Parquet cannot be read from standard input: give the file's path")
+    if not os.path.isfile(leads):
+        fail_usage(f"{leads}: cannot read: no such file" if not os.path.exists(leads)
+                   else f"{leads}: is a directory, not a file of leads")
+    try:
+        return policy.report_for_parquet(pol, leads, as_of=at, engine=engine, by=by_path,
+                                         cohort=cohort_path, period=period)
+    except OSError as exc:
+        fail_usage(f"{leads}: {exc}")
+    except policy.SqlUnsupported as exc:
+        fail_usage(f"--engine {engine} cannot run this policy: {exc}")
+
+
+def _report(pol, leads: str, at: int, engine: str, jobs, by_path, cohort_path, period: str,
+            input_format: str | None):
+    """The report over JSON Lines, a JSON array or CSV (a path or standard input)."""
     source, _size, shown = open_leads(leads)
     try:
         in_fmt = input_format or policy.detect_format(None if leads == "-" else leads)
@@ -98,7 +132,10 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
     finally:
         if leads != "-":
             source.raw.close()
-    text = policy.render_report(data, fmt)
+    return data
+
+
+def _write(text: str, output: str | None) -> None:
     try:
         if output:
             with open(output, "w", encoding="utf-8", newline="\n") as f:
@@ -111,5 +148,4 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
             out.detach()
     except OSError as exc:
         fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
-    sys.exit(OK)
 

@@ -119,6 +119,7 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "tabular_row": ("engine.tabular", "row"),
     # funnel report (spec section 11)
     "report_for": "report.build",
+    "report_for_parquet": "report.build",
     "render_report": "report.build",
     "report_format_for": "report.build",
     "report_field_option": ("report.build", "field_option"),

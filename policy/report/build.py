@@ -25,7 +25,8 @@ from policy.report.facts import FactWriter, fact_columns
 from policy.report.shape import Shape, parse_field_path, report_shape
 
 __all__ = ["PERIODS", "REPORT_EXTENSIONS", "ReportUsageError", "build_report", "decide_records",
-           "field_option", "render_report", "report_for", "report_format_for", "report_with_duckdb",
+           "field_option", "render_report", "report_for", "report_for_parquet",
+           "report_format_for", "report_with_duckdb",
            "write_facts"]
 
 PERIODS = ("week", "month", "quarter")
@@ -275,6 +276,49 @@ def report_for(pol: Any, units: Iterator[Any], *, as_of: int, engine: str = "pyt
 
         jobs = default_jobs()
     return build_report(pol, units=units, jobs=jobs, **options)
+
+
+def report_for_parquet(pol: Any, path: str, *, as_of: int, engine: str = "python",
+                       by: tuple[str, ...] | None = None,
+                       cohort: tuple[str, ...] | None = None, period: str = "month"
+                       ) -> dict[str, Any]:
+    """The report over the rows of a Parquet file (each row the lead ``to_json`` makes of
+    it, numbered from 1, as ``funnel eval`` reads it). With ``duckdb`` the rows are read
+    by their column types inside DuckDB (:meth:`policy.report.sqlfacts.SqlFacts.add_parquet`,
+    the fast path of ``eval`` from Parquet); with ``python`` each row's JSON text is
+    decided by the python engine. Raises :class:`OSError` for a file DuckDB cannot read
+    as Parquet."""
+    from policy.model.schema import format_path
+
+    options: dict[str, Any] = {
+        "as_of": as_of, "by": by, "cohort": cohort, "period": period,
+        "by_text": format_path(by) if by else None,
+        "cohort_text": format_path(cohort) if cohort else None}
+    if engine == "duckdb":
+        return report_with_duckdb(pol, lambda facts: facts.add_parquet(path), **options)
+    return build_report(pol, _parquet_decided(pol, path, as_of), **options)
+
+
+def _parquet_decided(pol: Any, path: str, at: int
+                     ) -> Iterator[tuple[int, Decision | LeadError, Any]]:
+    """(line, decision or error record, lead) for every row of a Parquet file, decided
+    by the python engine as ``funnel eval`` decides it."""
+    import duckdb
+
+    from policy.sql.duck import parquet_batches
+    from policy.sql.fallback import python_decision
+
+    con = duckdb.connect()
+    try:
+        try:
+            for lines, texts in parquet_batches(con, path):
+                for line, text in zip(lines, texts, strict=True):
+                    record, lead = python_decision(pol, line, text, at, with_lead=True)
+                    yield line, record, lead
+        except duckdb.Error as exc:
+            raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
+    finally:
+        con.close()
 
 
 def render_report(data: dict[str, Any], fmt: str) -> str:

@@ -124,7 +124,10 @@ class SqlFacts:
         # the order of the rows of facts does not matter: every figure is an aggregate
         self.con.execute("SET preserve_insertion_order = false")
         self._calendars = self._calendar_tables()
-        self._insert = self._statement()
+        self._insert = self._statement("decided")
+        #: the rows of a Parquet file as JSON text (``line``, ``txt``), once
+        #: :meth:`add_parquet` read it by its column types: the python engine's input
+        self._parquet_json: str | None = None
         self._writer: FactWriter | None = None
         #: how many records the python engine decided (leads the SQL cannot decide alike)
         self.by_python = 0
@@ -173,6 +176,48 @@ class SqlFacts:
         self.add_jsonl(stream)
         self.add_errors(stream.too_long)
 
+    def add_parquet(self, path: str) -> None:
+        """Every row of a Parquet file (the only input of this run), read as ``funnel eval
+        --engine duckdb`` reads Parquet into Parquet: by the columns' types inside
+        DuckDB (:class:`policy.sql.parquet.ParquetSource`), no row turned into JSON text;
+        the decision statement is built over that source with the same carried fields.
+        Columns whose names differ only in case are one name to SQL: such a file is
+        staged as JSON text instead (:meth:`policy.sql.duck.DuckEngine.stage_parquet`).
+        Raises :class:`OSError` for a file DuckDB cannot read as Parquet."""
+        import duckdb
+
+        from policy.sql.compiler import Options, build
+        from policy.sql.dialects import dialect
+        from policy.sql.duck import _parquet_json_select, _parquet_types, _quote
+        from policy.sql.parquet import LINE, ParquetSource
+
+        con = self.con
+        try:
+            described = _parquet_types(con, path)
+        except duckdb.Error as exc:
+            raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
+        names = [name for name, _ in described]
+        if len({n.lower() for n in names}) != len(names) or LINE in names:
+            try:
+                self.engine.stage_parquet(path)
+            except duckdb.Error as exc:
+                raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
+            return
+        d = dialect("duckdb")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW parquet_src AS SELECT file_row_number + 1 "
+                    f"AS {LINE}, * EXCLUDE (file_row_number) FROM read_parquet({_quote(path)}, "
+                    "file_row_number = true)")
+        opts = Options(source="json", as_of=self.as_of, years=self.engine.years,
+                       calendars="named", instants="us", hidden=True,
+                       local_tz=getattr(self.pol, "local_tz", None), ordered=False,
+                       carry=self._carry())
+        stmt = build(self.pol, d, opts, source=ParquetSource(d, "parquet_src", dict(described)))
+        # the same calendars as the JSON statement's, under the names this one reads
+        self.engine._calendar_tables(stmt)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW decided_pq AS {stmt.sql(dialect='duckdb')}")
+        self._insert = self._statement("decided_pq")
+        self._parquet_json = _parquet_json_select(path, names)
+
     def add_jsonl(self, stream: Any) -> None:
         """Every record of a JSON Lines byte stream, staged a few MB at a time (as
         :meth:`policy.sql.duck.DuckEngine.stage_jsonl` stages it)."""
@@ -203,8 +248,10 @@ class SqlFacts:
         beyond = [r[0] for r in con.execute(
             f"DELETE FROM {self.table} WHERE pyfix RETURNING line").fetchall()]
         if beyond:
+            # the lead's text: the staged line, or the Parquet row as JSON text
+            texts = "src" if self._parquet_json is None else f"({self._parquet_json})"
             by_python.update(con.execute(
-                "SELECT line, txt FROM src WHERE line IN (SELECT unnest($1::BIGINT[]))",
+                f"SELECT line, txt FROM {texts} WHERE line IN (SELECT unnest($1::BIGINT[]))",
                 [beyond]).fetchall())
         if by_python:
             self._by_python(sorted(by_python.items()))
@@ -308,7 +355,7 @@ class SqlFacts:
                 out.append((f"_r_e{i}", st.entered_at, f"t:{st.entered_kind}"))
         return tuple(out)
 
-    def _statement(self) -> str:
+    def _statement(self, relation: str) -> str:
         shape = self.shape
         ok = "x.error IS NULL"
         stage_case = " ".join(f"WHEN {_q(s.name)} THEN {i}" for i, s in enumerate(shape.stages))
@@ -377,7 +424,7 @@ class SqlFacts:
         # explain_refusal does; a record that is not JSON has the path '' in both
         sel.append(f"CASE WHEN ({ok} AND ({beyond})) OR (NOT {ok} AND "
                    "coalesce(list_min(x.error_paths), '') <> '') THEN true END AS pyfix")
-        body = f"SELECT {', '.join(sel)} FROM (SELECT * FROM decided) x {' '.join(joins)}"
+        body = f"SELECT {', '.join(sel)} FROM (SELECT * FROM {relation}) x {' '.join(joins)}"
         return f"INSERT INTO {self.table} BY NAME {body}"
 
     def _response(self, j: int, c) -> tuple[str, list[str], str | None]:
