@@ -146,7 +146,7 @@ def write_parquet(jsonl: Path, target: Path, sample: Path) -> float:
     import duckdb
 
     started = time.perf_counter()
-    con = duckdb.connect()
+    con = duckdb.connect(config={"enable_progress_bar": False})
     try:
         cols = con.execute("DESCRIBE SELECT * FROM read_json(?, format = 'newline_delimited', "
                            "sample_size = -1)", [str(sample)]).fetchall()
