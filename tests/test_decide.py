@@ -104,7 +104,9 @@ def schemas(draw) -> dict:
     b = draw(st.sampled_from([
         {"type": "integer"}, {"type": "number"}, {"type": "integer", "minimum": 0},
         {"type": "number", "exclusiveMinimum": 0, "maximum": 10.5},
-        {"type": "integer", "enum": [1, 3, 5]}, {"type": ["integer", "string"]}]))
+        {"type": "integer", "enum": [1, 3, 5]}, {"type": ["integer", "string"]},
+        {"type": "number", "minimum": 0}, {"type": "number", "exclusiveMaximum": 4},
+        {"type": ["number", "string"], "minimum": 1}]))
     d = {"type": "object", "properties": {"e": {"type": "integer"},
                                           "f": {"type": ["string", "null"]}}}
     if draw(st.booleans()):
@@ -318,3 +320,52 @@ def test_decide_reads_the_checked_fields_as_what_they_are():
     assert "round_half_away(s_u)" in run and "round_half_away(s_u)" not in decide
     lead = {"a": "y", "b": 4, "c": False, "d": {"e": 1, "f": "z"}, "g": ["x"]}
     assert assert_sound(pol, lead)
+
+
+def test_optional_keys_all_present_are_read_by_subscript_and_others_by_get():
+    """An object whose optional keys are all there (as many keys as declared ones) is
+    checked without ``get`` or a count; one with a key missing, or missing and replaced
+    by another, takes the counted path or the reference path, never a wrong decision."""
+    import linecache
+
+    schema = {"type": "object", "required": ["a", "g", "t"], "properties": {
+        "a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": "boolean"},
+        "d": {"type": "object", "properties": {"e": {"type": "integer"},
+                                               "f": {"type": ["string", "null"]}}},
+        "g": {"type": "array"}, "t": {"type": "string", "format": "date-time"}}}
+    pol = _policy(json.dumps(schema))
+    decide = "".join(linecache.getlines(pol._decide.__code__.co_filename)).split(
+        "def decide(")[1]
+    # d's optional keys as required ones when both are there; not the lead's (d has
+    # optional keys of its own: its checks would be written twice more)
+    assert "if len(f_d) == 2:" in decide and "if len(lead) == 6:" not in decide
+    base = {"a": "x", "g": [], "t": "2026-11-02T15:00:00Z"}
+    assert assert_sound(pol, {**base, "b": 3, "c": True, "d": {"e": 1, "f": None}})
+    for lead in ({"b": 3, "c": True}, {"b": 3, "c": True, "zz": 1},
+                 {"b": 3, "c": True, "d": {"e": 1, "z": None}},
+                 {"b": 3, "c": True, "d": {"e": 1, "f": 2}}, {"b": 3, "c": None, "d": {}},
+                 {"b": 3, "c": True, 7: 1}, {"b": 3, "d": {"e": 1}, "zz": None}):
+        assert_sound(pol, {**base, **lead})
+    # an absent key and an undeclared one in its place: the reference path
+    assert pol._decide({**base, "b": 3, "c": True, "d": {"e": 1, "z": None}}, AT) is None
+    assert assert_sound(pol, {**base, "b": 3, "c": True})
+    assert assert_sound(pol, {**base, "b": 3, "c": True, "d": {"f": "y"}})
+
+
+def test_int_scores_share_their_mappings():
+    """Scores that are surely ints (int points, ``per`` an integer field up to an int cap,
+    int bounds) are kept by value: equal scores, one read-only mapping, the same bytes."""
+    schema = {"type": "object", "required": ["a", "b", "c", "d", "g"], "properties": {
+        "a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": "boolean"},
+        "d": {"type": "object", "required": ["e", "f"],
+              "properties": {"e": {"type": "integer"}, "f": {"type": "string"}}},
+        "g": {"type": "array"}, "t": {"type": "string"}}}
+    pol = _policy(json.dumps(schema))
+    lead = {"a": "y", "b": 4, "c": False, "d": {"e": 1, "f": "z"}, "g": ["x"]}
+    first, second = pol._decide(lead, AT), pol._decide(dict(lead), AT)
+    assert first.scores is second.scores and dict(first.scores) == {"s": 42, "u": 135}
+    with pytest.raises(TypeError):
+        first.scores["s"] = 1  # type: ignore[index]
+    assert assert_sound(pol, lead)
+    other = pol._decide({**lead, "b": 1}, AT)
+    assert other.scores != first.scores and assert_sound(pol, {**lead, "b": 1})

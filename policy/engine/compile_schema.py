@@ -207,13 +207,43 @@ class _Writer:
         # declared keys present are counted, and only an object with other keys too
         # has its keys looked at one by one.
         static = len(required)  # present on every path past their checks
-        counter = self.ex.new_name("n") if set(properties) - required else None
-        if counter is not None:
-            w.line(f"{counter} = {static}")
+        optional = [(name, sub) for name, sub in properties.items() if name not in required]
         for name, sub in properties.items():
+            if name in required:
+                self.property(obj, name, sub, None if path is None else (*path, name),
+                              True, None)
+        if not optional:
+            self.keys(obj, schema, str(static))
+            return
+        if any(_optional_below(sub) for _, sub in optional):
+            self.optional(obj, schema, path, optional, static)
+            return
+        # Every optional key present is the common case: as many keys as declared ones,
+        # each read by subscript as a required one is (no `get`, no count, no look at the
+        # keys: they are the declared strings). An absent key with an undeclared one in
+        # its place raises KeyError: the reference path. Only where no optional value
+        # holds an object with optional keys of its own, whose checks would be written
+        # twice again.
+        with w.block(f"if len({obj}) == {static + len(optional)}:"):
+            for name, sub in optional:
+                self.property(obj, name, sub, None if path is None else (*path, name),
+                              True, None)
+        with w.block("else:"):
+            self.optional(obj, schema, path, optional, static)
+
+    def optional(self, obj: str, schema: Mapping, path: tuple[str, ...] | None,
+                 optional: list[tuple[str, Any]], static: int) -> None:
+        """The optional properties read by ``get`` and counted, then the keys."""
+        counter = self.ex.new_name("n")
+        self.w.line(f"{counter} = {static}")
+        for name, sub in optional:
             self.property(obj, name, sub, None if path is None else (*path, name),
-                          name in required, counter)
-        count = counter or str(static)
+                          False, counter)
+        self.keys(obj, schema, counter)
+
+    def keys(self, obj: str, schema: Mapping, count: str) -> None:
+        """The count of keys present against ``count``, the declared ones present."""
+        w = self.w
         if schema.get("additionalProperties", True) is False:
             # every key present is counted exactly when every key is a declared one
             with w.block(f"if len({obj}) != {count}:"):
@@ -280,7 +310,7 @@ class _Writer:
             return
         if len(types) == 1:
             (t,) = types
-            tests = [self.type_test(v, t)]
+            tests = [self.type_test(v, t, schema)]
             if t in ("integer", "number"):  # one test: the type, then the bounds
                 tests += _bound_tests(v, schema)
             with w.block(f"if not ({' and '.join(tests)}):"):
@@ -289,7 +319,7 @@ class _Writer:
                 self.keywords(v, t, schema, path)
             return
         for i, t in enumerate(types):
-            with w.block(f"{'if' if i == 0 else 'elif'} {self.type_test(v, t)}:"):
+            with w.block(f"{'if' if i == 0 else 'elif'} {self.type_test(v, t, schema)}:"):
                 self.keywords(v, t, schema, path)
                 if t != "object" and "object" in types:
                     # not an object: what the rules read below it is missing
@@ -298,10 +328,18 @@ class _Writer:
         with w.block("else:"):
             w.line("return None")
 
-    def type_test(self, v: str, t: str) -> str:
-        if t == "number":  # an int is always between the infinities, a NaN never
+    def type_test(self, v: str, t: str, schema: Mapping) -> str:
+        if t == "number":
+            # finite: an int is always between the infinities, a NaN never; a bound the
+            # schema tests (finite, see _walk) already keeps that side's infinity and NaN out
             inf = self.ex.const(math.inf, "INF")
-            return f"type({v}) in NUMBER_TYPES and -{inf} < {v} < {inf}"
+            low = "minimum" in schema or "exclusiveMinimum" in schema
+            high = "maximum" in schema or "exclusiveMaximum" in schema
+            finite = (f"-{inf} < {v} < {inf}" if not (low or high)
+                      else f"{v} < {inf}" if low and not high
+                      else f"-{inf} < {v}" if high and not low else None)
+            test = f"(type({v}) is float or type({v}) is int)"
+            return test if finite is None else f"{test} and {finite}"
         return f"type({v}) is {_PY_TYPE[t]}"
 
     def keywords(self, v: str, t: str, schema: Mapping, path: tuple[str, ...] | None) -> None:
@@ -426,6 +464,18 @@ _BOUNDS = (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="),
            ("exclusiveMaximum", "<"))
 _PY_TYPE = {"boolean": "bool", "object": "dict", "array": "list", "integer": "int",
             "string": "str"}
+
+
+def _optional_below(schema: Any) -> bool:
+    """Whether a value of ``schema`` may be an object with optional properties (at any
+    depth, items of arrays too)."""
+    if not isinstance(schema, Mapping):
+        return False
+    properties = schema.get("properties", {})
+    if set(properties) - set(schema.get("required", [])):
+        return True
+    return any(_optional_below(sub) for sub in properties.values()) \
+        or _optional_below(schema.get("items"))
 
 
 def _allows_null(schema: Any) -> bool:

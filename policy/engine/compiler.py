@@ -222,6 +222,8 @@ class _Compiler(HandoffCompiler):
             ns["NUMBER_TYPES"] = frozenset({int, float})
         super().__init__(program, ns, _FIXED_LOCALS, types)
         self.info = info
+        #: the scores surely an ``int`` (score_section): kept mappings (placement_section)
+        self.int_scores: set[str] = set()
 
     # ------------------------------------------------------------------ sections
     def sections(self) -> list[_Section]:
@@ -339,6 +341,9 @@ class _Compiler(HandoffCompiler):
         if not exact or magnitude >= 2**52:
             w.line(f"{s} = round_half_away({s})")
         bounds = score.bounds
+        if exact and magnitude < 2**52 and (bounds is None or (
+                type(bounds.low) is int and type(bounds.high) is int)):
+            self.int_scores.add(score.name)  # surely an int: see placement_section
         if bounds is not None:
             self.rule_comment(w, bounds)
             with w.block(f"if {s} < {self.const(bounds.low)}:"):
@@ -553,11 +558,24 @@ class _Compiler(HandoffCompiler):
             lead_id = f"lead.get({id_field[0]!r})"
         else:
             lead_id = f"get(lead, {self.const(tuple(id_field), 'PATH')})"
-        scores = ", ".join(f"{name!r}: {self._score_locals[name]}"
-                           for name in program.score_names)
+        names = program.score_names
+        scores = f"MappingProxy({{{', '.join(f'{n!r}: {self._score_locals[n]}' for n in names)}}})"
+        if names and all(n in self.int_scores for n in names):
+            # every score an int: equal values, identical mappings, kept (runtime.scores_kept)
+            key = ", ".join(self._score_locals[n] for n in names)
+            key = f"({key},)" if len(names) == 1 else f"({key})"
+            kept = self._consts.get(("SCORES", names))
+            if kept is None:
+                kept = self._consts[("SCORES", names)] = self.new_name("SCORES")
+                self.ns[kept] = {}
+            local = self.new_name("scores")
+            w.line(f"{local} = {kept}.get({key})")
+            with w.block(f"if {local} is None:"):
+                w.line(f"{local} = scores_kept({kept}, {key}, {scores[len('MappingProxy('):-1]})")
+            scores = local
         decision = _construct_lines(
             Decision, lead=lead_id, policy="INFO", as_of="as_of", stage=placed,
-            reached="reached", reason=why, scores=f"MappingProxy({{{scores}}})", next="nxt",
+            reached="reached", reason=why, scores=scores, next="nxt",
             handoffs="hs", violations="vs")
         w.line("return " + decision[0])
         for text in decision[1:]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import MappingProxyType
 
 US_PER_DAY = 86_400_000_000
 US_PER_HOUR = 3_600_000_000
@@ -370,6 +371,22 @@ TESTS = {
 ARITHMETIC = {"+": add, "-": sub, "*": mul, "/": div}
 OPERATORS = {**TESTS, **ARITHMETIC}
 
+#: How many distinct score mappings one policy's compiled engine keeps (see scores_kept).
+SCORES_KEPT = 4096
+
+
+def scores_kept(kept: dict, key: object, scores: dict) -> MappingProxyType:
+    """A decision's read-only scores, kept under ``key`` (their values, which the
+    compiled engine passes only when every score is surely an ``int``, so equal keys
+    mean identical mappings) while fewer than :data:`SCORES_KEPT` are kept: most
+    decisions share a few score combinations, and a kept mapping costs one lookup
+    where a new one costs a dict and a proxy (the same value either way: read-only)."""
+    proxy = MappingProxyType(scores)
+    if len(kept) < SCORES_KEPT:
+        kept[key] = proxy
+    return proxy
+
+
 #: The only names generated code may use (besides its own locals).
 EXPORTS = {
     name: globals()[name]
@@ -378,6 +395,6 @@ EXPORTS = {
         "contains", "contains_text", "starts_with", "ends_with", "add", "sub", "mul", "div", "neg",
         "days_since", "hours_since", "lower", "length", "domain", "per_points",
         "decay_factor", "round_half_away", "clamp", "is_number", "add_fixed", "add_working",
-        "working_us", "EngineFault", "invalid_reason_message",
+        "working_us", "EngineFault", "invalid_reason_message", "scores_kept",
     )
 }
