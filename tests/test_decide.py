@@ -369,3 +369,52 @@ def test_int_scores_share_their_mappings():
     assert assert_sound(pol, lead)
     other = pol._decide({**lead, "b": 1}, AT)
     assert other.scores != first.scores and assert_sound(pol, {**lead, "b": 1})
+
+
+_PRESENCE = """policy presence "A timestamp only tested for presence"
+version "1"
+schema "lead.schema.json"
+team sales "@g/sales"
+funnel lead -> mql
+score s "S" owned by sales {
+  +1 if t is present
+  +2 if u is missing
+  +4 if u is present and u > w
+}
+stage lead "L" owned by sales {
+  require t is present
+}
+stage mql "M" owned by sales {
+  require s >= 5
+}
+"""
+
+
+@pytest.mark.parametrize("value", [
+    "2026-11-02T15:00:00Z", "2026-13-02T15:00:00Z", "2026-02-30T15:00:00Z",
+    "2026-11-02T24:00:00Z", "2026-11-02 15:00:00", "2026-11-02T15:00:00.5Z",
+    "2026-11-02T15:00:00+01:00", "0001-01-01T00:00:00Z", "2026-11-0２T15:00:00Z", "x", None,
+    "20261102T150000Z", "2026-11-02T15:00:60Z",
+])
+def test_a_timestamp_read_only_for_presence_is_parsed_but_not_converted(value):
+    """``t`` is only tested for presence: ``decide`` parses it (a bad one is refused by
+    the reference path) without computing its µs; ``u``, compared, is converted."""
+    import linecache
+
+    folder = Path(tempfile.mkdtemp(prefix="decide-"))
+    (folder / "lead.schema.json").write_text(json.dumps({
+        "type": "object", "properties": {
+            "t": {"type": ["string", "null"], "format": "date-time"},
+            "u": {"type": ["string", "null"], "format": "date-time"},
+            "w": {"type": "string", "format": "date-time"}}}), "utf-8")
+    (folder / "p.funnel").write_text(_PRESENCE, "utf-8")
+    pol = policy.load(folder, engine="compiled")
+    decide = "".join(linecache.getlines(pol._decide.__code__.co_filename)).split(
+        "def decide(")[1]
+    assert "t_t = True" in decide and "t_u = (m" in decide
+    w = "2026-11-01T00:00:00Z"
+    for lead in ({"t": value, "w": w}, {"t": value, "u": "2026-11-03T15:00:00Z", "w": w},
+                 {"t": "2026-11-02T15:00:00Z", "u": value, "w": w}, {"t": value}):
+        decided = assert_sound(pol, lead)
+        if value == "2026-11-02T15:00:00Z":
+            assert decided

@@ -48,6 +48,7 @@ from __future__ import annotations
 import linecache
 import re
 import types as types_
+from collections.abc import Callable
 
 from policy.engine import ir
 from policy.engine import runtime as rt
@@ -267,7 +268,7 @@ class _Compiler(HandoffCompiler):
                         ) -> LineWriter | None:
         sections = self.sections()
         body = LineWriter()
-        emitted = write_prologue(body, self, prepare)
+        emitted = write_prologue(body, self, prepare, self._presence_only(sections))
         if check and any(key[0] == "raw" and key[1] in self.types and key not in emitted
                          for key in self._items):
             return None  # a typed field the checks do not set: do not rely on its type
@@ -283,6 +284,22 @@ class _Compiler(HandoffCompiler):
                      if bound else "def decide(lead, as_of):"):
             w.extend(body)
         return w
+
+    def _presence_only(self, sections: list[_Section]) -> Callable[[str], bool]:
+        """Whether the rules read a local only to test it for None (``is None``, ``is not
+        None``) or not at all: a timestamp they only test for presence needs parsing
+        (a bad one is refused) but not its µs (compile_prepare)."""
+        texts = [section.writer.text() for section in sections]
+        texts += [line for key, item in self._items.items() if key[0] != "ts"
+                  for line in item.lines]  # not the `t = ts[i]` lines of run
+        rules = "\n".join(texts)
+
+        def only(local: str) -> bool:
+            uses = len(re.findall(rf"\b{re.escape(local)}\b", rules))
+            tests = len(re.findall(rf"\b{re.escape(local)} is (?:not )?None\b", rules))
+            return uses == tests
+
+        return only
 
     def body(self, out: LineWriter, sections: list[_Section], emitted: set[tuple]) -> None:
         """The rules: each section after the items it needs (those in ``emitted`` are set)."""
