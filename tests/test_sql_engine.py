@@ -614,7 +614,10 @@ def _same_json(row: tuple, lay) -> tuple:
     out = []
     for col, value in zip(lay.columns, row, strict=True):
         if col.kind == "json" and isinstance(value, str) and value[:1] in ("{", "["):
-            value = ("json", json.loads(value))
+            try:
+                value = ("json", json.loads(value))
+            except ValueError:
+                pass  # a text that only starts like JSON (a reason "{}{{}}%s"): as is
         out.append(value)
     return tuple(out)
 
