@@ -146,8 +146,11 @@ def write_parquet(jsonl: Path, target: Path, sample: Path) -> float:
     import duckdb
 
     started = time.perf_counter()
-    con = duckdb.connect(config={"enable_progress_bar": False})
+    con = duckdb.connect()
     try:
+        # a session setting: as a connect() config DuckDB refuses it ("Could not set
+        # option as a global option") once this process has opened another database
+        con.execute("SET enable_progress_bar = false")
         cols = con.execute("DESCRIBE SELECT * FROM read_json(?, format = 'newline_delimited', "
                            "sample_size = -1)", [str(sample)]).fetchall()
         spec = "{" + ", ".join("'" + name.replace("'", "''") + "': '" + ty.replace("'", "''")
