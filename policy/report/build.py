@@ -263,12 +263,7 @@ def report_for(pol: Any, units: Iterator[Any], *, as_of: int, engine: str = "pyt
     """The report over the ``units`` of a lead file (:func:`policy.io.batch.batches`),
     decided by ``engine`` (``python`` in ``jobs`` processes, default one per core, or
     ``duckdb``); ``by`` and ``cohort`` are field paths (:func:`field_option`)."""
-    from policy.model.schema import format_path
-
-    options: dict[str, Any] = {
-        "as_of": as_of, "by": by, "cohort": cohort, "period": period,
-        "by_text": format_path(by) if by else None,
-        "cohort_text": format_path(cohort) if cohort else None}
+    options = _options(as_of, by, cohort, period)
     if engine == "duckdb":
         return report_with_duckdb(pol, lambda facts: facts.add_units(units), **options)
     if jobs is None:
@@ -288,12 +283,7 @@ def report_for_parquet(pol: Any, path: str, *, as_of: int, engine: str = "python
     the fast path of ``eval`` from Parquet); with ``python`` each row's JSON text is
     decided by the python engine. Raises :class:`OSError` for a file DuckDB cannot read
     as Parquet."""
-    from policy.model.schema import format_path
-
-    options: dict[str, Any] = {
-        "as_of": as_of, "by": by, "cohort": cohort, "period": period,
-        "by_text": format_path(by) if by else None,
-        "cohort_text": format_path(cohort) if cohort else None}
+    options = _options(as_of, by, cohort, period)
     if engine == "duckdb":
         return report_with_duckdb(pol, lambda facts: facts.add_parquet(path), **options)
     return build_report(pol, _parquet_decided(pol, path, as_of), **options)
@@ -336,3 +326,13 @@ def render_report(data: dict[str, Any], fmt: str) -> str:
 
         return to_html(data)
     raise ValueError(f"unknown report format {fmt!r}: expected json, markdown or html")
+
+
+def _options(as_of: int, by: tuple[str, ...] | None, cohort: tuple[str, ...] | None,
+             period: str) -> dict[str, Any]:
+    """The options every report build takes, with the field paths written out."""
+    from policy.model.schema import format_path
+
+    return {"as_of": as_of, "by": by, "cohort": cohort, "period": period,
+            "by_text": format_path(by) if by else None,
+            "cohort_text": format_path(cohort) if cohort else None}
