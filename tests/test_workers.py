@@ -57,6 +57,27 @@ def test_results_come_back_in_input_order_with_their_extras():
     assert multiprocessing.active_children() == []
 
 
+def _faults_of_a_unit(unit):
+    """Minor page faults of a unit that fills a fresh 3 MiB buffer and frees it."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    buffer = b"x" * (3 << 20)
+    del buffer
+    return b"", 0, 0, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+@pytest.mark.skipif(not workers.keep_heap(False), reason="glibc only (mallopt)")
+def test_workers_keep_their_heap_from_one_unit_to_the_next():
+    """Every unit's megabytes came fresh from the kernel (mapped, faulted in page by
+    page, zeroed, unmapped again): with the heap kept, a worker's later units reuse
+    the first one's memory."""
+    with workers.ForkedWorkers(1, _faults_of_a_unit) as pool:
+        faults = [extras for *_, extras in pool.ordered(iter(_blocks()[:6]))]
+    assert faults[0] >= 700  # 768 pages of 4 KiB: the first unit maps its buffer
+    assert max(faults[2:]) < 64, faults
+
+
 def _fails_on_third(unit):
     if unit.line > 30:
         raise ValueError(f"cannot decide line {unit.line}")
