@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
 from collections.abc import Iterator
 from typing import IO, Any
@@ -31,6 +32,22 @@ def discard_pending() -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         _PENDING.discard(tmp)
+
+
+def _make_pending(tempfile: Any, directory: str, prefix: str) -> tuple[int, str]:
+    """``mkstemp``, the name in `_PENDING` before any signal handler can run: Ctrl-C's
+    handler (cli.output) removes the pending files and exits at once, and it runs
+    between any two bytecodes, so a signal just after the file was made and before it
+    was listed left a torn temporary file (seen in a full test run under load)."""
+    block = getattr(signal, "pthread_sigmask", None)
+    held = block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if block else None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
+        _PENDING.add(tmp)
+    finally:
+        if held is not None:
+            block(signal.SIG_SETMASK, held)
+    return fd, tmp
 
 
 def _default_mode() -> int:
@@ -66,8 +83,7 @@ def atomic_open(path: str | os.PathLike[str], *, encoding: str = "utf-8",
     directory, name = os.path.split(target)
     import tempfile  # only -o needs it (it imports shutil, bz2, lzma: start-up)
 
-    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
-    _PENDING.add(tmp)
+    fd, tmp = _make_pending(tempfile, directory or ".", f".{name}.")
     try:
         with os.fdopen(fd, mode, **text_args) as f:
             yield f
