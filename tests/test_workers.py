@@ -206,3 +206,47 @@ def test_workers_that_all_die_before_the_main_process_looks_end_the_run(monkeypa
         with workers.ForkedWorkers(2, _dies_at_once) as pool:
             list(pool.ordered(iter(_blocks())))
     assert multiprocessing.active_children() == []
+
+
+def _marked(mark: bytes) -> list[int]:
+    """The processes whose environment holds ``mark``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if mark in f.read():
+                        found.append(int(entry))
+            except OSError:  # gone, or not ours to read
+                continue
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_the_command_and_every_worker(tmp_path, sig):
+    """Ctrl-C (or SIGTERM) to `funnel eval --jobs 2` while its workers decide: exit 130,
+    one line, no output file, and no worker left running (each one is found by a mark
+    in its environment, which forked workers inherit)."""
+    import time
+
+    leads = tmp_path / "many.jsonl"
+    leads.write_bytes(LEADS.read_bytes() * 200)
+    out = tmp_path / "out.jsonl"
+    mark = f"FUNNEL_TEST_MARK={os.getpid()}-{sig}-{time.monotonic_ns()}"
+    env = {**os.environ, mark.split("=")[0]: mark.split("=")[1]}
+    proc = subprocess.Popen([sys.executable, "-m", "funnel_cli.main", "eval", str(RULES),
+                             str(leads), "--as-of", AT, "-o", str(out), "--jobs", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 120
+    while len(_marked(mark.encode())) < 3 and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.02)
+    assert len(_marked(mark.encode())) >= 3  # the command and its two workers
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.decode().strip().splitlines() == ["funnel: interrupted"]
+    assert not out.exists()
+    while _marked(mark.encode()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _marked(mark.encode()) == []

@@ -214,22 +214,41 @@ class ForkedWorkers:
 
         self.slots = [(os.memfd_create("funnel-in"), os.memfd_create("funnel-out"))
                       for _ in range(2 * jobs)]
-        tasks_r, self._tasks = os.pipe()
-        self._results, results_w = os.pipe()
-        context = multiprocessing.get_context("fork")
-        self.procs = [context.Process(target=self._serve, args=(work, setup, tasks_r,
-                                                                results_w), daemon=True)
-                      for _ in range(jobs)]
-        try:
-            for proc in self.procs:
-                proc.start()
-        finally:
-            os.close(tasks_r)
-            os.close(results_w)
-        self._sentinels = {proc.sentinel: proc for proc in self.procs}
-        # The main process cuts and writes every unit (each worker sets its own heap as
-        # it starts); undone by __exit__.
+        self._tasks_r, self._tasks = os.pipe()
+        self._results, self._results_w = os.pipe()
+        # Set before the workers fork, so that they start with it; undone by __exit__.
         self._kept = keep_heap()
+        context = multiprocessing.get_context("fork")
+        self.procs = [context.Process(target=self._serve, args=(work, setup, self._tasks_r,
+                                                                self._results_w), daemon=True)
+                      for _ in range(jobs)]
+        #: the workers not started yet: :meth:`ordered` starts each one right after it
+        #: has sent a unit (see :meth:`_start_one`)
+        self._unstarted = list(self.procs)
+        self._sentinels: dict[int, Any] = {}
+
+    def _start_one(self) -> None:
+        """Fork the next worker. Each is forked after a unit is waiting for it, not all
+        before the first unit is sent: the first worker decides while the main process
+        forks the second (a fork of a process holding a loaded policy takes
+        milliseconds, and every one of them before the first unit is decided is time
+        that neither core spends deciding: bench/README.md, sixth session)."""
+        proc = self._unstarted.pop(0)
+        try:
+            proc.start()
+        finally:
+            if not self._unstarted:
+                self._started_all()
+        self._sentinels[proc.sentinel] = proc
+
+    def _started_all(self) -> None:
+        """No more forks: the main process closes its copies of the workers' pipe ends
+        (else the end of the tasks and of the results would never be seen)."""
+        self._unstarted.clear()
+        for fd in (self._tasks_r, self._results_w):
+            if fd >= 0:
+                os.close(fd)
+        self._tasks_r = self._results_w = -1
 
     # ------------------------------------------------------------------ in a worker
 
@@ -237,8 +256,7 @@ class ForkedWorkers:
                setup: Callable[[], None] | None, tasks: int, results: int) -> None:
         os.close(self._tasks)  # else the end of the tasks would never be seen
         os.close(self._results)
-        worker_signals()
-        keep_heap()
+        worker_signals()  # (the heap settings of keep_heap are inherited)
         if setup is not None:
             setup()
         while True:
@@ -290,11 +308,15 @@ class ForkedWorkers:
                 unit = next(units, None)
                 if unit is None:
                     more = False
+                    # fewer units than workers: the rest are not needed
+                    self._started_all()
                     break
                 slot = free.pop()
                 self._send(slot, unit)
                 of_slot[slot], size[sent] = sent, unit.size
                 sent += 1
+                if self._unstarted:
+                    self._start_one()
             while written not in ready and written < sent:
                 for message in self._wait():
                     result = _RESULT.unpack(message)
@@ -318,7 +340,10 @@ class ForkedWorkers:
         else:
             data, line, kind = pickle.dumps(unit, pickle.HIGHEST_PROTOCOL), 0, _PICKLED
         _pwrite(self.slots[slot][0], data, 0)
-        os.write(self._tasks, _TASK.pack(slot, kind, len(data), line))
+        try:
+            os.write(self._tasks, _TASK.pack(slot, kind, len(data), line))
+        except BrokenPipeError:  # every worker has ended already (not a closed stdout)
+            self._ended([])
 
     def _wait(self) -> list[bytes]:
         """The results ready now (waiting for one); a worker's death is an error."""
@@ -329,9 +354,14 @@ class ForkedWorkers:
                 return messages
             # the end of the results: every worker has closed its end, so all are gone
             # (checked before their sentinels, it would otherwise be read forever)
-        ended = [self._sentinels[fd] for fd in ready if fd in self._sentinels]
+        self._ended([self._sentinels[fd] for fd in ready if fd in self._sentinels])
+        raise AssertionError("unreachable")  # pragma: no cover - _ended raises
+
+    def _ended(self, ended: list[Any]) -> None:
+        """Raise the error of a worker that ended (one of ``ended``, or any that did)."""
+        started = list(self._sentinels.values())
         proc = ended[0] if ended else next(
-            (p for p in self.procs if not p.is_alive()), self.procs[0])
+            (p for p in started if not p.is_alive()), started[0])
         proc.join()
         raise RuntimeError(f"a worker process ended unexpectedly (exit code {proc.exitcode})")
 
@@ -341,14 +371,16 @@ class ForkedWorkers:
         return self
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        self._started_all()
+        started = list(self._sentinels.values())
         try:
             os.close(self._tasks)  # the end of the tasks: idle workers return
-            for proc in self.procs:
+            for proc in started:
                 if kind is not None:
                     proc.terminate()  # an error or Ctrl-C: stop whatever they decide
                 proc.join()
         finally:
-            for proc in self.procs:
+            for proc in started:
                 if proc.is_alive():  # pragma: no cover - join above waited for it
                     proc.kill()
                     proc.join()
