@@ -87,6 +87,50 @@ print(json.dumps({"wall_s": wall, "exit": os.waitstatus_to_exitcode(status),
 """
 
 
+# The CPU of the main process and of the workers apart (``policy.io.batch.run`` in a
+# process of its own: RUSAGE_SELF is the main process, RUSAGE_CHILDREN the workers it
+# reaped), with their minor page faults: what --jobs costs beyond --jobs 1, and where.
+_SPLIT = """
+import datetime, io, json, resource, sys, time
+import policy
+from policy.api import as_of_instant
+from policy.io import batch
+from policy.io.writers import decision_writer, open_output_stream
+rules, leads, jobs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+pol = policy.load(rules)
+at = as_of_instant(datetime.datetime.fromisoformat(sys.argv[5].replace("Z", "+00:00")))
+s0, k0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+start = time.perf_counter()
+with open(leads, "rb") as src, open(out, "wb") as dst:
+    text = open_output_stream(dst)
+    writer = decision_writer(pol, "jsonl", text, at)
+    batch.run(pol, batch.policy_batches(pol, io.BufferedReader(src), "jsonl"), writer, at,
+              jobs=jobs)
+    text.flush()
+wall = time.perf_counter() - start
+s1, k1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = lambda a, b: b.ru_utime - a.ru_utime + b.ru_stime - a.ru_stime
+print(json.dumps({"wall_s": wall, "main_cpu_s": cpu(s0, s1),
+                  "main_sys_s": s1.ru_stime - s0.ru_stime,
+                  "main_minflt": s1.ru_minflt - s0.ru_minflt, "workers_cpu_s": cpu(k0, k1),
+                  "workers_sys_s": k1.ru_stime - k0.ru_stime,
+                  "workers_minflt": k1.ru_minflt - k0.ru_minflt}))
+"""
+
+
+def split(leads: Path, jobs: int, out: Path) -> dict:
+    """:data:`_SPLIT` once: the main process's and the workers' CPU apart."""
+    before = loadavg()
+    done = subprocess.run([sys.executable, "-c", _SPLIT, str(RULES), str(leads), str(jobs),
+                           str(out), AS_OF], capture_output=True, check=False, cwd=ROOT)
+    try:
+        found = json.loads(done.stdout)
+    except ValueError:
+        sys.exit(f"bench_eval: cannot split --jobs {jobs}: {done.stderr.decode()[-500:]}")
+    found["load_before"], found["load_after"] = before, loadavg()
+    return found
+
+
 def loadavg() -> float:
     try:
         return float(Path("/proc/loadavg").read_text().split()[0])
@@ -307,7 +351,11 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(rounds):
             for name in names[k % len(names):] + names[:k % len(names)]:
                 runs[name].append(measure(commands[name]))
-        digests = {j: digest(tmp / f"j{j}.out") for j in [1, *jobs]}
+        splits: dict[int, list[dict]] = {j: [] for j in [1, *jobs]}
+        for _ in range(rounds):
+            for j in [1, *jobs]:
+                splits[j].append(split(leads, j, tmp / f"s{j}.out"))
+        digests = {j: digest(tmp / f"{k}{j}.out") for j in [1, *jobs] for k in "js"}
         lines = sum(1 for _ in (tmp / "j1.out").open("rb"))
         if len(set(digests.values())) != 1 or lines != count:
             sys.exit(f"bench_eval: outputs differ or lose records: {digests}, {lines} lines")
@@ -346,6 +394,20 @@ def main(argv: list[str] | None = None) -> int:
               "cores; judge it only with the load figures above near 0); by CPU time "
               f"the most {j} idle cores can give: {ceilings[j]:.2f}x")
     print("outputs of every --jobs: identical bytes, one record per lead")
+    print(f"\nin one process (policy.io.batch.run, policy loaded before; median of {rounds}): "
+          "CPU µs a lead of the main process and of the workers, minor page faults")
+    processes = {}
+    for j, found in splits.items():
+        row = {key: statistics.median(r[key] for r in found) for key in found[0]
+               if key not in ("load_before", "load_after")}
+        row["loads"] = [(r["load_before"], r["load_after"]) for r in found]
+        processes[j] = row
+        print(f"  --jobs {j}: main {row['main_cpu_s'] / count * 1e6:.2f} µs "
+              f"(sys {row['main_sys_s'] / count * 1e6:.2f}, {row['main_minflt']:,.0f} faults), "
+              f"workers {row['workers_cpu_s'] / count * 1e6:.2f} µs "
+              f"(sys {row['workers_sys_s'] / count * 1e6:.2f}, {row['workers_minflt']:,.0f} "
+              f"faults), wall {row['wall_s']:.2f} s, load "
+              + ", ".join(f"{a:.1f}/{b:.1f}" for a, b in row["loads"]))
 
     startup = measure_startup()
     imports = import_times()
@@ -398,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
         "leads": count, "rounds": rounds, "cores": cores, "runs": table,
         "ratio_eval_over_plain_loop": {"wall": round(ratio_wall, 2), "cpu": round(ratio_cpu, 2)},
         "jobs_speedup": speedups, "jobs_ceiling_by_cpu": ceilings,
-        "plain_loop_parallel_speedup": hardware, "startup": startup, "funnel_test": tests,
+        "plain_loop_parallel_speedup": hardware, "processes_in_one_run": processes,
+        "startup": startup, "funnel_test": tests,
         "import_ms_by_command": imports,
         "refused_over_decided": refused, "vs_peers_ratio": peers,
         "goals": {name: {"value": value, "goal": goal, "met": bool(met)}
