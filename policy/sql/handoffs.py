@@ -43,6 +43,42 @@ def _within(key: exp.Expression, low: int, high: int, sentinel: int) -> exp.Expr
     return _case([(exp.Between(this=key, low=_N(low), high=_N(high)), key)], _N(sentinel))
 
 
+def _worked(start: exp.Expression, o: exp.Expression, w: exp.Expression) -> exp.Expression:
+    """The working time before ``start`` (cumulative), in the interval that opens at
+    ``o`` after ``w`` of working time: ``w + max(0, start - o)``."""
+    return exp.Add(this=w, expression=_case(
+        [(exp.GT(this=start, expression=o), exp.Sub(this=start, expression=o.copy()))],
+        _N(0)))
+
+
+def _due(start: exp.Expression, worked: exp.Expression, amount: int,
+         cands: list[tuple[exp.Expression, exp.Expression, exp.Expression]]
+         ) -> exp.Expression:
+    """The instant ``amount`` of working time after the start: at working time
+    ``T = worked + amount``, in the first candidate interval (its opening, working time
+    before it, working time at its close) whose close reaches ``T``
+    (:func:`policy.sql.calendars.due_in_python`); the start itself for no time."""
+    if amount == 0:
+        return start
+    target = exp.Paren(this=exp.Add(this=worked, expression=_N(amount)))
+    return _case([(exp.LTE(this=target, expression=e),
+                   exp.Add(this=o, expression=exp.Sub(this=target.copy(), expression=w)))
+                  for o, w, e in cands])
+
+
+def _by_route(i: int, h: dict, per_tag: dict[str, dict[str, exp.Expression]]
+              ) -> list[exp.Expression]:
+    """Handoff ``i``'s due columns (``_due{i}``, ``_esc{i}``): the chosen route picks
+    the calendar, the handoff's own when no route with a calendar is chosen."""
+    out = []
+    for tag, by_label in per_tag.items():
+        choice = [(exp.EQ(this=_col(f"_route{i}"), expression=_N(k)), by_label[lab])
+                  for k, lab in enumerate(h["labels"][:-1]) if lab in by_label]
+        fallback = by_label.get(h["labels"][-1], exp.null())
+        out.append(exp.Paren(this=_case(choice, fallback)).as_(f"_{tag}{i}", copy=False))
+    return out
+
+
 def default_years(today: datetime.date | None = None) -> tuple[int, int]:
     """Five years before to two after the current year (spec section 10)."""
     year = (today or datetime.date.today()).year
@@ -140,43 +176,28 @@ class HandoffParts:
             start = h["start"]
             per_tag: dict[str, dict[str, exp.Expression]] = {}
             for label, pairs in amounts.items():
-                li = labels.index(label) if label in labels else -1
+                li = labels.index(label)
                 dd, ii = f"cd{i}_{li}", f"ci{i}_{li}"
-                if li >= 0:
-                    dname, iname = self._cal_names(li)
-                    day = self.d.floor_div(start, DAY_US)
-                    step = exp.Add(this=exp.Add(this=ref(dd, "i"), expression=_ge01(
-                        start, ref(dd, "c1"))), expression=_ge01(start, ref(dd, "c2")))
-                    if self.opts.total_joins:
-                        tabs = self.cal_tables[label]
-                        day = _within(day, tabs.days[0][0], tabs.days[-1][0], tabs.sentinel_day)
-                        step = _within(step, 0, len(tabs.intervals) - 1, SENTINEL_INTERVAL)
-                    joins.append((exp.to_table(dname).as_(dd, copy=False), exp.EQ(
-                        this=exp.column("d", table=dd), expression=day)))
-                    joins.append((exp.to_table(iname).as_(ii, copy=False), exp.EQ(
-                        this=exp.column("i", table=ii), expression=step)))
+                dname, iname = self._cal_names(li)
+                tabs = self.cal_tables[label]
+                day = self.d.floor_div(start, DAY_US)
+                step = exp.Add(this=exp.Add(this=ref(dd, "i"), expression=_ge01(
+                    start, ref(dd, "c1"))), expression=_ge01(start, ref(dd, "c2")))
+                if self.opts.total_joins:
+                    day = _within(day, tabs.days[0][0], tabs.days[-1][0], tabs.sentinel_day)
+                    step = _within(step, 0, len(tabs.intervals) - 1, SENTINEL_INTERVAL)
+                joins.append((exp.to_table(dname).as_(dd, copy=False), exp.EQ(
+                    this=exp.column("d", table=dd), expression=day)))
+                joins.append((exp.to_table(iname).as_(ii, copy=False), exp.EQ(
+                    this=exp.column("i", table=ii), expression=step)))
+                worked = _worked(start, ref(ii, "o"), ref(ii, "w"))
                 for tag, amount in pairs:
-                    if amount == 0:
-                        per_tag.setdefault(tag, {})[label] = start
-                        continue
-                    tabs = self.cal_tables[label]
-                    a = tabs.amounts.index(amount)
-                    worked = exp.Add(this=ref(ii, "w"), expression=_case(
-                        [(exp.GT(this=start, expression=ref(ii, "o")),
-                          exp.Sub(this=start, expression=ref(ii, "o")))], _N(0)))
-                    target = exp.Paren(this=exp.Add(this=worked, expression=_N(amount)))
-                    pairs_k = []
-                    for k in range(1, tabs.candidates[a] + 1):
-                        o, w, e = (ref(ii, f"a{a}_{x}{k}") for x in "owe")
-                        pairs_k.append((exp.LTE(this=target, expression=e), exp.Add(
-                            this=o, expression=exp.Sub(this=target, expression=w))))
-                    per_tag.setdefault(tag, {})[label] = _case(pairs_k)
-            for tag, by_label in per_tag.items():
-                # the chosen route picks the calendar
-                choice = [(exp.EQ(this=_col(f"_route{i}"), expression=_N(k)), by_label[lab])
-                          for k, lab in enumerate(h["labels"][:-1]) if lab in by_label]
-                fallback = by_label.get(h["labels"][-1], exp.null())
-                extra.append(exp.Paren(this=_case(choice, fallback)).as_(f"_{tag}{i}", copy=False))
+                    a = tabs.amounts.index(amount) if amount else -1
+                    per_tag.setdefault(tag, {})[label] = _due(
+                        start, worked, amount, [tuple(ref(ii, f"a{a}_{x}{k}") for x in "owe")
+                                                for k in range(1, tabs.candidates[a] + 1)]
+                        if amount else [])
+            extra += _by_route(i, h, per_tag)
         route_cols = [exp.Paren(this=h["route_index"]).as_(f"_route{i}", copy=False)
                       for i, h in enumerate(handoffs) if h.get("amounts")]
         self._add("g1", exp.select(exp.Star(), *route_cols).from_("g", copy=False))
@@ -184,24 +205,26 @@ class HandoffParts:
         for table, on in joins:
             sel = sel.join(table, on=on, join_type="left", copy=False)
         self._add("h", sel)
-        for i, h in enumerate(handoffs):
-            if h.get("sla") is None:
-                continue
-            for tag in ("due", "esc"):
-                val = h.get(tag)
-                if val is not None and val[1]:
-                    h[tag] = (_col(f"_{tag}{i}"), True)
+        self._due_columns(handoffs)
 
     def _handoff_lists(self, handoffs, labels: list[str]) -> None:
         """:meth:`_handoff_cte` without joins (``calendars="lists"``, DuckDB only): each
-        calendar is one row of list columns (:func:`list_table_columns`), cross joined,
-        and a start's day and interval are list positions. DuckDB plans any hash join
-        as a source without batch indexes, so its order-preserving COPY of a plan with
-        one runs on one thread; a cross join with one row keeps the parallel,
-        order-preserving ``Batch Copy To File``, and the lists are referenced, not
-        copied, per chunk. Three steps, so the day and the interval positions are
-        computed once each: ``g1`` (routes, day positions), ``g2`` (interval
-        positions), ``h`` (due instants)."""
+        calendar is one row of list columns (:func:`list_table_columns`), and a start's
+        day and interval are list positions. DuckDB plans any hash join as a source
+        without batch indexes, so its order-preserving COPY of a plan with one runs on
+        one thread; a cross join with one row keeps the parallel, order-preserving
+        ``Batch Copy To File``.
+
+        A cross join copies the one row's lists out of its table for every chunk of
+        2,048 rows, so the lists are few and each calendar is crossed once (``g1``),
+        its lists carried up as columns (a projection passes them on by reference).
+        DuckDB does not share work between the branches of a CASE, so every list
+        position and every lookup a due instant needs is a column of its own step,
+        computed once a row: ``g1`` (routes, day positions), ``g2`` (interval
+        positions), ``g3`` (the interval's opening and working time, the first due
+        candidate of each amount), ``g4`` (working time at the start), ``h`` (due
+        instants: the candidates are consecutive intervals, read from the opening and
+        cumulative-working-time lists)."""
         def pos(key: exp.Expression, low: int, high: int) -> exp.Expression:
             # 1-based list position of key in low..high, else NULL (DuckDB's
             # list_extract counts a negative position from the end)
@@ -209,12 +232,14 @@ class HandoffParts:
                            exp.Add(this=exp.Sub(this=key, expression=_N(low)),
                                    expression=_N(1)))])
 
-        def at(li: int, column: str, position: str) -> exp.Expression:
-            return exp.func("list_extract", exp.column(column, table=f"cl{li}"),
-                            _col(position))
+        def at(li: int, column: str, position: exp.Expression) -> exp.Expression:
+            return exp.func("list_extract", _col(f"_c{li}_{column}"), position)
 
-        day_cols, step_cols, extra = [], [], []
-        used: set[int] = set()
+        def plus(column: str, k: int) -> exp.Expression:
+            return exp.Add(this=_col(column), expression=_N(k))
+
+        day_cols, step_cols, look_cols, worked_cols, extra = [], [], [], [], []
+        used: dict[int, set[int]] = {}
         for i, h in enumerate(handoffs):
             amounts = h.get("amounts", {})
             if not amounts:
@@ -222,54 +247,55 @@ class HandoffParts:
             start = h["start"]
             per_tag: dict[str, dict[str, exp.Expression]] = {}
             for label, pairs in amounts.items():
-                li = labels.index(label) if label in labels else -1
-                dk, ik = f"_dk{i}_{li}", f"_ik{i}_{li}"
-                if li >= 0:
-                    used.add(li)
-                    tabs = self.cal_tables[label]
-                    day = self.d.floor_div(start, DAY_US)
-                    day_cols.append(exp.Paren(this=pos(day, tabs.days[0][0], tabs.days[-1][0]))
-                                    .as_(dk, copy=False))
-                    step = exp.Add(this=exp.Add(this=at(li, "d_i", dk), expression=_ge01(
-                        start, at(li, "d_c1", dk))), expression=_ge01(start, at(li, "d_c2", dk)))
-                    step_cols.append(exp.Paren(this=pos(step, 0, len(tabs.intervals) - 1))
-                                     .as_(ik, copy=False))
+                li = labels.index(label)
+                tabs = self.cal_tables[label]
+                dk, ik, io, iw, wk = (f"_{x}{i}_{li}" for x in ("dk", "ik", "io", "iw", "wk"))
+                day = self.d.floor_div(start, DAY_US)
+                day_cols.append(exp.Paren(this=pos(day, tabs.days[0][0], tabs.days[-1][0]))
+                                .as_(dk, copy=False))
+                step = exp.Add(this=exp.Add(this=at(li, "d_i", _col(dk)), expression=_ge01(
+                    start, at(li, "d_c1", _col(dk)))), expression=_ge01(
+                    start, at(li, "d_c2", _col(dk))))
+                step_cols.append(exp.Paren(this=pos(step, 0, len(tabs.intervals) - 1))
+                                 .as_(ik, copy=False))
+                look_cols += [at(li, "i_o", _col(ik)).as_(io, copy=False),
+                              at(li, "i_w", _col(ik)).as_(iw, copy=False)]
+                worked_cols.append(exp.Paren(this=_worked(start, _col(io), _col(iw)))
+                                   .as_(wk, copy=False))
+                used.setdefault(li, set())
                 for tag, amount in pairs:
-                    if amount == 0:
-                        per_tag.setdefault(tag, {})[label] = start
-                        continue
-                    tabs = self.cal_tables[label]
-                    a = tabs.amounts.index(amount)
-                    o0 = at(li, "i_o", ik)
-                    worked = exp.Add(this=at(li, "i_w", ik), expression=_case(
-                        [(exp.GT(this=start, expression=o0),
-                          exp.Sub(this=start, expression=o0.copy()))], _N(0)))
-                    target = exp.Paren(this=exp.Add(this=worked, expression=_N(amount)))
-                    pairs_k = []
-                    for k in range(1, tabs.candidates[a] + 1):
-                        o, w, e = (at(li, f"i_a{a}_{x}{k}", ik) for x in "owe")
-                        pairs_k.append((exp.LTE(this=target, expression=e), exp.Add(
-                            this=o, expression=exp.Sub(this=target, expression=w))))
-                    per_tag.setdefault(tag, {})[label] = _case(pairs_k)
-            for tag, by_label in per_tag.items():
-                choice = [(exp.EQ(this=_col(f"_route{i}"), expression=_N(k)), by_label[lab])
-                          for k, lab in enumerate(h["labels"][:-1]) if lab in by_label]
-                fallback = by_label.get(h["labels"][-1], exp.null())
-                extra.append(exp.Paren(this=_case(choice, fallback)).as_(f"_{tag}{i}", copy=False))
+                    cands = []
+                    if amount:
+                        a = tabs.amounts.index(amount)
+                        used[li].add(a)
+                        first = f"_j{i}_{li}_{a}"
+                        if first not in {c.alias for c in look_cols}:
+                            look_cols.append(at(li, f"i_j{a}", _col(ik)).as_(first, copy=False))
+                        # candidate k is interval j + k - 1: list position j + k
+                        cands = [(at(li, "i_o", plus(first, k)), at(li, "i_w", plus(first, k)),
+                                  at(li, "i_w", plus(first, k + 1)))
+                                 for k in range(1, tabs.candidates[a] + 1)]
+                    per_tag.setdefault(tag, {})[label] = _due(start, _col(wk), amount, cands)
+            extra += _by_route(i, h, per_tag)
         route_cols = [exp.Paren(this=h["route_index"]).as_(f"_route{i}", copy=False)
                       for i, h in enumerate(handoffs) if h.get("amounts")]
+        lists = [exp.column(column, table=f"cl{li}").as_(f"_c{li}_{column}", copy=False)
+                 for li in sorted(used)
+                 for column in ("d_i", "d_c1", "d_c2", "i_o", "i_w",
+                                *(f"i_j{a}" for a in sorted(used[li])))]
+        sel = exp.select(_star_of("g"), *route_cols, *day_cols, *lists).from_(
+            exp.to_table("g").as_("g", copy=False))
+        for li in sorted(used):
+            sel = sel.join(exp.to_table(self._cal_names(li)[0] + "_lists").as_(
+                f"cl{li}", copy=False), join_type="cross", copy=False)
+        self._add("g1", sel)
+        for name, cols, prev in (("g2", step_cols, "g1"), ("g3", look_cols, "g2"),
+                                 ("g4", worked_cols, "g3"), ("h", extra, "g4")):
+            self._add(name, exp.select(exp.Star(), *cols).from_(prev, copy=False))
+        self._due_columns(handoffs)
 
-        def crossed(sel: exp.Select) -> exp.Select:
-            for li in sorted(used):
-                sel = sel.join(exp.to_table(self._cal_names(li)[0] + "_lists").as_(
-                    f"cl{li}", copy=False), join_type="cross", copy=False)
-            return sel
-
-        self._add("g1", exp.select(exp.Star(), *route_cols, *day_cols).from_("g", copy=False))
-        self._add("g2", crossed(exp.select(_star_of("g"), *step_cols).from_(
-            exp.to_table("g1").as_("g", copy=False))))
-        self._add("h", crossed(exp.select(_star_of("g"), *extra).from_(
-            exp.to_table("g2").as_("g", copy=False))))
+    def _due_columns(self, handoffs) -> None:
+        """The business-time due instants are now columns of step ``h``."""
         for i, h in enumerate(handoffs):
             if h.get("sla") is None:
                 continue
@@ -296,12 +322,22 @@ class HandoffParts:
 
 def list_table_columns(tabs) -> list[tuple[str, list]]:
     """The one row of a calendar's ``calendars="lists"`` table, as (column, list): the
-    days table's ``i``, ``c1``, ``c2`` as ``d_*`` (position: day - first day + 1) and
-    every column of the intervals table but ``i`` as ``i_*`` (position: i + 1)."""
+    days table's ``i``, ``c1``, ``c2`` as ``d_*`` (position: day - first day + 1);
+    each interval's opening ``i_o`` and the working time before it ``i_w`` (position:
+    interval + 1; ``i_w`` has one more item, the working time at the last close); and
+    for each amount ``a`` the interval of its first due candidate, ``i_j{a}`` (the
+    candidates are that interval and the ones after it; past the last interval, the
+    index after it, whose lookups are NULL)."""
     out = [(f"d_{c}", [row[k] for row in tabs.days])
            for k, c in enumerate(tabs.day_columns) if c != "d"]
-    out += [(f"i_{c}", [row[k] for row in tabs.intervals])
-            for k, c in enumerate(tabs.interval_columns) if c != "i"]
+    col = {c: k for k, c in enumerate(tabs.interval_columns)}
+    rows = tabs.intervals
+    out.append(("i_o", [row[col["o"]] for row in rows]))
+    out.append(("i_w", [row[col["w"]] for row in rows] + (
+        [rows[-1][col["w"]] + rows[-1][col["n"]]] if rows else [0])))
+    index_of = {row[col["o"]]: row[col["i"]] for row in rows}  # openings are distinct
+    for a in range(len(tabs.amounts)):
+        first = col[f"a{a}_o1"]
+        out.append((f"i_j{a}", [len(rows) if row[first] is None else index_of[row[first]]
+                                for row in rows]))
     return out
-
-
