@@ -11,13 +11,19 @@ statements in the same run:
     python bench/bench_duck_query.py --compare /tmp/old.sql         # old and new, alternately
     python bench/bench_duck_query.py --profile /tmp/prof.json       # DuckDB's operator profile
     python bench/bench_duck_query.py --jsonl-phases --leads 100000  # JSON Lines path, per phase
+    python bench/bench_duck_query.py --input /tmp/L2.parquet --threads 2 \
+        --copy-option "COMPRESSION zstd" --copy-option "ROW_GROUP_SIZE 245760"
 
 A statement saved by ``--save-sql`` from an older checkout (run this script there, or
 copy it) is compared with this checkout's, each run ``--repeat`` times in turn on the
 same connection and the same input; the least CPU time of each is reported, and the
 outputs must be the same rows in the same order, or the figures are not kept.
 The leads are ``rules/generate_leads.py``'s, read by ``read_json`` and written to
-Parquet as ``bench_warehouse.py`` does (timestamps become TIMESTAMP columns).
+Parquet as ``bench_warehouse.py`` does (timestamps become TIMESTAMP columns), or
+read from ``--input`` (a file made once and reused: the 10M file of
+``bench_warehouse.py --keep-input``). Each ``--copy-option`` is one more run of this
+checkout's statement with that text added to the COPY's options (the writer's codec,
+row-group size…), beside the plain one.
 """
 
 from __future__ import annotations
@@ -76,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--compare", action="append", default=[], metavar="FILE.sql")
     ap.add_argument("--save-sql", metavar="FILE.sql")
     ap.add_argument("--profile", metavar="FILE.json")
+    ap.add_argument("--input", metavar="FILE.parquet",
+                    help="decide this Parquet file (no leads generated; --leads ignored)")
+    ap.add_argument("--copy-option", action="append", default=[], metavar="TEXT",
+                    help="also run the statement with TEXT among the COPY options")
     ap.add_argument("--jsonl-phases", action="store_true",
                     help="instead: JSON Lines staging, suspect scan, records query (CPU s)")
     args = ap.parse_args(argv)
@@ -83,21 +93,26 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     import policy
-    from policy.sql.duck import DuckEngine
+    from policy.sql.duck import DuckEngine, _no_joins
 
     spec = importlib.util.spec_from_file_location("_gen", RULES / "generate_leads.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     with tempfile.TemporaryDirectory(prefix="bench-duckq-") as tmp:
         jsonl, src = Path(tmp) / "leads.jsonl", Path(tmp) / "leads.parquet"
-        with open(jsonl, "w", encoding="utf-8", newline="\n") as f:
-            gen.write_jsonl(gen.generate(args.leads, 42), f)
-        if args.jsonl_phases:
-            return _jsonl_phases(jsonl, args)
-        duckdb.connect().execute(
-            "COPY (SELECT * FROM read_json(?, format='newline_delimited', sample_size=-1)) "
-            "TO ? (FORMAT parquet)", [str(jsonl), str(src)])
-        jsonl.unlink()
+        if args.input and not args.jsonl_phases:
+            src = Path(args.input)
+            args.leads = duckdb.connect().execute(
+                "SELECT count(*) FROM read_parquet(?)", [str(src)]).fetchone()[0]
+        else:
+            with open(jsonl, "w", encoding="utf-8", newline="\n") as f:
+                gen.write_jsonl(gen.generate(args.leads, 42), f)
+            if args.jsonl_phases:
+                return _jsonl_phases(jsonl, args)
+            duckdb.connect().execute(
+                "COPY (SELECT * FROM read_json(?, format='newline_delimited', "
+                "sample_size=-1)) TO ? (FORMAT parquet)", [str(jsonl), str(src)])
+            jsonl.unlink()
         engine = DuckEngine(policy.load(RULES), as_of=policy.parse_timestamp(AS_OF),
                             threads=args.threads)
         con = engine.con
@@ -106,13 +121,19 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.save_sql).write_text(statements["this checkout"], encoding="utf-8")
         for path in args.compare:
             statements[path] = Path(path).read_text(encoding="utf-8")
+        options = {label: "" for label in statements}
+        for text in args.copy_option:
+            statements[f"with {text}"] = statements["this checkout"]
+            options[f"with {text}"] = ", " + text
         best: dict[str, tuple[float, float]] = {}
         outs = {}
         for _ in range(args.repeat):
             for k, (label, sql) in enumerate(statements.items()):
                 out = str(Path(tmp) / f"out{k}.parquet")
                 cpu, wall = _cpu(), time.perf_counter()
-                con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet, PRESERVE_ORDER true)")
+                with _no_joins(con):
+                    con.execute(f"COPY ({sql}) TO '{out}' "
+                                f"(FORMAT parquet, PRESERVE_ORDER true{options[label]})")
                 cpu, wall = _cpu() - cpu, time.perf_counter() - wall
                 old = best.get(label, (1e18, 1e18))
                 best[label] = (min(old[0], cpu), min(old[1], wall))
@@ -129,13 +150,15 @@ def main(argv: list[str] | None = None) -> int:
             cpu, wall = best[label]
             report["runs"][label] = {"cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
                                      "cpu_us_per_lead": round(cpu / args.leads * 1e6, 2),
-                                     "rows_differing": differ}
+                                     "rows_differing": differ,
+                                     "output_mib": round(os.path.getsize(out) / 2**20, 1)}
         print(json.dumps(report, indent=1))
         if args.profile:
             con.execute("PRAGMA enable_profiling='json'")
             con.execute(f"PRAGMA profiling_output='{args.profile}'")
-            con.execute(f"COPY ({statements['this checkout']}) TO "
-                        f"'{Path(tmp) / 'prof.parquet'}' (FORMAT parquet, PRESERVE_ORDER true)")
+            with _no_joins(con):
+                con.execute(f"COPY ({statements['this checkout']}) TO "
+                            f"'{Path(tmp) / 'prof.parquet'}' (FORMAT parquet, PRESERVE_ORDER true)")
             con.execute("PRAGMA disable_profiling")
             _top(json.loads(Path(args.profile).read_text()))
         engine.close()

@@ -19,6 +19,11 @@ the figure to read is the measured peak. Results go to ``bench/results.json`` un
 
     python bench/bench_warehouse.py --quick
     python bench/bench_warehouse.py --spark --huge
+    python bench/bench_warehouse.py --skip-jsonl --keep-input /tmp/wh   # make L10 once, reuse
+
+``--keep-input DIR`` keeps the Parquet inputs in DIR (``leads-10.parquet``,
+``leads-100.parquet``) and reuses one that is already there, so side-by-side runs decide
+the same file; delete DIR when done (10M leads are about 140 MiB, 100M about 1.4 GiB).
 """
 
 from __future__ import annotations
@@ -127,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-jsonl", action="store_true",
                     help="skip the JSON Lines comparison (and its byte check)")
     ap.add_argument("--skip-10x", action="store_true", help="skip the 10 x N Parquet run")
+    ap.add_argument("--keep-input", metavar="DIR",
+                    help="make the Parquet inputs in DIR and keep them; reuse them if there")
     args = ap.parse_args(argv)
     n = 20_000 if args.quick else args.leads
     gen = _module(RULES / "generate_leads.py")
@@ -162,14 +169,17 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if times == 10 and args.skip_10x:
                 continue
-            src = work / f"leads-{times}.parquet"
-            con = duckdb.connect()
+            kept = Path(args.keep_input) if args.keep_input else None
+            src = (kept or work) / f"leads-{times}.parquet"
             started = time.perf_counter()
-            con.execute(
-                "COPY (SELECT * REPLACE (lead_id || '-' || CAST(k AS VARCHAR) AS lead_id) "
-                "FROM read_json(?, format='newline_delimited', sample_size=-1), "
-                f"range({times}) AS r(k)) TO ? (FORMAT parquet)", [str(jsonl), str(src)])
-            con.close()
+            if not src.exists():
+                src.parent.mkdir(parents=True, exist_ok=True)
+                con = duckdb.connect()
+                con.execute(
+                    "COPY (SELECT * REPLACE (lead_id || '-' || CAST(k AS VARCHAR) AS lead_id) "
+                    "FROM read_json(?, format='newline_delimited', sample_size=-1), "
+                    f"range({times}) AS r(k)) TO ? (FORMAT parquet)", [str(jsonl), str(src)])
+                con.close()
             made = round(time.perf_counter() - started, 1)
             res = rate(n * times, run([*cmd, "eval", str(RULES), str(src), "--as-of", AS_OF,
                                        "--engine", "duckdb", "-o", str(work / "out.parquet")]))
@@ -177,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             res["input_mib"] = round(src.stat().st_size / 2**20, 1)
             out[label] = res
             print(label, json.dumps(res), flush=True)
-            src.unlink()
+            if kept is None:
+                src.unlink()
         if args.spark:
             sp = rate(n, run([*cmd, *base, "--engine", "spark", "--spark-master", "local[*]",
                               "-o", str(work / "sp.jsonl")]))

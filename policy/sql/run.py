@@ -61,9 +61,11 @@ def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | N
     if in_fmt == "parquet" and leads == "-":
         raise EngineUsageError("Parquet cannot be read from standard input: give the "
                                "file's path")
-    runner = _runner(pol, engine, at, spark_master)
+    parquet_only = engine == "duckdb" and in_fmt == "parquet" and fmt == "parquet"
+    # that path never reads JSON text: its engine skips the JSON statement
+    runner = _runner(pol, engine, at, spark_master, json=not parquet_only)
     totals = Totals()
-    if engine == "duckdb" and in_fmt == "parquet" and fmt == "parquet":
+    if parquet_only:
         try:
             totals.total = runner.parquet_to_parquet(leads, output)
         except OSError as exc:
@@ -143,14 +145,14 @@ def _count_parquet_refusals(path: str, totals: Totals) -> None:
                                       else error))
 
 
-def _runner(pol: Any, engine: str, at: int, spark_master: str) -> Any:
+def _runner(pol: Any, engine: str, at: int, spark_master: str, json: bool = True) -> Any:
     from policy.sql.errors import SqlUnsupported
 
     try:
         if engine == "duckdb":
             from policy.sql.duck import DuckEngine
 
-            return DuckEngine(pol, as_of=at)
+            return DuckEngine(pol, as_of=at, json=json)
         if engine == "spark":
             from policy.sql.spark import SparkEngine, spark_missing
 
