@@ -71,11 +71,22 @@ def _by_route(i: int, h: dict, per_tag: dict[str, dict[str, exp.Expression]]
     """Handoff ``i``'s due columns (``_due{i}``, ``_esc{i}``): the chosen route picks
     the calendar, the handoff's own when no route with a calendar is chosen."""
     out = []
+    last = h["labels"][-1]
     for tag, by_label in per_tag.items():
-        choice = [(exp.EQ(this=_col(f"_route{i}"), expression=_N(k)), by_label[lab])
-                  for k, lab in enumerate(h["labels"][:-1]) if lab in by_label]
-        fallback = by_label.get(h["labels"][-1], exp.null())
-        out.append(exp.Paren(this=_case(choice, fallback)).as_(f"_{tag}{i}", copy=False))
+        # one branch per calendar, not per route (routes on one calendar share its
+        # instant; those on the handoff's own calendar are the ELSE): a CASE's
+        # branches are computed apart, however alike
+        routes: dict[str, list[int]] = {}
+        for k, lab in enumerate(h["labels"][:-1]):
+            if lab in by_label and lab != last:
+                routes.setdefault(lab, []).append(k)
+        route = _col(f"_route{i}")
+        choice = [(exp.EQ(this=route, expression=_N(ks[0])) if len(ks) == 1 else
+                   exp.In(this=route, expressions=[_N(k) for k in ks]), by_label[lab])
+                  for lab, ks in routes.items()]
+        fallback = by_label.get(last, exp.null())
+        out.append(exp.Paren(this=_case(choice, fallback) if choice else fallback)
+                   .as_(f"_{tag}{i}", copy=False))
     return out
 
 

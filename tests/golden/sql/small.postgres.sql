@@ -4824,50 +4824,18 @@ WITH cal0_days AS (
     g.*,
     (
       CASE
-        WHEN "_route0" = 0
-        THEN CASE
-          WHEN (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) <= ci0_0.a0_e1
-          THEN ci0_0.a0_o1 + (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) - ci0_0.a0_w1
-          WHEN (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) <= ci0_0.a0_e2
-          THEN ci0_0.a0_o2 + (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) - ci0_0.a0_w2
-        END
-        WHEN "_route0" = 1
-        THEN CASE
-          WHEN (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) <= ci0_0.a0_e1
-          THEN ci0_0.a0_o1 + (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) - ci0_0.a0_w1
-          WHEN (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) <= ci0_0.a0_e2
-          THEN ci0_0.a0_o2 + (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) - ci0_0.a0_w2
-        END
-        ELSE CASE
-          WHEN (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) <= ci0_0.a0_e1
-          THEN ci0_0.a0_o1 + (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) - ci0_0.a0_w1
-          WHEN (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) <= ci0_0.a0_e2
-          THEN ci0_0.a0_o2 + (
-            ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
-          ) - ci0_0.a0_w2
-        END
+        WHEN (
+          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+        ) <= ci0_0.a0_e1
+        THEN ci0_0.a0_o1 + (
+          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+        ) - ci0_0.a0_w1
+        WHEN (
+          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+        ) <= ci0_0.a0_e2
+        THEN ci0_0.a0_o2 + (
+          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+        ) - ci0_0.a0_w2
       END
     ) AS _due0
   FROM g1 AS g
