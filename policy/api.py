@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -102,7 +102,7 @@ class Policy:
 
     __slots__ = ("_model", "_info", "_diagnostics", "_interpreter", "_engine", "_engine_name",
                  "_validator", "_plan", "_id_field", "_id_key", "_check", "_local_tz", "_tz",
-                 "_decide")
+                 "_decide", "_decide_json")
 
     def __init__(
         self,
@@ -142,12 +142,13 @@ class Policy:
         validator = LeadValidator(model.schema, tz=tz) if model.schema is not None else None
         check = validator.lead_check() if validator is not None else None
         plan = _timestamp_plan(program)
-        run, name, decide = interpreter.run, "interpreter", None
+        run, name, decide, decide_json = interpreter.run, "interpreter", None, None
         if engine != "interpreter":
             compiled = _compile(program, info, required=engine == "compiled",
                                 prepare=(plan, check, tz, validator))
             if compiled is not None:
                 run, name, decide = compiled.run, "compiled", compiled.decide
+                decide_json = compiled.decide_json
         setattr_ = object.__setattr__
         setattr_(self, "_model", model)
         setattr_(self, "_info", info)
@@ -159,6 +160,7 @@ class Policy:
         setattr_(self, "_check", check)
         setattr_(self, "_plan", plan)
         setattr_(self, "_decide", decide)
+        setattr_(self, "_decide_json", decide_json)
         setattr_(self, "_local_tz", local_tz)
         setattr_(self, "_tz", tz)
         id_field = model.id_field
@@ -256,6 +258,16 @@ class Policy:
             return self._engine(lead, self.prepare(lead), as_of_us)
         except _UNDECIDABLE as exc:
             raise self._undecidable(lead, exc) from None
+
+    @property
+    def line_decider(self) -> Callable[[bytes, int], Decision | None] | None:
+        """``decide(line, as_of_us)``: the decision of one JSON Lines line (UTF-8 bytes,
+        no line end) read straight into a typed struct, or None for a line it leaves to
+        the ordinary path (read the line, then :meth:`evaluate_at`), which then decides
+        the same lead the same way; it may raise ArithmeticError, which that path
+        turns into a refusal. None when the policy has no such decider (no schema, or
+        one it does not cover: :mod:`policy.engine.compile_struct`)."""
+        return self._decide_json
 
     def evaluate_many(
         self, leads: Iterable[Any], *, as_of: datetime | None = None

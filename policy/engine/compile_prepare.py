@@ -36,7 +36,7 @@ import jsonschema_rs
 from policy.engine.linewriter import LineWriter
 from policy.engine.timestamps import EPOCH, Z_FORM_LENGTH, Z_FORM_MARKS, parse_timestamp
 
-__all__ = ["PrepareSpec", "write_prologue"]
+__all__ = ["PrepareSpec", "write_prologue", "write_timestamps"]
 
 
 @attrs.frozen
@@ -99,22 +99,38 @@ def write_prologue(w: LineWriter, ex: Any, spec: PrepareSpec,
                 w.line("return None")
         with w.block(f"except {exc}:"):
             w.line("return None  # a value no JSON holds: the reference path refuses it")
+    names = {(key,): local for key, local in read.items()}
+    return done | write_timestamps(w, ex, spec, names, presence_only, lead_read=True)
+
+
+def write_timestamps(w: LineWriter, ex: Any, spec: PrepareSpec,
+                     names: dict[tuple[str, ...], str], presence_only: Callable[[str], bool],
+                     *, lead_read: bool = False) -> set[tuple]:
+    """Each timestamp of the plan, into the local the rules read it from: from the
+    local in ``names`` that holds the field's value (by path), else (``lead_read``)
+    read from the dict ``lead``; else the field cannot be there (None). Returns the keys
+    of the items set."""
+    done: set[tuple] = set()
     for path, key, kind in spec.plan:
         local = ex._locals.get(("ts", path)) or ex.new_name("t", "unread")
         done.add(("ts", path))
-        if key is not None and key in read:
-            value = read[key]
+        path = tuple(path)
+        if path in names:
+            value = names[path]
+        elif not lead_read:
+            w.line(f"{local} = None")
+            continue
         elif key is not None:
             value = ex.new_name("v")
             w.line(f"{value} = lead.get({key!r})")
         else:
             value = ex.new_name("v")
-            w.line(f"{value} = get(lead, {ex.const(tuple(path), 'PATH')})")
+            w.line(f"{value} = get(lead, {ex.const(path, 'PATH')})")
         with w.block(f"if {value} is None:"):
             w.line(f"{local} = None")
         if kind != "date":
             # a field the schema checks have typed a string (or null, tested above)
-            text = key is not None and key in read and ex.types.get((key,), _UNKNOWN) <= _STRN
+            text = path in names and ex.types.get(path, _UNKNOWN) <= _STRN
             _z_form(w, ex, value, local, text, presence_only(local))
         parse = ex.const(functools.partial(parse_timestamp, kind=kind, tz=spec.tz), "PARSE")
         with w.block("else:"):

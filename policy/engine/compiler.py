@@ -66,6 +66,7 @@ from policy.engine.codegen import (
 )
 from policy.engine.compile_handoffs import HandoffCompiler
 from policy.engine.compile_prepare import PrepareSpec, write_prologue
+from policy.engine.compile_struct import write_json_decide
 from policy.engine.decision import (
     Decision,
     HandoffResult,
@@ -92,13 +93,14 @@ class CompiledEngine:
     ``decide(lead, as_of)``, compiled when :func:`compile_model` is given how leads are
     prepared, is ``run`` with the lead's preparation in front
     (:mod:`policy.engine.compile_prepare`): the decision, or None when the lead must take
-    the reference path (``Policy.prepare``, then ``run``).
+    the reference path (``Policy.prepare``, then ``run``). ``decide_json(data, as_of)``
+    does the same from a JSON line's bytes (:mod:`policy.engine.compile_struct`).
     """
 
-    __slots__ = ("program", "info", "source", "filename", "run", "decide")
+    __slots__ = ("program", "info", "source", "filename", "run", "decide", "decide_json")
 
     def __init__(self, program: ir.Program, info: PolicyInfo, source: str, filename: str,
-                 run, decide=None) -> None:
+                 run, decide=None, decide_json=None) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "program", program)
         setattr_(self, "info", info)
@@ -106,6 +108,7 @@ class CompiledEngine:
         setattr_(self, "filename", filename)
         setattr_(self, "run", run)
         setattr_(self, "decide", decide)
+        setattr_(self, "decide_json", decide_json)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a CompiledEngine is immutable")
@@ -141,7 +144,7 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
     code = compile(source, filename, "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
     return CompiledEngine(program, info, source, filename, namespace["run"],
-                          namespace.get("decide"))
+                          namespace.get("decide"), namespace.get("decide_json"))
 
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,40}", re.ASCII)
@@ -225,6 +228,8 @@ class _Compiler(HandoffCompiler):
         self.info = info
         #: the scores surely an ``int`` (score_section): kept mappings (placement_section)
         self.int_scores: set[str] = set()
+        #: the decision's lead id, when a local holds it (compile_struct)
+        self.lead_id_code: str | None = None
 
     # ------------------------------------------------------------------ sections
     def sections(self) -> list[_Section]:
@@ -247,6 +252,10 @@ class _Compiler(HandoffCompiler):
             out.comment("the same rules, after the lead's preparation inline "
                         "(policy.engine.compile_prepare); None: take the reference path")
             out.extend(self.decide_source(prepare))
+            json_decide = write_json_decide(self, prepare, _BOUND)  # a line to its decision
+            if json_decide is not None:
+                out.line()
+                out.extend(json_decide)
         return out.text(), self.ns
 
     def decide_source(self, prepare: PrepareSpec) -> LineWriter:
@@ -569,7 +578,9 @@ class _Compiler(HandoffCompiler):
         else:
             placed, why = "reached", "None"  # no rejection, no recycling: the reached stage
         id_field = program.id_field
-        if id_field is None:
+        if self.lead_id_code is not None:
+            lead_id = self.lead_id_code
+        elif id_field is None:
             lead_id = "None"
         elif len(id_field) == 1:
             lead_id = f"lead.get({id_field[0]!r})"

@@ -157,7 +157,9 @@ def process(pol: Any, writer: Writer, unit: JsonlBlock | RecordBatch, as_of_us: 
         join = writer.join
         if type(unit) is JsonlBlock and not trace and join is not None:
             # JSON out: each lead read, decided and encoded in turn (decide_encode)
-            texts, refusals, kept = decide_encode(pol, unit.iter_leads(), as_of_us,
+            # each line the policy's line decider decides is never read into a dict
+            leads = unit.iter_leads(pol.line_decider, as_of_us)
+            texts, refusals, kept = decide_encode(pol, leads, as_of_us,
                                                   writer.encoder.encode, SUMMARY_LIMIT)
             count = len(texts)
             payload = join(texts)

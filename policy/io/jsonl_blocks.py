@@ -10,8 +10,8 @@ for those lines (same line numbers, same error records).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import IO, BinaryIO
+from collections.abc import Callable, Iterator
+from typing import IO, Any, BinaryIO
 
 import attrs
 
@@ -140,11 +140,18 @@ class JsonlBlock:
         """
         return list(self.iter_leads())
 
-    def iter_leads(self) -> Iterator[tuple[int, dict | Record]]:
+    def iter_leads(self, decide: Callable[[bytes, int], Any] | None = None,
+                   as_of_us: int = 0) -> Iterator[tuple[int, Any]]:
         """:meth:`leads`, one at a time: ``funnel eval`` decides and encodes each lead
         as soon as it is read, so that only one lead, not a block's thousand, is live
         at a time (they stay in the processor's caches: bench/README.md, fifth
-        session). This runs once per lead of the file (``funnel eval``'s reading)."""
+        session). This runs once per lead of the file (``funnel eval``'s reading).
+
+        With ``decide`` (a policy's :attr:`~policy.Policy.line_decider`), a line it
+        decides at ``as_of_us`` yields its decision in place of the lead: the lead's
+        dict is never built (bench/README.md, sixth session). When it leaves more than
+        a quarter of a block's lines to the dict path (leads with keys the schema does
+        not declare, say), the rest of the block is read without it."""
         if self.too_long:
             yield self.line, failed_record(self.line, TOO_LONG_MESSAGE)
             return
@@ -162,8 +169,20 @@ class JsonlBlock:
         number = self.line - 1
         decode = fast_decode
         last = len(pieces) - 1
+        missed = 0
         for i, piece in enumerate(pieces):
             number += 1
+            if decide is not None:
+                try:
+                    decision = decide(piece, as_of_us)
+                except ArithmeticError:  # the dict path refuses the lead, and says why
+                    decision = None
+                if decision is not None:
+                    yield number, decision
+                    continue
+                missed += 1
+                if missed >= 16 and missed * 4 > i:
+                    decide = None
             try:
                 value = decode(piece)
             except Exception:  # noqa: BLE001 - the text path reads it and explains

@@ -1,0 +1,381 @@
+"""A JSON Lines line decided straight from its bytes: the lead read into a typed struct.
+
+``funnel eval`` reads a lead (msgspec builds its ``dict``), then ``decide`` checks it
+against the schema field by field in Python: about half of what a lead costs on
+``rules/`` (bench/README.md, sixth 2026-12-05 session). For a schema made of the
+everyday keywords, msgspec can do both at once in C: decoding a line into a
+``msgspec.Struct`` whose fields have the schema's types reads and type-checks every
+field (types, ``required``, string ``enum`` and ``const``, the shape of nested objects
+and the type of array items) without building the dict. ``decide_json(data, as_of)``,
+generated here, is that decoding followed by what msgspec does not check (bounds,
+lengths, ``pattern``, in Python as :mod:`policy.engine.compile_schema` writes them),
+the timestamps, and the same typed rules as ``decide``.
+
+Like ``decide``, it is **sound, not complete**: it returns a decision only for a line
+whose lead the reference path (read the line into a dict, then ``Policy.evaluate_at``)
+decides the same way, and None for any other line, which then takes that path. What
+makes it sound, against spec section 9 and the validator:
+
+- unknown keys are refused (``forbid_unknown_fields``): msgspec skips an unknown
+  field's value without looking at it, so a number past a double's range in it would
+  not refuse the lead, and the rules may read fields the schema does not declare;
+- a key repeated in one object: msgspec keeps the last value, as the dict does; a
+  repeated value of the wrong type fails the decoding (the reference path decides);
+- msgspec's types are exact: ``true`` is not an ``int``, ``1.0`` not an ``int`` (the
+  validator calls it an integer: the reference path decides), an ``int`` stays an
+  ``int`` in an ``int | float`` field; integers past 64 bits are read as the dict
+  reader reads them; numbers past a double's range fail, as they do for the dict;
+- a field whose value may be an object is read as a struct, not a dict: only where
+  the rules merely test it for presence; an array may not hold objects.
+
+A schema (or rules) outside this gives no ``decide_json`` and every line takes the
+dict path.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Mapping
+from typing import Any, Literal, Union
+
+import msgspec
+
+from policy.engine.compile_prepare import PrepareSpec, write_timestamps
+from policy.engine.compile_schema import (
+    _allows_null,
+    _bound_tests,
+    _members,
+    _pattern_check,
+    _types,
+    _Unsupported,
+)
+from policy.engine.linewriter import LineWriter
+
+__all__ = ["lead_struct", "write_json_decide"]
+
+
+def lead_struct(document: Any) -> type | None:
+    """The ``msgspec.Struct`` type of a lead under the schema ``document`` (one already
+    accepted by :func:`policy.engine.compile_schema.schema_checks`), or None when its
+    keywords do not map onto msgspec types (see the module docstring)."""
+    try:
+        struct = _struct(document, "Lead")
+        msgspec.json.Decoder(struct)  # msgspec refuses some unions only here
+    except (_Unsupported, TypeError, ValueError):
+        return None
+    return struct
+
+
+def _struct(schema: Mapping, name: str) -> type:
+    properties = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    fields: list[tuple] = []
+    attrs: dict[str, str] = {}
+    for i, (key, sub) in enumerate(properties.items()):
+        attr = f"f{i}"
+        attrs[key] = attr
+        kind = _field_type(sub, f"{name}_{i}")
+        if key in required:
+            fields.append((attr, kind, msgspec.field(name=key)))
+        else:
+            fields.append((attr, kind, msgspec.field(default=None, name=key)))
+    for j, key in enumerate(sorted(required - set(properties))):
+        fields.append((f"r{j}", Any, msgspec.field(name=key)))  # present, any value
+    struct = msgspec.defstruct(name, fields, kw_only=True, forbid_unknown_fields=True,
+                               gc=False)
+    struct.__lead_attrs__ = attrs  # type: ignore[attr-defined]
+    return struct
+
+
+def _field_type(schema: Any, name: str) -> Any:
+    """The msgspec type of a property's value (None when it may be absent is the
+    struct's default, not the type's: an absent key is None as a null one is)."""
+    if schema is True:
+        return Any
+    types = _types(schema)
+    members = _members(schema)
+    null = _allows_null(schema)
+    if members is not None:
+        strings = [m for m in members if type(m) is str]
+        if "string" not in types or not strings \
+                or any(m is not None and type(m) is not str for m in members):
+            raise _Unsupported  # numbers, booleans, arrays as members: the dict path
+        kind: Any = Literal[tuple(strings)]  # type: ignore[valid-type]
+        return Union[kind, None] if null else kind  # noqa: UP007 - built at run time
+    kinds: list[Any] = []
+    for t in types:
+        if t == "null":
+            kinds.append(type(None))
+        elif t == "boolean":
+            kinds.append(bool)
+        elif t == "integer":
+            if "number" not in types:
+                kinds.append(int)
+        elif t == "number":
+            kinds += [int, float]
+        elif t == "string":
+            kinds.append(str)
+        elif t == "array":
+            items = schema.get("items", True)
+            if items is not True and ("object" in _types(items) or _checked(items)):
+                raise _Unsupported  # objects or checked values inside an array
+            kinds.append(list[Any] if items is True else list[_field_type(items, name)])
+        elif t == "object":
+            kinds.append(_struct(schema, name))
+    if not kinds:
+        raise _Unsupported
+    return kinds[0] if len(kinds) == 1 else Union[tuple(kinds)]  # noqa: UP007
+
+
+_CHECKED = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                      "minLength", "maxLength", "pattern", "minItems", "maxItems"})
+
+
+def _checked(schema: Any) -> bool:
+    """Whether a value's schema has keywords checked in Python (not by its type)."""
+    return isinstance(schema, Mapping) and bool(set(schema) & _CHECKED)
+
+
+# ---------------------------------------------------------------------- the function
+
+
+def write_json_decide(compiler: Any, prepare: PrepareSpec, bound_names: tuple[str, ...]
+                      ) -> LineWriter | None:
+    """``def decide_json(data, as_of, …)`` for the rules of ``compiler`` (the untyped
+    compilation, whose namespace and constants it shares), or None when the schema or
+    the rules are outside what it covers (see the module docstring). ``bound_names``:
+    the namespace's names bound as locals when the function uses them."""
+    if prepare.schema is None:
+        return None
+    document = prepare.schema.document
+    struct = lead_struct(document)
+    if struct is None:
+        return None
+    # the rules compiled again, knowing the types msgspec gives each field: the same
+    # types the schema checks of ``decide`` let through (compile_schema.field_types)
+    typed = type(compiler)(compiler.program, compiler.info, compiler.ns,
+                           prepare.schema.field_types())
+    typed._consts = compiler._consts
+    typed.used.add("lead_id")
+    typed.lead_id_code = "lead_id"
+    sections = typed.sections()
+    body = LineWriter()
+    writer = _StructWriter(body, typed)
+    decode = typed.const(msgspec.json.Decoder(struct).decode, "DECODE")
+    exc = typed.const(Exception, "EXC")
+    with body.block("try:"):
+        body.line(f"lead = {decode}(data)")
+    with body.block(f"except {exc}:"):
+        body.line("return None  # not such a lead: the dict path reads it")
+    writer.object("lead", document, struct, ())
+    id_field = typed.program.id_field
+    if id_field is None:
+        body.line("lead_id = None")
+    elif tuple(id_field) in writer.names:
+        body.line(f"lead_id = {writer.names[tuple(id_field)]}")
+    elif _reaches(document, tuple(id_field)):
+        return None  # below a value read as it is (an array, any value)
+    else:
+        body.line("lead_id = None  # a key the lead cannot have")
+    for key in list(typed._items):
+        if key[0] == "raw" and key not in writer.done:
+            if _reaches(document, key[1]):
+                return None  # below a value read as it is (an array, any value)
+            body.line(f"{typed._locals[key]} = None  # a key the lead cannot have")
+            writer.done.add(key)
+    # of an object's value the rules may read its presence only (it is a struct here)
+    for path, local in writer.objects:
+        if ("raw", path) in typed._items and not _presence_only(typed, sections, local):
+            return None
+    done = write_timestamps(body, typed, prepare, writer.names,
+                            typed._presence_only(sections))
+    done |= writer.done
+    typed.body(body, sections, done)
+    text = body.text()
+    if _reads_lead(text):
+        return None  # the rules read the lead itself: the dict path
+    bound = [name for name in bound_names if re.search(rf"\b{name}\b", text)]
+    w = LineWriter()
+    with w.block(f"def decide_json(data, as_of, {', '.join(f'{n}={n}' for n in bound)}):"
+                 if bound else "def decide_json(data, as_of):"):
+        w.extend(body)
+    return w
+
+
+def _reads_lead(text: str) -> bool:
+    """Whether generated code uses the name ``lead`` other than to set it and to read a
+    struct's field (``lead.f3``); comments and strings are not code."""
+    tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
+              if t.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE,
+                                tokenize.INDENT, tokenize.DEDENT)]
+    for i, t in enumerate(tokens):
+        if t.type == tokenize.NAME and t.string == "lead":
+            after = [x.string for x in tokens[i + 1:i + 3]]
+            if after[:1] == ["="] or (after[:1] == ["."] and len(after) == 2
+                                      and re.fullmatch(r"f\d+", after[1])):
+                continue
+            return True
+    return False
+
+
+def _presence_only(typed: Any, sections: list, local: str) -> bool:
+    """Whether the rules (sections and the items they need, not the field reads the
+    prologue writes) use ``local`` only in ``is None``/``is not None`` tests."""
+    texts = [section.writer.text() for section in sections]
+    texts += [line for key, item in typed._items.items() if key[0] not in ("ts", "raw")
+              for line in item.lines]
+    rules = "\n".join(texts)
+    uses = len(re.findall(rf"\b{re.escape(local)}\b", rules))
+    tests = len(re.findall(rf"\b{re.escape(local)} is (?:not )?None\b", rules))
+    return uses == tests
+
+
+def _reaches(schema: Any, path: tuple[str, ...]) -> bool:
+    """Whether a lead valid under ``schema`` may hold a value at ``path`` (False: the
+    first key not declared by an object schema on the way, which the struct forbids)."""
+    for key in path:
+        if not isinstance(schema, Mapping):
+            return True
+        properties = schema.get("properties", {})
+        if key not in properties:
+            return key in schema.get("required", [])
+        schema = properties[key]
+    return True
+
+
+class _StructWriter:
+    """The field reads of a struct-decoded lead, and the checks msgspec does not make."""
+
+    def __init__(self, w: LineWriter, ex: Any) -> None:
+        self.w = w
+        self.ex = ex
+        self.done: set[tuple] = set()
+        #: the local of every field path read
+        self.names: dict[tuple[str, ...], str] = {}
+        #: (path, local) of every field whose value may be a struct
+        self.objects: list[tuple[tuple[str, ...], str]] = []
+
+    def local(self, path: tuple[str, ...]) -> str:
+        """The local of the field at ``path``: the rules' own, or a fresh one (the same
+        in every branch)."""
+        if path in self.names:
+            return self.names[path]
+        key = ("raw", path)
+        name = self.ex._locals.get(key)
+        if name is not None and key in self.ex._items:
+            self.done.add(key)
+        else:
+            name = self.ex.new_name("v")
+        self.names[path] = name
+        return name
+
+    def object(self, obj: str, schema: Mapping, struct: type, path: tuple[str, ...]) -> None:
+        """Read every property of the struct ``obj`` (never None here) into its local."""
+        attrs = struct.__lead_attrs__  # type: ignore[attr-defined]
+        hints = {f: t for f, t in zip(struct.__struct_fields__,
+                                       _field_types(struct), strict=True)}
+        for key, sub in schema.get("properties", {}).items():
+            sub_path = (*path, key)
+            v = self.local(sub_path)
+            self.w.line(f"{v} = {obj}.{attrs[key]}")
+            self.value(v, sub, hints[attrs[key]], sub_path)
+
+    def value(self, v: str, schema: Any, kind: Any, path: tuple[str, ...]) -> None:
+        """The checks msgspec does not make of the value ``v`` of a field (None when the
+        field is absent), and the fields of a struct it holds."""
+        if schema is True:
+            return
+        w = self.w
+        types = _types(schema)
+        struct = _struct_in(kind)
+        checks = self.checks(v, schema, types)
+        if struct is not None:
+            self.objects.append((path, v))
+            others = [t for t in types if t not in ("object", "null")]
+            test = f"type({v}) is {self.ex.const(struct, 'STRUCT')}" if others \
+                else f"{v} is not None"
+            with w.block(f"if {test}:"):
+                self.object(v, schema, struct, path)
+            with w.block("else:"):
+                # null, absent or another type: what the rules read below it is missing
+                self.none_below(schema, path)
+                self.write_checks(checks)
+            return
+        self.write_checks(checks)
+
+    def write_checks(self, checks: list[str]) -> None:
+        for test in checks:
+            with self.w.block(f"if {test}:"):
+                self.w.line("return None")
+
+    def none_below(self, schema: Mapping, path: tuple[str, ...]) -> None:
+        for key, sub in schema.get("properties", {}).items():
+            sub_path = (*path, key)
+            self.w.line(f"{self.local(sub_path)} = None")
+            if isinstance(sub, Mapping) and "object" in _types(sub):
+                self.none_below(sub, sub_path)
+
+    def checks(self, v: str, schema: Mapping, types: tuple[str, ...]) -> list[str]:
+        """The tests that refuse ``v`` (None, or of one of ``types``), one a line."""
+        found: list[str] = []
+
+        def refuse_unless(t: str, test: str) -> None:
+            # the test is of values of type t; others (and None) are not its business
+            others = [x for x in types if x not in (t, "null")
+                      and not (t == "number" and x == "integer")]
+            if not others:
+                kind = f"{v} is not None"
+            elif t == "number":
+                kind = f"(type({v}) is int or type({v}) is float)"
+            else:
+                kind = f"type({v}) is {_PY[t]}"
+            found.append(f"{kind} and not ({test})")
+
+        if "integer" in types or "number" in types:
+            tests = _bound_tests(v, schema)
+            if tests:
+                refuse_unless("number" if "number" in types else "integer",
+                              " and ".join(tests))
+        if "string" in types:
+            low, high = schema.get("minLength"), schema.get("maxLength")
+            if low is not None or high is not None:
+                # as compile_schema: len counts code points, the validator characters
+                test = f"{v}.isascii()"
+                if low is not None:
+                    test += f" and len({v}) >= {low!r}"
+                if high is not None:
+                    test += f" and len({v}) <= {high!r}"
+                refuse_unless("string", test)
+            if "pattern" in schema:
+                check = self.ex.const(_pattern_check(schema["pattern"]), "PATTERN")
+                refuse_unless("string", f"{v}.isascii() and {check}({v})")
+        if "array" in types:
+            low, high = schema.get("minItems"), schema.get("maxItems")
+            tests = ([f"len({v}) >= {low!r}"] if low is not None else []) \
+                + ([f"len({v}) <= {high!r}"] if high is not None else [])
+            if tests:
+                refuse_unless("array", " and ".join(tests))
+        return found
+
+
+_PY = {"integer": "int", "string": "str", "array": "list"}
+
+
+def _field_types(struct: type) -> list[Any]:
+    """The declared type of each field of a struct, in field order."""
+    info = msgspec.inspect.type_info(struct)
+    return [f.type for f in info.fields]  # type: ignore[attr-defined]
+
+
+def _struct_in(kind: Any) -> type | None:
+    """The struct type a field's msgspec type info may hold, if any."""
+    inspect = msgspec.inspect
+    if isinstance(kind, inspect.StructType):
+        return kind.cls
+    if isinstance(kind, inspect.UnionType):
+        for t in kind.types:
+            if isinstance(t, inspect.StructType):
+                return t.cls
+    return None
