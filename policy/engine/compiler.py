@@ -45,7 +45,6 @@ sits under a ``# file:line  rule`` comment that leads back to the policy.
 
 from __future__ import annotations
 
-import linecache
 import re
 import types as types_
 from collections.abc import Callable
@@ -75,6 +74,7 @@ from policy.engine.decision import (
     SlaResult,
     Violation,
 )
+from policy.engine.linewriter import register_source
 
 __all__ = ["CompileError", "CompiledEngine", "LineWriter", "compile_model"]
 
@@ -140,7 +140,7 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
     base = _pseudo_filename(program, info)
     if prepare is not None:  # another source for the same policy: another name
         base = base[:-1] + " decide>"
-    filename = _register(source, base)
+    filename = register_source(source, base)
     code = compile(source, filename, "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
     return CompiledEngine(program, info, source, filename, namespace["run"],
@@ -158,21 +158,6 @@ def _pseudo_filename(program: ir.Program, info: PolicyInfo) -> str:
     if not re.fullmatch(r"[0-9a-fA-F]{1,8}", digest):
         digest = "00000000"
     return f"<funnel-policy {name} {digest}>"
-
-
-def _register(source: str, base: str) -> str:
-    """Put ``source`` in :mod:`linecache` under ``base`` (or ``base`` plus ``-N`` when
-    another source holds that name), so tracebacks can show its lines."""
-    lines = source.splitlines(True)
-    filename, count = base, 1
-    while True:
-        cached = linecache.cache.get(filename)
-        if cached is None or cached[2] == lines:
-            # mtime None: linecache.checkcache never evicts an entry with no file behind it
-            linecache.cache[filename] = (len(source), None, lines, filename)
-            return filename
-        count += 1
-        filename = f"{base[:-1]}-{count}>"
 
 
 #: Builtins the generated code may use; ``__builtins__`` itself is empty.

@@ -7,10 +7,26 @@ that could end one.
 
 from __future__ import annotations
 
+import linecache
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["LineWriter"]
+__all__ = ["LineWriter", "register_source"]
+
+
+def register_source(source: str, base: str) -> str:
+    """Put ``source`` in :mod:`linecache` under ``base`` (or ``base`` plus ``-N`` when
+    another source holds that name), so tracebacks can show its lines."""
+    lines = source.splitlines(True)
+    filename, count = base, 1
+    while True:
+        cached = linecache.cache.get(filename)
+        if cached is None or cached[2] == lines:
+            # mtime None: linecache.checkcache never evicts an entry with no file behind it
+            linecache.cache[filename] = (len(source), None, lines, filename)
+            return filename
+        count += 1
+        filename = f"{base[:-1]}-{count}>"
 
 
 def _clean_comment(text: str) -> str:
