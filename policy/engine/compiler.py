@@ -74,7 +74,7 @@ from policy.engine.decision import (
     SlaResult,
     Violation,
 )
-from policy.engine.linewriter import register_source
+from policy.engine.linewriter import pseudo_filename, register_source
 
 __all__ = ["CompileError", "CompiledEngine", "LineWriter", "compile_model"]
 
@@ -137,7 +137,7 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
         except ResolveError as exc:
             raise CompileError(str(exc)) from None
     source, namespace = _Compiler(program, info).source(prepare)
-    base = _pseudo_filename(program, info)
+    base = pseudo_filename(program.name, info.digest)
     if prepare is not None:  # another source for the same policy: another name
         base = base[:-1] + " decide>"
     filename = register_source(source, base)
@@ -145,19 +145,6 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
     exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
     return CompiledEngine(program, info, source, filename, namespace["run"],
                           namespace.get("decide"), namespace.get("decide_json"))
-
-
-_SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,40}", re.ASCII)
-
-
-def _pseudo_filename(program: ir.Program, info: PolicyInfo) -> str:
-    name = program.name or "policy"
-    if not _SAFE_NAME.fullmatch(name):
-        name = "policy"
-    digest = info.digest.rpartition(":")[2][:8]
-    if not re.fullmatch(r"[0-9a-fA-F]{1,8}", digest):
-        digest = "00000000"
-    return f"<funnel-policy {name} {digest}>"
 
 
 #: Builtins the generated code may use; ``__builtins__`` itself is empty.
@@ -350,7 +337,12 @@ class _Compiler(HandoffCompiler):
                 exact = False
                 self.decay(w, s, score.decay)
         if not exact or magnitude >= 2**52:
-            w.line(f"{s} = round_half_away({s})")
+            # runtime.round_half_away inlined for a sum >= 0 (a call costs more than it);
+            # a negative sum, NaN included, takes the function
+            with w.block(f"if {s} >= 0:"):
+                w.line(f"{s} = int(floor({s} + 0.5))")
+            with w.block("else:"):
+                w.line(f"{s} = round_half_away({s})")
         bounds = score.bounds
         if exact and magnitude < 2**52 and (bounds is None or (
                 type(bounds.low) is int and type(bounds.high) is int)):
@@ -399,7 +391,15 @@ class _Compiler(HandoffCompiler):
                    "time')")
             return
         since = self.materialize(self.expr(decay.since))
-        w.line(f"{s} = {s} * decay_factor({since}, as_of, {self.const(decay.half_life_us)})")
+        half_life = self.const(decay.half_life_us)
+        if not _is_plain_name(since):
+            w.line(f"{s} = {s} * decay_factor({since}, as_of, {half_life})")
+            return
+        # runtime.decay_factor inlined, the same float operations in the same order
+        with w.block(f"if type({since}) is int and {since} <= as_of:"):
+            w.line(f"{s} = {s} * 0.5 ** ((as_of - {since}) / {half_life})")
+        with w.block("else:"):
+            w.line(f"{s} = {s} * 1.0")
 
     def gate_section(self) -> _Section:
         program = self.program

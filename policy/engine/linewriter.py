@@ -8,10 +8,25 @@ that could end one.
 from __future__ import annotations
 
 import linecache
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["LineWriter", "register_source"]
+__all__ = ["LineWriter", "pseudo_filename", "register_source"]
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_]{1,40}", re.ASCII)
+
+
+def pseudo_filename(name: str | None, digest: str) -> str:
+    """The pseudo-filename of a policy's generated source: its name and digest, when
+    they are plain (``<funnel-policy halyard_inbound fdbec04e>``)."""
+    name = name or "policy"
+    if not _SAFE_NAME.fullmatch(name):
+        name = "policy"
+    digest = digest.rpartition(":")[2][:8]
+    if not re.fullmatch(r"[0-9a-fA-F]{1,8}", digest):
+        digest = "00000000"
+    return f"<funnel-policy {name} {digest}>"
 
 
 def register_source(source: str, base: str) -> str:

@@ -285,6 +285,10 @@ def round_half_away(x: float) -> int:
     return -int(math.floor(-x + 0.5))
 
 
+#: ``math.floor``, for round_half_away inlined in compiled rules (compiler.score_section)
+floor = math.floor
+
+
 def clamp(x: int, low: int, high: int) -> int:
     """``range LO to HI`` (integer bounds: the checker refuses others)."""
     return low if x < low else high if x > high else x
@@ -395,6 +399,6 @@ EXPORTS = {
         "contains", "contains_text", "starts_with", "ends_with", "add", "sub", "mul", "div", "neg",
         "days_since", "hours_since", "lower", "length", "domain", "per_points",
         "decay_factor", "round_half_away", "clamp", "is_number", "add_fixed", "add_working",
-        "working_us", "EngineFault", "invalid_reason_message", "scores_kept",
+        "working_us", "EngineFault", "invalid_reason_message", "scores_kept", "floor",
     )
 }
