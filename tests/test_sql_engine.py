@@ -337,6 +337,21 @@ def test_typed_parquet_columns_decide_as_their_json(tmp_path):
             assert a == b
         refused = sum(1 for row in out["duckdb"] if row[-2] is not None)
         assert refused > 0 if path == wrong else True
+        _same_text_outputs(runner, tmp_path, path, zone)
+
+
+def _same_text_outputs(runner, tmp_path, path, extra=()):
+    """Parquet in, JSON Lines / CSV / JSON out: DuckDB's records (decided from the typed
+    columns, DuckEngine.stage_parquet_typed) are the python engine's bytes."""
+    for suffix in ("jsonl", "csv", "json"):
+        out = {}
+        for engine in ("python", "duckdb"):
+            target = tmp_path / f"{path.stem}-{engine}.{suffix}"
+            result = runner.invoke(main, ["eval", str(RULES), str(path), "--as-of", AS_OF_TEXT,
+                                          "--engine", engine, "-o", str(target), *extra])
+            assert result.exit_code in (0, 1), result.stderr
+            out[engine] = target.read_bytes()
+        assert out["python"] == out["duckdb"] and out["duckdb"].count(b"lead") > 10
 
 
 def test_typed_parquet_columns_fail_each_schema_check_as_python_does(tmp_path):
@@ -379,6 +394,7 @@ def test_typed_parquet_columns_fail_each_schema_check_as_python_does(tmp_path):
             out[engine] = con.execute("SELECT * FROM read_parquet(?) ORDER BY line",
                                       [str(target)]).fetchall()
         assert out["python"] == out["duckdb"]
+        _same_text_outputs(runner, tmp_path, path)
         paths = {p for row in out["duckdb"] for p in (row[-1] or [])}
         if path == src:
             assert {"pricing_page_visits", "country", "lead_id", "job_level", "opp_amount",

@@ -24,6 +24,8 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+from sqlglot import exp
+
 from policy.engine.decision import LeadError
 from policy.engine.tabular import layout
 from policy.sql.compiler import Options, build, default_years
@@ -45,7 +47,7 @@ from policy.sql.engine import (
 )
 from policy.sql.fallback import key_objects, repeated_keys
 from policy.sql.handoffs import list_table_columns
-from policy.sql.parquet import ParquetWriter, atomic_target
+from policy.sql.parquet import LINE, ParquetSource, ParquetWriter, atomic_target
 from policy.sql.sources import DuckJson
 
 __all__ = ["DuckEngine", "duckdb_available"]
@@ -319,12 +321,14 @@ class DuckEngine(BatchEngine):
 
     def write_stage(self, fmt: str, writer: Any, totals: Any,
                     by_python: dict[int, str] | None = None,
-                    errors: dict[int, Any] | None = None) -> None:
+                    errors: dict[int, Any] | None = None, *,
+                    relation: str = "decided") -> None:
         """Decide the staged records and write them with ``writer`` (``fmt``: one of
         :data:`policy.sql.records.FORMATS`): DuckDB builds each record's text
         (:mod:`policy.sql.records`), Python writes only the rows it must
         (:func:`policy.sql.output.write_rows`). ``by_python``: lines the python engine
-        decides; ``errors``: the python reader's error records by line."""
+        decides; ``errors``: the python reader's error records by line; ``relation``:
+        the decisions to write (``decided_pq``: see :meth:`stage_parquet_typed`)."""
         from policy.sql.output import fetch_chunks, write_rows
         from policy.sql.records import record_query
 
@@ -333,9 +337,9 @@ class DuckEngine(BatchEngine):
         # DuckDB's JSON reader refuses half a surrogate pair that Python reads
         for line, txt in con.execute(_SURROGATES).fetchall():
             special.setdefault(line, txt)
-        columns = [r[0] for r in con.execute("DESCRIBE SELECT * FROM decided").fetchall()]
+        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
         query = record_query(self.pol, fmt, dialect="duckdb", as_of_us=self.as_of,
-                             relation="decided", columns=columns)
+                             relation=relation, columns=columns)
         pol, rebuild, w, extra = self.pol, self.rebuild, self.width, self._extra
 
         def python(line: int, payload: Any) -> Any:
@@ -369,6 +373,41 @@ class DuckEngine(BatchEngine):
         con.execute("DELETE FROM src")
         con.execute("INSERT INTO src " + _parquet_json_select(path,
                                                                _parquet_columns(con, path)))
+
+    def stage_parquet_typed(self, path: str) -> str:
+        """Prepare :meth:`write_stage` for a Parquet file read by its column types
+        (:class:`policy.sql.parquet.ParquetSource`, as Parquet → Parquet reads it)
+        rather than each row turned into JSON text and parsed again: the name of the
+        relation of its decisions, ``decided_pq``; ``decided`` when the file is staged
+        as JSON text after all (column names that differ only in case). The row's JSON
+        text, the python engine's input, is built for the rows Python writes (a refused
+        lead, business time beyond the calendar tables): the same text
+        :meth:`stage_parquet` stages."""
+        self.con.execute("DELETE FROM src")
+        src = self.parquet_view(path)
+        described = _parquet_types(self.con, path)
+        names = [n for n, _ in described]
+        if not isinstance(src, ParquetSource):
+            self.stage_parquet(path)
+            return "decided"
+        d = dialect("duckdb")
+        opts = Options(source="json", as_of=self.as_of, years=self.years, calendars="named",
+                       instants="us", hidden=True, local_tz=getattr(self.pol, "local_tz", None),
+                       ordered=True)
+        stmt = build(self.pol, d, opts, source=_ParquetText(d, "parquet_src", dict(described)))
+        # The row's JSON text only for the rows that carry one (``_txt`` holds their
+        # line number here): serialising every row, and carrying its text through the
+        # statement, cost more than the decision itself. The decisions come in line
+        # order and the view of the file is in file order, so a positional join pairs
+        # each decision with its row (checked: a pair of other rows stops the run).
+        fields = ", ".join(f"{_ident(c)} := p.{_ident(c)}" for c in names)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW decided_pq AS SELECT d.* REPLACE (CASE "
+            f"WHEN d.line IS DISTINCT FROM p.{_ident(LINE)} THEN error('the decisions and the "
+            f"rows of the Parquet file are out of step') WHEN d._txt IS NOT NULL THEN "
+            f"CAST(to_json(struct_pack({fields})) AS VARCHAR) END AS _txt) "
+            f"FROM ({stmt.sql(dialect='duckdb')}) d POSITIONAL JOIN parquet_src p")
+        return "decided_pq"
 
     def parquet_rows(self, path: str) -> Iterator[tuple[list[int], list[str]]]:
         """Batches of (row number, the row as JSON text) of a Parquet file."""
@@ -443,6 +482,28 @@ class DuckEngine(BatchEngine):
         if years != self._table_years:
             self._calendar_tables(stmt, years)
         return stmt.sql(dialect="duckdb")
+
+
+class _ParquetText(ParquetSource):
+    """:class:`ParquetSource` read as the JSON source is (``json_text``: the statement
+    keeps ``_txt`` for the rows Python writes), with the row's line number in place of
+    its text, which :meth:`DuckEngine.stage_parquet_typed` puts back for those rows.
+    A row is an object."""
+
+    json_text = True
+
+    def base(self, paths):
+        # the line number stands for the text (see DuckEngine.stage_parquet_typed)
+        return super().base(paths).select(
+            exp.cast(exp.column(LINE), "VARCHAR").as_("txt"), copy=False)
+
+    def doc_kind(self) -> exp.Expression:
+        return exp.Literal.string("object")
+
+    def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
+        if not path and slot == "j":
+            return exp.column("txt")
+        return super().slot(path, slot, k)
 
 
 def parquet_copy(query: str, path: str) -> str:

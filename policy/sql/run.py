@@ -111,15 +111,26 @@ def _write_by_sql(runner: Any, engine: str, in_fmt: str, leads: str, source: Any
 
     by_python: dict[int, str] = {}
     errors: dict[int, Any] = {}
+    relation = "decided"
     if in_fmt == "parquet":
-        _parquet(lambda: runner.stage_parquet(leads), leads)
+        typed = getattr(runner, "stage_parquet_typed", None)
+        if typed is not None:
+            try:
+                relation = _parquet(lambda: typed(leads), leads)
+            except OSError as exc:
+                raise EngineUsageError(f"{leads}: {exc}") from None
+        else:
+            _parquet(lambda: runner.stage_parquet(leads), leads)
     elif in_fmt == "jsonl":
         by_python = runner.stage_jsonl(io.BufferedReader(source), progress=progress)
     else:
         records = read_records(text_stream(io.BufferedReader(source)), fmt=in_fmt,
                                schema=runner.pol.model.schema)
         errors = runner.stage_records(records, progress=progress)
-    runner.write_stage(fmt, writer, totals, by_python, errors)
+    if relation == "decided":
+        runner.write_stage(fmt, writer, totals, by_python, errors)
+    else:
+        runner.write_stage(fmt, writer, totals, by_python, errors, relation=relation)
 
 
 def _parquet(stage: Callable[[], Any], leads: str) -> Any:
