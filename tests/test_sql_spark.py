@@ -108,6 +108,9 @@ _ODD = [
     '{"lead_id": "fut", "email": "a@BigCo.com", "job_level": "vp", "visits": 20,'
     ' "mql_at": "2090-11-30T14:00:00Z"}',
     '{"lead_id": "nan", "visits": NaN}', '{"lead_id": "comma", "visits": 1,}', '',
+    # lower-casing's special rules: "İ" is two characters, a word-final "Σ" is "ς"
+    '{"lead_id": "tr", "email": "x@BİGCO.COM", "job_level": "vp", "visits": 20}',
+    '{"lead_id": "gr", "email": "ΑΣ@ΟΔΟΣ.COM", "job_level": "vp", "visits": 20}',
 ]
 
 

@@ -23,15 +23,20 @@ DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres", "trino")
 
 #: What each dialect printed here cannot match exactly; said in the SQL as a comment.
 NOTES = {
-    "duckdb": (),
-    "spark": ("LOWER follows Java's String.toLowerCase (Unicode), like Python's str.lower "
-              "on the texts the tests generate",),
-    "snowflake": ("LOWER follows Snowflake's Unicode rules; text comparisons use the "
-                  "column's collation (binary by default)",),
-    "bigquery": ("not run by the test suite: only parsed back by sqlglot",),
+    "duckdb": ("LOWER is preceded by Python's two special rules (İ to i + U+0307, a "
+               "word-final Σ to ς): letters Unicode assigned after 14.0 may still differ",),
+    "spark": ("LOWER follows Spark's Unicode tables, with Python's special rules (İ, final "
+              "Σ); it also lower-cases the 55 letters Unicode 16 added, which Python 3.11 "
+              "does not",),
+    "snowflake": ("LOWER follows Snowflake's Unicode rules (Python's İ and final Σ may "
+                  "differ); text comparisons use the column's collation (binary by default)",),
+    "bigquery": ("not run by the test suite: only parsed back by sqlglot",
+                 "LOWER follows BigQuery's Unicode rules (Python's İ and final Σ may differ)"),
     "postgres": ("text ordering (<, >) follows the database collation; use a C collation "
-                 "for Python's code-point order", "nested fields are JSONB (->>)"),
-    "trino": ("not run by the test suite: only parsed back by sqlglot",),
+                 "for Python's code-point order", "nested fields are JSONB (->>)",
+                 "LOWER follows the database's locale (Python's İ and final Σ may differ)"),
+    "trino": ("not run by the test suite: only parsed back by sqlglot",
+              "LOWER follows Trino's Unicode rules (Python's İ and final Σ may differ)"),
 }
 
 

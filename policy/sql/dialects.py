@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import attrs
 from sqlglot import exp
 
+from policy.sql.casing import duckdb_lower
+
 __all__ = ["DIALECTS", "Dialect", "dialect"]
 
 
@@ -97,7 +99,19 @@ class Dialect:
         """Every element lower-cased (``contains`` on a list ignores case)."""
         x = exp.to_identifier("e")
         return exp.Transform(this=a, expression=exp.Lambda(
-            this=exp.Lower(this=exp.column("e")), expressions=[x]))
+            this=self.lower(exp.column("e")), expressions=[x]))
+
+    # -------------------------------------------------------------- text
+    def lower(self, s: exp.Expression) -> exp.Expression:
+        """``s`` lower-cased as the python engine's ``str.lower()`` does: a text
+        literal here, in Python; DuckDB with the two special rules spelled out
+        (:mod:`policy.sql.casing`); Spark's ``LOWER`` applies them itself; the printed
+        warehouses use their own."""
+        if isinstance(s, exp.Literal) and s.is_string:
+            return exp.Literal.string(s.this.lower())
+        if self.name == "duckdb":
+            return duckdb_lower(s)
+        return exp.Lower(this=s)
 
     # -------------------------------------------------------------- fields
     def field(self, column: str, keys: Sequence[str], kind: str) -> exp.Expression:

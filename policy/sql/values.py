@@ -249,7 +249,7 @@ class Compiler:
             return Val({"n": exp.Div(this=diff, expression=dbl(per))})
         s = x.get("s")
         if e.func == "lower":
-            return Val({"s": exp.Lower(this=s)} if s is not None else {})
+            return Val({"s": self.d.lower(s)} if s is not None else {})
         if e.func == "length":
             slots = []
             if s is not None:
@@ -268,7 +268,7 @@ class Compiler:
                                      group=exp.Literal.number(1))
             has_at = exp.GT(this=exp.StrPosition(this=s, substr=exp.Literal.string("@")),
                             expression=exp.Literal.number(0))
-            return Val({"s": exp.Case(ifs=[exp.If(this=_c(has_at), true=exp.Lower(this=part))])})
+            return Val({"s": exp.Case(ifs=[exp.If(this=_c(has_at), true=self.d.lower(part))])})
         return Val()  # a function the checker refuses: missing, as in the runtime
 
     # ---------------------------------------------------------------- operators
@@ -306,7 +306,7 @@ class Compiler:
                 return exp.false()
             cls = exp.StartsWith if sym == "starts with" else exp.EndsWith
             needles = b.items if b.items is not None else (b,)
-            return _or([_c(cls(this=exp.Lower(this=s), expression=exp.Lower(this=x.get("s"))))
+            return _or([_c(cls(this=self.d.lower(s), expression=self.d.lower(x.get("s"))))
                         for x in needles if x.get("s") is not None])
         raise SqlUnsupported(f"the operator `{sym}` has no SQL form")
 
@@ -347,11 +347,11 @@ class Compiler:
         s = a.get("s")
         if s is not None:
             for x in texts:
-                pos = exp.StrPosition(this=exp.Lower(this=s), substr=exp.Lower(this=x))
+                pos = exp.StrPosition(this=self.d.lower(s), substr=self.d.lower(x))
                 parts.append(_c(exp.GT(this=pos, expression=exp.Literal.number(0))))
         lst = a.get("l")
         if lst is not None:
             lowered = self.d.lower_array(lst)
             for x in texts:
-                parts.append(_c(self.d.array_has(lowered, exp.Lower(this=x))))
+                parts.append(_c(self.d.array_has(lowered, self.d.lower(x))))
         return _or(parts)

@@ -1,6 +1,7 @@
 -- funnel-policy: small_sql 1 sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a
 -- dialect: bigquery; reads `leads`; one row per lead in the tabular form (docs/warehouse.md)
 -- note: not run by the test suite: only parsed back by sqlglot
+-- note: LOWER follows BigQuery's Unicode rules (Python's İ and final Σ may differ)
 WITH cal0_days AS (
   SELECT
     d,
@@ -4837,7 +4838,7 @@ WITH cal0_days AS (
       END + CASE
         WHEN COALESCE(
           (
-            COALESCE(COALESCE(ENDS_WITH(LOWER(`f1_s`), LOWER('@BigCo.com')), FALSE), FALSE)
+            COALESCE(COALESCE(ENDS_WITH(LOWER(`f1_s`), '@bigco.com'), FALSE), FALSE)
             AND COALESCE(NOT (
               COALESCE(`f3_b`, FALSE)
             ), FALSE)

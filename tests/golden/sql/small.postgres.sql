@@ -2,6 +2,7 @@
 -- dialect: postgres; reads `leads`; one row per lead in the tabular form (docs/warehouse.md)
 -- note: text ordering (<, >) follows the database collation; use a C collation for Python's code-point order
 -- note: nested fields are JSONB (->>)
+-- note: LOWER follows the database's locale (Python's İ and final Σ may differ)
 WITH cal0_days AS (
   SELECT
     d,
@@ -4730,7 +4731,7 @@ WITH cal0_days AS (
       END + CASE
         WHEN COALESCE(
           (
-            COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
+            COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), '@bigco.com'), FALSE), FALSE)
             AND COALESCE(NOT (
               COALESCE("f3_b", FALSE)
             ), FALSE)

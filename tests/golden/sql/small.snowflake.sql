@@ -1,6 +1,6 @@
 -- funnel-policy: small_sql 1 sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a
 -- dialect: snowflake; reads `leads`; one row per lead in the tabular form (docs/warehouse.md)
--- note: LOWER follows Snowflake's Unicode rules; text comparisons use the column's collation (binary by default)
+-- note: LOWER follows Snowflake's Unicode rules (Python's İ and final Σ may differ); text comparisons use the column's collation (binary by default)
 WITH cal0_days AS (
   SELECT
     d,
@@ -4812,7 +4812,7 @@ WITH cal0_days AS (
       END + CASE
         WHEN COALESCE(
           (
-            COALESCE(COALESCE(ENDSWITH(LOWER("f1_s"), LOWER('@BigCo.com')), FALSE), FALSE)
+            COALESCE(COALESCE(ENDSWITH(LOWER("f1_s"), '@bigco.com'), FALSE), FALSE)
             AND COALESCE(NOT (
               COALESCE("f3_b", FALSE)
             ), FALSE)
