@@ -189,3 +189,22 @@ def test_spark_writes_the_python_bytes_for_every_format(spark_engine, tmp_path):
         policy.decide_batches(pol, units, writer, AS_OF, jobs=1)
         out.flush()
         assert got == want.getvalue(), fmt
+
+
+def test_spark_refuses_scores_past_a_64_bit_integer_as_python(spark_engine, tmp_path):
+    """Spark's FLOOR returns a BIGINT; the SQL never gives it a sum past a 64-bit integer
+    (or NaN), and refuses those leads as the python engine does."""
+    from test_score_range import AS_OF as AT
+    from test_score_range import POLICY, _text
+
+    (tmp_path / "p.funnel").write_text(POLICY, encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_bytes(_text())
+    runner = CliRunner()
+    outs = []
+    for engine in ("python", "spark"):
+        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--as-of", AT,
+                                   "--engine", engine, "--spark-master", "local[2]"])
+        assert res.exit_code == 1, res.output
+        outs.append(res.output)
+    assert outs[1] == outs[0]

@@ -45,6 +45,7 @@ sits under a ``# file:line  rule`` comment that leads back to the policy.
 
 from __future__ import annotations
 
+import math
 import re
 import types as types_
 from collections.abc import Callable
@@ -377,7 +378,16 @@ class _Compiler(HandoffCompiler):
                  NUMN: f"{x} is not None and ", TS: f"{x} is not None and "}[count.kind]
         gain = self.new_name("gain", s[2:])
         with w.block(f"if {valid}not {x} <= 0:"):
-            w.line(f"{gain} = {self.const(abs(item.points))} * {x}")
+            # double arithmetic, as per_points (an int gain below an int cap is exact
+            # either way, so it stays an int there)
+            if bound is not None:
+                w.line(f"{gain} = {self.const(abs(item.points))} * {x}")
+            else:
+                # an int past a double's range is infinite, as in per_points
+                with w.block("try:"):
+                    w.line(f"{gain} = {self.const(float(abs(item.points)))} * {x}")
+                with w.block(f"except {self.const(OverflowError, 'E')}:"):
+                    w.line(f"{gain} = {self.const(math.inf)}")
             if cap is not None:
                 with w.block(f"if {gain} > {self.const(cap)}:"):
                     w.line(f"{gain} = {self.const(cap)}")

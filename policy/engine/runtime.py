@@ -258,7 +258,13 @@ def per_points(points: float, count: object, cap: float | None) -> float:
     """``±N per F up to M``: min(N × F, M), F missing or negative counting as 0."""
     if not is_number(count) or count <= 0:  # type: ignore[operator]
         return 0
-    gained = abs(points) * count  # type: ignore[operator]
+    # IEEE double arithmetic, as every engine's (spec section 10): an int count past
+    # 2 ** 53 is rounded to a double first, as SQL's CAST does, and one past a
+    # double's range is infinite, as SQL reads it (a cap then holds it)
+    try:
+        gained = float(abs(points)) * count  # type: ignore[operator]
+    except OverflowError:
+        gained = math.inf
     if cap is not None and gained > cap:
         gained = cap
     return gained if points >= 0 else -gained
@@ -271,18 +277,32 @@ def decay_factor(since: object, as_of: int, half_life_us: int) -> float:
     return 0.5 ** ((as_of - since) / half_life_us)
 
 
+#: A score is a 64-bit integer, as the tabular form's columns and SQL's BIGINT hold it;
+#: a sum whose rounding falls outside that range (a huge count times its points, an
+#: infinity, NaN) cannot be decided. Every engine applies the same bound.
+SCORE_RANGE = "a score is not a finite number within the range of a 64-bit integer"
+_BOUND = 9223372036854775808  # 2 ** 63
+
+
 def round_half_away(x: float) -> int:
     """Round to the nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3).
 
-    A sum that is not a number (NaN, from a lead's own NaN: only a caller's dict can
-    carry one) raises ``ArithmeticError``, as an infinite one does (``OverflowError``):
-    the lead cannot be decided.
+    A result outside a 64-bit integer's range, or a sum that is not a number (an
+    infinity from arithmetic that overflowed, NaN from a caller's own dict), raises
+    ``ArithmeticError``: the lead cannot be decided (:data:`SCORE_RANGE`).
     """
     if x >= 0:
-        return int(math.floor(x + 0.5))
-    if x != x:
-        raise ArithmeticError("a score is not a number (NaN)")
-    return -int(math.floor(-x + 0.5))
+        if x < _BOUND:
+            r = int(math.floor(x + 0.5))
+            if r < _BOUND:
+                return r
+    elif x > -_BOUND:
+        r = -int(math.floor(-x + 0.5))
+        if r >= -_BOUND:
+            return r
+    elif x == -_BOUND:
+        return -_BOUND
+    raise ArithmeticError(SCORE_RANGE)
 
 
 #: ``math.floor``, for round_half_away inlined in compiled rules (compiler.score_section)

@@ -213,11 +213,35 @@ class _Build(HandoffParts):
                 self._add(f"s{i}{'abc'[j]}", exp.select(exp.Star(), e.as_(column, copy=False))
                           .from_(prev, copy=False))
                 prev = f"s{i}{'abc'[j]}"
+        self._refusal = ("_err", "_paths", "_msgs")
+        if score_exprs:
+            prev = self._unscorable([name for name, _ in score_exprs], prev)
+            self._refusal = ("_e", "_p", "_m")
         self._gates(gates, prev)
         self._handoff_cte(handoffs)
         carried_cols = [(e if e is not None else exp.null()).as_(name, copy=False)
                         for name, e in carried]
         return self._final(handoffs, recycles, next_cols, lead, score_exprs, carried_cols)
+
+    def _unscorable(self, names: list[str], prev: str) -> str:
+        """A lead whose score is outside a 64-bit integer's range cannot be decided
+        (:func:`policy.engine.runtime.round_half_away`): it becomes the refused row the
+        python engine writes, ``the lead cannot be decided`` with one problem at the
+        lead itself, unless the schema refused it first."""
+        from policy.engine.runtime import SCORE_RANGE
+
+        d = self.d
+        bad = _or_all([_isnull(_col(f"sc_{n}")) for n in names])
+        unscored = exp.And(this=_isnull(_col("_err")), expression=bad)
+        what = f"a number in the lead cannot be computed with ({SCORE_RANGE})"
+        cols: list[exp.Expression] = [
+            exp.Star(),
+            _case([(unscored, _S("the lead cannot be decided"))], _col("_err")).as_("_e"),
+            _case([(unscored, d.array([_S("")]))], _col("_paths")).as_("_p")]
+        if self.opts.hidden:
+            cols.append(_case([(unscored, d.array([_S(what)]))], _col("_msgs")).as_("_m"))
+        self._add("unsc", exp.select(*cols).from_(prev, copy=False))
+        return "unsc"
 
     def _add(self, name: str, select: exp.Select) -> None:
         self.cte.append((name, select))
@@ -375,10 +399,18 @@ class _Build(HandoffParts):
                                 expression=_case([(applies, factor)], dbl(1)))
 
         def rounded(x: exp.Expression) -> exp.Expression:
-            return exp.cast(_case([(exp.GTE(this=x, expression=dbl(0)),
-                                    exp.Floor(this=exp.Add(this=x, expression=dbl(0.5))))],
-                                  exp.Neg(this=exp.Floor(this=exp.Add(
-                                      this=exp.Neg(this=x), expression=dbl(0.5))))), "BIGINT")
+            # NULL when the sum is outside a 64-bit integer's range: the python engine
+            # refuses the lead there, before `range` clamps (runtime.round_half_away;
+            # rounding keeps a sum that large as it is, so testing the sum is exact).
+            # NaN orders above every number in DuckDB and Spark, so it fails the test;
+            # and no FLOOR meets a value that BIGINT cannot hold (Spark's FLOOR is one)
+            fits = exp.And(this=exp.GTE(this=x, expression=dbl(-2.0 ** 63)),
+                           expression=exp.LT(this=x, expression=dbl(2.0 ** 63)))
+            half = _case([(exp.GTE(this=x, expression=dbl(0)),
+                           exp.Floor(this=exp.Add(this=x, expression=dbl(0.5))))],
+                         exp.Neg(this=exp.Floor(this=exp.Add(
+                             this=exp.Neg(this=x), expression=dbl(0.5)))))
+            return exp.cast(_case([(fits, half)]), "BIGINT")
 
         def bounded(value: exp.Expression) -> exp.Expression:
             if bounds is None:
@@ -460,7 +492,8 @@ class _Build(HandoffParts):
     def _final(self, handoffs, recycles, next_cols, lead, score_exprs,
                carried=()) -> exp.Select:
         d, program, opts = self.d, self.program, self.opts
-        ok = _isnull(_col("_err"))
+        err, paths, msgs = self._refusal
+        ok = _isnull(_col(err))
 
         def dec(e):
             return _case([(ok, e)])
@@ -525,12 +558,12 @@ class _Build(HandoffParts):
                        if code == "calendar_out_of_range"]
             hidden.append(dec(_case([(app, vals["rej_json"])])).as_(f"_rj{i}", copy=False))
         cols += [_case([(ok, d.compact(viol))], d.empty_array()).as_("violations", copy=False),
-                 _col("_err").as_("error", copy=False),
-                 _case([(ok, d.empty_array())], _col("_paths")).as_("error_paths", copy=False)]
+                 _col(err).as_("error", copy=False),
+                 _case([(ok, d.empty_array())], _col(paths)).as_("error_paths", copy=False)]
         # the carried columns come before the refused text, which the engines read
         # as the last column
         if opts.hidden:
-            cols += [_col("_msgs"), exp.Paren(this=lead[1]).as_("_lead_json", copy=False),
+            cols += [_col(msgs).as_("_msgs", copy=False), exp.Paren(this=lead[1]).as_("_lead_json", copy=False),
                      dec(_case(why_json)).as_("_reason_json", copy=False), *hidden,
                      *carried]
             if self.src.json_text:

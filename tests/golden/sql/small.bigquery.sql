@@ -4863,9 +4863,13 @@ WITH cal0_days AS (
   SELECT
     *,
     CAST(CASE
-      WHEN `_st0` >= CAST(0.0 AS FLOAT64)
-      THEN FLOOR(`_st0` + CAST(0.5 AS FLOAT64))
-      ELSE -FLOOR(-`_st0` + CAST(0.5 AS FLOAT64))
+      WHEN `_st0` >= CAST(-9.223372036854776E+18 AS FLOAT64)
+      AND `_st0` < CAST(9.223372036854776e+18 AS FLOAT64)
+      THEN CASE
+        WHEN `_st0` >= CAST(0.0 AS FLOAT64)
+        THEN FLOOR(`_st0` + CAST(0.5 AS FLOAT64))
+        ELSE -FLOOR(-`_st0` + CAST(0.5 AS FLOAT64))
+      END
     END AS INT64) AS _sr0
   FROM s0a
 ), s0c AS (
@@ -4873,6 +4877,20 @@ WITH cal0_days AS (
     *,
     CASE WHEN `_sr0` < 0 THEN 0 WHEN `_sr0` > 100 THEN 100 ELSE `_sr0` END AS sc_fit
   FROM s0b
+), unsc AS (
+  SELECT
+    *,
+    CASE
+      WHEN `_err` IS NULL AND (
+        `sc_fit` IS NULL
+      )
+      THEN 'the lead cannot be decided'
+      ELSE `_err`
+    END AS _e,
+    CASE WHEN `_err` IS NULL AND (
+      `sc_fit` IS NULL
+    ) THEN [''] ELSE `_paths` END AS _p
+  FROM s0c
 ), g AS (
   SELECT
     *,
@@ -4910,7 +4928,7 @@ WITH cal0_days AS (
         ELSE 1
       END
     ) AS _ri
-  FROM s0c
+  FROM unsc
 ), g1 AS (
   SELECT
     *,
@@ -4968,7 +4986,7 @@ SELECT
   'sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a' AS policy_digest,
   TIMESTAMP_MICROS(1796140800000000) AS as_of,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE
       WHEN `_ri` >= 1 AND COALESCE(`f10_ty` <> 'null', FALSE)
       THEN 'nurture'
@@ -4987,11 +5005,11 @@ SELECT
     END
   END AS stage,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE WHEN `_ri` = 0 THEN 'lead' WHEN `_ri` = 1 THEN 'mql' END
   END AS reached,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE
       WHEN `_ri` >= 1 AND COALESCE(`f10_ty` <> 'null', FALSE)
       THEN CASE WHEN NOT `f10_s` IS NULL THEN `f10_s` ELSE `f10_j` END
@@ -5008,13 +5026,13 @@ SELECT
       THEN 'stale'
     END
   END AS reason,
-  CASE WHEN `_err` IS NULL THEN `sc_fit` END AS score_fit,
+  CASE WHEN `_e` IS NULL THEN `sc_fit` END AS score_fit,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE WHEN `_ri` = -1 THEN 'lead' WHEN `_ri` = 0 THEN 'mql' END
   END AS next_stage,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE
       WHEN `_ri` = -1
       THEN ARRAY(
@@ -5054,9 +5072,9 @@ SELECT
       )
     END
   END AS next_unmet,
-  CASE WHEN `_err` IS NULL THEN CASE WHEN `_ri` >= 1 THEN 'sales' END END AS handoff_mql_team,
+  CASE WHEN `_e` IS NULL THEN CASE WHEN `_ri` >= 1 THEN 'sales' END END AS handoff_mql_team,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE
       WHEN `_ri` >= 1
       THEN CASE
@@ -5068,7 +5086,7 @@ SELECT
     END
   END AS handoff_mql_route,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE
       WHEN `_ri` >= 1
       THEN CASE
@@ -5108,15 +5126,15 @@ SELECT
     END
   END AS handoff_mql_sla_status,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE WHEN `_ri` >= 1 THEN TIMESTAMP_MICROS(`f6_any_t`) END
   END AS handoff_mql_sla_start,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE WHEN `_ri` >= 1 THEN TIMESTAMP_MICROS(`_due0`) END
   END AS handoff_mql_sla_due,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE
       WHEN `_ri` >= 1
       THEN TIMESTAMP_MICROS(
@@ -5133,7 +5151,7 @@ SELECT
     END
   END AS handoff_mql_sla_stop,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE
       WHEN `_ri` >= 1
       THEN CASE
@@ -5162,11 +5180,11 @@ SELECT
     END
   END AS handoff_mql_escalate_to,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE WHEN `_ri` >= 1 THEN COALESCE(`f10_ty` <> 'null', FALSE) END
   END AS handoff_mql_rejected,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN CASE
       WHEN `_ri` >= 1
       THEN CASE
@@ -5176,7 +5194,7 @@ SELECT
     END
   END AS handoff_mql_rejection_reason,
   CASE
-    WHEN `_err` IS NULL
+    WHEN `_e` IS NULL
     THEN ARRAY(
       SELECT
         x
@@ -5200,6 +5218,6 @@ SELECT
     )
     ELSE []
   END AS violations,
-  `_err` AS error,
-  CASE WHEN `_err` IS NULL THEN [] ELSE `_paths` END AS error_paths
+  `_e` AS error,
+  CASE WHEN `_e` IS NULL THEN [] ELSE `_p` END AS error_paths
 FROM h;

@@ -4756,9 +4756,13 @@ WITH cal0_days AS (
   SELECT
     *,
     CAST(CASE
-      WHEN "_st0" >= CAST(0.0 AS DOUBLE PRECISION)
-      THEN FLOOR("_st0" + CAST(0.5 AS DOUBLE PRECISION))
-      ELSE -FLOOR(-"_st0" + CAST(0.5 AS DOUBLE PRECISION))
+      WHEN "_st0" >= CAST(-9.223372036854776E+18 AS DOUBLE PRECISION)
+      AND "_st0" < CAST(9.223372036854776e+18 AS DOUBLE PRECISION)
+      THEN CASE
+        WHEN "_st0" >= CAST(0.0 AS DOUBLE PRECISION)
+        THEN FLOOR("_st0" + CAST(0.5 AS DOUBLE PRECISION))
+        ELSE -FLOOR(-"_st0" + CAST(0.5 AS DOUBLE PRECISION))
+      END
     END AS BIGINT) AS _sr0
   FROM s0a
 ), s0c AS (
@@ -4766,6 +4770,20 @@ WITH cal0_days AS (
     *,
     CASE WHEN "_sr0" < 0 THEN 0 WHEN "_sr0" > 100 THEN 100 ELSE "_sr0" END AS sc_fit
   FROM s0b
+), unsc AS (
+  SELECT
+    *,
+    CASE
+      WHEN "_err" IS NULL AND (
+        "sc_fit" IS NULL
+      )
+      THEN 'the lead cannot be decided'
+      ELSE "_err"
+    END AS _e,
+    CASE WHEN "_err" IS NULL AND (
+      "sc_fit" IS NULL
+    ) THEN ARRAY[''] ELSE "_paths" END AS _p
+  FROM s0c
 ), g AS (
   SELECT
     *,
@@ -4806,7 +4824,7 @@ WITH cal0_days AS (
         ELSE 1
       END
     ) AS _ri
-  FROM s0c
+  FROM unsc
 ), g1 AS (
   SELECT
     *,
@@ -4866,7 +4884,7 @@ SELECT
   'sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a' AS policy_digest,
   CAST('1970-01-01' AS TIMESTAMP) + 1796140800000000 * INTERVAL '1 MICROSECOND' AS as_of,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1 AND COALESCE("f10_ty" <> 'null', FALSE)
       THEN 'nurture'
@@ -4885,11 +4903,11 @@ SELECT
     END
   END AS stage,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE WHEN "_ri" = 0 THEN 'lead' WHEN "_ri" = 1 THEN 'mql' END
   END AS reached,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1 AND COALESCE("f10_ty" <> 'null', FALSE)
       THEN CASE WHEN NOT "f10_s" IS NULL THEN "f10_s" ELSE "f10_j" END
@@ -4906,13 +4924,13 @@ SELECT
       THEN 'stale'
     END
   END AS reason,
-  CASE WHEN "_err" IS NULL THEN "sc_fit" END AS score_fit,
+  CASE WHEN "_e" IS NULL THEN "sc_fit" END AS score_fit,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE WHEN "_ri" = -1 THEN 'lead' WHEN "_ri" = 0 THEN 'mql' END
   END AS next_stage,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" = -1
       THEN ARRAY(SELECT
@@ -4951,9 +4969,9 @@ SELECT
         NOT x IS NULL)
     END
   END AS next_unmet,
-  CASE WHEN "_err" IS NULL THEN CASE WHEN "_ri" >= 1 THEN 'sales' END END AS handoff_mql_team,
+  CASE WHEN "_e" IS NULL THEN CASE WHEN "_ri" >= 1 THEN 'sales' END END AS handoff_mql_team,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
@@ -4965,7 +4983,7 @@ SELECT
     END
   END AS handoff_mql_route,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
@@ -5005,21 +5023,21 @@ SELECT
     END
   END AS handoff_mql_sla_status,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CAST('1970-01-01' AS TIMESTAMP) + "f6_any_t" * INTERVAL '1 MICROSECOND'
     END
   END AS handoff_mql_sla_start,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CAST('1970-01-01' AS TIMESTAMP) + "_due0" * INTERVAL '1 MICROSECOND'
     END
   END AS handoff_mql_sla_due,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CAST('1970-01-01' AS TIMESTAMP) + CASE
@@ -5034,7 +5052,7 @@ SELECT
     END
   END AS handoff_mql_sla_stop,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
@@ -5063,11 +5081,11 @@ SELECT
     END
   END AS handoff_mql_escalate_to,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE WHEN "_ri" >= 1 THEN COALESCE("f10_ty" <> 'null', FALSE) END
   END AS handoff_mql_rejected,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
@@ -5077,7 +5095,7 @@ SELECT
     END
   END AS handoff_mql_rejection_reason,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN ARRAY(SELECT
       x
     FROM UNNEST(ARRAY[
@@ -5099,6 +5117,6 @@ SELECT
       NOT x IS NULL)
     ELSE CAST(ARRAY[] AS VARCHAR[])
   END AS violations,
-  "_err" AS error,
-  CASE WHEN "_err" IS NULL THEN CAST(ARRAY[] AS VARCHAR[]) ELSE "_paths" END AS error_paths
+  "_e" AS error,
+  CASE WHEN "_e" IS NULL THEN CAST(ARRAY[] AS VARCHAR[]) ELSE "_p" END AS error_paths
 FROM h;

@@ -4837,9 +4837,13 @@ WITH cal0_days AS (
   SELECT
     *,
     CAST(CASE
-      WHEN "_st0" >= CAST(0.0 AS DOUBLE)
-      THEN FLOOR("_st0" + CAST(0.5 AS DOUBLE))
-      ELSE -FLOOR(-"_st0" + CAST(0.5 AS DOUBLE))
+      WHEN "_st0" >= CAST(-9.223372036854776E+18 AS DOUBLE)
+      AND "_st0" < CAST(9.223372036854776e+18 AS DOUBLE)
+      THEN CASE
+        WHEN "_st0" >= CAST(0.0 AS DOUBLE)
+        THEN FLOOR("_st0" + CAST(0.5 AS DOUBLE))
+        ELSE -FLOOR(-"_st0" + CAST(0.5 AS DOUBLE))
+      END
     END AS BIGINT) AS _sr0
   FROM s0a
 ), s0c AS (
@@ -4847,6 +4851,20 @@ WITH cal0_days AS (
     *,
     CASE WHEN "_sr0" < 0 THEN 0 WHEN "_sr0" > 100 THEN 100 ELSE "_sr0" END AS sc_fit
   FROM s0b
+), unsc AS (
+  SELECT
+    *,
+    CASE
+      WHEN "_err" IS NULL AND (
+        "sc_fit" IS NULL
+      )
+      THEN 'the lead cannot be decided'
+      ELSE "_err"
+    END AS _e,
+    CASE WHEN "_err" IS NULL AND (
+      "sc_fit" IS NULL
+    ) THEN [''] ELSE "_paths" END AS _p
+  FROM s0c
 ), g AS (
   SELECT
     *,
@@ -4884,7 +4902,7 @@ WITH cal0_days AS (
         ELSE 1
       END
     ) AS _ri
-  FROM s0c
+  FROM unsc
 ), g1 AS (
   SELECT
     *,
@@ -4943,7 +4961,7 @@ SELECT
   'sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a' AS policy_digest,
   TO_TIMESTAMP_NTZ(1796140800000000, 6) AS as_of,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1 AND COALESCE("f10_ty" <> 'null', FALSE)
       THEN 'nurture'
@@ -4962,11 +4980,11 @@ SELECT
     END
   END AS stage,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE WHEN "_ri" = 0 THEN 'lead' WHEN "_ri" = 1 THEN 'mql' END
   END AS reached,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1 AND COALESCE("f10_ty" <> 'null', FALSE)
       THEN CASE WHEN NOT "f10_s" IS NULL THEN "f10_s" ELSE "f10_j" END
@@ -4983,13 +5001,13 @@ SELECT
       THEN 'stale'
     END
   END AS reason,
-  CASE WHEN "_err" IS NULL THEN "sc_fit" END AS score_fit,
+  CASE WHEN "_e" IS NULL THEN "sc_fit" END AS score_fit,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE WHEN "_ri" = -1 THEN 'lead' WHEN "_ri" = 0 THEN 'mql' END
   END AS next_stage,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" = -1
       THEN FILTER(
@@ -5023,9 +5041,9 @@ SELECT
       )
     END
   END AS next_unmet,
-  CASE WHEN "_err" IS NULL THEN CASE WHEN "_ri" >= 1 THEN 'sales' END END AS handoff_mql_team,
+  CASE WHEN "_e" IS NULL THEN CASE WHEN "_ri" >= 1 THEN 'sales' END END AS handoff_mql_team,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
@@ -5037,7 +5055,7 @@ SELECT
     END
   END AS handoff_mql_route,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
@@ -5077,15 +5095,15 @@ SELECT
     END
   END AS handoff_mql_sla_status,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE WHEN "_ri" >= 1 THEN TO_TIMESTAMP_NTZ("f6_any_t", 6) END
   END AS handoff_mql_sla_start,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE WHEN "_ri" >= 1 THEN TO_TIMESTAMP_NTZ("_due0", 6) END
   END AS handoff_mql_sla_due,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN TO_TIMESTAMP_NTZ(
@@ -5103,7 +5121,7 @@ SELECT
     END
   END AS handoff_mql_sla_stop,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
@@ -5132,11 +5150,11 @@ SELECT
     END
   END AS handoff_mql_escalate_to,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE WHEN "_ri" >= 1 THEN COALESCE("f10_ty" <> 'null', FALSE) END
   END AS handoff_mql_rejected,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
@@ -5146,7 +5164,7 @@ SELECT
     END
   END AS handoff_mql_rejection_reason,
   CASE
-    WHEN "_err" IS NULL
+    WHEN "_e" IS NULL
     THEN FILTER(
       [
         CASE WHEN "_ri" >= 1 AND "f6_any_t" IS NULL THEN 'missing_sla_start' END,
@@ -5167,6 +5185,6 @@ SELECT
     )
     ELSE []
   END AS violations,
-  "_err" AS error,
-  CASE WHEN "_err" IS NULL THEN [] ELSE "_paths" END AS error_paths
+  "_e" AS error,
+  CASE WHEN "_e" IS NULL THEN [] ELSE "_p" END AS error_paths
 FROM h;
