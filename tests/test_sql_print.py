@@ -199,3 +199,19 @@ def test_a_schema_less_table_types_columns_by_the_intermediate_forms_field_types
     assert sorted((r["score_fit"], r["stage"]) for r in got) == sorted(
         (d.scores["fit"], d.stage) for d in want)
     assert sorted(r["score_fit"] for r in got) == [0, 5, 10, 15]
+
+
+def test_a_number_past_a_doubles_range_in_the_policy_is_refused_not_a_traceback(tmp_path):
+    big = "1" + "0" * 400
+    (tmp_path / "p.funnel").write_text(
+        f'policy p "P"\nteam t "@t"\nfunnel a\nstage a "A" owned by t {{\n'
+        f'  require x < {big}\n}}\n')
+    runner = CliRunner()
+    out = runner.invoke(main, ["sql", str(tmp_path)])
+    assert out.exit_code == 1 and "has no SQL literal" in out.stderr
+    leads = tmp_path / "l.jsonl"
+    leads.write_text('{"x": 2}\n')
+    ev = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--engine", "duckdb"])
+    assert ev.exit_code == 2 and "has no SQL literal" in ev.stderr
+    py = runner.invoke(main, ["eval", str(tmp_path), str(leads)])
+    assert py.exit_code == 0 and json.loads(py.stdout)["stage"] == "a"

@@ -55,7 +55,10 @@ def false() -> exp.Expression:
 
 def dbl(v: float) -> exp.Expression:
     """A numeric literal as a DOUBLE (spec section 10: arithmetic is IEEE double)."""
-    text = repr(float(v))
+    try:
+        text = repr(float(v))
+    except OverflowError:  # an integer literal past a double's range
+        text = "inf"
     if "inf" in text or "nan" in text:
         raise SqlUnsupported(f"the number {v} has no SQL literal")
     return exp.cast(exp.Literal.number(text), "DOUBLE")
