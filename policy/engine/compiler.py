@@ -45,7 +45,6 @@ sits under a ``# file:line  rule`` comment that leads back to the policy.
 
 from __future__ import annotations
 
-import math
 import re
 import types as types_
 from collections.abc import Callable
@@ -150,7 +149,8 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
 
 #: Builtins the generated code may use; ``__builtins__`` itself is empty.
 _BUILTINS = {"type": type, "str": str, "dict": dict, "int": int, "float": float, "bool": bool,
-             "list": list, "len": len, "ValueError": ValueError, "KeyError": KeyError}
+             "list": list, "len": len, "ValueError": ValueError, "KeyError": KeyError,
+             "OverflowError": OverflowError}
 _DECISION_CLASSES = {
     "Decision": Decision, "HandoffResult": HandoffResult, "NextStep": NextStep,
     "SlaResult": SlaResult, "Violation": Violation,
@@ -386,8 +386,8 @@ class _Compiler(HandoffCompiler):
                 # an int past a double's range is infinite, as in per_points
                 with w.block("try:"):
                     w.line(f"{gain} = {self.const(float(abs(item.points)))} * {x}")
-                with w.block(f"except {self.const(OverflowError, 'E')}:"):
-                    w.line(f"{gain} = {self.const(math.inf)}")
+                with w.block("except OverflowError:"):
+                    w.line(f"{gain} = float('inf')")
             if cap is not None:
                 with w.block(f"if {gain} > {self.const(cap)}:"):
                     w.line(f"{gain} = {self.const(cap)}")

@@ -563,7 +563,8 @@ class _Build(HandoffParts):
         # the carried columns come before the refused text, which the engines read
         # as the last column
         if opts.hidden:
-            cols += [_col(msgs).as_("_msgs", copy=False), exp.Paren(this=lead[1]).as_("_lead_json", copy=False),
+            cols += [_col(msgs).as_("_msgs", copy=False),
+                     exp.Paren(this=lead[1]).as_("_lead_json", copy=False),
                      dec(_case(why_json)).as_("_reason_json", copy=False), *hidden,
                      *carried]
             if self.src.json_text:
