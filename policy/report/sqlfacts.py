@@ -218,7 +218,7 @@ class SqlFacts:
         self.engine._calendar_tables(stmt)
         con.execute(f"CREATE OR REPLACE TEMP VIEW decided_pq AS {stmt.sql(dialect='duckdb')}")
         self._insert = self._statement("decided_pq")
-        self._parquet_json = _parquet_json_select(path, names)
+        self._parquet_json = _parquet_json_select(path, described)
 
     def add_jsonl(self, stream: Any) -> None:
         """Every record of a JSON Lines byte stream, staged a few MB at a time (as

@@ -371,8 +371,7 @@ class DuckEngine(BatchEngine):
         """Stage every row of a Parquet file as JSON text (see :meth:`decide_parquet`)."""
         con = self.con
         con.execute("DELETE FROM src")
-        con.execute("INSERT INTO src " + _parquet_json_select(path,
-                                                               _parquet_columns(con, path)))
+        con.execute("INSERT INTO src " + _parquet_json_select(path, _parquet_types(con, path)))
 
     def stage_parquet_typed(self, path: str) -> str:
         """Prepare :meth:`write_stage` for a Parquet file read by its column types
@@ -460,7 +459,7 @@ class DuckEngine(BatchEngine):
             # columns that differ only in case are one name to SQL: read the rows as
             # JSON objects, whose keys keep their case
             src = DuckJson(d, relation="parquet_src")
-            view = _parquet_json_select(source, names)
+            view = _parquet_json_select(source, described)
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW parquet_src AS {view}")
         return src
 
@@ -577,13 +576,17 @@ def _parquet_types(con, path: str) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
-def _parquet_columns(con, path: str) -> list[str]:
-    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()
-    return [r[0] for r in rows]
+def _parquet_json_select(path: str, cols: list[tuple[str, str]]) -> str:
+    """Each row as the JSON text of an object (the python engine's lead), its NaN and
+    infinite doubles null (:func:`policy.sql.parquet.finite`)."""
+    from sqlglot import exp
 
+    from policy.sql.parquet import finite, parse_type
 
-def _parquet_json_select(path: str, cols: list[str]) -> str:
-    fields = ", ".join(f"{_ident(c)} := {_ident(c)}" for c in cols)
+    fields = ", ".join(
+        f"{_ident(c)} := "
+        f"{finite(exp.column(exp.to_identifier(c, quoted=True)), parse_type(t)).sql('duckdb')}"
+        for c, t in cols)
     return (f"SELECT file_row_number + 1 AS line, CAST(to_json(struct_pack({fields})) AS "
             f"VARCHAR) AS txt FROM read_parquet({_quote(path)}, file_row_number = true)")
 
@@ -591,7 +594,7 @@ def _parquet_json_select(path: str, cols: list[str]) -> str:
 def parquet_batches(con, path: str, size: int = 50_000
                     ) -> Iterator[tuple[list[int], list[str]]]:
     """Batches of (row number from 1, the row as a JSON object's text) of a Parquet file."""
-    cols = _parquet_columns(con, path)
+    cols = _parquet_types(con, path)
     cur = con.cursor()
     cur.execute(_parquet_json_select(path, cols))
     while True:

@@ -25,7 +25,7 @@ from sqlglot import exp
 from policy.sql.dialects import Dialect
 from policy.sql.sources import DuckJson, _call, _case, _lam
 
-__all__ = ["LINE", "ParquetSource", "ParquetWriter", "atomic_target", "parse_type"]
+__all__ = ["LINE", "ParquetSource", "ParquetWriter", "atomic_target", "finite", "parse_type"]
 
 #: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, and a day, in µs
 _FIRST_US = -62_135_596_800_000_000
@@ -119,6 +119,8 @@ class ParquetSource:
                 cols.append(exp.null().as_(f"v{k}", copy=False))
                 continue
             node, ty, absent = found
+            # NaN and the infinities read as null, in every engine (finite())
+            node = finite(node, ty)
             if _kind(ty) is None:  # read as JSON, as the JSON source would
                 node = exp.Coalesce(this=_call("TO_JSON", node),
                                     expressions=[exp.cast(_S("null"), "JSON")])
@@ -208,6 +210,43 @@ class ParquetSource:
         return _case([(inside, us),
                       (exp.Between(this=year, low=exp.Literal.number(1),
                                    high=exp.Literal.number(9999)), us)])
+
+
+def _holds_double(ty) -> bool:
+    name, sub = ty
+    if name in _NUMBERS:
+        return True
+    if name == "LIST":
+        return sub is not None and _holds_double(sub)
+    if name == "STRUCT":
+        return any(_holds_double(t) for _, t in sub)
+    return False
+
+
+def finite(node: exp.Expression, ty, depth: int = 0) -> exp.Expression:
+    """``node`` (of DuckDB type ``ty``, :func:`parse_type`) with every NaN or infinite
+    FLOAT or DOUBLE in it, at the top, in a STRUCT or in a list, read as null.
+
+    JSON has no such number (``to_json`` writes a bare ``NaN``), and pandas writes a
+    missing float as NaN, so a Parquet cell holding one is a null in every engine: the
+    typed columns here, and the JSON text of a row (:func:`policy.sql.duck.parquet_batches`)
+    that the python engine reads. Doubles inside a MAP are kept as they are."""
+    name, sub = ty
+    if name in _NUMBERS:
+        return _case([(_or([_call("ISNAN", node), _call("ISINF", node)]), exp.null())], node)
+    if not _holds_double(ty):
+        return node
+    if name == "LIST":
+        var = f"x{depth}"
+        return exp.Transform(this=node, expression=_lam(var, finite(exp.column(var), sub,
+                                                                    depth + 1)))
+    pack = _call("STRUCT_PACK", *(
+        exp.PropertyEQ(this=exp.to_identifier(key, quoted=True),
+                       expression=finite(exp.Dot(this=node.copy(),
+                                                 expression=exp.to_identifier(key, quoted=True)),
+                                         t, depth))
+        for key, t in sub))
+    return _case([(exp.Is(this=node.copy(), expression=exp.null()), exp.null())], pack)
 
 
 def _kind(ty) -> str | None:

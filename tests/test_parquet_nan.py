@@ -1,0 +1,84 @@
+"""A NaN or infinite FLOAT/DOUBLE in a Parquet cell reads as null in every engine
+(docs/decisions.md, "NaN and infinities in Parquet").
+
+JSON has no such number, and pandas writes a missing float as NaN. Before, the python
+engine read DuckDB's ``to_json`` text (``NaN``) leniently and DuckDB's typed columns
+compared NaN as the largest number, so ``visits > 1`` held for a NaN in one engine only.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+from click.testing import CliRunner
+from funnel_cli.main import main
+
+POLICY = """\
+policy nan "NaN in Parquet"
+version "1"
+id lead_id
+team m "@m"
+funnel a
+stage a owned by m {
+  require lead_id is present
+}
+score s owned by m {
+  +1 if visits > 1
+  +2 if visits is missing
+  +4 if c.x < 0
+  +8 if c.x is missing
+  +16 if c.y > 1
+  +32 if tags contains "nan"
+  +64 if name == "NaN"
+  +128 if f is missing
+  +256 if f > 1
+  +512 if length(nums) == 2
+}
+"""
+ROWS = """
+ ('L1', 'nan'::DOUBLE, {'x': 'nan'::DOUBLE, 'y': 1.5}, ['a,NaN,b'], 'NaN', 5.0::FLOAT,
+  [1.0, 'nan'::DOUBLE]),
+ ('L2', 'inf'::DOUBLE, {'x': '-inf'::DOUBLE, 'y': NULL}, ['NaN'], 'Infinity', 'nan'::FLOAT,
+  NULL),
+ ('L3', 3.0, {'x': 2.0, 'y': 'inf'::DOUBLE}, [], 'x', '-inf'::FLOAT, ['inf'::DOUBLE]),
+ ('L4', -0.0, NULL, NULL, NULL, NULL, [])
+"""
+
+
+def _write(tmp_path):
+    (tmp_path / "p.funnel").write_text(POLICY, encoding="utf-8")
+    path = tmp_path / "nan.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM (VALUES {ROWS}) t(lead_id, visits, c, tags, name, f, nums)) "
+        f"TO '{path}' (FORMAT parquet)")
+    return path
+
+
+def test_nan_and_infinities_in_parquet_are_null_in_every_engine_and_format(tmp_path):
+    leads = _write(tmp_path)
+    runner = CliRunner()
+    base = ["eval", str(tmp_path), str(leads), "--as-of", "2026-12-01T00:00:00Z"]
+    py = runner.invoke(main, base)
+    assert py.exit_code == 0, py.output
+    scores = [json.loads(x)["scores"]["s"] for x in py.stdout.splitlines()]
+    # L1: visits, c.x missing; c.y 1.5; the text "NaN" is text; f 5.0; the list keeps
+    # its two items, the NaN one null. L2: the tag "NaN" is text (contains ignores case).
+    # L3: c.y and f are infinite, so null. L4: no c, no f.
+    assert scores == [2 + 8 + 16 + 64 + 256 + 512, 2 + 8 + 32 + 128, 1 + 128, 8 + 128]
+    duck = runner.invoke(main, [*base, "--engine", "duckdb"])
+    assert duck.stdout == py.stdout
+    con = duckdb.connect()
+    tables = []
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}.parquet"
+        res = runner.invoke(main, [*base, "--engine", engine, "--format", "parquet",
+                                   "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        tables.append(con.execute(f"SELECT * FROM '{out}'").fetchall())
+    assert tables[0] == tables[1]
+    reports = [runner.invoke(main, ["report", str(tmp_path), str(leads), "--engine", engine,
+                                    "--format", "json", "--as-of", "2026-12-01T00:00:00Z"])
+               for engine in ("python", "duckdb")]
+    assert reports[0].exit_code == 0, reports[0].output
+    assert reports[0].stdout == reports[1].stdout
