@@ -9,10 +9,9 @@ unrolled in funnel order, durations are precomputed per calendar, and the value
 operations whose operand kinds are known at compile time are inlined
 (:mod:`policy.engine.codegen`). Everything else calls the same
 :mod:`policy.engine.runtime` functions as the interpreter. The test suite checks that
-the two agree on every field of the decision (``tests/test_equivalence.py``).
-
-At run time :mod:`policy.api` has validated the lead and parsed its timestamps into
-``ts``, one instant (or None) per path of ``program.timestamp_order``.
+the two agree on every field of the decision (``tests/test_equivalence.py``). At run
+time :mod:`policy.api` has validated the lead and parsed its timestamps into ``ts``, one
+instant (or None) per path of ``program.timestamp_order``.
 
 Safety (STYLE.md, rule 11). The source is written through :class:`LineWriter` and
 compiled with ``compile()``; nothing taken from a policy file is ever evaluated as
@@ -24,11 +23,10 @@ one only when it is plain ASCII ``[A-Za-z0-9_]``, and every generated name is ch
 against Python's keywords and the names already used. The function runs in a
 namespace that holds only :data:`policy.engine.runtime.EXPORTS`, the decision classes
 and ``MappingProxy`` (scores are read-only, as the interpreter makes them), ``NEW``
-(``tuple.__new__``, which builds the decision records), the builtins ``type``,
-``len``, ``ValueError``, ``KeyError`` and six types (``str``, ``dict``, ``int``,
-``float``, ``bool``, ``list``), and constants made here
-(frozensets, lists, tuples, decision values, calendars, the PolicyInfo);
-``__builtins__`` is empty.
+(``tuple.__new__``, which builds the decision records), the builtins ``type``, ``len``,
+``ValueError``, ``KeyError``, ``OverflowError`` and six types (``str``, ``dict``,
+``int``, ``float``, ``bool``, ``list``), and constants made here (frozensets, lists,
+tuples, decision values, calendars, the PolicyInfo); ``__builtins__`` is empty.
 
 Order of evaluation. Each field is read, and each define computed, once per lead,
 just before the first part of ``run`` (a score, the gates, the handoffs, the
@@ -38,9 +36,9 @@ overflows), so a define or a ``keep when`` line that does arithmetic is evaluate
 exactly where the interpreter evaluates it, and both engines raise alike.
 
 The source is registered in :mod:`linecache` under a pseudo-filename such as
-``<funnel-policy acme_b2b 3f2a9c1d>`` (as attrs does for the methods it generates),
-so tracebacks, ``pdb`` and profilers show the generated lines, and each rule's code
-sits under a ``# file:line  rule`` comment that leads back to the policy.
+``<funnel-policy acme_b2b 3f2a9c1d>`` (as attrs does), so tracebacks, ``pdb`` and
+profilers show the generated lines; each rule's code sits under a ``# file:line  rule``
+comment that leads back to the policy.
 """
 
 from __future__ import annotations
@@ -151,10 +149,8 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
 _BUILTINS = {"type": type, "str": str, "dict": dict, "int": int, "float": float, "bool": bool,
              "list": list, "len": len, "ValueError": ValueError, "KeyError": KeyError,
              "OverflowError": OverflowError}
-_DECISION_CLASSES = {
-    "Decision": Decision, "HandoffResult": HandoffResult, "NextStep": NextStep,
-    "SlaResult": SlaResult, "Violation": Violation,
-}
+_DECISION_CLASSES = {"Decision": Decision, "HandoffResult": HandoffResult,
+                     "NextStep": NextStep, "SlaResult": SlaResult, "Violation": Violation}
 #: Names of the namespace ``decide`` binds as locals (when it uses them).
 _BOUND = ("type", "int", "float", "str", "bool", "dict", "list", "len", "NUMBER_TYPES", "NEW",
           "Decision", "NextStep", "HandoffResult", "MappingProxy", "INFO")
@@ -255,10 +251,8 @@ class _Compiler(HandoffCompiler):
                          for key in self._items):
             return None  # a typed field the checks do not set: do not rely on its type
         self.body(body, sections, emitted)
-        # The namespace's most used names as locals, bound once when the function is
-        # made (a local is read faster than a global): positional defaults, which a call
-        # copies from a tuple, where keyword-only ones are looked up in a dict each call.
-        # Callers pass two arguments, never more.
+        # The namespace's most used names as locals bound once (a local is read faster than
+        # a global): positional defaults, copied from a tuple per call; callers pass two.
         text = body.text()
         bound = [name for name in _BOUND if re.search(rf"\b{name}\b", text)]
         w = LineWriter()
@@ -310,9 +304,7 @@ class _Compiler(HandoffCompiler):
         s = self._score_locals[score.name]
         self.rule_comment(w, score)
         w.line(f"{s} = 0")
-        # rounding is skipped only when the sum is surely a small int already
-        exact = True
-        magnitude = 0
+        exact, magnitude = True, 0  # rounding is skipped only for a surely small int sum
         with self.collecting(sec.deps):
             for item in score.items:
                 self.rule_comment(w, item)
@@ -372,18 +364,14 @@ class _Compiler(HandoffCompiler):
         bound = None
         if count.code in self.ints and type(item.points) is int and type(cap) is int:
             bound = abs(cap)
-        # runtime.per_points, inlined: nothing unless a
-        # number that is not <= 0 (NaN passes, as there); then min(|N| × F, M), N's sign
+        # runtime.per_points inlined: nothing unless a number not <= 0; min(|N| × F, M)
         valid = {ANY: f"type({x}) in NUMBER_TYPES and ", NUM: "",
                  NUMN: f"{x} is not None and ", TS: f"{x} is not None and "}[count.kind]
         gain = self.new_name("gain", s[2:])
         with w.block(f"if {valid}not {x} <= 0:"):
-            # double arithmetic, as per_points (an int gain below an int cap is exact
-            # either way, so it stays an int there)
-            if bound is not None:
+            if bound is not None:  # an int gain below an int cap: exact either way
                 w.line(f"{gain} = {self.const(abs(item.points))} * {x}")
-            else:
-                # an int past a double's range is infinite, as in per_points
+            else:  # doubles, as per_points: an int past a double's range is infinite
                 with w.block("try:"):
                     w.line(f"{gain} = {self.const(float(abs(item.points)))} * {x}")
                 with w.block("except OverflowError:"):

@@ -41,6 +41,7 @@ from policy.sql.sqlparts import (
     _notnull,
     _or_all,
     handoff_values,
+    unscorable,
 )
 from policy.sql.values import Compiler, Val, dbl
 
@@ -214,34 +215,15 @@ class _Build(HandoffParts):
                           .from_(prev, copy=False))
                 prev = f"s{i}{'abc'[j]}"
         self._refusal = ("_err", "_paths", "_msgs")
-        if score_exprs:
-            prev = self._unscorable([name for name, _ in score_exprs], prev)
-            self._refusal = ("_e", "_p", "_m")
+        if score_exprs:  # a score past a 64-bit integer refuses the lead (sqlparts)
+            self._add("unsc", unscorable([n for n, _ in score_exprs], prev, self.d,
+                                         self.opts.hidden))
+            prev, self._refusal = "unsc", ("_e", "_p", "_m")
         self._gates(gates, prev)
         self._handoff_cte(handoffs)
         carried_cols = [(e if e is not None else exp.null()).as_(name, copy=False)
                         for name, e in carried]
         return self._final(handoffs, recycles, next_cols, lead, score_exprs, carried_cols)
-
-    def _unscorable(self, names: list[str], prev: str) -> str:
-        """A lead whose score is outside a 64-bit integer's range cannot be decided
-        (:func:`policy.engine.runtime.round_half_away`): it becomes the refused row the
-        python engine writes, ``the lead cannot be decided`` with one problem at the
-        lead itself, unless the schema refused it first."""
-        from policy.engine.runtime import SCORE_RANGE
-
-        d = self.d
-        bad = _or_all([_isnull(_col(f"sc_{n}")) for n in names])
-        unscored = exp.And(this=_isnull(_col("_err")), expression=bad)
-        what = f"a number in the lead cannot be computed with ({SCORE_RANGE})"
-        cols: list[exp.Expression] = [
-            exp.Star(),
-            _case([(unscored, _S("the lead cannot be decided"))], _col("_err")).as_("_e"),
-            _case([(unscored, d.array([_S("")]))], _col("_paths")).as_("_p")]
-        if self.opts.hidden:
-            cols.append(_case([(unscored, d.array([_S(what)]))], _col("_msgs")).as_("_m"))
-        self._add("unsc", exp.select(*cols).from_(prev, copy=False))
-        return "unsc"
 
     def _add(self, name: str, select: exp.Select) -> None:
         self.cte.append((name, select))

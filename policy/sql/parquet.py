@@ -141,7 +141,8 @@ class ParquetSource:
         _, ty, absent = found
         kind = _kind(ty)
         if kind is None:
-            return self.json.slot(path, slot, k)
+            got = self.json.slot(path, slot, k)
+            return _python_number_text(got) if slot == "j" and got is not None else got
         v = exp.column(f"v{k}")
         is_null = exp.Is(this=v, expression=exp.null())
         if slot == "ty":
@@ -150,6 +151,10 @@ class ParquetSource:
                 out = _case([(exp.column(f"a{k}"), exp.null())], out)
             return out
         if slot == "j":
+            if kind == "number":
+                # to_json writes 1e-7 and 1e22 where the python engine writes Python's
+                # repr (1e-07, 1e+22); DuckDB's text of a DOUBLE is that repr
+                return exp.cast(exp.cast(v, "DOUBLE"), "VARCHAR")
             return exp.cast(_call("TO_JSON", v), "VARCHAR")
         if kind == "string":
             return v if slot == "s" else None
@@ -210,6 +215,18 @@ class ParquetSource:
         return _case([(inside, us),
                       (exp.Between(this=year, low=exp.Literal.number(1),
                                    high=exp.Literal.number(9999)), us)])
+
+
+def _python_number_text(text: exp.Expression) -> exp.Expression:
+    """The JSON text of a value with a number written as the python engine writes it
+    (the text of a JSON column keeps DuckDB's spelling: ``1e-7``, ``1e22``, ``-0``;
+    Python writes ``1e-07``, ``1e+22``, ``0``, which DuckDB's text of a DOUBLE is)."""
+    integer = _call("REGEXP_FULL_MATCH", text.copy(), _S("-?[0-9]+"))
+    number = _call("REGEXP_FULL_MATCH", text.copy(),
+                   _S("-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?"))
+    return _case([(integer, _case([(exp.EQ(this=text.copy(), expression=_S("-0")), _S("0"))],
+                                  text.copy())),
+                  (number, exp.cast(exp.cast(text.copy(), "DOUBLE"), "VARCHAR"))], text)
 
 
 def _holds_double(ty) -> bool:

@@ -123,3 +123,25 @@ def handoff_values(h: dict, as_of: exp.Expression) -> dict:
         out["violations"].append(("invalid_rejection_reason", exp.And(
             this=h["rej_p"], expression=exp.Not(this=exp.Paren(this=h["rej_valid"])))))
     return out
+
+
+def unscorable(names: list[str], prev: str, d, hidden: bool) -> exp.Select:
+    """A lead whose score is outside a 64-bit integer's range (its ``sc_`` column NULL)
+    cannot be decided (:func:`policy.engine.runtime.round_half_away`): the refused row
+    the python engine writes, ``the lead cannot be decided`` with one problem at the
+    lead itself, unless the schema refused it first. Columns ``_e``, ``_p``, ``_m``
+    stand for ``_err``, ``_paths``, ``_msgs`` from here on."""
+    from policy.engine.runtime import SCORE_RANGE
+
+    bad = _or_all([_isnull(_col(f"sc_{n}")) for n in names])
+    unscored = exp.And(this=_isnull(_col("_err")), expression=bad)
+    what = f"a number in the lead cannot be computed with ({SCORE_RANGE})"
+    cols: list[exp.Expression] = [
+        exp.Star(),
+        _case([(unscored, exp.Literal.string("the lead cannot be decided"))],
+              _col("_err")).as_("_e"),
+        _case([(unscored, d.array([exp.Literal.string("")]))], _col("_paths")).as_("_p")]
+    if hidden:
+        cols.append(_case([(unscored, d.array([exp.Literal.string(what)]))],
+                          _col("_msgs")).as_("_m"))
+    return exp.select(*cols).from_(prev, copy=False)

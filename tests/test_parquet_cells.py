@@ -1,5 +1,6 @@
-"""A NaN or infinite FLOAT/DOUBLE in a Parquet cell reads as null in every engine
-(docs/decisions.md, "NaN and infinities in Parquet").
+"""Parquet cells read and written as the python engine does. A NaN or infinite FLOAT or
+DOUBLE reads as null in every engine (docs/decisions.md, "NaN and infinities in
+Parquet"); a number in a JSON column is written as Python writes it.
 
 JSON has no such number, and pandas writes a missing float as NaN. Before, the python
 engine read DuckDB's ``to_json`` text (``NaN``) leniently and DuckDB's typed columns
@@ -82,3 +83,30 @@ def test_nan_and_infinities_in_parquet_are_null_in_every_engine_and_format(tmp_p
                for engine in ("python", "duckdb")]
     assert reports[0].exit_code == 0, reports[0].output
     assert reports[0].stdout == reports[1].stdout
+
+
+def test_numbers_in_a_json_column_are_written_as_the_python_engine_writes_them(tmp_path):
+    # a lead id column that read_json typed as JSON (mixed kinds): DuckDB keeps its own
+    # spelling of a number (1e-7, 1e22); the Parquet -> Parquet path writes Python's
+    (tmp_path / "p.funnel").write_text(
+        'policy p "P"\nversion "1"\nid lead_id\nteam m "@m"\nfunnel a\n'
+        'stage a owned by m {\n  require x is present\n}\n', encoding="utf-8")
+    ids = ["3.626976419311037e-9", "1e22", "1E-7", "-0", "-0.0", "[2]", "false", '"L1"',
+           "12345678901234567890", "2.5"]
+    lines = tmp_path / "l.jsonl"
+    lines.write_text("".join(f'{{"lead_id": {i}, "x": 1}}\n' for i in ids), encoding="utf-8")
+    path = tmp_path / "l.parquet"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_json('{lines}', format='newline_delimited', "
+                f"sample_size=-1)) TO '{path}' (FORMAT parquet)")
+    runner = CliRunner()
+    got = []
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}.parquet"
+        res = runner.invoke(main, ["eval", str(tmp_path), str(path), "--as-of",
+                                   "2026-12-01T00:00:00Z", "--engine", engine,
+                                   "--format", "parquet", "-o", str(out)])
+        assert res.exit_code == 0, res.output
+        got.append([r[0] for r in con.execute(f"SELECT lead FROM '{out}'").fetchall()])
+    assert got[0][:5] == ["3.626976419311037e-09", "1e+22", "1e-07", "0", "-0.0"]
+    assert got[1] == got[0]
