@@ -572,3 +572,15 @@ def test_a_number_beyond_a_double_refuses_the_lead(text: str, paths: list[str] |
 def test_an_array_item_is_written_with_brackets_in_a_problem_path() -> None:
     (record,) = read('{"tags": ["ok", "\\ud800"]}\n', "jsonl")
     assert [p.path for p in record.problems] == ["tags[1]"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json"])
+@pytest.mark.parametrize("data", [b"\xef", b"\xef\xbb"])
+def test_a_file_that_is_only_the_start_of_a_byte_order_mark_is_one_error_record(data, fmt):
+    # Python's utf-8-sig decoder dropped these bytes at the end of the input: no record
+    import io as _io
+
+    from policy.io.leads import read_records, text_stream
+
+    got = list(read_records(text_stream(_io.BytesIO(data)), fmt=fmt))
+    assert len(got) == 1 and got[0].line == 1 and "not valid UTF-8" in got[0].error
