@@ -39,7 +39,6 @@ requested: there is no row that could carry the error.
 
 from __future__ import annotations
 
-import codecs
 import io
 import json
 import math
@@ -51,6 +50,7 @@ from typing import IO, Any, BinaryIO, TextIO
 import msgspec
 
 from policy.engine.decision import Problem
+from policy.io.bom import UTF8_SIG as _UTF8_SIG
 from policy.io.records import (
     MAX_RECORD_CHARS,
     NOT_UTF8,
@@ -117,46 +117,6 @@ def text_stream(binary: BinaryIO | IO[bytes]) -> TextIO:
     """
     return io.TextIOWrapper(binary, encoding=_UTF8_SIG, errors="surrogateescape",  # type: ignore[arg-type]
                             newline="")
-
-
-class _SigDecoder(codecs.BufferedIncrementalDecoder):
-    """UTF-8 with an optional byte order mark, as ``utf-8-sig``, except at the end of
-    the input: ``utf-8-sig`` drops a file that is only the start of a mark (the byte
-    ``EF``, or ``EF BB``), so its bad bytes made no record; here they are decoded (as
-    bytes that are not UTF-8) like any others."""
-
-    def __init__(self, errors: str = "strict") -> None:
-        super().__init__(errors)
-        self.first = True
-
-    def _buffer_decode(self, data: bytes, errors: str, final: bool) -> tuple[str, int]:
-        if self.first:
-            if len(data) < 3 and codecs.BOM_UTF8.startswith(data) and not final:
-                return "", 0  # wait for the third byte
-            self.first = False
-            if data[:3] == codecs.BOM_UTF8:
-                text, used = codecs.utf_8_decode(data[3:], errors, final)
-                return text, used + 3
-        return codecs.utf_8_decode(data, errors, final)
-
-    def reset(self) -> None:
-        super().reset()
-        self.first = True
-
-    def getstate(self) -> tuple[bytes, int]:
-        return self.buffer, int(self.first)
-
-    def setstate(self, state: tuple[bytes, int]) -> None:
-        self.buffer, self.first = state[0], bool(state[1])
-
-
-_UTF8_SIG = "funnel-utf-8-sig"
-_UTF8_SIG_INFO = codecs.CodecInfo(
-    name=_UTF8_SIG, encode=codecs.utf_8_encode,
-    decode=lambda data, errors="strict": _SigDecoder(errors).decode(data, final=True),
-    incrementalencoder=codecs.getincrementalencoder("utf-8"),
-    incrementaldecoder=_SigDecoder)
-codecs.register(lambda name: _UTF8_SIG_INFO if name == _UTF8_SIG.replace("-", "_") else None)
 
 
 def read_records(stream: TextIO, *, fmt: str, schema: LeadSchema | None = None,
