@@ -330,9 +330,9 @@ class _Compiler(HandoffCompiler):
                 exact = False
                 self.decay(w, s, score.decay)
         if not exact or magnitude >= 2**52:
-            # runtime.round_half_away inlined for a sum >= 0 (a call costs more than it);
-            # a negative sum, NaN included, takes the function
-            with w.block(f"if {s} >= 0:"):
+            # runtime.round_half_away inlined for a sum in 0 .. 2^63 (a call costs more than
+            # it); a negative or larger sum, NaN included, takes the function
+            with w.block(f"if 0 <= {s} < 9223372036854775808:"):
                 w.line(f"{s} = int(floor({s} + 0.5))")
             with w.block("else:"):
                 w.line(f"{s} = round_half_away({s})")
