@@ -47,7 +47,16 @@ from policy.sql.engine import (
 )
 from policy.sql.fallback import key_objects, repeated_keys
 from policy.sql.handoffs import list_table_columns
-from policy.sql.parquet import LINE, ParquetSource, ParquetWriter, atomic_target
+from policy.sql.parquet import (
+    LINE,
+    ParquetSource,
+    ParquetWriter,
+    atomic_target,
+    parquet_batches,
+    row_fields,
+)
+from policy.sql.parquet import json_select as _parquet_json_select
+from policy.sql.parquet import parquet_types as _parquet_types
 from policy.sql.sources import DuckJson
 
 __all__ = ["DuckEngine", "duckdb_available"]
@@ -385,7 +394,6 @@ class DuckEngine(BatchEngine):
         self.con.execute("DELETE FROM src")
         src = self.parquet_view(path)
         described = _parquet_types(self.con, path)
-        names = [n for n, _ in described]
         if not isinstance(src, ParquetSource):
             self.stage_parquet(path)
             return "decided"
@@ -399,7 +407,7 @@ class DuckEngine(BatchEngine):
         # statement, cost more than the decision itself. The decisions come in line
         # order and the view of the file is in file order, so a positional join pairs
         # each decision with its row (checked: a pair of other rows stops the run).
-        fields = ", ".join(f"{_ident(c)} := p.{_ident(c)}" for c in names)
+        fields = row_fields(described, table="p")
         self.con.execute(
             f"CREATE OR REPLACE TEMP VIEW decided_pq AS SELECT d.* REPLACE (CASE "
             f"WHEN d.line IS DISTINCT FROM p.{_ident(LINE)} THEN error('the decisions and the "
@@ -569,39 +577,6 @@ def _quote(text: str) -> str:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _parquet_types(con, path: str) -> list[tuple[str, str]]:
-    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()
-    return [(r[0], r[1]) for r in rows]
-
-
-def _parquet_json_select(path: str, cols: list[tuple[str, str]]) -> str:
-    """Each row as the JSON text of an object (the python engine's lead), its NaN and
-    infinite doubles null (:func:`policy.sql.parquet.finite`)."""
-    from sqlglot import exp
-
-    from policy.sql.parquet import finite, parse_type
-
-    fields = ", ".join(
-        f"{_ident(c)} := "
-        f"{finite(exp.column(exp.to_identifier(c, quoted=True)), parse_type(t)).sql('duckdb')}"
-        for c, t in cols)
-    return (f"SELECT file_row_number + 1 AS line, CAST(to_json(struct_pack({fields})) AS "
-            f"VARCHAR) AS txt FROM read_parquet({_quote(path)}, file_row_number = true)")
-
-
-def parquet_batches(con, path: str, size: int = 50_000
-                    ) -> Iterator[tuple[list[int], list[str]]]:
-    """Batches of (row number from 1, the row as a JSON object's text) of a Parquet file."""
-    cols = _parquet_types(con, path)
-    cur = con.cursor()
-    cur.execute(_parquet_json_select(path, cols))
-    while True:
-        rows = cur.fetchmany(size)
-        if not rows:
-            return
-        yield [r[0] for r in rows], [r[1] for r in rows]
 
 
 __all__ += ["ParquetWriter", "atomic_target", "parquet_batches", "default_years"]

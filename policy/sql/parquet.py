@@ -25,7 +25,8 @@ from sqlglot import exp
 from policy.sql.dialects import Dialect
 from policy.sql.sources import DuckJson, _call, _case, _lam
 
-__all__ = ["LINE", "ParquetSource", "ParquetWriter", "atomic_target", "finite", "parse_type"]
+__all__ = ["LINE", "ParquetSource", "ParquetWriter", "atomic_target", "finite", "json_select",
+           "parquet_batches", "parquet_types", "parse_type", "row_fields"]
 
 #: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, and a day, in µs
 _FIRST_US = -62_135_596_800_000_000
@@ -393,3 +394,48 @@ def atomic_target(target: str) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+# --------------------------------------------------------------------------- rows as JSON
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def parquet_types(con: Any, path: str) -> list[tuple[str, str]]:
+    """(column, DuckDB type text) of a Parquet file, in order."""
+    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def row_fields(cols: Sequence[tuple[str, str]], table: str | None = None) -> str:
+    """``name := value, ...`` of ``struct_pack`` for the columns ``cols`` (name, type) of
+    a row, its NaN and infinite doubles null (:func:`finite`)."""
+    out = []
+    for name, ty in cols:
+        col = exp.column(exp.to_identifier(name, quoted=True),
+                         table=exp.to_identifier(table) if table else None)
+        out.append(f"{exp.to_identifier(name, quoted=True).sql('duckdb')} := "
+                   f"{finite(col, parse_type(ty)).sql('duckdb')}")
+    return ", ".join(out)
+
+
+def json_select(path: str, cols: Sequence[tuple[str, str]]) -> str:
+    """Each row as the JSON text of an object (the python engine's lead): ``line``,
+    ``txt``."""
+    return (f"SELECT file_row_number + 1 AS line, CAST(to_json(struct_pack("
+            f"{row_fields(cols)})) AS VARCHAR) AS txt FROM read_parquet({_quote(path)}, "
+            "file_row_number = true)")
+
+
+def parquet_batches(con: Any, path: str, size: int = 50_000
+                    ) -> Iterator[tuple[list[int], list[str]]]:
+    """Batches of (row number from 1, the row as a JSON object's text) of a Parquet file."""
+    cur = con.cursor()
+    cur.execute(json_select(path, parquet_types(con, path)))
+    while True:
+        rows = cur.fetchmany(size)
+        if not rows:
+            return
+        yield [r[0] for r in rows], [r[1] for r in rows]
