@@ -148,7 +148,7 @@ class Policy:
                                 prepare=(plan, check, tz, validator))
             if compiled is not None:
                 run, name, decide = compiled.run, "compiled", compiled.decide
-                decide_json = compiled.decide_json
+                decide_json = compiled  # its decide_json, compiled when first asked for
         setattr_ = object.__setattr__
         setattr_(self, "_model", model)
         setattr_(self, "_info", info)
@@ -266,8 +266,10 @@ class Policy:
         the ordinary path (read the line, then :meth:`evaluate_at`), which then decides
         the same lead the same way; it may raise ArithmeticError, which that path
         turns into a refusal. None when the policy has no such decider (no schema, or
-        one it does not cover: :mod:`policy.engine.compile_struct`)."""
-        return self._decide_json
+        one it does not cover: :mod:`policy.engine.compile_struct`). Compiled when
+        first asked for (a third of a short command's start-up)."""
+        compiled = self._decide_json
+        return compiled.decide_json if compiled is not None else None
 
     def evaluate_many(
         self, leads: Iterable[Any], *, as_of: datetime | None = None

@@ -53,7 +53,7 @@ from policy.engine.compile_schema import (
 )
 from policy.engine.linewriter import LineWriter
 
-__all__ = ["lead_struct", "write_json_decide"]
+__all__ = ["compile_json_decide", "lead_struct", "write_json_decide"]
 
 
 def lead_struct(document: Any) -> type | None:
@@ -379,3 +379,19 @@ def _struct_in(kind: Any) -> type | None:
             if isinstance(t, inspect.StructType):
                 return t.cls
     return None
+
+
+def compile_json_decide(comp: Any, prepare: PrepareSpec, bound: tuple, namespace: dict,
+                        base: str) -> Any:
+    """``decide_json`` compiled into the namespace of the engine ``comp`` made (after its
+    source, which holds ``decide``), or None when :func:`write_json_decide` gives none.
+    The engine compiles it when first asked for: it costs a third of a short command's
+    start-up, and pays back only after some thousands of leads."""
+    from policy.engine.linewriter import register_source
+
+    text = write_json_decide(comp, prepare, bound)
+    if text is None:
+        return None
+    source = text.text()
+    exec(compile(source, register_source(source, base[:-1] + " json>"), "exec"), namespace)  # noqa: S102
+    return namespace["decide_json"]

@@ -43,7 +43,9 @@ comment that leads back to the policy.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 import types as types_
 from collections.abc import Callable
 
@@ -63,7 +65,7 @@ from policy.engine.codegen import (
 )
 from policy.engine.compile_handoffs import HandoffCompiler
 from policy.engine.compile_prepare import PrepareSpec, write_prologue
-from policy.engine.compile_struct import write_json_decide
+from policy.engine.compile_struct import compile_json_decide
 from policy.engine.decision import (
     Decision,
     HandoffResult,
@@ -84,21 +86,17 @@ class CompiledEngine:
     a prepared lead (a dict that passed validation), ``ts`` (one instant or None per
     path of ``program.timestamp_order``) and ``as_of`` (µs since the epoch, UTC), and
     returns the same :class:`~policy.engine.decision.Decision` as the interpreter.
-    ``source`` is the generated text and ``filename`` the pseudo-filename it is
-    registered under in :mod:`linecache`. Immutable, and safe to share between
-    threads: the function keeps no state between calls.
+    ``source`` is the generated text and ``filename`` its pseudo-filename in
+    :mod:`linecache`. Immutable and safe to share between threads. ``decide(lead,
+    as_of)`` (given how leads are prepared) is ``run`` with the lead's preparation in
+    front (:mod:`policy.engine.compile_prepare`): the decision, or None for the reference
+    path (``Policy.prepare``, then ``run``); ``decide_json(data, as_of)``, compiled when
+    first asked for, does the same from a JSON line's bytes (``compile_struct``)."""
 
-    ``decide(lead, as_of)``, compiled when :func:`compile_model` is given how leads are
-    prepared, is ``run`` with the lead's preparation in front
-    (:mod:`policy.engine.compile_prepare`): the decision, or None when the lead must take
-    the reference path (``Policy.prepare``, then ``run``). ``decide_json(data, as_of)``
-    does the same from a JSON line's bytes (:mod:`policy.engine.compile_struct`).
-    """
-
-    __slots__ = ("program", "info", "source", "filename", "run", "decide", "decide_json")
+    __slots__ = ("program", "info", "source", "filename", "run", "decide", "_json")
 
     def __init__(self, program: ir.Program, info: PolicyInfo, source: str, filename: str,
-                 run, decide=None, decide_json=None) -> None:
+                 run, decide=None, json_maker=None) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "program", program)
         setattr_(self, "info", info)
@@ -106,7 +104,15 @@ class CompiledEngine:
         setattr_(self, "filename", filename)
         setattr_(self, "run", run)
         setattr_(self, "decide", decide)
-        setattr_(self, "decide_json", decide_json)
+        setattr_(self, "_json", [json_maker, None, threading.Lock()])  # maker, function
+
+    @property
+    def decide_json(self):  # compiled when first asked for; None without one
+        box = self._json
+        with box[2]:
+            if box[0] is not None:
+                box[1], box[0] = box[0](), None
+        return box[1]
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a CompiledEngine is immutable")
@@ -134,15 +140,18 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
             program = resolve(program)
         except ResolveError as exc:
             raise CompileError(str(exc)) from None
-    source, namespace = _Compiler(program, info).source(prepare)
+    comp = _Compiler(program, info)
+    source, namespace = comp.source(prepare)
     base = pseudo_filename(program.name, info.digest)
     if prepare is not None:  # another source for the same policy: another name
         base = base[:-1] + " decide>"
     filename = register_source(source, base)
     code = compile(source, filename, "exec")
     exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
+    maker = (None if prepare is None else  # decide_json, when first asked for
+             functools.partial(compile_json_decide, comp, prepare, _BOUND, namespace, base))
     return CompiledEngine(program, info, source, filename, namespace["run"],
-                          namespace.get("decide"), namespace.get("decide_json"))
+                          namespace.get("decide"), maker)
 
 
 #: Builtins the generated code may use; ``__builtins__`` itself is empty.
@@ -221,10 +230,6 @@ class _Compiler(HandoffCompiler):
             out.comment("the same rules, after the lead's preparation inline "
                         "(policy.engine.compile_prepare); None: take the reference path")
             out.extend(self.decide_source(prepare))
-            json_decide = write_json_decide(self, prepare, _BOUND)  # a line to its decision
-            if json_decide is not None:
-                out.line()
-                out.extend(json_decide)
         return out.text(), self.ns
 
     def decide_source(self, prepare: PrepareSpec) -> LineWriter:
