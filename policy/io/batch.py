@@ -158,9 +158,10 @@ def process(pol: Any, writer: Writer, unit: JsonlBlock | RecordBatch, as_of_us: 
         if type(unit) is JsonlBlock and not trace and join is not None:
             # JSON out: each lead read, decided and encoded in turn (decide_encode)
             # each line the policy's line decider decides is never read into a dict
-            # (from 1 MiB: compiling the decider costs what it saves on ~10,000 leads)
-            leads = unit.iter_leads(pol.line_decider if len(unit.data) >= 1 << 20 else None,
-                                    as_of_us)
+            # only in a block cut from a large file (compiling the decider costs about
+            # what it saves on ten thousand leads: a one-lead command does without it)
+            big = len(unit.data) >= BLOCK_BYTES // 2
+            leads = unit.iter_leads(pol.line_decider if big else None, as_of_us)
             texts, refusals, kept = decide_encode(pol, leads, as_of_us,
                                                   writer.encoder.encode, SUMMARY_LIMIT)
             count = len(texts)
