@@ -352,15 +352,8 @@ class _Writer:
                 with w.block(f"if not ({' and '.join(tests)}):"):
                     w.line("return None")
         elif t == "string":
-            low, high = schema.get("minLength"), schema.get("maxLength")
-            if low is not None or high is not None:
-                # len counts code points, the validator characters of the UTF-8 text; and
-                # it raises for a string with surrogates (never ASCII ones)
-                test = f"{v}.isascii()"
-                if low is not None:
-                    test += f" and len({v}) >= {low!r}"
-                if high is not None:
-                    test += f" and len({v}) <= {high!r}"
+            test = _length_test(v, schema)
+            if test is not None:
                 with w.block(f"if not ({test}):"):
                     w.line("return None")
             if "pattern" in schema:
@@ -501,3 +494,18 @@ def _pattern_check(pattern: str) -> Any:
 
 def _never(value: Any) -> bool:
     return False
+
+
+def _length_test(v: str, schema: Mapping[str, Any]) -> str | None:
+    """The test of ``minLength``/``maxLength`` on the string ``v``, or None. len counts
+    code points, the validator characters of the UTF-8 text, and it raises for a string
+    with surrogates (never ASCII ones): the fast test holds for ASCII text only."""
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if low is None and high is None:
+        return None
+    test = f"{v}.isascii()"
+    if low is not None:
+        test += f" and len({v}) >= {low!r}"
+    if high is not None:
+        test += f" and len({v}) <= {high!r}"
+    return test

@@ -46,6 +46,7 @@ from policy.engine.compile_prepare import PrepareSpec, write_timestamps
 from policy.engine.compile_schema import (
     _allows_null,
     _bound_tests,
+    _length_test,
     _members,
     _pattern_check,
     _types,
@@ -339,14 +340,8 @@ class _StructWriter:
                 refuse_unless("number" if "number" in types else "integer",
                               " and ".join(tests))
         if "string" in types:
-            low, high = schema.get("minLength"), schema.get("maxLength")
-            if low is not None or high is not None:
-                # as compile_schema: len counts code points, the validator characters
-                test = f"{v}.isascii()"
-                if low is not None:
-                    test += f" and len({v}) >= {low!r}"
-                if high is not None:
-                    test += f" and len({v}) <= {high!r}"
+            test = _length_test(v, schema)
+            if test is not None:
                 refuse_unless("string", test)
             if "pattern" in schema:
                 check = self.ex.const(_pattern_check(schema["pattern"]), "PATTERN")
