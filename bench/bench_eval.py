@@ -91,30 +91,66 @@ print(json.dumps({"wall_s": wall, "exit": os.waitstatus_to_exitcode(status),
 # process of its own: RUSAGE_SELF is the main process, RUSAGE_CHILDREN the workers it
 # reaped), with their minor page faults: what --jobs costs beyond --jobs 1, and where.
 _SPLIT = """
-import datetime, io, json, resource, sys, time
+import datetime, io, json, os, resource, sys, tempfile, time
 import policy
 from policy.api import as_of_instant
-from policy.io import batch
+from policy.io import batch, workers
 from policy.io.writers import decision_writer, open_output_stream
 rules, leads, jobs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 pol = policy.load(rules)
 at = as_of_instant(datetime.datetime.fromisoformat(sys.argv[5].replace("Z", "+00:00")))
+clock = time.monotonic
+stats = tempfile.mkstemp(prefix="bench-eval-workers-")[1]
+serve = getattr(getattr(workers, "ForkedWorkers", None), "_serve", None)
+
+def timed_serve(self, work, setup, tasks, results):
+    # each worker: its CPU, the time it waited for a unit (blocked reading the tasks
+    # pipe), when it took its first unit and when it finished its last
+    t0, ru0, real_read, seen = clock(), resource.getrusage(resource.RUSAGE_SELF), os.read, []
+    idle = [0.0, 0]
+    def read(fd, n):
+        begin = clock()
+        data = real_read(fd, n)
+        if fd == tasks:
+            idle[0] += clock() - begin
+            idle[1] += 1
+            seen.append(clock())
+        return data
+    os.read = read
+    try:
+        serve(self, work, setup, tasks, results)
+    finally:
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        with open(stats, "a") as f:
+            f.write(json.dumps({"forked_at": t0, "cpu_s": ru.ru_utime - ru0.ru_utime
+                                + ru.ru_stime - ru0.ru_stime, "waiting_s": idle[0],
+                                "units": idle[1] - 1, "first_unit_at": seen[0] if seen else t0,
+                                "done_at": seen[-1] if seen else clock()}) + "\\n")
+
+if serve is not None:
+    workers.ForkedWorkers._serve = timed_serve
 s0, k0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-start = time.perf_counter()
+start, t0 = time.perf_counter(), clock()
 with open(leads, "rb") as src, open(out, "wb") as dst:
     text = open_output_stream(dst)
     writer = decision_writer(pol, "jsonl", text, at)
     batch.run(pol, batch.policy_batches(pol, io.BufferedReader(src), "jsonl"), writer, at,
               jobs=jobs)
     text.flush()
-wall = time.perf_counter() - start
+wall, t1 = time.perf_counter() - start, clock()
 s1, k1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 cpu = lambda a, b: b.ru_utime - a.ru_utime + b.ru_stime - a.ru_stime
+each = sorted((json.loads(line) for line in open(stats)), key=lambda w: w["forked_at"])
+os.unlink(stats)
 print(json.dumps({"wall_s": wall, "main_cpu_s": cpu(s0, s1),
                   "main_sys_s": s1.ru_stime - s0.ru_stime,
                   "main_minflt": s1.ru_minflt - s0.ru_minflt, "workers_cpu_s": cpu(k0, k1),
                   "workers_sys_s": k1.ru_stime - k0.ru_stime,
-                  "workers_minflt": k1.ru_minflt - k0.ru_minflt}))
+                  "workers_minflt": k1.ru_minflt - k0.ru_minflt,
+                  "workers": [{"cpu_s": w["cpu_s"], "waiting_s": w["waiting_s"],
+                               "units": w["units"],
+                               "first_unit_after_s": w["first_unit_at"] - t0,
+                               "done_before_end_s": t1 - w["done_at"]} for w in each]}))
 """
 
 
@@ -399,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     processes = {}
     for j, found in splits.items():
         row = {key: statistics.median(r[key] for r in found) for key in found[0]
-               if key not in ("load_before", "load_after")}
+               if key not in ("load_before", "load_after", "workers")}
+        row["each_worker"] = [r["workers"] for r in found]
         row["loads"] = [(r["load_before"], r["load_after"]) for r in found]
         processes[j] = row
         print(f"  --jobs {j}: main {row['main_cpu_s'] / count * 1e6:.2f} µs "
@@ -408,6 +445,16 @@ def main(argv: list[str] | None = None) -> int:
               f"(sys {row['workers_sys_s'] / count * 1e6:.2f}, {row['workers_minflt']:,.0f} "
               f"faults), wall {row['wall_s']:.2f} s, load "
               + ", ".join(f"{a:.1f}/{b:.1f}" for a, b in row["loads"]))
+        for k, each in enumerate(row["each_worker"]):
+            # the critical path: the run's start to each worker's first unit, each
+            # worker's CPU and its wait for units, and its last unit's end to the run's
+            # end (the tail: the other worker still deciding, then the output closed)
+            for w, worker in enumerate(each):
+                print(f"    round {k + 1} worker {w + 1}: first unit after "
+                      f"{worker['first_unit_after_s'] * 1e3:.0f} ms, {worker['units']} units, "
+                      f"CPU {worker['cpu_s']:.2f} s, waited for units "
+                      f"{worker['waiting_s']:.2f} s, done {worker['done_before_end_s'] * 1e3:.0f}"
+                      " ms before the end")
 
     startup = measure_startup()
     imports = import_times()

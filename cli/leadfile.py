@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -94,6 +95,21 @@ class Source(io.RawIOBase):
         self.head = bytes(prefix)
         self._prefix = memoryview(prefix)
         self.consumed = 0
+        #: the regular file handed out, and the offset of its first byte handed out
+        #: (None: not a plain regular file): see :meth:`input_fd`
+        self._fd, self._base = _regular(raw, len(self.head))
+
+    def input_fd(self) -> int | None:
+        """The descriptor of the regular file whose bytes this hands out, in order
+        from :meth:`tell` on, or None. The workers of ``funnel eval --jobs`` read a
+        block's bytes from it themselves (``policy.io.jsonl_blocks``)."""
+        return self._fd
+
+    def tell(self) -> int:
+        """The offset in the file of the next byte handed out (when :meth:`input_fd`)."""
+        if self._base is None:
+            raise io.UnsupportedOperation("tell")
+        return self._base + self.consumed
 
     def readable(self) -> bool:
         return True
@@ -111,6 +127,21 @@ class Source(io.RawIOBase):
             buffer[:size] = data or b""
         self.consumed += size
         return size
+
+
+def _regular(raw: Any, read: int) -> tuple[int | None, int | None]:
+    """``(descriptor, offset)`` of the first of the ``read`` bytes already read from
+    ``raw`` when it is a plain reader of a regular file (not a pipe, not decoded)."""
+    if type(raw) is not io.BufferedReader:
+        return None, None
+    try:
+        fd = raw.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None, None
+        base = raw.tell() - read
+    except (OSError, ValueError):
+        return None, None
+    return (fd, base) if base >= 0 else (None, None)
 
 
 def open_leads(leads: str) -> tuple[Source, int | None, str]:

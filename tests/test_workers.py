@@ -250,3 +250,102 @@ def test_ctrl_c_stops_the_command_and_every_worker(tmp_path, sig):
     while _marked(mark.encode()) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _marked(mark.encode()) == []
+
+
+def _file_blocks(path: Path, size: int = 16 * 1024) -> tuple[io.BufferedReader, list]:
+    binary = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    return binary, list(jsonl_blocks(binary, size))
+
+
+def test_blocks_of_a_regular_file_say_where_they_lie_in_it(tmp_path):
+    """The workers read such a block from the file (not from a copy the main process
+    made): the bytes at its offset are the block's bytes. A stream that is not a
+    regular file (here in memory) gives no offsets."""
+    path = tmp_path / "leads.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + LEADS.read_bytes() + b'{"no": "line end"}')
+    data = path.read_bytes()
+    binary, blocks = _file_blocks(path)
+    with binary:
+        assert len(blocks) > 10
+        assert all(b.fd == binary.fileno() for b in blocks)
+        assert [data[b.offset:b.offset + len(b.data)] for b in blocks] == [b.data for b in blocks]
+        assert b"".join(b.data for b in blocks) == data
+    assert {b.offset for b in jsonl_blocks(io.BytesIO(data), 16 * 1024)} == {-1}
+
+
+def test_the_command_reader_of_a_file_gives_its_offsets(tmp_path):
+    """``funnel eval``'s reader (cli.leadfile.Source) replays the bytes it sniffed, then
+    reads on: offsets count from where the file stood, as for standard input redirected
+    from a file that was read in part already."""
+    from cli.leadfile import Source
+
+    path = tmp_path / "leads.jsonl"
+    path.write_bytes(LEADS.read_bytes())
+    data = path.read_bytes()
+    with open(path, "rb") as raw:
+        raw.seek(1000)
+        source = Source(raw, raw.read(5000))
+        assert (source.input_fd(), source.tell()) == (raw.fileno(), 1000)
+        blocks = list(jsonl_blocks(io.BufferedReader(source), 64 * 1024))
+        assert blocks[0].offset == 1000
+        assert all(data[b.offset:b.offset + len(b.data)] == b.data for b in blocks)
+    read, write = os.pipe()
+    with open(read, "rb") as raw, open(write, "wb"):
+        assert Source(raw).input_fd() is None
+
+
+def test_workers_read_a_regular_file_in_place(tmp_path):
+    """Blocks of a regular file reach the workers as offsets: nothing is written into
+    the memory files' input halves, and the results are those of the same blocks
+    handed over in them."""
+    path = tmp_path / "leads.jsonl"
+    path.write_bytes(LEADS.read_bytes())
+    binary, blocks = _file_blocks(path)
+    with binary, workers.ForkedWorkers(2, _double) as pool:
+        got = [(payload.read(), count) for _, payload, count, _, _ in pool.ordered(iter(blocks))]
+        assert {os.fstat(source).st_size for source, _ in pool.slots} == {0}
+    assert got == [_double(b)[:2] for b in _blocks()]
+
+
+def test_a_file_cut_short_while_it_is_read_ends_the_run_with_a_read_error(tmp_path):
+    path = tmp_path / "leads.jsonl"
+    path.write_bytes(LEADS.read_bytes())
+    binary, blocks = _file_blocks(path)
+    os.truncate(path, 1000)
+    with binary, pytest.raises(batch.ReadFailed, match="cut short"):
+        with workers.ForkedWorkers(2, _double) as pool:
+            list(pool.ordered(iter(blocks)))
+    assert multiprocessing.active_children() == []
+
+
+def test_the_line_decider_is_compiled_before_the_workers_fork(tmp_path):
+    """Once, in the main process, where both workers inherit it: not once in each."""
+    pol = policy.load(RULES)
+    box = pol._decide_json._json  # [maker, function, lock]: the maker until compiled
+    assert box[0] is not None
+    leads = LEADS.read_bytes() * 4  # blocks of 1 MiB: big enough for the decider
+    out = io.BytesIO()
+    stream = open_output_stream(out)
+    writer = make_writer("jsonl", stream, info=pol.info, as_of_us=AT_US,
+                         score_names=tuple(pol.model.scores))
+    totals = batch.run(pol, batch.batches(io.BytesIO(leads), "jsonl"), writer, AT_US, jobs=2)
+    assert totals.total == 4000
+    assert box[0] is None and box[1] is not None
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_standard_input_from_a_file_gets_the_bytes_of_jobs_1(fmt, tmp_path):
+    """Standard input redirected from a file is read in place by the workers too."""
+    path = tmp_path / "leads.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + LEADS.read_bytes() * 3)
+    runs = []
+    for jobs in (1, 2):
+        with open(path, "rb") as stdin:
+            runs.append(subprocess.run(
+                [sys.executable, "-m", "funnel_cli.main", "eval", str(RULES), "-", "--as-of",
+                 AT, "--format", fmt, "--jobs", str(jobs)], stdin=stdin, capture_output=True,
+                check=False))
+    assert runs[0].returncode == runs[1].returncode == 1
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[0].stdout.count(b"\n") == 3000 + (fmt == "csv")
+    assert runs[0].stderr == runs[1].stderr

@@ -158,10 +158,7 @@ def process(pol: Any, writer: Writer, unit: JsonlBlock | RecordBatch, as_of_us: 
         if type(unit) is JsonlBlock and not trace and join is not None:
             # JSON out: each lead read, decided and encoded in turn (decide_encode)
             # each line the policy's line decider decides is never read into a dict
-            # only in a block cut from a large file (compiling the decider costs about
-            # what it saves on ten thousand leads: a one-lead command does without it)
-            big = len(unit.data) >= BLOCK_BYTES // 2
-            leads = unit.iter_leads(pol.line_decider if big else None, as_of_us)
+            leads = unit.iter_leads(pol.line_decider if _big(unit) else None, as_of_us)
             texts, refusals, kept = decide_encode(pol, leads, as_of_us,
                                                   writer.encoder.encode, SUMMARY_LIMIT)
             count = len(texts)
@@ -181,6 +178,13 @@ def process(pol: Any, writer: Writer, unit: JsonlBlock | RecordBatch, as_of_us: 
     return Done(payload, count, refusals, first, unit.size)
 
 
+def _big(unit: JsonlBlock) -> bool:
+    """Whether :func:`process` decides the lines of ``unit`` with the policy's typed
+    line decider: only in a block cut from a large file (compiling the decider costs
+    about what it saves on ten thousand leads: a one-lead command does without it)."""
+    return len(unit.data) >= BLOCK_BYTES // 2
+
+
 def run(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, *, trace: bool = False,
         jobs: int = 1, progress: Callable[[int], None] | None = None,
         policy_path: str | None = None) -> Totals:
@@ -198,6 +202,11 @@ def run(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, *, trace:
         writer.close()
         return totals
     second = next(units, None) if jobs > 1 else None
+    if type(second) is JsonlBlock and _big(second) and not trace and writer.join is not None:
+        # Compiled once here, before the workers fork, not once in each of them after:
+        # they share it, and neither spends its first 35 ms on it (bench/README.md,
+        # seventh session).
+        pol.line_decider  # noqa: B018 - a lazy property: asked for to compile it
     # Everything alive now (the loaded policy, the modules) lives as long as the run:
     # the collector need not walk it again and again between units (in one process it
     # did so at every full collection; bench/README.md, fifth session), and forked

@@ -10,6 +10,8 @@ for those lines (same line numbers, same error records).
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Iterator
 from typing import IO, Any, BinaryIO
 
@@ -45,11 +47,14 @@ def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Itera
     line = 1
     first = True
     rest = b""
+    # Where each block lies in a regular file (-1 elsewhere): a worker of --jobs reads
+    # the block from the file itself, and the main process never copies it again.
+    fd, at = _regular_file(binary)
     while True:
         data = read(size)
         if not data:
             if rest:
-                yield JsonlBlock(rest, line, first)
+                yield JsonlBlock(rest, line, first, fd=fd, offset=at)
             return
         cut = data.rfind(b"\n") + 1
         if not cut:
@@ -61,6 +66,7 @@ def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Itera
                 first = False
                 rest = _skip_line(read, size, rest)
                 line += 1
+                at = fd = -1  # (the skipped bytes are not counted: no ranges from here)
                 if rest is None:
                     return
             continue
@@ -71,9 +77,28 @@ def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Itera
         else:
             block = data if cut == len(data) else data[:cut]
         rest = data[cut:]
-        yield JsonlBlock(block, line, first)
+        yield JsonlBlock(block, line, first, fd=fd, offset=at)
+        if at >= 0:
+            at += len(block)
         line += _count_lines(block)
         first = False
+
+
+def _regular_file(binary: Any) -> tuple[int, int]:
+    """``(descriptor, offset)`` of the regular file whose bytes ``binary`` gives from
+    here on, at the offset of the next byte it gives; ``(-1, -1)`` for a pipe, a
+    terminal, a stream that decodes what it reads, or anything else. ``binary`` tells
+    through ``input_fd()`` (the command's counting reader, ``cli.leadfile.Source``) or
+    ``fileno()``, and ``tell()``."""
+    try:
+        raw = getattr(binary, "raw", None)
+        fd = raw.input_fd() if hasattr(raw, "input_fd") else binary.fileno()
+        if fd is None or fd < 0 or not stat.S_ISREG(os.fstat(fd).st_mode):
+            return -1, -1
+        at = binary.tell()
+    except (OSError, ValueError, AttributeError, TypeError):
+        return -1, -1
+    return (fd, at) if type(at) is int and at >= 0 else (-1, -1)
 
 
 def _skip_line(read, size: int, data: bytes) -> bytes | None:
@@ -117,6 +142,10 @@ class JsonlBlock:
     first: bool = False
     #: a single line longer than `MAX_RECORD_CHARS`, skipped: one error record
     too_long: bool = False
+    #: the regular file the block was read from, and the block's offset in it (-1 when
+    #: not from one): what a worker of ``--jobs`` reads in place of a copy of ``data``
+    fd: int = attrs.field(default=-1, eq=False, repr=False)
+    offset: int = attrs.field(default=-1, eq=False, repr=False)
 
     @property
     def size(self) -> int:

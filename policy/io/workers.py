@@ -39,9 +39,10 @@ from policy.io.jsonl_blocks import JsonlBlock
 
 __all__ = ["FileRange", "ForkedWorkers", "available", "keep_heap", "worker_signals"]
 
-# A task: slot, kind, input bytes, first line. A result: slot, status, payload bytes,
-# records, refusals, bytes of the pickled extras that follow the payload.
-_TASK = struct.Struct("<iiqq")
+# A task: slot, kind, input bytes, first line, and the descriptor and offset of the
+# regular file to read the block from (-1: it is in the slot). A result: slot, status,
+# payload bytes, records, refusals, bytes of the pickled extras that follow the payload.
+_TASK = struct.Struct("<iiqqiq")
 _RESULT = struct.Struct("<iiqqqq")
 _BLOCK, _FIRST_BLOCK, _TOO_LONG, _PICKLED = range(4)
 _RAW, _PICKLED_PAYLOAD, _FAILED = range(3)
@@ -183,6 +184,20 @@ def _pread(fd: int, length: int) -> bytes:
     return b"".join(parts)
 
 
+def _read_block(fd: int, length: int, offset: int) -> bytes:
+    """A block's bytes from the leads file, where the main process read them (the
+    same bytes, unless the file was changed meanwhile: cut short, that is an error)."""
+    data = os.pread(fd, length, offset)
+    while len(data) < length:
+        more = os.pread(fd, length - len(data), offset + len(data))
+        if not more:
+            from policy.io.batch import ReadFailed  # (batch imports this module)
+
+            raise ReadFailed("the file was cut short while it was read")
+        data += more
+    return data
+
+
 def _pwrite(fd: int, data: bytes, offset: int) -> None:
     view = memoryview(data)
     while view:
@@ -263,14 +278,13 @@ class ForkedWorkers:
             message = os.read(tasks, _TASK.size)
             if not message:
                 return
-            slot, kind, length, line = _TASK.unpack(message)
-            os.write(results, self._decide(work, slot, kind, length, line))
+            os.write(results, self._decide(work, *_TASK.unpack(message)))
 
     def _decide(self, work: Callable[[Any], tuple[Any, int, int, Any]], slot: int,
-                kind: int, length: int, line: int) -> bytes:
+                kind: int, length: int, line: int, fd: int = -1, offset: int = -1) -> bytes:
         source, target = self.slots[slot]
         try:
-            data = _pread(source, length)
+            data = _pread(source, length) if offset < 0 else _read_block(fd, length, offset)
             unit = pickle.loads(data) if kind == _PICKLED else JsonlBlock(
                 data, line, kind == _FIRST_BLOCK, too_long=kind == _TOO_LONG)
             payload, count, refused, extras = work(unit)
@@ -334,14 +348,19 @@ class ForkedWorkers:
                 written += 1
 
     def _send(self, slot: int, unit: Any) -> None:
+        fd = offset = -1
         if type(unit) is JsonlBlock:
             data, line = unit.data, unit.line
             kind = _TOO_LONG if unit.too_long else _FIRST_BLOCK if unit.first else _BLOCK
+            if unit.offset >= 0 and data:
+                # in a regular file: the worker reads it there (no copy made here)
+                fd, offset = unit.fd, unit.offset
         else:
             data, line, kind = pickle.dumps(unit, pickle.HIGHEST_PROTOCOL), 0, _PICKLED
-        _pwrite(self.slots[slot][0], data, 0)
+        if offset < 0:
+            _pwrite(self.slots[slot][0], data, 0)
         try:
-            os.write(self._tasks, _TASK.pack(slot, kind, len(data), line))
+            os.write(self._tasks, _TASK.pack(slot, kind, len(data), line, fd, offset))
         except BrokenPipeError:  # every worker has ended already (not a closed stdout)
             self._ended([])
 
