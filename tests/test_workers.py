@@ -8,6 +8,7 @@ descriptor); a worker that fails or dies must end the run with an error, never a
 from __future__ import annotations
 
 import io
+import json
 import multiprocessing
 import os
 import signal
@@ -349,3 +350,84 @@ def test_standard_input_from_a_file_gets_the_bytes_of_jobs_1(fmt, tmp_path):
     assert runs[0].stdout == runs[1].stdout
     assert runs[0].stdout.count(b"\n") == 3000 + (fmt == "csv")
     assert runs[0].stderr == runs[1].stderr
+
+
+def _slow_first(unit):
+    """The first unit finishes last: the units after it wait for their turn."""
+    import time
+
+    if unit.line == 1:
+        time.sleep(0.5)
+    return _double(unit)
+
+
+def _separator(before: int) -> bytes:
+    return b"<%d>" % before
+
+
+def test_workers_write_their_units_themselves_in_turn(tmp_path):
+    """With an output, a worker writes its unit when every unit before it is written;
+    a unit finished before its turn comes back to the main process, which writes it.
+    The file holds every unit in input order, each after its separator."""
+    units = _blocks()
+    path = tmp_path / "out"
+    placed = parked = before = 0
+    with open(path, "wb") as out:
+        fd = out.fileno()
+        with workers.ForkedWorkers(2, _slow_first, output=(fd, _separator)) as pool:
+            for _, payload, count, _, _ in pool.ordered(iter(units)):
+                if payload is None:
+                    placed += 1
+                else:
+                    parked += 1
+                    if count:
+                        os.write(fd, _separator(before) + payload.read())
+                before += count
+    expected, before = b"", 0
+    for unit in units:
+        text, count, _, _ = _double(unit)
+        if count:
+            expected += _separator(before) + text
+        before += count
+    assert path.read_bytes() == expected
+    # the first unit's worker wrote it; the main process wrote those that waited for it,
+    # then passed the turn on, and the workers wrote most of the rest
+    assert parked > 1 and placed > len(units) // 2, (placed, parked)
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
+def test_units_written_out_of_turn_keep_the_bytes_of_jobs_1(halyard, fmt, tmp_path,
+                                                             monkeypatch):
+    """The first unit decided slowest: the workers' own writes and the main process's
+    writes of the units that waited interleave, and the bytes are still those of
+    ``--jobs 1`` (the JSON array's commas, the CSV header)."""
+    import time
+
+    from policy.engine.tabular import layout
+
+    process = batch.process
+
+    def slow_first(pol, writer, unit, *args):
+        if unit.line == 1:
+            time.sleep(0.4)
+        return process(pol, writer, unit, *args)
+
+    outs = []
+    for jobs in (1, 2):
+        if jobs == 2:
+            monkeypatch.setattr(batch, "process", slow_first)
+        path = tmp_path / f"out{jobs}"
+        with open(path, "wb") as binary:
+            stream = open_output_stream(binary)
+            writer = make_writer(fmt, stream, info=halyard.info, as_of_us=AT_US,
+                                 score_names=tuple(halyard.model.scores),
+                                 layout=layout(halyard))
+            units = jsonl_blocks(io.BytesIO(LEADS.read_bytes() * 2), 32 * 1024)
+            totals = batch.run(halyard, units, writer, AT_US, jobs=jobs)
+            stream.detach()
+        assert (totals.total, totals.refused) == (2000, 10)
+        outs.append(path.read_bytes())
+    assert outs[0] == outs[1]
+    if fmt == "json":
+        assert len(json.loads(outs[1])) == 2000

@@ -306,10 +306,50 @@ def _forked(pol: Any, units: Iterator[Any], writer: Writer, render_only: Writer,
         done = process(pol, render_only, unit, as_of_us, trace)
         return encoded(done.payload), done.count, done.refused, done.first_refusals
 
+    output = _shared_output(writer)
     # (the objects alive before the fork are frozen: see run)
-    with ForkedWorkers(jobs, work) as pool:
+    with ForkedWorkers(jobs, work, output=output) as pool:
         for size, payload, count, refused, first in pool.ordered(units):
-            _written(Done(payload, count, refused, first, size), writer, totals, progress)
+            done = Done(payload, count, refused, first, size)
+            if payload is None:  # its worker wrote it
+                if count:
+                    writer.count += count
+                totals.add(done)
+                if progress is not None:
+                    progress(size)
+                continue
+            _written(done, writer, totals, progress)
+            if output is not None:
+                writer.out.flush()  # before the next unit's worker writes after it
+
+
+def _shared_output(writer: Writer) -> tuple[int, Callable[[int], bytes]] | None:
+    """``(descriptor, separator)`` when the workers can write their units' output
+    themselves (:meth:`policy.io.workers.ForkedWorkers._place`): the writer's output
+    has a descriptor, and a unit written is its payload after a separator that depends
+    only on the records before it (JSON Lines and CSV: nothing; a JSON array: a comma
+    after the first record). The table waits to size its columns: not the table. What
+    the writer has buffered (a CSV header, a JSON array's bracket) is flushed first."""
+    from policy.io.writers import CsvWriter, JsonLinesWriter, JsonWriter, OutputStream
+
+    kind = type(writer)
+    if kind is JsonWriter:
+        def separator(before: int) -> bytes:
+            return b",\n" if before else b"\n"
+    elif kind is JsonLinesWriter or kind is CsvWriter:
+        def separator(before: int) -> bytes:
+            return b""
+    else:
+        return None
+    out = writer.out
+    if type(out) is not OutputStream:
+        return None
+    try:
+        out.flush()
+        fd = out.buffer.fileno()
+    except (OSError, AttributeError, ValueError):  # io.BytesIO, a test's stream
+        return None
+    return fd, separator
 
 
 def _parallel(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, trace: bool,

@@ -42,10 +42,13 @@ __all__ = ["FileRange", "ForkedWorkers", "available", "keep_heap", "worker_signa
 # A task: slot, kind, input bytes, first line, and the descriptor and offset of the
 # regular file to read the block from (-1: it is in the slot). A result: slot, status,
 # payload bytes, records, refusals, bytes of the pickled extras that follow the payload.
-_TASK = struct.Struct("<iiqqiq")
+_TASK = struct.Struct("<iiqqiqq")  # ... and the unit's index in the input
 _RESULT = struct.Struct("<iiqqqq")
 _BLOCK, _FIRST_BLOCK, _TOO_LONG, _PICKLED = range(4)
-_RAW, _PICKLED_PAYLOAD, _FAILED = range(3)
+_RAW, _PICKLED_PAYLOAD, _FAILED, _PLACED = range(4)
+#: The turn of :class:`ForkedWorkers` with an output (in memory all processes share):
+#: the index of the next unit to be written, and the records written before it.
+_TURN = struct.Struct("<qq")
 
 
 def available() -> bool:
@@ -206,6 +209,12 @@ def _pwrite(fd: int, data: bytes, offset: int) -> None:
         offset += n
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _read_messages(fd: int, size: int, most: int) -> list[bytes]:
     """Whole messages from a pipe: every write to it is one ``size``-byte message
     (atomic, being under PIPE_BUF), so a read of a multiple of ``size`` gives whole ones."""
@@ -224,13 +233,25 @@ class ForkedWorkers:
     """
 
     def __init__(self, jobs: int, work: Callable[[Any], tuple[Any, int, int, Any]],
-                 setup: Callable[[], None] | None = None) -> None:
+                 setup: Callable[[], None] | None = None,
+                 output: tuple[int, Callable[[int], bytes]] | None = None) -> None:
         import multiprocessing
 
         self.slots = [(os.memfd_create("funnel-in"), os.memfd_create("funnel-out"))
                       for _ in range(2 * jobs)]
         self._tasks_r, self._tasks = os.pipe()
         self._results, self._results_w = os.pipe()
+        #: ``(descriptor, separator)``: each worker writes its unit's payload to the
+        #: descriptor itself, when its turn has come (see :meth:`_place`)
+        self._output = output
+        if output is not None:
+            import fcntl
+            import mmap
+
+            self._lockf = fcntl.lockf
+            self._locked, self._unlocked = fcntl.LOCK_EX, fcntl.LOCK_UN
+            self._turn = mmap.mmap(-1, _TURN.size)  # shared with the forked workers
+            self._turn_lock = os.memfd_create("funnel-turn")  # lockf: one at a time
         # Set before the workers fork, so that they start with it; undone by __exit__.
         self._kept = keep_heap()
         context = multiprocessing.get_context("fork")
@@ -281,7 +302,8 @@ class ForkedWorkers:
             os.write(results, self._decide(work, *_TASK.unpack(message)))
 
     def _decide(self, work: Callable[[Any], tuple[Any, int, int, Any]], slot: int,
-                kind: int, length: int, line: int, fd: int = -1, offset: int = -1) -> bytes:
+                kind: int, length: int, line: int, fd: int = -1, offset: int = -1,
+                index: int = 0) -> bytes:
         source, target = self.slots[slot]
         try:
             data = _pread(source, length) if offset < 0 else _read_block(fd, length, offset)
@@ -292,6 +314,8 @@ class ForkedWorkers:
             if type(payload) is not bytes:
                 payload, status = pickle.dumps(payload, pickle.HIGHEST_PROTOCOL), \
                     _PICKLED_PAYLOAD
+            elif self._output is not None and self._place(index, payload, count):
+                payload, status = b"", _PLACED
             tail = pickle.dumps(extras, pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # noqa: BLE001 - raised again in the main process
             payload, count, refused, status = b"", 0, 0, _FAILED
@@ -303,13 +327,50 @@ class ForkedWorkers:
         _pwrite(target, tail, len(payload))
         return _RESULT.pack(slot, status, len(payload), count, refused, len(tail))
 
+    def _place(self, index: int, payload: bytes, count: int) -> bool:
+        """Write the payload of unit ``index`` to the output if its turn has come (every
+        unit before it written), and pass the turn on; False, nothing written, if not.
+
+        The worker that rendered a unit writes it (its bytes still in its caches, no
+        copy into a memory file, and none by the main process, which on 2 cores was
+        the third process competing for them: bench/README.md, seventh session). A
+        unit finished before its turn waits in its memory file, and the main process
+        writes it when it gets there (:meth:`ordered`). The turn is taken under a lock
+        (``lockf``: released by the kernel if its holder dies), and the writes go
+        through the descriptor all the processes share, whose offset the kernel keeps."""
+        fd, separator = self._output  # type: ignore[misc]
+        self._lockf(self._turn_lock, self._locked)
+        try:
+            turn, before = _TURN.unpack_from(self._turn)
+            if turn != index:
+                return False
+            if count:
+                _write_all(fd, separator(before))
+                _write_all(fd, payload)
+            _TURN.pack_into(self._turn, 0, index + 1, before + count)
+            return True
+        finally:
+            self._lockf(self._turn_lock, self._unlocked)
+
+    def _pass_turn(self, index: int, count: int) -> None:
+        """The main process has written unit ``index`` itself: the next one's turn."""
+        self._lockf(self._turn_lock, self._locked)
+        try:
+            turn, before = _TURN.unpack_from(self._turn)
+            if turn != index:  # pragma: no cover - every unit before it was written
+                raise AssertionError(f"unit {index} written out of turn ({turn})")
+            _TURN.pack_into(self._turn, 0, index + 1, before + count)
+        finally:
+            self._lockf(self._turn_lock, self._unlocked)
+
     # ------------------------------------------------------------ in the main process
 
     def ordered(self, units: Iterator[Any]
                 ) -> Iterator[tuple[Any, Any, int, int, Any]]:
         """``(unit size, payload, records, refusals, extras)`` of each unit, in input
         order. A raw payload is a :class:`FileRange`, valid until the next result is
-        asked for."""
+        asked for. With an ``output``, a payload of None is one its worker wrote to it
+        already; any other must be written by the caller before it asks for the next."""
         free = list(range(len(self.slots)))
         size: dict[int, int] = {}  # unit index → its size (for progress)
         ready: dict[int, tuple[int, int, int, int, int, int]] = {}  # unit index → result
@@ -326,7 +387,7 @@ class ForkedWorkers:
                     self._started_all()
                     break
                 slot = free.pop()
-                self._send(slot, unit)
+                self._send(slot, unit, sent)
                 of_slot[slot], size[sent] = sent, unit.size
                 sent += 1
                 if self._unstarted:
@@ -341,13 +402,15 @@ class ForkedWorkers:
                 extras = pickle.loads(os.pread(target, tail, length))
                 if status == _FAILED:
                     raise extras
-                payload = FileRange(target, length) if status == _RAW else \
-                    pickle.loads(_pread(target, length))
+                payload = None if status == _PLACED else FileRange(target, length) \
+                    if status == _RAW else pickle.loads(_pread(target, length))
                 yield size.pop(written), payload, count, refused, extras
+                if payload is not None and self._output is not None:
+                    self._pass_turn(written, count)  # the caller has written it
                 free.append(slot)
                 written += 1
 
-    def _send(self, slot: int, unit: Any) -> None:
+    def _send(self, slot: int, unit: Any, index: int) -> None:
         fd = offset = -1
         if type(unit) is JsonlBlock:
             data, line = unit.data, unit.line
@@ -360,7 +423,7 @@ class ForkedWorkers:
         if offset < 0:
             _pwrite(self.slots[slot][0], data, 0)
         try:
-            os.write(self._tasks, _TASK.pack(slot, kind, len(data), line, fd, offset))
+            os.write(self._tasks, _TASK.pack(slot, kind, len(data), line, fd, offset, index))
         except BrokenPipeError:  # every worker has ended already (not a closed stdout)
             self._ended([])
 
@@ -404,6 +467,9 @@ class ForkedWorkers:
                     proc.kill()
                     proc.join()
             os.close(self._results)
+            if self._output is not None:
+                os.close(self._turn_lock)
+                self._turn.close()
             for source, target in self.slots:
                 os.close(source)
                 os.close(target)
