@@ -31,7 +31,7 @@ from typing import IO, Any
 import attrs
 
 from policy.engine.batch import decide_encode, decide_leads, decide_records
-from policy.io.jsonl_blocks import BLOCK_BYTES, JsonlBlock, jsonl_blocks
+from policy.io.jsonl_blocks import BLOCK_BYTES, JsonlBlock, ReadFailed, jsonl_blocks
 from policy.io.leads import read_records, text_stream
 from policy.io.writers import Writer, encoded, make_writer, refusal_why
 
@@ -42,10 +42,6 @@ __all__ = ["Done", "ReadFailed", "RecordBatch", "Totals", "batches", "default_jo
 BATCH_RECORDS = 500
 #: Refusals kept for the summary.
 SUMMARY_LIMIT = 5
-
-
-class ReadFailed(Exception):
-    """The leads stream failed half-way (an I/O error, not a bad record)."""
 
 
 @attrs.frozen

@@ -26,13 +26,19 @@ from policy.io.leads import (
 )
 from policy.io.records import Record, failed_record
 
-__all__ = ["BLOCK_BYTES", "JsonlBlock", "jsonl_blocks"]
+__all__ = ["BLOCK_BYTES", "JsonlBlock", "ReadFailed", "jsonl_blocks"]
 
 #: About how many bytes a block holds: about 1,700 leads of `rules/`. Each block is one
 #: task for a worker process (``--jobs``), and every task costs the main process a few
 #: milliseconds of the pool's threads whatever its size: at 256 KiB that was a fifth of
 #: the work, at 1 MiB it is a twentieth (bench/README.md, issue 13).
 BLOCK_BYTES = 1 << 20
+
+
+class ReadFailed(Exception):
+    """The leads stream failed half-way (an I/O error, not a bad record); here, not in
+    :mod:`policy.io.batch` which raises it too, so that the workers of ``--jobs``
+    (:mod:`policy.io.workers`) raise it without importing the module that imports them."""
 
 
 def jsonl_blocks(binary: BinaryIO | IO[bytes], size: int = BLOCK_BYTES) -> Iterator[JsonlBlock]:

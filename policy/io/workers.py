@@ -11,6 +11,11 @@ issue 13). Here:
   the workers fork, so every process shares them: the main process writes a unit's bytes
   into a slot's input file (one copy), the worker reads them (one copy), decides, and
   writes its rendered output into the slot's output file;
+- a block of a regular file skips the input file: the worker reads it from the leads
+  file itself, at the offset the block came with (:attr:`JsonlBlock.offset`);
+- with an ``output`` (a descriptor), the worker writes its unit's output there itself
+  when its turn has come (:meth:`ForkedWorkers._place`), and the output file is skipped
+  too; a unit finished before its turn waits there for the main process;
 - the pipes carry only fixed-size messages (a slot's number and a few counts: far under
   ``PIPE_BUF``, so each write is atomic and one shared pipe serves every worker each way);
 - the main process sends a slot's output to an output file with ``sendfile`` (a copy
@@ -35,7 +40,7 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from policy.io.jsonl_blocks import JsonlBlock
+from policy.io.jsonl_blocks import JsonlBlock, ReadFailed
 
 __all__ = ["FileRange", "ForkedWorkers", "available", "keep_heap", "worker_signals"]
 
@@ -194,8 +199,6 @@ def _read_block(fd: int, length: int, offset: int) -> bytes:
     while len(data) < length:
         more = os.pread(fd, length - len(data), offset + len(data))
         if not more:
-            from policy.io.batch import ReadFailed  # (batch imports this module)
-
             raise ReadFailed("the file was cut short while it was read")
         data += more
     return data
