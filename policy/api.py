@@ -15,6 +15,7 @@ number of threads. Evaluation does no I/O.
 from __future__ import annotations
 
 import json
+import math
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -336,11 +337,14 @@ class Policy:
     # ------------------------------------------------------------------ preparing
     def lead_id(self, lead: Any) -> Any:
         """The value that names a lead in error records: its ``id`` field, when that is
-        a plain value (not an object or array), else None."""
+        a plain value (not an object or array, not a NaN or infinity: no JSON text
+        holds one, and `1e999` reads as one), else None."""
         if type(lead) is not dict or self._id_field is None:
             return None
         key = self._id_key
         v = lead.get(key) if key is not None else rt.get(lead, self._id_field)
+        if type(v) is float and not math.isfinite(v):
+            return None
         return None if isinstance(v, (dict, list)) else v
 
     def prepare(self, lead: Any) -> tuple[int | None, ...]:
