@@ -57,3 +57,23 @@ def test_a_lead_id_beyond_a_doubles_range_is_an_error_record_not_a_traceback(tin
     assert [r.get("line") for r in records[:2]] == [1, 2]
     assert [r["lead"] for r in records] == [None, None, "ok"]
     assert "beyond a double" in records[0]["error"]["problems"][0]["message"]
+
+
+BIG = "9" * 400  # a literal past a double's range (1.8e308) but under the 1000-character cap
+
+
+@pytest.mark.parametrize("line", [f"  +{BIG} if x", f"  +1 per n up to {BIG}.5",
+                                  f"  +1 if n > {BIG}", f"  range 0 to {BIG}"])
+def test_a_number_literal_past_a_doubles_range_is_a_syntax_error(tmp_path, line):
+    # Before: `+999…9 if x` (400 digits) checked clean, then every lead was refused as
+    # "a number in the lead cannot be computed with", blaming the lead for the policy's
+    # number, and --engine duckdb refused the policy ("has no SQL literal").
+    (tmp_path / "p.funnel").write_text(
+        'policy p "P"\nteam m "@m"\nfunnel a\n'
+        f"score s owned by m {{\n{line}\n}}\n"
+        "stage a owned by m {\n  require s >= 0\n}\n")
+    result = CliRunner().invoke(main, ["check", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith(f"{tmp_path / 'p.funnel'}:5:"), first
+    assert "error[E100]" in first and "beyond a double" in first, first

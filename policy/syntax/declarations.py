@@ -14,7 +14,7 @@ from policy.syntax.diagnostics import error
 from policy.syntax.transform import (
     AstBuilder,
     ParseProblem,
-    number_value,
+    number_token,
     token_span,
     value_children,
 )
@@ -90,17 +90,17 @@ class ToAst(AstBuilder):
 
     def signed_points(self, c):
         sign, num = c
-        value = number_value(num.value)
+        value = number_token(num, self.file)
         return (-value if sign.type == "MINUS" else value, sign)
 
     def signed_number(self, c):
         v = value_children(c)
-        value = number_value(v[-1].value)
+        value = number_token(v[-1], self.file)
         return (-value if len(v) == 2 else value, v[0])
 
     def cap(self, c):
         v = value_children(c)
-        return number_value(v[0].value) if v and v[0] is not None else None
+        return number_token(v[0], self.file) if v and v[0] is not None else None
 
     def score_if(self, c):
         (points, _), cond = value_children(c)
@@ -134,7 +134,7 @@ class ToAst(AstBuilder):
 
     def duration(self, c):
         num, unit = value_children(c)
-        return n.Duration(number_value(num.value), unit, text=num.value, span=self._span(c))
+        return n.Duration(number_token(num, self.file), unit, text=num.value, span=self._span(c))
 
     business_duration = duration
 

@@ -12,6 +12,7 @@ leaves the parser.
 from __future__ import annotations
 
 import json
+import math
 
 import attrs
 from lark import Token, Transformer
@@ -21,7 +22,7 @@ from policy.syntax.diagnostics import Diagnostic, error
 from policy.syntax.grammar import RESERVED, VALUE_TOKENS
 
 __all__ = ["JSON_NULL", "AstBuilder", "JsonValue", "ParseProblem", "json_value",
-           "number_value", "token_span", "unquote", "value_children"]
+           "number_token", "number_value", "token_span", "unquote", "value_children"]
 
 _RESERVED_HELP = "reserved words cannot be names: " + ", ".join(f"`{w}`" for w in sorted(RESERVED))
 
@@ -78,6 +79,24 @@ def token_span(tok: Token, file: str) -> n.Span:
 def number_value(text: str) -> int | float:
     clean = text.replace("_", "")
     return float(clean) if "." in clean else int(clean)
+
+
+def number_token(tok: Token, file: str) -> int | float:
+    """The value of a number token; a number past a double's range (`limits` lets 1000
+    digits through) is E100 here: arithmetic is IEEE double in every engine, so such a
+    literal has no meaning there (the SQL has no literal for it, and the python engine
+    would blame every lead for the policy's number)."""
+    value = number_value(tok.value)
+    try:
+        finite = math.isfinite(float(value))
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ParseProblem(error(
+            "E100", "a number beyond a double's range (about 1.8e308)",
+            token_span(tok, file),
+            help="no score, count or amount needs a number that large"))
+    return value
 
 
 class AstBuilder(Transformer):
@@ -232,7 +251,8 @@ class AstBuilder(Transformer):
 
     def number(self, c):
         tok = c[0]
-        return n.Number(number_value(tok.value), text=tok.value, span=token_span(tok, self.file))
+        return n.Number(number_token(tok, self.file), text=tok.value,
+                        span=token_span(tok, self.file))
 
     def string(self, c):
         return n.String(self._str(c[0]), span=token_span(c[0], self.file))
