@@ -153,15 +153,17 @@ def _impact(base_res, head_res, leads: str, at: int, samples: int,
     """Evaluate both versions on the leads in ``leads`` (exit 2 when they cannot be read)."""
     from policy import LeadFileError, Policy, ReadFailed, default_jobs, detect_format, lead_units
     from policy import measure_impact_units as measure
+    from policy.io.csv_typing import csv_kinds
 
     source, _size, shown = open_leads(leads)
     head_model = head_res.model
-    # CSV cells are typed once, by HEAD's schema, so both versions see the same lead;
+    # CSV cells are typed once, by HEAD's schema (or, without one, HEAD's use of each
+    # field), so both versions see the same lead;
     # JSON Lines are read as `funnel eval` reads them (blocks of bytes, each decoded by
     # whichever process measures it)
     stream = io.BufferedReader(source)  # type: ignore[arg-type]
-    units = lead_units(stream, detect_format(None if leads == "-" else leads),
-                       schema=head_model.schema)
+    fmt = detect_format(None if leads == "-" else leads)
+    units = lead_units(stream, fmt, schema=head_model.schema, kinds=csv_kinds(head_model, fmt))
     try:
         return measure(Policy.from_result(base_res, local_tz=local_tz),
                        Policy.from_result(head_res, local_tz=local_tz), units,

@@ -96,7 +96,8 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
     pol = load_policy(path, local_tz=local_tz)
     at = now_us() if as_of is None else as_of
     if policy.wants_engine(engine, leads, input_format, fmt):
-        _run_engine(pol, engine, spark_master, leads, input_format, at, fmt, output)
+        _run_engine(pol, engine, spark_master, leads, input_format, at, fmt, output,
+                    delimiter)
     source, size, shown = open_leads(leads)
     try:
         in_fmt = input_format or policy.input_format_of(leads, source.head)
@@ -173,7 +174,8 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
 
 
 def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
-                input_format: str | None, at: int, fmt: str, output: str | None) -> None:
+                input_format: str | None, at: int, fmt: str, output: str | None,
+                delimiter: str | None = None) -> None:
     """Another engine, or Parquet in or out (``policy.run_engine``); exits."""
     if leads.lower().endswith(".parquet") or input_format == "parquet":
         if not os.path.isfile(leads):
@@ -193,7 +195,8 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
         totals = policy.run_engine(
             pol, engine=engine, spark_master=spark_master, leads=leads, source=source,
             input_format=input_format, at=at, fmt=fmt, output=output,
-            open_writer=open_writer,
+            open_writer=open_writer, delimiter=delimiter,
+            on_note=lambda note: click.echo(f"funnel: {leads}: {note}", err=True),
             progress=(lambda: bar.update(source.consumed - bar.pos))
             if bar is not None else None)
     except policy.EngineUsageError as exc:

@@ -30,6 +30,7 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
     (a CSV export) as well as the string. Exits 2 when no record has that id.
     """
     from policy import LeadFileError, detect_format, read_records, text_stream
+    from policy.io.csv_typing import csv_kinds
 
     if pol.model.id_field is None:
         fail_usage("--id needs the policy's `id` line (which field names a lead); "
@@ -39,7 +40,7 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
     try:
         fmt = detect_format(None if path == "-" else path)
         for record in read_records(text_stream(source), fmt=fmt,  # type: ignore[arg-type]
-                                   schema=pol.model.schema):
+                                   schema=pol.model.schema, kinds=csv_kinds(pol.model, fmt)):
             if record.error is not None and type(record.value) is not dict:
                 continue  # nothing to read an id from
             lead_id = pol.lead_id(record.value)
@@ -79,15 +80,17 @@ def _id_text(value: Any) -> str:
     return str(value)
 
 
-def read_lead(spec: str, schema: Any = None) -> tuple[Any, str]:
+def read_lead(spec: str, schema: Any = None, model: Any = None) -> tuple[Any, str]:
     """The lead LEAD names, and how to name it in messages. Exits 2 when it cannot be read.
 
     ``-``: standard input (one JSON object); ``{…}``: the object itself; ``FILE:N``:
     the record at line N of a lead file (JSON Lines, CSV or a JSON array, by
     extension; N as ``funnel eval`` reports it); otherwise a JSON file holding one
-    object (or a JSON Lines file of exactly one lead).
+    object (or a JSON Lines file of exactly one lead). ``model``: the policy, whose
+    use of each field types the cells of a CSV when it has no schema.
     """
     from policy import LeadFileError, detect_format, read_records, text_stream
+    from policy.io.csv_typing import csv_kinds
 
     if spec.lstrip().startswith("{"):
         return _json_object(spec, "the lead given inline"), "the lead given inline"
@@ -104,7 +107,9 @@ def read_lead(spec: str, schema: Any = None) -> tuple[Any, str]:
     source, _, shown = open_leads(path)
     try:
         fmt = detect_format(None if path == "-" else path)
-        records = read_records(text_stream(source), fmt=fmt, schema=schema)  # type: ignore[arg-type]
+        kinds = csv_kinds(model, fmt) if model is not None else None
+        records = read_records(text_stream(source), fmt=fmt, schema=schema,  # type: ignore[arg-type]
+                               kinds=kinds)
         found = None
         count = 0
         for record in records:
@@ -184,7 +189,7 @@ def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color:
             fail_usage("--id takes a lead file as LEAD (not FILE:N or an inline lead)")
         value, where = find_by_id(lead, lead_id, pol)
     else:
-        value, where = read_lead(lead, pol.model.schema)
+        value, where = read_lead(lead, pol.model.schema, pol.model)
     at = now_us() if as_of is None else as_of
     try:
         decision = pol.run_prepared(value, pol.prepare(value), at, trace=True)

@@ -130,9 +130,9 @@ def policy_batches(pol: Any, binary: IO[bytes], fmt: str, *,
     model = pol.model
     kinds = None
     if model.schema is None and fmt == "csv":
-        from policy.io.csv_typing import field_kinds  # only CSV cells are typed (start-up)
+        from policy.io.csv_typing import csv_kinds  # only CSV cells are typed (start-up)
 
-        kinds = field_kinds(model)
+        kinds = csv_kinds(model, fmt)
     return batches(binary, fmt, schema=model.schema, position=position, kinds=kinds,
                    delimiter=delimiter, on_note=on_note)
 

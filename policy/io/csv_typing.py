@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from policy.model.namespace import PolicyModel, children, stmt_exprs, walk_expr
 from policy.syntax import nodes as n
 
-__all__ = ["field_kinds"]
+__all__ = ["csv_kinds", "field_kinds"]
 
 Path = tuple[str, ...]
 _ORDER = ("number", "timestamp", "boolean")
@@ -112,3 +112,14 @@ def _statements(model: PolicyModel) -> Iterator[n.Stmt]:
             stmt = stack.pop()
             yield stmt
             stack.extend(children(stmt))
+
+
+def csv_kinds(model: PolicyModel, fmt: str) -> dict[Path, str] | None:
+    """The ``kinds`` that :func:`policy.io.leads.read_records` takes for a lead file of
+    format ``fmt`` read for the policy ``model``: :func:`field_kinds` for a CSV file and a
+    policy without a schema, else None. Every command that reads leads (``eval`` with
+    any engine and output, ``explain``, ``diff --leads``, ``report``) calls this, so a
+    CSV cell is typed alike wherever it is read."""
+    if fmt != "csv" or model.schema is not None:
+        return None
+    return field_kinds(model)

@@ -46,11 +46,14 @@ def wants_engine(engine: str, leads: str, input_format: str | None, fmt: str) ->
 def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | None,
         at: int, fmt: str, output: str | None, open_writer: Callable[[], Any],
         progress: Callable[[], None] | None = None,
-        spark_master: str = "local[*]") -> Totals:
+        spark_master: str = "local[*]", delimiter: str | None = None,
+        on_note: Callable[[str], None] | None = None) -> Totals:
     """Decide every record of ``leads`` (``source``: its binary stream, None for
     Parquet) with ``engine`` at ``at`` (µs) and write ``fmt`` to ``output`` (Parquet)
     or to the writer ``open_writer()`` returns (it is started and closed here). The
-    totals of the run."""
+    totals of the run. A CSV input is read as the python engine reads it
+    (:func:`_csv_records`): ``delimiter`` (None: sniffed, said to ``on_note``) and
+    cells typed by the schema, or by the policy's use of each field."""
     from policy.io.leads import detect_format
     from policy.sql.records import FORMATS
 
@@ -75,10 +78,12 @@ def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | N
     if fmt in FORMATS and getattr(runner, "writes_records", False):
         writer = open_writer()
         writer.start()
-        _write_by_sql(runner, engine, in_fmt, leads, source, fmt, writer, totals, progress)
+        _write_by_sql(runner, engine, in_fmt, leads, source, fmt, writer, totals, progress,
+                      (delimiter, on_note))
         writer.close()
         return totals
-    results = _decide(pol, runner, engine, in_fmt, leads, source, at, progress)
+    results = _decide(pol, runner, engine, in_fmt, leads, source, at, progress,
+                      (delimiter, on_note))
     if fmt == "parquet":
         from policy.engine.tabular import layout, row
         from policy.sql.duck import ParquetWriter
@@ -104,10 +109,23 @@ def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | N
     return totals
 
 
-def _write_by_sql(runner: Any, engine: str, in_fmt: str, leads: str, source: Any, fmt: str,
-                  writer: Any, totals: Totals, progress: Any) -> None:
-    """Stage the input in the engine, then let it write the records."""
+def _csv_records(pol: Any, stream: Any, in_fmt: str, csv: tuple) -> Any:
+    """The records of a CSV or JSON-array input, read exactly as the python engine's
+    ``policy_batches`` reads them: before, this path typed no schema-less CSV cell
+    (``"11" > 10`` was false here and true there) and ignored ``--delimiter``."""
+    from policy.io.csv_typing import csv_kinds
     from policy.io.leads import read_records, text_stream
+
+    delimiter, on_note = csv
+    return read_records(text_stream(stream), fmt=in_fmt, schema=pol.model.schema,
+                        kinds=csv_kinds(pol.model, in_fmt), delimiter=delimiter,
+                        on_note=on_note)
+
+
+def _write_by_sql(runner: Any, engine: str, in_fmt: str, leads: str, source: Any, fmt: str,
+                  writer: Any, totals: Totals, progress: Any, csv: tuple = (None, None)
+                  ) -> None:
+    """Stage the input in the engine, then let it write the records."""
 
     by_python: dict[int, str] = {}
     errors: dict[int, Any] = {}
@@ -124,8 +142,7 @@ def _write_by_sql(runner: Any, engine: str, in_fmt: str, leads: str, source: Any
     elif in_fmt == "jsonl":
         by_python = runner.stage_jsonl(io.BufferedReader(source), progress=progress)
     else:
-        records = read_records(text_stream(io.BufferedReader(source)), fmt=in_fmt,
-                               schema=runner.pol.model.schema)
+        records = _csv_records(runner.pol, io.BufferedReader(source), in_fmt, csv)
         errors = runner.stage_records(records, progress=progress)
     if relation == "decided":
         runner.write_stage(fmt, writer, totals, by_python, errors)
@@ -177,10 +194,9 @@ def _runner(pol: Any, engine: str, at: int, spark_master: str, json: bool = True
 
 
 def _decide(pol: Any, runner: Any, engine: str, in_fmt: str, leads: str, source: Any,
-            at: int, progress: Any) -> Iterator[tuple[int, Any]]:
+            at: int, progress: Any, csv: tuple = (None, None)
+            ) -> Iterator[tuple[int, Any]]:
     """(line, Decision or LeadError) for every record, in order."""
-    from policy.io.leads import read_records, text_stream
-
     if in_fmt == "parquet":
         import duckdb
 
@@ -205,7 +221,7 @@ def _decide(pol: Any, runner: Any, engine: str, in_fmt: str, leads: str, source:
     if runner is not None and in_fmt == "jsonl":
         yield from runner.decide_jsonl(stream, progress=progress)
         return
-    records = read_records(text_stream(stream), fmt=in_fmt, schema=pol.model.schema)
+    records = _csv_records(pol, stream, in_fmt, csv)
     if runner is not None:
         yield from runner.decide_records(records, progress=progress)
         return
