@@ -158,3 +158,47 @@ def test_diff_leads_types_a_schemaless_csv_by_the_policy(schemaless, tmp_path_fa
     impact = json.loads(result.stdout)["impact"]
     assert impact["scores"][0]["changed"] == 1, impact
     assert impact["moved"] == 1, impact  # 7 -> 6: b -> a
+
+
+SLA_POLICY = '''policy p "P"
+id lead_id
+team m "@m"
+team s "@s"
+calendar {
+  timezone "America/New_York"
+  workdays mon tue wed thu fri
+  hours 09:00 to 17:00
+}
+funnel lead -> mql
+stage lead owned by m {
+  require email is present
+}
+stage mql owned by m {
+  require mql_at is present
+}
+handoff mql to s {
+  route "ae" otherwise
+  sla 4 business hours from mql_at until accepted_at
+  escalate to "mgr" after 1 business day
+}
+'''
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00Z", "0001-01-03T12:00:00+05:00",
+                                   "9999-12-31T23:59:59Z"])
+def test_the_duckdb_engine_takes_an_as_of_at_the_ends_of_the_calendar(tmp_path, as_of):
+    # Before: the calendar tables span the years around --as-of, and year 0 or 10009
+    # is no date: `ValueError: year -9 is out of range`, a traceback.
+    (tmp_path / "p.funnel").write_text(SLA_POLICY)
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("\n".join(json.dumps({"lead_id": f"L{i}", "email": "a@b", "mql_at": t})
+                               for i, t in enumerate(["0001-01-01T10:00:00Z",
+                                                      "2026-11-30T10:00:00Z",
+                                                      "9999-12-31T10:00:00Z"])) + "\n")
+    runner = CliRunner()
+    py = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--as-of", as_of])
+    duck = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--as-of", as_of,
+                                "--engine", "duckdb"])
+    assert py.exit_code == 0, py.output
+    assert duck.exit_code == 0, duck.output
+    assert duck.stdout == py.stdout

@@ -34,7 +34,8 @@ import attrs
 
 from policy.model.calendar import WorkCalendar
 
-__all__ = ["DAY_US", "SENTINEL_INTERVAL", "CalendarTables", "build_tables"]
+__all__ = ["DAY_US", "FIRST_YEAR", "LAST_YEAR", "SENTINEL_INTERVAL", "CalendarTables",
+           "build_tables", "engine_years"]
 
 DAY_US = 86_400_000_000
 #: The key of the interval row of NULL cells that a statement built with
@@ -42,6 +43,20 @@ DAY_US = 86_400_000_000
 #: negative.
 SENTINEL_INTERVAL = -1
 _EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
+#: The years calendar tables can span: the tables reach a day past each end, and the
+#: wall-clock rules need a date on either side of that (years 1 and 9999 have none).
+FIRST_YEAR, LAST_YEAR = 2, 9998
+
+
+def engine_years(year: int) -> tuple[int, int]:
+    """The years of the calendar tables an engine run at an ``as_of`` of ``year`` builds:
+    from 2000 (or ten years earlier) to ten years later, at most a century, inside
+    FIRST_YEAR..LAST_YEAR (an `--as-of` of 0001 or 9999 once asked for year -9 or
+    10009: a traceback; 2000..9998 would be 8,000 years of tables). Business time
+    outside them is decided by the python engine."""
+    last = min(LAST_YEAR, max(year + 10, FIRST_YEAR))
+    first = max(FIRST_YEAR, min(year - 10, 2000), last - 100)
+    return first, last
 
 
 @attrs.frozen

@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from policy.engine.decision import LeadError
 from policy.engine.tabular import layout
+from policy.sql.calendars import FIRST_YEAR, LAST_YEAR, engine_years
 from policy.sql.compiler import Options, build, default_years
 from policy.sql.dialects import dialect
 from policy.sql.engine import (
@@ -129,8 +130,7 @@ class DuckEngine(BatchEngine):
 
         self.pol = pol
         self.as_of = as_of
-        year = _year(as_of)
-        self.years = years or (min(year - 10, 2000), year + 10)
+        self.years = years or engine_years(_year(as_of))
         self._tmp = tempfile.mkdtemp(prefix="funnel-duckdb-")
         # Output order is input order: the query ends in ORDER BY line, because
         # DuckDB's parallel hash joins (the calendar tables, long `in` lists) do not
@@ -547,8 +547,8 @@ def _widen(con: Any, path: str, years: tuple[int, int], attempt: int
                       f"WHERE list_contains(violations, '{OUT_OF_RANGE}')").fetchone()
     if row is None or row[0] is None:
         return None
-    first = max(1, min(years[0], row[0] - 1))
-    last = min(9999, max(years[1], row[1] + 10 * 2 ** attempt))
+    first = max(FIRST_YEAR, min(years[0], row[0] - 1))
+    last = min(LAST_YEAR, max(years[1], row[1] + 10 * 2 ** attempt))
     return None if (first, last) == tuple(years) else (first, last)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlglot import exp
 
 from policy.engine.decision import Decision, LeadError
+from policy.sql.calendars import engine_years
 from policy.sql.compiler import Options, build
 from policy.sql.dialects import dialect
 from policy.sql.engine import _NOT_JSON, BAD_UTF8, BatchEngine, Rebuilder, python_decision
@@ -78,8 +79,7 @@ class SparkEngine(BatchEngine):
 
         self.pol = pol
         self.as_of = as_of
-        year = to_datetime(as_of).year
-        self.years = years or (min(year - 10, 2000), year + 10)
+        self.years = years or engine_years(to_datetime(as_of).year)
         if session is None:
             session = (SparkSession.builder.master(master).appName("funnel-policy")
                        .config("spark.sql.session.timeZone", "UTC")
