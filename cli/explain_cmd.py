@@ -8,7 +8,6 @@ printed) or the policy has errors; 2 bad usage or a lead that cannot be read.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -139,13 +138,18 @@ def read_lead(spec: str, schema: Any = None, model: Any = None) -> tuple[Any, st
 
 
 def _json_object(text: str, shown: str) -> dict:
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        fail_usage(f"{shown}: not valid JSON: {exc}")
-    if type(value) is not dict:
-        fail_usage(f"{shown}: expected one JSON object (a lead)")
-    return value
+    """The lead given inline or on standard input, read as `funnel eval` reads a JSON
+    Lines line (``json.loads`` took ``NaN`` and ``1e999``, which eval refuses, and
+    stumbled on a byte-order mark): not JSON, or not an object, is exit 2; a lead that
+    eval would refuse as read (a number past a double's range) is refused here."""
+    from policy.io.leads import jsonl_record_stdlib
+
+    record = jsonl_record_stdlib(1, text.removeprefix("\ufeff"))
+    if record.error is not None:
+        if type(record.value) is dict:
+            refused(shown, record.error, record.problems)
+        fail_usage(f"{shown}: {record.error}")
+    return record.value
 
 
 @click.command("explain")

@@ -202,3 +202,26 @@ def test_the_duckdb_engine_takes_an_as_of_at_the_ends_of_the_calendar(tmp_path, 
     assert py.exit_code == 0, py.output
     assert duck.exit_code == 0, duck.output
     assert duck.stdout == py.stdout
+
+
+@pytest.mark.parametrize("text,status,said", [
+    # Before: json.loads read these: NaN and 1e999 were decided (eval refuses both), a
+    # byte-order mark on standard input was "not valid JSON", a lone surrogate decided.
+    ('{"lead_id": "A", "n": 1e999}', 1, "beyond a double's range"),
+    ('{"lead_id": "A", "n": NaN}', 2, "NaN is not a JSON number"),
+    ('{"lead_id": "A", "n": -Infinity}', 2, "-Infinity is not a JSON number"),
+    ('{"lead_id": "A\\ud800", "n": 1}', 1, "lone surrogate"),
+    ('\ufeff{"lead_id": "A", "n": 11, "flag": true, "name": "x"}', 0, "s = 7"),
+])
+@pytest.mark.parametrize("how", ["inline", "stdin"])
+def test_explain_reads_a_lead_given_inline_or_on_stdin_as_eval_reads_a_line(
+        schemaless, text, status, said, how):
+    if how == "inline":
+        if text.startswith("\ufeff"):
+            text = text[1:]  # an argument has no byte-order mark
+        result = CliRunner().invoke(main, ["explain", str(schemaless), text, "--as-of", AS_OF])
+    else:
+        result = CliRunner().invoke(main, ["explain", str(schemaless), "-", "--as-of", AS_OF],
+                                    input=text.encode("utf-8", "surrogatepass"))
+    assert result.exit_code == status, result.output
+    assert said in result.output, result.output
