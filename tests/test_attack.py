@@ -225,3 +225,19 @@ def test_explain_reads_a_lead_given_inline_or_on_stdin_as_eval_reads_a_line(
                                     input=text.encode("utf-8", "surrogatepass"))
     assert result.exit_code == status, result.output
     assert said in result.output, result.output
+
+
+def test_funnel_test_text_output_writes_control_characters_as_visible_escapes(tmp_path):
+    # Before: an example named with an escape sequence (a policy comes from a pull
+    # request) reached the terminal raw: "\x1b[31m" coloured the CI log, "\x01" and a
+    # lone surrogate were written as they were (docs/security.md: terminal text).
+    (tmp_path / "p.funnel").write_text(
+        'policy p "P"\nteam m "@m"\nfunnel a\nstage a owned by m {\n  require x\n}\n'
+        'example "red \\u001b[31m bell \\u0007 rtl \\u202e half \\ud800" {\n'
+        '  at "2026-01-01T00:00:00Z"\n  lead {"x": false}\n  expect stage a\n}\n')
+    result = CliRunner().invoke(main, ["test", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    first = result.output.splitlines()[0]
+    assert first.endswith("red \\x1b[31m bell \\x07 rtl \\u202e half \\ud800"), first
+    for raw in ("\x1b", "\x07", "\u202e", "\ud800", "\ufffd"):
+        assert raw not in result.output

@@ -375,7 +375,11 @@ def render_text(report: Report, *, show_coverage: bool = True,
             out.append(f"  {len(report.missed)} rules not exercised by the selected examples "
                        "(run without -k for the list)")
     out.append(f"{report.passed} passed, {report.failed} failed")
-    return "\n".join(out)
+    # Example names, expectations and lead values come from policy files (pull
+    # requests): no escape sequence, bell or bidi override reaches a terminal or CI log
+    from policy.render.escape import terminal
+
+    return terminal("\n".join(out), newlines=True)
 
 
 def coverage_line(report: Report) -> str:
@@ -393,7 +397,10 @@ def coverage_line(report: Report) -> str:
 
 def missed_lines(report: Report) -> list[str]:
     """One line per rule no example exercised, with its file and line."""
-    return [f"  not exercised: {c.file}:{c.line}  {c.owner}: {c.text}" for c in report.missed]
+    from policy.render.escape import terminal
+
+    return [terminal(f"  not exercised: {c.file}:{c.line}  {c.owner}: {c.text}")
+            for c in report.missed]
 
 
 def render_json(report: Report) -> str:
