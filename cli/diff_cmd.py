@@ -143,7 +143,11 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
         elif fmt == "markdown":
             text = report.to_markdown()
         else:
-            text = report.to_text()
+            # declarations, handles and lead ids come from policy and lead files: no
+            # escape sequence, bell or bidi override reaches a terminal (docs/security.md)
+            from policy.render.escape import terminal
+
+            text = terminal(report.to_text(), newlines=True)
     _emit(text, output, summary=report.summary())
     sys.exit(PROBLEMS if fail_on_change and changes.changed else OK)
 

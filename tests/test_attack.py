@@ -241,3 +241,25 @@ def test_funnel_test_text_output_writes_control_characters_as_visible_escapes(tm
     assert first.endswith("red \\x1b[31m bell \\x07 rtl \\u202e half \\ud800"), first
     for raw in ("\x1b", "\x07", "\u202e", "\ud800", "\ufffd"):
         assert raw not in result.output
+
+
+def test_diff_text_writes_control_characters_as_visible_escapes(tmp_path):
+    # Before: `funnel diff` printed a changed declaration and a team handle as they
+    # were: a bidi override (U+202E) and a bell reached the terminal raw.
+    base, head = tmp_path / "base", tmp_path / "head"
+    base.mkdir()
+    head.mkdir()
+    text = ('policy p "P"\nteam m "@m \\u0007"\nfunnel a\n'
+            'stage a owned by m {\n  require x\n}\nstate st "s" owned by m\n'
+            'recycle a to st if y "why \\u202e \\ud800"\n')
+    (base / "p.funnel").write_text(text)
+    (head / "p.funnel").write_text(text.replace("why", "because"))
+    result = CliRunner().invoke(main, ["diff", str(base), str(head)])
+    assert result.exit_code == 0, result.output
+    assert '"because \\u202e \\ud800"' in result.output, result.output
+    assert "@m \\x07" in result.output, result.output
+    for raw in ("\x07", "\u202e", "\ud800"):
+        assert raw not in result.output
+    as_json = CliRunner().invoke(main, ["diff", str(base), str(head), "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    json.loads(as_json.stdout)
