@@ -155,7 +155,7 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
 def _impact(base_res, head_res, leads: str, at: int, samples: int,
             local_tz: str | None = None, jobs: int | None = None):
     """Evaluate both versions on the leads in ``leads`` (exit 2 when they cannot be read)."""
-    from policy import LeadFileError, Policy, ReadFailed, default_jobs, detect_format, lead_units
+    from policy import LeadFileError, Policy, ReadFailed, default_jobs, input_format_of, lead_units
     from policy import measure_impact_units as measure
     from policy.io.csv_typing import csv_kinds
 
@@ -166,7 +166,7 @@ def _impact(base_res, head_res, leads: str, at: int, samples: int,
     # JSON Lines are read as `funnel eval` reads them (blocks of bytes, each decoded by
     # whichever process measures it)
     stream = io.BufferedReader(source)  # type: ignore[arg-type]
-    fmt = detect_format(None if leads == "-" else leads)
+    fmt = input_format_of(leads, source.head)
     units = lead_units(stream, fmt, schema=head_model.schema, kinds=csv_kinds(head_model, fmt))
     try:
         return measure(Policy.from_result(base_res, local_tz=local_tz),

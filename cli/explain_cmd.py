@@ -28,7 +28,7 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
     Ids are compared as text, so ``--id 1001`` finds a lead whose id is the number 1001
     (a CSV export) as well as the string. Exits 2 when no record has that id.
     """
-    from policy import LeadFileError, detect_format, read_records, text_stream
+    from policy import LeadFileError, input_format_of, read_records, text_stream
     from policy.io.csv_typing import csv_kinds
 
     if pol.model.id_field is None:
@@ -37,7 +37,7 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
     source, _, shown = open_leads(path)
     found = None
     try:
-        fmt = detect_format(None if path == "-" else path)
+        fmt = input_format_of(path, source.head)
         for record in read_records(text_stream(source), fmt=fmt,  # type: ignore[arg-type]
                                    schema=pol.model.schema, kinds=csv_kinds(pol.model, fmt)):
             if record.error is not None and type(record.value) is not dict:
@@ -88,7 +88,7 @@ def read_lead(spec: str, schema: Any = None, model: Any = None) -> tuple[Any, st
     object (or a JSON Lines file of exactly one lead). ``model``: the policy, whose
     use of each field types the cells of a CSV when it has no schema.
     """
-    from policy import LeadFileError, detect_format, read_records, text_stream
+    from policy import LeadFileError, input_format_of, read_records, text_stream
     from policy.io.csv_typing import csv_kinds
 
     if spec.lstrip().startswith("{"):
@@ -105,7 +105,7 @@ def read_lead(spec: str, schema: Any = None, model: Any = None) -> tuple[Any, st
         return _json_object(source.readall().decode("utf-8", "replace"), shown), shown
     source, _, shown = open_leads(path)
     try:
-        fmt = detect_format(None if path == "-" else path)
+        fmt = input_format_of(path, source.head)
         kinds = csv_kinds(model, fmt) if model is not None else None
         records = read_records(text_stream(source), fmt=fmt, schema=schema,  # type: ignore[arg-type]
                                kinds=kinds)

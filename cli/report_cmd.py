@@ -118,7 +118,7 @@ def _report(pol, leads: str, at: int, engine: str, jobs, by_path, cohort_path, p
     """The report over JSON Lines, a JSON array or CSV (a path or standard input)."""
     source, _size, shown = open_leads(leads)
     try:
-        in_fmt = input_format or policy.detect_format(None if leads == "-" else leads)
+        in_fmt = input_format or policy.input_format_of(leads, source.head)
         units = policy.lead_batches(pol, io.BufferedReader(source), in_fmt)
         try:
             data = policy.report_for(pol, units, as_of=at, engine=engine, jobs=jobs,

@@ -263,3 +263,46 @@ def test_diff_text_writes_control_characters_as_visible_escapes(tmp_path):
     as_json = CliRunner().invoke(main, ["diff", str(base), str(head), "--format", "json"])
     assert as_json.exit_code == 0, as_json.output
     json.loads(as_json.stdout)
+
+
+def _csv_export_txt(folder: Path) -> Path:
+    path = folder / "export.txt"
+    path.write_text(CSV_LEAD)  # a CSV export with an extension that names no format
+    return path
+
+
+@pytest.mark.parametrize("extra", [("--engine", "duckdb"), ("-o", "out.parquet")])
+def test_a_lead_file_whose_extension_names_no_format_is_read_by_its_content_everywhere(
+        schemaless, extra):
+    # docs/decisions.md: `export.txt` holding CSV is CSV. Only the python engine's text
+    # path looked at the content: --engine duckdb, Parquet output, report, diff --leads
+    # and explain read it as JSON Lines and refused every line ("not valid JSON").
+    leads = _csv_export_txt(schemaless)
+    extra = tuple(str(schemaless / e) if e.endswith(".parquet") else e for e in extra)
+    result = _eval(schemaless, leads, *extra)
+    assert result.exit_code == 0, result.output
+    if "-o" in extra:
+        import duckdb
+
+        assert duckdb.sql(f"select score_s from '{extra[1]}'").fetchall() == [(7,)]
+    else:
+        assert _scores(result.stdout) == [{"s": 7}]
+
+
+def test_report_diff_and_explain_read_a_lead_file_by_its_content(schemaless, tmp_path_factory):
+    leads = str(_csv_export_txt(schemaless))
+    runner = CliRunner()
+    report = runner.invoke(main, ["report", str(schemaless), leads, "--as-of", AS_OF,
+                                  "--format", "json"])
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.stdout)["refused"]["count"] == 0
+    head = tmp_path_factory.mktemp("head")
+    (head / "p.funnel").write_text(SCHEMALESS.replace("n > 10", "n > 100"))
+    diff = runner.invoke(main, ["diff", str(schemaless), str(head), "--leads", leads,
+                                "--format", "json", "--as-of", AS_OF])
+    assert diff.exit_code == 0, diff.output
+    assert json.loads(diff.stdout)["impact"]["unreadable"] == 0
+    for lead in ([f"{leads}:2"], [leads, "--id", "A"]):
+        explained = runner.invoke(main, ["explain", str(schemaless), *lead, "--as-of", AS_OF])
+        assert explained.exit_code == 0, explained.output
+        assert "s = 7" in explained.output

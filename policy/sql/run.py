@@ -54,11 +54,11 @@ def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | N
     totals of the run. A CSV input is read as the python engine reads it
     (:func:`_csv_records`): ``delimiter`` (None: sniffed, said to ``on_note``) and
     cells typed by the schema, or by the policy's use of each field."""
-    from policy.io.leads import detect_format
+    from policy.io.leads import input_format_of
     from policy.sql.records import FORMATS
 
     in_fmt = input_format or ("parquet" if leads.lower().endswith(".parquet")
-                              else detect_format(None if leads == "-" else leads))
+                              else input_format_of(leads, getattr(source, "head", b"")))
     if fmt == "parquet" and not output:
         raise EngineUsageError("--format parquet writes a file: give it with -o FILE.parquet")
     if in_fmt == "parquet" and leads == "-":
