@@ -145,9 +145,9 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
         else:
             # declarations, handles and lead ids come from policy and lead files: no
             # escape sequence, bell or bidi override reaches a terminal (docs/security.md)
-            from policy.render.escape import terminal
+            from policy import terminal_text
 
-            text = terminal(report.to_text(), newlines=True)
+            text = terminal_text(report.to_text(), newlines=True)
     _emit(text, output, summary=report.summary())
     sys.exit(PROBLEMS if fail_on_change and changes.changed else OK)
 
@@ -155,9 +155,16 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
 def _impact(base_res, head_res, leads: str, at: int, samples: int,
             local_tz: str | None = None, jobs: int | None = None):
     """Evaluate both versions on the leads in ``leads`` (exit 2 when they cannot be read)."""
-    from policy import LeadFileError, Policy, ReadFailed, default_jobs, input_format_of, lead_units
+    from policy import (
+        LeadFileError,
+        Policy,
+        ReadFailed,
+        csv_kinds,
+        default_jobs,
+        input_format_of,
+        lead_units,
+    )
     from policy import measure_impact_units as measure
-    from policy.io.csv_typing import csv_kinds
 
     source, _size, shown = open_leads(leads)
     head_model = head_res.model

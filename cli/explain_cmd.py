@@ -28,8 +28,7 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
     Ids are compared as text, so ``--id 1001`` finds a lead whose id is the number 1001
     (a CSV export) as well as the string. Exits 2 when no record has that id.
     """
-    from policy import LeadFileError, input_format_of, read_records, text_stream
-    from policy.io.csv_typing import csv_kinds
+    from policy import LeadFileError, csv_kinds, input_format_of, read_records, text_stream
 
     if pol.model.id_field is None:
         fail_usage("--id needs the policy's `id` line (which field names a lead); "
@@ -88,8 +87,7 @@ def read_lead(spec: str, schema: Any = None, model: Any = None) -> tuple[Any, st
     object (or a JSON Lines file of exactly one lead). ``model``: the policy, whose
     use of each field types the cells of a CSV when it has no schema.
     """
-    from policy import LeadFileError, input_format_of, read_records, text_stream
-    from policy.io.csv_typing import csv_kinds
+    from policy import LeadFileError, csv_kinds, input_format_of, read_records, text_stream
 
     if spec.lstrip().startswith("{"):
         return _json_object(spec, "the lead given inline"), "the lead given inline"
@@ -142,9 +140,9 @@ def _json_object(text: str, shown: str) -> dict:
     Lines line (``json.loads`` took ``NaN`` and ``1e999``, which eval refuses, and
     stumbled on a byte-order mark): not JSON, or not an object, is exit 2; a lead that
     eval would refuse as read (a number past a double's range) is refused here."""
-    from policy.io.leads import jsonl_record_stdlib
+    from policy import jsonl_record
 
-    record = jsonl_record_stdlib(1, text.removeprefix("\ufeff"))
+    record = jsonl_record(1, text.removeprefix("\ufeff"))
     if record.error is not None:
         if type(record.value) is dict:
             refused(shown, record.error, record.problems)

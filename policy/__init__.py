@@ -79,6 +79,8 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "read_records": "io.leads",
     "detect_format": "io.leads",
     "input_format_of": "io.leads",
+    "jsonl_record": ("io.leads", "jsonl_record_stdlib"),
+    "csv_kinds": "io.csv_typing",
     "format_hint": "io.sniff",
     "text_stream": "io.leads",
     "LeadFileError": "io.leads",
