@@ -31,6 +31,13 @@ __all__ = ["HandoffCompiler"]
 class HandoffCompiler(ExprCompiler):
     """Compiles one handoff; the compiler's other sections come from its subclass."""
 
+    # the path codes of kept decisions (compile_placement overrides these)
+    def path_route(self) -> list[str]:
+        return []
+
+    def path_handoff_done(self) -> None:
+        return None
+
     def rule_comment(self, w: LineWriter, rule) -> None:
         span = rule.span
         w.comment(f"{span.file}:{span.line}  {_shorten(rule.rule)}")
@@ -54,8 +61,8 @@ class HandoffCompiler(ExprCompiler):
             test = "True" if route.condition is None else self.cond(self.expr(route.condition))
             if test == "False":
                 continue
-            chosen = [result(route.target) if constant
-                      else f"route = {self.const(route.target)}"]
+            chosen = ([result(route.target), *self.path_route()] if constant
+                      else [f"route = {self.const(route.target)}"])
             if per_route:
                 chosen.append(f"cal = {self.const(route.calendar, 'CAL')}")
             if test == "True":
@@ -74,10 +81,13 @@ class HandoffCompiler(ExprCompiler):
             keyword_ = "elif"
         if keyword_ != "done":
             with (w.block("else:") if keyword_ == "elif" else _nothing()):
-                w.line(result(None) if constant else "route = None")
+                for text in ([result(None), *self.path_route()] if constant
+                             else ["route = None"]):
+                    w.line(text)
                 if per_route:
                     w.line(f"cal = {self.const(h.calendar, 'CAL')}")
         if constant:
+            self.path_handoff_done()
             if h.escalate is not None:
                 self.rule_comment(w, h.escalate)
                 w.comment("no `sla` line: the escalation has no start to count from")

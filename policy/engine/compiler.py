@@ -63,7 +63,7 @@ from policy.engine.codegen import (
     _construct_lines,
     _is_plain_name,
 )
-from policy.engine.compile_handoffs import HandoffCompiler
+from policy.engine.compile_placement import CONSTANT_NEXT, PlacementCompiler
 from policy.engine.compile_prepare import PrepareSpec, write_prologue
 from policy.engine.compile_struct import compile_json_decide
 from policy.engine.decision import (
@@ -166,12 +166,7 @@ _BOUND = ("type", "int", "float", "str", "bool", "dict", "list", "len", "NUMBER_
 #: Locals of ``run`` that are not generated from a hint.
 _FIXED_LOCALS = ("lead", "ts", "as_of", "reached", "ri", "nxt", "unmet", "hs", "vs", "route",
                  "start", "stop", "due", "when", "status", "sla", "esc", "rej", "rej_state",
-                 "rej_reason", "agreed", "placed", "why", "cal")
-
-
-#: Gates of up to this many lines name their next step by a tree of tests whose every
-#: leaf is a constant (2**N leaves), not by a tuple built line by line.
-_CONSTANT_NEXT = 4
+                 "rej_reason", "agreed", "placed", "why", "cal", "pk")
 
 
 class _Section:
@@ -185,7 +180,7 @@ class _Section:
         self.provides = provides
 
 
-class _Compiler(HandoffCompiler):
+class _Compiler(PlacementCompiler):
     """One compilation: sections (each score, the gates, the handoffs, the placement)
     are compiled to their own writers first; :meth:`source` then puts each field read
     and define just before the first section that needs it, in dependency order."""
@@ -214,7 +209,7 @@ class _Compiler(HandoffCompiler):
         sections = [self.score_section(score) for score in self.program.scores]
         sections.append(self.gate_section())
         sections.append(self.handoff_section())
-        sections.append(self.placement_section())
+        sections.append(self.write_placement(_Section()))
         return sections
 
     def source(self, prepare: PrepareSpec | None = None) -> tuple[str, dict[str, object]]:
@@ -249,7 +244,11 @@ class _Compiler(HandoffCompiler):
 
     def decide_function(self, prepare: PrepareSpec, *, check: bool = True
                         ) -> LineWriter | None:
-        sections = self.sections()
+        self.keep_decisions = True  # decide keeps the decisions it can (compile_placement)
+        try:
+            sections = self.sections()
+        finally:
+            self.keep_decisions = False
         body = LineWriter()
         emitted = write_prologue(body, self, prepare, self._presence_only(sections))
         if check and any(key[0] == "raw" and key[1] in self.types and key not in emitted
@@ -412,6 +411,7 @@ class _Compiler(HandoffCompiler):
                   "every earlier gate pass")
         w.line("reached = None")
         w.line("ri = -1")
+        self.path_start()
         reached: str | None = None
         with self.collecting(sec.deps), w.block("while True:"):
             for stage in program.stages:
@@ -456,6 +456,7 @@ class _Compiler(HandoffCompiler):
                 reached = name
             self.next_step(w, reached, None, [], None)
             w.line("break")
+        self.path_gates_done()
         return sec
 
     def next_step(self, w: LineWriter, reached: str | None, failed: ir.Stage | None,
@@ -466,13 +467,15 @@ class _Compiler(HandoffCompiler):
         funnel = self.program.funnel
         index = self.program.stage_index(reached) + 1
         if index >= len(funnel):
-            w.line("nxt = None")
+            for text in ("nxt = None", *self.path_exit()):
+                w.line(text)
             return
         name = funnel[index]
         if failed is None or failed.name != name or not lines:
             # The next funnel stage has no declaration (the checker refuses that, E103):
             # like the interpreter, name it with nothing to meet.
-            w.line(f"nxt = {self.const(NextStep(name, ()), 'NEXT')}")
+            for text in (f"nxt = {self.const(NextStep(name, ()), 'NEXT')}", *self.path_exit()):
+                w.line(text)
             return
         tests: list[tuple[str, str]] = []  # (holds when the line is unmet, its text)
         for line, local in lines:
@@ -483,10 +486,12 @@ class _Compiler(HandoffCompiler):
             else:
                 test = local
             tests.append((test, line.unmet))
-        if len(tests) <= _CONSTANT_NEXT:
+        if len(tests) <= CONSTANT_NEXT:
             # one test per line, each outcome a NextStep made once, at compile time
             self.next_tree(w, name, tests, ())
             return
+        if self._path_on:  # decisions_keepable counts the lines: not reached
+            raise CompileError("a next step built at run time cannot name a kept decision")
         w.line("unmet = ()")
         for test, unmet in tests:
             with w.block(f"if {test}:"):
@@ -497,7 +502,8 @@ class _Compiler(HandoffCompiler):
                   unmet: tuple[str, ...]) -> None:
         """``nxt``, a constant, by the outcome of each of ``tests`` in turn."""
         if not tests:
-            w.line(f"nxt = {self.const(NextStep(name, unmet), 'NEXT')}")
+            for text in (f"nxt = {self.const(NextStep(name, unmet), 'NEXT')}", *self.path_exit()):
+                w.line(text)
             return
         (test, text), rest = tests[0], tests[1:]
         if not rest and not unmet:
@@ -528,72 +534,4 @@ class _Compiler(HandoffCompiler):
                 with w.block(f"if ri >= {h.index}:"):
                     self.handoff(w, h, first)
                 first = False
-        return sec
-
-    def placement_section(self) -> _Section:
-        program = self.program
-        sec = _Section()
-        w = sec.writer
-        w.comment("placement: a rejection, else the first recycle rule that applies, "
-                  "else the reached stage")
-        has_reject = any(h.reject for h in program.handoffs)
-        branches = 0
-        with self.collecting(sec.deps):
-            if has_reject:
-                with w.block("if rej_state is not None:"):
-                    w.line("placed = rej_state")
-                    w.line("why = rej_reason")
-                branches += 1
-            for rule in program.recycles:
-                indices = sorted(rule.stages)
-                if not indices:
-                    continue
-                at = (f"ri == {indices[0]}" if len(indices) == 1
-                      else f"ri in {tuple(indices)!r}")
-                self.rule_comment(w, rule)
-                test = self.cond(self.expr(rule.condition))
-                if test == "False":
-                    continue
-                with w.block(f"{'elif' if branches else 'if'} {at} and {test}:"):
-                    w.line(f"placed = {self.const(rule.state)}")
-                    w.line(f"why = {self.const(rule.reason)}")
-                branches += 1
-        placed, why = "placed", "why"
-        if branches:
-            with w.block("else:"):
-                w.line("placed = reached")
-                w.line("why = None")
-        else:
-            placed, why = "reached", "None"  # no rejection, no recycling: the reached stage
-        id_field = program.id_field
-        if self.lead_id_code is not None:
-            lead_id = self.lead_id_code
-        elif id_field is None:
-            lead_id = "None"
-        elif len(id_field) == 1:
-            lead_id = f"lead.get({id_field[0]!r})"
-        else:
-            lead_id = f"get(lead, {self.const(tuple(id_field), 'PATH')})"
-        names = program.score_names
-        scores = f"MappingProxy({{{', '.join(f'{n!r}: {self._score_locals[n]}' for n in names)}}})"
-        if names and all(n in self.int_scores for n in names):
-            # every score an int: equal values, identical mappings, kept (runtime.scores_kept)
-            key = ", ".join(self._score_locals[n] for n in names)
-            key = f"({key},)" if len(names) == 1 else f"({key})"
-            kept = self._consts.get(("SCORES", names))
-            if kept is None:
-                kept = self._consts[("SCORES", names)] = self.new_name("SCORES")
-                self.ns[kept] = {}
-            local = self.new_name("scores")
-            w.line(f"{local} = {kept}.get({key})")
-            with w.block(f"if {local} is None:"):
-                w.line(f"{local} = scores_kept({kept}, {key}, {scores[len('MappingProxy('):-1]})")
-            scores = local
-        decision = _construct_lines(
-            Decision, lead=lead_id, policy="INFO", as_of="as_of", stage=placed,
-            reached="reached", reason=why, scores=scores, next="nxt",
-            handoffs="hs", violations="vs")
-        w.line("return " + decision[0])
-        for text in decision[1:]:
-            w.line(text)
         return sec

@@ -411,6 +411,21 @@ def scores_kept(kept: dict, key: object, scores: dict) -> MappingProxyType:
     return proxy
 
 
+#: How many decisions one policy's ``decide`` keeps (compile_placement) before it starts over.
+DECISIONS_KEPT = 4096
+
+
+def decision_kept(kept: dict, key: tuple, decision: object) -> object:
+    """``decision``, kept under ``key`` (``as_of``, the scores, the path: everything it
+    depends on, so equal keys mean equal decisions; policy.engine.compile_placement).
+    At :data:`DECISIONS_KEPT` the kept ones are dropped and keeping starts over, so a
+    caller whose ``as_of`` moves keeps those of its latest instants, not its first."""
+    if len(kept) >= DECISIONS_KEPT:
+        kept.clear()
+    kept[key] = decision
+    return decision
+
+
 #: The only names generated code may use (besides its own locals).
 EXPORTS = {
     name: globals()[name]
@@ -419,6 +434,7 @@ EXPORTS = {
         "contains", "contains_text", "starts_with", "ends_with", "add", "sub", "mul", "div", "neg",
         "days_since", "hours_since", "lower", "length", "domain", "per_points",
         "decay_factor", "round_half_away", "clamp", "is_number", "add_fixed", "add_working",
-        "working_us", "EngineFault", "invalid_reason_message", "scores_kept", "floor",
+        "working_us", "EngineFault", "invalid_reason_message", "scores_kept", "decision_kept",
+        "floor",
     )
 }
