@@ -60,7 +60,6 @@ from policy.engine.codegen import (
     CompileError,
     LineWriter,
     _construct,
-    _construct_lines,
     _is_plain_name,
 )
 from policy.engine.compile_placement import CONSTANT_NEXT, PlacementCompiler
