@@ -207,16 +207,36 @@ def test_decide_decides_only_what_the_reference_path_decides_and_the_same_way(sc
 def test_a_json_lead_the_reference_path_decides_is_decided_by_decide(schema, lead):
     """Completeness where it matters for speed: a lead as JSON text gives it (no NaN,
     tuples or non-string keys, integers as integers) is never left to the reference path
-    unless an integer is past 2**53, a string under a length limit is not ASCII, or a
-    timestamp is not in the inline form."""
+    unless an integer is past 2**53, a string under a length limit is not ASCII, a
+    timestamp is not in the inline form, or an object has as many keys as its schema
+    declares but not those keys.
+
+    That last shape (an absent optional key with an undeclared one in its place, as
+    ``d: {"e": 2, "z": 1}`` or a lead without ``a`` but with ``zz``) made this test fail
+    on rare seeds: ``decide`` reads an object whose key count is the declared one by
+    subscript (the common case: every optional key there), and such an object raises
+    KeyError there, which leaves the lead to the reference path (a correct decision,
+    the slow way). Reading it again by ``get`` cost every lead some 160 instructions
+    (a ``try`` in the common path, cachegrind), so ``decide`` does not promise it."""
     pol = _policy(json.dumps(schema))
     try:
         lead = json.loads(json.dumps(lead, allow_nan=False))
     except (TypeError, ValueError):
         return
-    if _reference(pol, lead) is None or not _plain(lead):
+    if _reference(pol, lead) is None or not _plain(lead) or _swapped_keys(lead, schema):
         return
     assert pol._decide(lead, AT) is not None, lead
+
+
+def _swapped_keys(value: object, schema: object) -> bool:
+    """Whether an object in ``value`` has as many keys as ``schema`` declares for it,
+    but not those keys (see the test above)."""
+    if type(value) is not dict or not isinstance(schema, dict):
+        return False
+    declared = schema.get("properties", {})
+    if len(value) == len(declared) and set(value) != set(declared):
+        return True
+    return any(_swapped_keys(value.get(k), sub) for k, sub in declared.items())
 
 
 def _plain(value: object) -> bool:
@@ -325,8 +345,7 @@ def test_decide_reads_the_checked_fields_as_what_they_are():
 def test_optional_keys_all_present_are_read_by_subscript_and_others_by_get():
     """An object whose optional keys are all there (as many keys as declared ones) is
     checked without ``get`` or a count; one with a key missing, or missing and replaced
-    by another, takes the counted path (or the reference path when it is refused), never
-    a wrong decision."""
+    by another, takes the counted path or the reference path, never a wrong decision."""
     import linecache
 
     schema = {"type": "object", "required": ["a", "g", "t"], "properties": {
@@ -347,26 +366,11 @@ def test_optional_keys_all_present_are_read_by_subscript_and_others_by_get():
                  {"b": 3, "c": True, "d": {"e": 1, "f": 2}}, {"b": 3, "c": None, "d": {}},
                  {"b": 3, "c": True, 7: 1}, {"b": 3, "d": {"e": 1}, "zz": None}):
         assert_sound(pol, {**base, **lead})
-    # an absent key and an undeclared one in its place: the count matches, the keys do
-    # not; the object is read again by `get`, and decided (it was once left to the
-    # reference path, which made test_a_json_lead_… fail on rare seeds)
-    assert assert_sound(pol, {**base, "b": 3, "c": True, "d": {"e": 1, "z": None}})
-    assert assert_sound(pol, {**base, "b": 3, "c": True, "d": {"z": 1, "f": "y"}})
-    # … unless the object is refused: an undeclared key where none may be
-    closed = dict(schema, properties=dict(schema["properties"], d={
-        **schema["properties"]["d"], "additionalProperties": False}))
-    pol_closed = _policy(json.dumps(closed))
+    # an absent key and an undeclared one in its place: the reference path (a decision
+    # all the same: test_a_json_lead_the_reference_path_decides_is_decided_by_decide)
     swapped = {**base, "b": 3, "c": True, "d": {"e": 1, "z": None}}
-    assert pol_closed._decide(swapped, AT) is None and _reference(pol_closed, swapped) is None
-    # a required key absent below the second reading: the reference path refuses it
-    below = dict(schema, properties=dict(schema["properties"], d={
-        **schema["properties"]["d"], "required": ["e", "f"]}))
-    pol_below = _policy(json.dumps(below))
-    assert "if len(lead) == 6:" in "".join(linecache.getlines(
-        pol_below._decide.__code__.co_filename)).split("def decide(")[1]
-    missing = {**base, "c": True, "d": {"e": 1}, "zz": 1}
-    assert pol_below._decide(missing, AT) is None and _reference(pol_below, missing) is None
-    assert assert_sound(pol_below, {**base, "c": True, "d": {"e": 1, "f": None}, "zz": 1})
+    assert pol._decide(swapped, AT) is None and _reference(pol, swapped) is not None
+    assert _swapped_keys(swapped, schema)
     assert assert_sound(pol, {**base, "b": 3, "c": True})
     assert assert_sound(pol, {**base, "b": 3, "c": True, "d": {"f": "y"}})
 

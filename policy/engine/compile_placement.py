@@ -50,6 +50,7 @@ class PlacementCompiler(HandoffCompiler):
                 and all(h.sla is None and h.reject is None for h in program.handoffs)
                 and all(name in self.int_scores for name in program.score_names)
                 and all(sum(line.kind != "keep" for line in stage.lines) <= CONSTANT_NEXT
+                        and program.stage_index(stage.name) >= 0  # reached: funnel[ri]
                         for stage in program.stages))
 
     def path_start(self) -> None:
@@ -139,6 +140,10 @@ class PlacementCompiler(HandoffCompiler):
             w.line(f"{local} = {kept}.get({kept_key})")
             with w.block(f"if {local} is not None:"):
                 w.line(f"return {local}")
+            # the gates set `ri` alone on this path: the stage's name from its index
+            # (-1, no stage reached, is the last item: None)
+            stages = self.const((*program.funnel, None), "STAGES")
+            w.line(f"reached = {stages}[ri]")
         pairs = ", ".join(f"{n!r}: {s}" for n, s in zip(names, score_locals, strict=True))
         scores = f"MappingProxy({{{pairs}}})"
         if names and all(n in self.int_scores for n in names):

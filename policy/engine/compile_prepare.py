@@ -152,8 +152,13 @@ def _z_form(w: LineWriter, ex: Any, value: str, local: str, text: bool,
     ``presence``: the rules only test the local for None: parsed, not converted to µs
     (the subtraction and the arithmetic are two thirds of the cost)."""
     moment = ex.new_name("m")
+    # the slice `4::3` as one constant: written in the text, it is built at every use
+    marks = ex._consts.get(("slice", 4, None, 3))  # (a slice is not hashable: no const())
+    if marks is None:
+        marks = ex._consts[("slice", 4, None, 3)] = ex.new_name("MARKS_AT")
+        ex.ns[marks] = slice(4, None, 3)
     test = (f"len({value}) == {Z_FORM_LENGTH} "
-            f"and {value}[4::3] == {Z_FORM_MARKS!r} and {value}.isascii()")
+            f"and {value}[{marks}] == {Z_FORM_MARKS!r} and {value}.isascii()")
     if not text:
         test = f"type({value}) is str and {test}"
     parse = ex.const(datetime.fromisoformat, "FROMISO")

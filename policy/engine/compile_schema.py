@@ -221,17 +221,13 @@ class _Writer:
         # Every optional key present is the common case: as many keys as declared ones,
         # each read by subscript as a required one is (no `get`, no count, no look at the
         # keys: they are the declared strings). An absent key with an undeclared one in
-        # its place raises KeyError there, and the object is read again by `get` (a
-        # KeyError in that second reading, a required key absent below, goes on to the
-        # reference path). Only where no optional value holds an object with optional
-        # keys of its own, whose checks would be written three times.
+        # its place raises KeyError: the reference path. Only where no optional value
+        # holds an object with optional keys of its own, whose checks would be written
+        # twice again.
         with w.block(f"if len({obj}) == {static + len(optional)}:"):
-            with w.block("try:"):
-                for name, sub in optional:
-                    self.property(obj, name, sub, None if path is None else (*path, name),
-                                  True, None)
-            with w.block("except KeyError:"):
-                self.optional(obj, schema, path, optional, static)
+            for name, sub in optional:
+                self.property(obj, name, sub, None if path is None else (*path, name),
+                              True, None)
         with w.block("else:"):
             self.optional(obj, schema, path, optional, static)
 

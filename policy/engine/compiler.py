@@ -308,12 +308,15 @@ class _Compiler(PlacementCompiler):
         self.rule_comment(w, score)
         w.line(f"{s} = 0")
         exact, magnitude = True, 0  # rounding is skipped only for a surely small int sum
+        lowest = highest = 0  # an exact sum's bounds: a range it cannot leave is not tested
         with self.collecting(sec.deps):
             for item in score.items:
                 self.rule_comment(w, item)
                 if type(item) is ir.PointsIf:
                     exact = exact and type(item.points) is int
                     magnitude += abs(item.points)
+                    lowest += min(item.points, 0)
+                    highest += max(item.points, 0)
                     test = self.cond(self.expr(item.condition))
                     if test == "False":
                         continue
@@ -328,6 +331,10 @@ class _Compiler(PlacementCompiler):
                     bound = self.points_per(w, s, item)
                     exact = exact and bound is not None
                     magnitude += bound or 0
+                    if item.points >= 0:  # the gain: 0 to the bound, of the points' sign
+                        highest += bound or 0
+                    else:
+                        lowest -= bound or 0
             if score.decay is not None:
                 self.rule_comment(w, score.decay)
                 exact = False
@@ -345,10 +352,13 @@ class _Compiler(PlacementCompiler):
             self.int_scores.add(score.name)  # surely an int: see placement_section
         if bounds is not None:
             self.rule_comment(w, bounds)
-            with w.block(f"if {s} < {self.const(bounds.low)}:"):
-                w.line(f"{s} = {self.const(bounds.low)}")
-            with w.block(f"elif {s} > {self.const(bounds.high)}:"):
-                w.line(f"{s} = {self.const(bounds.high)}")
+            surely = exact and magnitude < 2**52  # the sum is an int within lowest..highest
+            tests = [(op, bound) for op, bound, outside in (
+                ("<", bounds.low, not surely or lowest < bounds.low),
+                (">", bounds.high, not surely or highest > bounds.high)) if outside]
+            for i, (op, bound) in enumerate(tests):
+                with w.block(f"{'elif' if i else 'if'} {s} {op} {self.const(bound)}:"):
+                    w.line(f"{s} = {self.const(bound)}")
         return sec
 
     def points_per(self, w: LineWriter, s: str, item: ir.PointsPer) -> int | None:
@@ -408,9 +418,10 @@ class _Compiler(PlacementCompiler):
         w = sec.writer
         w.comment("gates, in funnel order: the reached stage is the deepest whose gate and "
                   "every earlier gate pass")
-        w.line("reached = None")
-        w.line("ri = -1")
         self.path_start()
+        if not self._path_on:  # kept decisions: the stage's name only when one is built
+            w.line("reached = None")
+        w.line("ri = -1")
         reached: str | None = None
         with self.collecting(sec.deps), w.block("while True:"):
             for stage in program.stages:
@@ -450,7 +461,8 @@ class _Compiler(PlacementCompiler):
                     with w.block(f"if {' or '.join(fails)}:"):
                         self.next_step(w, reached, stage, lines, kept)
                         w.line("break")
-                w.line(f"reached = {name!r}")
+                if not self._path_on:
+                    w.line(f"reached = {name!r}")
                 w.line(f"ri = {program.stage_index(name)}")
                 reached = name
             self.next_step(w, reached, None, [], None)
