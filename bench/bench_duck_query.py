@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     import duckdb
 
     import policy
-    from policy.sql.duck import DuckEngine, _no_joins
+    from policy.sql.duck import MEMORY_LIMIT, DuckEngine, _no_joins, copy_memory
 
     spec = importlib.util.spec_from_file_location("_gen", RULES / "generate_leads.py")
     gen = importlib.util.module_from_spec(spec)
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             for k, (label, sql) in enumerate(statements.items()):
                 out = str(Path(tmp) / f"out{k}.parquet")
                 cpu, wall = _cpu(), time.perf_counter()
-                with _no_joins(con):
+                with _no_joins(con), copy_memory(con, MEMORY_LIMIT):
                     con.execute(f"COPY ({sql}) TO '{out}' "
                                 f"(FORMAT parquet, PRESERVE_ORDER true{options[label]})")
                 cpu, wall = _cpu() - cpu, time.perf_counter() - wall
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             con.execute("PRAGMA enable_profiling='json'")
             con.execute(f"PRAGMA profiling_output='{args.profile}'")
-            with _no_joins(con):
+            with _no_joins(con), copy_memory(con, MEMORY_LIMIT):
                 con.execute(f"COPY ({statements['this checkout']}) TO "
                             f"'{Path(tmp) / 'prof.parquet'}' (FORMAT parquet, PRESERVE_ORDER true)")
             con.execute("PRAGMA disable_profiling")

@@ -575,6 +575,57 @@ def test_parquet_to_parquet_is_one_parallel_order_preserving_copy(tmp_path):
     assert "Hash Join" not in text and "Cross Product" in text
 
 
+def test_parquet_copy_runs_with_memory_for_each_thread(tmp_path):
+    """The order-keeping parallel COPY keeps decided row groups waiting for their turn
+    in a quarter of DuckDB's memory limit, and a thread that finds it full sleeps: the
+    COPY runs with COPY_MEMORY_PER_THREAD_MB a thread, and the limit is put back after
+    (bench/README.md, seventh 2026-12-05 session)."""
+    import duckdb
+
+    from policy.sql.duck import COPY_MEMORY_PER_THREAD_MB, MEMORY_LIMIT
+
+    src = tmp_path / "leads.parquet"
+    duckdb.connect().execute("COPY (SELECT * FROM read_json(?, format='newline_delimited', "
+                             "sample_size=-1)) TO ? (FORMAT parquet)",
+                             [str(RULES / "leads.jsonl"), str(src)])
+
+    def setting(con, value=None):
+        if value is not None:
+            con.execute(f"SET memory_limit = '{value}'")
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    probe = duckdb.connect()
+    want = setting(probe, f"{COPY_MEMORY_PER_THREAD_MB * 3}MB")
+    default = setting(probe, MEMORY_LIMIT)
+    seen = []
+    for limit, during in ((None, want), ("700MB", setting(probe, "700MB"))):
+        engine = DuckEngine(policy.load(RULES), as_of=policy.parse_timestamp(AS_OF_TEXT),
+                            threads=3, memory_limit=limit, json=False)
+        real = engine.con
+
+        class Spy:
+            def __init__(self, con):
+                self.real = con
+
+            def execute(self, query, *args):
+                if query.startswith("COPY ("):
+                    seen.append(setting(self.real))
+                return self.real.execute(query, *args)
+
+            def __getattr__(self, name):
+                return getattr(self.real, name)
+
+        engine.con = Spy(real)
+        try:
+            engine.parquet_to_parquet(str(src), str(tmp_path / "out.parquet"))
+            after = setting(real)
+        finally:
+            engine.con = real
+            engine.close()
+        assert seen.pop() == during  # a caller's own limit is kept
+        assert after == (default if limit is None else during)
+
+
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(text=policies(), data=st.data())

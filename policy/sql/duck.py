@@ -58,6 +58,7 @@ from policy.sql.parquet import (
 )
 from policy.sql.parquet import json_select as _parquet_json_select
 from policy.sql.parquet import parquet_types as _parquet_types
+from policy.sql.pqcopy import COPY_MEMORY_PER_THREAD_MB, _no_joins, copy_memory, parquet_copy
 from policy.sql.sources import DuckJson
 
 __all__ = ["DuckEngine", "duckdb_available"]
@@ -77,6 +78,7 @@ def duckdb_available() -> bool:
 #: rows in flight), and what does not fit (the staged input of a large file) spills to
 #: a temporary directory, so a fixed cap keeps ``funnel eval`` a good neighbour.
 MEMORY_LIMIT = "1GB"
+
 
 #: Python's ``str.isspace`` characters, for "a line of white space only is no record".
 _BLANK = ("[\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\x{1680}\\x{2000}-\\x{200a}"
@@ -142,6 +144,9 @@ class DuckEngine(BatchEngine):
                   "temp_directory": temp_directory or self._tmp}
         if threads:
             config["threads"] = threads
+        #: the memory limit a caller chose (None: MEMORY_LIMIT, raised for the
+        #: Parquet → Parquet copy, COPY_MEMORY_PER_THREAD_MB)
+        self._memory_limit = memory_limit
         # An on-disk database in the temporary directory: the staged input of a large
         # file lives on disk, not in memory.
         self.con = duckdb.connect(os.path.join(self._tmp, "stage.duckdb"), config=config)
@@ -416,6 +421,13 @@ class DuckEngine(BatchEngine):
             f"FROM ({stmt.sql(dialect='duckdb')}) d POSITIONAL JOIN parquet_src p")
         return "decided_pq"
 
+    def _copy_memory(self) -> Any:
+        """The memory limit of the Parquet → Parquet COPY: a caller's own, or
+        :data:`COPY_MEMORY_PER_THREAD_MB` a thread (:func:`copy_memory`)."""
+        if self._memory_limit:
+            return contextlib.nullcontext()
+        return copy_memory(self.con, MEMORY_LIMIT)
+
     def parquet_rows(self, path: str) -> Iterator[tuple[list[int], list[str]]]:
         """Batches of (row number, the row as JSON text) of a Parquet file."""
         return parquet_batches(self.con, path)
@@ -431,7 +443,7 @@ class DuckEngine(BatchEngine):
         with atomic_target(target) as path:
             for attempt in range(1, 5):
                 try:
-                    with _no_joins(self.con):
+                    with _no_joins(self.con), self._copy_memory():
                         self.con.execute(parquet_copy(self.parquet_query(src, years), path))
                 except duckdb.Error as exc:
                     raise OSError(str(exc).splitlines()[0]) from None
@@ -513,24 +525,6 @@ class _ParquetText(ParquetSource):
         return super().slot(path, slot, k)
 
 
-def parquet_copy(query: str, path: str) -> str:
-    """The COPY of a decision query to a Parquet file, in the query's row order."""
-    return f"COPY ({query}) TO {_quote(path)} (FORMAT parquet, PRESERVE_ORDER true)"
-
-
-@contextlib.contextmanager
-def _no_joins(con: Any) -> Iterator[None]:
-    """DuckDB rewrites a long ``IN (…)`` list as a join against its values
-    (the ``in_clause`` optimizer); any hash join in the plan makes an order-preserving
-    COPY run on one thread (see :meth:`HandoffParts._handoff_lists`), so the Parquet
-    path tests the list itself."""
-    con.execute("SET disabled_optimizers = 'in_clause'")
-    try:
-        yield
-    finally:
-        con.execute("RESET disabled_optimizers")
-
-
 def _widen(con: Any, path: str, years: tuple[int, int], attempt: int
            ) -> tuple[int, int] | None:
     """Years of calendar tables that hold the business time of the rows of the decision
@@ -579,4 +573,5 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-__all__ += ["ParquetWriter", "atomic_target", "parquet_batches", "default_years"]
+__all__ += ["ParquetWriter", "atomic_target", "parquet_batches", "default_years",
+            "COPY_MEMORY_PER_THREAD_MB", "copy_memory", "parquet_copy"]

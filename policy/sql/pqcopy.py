@@ -1,0 +1,61 @@
+"""The Parquet → Parquet ``COPY`` and its settings (``DuckEngine.parquet_to_parquet``).
+
+DuckDB plans its order-preserving parallel copy (``Batch Copy To File``: each thread
+decides whole row groups of the scan, the writer puts them back in scan order) only
+when no operator of the plan is a source without batch indexes, which a hash join is
+(:func:`_no_joins`); and that copy keeps the row groups a thread has decided in a
+budget of a quarter of ``memory_limit`` until the ones before them are written
+(:func:`copy_memory`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["COPY_MEMORY_PER_THREAD_MB", "copy_memory", "parquet_copy"]
+
+#: DuckDB's memory limit while Parquet is copied to Parquet, per DuckDB thread (never
+#: below the engine's 1 GB). The order-keeping parallel copy (``Batch Copy To File``)
+#: holds the row groups a thread has decided until the row groups before them are
+#: written, in at most a quarter of ``memory_limit``; a thread that finds that budget
+#: full waits. With 1 GB (256 MB for 34 output columns of ~123,000-row row groups:
+#: about three row groups) each of the 2 threads slept 18% of the copy of 10M leads;
+#: with 1.5 GB, under 1%, for 684 → 811 MiB of peak memory (bench/README.md, seventh
+#: 2026-12-05 session).
+COPY_MEMORY_PER_THREAD_MB = 768
+
+
+def parquet_copy(query: str, path: str) -> str:
+    """The COPY of a decision query to a Parquet file, in the query's row order."""
+    return f"COPY ({query}) TO {_quote(path)} (FORMAT parquet, PRESERVE_ORDER true)"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@contextlib.contextmanager
+def _no_joins(con: Any) -> Iterator[None]:
+    """DuckDB rewrites a long ``IN (…)`` list as a join against its values
+    (the ``in_clause`` optimizer); any hash join in the plan makes an order-preserving
+    COPY run on one thread (see :meth:`HandoffParts._handoff_lists`), so the Parquet
+    path tests the list itself."""
+    con.execute("SET disabled_optimizers = 'in_clause'")
+    try:
+        yield
+    finally:
+        con.execute("RESET disabled_optimizers")
+
+
+@contextlib.contextmanager
+def copy_memory(con: Any, restore: str) -> Iterator[None]:
+    """DuckDB's memory limit raised to :data:`COPY_MEMORY_PER_THREAD_MB` a thread (at
+    least 1 GB) for an order-keeping parallel COPY, then set back to ``restore``."""
+    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    con.execute(f"SET memory_limit = '{max(1024, COPY_MEMORY_PER_THREAD_MB * threads)}MB'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{restore}'")
