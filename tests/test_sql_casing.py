@@ -182,3 +182,20 @@ def test_the_sigma_rule_costs_nothing_on_text_without_a_sigma():
     sql = dialect("duckdb").lower(exp.column("x")).sql("duckdb")
     assert sql.startswith("LOWER(REPLACE(CASE WHEN STRPOS(x, 'Σ') > 0 THEN REGEXP_REPLACE(")
     assert Path(casing.__file__).exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.none() | st.lists(st.none() | st.lists(GREEK | st.characters(
+    exclude_categories=("Cs", "Cn", "Co")), max_size=8).map("".join), max_size=4),
+    max_size=40))
+def test_duckdb_lowers_lists_as_python_whether_or_not_they_hold_a_sigma(lists):
+    # lists with a "Σ" are lower-cased with the final-sigma rule, the others without it
+    # (its regular expression is compiled for every chunk inside a lambda); rows of both
+    # kinds in one chunk, null lists and null items included
+    con = duckdb.connect()
+    lowered = dialect("duckdb").lower_array(exp.column("l")).sql("duckdb")
+    got = con.execute(f"SELECT {lowered} FROM (SELECT unnest(?::VARCHAR[][]) AS l)",
+                      [lists]).fetchall()
+    assert [g for (g,) in got] == [None if lst is None else
+                                   [None if x is None else x.lower() for x in lst]
+                                   for lst in lists]

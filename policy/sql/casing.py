@@ -66,8 +66,12 @@ def sigma_pattern() -> str:
             f"([{ignorable}]*(?:[^{cased}{ignorable}]|$))")
 
 
-def duckdb_lower(s: exp.Expression) -> exp.Expression:
-    """``s`` lower-cased as python's ``str.lower()`` does, in DuckDB."""
+def duckdb_lower(s: exp.Expression, sigma: bool = True) -> exp.Expression:
+    """``s`` lower-cased as python's ``str.lower()`` does, in DuckDB (``sigma=False``:
+    for a text known to hold no ``Σ``, without the final-sigma rule)."""
+    if not sigma:
+        return exp.Lower(this=exp.Replace(this=s.copy(), expression=exp.Literal.string(DOTTED_I),
+                                          replacement=exp.Literal.string("i\u0307")))
     has_sigma = exp.GT(this=exp.StrPosition(this=s.copy(), substr=exp.Literal.string(SIGMA)),
                        expression=exp.Literal.number(0))
     finals = exp.RegexpReplace(this=s.copy(), expression=exp.Literal.string(sigma_pattern()),
