@@ -11,6 +11,7 @@ budget of a quarter of ``memory_limit`` until the ones before them are written
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,9 +53,13 @@ def _no_joins(con: Any) -> Iterator[None]:
 @contextlib.contextmanager
 def copy_memory(con: Any, restore: str) -> Iterator[None]:
     """DuckDB's memory limit raised to :data:`COPY_MEMORY_PER_THREAD_MB` a thread (at
-    least 1 GB) for an order-keeping parallel COPY, then set back to ``restore``."""
+    least 1 GB, at most 80% of the machine's memory) for an order-keeping parallel
+    COPY, then set back to ``restore``."""
     threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
-    con.execute(f"SET memory_limit = '{max(1024, COPY_MEMORY_PER_THREAD_MB * threads)}MB'")
+    # never past DuckDB's own default, 80% of the machine's memory (many threads)
+    machine = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    limit = max(1024, min(COPY_MEMORY_PER_THREAD_MB * threads, machine * 4 // 5))
+    con.execute(f"SET memory_limit = '{limit}MB'")
     try:
         yield
     finally:
