@@ -117,12 +117,15 @@ class Policy:
         diagnostics: Iterable[Diagnostic] | None = None,
         engine: str = "auto",
         local_tz: str | None = None,
+        _engine_entry: Any = None,
     ) -> None:
         """A policy from a model and the checker's diagnostics of it.
 
         A model with errors is refused with :class:`PolicyError`: no engine ever runs
         one. Without ``diagnostics`` (a model that was built, not loaded) the checker
-        runs here to find out. ``local_tz``: see :func:`load`.
+        runs here to find out. ``local_tz``: see :func:`load`. ``_engine_entry``: where
+        the engine cache keeps this policy's compiled engine (:meth:`from_result` of a
+        load from the policy cache; :mod:`policy.engine.engine_cache`).
         """
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -150,8 +153,9 @@ class Policy:
         plan = _timestamp_plan(program)
         run, name, decide, decide_json = interpreter.run, "interpreter", None, None
         if engine != "interpreter":
-            compiled = _compile(program, info, required=engine == "compiled",
-                                prepare=(plan, check, tz, validator))
+            compiled = _cached_compile(_engine_entry, program, info,
+                                       required=engine == "compiled",
+                                       prepare=(plan, check, tz, validator))
             if compiled is not None:
                 run, name, decide = compiled.run, "compiled", compiled.decide
                 decide_json = compiled  # its decide_json, compiled when first asked for
@@ -181,8 +185,13 @@ class Policy:
         :class:`PolicyError` when that result has errors."""
         if not result.ok:
             raise PolicyError(result.diagnostics, result.sources, result.omitted)
+        entry = None
+        if engine != "interpreter" and getattr(result, "identity", None) is not None:
+            from policy.model.cache import engine_entry
+
+            entry = engine_entry(result, local_tz)
         return cls(result.model, diagnostics=result.diagnostics, engine=engine,
-                   local_tz=local_tz)
+                   local_tz=local_tz, _engine_entry=entry)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a Policy is immutable")
@@ -445,6 +454,30 @@ def _shown(v: object) -> str:
     except (TypeError, ValueError):
         text = repr(v)
     return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _cached_compile(entry, program, info: PolicyInfo, *, required: bool, prepare: tuple):
+    """:func:`_compile`, through the engine cache when ``entry`` names its file: the
+    stored engine when there is a valid one, else a fresh compile, which is then stored.
+    The engine cache's ``decide_json`` comes from a fresh compile when it is asked for."""
+    if entry is None:
+        return _compile(program, info, required=required, prepare=prepare)
+    from policy.engine import engine_cache
+
+    _plan, check, tz, _validator = prepare
+
+    def json_maker():  # the typed line decider is not stored: compile it when asked
+        fresh = _compile(program, info, required=False, prepare=prepare)
+        return fresh.decide_json if fresh is not None else None
+
+    found = engine_cache.load_engine(entry, program, info, check=check, tz=tz,
+                                     json_maker=json_maker)
+    if found is not None:
+        return found
+    compiled = _compile(program, info, required=required, prepare=prepare)
+    if compiled is not None:
+        engine_cache.store_engine(entry, compiled, check=check, tz=tz)
+    return compiled
 
 
 def _compile(program, info: PolicyInfo, *, required: bool, prepare: tuple):

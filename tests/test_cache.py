@@ -36,7 +36,7 @@ def test_a_hit_is_the_load_itself(rules, tmp_path):
     first = cache.load_cached("rules")
     assert list((tmp_path / "cache").glob("*.pickle"))
     second = cache.load_cached("rules")
-    assert isinstance(second, cache.CachedLoad)
+    assert isinstance(second, cache.CachedLoad) and second.hit
     _same(second, first)
     _same(second, load_model("rules"))
 
@@ -58,7 +58,7 @@ def test_any_change_to_what_loading_read_is_a_miss(rules, change):
     else:
         (rules / "lead.schema.json").unlink()  # a file that was there and is gone
     again = cache.load_cached("rules")
-    assert not isinstance(again, cache.CachedLoad)
+    assert not again.hit
     _same(again, load_model("rules"))
 
 
@@ -66,7 +66,7 @@ def test_off_broken_and_missing(rules, tmp_path, monkeypatch):
     cache.load_cached("rules")
     for entry in (tmp_path / "cache").glob("*.pickle"):
         entry.write_bytes(b"not a pickle")
-    assert not isinstance(cache.load_cached("rules"), cache.CachedLoad)
+    assert not cache.load_cached("rules").hit
     with pytest.raises(InputError):
         cache.load_cached("nowhere")
     monkeypatch.setenv("FUNNEL_NO_CACHE", "1")
@@ -94,9 +94,9 @@ def test_eval_writes_the_same_bytes_from_a_cached_load(rules):
 def test_an_entry_others_may_write_is_not_read(rules, tmp_path):
     cache.load_cached("rules")
     (entry,) = (tmp_path / "cache").glob("*.pickle")
-    assert isinstance(cache.load_cached("rules"), cache.CachedLoad)
+    assert cache.load_cached("rules").hit
     entry.chmod(0o666)
-    assert not isinstance(cache.load_cached("rules"), cache.CachedLoad)
+    assert not cache.load_cached("rules").hit
 
 
 def test_a_hit_does_not_import_the_parser(rules):

@@ -484,12 +484,31 @@ def _members(schema: Mapping) -> list[Any] | None:
     return list(schema["enum"]) if "enum" in schema else None
 
 
+#: Each pattern's check, made once per process; and each check's pattern by ``id`` (the
+#: first table keeps every check alive, so no ``id`` is reused): the engine cache
+#: (:mod:`policy.engine.engine_cache`) stores a check as its pattern, since the
+#: validator itself cannot be pickled.
+_PATTERN_CHECKS: dict[str, Any] = {}
+_PATTERN_OF: dict[int, str] = {}
+
+
 def _pattern_check(pattern: str) -> Any:
     """The compiled validator's own check of one string against ``pattern``."""
-    try:
-        return jsonschema_rs.Draft202012Validator({"pattern": pattern}).is_valid
-    except Exception:  # noqa: BLE001 - a pattern it refuses: never vouch for the string
-        return _never
+    check = _PATTERN_CHECKS.get(pattern)
+    if check is None:
+        try:
+            made = jsonschema_rs.Draft202012Validator({"pattern": pattern}).is_valid
+        except Exception:  # noqa: BLE001 - a pattern it refuses: never vouch for the string
+            return _never
+        check = _PATTERN_CHECKS.setdefault(pattern, made)  # one check, whoever raced
+        _PATTERN_OF[id(check)] = pattern
+    return check
+
+
+def pattern_of(check: Any) -> str | None:
+    """The pattern :func:`_pattern_check` made ``check`` for, or None for any other object."""
+    pattern = _PATTERN_OF.get(id(check))
+    return pattern if pattern is not None and _PATTERN_CHECKS.get(pattern) is check else None
 
 
 def _never(value: Any) -> bool:

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 import types as types_
 from collections.abc import Callable
 
@@ -65,6 +64,7 @@ from policy.engine.codegen import (
 from policy.engine.compile_placement import CONSTANT_NEXT, PlacementCompiler
 from policy.engine.compile_prepare import PrepareSpec, write_prologue
 from policy.engine.compile_struct import compile_json_decide
+from policy.engine.compiled import CompiledEngine
 from policy.engine.decision import (
     Decision,
     HandoffResult,
@@ -76,48 +76,6 @@ from policy.engine.decision import (
 from policy.engine.linewriter import pseudo_filename, register_source
 
 __all__ = ["CompileError", "CompiledEngine", "LineWriter", "compile_model"]
-
-
-class CompiledEngine:
-    """A policy compiled to Python: ``run(lead, ts, as_of) -> Decision``.
-
-    ``run`` is the generated function itself (no method call in between); it takes
-    a prepared lead (a dict that passed validation), ``ts`` (one instant or None per
-    path of ``program.timestamp_order``) and ``as_of`` (µs since the epoch, UTC), and
-    returns the same :class:`~policy.engine.decision.Decision` as the interpreter.
-    ``source`` is the generated text and ``filename`` its pseudo-filename in
-    :mod:`linecache`. Immutable and safe to share between threads. ``decide(lead,
-    as_of)`` (given how leads are prepared) is ``run`` with the lead's preparation in
-    front (:mod:`policy.engine.compile_prepare`): the decision, or None for the reference
-    path (``Policy.prepare``, then ``run``); ``decide_json(data, as_of)``, compiled when
-    first asked for, does the same from a JSON line's bytes (``compile_struct``)."""
-
-    __slots__ = ("program", "info", "source", "filename", "run", "decide", "_json")
-
-    def __init__(self, program: ir.Program, info: PolicyInfo, source: str, filename: str,
-                 run, decide=None, json_maker=None) -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "program", program)
-        setattr_(self, "info", info)
-        setattr_(self, "source", source)
-        setattr_(self, "filename", filename)
-        setattr_(self, "run", run)
-        setattr_(self, "decide", decide)
-        setattr_(self, "_json", [json_maker, None, threading.Lock()])  # maker, function
-
-    @property
-    def decide_json(self):  # compiled when first asked for; None without one
-        box = self._json
-        with box[2]:
-            if box[0] is not None:
-                box[1], box[0] = box[0](), None
-        return box[1]
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("a CompiledEngine is immutable")
-
-    def __repr__(self) -> str:
-        return f"<CompiledEngine {self.filename}>"
 
 
 def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = None

@@ -34,7 +34,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["CachedLoad", "cache_dir", "load_cached"]
+__all__ = ["CachedLoad", "cache_dir", "engine_entry", "load_cached", "pickler", "write_entry"]
 
 _FORMAT = 1  # bump when the entry's layout changes
 #: Entries kept; past that the least recently written go (each is a few hundred KiB).
@@ -51,6 +51,13 @@ class CachedLoad:
     sources: dict
     root: Path
     omitted: int = 0
+    #: What the entry was made from, as one string: its key (path, working directory,
+    #: this program's files, Python and library versions) and the SHA-256 of every file
+    #: loading read. The compiled engine's entry is named by it
+    #: (:mod:`policy.engine.engine_cache`). None when the entry could not be written.
+    identity: str | None = None
+    #: False for a load just made (and written to the cache), True for one read back.
+    hit: bool = True
 
     @property
     def ok(self) -> bool:
@@ -80,12 +87,25 @@ def load_cached(path: str | os.PathLike) -> Any:
         return load_model(path)
     key = _key(path)
     entry = where / f"{key}.pickle"
-    found = _read(entry, path)
+    found = _read(entry, path, key)
     if found is not None:
         return found
     result, inputs = _load_recording(path)
-    _write(entry, path, result, inputs)
-    return result
+    identity = _write(entry, path, result, inputs, key)
+    return CachedLoad(result.model, result.diagnostics, result.sources, result.root,
+                      result.omitted, identity, hit=False)
+
+
+def engine_entry(result: Any, local_tz: str | None) -> Path | None:
+    """Where the compiled engine of a policy loaded through :func:`load_cached` is kept,
+    or None (a load not from this cache, or the cache is off)."""
+    identity = getattr(result, "identity", None)
+    where = cache_dir()
+    if identity is None or where is None:
+        return None
+    from policy.engine.engine_cache import entry_path
+
+    return entry_path(where, identity, local_tz)
 
 
 # --------------------------------------------------------------------------- key
@@ -158,7 +178,11 @@ def _digest(file: str) -> str | None:
 # --------------------------------------------------------------------------- read, write
 
 
-def _read(entry: Path, path: str | os.PathLike) -> CachedLoad | None:
+def _identity(key: str, listing: list[str], digests: list[tuple[str, str | None]]) -> str:
+    return key + ":" + hashlib.sha256(repr((listing, digests)).encode()).hexdigest()
+
+
+def _read(entry: Path, path: str | os.PathLike, key: str) -> CachedLoad | None:
     try:
         with entry.open("rb") as f:
             # Only an entry this user wrote (mkstemp makes it 0600): a pickle someone
@@ -172,36 +196,44 @@ def _read(entry: Path, path: str | os.PathLike) -> CachedLoad | None:
         for file, digest in inputs:
             if _digest(file) != digest:
                 return None
-        return CachedLoad(*fields)
+        return CachedLoad(*fields, _identity(key, listing, inputs))
     except Exception:  # noqa: BLE001 - a missing, stale or broken entry: load as usual
         return None
 
 
-def _write(entry: Path, path: str | os.PathLike, result: Any, inputs: list[str]) -> None:
+def _write(entry: Path, path: str | os.PathLike, result: Any, inputs: list[str],
+           key: str) -> str | None:
+    """Write the entry; its identity, or None when it could not be written."""
     try:
         listing = _policy_files(path)
         digests = [(file, _digest(file)) for file in sorted(set(inputs))]
         fields = (result.model, result.diagnostics, result.sources, result.root,
                   result.omitted)
-        data = _dumps((listing, digests, fields))
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        import tempfile  # only a write needs it (start-up)
-
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, entry)  # whole or not at all, whoever reads at the same time
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        _prune(entry.parent)
+        write_entry(entry, _dumps((listing, digests, fields)))
+        return _identity(key, listing, digests)
     except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache
-        return
+        return None
 
 
-def _prune(folder: Path) -> None:
-    entries = list(folder.glob("*.pickle"))
+def write_entry(entry: Path, data: bytes) -> None:
+    """Write a file of the cache whole (a temporary file, then a rename), readable by
+    this user alone, and drop the oldest entries of its kind past :data:`KEEP`."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # only a write needs it (start-up)
+
+    fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, entry)  # whole or not at all, whoever reads at the same time
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    _prune(entry.parent, "*" + entry.suffix)
+
+
+def _prune(folder: Path, pattern: str = "*.pickle") -> None:
+    entries = list(folder.glob(pattern))
     if len(entries) <= KEEP:
         return
     entries.sort(key=lambda e: e.stat().st_mtime_ns)
@@ -263,17 +295,24 @@ def _zone(key: str) -> Any:
     return zone
 
 
-def _dumps(value: Any) -> bytes:
+def pickler(buffer: Any) -> pickle.Pickler:
+    """A pickler that writes read-only mappings and time zones in forms :mod:`pickle`
+    cannot by itself (a zone is read back from the pinned ``tzdata``)."""
     import copyreg
-    import io
     import types
     import zoneinfo
 
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    p = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     # Only this pickler learns these forms; the process's own pickling is untouched.
-    pickler.dispatch_table = copyreg.dispatch_table.copy()  # type: ignore[attr-defined]
-    pickler.dispatch_table[types.MappingProxyType] = lambda m: (_mapping_proxy, (dict(m),))  # type: ignore[attr-defined]
-    pickler.dispatch_table[zoneinfo.ZoneInfo] = lambda z: (_zone, (z.key,))  # type: ignore[attr-defined]
-    pickler.dump(value)
+    p.dispatch_table = copyreg.dispatch_table.copy()  # type: ignore[attr-defined]
+    p.dispatch_table[types.MappingProxyType] = lambda m: (_mapping_proxy, (dict(m),))  # type: ignore[attr-defined]
+    p.dispatch_table[zoneinfo.ZoneInfo] = lambda z: (_zone, (z.key,))  # type: ignore[attr-defined]
+    return p
+
+
+def _dumps(value: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    pickler(buffer).dump(value)
     return buffer.getvalue()
