@@ -9,7 +9,11 @@ subprocess, the command a CI job runs:
     funnel diff HEAD --policy rules --leads leads.jsonl --as-of … --format json
 
 with ``--jobs 1`` and with the default ``--jobs`` (the machine's cores), interleaved,
-and checks that both give the same report (``--jobs``: issue 13, goal 6).
+and checks that both give the same report (``--jobs``: issue 13, goal 6). Beside each
+diff it times ``funnel eval`` of the same leads by BASE and by HEAD (output discarded)
+and prints diff's leads a second beside those of the two evals together (diff decides
+every lead with both versions): diff's CPU over the two evals' is the figure that does
+not depend on the machine's load.
 
 It checks the report before trusting the time: the change is found, and the number
 of leads that moved equals what evaluating both versions separately says (on the
@@ -79,9 +83,7 @@ def moved_by_separate_evaluation(repo: Path, leads: Path, limit: int) -> int:
     """How many of the first ``limit`` leads change placement, deciding each version apart."""
     import policy
 
-    base_dir = repo.parent / "base"
-    subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", str(base_dir), "HEAD"],
-                   check=True, capture_output=True)
+    base_dir = base_tree(repo)
     as_of = datetime.fromisoformat(AS_OF.replace("Z", "+00:00"))
     base, head = policy.load(base_dir / "rules"), policy.load(repo / "rules")
     moved = 0
@@ -100,6 +102,32 @@ def moved_by_separate_evaluation(repo: Path, leads: Path, limit: int) -> int:
                 b = "(refused)"
             moved += a != b
     return moved
+
+
+def base_tree(repo: Path) -> Path:
+    """The committed (BASE) version, checked out beside the repository once."""
+    base_dir = repo.parent / "base"
+    if not base_dir.exists():
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", str(base_dir), "HEAD"],
+                       check=True, capture_output=True)
+    return base_dir
+
+
+def run_eval_timed(policy_dir: Path, leads: Path, jobs: int | None) -> tuple[float, float]:
+    """Wall and CPU seconds of ``funnel eval`` of the same leads by one version (output
+    discarded): what ``diff --leads`` does twice per lead, for the comparison."""
+    cmd = [sys.executable, "-m", "funnel_cli.main", "eval", str(policy_dir), str(leads),
+           "--as-of", AS_OF, "-o", os.devnull]
+    if jobs is not None:
+        cmd += ["--jobs", str(jobs)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):  # 1: some leads refused
+        raise SystemExit(f"bench_diff: funnel eval exited {proc.returncode}\n{proc.stderr}")
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def run_diff(repo: Path, leads: Path, jobs: int | None = None) -> tuple[float, dict]:
@@ -144,11 +172,18 @@ def main(argv: list[str] | None = None) -> int:
         cpus: dict[str, list[float]] = {"1": [], "default": []}
         walls: dict[str, list[float]] = {"1": [], "default": []}
         reports = {}
+        # funnel eval of the same leads by each version, interleaved with the diffs:
+        # diff decides every lead twice, so its time a lead is set beside the sum
+        base_dir = base_tree(repo)
+        evals: dict[str, list[tuple[float, float]]] = {"1": [], "default": []}
         for _ in range(args.runs):
             for key, jobs in (("1", 1), ("default", None)):
                 wall, cpu, reports[key] = run_diff_timed(repo, leads, jobs)
                 walls[key].append(wall)
                 cpus[key].append(cpu)
+                a = run_eval_timed(base_dir / "rules", leads, jobs)
+                b = run_eval_timed(repo / "rules", leads, jobs)
+                evals[key].append((a[0] + b[0], a[1] + b[1]))
         if reports["1"] != reports["default"]:
             raise SystemExit("bench_diff: --jobs 1 and the default --jobs report differently")
         times, report = walls["default"], reports["default"]
@@ -172,6 +207,18 @@ def main(argv: list[str] | None = None) -> int:
                              f"separate evaluation says {separate}")
 
     median = statistics.median(times)
+    eval_wall = {k: statistics.median(w for w, _ in v) for k, v in evals.items()}
+    eval_cpu = {k: statistics.median(c for _, c in v) for k, v in evals.items()}
+    diff_wall = {"1": statistics.median(walls["1"]), "default": median}
+    side_by_side = {
+        k: {"diff_wall_s": round(diff_wall[k], 3),
+            "diff_leads_per_s": round(args.count / diff_wall[k]),
+            "diff_cpu_s": round(statistics.median(cpus[k]), 3),
+            "eval_both_wall_s": round(eval_wall[k], 3),
+            "eval_both_leads_per_s": round(args.count / eval_wall[k]),
+            "eval_both_cpu_s": round(eval_cpu[k], 3),
+            "diff_over_eval_both_cpu": round(statistics.median(cpus[k]) / eval_cpu[k], 2)}
+        for k in ("1", "default")}
     section = {
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": "funnel diff HEAD --policy rules --leads leads.jsonl --as-of "
@@ -184,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_s": {k: round(statistics.median(v), 3) for k, v in cpus.items()},
         "jobs_speedup": round(statistics.median(walls["1"]) / median, 2),
         "load": os.getloadavg()[0],
+        "vs_eval": side_by_side,
         "moved": impact.get("moved"),
         "moved_check": {"first_leads": check_limit, "by_diff": reported, "separately": separate},
         "target_s": TARGET_S,
@@ -195,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  --jobs 1: median {section['jobs_1_median_s']:.2f} s; default --jobs "
           f"({os.cpu_count()} cores) {section['jobs_speedup']:.2f}x faster; CPU s (all "
           f"processes) {section['cpu_s']}; same report; load {section['load']:.1f}")
+    for k, row in side_by_side.items():
+        print(f"  --jobs {k}: diff {row['diff_leads_per_s']:,} leads/s ({row['diff_cpu_s']} "
+              f"CPU s); funnel eval of base + head {row['eval_both_leads_per_s']:,} leads/s "
+              f"({row['eval_both_cpu_s']} CPU s); diff CPU / eval-both CPU "
+              f"{row['diff_over_eval_both_cpu']}")
     print(f"  {impact.get('moved')} leads moved; on the first {check_limit:,}: diff {reported}, "
           f"separate evaluation {separate}")
     print(f"  target < {TARGET_S:.0f} s: {'met' if median < TARGET_S else 'MISSED'}")

@@ -39,12 +39,15 @@ def _load(source, *, comment: str | None = None, output: str | None = None):
     pull-request comment that shows the diagnostics, so a workflow never posts an empty
     comment when HEAD does not load.
     """
-    from policy import InputError, load_model, use_color
+    from policy import InputError, load_cached, load_model, use_color
     from policy import diagnostics_summary as summary_line
     from policy import render_diagnostics as render_all
 
     try:
-        result = load_model(source.path)
+        # A directory comes from the policy cache (with its compiled engine), as for
+        # every other command; a revision is a fresh temporary copy each time, which a
+        # cache keyed by its path could never find again.
+        result = load_model(source.path) if source.checkout else load_cached(source.path)
     except InputError as exc:
         fail_usage(f"{source.label}: {source.relabel(str(exc))}")
     if result.ok:

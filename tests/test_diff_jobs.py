@@ -99,3 +99,40 @@ def test_the_command_reports_the_same_with_any_jobs(head_dir, tmp_path, monkeypa
         runs.append(result.stdout)
     assert runs[0] == runs[1]
     assert json.loads(runs[0])["impact"]["leads"] == 1000
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_line_deciders_give_the_impact_of_the_dict_path(versions, jobs, monkeypatch):
+    """Blocks long enough for both policies' typed line deciders (``funnel eval``'s fast
+    path) measure what one pass over the records measures; lines either decider leaves
+    to the ordinary path (refused leads, unknown keys, not JSON) are among them."""
+    import sys
+
+    from policy.review import impact_decide
+
+    sys.path.insert(0, str(RULES))
+    from generate_leads import generate
+
+    base, head = versions
+    lines = [json.dumps(lead, separators=(",", ":")).encode() for lead in generate(2500, 7)]
+    lines[10] = b"not json"
+    lines[20] = b"[1, 2]"
+    lines[30] = lines[30][:-1] + b',"unknown_key":1}'
+    lines[40] = b'{"id": "refused", "email": 5}'
+    data = b"\n".join(lines) + b"\n"
+    assert len(data) >= 2 * impact_decide.LINE_DECIDER_BYTES
+    one = _serial(base, head, data, 5)
+    calls = []
+    real = type(base).line_decider
+
+    def counted(self):
+        calls.append(self)
+        return real.fget(self)
+
+    monkeypatch.setattr(type(base), "line_decider", property(counted))
+    units = batch.jsonl_blocks(io.BytesIO(data), 1 << 20)
+    fast = measure_units(base, head, units, as_of=AT, samples=5, jobs=jobs)
+    assert fast == one
+    assert one.moved > 0 and one.unreadable == 2
+    if jobs == 1:
+        assert calls  # the fast path was taken

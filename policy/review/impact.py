@@ -7,10 +7,12 @@ stage, a state, ``none``, or ``(refused)`` when a version refuses the lead), the
 route, SLA status and escalation of every handoff (spec section 9: not only the deepest,
 since a lead's SDR SLA can flip while it sits deeper in the funnel), and every score.
 
-It streams: records come from :func:`policy.io.leads.read_records`, both engines
-pull them through :func:`itertools.tee` and their ``evaluate_many`` results are
-zipped, so memory holds a few records whatever the file's size. The per-lead
-work here is a handful of comparisons; the engines do the rest.
+It streams: each record is decided by both versions as it is read, so memory holds a
+few records whatever the file's size. JSON Lines are read as ``funnel eval`` reads
+them (blocks of bytes; in a long file, each line decided from its bytes by both
+policies' typed line deciders, a ``dict`` built only for a line either leaves to the
+ordinary path), in ``--jobs`` worker processes. The per-lead work here is a handful of
+comparisons; the engines do the rest.
 
 Runs after :mod:`policy.model.loader` / :mod:`policy.api` have loaded both versions;
 :class:`policy.review.diff_report.DiffReport` shows the result next to the semantic diff.
@@ -26,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from policy.engine.decision import Decision
-from policy.engine.timestamps import format_timestamp, from_datetime, to_datetime
+from policy.engine.timestamps import format_timestamp, from_datetime
 from policy.render.markdown import md_code, md_escape
+from policy.review.impact_decide import decided_lines, decided_pairs, instant
 
 if TYPE_CHECKING:  # pragma: no cover
     from policy.api import Policy
@@ -413,12 +416,12 @@ def measure_units(base: Policy, head: Policy, units: Iterable[Any], *, as_of: in
     try:
         if second is None or not workers.available():
             for unit in itertools.chain(ahead, units):
-                tally.add(base, head, _streamed(unit), as_of)
+                tally.add_unit(base, head, unit, as_of)
             return tally.impact(base, head, as_of)
 
         def work(unit: Any) -> tuple[Any, int, int, Any]:
             part = _Measured(samples)
-            part.add(base, head, _streamed(unit), as_of)
+            part.add_unit(base, head, unit, as_of)
             return part, 0, 0, None  # the tally travels pickled
 
         with workers.ForkedWorkers(jobs, work) as pool:
@@ -428,15 +431,6 @@ def measure_units(base: Policy, head: Policy, units: Iterable[Any], *, as_of: in
     finally:
         gc.unfreeze()
     return tally.impact(base, head, as_of)
-
-
-def _streamed(unit: Any) -> Iterable[Record]:
-    """A unit's records, a JSON Lines block's read one at a time as they are measured
-    (:meth:`policy.io.jsonl_blocks.JsonlBlock.iter_records`): a block's thousand leads
-    read at once, then decided twice, fell out of the processor's caches
-    (bench/README.md, fifth session)."""
-    stream = getattr(unit, "iter_records", None)
-    return stream() if stream is not None else unit.records()
 
 
 class _Measured:
@@ -454,19 +448,23 @@ class _Measured:
 
     def add(self, base: Policy, head: Policy, records: Iterable[Record],
             as_of: int | datetime) -> None:
-        when = as_of if isinstance(as_of, datetime) else to_datetime(as_of)
+        """Measure ``records`` (:func:`policy.io.leads.read_records`)."""
+        self._add(base, head, decided_pairs(base, head, records, instant(as_of), self))
+
+    def add_unit(self, base: Policy, head: Policy, unit: Any, as_of: int | datetime) -> None:
+        """Measure a unit of :func:`policy.io.batch.batches`: a JSON Lines block read as
+        ``funnel eval`` reads one, one lead at a time (a block's thousand leads read at
+        once, then decided twice, fell out of the processor's caches: bench/README.md,
+        fifth session), or a batch of records."""
+        at = instant(as_of)
+        if hasattr(unit, "iter_leads"):
+            self._add(base, head, decided_lines(base, head, unit, at, self))
+        else:
+            self._add(base, head, decided_pairs(base, head, unit.records(), at, self))
+
+    def _add(self, base: Policy, head: Policy, decided: Iterable[tuple[int, Any, Any]]
+             ) -> None:
         limit = self.samples
-
-        def readable() -> Iterator[Record]:
-            for r in records:
-                if r.error is None:
-                    yield r
-                else:
-                    self.unreadable += 1
-
-        recs, for_base, for_head = itertools.tee(readable(), 3)
-        decided_base = base.evaluate_many((r.value for r in for_base), as_of=when)
-        decided_head = head.evaluate_many((r.value for r in for_head), as_of=when)
 
         place, per_handoff = self.place, self.per_handoff
         common = tuple(s for s in base.model.scores if s in head.model.scores)
@@ -474,15 +472,15 @@ class _Measured:
         for name in common:
             shifts.setdefault(name, _Shifts())
         total = moved = changed = 0
-        for rec, a, b in zip(recs, decided_base, decided_head, strict=True):
+        for line, a, b in decided:
             total += 1
 
-            def lead_id(rec=rec, a=a, b=b) -> str:
+            def lead_id(line=line, a=a, b=b) -> str:
                 for d in (a, b):
                     lead = getattr(d, "lead", None)
                     if lead is not None:
                         return str(lead)
-                return f"line {rec.line}"
+                return f"line {line}"
 
             a_ok, b_ok = type(a) is Decision, type(b) is Decision
             pa = (a.stage or NONE) if a_ok else REFUSED
