@@ -16,6 +16,9 @@ Files read are recorded with an audit hook on ``open`` while a load runs, so a n
 of input file is covered without a change here. Anything unexpected (an unreadable
 cache, a result that cannot be pickled, a disk that is full) means loading as usual.
 
+Beside each entry, :mod:`policy.engine.engine_cache` keeps the policy's compiled engine,
+in a file named by the entry's :attr:`CachedLoad.identity` (:func:`engine_entry`).
+
 The cache lives in ``$FUNNEL_CACHE_DIR``, else ``$XDG_CACHE_HOME/funnel-policy``, else
 ``~/.cache/funnel-policy``; ``FUNNEL_NO_CACHE=1`` turns it off. It holds pickles written
 by this user for this user: an entry another user owns, or that others may write, is
