@@ -187,7 +187,7 @@ class Policy:
             raise PolicyError(result.diagnostics, result.sources, result.omitted)
         entry = None
         if engine != "interpreter" and getattr(result, "identity", None) is not None:
-            from policy.model.cache import engine_entry
+            from policy.engine.engine_cache import engine_entry
 
             entry = engine_entry(result, local_tz)
         return cls(result.model, diagnostics=result.diagnostics, engine=engine,

@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from policy.api import Policy
+from policy.engine import engine_cache
 from policy.engine.decision import LeadError, dumps
 from policy.model import cache
 from policy.model.loader import load_model
@@ -94,7 +95,7 @@ def _cold_and_warm(path: Path, local_tz: str | None = None) -> tuple[Policy, Pol
     first = cache.load_cached(path)
     assert not first.hit and first.identity is not None
     cold = Policy.from_result(first, local_tz=local_tz)
-    assert cache.engine_entry(first, local_tz).exists()
+    assert engine_cache.engine_entry(first, local_tz).exists()
     second = cache.load_cached(path)
     assert second.hit and second.identity == first.identity
     warm = Policy.from_result(second, local_tz=local_tz)
@@ -178,7 +179,7 @@ def test_a_changed_rule_is_another_engine(cache_dir, tmp_path, monkeypatch):
 def test_a_broken_entry_is_compiled_again(cache_dir, damage):
     cold, _ = _cold_and_warm(RULES)
     result = cache.load_cached(RULES)
-    entry = cache.engine_entry(result, None)
+    entry = engine_cache.engine_entry(result, None)
     data = entry.read_bytes()
     if damage == "garbage":
         entry.write_bytes(b"not a pickle at all")
@@ -193,8 +194,6 @@ def test_a_broken_entry_is_compiled_again(cache_dir, damage):
 
         fields = pickle.loads(data)  # noqa: S301 - the test's own entry
         entry.write_bytes(pickle.dumps((fields[0] + 1, *fields[1:])))
-    from policy.engine import engine_cache
-
     assert engine_cache.load_engine(entry, None, cold.info, check=None, tz=None,
                                     json_maker=None) is None
     again = Policy.from_result(result)

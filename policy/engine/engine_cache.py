@@ -50,10 +50,23 @@ from typing import Any
 
 from policy.engine.compiled import CompiledEngine
 
-__all__ = ["entry_path", "load_engine", "store_engine"]
+__all__ = ["engine_entry", "entry_path", "load_engine", "store_engine"]
 
 _FORMAT = 1  # bump when an entry's layout changes
 _SUFFIX = ".engine"
+
+
+def engine_entry(result: Any, local_tz: str | None) -> Path | None:
+    """Where the compiled engine of a policy loaded through
+    :func:`policy.model.cache.load_cached` is kept, or None (a load not from that cache,
+    or the cache is off)."""
+    from policy.model.cache import cache_dir
+
+    identity = getattr(result, "identity", None)
+    where = cache_dir()
+    if identity is None or where is None:
+        return None
+    return entry_path(where, identity, local_tz)
 
 
 def entry_path(where: Path, identity: str, local_tz: str | None) -> Path:

@@ -17,7 +17,8 @@ of input file is covered without a change here. Anything unexpected (an unreadab
 cache, a result that cannot be pickled, a disk that is full) means loading as usual.
 
 Beside each entry, :mod:`policy.engine.engine_cache` keeps the policy's compiled engine,
-in a file named by the entry's :attr:`CachedLoad.identity` (:func:`engine_entry`).
+in a file named by the entry's :attr:`CachedLoad.identity`
+(:func:`policy.engine.engine_cache.engine_entry`).
 
 The cache lives in ``$FUNNEL_CACHE_DIR``, else ``$XDG_CACHE_HOME/funnel-policy``, else
 ``~/.cache/funnel-policy``; ``FUNNEL_NO_CACHE=1`` turns it off. It holds pickles written
@@ -37,7 +38,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["CachedLoad", "cache_dir", "engine_entry", "load_cached", "pickler", "write_entry"]
+__all__ = ["CachedLoad", "cache_dir", "load_cached", "pickler", "write_entry"]
 
 _FORMAT = 1  # bump when the entry's layout changes
 #: Entries kept; past that the least recently written go (each is a few hundred KiB).
@@ -97,18 +98,6 @@ def load_cached(path: str | os.PathLike) -> Any:
     identity = _write(entry, path, result, inputs, key)
     return CachedLoad(result.model, result.diagnostics, result.sources, result.root,
                       result.omitted, identity, hit=False)
-
-
-def engine_entry(result: Any, local_tz: str | None) -> Path | None:
-    """Where the compiled engine of a policy loaded through :func:`load_cached` is kept,
-    or None (a load not from this cache, or the cache is off)."""
-    identity = getattr(result, "identity", None)
-    where = cache_dir()
-    if identity is None or where is None:
-        return None
-    from policy.engine.engine_cache import entry_path
-
-    return entry_path(where, identity, local_tz)
 
 
 # --------------------------------------------------------------------------- key
