@@ -287,6 +287,14 @@ class Policy:
         compiled = self._decide_json
         return compiled.decide_json if compiled is not None else None
 
+    @property
+    def line_encoder(self) -> Callable[[bytes, int], str | None] | None:
+        """:attr:`line_decider` whose result is the decision's JSON record text (the
+        bytes :class:`~policy.engine.record_text.RecordEncoder` writes for it, without
+        building the Decision): what ``funnel eval`` writes for a JSON line."""
+        compiled = self._decide_json
+        return compiled.line_function(True) if compiled is not None else None
+
     def evaluate_many(
         self, leads: Iterable[Any], *, as_of: datetime | None = None
     ) -> Iterator[Decision | LeadError]:

@@ -12,8 +12,10 @@ an undeclared one: either refuses the lead), ``NaN``, keys the schema does not d
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -47,17 +49,25 @@ def _by_dict(pol: policy.Policy, line: bytes) -> str:
 
 
 def assert_sound(pol: policy.Policy, line: bytes) -> bool:
-    decide = pol.line_decider
+    """The line decider decides only what the dict path decides, the same way; the line
+    encoder (``decide_text``: the record's text, ``funnel eval``'s) decides the same
+    lines and writes the same bytes."""
+    decide, encode = pol.line_decider, pol.line_encoder
     if decide is None:
+        assert encode is None
         return False
     try:
         mine = decide(line, AT)
     except ArithmeticError:  # the dict path refuses it (iter_leads gives it that path)
+        with pytest.raises(ArithmeticError):
+            encode(line, AT)
         return False
+    text = encode(line, AT)
     if mine is None:
+        assert text is None, line
         return False
     assert type(mine) is Decision
-    assert dumps(mine) == _by_dict(pol, line), line
+    assert dumps(mine) == _by_dict(pol, line) == text, line
     return True
 
 
@@ -201,3 +211,124 @@ def test_the_line_decider_sees_through_a_byte_order_mark_and_crlf(tmp_path: Path
     items = list(block.iter_leads(pol.line_decider, AT))
     assert [type(lead) for _, lead in items] == [Decision, Decision]
     assert [n for n, _ in items] == [1, 2]
+
+
+# ------------------------------------------------------------ the record's text
+
+_TEXT_POLICY = r"""policy textgen "Record text"
+version "1"
+schema "lead.schema.json"
+id id
+team sales "@g/sales"
+team sdr "@g/sdr"
+funnel lead -> mql -> sql
+state nurture "Back to marketing" owned by sales
+score s "Decayed, clamped, fractional points" owned by sales {
+  +2.5 per n up to 50
+  +7 if k == "x"
+  -3 if k == "y"
+  range -5 to 40
+  decay half-life 10 days since t
+}
+score c "Counted" owned by sales {
+  +1 per n up to 3
+}
+stage lead "L" owned by sales {
+  require id is present
+}
+stage mql "M" owned by sales {
+  require s >= 5
+}
+stage sql "Q" owned by sales {
+  require n >= 10
+  exclude k == "z"
+}
+handoff mql to sdr {
+  route "a \"quoted\" route" if k == "q"
+  route "plain" otherwise
+  sla 2 hours from t until u
+  escalate to "boss\\es" after 1 hours
+  reject to nurture with reason r in ["a", "b \"q\"", "ü ok"]
+}
+handoff sql to sales {
+  sla 3 days from u until t
+}
+recycle mql to nurture if k == "cold" "it went \"cold\" ü"
+recycle lead to nurture if k == "w" "  odd"
+"""
+_TEXT_SCHEMA = {"type": "object", "required": ["id"], "properties": {
+    "id": {"type": ["string", "integer", "number", "boolean", "null"]},
+    "n": {"type": ["number", "null"]},
+    "k": {"type": ["string", "null"]},
+    "r": {"type": ["string", "integer", "boolean", "null"]},
+    "t": {"type": ["string", "null"], "format": "date-time"},
+    "u": {"type": ["string", "null"], "format": "date-time"}}}
+
+
+@functools.cache
+def _text_policy() -> policy.Policy:
+    folder = Path(tempfile.mkdtemp(prefix="decide-text-"))
+    (folder / "lead.schema.json").write_text(json.dumps(_TEXT_SCHEMA), "utf-8")
+    (folder / "g.funnel").write_text(_TEXT_POLICY, "utf-8")
+    return policy.load(folder, engine="compiled")
+
+
+# strings that need escapes in JSON, or none, or that only some encoders escape
+_ODD = st.text(st.sampled_from(['"', "\\", "/", "\u2028", "\u2029", "\x85", "\x00", "\x1f",
+                                "\t", "\n", "\x7f", "\u00fc", "\u20ac", "\U0001f600", "a",
+                                " ", "{", "}", "\ud800"]), max_size=6)
+_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                    st.floats(allow_nan=False, allow_infinity=False), _ODD,
+                    st.sampled_from(["a", 'b "q"', "\u00fc ok", "x", "cold", "w"]))
+_INSTANT = st.one_of(st.none(), st.sampled_from([
+    "2026-11-30T10:00:00Z", "2026-11-20T10:00:00Z", "2026-12-01T15:30:00Z",
+    "2026-12-01T15:30:00.250000Z", "2026-11-30T10:00:00+01:00", "2026-12-02T00:00:00Z",
+    "2026-13-01T00:00:00Z", "not a time"]))
+
+
+@st.composite
+def text_leads(draw) -> dict:
+    lead = {"id": draw(_SCALAR)}
+    for key, values in (("n", st.one_of(st.none(), st.integers(-3, 40),
+                                        st.floats(-10, 1e6, allow_nan=False))),
+                        ("k", st.one_of(st.none(), st.sampled_from(
+                            ["x", "y", "z", "q", "cold", "w"]), _ODD)),
+                        ("r", _SCALAR), ("t", _INSTANT), ("u", _INSTANT)):
+        if draw(st.booleans()):
+            lead[key] = draw(values)
+    return lead
+
+
+@_SETTINGS
+@given(batch=st.lists(text_leads(), min_size=1, max_size=8),
+       at=st.sampled_from([AT, AT + 1, AT - 86_400_000_000 * 3]), ascii=st.booleans())
+def test_the_line_encoder_writes_the_bytes_of_the_record_encoder(batch, at, ascii):
+    """``decide_text`` builds the record's JSON from the rules' locals, not from a
+    Decision: on a policy with every part a record has (fractional and decayed scores,
+    reasons from the policy and from the lead, escalations, rejections, violations,
+    quoted policy strings) and leads whose strings need escapes, its text is the text
+    of the Decision ``decide_json`` gives, which is the dict path's (``assert_sound``),
+    at several instants (the head is kept by instant). A lone surrogate is read from its
+    escape (``ascii``), or is a bad byte in the line."""
+    pol = _text_policy()
+    for lead in batch:
+        line = json.dumps(lead, ensure_ascii=ascii).encode("utf-8", "surrogatepass")
+        if at == AT:
+            assert_sound(pol, line)
+            continue
+        mine = pol.line_decider(line, at)
+        text = pol.line_encoder(line, at)
+        assert (text is None) == (mine is None), line
+        if mine is not None:
+            assert text == dumps(mine), line
+
+
+def test_the_line_encoder_decides_the_plain_leads_of_its_policy():
+    """Not vacuous: most plain leads of the text policy are decided by the encoder."""
+    pol = _text_policy()
+    decided = 0
+    for k in ("x", "y", "z", "q", "cold", "w", 'a"b\\c'):
+        for r in (None, "a", 3, True, "free text"):
+            lead = {"id": f"L{k}", "n": 12, "k": k, "r": r, "t": "2026-11-30T10:00:00Z"}
+            decided += assert_sound(pol, json.dumps(lead).encode("utf-8"))
+    assert decided == 35

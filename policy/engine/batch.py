@@ -81,7 +81,8 @@ def decide_encode(pol: Any, items: Iterable[tuple[int, Any]], as_of_us: int,
     processor's caches (a fifth of ``funnel eval``'s time; bench/README.md, fifth
     session). ``items`` as for :func:`decide_leads`, typically a generator that reads
     each line as it is asked for (:meth:`policy.io.jsonl_blocks.JsonlBlock.iter_leads`);
-    an item may also be a lead's :class:`Decision` already made, which is encoded.
+    an item may also be a lead's :class:`Decision` already made, which is encoded, or
+    its record's text already encoded, which is kept.
     """
     evaluate, lead_id = pol.evaluate_at, pol.lead_id
     texts: list[str] = []
@@ -89,6 +90,9 @@ def decide_encode(pol: Any, items: Iterable[tuple[int, Any]], as_of_us: int,
     first: list[tuple[int, LeadError]] = []
     refused = 0
     for line, lead in items:
+        if type(lead) is str:  # decided and encoded as it was read (Policy.line_encoder)
+            append(lead)
+            continue
         if type(lead) is Decision:  # decided as it was read (JsonlBlock.iter_leads)
             append(encode(lead))
             continue

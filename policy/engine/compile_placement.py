@@ -129,6 +129,8 @@ class PlacementCompiler(HandoffCompiler):
             lead_id = f"lead.get({id_field[0]!r})"
         else:
             lead_id = f"get(lead, {self.const(tuple(id_field), 'PATH')})"
+        if self.decision_return(w, lead_id, placed, why):
+            return sec
         names = program.score_names
         score_locals = [self._score_locals[n] for n in names]
         kept_key = None
@@ -171,6 +173,11 @@ class PlacementCompiler(HandoffCompiler):
             w.line(text)
         w.line(decision[-1] + ")")
         return sec
+
+    def decision_return(self, w: Any, lead_id: str, placed: str, why: str) -> bool:
+        """Whether the ``return`` was written here (compile_struct's ``decide_text``
+        returns the decision's JSON text); the Decision's own is written by the caller."""
+        return False
 
     def _kept_mapping(self, prefix: str, what: object) -> str:
         """The name of a dict in the namespace, one per ``(prefix, what)``."""

@@ -53,6 +53,7 @@ from policy.engine.compile_schema import (
     _Unsupported,
 )
 from policy.engine.linewriter import LineWriter
+from policy.engine.record_text import TextParts, string_text, value_text
 
 __all__ = ["compile_json_decide", "lead_struct", "write_json_decide"]
 
@@ -142,12 +143,13 @@ def _checked(schema: Any) -> bool:
 # ---------------------------------------------------------------------- the function
 
 
-def write_json_decide(compiler: Any, prepare: PrepareSpec, bound_names: tuple[str, ...]
-                      ) -> LineWriter | None:
+def write_json_decide(compiler: Any, prepare: PrepareSpec, bound_names: tuple[str, ...],
+                      text: bool = False) -> LineWriter | None:
     """``def decide_json(data, as_of, …)`` for the rules of ``compiler`` (the untyped
     compilation, whose namespace and constants it shares), or None when the schema or
     the rules are outside what it covers (see the module docstring). ``bound_names``:
-    the namespace's names bound as locals when the function uses them."""
+    the namespace's names bound as locals when the function uses them. With ``text``,
+    ``decide_text``: the same, returning the decision's JSON text, not the Decision."""
     if prepare.schema is None:
         return None
     document = prepare.schema.document
@@ -156,8 +158,8 @@ def write_json_decide(compiler: Any, prepare: PrepareSpec, bound_names: tuple[st
         return None
     # the rules compiled again, knowing the types msgspec gives each field: the same
     # types the schema checks of ``decide`` let through (compile_schema.field_types)
-    typed = type(compiler)(compiler.program, compiler.info, compiler.ns,
-                           prepare.schema.field_types())
+    cls = _text_compiler(type(compiler)) if text else type(compiler)
+    typed = cls(compiler.program, compiler.info, compiler.ns, prepare.schema.field_types())
     typed._consts = compiler._consts
     typed.used.add("lead_id")
     typed.lead_id_code = "lead_id"
@@ -194,13 +196,14 @@ def write_json_decide(compiler: Any, prepare: PrepareSpec, bound_names: tuple[st
                             typed._presence_only(sections))
     done |= writer.done
     typed.body(body, sections, done)
-    text = body.text()
-    if _reads_lead(text):
+    source = body.text()
+    if _reads_lead(source):
         return None  # the rules read the lead itself: the dict path
-    bound = [name for name in bound_names if re.search(rf"\b{name}\b", text)]
+    bound = [name for name in bound_names if re.search(rf"\b{name}\b", source)]
+    name = "decide_text" if text else "decide_json"
     w = LineWriter()
-    with w.block(f"def decide_json(data, as_of, {', '.join(f'{n}={n}' for n in bound)}):"
-                 if bound else "def decide_json(data, as_of):"):
+    with w.block(f"def {name}(data, as_of, {', '.join(f'{n}={n}' for n in bound)}):"
+                 if bound else f"def {name}(data, as_of):"):
         w.extend(body)
     return w
 
@@ -377,16 +380,137 @@ def _struct_in(kind: Any) -> type | None:
 
 
 def compile_json_decide(comp: Any, prepare: PrepareSpec, bound: tuple, namespace: dict,
-                        base: str) -> Any:
-    """``decide_json`` compiled into the namespace of the engine ``comp`` made (after its
-    source, which holds ``decide``), or None when :func:`write_json_decide` gives none.
-    The engine compiles it when first asked for: it costs a third of a short command's
-    start-up, and pays back only after some thousands of leads."""
+                        base: str, text: bool = False) -> Any:
+    """``decide_json`` (``decide_text`` with ``text``) compiled into the namespace of the
+    engine ``comp`` made (after its source, which holds ``decide``), or None when
+    :func:`write_json_decide` gives none. The engine compiles each when first asked for:
+    it costs a third of a short command's start-up, and pays back only after some
+    thousands of leads."""
     from policy.engine.linewriter import register_source
 
-    text = write_json_decide(comp, prepare, bound)
-    if text is None:
+    written = write_json_decide(comp, prepare, bound, text)
+    if written is None:
         return None
-    source = text.text()
-    exec(compile(source, register_source(source, base[:-1] + " json>"), "exec"), namespace)  # noqa: S102
-    return namespace["decide_json"]
+    source = written.text()
+    name = " text>" if text else " json>"
+    exec(compile(source, register_source(source, base[:-1] + name), "exec"), namespace)  # noqa: S102
+    return namespace["decide_text" if text else "decide_json"]
+
+
+
+# ------------------------------------------------------------------- decide_text
+
+
+def _text_compiler(base: type) -> type:
+    """The compiler ``decide_text`` is written by: ``base`` (compiler._Compiler) whose
+    next steps are their JSON text and whose decision is returned as its JSON text."""
+
+    class TextCompiler(base):  # type: ignore[valid-type, misc]
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.parts = TextParts()
+
+        def next_const(self, step: Any) -> str:
+            return self.const(self.parts.next_step(step))  # a str: its repr
+
+        def decision_return(self, w: LineWriter, lead_id: str, placed: str, why: str
+                            ) -> bool:
+            _write_text_return(self, w, lead_id, placed, why)
+            return True
+
+    return TextCompiler
+
+
+def _write_text_return(ex: Any, w: LineWriter, lead_id: str, placed: str, why: str) -> None:
+    """``return`` the decision's JSON text, built from the locals the rules leave: the
+    bytes :class:`policy.engine.record_text.RecordEncoder` writes for the Decision
+    ``decide`` returns (the same :class:`~policy.engine.record_text.TextParts` pieces;
+    ``tests/test_decide_json.py``), without building the Decision."""
+    parts: TextParts = ex.parts
+
+    def bind(value: Any, hint: str) -> str:  # a namespace name of its own
+        name = ex.new_name(hint)
+        while name in ex.ns:
+            name = ex.new_name(hint)
+        ex.ns[name] = value
+        return name
+
+    value = bind(value_text, "VALUE")
+    texts = bind(parts.names, "TEXTS")
+    heads: dict[int, str] = {}
+    info = ex.info
+
+    def head(as_of: int) -> str:
+        if len(heads) >= 64:
+            heads.clear()
+        text = heads[as_of] = parts.head(info, as_of)
+        return text
+
+    pieces: list[tuple[bool, str]] = []  # (is code, text)
+    lit = lambda t: pieces.append((False, t))  # noqa: E731
+    code = lambda c: pieces.append((True, c))  # noqa: E731
+    if lead_id == "None":
+        lit('{"lead": null')
+    else:
+        lt = ex.new_name("r_lead")
+        w.line(f"{lt} = {lead_id}")
+        with w.block(f"if type({lt}) is str and {lt}.isprintable() and '\"' not in {lt} "
+                     f"and '\\\\' not in {lt}:"):
+            w.line(f"{lt} = f'\"{{{lt}}}\"'")
+        with w.block("else:"):
+            w.line(f"{lt} = {value}({lt})")
+        lit('{"lead": ')
+        code(lt)
+    hd = ex.new_name("r_head")
+    w.line(f"{hd} = {bind(heads, 'HEADS')}.get(as_of)")
+    with w.block(f"if {hd} is None:"):
+        w.line(f"{hd} = {bind(head, 'HEAD')}(as_of)")
+    code(hd)
+    code(f"{texts}[{placed}]")
+    lit(', "reached": ')
+    code(f"{texts}[reached]")
+    lit(', "reason": ')
+    if why == "None":
+        lit("null")
+    else:
+        r = ex.new_name("r_why")
+        w.line(f"{r} = 'null' if {why} is None else {texts}[{why}] if type({why}) is str "
+               f"else {value}({why})")
+        code(r)
+    lit(', "scores": {')
+    for i, n in enumerate(ex.program.score_names):
+        s = ex._score_locals[n]
+        lit((", " if i else "") + f"{string_text(n)}: ")
+        if n in ex.int_scores:
+            code(s)  # surely an int: formatted as int.__repr__ would
+        else:
+            r = ex.new_name("r_score")
+            w.line(f"{r} = {s} if type({s}) is int else {value}({s})")
+            code(r)
+    lit('}, "next": ')
+    r = ex.new_name("r_next")
+    w.line(f"{r} = nxt if type(nxt) is str else {bind(parts.next_step, 'NEXT_TEXT')}(nxt)")
+    code(r)
+    lit(', "handoffs": ')
+    r = ex.new_name("r_handoffs")
+    w.line(f"{r} = {bind(parts.handoffs, 'HANDOFFS')}(hs) if hs else '[]'")
+    code(r)
+    lit(', "violations": ')
+    r = ex.new_name("r_violations")
+    w.line(f"{r} = {bind(parts.violations, 'VIOLATIONS')}(vs) if vs else '[]'")
+    code(r)
+    lit("}")
+    # one f-string (adjacent literals joined): a literal part is the repr of its text
+    # with braces doubled, a code part a plain expression of locals and names
+    merged: list[tuple[bool, str]] = []
+    for is_code, t in pieces:
+        if merged and not is_code and not merged[-1][0]:
+            merged[-1] = (False, merged[-1][1] + t)
+        else:
+            merged.append((is_code, t))
+    out = [f"f'{{{t}}}'" if is_code else "f" + repr(t).replace("{", "{{").replace("}", "}}")
+           for is_code, t in merged]
+    w.line("return (" + out[0])
+    for part in out[1:-1]:
+        w.line("        " + part)
+    w.line("        " + out[-1] + ")")

@@ -43,15 +43,18 @@ class CompiledEngine:
         setattr_(self, "filename", filename)
         setattr_(self, "run", run)
         setattr_(self, "decide", decide)
-        setattr_(self, "_json", [json_maker, None, threading.Lock()])  # maker, function
+        setattr_(self, "_json", [json_maker, {}, threading.Lock()])  # maker, functions
 
-    @property
-    def decide_json(self):  # compiled when first asked for; None without one
-        box = self._json
-        with box[2]:
-            if box[0] is not None:
-                box[1], box[0] = box[0](), None
-        return box[1]
+    decide_json = property(lambda self: self.line_function(False))
+
+    def line_function(self, text: bool):
+        """``decide_json``, or with ``text`` ``decide_text`` (its record's JSON text,
+        ``compile_struct``): each compiled when first asked for; None without one."""
+        maker, made, lock = self._json
+        with lock:
+            if text not in made:
+                made[text] = None if maker is None else maker(text=text)
+        return made[text]
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("a CompiledEngine is immutable")

@@ -80,9 +80,8 @@ __all__ = ["CompileError", "CompiledEngine", "LineWriter", "compile_model"]
 
 def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = None
                   ) -> CompiledEngine:
-    """Compile a resolved policy (or a model, resolved here) into a :class:`CompiledEngine`.
-
-    With ``prepare`` (how ``Policy`` prepares a lead) the engine also has ``decide``.
+    """Compile a resolved policy (or a model, resolved here) into a :class:`CompiledEngine`;
+    with ``prepare`` (how ``Policy`` prepares a lead) it also has ``decide``.
 
     Raises :class:`CompileError` only for a cycle among defines and scores (the
     checker refuses it, E108). Other policies the checker refuses still compile to
@@ -103,9 +102,8 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
     if prepare is not None:  # another source for the same policy: another name
         base = base[:-1] + " decide>"
     filename = register_source(source, base)
-    code = compile(source, filename, "exec")
-    exec(code, namespace)  # noqa: S102 - our own generated source, see the module docstring
-    maker = (None if prepare is None else  # decide_json, when first asked for
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - see the module docstring
+    maker = (None if prepare is None else  # decide_json or _text, when first asked for
              functools.partial(compile_json_decide, comp, prepare, _BOUND, namespace, base))
     return CompiledEngine(program, info, source, filename, namespace["run"],
                           namespace.get("decide"), maker)
@@ -115,8 +113,8 @@ def compile_model(program, info: PolicyInfo, *, prepare: PrepareSpec | None = No
 _BUILTINS = {"type": type, "str": str, "dict": dict, "int": int, "float": float, "bool": bool,
              "list": list, "len": len, "ValueError": ValueError, "KeyError": KeyError,
              "OverflowError": OverflowError}
-_DECISION_CLASSES = {"Decision": Decision, "HandoffResult": HandoffResult,
-                     "NextStep": NextStep, "SlaResult": SlaResult, "Violation": Violation}
+_DECISION_CLASSES = {c.__name__: c for c in (Decision, HandoffResult, NextStep, SlaResult,
+                                               Violation)}
 #: Names of the namespace ``decide`` binds as locals (when it uses them).
 _BOUND = ("type", "int", "float", "str", "bool", "dict", "list", "len", "NUMBER_TYPES", "NEW",
           "Decision", "NextStep", "HandoffResult", "MappingProxy", "INFO")
@@ -443,7 +441,7 @@ class _Compiler(PlacementCompiler):
         if failed is None or failed.name != name or not lines:
             # The next funnel stage has no declaration (the checker refuses that, E103):
             # like the interpreter, name it with nothing to meet.
-            for text in (f"nxt = {self.const(NextStep(name, ()), 'NEXT')}", *self.path_exit()):
+            for text in (f"nxt = {self.next_const(NextStep(name, ()))}", *self.path_exit()):
                 w.line(text)
             return
         tests: list[tuple[str, str]] = []  # (holds when the line is unmet, its text)
@@ -467,11 +465,14 @@ class _Compiler(PlacementCompiler):
                 w.line(f"unmet += ({self.const(unmet)},)")
         w.line("nxt = " + _construct(NextStep, stage=repr(name), unmet="unmet"))
 
+    def next_const(self, step: NextStep) -> str:  # compile_struct's text: the step's JSON
+        return self.const(step, "NEXT")
+
     def next_tree(self, w: LineWriter, name: str, tests: list[tuple[str, str]],
                   unmet: tuple[str, ...]) -> None:
         """``nxt``, a constant, by the outcome of each of ``tests`` in turn."""
         if not tests:
-            for text in (f"nxt = {self.const(NextStep(name, unmet), 'NEXT')}", *self.path_exit()):
+            for text in (f"nxt = {self.next_const(NextStep(name, unmet))}", *self.path_exit()):
                 w.line(text)
             return
         (test, text), rest = tests[0], tests[1:]

@@ -154,7 +154,7 @@ def process(pol: Any, writer: Writer, unit: JsonlBlock | RecordBatch, as_of_us: 
         if type(unit) is JsonlBlock and not trace and join is not None:
             # JSON out: each lead read, decided and encoded in turn (decide_encode)
             # each line the policy's line decider decides is never read into a dict
-            leads = unit.iter_leads(pol.line_decider if _big(unit) else None, as_of_us)
+            leads = unit.iter_leads(pol.line_encoder if _big(unit) else None, as_of_us)
             texts, refusals, kept = decide_encode(pol, leads, as_of_us,
                                                   writer.encoder.encode, SUMMARY_LIMIT)
             count = len(texts)
@@ -202,7 +202,7 @@ def run(pol: Any, units: Iterator[Any], writer: Writer, as_of_us: int, *, trace:
         # Compiled once here, before the workers fork, not once in each of them after:
         # they share it, and neither spends its first 35 ms on it (bench/README.md,
         # seventh session).
-        pol.line_decider  # noqa: B018 - a lazy property: asked for to compile it
+        pol.line_encoder  # noqa: B018 - a lazy property: asked for to compile it
     # Everything alive now (the loaded policy, the modules) lives as long as the run:
     # the collector need not walk it again and again between units (in one process it
     # did so at every full collection; bench/README.md, fifth session), and forked

@@ -14,12 +14,9 @@ So the bytes written do not depend on how the input was cut into batches, nor on
 many processes rendered them.
 
 **JSON.** Every record is the canonical form of :func:`policy.engine.decision.dumps`:
-``json.dumps(record.to_dict(), ensure_ascii=False, separators=(", ", ": "))``. The
-:class:`RecordEncoder` writes exactly those bytes faster: it encodes the parts every
-decision of a run shares (``policy``, ``as_of``) once, and the strings that come from the
-policy (stage, team, route, violation codes) once each; it falls back on the standard
-library for any value it does not know (a trace, an error record, an object as a reason).
-``tests/test_writers.py`` checks it against ``dumps`` on generated decisions.
+``json.dumps(record.to_dict(), ensure_ascii=False, separators=(", ", ": "))``, written
+faster by :class:`~policy.engine.record_text.RecordEncoder` (the same bytes; the
+compiled ``decide_text`` of a JSON line writes them with the same parts).
 
 **Text that is not Unicode.** A lead read from ``"\\ud800"`` (a JSON escape of half a
 surrogate pair) holds a string no UTF-8 file can hold. The output is opened with
@@ -37,8 +34,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from policy.engine.decision import Decision, LeadError, PolicyInfo
-from policy.engine.timestamps import format_timestamp
+from policy.engine.decision import LeadError, PolicyInfo
+from policy.engine.record_text import RecordEncoder
 from policy.render.escape import csv_text, json_safe, terminal
 
 if TYPE_CHECKING:
@@ -56,8 +53,6 @@ OUTPUT_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".c
                      ".txt": "table", ".parquet": "parquet"}
 #: Table rows read before the column widths are fixed (the rest stream through).
 TABLE_SAMPLE = 100
-#: How many distinct policy strings the encoder remembers (stage, team, route names…).
-_STRING_CACHE = 4096
 
 Results = Sequence[tuple[int, Any]]
 
@@ -94,191 +89,6 @@ def encoded(payload: Any) -> Any:
         except UnicodeEncodeError:
             return payload
     return payload
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-def _dumps(value: Any) -> str:
-    """The canonical JSON of any value: the standard library's, as ``dumps`` writes it
-    (U+2028, U+2029, U+0085 and lone surrogates as ``\\u`` escapes: one record, one line)."""
-    return json_safe(json.dumps(value, ensure_ascii=False, separators=(", ", ": "),
-                                allow_nan=False))
-
-
-def _string(text: str) -> str:
-    # A printable string without quote or backslash needs no escape in JSON (with
-    # ensure_ascii=False only control characters, '"' and '\\' are escaped, and no
-    # control character is printable); anything else goes to the standard library.
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return f'"{text}"'
-    return _dumps(text)
-
-
-class RecordEncoder:
-    """The canonical one-line JSON of decisions and error records, fast.
-
-    Built once per run with the policy's :class:`PolicyInfo` and the ``as_of`` instant
-    (µs) of the run. ``encode(record)`` equals :func:`policy.engine.decision.dumps`
-    for every record, whatever its policy and instant; those of the run are merely
-    faster.
-    """
-
-    def __init__(self, info: PolicyInfo, as_of_us: int) -> None:
-        self._info = info
-        self._policy = _dumps(info.to_dict())
-        self._as_of = as_of_us
-        self._as_of_text = _dumps(format_timestamp(as_of_us))
-        self._head = f', "policy": {self._policy}, "as_of": {self._as_of_text}, "stage": '
-        self._known: dict[Any, str] = {}
-
-    @property
-    def info(self) -> PolicyInfo:
-        """The policy every record of the run is decided by (fills error rows)."""
-        return self._info
-
-    @property
-    def as_of_us(self) -> int:
-        """The run's instant, µs since the epoch (fills error rows)."""
-        return self._as_of
-
-    def _remember(self, key: Any, text: str) -> str:
-        known = self._known
-        if len(known) >= _STRING_CACHE:
-            known.clear()
-        known[key] = text
-        return text
-
-    def _name(self, text: Any) -> str:
-        """A string the policy supplies (stage, team, code…): encoded once, then looked up."""
-        known = self._known.get(text)
-        if known is None:
-            known = self._remember(text, self._value(text))
-        return known
-
-    @staticmethod
-    def _value(v: Any) -> str:
-        t = type(v)
-        if t is str:
-            return _string(v)
-        if v is None:
-            return "null"
-        if t is bool:
-            return "true" if v else "false"
-        if t is int:
-            return int.__repr__(v)
-        if t is float and v - v == 0.0:  # finite (json refuses NaN and infinities)
-            return float.__repr__(v)
-        return _dumps(v)
-
-    def encode(self, record: Decision | LeadError) -> str:
-        """One record as one line of JSON (no newline)."""
-        if type(record) is not Decision or record.trace is not None:
-            return _dumps(record.to_dict())
-        d = record
-        value = self._value
-        known = self._known
-        # The parts that repeat from lead to lead are encoded once each and looked up by
-        # the values they show (as keys of `_known`, tagged so that kinds never meet):
-        # stage and reached, the scores, the next step. Only the lead's id, a reason,
-        # and handoffs and violations when there are any are encoded every time.
-        if d.policy is self._info and d.as_of_us == self._as_of:
-            head = self._head
-        else:
-            policy = self._policy if d.policy == self._info else _dumps(d.policy.to_dict())
-            as_of = self._as_of_text if d.as_of_us == self._as_of \
-                else _dumps(format_timestamp(d.as_of_us))
-            head = f', "policy": {policy}, "as_of": {as_of}, "stage": '
-        lead = d.lead
-        if type(lead) is str and lead.isprintable() and '"' not in lead and "\\" not in lead:
-            lead_text = f'"{lead}"'  # _string, inlined: every record has one
-        else:
-            lead_text = value(lead)
-        key = ("p", d.stage, d.reached)
-        placed = known.get(key)
-        if placed is None:
-            placed = self._remember(
-                key, f'{self._name(d.stage)}, "reached": {self._name(d.reached)}, "reason": ')
-        reason = d.reason
-        # Scores are looked up by their (name, value) pairs, and only when every value is
-        # an int: 1.0 and True are equal to 1 as keys, but print otherwise. (The mapping
-        # is read once: each call through a mappingproxy costs as much as the look-up.)
-        items = tuple(d.scores.items())
-        scores = known.get(items)
-        for _, x in items:
-            if type(x) is not int:
-                scores = items = None
-                break
-        if scores is None:
-            name = self._name
-            scores = ", ".join([f"{name(k)}: {value(x)}" for k, x in d.scores.items()])
-            if items is not None:
-                self._remember(items, scores)
-        nxt = d.next
-        if nxt is None:
-            next_text = "null"
-        else:
-            key = ("n", nxt.stage, nxt.unmet)
-            try:
-                next_text = known.get(key)
-            except TypeError:  # unmet given as a list
-                next_text, key = None, None
-            if next_text is None:
-                name = self._name
-                unmet = ", ".join([name(u) for u in nxt.unmet])
-                next_text = f'{{"stage": {name(nxt.stage)}, "unmet": [{unmet}]}}'
-                if key is not None:
-                    self._remember(key, next_text)
-        return (
-            f'{{"lead": {lead_text}{head}{placed}'
-            f'{"null" if reason is None else value(reason)}, "scores": {{{scores}}}, '
-            f'"next": {next_text}, "handoffs": '
-            f'{self._handoffs(d.handoffs) if d.handoffs else "[]"}, "violations": '
-            f'{self._violations(d.violations) if d.violations else "[]"}}}'
-        )
-
-    def _handoffs(self, handoffs: Any) -> str:
-        name, value, known = self._name, self._value, self._known
-        out = []
-        for h in handoffs:
-            key = ("h", h.stage, h.team, h.route)
-            head = known.get(key)
-            if head is None:
-                head = self._remember(key, f'{{"stage": {name(h.stage)}, "team": '
-                                           f'{name(h.team)}, "route": {name(h.route)}, "sla": ')
-            sla = h.sla
-            if sla is None:
-                sla_text = "null"
-            else:
-                start, due, stop = sla.start_us, sla.due_us, sla.stop_us
-                sla_text = (
-                    f'{{"status": {name(sla.status)}, '
-                    f'"start": {"null" if start is None else _quoted_instant(start)}, '
-                    f'"due": {"null" if due is None else _quoted_instant(due)}, '
-                    f'"stop": {"null" if stop is None else _quoted_instant(stop)}}}'
-                )
-            escalate, rejected, why = h.escalate_to, h.rejected, h.rejection_reason
-            if escalate is None and rejected is False and why is None:
-                tail = _PLAIN_TAIL
-            else:
-                tail = (f', "escalate_to": {name(escalate)}, "rejected": {value(rejected)}, '
-                        f'"rejection_reason": {value(why)}}}')
-            out.append(head + sla_text + tail)
-        return f"[{', '.join(out)}]"
-
-    def _violations(self, violations: Any) -> str:
-        name = self._name
-        return "[" + ", ".join([
-            f'{{"code": {name(v.code)}, "message": {name(v.message)}}}' for v in violations
-        ]) + "]"
-
-
-#: The end of a handoff that is neither escalated nor rejected (most of them).
-_PLAIN_TAIL = ', "escalate_to": null, "rejected": false, "rejection_reason": null}'
-
-
-def _quoted_instant(us: int) -> str:
-    return f'"{format_timestamp(us)}"'
 
 
 # --------------------------------------------------------------------------- flat rows
