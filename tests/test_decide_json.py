@@ -242,6 +242,9 @@ stage mql "M" owned by sales {
 stage sql "Q" owned by sales {
   require n >= 10
   exclude k == "z"
+  require t is present
+  require c >= 2
+  exclude r == "a"
 }
 handoff mql to sdr {
   route "a \"quoted\" route" if k == "q"
@@ -324,7 +327,8 @@ def test_the_line_encoder_writes_the_bytes_of_the_record_encoder(batch, at, asci
 
 
 def test_the_line_encoder_decides_the_plain_leads_of_its_policy():
-    """Not vacuous: most plain leads of the text policy are decided by the encoder."""
+    """Not vacuous: the plain leads of the text policy are decided by the encoder (its
+    `sql` gate has five lines: the next step is built from the lines unmet)."""
     pol = _text_policy()
     decided = 0
     for k in ("x", "y", "z", "q", "cold", "w", 'a"b\\c'):

@@ -34,6 +34,7 @@ dict path.
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
@@ -52,6 +53,7 @@ from policy.engine.compile_schema import (
     _types,
     _Unsupported,
 )
+from policy.engine.decision import NextStep
 from policy.engine.linewriter import LineWriter
 from policy.engine.record_text import TextParts, string_text, value_text
 
@@ -413,12 +415,52 @@ def _text_compiler(base: type) -> type:
         def next_const(self, step: Any) -> str:
             return self.const(self.parts.next_step(step))  # a str: its repr
 
+        def next_step(self, w: LineWriter, *args: Any) -> None:
+            super().next_step(w, *args)
+            _next_text_by_unmet(self, w)
+
         def decision_return(self, w: LineWriter, lead_id: str, placed: str, why: str
                             ) -> bool:
             _write_text_return(self, w, lead_id, placed, why)
             return True
 
     return TextCompiler
+
+
+_BUILT_NEXT = re.compile(r"( *)nxt = NEW\(NextStep, \(('[a-zA-Z0-9_ -]*'), unmet\)\)")
+
+
+def _next_text_by_unmet(ex: Any, w: LineWriter) -> None:
+    """A next step built from the lines a gate leaves unmet (``NEW(NextStep, (stage,
+    unmet))``, the last line written) becomes its text, looked up by the ``unmet``
+    tuple: no NextStep built, no call to encode it (two thirds of `rules/` leads)."""
+    lines = w._lines
+    found = _BUILT_NEXT.fullmatch(lines[-1]) if lines else None
+    if found is None:
+        return  # a constant, or None: the text's tail turns it into text
+    pad, stage = found.group(1), ast.literal_eval(found.group(2))
+    parts: TextParts = ex.parts
+    known: dict[tuple, str] = {}
+
+    def make(unmet: tuple) -> str:
+        if len(known) >= 4096:
+            known.clear()
+        text = known[unmet] = parts.next_step(NextStep(stage, unmet))
+        return text
+
+    cache = _bind(ex, known, "NEXT_BY_UNMET")
+    lines[-1] = f"{pad}nxt = {cache}.get(unmet)"
+    lines.append(f"{pad}if nxt is None:")
+    lines.append(f"{pad}{w.INDENT}nxt = {_bind(ex, make, 'NEXT_OF_UNMET')}(unmet)")
+
+
+def _bind(ex: Any, value: Any, hint: str) -> str:
+    """A namespace name of its own for ``value``."""
+    name = ex.new_name(hint)
+    while name in ex.ns:
+        name = ex.new_name(hint)
+    ex.ns[name] = value
+    return name
 
 
 def _write_text_return(ex: Any, w: LineWriter, lead_id: str, placed: str, why: str) -> None:
@@ -428,12 +470,8 @@ def _write_text_return(ex: Any, w: LineWriter, lead_id: str, placed: str, why: s
     ``tests/test_decide_json.py``), without building the Decision."""
     parts: TextParts = ex.parts
 
-    def bind(value: Any, hint: str) -> str:  # a namespace name of its own
-        name = ex.new_name(hint)
-        while name in ex.ns:
-            name = ex.new_name(hint)
-        ex.ns[name] = value
-        return name
+    def bind(value: Any, hint: str) -> str:
+        return _bind(ex, value, hint)
 
     value = bind(value_text, "VALUE")
     texts = bind(parts.names, "TEXTS")
