@@ -474,9 +474,9 @@ def _cached_compile(entry, program, info: PolicyInfo, *, required: bool, prepare
 
     _plan, check, tz, _validator = prepare
 
-    def json_maker():  # the typed line decider is not stored: compile it when asked
-        fresh = _compile(program, info, required=False, prepare=prepare)
-        return fresh.decide_json if fresh is not None else None
+    def json_maker(text: bool = False):  # the line functions are not stored: compiled
+        fresh = _compile(program, info, required=False, prepare=prepare)  # when asked for
+        return fresh.line_function(text) if fresh is not None else None
 
     found = engine_cache.load_engine(entry, program, info, check=check, tz=tz,
                                      json_maker=json_maker)
