@@ -274,3 +274,36 @@ example "future" {
     assert "warning[W209]" in result.stderr
     strict = CliRunner().invoke(main, ["check", "--strict", str(tmp_path)])
     assert strict.exit_code == 1 and "W209" in strict.output
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_lead_file_holding_nan_is_not_json(tiny: Path, constant: str):
+    # `lead file` reads strict JSON, as eval reads a record (spec sections 7 and 9)
+    lead = '{"lead_id": "L1", "email": "a@b.co", "employees": ' + constant + "}"
+    (tiny / "nan.json").write_text(lead)
+    (tiny / "examples.funnel").write_text(
+        'example "nan" {\n  at "2026-11-02T15:00:00Z"\n  lead file "nan.json"\n'
+        "  expect error\n}\n"
+    )
+    for command in ("check", "test"):
+        result = run(command, str(tiny))
+        assert result.exit_code == 1, result.output
+        assert f"cannot be used: not valid JSON: {constant} is not a JSON number" in result.output
+
+
+def test_a_lead_file_with_a_number_past_a_double_is_refused_as_eval_refuses_it(tiny: Path):
+    (tiny / "big.json").write_text('{"lead_id": "L1", "email": "a@b.co", "employees": 1e999}')
+    (tiny / "examples.funnel").write_text(
+        'example "refused" {\n  at "2026-11-02T15:00:00Z"\n  lead file "big.json"\n'
+        '  expect error\n}\n'
+        'example "decided?" {\n  at "2026-11-02T15:00:00Z"\n  lead file "big.json"\n'
+        "  expect stage lead\n}\n"
+    )
+    result = run("test", str(tiny))
+    assert result.exit_code == 1, result.output
+    assert "1 passed, 1 failed" in result.output
+    assert "beyond a double" in result.output
+    lines = (tiny / "leads.jsonl")
+    lines.write_text('{"lead_id": "L1", "email": "a@b.co", "employees": 1e999}\n')
+    evaluated = run("eval", str(tiny), str(lines), "--as-of", "2026-11-02T15:00:00Z")
+    assert '"error"' in evaluated.output and "beyond a double" in evaluated.output

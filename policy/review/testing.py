@@ -26,6 +26,7 @@ import attrs
 from policy.engine.decision import Decision, LeadError
 from policy.engine.timestamps import parse_timestamp, to_datetime
 from policy.io.files import read_bounded
+from policy.io.leads import jsonl_record_stdlib
 from policy.syntax import nodes as n
 
 
@@ -179,10 +180,24 @@ def _lead_of(ex: n.Example, file: str) -> tuple[Any, str | None]:
         if isinstance(item, n.LeadFile):
             path = Path(file).parent / item.path
             try:
-                return json.loads(read_bounded(path).decode("utf-8")), None
-            except (OSError, ValueError, RecursionError) as exc:
+                text = read_bounded(path).decode("utf-8")
+            except (OSError, ValueError) as exc:
                 return None, f"lead file {item.path!r} cannot be read: {exc}"
+            return _lead_file_value(item.path, text)
     return None, "the example has no `lead`"
+
+
+def _lead_file_value(name: str, text: str) -> tuple[Any, str | None]:
+    """A lead file read as `funnel eval` reads a record (spec sections 7 and 9): strict
+    JSON, so ``NaN`` and ``Infinity`` are not JSON; a lead holding a number past a
+    double's range is refused as eval refuses it (a LeadError, which `expect error`
+    expects)."""
+    record = jsonl_record_stdlib(1, text.removeprefix("\ufeff"))
+    if record.error is None:
+        return record.value, None
+    if type(record.value) is dict:
+        return LeadError(record.error, record.problems, lead=record.value), None
+    return None, f"lead file {name!r} cannot be read: {record.error}"
 
 
 def _as_of(ex: n.Example):
@@ -209,6 +224,8 @@ def run_example(policy, located, *, explain: bool = True) -> tuple[ExampleResult
     if problem is not None:
         return ExampleResult(ex.name, file, line, (), problem=problem), None
     try:
+        if isinstance(lead, LeadError):
+            raise lead
         decision = policy.evaluate(lead, as_of=as_of)
     except LeadError as err:
         checks = tuple(

@@ -89,7 +89,8 @@ def _lead_file(ctx: Context, module: n.Module, lf: n.LeadFile) -> Iterator[Diagn
     span = ctx.find(lf.span, json_text(lf.path))
     problem = None
     try:
-        data = json.loads(read_bounded(path).decode("utf-8-sig"))
+        # strict JSON (RFC 8259): NaN and Infinity are not JSON numbers (as in eval)
+        data = json.loads(read_bounded(path).decode("utf-8-sig"), parse_constant=_not_json)
     except FileNotFoundError:
         problem = "no such file"
     except IsADirectoryError:
@@ -114,6 +115,10 @@ def _lead_file(ctx: Context, module: n.Module, lf: n.LeadFile) -> Iterator[Diagn
         yield error("E110", f"lead file {json_text(lf.path)} cannot be used: {problem}", span,
                     help=f"the path is relative to {module.path}; the file holds one lead "
                     "as a JSON object")
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _article(word: str) -> str:
