@@ -65,9 +65,14 @@ def sql(path: str, dialect: str, table: str, view: str | None, flat: str | None,
     Exit status: 0 printed; 1 the policy has errors or cannot run as SQL; 2 bad usage.
     """
     from policy import SqlUnsupported, to_sql
+    from policy import sql_check_arguments as check_arguments
 
     if flat is not None and flat == "":
         fail_usage("--flat needs a separator, such as __")
+    try:
+        check_arguments(table=table, view=view, years=years)
+    except SqlUnsupported as exc:
+        fail_usage(str(exc))
     pol = load_policy(path, local_tz=local_tz)
     try:
         text = to_sql(pol, dialect=dialect, table=table, view=view, flat=flat, as_of=as_of,

@@ -129,6 +129,7 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "report_duckdb_available": ("report.build", "duckdb_engine_available"),
     # the warehouse path (funnel sql, eval --engine duckdb|spark)
     "to_sql": "sql",
+    "sql_check_arguments": ("sql", "check_arguments"),
     "SqlUnsupported": "sql",
     "DuckEngine": "sql.duck",
     "ParquetWriter": "sql.duck",

@@ -17,7 +17,7 @@ from typing import Any
 
 from policy.sql.errors import SqlUnsupported
 
-__all__ = ["DIALECTS", "SqlUnsupported", "to_sql"]
+__all__ = ["DIALECTS", "SqlUnsupported", "check_arguments", "to_sql"]
 
 DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres", "trino")
 
@@ -43,6 +43,19 @@ NOTES = {
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 
 
+def check_arguments(*, table: str = "leads", view: str | None = None,
+                    years: tuple[int, int] | None = None) -> None:
+    """Refuse a table or view name that is not a plain SQL name, and years out of order,
+    before any policy is read (``funnel sql`` reports these as bad usage, exit 2).
+    Raises :class:`SqlUnsupported`."""
+    for what, name in (("table", table), ("view", view)):
+        if name is not None and not _NAME.fullmatch(name):
+            raise SqlUnsupported(f"the {what} name `{name}` is not a plain SQL name "
+                                 "(letters, digits, underscores, at most two dots)")
+    if years is not None and years[0] > years[1]:
+        raise SqlUnsupported(f"--years {years[0]}..{years[1]}: the first year is after the last")
+
+
 def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str | None = None,
            flat: str | None = None, as_of: int | None = None,
            years: tuple[int, int] | None = None, pretty: bool = True) -> str:
@@ -61,12 +74,7 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     if dialect not in DIALECTS:
         raise SqlUnsupported(f"unknown SQL dialect `{dialect}`; expected one of "
                              f"{', '.join(DIALECTS)}")
-    for what, name in (("table", table), ("view", view)):
-        if name is not None and not _NAME.fullmatch(name):
-            raise SqlUnsupported(f"the {what} name `{name}` is not a plain SQL name "
-                                 "(letters, digits, underscores, at most two dots)")
-    if years is not None and years[0] > years[1]:
-        raise SqlUnsupported(f"--years {years[0]}..{years[1]}: the first year is after the last")
+    check_arguments(table=table, view=view, years=years)
     d = get_dialect(dialect)
     local_tz = getattr(pol, "local_tz", None)  # Policy(local_tz=...): see policy.sql.localtz
     opts = Options(source="table", table=table, flat=flat, as_of=as_of, years=years,
