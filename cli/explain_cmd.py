@@ -75,6 +75,9 @@ def _id_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, (dict, list)):  # as the table view and CSV write it
+        import json
+        return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 

@@ -359,16 +359,16 @@ class Policy:
 
     # ------------------------------------------------------------------ preparing
     def lead_id(self, lead: Any) -> Any:
-        """The value that names a lead in error records: its ``id`` field, when that is
-        a plain value (not an object or array, not a NaN or infinity: no JSON text
-        holds one, and `1e999` reads as one), else None."""
+        """The value that names a lead in error records: its ``id`` field as the lead
+        gives it, as a decision's ``lead`` is (an object or a list too), except a NaN or
+        infinity (no JSON text holds one, and `1e999` reads as one): None."""
         if type(lead) is not dict or self._id_field is None:
             return None
         key = self._id_key
         v = lead.get(key) if key is not None else rt.get(lead, self._id_field)
         if type(v) is float and not math.isfinite(v):
             return None
-        return None if isinstance(v, (dict, list)) else v
+        return v
 
     def prepare(self, lead: Any) -> tuple[int | None, ...]:
         """Check a lead and read its timestamps: the ``ts`` tuple the engines take.

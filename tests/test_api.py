@@ -263,12 +263,13 @@ def test_timestamps_that_do_not_parse_are_refused_all_at_once(golden):
     )
 
 
-def test_a_lead_id_that_is_not_a_plain_value_is_not_reported(golden):
+def test_a_lead_id_that_is_an_object_or_a_list_is_reported_as_given(golden):
     with pytest.raises(policy.LeadError) as caught:
         golden.evaluate({**LEAD, "lead_id": {"x": 1}, "mql_at": "soon"}, as_of=AT)
-    assert caught.value.lead is None
+    assert caught.value.lead == {"x": 1}  # as a decision's lead would be
     assert golden.lead_id({"lead_id": 7}) == 7
-    assert golden.lead_id({"lead_id": [7]}) is None
+    assert golden.lead_id({"lead_id": [7]}) == [7]
+    assert golden.lead_id({"lead_id": float("nan")}) is None
     assert golden.lead_id("G-1") is None
 
 

@@ -7,9 +7,12 @@ input may reach the user as a traceback.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 from funnel_cli.main import main
@@ -306,3 +309,39 @@ def test_report_diff_and_explain_read_a_lead_file_by_its_content(schemaless, tmp
         explained = runner.invoke(main, ["explain", str(schemaless), *lead, "--as-of", AS_OF])
         assert explained.exit_code == 0, explained.output
         assert "s = 7" in explained.output
+
+
+ODD_IDS = TINY.replace("+50 if employees >= 100",
+                       "+50 if employees >= 100\n  +1 if days_since(t) > 1")
+
+
+@pytest.mark.parametrize("engine,jobs", [("python", "1"), ("python", "2"), ("duckdb", "1")])
+def test_an_object_or_list_lead_id_names_an_error_record_as_it_names_a_decision(
+        tmp_path, engine, jobs):
+    # The decision's `lead` was the id field's object or list, the error record's was
+    # null: one rule now, the id as the lead gives it, in every engine and format.
+    (tmp_path / "p.funnel").write_text(ODD_IDS)
+    leads = tmp_path / "leads.jsonl"
+    ids = [{"a": 1}, [1, 2], {"b": [{"c": None}]}, [], "s", 5]
+    leads.write_text("".join(json.dumps({"lead_id": i, "email": "e", "t": t}) + "\n"
+                             for i in ids for t in ("2026-01-01", "bad")))
+    args = ["--engine", engine, "--jobs", jobs]
+    out = _eval(tmp_path, leads, *args)
+    assert out.exit_code == 1, out.output
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["lead"] for r in records] == [i for i in ids for _ in (1, 2)]
+    assert ["error" in r for r in records] == [False, True] * len(ids)
+    texts = [i if isinstance(i, str) else json.dumps(i) for i in ids for _ in (1, 2)]
+    csv_out = _eval(tmp_path, leads, *args, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert [r["lead"] for r in rows] == texts
+    table = _eval(tmp_path, leads, *args, "--format", "table").stdout.splitlines()[2:]
+    assert [line.split()[1] for line in table] == [t.split()[0] for t in texts]
+    pq = tmp_path / "out.parquet"
+    assert _eval(tmp_path, leads, *args, "-o", str(pq)).exit_code == 1
+    got = duckdb.sql(f"select lead from '{pq}' order by line").fetchall()
+    assert [g for (g,) in got] == texts
+    # explain --id finds such a lead by the text every tabular output shows
+    found = CliRunner().invoke(main, ["explain", str(tmp_path), str(leads), "--as-of", AS_OF,
+                                      "--id", '{"b": [{"c": null}]}'])
+    assert found.exit_code == 0 and found.stdout.startswith('Lead {"b": [{"c": null}]}')

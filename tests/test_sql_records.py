@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ACME, needs_acme
 from engine_strategies import AS_OFS, leads, leads_for, load_text, policies
 from funnel_cli.main import main
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +27,6 @@ from policy.sql.records import record_query
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"
-ACME = REPO.parent / "shared" / "spec" / "conformance" / "acme"
 AS_OF_TEXT = "2026-12-01T16:00:00Z"
 FORMATS = ("jsonl", "json", "csv")
 
@@ -90,7 +90,7 @@ def test_sql_writes_every_sample_decision_that_is_not_refused():
     assert by_python == refused + invalid
 
 
-@pytest.mark.skipif(not ACME.is_dir(), reason="shared conformance folder absent")
+@needs_acme
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_acme_conformance_leads_give_the_python_bytes(tmp_path, fmt):
     from test_sql_engine import _acme_examples
@@ -107,6 +107,7 @@ def test_acme_conformance_leads_give_the_python_bytes(tmp_path, fmt):
         assert (tmp_path / "dk").read_bytes() == (tmp_path / "py").read_bytes(), at
 
 
+@needs_acme
 def test_csv_and_json_array_inputs_interleave_the_readers_refusals(tmp_path):
     rows = ["lead_id,created_at,email,company.employees",
             "A-1,2026-11-01T10:00:00Z,a@b.com,12",
@@ -197,7 +198,7 @@ def _acme_policy(tmp_root: Path, schema: bool) -> tuple[Policy, dict]:
     return _POLICIES[schema]
 
 
-@pytest.mark.skipif(not ACME.is_dir(), reason="shared conformance folder absent")
+@needs_acme
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])

@@ -176,8 +176,6 @@ class Rebuilder:
         lead = json.loads(lead_json) if lead_json is not None else None
         if r["error"] is not None:
             problems = [Problem(p, m) for p, m in zip(r["error_paths"], msgs or (), strict=False)]
-            if isinstance(lead, (dict, list)):
-                lead = None
             return line, LeadError(r["error"], problems, lead=lead, line=line)
         handoffs, violations = [], []
         for (h, sla, reasons), rj in zip(self.handoffs, rej_json, strict=True):
