@@ -345,3 +345,34 @@ def test_an_object_or_list_lead_id_names_an_error_record_as_it_names_a_decision(
     found = CliRunner().invoke(main, ["explain", str(tmp_path), str(leads), "--as-of", AS_OF,
                                       "--id", '{"b": [{"c": null}]}'])
     assert found.exit_code == 0 and found.stdout.startswith('Lead {"b": [{"c": null}]}')
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+@pytest.mark.parametrize("field", ["source", "company.employees", "utm_campaign"])
+def test_report_refuses_a_cohort_field_the_schema_does_not_make_a_timestamp(engine, field):
+    # `--cohort source` put every lead under (missing) and exited 0.
+    rules = Path(__file__).resolve().parents[1] / "rules"
+    result = CliRunner().invoke(main, ["report", str(rules), str(rules / "leads.jsonl"),
+                                       "--cohort", field, "--engine", engine])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (f"funnel: --cohort {field!r}: the lead schema does not "
+                                     "make it a timestamp (a string with format date-time "
+                                     "or date)")
+    ok = CliRunner().invoke(main, ["report", str(rules), str(rules / "leads.jsonl"), "--as-of",
+                                   AS_OF, "--cohort", "mql_at", "--engine", engine,
+                                   "--format", "json"])
+    assert ok.exit_code == 0 and "2026-11" in json.loads(ok.stdout)["cohorts"]
+
+
+def test_report_without_a_schema_puts_leads_without_a_cohort_timestamp_under_missing(tiny):
+    # without a schema any field is taken; a value that is not a timestamp is (missing)
+    leads = tiny / "leads.jsonl"
+    leads.write_text('{"lead_id": "a", "email": "x", "src": "web"}\n'
+                     '{"lead_id": "b", "email": "x", "src": "2026-11-02T10:00:00Z"}\n')
+    for engine in ("python", "duckdb"):
+        got = CliRunner().invoke(main, ["report", str(tiny), str(leads), "--as-of", AS_OF,
+                                        "--cohort", "src", "--engine", engine,
+                                        "--format", "json"])
+        assert got.exit_code == 0, got.output
+        cohorts = json.loads(got.stdout)["cohorts"]
+        assert {k: v["leads"] for k, v in cohorts.items()} == {"2026-11": 1, "(missing)": 1}

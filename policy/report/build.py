@@ -41,7 +41,8 @@ class ReportUsageError(Exception):
 
 def field_option(pol: Any, text: str | None, option: str) -> tuple[str, ...] | None:
     """The field path ``--by``/``--cohort`` names; raises :class:`ReportUsageError` when
-    it is not a field path or, with a schema, a field the schema does not know."""
+    it is not a field path or, with a schema, a field the schema does not know, or a
+    ``--cohort`` field the schema does not make a timestamp."""
     if text is None:
         return None
     path = parse_field_path(text.strip())
@@ -49,8 +50,14 @@ def field_option(pol: Any, text: str | None, option: str) -> tuple[str, ...] | N
         raise ReportUsageError(f"{option} {text!r}: expected a field path such as "
                                "`source` or `company.industry`")
     schema = pol.model.schema
-    if schema is not None and schema.lookup(path) is None:
+    info = schema.lookup(path) if schema is not None else None
+    if schema is not None and info is None:
         raise ReportUsageError(f"{option} {text!r}: the lead schema has no such field")
+    if (option == "--cohort" and info is not None
+            and not (info.is_timestamp and (not info.types or "string" in info.types))):
+        # every lead would be under (missing), silently
+        raise ReportUsageError(f"{option} {text!r}: the lead schema does not make it a "
+                               "timestamp (a string with format date-time or date)")
     return path
 
 
