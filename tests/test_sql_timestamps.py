@@ -52,3 +52,76 @@ def test_sql_reads_timestamps_exactly_as_python(texts):
         want = [parse_timestamp(t, kind=kind) for t in texts]
         assert got == want, [(t, g, w) for t, g, w in zip(texts, got, want, strict=True)
                              if g != w]
+
+
+_TS_POLICY = '''policy p "t"
+schema "s.json"
+id lead_id
+team m "@m"
+team s "@s"
+calendar {
+  timezone "America/New_York"
+  workdays mon tue wed thu fri
+  hours 09:00 to 17:00
+}
+funnel lead -> mql
+score eng owned by m {
+  +10 if days_since(last_at) < 10
+  +5 if created_at > mql_at
+  +1 per hours_since(seen_at) up to 50
+  decay half-life 30 days since last_at
+}
+stage lead owned by m {
+  require created_at is present
+}
+stage mql owned by m {
+  require mql_at is present
+}
+handoff mql to s {
+  route "x" otherwise
+  sla 4 business hours from mql_at until accepted_at
+}
+'''
+_TS_SCHEMA = {"type": "object", "properties": {
+    "lead_id": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+    "mql_at": {"type": ["string", "null"], "format": "date-time"},
+    "accepted_at": {"type": ["string", "null"], "format": "date-time"},
+    "last_at": {"type": ["string", "null"], "format": "date"},
+    "seen_at": {"type": ["string", "null"]}}}
+
+
+def test_printed_duckdb_sql_reads_native_timestamp_columns_as_text_of_the_same_instants(
+        tmp_path):
+    # `funnel sql` over TIMESTAMP / TIMESTAMPTZ / DATE columns failed to bind
+    # (regexp_matches(DATE, …)); they now decide as text columns of the same instants,
+    # whatever the session's time zone (a TIMESTAMPTZ's own text is in that zone, with
+    # an offset in seconds before 1900: Amsterdam's +00:19:32).
+    import json
+    from datetime import UTC, datetime
+
+    import policy
+
+    (tmp_path / "p.funnel").write_text(_TS_POLICY, encoding="utf-8")
+    (tmp_path / "s.json").write_text(json.dumps(_TS_SCHEMA), encoding="utf-8")
+    pol = policy.load(tmp_path)
+    sql = pol.sql(dialect="duckdb", table="leads", as_of=datetime(2026, 12, 1, tzinfo=UTC),
+                  years=(2026, 2027))
+    rows = [("a", "2026-11-01T10:00:00Z", "2026-11-02T15:00:00.123456-05:00",
+             "2026-11-03T09:00:00Z", "2026-11-25", "1850-01-01T00:00:00Z"),
+            ("b", "2026-11-01T10:00:00.5Z", None, None, "2026-11-24", "2026-11-30T23:00:00Z"),
+            ("c", "2026-11-05T10:00:00Z", "2026-11-02T10:00:00Z", "2026-11-02T16:59:59.999999Z",
+             None, None)]
+    for zone in ("UTC", "Australia/Lord_Howe", "Europe/Amsterdam"):
+        con = duckdb.connect()
+        con.execute(f"SET TimeZone = '{zone}'")
+        con.execute("CREATE TABLE leads (lead_id VARCHAR, created_at VARCHAR, mql_at VARCHAR, "
+                    "accepted_at VARCHAR, last_at VARCHAR, seen_at VARCHAR)")
+        con.executemany("INSERT INTO leads VALUES (?, ?, ?, ?, ?, ?)", rows)
+        text = sorted(con.execute(sql).fetchall())
+        assert [r[6] for r in text] == ["mql", "lead", "mql"] and all(r[-2] is None for r in text)
+        con.execute("ALTER TABLE leads RENAME TO texts")
+        con.execute("CREATE TABLE leads AS SELECT lead_id, created_at::TIMESTAMPTZ AS created_at, "
+                    "mql_at::TIMESTAMPTZ AS mql_at, "
+                    "timezone('UTC', accepted_at::TIMESTAMPTZ)::TIMESTAMP_NS AS accepted_at, "
+                    "last_at::DATE AS last_at, seen_at::TIMESTAMPTZ AS seen_at FROM texts")
+        assert sorted(con.execute(sql).fetchall()) == text, zone

@@ -47,11 +47,14 @@ class TableSource:
 
     json_text = False
 
-    def __init__(self, d: Dialect, table: str, kinds: dict, flat: str | None):
+    def __init__(self, d: Dialect, table: str, kinds: dict, flat: str | None,
+                 timestamps: Sequence[tuple[str, ...]] = ()):
         self.d = d
         self.table = table
         self.kinds = kinds
         self.flat = flat
+        #: the timestamp fields: DuckDB reads a native TIMESTAMP/DATE column's text
+        self.timestamps = frozenset(timestamps)
 
     def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
         parts = [_n(p) for p in self.table.split(".")]
@@ -87,7 +90,10 @@ class TableSource:
                 return exp.cast(self.column(path, "DOUBLE"), "DOUBLE")
             return None
         if slot == "s":
-            return self.column(path, "VARCHAR") if "string" in kinds else None
+            if "string" not in kinds:
+                return None
+            col = self.column(path, "VARCHAR")
+            return _duck_text(col) if path in self.timestamps and self.d.name == "duckdb" else col
         if slot == "b":
             return self.column(path, "BOOLEAN") if "boolean" in kinds else None
         if slot in ("l", "ln"):
@@ -100,6 +106,20 @@ class TableSource:
         if slot.startswith("bad_items"):
             return exp.Literal.number(0)  # a typed column holds items of its type
         return None
+
+
+def _duck_text(col: exp.Expression) -> exp.Expression:
+    """A timestamp field's text whatever the column's type, so the statement binds over
+    native columns too: a VARCHAR is itself (DuckDB folds the CASE away), and any other
+    type its text, which the statement then parses as it parses a text column —
+    ``TIMESTAMP`` and ``TIMESTAMP_NS`` (no offset: UTC, or ``--local-tz``) and ``DATE``
+    as DuckDB writes them, and a ``TIMESTAMP WITH TIME ZONE`` its UTC instant to the
+    microsecond (its own text is in the session's zone, whose offset may have seconds)."""
+    instant = exp.TryCast(this=col.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
+    tz = _call("STRFTIME", _call("TIMEZONE", _S("UTC"), instant), _S("%Y-%m-%dT%H:%M:%S.%fZ"))
+    return _case([(exp.EQ(this=_call("TYPEOF", col.copy()),
+                          expression=_S("TIMESTAMP WITH TIME ZONE")), tz)],
+                 exp.cast(col, "VARCHAR"))
 
 
 _SQL_KIND = {"number": "DOUBLE", "integer": "DOUBLE", "string": "VARCHAR",
