@@ -180,9 +180,9 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
     if leads.lower().endswith(".parquet") or input_format == "parquet":
         if not os.path.isfile(leads):
             fail_usage(f"{leads}: no such file")
-        source, size, bar = None, None, None
+        source, size, bar, shown = None, None, None, leads
     else:
-        source, size, _shown = open_leads(leads)
+        source, size, shown = open_leads(leads)
         bar = progress_bar(size, to_file=output is not None) if leads != "-" else None
     opened: list = []
 
@@ -196,11 +196,15 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
             pol, engine=engine, spark_master=spark_master, leads=leads, source=source,
             input_format=input_format, at=at, fmt=fmt, output=output,
             open_writer=open_writer, delimiter=delimiter,
-            on_note=lambda note: click.echo(f"funnel: {leads}: {note}", err=True),
+            on_note=lambda note: click.echo(f"funnel: {shown}: {note}", err=True),
             progress=(lambda: bar.update(source.consumed - bar.pos))
             if bar is not None else None)
     except policy.EngineUsageError as exc:
         fail_usage(str(exc))
+    except policy.LeadFileError as exc:  # an unusable CSV header, as the python engine says
+        fail_usage(f"{shown}: {exc.message}")
+    except policy.ReadFailed as exc:
+        fail_usage(f"{shown}: cannot read: {exc.args[0]}")
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as Python's docs advise.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

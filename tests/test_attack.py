@@ -376,3 +376,48 @@ def test_report_without_a_schema_puts_leads_without_a_cohort_timestamp_under_mis
         assert got.exit_code == 0, got.output
         cohorts = json.loads(got.stdout)["cohorts"]
         assert {k: v["leads"] for k, v in cohorts.items()} == {"2026-11": 1, "(missing)": 1}
+
+
+@pytest.mark.parametrize("header", ["lead_id,email,email", "lead_id,k,k.a", "lead_id,k.a,k"])
+@pytest.mark.parametrize("stdin", [False, True])
+def test_an_unusable_csv_header_is_one_message_in_every_engine(tiny, header, stdin):
+    # --engine duckdb ended in a LeadFileError traceback (exit 1) where the python
+    # engine says what is wrong with the header and exits 2.
+    leads = tiny / "leads.csv"
+    leads.write_text(header + "\n1,a,b\n")
+    outs = []
+    for engine in ("python", "duckdb"):
+        if stdin:
+            got = CliRunner().invoke(main, ["eval", str(tiny), "--input-format", "csv",
+                                            "--engine", engine], input=leads.read_text())
+        else:
+            got = _eval(tiny, leads, "--engine", engine)
+        assert got.exit_code == 2 and "Traceback" not in got.output, got.output
+        outs.append(got.stderr)
+    assert outs[0] == outs[1]
+    assert outs[0].startswith("funnel: standard input: CSV header: " if stdin
+                              else f"funnel: {leads}: CSV header: ")
+
+
+def test_a_semicolon_csv_on_standard_input_is_named_alike_by_every_engine(tiny):
+    notes = [CliRunner().invoke(main, ["eval", str(tiny), "--input-format", "csv", "--as-of",
+                                       AS_OF, "--engine", e], input="lead_id;email\n1;a\n").stderr
+             for e in ("python", "duckdb")]
+    assert notes[0] == notes[1] and notes[0].startswith("funnel: standard input: the header")
+
+
+def test_a_line_break_in_the_version_label_stays_inside_the_sql_comment(tmp_path):
+    # `version "1\nDROP TABLE leads;"` printed a second line, `DROP TABLE leads; sha256:…`,
+    # outside the `--` comment: a statement of its own in the printed SQL.
+    (tmp_path / "p.funnel").write_text(TINY.replace(
+        'id lead_id', 'version "1\\nDROP TABLE leads; \\u2028 x\\r y \\u0085 z"\nid lead_id'))
+    got = CliRunner().invoke(main, ["sql", str(tmp_path), "--dialect", "duckdb"])
+    assert got.exit_code == 0, got.output
+    head = got.stdout.split("\n")[0]
+    assert head.startswith("-- funnel-policy: p 1\\x0aDROP TABLE leads; \\u2028 x\\x0d y \\x85 z")
+    assert all(line.startswith("--") for line in got.stdout.split("\n")[:3])
+    assert got.stdout.split("\n")[1].startswith("-- dialect: duckdb")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE leads (lead_id VARCHAR, email VARCHAR, employees DOUBLE)")
+    con.execute(got.stdout)
+    assert con.execute("SELECT count(*) FROM leads").fetchone() == (0,)

@@ -94,7 +94,12 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
                           replace=True)
     text = stmt.sql(dialect=dialect, pretty=pretty)
     info = pol.info
-    head = [f"-- funnel-policy: {info.name or '(unnamed)'} {info.version or ''} {info.digest}",
+    from policy.render.escape import terminal
+
+    # the version label is free text: a line break in it would end the comment and make
+    # the rest of the label a statement of its own (`version "1\nDROP TABLE leads;"`)
+    version = terminal(info.version or "")
+    head = [f"-- funnel-policy: {info.name or '(unnamed)'} {version} {info.digest}",
             f"-- dialect: {dialect}; reads `{table}`; one row per lead in the tabular form "
             "(docs/warehouse.md)"]
     head += [f"-- note: {note}" for note in NOTES[dialect]]
