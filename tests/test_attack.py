@@ -421,3 +421,25 @@ def test_a_line_break_in_the_version_label_stays_inside_the_sql_comment(tmp_path
     con.execute("CREATE TABLE leads (lead_id VARCHAR, email VARCHAR, employees DOUBLE)")
     con.execute(got.stdout)
     assert con.execute("SELECT count(*) FROM leads").fetchone() == (0,)
+
+
+def test_parquet_to_parquet_columns_have_the_python_engines_types(tmp_path):
+    # --engine duckdb from Parquet to Parquet wrote the columns the statement leaves NULL
+    # (no `version`, no recycle reason, a handoff without `sla` or `escalate`) as Parquet
+    # columns of type NULL; the python engine's file has VARCHAR there.
+    (tmp_path / "p.funnel").write_text(TINY
+                                       + 'handoff mql to m {\n  route "a" otherwise\n}\n')
+    src = tmp_path / "in.parquet"
+    duckdb.connect().execute(f"COPY (SELECT * FROM (VALUES ('a', 'x@y', 500), ('b', NULL, 1)) "
+                             f"t(lead_id, email, employees)) TO '{src}' (FORMAT parquet)")
+    described = []
+    for engine in ("python", "duckdb"):
+        out = tmp_path / f"{engine}.parquet"
+        got = _eval(tmp_path, src, "--engine", engine, "-o", str(out))
+        assert got.exit_code == 0, got.output
+        described.append((duckdb.sql(f"DESCRIBE SELECT * FROM '{out}'").fetchall(),
+                          duckdb.sql(f"SELECT * FROM '{out}' ORDER BY line").fetchall()))
+    assert described[0] == described[1]
+    types = {name: ty for name, ty, *_ in described[0][0]}
+    assert types["policy_version"] == types["reason"] == "VARCHAR"
+    assert types["handoff_mql_sla_status"] == types["handoff_mql_escalate_to"] == "VARCHAR"

@@ -552,6 +552,7 @@ def test_parquet_to_parquet_is_one_parallel_order_preserving_copy(tmp_path):
     only when no operator of the plan is a source without batch indexes, and a hash
     join is one: the calendars are lists and long IN lists are not joins, or the
     Parquet path runs on one core (bench/README.md, fifth 2026-12-05 session)."""
+    from policy.engine.tabular import layout
     from policy.sql.duck import _no_joins, parquet_copy
 
     src = tmp_path / "leads.parquet"
@@ -566,8 +567,9 @@ def test_parquet_to_parquet_is_one_parallel_order_preserving_copy(tmp_path):
         query = engine.parquet_query(engine.parquet_view(str(src)), engine.years)
         assert "JOIN" not in query.upper().replace("CROSS JOIN", "")
         with _no_joins(engine.con):
-            plan = engine.con.execute(
-                "EXPLAIN " + parquet_copy(query, str(tmp_path / "out.parquet"))).fetchall()
+            # with the casts to the python engine's column types, as the engine runs it
+            plan = engine.con.execute("EXPLAIN " + parquet_copy(
+                query, str(tmp_path / "out.parquet"), layout(engine.pol).columns)).fetchall()
     finally:
         engine.close()
     text = "\n".join(row[1] for row in plan)

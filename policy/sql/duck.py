@@ -444,7 +444,8 @@ class DuckEngine(BatchEngine):
             for attempt in range(1, 5):
                 try:
                     with _no_joins(self.con), self._copy_memory():
-                        self.con.execute(parquet_copy(self.parquet_query(src, years), path))
+                        self.con.execute(parquet_copy(self.parquet_query(src, years), path,
+                                                      layout(self.pol).columns))
                 except duckdb.Error as exc:
                     raise OSError(str(exc).splitlines()[0]) from None
                 # No row leaves DuckDB here, so business time beyond the calendar

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["COPY_MEMORY_PER_THREAD_MB", "copy_memory", "parquet_copy"]
+__all__ = ["COLUMN_TYPES", "COPY_MEMORY_PER_THREAD_MB", "copy_memory", "parquet_copy"]
 
 #: DuckDB's memory limit while Parquet is copied to Parquet, per DuckDB thread (never
 #: below the engine's 1 GB). The order-keeping parallel copy (``Batch Copy To File``)
@@ -28,9 +28,28 @@ __all__ = ["COPY_MEMORY_PER_THREAD_MB", "copy_memory", "parquet_copy"]
 COPY_MEMORY_PER_THREAD_MB = 768
 
 
-def parquet_copy(query: str, path: str) -> str:
-    """The COPY of a decision query to a Parquet file, in the query's row order."""
+#: The Parquet type of each kind of tabular column, as the python engine writes it
+#: (:class:`policy.sql.parquet.ParquetWriter`).
+COLUMN_TYPES = {"int": "BIGINT", "string": "VARCHAR", "bool": "BOOLEAN",
+                "timestamp": "TIMESTAMP", "json": "VARCHAR", "list": "VARCHAR[]"}
+
+
+def parquet_copy(query: str, path: str, columns: Any = None) -> str:
+    """The COPY of a decision query to a Parquet file, in the query's row order.
+
+    ``columns`` (the tabular layout's columns) casts each column to its type: a column
+    the statement writes as a bare NULL (``policy_version`` without a `version` line,
+    ``reason`` without a recycle rule, a handoff's SLA columns without an `sla`) was a
+    Parquet column of type NULL, where the python engine's file has VARCHAR."""
+    if columns is not None:
+        cast = ", ".join(f"CAST({_ident(c.name)} AS {COLUMN_TYPES[c.kind]}) AS {_ident(c.name)}"
+                         for c in columns)
+        query = f"SELECT {cast} FROM ({query})"
     return f"COPY ({query}) TO {_quote(path)} (FORMAT parquet, PRESERVE_ORDER true)"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _quote(text: str) -> str:
