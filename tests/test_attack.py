@@ -443,3 +443,31 @@ def test_parquet_to_parquet_columns_have_the_python_engines_types(tmp_path):
     types = {name: ty for name, ty, *_ in described[0][0]}
     assert types["policy_version"] == types["reason"] == "VARCHAR"
     assert types["handoff_mql_sla_status"] == types["handoff_mql_escalate_to"] == "VARCHAR"
+
+
+REJECTING = TINY + '''state nurture owned by m
+handoff mql to m {
+  route "a" otherwise
+  reject to nurture with reason why in ["bad fit"]
+}
+'''
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_the_report_writes_control_characters_from_leads_as_visible_escapes(tmp_path, fmt):
+    # A --by value or a rejection reason holding NUL or a bidi override (U+202E, which
+    # shows the rest of a line reversed) reached the Markdown and HTML reports, tables
+    # and charts, as raw characters.
+    (tmp_path / "p.funnel").write_text(REJECTING)
+    odd = "\u202eevil\u0000nul\u2028x"
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("".join(json.dumps({"lead_id": str(i), "email": "e", "employees": 500,
+                                         "src": odd, "why": odd, "rejected": True}) + "\n"
+                             for i in range(3)))
+    got = CliRunner().invoke(main, ["report", str(tmp_path), str(leads), "--as-of", AS_OF,
+                                    "--by", "src", "--format", fmt])
+    assert got.exit_code == 0, got.output
+    for raw in ("\u202e", "\u0000", "\u2028"):
+        assert raw not in got.stdout
+    assert "evil" in got.stdout and ("\\u202eevil\\x00nul" in got.stdout
+                                     or "\\\\u202eevil\\\\x00nul" in got.stdout)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from policy.render.escape import terminal
+
 __all__ = ["available", "charts"]
 
 _XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
@@ -41,6 +43,20 @@ def _svg(key: str, chart: Any) -> str:
     return re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
 
 
+def _labels(value: Any) -> Any:
+    """The report with every text (a ``--by`` value, a rejection or recycle reason, from
+    the leads) with line breaks, control characters, bidi overrides and lone surrogates
+    as visible escapes (``\\x00``): vl-convert refuses U+2028 and U+2029 ("Unexpected
+    token ILLEGAL", a traceback) and aborts the whole process on NUL."""
+    if isinstance(value, str):
+        return terminal(value)
+    if isinstance(value, dict):
+        return {_labels(k): _labels(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_labels(v) for v in value]
+    return value
+
+
 def _config(chart: Any) -> Any:
     return (chart.configure_axis(labelFontSize=11, titleFontSize=11, labelLimit=220)
             .configure_view(stroke=None).configure_legend(labelLimit=220))
@@ -49,6 +65,8 @@ def _config(chart: Any) -> Any:
 def charts(report: dict[str, Any]) -> dict[str, str]:
     """Chart key -> inline SVG, for every chart the report has data for."""
     import altair as alt
+
+    report = _labels(report)
 
     out: dict[str, str] = {}
     stages = list(report["funnel"])

@@ -2,20 +2,27 @@
 
 No script, no style sheet, font or image is fetched: the CSS is inline and the charts
 are inline SVG (:mod:`policy.report.charts`). Every string from the policy or the leads
-is escaped with :func:`html.escape`. Without the ``[report]`` extra the page still holds
-every table, and a note at the top says how to add the charts.
+is escaped with :func:`escape` (``html.escape``, and control characters as visible
+escapes). Without the ``[report]`` extra the page still holds every table, and a note at
+the top says how to add the charts.
 """
 
 from __future__ import annotations
 
 import re
-from html import escape
 from typing import Any
 
+from policy.render.escape import html_text
 from policy.report import charts as charts_mod
 from policy.report.render import Table, tables
 
 __all__ = ["to_html"]
+
+
+def escape(text: Any) -> str:
+    """:func:`html.escape`, with control characters (HTML forbids them), bidi overrides
+    and lone surrogates from a lead or a policy as visible escapes (``\\x00``)."""
+    return html_text(str(text))
 
 #: Cells that are figures (right-aligned): counts, percentages, hours, days, a dash.
 _NUMERIC = re.compile(r"[0-9][0-9,.]*%?|–").fullmatch

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from policy.render.escape import one_line, visible
 from policy.report.render import Table, tables
 
 __all__ = ["md", "to_markdown"]
@@ -22,9 +23,10 @@ _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
 def md(text: Any) -> str:
     """Text safe inside Markdown (and a table cell): markup characters backslash-escaped, ``<``,
-    ``>`` and ``&`` as entities, line breaks and tabs as spaces."""
-    s = str(text)
-    s = s.replace("\r\n", " ").replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    ``>`` and ``&`` as entities, line breaks (every one :func:`one_line` knows) and tabs as
+    spaces, other control characters and bidi overrides as visible escapes."""
+    s = one_line(str(text)).replace("\t", " ")
+    s = visible(s)  # NUL, ESC, bidi overrides, lone surrogates: as `\x00`, `\u202e`
     return _SPECIAL.sub(lambda m: _ENTITIES.get(m.group(1), "\\" + m.group(1)), s)
 
 
