@@ -77,8 +77,15 @@ def init(directory: str, name: str | None) -> None:
                 f.write(text)
     except OSError as exc:
         fail_usage(f"{exc.filename or root}: cannot write: {exc.strerror or exc}")
-    where = "" if os.path.abspath(directory) == os.getcwd() else f"cd {directory} && "
-    click.echo(f"wrote a starter policy `{policy_name}` in {root}/rules, a "
+    import shlex
+
+    from policy import terminal_text
+
+    # a command to paste: the folder quoted for the shell, and no control character
+    # (ESC, CR) of a folder name reaches the terminal
+    where = ("" if os.path.abspath(directory) == os.getcwd()
+             else f"cd {terminal_text(shlex.quote(directory))} && ")
+    click.echo(f"wrote a starter policy `{policy_name}` in {terminal_text(str(root))}/rules, a "
                ".pre-commit-config.yaml and .github/workflows/funnel-policy.yml")
     click.echo("next:")
     click.echo(f"  {where}funnel check rules && funnel test rules")

@@ -471,3 +471,19 @@ def test_the_report_writes_control_characters_from_leads_as_visible_escapes(tmp_
         assert raw not in got.stdout
     assert "evil" in got.stdout and ("\\u202eevil\\x00nul" in got.stdout
                                      or "\\\\u202eevil\\\\x00nul" in got.stdout)
+
+
+def test_init_prints_a_cd_command_that_pastes_for_any_folder_name(tmp_path):
+    # `cd ini/we ird'"dir && funnel check rules` was printed as it stands: pasted, the
+    # shell split the folder at the space and waited for the closing quote.
+    import shlex
+    import subprocess
+
+    folder = tmp_path / "we ird'\"dir"
+    got = CliRunner().invoke(main, ["init", str(folder)])
+    assert got.exit_code == 0, got.output
+    line = got.stdout.splitlines()[2].strip()
+    assert line == f"cd {shlex.quote(str(folder))} && funnel check rules && funnel test rules"
+    cd = line.split(" && ")[0]
+    assert subprocess.run(["sh", "-c", f"{cd} && pwd"], capture_output=True, text=True
+                          ).stdout.strip() == str(folder)
