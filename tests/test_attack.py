@@ -487,3 +487,24 @@ def test_init_prints_a_cd_command_that_pastes_for_any_folder_name(tmp_path):
     cd = line.split(" && ")[0]
     assert subprocess.run(["sh", "-c", f"{cd} && pwd"], capture_output=True, text=True
                           ).stdout.strip() == str(folder)
+
+
+def test_diff_names_sample_leads_as_the_table_view_does(tmp_path):
+    # `funnel diff --leads` wrote a sample lead's id with Python's str(): {'a': 1}, True,
+    # where eval's table view and CSV write {"a": 1}, true.
+    base, head = tmp_path / "base", tmp_path / "head"
+    base.mkdir()
+    head.mkdir()
+    (base / "p.funnel").write_text(TINY)
+    (head / "p.funnel").write_text(TINY.replace("employees >= 100", "employees >= 1000"))
+    leads = tmp_path / "leads.jsonl"
+    ids = [{"a": 1}, [1, "x"], True, 1.5, "s"]
+    leads.write_text("".join(json.dumps({"lead_id": i, "email": "e", "employees": 500}) + "\n"
+                             for i in ids))
+    got = CliRunner().invoke(main, ["diff", str(base), str(head), "--leads", str(leads),
+                                    "--as-of", AS_OF, "--format", "json"])
+    assert got.exit_code == 0, got.output
+    samples = json.loads(got.stdout)["impact"]["placements"][0]["samples"]
+    assert samples == ['{"a": 1}', '[1, "x"]', "true", "1.5", "s"]
+    table = _eval(base, leads, "--format", "table").stdout.splitlines()[2:]
+    assert [line.split()[1] for line in table] == ['{"a":', '[1,', "true", "1.5", "s"]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from policy.engine.decision import Decision
+from policy.engine.tabular import cell_text
 from policy.engine.timestamps import format_timestamp, from_datetime
 from policy.render.markdown import md_code, md_escape
 from policy.review.impact_decide import decided_lines, decided_pairs, instant
@@ -478,8 +479,8 @@ class _Measured:
             def lead_id(line=line, a=a, b=b) -> str:
                 for d in (a, b):
                     lead = getattr(d, "lead", None)
-                    if lead is not None:
-                        return str(lead)
+                    if lead is not None:  # as CSV and the table view write it
+                        return cell_text("json", lead)
                 return f"line {line}"
 
             a_ok, b_ok = type(a) is Decision, type(b) is Decision
