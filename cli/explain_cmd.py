@@ -42,7 +42,7 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
             if record.error is not None and type(record.value) is not dict:
                 continue  # nothing to read an id from
             lead_id = pol.lead_id(record.value)
-            if lead_id is not None and _id_text(lead_id) == wanted:
+            if lead_id is not None and wanted in _id_texts(lead_id):
                 found = record
                 break
     except LeadFileError as exc:
@@ -70,15 +70,18 @@ def refused(where: str, message: str, problems) -> NoReturn:
     sys.exit(PROBLEMS)
 
 
-def _id_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
+def _id_texts(value: Any) -> tuple[str, ...]:
+    """The texts ``--id`` takes for an id: as the table view, CSV and ``diff`` write it
+    (text as it is, anything else as JSON text: ``true``, ``1.0``, ``{"a": 1}``), and a
+    whole float also as an integer (``1``)."""
+    if isinstance(value, str):
+        return (value,)
+    import json
+
+    shown = json.dumps(value, ensure_ascii=False)
     if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (dict, list)):  # as the table view and CSV write it
-        import json
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        return (shown, str(int(value)))
+    return (shown,)
 
 
 def read_lead(spec: str, schema: Any = None, model: Any = None) -> tuple[Any, str]:

@@ -508,3 +508,7 @@ def test_diff_names_sample_leads_as_the_table_view_does(tmp_path):
     assert samples == ['{"a": 1}', '[1, "x"]', "true", "1.5", "s"]
     table = _eval(base, leads, "--format", "table").stdout.splitlines()[2:]
     assert [line.split()[1] for line in table] == ['{"a":', '[1,', "true", "1.5", "s"]
+    for text in samples:  # and explain --id finds each by that text
+        found = CliRunner().invoke(main, ["explain", str(base), str(leads), "--as-of", AS_OF,
+                                          "--id", text])
+        assert found.exit_code == 0 and found.stdout.startswith("Lead "), (text, found.output)
