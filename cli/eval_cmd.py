@@ -222,6 +222,11 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
     if totals.refused:
         click.echo(policy.refusal_summary(totals.first_refusals, totals.refused, totals.total),
                    err=True)
+        if source is not None:  # a text input: the python engine's hint (spec section 9)
+            in_fmt = input_format or policy.input_format_of(leads, source.head)
+            hint = policy.format_hint(in_fmt, source.head, totals.refused, totals.total)
+            if hint:
+                click.echo(f"funnel: hint: {shown} {hint}", err=True)
     sys.exit(PROBLEMS if totals.refused else OK)
 
 

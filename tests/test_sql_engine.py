@@ -703,3 +703,32 @@ def test_every_kind_of_document_decides_as_python_after_one_parse(tmp_path):
     data = "\n".join(x for item in odd for x in (good, item)).encode() + b"\n"
     stdout = _same_eval_on_both_engines(tmp_path, data)
     assert len(stdout.splitlines()) == 2 * len(odd)
+
+
+def test_engine_duckdb_gives_the_python_engines_format_hint(tmp_path):
+    """Most records of a JSON Lines input refused, and the first bytes plainly CSV: the
+    summary adds the python engine's hint (spec section 9, "Lead input, precisely"),
+    with the same standard error and output as the python engine."""
+    leads = tmp_path / "export.txt"
+    leads.write_text("lead_id,email\nX-1,a@b.com\nX-2,b@b.com\n", "utf-8")
+    runner = CliRunner()
+    outs = []
+    for engine in ("python", "duckdb"):
+        res = runner.invoke(main, ["eval", str(RULES), str(leads), "--input-format", "jsonl",
+                                   "--as-of", AS_OF_TEXT, "--engine", engine])
+        assert res.exit_code == 1, res.output
+        outs.append((res.stdout, res.stderr))
+    assert f"funnel: hint: {leads} looks like CSV: use --input-format csv" in outs[1][1]
+    assert outs[1] == outs[0]
+    # standard input is named as the python engine names it
+    piped = runner.invoke(main, ["eval", str(RULES), "-", "--as-of", AS_OF_TEXT,
+                                 "--engine", "duckdb"], input=leads.read_bytes())
+    assert piped.exit_code == 1 and len(piped.stdout.splitlines()) == 3
+    assert "funnel: hint: standard input looks like CSV: use --input-format csv" \
+        in piped.stderr
+    # half the records refused, or none: no hint
+    decided = (RULES / "leads.jsonl").read_text("utf-8").splitlines()[0]
+    leads.write_text(f"lead_id,email\n{decided}\n", "utf-8")
+    res = runner.invoke(main, ["eval", str(RULES), str(leads), "--input-format", "jsonl",
+                               "--as-of", AS_OF_TEXT, "--engine", "duckdb"])
+    assert res.exit_code == 1 and "hint" not in res.stderr

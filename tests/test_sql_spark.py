@@ -208,3 +208,20 @@ def test_spark_refuses_scores_past_a_64_bit_integer_as_python(spark_engine, tmp_
         assert res.exit_code == 1, res.output
         outs.append(res.output)
     assert outs[1] == outs[0]
+
+
+def test_spark_gives_the_python_engines_format_hint(spark_engine, tmp_path):
+    """Most records of a JSON Lines input refused and the first bytes plainly CSV: the
+    python engine's hint, and its standard output and error (spec section 9)."""
+    leads = tmp_path / "export.txt"
+    leads.write_text("lead_id,email\nX-1,a@b.com\nX-2,b@b.com\n", "utf-8")
+    runner = CliRunner()
+    outs = []
+    for engine in ("python", "spark"):
+        res = runner.invoke(main, ["eval", str(SMALL), str(leads), "--input-format", "jsonl",
+                                   "--as-of", "2026-12-01T16:00:00Z", "--engine", engine,
+                                   "--spark-master", "local[2]"])
+        assert res.exit_code == 1, res.output
+        outs.append((res.stdout, res.stderr))
+    assert f"funnel: hint: {leads} looks like CSV: use --input-format csv" in outs[1][1]
+    assert outs[1] == outs[0]
