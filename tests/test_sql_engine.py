@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ACME
 from engine_strategies import AS_OFS, leads, leads_for, load_text, mutated, policies
 from funnel_cli.main import main
 from hypothesis import HealthCheck, given, settings
@@ -34,7 +35,6 @@ from policy.syntax.parser import parse
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"
-ACME = REPO.parent / "shared" / "spec" / "conformance" / "acme"
 AS_OF_TEXT = "2026-12-01T16:00:00Z"
 
 # --------------------------------------------------------------------------- calendars

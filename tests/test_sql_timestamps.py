@@ -125,3 +125,42 @@ def test_printed_duckdb_sql_reads_native_timestamp_columns_as_text_of_the_same_i
                     "timezone('UTC', accepted_at::TIMESTAMPTZ)::TIMESTAMP_NS AS accepted_at, "
                     "last_at::DATE AS last_at, seen_at::TIMESTAMPTZ AS seen_at FROM texts")
         assert sorted(con.execute(sql).fetchall()) == text, zone
+
+
+def _z_forms() -> list[str]:
+    """Texts of the form ``YYYY-MM-DDTHH:MM:SSZ`` around every edge (the year 0, leap
+    and non-leap Februaries of 1900, 2000 and 2023, hour 24, minute and second 60) and a
+    few that are not quite it (a sign, a space or a letter in a digit's place)."""
+    import itertools
+
+    texts = [f"{y}-{mo}-{d}T{h}:{mi}:{sec}Z" for y, mo, d, h, mi, sec in itertools.product(
+        ["0000", "0001", "1900", "2000", "2023", "2024", "9999"],
+        ["00", "01", "02", "04", "12", "13"], ["00", "01", "28", "29", "30", "31", "32"],
+        ["00", "23", "24", "99"], ["00", "59", "60"], ["00", "59", "60", "61"])]
+    return texts + ["+026-01-01T00:00:00Z", "2026-01-01T00:00:0 Z", "2026-0a-01T00:00:00Z",
+                    "2026-01-01t00:00:00Z", "2026-01-01T00:00:00z", " 2026-01-01T00:00:0Z",
+                    "2026-01-01T00:00:00Z ", "٢٠٢٦-01-01T00:00:00Z"]
+
+
+def test_the_json_sources_quick_instant_reads_the_z_form_as_python():
+    """``DuckJson.quick_instant``: wherever its condition holds, its instant is the
+    python engine's (or both refuse); the texts it leaves to the general rules (year 0,
+    hour 24, anything not exactly the form) are read by those, tested above."""
+    from policy.sql.sources import DuckJson
+
+    src = DuckJson(_D)
+    texts = _z_forms()
+    assert src.quick_instant(exp.column("s"), "date") is None
+    for kind in ("date-time", "any"):
+        cond, value = src.quick_instant(exp.column("s"), kind)
+        rows = _CON.execute(f"SELECT s, {cond.sql('duckdb')}, {value.sql('duckdb')} "
+                            "FROM (SELECT unnest($1) AS s, generate_subscripts($1, 1) AS i) "
+                            "ORDER BY i", [texts]).fetchall()
+        taken = [(s, got) for s, ok, got in rows if ok]
+        assert len(taken) > len(texts) // 3
+        wrong = [(s, got, parse_timestamp(s, kind=kind)) for s, got in taken
+                 if got != parse_timestamp(s, kind=kind)]
+        assert wrong == []
+        left = {s for s, ok, _ in rows if not ok}
+        assert {"0000-01-01T00:00:00Z", "2024-01-01T24:00:00Z", "+026-01-01T00:00:00Z",
+                "2026-01-01t00:00:00Z"} <= left

@@ -22,7 +22,8 @@ from policy.model.schema import format_path
 from policy.sql.dialects import Dialect
 from policy.sql.values import SqlUnsupported, dbl
 
-__all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "schema_checks", "schema_kinds",
+__all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "quick_shapes", "quick_value",
+           "schema_checks", "schema_kinds",
            "timestamp_parts",
            "timestamp_shape",
            "timestamp_value"]
@@ -139,6 +140,27 @@ def timestamp_parts(s: exp.Expression, kind: str, ok: exp.Expression
         ("fr", exp.cast(frac6, "BIGINT")), ("sg", sign), ("oh", digits(oh)),
         ("om", digits(om)),
     ]]
+
+
+def quick_shapes(shape: exp.Expression, fast: tuple | None, name: str
+                 ) -> list[exp.Expression]:
+    """The shape column ``{name}_shape`` of a timestamp field, and with ``fast`` (a
+    source's ``quick_instant``: the test that the text has the common form, its
+    instant) the column ``{name}_quick`` of that test: the shape then holds only for
+    the other texts, so :func:`timestamp_parts` takes apart only those."""
+    if fast is None:
+        return [shape.as_(f"{name}_shape", copy=False)]
+    other = exp.Case(ifs=[exp.If(this=fast[0].copy(), true=exp.false())], default=shape)
+    return [fast[0].as_(f"{name}_quick", copy=False), other.as_(f"{name}_shape", copy=False)]
+
+
+def quick_value(value: exp.Expression, fast: tuple | None, name: str) -> exp.Expression:
+    """A timestamp field's instant: ``fast``'s where its test held (see
+    :func:`quick_shapes`), else ``value``, :func:`timestamp_value` of the parts."""
+    if fast is None:
+        return value
+    return exp.Case(ifs=[exp.If(this=exp.column(f"{name}_quick"), true=fast[1])],
+                    default=value)
 
 
 def timestamp_value(col, d: Dialect) -> exp.Expression:

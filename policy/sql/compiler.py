@@ -24,6 +24,8 @@ from policy.engine import ir
 from policy.engine.tabular import HANDOFF_FIELDS
 from policy.sql.calendars import CalendarTables
 from policy.sql.checks import (
+    quick_shapes,
+    quick_value,
     schema_checks,
     schema_paths,
     timestamp_parts,
@@ -259,17 +261,19 @@ class _Build(HandoffParts):
         # a typed column's instant (Parquet TIMESTAMP), except under --local-tz, where
         # its text (no offset) is local time and is read as such
         direct = getattr(self.src, "instant", None) if self.opts.local_tz is None else None
+        quick = getattr(self.src, "quick_instant", None) if self.opts.local_tz is None else None
         for (path, kind), name in self.tsreg.items():
             t = direct(path, kind, self.path_index(path)) if direct is not None else None
             if t is not None:  # a typed column's instant: nothing to parse
                 values.append(t.as_(f"{name}_t", copy=False))
                 continue
             s = self.slot(path, "s")
-            shapes.append(timestamp_shape(s, kind).as_(f"{name}_shape", copy=False))
+            fast = quick(s, kind) if quick is not None else None  # the common form's
+            shapes += quick_shapes(timestamp_shape(s, kind), fast, name)
             parts += [e.as_(f"{name}_{p}", copy=False) for p, e in
                       timestamp_parts(s, kind, _col(f"{name}_shape"))]
-            values.append(timestamp_value(lambda p, name=name: _col(f"{name}_{p}"), d)
-                          .as_(f"{name}_t", copy=False))
+            values.append(quick_value(timestamp_value(lambda p, name=name: _col(f"{name}_{p}"),
+                                                      d), fast, name).as_(f"{name}_t", copy=False))
         self._add("ts0", exp.select(exp.Star(), *shapes).from_("sl", copy=False))
         self._add("tp", exp.select(exp.Star(), *parts).from_("ts0", copy=False))
         values_from = "tp"

@@ -219,6 +219,32 @@ class DuckJson:
         """The record's JSON type, as the Python reader names it (NULL: not JSON)."""
         return _duck_type(exp.column("_doctype"))
 
+    def quick_instant(self, s: exp.Expression, kind: str
+                      ) -> tuple[exp.Expression, exp.Expression] | None:
+        """(whether the text ``s`` has the form nearly every lead's timestamp has,
+        ``2026-11-02T15:00:00Z``; its instant in µs) for the compiler, which takes the
+        text apart by the general rules only when it has another form
+        (:func:`policy.sql.checks.timestamp_parts`). DuckDB's own ``TIMESTAMP`` cast
+        reads that form as :func:`~policy.engine.timestamps.parse_timestamp` does
+        (NULL where it refuses: February 30, minute 60…) except the year 0 and the
+        hour 24, which DuckDB takes and the python engine refuses: those texts are left
+        to the general rules (tests/test_sql_timestamps.py). A ``date`` is never this
+        form."""
+        if kind == "date":
+            return None
+        glob = exp.Glob(this=s.copy(), expression=_S(_Z_FORM_GLOB))
+        # the year 0 and the hour 24: text comparisons of digits (GLOB checked them)
+        year0 = exp.EQ(this=exp.Substring(this=s.copy(), start=exp.Literal.number(1),
+                                          length=exp.Literal.number(4)), expression=_S("0000"))
+        hour = exp.Substring(this=s.copy(), start=exp.Literal.number(12),
+                             length=exp.Literal.number(2))
+        cond = exp.Coalesce(this=exp.And(this=glob, expression=exp.And(
+            this=exp.Not(this=year0), expression=exp.LT(this=hour, expression=_S("24")))),
+            expressions=[exp.false()])
+        # the whole text: DuckDB reads the `Z` as UTC
+        value = _call("EPOCH_US", exp.TryCast(this=s.copy(), to=exp.DataType.build("TIMESTAMP")))
+        return cond, value
+
     def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
         if not path:  # the record: an object once the record is decided at all
             return self.doc_kind() if slot == "ty" else exp.column("txt") if slot == "j" \
@@ -284,6 +310,10 @@ class DuckJson:
                 this=exp.Coalesce(this=exp.Paren(this=anyok), expressions=[exp.false()]))))
             return _case([(is_arr, exp.ArraySize(this=bad))])
         return None
+
+
+#: ``YYYY-MM-DDTHH:MM:SSZ``, digits where the digits go (a GLOB: no regular expression)
+_Z_FORM_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z"
 
 
 def _overflows(v: exp.Expression) -> exp.Expression:
