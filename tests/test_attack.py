@@ -512,3 +512,24 @@ def test_diff_names_sample_leads_as_the_table_view_does(tmp_path):
         found = CliRunner().invoke(main, ["explain", str(base), str(leads), "--as-of", AS_OF,
                                           "--id", text])
         assert found.exit_code == 0 and found.stdout.startswith("Lead "), (text, found.output)
+
+
+@pytest.mark.parametrize("args", [["eval", "{p}", "{leads}", "--engine", "python"],
+                                  ["eval", "{p}", "{leads}", "--engine", "duckdb"],
+                                  ["eval", "{p}", "{pq}", "--engine", "duckdb"],
+                                  ["docs", "{p}"], ["sql", "{p}"], ["report", "{p}", "{leads}"]])
+@pytest.mark.parametrize("name", ["out.parquet/", "out/"])
+def test_an_output_path_that_ends_with_a_separator_is_refused(tiny, args, name):
+    # `eval -o x.parquet/` and `docs -o out/` wrote a file `x.parquet` (JSON Lines) or
+    # `out`: the separator says a folder is meant, which sql and report refused.
+    leads = tiny / "leads.jsonl"
+    leads.write_text('{"lead_id": "a", "email": "e"}\n')
+    pq = tiny / "leads.parquet"
+    duckdb.connect().execute(f"COPY (SELECT 'a' AS lead_id) TO '{pq}' (FORMAT parquet)")
+    target = f"{tiny / 'x'}/{name}"  # (pathlib drops the separator)
+    (tiny / "x").mkdir(exist_ok=True)
+    argv = [a.format(p=tiny, leads=leads, pq=pq) for a in args]
+    got = CliRunner().invoke(main, [*argv, "-o", target])
+    assert got.exit_code == 2, got.output
+    assert got.stderr == f"funnel: {target}: cannot write: Is a directory\n"
+    assert list((tiny / "x").iterdir()) == []

@@ -19,7 +19,7 @@ import stat
 from collections.abc import Iterator
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write", "discard_pending"]
+__all__ = ["atomic_open", "atomic_write", "discard_pending", "refuse_folder_path"]
 
 #: Temporary files being written now: removed by `discard_pending` when the process must
 #: end at once (an interrupt whose clean unwinding does not finish in time).
@@ -50,6 +50,17 @@ def _make_pending(tempfile: Any, directory: str, prefix: str) -> tuple[int, str]
     return fd, tmp
 
 
+def refuse_folder_path(path: str | os.PathLike[str]) -> None:
+    """Raise ``IsADirectoryError`` for a path that ends with a separator (``-o out/``):
+    it names a folder, and ``realpath`` would drop the separator and write a file
+    ``out`` (JSON Lines, even for ``-o x.parquet/``)."""
+    text = os.fspath(path)
+    if text.endswith(os.sep) or (os.altsep and text.endswith(os.altsep)):
+        import errno
+
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), text)
+
+
 def _default_mode() -> int:
     # mkstemp creates files 0600; a new output file should get the usual 0666 & ~umask.
     mask = os.umask(0)
@@ -70,6 +81,7 @@ def atomic_open(path: str | os.PathLike[str], *, encoding: str = "utf-8",
     """
     text_args: dict[str, Any] = {} if binary else {"encoding": encoding, "newline": newline}
     mode = "wb" if binary else "w"
+    refuse_folder_path(path)
     target = os.path.realpath(os.fspath(path))
     try:
         info = os.stat(target)

@@ -380,6 +380,9 @@ def atomic_target(target: str) -> Iterator[str]:
     block ends normally (as :func:`policy.io.atomic.atomic_open` does for the python
     writers): a failed or interrupted run leaves the old file, never a torn one. A
     target that exists and is not a regular file (``/dev/null``) is written in place."""
+    from policy.io.atomic import refuse_folder_path
+
+    refuse_folder_path(target)
     real = os.path.realpath(target)
     if os.path.exists(real) and not os.path.isfile(real):
         yield real
