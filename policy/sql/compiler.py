@@ -43,6 +43,7 @@ from policy.sql.sqlparts import (
     _notnull,
     _or_all,
     handoff_values,
+    typed,
     unscorable,
 )
 from policy.sql.values import Compiler, Val, dbl
@@ -490,10 +491,11 @@ class _Build(HandoffParts):
         info = self.info
         ri = _col("_ri")
         cols: list[exp.Expression] = [
-            _col("line").as_("line", copy=False), exp.Paren(this=lead[0]).as_("lead", copy=False),
+            _col("line").as_("line", copy=False),
+            exp.Paren(this=typed(lead[0], "json")).as_("lead", copy=False),
             _S(info.name or "").as_("policy_name", copy=False) if info.name else exp.null().as_(
                 "policy_name", copy=False),
-            (_S(info.version) if info.version is not None else exp.null()).as_(
+            typed(_S(info.version) if info.version is not None else exp.null(), "string").as_(
                 "policy_version", copy=False),
             _S(info.digest).as_("policy_digest", copy=False),
             inst(self.as_of).as_("as_of", copy=False)]
@@ -521,7 +523,7 @@ class _Build(HandoffParts):
                          for i, name in enumerate(program.funnel)])
         cols += [dec(_case(place, reached)).as_("stage", copy=False),
                  dec(reached).as_("reached", copy=False),
-                 dec(_case(why)).as_("reason", copy=False)]
+                 dec(typed(_case(why), "json")).as_("reason", copy=False)]
         cols += [dec(_col(f"sc_{s}")).as_(f"score_{s}", copy=False)
                  for s in program.score_names]
         cols += [dec(next_cols[0]).as_("next_stage", copy=False),
@@ -533,8 +535,8 @@ class _Build(HandoffParts):
             p = f"handoff_{h['stage']}_"
             app = applies[id(h)]
             vals = handoff_values(h, self.as_of)
-            for field, _kind in HANDOFF_FIELDS:
-                e = vals[field]
+            for field, kind in HANDOFF_FIELDS:
+                e = vals[field] if kind == "timestamp" else typed(vals[field], kind)
                 if field in ("sla_start", "sla_due", "sla_stop"):
                     e = inst(e)
                 cols.append(dec(_case([(app, e)])).as_(p + field, copy=False))

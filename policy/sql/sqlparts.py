@@ -19,6 +19,16 @@ def _case(pairs, default=None) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in pairs], default=default)
 
 
+#: the SQL type of a tabular column's kind, for a column the statement writes as NULL
+_NULL_TYPES = {"string": "VARCHAR", "json": "VARCHAR", "bool": "BOOLEAN", "int": "BIGINT"}
+
+
+def typed(e: exp.Expression, kind: str) -> exp.Expression:
+    """``e``, or a NULL of the column's type when ``e`` is a bare NULL: an untyped NULL
+    column is of type NULL in DuckDB (a Parquet column of that type), INT64 in BigQuery."""
+    return exp.cast(e, _NULL_TYPES[kind]) if isinstance(e, exp.Null) else e
+
+
 def _isnull(e) -> exp.Expression:
     return exp.Is(this=e, expression=exp.null())
 

@@ -1,0 +1,50 @@
+"""More adversarial cases (tests/test_attack.py is near the module size limit): each once
+broke a command or made two engines or two outputs disagree; each test names what went
+wrong before its fix."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+import policy
+from policy.sql import to_sql
+
+BARE = '''policy p "No version, no recycle reason, a handoff without sla or escalate"
+team m "@m"
+funnel lead -> mql
+score fit owned by m {
+  +10 if n > 1
+}
+stage lead owned by m {
+  require n is present
+}
+stage mql owned by m {
+  require fit >= 10
+}
+handoff mql to m {
+  route "a" otherwise
+}
+'''
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark", "bigquery", "snowflake", "postgres",
+                                     "trino"])
+def test_printed_sql_types_the_columns_it_leaves_null(tmp_path, dialect):
+    # `funnel sql` wrote `NULL AS policy_version` (and `lead`, `reason`, the handoff's
+    # sla_status, escalate_to and rejection_reason): a column of type NULL in a DuckDB
+    # view, INT64 in BigQuery, where a decision table has text.
+    (tmp_path / "p.funnel").write_text(BARE)
+    text = to_sql(policy.load(tmp_path), dialect=dialect, years=(2026, 2026))
+    assert " NULL AS " not in text.replace("CAST(NULL AS", "")
+    if dialect != "duckdb":
+        return
+    con = duckdb.connect()
+    con.execute("CREATE TABLE leads (n DOUBLE)")
+    con.execute("INSERT INTO leads VALUES (2), (NULL)")
+    con.execute("CREATE VIEW decisions AS " + text.rstrip().rstrip(";"))
+    types = {name: ty for name, ty, *_ in con.execute("DESCRIBE decisions").fetchall()}
+    assert "NULL" not in types.values(), types
+    assert types["policy_version"] == types["reason"] == types["lead"] == "VARCHAR"
+    assert types["handoff_mql_sla_status"] == types["handoff_mql_rejection_reason"] == "VARCHAR"
+    assert {r[6] for r in con.execute("SELECT * FROM decisions").fetchall()} == {None, "mql"}
