@@ -54,6 +54,8 @@ from typing import Any
 
 from policy.report.facts import FactWriter, fact_columns, key_text
 from policy.report.shape import Shape
+from policy.sql.quoting import sql_ident as _ident
+from policy.sql.quoting import sql_string as _q
 
 __all__ = ["SqlFacts"]
 
@@ -62,13 +64,6 @@ _DAY_US = 86_400_000_000
 _PYTHON_BATCH = 10_000
 
 
-def _q(text: str) -> str:
-    """A SQL string literal (policy names only ever reach SQL this way)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class SqlFacts:

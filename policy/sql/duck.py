@@ -59,6 +59,8 @@ from policy.sql.parquet import (
 from policy.sql.parquet import json_select as _parquet_json_select
 from policy.sql.parquet import parquet_types as _parquet_types
 from policy.sql.pqcopy import COPY_MEMORY_PER_THREAD_MB, _no_joins, copy_memory, parquet_copy
+from policy.sql.quoting import sql_ident as _ident
+from policy.sql.quoting import sql_string as _quote
 from policy.sql.sources import DuckJson
 
 __all__ = ["DuckEngine", "duckdb_available"]
@@ -568,12 +570,6 @@ def _year(us: int) -> int:
     return to_datetime(us).year
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 __all__ += ["ParquetWriter", "atomic_target", "parquet_batches", "default_years",

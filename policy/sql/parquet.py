@@ -23,6 +23,8 @@ from typing import Any
 from sqlglot import exp
 
 from policy.sql.dialects import Dialect
+from policy.sql.quoting import sql_ident as _ident
+from policy.sql.quoting import sql_string as _quote
 from policy.sql.sources import DuckJson, _call, _case, _lam
 
 __all__ = ["LINE", "ParquetSource", "ParquetWriter", "atomic_target", "finite", "json_select",
@@ -366,12 +368,6 @@ def _utf8(value: Any) -> Any:
     return value
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @contextlib.contextmanager
@@ -401,9 +397,6 @@ def atomic_target(target: str) -> Iterator[str]:
 
 # --------------------------------------------------------------------------- rows as JSON
 
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def parquet_types(con: Any, path: str) -> list[tuple[str, str]]:

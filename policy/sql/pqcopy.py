@@ -15,6 +15,9 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from policy.sql.quoting import sql_ident as _ident
+from policy.sql.quoting import sql_string as _quote
+
 __all__ = ["COLUMN_TYPES", "COPY_MEMORY_PER_THREAD_MB", "copy_memory", "parquet_copy"]
 
 #: DuckDB's memory limit while Parquet is copied to Parquet, per DuckDB thread (never
@@ -48,12 +51,6 @@ def parquet_copy(query: str, path: str, columns: Any = None) -> str:
     return f"COPY ({query}) TO {_quote(path)} (FORMAT parquet, PRESERVE_ORDER true)"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @contextlib.contextmanager
