@@ -267,8 +267,7 @@ class Compiler:
         if e.func == "domain":
             if s is None:
                 return Val()
-            part = exp.RegexpExtract(this=s, expression=exp.Literal.string("@([^@]*)$"),
-                                     group=exp.Literal.number(1))
+            part = self.d.after_last(s, "@")
             has_at = exp.GT(this=exp.StrPosition(this=s, substr=exp.Literal.string("@")),
                             expression=exp.Literal.number(0))
             return Val({"s": exp.Case(ifs=[exp.If(this=_c(has_at), true=self.d.lower(part))])})
@@ -331,7 +330,7 @@ class Compiler:
                     and isinstance(i.get("n"), exp.Cast)))]
             parts = []
             if strings and a.get("s") is not None:
-                parts.append(_c(exp.In(this=a.get("s"), expressions=strings)))
+                parts.append(_c(self.d.text_in(a.get("s"), strings)))
             if numbers and a.get("n") is not None:
                 parts.append(_c(exp.In(this=a.get("n"), expressions=numbers)))
             if numbers and a.get("t") is not None:
