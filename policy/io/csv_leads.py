@@ -21,6 +21,7 @@ from policy.io.records import (
     LeadFileError,
     Record,
     failed_record,
+    too_deep,
 )
 from policy.model.schema import LeadSchema, format_path
 
@@ -72,7 +73,7 @@ def _json_of(kind: str) -> Callable[[str], object]:
 
     def convert(text: str) -> object:
         text = text.strip()
-        if not text.startswith(opener):
+        if not text.startswith(opener) or too_deep(text):
             return _BAD
         try:
             value = json.loads(text, parse_constant=_refuse_constant)

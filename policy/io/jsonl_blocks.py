@@ -24,7 +24,7 @@ from policy.io.leads import (
     jsonl_record_stdlib,
     object_or_error,
 )
-from policy.io.records import Record, failed_record
+from policy.io.records import MAX_NESTING, TOO_DEEP, Record, failed_record, too_deep
 
 __all__ = ["BLOCK_BYTES", "JsonlBlock", "ReadFailed", "jsonl_blocks"]
 
@@ -205,9 +205,11 @@ class JsonlBlock:
         decode = fast_decode
         last = len(pieces) - 1
         missed = 0
+        shallow = 2 * MAX_NESTING
         for i, piece in enumerate(pieces):
             number += 1
-            if decide is not None:
+            deep = len(piece) > shallow and too_deep(piece)
+            if decide is not None and not deep:
                 try:
                     decision = decide(piece, as_of_us)
                 except ArithmeticError:  # the dict path refuses the lead, and says why
@@ -219,6 +221,8 @@ class JsonlBlock:
                 if missed >= 16 and missed * 4 > i:
                     decide = None
             try:
+                if deep:  # msgspec may read it: the text path refuses it, as read_records
+                    raise ValueError(TOO_DEEP)
                 value = decode(piece)
             except Exception:  # noqa: BLE001 - the text path reads it and explains
                 line = piece.decode("utf-8", "surrogateescape")
@@ -240,4 +244,6 @@ class JsonlBlock:
             value = fast_decode(line)
         except Exception:  # noqa: BLE001 - the standard library reads it and explains
             return jsonl_record_stdlib(number, line)
+        if len(line) > 2 * MAX_NESTING and too_deep(line):
+            return failed_record(number, TOO_DEEP)
         return Record(number, value) if type(value) is dict else object_or_error(number, value)

@@ -52,12 +52,15 @@ import msgspec
 from policy.engine.decision import Problem
 from policy.io.bom import UTF8_SIG as _UTF8_SIG
 from policy.io.records import (
+    MAX_NESTING,
     MAX_RECORD_CHARS,
     NOT_UTF8,
     SURROGATE,
+    TOO_DEEP,
     LeadFileError,
     Record,
     failed_record,
+    too_deep,
 )
 from policy.model.schema import LeadSchema, format_path, json_type_name
 
@@ -79,6 +82,9 @@ _CHUNK = 1 << 16
 fast_decode = msgspec.json.Decoder().decode
 # A JSON escape that may make a lone surrogate (`"\ud800"`): valid JSON, but not text.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
+
+#: Text no longer than this cannot nest deeper than `MAX_NESTING` (the callers' quick test).
+_SHALLOW = 2 * MAX_NESTING
 
 TOO_LONG_MESSAGE = f"the record is longer than {MAX_RECORD_CHARS // (1024 * 1024)} MiB"
 
@@ -274,6 +280,8 @@ def jsonl_record(number: int, line: str) -> Record:
         value = fast_decode(line)
     except Exception:  # noqa: BLE001 - anything msgspec refuses, the standard library reads
         return jsonl_record_stdlib(number, line)
+    if len(line) > _SHALLOW and too_deep(line):
+        return failed_record(number, TOO_DEEP)
     if type(value) is dict:
         return Record(number, value)
     return object_or_error(number, value)
@@ -285,6 +293,8 @@ def jsonl_record_stdlib(number: int, line: str) -> Record:
     surrogate escapes, more than 4,300 digits, deep nesting)."""
     if not line.isascii() and SURROGATE(line):
         return failed_record(number, NOT_UTF8)
+    if too_deep(line):
+        return failed_record(number, TOO_DEEP)
     decoder = _Decoder()
     try:
         value = decoder.decode(line)
@@ -332,7 +342,7 @@ def _bounded_lines(stream: TextIO) -> Iterator[str | None]:
 
 def _decode_failure(error: BaseException) -> str:
     if isinstance(error, RecursionError):
-        return "nested too deeply"
+        return TOO_DEEP.removeprefix("not valid JSON: ")
     if "integer string conversion" in str(error):
         return "a number has more than 4300 digits"
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -421,6 +431,8 @@ class _JsonReader:
             # A number at the end of the buffer may go on in the next chunk.
             if end == len(self.buf) and self.more():
                 continue
+            if end - start > _SHALLOW and too_deep(self.buf[start:end]):
+                raise RecursionError  # as when Python's own limit is met
             return value, start, end
 
     def records(self) -> Iterator[Record]:
@@ -554,6 +566,8 @@ class _JsonReader:
         text = self.buf[self.pos :]
         if not text.isascii() and SURROGATE(text):
             return failed_record(1, NOT_UTF8)
+        if too_deep(text):
+            return failed_record(1, TOO_DEEP)
         try:
             value = self.decoder.decode(text)
         except json.JSONDecodeError as error:

@@ -19,6 +19,42 @@ MAX_RECORD_CHARS = 16 * 1024 * 1024
 """The longest record read (a JSON Lines line, a JSON array element, a CSV row or cell):
 a longer one is an error record, and reading goes on after it with constant memory."""
 
+MAX_NESTING = 500
+"""The deepest nesting of objects and lists a record may have (the record itself is level
+1): a deeper one is an error record (:data:`TOO_DEEP`) in every engine and every input
+format. Python's JSON reader gives up near its recursion limit, which depends on how deep
+the reading code already is, and DuckDB and Spark read any depth: a fixed limit well
+below the first keeps every engine's decision the same."""
+
+TOO_DEEP = "not valid JSON: nested too deeply"
+
+# Strings (where brackets do not count) and the brackets themselves, for `too_deep`.
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def too_deep(text: str | bytes) -> bool:
+    """Whether the JSON ``text`` nests objects and lists more than :data:`MAX_NESTING`
+    levels deep. Cheap for what most records are: it needs more than that many opening
+    brackets before it looks closer."""
+    if len(text) <= MAX_NESTING * 2:
+        return False
+    if isinstance(text, bytes):
+        if text.count(b"[") + text.count(b"{") <= MAX_NESTING:
+            return False
+        text = text.decode("utf-8", "surrogateescape")
+    elif text.count("[") + text.count("{") <= MAX_NESTING:
+        return False
+    depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        else:
+            depth -= 1
+    return False
+
 
 class LeadFileError(Exception):
     """A lead file that cannot be read at all (exit status 2); ``message`` is one line."""

@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from policy.engine.decision import LeadError
 from policy.engine.tabular import layout
+from policy.io.records import MAX_NESTING
 from policy.sql.calendars import FIRST_YEAR, LAST_YEAR, engine_years
 from policy.sql.compiler import Options, build, default_years
 from policy.sql.dialects import dialect
@@ -110,13 +111,19 @@ _SURROGATES = ("SELECT line, txt FROM src WHERE regexp_matches(txt, '\\\\u[dD][8
                "AND txt NOT LIKE chr(1) || '%' AND txt <> chr(0)")
 
 
+#: Staged lines that may nest deeper than the python reader reads (MAX_NESTING): more
+#: opening brackets than that (DuckDB reads any depth; the python reader refuses them).
+_DEEP = (f"(length(txt) > {2 * MAX_NESTING} AND length(txt) - length(replace(replace("
+         f"txt, '[', ''), '{{', '')) > {MAX_NESTING})")
+
+
 def _suspect_query(objects: list[tuple[str, ...]]) -> str:
     """The query of the staged lines the python reader must look at: those of
     :data:`_LENIENT_RE2`, and (column ``repeated``) those with a key repeated in the
     record or in one of the ``objects`` the policy reads below it
     (:func:`policy.sql.fallback.repeated_keys`, the one test eval and report share)."""
     return (f"SELECT line, txt, repeated FROM (SELECT line, txt, "
-            f"regexp_matches(txt, {_LENIENT_RE2}) AS lenient, "
+            f"(regexp_matches(txt, {_LENIENT_RE2}) OR {_DEEP}) AS lenient, "
             f"{repeated_keys(objects)} AS repeated FROM src) "
             f"WHERE lenient OR repeated")
 

@@ -30,6 +30,7 @@ from policy.engine.decision import (
 )
 from policy.engine.runtime import invalid_reason_message
 from policy.engine.tabular import layout
+from policy.io.records import TOO_DEEP, too_deep
 from policy.sql.fallback import OUT_OF_RANGE, beyond_tables, python_decision
 
 __all__ = ["BAD_UTF8", "OUT_OF_RANGE", "Rebuilder", "beyond_tables", "block_lines",
@@ -234,7 +235,8 @@ def sendable_texts(texts: list[str]) -> list[str]:
     :meth:`BatchEngine.decide` sends; ``funnel report`` sends the same)."""
     sent = list(texts)
     for i, text in enumerate(sent):
-        if text != BAD_UTF8 and _LENIENT(text) and reader_refuses(text):
+        if (text != BAD_UTF8 and (_LENIENT(text) or too_deep(text))
+                and reader_refuses(text)):
             sent[i] = _NOT_JSON + text
     return sent
 
@@ -254,6 +256,8 @@ def python_json_error(text: str) -> str | None:
     it is one)."""
     from policy.io.leads import _Decoder
 
+    if too_deep(text):
+        return TOO_DEEP
     decoder = _Decoder()
     try:
         decoder.decode(text)
