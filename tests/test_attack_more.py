@@ -48,3 +48,40 @@ def test_printed_sql_types_the_columns_it_leaves_null(tmp_path, dialect):
     assert types["policy_version"] == types["reason"] == types["lead"] == "VARCHAR"
     assert types["handoff_mql_sla_status"] == types["handoff_mql_rejection_reason"] == "VARCHAR"
     assert {r[6] for r in con.execute("SELECT * FROM decisions").fetchall()} == {None, "mql"}
+
+
+ONE_STAGE = '''policy p "One stage, no handoff, no score"
+team m "@m"
+funnel lead
+stage lead owned by m {
+  require email is present
+  entered at created_at
+}
+'''
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_cohort_keys_write_every_year_with_four_digits(tmp_path, engine):
+    # weeks and quarters wrote the year as DuckDB's CAST does ('1-W01', '999-Q4') while
+    # months wrote '0001-01': the keys of one report disagreed, and a year before 1000
+    # sorted after 1970
+    import json
+
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    (tmp_path / "p.funnel").write_text(ONE_STAGE)
+    stamps = ["0001-01-01T00:00:00Z", "0999-12-20T00:00:00Z", "1969-12-31T23:59:59Z",
+              "9999-12-31T23:59:59Z"]
+    (tmp_path / "l.jsonl").write_text("".join(
+        json.dumps({"email": "a", "created_at": t}) + "\n" for t in stamps))
+    keys = {}
+    for period in ("week", "month", "quarter"):
+        result = CliRunner().invoke(main, [
+            "report", str(tmp_path), str(tmp_path / "l.jsonl"), "--engine", engine,
+            "--as-of", "2027-01-01T00:00:00Z", "--period", period, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        keys[period] = list(json.loads(result.stdout)["cohorts"])
+    assert keys == {"week": ["0001-W01", "0999-W51", "1970-W01", "9999-W52"],
+                    "month": ["0001-01", "0999-12", "1969-12", "9999-12"],
+                    "quarter": ["0001-Q1", "0999-Q4", "1969-Q4", "9999-Q4"]}

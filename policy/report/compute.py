@@ -41,9 +41,10 @@ _US_PER_HOUR = 3_600_000_000
 _US_PER_DAY = 86_400_000_000
 _STATUSES = ("met", "breached", "pending", "unknown")
 _PERIODS = {
-    "week": "CAST(isoyear(t) AS VARCHAR) || '-W' || lpad(CAST(week(t) AS VARCHAR), 2, '0')",
+    "week": ("lpad(CAST(isoyear(t) AS VARCHAR), 4, '0') || '-W' || "
+             "lpad(CAST(week(t) AS VARCHAR), 2, '0')"),
     "month": "strftime(t, '%Y-%m')",
-    "quarter": "CAST(year(t) AS VARCHAR) || '-Q' || CAST(quarter(t) AS VARCHAR)",
+    "quarter": "lpad(CAST(year(t) AS VARCHAR), 4, '0') || '-Q' || CAST(quarter(t) AS VARCHAR)",
 }
 
 
