@@ -160,6 +160,22 @@ def test_column_names_longer_than_the_dialect_allows_are_refused(tmp_path):
     assert "score_" + long in to_sql(pol, dialect="duckdb", years=(2026, 2026))
 
 
+def test_postgres_counts_a_column_names_length_in_bytes(tmp_path):
+    # Postgres cuts a name past 63 bytes (not characters) without an error, so a field
+    # of 40 `ü` (80 bytes) was printed and read a cut name; now it is refused as well
+    name = "ü" * 40
+    (tmp_path / "p.funnel").write_text(
+        f'policy p "P"\nteam t "@t"\nfunnel a\nstage a "A" owned by t {{\n'
+        f'  require `{name}` is present\n}}\n')
+    pol = policy.load(tmp_path)
+    with pytest.raises(SqlUnsupported, match=r"longer than postgres allows \(63 bytes"):
+        to_sql(pol, dialect="postgres")
+    assert name in to_sql(pol, dialect="snowflake", years=(2026, 2026))  # 255 characters
+    (tmp_path / "p.funnel").write_text(
+        (tmp_path / "p.funnel").read_text().replace(name, "ü" * 31))  # 62 bytes
+    assert "ü" * 31 in to_sql(policy.load(tmp_path), dialect="postgres", years=(2026, 2026))
+
+
 def test_funnel_sql_cli(tmp_path):
     runner = CliRunner()
     out = runner.invoke(main, ["sql", str(GOLDEN / "small.funnel"), "--dialect", "spark",

@@ -83,9 +83,9 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     from policy.engine.tabular import columns
 
     for col in columns(pol):
-        if len(col.name) > d.max_identifier:
-            raise SqlUnsupported(f"the column `{col.name}` is longer than {dialect} allows "
-                                 f"({d.max_identifier} characters); shorten the score or "
+        why = d.too_long(col.name)
+        if why is not None:
+            raise SqlUnsupported(f"the column `{col.name}` is {why}; shorten the score or "
                                  "stage name")
     from sqlglot import exp
 

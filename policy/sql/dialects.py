@@ -42,13 +42,24 @@ class Dialect:
     """One dialect's entries. ``name`` is sqlglot's dialect name."""
 
     name: str
-    #: the longest column name the dialect takes
+    #: the longest column name the dialect takes, in characters (``bytes_limit``: in
+    #: UTF-8 bytes, as Postgres counts: a longer name is cut, silently, to that many)
     max_identifier: int = 128
+    bytes_limit: bool = False
     #: a nested field of a structured column: ``struct`` (dot access), ``variant``
     #: (Snowflake OBJECT/VARIANT), ``jsonb`` (Postgres ->>)
     nesting: str = "struct"
     #: runs here (DuckDB and Spark are run by the engines; the others are only printed)
     runnable: bool = False
+
+    def too_long(self, name: str) -> str | None:
+        """Why the column name ``name`` is too long for the dialect (the end of the
+        message: ``longer than postgres allows (63 bytes)``), or None."""
+        size = len(name.encode("utf-8", "surrogatepass")) if self.bytes_limit else len(name)
+        if size <= self.max_identifier:
+            return None
+        unit = "bytes of UTF-8" if self.bytes_limit else "characters"
+        return f"longer than {self.name} allows ({self.max_identifier} {unit})"
 
     # -------------------------------------------------------------- arithmetic
     def int_div(self, a: exp.Expression, b: int) -> exp.Expression:
@@ -284,7 +295,7 @@ DIALECTS: dict[str, Dialect] = {
     "spark": Dialect("spark", max_identifier=255, runnable=True),
     "snowflake": Dialect("snowflake", max_identifier=255, nesting="variant"),
     "bigquery": Dialect("bigquery", max_identifier=300),
-    "postgres": Dialect("postgres", max_identifier=63, nesting="jsonb"),
+    "postgres": Dialect("postgres", max_identifier=63, bytes_limit=True, nesting="jsonb"),
     "trino": Dialect("trino", max_identifier=255),
 }
 

@@ -66,15 +66,14 @@ class TableSource:
     def column(self, path: tuple[str, ...], kind: str) -> exp.Expression:
         if self.flat is not None:
             name = self.flat.join(path)
-            if len(name) > self.d.max_identifier:
-                raise SqlUnsupported(
-                    f"the column `{name}` is longer than {self.d.name} allows "
-                    f"({self.d.max_identifier} characters)")
+            why = self.d.too_long(name)
+            if why is not None:
+                raise SqlUnsupported(f"the column `{name}` is {why}")
             return exp.column(exp.to_identifier(name, quoted=True))
         for key in path:
-            if len(key) > self.d.max_identifier:
-                raise SqlUnsupported(f"the column `{key}` is longer than {self.d.name} allows "
-                                     f"({self.d.max_identifier} characters)")
+            why = self.d.too_long(key)
+            if why is not None:
+                raise SqlUnsupported(f"the column `{key}` is {why}")
         return self.d.field(path[0], path[1:], kind)
 
     def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
