@@ -257,6 +257,8 @@ class Policy:
             d = decide(lead, at)
             if d is not None:
                 return d
+            if type(lead) is not dict and isinstance(lead, dict):
+                return self.evaluate_at(_plain(lead), at)
             return self._engine(lead, self.prepare(lead), at)
         except _UNDECIDABLE as exc:
             raise self._undecidable(lead, exc) from None
@@ -271,6 +273,8 @@ class Policy:
             d = decide(lead, as_of_us)
             if d is not None:
                 return d
+            if type(lead) is not dict and isinstance(lead, dict):
+                return self.evaluate_at(_plain(lead), as_of_us)
             return self._engine(lead, self.prepare(lead), as_of_us)
         except _UNDECIDABLE as exc:
             raise self._undecidable(lead, exc) from None
@@ -317,6 +321,8 @@ class Policy:
     def trace(self, lead: Any, *, as_of: datetime | None = None) -> Decision:
         """Decide one lead with the interpreter and keep every step in ``decision.trace``."""
         at = as_of_instant(as_of)
+        if type(lead) is not dict and isinstance(lead, dict):
+            lead = _plain(lead)
         return self.run_prepared(lead, self.prepare(lead), at, trace=True)
 
     def explain(self, lead: Any, *, as_of: datetime | None = None, color: bool = False) -> str:
@@ -518,3 +524,23 @@ def _compile(program, info: PolicyInfo, *, required: bool, prepare: tuple):
         warnings.warn(f"the compiled engine cannot run this policy ({exc}); "
                       "using the interpreter", RuntimeWarning, stacklevel=3)
         return None
+
+
+def _plain(value: Any) -> Any:
+    """A lead given as a ``dict`` subclass (``json.loads(..., object_pairs_hook=
+    OrderedDict)``, a ``defaultdict``) as the plain values reading JSON gives: the
+    engines test types exactly (``type(v) is dict``), so a subclass read as what it is
+    not, and a nested ``OrderedDict`` counted as missing. Subclasses of ``list``,
+    ``str``, ``int`` and ``float`` (an ``IntEnum``, a ``StrEnum``) become their base
+    type too; anything else is left as it is."""
+    t = type(value)
+    if t is str or t is int or t is float or t is bool or value is None:
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    for base in (bool, str, int, float):
+        if isinstance(value, base):
+            return base(value)
+    return value

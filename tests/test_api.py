@@ -456,3 +456,29 @@ def test_str_of_a_lead_error_shows_every_problem(with_schema):
     errors = [r for r in with_schema.evaluate_many([LEAD, bad], as_of=AT)
               if isinstance(r, policy.LeadError)]
     assert str(errors[0]).startswith("line 2: lead G-9: ")
+
+
+def test_a_lead_given_as_a_dict_subclass_decides_as_the_plain_dict(golden, tmp_path):
+    # json.loads(text, object_pairs_hook=OrderedDict) gave a lead every engine refused
+    # as "expected a JSON object, found object"; an IntEnum or StrEnum value inside it
+    # is read as its int or str
+    import enum
+    from collections import OrderedDict, defaultdict
+
+    class Level(enum.StrEnum):
+        VP = "vp"
+
+    text = json.dumps({**LEAD, "company": {"size": 5}})
+    plain = json.loads(text)
+    ordered = json.loads(text, object_pairs_hook=OrderedDict)
+    ordered["job_level"] = Level.VP
+    want = golden.evaluate(plain, as_of=AT)
+    assert want.scores["fit"] == 40  # vp, and 2 visits
+    assert golden.evaluate(ordered, as_of=AT) == want
+    assert golden.evaluate(defaultdict(int, plain), as_of=AT) == want
+    assert list(golden.evaluate_many([ordered, plain], as_of=AT)) == [want, want]
+    assert golden.trace(ordered, as_of=AT).scores == want.scores
+    with_schema = policy.load(write(tmp_path / "schema", schema=SCHEMA))
+    assert with_schema.evaluate(ordered, as_of=AT) == with_schema.evaluate(plain, as_of=AT)
+    with pytest.raises(policy.LeadError, match="lead_id"):
+        with_schema.evaluate(OrderedDict(email="a@b"), as_of=AT)
