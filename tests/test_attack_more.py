@@ -85,3 +85,43 @@ def test_cohort_keys_write_every_year_with_four_digits(tmp_path, engine):
     assert keys == {"week": ["0001-W01", "0999-W51", "1970-W01", "9999-W52"],
                     "month": ["0001-01", "0999-12", "1969-12", "9999-12"],
                     "quarter": ["0001-Q1", "0999-Q4", "1969-Q4", "9999-Q4"]}
+
+
+FIXED_ZONE = '''policy p "A handoff counted in local time"
+id id
+team m "@m"
+calendar {
+  timezone "America/New_York"
+  workdays mon tue wed thu fri
+  hours 09:00 to 17:00
+}
+funnel lead
+stage lead owned by m {
+  require id is present
+}
+handoff lead to m {
+  route "r" otherwise
+  sla 3 business hours from t0 until t1
+}
+'''
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT+12", "Etc/GMT-5", "America/New_York"])
+def test_local_tz_of_a_fixed_offset_zone_in_duckdb(tmp_path, zone):
+    # --engine duckdb --local-tz Etc/GMT+12 ended in a traceback: the zone's offset
+    # column was an INT32 to DuckDB, and -43,200 s x 10^6 overflowed it
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    (tmp_path / "p.funnel").write_text(FIXED_ZONE)
+    (tmp_path / "l.jsonl").write_text(
+        '{"id": 1, "t0": "2026-03-08T02:30:00"}\n{"id": 2, "t0": "2026-11-01"}\n'
+        '{"id": 3, "t0": "2026-11-02T10:00:00Z", "t1": "2026-11-02 12:00"}\n')
+    out = {}
+    for engine in ("python", "duckdb"):
+        result = CliRunner().invoke(main, [
+            "eval", str(tmp_path), str(tmp_path / "l.jsonl"), "--engine", engine,
+            "--as-of", "2026-12-01T00:00:00Z", "--local-tz", zone, "--format", "csv"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        out[engine] = result.stdout
+    assert out["python"] == out["duckdb"]

@@ -278,8 +278,10 @@ def stage(b, zone: str, values: list[exp.Expression]) -> tuple[str, list[exp.Exp
     out = []
     for (_, name) in b.tsreg.items():
         u = _col(f"{name}_u")
-        moved = exp.Sub(this=u, expression=exp.Mul(this=_col(f"{name}_zo"),
-                                                     expression=_n(_US)))
+        # BIGINT first: an offset column of one row's small numbers is an INT32 to
+        # DuckDB, and 3,600 s x 10^6 overflows it (a fixed zone such as Etc/GMT+12)
+        zo = exp.cast(_col(f"{name}_zo"), "BIGINT")
+        moved = exp.Sub(this=u, expression=exp.Mul(this=zo, expression=_n(_US)))
         in_range = exp.Between(this=exp.Paren(this=moved), low=_n(_MIN_US), high=_n(_MAX_US))
         out.append(_case([(_col(f"{name}_zn"), _case([(in_range, moved)]))], u).as_(
             f"{name}_t", copy=False))
