@@ -35,6 +35,13 @@ def parse_as_of(ctx: click.Context | None, param: click.Parameter | None, value:
 
     us = parse_timestamp(value.strip(), kind="any")
     if us is None:
+        # a well-formed time whose offset moves it past 9999 or before year 1 in UTC
+        wall = re.sub(r"(?:[+-]\d\d(?::?\d\d)?|[Zz])$", "", value.strip())
+        if (wall != value.strip() and len(wall) > 10
+                and parse_timestamp(wall, kind="date-time") is not None):
+            raise click.BadParameter(
+                f"{value!r} is outside the instants a decision can hold "
+                "(0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)")
         raise click.BadParameter(
             f"expected an ISO-8601 date or date-time such as 2026-11-02T15:00:00Z, "
             f"found {value!r}"

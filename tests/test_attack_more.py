@@ -125,3 +125,23 @@ def test_local_tz_of_a_fixed_offset_zone_in_duckdb(tmp_path, zone):
         assert result.exit_code == 0, (result.output, result.exception)
         out[engine] = result.stdout
     assert out["python"] == out["duckdb"]
+
+
+@pytest.mark.parametrize(("as_of", "why"), [
+    ("9999-12-31T23:59:59-05:00", "outside the instants"),
+    ("0001-01-01T03:00:00+0500", "outside the instants"),
+    ("2026-01-01Z", "expected an ISO-8601"),
+    ("2026-13-01T00:00:00Z", "expected an ISO-8601"),
+])
+def test_an_as_of_past_the_years_a_decision_holds_says_so(tmp_path, as_of, why):
+    # a valid date-time whose offset moved it past 9999 (or before year 1) in UTC was
+    # told it was not ISO-8601
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    (tmp_path / "p.funnel").write_text(BARE)
+    (tmp_path / "l.jsonl").write_text('{"n": 2}\n')
+    result = CliRunner().invoke(main, ["eval", str(tmp_path), str(tmp_path / "l.jsonl"),
+                                       "--as-of", as_of])
+    assert result.exit_code == 2
+    assert why in result.stderr
