@@ -225,3 +225,47 @@ def test_spark_gives_the_python_engines_format_hint(spark_engine, tmp_path):
         outs.append((res.stdout, res.stderr))
     assert f"funnel: hint: {leads} looks like CSV: use --input-format csv" in outs[1][1]
     assert outs[1] == outs[0]
+
+
+QUOTED_KEYS = '''policy p "Keys with quotes and backslashes"
+id id
+team m "@m"
+funnel lead
+score s owned by m {
+  +1 if `it's` == 1
+  +2 if `say "hi"` == 1
+  +4 if `back\\slash` == 1
+  +8 if `a]b`.`it's` == 1
+  +16 if `x.y` == 1
+  +32 if `o`.`back\\slash` == 1
+}
+stage lead owned by m {
+  require s > 0
+}
+'''
+
+
+def test_spark_reads_keys_with_quotes_and_backslashes(spark_engine, tmp_path):
+    # a key with ' made an invalid VARIANT_GET path (`$['it\\'s']`: a Spark traceback),
+    # and a backslash was doubled, so `back\\slash` read as missing: Spark's paths have
+    # no escapes
+    (tmp_path / "p.funnel").write_text(QUOTED_KEYS, encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(json.dumps({"id": 1, "it's": 1, 'say "hi"': 1, "back\\slash": 1,
+                                 "a]b": {"it's": 1}, "x.y": 1, "o": {"back\\slash": 1}})
+                     + "\n" + json.dumps({"id": 2, "back\\\\slash": 1}) + "\n")
+    runner = CliRunner()
+    outs = []
+    for engine in ("python", "spark"):
+        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--format", "csv",
+                                   "--as-of", "2026-12-01T16:00:00Z", "--engine", engine,
+                                   "--spark-master", "local[2]"])
+        assert res.exit_code == 0, (res.output, res.exception)
+        outs.append(res.stdout)
+    assert outs[1] == outs[0]
+    assert [r.split(",")[9] for r in outs[0].splitlines()[1:]] == ["63", "0"]
+    (tmp_path / "p.funnel").write_text(QUOTED_KEYS.replace("`it's`", "`it's \"x\"`"))
+    res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--engine", "spark",
+                               "--spark-master", "local[2]"])
+    assert res.exit_code == 2
+    assert "no way to write a key with both" in res.stderr

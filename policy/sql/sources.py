@@ -487,8 +487,19 @@ def _spark_type(jt: exp.Expression) -> exp.Expression:
 
 
 def _spark_path(path: tuple[str, ...]) -> str:
-    return "$" + "".join("['" + k.replace("\\", "\\\\").replace("'", "\\'") + "']"
-                         for k in path)
+    """A VARIANT_GET path. Spark's path syntax has no escapes (``['name']`` or
+    ``["name"]``, the name taken as written): a key holding ``'`` takes double quotes,
+    and a backslash is itself. A key holding both quotes cannot be written."""
+    parts = []
+    for k in path:
+        if "'" not in k:
+            parts.append(f"['{k}']")
+        elif '"' not in k:
+            parts.append(f'["{k}"]')
+        else:
+            raise SqlUnsupported(f"Spark cannot read the field key `{k}`: its JSON paths "
+                                 "have no way to write a key with both ' and \"")
+    return "$" + "".join(parts)
 
 
 #: the JSON kind a table column holds for a field the IR typed without the schema
