@@ -93,6 +93,8 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
     if explain and engine != "python":
         raise click.UsageError("--explain needs the python engine: the trace stays in Python")
     delimiter = _delimiter(delimiter)
+    if output is not None and fmt == "parquet":
+        _writable_folder(output)
     pol = load_policy(path, local_tz=local_tz)
     at = now_us() if as_of is None else as_of
     if policy.wants_engine(engine, leads, input_format, fmt):
@@ -113,6 +115,18 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
         if hint:
             click.echo(f"funnel: hint: {shown} {hint}", err=True)
     sys.exit(PROBLEMS if totals.refused else OK)
+
+
+def _writable_folder(output: str) -> None:
+    """Exit 2 when ``output``'s folder is missing or not writable. A Parquet file is
+    opened only when the decisions are written, after every lead is decided: without
+    this a wrong ``-o`` folder would cost the whole run (the text formats open their
+    file first)."""
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        fail_usage(f"{output}: cannot write: No such file or directory")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        fail_usage(f"{output}: cannot write: Permission denied")
 
 
 def _delimiter(value: str | None) -> str | None:
@@ -209,6 +223,8 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
         # The reader went away (`| head`): stop quietly, as Python's docs advise.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(PROBLEMS)
+    except OSError as exc:  # the output (reading errors are ReadFailed, above)
+        fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
     finally:
         if opened:
             target, out, _writer = opened

@@ -309,6 +309,21 @@ def test_output_file(rules, shop, tmp_path):
     assert result.stderr.startswith("funnel: ") and "cannot write" in result.stderr
 
 
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_parquet_output_into_a_missing_folder_is_refused_before_deciding(rules, tmp_path,
+                                                                          engine):
+    """A Parquet file is opened only when the decisions are written: a folder that does
+    not exist was a FileNotFoundError traceback after the whole run."""
+    pytest.importorskip("duckdb")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(jsonl(GOOD), "utf-8")
+    target = tmp_path / "missing" / "x.parquet"
+    result = run("eval", rules, leads, "--as-of", AS_OF, "--engine", engine, "-o", target)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"funnel: {target}: cannot write: No such file or directory\n"
+    assert not target.parent.exists()
+
+
 @pytest.mark.parametrize(
     ("as_of", "expected_as_of"),
     [("2026-11-02T15:00:00Z", "2026-11-02T15:00:00Z"),
