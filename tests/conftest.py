@@ -15,7 +15,9 @@ shared and slow). ``CI=true`` (set by GitHub Actions and by ``.ci/run``) selects
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,8 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Commands cache loaded policies (policy.model.cache). The suite runs with a cache of its
 # own, fresh for each run, so every CLI test also checks that a cached load is never
-# stale, and nothing is left in the user's cache.
-os.environ.setdefault("FUNNEL_CACHE_DIR", tempfile.mkdtemp(prefix="funnel-test-cache-"))
+# stale, and nothing is left in the user's cache. The process that makes it (pytest's
+# controller; xdist workers inherit the variable) removes it when it exits, so no run
+# leaves a directory behind in the temporary folder.
+if "FUNNEL_CACHE_DIR" not in os.environ:
+    os.environ["FUNNEL_CACHE_DIR"] = tempfile.mkdtemp(prefix="funnel-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["FUNNEL_CACHE_DIR"], ignore_errors=True)
 
 #: The spec's conformance policy (policy, examples and schema).
 ACME = Path(os.environ.get("FUNNEL_CONFORMANCE")

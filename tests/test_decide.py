@@ -169,10 +169,12 @@ def leads(draw) -> dict:
 
 @functools.lru_cache(maxsize=64)
 def _policy(schema_json: str) -> policy.Policy:
-    folder = Path(tempfile.mkdtemp(prefix="decide-"))
-    (folder / "lead.schema.json").write_text(schema_json, "utf-8")
-    (folder / "g.funnel").write_text(POLICY, "utf-8")
-    return policy.load(folder, engine="compiled")
+    # a loaded policy does no I/O, so its folder goes as soon as it is loaded
+    with tempfile.TemporaryDirectory(prefix="decide-") as tmp:
+        folder = Path(tmp)
+        (folder / "lead.schema.json").write_text(schema_json, "utf-8")
+        (folder / "g.funnel").write_text(POLICY, "utf-8")
+        return policy.load(folder, engine="compiled")
 
 
 def _reference(pol: policy.Policy, lead: object):
@@ -420,12 +422,12 @@ stage mql "M" owned by sales {
     "2026-11-02T15:00:00+01:00", "0001-01-01T00:00:00Z", "2026-11-0２T15:00:00Z", "x", None,
     "20261102T150000Z", "2026-11-02T15:00:60Z",
 ])
-def test_a_timestamp_read_only_for_presence_is_parsed_but_not_converted(value):
+def test_a_timestamp_read_only_for_presence_is_parsed_but_not_converted(value, tmp_path):
     """``t`` is only tested for presence: ``decide`` parses it (a bad one is refused by
     the reference path) without computing its µs; ``u``, compared, is converted."""
     import linecache
 
-    folder = Path(tempfile.mkdtemp(prefix="decide-"))
+    folder = tmp_path
     (folder / "lead.schema.json").write_text(json.dumps({
         "type": "object", "properties": {
             "t": {"type": ["string", "null"], "format": "date-time"},

@@ -271,10 +271,11 @@ _TEXT_SCHEMA = {"type": "object", "required": ["id"], "properties": {
 
 @functools.cache
 def _text_policy() -> policy.Policy:
-    folder = Path(tempfile.mkdtemp(prefix="decide-text-"))
-    (folder / "lead.schema.json").write_text(json.dumps(_TEXT_SCHEMA), "utf-8")
-    (folder / "g.funnel").write_text(_TEXT_POLICY, "utf-8")
-    return policy.load(folder, engine="compiled")
+    with tempfile.TemporaryDirectory(prefix="decide-text-") as tmp:
+        folder = Path(tmp)
+        (folder / "lead.schema.json").write_text(json.dumps(_TEXT_SCHEMA), "utf-8")
+        (folder / "g.funnel").write_text(_TEXT_POLICY, "utf-8")
+        return policy.load(folder, engine="compiled")
 
 
 # strings that need escapes in JSON, or none, or that only some encoders escape

@@ -42,24 +42,21 @@ handoff a to m {
 """
 
 
-def test_a_model_with_errors_is_refused_not_evaluated():
+def test_a_model_with_errors_is_refused_not_evaluated(tmp_path):
     # business time without a calendar (E107): built, never checked
     model = build_model([parse(BROKEN, "broken.funnel").module])
     with pytest.raises(PolicyError) as caught:
         Policy(model)
     assert any(d.code == "E107" for d in caught.value.diagnostics)
     # the errors a caller passes in refuse it too, whatever the engine
-    result = load_model(_write(BROKEN))
+    result = load_model(_write(tmp_path, BROKEN))
     assert not result.ok
     for engine in ("auto", "compiled", "interpreter"):
         with pytest.raises(PolicyError):
             Policy(result.model, diagnostics=result.diagnostics, engine=engine)
 
 
-def _write(text: str) -> Path:
-    import tempfile
-
-    root = Path(tempfile.mkdtemp(prefix="faults"))
+def _write(root: Path, text: str) -> Path:
     (root / "p.funnel").write_text(text, "utf-8")
     return root
 
@@ -85,9 +82,9 @@ def test_an_engine_fault_is_not_the_leads_fault(engine, monkeypatch):
 
 
 @pytest.mark.parametrize("engine", ["compiled", "interpreter"])
-def test_numbers_no_arithmetic_can_hold_are_the_leads_fault(engine):
+def test_numbers_no_arithmetic_can_hold_are_the_leads_fault(engine, tmp_path):
     # only a caller's dict can carry them (JSON cannot): a refused lead, not a traceback
-    policy = load(_write(SCORED), engine=engine)
+    policy = load(_write(tmp_path, SCORED), engine=engine)
     assert policy.evaluate({"x": 3}).scores["s"] == 3
     for value in (float("nan"), float("inf"), 10**400):
         got = list(policy.evaluate_many([{"x": value}]))[0]

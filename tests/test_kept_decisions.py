@@ -85,10 +85,11 @@ handoff sal to sales {
 
 @functools.lru_cache(maxsize=64)
 def _policy(schema_json: str, text: str = POLICY) -> policy.Policy:
-    folder = Path(tempfile.mkdtemp(prefix="kept-"))
-    (folder / "lead.schema.json").write_text(schema_json, "utf-8")
-    (folder / "g.funnel").write_text(text, "utf-8")
-    return policy.load(folder, engine="compiled")
+    with tempfile.TemporaryDirectory(prefix="kept-") as tmp:
+        folder = Path(tmp)
+        (folder / "lead.schema.json").write_text(schema_json, "utf-8")
+        (folder / "g.funnel").write_text(text, "utf-8")
+        return policy.load(folder, engine="compiled")
 
 
 def _decide_source(pol: policy.Policy) -> str:

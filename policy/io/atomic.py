@@ -8,6 +8,11 @@ bytes. Nothing must run before this module.
 A target that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a FIFO)
 is written in place, since renaming onto it would replace the device or pipe itself. A
 symbolic link is followed, so the file it points at is replaced and the link kept.
+
+The temporary folders a command works in (DuckDB's staging database, a Parquet writer's
+rows, a report's facts, a git revision's checkout) come from `scratch_folder`, which
+lists them until `drop_scratch` removes them, so that `discard_pending` (Ctrl-C, SIGTERM)
+removes them too and no interrupted run leaves anything in the temporary folder.
 """
 
 from __future__ import annotations
@@ -19,19 +24,69 @@ import stat
 from collections.abc import Iterator
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write", "discard_pending", "refuse_folder_path"]
+__all__ = ["atomic_open", "atomic_write", "discard_pending", "drop_scratch",
+           "refuse_folder_path", "scratch", "scratch_folder"]
 
 #: Temporary files being written now: removed by `discard_pending` when the process must
 #: end at once (an interrupt whose clean unwinding does not finish in time).
 _PENDING: set[str] = set()
+#: Temporary folders in use (`scratch_folder`), removed by `discard_pending` as well.
+_SCRATCH: set[str] = set()
 
 
 def discard_pending() -> None:
-    """Remove every temporary file still being written (their targets stay as they were)."""
+    """Remove every temporary file still being written (their targets stay as they were)
+    and every temporary folder still in use."""
     for tmp in list(_PENDING):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         _PENDING.discard(tmp)
+    for folder in list(_SCRATCH):
+        drop_scratch(folder)
+
+
+def _held() -> Any:
+    """Block SIGINT and SIGTERM (a handler must not run between making a file and listing
+    it); the mask to restore, or None where signals cannot be blocked."""
+    block = getattr(signal, "pthread_sigmask", None)
+    return block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if block else None
+
+
+def _release(held: Any) -> None:
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def scratch_folder(prefix: str) -> str:
+    """A new temporary folder (``mkdtemp``), listed so that `discard_pending` removes it
+    if the process must end at once; the owner removes it with `drop_scratch`."""
+    import tempfile
+
+    held = _held()
+    try:
+        folder = tempfile.mkdtemp(prefix=prefix)
+        _SCRATCH.add(folder)
+    finally:
+        _release(held)
+    return folder
+
+
+def drop_scratch(folder: str) -> None:
+    """Remove a folder made by `scratch_folder` with all it holds (errors ignored)."""
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+    _SCRATCH.discard(folder)
+
+
+@contextlib.contextmanager
+def scratch(prefix: str) -> Iterator[str]:
+    """`scratch_folder` for the length of a ``with`` block."""
+    folder = scratch_folder(prefix)
+    try:
+        yield folder
+    finally:
+        drop_scratch(folder)
 
 
 def _make_pending(tempfile: Any, directory: str, prefix: str) -> tuple[int, str]:
@@ -39,14 +94,12 @@ def _make_pending(tempfile: Any, directory: str, prefix: str) -> tuple[int, str]
     handler (cli.output) removes the pending files and exits at once, and it runs
     between any two bytecodes, so a signal just after the file was made and before it
     was listed left a torn temporary file (seen in a full test run under load)."""
-    block = getattr(signal, "pthread_sigmask", None)
-    held = block(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM}) if block else None
+    held = _held()
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
         _PENDING.add(tmp)
     finally:
-        if held is not None:
-            block(signal.SIG_SETMASK, held)
+        _release(held)
     return fd, tmp
 
 

@@ -38,6 +38,8 @@ from typing import Any
 
 import attrs
 
+from policy.model.cachedir import cache_dir
+
 __all__ = ["CachedLoad", "cache_dir", "load_cached", "pickler", "write_entry"]
 
 _FORMAT = 1  # bump when the entry's layout changes
@@ -66,17 +68,6 @@ class CachedLoad:
     @property
     def ok(self) -> bool:
         return self.model is not None and not any(d.is_error for d in self.diagnostics)
-
-
-def cache_dir() -> Path | None:
-    """Where entries go, or None when caching is off."""
-    if os.environ.get("FUNNEL_NO_CACHE", "") not in ("", "0"):
-        return None
-    where = os.environ.get("FUNNEL_CACHE_DIR")
-    if where:
-        return Path(where)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "funnel-policy"
 
 
 def load_cached(path: str | os.PathLike) -> Any:

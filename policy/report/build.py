@@ -13,13 +13,13 @@ Must run after: loading the policy (:func:`policy.load`).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from policy.engine.decision import Decision, LeadError
 from policy.engine.timestamps import format_timestamp
+from policy.io.atomic import scratch
 from policy.report.compute import compute
 from policy.report.facts import FactWriter, fact_columns
 from policy.report.shape import Shape, parse_field_path, report_shape
@@ -160,7 +160,7 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
     info = pol.info
     shape = report_shape(pol.model, name=info.name, version=info.version, digest=info.digest)
     cohort_path = cohort if cohort is not None else shape.default_cohort
-    with tempfile.TemporaryDirectory(prefix="funnel-report-") as tmp:
+    with scratch("funnel-report-") as tmp:
         path = os.path.join(tmp, "facts.jsonl")
         with open(path, "w", encoding="utf-8", newline="\n") as out:
             writer = FactWriter(shape, out, by=by, cohort=cohort_path,
@@ -194,7 +194,7 @@ def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] |
     info = pol.info
     shape = report_shape(pol.model, name=info.name, version=info.version, digest=info.digest)
     cohort_path = cohort if cohort is not None else shape.default_cohort
-    with tempfile.TemporaryDirectory(prefix="funnel-report-") as tmp:
+    with scratch("funnel-report-") as tmp:
         facts = SqlFacts(pol, shape, as_of=as_of, by=by, cohort=cohort_path,
                          memory_limit=memory_limit, temp_directory=tmp,
                          database=os.path.join(tmp, "facts.duckdb"), years=years)

@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import attrs
 
+from policy.io.atomic import drop_scratch, scratch_folder
 from policy.model.loader import SUFFIX
 from policy.syntax import nodes as n
 from policy.syntax.parser import parse
@@ -243,10 +242,10 @@ def open_policy(
         raise RevisionError(f"the policy path `{policy}` is outside the git repository at {top}")
     rel = rel.replace(os.sep, "/")
     rel = "" if rel == "." else rel
-    checkout = Path(tempfile.mkdtemp(prefix="funnel-rev-"))
+    checkout = Path(scratch_folder("funnel-rev-"))
     try:
         _extract(top, commit, spec, rel, checkout)
         path = checkout.joinpath(*rel.split("/")) if rel else checkout
         yield PolicySource(f"{spec} ({commit[:7]})", path, spec, commit, checkout)
     finally:
-        shutil.rmtree(checkout, ignore_errors=True)
+        drop_scratch(str(checkout))

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 import weakref
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -28,6 +26,7 @@ from sqlglot import exp
 
 from policy.engine.decision import LeadError
 from policy.engine.tabular import layout
+from policy.io.atomic import drop_scratch, scratch_folder
 from policy.io.records import MAX_NESTING
 from policy.sql.calendars import FIRST_YEAR, LAST_YEAR, engine_years
 from policy.sql.compiler import Options, build, default_years
@@ -142,7 +141,7 @@ class DuckEngine(BatchEngine):
         self.pol = pol
         self.as_of = as_of
         self.years = years or engine_years(_year(as_of))
-        self._tmp = tempfile.mkdtemp(prefix="funnel-duckdb-")
+        self._tmp = scratch_folder("funnel-duckdb-")
         # Output order is input order: the query ends in ORDER BY line, because
         # DuckDB's parallel hash joins (the calendar tables, long `in` lists) do not
         # keep a table's insertion order (the engine also checks the order it reads).
@@ -560,7 +559,7 @@ def _widen(con: Any, path: str, years: tuple[int, int], attempt: int
 
 def _remove(con, path: str) -> None:
     con.close()
-    shutil.rmtree(path, ignore_errors=True)
+    drop_scratch(path)
 
 
 def _mark(text: str) -> str:

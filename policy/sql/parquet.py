@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlglot import exp
 
+from policy.io.atomic import drop_scratch, scratch_folder
 from policy.sql.dialects import Dialect
 from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _quote
@@ -309,8 +310,10 @@ class ParquetWriter:
         from policy.engine.tabular import layout
         self.lay = layout(pol)
         self.target = target
-        self._dir = tempfile.TemporaryDirectory(prefix="funnel-parquet-")
-        self.con = duckdb.connect(os.path.join(self._dir.name, "rows.duckdb"))
+        self._dir = scratch_folder("funnel-parquet-")
+        self.con = duckdb.connect(os.path.join(self._dir, "rows.duckdb"))
+        # the folder goes when the writer does, also when close() is never reached
+        self._finalizer = weakref.finalize(self, _drop_rows, self.con, self._dir)
         types = {"int": "BIGINT", "string": "VARCHAR", "bool": "BOOLEAN",
                  "timestamp": "BIGINT", "json": "VARCHAR", "list": "VARCHAR[]"}
         cols = ", ".join(f"{_ident(c.name)} {types[c.kind]}" for c in self.lay.columns)
@@ -351,11 +354,17 @@ class ParquetWriter:
             name = _ident(c.name)
             cols.append(f"make_timestamp({name}) AS {name}" if c.kind == "timestamp"
                         else name)
-        with atomic_target(self.target) as path:
-            self.con.execute(f"COPY (SELECT {', '.join(cols)} FROM rows) TO "
-                             f"{_quote(path)} (FORMAT parquet)")
-        self.con.close()
-        self._dir.cleanup()
+        try:
+            with atomic_target(self.target) as path:
+                self.con.execute(f"COPY (SELECT {', '.join(cols)} FROM rows) TO "
+                                 f"{_quote(path)} (FORMAT parquet)")
+        finally:
+            self._finalizer()
+
+
+def _drop_rows(con: Any, folder: str) -> None:
+    con.close()
+    drop_scratch(folder)
 
 
 def _utf8(value: Any) -> Any:
@@ -376,7 +385,9 @@ def atomic_target(target: str) -> Iterator[str]:
     block ends normally (as :func:`policy.io.atomic.atomic_open` does for the python
     writers): a failed or interrupted run leaves the old file, never a torn one. A
     target that exists and is not a regular file (``/dev/null``) is written in place."""
-    from policy.io.atomic import refuse_folder_path
+    import tempfile
+
+    from policy.io.atomic import _PENDING, _make_pending, refuse_folder_path
 
     refuse_folder_path(target)
     real = os.path.realpath(target)
@@ -384,7 +395,8 @@ def atomic_target(target: str) -> Iterator[str]:
         yield real
         return
     directory, name = os.path.split(real)
-    fd, tmp = tempfile.mkstemp(dir=directory or ".", prefix=f".{name}.", suffix=".tmp")
+    # listed as pending, so Ctrl-C (which ends the process at once) removes it too
+    fd, tmp = _make_pending(tempfile, directory or ".", f".{name}.")
     os.close(fd)
     try:
         yield tmp
@@ -393,6 +405,8 @@ def atomic_target(target: str) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        _PENDING.discard(tmp)
 
 
 # --------------------------------------------------------------------------- rows as JSON

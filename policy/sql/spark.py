@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import weakref
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from sqlglot import exp
 
 from policy.engine.decision import Decision, LeadError
+from policy.io.atomic import drop_scratch, scratch, scratch_folder
 from policy.sql.calendars import engine_years
 from policy.sql.compiler import Options, build
 from policy.sql.dialects import dialect
@@ -81,7 +81,7 @@ class SparkEngine(BatchEngine):
         self.as_of = as_of
         self.years = years or engine_years(to_datetime(as_of).year)
         if session is None:
-            session = (SparkSession.builder.master(master).appName("funnel-policy")
+            session = _started(SparkSession.builder.master(master).appName("funnel-policy")
                        .config("spark.sql.session.timeZone", "UTC")
                        .config("spark.sql.ansi.enabled", "false")
                        .config("spark.sql.legacy.sizeOfNull", "false")
@@ -109,8 +109,7 @@ class SparkEngine(BatchEngine):
                        # size), and adaptive execution, which plans again per stage
                        .config("spark.sql.adaptive.enabled", "false")
                        .config("spark.sql.optimizer.dynamicPartitionPruning.enabled", "false")
-                       .config("spark.sql.constraintPropagation.enabled", "false")
-                       .getOrCreate())
+                       .config("spark.sql.constraintPropagation.enabled", "false"))
             session.sparkContext.setLogLevel("ERROR")
         else:  # a session the caller made: the one setting the decisions depend on
             session.conf.set(_LAST_KEY_WINS, "true")
@@ -150,7 +149,7 @@ class SparkEngine(BatchEngine):
         import duckdb
 
         # the staging of whole inputs (write_stage): DuckDB writes them as Parquet
-        self._tmp = tempfile.mkdtemp(prefix="funnel-spark-")
+        self._tmp = scratch_folder("funnel-spark-")
         self._duck = duckdb.connect()
         # it also orders the decided records (write_stage): spill to the temporary
         # directory rather than hold a million records in memory
@@ -360,6 +359,46 @@ def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
+def _started(builder: Any) -> Any:
+    """``builder.getOrCreate()``, leaving nothing behind when Ctrl-C ends the start.
+
+    Python's temporary folder is a listed scratch folder (policy.io.atomic) meanwhile:
+    PySpark's gateway start makes a folder there and removes it only when the start
+    finishes, so a Ctrl-C during the seconds Spark takes to start left it in the shared
+    temporary folder. And where the caller has its own Ctrl-C handler (the command
+    line's: end the JVM, remove the scratch folders, one line, exit 130), the start
+    runs in a thread of its own: on the main thread PySpark replaces that handler with
+    one that raises KeyboardInterrupt from inside a py4j call and logs tracebacks."""
+    import signal
+    import tempfile
+    import threading
+
+    own = (threading.current_thread() is threading.main_thread()
+           and signal.getsignal(signal.SIGINT) not in (signal.default_int_handler,
+                                                       signal.SIG_DFL, signal.SIG_IGN))
+    with scratch("funnel-spark-start-") as folder:
+        before, tempfile.tempdir = tempfile.tempdir, folder
+        try:
+            if not own:
+                return builder.getOrCreate()
+            done: dict[str, Any] = {}
+
+            def start() -> None:
+                try:
+                    done["session"] = builder.getOrCreate()
+                except BaseException as exc:  # noqa: BLE001 - raised again below
+                    done["error"] = exc
+
+            starter = threading.Thread(target=start, name="funnel-spark-start", daemon=True)
+            starter.start()
+            starter.join()
+            if "error" in done:
+                raise done["error"]
+            return done["session"]
+        finally:
+            tempfile.tempdir = before
+
+
 def _remove(con: Any, path: str) -> None:
     con.close()
-    shutil.rmtree(path, ignore_errors=True)
+    drop_scratch(path)
