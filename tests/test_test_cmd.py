@@ -307,3 +307,17 @@ def test_a_lead_file_with_a_number_past_a_double_is_refused_as_eval_refuses_it(t
     lines.write_text('{"lead_id": "L1", "email": "a@b.co", "employees": 1e999}\n')
     evaluated = run("eval", str(tiny), str(lines), "--as-of", "2026-11-02T15:00:00Z")
     assert '"error"' in evaluated.output and "beyond a double" in evaluated.output
+
+
+def test_an_example_name_with_line_breaks_stays_on_its_result_line(tmp_path: Path):
+    # Before: "\n" (or "\r", U+2028) in an example's name split the PASS/FAIL line in
+    # two, so a CI log showed a line that no example printed.
+    (tmp_path / "p.funnel").write_text(
+        'policy p "P"\nteam m "@m"\nfunnel a\nstage a owned by m {\n  require x\n}\n'
+        'example "one\\nFAIL  fake.funnel:1  two\\r\\u2028three" {\n'
+        '  at "2026-01-01T00:00:00Z"\n  lead {"x": true}\n  expect stage a\n}\n')
+    result = run("test", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].endswith("  one\\x0aFAIL  fake.funnel:1  two\\x0d\\u2028three"), lines[0]
+    assert [ln for ln in lines if ln.startswith(("PASS", "FAIL"))] == [lines[0]]

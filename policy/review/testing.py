@@ -27,6 +27,7 @@ from policy.engine.decision import Decision, LeadError
 from policy.engine.timestamps import parse_timestamp, to_datetime
 from policy.io.files import read_bounded
 from policy.io.leads import jsonl_record_stdlib
+from policy.render.escape import terminal, visible
 from policy.syntax import nodes as n
 
 
@@ -373,7 +374,8 @@ def render_text(report: Report, *, show_coverage: bool = True,
     out: list[str] = []
     for r in report.results:
         mark = "PASS" if r.ok else "FAIL"
-        out.append(f"{mark}  {r.file}:{r.line}  {r.name}")
+        # a name holds what a JSON string can ("\n" too): one line, whatever it says
+        out.append(f"{mark}  {r.file}:{r.line}  {visible(r.name)}")
         if r.problem:
             out.append(f"      {r.problem}")
         for c in r.failures:
@@ -394,8 +396,6 @@ def render_text(report: Report, *, show_coverage: bool = True,
     out.append(f"{report.passed} passed, {report.failed} failed")
     # Example names, expectations and lead values come from policy files (pull
     # requests): no escape sequence, bell or bidi override reaches a terminal or CI log
-    from policy.render.escape import terminal
-
     return terminal("\n".join(out), newlines=True)
 
 
