@@ -229,7 +229,7 @@ def test_comments_do_not_change_the_tree():
     ("text", "fragment"),
     [
         ('example "e" {\n  lead {"a": 1 # no\n  }\n}\n', "comment cannot stand inside"),
-        ('policy p "raw\ttab"\n', "bad string literal"),
+        ('policy p "raw\ttab"\n', "a tab inside a string"),
         ("policy p \x00", "NUL byte"),
     ],
 )

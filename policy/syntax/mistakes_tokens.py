@@ -75,11 +75,16 @@ def _unterminated_string(ctx: Context) -> Diagnostic | None:
 @mistake(
     "unterminated-backtick",
     "define big = company.`annual revenue >= 1000\n",
+    "define big = `` >= 1000\n",
 )
 def _unterminated_backtick(ctx: Context) -> Diagnostic | None:
     if ctx.found.kind != "CHAR" or ctx.found.text != "`":
         return None
     start = ctx.found.span.start
+    if ctx.text.startswith("``", start):
+        return e100("an empty field name in backticks", ctx.span(start, start + 2),
+                    help="a key in backticks needs at least one character: "
+                         "`` `annual revenue` ``")
     eol = ctx.text.find("\n", start)
     eol = len(ctx.text) if eol < 0 else eol
     return e100("unterminated field name in backticks", ctx.span(start, eol),

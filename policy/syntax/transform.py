@@ -65,7 +65,20 @@ def value_children(children: list) -> list:
 def unquote(tok: Token, file: str) -> str:
     try:
         return json.loads(tok.value)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Invalid control character") and 0 <= exc.pos < len(tok.value):
+            # a tab typed into the string: JSON wants it escaped (the message json gives,
+            # "invalid control character at", named neither the character nor the fix)
+            char = tok.value[exc.pos]
+            escape = {"\t": "\\t", "\f": "\\f", "\b": "\\b"}.get(char,
+                                                                  f"\\u{ord(char):04x}")
+            name = "a tab" if char == "\t" else f"the control character U+{ord(char):04X}"
+            at = tok.column + exc.pos
+            span = n.Span(file, tok.line, at, tok.line, at + 1, tok.start_pos + exc.pos,
+                          tok.start_pos + exc.pos + 1)
+            raise ParseProblem(error(
+                "E100", f"{name} inside a string", span,
+                help=f"strings use JSON escapes: write it as `{escape}`")) from None
         raise ParseProblem(
             error("E100", f"bad string literal: {exc.msg.lower()}", token_span(tok, file))
         ) from None
