@@ -26,7 +26,8 @@ PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthC
 #: Tokens after which a rule continues on the next line (spec section 1).
 CONTINUES = {"=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "and", "or", "not",
              "in", "->", ",", "(", "["}
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|#.*|half-life|->|[=!<>]=|[A-Za-z_][A-Za-z0-9_.]*|\S')
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|#.*|half-life|->|[=!<>]='
+                    r'|[A-Za-z_][A-Za-z0-9_.]*|\S')
 
 
 def _breaks(text: str) -> list[tuple[int, int]]:

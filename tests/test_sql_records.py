@@ -217,6 +217,7 @@ def test_hostile_strings_numbers_and_nesting_give_the_python_bytes(tmp_path_fact
     assert got == python_bytes(pol, raw, fmt, as_of)
 
 
+@needs_acme
 def test_hostile_strings_are_written_by_sql_not_by_python(tmp_path):
     """The escapes are SQL's own: decisions whose lead id and rejection reason hold every
     hostile character are written without the python fallback."""

@@ -321,3 +321,24 @@ def test_an_example_name_with_line_breaks_stays_on_its_result_line(tmp_path: Pat
     lines = result.output.splitlines()
     assert lines[0].endswith("  one\\x0aFAIL  fake.funnel:1  two\\x0d\\u2028three"), lines[0]
     assert [ln for ln in lines if ln.startswith(("PASS", "FAIL"))] == [lines[0]]
+
+
+@pytest.mark.parametrize("value", ["1e400", '"half \\ud800"'])
+def test_an_inline_lead_is_refused_as_eval_and_a_lead_file_refuse_it(tmp_path: Path, value):
+    # Before: `lead {"x": 1e400}` (a number past a double's range) and a lone surrogate
+    # escape were decided inline, while `funnel eval` and `lead file` refuse that JSON
+    policy = ('policy p "P"\nteam m "@m"\nfunnel a\nstage a owned by m {\n  require x\n}\n')
+    (tmp_path / "l.json").write_text(f'{{"x": true, "y": {value}}}')
+    (tmp_path / "p.funnel").write_text(
+        policy + "".join(
+            f'example "{name}" {{\n  at "2026-01-01T00:00:00Z"\n  {lead}\n  expect error\n}}\n'
+            for name, lead in (("inline", f'lead {{"x": true, "y": {value}}}'),
+                               ("file", 'lead file "l.json"'))))
+    result = run("test", str(tmp_path), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [e["status"] for e in json.loads(result.output)["examples"]] == ["passed"] * 2
+    (tmp_path / "l.jsonl").write_text((tmp_path / "l.json").read_text() + "\n")
+    refused = run("eval", str(tmp_path), str(tmp_path / "l.jsonl"), "--as-of",
+                  "2026-01-01T00:00:00Z")
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout.splitlines()[0])["error"]["problems"][0]["path"] == "y"

@@ -68,6 +68,7 @@ __all__ = [
     "FORMATS",
     "LeadFileError",
     "Record",
+    "parsed_lead_record",
     "detect_format",
     "input_format_of",
     "read_records",
@@ -215,12 +216,27 @@ def object_or_error(line: int, value: object, text: str = "", start: int = 0,
                              for where in _infinite_paths(value))
             return Record(line, value, BEYOND_DOUBLE, problems)
         if _SURROGATE_ESCAPE(text, start, len(text) if end is None else end):
-            where = _surrogate_path(value)
-            if where is not None:
-                message = "not valid Unicode: a \\u escape makes a lone surrogate"
-                return Record(line, value, message, (Problem(format_path(where), message),))
+            return _lone_surrogate_refused(line, value)
         return Record(line, value)
     return failed_record(line, f"expected a JSON object, found {json_type_name(value)}", value)
+
+
+def _lone_surrogate_refused(line: int, value: dict) -> Record:
+    where = _surrogate_path(value)
+    if where is None:
+        return Record(line, value)
+    message = "not valid Unicode: a \\u escape makes a lone surrogate"
+    return Record(line, value, message, (Problem(format_path(where), message),))
+
+
+def parsed_lead_record(value: dict) -> Record:
+    """The record of a JSON object parsed elsewhere (an example's ``lead { … }``, which
+    the policy's parser reads), refused exactly as `funnel eval` refuses a line holding
+    the same JSON: a number beyond a double's range (infinite once parsed) or a ``\\u``
+    escape that makes a lone surrogate (which UTF-8 text cannot hold otherwise)."""
+    if _infinite_paths(value):
+        return object_or_error(1, value, overflow=True)
+    return _lone_surrogate_refused(1, value)
 
 
 def _nodes(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:

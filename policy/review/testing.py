@@ -26,7 +26,7 @@ import attrs
 from policy.engine.decision import Decision, LeadError
 from policy.engine.timestamps import parse_timestamp, to_datetime
 from policy.io.files import read_bounded
-from policy.io.leads import jsonl_record_stdlib
+from policy.io.leads import jsonl_record_stdlib, parsed_lead_record
 from policy.render.escape import terminal, visible
 from policy.syntax import nodes as n
 
@@ -177,6 +177,11 @@ def _check(e: n.Expect, d: Decision) -> Check:
 def _lead_of(ex: n.Example, file: str) -> tuple[Any, str | None]:
     for item in ex.items:
         if isinstance(item, n.LeadLiteral):
+            # as eval (and `lead file`) would read the same JSON: before, a number past a
+            # double's range or a lone surrogate escape was decided here, refused there
+            record = parsed_lead_record(item.data)
+            if record.error is not None:
+                return LeadError(record.error, record.problems, lead=record.value), None
             return item.data, None
         if isinstance(item, n.LeadFile):
             path = Path(file).parent / item.path
