@@ -146,7 +146,13 @@ def _interrupt_once(args: list[str], tmp_path: Path, prefix: str) -> tuple[str, 
     assert proc.poll() is None, "the command ended before it could be interrupted"
     children = _children(proc.pid) if Path("/proc").is_dir() else []
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        # before: `report`'s pool forked workers again as the interrupt ended the old
+        # ones; they waited for tasks for good, holding the command's stderr open
+        proc.kill()
+        pytest.fail("a process of the interrupted command outlived it")
     assert proc.returncode == 130, err
     return err.decode(), children
 

@@ -122,7 +122,12 @@ def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, out: IO[str]
             for unit in _chain(first, second, units):
                 put(_facts_of(unit))
             return
-        pool = multiprocessing.get_context("fork").Pool(jobs)
+        # the workers of eval's pool do the same first (policy.io.workers): ignore
+        # Ctrl-C, end on SIGTERM, end with the main process. Without it a Ctrl-C could
+        # leave workers the pool had just forked again waiting for tasks for good.
+        from policy.io.workers import worker_signals
+
+        pool = multiprocessing.get_context("fork").Pool(jobs, initializer=worker_signals)
         try:
             pending: deque[Any] = deque()
             for unit in _chain(first, second, units):
