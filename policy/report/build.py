@@ -15,13 +15,13 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import Any
 
 from policy.engine.decision import Decision, LeadError
 from policy.engine.timestamps import format_timestamp
 from policy.io.atomic import scratch
 from policy.report.compute import compute
-from policy.report.facts import FactWriter, fact_columns
+from policy.report.facts import FactWriter, fact_columns, facts_select
 from policy.report.shape import Shape, parse_field_path, report_shape
 
 __all__ = ["PERIODS", "REPORT_EXTENSIONS", "ReportUsageError", "build_report", "decide_records",
@@ -91,58 +91,101 @@ def duckdb_engine_available() -> bool:
 
 # --------------------------------------------------------------------------- workers
 
-#: What a worker process renders facts with (set before the pool forks).
+#: What a process deciding units writes facts with (set before the workers fork).
 _STATE: dict[str, Any] = {}
 
 
-def _facts_of(unit: Any) -> str:
+def _facts_of(unit: Any) -> tuple[bytes, int, int, int]:
+    """Decide one unit and append its facts to this process's own CSV file in the
+    report's temporary directory (opened on its first unit); ``(b"", records, 0,
+    longest text)`` as :class:`policy.io.workers.ForkedWorkers` takes a result."""
+    from policy.report.units import unit_facts
+
     s = _STATE
-    return s["writer"].render_all(decide_records(s["pol"], unit.records(), s["at"]))
+    writer: FactWriter = s["writer"]
+    if s.get("pid") != os.getpid():
+        s["pid"] = os.getpid()
+        name = os.path.join(s["directory"], f"facts-{os.getpid()}.csv")
+        writer.open(open(name, "w", encoding="utf-8", newline=""))  # noqa: SIM115
+        writer.count = 0
+    before = writer.count
+    unit_facts(s["pol"], writer, unit, s["at"], s["fields"])
+    writer.flush()
+    writer.out.flush()  # a forked worker ends with os._exit: nothing is left buffered
+    return b"", writer.count - before, 0, writer.longest
 
 
-def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, out: IO[str], at: int, *,
-                jobs: int = 1) -> None:
-    """Decide every unit of :func:`policy.io.batch.batches` and write its facts to ``out``,
-    in ``jobs`` forked worker processes when there is more than one unit (the order of
-    the facts does not matter: every figure is an aggregate)."""
+def facts_files(directory: str) -> list[str]:
+    """The facts files :func:`write_facts` wrote in ``directory``, in a fixed order."""
+    return sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                  if name.startswith("facts-") and name.endswith(".csv"))
+
+
+def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, directory: str, at: int,
+                *, jobs: int = 1) -> None:
+    """Decide every unit of :func:`policy.io.batch.batches` and write its facts to CSV
+    files in ``directory`` (:func:`facts_files`), one per process: in ``jobs`` forked
+    worker processes when there is more than one unit, each writing its own file (the
+    order of the facts does not matter: every figure is an aggregate), so that no fact
+    passes through this process. ``writer.longest`` is the longest text of them all."""
+    import gc
     import multiprocessing
 
-    def put(chunk: str) -> None:
-        if chunk:
-            writer.longest = max(writer.longest, max(map(len, chunk.split("\n"))))
-            out.write(chunk)
+    from policy.io import workers
+    from policy.report.units import big_block, lead_fields
 
     first = next(units, None)
     if first is None:
         return
     second = next(units, None) if jobs > 1 else None
-    _STATE.update(pol=pol, writer=writer, at=at)
+    if big_block(second if second is not None else first):
+        pol.line_decider  # noqa: B018 - compiled once here, before the workers fork
+    _STATE.update(pol=pol, writer=writer, at=at, directory=directory,
+                  fields=lead_fields(writer.paths))
+    # what is alive now lives as long as the run: the collector need not walk it, and
+    # forked workers share its pages (policy.io.batch.run)
+    gc.freeze()
     try:
         if second is None or "fork" not in multiprocessing.get_all_start_methods():
             for unit in _chain(first, second, units):
-                put(_facts_of(unit))
-            return
-        # the workers of eval's pool do the same first (policy.io.workers): ignore
-        # Ctrl-C, end on SIGTERM, end with the main process. Without it a Ctrl-C could
-        # leave workers the pool had just forked again waiting for tasks for good.
-        from policy.io.workers import worker_signals
-
-        pool = multiprocessing.get_context("fork").Pool(jobs, initializer=worker_signals)
-        try:
-            pending: deque[Any] = deque()
-            for unit in _chain(first, second, units):
-                pending.append(pool.apply_async(_facts_of, (unit,)))
-                while len(pending) >= 2 * jobs:
-                    put(pending.popleft().get())
-            while pending:
-                put(pending.popleft().get())
-            pool.close()
-            pool.join()
-        finally:
-            pool.terminate()  # also on an error: no worker outlives the run
-            pool.join()
+                _facts_of(unit)
+        elif workers.available():
+            with workers.ForkedWorkers(jobs, _facts_of) as pool:
+                for _size, _payload, _count, _refused, longest in pool.ordered(
+                        _chain(first, second, units)):
+                    writer.longest = max(writer.longest, longest)
+        else:
+            _pool_facts(_chain(first, second, units), writer, jobs)
     finally:
+        gc.unfreeze()
+        if _STATE.get("pid") == os.getpid():
+            writer.out.close()
         _STATE.clear()
+
+
+def _pool_facts(units: Iterator[Any], writer: FactWriter, jobs: int) -> None:
+    """:func:`write_facts` in a ``multiprocessing`` pool (no memory files here)."""
+    import multiprocessing
+
+    # the workers of eval's pool do the same first (policy.io.workers): ignore Ctrl-C,
+    # end on SIGTERM, end with the main process. Without it a Ctrl-C could leave
+    # workers the pool had just forked again waiting for tasks for good.
+    from policy.io.workers import worker_signals
+
+    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=worker_signals)
+    try:
+        pending: deque[Any] = deque()
+        for unit in units:
+            pending.append(pool.apply_async(_facts_of, (unit,)))
+            while len(pending) >= 2 * jobs:
+                writer.longest = max(writer.longest, pending.popleft().get()[3])
+        while pending:
+            writer.longest = max(writer.longest, pending.popleft().get()[3])
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()  # also on an error: no worker outlives the run
+        pool.join()
 
 
 def _chain(first: Any, second: Any, rest: Iterator[Any]) -> Iterator[Any]:
@@ -166,16 +209,17 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
     shape = report_shape(pol.model, name=info.name, version=info.version, digest=info.digest)
     cohort_path = cohort if cohort is not None else shape.default_cohort
     with scratch("funnel-report-") as tmp:
-        path = os.path.join(tmp, "facts.jsonl")
-        with open(path, "w", encoding="utf-8", newline="\n") as out:
-            writer = FactWriter(shape, out, by=by, cohort=cohort_path,
-                                tz=getattr(pol, "tz", None))
-            if units is not None:
-                write_facts(pol, units, writer, out, as_of, jobs=jobs)
-            else:
+        writer = FactWriter(shape, None, by=by, cohort=cohort_path,
+                            tz=getattr(pol, "tz", None))
+        if units is not None:
+            write_facts(pol, units, writer, tmp, as_of, jobs=jobs)
+        else:
+            with open(os.path.join(tmp, "facts-0.csv"), "w", encoding="utf-8",
+                      newline="") as out:
+                writer.open(out)
                 writer.write_all(decided or ())
                 writer.flush()
-        return figures_from_facts(shape, path, as_of=as_of, by=by is not None,
+        return figures_from_facts(shape, facts_files(tmp), as_of=as_of, by=by is not None,
                                   by_text=by_text, cohort_path=cohort_path,
                                   cohort_text=cohort_text, period=period,
                                   longest=writer.longest)
@@ -214,23 +258,30 @@ def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] |
                     cohort_path=cohort_path, cohort_text=cohort_text, period=period)
 
 
-def figures_from_facts(shape: Shape, facts_path: str, *, as_of: int, by: bool,
+def figures_from_facts(shape: Shape, facts: str | list[str], *, as_of: int, by: bool,
                        by_text: str | None, cohort_path: tuple[str, ...] | None,
                        cohort_text: str | None, period: str, longest: int = 0
                        ) -> dict[str, Any]:
-    """Load a facts file into DuckDB and compute the report (``longest``: the longest
-    line of the file, in characters)."""
+    """Load the facts files :class:`FactWriter` wrote (one path or several) into DuckDB
+    and compute the report (``longest``: the longest text in them, in characters)."""
     import duckdb
 
+    paths = [facts] if isinstance(facts, str) else list(facts)
+    paths = [p for p in paths if os.path.getsize(p)]
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
         cols = fact_columns(shape)
-        spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in cols.items()) + "}"
-        con.execute(
-            "CREATE TABLE facts AS SELECT * FROM read_json(?, format = 'newline_delimited', "
-            f"columns = {spec}, maximum_object_size = {max(1 << 20, 4 * longest + 64)})",
-            [facts_path])
+        con.execute("CREATE TABLE facts (" + ", ".join(f"{k} {v}" for k, v in cols.items())
+                    + ")")
+        if paths:
+            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in cols.items()) + "}"
+            # a row holds at most every text column's text, each quoted (quotes doubled)
+            bound = max(1 << 21, len(cols) * (2 * longest + 3) + 64 * len(cols))
+            source = ("read_csv(?, columns = " + spec + ", header = false, "
+                      "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+                      f"new_line = '\\n', strict_mode = true, max_line_size = {bound})")
+            con.execute("INSERT INTO facts " + facts_select(shape, source), [paths])
         figures, groups = compute(con, shape, by=by, cohort=cohort_path is not None,
                                   period=period)
     finally:

@@ -16,16 +16,18 @@ Must run after: loading the policy and :func:`policy.report.shape.report_shape`.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import IO, Any
 
 from policy.engine import runtime as rt
 from policy.engine.decision import Decision, LeadError
-from policy.engine.timestamps import parse_timestamp
+from policy.engine.timestamps import EPOCH, Z_FORM_LENGTH, Z_FORM_MARKS, parse_timestamp
 from policy.report.shape import Shape
 
-__all__ = ["FactWriter", "fact_columns", "key_text"]
+__all__ = ["FactWriter", "fact_columns", "facts_select", "key_text"]
 
 _OFF_LIST = "invalid_rejection_reason"
 
@@ -83,12 +85,7 @@ def fact_columns(shape: Shape) -> dict[str, str]:
     return cols
 
 
-def _timestamp(value: Any, kind: str, tz: Any = None) -> int | None:
-    """A lead's timestamp text as µs (no offset: in ``tz``, the policy's ``local_tz``,
-    else UTC); anything that does not parse counts as missing."""
-    if type(value) is not str:
-        return None
-    return parse_timestamp(value, kind=kind, tz=tz)
+_fromisoformat = datetime.fromisoformat
 
 
 def _first_path(err: LeadError) -> str:
@@ -97,10 +94,12 @@ def _first_path(err: LeadError) -> str:
 
 
 class FactWriter:
-    """Writes one JSON line of facts per record to ``out``.
+    """Writes one CSV row of facts per record to ``out`` (see :func:`facts_select`).
 
     ``by``: the ``--by`` field path (or None); ``cohort``: the cohort field path (or
-    None); both are read from the lead as written.
+    None); both are read from the lead as written. :attr:`paths` are the lead's fields a
+    row reads (``--by``, the cohort, each stage's ``entered at``): :meth:`values` takes
+    their values, so that a caller may read them without the whole lead.
     """
 
     def __init__(self, shape: Shape, out: IO[str] | None, *, by: tuple[str, ...] | None,
@@ -111,104 +110,203 @@ class FactWriter:
         self.by = by
         self.cohort = cohort
         self.count = 0
-        #: the longest line written, in characters (DuckDB's reader needs a bound)
+        #: the longest text written in a column, in characters (the CSV reader's bound)
         self.longest = 0
+        cols = fact_columns(shape)
+        self.columns = tuple(cols)
+        at = {name: i for i, name in enumerate(self.columns)}
+        self._at = at
+        self._width = len(self.columns)
+        self._text_columns = tuple(i for i, t in enumerate(cols.values()) if t == "VARCHAR")
+        paths: list[tuple[str, ...]] = []
+        if by is not None:
+            paths.append(by)
+        if cohort is not None:
+            paths.append(cohort)
+        self._entered = []
+        for i, s in enumerate(shape.stages):
+            if s.entered_at is not None:
+                self._entered.append((at[f"e{i}"], len(paths), s.entered_kind))
+                paths.append(s.entered_at)
+        #: the lead's fields :meth:`values` reads, in the order it takes their values
+        self.paths = tuple(paths)
+        self._cohort_at = 1 if by is not None else 0
+        self._none = (None,) * len(paths)
         self._stage_index = {s.name: i for i, s in enumerate(shape.stages)}
-        self._states = frozenset(shape.states)
-        self._entered = [(f"e{i}", s.entered_at, s.entered_kind)
-                         for i, s in enumerate(shape.stages) if s.entered_at is not None]
-        self._scores = [(f"s{i}", s.name) for i, s in enumerate(shape.scores)]
-        self._handoffs = {h.stage: (j, h) for j, h in enumerate(shape.handoffs)}
-        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                                       allow_nan=False).encode
-        self._buffer: list[str] = []
+        self._scores = [(at[f"s{i}"], s.name) for i, s in enumerate(shape.scores)]
+        self._handoffs = {h.stage: (at[f"h{j}_applies"], h) for j, h in enumerate(shape.handoffs)}
+        self._texts: dict[str, str] = {}
+        self._keys: dict[str, str | None] = {}
+        self._rows: list[list[Any]] = []
+        self._csv = csv.writer(out, lineterminator="\n") if out is not None else None
+
+    def open(self, out: IO[str]) -> None:
+        """Write the rows to ``out`` from now on (what was added before is flushed)."""
+        if self._csv is not None:
+            self.flush()
+        self.out = out
+        self._csv = csv.writer(out, lineterminator="\n")
+
+    def lead_values(self, lead: Any) -> tuple[Any, ...]:
+        """The values of :attr:`paths` in ``lead`` (all None when it is not an object)."""
+        if type(lead) is not dict:
+            return self._none
+        get = rt.get
+        return tuple([get(lead, p) for p in self.paths])
 
     def write(self, line: int, record: Decision | LeadError, lead: Any) -> None:
         """One record: ``lead`` is the parsed input (a dict, or whatever was read)."""
-        text = self.render(line, record, lead)
-        self.longest = max(self.longest, len(text))
-        self._buffer.append(text)
+        self.add(line, record, self.lead_values(lead))
+
+    def add(self, line: int, record: Decision | LeadError, got: tuple[Any, ...]) -> None:
+        """One record, with the values of its lead's :attr:`paths` (:meth:`lead_values`)."""
+        self._rows.append(self.csv_row(self.values(line, record, got)))
         self.count += 1
-        if len(self._buffer) >= 4096:
+        if len(self._rows) >= 4096:
             self.flush()
-
-    def render_all(self, items: Iterable[tuple[int, Decision | LeadError, Any]]) -> str:
-        """The JSON lines of many records, as one text (what a worker process returns)."""
-        lines = [self.render(line, record, lead) for line, record, lead in items]
-        return "\n".join(lines) + "\n" if lines else ""
-
-    def render(self, line: int, record: Decision | LeadError, lead: Any) -> str:
-        """The facts of one record as one JSON line (without its line end)."""
-        return self._dumps(self.row(line, record, lead))
-
-    def row(self, line: int, record: Decision | LeadError, lead: Any) -> dict[str, Any]:
-        """The facts of one record: column name -> value (absent columns are null)."""
-        row: dict[str, Any] = {"line": line}
-        is_lead = type(lead) is dict
-        if self.by is not None:
-            row["bykey"] = key_text(rt.get(lead, self.by)) if is_lead else None
-        if isinstance(record, LeadError):
-            row["refused"] = True
-            row["path"] = _first_path(record)
-        else:
-            row["refused"] = False
-            self._decision(row, record, lead if is_lead else {})
-        return row
 
     def write_all(self, items: Iterable[tuple[int, Decision | LeadError, Any]]) -> None:
         for line, record, lead in items:
             self.write(line, record, lead)
 
     def flush(self) -> None:
-        if self._buffer:
-            self.out.write("\n".join(self._buffer) + "\n")
-            self._buffer.clear()
+        if self._rows:
+            self._csv.writerows(self._rows)
+            self._rows.clear()
 
-    def _decision(self, row: dict, d: Decision, lead: dict) -> None:
+    def row(self, line: int, record: Decision | LeadError, lead: Any) -> dict[str, Any]:
+        """The facts of one record: column name -> value (None: null)."""
+        return dict(zip(self.columns, self.values(line, record, self.lead_values(lead)),
+                        strict=True))
+
+    def csv_row(self, values: list[Any]) -> list[Any]:
+        """``values`` as a CSV row: each text as :func:`facts_select` reads it back, an
+        ``s`` before text without a control character or other unprintable one, else a
+        ``j`` before its JSON string (so a CSV field never holds a lone carriage return,
+        and an empty text is not an empty field, which is null)."""
+        texts = self._texts
+        for i in self._text_columns:
+            s = values[i]
+            if s is not None:
+                t = texts.get(s)
+                if t is None:
+                    t = "s" + s if s.isprintable() else "j" + json.dumps(s, ensure_ascii=False)
+                    if len(texts) >= 4096:
+                        texts.clear()
+                    texts[s] = t
+                    if len(t) > self.longest:
+                        self.longest = len(t)
+                values[i] = t
+        return values
+
+    def values(self, line: int, record: Decision | LeadError, got: tuple[Any, ...]
+               ) -> list[Any]:
+        """The facts of one record, in the order of :func:`fact_columns` (None: null);
+        ``got``: the values of its lead's :attr:`paths`."""
+        v: list[Any] = [None] * self._width
+        v[0] = line
+        if self.by is not None:
+            key = got[0]
+            if type(key) is str:
+                keys = self._keys
+                text = keys.get(key)
+                if text is None:
+                    if len(keys) >= 4096:
+                        keys.clear()
+                    text = keys[key] = key_text(key)
+                v[3] = text
+            else:
+                v[3] = key_text(key)
+        if type(record) is LeadError:
+            v[1] = True
+            v[2] = _first_path(record)
+            return v
+        v[1] = False
+        d = record
         index = self._stage_index
-        row["reached"] = index.get(d.reached, -1)
-        if d.stage in index:
-            row["placed"] = index[d.stage]
-        elif d.stage is not None:
-            row["state"] = d.stage
-            row["reason"] = key_text(d.reason)
+        v[5] = index.get(d.reached, -1)
+        stage = d.stage
+        if stage in index:
+            v[6] = index[stage]
+        elif stage is not None:
+            v[7] = stage
+            v[8] = key_text(d.reason)
         if self.cohort is not None:
-            row["cohort"] = _timestamp(rt.get(lead, self.cohort), "any", self.tz)
-        for col, name in self._scores:
-            row[col] = d.scores.get(name)
-        for col, path, kind in self._entered:
-            row[col] = _timestamp(rt.get(lead, path), kind, self.tz)
+            value = got[self._cohort_at]
+            if type(value) is str:
+                if len(value) == Z_FORM_LENGTH and value[4::3] == Z_FORM_MARKS \
+                        and value.isascii():  # as below
+                    try:
+                        delta = _fromisoformat(value) - EPOCH
+                        v[4] = (delta.days * 86_400 + delta.seconds) * 1_000_000
+                    except ValueError:
+                        pass
+                else:
+                    v[4] = parse_timestamp(value, kind="any", tz=self.tz)
+        scores = d.scores
+        for i, name in self._scores:
+            v[i] = scores.get(name)
+        for i, k, kind in self._entered:
+            value = got[k]
+            if type(value) is str:
+                if len(value) == Z_FORM_LENGTH and value[4::3] == Z_FORM_MARKS \
+                        and kind != "date" and value.isascii():
+                    # parse_timestamp's own first step, inlined (a lead has a few)
+                    try:
+                        delta = _fromisoformat(value) - EPOCH
+                    except ValueError:
+                        continue
+                    v[i] = (delta.days * 86_400 + delta.seconds) * 1_000_000
+                else:
+                    v[i] = parse_timestamp(value, kind=kind, tz=self.tz)
+        if d.handoffs:
+            self._handoff_values(v, d)
+        return v
+
+    def _handoff_values(self, v: list[Any], d: Decision) -> None:
         off_list_messages = None
         for h in d.handoffs:
             found = self._handoffs.get(h.stage)
             if found is None:
                 continue
-            j, shape = found
-            p = f"h{j}_"
-            row[p + "applies"] = True
-            row[p + "route"] = h.route
+            p, shape = found  # the column of h{j}_applies; the others follow it
+            v[p] = True
+            v[p + 1] = h.route
             sla = h.sla
             if sla is not None:
-                row[p + "status"] = sla.status
+                v[p + 2] = sla.status
                 if sla.start_us is not None and sla.stop_us is not None:
                     calendar = shape.route_calendar(h.route)
                     if calendar is not None:
                         try:
-                            row[p + "response"] = calendar.business_between(sla.start_us,
-                                                                        sla.stop_us)
+                            v[p + 3] = calendar.business_between(sla.start_us, sla.stop_us)
                         except ValueError:
                             pass  # an instant outside the calendar's dates: no figure
-            row[p + "escalated"] = h.escalate_to is not None
-            row[p + "rejected"] = h.rejected
+            v[p + 4] = h.escalate_to is not None
+            v[p + 5] = h.rejected
             if h.rejected:
-                row[p + "reason"] = key_text(h.rejection_reason)
+                v[p + 6] = key_text(h.rejection_reason)
                 if shape.agreed is not None:
                     off = not rt.member(h.rejection_reason, list(shape.agreed))
                 else:  # a list the report cannot read: trust the decision's violations
                     if off_list_messages is None:
-                        off_list_messages = [v.message for v in d.violations
-                                             if v.code == _OFF_LIST]
+                        off_list_messages = [x.message for x in d.violations
+                                             if x.code == _OFF_LIST]
                     shown = json.dumps(h.rejection_reason, ensure_ascii=False)
                     off = any(m.startswith(f"rejection reason {shown} ")
                               for m in off_list_messages)
-                row[p + "off_list"] = off
+                v[p + 7] = off
+
+
+def facts_select(shape: Shape, source: str) -> str:
+    """``SELECT`` the ``facts`` columns, typed, from ``source`` (a table expression over
+    the CSV :class:`FactWriter` writes: its text columns as written, with their ``s`` or
+    ``j`` mark)."""
+    out = []
+    for name, kind in fact_columns(shape).items():
+        if kind == "VARCHAR":
+            out.append(f"CASE WHEN substr({name}, 1, 1) = 's' THEN substr({name}, 2) "
+                       f"ELSE json_extract_string(substr({name}, 2), '$') END AS {name}")
+        else:
+            out.append(name)
+    return f"SELECT {', '.join(out)} FROM {source}"

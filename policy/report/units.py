@@ -1,0 +1,166 @@
+"""The facts of one unit of a lead file (:func:`policy.io.batch.batches`), decided by the
+python engine as ``funnel eval`` decides it: what each process of ``funnel report``
+runs (:func:`policy.report.build.write_facts`).
+
+A block of JSON Lines cut from a large file is decided as ``funnel eval`` decides it:
+each line by the policy's typed line decider (:attr:`policy.Policy.line_decider`), which
+reads the line straight into a struct and never builds the lead's dict. The facts of a
+lead read only a few of its fields (``--by``, the cohort, each stage's ``entered at``):
+:func:`lead_fields` reads just those from the line's bytes, into a struct of its own,
+with the values :func:`policy.engine.runtime.get` finds in the lead's dict (a line it
+cannot read so, say a ``company`` that is a number, is read into a dict). Any other
+line (one the line decider leaves, a refused one) and any other unit are decided as
+``funnel eval`` decides them there, from the lead's dict.
+
+Must run after: loading the policy and making the :class:`~policy.report.facts.FactWriter`.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from policy.engine.decision import LeadError
+from policy.io.jsonl_blocks import BLOCK_BYTES, JsonlBlock
+from policy.io.leads import fast_decode
+from policy.report.facts import FactWriter
+
+__all__ = ["big_block", "lead_fields", "unit_facts"]
+
+_LEAF = object()
+
+
+def big_block(unit: Any) -> bool:
+    """Whether the lines of ``unit`` are decided with the policy's line decider: only a
+    block cut from a large file, as ``funnel eval`` does (compiling the decider costs
+    about what it saves on ten thousand leads)."""
+    return type(unit) is JsonlBlock and len(unit.data) >= BLOCK_BYTES // 2
+
+
+def lead_fields(paths: tuple[tuple[str, ...], ...]
+                ) -> Callable[[bytes], tuple[Any, ...]] | None:
+    """``read(line)``: the values at ``paths`` in the JSON object of ``line`` (UTF-8
+    bytes), as :func:`policy.engine.runtime.get` finds them in the object's dict (None
+    for an absent or null value, or one below a null); raises for a line it cannot read
+    so (not an object, a number out of range, an object on the way that is a value of
+    another kind). None when one path runs through another (``company`` and
+    ``company.industry``): those leads are read into dicts."""
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for key in path[:-1]:
+            child = node.setdefault(key, {})
+            if child is _LEAF:
+                return None
+            node = child
+        if node.get(path[-1], _LEAF) is not _LEAF:
+            return None
+        node[path[-1]] = _LEAF
+    if not paths:
+        return lambda line: ()
+    top, names = _struct(tree, [0])
+    # one function reads them all (the attribute names are ours: f0, f1…)
+    parts = [_read_code([names[path[:k]] for k in range(1, len(path) + 1)]) for path in paths]
+    namespace: dict[str, Any] = {"decode": msgspec.json.Decoder(top).decode}
+    exec(f"def read(line):\n    s = decode(line)\n    return ({', '.join(parts)},)\n",  # noqa: S102
+         namespace)
+    return namespace["read"]
+
+
+def _read_code(names: list[str]) -> str:
+    """The expression of the value at a path of attribute ``names`` of ``s``: None
+    below a null object."""
+    code = "s." + names[0]
+    for name in names[1:]:
+        code = f"(None if {code} is None else {code}.{name})"
+    return code
+
+
+def _struct(tree: dict[str, Any], made: list[int], at: tuple[str, ...] = ()
+            ) -> tuple[type, dict[tuple[str, ...], str]]:
+    """The struct type of ``tree`` (key -> subtree or leaf), and the attribute name of
+    each path below it (its fields are ``f0``, ``f1``…, renamed to the keys)."""
+    fields, rename, names = [], {}, {}
+    for i, (key, child) in enumerate(tree.items()):
+        name = f"f{i}"
+        rename[name] = key
+        names[(*at, key)] = name
+        if child is _LEAF:
+            kind: Any = Any
+        else:
+            sub, below = _struct(child, made, (*at, key))
+            names.update(below)
+            kind = sub | None
+        fields.append((name, kind, None))
+    made[0] += 1
+    return msgspec.defstruct(f"LeadFields{made[0]}", fields, rename=rename), names
+
+
+def unit_facts(pol: Any, writer: FactWriter, unit: Any, at: int,
+               fields: Callable[[bytes], tuple[Any, ...]] | None) -> None:
+    """Decide every record of ``unit`` and add its facts to ``writer`` (``fields``:
+    :func:`lead_fields` of the writer's paths, or None)."""
+    collecting = gc.isenabled()
+    gc.disable()  # as policy.io.batch.process: the unit's objects form no cycles
+    try:
+        if type(unit) is JsonlBlock:
+            _block_facts(pol, writer, unit, at, fields)
+        else:
+            for line, record, lead in _decided(pol, unit.records(), at):
+                writer.write(line, record, lead)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _decided(pol: Any, records: Any, at: int) -> Any:
+    from policy.report.build import decide_records as with_leads
+
+    return with_leads(pol, records, at)
+
+
+def _block_facts(pol: Any, writer: FactWriter, unit: JsonlBlock, at: int,
+                 fields: Callable[[bytes], tuple[Any, ...]] | None) -> None:
+    decider = pol.line_decider if big_block(unit) else None
+    if decider is not None:
+        def decide(piece: bytes, as_of: int) -> Any:
+            d = decider(piece, as_of)
+            return None if d is None else (d, piece)  # the line, for its lead's fields
+
+        items = unit.iter_leads(decide, at)
+    else:
+        items = unit.iter_leads()
+    evaluate, lead_id = pol.evaluate_at, pol.lead_id
+    add, values = writer.add, writer.lead_values
+    for number, got in items:
+        kind = type(got)
+        if kind is tuple:  # decided by the line decider
+            d, piece = got
+            try:
+                if fields is None:
+                    raise ValueError
+                found = fields(piece)
+            except Exception:  # noqa: BLE001 - read as the dict path reads it
+                found = values(_lead_of(unit, number, piece))
+            add(number, d, found)
+        elif kind is dict:  # as policy.engine.batch.decide_leads
+            try:
+                record = evaluate(got, at)
+            except LeadError as exc:
+                record = exc.with_line(number)
+            add(number, record, values(got))
+        else:  # the error record of a line that could not be read
+            add(number, LeadError(got.error, got.problems, lead=lead_id(got.value),
+                                  line=number), values(got.value))
+
+
+def _lead_of(unit: JsonlBlock, number: int, piece: bytes) -> Any:
+    """The lead of one line as :meth:`JsonlBlock.iter_leads` reads it without a decider."""
+    try:
+        return fast_decode(piece)
+    except Exception:  # noqa: BLE001 - the text path reads it
+        record = unit._line_record(number, piece.decode("utf-8", "surrogateescape") + "\n")
+        return None if record is None else record.value
