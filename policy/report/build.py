@@ -1,9 +1,10 @@
 """Build the funnel report (spec section 11): decide the leads, write facts, run the SQL.
 
 :func:`build_report` is what ``funnel report`` and library callers use. It decides each
-record with the python engine (or takes decisions already made), writes one row of
-facts per record (:mod:`policy.report.facts`) to a temporary JSON Lines file, loads it
-into an in-memory DuckDB with explicit column types and computes every figure there
+record with the python engine (or takes decisions already made; :mod:`policy.report.units`
+decides a unit of a lead file), writes one row of facts per record
+(:mod:`policy.report.facts`) to temporary CSV files, one per process, loads them into an
+in-memory DuckDB with explicit column types and computes every figure there
 (:mod:`policy.report.compute`). The result is a plain dict with the keys of section 11,
 ready for :mod:`policy.report.render`.
 

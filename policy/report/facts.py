@@ -3,9 +3,10 @@
 The SQL of :mod:`policy.report.compute` computes every figure from a table named
 ``facts`` with the columns :func:`fact_columns` lists. This module fills that table from
 the python engine's decisions: :class:`FactWriter` takes each record (a decision or an
-error record, with the lead it came from) and writes one JSON line, which DuckDB then
-reads with explicit column types. Nothing is aggregated here: this module only reads
-what each decision and lead say, so the figures have one definition, in SQL.
+error record, with the values of the few lead fields the facts read) and writes one CSV
+row, which DuckDB then reads with explicit column types (:func:`facts_select`). Nothing
+is aggregated here: this module only reads what each decision and lead say, so the
+figures have one definition, in SQL.
 
 Business time from an SLA's start to its stop is measured here, per lead, with the same
 :class:`~policy.model.calendar.WorkCalendar` code the SLA itself is counted with, on the
