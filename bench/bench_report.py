@@ -5,10 +5,13 @@ file; then, interleaved and repeated, ``funnel eval rules LEADS -o decisions.jso
 ``funnel report rules LEADS --format json -o report.json`` run with the same engine and
 ``--as-of``. Each run's wall time and peak RSS come from ``os.wait4`` on that child alone.
 The goal (issue 11): the report costs at most 1.5x the evaluation alone, and 10M leads
-take under 2 minutes with the DuckDB engine on 2 cores.
+take under 2 minutes on 2 cores. ``--engine`` takes one engine or several
+(``--engine python,duckdb``, the default): each size runs with each engine on the same
+leads, so that their rows stand side by side.
 
     python bench/bench_report.py                         # 1M and 10M leads
     python bench/bench_report.py --counts 100000 --runs 1 --engine python
+    python bench/bench_report.py --counts 10000000 --runs 1 --engine python --leads-dir /tmp/leads
     python bench/bench_report.py --quick                 # 20,000 leads, one run
     python bench/bench_report.py --runs 1 --leads-dir /tmp/leads   # keep and reuse the leads
     python bench/bench_report.py --counts 1000000,10000000 --runs 1 --parquet
@@ -19,7 +22,8 @@ generator alone takes minutes for 10M. ``--parquet`` also runs both commands on 
 leads written as Parquet by DuckDB (typed as a warehouse export: timestamps, structs),
 eval from Parquet to Parquet, and says whether the two reports are the same bytes.
 
-Figures go to ``bench/results.json`` under ``report`` (``--quick``: ``bench/out/``).
+Figures go to ``bench/results.json`` under ``report`` (``--quick``: ``bench/out/``): a
+row replaces the row of the same size, engine and input, the others are kept.
 """
 
 from __future__ import annotations
@@ -230,13 +234,32 @@ def _pair(cmd: list[str], engine: str, leads: Path, runs: int, work: Path, kind:
     }
 
 
+def _section(target: Path) -> dict:
+    try:
+        return json.loads(target.read_text()).get("report") or {}
+    except (OSError, ValueError):
+        return {}
+
+
+def merged_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """The rows of ``old`` that no row of ``new`` replaces (same size, engine and
+    input), then ``new``; ordered by size, then engine."""
+    def key(r: dict) -> tuple:
+        return r.get("leads"), r.get("engine"), r.get("input")
+
+    fresh = {key(r) for r in new}
+    rows = [r for r in old if key(r) not in fresh] + list(new)
+    return sorted(rows, key=lambda r: (r.get("leads") or 0, str(r.get("engine"))))
+
+
 def _print(row: dict) -> None:
     for r in (row, row.get("parquet")):
         if r is None:
             continue
         extra = (f"  same report as JSONL: {r['report_same_as_jsonl']}"
                  if "report_same_as_jsonl" in r else "")
-        print(f"{row['leads']:>11,} leads {r['input']:>7}  eval {r['eval_s']:8.2f} s  report "
+        print(f"{row['leads']:>11,} leads {row['engine']:>6} {r['input']:>7}  eval "
+              f"{r['eval_s']:8.2f} s  report "
               f"{r['report_s']:8.2f} s  ratio {r['ratio']:.2f} (CPU {r['eval_cpu_s']:.2f} s"
               f" vs {r['report_cpu_s']:.2f} s: {r['cpu_ratio']:.2f})  peak RSS eval "
               f"{r['eval_max_rss_mib']:.0f} MiB, report {r['report_max_rss_mib']:.0f} MiB"
@@ -249,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
                                  epilog="example: python bench/bench_report.py --quick")
     ap.add_argument("--counts", default="1000000,10000000",
                     help="comma-separated lead counts (default 1M and 10M)")
-    ap.add_argument("--engine", default="duckdb", help="engine for both commands")
+    ap.add_argument("--engine", default="python,duckdb",
+                    help="engine for both commands; several, comma-separated, run side by side")
     ap.add_argument("--runs", type=int, default=3, help="runs of each command per size")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="20,000 leads, one run")
@@ -263,23 +287,30 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     counts = [20_000] if args.quick else [int(c) for c in args.counts.split(",")]
     runs = 1 if args.quick else args.runs
+    engines = [e.strip() for e in args.engine.split(",") if e.strip()]
     cmd = funnel_command()
+    command = " ".join(["python bench/bench_report.py", *(argv or sys.argv[1:])])
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
+        # several engines: the leads are generated once, for all of them
+        keep = args.leads_dir or (Path(tmp) / "leads" if len(engines) > 1 else None)
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
         rows = []
         for c in counts:
-            rows.append(measure(cmd, args.engine, c, args.seed, runs, Path(tmp),
-                                args.leads_dir, args.base, args.parquet))
-            _print(rows[-1])
+            for engine in engines:
+                rows.append({**measure(cmd, engine, c, args.seed, runs, Path(tmp), keep,
+                                       args.base, args.parquet), "command": command})
+                _print(rows[-1])
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    section = {"command": " ".join(["python bench/bench_report.py", *(argv or sys.argv[1:])]),
-               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                           "load_1min_at_end": load},
-               "sizes": rows}
     sys.path.insert(0, str(ROOT / "bench"))
     from results_file import save_section
 
     target = (ROOT / "bench" / "out" / "results.json") if args.quick else (
         ROOT / "bench" / "results.json")
+    section = {"command": command,
+               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                           "load_1min_at_end": load},
+               "sizes": merged_rows(_section(target).get("sizes", []), rows)}
     save_section("report", section, target)
     print(f"written to {target.relative_to(ROOT)}")
     return 0

@@ -184,3 +184,19 @@ def test_a_by_field_below_a_value_of_another_kind_is_read_from_the_dict(tmp_path
         outs.append(result.stdout)
     assert outs[0] == outs[1]
     assert '"[0,\\"x\\"]"' in outs[0] or "[0,\\\"x\\\"]" in outs[0]
+
+
+def test_bench_report_keeps_the_rows_a_run_does_not_replace():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "bench_report.py"
+    spec = importlib.util.spec_from_file_location("_bench_report", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    old = [{"leads": 10, "engine": "duckdb", "input": "jsonl", "report_s": 1},
+           {"leads": 10, "engine": "python", "input": "jsonl", "report_s": 2},
+           {"leads": 5, "engine": "duckdb", "input": "jsonl", "report_s": 3}]
+    new = [{"leads": 10, "engine": "python", "input": "jsonl", "report_s": 4}]
+    got = bench.merged_rows(old, new)
+    assert [(r["leads"], r["engine"], r["report_s"]) for r in got] == [
+        (5, "duckdb", 3), (10, "duckdb", 1), (10, "python", 4)]
