@@ -223,7 +223,7 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
         return figures_from_facts(shape, facts_files(tmp), as_of=as_of, by=by is not None,
                                   by_text=by_text, cohort_path=cohort_path,
                                   cohort_text=cohort_text, period=period,
-                                  longest=writer.longest)
+                                  longest=writer.longest, temp_directory=tmp)
 
 
 def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] | None = None,
@@ -261,10 +261,12 @@ def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] |
 
 def figures_from_facts(shape: Shape, facts: str | list[str], *, as_of: int, by: bool,
                        by_text: str | None, cohort_path: tuple[str, ...] | None,
-                       cohort_text: str | None, period: str, longest: int = 0
-                       ) -> dict[str, Any]:
+                       cohort_text: str | None, period: str, longest: int = 0,
+                       temp_directory: str | None = None) -> dict[str, Any]:
     """Load the facts files :class:`FactWriter` wrote (one path or several) into DuckDB
-    and compute the report (``longest``: the longest text in them, in characters)."""
+    and compute the report (``longest``: the longest text in them, in characters). With
+    a ``temp_directory``, DuckDB keeps to :data:`DUCKDB_MEMORY` and spills the rest of
+    the facts there (memory stays bounded whatever the number of leads)."""
     import duckdb
 
     paths = [facts] if isinstance(facts, str) else list(facts)
@@ -272,6 +274,9 @@ def figures_from_facts(shape: Shape, facts: str | list[str], *, as_of: int, by: 
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
+        if temp_directory is not None:
+            con.execute("SET temp_directory = ?", [temp_directory])
+            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         cols = fact_columns(shape)
         con.execute("CREATE TABLE facts (" + ", ".join(f"{k} {v}" for k, v in cols.items())
                     + ")")
