@@ -23,7 +23,8 @@ leads written as Parquet by DuckDB (typed as a warehouse export: timestamps, str
 eval from Parquet to Parquet, and says whether the two reports are the same bytes.
 
 Figures go to ``bench/results.json`` under ``report`` (``--quick``: ``bench/out/``): a
-row replaces the row of the same size, engine and input, the others are kept.
+row replaces the row of the same size, engine and input (and ``--parquet`` or not), the
+others are kept.
 """
 
 from __future__ import annotations
@@ -243,9 +244,10 @@ def _section(target: Path) -> dict:
 
 def merged_rows(old: list[dict], new: list[dict]) -> list[dict]:
     """The rows of ``old`` that no row of ``new`` replaces (same size, engine and
-    input), then ``new``; ordered by size, then engine."""
+    input, and both with or both without a ``--parquet`` row), then ``new``; ordered by
+    size, then engine."""
     def key(r: dict) -> tuple:
-        return r.get("leads"), r.get("engine"), r.get("input")
+        return r.get("leads"), r.get("engine"), r.get("input"), "parquet" in r
 
     fresh = {key(r) for r in new}
     rows = [r for r in old if key(r) not in fresh] + list(new)

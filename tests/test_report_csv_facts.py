@@ -196,7 +196,10 @@ def test_bench_report_keeps_the_rows_a_run_does_not_replace():
     old = [{"leads": 10, "engine": "duckdb", "input": "jsonl", "report_s": 1},
            {"leads": 10, "engine": "python", "input": "jsonl", "report_s": 2},
            {"leads": 5, "engine": "duckdb", "input": "jsonl", "report_s": 3}]
-    new = [{"leads": 10, "engine": "python", "input": "jsonl", "report_s": 4}]
+    old[0]["parquet"] = {"input": "parquet"}
+    new = [{"leads": 10, "engine": "python", "input": "jsonl", "report_s": 4},
+           {"leads": 10, "engine": "duckdb", "input": "jsonl", "report_s": 5}]
     got = bench.merged_rows(old, new)
+    # a row with a --parquet row is kept beside a new one without
     assert [(r["leads"], r["engine"], r["report_s"]) for r in got] == [
-        (5, "duckdb", 3), (10, "duckdb", 1), (10, "python", 4)]
+        (5, "duckdb", 3), (10, "duckdb", 1), (10, "duckdb", 5), (10, "python", 4)]
