@@ -299,6 +299,15 @@ class Policy:
         compiled = self._decide_json
         return compiled.line_function(True) if compiled is not None else None
 
+    @property
+    def line_facts(self) -> Callable[[bytes, int], tuple | None] | None:
+        """:attr:`line_decider` whose result is the Decision's fields a report reads,
+        ``(stage, reached, reason, scores, handoffs, violations)``, without building the
+        Decision; ``scores`` in the order of the function's ``score_names``. What
+        ``funnel report`` decides a JSON line with (policy/report/units.py)."""
+        compiled = self._decide_json
+        return compiled.line_function("facts") if compiled is not None else None
+
     def evaluate_many(
         self, leads: Iterable[Any], *, as_of: datetime | None = None
     ) -> Iterator[Decision | LeadError]:

@@ -203,3 +203,26 @@ def test_bench_report_keeps_the_rows_a_run_does_not_replace():
     # a row with a --parquet row is kept beside a new one without
     assert [(r["leads"], r["engine"], r["report_s"]) for r in got] == [
         (5, "duckdb", 3), (10, "duckdb", 1), (10, "duckdb", 5), (10, "python", 4)]
+
+
+def test_line_facts_are_the_fields_of_the_line_deciders_decision():
+    """``Policy.line_facts`` (what the report decides a line of a large block with)
+    returns the Decision's fields without the Decision: the same as the line decider's."""
+    from policy.engine.timestamps import parse_timestamp
+
+    pol = policy.load(Path(__file__).resolve().parents[1] / "rules")
+    facts, decide = pol.line_facts, pol.line_decider
+    names = facts.score_names
+    at = parse_timestamp("2026-12-01T16:00:00Z")
+    seen = 0
+    lines = (Path(__file__).resolve().parents[1] / "rules" / "leads.jsonl").read_bytes()
+    for line in lines.splitlines():
+        d = decide(line, at)
+        got = facts(line, at)
+        assert (d is None) == (got is None)
+        if d is None:
+            continue
+        seen += 1
+        assert got == (d.stage, d.reached, d.reason, tuple(d.scores[n] for n in names),
+                       d.handoffs, d.violations)
+    assert seen > 900

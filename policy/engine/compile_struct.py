@@ -146,12 +146,14 @@ def _checked(schema: Any) -> bool:
 
 
 def write_json_decide(compiler: Any, prepare: PrepareSpec, bound_names: tuple[str, ...],
-                      text: bool = False) -> LineWriter | None:
+                      text: bool | str = False) -> LineWriter | None:
     """``def decide_json(data, as_of, …)`` for the rules of ``compiler`` (the untyped
     compilation, whose namespace and constants it shares), or None when the schema or
     the rules are outside what it covers (see the module docstring). ``bound_names``:
     the namespace's names bound as locals when the function uses them. With ``text``,
-    ``decide_text``: the same, returning the decision's JSON text, not the Decision."""
+    ``decide_text``: the same, returning the decision's JSON text, not the Decision;
+    with ``text="facts"``, ``decide_facts``: the Decision's fields as a tuple
+    (:func:`_facts_compiler`)."""
     if prepare.schema is None:
         return None
     document = prepare.schema.document
@@ -160,7 +162,8 @@ def write_json_decide(compiler: Any, prepare: PrepareSpec, bound_names: tuple[st
         return None
     # the rules compiled again, knowing the types msgspec gives each field: the same
     # types the schema checks of ``decide`` let through (compile_schema.field_types)
-    cls = _text_compiler(type(compiler)) if text else type(compiler)
+    cls = (_facts_compiler(type(compiler)) if text == "facts" else
+           _text_compiler(type(compiler)) if text else type(compiler))
     typed = cls(compiler.program, compiler.info, compiler.ns, prepare.schema.field_types())
     typed._consts = compiler._consts
     typed.used.add("lead_id")
@@ -202,7 +205,7 @@ def write_json_decide(compiler: Any, prepare: PrepareSpec, bound_names: tuple[st
     if _reads_lead(source):
         return None  # the rules read the lead itself: the dict path
     bound = [name for name in bound_names if re.search(rf"\b{name}\b", source)]
-    name = "decide_text" if text else "decide_json"
+    name = _NAMES[text]
     w = LineWriter()
     with w.block(f"def {name}(data, as_of, {', '.join(f'{n}={n}' for n in bound)}):"
                  if bound else f"def {name}(data, as_of):"):
@@ -381,8 +384,12 @@ def _struct_in(kind: Any) -> type | None:
     return None
 
 
+#: the name of the function each kind of ``text`` compiles to
+_NAMES = {False: "decide_json", True: "decide_text", "facts": "decide_facts"}
+
+
 def compile_json_decide(comp: Any, prepare: PrepareSpec, bound: tuple, namespace: dict,
-                        base: str, text: bool = False) -> Any:
+                        base: str, text: bool | str = False) -> Any:
     """``decide_json`` (``decide_text`` with ``text``) compiled into the namespace of the
     engine ``comp`` made (after its source, which holds ``decide``), or None when
     :func:`write_json_decide` gives none. The engine compiles each when first asked for:
@@ -396,7 +403,10 @@ def compile_json_decide(comp: Any, prepare: PrepareSpec, bound: tuple, namespace
     source = written.text()
     name = " text>" if text else " json>"
     exec(compile(source, register_source(source, base[:-1] + name), "exec"), namespace)  # noqa: S102
-    return namespace["decide_text" if text else "decide_json"]
+    made = namespace[_NAMES[text]]
+    if text == "facts":
+        made.score_names = tuple(comp.program.score_names)
+    return made
 
 
 
@@ -552,3 +562,20 @@ def _write_text_return(ex: Any, w: LineWriter, lead_id: str, placed: str, why: s
     for part in out[1:-1]:
         w.line("        " + part)
     w.line("        " + out[-1] + ")")
+
+
+
+def _facts_compiler(base: type) -> type:
+    """The compiler ``decide_facts`` is written by (``text="facts"``): ``base`` whose
+    decision is returned as the tuple of the Decision's fields a report reads, ``(stage,
+    reached, reason, scores, handoffs, violations)``, the scores in the order of the
+    function's ``score_names`` (``funnel report``, policy/report/units.py)."""
+
+    class FactsCompiler(base):  # type: ignore[valid-type, misc]
+        def decision_return(self, w: LineWriter, lead_id: str, placed: str, why: str
+                            ) -> bool:
+            scores = "".join(f"{self._score_locals[n]}, " for n in self.program.score_names)
+            w.line(f"return ({placed}, reached, {why}, ({scores}), hs, vs)")
+            return True
+
+    return FactsCompiler

@@ -47,9 +47,10 @@ class CompiledEngine:
 
     decide_json = property(lambda self: self.line_function(False))
 
-    def line_function(self, text: bool):
+    def line_function(self, text: bool | str):
         """``decide_json``, or with ``text`` ``decide_text`` (its record's JSON text,
-        ``compile_struct``): each compiled when first asked for; None without one."""
+        ``compile_struct``), or with ``text="facts"`` ``decide_facts`` (the Decision's
+        fields as a tuple): each compiled when first asked for; None without one."""
         maker, made, lock = self._json
         with lock:
             if text not in made:

@@ -133,14 +133,14 @@ def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, directory: s
     import multiprocessing
 
     from policy.io import workers
-    from policy.report.units import big_block, lead_fields
+    from policy.report.units import big_block, lead_fields, line_function
 
     first = next(units, None)
     if first is None:
         return
     second = next(units, None) if jobs > 1 else None
     if big_block(second if second is not None else first):
-        pol.line_decider  # noqa: B018 - compiled once here, before the workers fork
+        line_function(pol, writer)  # compiled once here, before the workers fork
     _STATE.update(pol=pol, writer=writer, at=at, directory=directory,
                   fields=lead_fields(writer.paths))
     # what is alive now lives as long as the run: the collector need not walk it, and

@@ -136,6 +136,7 @@ class FactWriter:
         self._stage_index = {s.name: i for i, s in enumerate(shape.stages)}
         self._scores = [(at[f"s{i}"], s.name) for i, s in enumerate(shape.scores)]
         self._handoffs = {h.stage: (at[f"h{j}_applies"], h) for j, h in enumerate(shape.handoffs)}
+        self._score_at: list[tuple[int, int]] = []
         self._texts: dict[str, str] = {}
         self._keys: dict[str, str | None] = {}
         self._rows: list[list[Any]] = []
@@ -204,6 +205,19 @@ class FactWriter:
                ) -> list[Any]:
         """The facts of one record, in the order of :func:`fact_columns` (None: null);
         ``got``: the values of its lead's :attr:`paths`."""
+        v = self._start(line, got)
+        if type(record) is LeadError:
+            v[1] = True
+            v[2] = _first_path(record)
+            return v
+        scores = record.scores
+        for i, name in self._scores:
+            v[i] = scores.get(name)
+        return self._decided(v, record.stage, record.reached, record.reason,
+                             record.handoffs, record.violations, got)
+
+    def _start(self, line: int, got: tuple[Any, ...]) -> list[Any]:
+        """A row's line and ``--by`` key, every other column null."""
         v: list[Any] = [None] * self._width
         v[0] = line
         if self.by is not None:
@@ -218,20 +232,41 @@ class FactWriter:
                 v[3] = text
             else:
                 v[3] = key_text(key)
-        if type(record) is LeadError:
-            v[1] = True
-            v[2] = _first_path(record)
-            return v
+        return v
+
+    def bind_scores(self, names: tuple[str, ...]) -> bool:
+        """Read the scores of :meth:`add_facts` in the order ``names``; False when a
+        score of the report is not among them (then do not call it)."""
+        try:
+            self._score_at = [(i, names.index(name)) for i, name in self._scores]
+        except ValueError:
+            return False
+        return True
+
+    def add_facts(self, line: int, facts: tuple, got: tuple[Any, ...]) -> None:
+        """:meth:`add` for a decision given as the tuple of its fields
+        :attr:`policy.Policy.line_facts` returns (after :meth:`bind_scores`)."""
+        stage, reached, reason, scores, handoffs, violations = facts
+        v = self._start(line, got)
+        for i, k in self._score_at:
+            v[i] = scores[k]
+        self._rows.append(self.csv_row(self._decided(v, stage, reached, reason, handoffs,
+                                                     violations, got)))
+        self.count += 1
+        if len(self._rows) >= 4096:
+            self.flush()
+
+    def _decided(self, v: list[Any], stage: Any, reached: Any, reason: Any, handoffs: Any,
+                 violations: Any, got: tuple[Any, ...]) -> list[Any]:
+        """The facts of a decision (its scores already in ``v``)."""
         v[1] = False
-        d = record
         index = self._stage_index
-        v[5] = index.get(d.reached, -1)
-        stage = d.stage
+        v[5] = index.get(reached, -1)
         if stage in index:
             v[6] = index[stage]
         elif stage is not None:
             v[7] = stage
-            v[8] = key_text(d.reason)
+            v[8] = key_text(reason)
         if self.cohort is not None:
             value = got[self._cohort_at]
             if type(value) is str:
@@ -244,9 +279,6 @@ class FactWriter:
                         pass
                 else:
                     v[4] = parse_timestamp(value, kind="any", tz=self.tz)
-        scores = d.scores
-        for i, name in self._scores:
-            v[i] = scores.get(name)
         for i, k, kind in self._entered:
             value = got[k]
             if type(value) is str:
@@ -260,13 +292,13 @@ class FactWriter:
                     v[i] = (delta.days * 86_400 + delta.seconds) * 1_000_000
                 else:
                     v[i] = parse_timestamp(value, kind=kind, tz=self.tz)
-        if d.handoffs:
-            self._handoff_values(v, d)
+        if handoffs:
+            self._handoff_values(v, handoffs, violations)
         return v
 
-    def _handoff_values(self, v: list[Any], d: Decision) -> None:
+    def _handoff_values(self, v: list[Any], handoffs: Any, violations: Any) -> None:
         off_list_messages = None
-        for h in d.handoffs:
+        for h in handoffs:
             found = self._handoffs.get(h.stage)
             if found is None:
                 continue
@@ -291,7 +323,7 @@ class FactWriter:
                     off = not rt.member(h.rejection_reason, list(shape.agreed))
                 else:  # a list the report cannot read: trust the decision's violations
                     if off_list_messages is None:
-                        off_list_messages = [x.message for x in d.violations
+                        off_list_messages = [x.message for x in violations
                                              if x.code == _OFF_LIST]
                     shown = json.dumps(h.rejection_reason, ensure_ascii=False)
                     off = any(m.startswith(f"rejection reason {shown} ")

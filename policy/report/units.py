@@ -3,8 +3,9 @@ python engine as ``funnel eval`` decides it: what each process of ``funnel repor
 runs (:func:`policy.report.build.write_facts`).
 
 A block of JSON Lines cut from a large file is decided as ``funnel eval`` decides it:
-each line by the policy's typed line decider (:attr:`policy.Policy.line_decider`), which
-reads the line straight into a struct and never builds the lead's dict. The facts of a
+each line by the policy's typed line decider, which reads the line straight into a
+struct and never builds the lead's dict; here the one that returns the Decision's fields
+without building the Decision either (:attr:`policy.Policy.line_facts`). The facts of a
 lead read only a few of its fields (``--by``, the cohort, each stage's ``entered at``):
 :func:`lead_fields` reads just those from the line's bytes, into a struct of its own,
 with the values :func:`policy.engine.runtime.get` finds in the lead's dict (a line it
@@ -124,7 +125,7 @@ def _decided(pol: Any, records: Any, at: int) -> Any:
 
 def _block_facts(pol: Any, writer: FactWriter, unit: JsonlBlock, at: int,
                  fields: Callable[[bytes], tuple[Any, ...]] | None) -> None:
-    decider = pol.line_decider if big_block(unit) else None
+    decider = line_function(pol, writer) if big_block(unit) else None
     if decider is not None:
         def decide(piece: bytes, as_of: int) -> Any:
             d = decider(piece, as_of)
@@ -134,7 +135,7 @@ def _block_facts(pol: Any, writer: FactWriter, unit: JsonlBlock, at: int,
     else:
         items = unit.iter_leads()
     evaluate, lead_id = pol.evaluate_at, pol.lead_id
-    add, values = writer.add, writer.lead_values
+    add, add_facts, values = writer.add, writer.add_facts, writer.lead_values
     for number, got in items:
         kind = type(got)
         if kind is tuple:  # decided by the line decider
@@ -145,7 +146,10 @@ def _block_facts(pol: Any, writer: FactWriter, unit: JsonlBlock, at: int,
                 found = fields(piece)
             except Exception:  # noqa: BLE001 - read as the dict path reads it
                 found = values(_lead_of(unit, number, piece))
-            add(number, d, found)
+            if type(d) is tuple:
+                add_facts(number, d, found)
+            else:
+                add(number, d, found)
         elif kind is dict:  # as policy.engine.batch.decide_leads
             try:
                 record = evaluate(got, at)
@@ -155,6 +159,15 @@ def _block_facts(pol: Any, writer: FactWriter, unit: JsonlBlock, at: int,
         else:  # the error record of a line that could not be read
             add(number, LeadError(got.error, got.problems, lead=lead_id(got.value),
                                   line=number), values(got.value))
+
+
+def line_function(pol: Any, writer: FactWriter) -> Callable[[bytes, int], Any] | None:
+    """What decides a line of a large block: the policy's :attr:`~policy.Policy.line_facts`
+    (the Decision's fields, no Decision built), else its line decider, else None."""
+    facts = pol.line_facts
+    if facts is not None and writer.bind_scores(facts.score_names):
+        return facts
+    return pol.line_decider
 
 
 def _lead_of(unit: JsonlBlock, number: int, piece: bytes) -> Any:
