@@ -230,10 +230,9 @@ def _lone_surrogate_refused(line: int, value: dict) -> Record:
 
 
 def parsed_lead_record(value: dict) -> Record:
-    """The record of a JSON object parsed elsewhere (an example's ``lead { … }``, which
-    the policy's parser reads), refused exactly as `funnel eval` refuses a line holding
-    the same JSON: a number beyond a double's range (infinite once parsed) or a ``\\u``
-    escape that makes a lone surrogate (which UTF-8 text cannot hold otherwise)."""
+    """The record of a JSON object parsed elsewhere (an example's ``lead { … }``), refused
+    as `funnel eval` refuses a line holding the same JSON: a number beyond a double's
+    range (infinite once parsed) or a ``\\u`` escape that makes a lone surrogate."""
     if _infinite_paths(value):
         return object_or_error(1, value, overflow=True)
     return _lone_surrogate_refused(1, value)

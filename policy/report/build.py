@@ -24,6 +24,7 @@ from policy.io.atomic import scratch
 from policy.report.compute import compute
 from policy.report.facts import FactWriter, fact_columns, facts_select
 from policy.report.shape import Shape, parse_field_path, report_shape
+from policy.report.units import decide_records
 
 __all__ = ["PERIODS", "REPORT_EXTENSIONS", "ReportUsageError", "build_report", "decide_records",
            "field_option", "render_report", "report_for", "report_for_parquet",
@@ -60,24 +61,6 @@ def field_option(pol: Any, text: str | None, option: str) -> tuple[str, ...] | N
         raise ReportUsageError(f"{option} {text!r}: the lead schema does not make it a "
                                "timestamp (a string with format date-time or date)")
     return path
-
-
-def decide_records(pol: Any, records: Iterable[Any], at: int
-                   ) -> Iterator[tuple[int, Decision | LeadError, Any]]:
-    """(line, decision or error record, lead as read) for each record of
-    :func:`policy.io.leads.read_records`, decided as ``funnel eval`` decides them
-    (:func:`policy.engine.batch.decide_records`)."""
-    from policy.engine.batch import decide_records as decide
-
-    pending: deque[Any] = deque()
-
-    def tap(items: Iterable[Any]) -> Iterator[Any]:
-        for record in items:
-            pending.append(record.value)
-            yield record
-
-    for line, result in decide(pol, tap(records), at):
-        yield line, result, pending.popleft()
 
 
 def duckdb_engine_available() -> bool:

@@ -19,12 +19,13 @@ Must run after: loading the policy and making the :class:`~policy.report.facts.F
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import msgspec
 
-from policy.engine.decision import LeadError
+from policy.engine.decision import Decision, LeadError
 from policy.io.jsonl_blocks import BLOCK_BYTES, JsonlBlock
 from policy.io.leads import fast_decode
 from policy.report.facts import FactWriter
@@ -110,17 +111,29 @@ def unit_facts(pol: Any, writer: FactWriter, unit: Any, at: int,
         if type(unit) is JsonlBlock:
             _block_facts(pol, writer, unit, at, fields)
         else:
-            for line, record, lead in _decided(pol, unit.records(), at):
+            for line, record, lead in decide_records(pol, unit.records(), at):
                 writer.write(line, record, lead)
     finally:
         if collecting:
             gc.enable()
 
 
-def _decided(pol: Any, records: Any, at: int) -> Any:
-    from policy.report.build import decide_records as with_leads
+def decide_records(pol: Any, records: Iterable[Any], at: int
+                   ) -> Iterator[tuple[int, Decision | LeadError, Any]]:
+    """(line, decision or error record, lead as read) for each record of
+    :func:`policy.io.leads.read_records`, decided as ``funnel eval`` decides them
+    (:func:`policy.engine.batch.decide_records`)."""
+    from policy.engine.batch import decide_records as decide
 
-    return with_leads(pol, records, at)
+    pending: deque[Any] = deque()
+
+    def tap(items: Iterable[Any]) -> Iterator[Any]:
+        for record in items:
+            pending.append(record.value)
+            yield record
+
+    for line, result in decide(pol, tap(records), at):
+        yield line, result, pending.popleft()
 
 
 def _block_facts(pol: Any, writer: FactWriter, unit: JsonlBlock, at: int,
