@@ -16,25 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from funnel_cli.main import main
+from test_attack import AS_OF, TINY  # the same tiny policy
 
 from policy.io.records import MAX_NESTING, TOO_DEEP, too_deep
-
-AS_OF = "2026-12-01T16:00:00Z"
-
-TINY = '''policy p "Tiny"
-id lead_id
-team m "@m"
-funnel lead -> mql
-score fit owned by m {
-  +50 if employees >= 100
-}
-stage lead owned by m {
-  require email is present
-}
-stage mql owned by m {
-  require fit >= 50
-}
-'''
 
 
 def _lead(lead_id: str, depth: int) -> str:
