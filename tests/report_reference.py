@@ -40,6 +40,12 @@ def key_of(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def reason_key(value: Any) -> str:
+    """A reason as the report keys it: ``(none)`` only when there is none (an empty
+    text is the key ``""``)."""
+    return "(none)" if value is None else key_of(value)
+
+
 def instant(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -55,10 +61,10 @@ def period_of(t: datetime | None, period: str) -> str:
         return "(missing)"
     if period == "week":
         year, week, _ = t.isocalendar()
-        return f"{year}-W{week:02d}"
+        return f"{year:04d}-W{week:02d}"
     if period == "month":
-        return f"{t.year}-{t.month:02d}"
-    return f"{t.year}-Q{(t.month - 1) // 3 + 1}"
+        return f"{t.year:04d}-{t.month:02d}"
+    return f"{t.year:04d}-Q{(t.month - 1) // 3 + 1}"
 
 
 def ratio(a, b):
@@ -67,6 +73,32 @@ def ratio(a, b):
 
 def ordered(counter: Counter) -> dict:
     return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """``==`` of the language: numbers by value, text exactly, nothing else alike."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if number(a) and number(b):
+        return a == b
+    return type(a) is str and type(b) is str and a == b
+
+
+def agreed_reasons(model, expr) -> list | None:
+    """The reasons a ``reject`` line agrees on: a list literal, or a define (``lines``
+    included) naming one; None when they are not constant."""
+    kind = type(expr).__name__
+    if kind == "ListExpr":
+        if all(type(e).__name__ in ("String", "Number") for e in expr.items):
+            return [e.value for e in expr.items]
+        return None
+    if kind == "Ref" and len(expr.path) == 1:
+        what, target = model.resolve(expr)
+        if what == "define":
+            if isinstance(target.value, list):
+                return list(target.value)
+            return agreed_reasons(model, target.value)
+    return None
 
 
 def decide(pol, leads: list, as_of: datetime) -> list[tuple[int, Any, Any]]:
@@ -102,7 +134,7 @@ def figures(pol, items: list, *, entered: dict[str, tuple[str, ...]] | None = No
 
     states = {}
     for state in model.states:
-        reasons = Counter(key_of(d.reason) or "(none)" for d, _ in decisions
+        reasons = Counter(reason_key(d.reason) for d, _ in decisions
                           if d.stage == state)
         states[state] = {"count": sum(reasons.values()), "reasons": ordered(reasons)}
     out["states"] = states
@@ -113,20 +145,22 @@ def figures(pol, items: list, *, entered: dict[str, tuple[str, ...]] | None = No
         routes_declared = [item for item in h.items if type(item).__name__ == "Route"]
         has_sla = any(type(item).__name__ == "Sla" for item in h.items)
         routes = {}
+        if not routes_declared:  # docs/report.md: a handoff without routes counts under (none)
+            routes_declared = [None]
         for node in routes_declared:
-            route = node.target
+            route = None if node is None else node.target
             calendar = model.work_calendar_for(h, node)
             mine = [x for _, x in results if x.route == route]
             status = Counter(x.sla.status for x in mine if x.sla is not None)
             met, breached = status["met"], status["breached"]
             hours = [calendar.business_between(x.sla.start_us, x.sla.stop_us) / US_HOUR
-                     for x in mine if x.sla is not None
+                     for x in mine if calendar is not None and x.sla is not None
                      and x.sla.start is not None and x.sla.stop is not None]
             response = None
             if has_sla and calendar is not None:
                 response = {"median": nearest_rank(hours, Fraction(1, 2)),
                             "p90": nearest_rank(hours, Fraction(9, 10))}
-            routes[route] = {
+            routes["(none)" if route is None else route] = {
                 "leads": len(mine),
                 "sla": {s: status[s] for s in ("met", "breached", "pending", "unknown")},
                 "compliance": ratio(met, met + breached),
@@ -134,11 +168,15 @@ def figures(pol, items: list, *, entered: dict[str, tuple[str, ...]] | None = No
                 "escalated": sum(1 for x in mine if x.escalate_to is not None),
             }
         rejected = [(d, x) for d, x in results if x.rejected]
-        reasons = Counter(key_of(x.rejection_reason) or "(none)" for _, x in rejected)
-        off = Counter(key_of(x.rejection_reason) for d, x in rejected if any(
-            v.code == "invalid_rejection_reason" and v.message.startswith(
-                f"rejection reason {json.dumps(x.rejection_reason, ensure_ascii=False)} ")
-            for v in d.violations))
+        reasons = Counter(reason_key(x.rejection_reason) for _, x in rejected)
+        agreed = next((agreed_reasons(model, item.reasons) for item in h.items
+                       if type(item).__name__ == "Reject"), None)
+        # off the list: the lead carries the violation, and the reason is not on *this*
+        # handoff's list (two handoffs may reject with the same field and other lists)
+        off = Counter(reason_key(x.rejection_reason) for d, x in rejected if any(
+            v.code == "invalid_rejection_reason" for v in d.violations)
+            and (agreed is None or not any(same_value(x.rejection_reason, a)
+                                           for a in agreed)))
         handoffs.append({
             "stage": h.stage.name, "team": h.team.name, "applies": len(results),
             "routes": routes,
