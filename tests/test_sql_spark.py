@@ -210,6 +210,30 @@ def test_spark_refuses_scores_past_a_64_bit_integer_as_python(spark_engine, tmp_
     assert outs[1] == outs[0]
 
 
+def test_spark_compares_and_computes_integers_near_2_53_as_doubles(spark_engine, tmp_path):
+    """Integers around 2^53 and 2^63, literals past 2^53: Spark's doubles and the
+    python engine's give the same bytes (spec section 10). Spark's JSON source does not
+    narrow a field by the schema, so no two fields are compared with `==` here."""
+    from test_double_numbers import _leads, _write
+
+    text = (_write(tmp_path, True) / "p.funnel").read_text(encoding="utf-8")
+    for old, new in (("a == b", "a == -9007199254740993"), ("a != b", "a != 2147483648"),
+                     ("a / 1 == b", "a / 3 >= 3002399751580331")):
+        text = text.replace(f" if {old}\n", f" if {new}\n")
+    (tmp_path / "p.funnel").write_text(text, encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("".join(json.dumps(x) + "\n" for x in _leads()), encoding="utf-8")
+    runner = CliRunner()
+    outs = []
+    for engine in ("python", "spark"):
+        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--as-of",
+                                   "2026-12-01T00:00:00Z", "--engine", engine,
+                                   "--spark-master", "local[2]"])
+        assert res.exit_code == 0, res.output
+        outs.append(res.output)
+    assert outs[1] == outs[0]
+
+
 def test_spark_gives_the_python_engines_format_hint(spark_engine, tmp_path):
     """Most records of a JSON Lines input refused and the first bytes plainly CSV: the
     python engine's hint, and its standard output and error (spec section 9)."""

@@ -22,7 +22,7 @@ import keyword
 import math
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from policy.engine import ir
 from policy.engine import runtime as rt
@@ -83,8 +83,12 @@ def _typed_kind(types: frozenset[type] | None) -> str:
     return ANY
 
 
-def _is_num(v: object) -> bool:
-    return type(v) is int or type(v) is float
+_is_num = rt.is_number  # an int or a float, never a bool
+_nothing = nullcontext  # ``with (w.block(…) if x else _nothing())``
+
+
+def _small(v: object) -> bool:  # compared exactly, any number is as a double (section 10)
+    return _is_num(v) and -rt.EXACT < v < rt.EXACT  # type: ignore[operator]
 
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
@@ -413,10 +417,13 @@ class ExprCompiler:
         guard = a.guard or b.guard
         if (plain(a) and plain(b) and not (a.kind == CONST and b.kind == CONST)
                 and not (a.guard and b.guard)):
+            # in doubles: Python makes an int one against a float, but not against an int
             if op != "/":
-                return _Val(f"({a.code} {_PY_OP[op]} {b.code})", NUM, guard=guard)
-            if b.kind == CONST and b.const != 0:
-                return _Val(f"({a.code} / {b.code})", NUM, guard=guard)
+                code = (f"({a.code} {_PY_OP[op]} {b.code})" if float in (
+                    type(a.const), type(b.const)) else f"{_RUNTIME_FN[op]}({a.code}, {b.code})")
+                return _Val(code, NUM, guard=guard)
+            if b.kind == CONST and b.const != 0 and _small(b.const):
+                return _Val(f"({a.code} / {self.const(float(b.const))})", NUM, guard=guard)
         return self.call_runtime(_RUNTIME_FN[op], a, b, kind=NUMN)
 
     def compare(self, op: str, a: _Val, b: _Val) -> _Val:
@@ -425,7 +432,7 @@ class ExprCompiler:
         code = self._inline_compare(op, a, b) if b.kind == CONST else None
         if code is None and a.kind == NUM and b.kind == NUM:
             present = "".join(f"{g} is not None and " for g in (a.guard, b.guard) if g)
-            code = f"({present}{a.code} {_PY_OP[op]} {b.code})"
+            code = f"({present}dbl({a.code}) {_PY_OP[op]} dbl({b.code}))"
         if code is not None:
             return _Val(code, BOOL) if type(code) is str else self.constant(code)
         return self.call_runtime(_RUNTIME_FN[op], a, b, kind=BOOL)
@@ -439,6 +446,8 @@ class ExprCompiler:
         lit = b.code
         if c is None:
             return False  # a comparison with a missing value is false, `!=` included
+        if _is_num(c) and not _small(c):
+            return None  # as doubles: runtime.dbl
         if a.guard is not None:
             # `days_since(t) > 30`: the value is missing exactly when t is
             if _is_num(c):
@@ -502,7 +511,7 @@ class ExprCompiler:
             return _Val(f"({x} is not None)", BOOL) if a.simple else self.call_runtime(
                 fn, a, b, kind=BOOL)
         strings = all(type(v) is str for v in items)
-        numbers = all(_is_num(v) and v == v for v in items)
+        numbers = all(_small(v) for v in items)
         if not (strings or numbers):
             return self.call_runtime(fn, a, b, kind=BOOL)
         s = self.const(frozenset(items), "S")
@@ -588,12 +597,3 @@ def _is_plain_name(code: str) -> bool:
 def _shorten(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
-
-class _nothing:
-    """A context manager that does nothing (``with (w.block(…) if x else _nothing())``)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

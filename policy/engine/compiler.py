@@ -331,7 +331,8 @@ class _Compiler(PlacementCompiler):
             return None
         x = count.code
         bound = None
-        if count.code in self.ints and type(item.points) is int and type(cap) is int:
+        if (count.code in self.ints and type(item.points) is int and type(cap) is int
+                and abs(cap) < rt.EXACT):  # then |P × N| <= cap is a double exactly
             bound = abs(cap)
         # runtime.per_points inlined: nothing unless a number not <= 0; min(|N| × F, M)
         valid = {ANY: f"type({x}) in NUMBER_TYPES and ", NUM: "",

@@ -64,6 +64,23 @@ def is_number(v: object) -> bool:
     return t is int or t is float
 
 
+#: Integers within ±2^53 are doubles exactly; past it, a double rounds them.
+EXACT = 2**53
+
+
+def dbl(v: object) -> object:
+    """A number as the IEEE double every engine compares and computes with (spec section
+    10): an ``int`` past ±2^53 rounded to the nearest double, one past a double's range
+    infinite (as SQL reads it); anything else as it is. Values are kept as read (a lead
+    id, a trace, a report's keys write them out unchanged): operators convert them."""
+    if type(v) is int and not -EXACT <= v <= EXACT:
+        try:
+            return float(v)
+        except OverflowError:
+            return math.inf if v > 0 else -math.inf
+    return v
+
+
 def _kind(v: object) -> str:
     t = type(v)
     if t is bool:
@@ -86,6 +103,8 @@ def eq(a: object, b: object) -> bool:
         return False
     if ka == "list":
         return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b, strict=True))
+    if ka == "number":
+        return dbl(a) == dbl(b)
     return a == b
 
 
@@ -104,19 +123,19 @@ def _ordered(a: object, b: object) -> bool:
 
 
 def lt(a: object, b: object) -> bool:
-    return _ordered(a, b) and a < b  # type: ignore[operator]
+    return _ordered(a, b) and dbl(a) < dbl(b)  # type: ignore[operator]
 
 
 def le(a: object, b: object) -> bool:
-    return _ordered(a, b) and a <= b  # type: ignore[operator]
+    return _ordered(a, b) and dbl(a) <= dbl(b)  # type: ignore[operator]
 
 
 def gt(a: object, b: object) -> bool:
-    return _ordered(a, b) and a > b  # type: ignore[operator]
+    return _ordered(a, b) and dbl(a) > dbl(b)  # type: ignore[operator]
 
 
 def ge(a: object, b: object) -> bool:
-    return _ordered(a, b) and a >= b  # type: ignore[operator]
+    return _ordered(a, b) and dbl(a) >= dbl(b)  # type: ignore[operator]
 
 
 def member(a: object, items: object) -> bool:
@@ -192,26 +211,43 @@ def ends_with(a: object, b: object) -> bool:
 # --------------------------------------------------------------------------- arithmetic
 
 
+def _exact(a: object, b: object, r: object) -> bool:
+    """Whether ``r``, from ``a`` and ``b`` by ``+ - *``, is the double the operator gives:
+    a float is (Python converts an int operand to a double first); an int is when it
+    and both operands are within ±2^53."""
+    return type(r) is not int or (-EXACT <= r <= EXACT and -EXACT <= a <= EXACT  # type: ignore[operator]
+                                  and -EXACT <= b <= EXACT)  # type: ignore[operator]
+
+
 def add(a: object, b: object) -> object:
+    """``a + b`` in IEEE doubles: an int sum only where it is exactly the double one (an
+    ``int`` past a double's range raises OverflowError: the lead cannot be decided)."""
     if is_number(a) and is_number(b):
-        return a + b  # type: ignore[operator]
+        r = a + b  # type: ignore[operator]
+        return r if _exact(a, b, r) else float(a) + float(b)  # type: ignore[arg-type]
     return None
 
 
 def sub(a: object, b: object) -> object:
     if is_number(a) and is_number(b):
-        return a - b  # type: ignore[operator]
+        r = a - b  # type: ignore[operator]
+        return r if _exact(a, b, r) else float(a) - float(b)  # type: ignore[arg-type]
     return None
 
 
 def mul(a: object, b: object) -> object:
     if is_number(a) and is_number(b):
-        return a * b  # type: ignore[operator]
+        r = a * b  # type: ignore[operator]
+        return r if _exact(a, b, r) else float(a) * float(b)  # type: ignore[arg-type]
     return None
 
 
 def div(a: object, b: object) -> object:
     if is_number(a) and is_number(b) and b != 0:
+        if type(a) is int and not -EXACT <= a <= EXACT:
+            a = float(a)
+        if type(b) is int and not -EXACT <= b <= EXACT:
+            b = float(b)
         return a / b  # type: ignore[operator]
     return None
 
@@ -432,7 +468,7 @@ EXPORTS = {
     for name in (
         "get", "truthy", "eq", "ne", "lt", "le", "gt", "ge", "member", "not_member",
         "contains", "contains_text", "starts_with", "ends_with", "add", "sub", "mul", "div", "neg",
-        "days_since", "hours_since", "lower", "length", "domain", "per_points",
+        "days_since", "hours_since", "lower", "length", "domain", "per_points", "dbl",
         "decay_factor", "round_half_away", "clamp", "is_number", "add_fixed", "add_working",
         "working_us", "EngineFault", "invalid_reason_message", "scores_kept", "decision_kept",
         "floor",
