@@ -17,7 +17,6 @@ Must run after: loading the policy and :func:`policy.report.shape.report_shape`.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -78,12 +77,14 @@ def fact_columns(shape: Shape) -> dict[str, str]:
         if stage.entered_at is not None:
             cols[f"e{i}"] = "BIGINT"
     for j in range(len(shape.handoffs)):
-        cols.update({
-            f"h{j}_applies": "BOOLEAN", f"h{j}_route": "VARCHAR", f"h{j}_status": "VARCHAR",
-            f"h{j}_response": "BIGINT", f"h{j}_escalated": "BOOLEAN",
-            f"h{j}_rejected": "BOOLEAN", f"h{j}_reason": "VARCHAR", f"h{j}_off_list": "BOOLEAN",
-        })
+        cols.update({f"h{j}_{name}": kind for name, kind in _HANDOFF_COLUMNS})
     return cols
+
+
+#: each handoff's columns, in order (:meth:`FactWriter.handoff_tail` writes them so)
+_HANDOFF_COLUMNS = (("applies", "BOOLEAN"), ("route", "VARCHAR"), ("status", "VARCHAR"),
+                    ("response", "BIGINT"), ("escalated", "BOOLEAN"), ("rejected", "BOOLEAN"),
+                    ("reason", "VARCHAR"), ("off_list", "BOOLEAN"))
 
 
 _fromisoformat = datetime.fromisoformat
@@ -136,18 +137,29 @@ class FactWriter:
         self._stage_index = {s.name: i for i, s in enumerate(shape.stages)}
         self._scores = [(at[f"s{i}"], s.name) for i, s in enumerate(shape.scores)]
         self._handoffs = {h.stage: (at[f"h{j}_applies"], h) for j, h in enumerate(shape.handoffs)}
+        #: a handoff's stage -> (its place among the handoffs, its shape); and the
+        #: fields of a handoff that does not apply (:meth:`handoff_tail`)
+        self._handoff_at = {h.stage: (j, h) for j, h in enumerate(shape.handoffs)}
+        self._no_handoff = ("," * len(_HANDOFF_COLUMNS),) * len(shape.handoffs)
         self._score_at: list[tuple[int, int]] = []
-        self._texts: dict[str, str] = {}
         self._keys: dict[str, str | None] = {}
-        self._rows: list[list[Any]] = []
-        self._csv = csv.writer(out, lineterminator="\n") if out is not None else None
+        #: a ``--by`` key's text -> its CSV field (:meth:`key_field`)
+        self._key_fields: dict[str, str] = {}
+        #: a text -> its CSV field (:meth:`text_field`)
+        self._fields: dict[str, str] = {}
+        self._is_text = tuple(t == "VARCHAR" for t in cols.values())
+        self._first_handoff = next((i for i, name in enumerate(self.columns)
+                                    if name.startswith("h")), self._width)
+        #: CSV lines not yet written to :attr:`out`
+        self._lines: list[str] = []
+        #: the row function of :mod:`policy.report.rows`, once made for this writer
+        self.row_text: Any = None
 
     def open(self, out: IO[str]) -> None:
         """Write the rows to ``out`` from now on (what was added before is flushed)."""
-        if self._csv is not None:
+        if self.out is not None:
             self.flush()
         self.out = out
-        self._csv = csv.writer(out, lineterminator="\n")
 
     def lead_values(self, lead: Any) -> tuple[Any, ...]:
         """The values of :attr:`paths` in ``lead`` (all None when it is not an object)."""
@@ -162,9 +174,13 @@ class FactWriter:
 
     def add(self, line: int, record: Decision | LeadError, got: tuple[Any, ...]) -> None:
         """One record, with the values of its lead's :attr:`paths` (:meth:`lead_values`)."""
-        self._rows.append(self.csv_row(self.values(line, record, got)))
+        self.add_line(self.line_text(self.values(line, record, got)))
+
+    def add_line(self, text: str) -> None:
+        """One record's CSV line (:meth:`line_text`, or :mod:`policy.report.rows`)."""
+        self._lines.append(text)
         self.count += 1
-        if len(self._rows) >= 4096:
+        if len(self._lines) >= 4096:
             self.flush()
 
     def write_all(self, items: Iterable[tuple[int, Decision | LeadError, Any]]) -> None:
@@ -172,9 +188,9 @@ class FactWriter:
             self.write(line, record, lead)
 
     def flush(self) -> None:
-        if self._rows:
-            self._csv.writerows(self._rows)
-            self._rows.clear()
+        if self._lines:
+            self.out.write("".join(self._lines))
+            self._lines.clear()
 
     def row(self, line: int, record: Decision | LeadError, lead: Any) -> dict[str, Any]:
         """The facts of one record: column name -> value (None: null)."""
@@ -182,24 +198,68 @@ class FactWriter:
                         strict=True))
 
     def csv_row(self, values: list[Any]) -> list[Any]:
-        """``values`` as a CSV row: each text as :func:`facts_select` reads it back, an
-        ``s`` before text without a control character or other unprintable one, else a
-        ``j`` before its JSON string (so a CSV field never holds a lone carriage return,
-        and an empty text is not an empty field, which is null)."""
-        texts = self._texts
+        """``values`` with each text as :func:`facts_select` reads it back (:meth:`mark`)."""
         for i in self._text_columns:
-            s = values[i]
-            if s is not None:
-                t = texts.get(s)
-                if t is None:
-                    t = "s" + s if s.isprintable() else "j" + json.dumps(s, ensure_ascii=False)
-                    if len(texts) >= 4096:
-                        texts.clear()
-                    texts[s] = t
-                    if len(t) > self.longest:
-                        self.longest = len(t)
-                values[i] = t
+            if values[i] is not None:
+                values[i] = self.mark(values[i])
         return values
+
+    def mark(self, text: str) -> str:
+        """A text as :func:`facts_select` reads it back: an ``s`` before text without a
+        control character or other unprintable one, else a ``j`` before its JSON string
+        (so a CSV field never holds a line break, and an empty text is not an empty
+        field, which is null)."""
+        t = "s" + text if text.isprintable() else "j" + json.dumps(text, ensure_ascii=False)
+        if len(t) > self.longest:
+            self.longest = len(t)
+        return t
+
+    def text_field(self, text: str) -> str:
+        """A text column's CSV field: its :meth:`mark`, quoted as ``csv.writer`` quotes
+        it when it holds a comma or a quote (the mark leaves no line break)."""
+        field = self._fields.get(text)
+        if field is None:
+            marked = self.mark(text)
+            field = ('"' + marked.replace('"', '""') + '"'
+                     if "," in marked or '"' in marked else marked)
+            if len(self._fields) >= 4096:
+                self._fields.clear()
+            self._fields[text] = field
+        return field
+
+    def line_text(self, values: list[Any]) -> str:
+        """``values`` (:meth:`values`) as one line of CSV with its ``\\n``: what
+        ``csv.writer`` writes for :meth:`csv_row` of them (tests/test_report_rows.py)."""
+        out = []
+        is_text = self._is_text
+        for i, value in enumerate(values):
+            if value is None:
+                out.append("")
+            elif is_text[i]:
+                out.append(self.text_field(value))
+            else:
+                out.append(str(value))  # as csv.writer: a number's repr, True, False
+        return ",".join(out) + "\n"
+
+    def key_field(self, value: Any) -> str:
+        """The CSV field of :func:`key_text` of ``value`` (empty for None)."""
+        if type(value) is str:
+            field = self._key_fields.get(value)
+            if field is None:
+                if len(self._key_fields) >= 4096:
+                    self._key_fields.clear()
+                field = self._key_fields[value] = self.text_field(key_text(value))
+            return field
+        text = key_text(value)
+        return "" if text is None else self.text_field(text)
+
+    def instant_field(self, value: Any, kind: str) -> str:
+        """The CSV field of the instant a lead's field names, read as ``kind``
+        (:func:`~policy.engine.timestamps.parse_timestamp`); empty when it names none."""
+        if type(value) is not str:
+            return ""
+        found = parse_timestamp(value, kind=kind, tz=self.tz)
+        return "" if found is None else str(found)
 
     def values(self, line: int, record: Decision | LeadError, got: tuple[Any, ...]
                ) -> list[Any]:
@@ -250,11 +310,8 @@ class FactWriter:
         v = self._start(line, got)
         for i, k in self._score_at:
             v[i] = scores[k]
-        self._rows.append(self.csv_row(self._decided(v, stage, reached, reason, handoffs,
-                                                     violations, got)))
-        self.count += 1
-        if len(self._rows) >= 4096:
-            self.flush()
+        self.add_line(self.line_text(self._decided(v, stage, reached, reason, handoffs,
+                                                   violations, got)))
 
     def _decided(self, v: list[Any], stage: Any, reached: Any, reason: Any, handoffs: Any,
                  violations: Any, got: tuple[Any, ...]) -> list[Any]:
@@ -297,7 +354,6 @@ class FactWriter:
         return v
 
     def _handoff_values(self, v: list[Any], handoffs: Any, violations: Any) -> None:
-        off_list_messages = None
         for h in handoffs:
             found = self._handoffs.get(h.stage)
             if found is None:
@@ -308,27 +364,62 @@ class FactWriter:
             sla = h.sla
             if sla is not None:
                 v[p + 2] = sla.status
-                if sla.start_us is not None and sla.stop_us is not None:
-                    calendar = shape.route_calendar(h.route)
-                    if calendar is not None:
-                        try:
-                            v[p + 3] = calendar.business_between(sla.start_us, sla.stop_us)
-                        except ValueError:
-                            pass  # an instant outside the calendar's dates: no figure
+                v[p + 3] = _response(shape, h.route, sla)
             v[p + 4] = h.escalate_to is not None
             v[p + 5] = h.rejected
             if h.rejected:
                 v[p + 6] = key_text(h.rejection_reason)
-                if shape.agreed is not None:
-                    off = not rt.member(h.rejection_reason, list(shape.agreed))
-                else:  # a list the report cannot read: trust the decision's violations
-                    if off_list_messages is None:
-                        off_list_messages = [x.message for x in violations
-                                             if x.code == _OFF_LIST]
-                    shown = json.dumps(h.rejection_reason, ensure_ascii=False)
-                    off = any(m.startswith(f"rejection reason {shown} ")
-                              for m in off_list_messages)
-                v[p + 7] = off
+                v[p + 7] = _off_list(shape, h.rejection_reason, violations)
+
+    def handoff_tail(self, handoffs: Any, violations: Any) -> str:
+        """The CSV fields of the handoff columns of a decision, each after a comma: the
+        text :meth:`line_text` writes for what :meth:`_handoff_values` puts there."""
+        parts = list(self._no_handoff)
+        text = self.text_field
+        for h in handoffs:
+            found = self._handoff_at.get(h.stage)
+            if found is None:
+                continue
+            j, shape = found
+            route, sla, rejected = h.route, h.sla, h.rejected
+            status = response = reason = off = ""
+            if sla is not None:
+                if sla.status is not None:
+                    status = text(sla.status)
+                got = _response(shape, route, sla)
+                if got is not None:
+                    response = str(got)
+            if rejected:
+                reason = self.key_field(h.rejection_reason)
+                off = str(_off_list(shape, h.rejection_reason, violations))
+            parts[j] = (f",True,{'' if route is None else text(route)},{status},{response},"
+                        f"{h.escalate_to is not None},{'' if rejected is None else rejected},"
+                        f"{reason},{off}")
+        return "".join(parts)
+
+
+def _response(shape: Any, route: Any, sla: Any) -> int | None:
+    """The business time of an SLA from its start to its stop, in µs, on the route's
+    calendar; None without one or outside the calendar's dates."""
+    if sla.start_us is None or sla.stop_us is None:
+        return None
+    calendar = shape.route_calendar(route)
+    if calendar is None:
+        return None
+    try:
+        return calendar.business_between(sla.start_us, sla.stop_us)
+    except ValueError:
+        return None  # an instant outside the calendar's dates: no figure
+
+
+def _off_list(shape: Any, reason: Any, violations: Any) -> bool:
+    """Whether a rejection reason is off the handoff's agreed list."""
+    if shape.agreed is not None:
+        return not rt.member(reason, list(shape.agreed))
+    # a list the report cannot read: trust the decision's violations
+    shown = json.dumps(reason, ensure_ascii=False)
+    return any(x.message.startswith(f"rejection reason {shown} ") for x in violations
+               if x.code == _OFF_LIST)
 
 
 def facts_select(shape: Shape, source: str) -> str:

@@ -23,17 +23,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import msgspec
-
 from policy.engine.decision import Decision, LeadError
 from policy.io.jsonl_blocks import BLOCK_BYTES, JsonlBlock
 from policy.io.leads import fast_decode
 from policy.report.facts import FactWriter
+from policy.report.rows import compile_function, field_reader, row_function
 
 __all__ = ["big_block", "lead_fields", "unit_facts"]
-
-_LEAF = object()
-
 
 def big_block(unit: Any) -> bool:
     """Whether the lines of ``unit`` are decided with the policy's line decider: only a
@@ -47,58 +43,16 @@ def lead_fields(paths: tuple[tuple[str, ...], ...]
     """``read(line)``: the values at ``paths`` in the JSON object of ``line`` (UTF-8
     bytes), as :func:`policy.engine.runtime.get` finds them in the object's dict (None
     for an absent or null value, or one below a null); raises for a line it cannot read
-    so (not an object, a number out of range, an object on the way that is a value of
-    another kind). None when one path runs through another (``company`` and
-    ``company.industry``): those leads are read into dicts."""
-    tree: dict[str, Any] = {}
-    for path in paths:
-        node = tree
-        for key in path[:-1]:
-            child = node.setdefault(key, {})
-            if child is _LEAF:
-                return None
-            node = child
-        if node.get(path[-1], _LEAF) is not _LEAF:
-            return None
-        node[path[-1]] = _LEAF
+    so (:func:`policy.report.rows.field_reader`). None when one path runs through
+    another (``company`` and ``company.industry``): those leads are read into dicts."""
     if not paths:
         return lambda line: ()
-    top, names = _struct(tree, [0])
-    # one function reads them all (the attribute names are ours: f0, f1…)
-    parts = [_read_code([names[path[:k]] for k in range(1, len(path) + 1)]) for path in paths]
-    namespace: dict[str, Any] = {"decode": msgspec.json.Decoder(top).decode}
-    exec(f"def read(line):\n    s = decode(line)\n    return ({', '.join(parts)},)\n",  # noqa: S102
-         namespace)
-    return namespace["read"]
-
-
-def _read_code(names: list[str]) -> str:
-    """The expression of the value at a path of attribute ``names`` of ``s``: None
-    below a null object."""
-    code = "s." + names[0]
-    for name in names[1:]:
-        code = f"(None if {code} is None else {code}.{name})"
-    return code
-
-
-def _struct(tree: dict[str, Any], made: list[int], at: tuple[str, ...] = ()
-            ) -> tuple[type, dict[tuple[str, ...], str]]:
-    """The struct type of ``tree`` (key -> subtree or leaf), and the attribute name of
-    each path below it (its fields are ``f0``, ``f1``…, renamed to the keys)."""
-    fields, rename, names = [], {}, {}
-    for i, (key, child) in enumerate(tree.items()):
-        name = f"f{i}"
-        rename[name] = key
-        names[(*at, key)] = name
-        if child is _LEAF:
-            kind: Any = Any
-        else:
-            sub, below = _struct(child, made, (*at, key))
-            names.update(below)
-            kind = sub | None
-        fields.append((name, kind, None))
-    made[0] += 1
-    return msgspec.defstruct(f"LeadFields{made[0]}", fields, rename=rename), names
+    reader = field_reader(paths)
+    if reader is None:
+        return None
+    decode, exprs = reader
+    source = f"def read(line):\n    s = decode(line)\n    return ({', '.join(exprs)},)\n"
+    return compile_function(source, "read", {"decode": decode}, "lead fields")
 
 
 def unit_facts(pol: Any, writer: FactWriter, unit: Any, at: int,
@@ -139,6 +93,7 @@ def decide_records(pol: Any, records: Iterable[Any], at: int
 def _block_facts(pol: Any, writer: FactWriter, unit: JsonlBlock, at: int,
                  fields: Callable[[bytes], tuple[Any, ...]] | None) -> None:
     decider = line_function(pol, writer) if big_block(unit) else None
+    row = writer.row_text if decider is not None and decider is pol.line_facts else None
     if decider is not None:
         def decide(piece: bytes, as_of: int) -> Any:
             d = decider(piece, as_of)
@@ -148,11 +103,17 @@ def _block_facts(pol: Any, writer: FactWriter, unit: JsonlBlock, at: int,
     else:
         items = unit.iter_leads()
     evaluate, lead_id = pol.evaluate_at, pol.lead_id
-    add, add_facts, values = writer.add, writer.add_facts, writer.lead_values
+    add, add_facts, add_line, values = writer.add, writer.add_facts, writer.add_line, \
+        writer.lead_values
     for number, got in items:
         kind = type(got)
         if kind is tuple:  # decided by the line decider
             d, piece = got
+            if row is not None:  # the facts of line_facts, by the row's own code
+                text = row(number, d, piece)
+                if text is not None:
+                    add_line(text)
+                    continue
             try:
                 if fields is None:
                     raise ValueError
@@ -179,6 +140,8 @@ def line_function(pol: Any, writer: FactWriter) -> Callable[[bytes, int], Any] |
     (the Decision's fields, no Decision built), else its line decider, else None."""
     facts = pol.line_facts
     if facts is not None and writer.bind_scores(facts.score_names):
+        if writer.row_text is None:
+            writer.row_text = row_function(writer)
         return facts
     return pol.line_decider
 
