@@ -166,7 +166,7 @@ class Interpreter:
         if t is ir.Field:
             value = rt.get(r.lead, e.path) if e.ts is None else r.ts[e.ts]
             if r.reads is not None:
-                r.reads.setdefault(e.dotted, _shown(value, e.ts is not None))
+                r.reads.setdefault(e.written, _shown(value, e.ts is not None))
             return value
         if t is ir.ScoreRef:
             value = r.scores.get(e.name)
@@ -286,7 +286,7 @@ class Interpreter:
             when = parse_timestamp(raw, kind="any", tz=self.tz) if type(raw) is str else None
             self._emit(r, "entered", stage.entered, stage.name,
                        None if when is None else format_timestamp(when),
-                       values=((".".join(stage.entered.path), raw),))
+                       values=((ir.written_path(stage.entered.path), raw),))
         for line in stage.lines:
             if tracing:
                 r.reads = {}  # collect what this rule reads
@@ -495,7 +495,7 @@ def _instant(v: object) -> int | None:
 def _name(e: ir.Expr) -> str:
     """How a trace names the value an SLA starts from."""
     if type(e) is ir.Field:
-        return e.dotted
+        return e.written
     if type(e) in (ir.DefineRef, ir.ScoreRef):
         return e.name
     return "start"

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from policy.syntax.nodes import NOWHERE, Span
+from policy.syntax.nodes import NOWHERE, Span, plain_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from policy.model.calendar import WorkCalendar
@@ -128,6 +128,12 @@ class Field(Expr):
     @property
     def dotted(self) -> str:
         return ".".join(self.path)
+
+    @property
+    def written(self) -> str:
+        """The path as the language writes it, a key that needs them in backticks
+        (``x.`a b```), so the key ``a.b`` and the nested ``a`` → ``b`` stay apart."""
+        return written_path(self.path)
 
 
 @attrs.frozen
@@ -343,6 +349,11 @@ class GateLine:
     unmet: str | None
     rule: str
     span: Span = _span()
+
+
+def written_path(path: tuple[str, ...]) -> str:
+    """A field path as the language writes it: ``company.employees``, ``x.`a b```."""
+    return ".".join(k if plain_key(k) else f"`{k}`" for k in path)
 
 
 @attrs.frozen
