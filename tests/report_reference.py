@@ -224,8 +224,10 @@ def figures(pol, items: list, *, entered: dict[str, tuple[str, ...]] | None = No
         values = [d.scores[name] for d, _ in decisions]
         if rng is not None:
             low, high = rng
-            top = high - 10 if high % 10 == 0 else math.floor(high / 10) * 10
             first = math.floor(low / 10) * 10
+            # the top bin holds the maximum: the bin below a maximum on an edge, unless
+            # the range has no such bin (`range 10 to 10` is the one bin [10, 20))
+            top = max(high - 10 if high % 10 == 0 else math.floor(high / 10) * 10, first)
         elif values:
             first = math.floor(min(values) / 10) * 10
             top = math.floor(max(values) / 10) * 10

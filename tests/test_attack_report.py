@@ -267,3 +267,33 @@ def test_the_command_matches_the_independent_count(tmp_path: Path, case, mode):
     # the data really reaches what the case is about
     assert got["refused"]["count"] > 0
     assert any(v["negative"] for v in got["velocity"]) or not got["velocity"]
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+@pytest.mark.parametrize(("bounds", "bins"), [
+    ("10 to 10", [(10, 5)]), ("0 to 0", [(0, 5)]), ("-10 to -10", [(-10, 5)]),
+    ("-20 to 0", [(-20, 0), (-10, 5)]), ("20 to 40", [(20, 4), (30, 1)]),
+    ("5 to 5", [(0, 5)]),
+])
+def test_a_range_of_one_value_keeps_its_leads_in_the_histogram(tmp_path, engine, bounds,
+                                                               bins):
+    # Before: with `range 10 to 10` every lead scores 10, and the report counted them in
+    # the bin below a maximum on an edge ([0, 10]), which lies below the range and is not
+    # shown: the histogram was [10, 20) with 0 leads of 5.
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "p.funnel").write_text(
+        'policy r "R"\nteam m "@m"\nfunnel lead\nscore fit owned by m {\n'
+        f"  +10 per visits\n  range {bounds}\n}}\n"
+        "stage lead owned by m {\n  require visits is present\n}\n")
+    leads = [{"visits": v} for v in (1, 0, -3, 3, 2)]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in leads))
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "p"), str(path), "--as-of",
+                                       AS_OF_TEXT, "--format", "json", "--engine", engine],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)["scores"]["fit"]["histogram"]
+    assert [(b["from"], b["count"]) for b in got] == bins
+    pol = policy.load(tmp_path / "p")
+    want = ref.figures(pol, ref.decide(pol, leads, AS_OF))["scores"]["fit"]["histogram"]
+    assert got == want

@@ -80,8 +80,7 @@ def _bins(score_low: float | None, score_high: float | None, seen: list[float]
     """The lower edges of a score's bins: the whole ``range``, or what was seen."""
     if score_low is not None and score_high is not None:
         first = math.floor(score_low / 10) * 10
-        last = _top_bin(score_high)
-        last = max(first, last)
+        last = _top_bin(score_low, score_high)
     elif seen:
         first, last = min(seen), max(seen)
     else:
@@ -89,10 +88,12 @@ def _bins(score_low: float | None, score_high: float | None, seen: list[float]
     return [first + 10 * k for k in range(int((last - first) // 10) + 1)]
 
 
-def _top_bin(high: float) -> float:
-    """The lower edge of the bin that holds a range's maximum (it includes it)."""
+def _top_bin(low: float, high: float) -> float:
+    """The lower edge of the bin that holds a range's maximum (it includes it): the bin
+    below a maximum on a bin edge, unless that is below the range (``range 10 to 10``
+    is the one bin [10, 20))."""
     edge = math.floor(high / 10) * 10
-    return edge - 10 if edge == high else edge
+    return max(edge - 10 if edge == high else edge, math.floor(low / 10) * 10)
 
 
 # --------------------------------------------------------------------------- the report
@@ -242,7 +243,7 @@ def _scores(con, shape, raw) -> None:
     for i, score in enumerate(shape.scores):
         col = f"s{i}"
         if score.high is not None:
-            top = _top_bin(score.high)
+            top = _top_bin(score.high if score.low is None else score.low, score.high)
             expr = f"CASE WHEN {col} >= ? THEN ? ELSE floor({col} / 10) * 10 END"
             params = [top, top]
         else:
