@@ -297,3 +297,28 @@ def test_a_range_of_one_value_keeps_its_leads_in_the_histogram(tmp_path, engine,
     pol = policy.load(tmp_path / "p")
     want = ref.figures(pol, ref.decide(pol, leads, AS_OF))["scores"]["fit"]["histogram"]
     assert got == want
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_a_handoff_without_routes_has_its_none_route_in_every_report(tmp_path, engine):
+    # Before: the route `(none)` of a handoff without `route` lines was there only when
+    # some lead reached the handoff, so its key came and went with the data (a `by`
+    # group whose leads stop earlier had `"routes": {}` where the others had `(none)`),
+    # unlike a declared route, which is always there.
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "p.funnel").write_text(SPARSE)
+    leads = [{"lead_id": "a", "email": "x", "visits": 1, "region": "eu"},  # reaches mql
+             {"lead_id": "b", "visits": 1, "region": "us"}]  # reaches no stage
+    path = tmp_path / "l.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in leads))
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "p"), str(path), "--as-of",
+                                       AS_OF_TEXT, "--format", "json", "--engine", engine,
+                                       "--by", "region"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    zero = {"leads": 0, "sla": {"met": 0, "breached": 0, "pending": 0, "unknown": 0},
+            "compliance": None, "response_business_hours": None, "escalated": 0}
+    assert got["handoffs"][1]["stage"] == "mql"
+    assert got["handoffs"][1]["routes"] == {"(none)": {**zero, "leads": 1}}
+    assert got["by"]["eu"]["handoffs"][1]["routes"] == {"(none)": {**zero, "leads": 1}}
+    assert got["by"]["us"]["handoffs"][1]["routes"] == {"(none)": zero}

@@ -284,7 +284,9 @@ def _assemble(shape: Shape, r: dict[str, Any], cohort: bool) -> dict[str, Any]:
     handoffs = []
     routes_raw = r.get("routes", {})
     for j, h in enumerate(shape.handoffs):
-        names = [x.name for x in h.routes]
+        # a handoff without routes counts its leads under (none): a key in every report
+        # (and every `by` group), as a declared route is, so dashboards can rely on it
+        names = [x.name for x in h.routes] or [None]
         names += sorted((route for (jj, route) in routes_raw if jj == j and route not in names),
                         key=lambda x: (x is None, x or ""))
         routes = {}
