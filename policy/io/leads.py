@@ -60,6 +60,7 @@ from policy.io.records import (
     LeadFileError,
     Record,
     failed_record,
+    plain_json_errors,
     too_deep,
 )
 from policy.model.schema import LeadSchema, format_path, json_type_name
@@ -177,8 +178,7 @@ class _Decoder:
         self.constant: str | None = None
         self.overflow = False
         decoder = json.JSONDecoder(parse_constant=self._constant, parse_float=self._float)
-        self.decode = decoder.decode
-        self.raw_decode = decoder.raw_decode
+        self.decode, self.raw_decode = map(plain_json_errors, (decoder.decode, decoder.raw_decode))
 
     def _constant(self, name: str) -> None:
         # Refusing by raising would lose the place in a JSON array; note it instead.
@@ -311,8 +311,8 @@ def jsonl_record_stdlib(number: int, line: str) -> Record:
     if too_deep(line):
         return failed_record(number, TOO_DEEP)
     decoder = _Decoder()
-    try:
-        value = decoder.decode(line)
+    try:  # without the line break, which SQL engines never see ("\n" in an open string)
+        value = decoder.decode(line.rstrip("\r\n"))
     except json.JSONDecodeError as error:
         # An error at the very end is reported past the newline; point at the end.
         column = error.colno if error.lineno == 1 else len(line.rstrip("\r\n")) + 1

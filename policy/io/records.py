@@ -5,7 +5,10 @@ at all.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -90,3 +93,17 @@ class Record:
 
 def failed_record(line: int, message: str, value: object | None = None) -> Record:
     return Record(line, value, message, (Problem("", message),))
+
+
+def plain_json_errors(decode: Callable[..., Any]) -> Callable[..., Any]:
+    """``decode`` (a ``json.JSONDecoder`` method) with messages that read on: the
+    standard library's "Unterminated string starting at" and "Invalid control character
+    at" lose their last word, since every reader follows the message with the place
+    ("… at column 14"), which made "at at"."""
+    def run(*args: Any) -> Any:
+        try:
+            return decode(*args)
+        except json.JSONDecodeError as error:
+            error.msg = error.msg.removesuffix(" at")
+            raise
+    return run

@@ -178,7 +178,8 @@ def parse_schema(raw: bytes, *, source: str = "<schema>") -> LeadSchema:
         document = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         raise SchemaError(
-            f"{source}:{error.lineno}:{error.colno}: not valid JSON: {error.msg}"
+            f"{source}:{error.lineno}:{error.colno}: not valid JSON: "
+            f"{error.msg.removesuffix(' at')}"
         ) from None
     except (ValueError, RecursionError) as error:
         raise SchemaError(f"{source}: not valid JSON: {_short(error)}") from None
