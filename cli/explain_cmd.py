@@ -63,7 +63,10 @@ def find_by_id(path: str, wanted: str, pol: Any) -> tuple[Any, str]:
 
 def refused(where: str, message: str, problems) -> NoReturn:
     """Say why the lead is refused, problem by problem, and exit 1 (like ``eval``)."""
-    click.echo(f"funnel: {where}: the lead is refused: {message}", err=True)
+    if problems and message == "; ".join(f"{p.path}: {p.message}" for p in problems):
+        message = ""  # a CSV row's message lists its cells: list them once, one a line
+    click.echo(f"funnel: {where}: the lead is refused:" + (f" {message}" if message else ""),
+               err=True)
     for problem in problems:
         if problem.path or problem.message != message:
             click.echo(f"  {problem.path or '(the record)'}: {problem.message}", err=True)

@@ -81,3 +81,18 @@ def test_a_schema_that_is_not_json_does_not_end_in_at(tmp_path):
     assert result.exit_code == 1
     line = next(x for x in result.output.splitlines() if "E110" in x)
     assert "not valid JSON: Unterminated string starting (at 1:" in line, line
+
+
+def test_explain_lists_a_csv_rows_bad_cells_once(folder, tmp_path):
+    # Before: a CSV row's message is its cells' problems joined ("clicks: …; visits: …"),
+    # and explain printed that line and then every problem again under it.
+    leads = tmp_path / "l.csv"
+    leads.write_text("lead_id,email,visits,clicks\nb,,zz,qq\n")
+    (folder / "p.funnel").write_text(POLICY.replace(
+        "require email is present", "require visits + clicks > 1"))
+    result = _run("explain", folder, f"{leads}:2", "--as-of", AS_OF)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"funnel: {leads}, line 2: the lead is refused:",
+        '  clicks: expected a number, found "qq"',
+        '  visits: expected a number, found "zz"']
