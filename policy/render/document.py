@@ -160,7 +160,7 @@ def build_document(model: PolicyModel) -> Document:
     name = header.name.name if header else "policy"
     title = header.title if header else name
     digest = policy_digest(model)
-    subtitle = C(name) + T(" · version ") + B(model.version or "(none)") + T(" · digest ") \
+    subtitle = C(name) + T(" · version ") + B(model.version or "(no version)") + T(" · digest ") \
         + D(digest)
     blocks: list[Block] = [
         Para(T("This document is generated from the policy's source by ") + C("funnel docs")
