@@ -372,7 +372,9 @@ def test_csv_bad_cells_name_the_field() -> None:
         ("company.`annual revenue`", "3", 3),
         ("not_in_schema", "12", "12"),
         ("company.employees", "-3", -3),
-        ("company.employees", "+3", 3),
+        # JSON number syntax, a whole value: the validator's integer, as in JSON Lines
+        ("company.employees", "1e3", 1000),
+        ("company.employees", "2.0", 2),
     ],
 )
 def test_csv_cell_types(header: str, cell: str, expected: object) -> None:
@@ -397,7 +399,8 @@ def test_csv_cell_types(header: str, cell: str, expected: object) -> None:
     [
         ("tags", "a;b", 'tags: expected array, found "a;b"'),
         ("extra", "[1]", 'extra: expected object, found "[1]"'),
-        ("company.employees", "1e3", 'company.employees: expected integer, found "1e3"'),
+        ("company.employees", "+3", 'company.employees: expected integer, found "+3"'),
+        ("company.employees", "1e-3", 'company.employees: expected integer, found "1e-3"'),
         ("company.employees", "1.5", 'company.employees: expected integer, found "1.5"'),
         (
             "company.annual_revenue",

@@ -30,8 +30,11 @@ from policy.model.schema import LeadSchema, format_path
 _BAD = object()
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
-_INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?").fullmatch
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
+#: JSON's number syntax (RFC 8259, section 6; spec section 9): no `+`, no leading zero,
+#: digits on both sides of a point, no hex, `_`, `Infinity` or `NaN`; a JSON text may
+#: have JSON's white space around it (space, tab, CR, LF), and so may the cell
+_JSON_WS = " \t\r\n"
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?").fullmatch
 _HEADER_PART = re.compile(r"`((?:[^`]|``)*)`|([^.`]*)")
 
 
@@ -45,17 +48,15 @@ def _boolean(text: str) -> object:
 
 
 def _integer(text: str) -> object:
-    text = text.strip()
-    if not _INTEGER(text):
-        return _BAD
-    try:
-        return int(text.split(".", 1)[0])
-    except ValueError:  # more digits than Python converts
-        return _BAD
+    """A number whose value is whole (`5`, `5.0`, `1e2`: the validator's integer), as an int."""
+    value = _number(text)
+    if type(value) is float:
+        return int(value) if value.is_integer() else _BAD
+    return value
 
 
 def _number(text: str) -> object:
-    text = text.strip()
+    text = text.strip(_JSON_WS)
     if not _NUMBER(text):
         return _BAD
     try:
