@@ -27,7 +27,7 @@ PROPS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthC
 CONTINUES = {"=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "and", "or", "not",
              "in", "->", ",", "(", "["}
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`|#.*|half-life|->|[=!<>]='
-                    r'|[A-Za-z_][A-Za-z0-9_.]*|\S')
+                    r'|[^\W\d][\w.]*|\S')  # names and keys of any script
 
 
 def _breaks(text: str) -> list[tuple[int, int]]:

@@ -239,7 +239,8 @@ def test_a_date_field_is_midnight_utc_and_nothing_else():
     (("not",), "`not`"),
     (("crm", "in"), "crm.`in`"),
     (("1st_touch",), "`1st_touch`"),
-    (("prénom",), "`prénom`"),
+    (("prénom",), "prénom"),  # letters of any script (spec section 1)
+    (("company", "1st_touch"), "company.1st_touch"),  # a digit first only after a dot
     (("tags", 2), "tags[2]"),
     (("entered", "on", "lines", "default"), "entered.on.lines.default"),
 ])

@@ -146,9 +146,10 @@ CASES = [
      "remove the invisible character, or replace it with a plain space"),
     ("stray-character", "define x = \u201ca\u201d\n", "unexpected character `\u201c`",
      (1, 12, 1, 13), 'use straight double quotes: "…"'),
-    ("non-ascii-name", "define café = 1\n", "unexpected character `é` in `café`",
-     (1, 11, 1, 12), "names use ASCII letters, digits and `_`; a lead field with other "
-     "characters is written in backticks: `` `café` ``"),
+    ("non-ascii-name", "define cafe\u0301 = 1\n", "unexpected character `\u0301` in `cafe\u0301`",
+     (1, 12, 1, 13), "names use letters, digits and `_`, and a combining mark is none of "
+     "them: write the letter precomposed (NFC), or a lead field with such characters in "
+     "backticks: `` `cafe\u0301` ``"),
     ("duration-unit", 'handoff m to s {\n  sla 4 bizness hours from a until b\n}\n',
      "expected a unit (`minutes`, `hours`, `days`, `weeks` or `business`), found `bizness`",
      (2, 9, 2, 16), "did you mean `business`?"),

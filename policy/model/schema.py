@@ -237,7 +237,7 @@ def format_path(path: Iterable[str | int]) -> str:
             continue
         # the language's own spelling (spec 3, v1.1): bare when the key could be written
         # so in a policy, else in backticks (a reserved word like `not` included)
-        text = part if plain_key(part) else "`" + part.replace("`", "``") + "`"
+        text = part if plain_key(part, not out) else "`" + part.replace("`", "``") + "`"
         out.append("." + text if out else text)
     return "".join(out)
 

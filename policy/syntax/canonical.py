@@ -73,14 +73,14 @@ def quote(text: str) -> str:
     return out
 
 
-def _key(key: str) -> str:
+def _key(key: str, first: bool) -> str:
     # one rule with fmt (nodes.plain_key), so a canonical text always parses back
-    return key if n.plain_key(key) else f"`{key}`"
+    return key if n.plain_key(key, first) else f"`{key}`"
 
 
 def path_text(path: Sequence[str]) -> str:
     """A field path: ``company.employees``, ``x.`annual revenue```."""
-    return ".".join(_key(k) for k in path)
+    return ".".join(_key(k, i == 0) for i, k in enumerate(path))
 
 
 def number_text(value: int | float) -> str:

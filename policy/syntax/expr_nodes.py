@@ -9,6 +9,7 @@ with ``eq=False`` so that two trees compare equal exactly when they mean the sam
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any
 
 import attrs
@@ -54,12 +55,18 @@ RESERVED = frozenset(
 )
 
 
-def plain_key(key: str) -> bool:
-    r"""Whether a field key stands bare in a path (``company``, ``Lead_Source__c``); any
-    other key is written in backticks (``\`annual revenue\```, ``\`not\```)."""
-    return bool(key) and (key[0].isascii() and (key[0].isalpha() or key[0] == "_")) and all(
-        c.isascii() and (c.isalnum() or c == "_") for c in key) and key not in RESERVED \
+def plain_key(key: str, first: bool = True) -> bool:
+    r"""Whether a field key stands bare in a path (``company``, ``Lead_Source__c``,
+    ``año``; after a dot, ``first=False``, also ``2fa``); any other key is written in
+    backticks (``\`annual revenue\```, ``\`not\```). The grammar's NAME and DIGIT_KEY:
+    letters, digits and underscores of any script (``str.isalnum``), not starting with
+    a digit unless after a dot, where no number can stand (spec section 1)."""
+    return bool((_BARE if first else _AFTER_DOT)(key)) and key not in RESERVED \
         and key.lower() not in _LITERAL_SPELLINGS
+
+
+_BARE = re.compile(r"[^\W\d]\w*").fullmatch
+_AFTER_DOT = re.compile(r"\w+").fullmatch
 
 
 #: Keys that read as a literal in another case (`True`, `NULL`, `None`): the parser refuses

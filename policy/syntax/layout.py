@@ -67,16 +67,16 @@ def quote(text: str) -> str:
     return out
 
 
-def format_key(key: str) -> str:
+def format_key(key: str, first: bool = True) -> str:
     """One key of a field path: bare when it is a plain name, else in backticks."""
-    if n.plain_key(key):
+    if n.plain_key(key, first):
         return key
     return f"`{key}`"
 
 
 def format_path(path: Sequence[str]) -> str:
     """A field path: ``company.employees``, ``x.`annual revenue```."""
-    return ".".join(format_key(k) for k in path)
+    return ".".join(format_key(k, i == 0) for i, k in enumerate(path))
 
 
 def _parse_number(text: str) -> int | float:

@@ -434,8 +434,8 @@ def _comma_in_calendar_list(ctx: Context) -> Diagnostic | None:
 
 @mistake(
     "non-ascii-name",
-    "définir x = 1\n",
-    "define prénom_ok = true\n",
+    "define cafe\u0301 = 1\n",
+    "stage a owned by m {\n  require an\u0303o > 1\n}\n",
 )
 def _non_ascii_name(ctx: Context) -> Diagnostic | None:
     f = ctx.found
@@ -446,7 +446,9 @@ def _non_ascii_name(ctx: Context) -> Diagnostic | None:
     else:
         return None
     ch = ctx.text[at: at + 1]
-    if not ch or ch.isascii() or not (ch.isalpha() or unicodedata.category(ch) == "Mn"):
+    # letters and digits of any script are a name's (spec section 1); a combining mark of
+    # decomposed text (`e` + U+0301 for `é`) is not
+    if not ch or ch.isascii() or unicodedata.category(ch) not in ("Mn", "Mc", "Me"):
         return None
     start = at
     while start > 0 and (ctx.text[start - 1].isalnum() or ctx.text[start - 1] == "_"):
@@ -457,5 +459,6 @@ def _non_ascii_name(ctx: Context) -> Diagnostic | None:
         end += 1
     word = ctx.text[start:end]
     return e100(f"unexpected character `{ch}` in `{word}`", ctx.span(at, at + 1),
-              help="names use ASCII letters, digits and `_`; a lead field with other "
-                   f"characters is written in backticks: `` `{word}` ``")
+              help="names use letters, digits and `_`, and a combining mark is none of them: "
+                   "write the letter precomposed (NFC), or a lead field with such "
+                   f"characters in backticks: `` `{word}` ``")
