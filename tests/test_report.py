@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from hypothesis import strategies as st
 import policy
 from policy.engine.timestamps import from_datetime
 from policy.report import charts
-from policy.report.build import build_report, figures_from_facts
+from policy.report.build import build_report, close_facts, figures_from_facts, open_facts
 from policy.report.facts import FactWriter
 from policy.report.html import to_html
 from policy.report.markdown import md, to_markdown
@@ -107,12 +108,12 @@ def report_via_sql(pol, items, tmp_path: Path, *, entered=None, by=None, cohort=
         shape = attrs.evolve(shape, stages=stages,
                              default_cohort=stages[0].entered_at if stages else None)
     cohort_path = cohort if cohort is not None else shape.default_cohort
-    path = tmp_path / "facts.jsonl"
-    with open(path, "w", encoding="utf-8") as out:
-        writer = FactWriter(shape, out, by=by, cohort=cohort_path)
-        writer.write_all(items)
-        writer.flush()
-    return figures_from_facts(shape, str(path), as_of=from_datetime(AS_OF), by=by is not None,
+    writer = FactWriter(shape, None, by=by, cohort=cohort_path)
+    directory = tempfile.mkdtemp(dir=tmp_path)  # a property test calls this again
+    open_facts(writer, directory, "0")
+    writer.write_all(items)
+    close_facts(writer)
+    return figures_from_facts(shape, directory, as_of=from_datetime(AS_OF), by=by is not None,
                               by_text=".".join(by) if by else None, cohort_path=cohort_path,
                               cohort_text=None, period=period)
 

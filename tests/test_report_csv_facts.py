@@ -226,3 +226,44 @@ def test_line_facts_are_the_fields_of_the_line_deciders_decision():
         assert got == (d.stage, d.reached, d.reason, tuple(d.scores[n] for n in names),
                        d.handoffs, d.violations)
     assert seen > 900
+
+
+def test_no_progress_bar_reaches_a_report_on_standard_output(tmp_path, monkeypatch):
+    """DuckDB prints a progress bar to standard output (the process's own, where a report
+    may go) when a query runs longer than two seconds, on a connection that has not
+    turned it off (``SET enable_progress_bar = false``): every connection of the report
+    and every cursor, with either engine, turns it off before it reads or writes a row."""
+    import duckdb
+
+    connect = duckdb.connect
+    seen = []
+
+    class Watched:
+        def __init__(self, con):
+            self._con = con
+            self._quiet = False
+
+        def execute(self, sql, *args):
+            words = sql.split()
+            if " ".join(words).lower() == "set enable_progress_bar = false":
+                self._quiet = True
+            elif words[0].upper() in ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "COPY"):
+                seen.append((self._quiet, sql[:40]))
+            return self._con.execute(sql, *args)
+
+        def cursor(self):  # a connection of its own
+            return Watched(self._con.cursor())
+
+        def __getattr__(self, name):
+            return getattr(self._con, name)
+
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: Watched(connect(*a, **k)))
+    leads = hostile_leads(tmp_path / "leads.jsonl", count=300)
+    for engine in ("python", "duckdb"):
+        seen.clear()
+        result = run("report", TINY, leads, "--as-of", AS_OF_TEXT, "--format", "json",
+                     "--engine", engine, "--by", "source")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["leads"] == 301
+        assert seen and all(quiet for quiet, _ in seen), [s for q, s in seen if not q]
+    assert any(sql.startswith("SELECT line, txt FROM src") for _, sql in seen)  # a cursor

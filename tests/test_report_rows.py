@@ -64,14 +64,22 @@ def writer_for(pol, *, by=None, cohort=None, entered=None) -> FactWriter:
     return writer
 
 
-def general_line(writer: FactWriter, pol, number: int, lead: dict) -> str:
-    """The facts line of the writer's general path, checked against ``csv.writer``."""
+def general_lines(writer: FactWriter, pol, number: int, lead: dict) -> tuple[str, str | None]:
+    """The lines of the facts and of the handoffs of the writer's general path, checked
+    against ``csv.writer``'s."""
     values = writer.values(number, pol.evaluate_at(lead, AT), writer.lead_values(lead))
-    text = writer.line_text(list(values))
+    text, hand = writer.line_text(list(values)), writer.handoff_line(list(values))
+    row = dict(zip(writer.columns, writer.csv_row(values), strict=True))
+    assert text == csv_line([row[c] for c in writer.main_columns])
+    applies = any(row[c] for c in writer.handoff_columns if c.endswith("_applies"))
+    assert hand == (csv_line([row[c] for c in writer.handoff_columns]) if applies else None)
+    return text, hand
+
+
+def csv_line(values: list) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(writer.csv_row(values))
-    assert text == out.getvalue()
-    return text
+    csv.writer(out, lineterminator="\n").writerow(values)
+    return out.getvalue()
 
 
 def check_rows(writer: FactWriter, pol, leads: list) -> int:
@@ -86,11 +94,15 @@ def check_rows(writer: FactWriter, pol, leads: list) -> int:
             facts = None
         if facts is None:
             continue
+        hands = len(writer._hands)
         got = writer.row_text(number, facts, piece)
         if got is None:  # a line the struct cannot read: the dict path writes it
+            assert len(writer._hands) == hands
             continue
         seen += 1
-        assert got == general_line(writer, pol, number, json.loads(piece)), lead
+        hand = writer._hands[hands] if len(writer._hands) > hands else None
+        assert len(writer._hands) <= hands + 1
+        assert (got, hand) == general_lines(writer, pol, number, json.loads(piece)), lead
     return seen
 
 
@@ -169,13 +181,16 @@ def test_handoffs_states_and_rejections_are_all_seen(rules):
         facts = rules.line_facts(piece, AT)
         if facts is not None:
             lines.append(writer.row_text(number, facts, piece))
-    rows = list(csv.reader(io.StringIO("".join(lines))))
-    at = {name: i for i, name in enumerate(writer.columns)}
+    main = list(csv.reader(io.StringIO("".join(lines))))
+    rows = list(csv.reader(io.StringIO("".join(writer._hands))))
+    assert 0 < len(rows) < len(main) / 3  # only the records a handoff applies to
+    at = {name: i for i, name in enumerate(writer.handoff_columns)}
     assert any(r[at["h0_applies"]] == "True" and r[at["h0_response"]] for r in rows)
     assert any(r[at["h1_applies"]] == "True" for r in rows)
     assert any(r[at["h0_off_list"]] == "True" for r in rows)
     assert any(r[at["h0_off_list"]] == "False" for r in rows)
-    assert any(r[at["state"]] for r in rows) and any(r[at["reason"]] for r in rows)
+    at = {name: i for i, name in enumerate(writer.main_columns)}
+    assert any(r[at["state"]] for r in main) and any(r[at["reason"]] for r in main)
 
 
 @settings(max_examples=300, deadline=None)
@@ -189,6 +204,8 @@ def test_line_text_is_what_csv_writer_writes(texts):
     for i, text in zip(writer._text_columns, texts, strict=False):
         values[i] = text
     values[0], values[1] = 12, False
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(writer.csv_row(list(values)))
-    assert writer.line_text(values) == out.getvalue()
+    marked = dict(zip(writer.columns, writer.csv_row(list(values)), strict=True))
+    assert writer.line_text(values) == csv_line([marked[c] for c in writer.main_columns])
+    at = writer.columns.index("h0_applies")
+    values[at] = marked["h0_applies"] = True
+    assert writer.handoff_line(values) == csv_line([marked[c] for c in writer.handoff_columns])

@@ -35,6 +35,9 @@ PERIODS = ("week", "month", "quarter")
 #: DuckDB's memory limit for ``--engine duckdb``: the facts live in a database file in a
 #: temporary directory, so memory stays near this bound whatever the number of leads.
 DUCKDB_MEMORY = "1GB"
+#: Run first on every connection of the report: no progress bar, which DuckDB prints to
+#: standard output (into a report written there) when a query runs long
+QUIET = "SET enable_progress_bar = false"
 
 
 class ReportUsageError(Exception):
@@ -89,20 +92,34 @@ def _facts_of(unit: Any) -> tuple[bytes, int, int, int]:
     writer: FactWriter = s["writer"]
     if s.get("pid") != os.getpid():
         s["pid"] = os.getpid()
-        name = os.path.join(s["directory"], f"facts-{os.getpid()}.csv")
-        writer.open(open(name, "w", encoding="utf-8", newline=""))  # noqa: SIM115
+        open_facts(writer, s["directory"], str(os.getpid()))
         writer.count = 0
     before = writer.count
     unit_facts(s["pol"], writer, unit, s["at"], s["fields"])
     writer.flush()
     writer.out.flush()  # a forked worker ends with os._exit: nothing is left buffered
+    writer.handoffs_out.flush()
     return b"", writer.count - before, 0, writer.longest
 
 
-def facts_files(directory: str) -> list[str]:
-    """The facts files :func:`write_facts` wrote in ``directory``, in a fixed order."""
+def open_facts(writer: FactWriter, directory: str, tag: str) -> None:
+    """Make ``writer`` write to files of its own in ``directory``: ``facts-TAG.csv``
+    (a row per record) and ``handoffs-TAG.csv`` (a row per record a handoff applies to)."""
+    writer.open(*(open(os.path.join(directory, f"{kind}-{tag}.csv"), "w",  # noqa: SIM115
+                       encoding="utf-8", newline="") for kind in ("facts", "handoffs")))
+
+
+def close_facts(writer: FactWriter) -> None:
+    writer.flush()
+    writer.out.close()
+    writer.handoffs_out.close()
+
+
+def facts_files(directory: str, kind: str = "facts") -> list[str]:
+    """The files of facts (``kind``: or of ``handoffs``) :func:`open_facts` made in
+    ``directory``, in a fixed order."""
     return sorted(os.path.join(directory, name) for name in os.listdir(directory)
-                  if name.startswith("facts-") and name.endswith(".csv"))
+                  if name.startswith(kind + "-") and name.endswith(".csv"))
 
 
 def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, directory: str, at: int,
@@ -143,7 +160,7 @@ def write_facts(pol: Any, units: Iterator[Any], writer: FactWriter, directory: s
     finally:
         gc.unfreeze()
         if _STATE.get("pid") == os.getpid():
-            writer.out.close()
+            close_facts(writer)
         _STATE.clear()
 
 
@@ -198,12 +215,12 @@ def build_report(pol: Any, decided: Iterable[tuple[int, Decision | LeadError, An
         if units is not None:
             write_facts(pol, units, writer, tmp, as_of, jobs=jobs)
         else:
-            with open(os.path.join(tmp, "facts-0.csv"), "w", encoding="utf-8",
-                      newline="") as out:
-                writer.open(out)
+            open_facts(writer, tmp, "0")
+            try:
                 writer.write_all(decided or ())
-                writer.flush()
-        return figures_from_facts(shape, facts_files(tmp), as_of=as_of, by=by is not None,
+            finally:
+                close_facts(writer)
+        return figures_from_facts(shape, tmp, as_of=as_of, by=by is not None,
                                   by_text=by_text, cohort_path=cohort_path,
                                   cohort_text=cohort_text, period=period,
                                   longest=writer.longest, temp_directory=tmp)
@@ -242,37 +259,44 @@ def report_with_duckdb(pol: Any, feed: Any, *, as_of: int, by: tuple[str, ...] |
                     cohort_path=cohort_path, cohort_text=cohort_text, period=period)
 
 
-def figures_from_facts(shape: Shape, facts: str | list[str], *, as_of: int, by: bool,
+def figures_from_facts(shape: Shape, directory: str, *, as_of: int, by: bool,
                        by_text: str | None, cohort_path: tuple[str, ...] | None,
                        cohort_text: str | None, period: str, longest: int = 0,
                        temp_directory: str | None = None) -> dict[str, Any]:
-    """Load the facts files :class:`FactWriter` wrote (one path or several) into DuckDB
-    and compute the report (``longest``: the longest text in them, in characters). With
-    a ``temp_directory``, DuckDB keeps to :data:`DUCKDB_MEMORY` and spills the rest of
-    the facts there (memory stays bounded whatever the number of leads)."""
+    """Load the files of facts and of handoffs :class:`FactWriter` wrote in ``directory``
+    (:func:`open_facts`) into DuckDB's tables ``facts`` and ``handoffs`` and compute the
+    report (``longest``: the longest text in them, in characters). With a
+    ``temp_directory``, DuckDB keeps to :data:`DUCKDB_MEMORY` and spills the rest of the
+    facts there (memory stays bounded whatever the number of leads)."""
     import duckdb
 
-    paths = [facts] if isinstance(facts, str) else list(facts)
-    paths = [p for p in paths if os.path.getsize(p)]
     con = duckdb.connect(":memory:")
     try:
+        con.execute(QUIET)
         con.execute("SET TimeZone = 'UTC'")
         if temp_directory is not None:
             con.execute("SET temp_directory = ?", [temp_directory])
             con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
         cols = fact_columns(shape)
-        con.execute("CREATE TABLE facts (" + ", ".join(f"{k} {v}" for k, v in cols.items())
-                    + ")")
-        if paths:
-            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in cols.items()) + "}"
+        names = list(cols)
+        first = next((i for i, name in enumerate(names) if name.startswith("h")), len(names))
+        for table, columns in (("facts", names[:first]),
+                               ("handoffs", ["bykey", *names[first:]])):
+            typed = {name: cols[name] for name in columns}
+            con.execute(f"CREATE TABLE {table} ("
+                        + ", ".join(f"{k} {v}" for k, v in typed.items()) + ")")
+            paths = [p for p in facts_files(directory, table) if os.path.getsize(p)]
+            if not paths:
+                continue
+            spec = "{" + ", ".join(f"'{k}': '{v}'" for k, v in typed.items()) + "}"
             # a row holds at most every text column's text, each quoted (quotes doubled)
-            bound = max(1 << 21, len(cols) * (2 * longest + 3) + 64 * len(cols))
+            bound = max(1 << 21, len(typed) * (2 * longest + 3) + 64 * len(typed))
             source = ("read_csv(?, columns = " + spec + ", header = false, "
                       "auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
                       f"new_line = '\\n', strict_mode = true, max_line_size = {bound})")
-            con.execute("INSERT INTO facts " + facts_select(shape, source), [paths])
+            con.execute(f"INSERT INTO {table} " + facts_select(typed, source), [paths])
         figures, groups = compute(con, shape, by=by, cohort=cohort_path is not None,
-                                  period=period)
+                                  period=period, handoffs="handoffs")
     finally:
         con.close()
     return assemble(shape, figures, groups, as_of=as_of, by_text=by_text,
@@ -352,6 +376,7 @@ def _parquet_decided(pol: Any, path: str, at: int
 
     con = duckdb.connect()
     try:
+        con.execute(QUIET)
         try:
             for lines, texts in parquet_batches(con, path):
                 for line, text in zip(lines, texts, strict=True):

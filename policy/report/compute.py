@@ -104,9 +104,13 @@ def empty_group(shape: Shape, cohorts: bool) -> dict[str, Any]:
     return _assemble(shape, {}, cohorts)
 
 
-def compute(con: Any, shape: Shape, *, by: bool, cohort: bool, period: str = "month"
-            ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def compute(con: Any, shape: Shape, *, by: bool, cohort: bool, period: str = "month",
+            handoffs: str = "facts") -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The whole report's figures, and with ``by`` the figures per ``--by`` key.
+
+    ``handoffs``: the table that holds the handoff columns (``bykey`` and ``h{j}_…``),
+    ``facts`` itself, or a table of just the decided records a handoff applies to (the
+    python engine's: every other record's handoff columns are null).
 
     Returns ``(figures, by_groups)``; ``by_groups`` maps each key (most common first,
     :data:`OTHER` last) to its figures and is empty without ``by``.
@@ -124,80 +128,117 @@ def compute(con: Any, shape: Shape, *, by: bool, cohort: bool, period: str = "mo
             names[rn] = key
         if con.execute("SELECT count(*) FROM _keys WHERE rn > ?", [TOP_KEYS]).fetchone()[0]:
             names[TOP_KEYS + 1] = OTHER
-        con.execute(
-            "CREATE OR REPLACE TEMP VIEW g AS SELECT 0 AS gid, * FROM facts UNION ALL "
-            f"SELECT least(k.rn, {TOP_KEYS + 1}) AS gid, f.* FROM facts f "
-            f"JOIN _keys k ON k.key = coalesce(f.bykey, '{MISSING}')")
+        # each row once, with its key's group: every query groups by both that group and
+        # nothing (the whole report, group 0) in one pass (:class:`_Groups`)
+        for view, table in (("g", "facts"), ("gh", handoffs)):
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT least(k.rn, {TOP_KEYS + 1}) "
+                f"AS gid, f.* FROM {table} f JOIN _keys k "
+                f"ON k.key = coalesce(f.bykey, '{MISSING}')")
     else:
-        con.execute("CREATE OR REPLACE TEMP VIEW g AS SELECT 0 AS gid, * FROM facts")
+        for view, table in (("g", "facts"), ("gh", handoffs)):
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT 0 AS gid, * FROM {table}")
     raw: dict[int, dict[str, Any]] = {gid: {} for gid in names}
+    q = _Groups(by, own_handoffs=handoffs != "facts")
     for step in (_counts, _paths, _funnel, _states, _handoffs, _velocity, _scores):
-        step(con, shape, raw)
+        step(con, shape, raw, q)
     if cohort:
-        _cohorts(con, shape, raw, period)
+        _cohorts(con, shape, raw, q, period)
     groups = {gid: _assemble(shape, raw[gid], cohort) for gid in names}
     figures = groups.pop(0)
     return figures, {names[gid]: groups[gid] for gid in sorted(groups)}
 
 
+class _Groups:
+    """How a figure's query groups its rows: by the view ``g``'s ``gid`` and the query's
+    own keys. With ``--by`` (``g`` holds each row once, ``gid`` its key's group, from 1)
+    the query also groups by its own keys alone, in the same pass (``GROUPING SETS``):
+    those rows are the whole report's, and :attr:`gid` reads them as group 0."""
+
+    #: the group of a result row (0: the whole report)
+    gid = "coalesce(gid, 0) AS gid"
+
+    def __init__(self, by: bool, own_handoffs: bool = False):
+        self.by = by
+        #: whether the handoff columns are in a table of their own (the view ``gh``)
+        self.own_handoffs = own_handoffs
+
+    def by_(self, *keys: str) -> str:
+        """The ``GROUP BY`` clause (without the words) for ``keys`` in each group."""
+        both = ", ".join(("gid", *keys))
+        if not self.by:
+            return both
+        return f"GROUPING SETS (({both}), ({', '.join(keys)}))"
+
+
 # --------------------------------------------------------------------------- queries
 
 
-def _counts(con, shape, raw) -> None:
+def _counts(con, shape, raw, q) -> None:
     rows = con.execute(
-        "SELECT gid, count(*), count(*) FILTER (WHERE NOT refused), "
-        "count(*) FILTER (WHERE refused) FROM g GROUP BY gid").fetchall()
+        f"SELECT {q.gid}, count(*), count(*) FILTER (WHERE NOT refused), "
+        f"count(*) FILTER (WHERE refused) FROM g GROUP BY {q.by_()}").fetchall()
     for gid, leads, decided, refused in rows:
         raw[gid]["counts"] = (leads, decided, refused)
 
 
-def _paths(con, shape, raw) -> None:
+def _paths(con, shape, raw, q) -> None:
+    path = "coalesce(path, '')"
     rows = con.execute(
         "SELECT gid, path, n FROM (SELECT gid, path, n, "
         "row_number() OVER (PARTITION BY gid ORDER BY n DESC, path) AS rn FROM ("
-        "SELECT gid, coalesce(path, '') AS path, count(*) AS n FROM g WHERE refused "
-        "GROUP BY ALL)) WHERE rn <= ? ORDER BY gid, rn",
+        f"SELECT {q.gid}, {path} AS path, count(*) AS n FROM g WHERE refused "
+        f"GROUP BY {q.by_(path)})) WHERE rn <= ? ORDER BY gid, rn",
         [TOP_PATHS]).fetchall()
     for gid, path, count in rows:
         raw[gid].setdefault("paths", {})[path] = count
 
 
-def _funnel(con, shape, raw) -> None:
+def _funnel(con, shape, raw, q) -> None:
     stages = range(len(shape.stages))
     parts = [f"count(*) FILTER (WHERE reached >= {i})" for i in stages]
     parts += [f"count(*) FILTER (WHERE placed = {i})" for i in stages]
-    parts += [f"count(*) FILTER (WHERE h{j}_applies)" for j in range(len(shape.handoffs))]
-    if not parts:
-        return
-    rows = con.execute(f"SELECT gid, {', '.join(parts)} FROM g WHERE NOT refused "
-                       "GROUP BY gid").fetchall()
-    k = len(shape.stages)
-    for gid, *values in rows:
-        raw[gid]["reached"] = values[:k]
-        raw[gid]["placed"] = values[k:2 * k]
-        raw[gid]["applies"] = values[2 * k:]
+    applies = [f"count(*) FILTER (WHERE h{j}_applies)" for j in range(len(shape.handoffs))]
+    if not q.own_handoffs:
+        parts += applies
+    if parts:
+        rows = con.execute(f"SELECT {q.gid}, {', '.join(parts)} FROM g WHERE NOT refused "
+                           f"GROUP BY {q.by_()}").fetchall()
+        k = len(shape.stages)
+        for gid, *values in rows:
+            raw[gid]["reached"] = values[:k]
+            raw[gid]["placed"] = values[k:2 * k]
+            if not q.own_handoffs:
+                raw[gid]["applies"] = values[2 * k:]
+    if q.own_handoffs and applies:  # its rows are all decided records'
+        rows = con.execute(f"SELECT {q.gid}, {', '.join(applies)} FROM gh "
+                           f"GROUP BY {q.by_()}").fetchall()
+        for gid, *values in rows:
+            raw[gid]["applies"] = values
 
 
-def _states(con, shape, raw) -> None:
-    rows = con.execute("SELECT gid, state, reason, count(*) FROM g WHERE state IS NOT NULL "
-                       "GROUP BY ALL").fetchall()
+def _states(con, shape, raw, q) -> None:
+    rows = con.execute(f"SELECT {q.gid}, state, reason, count(*) FROM g "
+                       f"WHERE state IS NOT NULL GROUP BY {q.by_('state', 'reason')}"
+                       ).fetchall()
     for gid, state, reason, count in rows:
         reasons = raw[gid].setdefault("states", {}).setdefault(state, {})
         key = NONE if reason is None else reason
         reasons[key] = reasons.get(key, 0) + count
 
 
-def _handoffs(con, shape, raw) -> None:
+def _handoffs(con, shape, raw, q) -> None:
     for j in range(len(shape.handoffs)):
         p = f"h{j}_"
-        rows = _route_rows(con, p)
+        rows = _route_rows(con, p, q)
         for gid, route, leads, met, breached, pending, unknown, escalated, n, med, p90 in rows:
             raw[gid].setdefault("routes", {})[(j, route)] = {
                 "leads": leads, "sla": (met, breached, pending, unknown),
                 "escalated": escalated, "response": (n, med, p90)}
         rows = con.execute(
-            f"SELECT gid, {p}reason, coalesce({p}off_list, false), count(*) FROM g "
-            f"WHERE {p}rejected GROUP BY ALL").fetchall()
+            f"SELECT {q.gid}, {p}reason, coalesce({p}off_list, false), count(*) FROM gh "
+            f"WHERE {p}rejected GROUP BY {q.by_(p + 'reason', f'coalesce({p}off_list, false)')}"
+        ).fetchall()
         for gid, reason, off, count in rows:
             rej = raw[gid].setdefault("rejections", {}).setdefault(j, ({}, {}))
             key = NONE if reason is None else reason
@@ -206,40 +247,42 @@ def _handoffs(con, shape, raw) -> None:
                 rej[1][key] = rej[1].get(key, 0) + count
 
 
-def _route_rows(con, p: str) -> list[tuple]:
+def _route_rows(con, p: str, q) -> list[tuple]:
     status = ", ".join(f"count(*) FILTER (WHERE {p}status = '{s}') AS {s}" for s in _STATUSES)
     return con.execute(
         f"SELECT gid, route, leads, {', '.join(_STATUSES)}, escalated, {_PICK} FROM ("
-        f"SELECT gid, {p}route AS route, count(*) AS leads, {status}, "
+        f"SELECT {q.gid}, {p}route AS route, count(*) AS leads, {status}, "
         f"count(*) FILTER (WHERE {p}escalated) AS escalated, {_percentiles(p + 'response')} "
-        f"FROM g WHERE {p}applies GROUP BY ALL)").fetchall()
+        f"FROM gh WHERE {p}applies GROUP BY {q.by_(p + 'route')})").fetchall()
 
 
-def _velocity(con, shape, raw) -> None:
+def _velocity(con, shape, raw, q) -> None:
     for a, b in shape.velocity_pairs:
         rows = con.execute(
-            f"SELECT gid, negative, {_PICK} FROM (SELECT gid, "
+            f"SELECT gid, negative, {_PICK} FROM (SELECT {q.gid}, "
             "count(*) FILTER (WHERE d < 0) AS negative, "
             "count(*) FILTER (WHERE d >= 0) AS n, list_sort(list(d) FILTER (WHERE d >= 0)) AS l "
             f"FROM (SELECT gid, e{b} - e{a} AS d FROM g WHERE NOT refused "
-            f"AND e{a} IS NOT NULL AND e{b} IS NOT NULL) GROUP BY gid)").fetchall()
+            f"AND e{a} IS NOT NULL AND e{b} IS NOT NULL) GROUP BY {q.by_()})").fetchall()
         for gid, negative, n, med, p90 in rows:
             raw[gid].setdefault("velocity", {})[(a, b)] = (n, negative, med, p90)
 
 
-def _cohorts(con, shape, raw, period: str) -> None:
+def _cohorts(con, shape, raw, q, period: str) -> None:
     stages = range(len(shape.stages))
     parts = "".join(f", count(*) FILTER (WHERE reached >= {i})" for i in stages)
+    # grouped by the period (null: no cohort value), shown as MISSING: no period's text
+    # is MISSING's
     rows = con.execute(
-        f"SELECT gid, coalesce(period, ?) AS p, count(*){parts} FROM ("
+        f"SELECT {q.gid}, coalesce(period, ?) AS p, count(*){parts} FROM ("
         f"SELECT *, {_PERIODS[period]} AS period FROM ("
         "SELECT *, make_timestamp(cohort) AS t FROM g WHERE NOT refused)) "
-        "GROUP BY ALL", [MISSING]).fetchall()
+        f"GROUP BY {q.by_('period')}", [MISSING]).fetchall()
     for gid, key, leads, *reached in rows:
         raw[gid].setdefault("cohorts", {})[key] = (leads, reached)
 
 
-def _scores(con, shape, raw) -> None:
+def _scores(con, shape, raw, q) -> None:
     for i, score in enumerate(shape.scores):
         col = f"s{i}"
         if score.high is not None:
@@ -249,8 +292,8 @@ def _scores(con, shape, raw) -> None:
         else:
             expr, params = f"floor({col} / 10) * 10", []
         rows = con.execute(
-            f"SELECT gid, {expr} AS bin, count(*) FROM g WHERE NOT refused AND {col} IS NOT NULL "
-            "GROUP BY ALL", params).fetchall()
+            f"SELECT {q.gid}, {expr} AS bin, count(*) FROM g WHERE NOT refused "
+            f"AND {col} IS NOT NULL GROUP BY {q.by_('bin')}", params).fetchall()
         for gid, edge, count in rows:
             raw[gid].setdefault("bins", {}).setdefault(i, {})[float(edge)] = count
         for gid in raw:

@@ -4,9 +4,13 @@ The SQL of :mod:`policy.report.compute` computes every figure from a table named
 ``facts`` with the columns :func:`fact_columns` lists. This module fills that table from
 the python engine's decisions: :class:`FactWriter` takes each record (a decision or an
 error record, with the values of the few lead fields the facts read) and writes one CSV
-row, which DuckDB then reads with explicit column types (:func:`facts_select`). Nothing
-is aggregated here: this module only reads what each decision and lead say, so the
-figures have one definition, in SQL.
+row, which DuckDB then reads with explicit column types (:func:`facts_select`). The
+handoff columns (``h{j}_…``, null but for the records a handoff applies to, a sixth of
+the leads of ``rules/``) go to a file of their own, a row only for those records, with
+the ``--by`` key: DuckDB loads two narrow tables (``facts`` and ``handoffs``) in about
+two thirds of the time of one wide one (bench/README.md, tenth session). Nothing is
+aggregated here: this module only reads what each decision and lead say, so the figures
+have one definition, in SQL.
 
 Business time from an SLA's start to its stop is measured here, per lead, with the same
 :class:`~policy.model.calendar.WorkCalendar` code the SLA itself is counted with, on the
@@ -81,7 +85,7 @@ def fact_columns(shape: Shape) -> dict[str, str]:
     return cols
 
 
-#: each handoff's columns, in order (:meth:`FactWriter.handoff_tail` writes them so)
+#: each handoff's columns, in order (:meth:`FactWriter.add_handoffs` writes them so)
 _HANDOFF_COLUMNS = (("applies", "BOOLEAN"), ("route", "VARCHAR"), ("status", "VARCHAR"),
                     ("response", "BIGINT"), ("escalated", "BOOLEAN"), ("rejected", "BOOLEAN"),
                     ("reason", "VARCHAR"), ("off_list", "BOOLEAN"))
@@ -105,10 +109,12 @@ class FactWriter:
     """
 
     def __init__(self, shape: Shape, out: IO[str] | None, *, by: tuple[str, ...] | None,
-                 cohort: tuple[str, ...] | None, tz: Any = None):
+                 cohort: tuple[str, ...] | None, tz: Any = None,
+                 handoffs_out: IO[str] | None = None):
         self.shape = shape
         self.tz = tz
         self.out = out
+        self.handoffs_out = handoffs_out
         self.by = by
         self.cohort = cohort
         self.count = 0
@@ -138,7 +144,7 @@ class FactWriter:
         self._scores = [(at[f"s{i}"], s.name) for i, s in enumerate(shape.scores)]
         self._handoffs = {h.stage: (at[f"h{j}_applies"], h) for j, h in enumerate(shape.handoffs)}
         #: a handoff's stage -> (its place among the handoffs, its shape); and the
-        #: fields of a handoff that does not apply (:meth:`handoff_tail`)
+        #: fields of a handoff that does not apply (:meth:`add_handoffs`)
         self._handoff_at = {h.stage: (j, h) for j, h in enumerate(shape.handoffs)}
         self._no_handoff = ("," * len(_HANDOFF_COLUMNS),) * len(shape.handoffs)
         self._score_at: list[tuple[int, int]] = []
@@ -150,16 +156,24 @@ class FactWriter:
         self._is_text = tuple(t == "VARCHAR" for t in cols.values())
         self._first_handoff = next((i for i, name in enumerate(self.columns)
                                     if name.startswith("h")), self._width)
-        #: CSV lines not yet written to :attr:`out`
+        #: the columns of the file of facts, and of the file of handoffs (whose rows are
+        #: only those of the records a handoff applies to: :meth:`handoff_line`)
+        self.main_columns = self.columns[:self._first_handoff]
+        self.handoff_columns = ("bykey", *self.columns[self._first_handoff:])
+        self._applies = tuple(p for p, _ in self._handoffs.values())
+        #: CSV lines not yet written to :attr:`out`, and to :attr:`handoffs_out`
         self._lines: list[str] = []
+        self._hands: list[str] = []
         #: the row function of :mod:`policy.report.rows`, once made for this writer
         self.row_text: Any = None
 
-    def open(self, out: IO[str]) -> None:
-        """Write the rows to ``out`` from now on (what was added before is flushed)."""
+    def open(self, out: IO[str], handoffs_out: IO[str]) -> None:
+        """Write the rows to ``out`` and ``handoffs_out`` from now on (what was added
+        before is flushed)."""
         if self.out is not None:
             self.flush()
         self.out = out
+        self.handoffs_out = handoffs_out
 
     def lead_values(self, lead: Any) -> tuple[Any, ...]:
         """The values of :attr:`paths` in ``lead`` (all None when it is not an object)."""
@@ -174,7 +188,13 @@ class FactWriter:
 
     def add(self, line: int, record: Decision | LeadError, got: tuple[Any, ...]) -> None:
         """One record, with the values of its lead's :attr:`paths` (:meth:`lead_values`)."""
-        self.add_line(self.line_text(self.values(line, record, got)))
+        self._add_values(self.values(line, record, got))
+
+    def _add_values(self, values: list[Any]) -> None:
+        hand = self.handoff_line(values)
+        if hand is not None:
+            self._hands.append(hand)
+        self.add_line(self.line_text(values))
 
     def add_line(self, text: str) -> None:
         """One record's CSV line (:meth:`line_text`, or :mod:`policy.report.rows`)."""
@@ -191,6 +211,9 @@ class FactWriter:
         if self._lines:
             self.out.write("".join(self._lines))
             self._lines.clear()
+        if self._hands:
+            self.handoffs_out.write("".join(self._hands))
+            self._hands.clear()
 
     def row(self, line: int, record: Decision | LeadError, lead: Any) -> dict[str, Any]:
         """The facts of one record: column name -> value (None: null)."""
@@ -228,18 +251,33 @@ class FactWriter:
         return field
 
     def line_text(self, values: list[Any]) -> str:
-        """``values`` (:meth:`values`) as one line of CSV with its ``\\n``: what
-        ``csv.writer`` writes for :meth:`csv_row` of them (tests/test_report_rows.py)."""
+        """The line of the file of facts for ``values`` (:meth:`values`), with its
+        ``\\n``: what ``csv.writer`` writes for their :attr:`main_columns` of
+        :meth:`csv_row` (tests/test_report_rows.py)."""
+        return self._fields_text(values, 0, self._first_handoff) + "\n"
+
+    def handoff_line(self, values: list[Any]) -> str | None:
+        """The line of the file of handoffs for ``values``, its :attr:`handoff_columns`
+        (the ``--by`` key, then each handoff's columns); None when no handoff applies."""
+        if not any(values[p] for p in self._applies):
+            return None
+        key = values[3]
+        return ("" if key is None else self.text_field(key)) + "," + self._fields_text(
+            values, self._first_handoff, self._width) + "\n"
+
+    def _fields_text(self, values: list[Any], first: int, end: int) -> str:
+        """The CSV fields of ``values[first:end]``, between commas."""
         out = []
         is_text = self._is_text
-        for i, value in enumerate(values):
+        for i in range(first, end):
+            value = values[i]
             if value is None:
                 out.append("")
             elif is_text[i]:
                 out.append(self.text_field(value))
             else:
                 out.append(str(value))  # as csv.writer: a number's repr, True, False
-        return ",".join(out) + "\n"
+        return ",".join(out)
 
     def key_field(self, value: Any) -> str:
         """The CSV field of :func:`key_text` of ``value`` (empty for None)."""
@@ -310,8 +348,7 @@ class FactWriter:
         v = self._start(line, got)
         for i, k in self._score_at:
             v[i] = scores[k]
-        self.add_line(self.line_text(self._decided(v, stage, reached, reason, handoffs,
-                                                   violations, got)))
+        self._add_values(self._decided(v, stage, reached, reason, handoffs, violations, got))
 
     def _decided(self, v: list[Any], stage: Any, reached: Any, reason: Any, handoffs: Any,
                  violations: Any, got: tuple[Any, ...]) -> list[Any]:
@@ -371,15 +408,18 @@ class FactWriter:
                 v[p + 6] = key_text(h.rejection_reason)
                 v[p + 7] = _off_list(shape, h.rejection_reason, violations)
 
-    def handoff_tail(self, handoffs: Any, violations: Any) -> str:
-        """The CSV fields of the handoff columns of a decision, each after a comma: the
-        text :meth:`line_text` writes for what :meth:`_handoff_values` puts there."""
+    def add_handoffs(self, key: str, handoffs: Any, violations: Any) -> None:
+        """The line of the file of handoffs of a decision's ``handoffs`` (``key``: its
+        ``--by`` key's CSV field), if one applies: the text :meth:`handoff_line` writes
+        for what :meth:`_handoff_values` puts there."""
         parts = list(self._no_handoff)
         text = self.text_field
+        applies = False
         for h in handoffs:
             found = self._handoff_at.get(h.stage)
             if found is None:
                 continue
+            applies = True
             j, shape = found
             route, sla, rejected = h.route, h.sla, h.rejected
             status = response = reason = off = ""
@@ -395,7 +435,8 @@ class FactWriter:
             parts[j] = (f",True,{'' if route is None else text(route)},{status},{response},"
                         f"{h.escalate_to is not None},{'' if rejected is None else rejected},"
                         f"{reason},{off}")
-        return "".join(parts)
+        if applies:
+            self._hands.append(key + "".join(parts) + "\n")
 
 
 def _response(shape: Any, route: Any, sla: Any) -> int | None:
@@ -422,12 +463,12 @@ def _off_list(shape: Any, reason: Any, violations: Any) -> bool:
                if x.code == _OFF_LIST)
 
 
-def facts_select(shape: Shape, source: str) -> str:
-    """``SELECT`` the ``facts`` columns, typed, from ``source`` (a table expression over
-    the CSV :class:`FactWriter` writes: its text columns as written, with their ``s`` or
-    ``j`` mark)."""
+def facts_select(columns: dict[str, str], source: str) -> str:
+    """``SELECT`` the ``columns`` (name -> type, of :func:`fact_columns`), typed, from
+    ``source`` (a table expression over a CSV file :class:`FactWriter` writes: its text
+    columns as written, with their ``s`` or ``j`` mark)."""
     out = []
-    for name, kind in fact_columns(shape).items():
+    for name, kind in columns.items():
         if kind == "VARCHAR":
             out.append(f"CASE WHEN substr({name}, 1, 1) = 's' THEN substr({name}, 2) "
                        f"ELSE json_extract_string(substr({name}, 2), '$') END AS {name}")

@@ -10,9 +10,10 @@ path (:meth:`~policy.report.facts.FactWriter.values`, then
 ``tests/test_report_rows.py``. It reads the few lead fields the facts need
 (:func:`field_reader`) and fills the columns in place: a stage's index and each texts'
 CSV field are looked up, not computed, an instant of the form nearly every lead holds is
-parsed inline (as :func:`~policy.engine.timestamps.parse_timestamp` does), and a lead
-with no handoff gets the handoff columns' empty fields as one constant. About a third of
-the general path's cost a lead (bench/README.md, tenth session).
+parsed inline (as :func:`~policy.engine.timestamps.parse_timestamp` does), and a lead a
+handoff applies to also gets its line in the file of handoffs
+(:meth:`~policy.report.facts.FactWriter.add_handoffs`). About a third of the general
+path's cost a lead (bench/README.md, tenth session).
 
 The lead's fields are read from the line's bytes into a struct of just those fields
 (:func:`field_reader`), with the values :func:`policy.engine.runtime.get` finds in the
@@ -108,11 +109,12 @@ def compile_function(source: str, name: str, namespace: dict[str, Any], tag: str
 def row_function(writer: Any) -> Any:
     """``row(number, facts, line)``: the CSV line (with its ``\\n``) of the facts of the
     decision ``facts`` (a tuple of :attr:`policy.Policy.line_facts`) of the lead on line
-    ``number``, whose JSON text is ``line``; None when ``line`` cannot be read by
-    :func:`field_reader` (then the caller reads the lead into a dict). The same text as
-    ``writer.line_text(writer.values(...))`` (:class:`~policy.report.facts.FactWriter`,
-    after its ``bind_scores``). None when ``writer``'s lead fields cannot be read from a
-    struct."""
+    ``number``, whose JSON text is ``line``, its line of handoffs (if a handoff applies)
+    added to ``writer``; None when ``line`` cannot be read by :func:`field_reader` (then
+    the caller reads the lead into a dict). The same text as ``writer.line_text`` and
+    ``writer.handoff_line`` of ``writer.values(...)``
+    (:class:`~policy.report.facts.FactWriter`, after its ``bind_scores``). None when
+    ``writer``'s lead fields cannot be read from a struct."""
     paths = writer.paths
     reader = field_reader(paths) if paths else (None, [])
     if reader is None:
@@ -161,18 +163,17 @@ def row_function(writer: Any) -> Any:
     # the placed piece holds three columns
     if len(fields) + 2 != writer._first_handoff:  # pragma: no cover - a broken invariant
         raise AssertionError("the row's fields are not the writer's columns")
-    text = ",".join(fields)
     if shape.handoffs:
-        emit("    tail = handoff_tail(handoffs, violations) if handoffs else no_handoffs")
-        text += "{tail}"
-    emit(f'    return f"{text}\\n"')
+        emit("    if handoffs:")
+        emit(f"        add_handoffs({'by' if writer.by is not None else repr('')}, handoffs, "
+             "violations)")
+    emit(f'    return f"{",".join(fields)}\\n"')
     stages = {st.name: i for i, st in enumerate(shape.stages)}
     namespace = {
         "decode": decode, "keys": writer._key_fields, "key_field": writer.key_field,
         "text": writer.text_field, "placed_of": {name: f"{i},," for name, i in stages.items()},
         "reached_of": {name: str(i) for name, i in stages.items()},
-        "handoff_tail": writer.handoff_tail,
-        "no_handoffs": "," * (writer._width - writer._first_handoff),
+        "add_handoffs": writer.add_handoffs,
         "fromiso": _fromisoformat, "EPOCH": EPOCH, "MARKS": Z_FORM_MARKS,
         "instant": writer.instant_field,
     }

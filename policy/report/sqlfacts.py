@@ -99,6 +99,9 @@ class SqlFacts:
                                  temp_directory=temp_directory, threads=threads, years=years,
                                  carry=self._carry(), ordered=False, json=False)
         self.con = self.engine.con
+        # no progress bar on standard output, where the report may go
+        # (policy.report.build.QUIET)
+        self.con.execute("SET enable_progress_bar = false")
         self._staging = False
         self.as_of = as_of
         cols = fact_columns(shape)
@@ -279,6 +282,9 @@ class SqlFacts:
                      if self._parquet_json is None else self._parquet_json)
             cur = con.cursor()
             try:
+                # a cursor is a connection of its own, with DuckDB's defaults: no progress
+                # bar on standard output (policy.report.build.QUIET)
+                cur.execute("SET enable_progress_bar = false")
                 cur.execute(texts, [beyond])
                 while rows := cur.fetchmany(_PYTHON_BATCH):
                     self._by_python(rows)
