@@ -25,6 +25,7 @@ import pytest
 import report_reference as ref
 from click.testing import CliRunner
 from funnel_cli.main import main
+from test_report import _approx  # floats to 9 places, as the unit tests compare them
 
 import policy
 from policy.engine.timestamps import parse_timestamp, to_datetime
@@ -207,16 +208,6 @@ def _lead(rng: random.Random, i: int):
         return rng.choice([["x"], {"email": "no id"},
                            {"lead_id": "bad", "created_at": "x", "visits": "many"}])
     return lead
-
-
-def _approx(x):
-    if isinstance(x, float):
-        return round(x, 9)
-    if isinstance(x, dict):
-        return {k: _approx(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_approx(v) for v in x]
-    return x
 
 
 def _same(got: dict, want: dict, where: str) -> None:
