@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import IO, Any, NoReturn
 
@@ -147,14 +148,25 @@ def _on_signal(signum: int, frame: object) -> None:
 
 
 def _end_children() -> None:
-    """SIGTERM to every direct child process (Linux: found in ``/proc``; elsewhere none).
+    """SIGTERM to every descendant process (Linux: found in ``/proc``; elsewhere none).
 
     The Spark engine's JVM ignores SIGINT (PySpark starts it so) and ends only when it
     reads the end of its standard input, which it does only once its start has finished:
     a Ctrl-C during the seconds Spark takes to start left the JVM running for good, with
     its folders in the temporary folder. SIGTERM ends it, and its shutdown hooks remove
-    those folders."""
-    me = os.getpid()
+    those folders. Spark starts through shell scripts (``spark-submit``, ``spark-class``,
+    whose launcher is a JVM of its own), so the JVM may still be a grandchild: every
+    descendant is ended, not only the children. And the start runs in a thread that
+    may fork the scripts while this runs: with PySpark loaded, a second look catches a
+    process forked after the first."""
+    _term_descendants()
+    if "pyspark" in sys.modules:
+        time.sleep(0.2)
+        _term_descendants()
+
+
+def _term_descendants() -> None:
+    parents: dict[int, int] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -162,10 +174,19 @@ def _end_children() -> None:
             with open(f"/proc/{name}/stat", "rb") as f:
                 stat = f.read()
             # the parent's id is the second field after the ")" that ends the name
-            if int(stat[stat.rindex(b")") + 2:].split()[1]) == me:
-                os.kill(int(name), signal.SIGTERM)
+            parents[int(name)] = int(stat[stat.rindex(b")") + 2:].split()[1])
         except (OSError, ValueError, IndexError):
             continue
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grew = bool(found)
+        mine |= found
+    mine.discard(os.getpid())
+    for pid in sorted(mine):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
 
 
 @contextlib.contextmanager

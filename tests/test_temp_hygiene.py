@@ -152,6 +152,8 @@ def _interrupt_once(args: list[str], tmp_path: Path, prefix: str) -> tuple[str, 
         # before: `report`'s pool forked workers again as the interrupt ended the old
         # ones; they waited for tasks for good, holding the command's stderr open
         proc.kill()
+        proc.stderr.close()  # the outliving process holds the pipe: do not wait for it
+        proc.wait()
         pytest.fail("a process of the interrupted command outlived it")
     assert proc.returncode == 130, err
     return err.decode(), children
