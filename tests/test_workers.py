@@ -352,36 +352,47 @@ def test_standard_input_from_a_file_gets_the_bytes_of_jobs_1(fmt, tmp_path):
     assert runs[0].stderr == runs[1].stderr
 
 
-def _slow_first(unit):
-    """The first unit finishes last: the units after it wait for their turn."""
-    import time
-
-    if unit.line == 1:
-        time.sleep(0.5)
-    return _double(unit)
-
-
 def _separator(before: int) -> bytes:
     return b"<%d>" % before
 
 
-def test_workers_write_their_units_themselves_in_turn(tmp_path):
+def test_workers_write_their_units_themselves_in_turn(tmp_path, monkeypatch):
     """With an output, a worker writes its unit when every unit before it is written;
     a unit finished before its turn comes back to the main process, which writes it.
-    The file holds every unit in input order, each after its separator."""
+    The file holds every unit in input order, each after its separator.
+
+    Both ways are made certain, not left to the scheduler: the first unit (its turn has
+    come) waits until the second unit's worker has found its turn not come yet."""
+    import time
+
     units = _blocks()
+    marker = tmp_path / "second-unit-waits"
+    place = workers.ForkedWorkers._place
+
+    def noted_place(self, index, payload, count):
+        done = place(self, index, payload, count)
+        if index == 1 and not done:
+            marker.touch()
+        return done
+
+    def first_waits(unit):
+        if unit.line == 1:
+            deadline = time.monotonic() + 60
+            while not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return _double(unit)
+
+    monkeypatch.setattr(workers.ForkedWorkers, "_place", noted_place)
     path = tmp_path / "out"
-    placed = parked = before = 0
+    got = []  # whether each unit came back written (placed) or for the caller (parked)
+    before = 0
     with open(path, "wb") as out:
         fd = out.fileno()
-        with workers.ForkedWorkers(2, _slow_first, output=(fd, _separator)) as pool:
+        with workers.ForkedWorkers(2, first_waits, output=(fd, _separator)) as pool:
             for _, payload, count, _, _ in pool.ordered(iter(units)):
-                if payload is None:
-                    placed += 1
-                else:
-                    parked += 1
-                    if count:
-                        os.write(fd, _separator(before) + payload.read())
+                got.append("placed" if payload is None else "parked")
+                if payload is not None and count:
+                    os.write(fd, _separator(before) + payload.read())
                 before += count
     expected, before = b"", 0
     for unit in units:
@@ -390,9 +401,9 @@ def test_workers_write_their_units_themselves_in_turn(tmp_path):
             expected += _separator(before) + text
         before += count
     assert path.read_bytes() == expected
-    # the first unit's worker wrote it; the main process wrote those that waited for it,
-    # then passed the turn on, and the workers wrote most of the rest
-    assert parked > 1 and placed > len(units) // 2, (placed, parked)
+    assert marker.exists()
+    # the first unit's worker wrote it; the second, finished before its turn, came back
+    assert got[:2] == ["placed", "parked"] and len(got) == len(units)
     assert multiprocessing.active_children() == []
 
 
