@@ -33,8 +33,7 @@ __all__ = ["CompileError", "ExprCompiler", "LineWriter"]
 
 
 class CompileError(Exception):
-    """A policy the compiler cannot turn into code: a cycle among defines and scores (a
-    policy the checker refuses, E108)."""
+    """A policy the compiler cannot turn into code: a cycle among defines and scores (E108)."""
 
 
 # --------------------------------------------------------------------------- values
@@ -383,9 +382,11 @@ class ExprCompiler:
         return _Val(f"({self.cond(a)} {op} {self.cond(b)})", BOOL)
 
     def binary(self, e: ir.Test | ir.Arith) -> _Val:
-        op = e.op
         a, b = self.expr(e.left), self.expr(e.right)
-        return self.operation(op, a, b)
+        if getattr(e, "exact", False) and not any(v.kind == CONST and _small(v.const)
+                                                  for v in (a, b)):  # two instants: exact
+            return _Val(f"ts_test({e.op!r}, {self.materialize(a)}, {self.materialize(b)})", BOOL)
+        return self.operation(e.op, a, b)
 
     def operation(self, op: str, a: _Val, b: _Val) -> _Val:
         """``a OP b`` for an operator of the runtime's table, inlined where the kinds allow."""

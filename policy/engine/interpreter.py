@@ -183,6 +183,8 @@ class Interpreter:
                 reads.setdefault(e.name, _shown(value, e.type is ir.Type.TIMESTAMP))
             return value
         if t is ir.Test:
+            if e.exact:
+                return rt.ts_test(e.op, self.eval(e.left, r), self.eval(e.right, r))
             return rt.TESTS[e.op](self.eval(e.left, r), self.eval(e.right, r))
         if t is ir.Arith:
             return rt.ARITHMETIC[e.op](self.eval(e.left, r), self.eval(e.right, r))

@@ -218,6 +218,8 @@ class Test(Expr):
     right: Expr
     type: Type = Type.BOOLEAN
     nullable: bool = False
+    #: a comparison of two timestamps: exact µs (``runtime.ts_test``), never as doubles
+    exact: bool = attrs.field(default=False, kw_only=True)
 
 
 @attrs.frozen

@@ -379,7 +379,8 @@ class _Resolver:
                 pass  # e.g. an overflow: left to run time, where every engine meets it
         if op in n.ARITHMETIC:
             return ir.Arith(op.value, a, b)
-        return ir.Test(op.value, a, b)
+        exact = op in n.COMPARISONS and a.type is T.TIMESTAMP and b.type is T.TIMESTAMP
+        return ir.Test(op.value, a, b, exact=exact)
 
     # ------------------------------------------------------------------ rules
     def score(self, s: n.Score) -> ir.Score:

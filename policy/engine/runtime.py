@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from types import MappingProxyType
 
 US_PER_DAY = 86_400_000_000
@@ -428,6 +429,19 @@ TESTS = {
     "in": member, "not in": not_member, "contains": contains,
     "starts with": starts_with, "ends with": ends_with,
 }
+_EXACT = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+          ">": operator.gt, ">=": operator.ge}
+
+
+def ts_test(op: str, a: object, b: object) -> bool:
+    """A comparison of two timestamps (µs since the epoch): in time order, exactly, as
+    the SQL engines' BIGINTs compare them (spec section 3); :func:`lt` & co. would
+    compare them as doubles, which past 2^53 µs (the year 2255) round to 16–64 µs."""
+    if type(a) is int and type(b) is int:
+        return _EXACT[op](a, b)
+    return TESTS[op](a, b)
+
+
 ARITHMETIC = {"+": add, "-": sub, "*": mul, "/": div}
 OPERATORS = {**TESTS, **ARITHMETIC}
 
@@ -471,6 +485,6 @@ EXPORTS = {
         "days_since", "hours_since", "lower", "length", "domain", "per_points", "dbl",
         "decay_factor", "round_half_away", "clamp", "is_number", "add_fixed", "add_working",
         "working_us", "EngineFault", "invalid_reason_message", "scores_kept", "decision_kept",
-        "floor",
+        "floor", "ts_test",
     )
 }
