@@ -12,6 +12,7 @@ score ``bits``, so one decision shows how every condition came out.
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from click.testing import CliRunner
@@ -142,3 +143,67 @@ def test_explain_traces_the_integer_as_read(tmp_path):
     pol = policy.load(_write(tmp_path, False))
     text = pol.explain({"lead_id": "x", "a": E + 1, "b": E, "c": 1})
     assert str(E + 1) in text and str(E) + ".0" not in text
+
+
+# ------------------------------------------------------------------ score sums past 2^53
+SUM_RULES = {  # score → its rules, each (points, condition or per-field, cap or None)
+    "big": [(9007199254740993, "if", None), (1, "if", None), (1, "if", None)],
+    "crossing": [(4503599627370496, "if", None), (4503599627370497, "if", None),
+                 (3, "if", None), (-1, "if", None)],
+    "mixed": [(2, "per", 9007199254740995), (4503599627370496, "if", None), (0.5, "if", None),
+              (4503599627370497, "if", None)],
+    "small": [(5, "if", None), (-2, "per", 10), (3, "per", None)],
+}
+SUM_POLICY = HEADER + "".join(
+    f"score {name} owned by m {{\n" + "".join(
+        f"  {'+' if p >= 0 else '-'}{abs(p)} "
+        + ("if n is present\n" if kind == "if" else "per n" + (
+            f" up to {cap}\n" if cap is not None else "\n"))
+        for p, kind, cap in rules) + "}\n"
+    for name, rules in SUM_RULES.items())
+
+
+def _double_sum(rules, n) -> int:
+    """The score SQL computes: 0.0 plus each rule's points as a double, in order."""
+    total = 0.0
+    for p, kind, cap in rules:
+        if kind == "if":
+            gained = float(p) if n is not None else 0.0
+        else:
+            gained = 0.0 if n is None or n <= 0 else min(float(abs(p)) * n, float("inf")
+                                                           if cap is None else cap)
+            gained = gained if p >= 0 else -gained
+        total += gained
+    return int(math.floor(total + 0.5)) if total >= 0 else -int(math.floor(-total + 0.5))
+
+
+SUM_LEADS = [{"lead_id": f"S{i}", "n": n} for i, n in enumerate(
+    [1, 3, 4503599627370497, 9007199254740993, 2**60 + 1, None, 0, 7])]
+
+
+@pytest.mark.parametrize("engine", ["compiled", "interpreter"])
+def test_a_score_sums_its_points_as_doubles_in_rule_order(tmp_path, engine):
+    """An int score sum is exact only below 2^53; past it every engine sums doubles, one
+    rule at a time, as SQL's ``0.0 + a + b + ...`` does."""
+    (tmp_path / "p.funnel").write_text(SUM_POLICY, encoding="utf-8")
+    pol = policy.load(tmp_path, engine=engine)
+    for lead, d in zip(SUM_LEADS, pol.evaluate_many([dict(x) for x in SUM_LEADS]),
+                       strict=True):
+        assert not isinstance(d, LeadError), d
+        want = {name: _double_sum(rules, lead["n"]) for name, rules in SUM_RULES.items()}
+        assert dict(d.scores) == want, lead
+
+
+def test_score_sums_past_2_53_give_the_same_bytes_in_python_and_duckdb(tmp_path):
+    (tmp_path / "p.funnel").write_text(SUM_POLICY, encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("".join(json.dumps(x) + "\n" for x in SUM_LEADS), encoding="utf-8")
+    runner = CliRunner()
+    out = {}
+    for engine in ("python", "duckdb"):
+        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--engine", engine,
+                                   "--as-of", "2026-12-01T00:00:00Z"])
+        assert res.exit_code == 0, res.output
+        out[engine] = res.output
+    assert out["duckdb"] == out["python"]
+    assert json.loads(out["python"].splitlines()[0])["scores"]["big"] == 2**53

@@ -156,6 +156,7 @@ class _Compiler(PlacementCompiler):
         self.info = info
         #: the scores surely an ``int`` (score_section): kept mappings (placement_section)
         self.int_scores: set[str] = set()
+        self._big = False  # the score being compiled may sum ints past 2^53 (plus)
         #: the decision's lead id, when a local holds it (compile_struct)
         self.lead_id_code: str | None = None
 
@@ -263,6 +264,11 @@ class _Compiler(PlacementCompiler):
         s = self._score_locals[score.name]
         self.rule_comment(w, score)
         w.line(f"{s} = 0")
+        # an int sum that may pass 2^53 is summed as doubles, one rule at a time, as SQL
+        # sums (runtime.add); below, Python's int sum is exactly the double one
+        self._big = sum(abs(x) for i in score.items for x in (
+            (i.points,) if type(i) is ir.PointsIf else (i.points, i.cap)) if type(x) is int
+        ) >= rt.EXACT
         exact, magnitude = True, 0  # rounding is skipped only for a surely small int sum
         lowest = highest = 0  # an exact sum's bounds: a range it cannot leave is not tested
         with self.collecting(sec.deps):
@@ -276,8 +282,9 @@ class _Compiler(PlacementCompiler):
                     test = self.cond(self.expr(item.condition))
                     if test == "False":
                         continue
-                    add = (f"{s} += {self.const(item.points)}" if item.points >= 0
-                           else f"{s} -= {self.const(-item.points)}")
+                    add = self.plus(s, self.const(item.points)) if self._big else (
+                        f"{s} += {self.const(item.points)}" if item.points >= 0
+                        else f"{s} -= {self.const(-item.points)}")
                     if test == "True":
                         w.line(add)
                     else:
@@ -323,11 +330,11 @@ class _Compiler(PlacementCompiler):
         count = self.expr(item.count)
         cap = item.cap
         if count.kind == CONST:
-            w.line(f"{s} += {self.const(rt.per_points(item.points, count.const, cap))}")
+            w.line(self.plus(s, self.const(rt.per_points(item.points, count.const, cap))))
             return None
         if count.guard is not None or not count.simple or count.kind not in (ANY, NUM, NUMN, TS):
-            w.line(f"{s} += per_points({self.const(item.points)}, {self.materialize(count)}, "
-                   f"{self.const(cap)})")
+            w.line(self.plus(s, f"per_points({self.const(item.points)}, "
+                                f"{self.materialize(count)}, {self.const(cap)})"))
             return None
         x = count.code
         bound = None
@@ -349,8 +356,15 @@ class _Compiler(PlacementCompiler):
             if cap is not None:
                 with w.block(f"if {gain} > {self.const(cap)}:"):
                     w.line(f"{gain} = {self.const(cap)}")
-            w.line(f"{s} {'+=' if item.points >= 0 else '-='} {gain}")
+            w.line(self.plus(s, gain, negative=item.points < 0) if self._big
+                   else f"{s} {'+=' if item.points >= 0 else '-='} {gain}")
         return bound
+
+    def plus(self, s: str, code: str, negative: bool = False) -> str:
+        """``s += code`` (``-=``): as doubles (runtime.add) when the score's sum may pass 2^53."""
+        if not self._big:
+            return f"{s} {'-=' if negative else '+='} {code}"
+        return f"{s} = {'sub' if negative else 'add'}({s}, {code})"
 
     def decay(self, w: LineWriter, s: str, decay: ir.Decay) -> None:
         if decay.half_life_us is None:

@@ -241,13 +241,13 @@ class Interpreter:
             if type(item) is ir.PointsIf:
                 holds = self.holds(item.condition, r)
                 gained = item.points if holds else 0
-                total += gained
+                total = rt.add(total, gained)  # as doubles, as SQL sums (spec section 10)
                 if tracing:
                     self._emit(r, "score", item, name, holds, points=gained)
             else:
                 count = self.eval(item.count, r)
                 gained = rt.per_points(item.points, count, item.cap)
-                total += gained
+                total = rt.add(total, gained)
                 if tracing:
                     self._emit(r, "score", item, name, gained, points=gained)
         summed = total
