@@ -130,7 +130,7 @@ class _Build(HandoffParts):
             out.append((f"d{k}_p", v.p))
         self.defines.append((name, out))
         return Val({slot: _col(f"d{k}_{slot}") for slot in v.slots},
-                   p=_col(f"d{k}_p") if v.p is not None else None)
+                   p=_col(f"d{k}_p") if v.p is not None else None, more=v.more)
 
     # ------------------------------------------------------------------ fields
     def path_index(self, path: tuple[str, ...]) -> int:
@@ -184,7 +184,8 @@ class _Build(HandoffParts):
             c = self.slot(path, k)
             if c is not None:
                 slots[k] = c
-        return Val(slots, p=self.present(path))
+        more = (lambda k: self.slot(path, k)) if "ln" in slots else None  # lnum, lbool, lnest
+        return Val(slots, p=self.present(path), more=more)
 
     # ------------------------------------------------------------------ building
     def build(self) -> exp.Select:

@@ -118,6 +118,16 @@ class Dialect:
     def array_has(self, a: exp.Expression, item: exp.Expression) -> exp.Expression:
         return exp.ArrayContains(this=a, expression=item)
 
+    def array_overlap(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        """Whether the arrays ``a`` and ``b`` share an element (neither holds NULL)."""
+        if self.name in ("duckdb", "postgres"):
+            return exp.ArrayOverlaps(this=a, expression=b)
+        if self.name == "bigquery":  # no function of its own: the elements of a in b
+            kept = exp.ArrayFilter(this=a, expression=exp.Lambda(
+                this=self.array_has(b, exp.column("o")), expressions=[exp.to_identifier("o")]))
+            return exp.GT(this=self.array_length(kept), expression=_lit(0))
+        return _call("ARRAYS_OVERLAP", a, b)
+
     def lower_array(self, a: exp.Expression) -> exp.Expression:
         """Every element lower-cased (``contains`` on a list ignores case).
 

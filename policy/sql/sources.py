@@ -150,7 +150,8 @@ def _wants(kinds: dict | None, path: tuple[str, ...], slot: str) -> bool:
         return True
     allowed = kinds[path]
     need = {"n": ("number", "integer"), "s": ("string",), "b": ("boolean",),
-            "l": ("array",), "ln": ("array",)}.get(slot)
+            "l": ("array",), "ln": ("array",), "lnum": ("array",), "lbool": ("array",),
+            "lnest": ("array",)}.get(slot)
     return need is None or any(k in allowed for k in need)
 
 
@@ -291,6 +292,17 @@ class DuckJson:
                 this=_call("JSON_TYPE", exp.column("e")), expression=_S("VARCHAR"))))
             return _case([(is_arr, exp.Transform(this=strings, expression=_lam(
                 "e", _call("JSON_EXTRACT_STRING", exp.column("e"), _S("$")))))])
+        if slot in _ELEMENTS:  # the numbers (as doubles) or booleans among the elements
+            types, to = _ELEMENTS[slot]
+            picked = exp.ArrayFilter(this=elems, expression=_lam("e", exp.In(
+                this=_call("JSON_TYPE", exp.column("e")), expressions=[_S(t) for t in types])))
+            return _case([(is_arr, exp.Transform(this=picked, expression=_lam(
+                "e", exp.cast(exp.column("e"), to))))])
+        if slot == "lnest":  # whether an element is a list or an object
+            nested = exp.In(this=_call("JSON_TYPE", exp.column("e")),
+                            expressions=[_S("ARRAY"), _S("OBJECT")])
+            return _case([(is_arr, _call("LIST_BOOL_OR", exp.Transform(
+                this=elems, expression=_lam("e", nested))))])
         if slot.startswith("bad_items:"):
             wanted = slot.split(":", 1)[1].split(",")
             test = _duck_type(_call("JSON_TYPE", exp.column("e")))
@@ -309,6 +321,11 @@ class DuckJson:
                 this=exp.Coalesce(this=exp.Paren(this=anyok), expressions=[exp.false()]))))
             return _case([(is_arr, exp.ArraySize(this=bad))])
         return None
+
+
+#: DuckDB's JSON_TYPE names of the numbers and the booleans in a list, and their SQL type
+_ELEMENTS = {"lnum": (("BIGINT", "UBIGINT", "HUGEINT", "DOUBLE"), "DOUBLE"),
+             "lbool": (("BOOLEAN",), "BOOLEAN")}
 
 
 #: ``YYYY-MM-DDTHH:MM:SSZ``, digits where the digits go (a GLOB: no regular expression)
@@ -429,6 +446,16 @@ class SparkJson:
                 this=item, expression=_S("STRING"))))
             return _case([(is_arr, exp.Transform(this=strings, expression=_lam(
                 "e", _call("VARIANT_GET", exp.column("e"), _S("$"), _S("string")))))])
+        if slot in ("lnum", "lbool"):  # the numbers (as doubles) or booleans among them
+            kinds, to = ({"number", "integer"}, "double") if slot == "lnum" else (
+                {"boolean"}, "boolean")
+            picked = exp.ArrayFilter(this=arr, expression=_lam("e", _spark_kind_in(item, kinds)))
+            return _case([(is_arr, exp.Transform(this=picked, expression=_lam(
+                "e", _call("VARIANT_GET", exp.column("e"), _S("$"), _S(to)))))])
+        if slot == "lnest":  # whether an element is a list or an object
+            nested = _spark_kind_in(item, {"array", "object"})
+            return _case([(is_arr, exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(
+                this=arr, expression=_lam("e", nested))), expression=exp.Literal.number(0)))])
         if slot.startswith("bad_items:"):
             wanted = slot.split(":", 1)[1].split(",")
             names = set(wanted) | ({"integer"} if "number" in wanted else set())

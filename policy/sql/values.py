@@ -9,10 +9,14 @@ may hold a number in one lead and text in the next), so a compiled value is a
 :class:`Val`: one SQL expression per kind it may have — ``n`` number (DOUBLE), ``s``
 text, ``b`` boolean, ``t`` instant (BIGINT µs), ``l`` list of text, ``ln`` list
 length — each NULL unless the value is of that kind, plus ``p``, whether the value is
-present at all. Missing is every slot NULL. Then each operator of
+present at all. Missing is every slot NULL. A list's other elements are the slots
+``lnum`` (its numbers, as doubles) and ``lbool`` (its booleans), asked for only by a
+test whose other side may be a number or a boolean (:attr:`Val.more`), so a list of
+text searched for constant text costs what it did. Then each operator of
 :mod:`policy.engine.runtime` is a rule over slots: ``==`` holds when some kind matches
 on both sides and the values are equal; ``!=`` needs both sides present; an ordering
-compares numbers with numbers and text with text; arithmetic only touches numbers.
+compares numbers with numbers and text with text; arithmetic only touches numbers;
+``in`` and ``contains`` look for the value's own kind among a list's elements.
 Every atomic test is wrapped as ``COALESCE(test, FALSE)``, so no SQL NULL leaks into
 a boolean (and ``NOT`` never meets a NULL). What must run before: the field slots are
 columns of the staging step built by :mod:`policy.sql.compiler`.
@@ -33,6 +37,8 @@ from policy.sql.errors import SqlUnsupported
 __all__ = ["Compiler", "SqlUnsupported", "Val", "constant", "dbl", "false", "holds"]
 
 KINDS = ("n", "s", "b", "t", "l")
+#: a list's slots of its numbers, its booleans, and whether it holds a list or an object
+LAZY = ("lnum", "lbool", "lnest")
 
 
 @attrs.frozen
@@ -44,9 +50,15 @@ class Val:
     p: exp.Expression | None = None
     #: a list literal's items, when the value is one
     items: tuple | None = None
+    #: a lead field's slots asked for on first use (:data:`LAZY`): the staging step
+    #: computes a column only for the slots some test reads
+    more: Callable[[str], exp.Expression | None] | None = None
 
     def get(self, kind: str) -> exp.Expression | None:
-        return self.slots.get(kind)
+        found = self.slots.get(kind)
+        if found is None and kind in LAZY and self.more is not None:
+            return self.more(kind)
+        return found
 
 
 def false() -> exp.Expression:
@@ -308,8 +320,13 @@ class Compiler:
                 return exp.false()
             cls = exp.StartsWith if sym == "starts with" else exp.EndsWith
             needles = b.items if b.items is not None else (b,)
-            return _or([_c(cls(this=self.d.lower(s), expression=self.d.lower(x.get("s"))))
-                        for x in needles if x.get("s") is not None])
+            parts = [_c(cls(this=self.d.lower(s), expression=self.d.lower(x.get("s"))))
+                     for x in needles if x.get("s") is not None]
+            if b.items is None and b.get("l") is not None:  # a list field's texts
+                hay = self.d.lower(s)
+                parts.append(self._any_text(b.get("l"), lambda e: cls(
+                    this=hay.copy(), expression=self.d.lower(e))))
+            return _or(parts)
         raise SqlUnsupported(f"the operator `{sym}` has no SQL form")
 
     def eq(self, a: Val, b: Val) -> exp.Expression:
@@ -337,12 +354,48 @@ class Compiler:
                 parts.append(_c(exp.In(this=_num(a.get("t")), expressions=numbers)))
             parts += [self.eq(a, i) for i in rest]
             return _or(parts)
-        lst = b.get("l")
-        if lst is None or a.get("s") is None:
-            return exp.false()
-        return _c(self.d.array_has(lst, a.get("s")))
+        return _or(self._has(b, a, fold=False))
+
+    def _has(self, hay: Val, x: Val, *, fold: bool) -> list[exp.Expression]:
+        """Tests that the one value ``x`` equals an element of the list ``hay``, kind by
+        kind (``runtime.eq``: text with text, ``fold``: ignoring case; a number or an
+        instant with a number, as doubles; a boolean with a boolean). A slot of the
+        list is asked for only when ``x`` may be of its kind."""
+        parts = []
+        s = x.get("s")
+        if s is not None and hay.get("l") is not None:
+            lst = self.d.lower_array(hay.get("l")) if fold else hay.get("l")
+            parts.append(_c(self.d.array_has(lst, self.d.lower(s) if fold else s)))
+        for slot, kind in (("n", "lnum"), ("t", "lnum"), ("b", "lbool")):
+            v = x.get(slot)
+            if v is not None and hay.get(kind) is not None:
+                parts.append(_c(self.d.array_has(hay.get(kind), _num(v) if slot == "t" else v)))
+        return parts
+
+    def _overlap(self, hay: Val, needles: Val) -> list[exp.Expression]:
+        """Tests that some element of the list field ``needles`` equals (text ignoring
+        case) some element of the list ``hay``: ``contains`` with a list on the right."""
+        parts = []
+        a, b = hay.get("l"), needles.get("l")
+        if a is not None and b is not None:
+            parts.append(_c(self.d.array_overlap(self.d.lower_array(a), self.d.lower_array(b))))
+        for kind in ("lnum", "lbool"):
+            b = needles.get(kind)
+            a = hay.get(kind) if b is not None else None
+            if a is not None:
+                parts.append(_c(self.d.array_overlap(a, b)))
+        return parts
+
+    def _any_text(self, texts: exp.Expression, test) -> exp.Expression:
+        """Whether ``test(e)`` holds for some element ``e`` of the list of text ``texts``."""
+        kept = exp.ArrayFilter(this=texts, expression=exp.Lambda(
+            this=test(exp.column("e")), expressions=[exp.to_identifier("e")]))
+        return _c(exp.GT(this=exp.ArraySize(this=kept), expression=exp.Literal.number(0)))
 
     def contains(self, a: Val, b: Val) -> exp.Expression:
+        """``runtime.contains``: each needle (the items of a list literal; the elements
+        of a list field, or the field's own value) against the text or the elements of
+        ``a``."""
         needles = b.items if b.items is not None else (b,)
         texts = [x.get("s") for x in needles if x.get("s") is not None]
         parts = []
@@ -351,9 +404,19 @@ class Compiler:
             for x in texts:
                 pos = exp.StrPosition(this=self.d.lower(s), substr=self.d.lower(x))
                 parts.append(_c(exp.GT(this=pos, expression=exp.Literal.number(0))))
+            if b.items is None and b.get("l") is not None:  # a list field's texts
+                hay = self.d.lower(s)
+                parts.append(self._any_text(b.get("l"), lambda e: exp.GT(
+                    this=exp.StrPosition(this=hay.copy(), substr=self.d.lower(e)),
+                    expression=exp.Literal.number(0))))
         lst = a.get("l")
         if lst is not None:
             lowered = self.d.lower_array(lst)
             for x in texts:
                 parts.append(_c(self.d.array_has(lowered, self.d.lower(x))))
+            for x in needles:
+                parts += self._has(a, Val({k: v for k, v in x.slots.items() if k != "s"}),
+                                   fold=True)
+            if b.items is None:
+                parts += self._overlap(a, b)
         return _or(parts)
