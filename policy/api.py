@@ -260,6 +260,8 @@ class Policy:
             if type(lead) is not dict and isinstance(lead, dict):
                 return self.evaluate_at(_plain(lead), at)
             return self._engine(lead, self.prepare(lead), at)
+        except OverflowError:
+            return self._in_doubles(lead, None, at)
         except _UNDECIDABLE as exc:
             raise self._undecidable(lead, exc) from None
 
@@ -276,6 +278,8 @@ class Policy:
             if type(lead) is not dict and isinstance(lead, dict):
                 return self.evaluate_at(_plain(lead), as_of_us)
             return self._engine(lead, self.prepare(lead), as_of_us)
+        except OverflowError:
+            return self._in_doubles(lead, None, as_of_us)
         except _UNDECIDABLE as exc:
             raise self._undecidable(lead, exc) from None
 
@@ -354,6 +358,7 @@ class Policy:
         at = None if as_of is None else from_datetime(as_of)
         return to_sql(self, dialect=dialect, table=table, view=view, flat=flat, as_of=at,
                       years=years)
+
     def run_prepared(self, lead: dict, ts: tuple, as_of_us: int, *, trace: bool = False
                      ) -> Decision:
         """Decide a lead that :meth:`prepare` accepted (``as_of_us``: µs since the epoch)."""
@@ -361,6 +366,19 @@ class Policy:
             if trace:
                 return self._interpreter.run(lead, ts, as_of_us, trace=True)
             return self._engine(lead, ts, as_of_us)
+        except OverflowError:
+            return self._in_doubles(lead, ts, as_of_us)
+        except _UNDECIDABLE as exc:
+            raise self._undecidable(lead, exc) from None
+
+    def _in_doubles(self, lead: Any, ts: tuple | None, as_of_us: int) -> Decision:
+        """A lead the compiled engine's inlined arithmetic could not compute with: an
+        integer past a double's range, where Python's ``float()`` raises and SQL reads
+        infinity (spec section 10: arithmetic is IEEE double). The interpreter, whose
+        runtime reads it as infinite (``runtime.add`` & co.), decides it."""
+        try:
+            return self._interpreter.run(lead, self.prepare(lead) if ts is None else ts,
+                                         as_of_us)
         except _UNDECIDABLE as exc:
             raise self._undecidable(lead, exc) from None
 

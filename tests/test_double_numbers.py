@@ -135,8 +135,10 @@ def test_the_runtime_rounds_only_past_2_53():
     assert rt.add(E, 1) == float(E) and rt.add(2, 3) == 5 and type(rt.add(2, 3)) is int
     assert rt.sub(E + 1, E) == 0 and rt.mul(E + 1, 1) == float(E)
     assert rt.div(E + 1, 1) == float(E) and rt.div(7, 2) == 3.5
-    with pytest.raises(OverflowError):
-        rt.mul(10**400, 2)  # arithmetic past a double's range: the lead cannot be decided
+    # an int past a double's range is infinite in arithmetic too, as SQL reads it
+    assert rt.mul(10**400, 2) == math.inf and rt.add(-(10**400), 1) == -math.inf
+    assert math.isnan(rt.sub(10**400, 10**400)) and math.isnan(rt.div(10**400, 10**399))
+    assert rt.div(1, 10**400) == 0.0
 
 
 def test_explain_traces_the_integer_as_read(tmp_path):
@@ -207,3 +209,74 @@ def test_score_sums_past_2_53_give_the_same_bytes_in_python_and_duckdb(tmp_path)
         out[engine] = res.output
     assert out["duckdb"] == out["python"]
     assert json.loads(out["python"].splitlines()[0])["scores"]["big"] == 2**53
+
+
+# ------------------------------------------------------------------ infinities and NaN
+NAN_CONDITIONS = [
+    "x * 0 > 1",  # NaN: ordered with nothing (DuckDB and Spark put it above every number)
+    "x * 0 == x * 0",  # equal to nothing, itself included
+    "x * 0 != 1",  # but present: `!=` holds
+    "x - x < 1",
+    "x * 0 is present",
+    "-(x * 0) not in [1, 2]",
+    "x / x >= 1",
+    "x + y > 0",  # an int past a double's range is infinite, as SQL reads it
+    "x * y < 0",
+    "(x + y) - (x + y) in [0]",
+]
+NAN_POLICY = HEADER + "score nan owned by m {\n" + "".join(
+    f"  +{2**i} if {c}\n" for i, c in enumerate(NAN_CONDITIONS)) + "}\n" + (
+    "score per_nan owned by m {\n  +1 per (z * 0)\n}\n")
+NAN_LEADS = [{"lead_id": "huge", "x": 10**400, "y": 1}, {"lead_id": "neg", "x": -(10**400), "y": 2},
+             {"lead_id": "big", "x": 1e308, "y": 1e308},
+             {"lead_id": "inf", "x": 10**400, "y": -(10**400)},
+             {"lead_id": "calm", "x": 3, "y": 4},
+             {"lead_id": "nan count", "x": 1, "y": 1, "z": 10**400}]
+
+
+def _d(v: int | float) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
+def _ieee(lead: dict) -> int | None:
+    """The ``nan`` score as IEEE doubles give it (Python's floats), or None when the
+    per rule's NaN count makes the score no number (the lead is refused)."""
+    x, y = _d(lead["x"]), _d(lead["y"])
+    if "z" in lead and math.isnan(_d(lead["z"]) * 0):
+        return None
+    nan = x * 0
+    truth = [nan > 1, nan == nan, nan != 1, x - x < 1, True, -nan not in (1.0, 2.0),
+             x / x >= 1, x + y > 0, x * y < 0, (x + y) - (x + y) == 0]
+    return sum(2**i for i, t in enumerate(truth) if t)
+
+
+@pytest.mark.parametrize("engine", ["compiled", "interpreter"])
+def test_infinities_and_nan_compare_as_ieee_doubles_in_python(tmp_path, engine):
+    (tmp_path / "p.funnel").write_text(NAN_POLICY, encoding="utf-8")
+    pol = policy.load(tmp_path, engine=engine)
+    for lead, d in zip(NAN_LEADS, pol.evaluate_many([dict(x) for x in NAN_LEADS]),
+                       strict=True):
+        want = _ieee(lead)
+        if want is None:
+            assert isinstance(d, LeadError) and "not a finite number" in str(d.problems), d
+        else:
+            assert not isinstance(d, LeadError), d
+            assert d.scores["nan"] == want, (lead, d.scores["nan"], want)
+
+
+def test_infinities_and_nan_give_the_same_bytes_in_python_and_duckdb(tmp_path):
+    (tmp_path / "p.funnel").write_text(NAN_POLICY, encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("".join(json.dumps(x) + "\n" for x in NAN_LEADS), encoding="utf-8")
+    runner = CliRunner()
+    out = {}
+    for engine in ("python", "duckdb"):
+        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--engine", engine,
+                                   "--as-of", "2026-12-01T00:00:00Z"])
+        out[engine] = (res.exit_code, res.output)
+    assert out["duckdb"] == out["python"]
+    assert '"lead": "calm"' in out["python"][1] and "not a finite number" in out["python"][1]
+    assert out["python"][1].count('"error"') == 1

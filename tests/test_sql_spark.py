@@ -234,6 +234,25 @@ def test_spark_compares_and_computes_integers_near_2_53_as_doubles(spark_engine,
     assert outs[1] == outs[0]
 
 
+def test_spark_computes_infinities_and_nan_as_python(spark_engine, tmp_path):
+    """Spark orders NaN above every number and makes it equal to itself; the SQL holds
+    an arithmetic NaN as a present value with a NULL number, so it compares as IEEE
+    (and Python) compare it; an integer past a double's range is infinite in both."""
+    from test_double_numbers import NAN_LEADS, NAN_POLICY
+
+    (tmp_path / "p.funnel").write_text(NAN_POLICY, encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("".join(json.dumps(x) + "\n" for x in NAN_LEADS), encoding="utf-8")
+    runner = CliRunner()
+    outs = []
+    for engine in ("python", "spark"):
+        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--as-of",
+                                   "2026-12-01T00:00:00Z", "--engine", engine,
+                                   "--spark-master", "local[2]"])
+        outs.append((res.exit_code, res.output))
+    assert outs[1] == outs[0]
+
+
 def test_spark_gives_the_python_engines_format_hint(spark_engine, tmp_path):
     """Most records of a JSON Lines input refused and the first bytes plainly CSV: the
     python engine's hint, and its standard output and error (spec section 9)."""

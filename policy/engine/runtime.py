@@ -220,35 +220,53 @@ def _exact(a: object, b: object, r: object) -> bool:
                                   and -EXACT <= b <= EXACT)  # type: ignore[operator]
 
 
+def _fl(v: object) -> float:
+    """A number as a double; an ``int`` past a double's range is infinite, as SQL's
+    ``CAST(… AS DOUBLE)`` reads it (Python's ``float()`` raises instead)."""
+    try:
+        return float(v)  # type: ignore[arg-type]
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf  # type: ignore[operator]
+
+
 def add(a: object, b: object) -> object:
-    """``a + b`` in IEEE doubles: an int sum only where it is exactly the double one (an
-    ``int`` past a double's range raises OverflowError: the lead cannot be decided)."""
+    """``a + b`` in IEEE doubles: an int sum only where it is exactly the double one; an
+    ``int`` past a double's range is infinite (so ``inf - inf`` is NaN, as in SQL)."""
     if is_number(a) and is_number(b):
-        r = a + b  # type: ignore[operator]
-        return r if _exact(a, b, r) else float(a) + float(b)  # type: ignore[arg-type]
+        if type(a) is int and type(b) is int:
+            r = a + b
+            if _exact(a, b, r):
+                return r
+        return _fl(a) + _fl(b)
     return None
 
 
 def sub(a: object, b: object) -> object:
     if is_number(a) and is_number(b):
-        r = a - b  # type: ignore[operator]
-        return r if _exact(a, b, r) else float(a) - float(b)  # type: ignore[arg-type]
+        if type(a) is int and type(b) is int:
+            r = a - b
+            if _exact(a, b, r):
+                return r
+        return _fl(a) - _fl(b)
     return None
 
 
 def mul(a: object, b: object) -> object:
     if is_number(a) and is_number(b):
-        r = a * b  # type: ignore[operator]
-        return r if _exact(a, b, r) else float(a) * float(b)  # type: ignore[arg-type]
+        if type(a) is int and type(b) is int:
+            r = a * b
+            if _exact(a, b, r):
+                return r
+        return _fl(a) * _fl(b)
     return None
 
 
 def div(a: object, b: object) -> object:
     if is_number(a) and is_number(b) and b != 0:
         if type(a) is int and not -EXACT <= a <= EXACT:
-            a = float(a)
+            a = _fl(a)
         if type(b) is int and not -EXACT <= b <= EXACT:
-            b = float(b)
+            b = _fl(b)
         return a / b  # type: ignore[operator]
     return None
 

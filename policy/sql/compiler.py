@@ -46,7 +46,7 @@ from policy.sql.sqlparts import (
     typed,
     unscorable,
 )
-from policy.sql.values import Compiler, Val, dbl
+from policy.sql.values import Compiler, Val, dbl, nan_when
 
 __all__ = ["Options", "build", "default_years"]
 
@@ -130,7 +130,7 @@ class _Build(HandoffParts):
             out.append((f"d{k}_p", v.p))
         self.defines.append((name, out))
         return Val({slot: _col(f"d{k}_{slot}") for slot in v.slots},
-                   p=_col(f"d{k}_p") if v.p is not None else None, more=v.more)
+                   p=_col(f"d{k}_p") if v.p is not None else None, more=v.more, nan=v.nan)
 
     # ------------------------------------------------------------------ fields
     def path_index(self, path: tuple[str, ...]) -> int:
@@ -358,7 +358,8 @@ class _Build(HandoffParts):
                 term = _case([(self.comp.cond(item.condition), dbl(item.points))], dbl(0))
                 total = exp.Add(this=total, expression=term)
             else:
-                c = self.comp.value(item.count).get("n")
+                count = self.comp.value(item.count)
+                c = count.get("n")
                 if c is None:
                     continue
                 gained = exp.Mul(this=dbl(abs(item.points)), expression=c)
@@ -367,8 +368,9 @@ class _Build(HandoffParts):
                                      dbl(item.cap))], gained)
                 if item.points < 0:
                     gained = exp.Neg(this=exp.Paren(this=gained))
-                term = _case([(exp.Coalesce(this=exp.GT(this=c, expression=dbl(0)),
-                                            expressions=[exp.false()]), gained)], dbl(0))
+                whens = [(exp.Coalesce(this=exp.GT(this=c, expression=dbl(0)), expressions=[
+                    exp.false()]), gained)] + ([nan_when(count)] if count.nan else [])
+                term = _case(whens, dbl(0))  # a NaN count gains NaN: runtime.per_points
                 total = exp.Add(this=total, expression=term)
         decay, bounds = score.decay, score.bounds
         if decay is not None:

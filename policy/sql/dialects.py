@@ -81,6 +81,15 @@ class Dialect:
             this=exp.Mod(this=a, expression=_lit(b)), expression=_lit(b))), expression=_lit(b))
         return self.int_div(exp.Paren(this=exp.Sub(this=a, expression=rem)), b)
 
+    def not_nan(self, r: exp.Expression) -> exp.Expression:
+        """An arithmetic result, NULL where it is NaN, in the dialects whose ``=`` and
+        ``<`` put NaN equal to itself and above every number (DuckDB, Spark, Postgres,
+        Snowflake; ``NULLIF`` compares with that ``=``): the caller keeps its presence.
+        BigQuery and Trino compare NaN as IEEE does, as Python does: kept there."""
+        if self.name in ("bigquery", "trino"):
+            return r
+        return exp.Nullif(this=r, expression=exp.cast(exp.Literal.string("NaN"), "DOUBLE"))
+
     # -------------------------------------------------------------- arrays
     def array(self, items: Sequence[exp.Expression]) -> exp.Expression:
         return exp.Array(expressions=list(items))

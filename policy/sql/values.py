@@ -34,7 +34,7 @@ from policy.engine import runtime as rt
 from policy.sql.dialects import Dialect
 from policy.sql.errors import SqlUnsupported
 
-__all__ = ["Compiler", "SqlUnsupported", "Val", "constant", "dbl", "false", "holds"]
+__all__ = ["Compiler", "SqlUnsupported", "Val", "constant", "dbl", "false", "holds", "nan_when"]
 
 KINDS = ("n", "s", "b", "t", "l")
 #: a list's slots of its numbers, its booleans, and whether it holds a list or an object
@@ -53,6 +53,8 @@ class Val:
     #: a lead field's slots asked for on first use (:data:`LAZY`): the staging step
     #: computes a column only for the slots some test reads
     more: Callable[[str], exp.Expression | None] | None = None
+    #: an arithmetic result, which may be NaN: then its ``n`` is NULL and ``p`` true
+    nan: bool = False
 
     def get(self, kind: str) -> exp.Expression | None:
         found = self.slots.get(kind)
@@ -111,6 +113,20 @@ def present(v: Val) -> exp.Expression:
     parts = [exp.Not(this=exp.Is(this=e, expression=exp.null()))
              for k, e in v.slots.items() if k != "ln"]
     return _or(parts) if parts else exp.false()
+
+
+def _number_present(v: Val) -> exp.Expression:
+    """Whether ``v`` is a number (NaN included: an arithmetic result's ``p``)."""
+    if v.nan:
+        return v.p  # type: ignore[return-value]
+    return exp.Not(this=exp.Is(this=v.get("n"), expression=exp.null()))
+
+
+def nan_when(v: Val) -> tuple[exp.Expression, exp.Expression]:
+    """``(v is an arithmetic NaN, NaN)``, a ``CASE`` branch: a NaN (present, its ``n``
+    NULL: see ``_arith``) as the DOUBLE NaN again (a score it reaches is no number)."""
+    return (exp.And(this=v.p, expression=exp.Is(this=v.get("n"), expression=exp.null())),
+            exp.cast(exp.Literal.string("NaN"), "DOUBLE"))
 
 
 def holds(v: Val) -> exp.Expression:
@@ -211,8 +227,13 @@ class Compiler:
             p = present(self.value(e.operand))
             return Val({"b": p if e.present else _not(p)})
         if t is ir.Neg:
-            x = self.value(e.operand).get("n")
-            return Val({"n": exp.Neg(this=exp.Paren(this=x))} if x is not None else {})
+            v = self.value(e.operand)
+            x = v.get("n")
+            if x is None:
+                return Val()
+            # a NaN stays present (its ``p``: see _arith)
+            return Val({"n": exp.Neg(this=exp.Paren(this=x))}, p=v.p if v.nan else None,
+                       nan=v.nan)
         if t is ir.Call:
             return self._call(e)
         if t is ir.And:
@@ -287,14 +308,23 @@ class Compiler:
 
     # ---------------------------------------------------------------- operators
     def _arith(self, sym: str, a: Val, b: Val) -> Val:
+        """``+ - * /`` of two numbers. A result that is NaN (``inf - inf``, ``inf * 0``)
+        is present but equal to nothing and ordered with nothing, as IEEE (and Python)
+        compare it; DuckDB, Spark, Postgres and Snowflake order NaN above every number
+        and make it equal to itself, so there the ``n`` slot holds NULL for it
+        (:meth:`Dialect.not_nan`) and ``p`` says it is present."""
         x, y = a.get("n"), b.get("n")
         if x is None or y is None:
             return Val()
+        present = [_number_present(a), _number_present(b)]
         if sym == "/":
-            safe = exp.Case(ifs=[exp.If(this=_c(exp.NEQ(this=y, expression=dbl(0))), true=y)])
-            return Val({"n": exp.Div(this=x, expression=safe)})
+            nonzero = _c(exp.NEQ(this=y, expression=dbl(0)))
+            safe = exp.Case(ifs=[exp.If(this=nonzero, true=y)])
+            return Val({"n": self.d.not_nan(exp.Div(this=x, expression=safe))},
+                       p=_and([*present, nonzero]), nan=True)
         cls = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[sym]
-        return Val({"n": exp.Paren(this=cls(this=x, expression=y))})
+        return Val({"n": self.d.not_nan(exp.Paren(this=cls(this=x, expression=y)))},
+                   p=_and(present), nan=True)
 
     def test(self, sym: str, a: Val, b: Val) -> exp.Expression:
         """A comparison, membership or text test: never NULL."""

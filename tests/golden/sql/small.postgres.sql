@@ -1,4 +1,4 @@
--- funnel-policy: small_sql 1 sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a
+-- funnel-policy: small_sql 1 sha256:5cf2a71ef5fe9fd8e67e59ed1f85d418df769ee0a982969c46f5e4ebee5fdced
 -- dialect: postgres; reads `leads`; one row per lead in the tabular form (docs/warehouse.md)
 -- note: text ordering (<, >) follows the database collation; use a C collation for Python's code-point order
 -- note: nested fields are JSONB (->>)
@@ -3565,27 +3565,27 @@ WITH cal0_days AS (
       CASE WHEN "unsubscribed" IS NULL THEN NULL ELSE 'boolean' END
     ) AS f3_ty,
     (
-      "last_activity_at"
-    ) AS f4_s,
-    (
-      "competitor"
-    ) AS f5_b,
-    (
-      CASE WHEN "competitor" IS NULL THEN NULL ELSE 'boolean' END
-    ) AS f5_ty,
-    (
-      "mql_at"
-    ) AS f6_s,
-    (
       CAST("company" #>> '{"employees"}' AS DOUBLE PRECISION)
-    ) AS f7_n,
+    ) AS f4_n,
     (
       CASE
         WHEN CAST("company" #>> '{"employees"}' AS DOUBLE PRECISION) IS NULL
         THEN NULL
         ELSE 'number'
       END
-    ) AS f7_ty,
+    ) AS f4_ty,
+    (
+      "last_activity_at"
+    ) AS f5_s,
+    (
+      "competitor"
+    ) AS f6_b,
+    (
+      CASE WHEN "competitor" IS NULL THEN NULL ELSE 'boolean' END
+    ) AS f6_ty,
+    (
+      "mql_at"
+    ) AS f7_s,
     (
       "accepted_at"
     ) AS f8_s,
@@ -3612,10 +3612,10 @@ WITH cal0_days AS (
     ) AS f8_ty,
     (
       CASE WHEN "last_activity_at" IS NULL THEN NULL ELSE 'string' END
-    ) AS f4_ty,
+    ) AS f5_ty,
     (
       CASE WHEN "mql_at" IS NULL THEN NULL ELSE 'string' END
-    ) AS f6_ty,
+    ) AS f7_ty,
     (
       CASE WHEN "rejected_at" IS NULL THEN NULL ELSE 'string' END
     ) AS f9_ty
@@ -3624,13 +3624,13 @@ WITH cal0_days AS (
   SELECT
     *,
     COALESCE(
-      "f4_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
+      "f5_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
       FALSE
-    ) AS f4_any_shape,
+    ) AS f5_any_shape,
     COALESCE(
-      "f6_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
+      "f7_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
       FALSE
-    ) AS f6_any_shape,
+    ) AS f7_any_shape,
     COALESCE(
       "f8_s" ~ '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$',
       FALSE
@@ -3643,78 +3643,78 @@ WITH cal0_days AS (
 ), tp AS (
   SELECT
     *,
-    "f4_any_shape" AS f4_any_ok,
+    "f5_any_shape" AS f5_any_ok,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f4_s" FROM 1 FOR 4)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f4_s" FROM 1 FOR 4) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f5_s" FROM 1 FOR 4)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f5_s" FROM 1 FOR 4) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_y,
+    END AS f5_any_y,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f4_s" FROM 6 FOR 2)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f4_s" FROM 6 FOR 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f5_s" FROM 6 FOR 2)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f5_s" FROM 6 FOR 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_mo,
+    END AS f5_any_mo,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f4_s" FROM 9 FOR 2)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f4_s" FROM 9 FOR 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f5_s" FROM 9 FOR 2)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f5_s" FROM 9 FOR 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_da,
+    END AS f5_any_da,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f4_s" FROM 12 FOR 2)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f4_s" FROM 12 FOR 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f5_s" FROM 12 FOR 2)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f5_s" FROM 12 FOR 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_hh,
+    END AS f5_any_hh,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f4_s" FROM 15 FOR 2)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f4_s" FROM 15 FOR 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f5_s" FROM 15 FOR 2)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f5_s" FROM 15 FOR 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_mi,
+    END AS f5_any_mi,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(SUBSTRING("f4_s" FROM 17 FOR 1) = ':', FALSE)
+        WHEN COALESCE(SUBSTRING("f5_s" FROM 17 FOR 1) = ':', FALSE)
         THEN CASE
-          WHEN COALESCE(LENGTH(SUBSTRING("f4_s" FROM 18 FOR 2)) > 0, FALSE)
-          THEN CAST(SUBSTRING("f4_s" FROM 18 FOR 2) AS BIGINT)
+          WHEN COALESCE(LENGTH(SUBSTRING("f5_s" FROM 18 FOR 2)) > 0, FALSE)
+          THEN CAST(SUBSTRING("f5_s" FROM 18 FOR 2) AS BIGINT)
           ELSE 0
         END
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_ss,
+    END AS f5_any_ss,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CAST(SUBSTRING(CASE
-        WHEN SUBSTRING("f4_s" FROM 20 FOR 1) = '.'
-        THEN SUBSTRING("f4_s" FROM 21 FOR LENGTH("f4_s") - 20 - (
+        WHEN SUBSTRING("f5_s" FROM 20 FOR 1) = '.'
+        THEN SUBSTRING("f5_s" FROM 21 FOR LENGTH("f5_s") - 20 - (
           CASE
             WHEN (
-              POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+              POSITION('+' IN SUBSTRING("f5_s" FROM 17)) + POSITION('-' IN SUBSTRING("f5_s" FROM 17))
             ) > 0
-            THEN LENGTH(SUBSTRING("f4_s" FROM 17)) - (
-              POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+            THEN LENGTH(SUBSTRING("f5_s" FROM 17)) - (
+              POSITION('+' IN SUBSTRING("f5_s" FROM 17)) + POSITION('-' IN SUBSTRING("f5_s" FROM 17))
             ) + 1
-            WHEN SUBSTRING("f4_s" FROM LENGTH("f4_s") FOR 1) IN ('Z', 'z')
+            WHEN SUBSTRING("f5_s" FROM LENGTH("f5_s") FOR 1) IN ('Z', 'z')
             THEN 1
             ELSE 0
           END
@@ -3722,40 +3722,40 @@ WITH cal0_days AS (
         ELSE ''
       END || '000000' FROM 1 FOR 6) AS BIGINT)
       ELSE 0
-    END AS f4_any_fr,
+    END AS f5_any_fr,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN POSITION('+' IN SUBSTRING("f4_s" FROM 17)) > 0
+        WHEN POSITION('+' IN SUBSTRING("f5_s" FROM 17)) > 0
         THEN '+'
-        WHEN POSITION('-' IN SUBSTRING("f4_s" FROM 17)) > 0
+        WHEN POSITION('-' IN SUBSTRING("f5_s" FROM 17)) > 0
         THEN '-'
         ELSE ''
       END
       ELSE ''
-    END AS f4_any_sg,
+    END AS f5_any_sg,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CAST('0' || CASE
         WHEN (
-          POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+          POSITION('+' IN SUBSTRING("f5_s" FROM 17)) + POSITION('-' IN SUBSTRING("f5_s" FROM 17))
         ) > 0
-        THEN SUBSTRING(SUBSTRING("f4_s" FROM 17) FROM (
-          POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+        THEN SUBSTRING(SUBSTRING("f5_s" FROM 17) FROM (
+          POSITION('+' IN SUBSTRING("f5_s" FROM 17)) + POSITION('-' IN SUBSTRING("f5_s" FROM 17))
         ) + 1 FOR 2)
         ELSE ''
       END AS BIGINT)
       ELSE 0
-    END AS f4_any_oh,
+    END AS f5_any_oh,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CAST('0' || CASE
         WHEN (
-          POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+          POSITION('+' IN SUBSTRING("f5_s" FROM 17)) + POSITION('-' IN SUBSTRING("f5_s" FROM 17))
         ) > 0
         THEN REPLACE(
-          SUBSTRING(SUBSTRING("f4_s" FROM 17) FROM (
-            POSITION('+' IN SUBSTRING("f4_s" FROM 17)) + POSITION('-' IN SUBSTRING("f4_s" FROM 17))
+          SUBSTRING(SUBSTRING("f5_s" FROM 17) FROM (
+            POSITION('+' IN SUBSTRING("f5_s" FROM 17)) + POSITION('-' IN SUBSTRING("f5_s" FROM 17))
           ) + 3),
           ':',
           ''
@@ -3763,79 +3763,79 @@ WITH cal0_days AS (
         ELSE ''
       END AS BIGINT)
       ELSE 0
-    END AS f4_any_om,
-    "f6_any_shape" AS f6_any_ok,
+    END AS f5_any_om,
+    "f7_any_shape" AS f7_any_ok,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f6_s" FROM 1 FOR 4)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f6_s" FROM 1 FOR 4) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f7_s" FROM 1 FOR 4)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f7_s" FROM 1 FOR 4) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_y,
+    END AS f7_any_y,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f6_s" FROM 6 FOR 2)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f6_s" FROM 6 FOR 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f7_s" FROM 6 FOR 2)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f7_s" FROM 6 FOR 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_mo,
+    END AS f7_any_mo,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f6_s" FROM 9 FOR 2)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f6_s" FROM 9 FOR 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f7_s" FROM 9 FOR 2)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f7_s" FROM 9 FOR 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_da,
+    END AS f7_any_da,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f6_s" FROM 12 FOR 2)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f6_s" FROM 12 FOR 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f7_s" FROM 12 FOR 2)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f7_s" FROM 12 FOR 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_hh,
+    END AS f7_any_hh,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTRING("f6_s" FROM 15 FOR 2)) > 0, FALSE)
-        THEN CAST(SUBSTRING("f6_s" FROM 15 FOR 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTRING("f7_s" FROM 15 FOR 2)) > 0, FALSE)
+        THEN CAST(SUBSTRING("f7_s" FROM 15 FOR 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_mi,
+    END AS f7_any_mi,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(SUBSTRING("f6_s" FROM 17 FOR 1) = ':', FALSE)
+        WHEN COALESCE(SUBSTRING("f7_s" FROM 17 FOR 1) = ':', FALSE)
         THEN CASE
-          WHEN COALESCE(LENGTH(SUBSTRING("f6_s" FROM 18 FOR 2)) > 0, FALSE)
-          THEN CAST(SUBSTRING("f6_s" FROM 18 FOR 2) AS BIGINT)
+          WHEN COALESCE(LENGTH(SUBSTRING("f7_s" FROM 18 FOR 2)) > 0, FALSE)
+          THEN CAST(SUBSTRING("f7_s" FROM 18 FOR 2) AS BIGINT)
           ELSE 0
         END
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_ss,
+    END AS f7_any_ss,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CAST(SUBSTRING(CASE
-        WHEN SUBSTRING("f6_s" FROM 20 FOR 1) = '.'
-        THEN SUBSTRING("f6_s" FROM 21 FOR LENGTH("f6_s") - 20 - (
+        WHEN SUBSTRING("f7_s" FROM 20 FOR 1) = '.'
+        THEN SUBSTRING("f7_s" FROM 21 FOR LENGTH("f7_s") - 20 - (
           CASE
             WHEN (
-              POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+              POSITION('+' IN SUBSTRING("f7_s" FROM 17)) + POSITION('-' IN SUBSTRING("f7_s" FROM 17))
             ) > 0
-            THEN LENGTH(SUBSTRING("f6_s" FROM 17)) - (
-              POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+            THEN LENGTH(SUBSTRING("f7_s" FROM 17)) - (
+              POSITION('+' IN SUBSTRING("f7_s" FROM 17)) + POSITION('-' IN SUBSTRING("f7_s" FROM 17))
             ) + 1
-            WHEN SUBSTRING("f6_s" FROM LENGTH("f6_s") FOR 1) IN ('Z', 'z')
+            WHEN SUBSTRING("f7_s" FROM LENGTH("f7_s") FOR 1) IN ('Z', 'z')
             THEN 1
             ELSE 0
           END
@@ -3843,40 +3843,40 @@ WITH cal0_days AS (
         ELSE ''
       END || '000000' FROM 1 FOR 6) AS BIGINT)
       ELSE 0
-    END AS f6_any_fr,
+    END AS f7_any_fr,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN POSITION('+' IN SUBSTRING("f6_s" FROM 17)) > 0
+        WHEN POSITION('+' IN SUBSTRING("f7_s" FROM 17)) > 0
         THEN '+'
-        WHEN POSITION('-' IN SUBSTRING("f6_s" FROM 17)) > 0
+        WHEN POSITION('-' IN SUBSTRING("f7_s" FROM 17)) > 0
         THEN '-'
         ELSE ''
       END
       ELSE ''
-    END AS f6_any_sg,
+    END AS f7_any_sg,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CAST('0' || CASE
         WHEN (
-          POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+          POSITION('+' IN SUBSTRING("f7_s" FROM 17)) + POSITION('-' IN SUBSTRING("f7_s" FROM 17))
         ) > 0
-        THEN SUBSTRING(SUBSTRING("f6_s" FROM 17) FROM (
-          POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+        THEN SUBSTRING(SUBSTRING("f7_s" FROM 17) FROM (
+          POSITION('+' IN SUBSTRING("f7_s" FROM 17)) + POSITION('-' IN SUBSTRING("f7_s" FROM 17))
         ) + 1 FOR 2)
         ELSE ''
       END AS BIGINT)
       ELSE 0
-    END AS f6_any_oh,
+    END AS f7_any_oh,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CAST('0' || CASE
         WHEN (
-          POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+          POSITION('+' IN SUBSTRING("f7_s" FROM 17)) + POSITION('-' IN SUBSTRING("f7_s" FROM 17))
         ) > 0
         THEN REPLACE(
-          SUBSTRING(SUBSTRING("f6_s" FROM 17) FROM (
-            POSITION('+' IN SUBSTRING("f6_s" FROM 17)) + POSITION('-' IN SUBSTRING("f6_s" FROM 17))
+          SUBSTRING(SUBSTRING("f7_s" FROM 17) FROM (
+            POSITION('+' IN SUBSTRING("f7_s" FROM 17)) + POSITION('-' IN SUBSTRING("f7_s" FROM 17))
           ) + 3),
           ':',
           ''
@@ -3884,7 +3884,7 @@ WITH cal0_days AS (
         ELSE ''
       END AS BIGINT)
       ELSE 0
-    END AS f6_any_om,
+    END AS f7_any_om,
     "f8_any_shape" AS f8_any_ok,
     CASE
       WHEN "f8_any_shape"
@@ -4133,57 +4133,57 @@ WITH cal0_days AS (
     *,
     CASE
       WHEN (
-        "f4_any_ok"
-        AND "f4_any_y" >= 1
-        AND "f4_any_mo" BETWEEN 1 AND 12
-        AND "f4_any_da" >= 1
-        AND "f4_any_da" <= CASE
-          WHEN "f4_any_mo" IN (4, 6, 9, 11)
+        "f5_any_ok"
+        AND "f5_any_y" >= 1
+        AND "f5_any_mo" BETWEEN 1 AND 12
+        AND "f5_any_da" >= 1
+        AND "f5_any_da" <= CASE
+          WHEN "f5_any_mo" IN (4, 6, 9, 11)
           THEN 30
-          WHEN "f4_any_mo" = 2
+          WHEN "f5_any_mo" = 2
           THEN CASE
             WHEN (
-              "f4_any_y" % 4 = 0 AND "f4_any_y" % 100 <> 0 OR "f4_any_y" % 400 = 0
+              "f5_any_y" % 4 = 0 AND "f5_any_y" % 100 <> 0 OR "f5_any_y" % 400 = 0
             )
             THEN 29
             ELSE 28
           END
           ELSE 31
         END
-        AND "f4_any_hh" <= 23
-        AND "f4_any_mi" <= 59
-        AND "f4_any_ss" <= 59
-        AND "f4_any_oh" <= 23
-        AND "f4_any_om" <= 59
+        AND "f5_any_hh" <= 23
+        AND "f5_any_mi" <= 59
+        AND "f5_any_ss" <= 59
+        AND "f5_any_oh" <= 23
+        AND "f5_any_om" <= 59
       )
       THEN CASE
         WHEN (
           (
             (
               DIV((
-                "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
               ), 400) * 146097 + (
                 (
                   (
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - DIV((
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ), 400) * 400
                 ) * 365 + DIV(
                   (
                     (
-                      "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                      "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                     ) - DIV((
-                      "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                      "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                     ), 400) * 400
                   ),
                   4
                 ) - DIV(
                   (
                     (
-                      "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                      "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                     ) - DIV((
-                      "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                      "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                     ), 400) * 400
                   ),
                   100
@@ -4191,50 +4191,50 @@ WITH cal0_days AS (
                   DIV(
                     (
                       153 * (
-                        "f4_any_mo" + CASE WHEN "f4_any_mo" > 2 THEN -3 ELSE 9 END
+                        "f5_any_mo" + CASE WHEN "f5_any_mo" > 2 THEN -3 ELSE 9 END
                       ) + 2
                     ),
                     5
-                  ) + "f4_any_da" - 1
+                  ) + "f5_any_da" - 1
                 )
               ) - 719468
-            ) * 86400 + "f4_any_hh" * 3600 + "f4_any_mi" * 60 + "f4_any_ss" - (
+            ) * 86400 + "f5_any_hh" * 3600 + "f5_any_mi" * 60 + "f5_any_ss" - (
               CASE
-                WHEN "f4_any_sg" = '-'
+                WHEN "f5_any_sg" = '-'
                 THEN -(
-                  "f4_any_oh" * 3600 + "f4_any_om" * 60
+                  "f5_any_oh" * 3600 + "f5_any_om" * 60
                 )
-                ELSE "f4_any_oh" * 3600 + "f4_any_om" * 60
+                ELSE "f5_any_oh" * 3600 + "f5_any_om" * 60
               END
             )
-          ) * 1000000 + "f4_any_fr"
+          ) * 1000000 + "f5_any_fr"
         ) BETWEEN -62135596800000000 AND 253402300799999999
         THEN (
           (
             DIV((
-              "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+              "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
             ), 400) * 146097 + (
               (
                 (
-                  "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) - DIV((
-                  "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                 ), 400) * 400
               ) * 365 + DIV(
                 (
                   (
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - DIV((
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ), 400) * 400
                 ),
                 4
               ) - DIV(
                 (
                   (
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - DIV((
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ), 400) * 400
                 ),
                 100
@@ -4242,78 +4242,78 @@ WITH cal0_days AS (
                 DIV(
                   (
                     153 * (
-                      "f4_any_mo" + CASE WHEN "f4_any_mo" > 2 THEN -3 ELSE 9 END
+                      "f5_any_mo" + CASE WHEN "f5_any_mo" > 2 THEN -3 ELSE 9 END
                     ) + 2
                   ),
                   5
-                ) + "f4_any_da" - 1
+                ) + "f5_any_da" - 1
               )
             ) - 719468
-          ) * 86400 + "f4_any_hh" * 3600 + "f4_any_mi" * 60 + "f4_any_ss" - (
+          ) * 86400 + "f5_any_hh" * 3600 + "f5_any_mi" * 60 + "f5_any_ss" - (
             CASE
-              WHEN "f4_any_sg" = '-'
+              WHEN "f5_any_sg" = '-'
               THEN -(
-                "f4_any_oh" * 3600 + "f4_any_om" * 60
+                "f5_any_oh" * 3600 + "f5_any_om" * 60
               )
-              ELSE "f4_any_oh" * 3600 + "f4_any_om" * 60
+              ELSE "f5_any_oh" * 3600 + "f5_any_om" * 60
             END
           )
-        ) * 1000000 + "f4_any_fr"
+        ) * 1000000 + "f5_any_fr"
       END
-    END AS f4_any_t,
+    END AS f5_any_t,
     CASE
       WHEN (
-        "f6_any_ok"
-        AND "f6_any_y" >= 1
-        AND "f6_any_mo" BETWEEN 1 AND 12
-        AND "f6_any_da" >= 1
-        AND "f6_any_da" <= CASE
-          WHEN "f6_any_mo" IN (4, 6, 9, 11)
+        "f7_any_ok"
+        AND "f7_any_y" >= 1
+        AND "f7_any_mo" BETWEEN 1 AND 12
+        AND "f7_any_da" >= 1
+        AND "f7_any_da" <= CASE
+          WHEN "f7_any_mo" IN (4, 6, 9, 11)
           THEN 30
-          WHEN "f6_any_mo" = 2
+          WHEN "f7_any_mo" = 2
           THEN CASE
             WHEN (
-              "f6_any_y" % 4 = 0 AND "f6_any_y" % 100 <> 0 OR "f6_any_y" % 400 = 0
+              "f7_any_y" % 4 = 0 AND "f7_any_y" % 100 <> 0 OR "f7_any_y" % 400 = 0
             )
             THEN 29
             ELSE 28
           END
           ELSE 31
         END
-        AND "f6_any_hh" <= 23
-        AND "f6_any_mi" <= 59
-        AND "f6_any_ss" <= 59
-        AND "f6_any_oh" <= 23
-        AND "f6_any_om" <= 59
+        AND "f7_any_hh" <= 23
+        AND "f7_any_mi" <= 59
+        AND "f7_any_ss" <= 59
+        AND "f7_any_oh" <= 23
+        AND "f7_any_om" <= 59
       )
       THEN CASE
         WHEN (
           (
             (
               DIV((
-                "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
               ), 400) * 146097 + (
                 (
                   (
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - DIV((
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ), 400) * 400
                 ) * 365 + DIV(
                   (
                     (
-                      "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                      "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                     ) - DIV((
-                      "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                      "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                     ), 400) * 400
                   ),
                   4
                 ) - DIV(
                   (
                     (
-                      "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                      "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                     ) - DIV((
-                      "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                      "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                     ), 400) * 400
                   ),
                   100
@@ -4321,50 +4321,50 @@ WITH cal0_days AS (
                   DIV(
                     (
                       153 * (
-                        "f6_any_mo" + CASE WHEN "f6_any_mo" > 2 THEN -3 ELSE 9 END
+                        "f7_any_mo" + CASE WHEN "f7_any_mo" > 2 THEN -3 ELSE 9 END
                       ) + 2
                     ),
                     5
-                  ) + "f6_any_da" - 1
+                  ) + "f7_any_da" - 1
                 )
               ) - 719468
-            ) * 86400 + "f6_any_hh" * 3600 + "f6_any_mi" * 60 + "f6_any_ss" - (
+            ) * 86400 + "f7_any_hh" * 3600 + "f7_any_mi" * 60 + "f7_any_ss" - (
               CASE
-                WHEN "f6_any_sg" = '-'
+                WHEN "f7_any_sg" = '-'
                 THEN -(
-                  "f6_any_oh" * 3600 + "f6_any_om" * 60
+                  "f7_any_oh" * 3600 + "f7_any_om" * 60
                 )
-                ELSE "f6_any_oh" * 3600 + "f6_any_om" * 60
+                ELSE "f7_any_oh" * 3600 + "f7_any_om" * 60
               END
             )
-          ) * 1000000 + "f6_any_fr"
+          ) * 1000000 + "f7_any_fr"
         ) BETWEEN -62135596800000000 AND 253402300799999999
         THEN (
           (
             DIV((
-              "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+              "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
             ), 400) * 146097 + (
               (
                 (
-                  "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) - DIV((
-                  "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                 ), 400) * 400
               ) * 365 + DIV(
                 (
                   (
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - DIV((
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ), 400) * 400
                 ),
                 4
               ) - DIV(
                 (
                   (
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - DIV((
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ), 400) * 400
                 ),
                 100
@@ -4372,25 +4372,25 @@ WITH cal0_days AS (
                 DIV(
                   (
                     153 * (
-                      "f6_any_mo" + CASE WHEN "f6_any_mo" > 2 THEN -3 ELSE 9 END
+                      "f7_any_mo" + CASE WHEN "f7_any_mo" > 2 THEN -3 ELSE 9 END
                     ) + 2
                   ),
                   5
-                ) + "f6_any_da" - 1
+                ) + "f7_any_da" - 1
               )
             ) - 719468
-          ) * 86400 + "f6_any_hh" * 3600 + "f6_any_mi" * 60 + "f6_any_ss" - (
+          ) * 86400 + "f7_any_hh" * 3600 + "f7_any_mi" * 60 + "f7_any_ss" - (
             CASE
-              WHEN "f6_any_sg" = '-'
+              WHEN "f7_any_sg" = '-'
               THEN -(
-                "f6_any_oh" * 3600 + "f6_any_om" * 60
+                "f7_any_oh" * 3600 + "f7_any_om" * 60
               )
-              ELSE "f6_any_oh" * 3600 + "f6_any_om" * 60
+              ELSE "f7_any_oh" * 3600 + "f7_any_om" * 60
             END
           )
-        ) * 1000000 + "f6_any_fr"
+        ) * 1000000 + "f7_any_fr"
       END
-    END AS f6_any_t,
+    END AS f7_any_t,
     CASE
       WHEN (
         "f8_any_ok"
@@ -4659,10 +4659,10 @@ WITH cal0_days AS (
       COALESCE("f8_ty" <> 'null', FALSE) AND "f8_any_t" IS NULL
     ), FALSE) AS _q0,
     COALESCE((
-      COALESCE("f4_ty" <> 'null', FALSE) AND "f4_any_t" IS NULL
+      COALESCE("f5_ty" <> 'null', FALSE) AND "f5_any_t" IS NULL
     ), FALSE) AS _q1,
     COALESCE((
-      COALESCE("f6_ty" <> 'null', FALSE) AND "f6_any_t" IS NULL
+      COALESCE("f7_ty" <> 'null', FALSE) AND "f7_any_t" IS NULL
     ), FALSE) AS _q2,
     COALESCE((
       COALESCE("f9_ty" <> 'null', FALSE) AND "f9_any_t" IS NULL
@@ -4740,13 +4740,36 @@ WITH cal0_days AS (
         )
         THEN CAST(10.0 AS DOUBLE PRECISION)
         ELSE CAST(0.0 AS DOUBLE PRECISION)
+      END + CASE
+        WHEN COALESCE(
+          COALESCE(
+            NULLIF(
+              (
+                NULLIF((
+                  "f2_n" * CAST(2.0 AS DOUBLE PRECISION)
+                ), CAST('NaN' AS DOUBLE PRECISION)) - CAST(1.0 AS DOUBLE PRECISION)
+              ),
+              CAST('NaN' AS DOUBLE PRECISION)
+            ) > NULLIF(
+              CAST("f4_n" AS DOUBLE PRECISION) / CASE
+                WHEN COALESCE(CAST(100.0 AS DOUBLE PRECISION) <> CAST(0.0 AS DOUBLE PRECISION), FALSE)
+                THEN CAST(100.0 AS DOUBLE PRECISION)
+              END,
+              CAST('NaN' AS DOUBLE PRECISION)
+            ),
+            FALSE
+          ),
+          FALSE
+        )
+        THEN CAST(3.0 AS DOUBLE PRECISION)
+        ELSE CAST(0.0 AS DOUBLE PRECISION)
       END
     ) * CASE
-      WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
+      WHEN COALESCE("f5_any_t" <= 1796140800000000, FALSE)
       THEN POWER(
         CAST(0.5 AS DOUBLE PRECISION),
         CAST((
-          1796140800000000 - "f4_any_t"
+          1796140800000000 - "f5_any_t"
         ) AS DOUBLE PRECISION) / CAST(2592000000000.0 AS DOUBLE PRECISION)
       )
       ELSE CAST(1.0 AS DOUBLE PRECISION)
@@ -4806,7 +4829,7 @@ WITH cal0_days AS (
           (
             NOT (
               (
-                COALESCE("f5_b", FALSE)
+                COALESCE("f6_b", FALSE)
               )
             )
             AND (
@@ -4816,7 +4839,7 @@ WITH cal0_days AS (
                   FALSE
                 )
               )
-              OR COALESCE(NOT "f6_any_t" IS NULL, FALSE)
+              OR COALESCE(NOT "f7_any_t" IS NULL, FALSE)
             )
           )
         )
@@ -4830,7 +4853,7 @@ WITH cal0_days AS (
     *,
     (
       CASE
-        WHEN COALESCE(COALESCE("f7_n" >= CAST(1000.0 AS DOUBLE PRECISION), FALSE), FALSE)
+        WHEN COALESCE(COALESCE("f4_n" >= CAST(1000.0 AS DOUBLE PRECISION), FALSE), FALSE)
         THEN 0
         WHEN TRUE
         THEN 1
@@ -4844,16 +4867,16 @@ WITH cal0_days AS (
     (
       CASE
         WHEN (
-          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+          ci0_0.w + CASE WHEN "f7_any_t" > ci0_0.o THEN "f7_any_t" - ci0_0.o ELSE 0 END + 14400000000
         ) <= ci0_0.a0_e1
         THEN ci0_0.a0_o1 + (
-          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+          ci0_0.w + CASE WHEN "f7_any_t" > ci0_0.o THEN "f7_any_t" - ci0_0.o ELSE 0 END + 14400000000
         ) - ci0_0.a0_w1
         WHEN (
-          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+          ci0_0.w + CASE WHEN "f7_any_t" > ci0_0.o THEN "f7_any_t" - ci0_0.o ELSE 0 END + 14400000000
         ) <= ci0_0.a0_e2
         THEN ci0_0.a0_o2 + (
-          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+          ci0_0.w + CASE WHEN "f7_any_t" > ci0_0.o THEN "f7_any_t" - ci0_0.o ELSE 0 END + 14400000000
         ) - ci0_0.a0_w2
       END
     ) AS _due0
@@ -4861,14 +4884,14 @@ WITH cal0_days AS (
   LEFT JOIN cal0_days AS cd0_0
     ON cd0_0.d = DIV(
       (
-        "f6_any_t" - (
-          "f6_any_t" % 86400000000 + 86400000000
+        "f7_any_t" - (
+          "f7_any_t" % 86400000000 + 86400000000
         ) % 86400000000
       ),
       86400000000
     )
   LEFT JOIN cal0_intervals AS ci0_0
-    ON ci0_0.i = cd0_0.i + CASE WHEN COALESCE("f6_any_t" >= cd0_0.c1, FALSE) THEN 1 ELSE 0 END + CASE WHEN COALESCE("f6_any_t" >= cd0_0.c2, FALSE) THEN 1 ELSE 0 END
+    ON ci0_0.i = cd0_0.i + CASE WHEN COALESCE("f7_any_t" >= cd0_0.c1, FALSE) THEN 1 ELSE 0 END + CASE WHEN COALESCE("f7_any_t" >= cd0_0.c2, FALSE) THEN 1 ELSE 0 END
 )
 SELECT
   "line" AS line,
@@ -4881,7 +4904,7 @@ SELECT
   ) AS lead,
   'small_sql' AS policy_name,
   '1' AS policy_version,
-  'sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a' AS policy_digest,
+  'sha256:5cf2a71ef5fe9fd8e67e59ed1f85d418df769ee0a982969c46f5e4ebee5fdced' AS policy_digest,
   CAST('1970-01-01' AS TIMESTAMP) + 1796140800000000 * INTERVAL '1 MICROSECOND' AS as_of,
   CASE
     WHEN "_e" IS NULL
@@ -4892,7 +4915,7 @@ SELECT
       AND COALESCE(
         COALESCE(
           CAST((
-            1796140800000000 - "f4_any_t"
+            1796140800000000 - "f5_any_t"
           ) AS DOUBLE PRECISION) / CAST(86400000000.0 AS DOUBLE PRECISION) > CAST(90.0 AS DOUBLE PRECISION),
           FALSE
         ),
@@ -4915,7 +4938,7 @@ SELECT
       AND COALESCE(
         COALESCE(
           CAST((
-            1796140800000000 - "f4_any_t"
+            1796140800000000 - "f5_any_t"
           ) AS DOUBLE PRECISION) / CAST(86400000000.0 AS DOUBLE PRECISION) > CAST(90.0 AS DOUBLE PRECISION),
           FALSE
         ),
@@ -4953,7 +4976,7 @@ SELECT
       FROM UNNEST(ARRAY[
         CASE
           WHEN NOT (
-            COALESCE(NOT "f6_any_t" IS NULL, FALSE)
+            COALESCE(NOT "f7_any_t" IS NULL, FALSE)
           )
           AND NOT (
             COALESCE(
@@ -4963,7 +4986,7 @@ SELECT
           )
           THEN 'fit >= 40'
         END,
-        CASE WHEN COALESCE("f5_b", FALSE) THEN 'not competitor' END
+        CASE WHEN COALESCE("f6_b", FALSE) THEN 'not competitor' END
       ]) AS _t1(x)
       WHERE
         NOT x IS NULL)
@@ -4975,7 +4998,7 @@ SELECT
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
-        WHEN COALESCE(COALESCE("f7_n" >= CAST(1000.0 AS DOUBLE PRECISION), FALSE), FALSE)
+        WHEN COALESCE(COALESCE("f4_n" >= CAST(1000.0 AS DOUBLE PRECISION), FALSE), FALSE)
         THEN 'enterprise'
         WHEN TRUE
         THEN 'sdr'
@@ -4987,9 +5010,9 @@ SELECT
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
-        WHEN "f6_any_t" IS NULL
+        WHEN "f7_any_t" IS NULL
         THEN 'unknown'
-        WHEN NOT "f6_any_t" IS NULL AND "_due0" IS NULL
+        WHEN NOT "f7_any_t" IS NULL AND "_due0" IS NULL
         THEN 'unknown'
         WHEN NOT CASE
           WHEN "f8_any_t" IS NULL
@@ -5026,7 +5049,7 @@ SELECT
     WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
-      THEN CAST('1970-01-01' AS TIMESTAMP) + "f6_any_t" * INTERVAL '1 MICROSECOND'
+      THEN CAST('1970-01-01' AS TIMESTAMP) + "f7_any_t" * INTERVAL '1 MICROSECOND'
     END
   END AS handoff_mql_sla_start,
   CASE
@@ -5057,7 +5080,7 @@ SELECT
       WHEN "_ri" >= 1
       THEN CASE
         WHEN (
-          NOT "f6_any_t" IS NULL
+          NOT "f7_any_t" IS NULL
           AND CASE
             WHEN "f8_any_t" IS NULL
             THEN "f9_any_t"
@@ -5068,12 +5091,12 @@ SELECT
             ELSE "f9_any_t"
           END IS NULL
           AND NOT CASE
-            WHEN "f6_any_t" + 172800000000 <= 253402300799999999
-            THEN "f6_any_t" + 172800000000
+            WHEN "f7_any_t" + 172800000000 <= 253402300799999999
+            THEN "f7_any_t" + 172800000000
           END IS NULL
           AND 1796140800000000 > CASE
-            WHEN "f6_any_t" + 172800000000 <= 253402300799999999
-            THEN "f6_any_t" + 172800000000
+            WHEN "f7_any_t" + 172800000000 <= 253402300799999999
+            THEN "f7_any_t" + 172800000000
           END
         )
         THEN 'managers'
@@ -5099,9 +5122,9 @@ SELECT
     THEN ARRAY(SELECT
       x
     FROM UNNEST(ARRAY[
-      CASE WHEN "_ri" >= 1 AND "f6_any_t" IS NULL THEN 'missing_sla_start' END,
+      CASE WHEN "_ri" >= 1 AND "f7_any_t" IS NULL THEN 'missing_sla_start' END,
       CASE
-        WHEN "_ri" >= 1 AND NOT "f6_any_t" IS NULL AND "_due0" IS NULL
+        WHEN "_ri" >= 1 AND NOT "f7_any_t" IS NULL AND "_due0" IS NULL
         THEN 'calendar_out_of_range'
       END,
       CASE

@@ -1,4 +1,4 @@
--- funnel-policy: small_sql 1 sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a
+-- funnel-policy: small_sql 1 sha256:5cf2a71ef5fe9fd8e67e59ed1f85d418df769ee0a982969c46f5e4ebee5fdced
 -- dialect: trino; reads `leads`; one row per lead in the tabular form (docs/warehouse.md)
 -- note: not run by the test suite: only parsed back by sqlglot
 -- note: LOWER follows Trino's Unicode rules (Python's İ and final Σ may differ)
@@ -3564,23 +3564,23 @@ WITH cal0_days AS (
       CASE WHEN "unsubscribed" IS NULL THEN NULL ELSE 'boolean' END
     ) AS f3_ty,
     (
-      "last_activity_at"
-    ) AS f4_s,
-    (
-      "competitor"
-    ) AS f5_b,
-    (
-      CASE WHEN "competitor" IS NULL THEN NULL ELSE 'boolean' END
-    ) AS f5_ty,
-    (
-      "mql_at"
-    ) AS f6_s,
-    (
       CAST("company"."employees" AS DOUBLE)
-    ) AS f7_n,
+    ) AS f4_n,
     (
       CASE WHEN "company"."employees" IS NULL THEN NULL ELSE 'number' END
-    ) AS f7_ty,
+    ) AS f4_ty,
+    (
+      "last_activity_at"
+    ) AS f5_s,
+    (
+      "competitor"
+    ) AS f6_b,
+    (
+      CASE WHEN "competitor" IS NULL THEN NULL ELSE 'boolean' END
+    ) AS f6_ty,
+    (
+      "mql_at"
+    ) AS f7_s,
     (
       "accepted_at"
     ) AS f8_s,
@@ -3607,10 +3607,10 @@ WITH cal0_days AS (
     ) AS f8_ty,
     (
       CASE WHEN "last_activity_at" IS NULL THEN NULL ELSE 'string' END
-    ) AS f4_ty,
+    ) AS f5_ty,
     (
       CASE WHEN "mql_at" IS NULL THEN NULL ELSE 'string' END
-    ) AS f6_ty,
+    ) AS f7_ty,
     (
       CASE WHEN "rejected_at" IS NULL THEN NULL ELSE 'string' END
     ) AS f9_ty
@@ -3620,18 +3620,18 @@ WITH cal0_days AS (
     *,
     COALESCE(
       REGEXP_LIKE(
-        "f4_s",
+        "f5_s",
         '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
-    ) AS f4_any_shape,
+    ) AS f5_any_shape,
     COALESCE(
       REGEXP_LIKE(
-        "f6_s",
+        "f7_s",
         '^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.]([0-9]+))?)?(?:([Zz])|([+-])([0-9]{2})(?::?([0-9]{2}))?)?)?$'
       ),
       FALSE
-    ) AS f6_any_shape,
+    ) AS f7_any_shape,
     COALESCE(
       REGEXP_LIKE(
         "f8_s",
@@ -3650,83 +3650,83 @@ WITH cal0_days AS (
 ), tp AS (
   SELECT
     *,
-    "f4_any_shape" AS f4_any_ok,
+    "f5_any_shape" AS f5_any_ok,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f4_s", 1, 4)) > 0, FALSE)
-        THEN CAST(SUBSTR("f4_s", 1, 4) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f5_s", 1, 4)) > 0, FALSE)
+        THEN CAST(SUBSTR("f5_s", 1, 4) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_y,
+    END AS f5_any_y,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f4_s", 6, 2)) > 0, FALSE)
-        THEN CAST(SUBSTR("f4_s", 6, 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f5_s", 6, 2)) > 0, FALSE)
+        THEN CAST(SUBSTR("f5_s", 6, 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_mo,
+    END AS f5_any_mo,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f4_s", 9, 2)) > 0, FALSE)
-        THEN CAST(SUBSTR("f4_s", 9, 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f5_s", 9, 2)) > 0, FALSE)
+        THEN CAST(SUBSTR("f5_s", 9, 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_da,
+    END AS f5_any_da,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f4_s", 12, 2)) > 0, FALSE)
-        THEN CAST(SUBSTR("f4_s", 12, 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f5_s", 12, 2)) > 0, FALSE)
+        THEN CAST(SUBSTR("f5_s", 12, 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_hh,
+    END AS f5_any_hh,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f4_s", 15, 2)) > 0, FALSE)
-        THEN CAST(SUBSTR("f4_s", 15, 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f5_s", 15, 2)) > 0, FALSE)
+        THEN CAST(SUBSTR("f5_s", 15, 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_mi,
+    END AS f5_any_mi,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN COALESCE(SUBSTR("f4_s", 17, 1) = ':', FALSE)
+        WHEN COALESCE(SUBSTR("f5_s", 17, 1) = ':', FALSE)
         THEN CASE
-          WHEN COALESCE(LENGTH(SUBSTR("f4_s", 18, 2)) > 0, FALSE)
-          THEN CAST(SUBSTR("f4_s", 18, 2) AS BIGINT)
+          WHEN COALESCE(LENGTH(SUBSTR("f5_s", 18, 2)) > 0, FALSE)
+          THEN CAST(SUBSTR("f5_s", 18, 2) AS BIGINT)
           ELSE 0
         END
         ELSE 0
       END
       ELSE 0
-    END AS f4_any_ss,
+    END AS f5_any_ss,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CAST(SUBSTR(
         CONCAT(
           CASE
-            WHEN SUBSTR("f4_s", 20, 1) = '.'
+            WHEN SUBSTR("f5_s", 20, 1) = '.'
             THEN SUBSTR(
-              "f4_s",
+              "f5_s",
               21,
-              LENGTH("f4_s") - 20 - (
+              LENGTH("f5_s") - 20 - (
                 CASE
                   WHEN (
-                    STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+                    STRPOS(SUBSTR("f5_s", 17), '+') + STRPOS(SUBSTR("f5_s", 17), '-')
                   ) > 0
-                  THEN LENGTH(SUBSTR("f4_s", 17)) - (
-                    STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+                  THEN LENGTH(SUBSTR("f5_s", 17)) - (
+                    STRPOS(SUBSTR("f5_s", 17), '+') + STRPOS(SUBSTR("f5_s", 17), '-')
                   ) + 1
-                  WHEN SUBSTR("f4_s", LENGTH("f4_s"), 1) IN ('Z', 'z')
+                  WHEN SUBSTR("f5_s", LENGTH("f5_s"), 1) IN ('Z', 'z')
                   THEN 1
                   ELSE 0
                 END
@@ -3740,30 +3740,30 @@ WITH cal0_days AS (
         6
       ) AS BIGINT)
       ELSE 0
-    END AS f4_any_fr,
+    END AS f5_any_fr,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CASE
-        WHEN STRPOS(SUBSTR("f4_s", 17), '+') > 0
+        WHEN STRPOS(SUBSTR("f5_s", 17), '+') > 0
         THEN '+'
-        WHEN STRPOS(SUBSTR("f4_s", 17), '-') > 0
+        WHEN STRPOS(SUBSTR("f5_s", 17), '-') > 0
         THEN '-'
         ELSE ''
       END
       ELSE ''
-    END AS f4_any_sg,
+    END AS f5_any_sg,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CAST(CONCAT(
         '0',
         CASE
           WHEN (
-            STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+            STRPOS(SUBSTR("f5_s", 17), '+') + STRPOS(SUBSTR("f5_s", 17), '-')
           ) > 0
           THEN SUBSTR(
-            SUBSTR("f4_s", 17),
+            SUBSTR("f5_s", 17),
             (
-              STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+              STRPOS(SUBSTR("f5_s", 17), '+') + STRPOS(SUBSTR("f5_s", 17), '-')
             ) + 1,
             2
           )
@@ -3771,20 +3771,20 @@ WITH cal0_days AS (
         END
       ) AS BIGINT)
       ELSE 0
-    END AS f4_any_oh,
+    END AS f5_any_oh,
     CASE
-      WHEN "f4_any_shape"
+      WHEN "f5_any_shape"
       THEN CAST(CONCAT(
         '0',
         CASE
           WHEN (
-            STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+            STRPOS(SUBSTR("f5_s", 17), '+') + STRPOS(SUBSTR("f5_s", 17), '-')
           ) > 0
           THEN REPLACE(
             SUBSTR(
-              SUBSTR("f4_s", 17),
+              SUBSTR("f5_s", 17),
               (
-                STRPOS(SUBSTR("f4_s", 17), '+') + STRPOS(SUBSTR("f4_s", 17), '-')
+                STRPOS(SUBSTR("f5_s", 17), '+') + STRPOS(SUBSTR("f5_s", 17), '-')
               ) + 3
             ),
             ':',
@@ -3794,84 +3794,84 @@ WITH cal0_days AS (
         END
       ) AS BIGINT)
       ELSE 0
-    END AS f4_any_om,
-    "f6_any_shape" AS f6_any_ok,
+    END AS f5_any_om,
+    "f7_any_shape" AS f7_any_ok,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f6_s", 1, 4)) > 0, FALSE)
-        THEN CAST(SUBSTR("f6_s", 1, 4) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f7_s", 1, 4)) > 0, FALSE)
+        THEN CAST(SUBSTR("f7_s", 1, 4) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_y,
+    END AS f7_any_y,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f6_s", 6, 2)) > 0, FALSE)
-        THEN CAST(SUBSTR("f6_s", 6, 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f7_s", 6, 2)) > 0, FALSE)
+        THEN CAST(SUBSTR("f7_s", 6, 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_mo,
+    END AS f7_any_mo,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f6_s", 9, 2)) > 0, FALSE)
-        THEN CAST(SUBSTR("f6_s", 9, 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f7_s", 9, 2)) > 0, FALSE)
+        THEN CAST(SUBSTR("f7_s", 9, 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_da,
+    END AS f7_any_da,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f6_s", 12, 2)) > 0, FALSE)
-        THEN CAST(SUBSTR("f6_s", 12, 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f7_s", 12, 2)) > 0, FALSE)
+        THEN CAST(SUBSTR("f7_s", 12, 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_hh,
+    END AS f7_any_hh,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(LENGTH(SUBSTR("f6_s", 15, 2)) > 0, FALSE)
-        THEN CAST(SUBSTR("f6_s", 15, 2) AS BIGINT)
+        WHEN COALESCE(LENGTH(SUBSTR("f7_s", 15, 2)) > 0, FALSE)
+        THEN CAST(SUBSTR("f7_s", 15, 2) AS BIGINT)
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_mi,
+    END AS f7_any_mi,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN COALESCE(SUBSTR("f6_s", 17, 1) = ':', FALSE)
+        WHEN COALESCE(SUBSTR("f7_s", 17, 1) = ':', FALSE)
         THEN CASE
-          WHEN COALESCE(LENGTH(SUBSTR("f6_s", 18, 2)) > 0, FALSE)
-          THEN CAST(SUBSTR("f6_s", 18, 2) AS BIGINT)
+          WHEN COALESCE(LENGTH(SUBSTR("f7_s", 18, 2)) > 0, FALSE)
+          THEN CAST(SUBSTR("f7_s", 18, 2) AS BIGINT)
           ELSE 0
         END
         ELSE 0
       END
       ELSE 0
-    END AS f6_any_ss,
+    END AS f7_any_ss,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CAST(SUBSTR(
         CONCAT(
           CASE
-            WHEN SUBSTR("f6_s", 20, 1) = '.'
+            WHEN SUBSTR("f7_s", 20, 1) = '.'
             THEN SUBSTR(
-              "f6_s",
+              "f7_s",
               21,
-              LENGTH("f6_s") - 20 - (
+              LENGTH("f7_s") - 20 - (
                 CASE
                   WHEN (
-                    STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+                    STRPOS(SUBSTR("f7_s", 17), '+') + STRPOS(SUBSTR("f7_s", 17), '-')
                   ) > 0
-                  THEN LENGTH(SUBSTR("f6_s", 17)) - (
-                    STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+                  THEN LENGTH(SUBSTR("f7_s", 17)) - (
+                    STRPOS(SUBSTR("f7_s", 17), '+') + STRPOS(SUBSTR("f7_s", 17), '-')
                   ) + 1
-                  WHEN SUBSTR("f6_s", LENGTH("f6_s"), 1) IN ('Z', 'z')
+                  WHEN SUBSTR("f7_s", LENGTH("f7_s"), 1) IN ('Z', 'z')
                   THEN 1
                   ELSE 0
                 END
@@ -3885,30 +3885,30 @@ WITH cal0_days AS (
         6
       ) AS BIGINT)
       ELSE 0
-    END AS f6_any_fr,
+    END AS f7_any_fr,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CASE
-        WHEN STRPOS(SUBSTR("f6_s", 17), '+') > 0
+        WHEN STRPOS(SUBSTR("f7_s", 17), '+') > 0
         THEN '+'
-        WHEN STRPOS(SUBSTR("f6_s", 17), '-') > 0
+        WHEN STRPOS(SUBSTR("f7_s", 17), '-') > 0
         THEN '-'
         ELSE ''
       END
       ELSE ''
-    END AS f6_any_sg,
+    END AS f7_any_sg,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CAST(CONCAT(
         '0',
         CASE
           WHEN (
-            STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+            STRPOS(SUBSTR("f7_s", 17), '+') + STRPOS(SUBSTR("f7_s", 17), '-')
           ) > 0
           THEN SUBSTR(
-            SUBSTR("f6_s", 17),
+            SUBSTR("f7_s", 17),
             (
-              STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+              STRPOS(SUBSTR("f7_s", 17), '+') + STRPOS(SUBSTR("f7_s", 17), '-')
             ) + 1,
             2
           )
@@ -3916,20 +3916,20 @@ WITH cal0_days AS (
         END
       ) AS BIGINT)
       ELSE 0
-    END AS f6_any_oh,
+    END AS f7_any_oh,
     CASE
-      WHEN "f6_any_shape"
+      WHEN "f7_any_shape"
       THEN CAST(CONCAT(
         '0',
         CASE
           WHEN (
-            STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+            STRPOS(SUBSTR("f7_s", 17), '+') + STRPOS(SUBSTR("f7_s", 17), '-')
           ) > 0
           THEN REPLACE(
             SUBSTR(
-              SUBSTR("f6_s", 17),
+              SUBSTR("f7_s", 17),
               (
-                STRPOS(SUBSTR("f6_s", 17), '+') + STRPOS(SUBSTR("f6_s", 17), '-')
+                STRPOS(SUBSTR("f7_s", 17), '+') + STRPOS(SUBSTR("f7_s", 17), '-')
               ) + 3
             ),
             ':',
@@ -3939,7 +3939,7 @@ WITH cal0_days AS (
         END
       ) AS BIGINT)
       ELSE 0
-    END AS f6_any_om,
+    END AS f7_any_om,
     "f8_any_shape" AS f8_any_ok,
     CASE
       WHEN "f8_any_shape"
@@ -4236,228 +4236,228 @@ WITH cal0_days AS (
     *,
     CASE
       WHEN (
-        "f4_any_ok"
-        AND "f4_any_y" >= 1
-        AND "f4_any_mo" BETWEEN 1 AND 12
-        AND "f4_any_da" >= 1
-        AND "f4_any_da" <= CASE
-          WHEN "f4_any_mo" IN (4, 6, 9, 11)
+        "f5_any_ok"
+        AND "f5_any_y" >= 1
+        AND "f5_any_mo" BETWEEN 1 AND 12
+        AND "f5_any_da" >= 1
+        AND "f5_any_da" <= CASE
+          WHEN "f5_any_mo" IN (4, 6, 9, 11)
           THEN 30
-          WHEN "f4_any_mo" = 2
+          WHEN "f5_any_mo" = 2
           THEN CASE
             WHEN (
-              "f4_any_y" % 4 = 0 AND "f4_any_y" % 100 <> 0 OR "f4_any_y" % 400 = 0
+              "f5_any_y" % 4 = 0 AND "f5_any_y" % 100 <> 0 OR "f5_any_y" % 400 = 0
             )
             THEN 29
             ELSE 28
           END
           ELSE 31
         END
-        AND "f4_any_hh" <= 23
-        AND "f4_any_mi" <= 59
-        AND "f4_any_ss" <= 59
-        AND "f4_any_oh" <= 23
-        AND "f4_any_om" <= 59
+        AND "f5_any_hh" <= 23
+        AND "f5_any_mi" <= 59
+        AND "f5_any_ss" <= 59
+        AND "f5_any_oh" <= 23
+        AND "f5_any_om" <= 59
       )
       THEN CASE
         WHEN (
           (
             (
               (
-                "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
               ) / 400 * 146097 + (
                 (
                   (
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - (
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) / 400 * 400
                 ) * 365 + (
                   (
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - (
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) / 400 * 400
                 ) / 4 - (
                   (
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - (
-                    "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) / 400 * 400
                 ) / 100 + (
                   (
                     153 * (
-                      "f4_any_mo" + CASE WHEN "f4_any_mo" > 2 THEN -3 ELSE 9 END
+                      "f5_any_mo" + CASE WHEN "f5_any_mo" > 2 THEN -3 ELSE 9 END
                     ) + 2
-                  ) / 5 + "f4_any_da" - 1
+                  ) / 5 + "f5_any_da" - 1
                 )
               ) - 719468
-            ) * 86400 + "f4_any_hh" * 3600 + "f4_any_mi" * 60 + "f4_any_ss" - (
+            ) * 86400 + "f5_any_hh" * 3600 + "f5_any_mi" * 60 + "f5_any_ss" - (
               CASE
-                WHEN "f4_any_sg" = '-'
+                WHEN "f5_any_sg" = '-'
                 THEN -(
-                  "f4_any_oh" * 3600 + "f4_any_om" * 60
+                  "f5_any_oh" * 3600 + "f5_any_om" * 60
                 )
-                ELSE "f4_any_oh" * 3600 + "f4_any_om" * 60
+                ELSE "f5_any_oh" * 3600 + "f5_any_om" * 60
               END
             )
-          ) * 1000000 + "f4_any_fr"
+          ) * 1000000 + "f5_any_fr"
         ) BETWEEN -62135596800000000 AND 253402300799999999
         THEN (
           (
             (
-              "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+              "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
             ) / 400 * 146097 + (
               (
                 (
-                  "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) - (
-                  "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) / 400 * 400
               ) * 365 + (
                 (
-                  "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) - (
-                  "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) / 400 * 400
               ) / 4 - (
                 (
-                  "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) - (
-                  "f4_any_y" - CASE WHEN "f4_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f5_any_y" - CASE WHEN "f5_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) / 400 * 400
               ) / 100 + (
                 (
                   153 * (
-                    "f4_any_mo" + CASE WHEN "f4_any_mo" > 2 THEN -3 ELSE 9 END
+                    "f5_any_mo" + CASE WHEN "f5_any_mo" > 2 THEN -3 ELSE 9 END
                   ) + 2
-                ) / 5 + "f4_any_da" - 1
+                ) / 5 + "f5_any_da" - 1
               )
             ) - 719468
-          ) * 86400 + "f4_any_hh" * 3600 + "f4_any_mi" * 60 + "f4_any_ss" - (
+          ) * 86400 + "f5_any_hh" * 3600 + "f5_any_mi" * 60 + "f5_any_ss" - (
             CASE
-              WHEN "f4_any_sg" = '-'
+              WHEN "f5_any_sg" = '-'
               THEN -(
-                "f4_any_oh" * 3600 + "f4_any_om" * 60
+                "f5_any_oh" * 3600 + "f5_any_om" * 60
               )
-              ELSE "f4_any_oh" * 3600 + "f4_any_om" * 60
+              ELSE "f5_any_oh" * 3600 + "f5_any_om" * 60
             END
           )
-        ) * 1000000 + "f4_any_fr"
+        ) * 1000000 + "f5_any_fr"
       END
-    END AS f4_any_t,
+    END AS f5_any_t,
     CASE
       WHEN (
-        "f6_any_ok"
-        AND "f6_any_y" >= 1
-        AND "f6_any_mo" BETWEEN 1 AND 12
-        AND "f6_any_da" >= 1
-        AND "f6_any_da" <= CASE
-          WHEN "f6_any_mo" IN (4, 6, 9, 11)
+        "f7_any_ok"
+        AND "f7_any_y" >= 1
+        AND "f7_any_mo" BETWEEN 1 AND 12
+        AND "f7_any_da" >= 1
+        AND "f7_any_da" <= CASE
+          WHEN "f7_any_mo" IN (4, 6, 9, 11)
           THEN 30
-          WHEN "f6_any_mo" = 2
+          WHEN "f7_any_mo" = 2
           THEN CASE
             WHEN (
-              "f6_any_y" % 4 = 0 AND "f6_any_y" % 100 <> 0 OR "f6_any_y" % 400 = 0
+              "f7_any_y" % 4 = 0 AND "f7_any_y" % 100 <> 0 OR "f7_any_y" % 400 = 0
             )
             THEN 29
             ELSE 28
           END
           ELSE 31
         END
-        AND "f6_any_hh" <= 23
-        AND "f6_any_mi" <= 59
-        AND "f6_any_ss" <= 59
-        AND "f6_any_oh" <= 23
-        AND "f6_any_om" <= 59
+        AND "f7_any_hh" <= 23
+        AND "f7_any_mi" <= 59
+        AND "f7_any_ss" <= 59
+        AND "f7_any_oh" <= 23
+        AND "f7_any_om" <= 59
       )
       THEN CASE
         WHEN (
           (
             (
               (
-                "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
               ) / 400 * 146097 + (
                 (
                   (
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - (
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) / 400 * 400
                 ) * 365 + (
                   (
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - (
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) / 400 * 400
                 ) / 4 - (
                   (
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) - (
-                    "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                    "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                   ) / 400 * 400
                 ) / 100 + (
                   (
                     153 * (
-                      "f6_any_mo" + CASE WHEN "f6_any_mo" > 2 THEN -3 ELSE 9 END
+                      "f7_any_mo" + CASE WHEN "f7_any_mo" > 2 THEN -3 ELSE 9 END
                     ) + 2
-                  ) / 5 + "f6_any_da" - 1
+                  ) / 5 + "f7_any_da" - 1
                 )
               ) - 719468
-            ) * 86400 + "f6_any_hh" * 3600 + "f6_any_mi" * 60 + "f6_any_ss" - (
+            ) * 86400 + "f7_any_hh" * 3600 + "f7_any_mi" * 60 + "f7_any_ss" - (
               CASE
-                WHEN "f6_any_sg" = '-'
+                WHEN "f7_any_sg" = '-'
                 THEN -(
-                  "f6_any_oh" * 3600 + "f6_any_om" * 60
+                  "f7_any_oh" * 3600 + "f7_any_om" * 60
                 )
-                ELSE "f6_any_oh" * 3600 + "f6_any_om" * 60
+                ELSE "f7_any_oh" * 3600 + "f7_any_om" * 60
               END
             )
-          ) * 1000000 + "f6_any_fr"
+          ) * 1000000 + "f7_any_fr"
         ) BETWEEN -62135596800000000 AND 253402300799999999
         THEN (
           (
             (
-              "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+              "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
             ) / 400 * 146097 + (
               (
                 (
-                  "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) - (
-                  "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) / 400 * 400
               ) * 365 + (
                 (
-                  "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) - (
-                  "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) / 400 * 400
               ) / 4 - (
                 (
-                  "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) - (
-                  "f6_any_y" - CASE WHEN "f6_any_mo" <= 2 THEN 1 ELSE 0 END
+                  "f7_any_y" - CASE WHEN "f7_any_mo" <= 2 THEN 1 ELSE 0 END
                 ) / 400 * 400
               ) / 100 + (
                 (
                   153 * (
-                    "f6_any_mo" + CASE WHEN "f6_any_mo" > 2 THEN -3 ELSE 9 END
+                    "f7_any_mo" + CASE WHEN "f7_any_mo" > 2 THEN -3 ELSE 9 END
                   ) + 2
-                ) / 5 + "f6_any_da" - 1
+                ) / 5 + "f7_any_da" - 1
               )
             ) - 719468
-          ) * 86400 + "f6_any_hh" * 3600 + "f6_any_mi" * 60 + "f6_any_ss" - (
+          ) * 86400 + "f7_any_hh" * 3600 + "f7_any_mi" * 60 + "f7_any_ss" - (
             CASE
-              WHEN "f6_any_sg" = '-'
+              WHEN "f7_any_sg" = '-'
               THEN -(
-                "f6_any_oh" * 3600 + "f6_any_om" * 60
+                "f7_any_oh" * 3600 + "f7_any_om" * 60
               )
-              ELSE "f6_any_oh" * 3600 + "f6_any_om" * 60
+              ELSE "f7_any_oh" * 3600 + "f7_any_om" * 60
             END
           )
-        ) * 1000000 + "f6_any_fr"
+        ) * 1000000 + "f7_any_fr"
       END
-    END AS f6_any_t,
+    END AS f7_any_t,
     CASE
       WHEN (
         "f8_any_ok"
@@ -4690,10 +4690,10 @@ WITH cal0_days AS (
       COALESCE("f8_ty" <> 'null', FALSE) AND "f8_any_t" IS NULL
     ), FALSE) AS _q0,
     COALESCE((
-      COALESCE("f4_ty" <> 'null', FALSE) AND "f4_any_t" IS NULL
+      COALESCE("f5_ty" <> 'null', FALSE) AND "f5_any_t" IS NULL
     ), FALSE) AS _q1,
     COALESCE((
-      COALESCE("f6_ty" <> 'null', FALSE) AND "f6_any_t" IS NULL
+      COALESCE("f7_ty" <> 'null', FALSE) AND "f7_any_t" IS NULL
     ), FALSE) AS _q2,
     COALESCE((
       COALESCE("f9_ty" <> 'null', FALSE) AND "f9_any_t" IS NULL
@@ -4765,13 +4765,30 @@ WITH cal0_days AS (
         )
         THEN CAST(10.0 AS DOUBLE)
         ELSE CAST(0.0 AS DOUBLE)
+      END + CASE
+        WHEN COALESCE(
+          COALESCE(
+            (
+              (
+                "f2_n" * CAST(2.0 AS DOUBLE)
+              ) - CAST(1.0 AS DOUBLE)
+            ) > CAST("f4_n" AS DOUBLE) / CASE
+              WHEN COALESCE(CAST(100.0 AS DOUBLE) <> CAST(0.0 AS DOUBLE), FALSE)
+              THEN CAST(100.0 AS DOUBLE)
+            END,
+            FALSE
+          ),
+          FALSE
+        )
+        THEN CAST(3.0 AS DOUBLE)
+        ELSE CAST(0.0 AS DOUBLE)
       END
     ) * CASE
-      WHEN COALESCE("f4_any_t" <= 1796140800000000, FALSE)
+      WHEN COALESCE("f5_any_t" <= 1796140800000000, FALSE)
       THEN POWER(
         CAST(0.5 AS DOUBLE),
         CAST((
-          1796140800000000 - "f4_any_t"
+          1796140800000000 - "f5_any_t"
         ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
       )
       ELSE CAST(1.0 AS DOUBLE)
@@ -4831,14 +4848,14 @@ WITH cal0_days AS (
           (
             NOT (
               (
-                COALESCE("f5_b", FALSE)
+                COALESCE("f6_b", FALSE)
               )
             )
             AND (
               (
                 COALESCE(COALESCE(CAST("sc_fit" AS DOUBLE) >= CAST(40.0 AS DOUBLE), FALSE), FALSE)
               )
-              OR COALESCE(NOT "f6_any_t" IS NULL, FALSE)
+              OR COALESCE(NOT "f7_any_t" IS NULL, FALSE)
             )
           )
         )
@@ -4852,7 +4869,7 @@ WITH cal0_days AS (
     *,
     (
       CASE
-        WHEN COALESCE(COALESCE("f7_n" >= CAST(1000.0 AS DOUBLE), FALSE), FALSE)
+        WHEN COALESCE(COALESCE("f4_n" >= CAST(1000.0 AS DOUBLE), FALSE), FALSE)
         THEN 0
         WHEN TRUE
         THEN 1
@@ -4866,28 +4883,28 @@ WITH cal0_days AS (
     (
       CASE
         WHEN (
-          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+          ci0_0.w + CASE WHEN "f7_any_t" > ci0_0.o THEN "f7_any_t" - ci0_0.o ELSE 0 END + 14400000000
         ) <= ci0_0.a0_e1
         THEN ci0_0.a0_o1 + (
-          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+          ci0_0.w + CASE WHEN "f7_any_t" > ci0_0.o THEN "f7_any_t" - ci0_0.o ELSE 0 END + 14400000000
         ) - ci0_0.a0_w1
         WHEN (
-          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+          ci0_0.w + CASE WHEN "f7_any_t" > ci0_0.o THEN "f7_any_t" - ci0_0.o ELSE 0 END + 14400000000
         ) <= ci0_0.a0_e2
         THEN ci0_0.a0_o2 + (
-          ci0_0.w + CASE WHEN "f6_any_t" > ci0_0.o THEN "f6_any_t" - ci0_0.o ELSE 0 END + 14400000000
+          ci0_0.w + CASE WHEN "f7_any_t" > ci0_0.o THEN "f7_any_t" - ci0_0.o ELSE 0 END + 14400000000
         ) - ci0_0.a0_w2
       END
     ) AS _due0
   FROM g1 AS g
   LEFT JOIN cal0_days AS cd0_0
     ON cd0_0.d = (
-      "f6_any_t" - (
-        "f6_any_t" % 86400000000 + 86400000000
+      "f7_any_t" - (
+        "f7_any_t" % 86400000000 + 86400000000
       ) % 86400000000
     ) / 86400000000
   LEFT JOIN cal0_intervals AS ci0_0
-    ON ci0_0.i = cd0_0.i + CASE WHEN COALESCE("f6_any_t" >= cd0_0.c1, FALSE) THEN 1 ELSE 0 END + CASE WHEN COALESCE("f6_any_t" >= cd0_0.c2, FALSE) THEN 1 ELSE 0 END
+    ON ci0_0.i = cd0_0.i + CASE WHEN COALESCE("f7_any_t" >= cd0_0.c1, FALSE) THEN 1 ELSE 0 END + CASE WHEN COALESCE("f7_any_t" >= cd0_0.c2, FALSE) THEN 1 ELSE 0 END
 )
 SELECT
   "line" AS line,
@@ -4900,7 +4917,7 @@ SELECT
   ) AS lead,
   'small_sql' AS policy_name,
   '1' AS policy_version,
-  'sha256:f6283bde6a9779aa7103479cc03eb21dfc898386af7eedf6cf41d1a4c5060c5a' AS policy_digest,
+  'sha256:5cf2a71ef5fe9fd8e67e59ed1f85d418df769ee0a982969c46f5e4ebee5fdced' AS policy_digest,
   FROM_UNIXTIME_NANOS(1796140800000000 * 1000) AS as_of,
   CASE
     WHEN "_e" IS NULL
@@ -4911,7 +4928,7 @@ SELECT
       AND COALESCE(
         COALESCE(
           CAST((
-            1796140800000000 - "f4_any_t"
+            1796140800000000 - "f5_any_t"
           ) AS DOUBLE) / CAST(86400000000.0 AS DOUBLE) > CAST(90.0 AS DOUBLE),
           FALSE
         ),
@@ -4934,7 +4951,7 @@ SELECT
       AND COALESCE(
         COALESCE(
           CAST((
-            1796140800000000 - "f4_any_t"
+            1796140800000000 - "f5_any_t"
           ) AS DOUBLE) / CAST(86400000000.0 AS DOUBLE) > CAST(90.0 AS DOUBLE),
           FALSE
         ),
@@ -4967,13 +4984,13 @@ SELECT
       THEN FILTER(
         ARRAY[CASE
           WHEN NOT (
-            COALESCE(NOT "f6_any_t" IS NULL, FALSE)
+            COALESCE(NOT "f7_any_t" IS NULL, FALSE)
           )
           AND NOT (
             COALESCE(COALESCE(CAST("sc_fit" AS DOUBLE) >= CAST(40.0 AS DOUBLE), FALSE), FALSE)
           )
           THEN 'fit >= 40'
-        END, CASE WHEN COALESCE("f5_b", FALSE) THEN 'not competitor' END],
+        END, CASE WHEN COALESCE("f6_b", FALSE) THEN 'not competitor' END],
         x -> NOT x IS NULL
       )
     END
@@ -4984,7 +5001,7 @@ SELECT
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
-        WHEN COALESCE(COALESCE("f7_n" >= CAST(1000.0 AS DOUBLE), FALSE), FALSE)
+        WHEN COALESCE(COALESCE("f4_n" >= CAST(1000.0 AS DOUBLE), FALSE), FALSE)
         THEN 'enterprise'
         WHEN TRUE
         THEN 'sdr'
@@ -4996,9 +5013,9 @@ SELECT
     THEN CASE
       WHEN "_ri" >= 1
       THEN CASE
-        WHEN "f6_any_t" IS NULL
+        WHEN "f7_any_t" IS NULL
         THEN 'unknown'
-        WHEN NOT "f6_any_t" IS NULL AND "_due0" IS NULL
+        WHEN NOT "f7_any_t" IS NULL AND "_due0" IS NULL
         THEN 'unknown'
         WHEN NOT CASE
           WHEN "f8_any_t" IS NULL
@@ -5033,7 +5050,7 @@ SELECT
   END AS handoff_mql_sla_status,
   CASE
     WHEN "_e" IS NULL
-    THEN CASE WHEN "_ri" >= 1 THEN FROM_UNIXTIME_NANOS("f6_any_t" * 1000) END
+    THEN CASE WHEN "_ri" >= 1 THEN FROM_UNIXTIME_NANOS("f7_any_t" * 1000) END
   END AS handoff_mql_sla_start,
   CASE
     WHEN "_e" IS NULL
@@ -5062,7 +5079,7 @@ SELECT
       WHEN "_ri" >= 1
       THEN CASE
         WHEN (
-          NOT "f6_any_t" IS NULL
+          NOT "f7_any_t" IS NULL
           AND CASE
             WHEN "f8_any_t" IS NULL
             THEN "f9_any_t"
@@ -5073,12 +5090,12 @@ SELECT
             ELSE "f9_any_t"
           END IS NULL
           AND NOT CASE
-            WHEN "f6_any_t" + 172800000000 <= 253402300799999999
-            THEN "f6_any_t" + 172800000000
+            WHEN "f7_any_t" + 172800000000 <= 253402300799999999
+            THEN "f7_any_t" + 172800000000
           END IS NULL
           AND 1796140800000000 > CASE
-            WHEN "f6_any_t" + 172800000000 <= 253402300799999999
-            THEN "f6_any_t" + 172800000000
+            WHEN "f7_any_t" + 172800000000 <= 253402300799999999
+            THEN "f7_any_t" + 172800000000
           END
         )
         THEN 'managers'
@@ -5102,8 +5119,8 @@ SELECT
   CASE
     WHEN "_e" IS NULL
     THEN FILTER(
-      ARRAY[CASE WHEN "_ri" >= 1 AND "f6_any_t" IS NULL THEN 'missing_sla_start' END, CASE
-        WHEN "_ri" >= 1 AND NOT "f6_any_t" IS NULL AND "_due0" IS NULL
+      ARRAY[CASE WHEN "_ri" >= 1 AND "f7_any_t" IS NULL THEN 'missing_sla_start' END, CASE
+        WHEN "_ri" >= 1 AND NOT "f7_any_t" IS NULL AND "_due0" IS NULL
         THEN 'calendar_out_of_range'
       END, CASE
         WHEN "_ri" >= 1
