@@ -25,6 +25,7 @@ import attrs
 from sqlglot import exp
 
 from policy.sql.casing import SIGMA, duckdb_lower
+from policy.sql.masks import masked_lookup
 
 __all__ = ["DIALECTS", "Dialect", "dialect"]
 
@@ -108,6 +109,9 @@ class Dialect:
             return self.empty_array()
         masked = [_text_when(i) for i in items] if self.name == "duckdb" else [None]
         if all(m is not None for m in masked):
+            looked = masked_lookup(masked)  # a few texts: the list picked by bits
+            if looked is not None:
+                return looked
             return _call("LIST_WHERE", exp.Array(expressions=[m[1] for m in masked]),
                          exp.Array(expressions=[exp.Coalesce(this=m[0], expressions=[
                              exp.false()]) for m in masked]))
