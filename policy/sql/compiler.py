@@ -548,6 +548,7 @@ class _Build(HandoffParts):
             beyond += [exp.And(this=app, expression=c) for code, c in vals["violations"]
                        if code == "calendar_out_of_range"]
             hidden.append(dec(_case([(app, vals["rej_json"])])).as_(f"_rj{i}", copy=False))
+        viol, beyond = viol + self.comp.marks(), beyond + self.comp.nested  # values._nested
         cols += [_case([(ok, d.compact(viol))], d.empty_array()).as_("violations", copy=False),
                  _col(err).as_("error", copy=False),
                  _case([(ok, d.empty_array())], _col(paths)).as_("error_paths", copy=False)]

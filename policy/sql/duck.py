@@ -469,6 +469,17 @@ class DuckEngine(BatchEngine):
             return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(path)})"
                                     ).fetchone()[0]
 
+    def nested_rows(self, path: str) -> bool:
+        """Whether the decision file ``path`` holds a row marked for the python engine
+        (:data:`policy.sql.fallback.NESTED`): only a statement that can mark one is
+        looked at."""
+        from policy.sql.fallback import NESTED
+
+        if NESTED not in getattr(self, "_parquet_sql", ""):
+            return False
+        return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(path)}) WHERE "
+                                f"list_contains(violations, '{NESTED}')").fetchone()[0] > 0
+
     def parquet_view(self, source: str) -> Any:
         """Create the view ``parquet_src`` of a Parquet file (its rows numbered from 1)
         and return the source the compiler reads it through."""
@@ -511,7 +522,8 @@ class DuckEngine(BatchEngine):
         stmt = build(self.pol, dialect("duckdb"), opts, source=src)
         if years != self._table_years:
             self._calendar_tables(stmt, years)
-        return stmt.sql(dialect="duckdb")
+        self._parquet_sql = stmt.sql(dialect="duckdb")
+        return self._parquet_sql
 
 
 class _ParquetText(ParquetSource):

@@ -31,7 +31,7 @@ from policy.engine.decision import (
 from policy.engine.runtime import invalid_reason_message
 from policy.engine.tabular import layout
 from policy.io.records import TOO_DEEP, too_deep
-from policy.sql.fallback import OUT_OF_RANGE, beyond_tables, python_decision
+from policy.sql.fallback import NESTED, OUT_OF_RANGE, beyond_tables, python_decision
 
 __all__ = ["BAD_UTF8", "OUT_OF_RANGE", "Rebuilder", "beyond_tables", "block_lines",
            "jsonl_batches", "jsonl_blocks", "python_decision", "record_batches",
@@ -205,6 +205,8 @@ class Rebuilder:
                 if not rt.member(reason, reasons):
                     violations.append(Violation("invalid_rejection_reason",
                                                 invalid_reason_message(reason, reasons)))
+        if NESTED in r["violations"]:  # the python engine decides the row again
+            violations.append(Violation(NESTED, "a list inside a lead's list is compared"))
         scores = {s: r[f"score_{s}"] for s in self.program.score_names}
         nxt = None if r["next_stage"] is None else NextStep(r["next_stage"],
                                                            tuple(r["next_unmet"] or ()))

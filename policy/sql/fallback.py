@@ -28,8 +28,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["OUT_OF_RANGE", "beyond_tables", "beyond_tables_sql", "key_objects",
-           "python_decision", "repeated_keys"]
+__all__ = ["NESTED", "OUT_OF_RANGE", "PYTHON_DECIDES", "beyond_tables", "beyond_tables_sql",
+           "key_objects", "python_decision", "repeated_keys"]
 
 #: The violation SQL adds where a handoff's business time falls outside the years of
 #: its calendar tables. The python engine counts business time in any year, so a row
@@ -37,24 +37,38 @@ __all__ = ["OUT_OF_RANGE", "beyond_tables", "beyond_tables_sql", "key_objects",
 #: the engines never disagree, whatever the years of the leads.
 OUT_OF_RANGE = "calendar_out_of_range"
 
+#: The violation SQL adds where a lead's list holds a list or an object and the other
+#: side of its ``contains`` / ``in`` may equal one (a list or an object too): the
+#: python engine compares those by ``==`` (:func:`policy.engine.runtime.eq`, numbers
+#: as doubles at the top, Python's ``==`` inside an object), which the SQL does not
+#: spell; it marks the row (:attr:`policy.sql.values.Compiler.nested`) and the python
+#: engine decides it again, as for :data:`OUT_OF_RANGE`.
+NESTED = "nested_list_element"
+
+#: The marks of rows the python engine decides again.
+PYTHON_DECIDES = (OUT_OF_RANGE, NESTED)
+
 
 # --------------------------------------------------------------------------- calendars
 
 
 def beyond_tables(record: Any) -> bool:
     """Whether SQL's decision ``record`` counted business time outside its calendar
-    tables (a :class:`~policy.engine.decision.Decision` with :data:`OUT_OF_RANGE`)."""
+    tables, or compared a list inside a lead's list (a
+    :class:`~policy.engine.decision.Decision` with a mark of :data:`PYTHON_DECIDES`)."""
     from policy.engine.decision import Decision
 
     return isinstance(record, Decision) and any(
-        v.code == OUT_OF_RANGE for v in record.violations)
+        v.code in PYTHON_DECIDES for v in record.violations)
 
 
 def beyond_tables_sql(violations: str = "violations", *, dialect: str = "duckdb") -> str:
     """:func:`beyond_tables` as a condition over a decided row's ``violations`` list (an
     expression of ``dialect``, ``duckdb`` or ``spark``)."""
-    contains = "array_contains" if dialect == "spark" else "list_contains"
-    return f"{contains}({violations}, '{OUT_OF_RANGE}')"
+    codes = ", ".join(f"'{c}'" for c in PYTHON_DECIDES)
+    if dialect == "spark":
+        return f"arrays_overlap({violations}, array({codes}))"
+    return f"list_has_any({violations}, [{codes}])"
 
 
 # --------------------------------------------------------------------------- repeated keys

@@ -73,8 +73,13 @@ def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | N
             totals.total = runner.parquet_to_parquet(leads, output)
         except OSError as exc:
             raise EngineUsageError(f"{leads}: {exc}") from None
-        _count_parquet_refusals(output, totals)  # type: ignore[arg-type]
-        return totals
+        if not runner.nested_rows(output):
+            _count_parquet_refusals(output, totals)  # type: ignore[arg-type]
+            return totals
+        # a lead's list holding a list or an object, compared (fallback.NESTED): no row
+        # leaves DuckDB on that path, so the file is decided again by the path below,
+        # which has the python engine decide those rows
+        runner, totals = _runner(pol, engine, at, spark_master), Totals()
     if fmt in FORMATS and getattr(runner, "writes_records", False):
         writer = open_writer()
         writer.start()

@@ -155,6 +155,17 @@ def _pairs(a: Val, b: Val, ordered: bool):
     return out
 
 
+def _compound(v: Val, *, lists: bool) -> exp.Expression | None:
+    """Whether ``v`` holds an object, or (``lists``) a list; None when it never does (a
+    constant that is not a list, a computed value, an instant)."""
+    if v.items is not None:
+        return exp.true() if lists else None
+    if v.p is None or "t" in v.slots:
+        return None
+    return _and([v.p, *(exp.Is(this=e, expression=exp.null()) for k, e in v.slots.items()
+                        if k in ("n", "s", "b") or (k == "ln" and not lists))])
+
+
 def _type_of(v: object) -> ir.Type:
     """The type of an item of a constant list (its items carry no type of their own)."""
     if isinstance(v, bool):
@@ -207,6 +218,10 @@ class Compiler:
         self.field = field
         self.score = score
         self.as_of = as_of
+        #: conditions under which a row compares a list or an object inside a lead's
+        #: list with a value that may equal it (:meth:`_nested`): the engines mark those
+        #: rows (:meth:`marks`) and the python engine decides them
+        self.nested: list[exp.Expression] = []
 
     # ---------------------------------------------------------------- values
     def value(self, e: ir.Expr) -> Val:
@@ -384,7 +399,24 @@ class Compiler:
                 parts.append(_c(exp.In(this=_num(a.get("t")), expressions=numbers)))
             parts += [self.eq(a, i) for i in rest]
             return _or(parts)
+        self._nested(b, _compound(a, lists=True))
         return _or(self._has(b, a, fold=False))
+
+    def _nested(self, hay: Val, other: exp.Expression | None) -> None:
+        """Note the rows where the list ``hay`` holds a list or an object and ``other``
+        (whether the value compared with its elements is one too; None: it never is).
+        Only the engines' JSON sources have the slot ``lnest``; a table column is an
+        array of one kind (docs/warehouse.md)."""
+        inner = hay.get("lnest") if other is not None else None
+        if inner is not None:
+            self.nested.append(_c(exp.And(this=inner, expression=other)))
+
+    def marks(self) -> list[exp.Expression]:
+        """The violation of each :attr:`nested` condition, for the violations column."""
+        from policy.sql.fallback import NESTED
+
+        return [exp.Case(ifs=[exp.If(this=c, true=exp.Literal.string(NESTED))])
+                for c in self.nested]
 
     def _has(self, hay: Val, x: Val, *, fold: bool) -> list[exp.Expression]:
         """Tests that the one value ``x`` equals an element of the list ``hay``, kind by
@@ -449,4 +481,11 @@ class Compiler:
                                    fold=True)
             if b.items is None:
                 parts += self._overlap(a, b)
+                # the elements of a list field, or an object itself
+                inner, obj = b.get("lnest") if "ln" in b.slots else None, _compound(b, lists=False)
+                self._nested(a, obj if inner is None else inner if obj is None else
+                             exp.Or(this=inner, expression=obj))
+            else:
+                for x in b.items:
+                    self._nested(a, _compound(x, lists=True))
         return _or(parts)
