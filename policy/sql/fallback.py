@@ -28,6 +28,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from policy.sql.values import NESTED
+
 __all__ = ["NESTED", "OUT_OF_RANGE", "PYTHON_DECIDES", "beyond_tables", "beyond_tables_sql",
            "key_objects", "python_decision", "repeated_keys"]
 
@@ -37,15 +39,9 @@ __all__ = ["NESTED", "OUT_OF_RANGE", "PYTHON_DECIDES", "beyond_tables", "beyond_
 #: the engines never disagree, whatever the years of the leads.
 OUT_OF_RANGE = "calendar_out_of_range"
 
-#: The violation SQL adds where a lead's list holds a list or an object and the other
-#: side of its ``contains`` / ``in`` may equal one (a list or an object too): the
-#: python engine compares those by ``==`` (:func:`policy.engine.runtime.eq`, numbers
-#: as doubles at the top, Python's ``==`` inside an object), which the SQL does not
-#: spell; it marks the row (:attr:`policy.sql.values.Compiler.nested`) and the python
-#: engine decides it again, as for :data:`OUT_OF_RANGE`.
-NESTED = "nested_list_element"
-
-#: The marks of rows the python engine decides again.
+#: The marks of rows the python engine decides again: :data:`OUT_OF_RANGE`, and
+#: :data:`policy.sql.values.NESTED` (a lead's list holds a list or an object, compared
+#: with a value that may be one too, which the python engine compares by ``==``).
 PYTHON_DECIDES = (OUT_OF_RANGE, NESTED)
 
 

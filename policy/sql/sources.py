@@ -95,11 +95,12 @@ class TableSource:
             return _duck_text(col) if path in self.timestamps and self.d.name == "duckdb" else col
         if slot == "b":
             return self.column(path, "BOOLEAN") if "boolean" in kinds else None
-        if slot in ("l", "ln"):
-            if "array" not in kinds:
+        if slot in ("l", "ln", "lnum", "lbool"):
+            # an ARRAY of one kind: the schema's `items` type, else text
+            if "array" not in kinds or slot not in ("ln", _ITEMS.get(_items_kind(kinds), "l")):
                 return None
             col = self.column(path, "ARRAY")
-            return col if slot == "l" else self.d.array_length(col)
+            return self.d.array_length(col) if slot == "ln" else col
         if slot == "j":
             return exp.cast(self.column(path, "VARCHAR"), "VARCHAR")
         if slot.startswith("bad_items"):
@@ -119,6 +120,18 @@ def _duck_text(col: exp.Expression) -> exp.Expression:
     return _case([(exp.EQ(this=_call("TYPEOF", col.copy()),
                           expression=_S("TIMESTAMP WITH TIME ZONE")), tz)],
                  exp.cast(col, "VARCHAR"))
+
+
+#: the slot of a list column whose items are of one kind (a text list by default)
+_ITEMS = {"number": "lnum", "integer": "lnum", "boolean": "lbool"}
+
+
+def _items_kind(kinds: set) -> str | None:
+    """The one kind the schema's ``items`` give (``items:number`` in ``kinds``), or None."""
+    items = {k[6:] for k in kinds if k.startswith("items:")} - {"null"}
+    if items <= {"number", "integer"} and items:
+        return "number"
+    return items.pop() if len(items) == 1 else None
 
 
 _SQL_KIND = {"number": "DOUBLE", "integer": "DOUBLE", "string": "VARCHAR",
@@ -547,7 +560,7 @@ def field_kinds(program: ir.Program, schema) -> dict:
                 types = {"string" if isinstance(v, str) else "number" if isinstance(
                     v, (int, float)) and not isinstance(v, bool) else "boolean"
                     for v in info.enum if v is not None}
-            kinds[tuple(path)] = types or {"string"}
+            kinds[tuple(path)] = (types or {"string"}) | {f"items:{t}" for t in info.items_types}
     for path, typ in program.field_types.items():
         kind = _KIND_OF_TYPE.get(typ)
         if kind is not None and path not in kinds:

@@ -37,6 +37,13 @@ from policy.sql.errors import SqlUnsupported
 __all__ = ["Compiler", "SqlUnsupported", "Val", "constant", "dbl", "false", "holds", "nan_when"]
 
 KINDS = ("n", "s", "b", "t", "l")
+#: The violation SQL adds where a lead's list holds a list or an object and the other
+#: side of its ``contains`` / ``in`` may equal one (a list or an object too): the
+#: python engine compares those by ``==`` (:func:`policy.engine.runtime.eq`, numbers
+#: as doubles at the top, Python's ``==`` inside an object), which the SQL does not
+#: spell; it marks the row (:attr:`Compiler.nested`) and the engines have the python
+#: engine decide it again (:data:`policy.sql.fallback.PYTHON_DECIDES`).
+NESTED = "nested_list_element"
 #: a list's slots of its numbers, its booleans, and whether it holds a list or an object
 LAZY = ("lnum", "lbool", "lnest")
 
@@ -413,8 +420,6 @@ class Compiler:
 
     def marks(self) -> list[exp.Expression]:
         """The violation of each :attr:`nested` condition, for the violations column."""
-        from policy.sql.fallback import NESTED
-
         return [exp.Case(ifs=[exp.If(this=c, true=exp.Literal.string(NESTED))])
                 for c in self.nested]
 
@@ -476,6 +481,7 @@ class Compiler:
             lowered = self.d.lower_array(lst)
             for x in texts:
                 parts.append(_c(self.d.array_has(lowered, self.d.lower(x))))
+        if "ln" in a.slots:  # a list (of text, or of one kind in a table's column)
             for x in needles:
                 parts += self._has(a, Val({k: v for k, v in x.slots.items() if k != "s"}),
                                    fold=True)
