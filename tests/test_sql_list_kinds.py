@@ -361,3 +361,28 @@ def test_spark_decides_the_table_as_python(tmp_path):
     want = _eval(folder, leads)
     assert '"c1": 1' in want and '"c2": 1' in want
     assert _eval(folder, leads, "--engine", "spark", "--spark-master", "local[1]") == want
+
+
+def test_funnel_report_with_duckdb_counts_nested_lists_as_python(tmp_path):
+    """``funnel report --engine duckdb``: a stage gated on a list inside a lead's list
+    reaches the leads the python engine says (the marked rows are decided by python)."""
+    folder = tmp_path / "pol"
+    folder.mkdir()
+    (folder / "p.funnel").write_text(
+        'policy p "t"\nid id\nteam m "@m"\nfunnel lead -> mql\n'
+        'stage lead "L" owned by m {\n  require id is present\n}\n'
+        'stage mql "M" owned by m {\n  require x in tags\n}\n', encoding="utf-8")
+    leads = tmp_path / "leads.jsonl"
+    rows = [{"id": 1, "tags": [[1, "a"], 2], "x": [1.0, "a"]},
+            {"id": 2, "tags": [[1, "a"]], "x": [1, "A"]},
+            {"id": 3, "tags": [{"a": True}], "x": {"a": 1}}, {"id": 4, "tags": [4], "x": 4},
+            {"id": 5, "tags": [[2]], "x": [[2]]}]
+    leads.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    outs = []
+    for engine in ("python", "duckdb"):
+        res = CliRunner().invoke(main, ["report", str(folder), str(leads), "--as-of", AS_OF,
+                                        "--engine", engine, "--format", "json"])
+        assert res.exit_code == 0, res.output
+        outs.append(res.output)
+    assert outs[1] == outs[0]
+    assert '"reached": 3' in outs[0]  # leads 1, 3 and 4
