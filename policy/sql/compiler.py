@@ -179,11 +179,7 @@ class _Build(HandoffParts):
             t = self.ts(path, self.program.timestamp_kind(f.ts))
             return Val({"t": t}, p=_notnull(t))
         kinds = ("n", "s", "b") if path in self.ts_paths else ("n", "s", "b", "l", "ln")
-        slots = {}
-        for k in kinds:
-            c = self.slot(path, k)
-            if c is not None:
-                slots[k] = c
+        slots = {k: c for k in kinds if (c := self.slot(path, k)) is not None}
         more = (lambda k: self.slot(path, k)) if "ln" in slots else None  # lnum, lbool, lnest
         return Val(slots, p=self.present(path), more=more)
 
