@@ -37,7 +37,7 @@ from policy.engine.timestamps import (
 from policy.engine.validate import LeadValidator
 from policy.model.loader import InputError, LoadResult, load_model
 from policy.model.namespace import PolicyModel
-from policy.model.schema import json_type_name
+from policy.model.schema import format_path, json_type_name
 from policy.syntax.diagnostics import Diagnostic, PolicyError, cap_errors, error
 
 __all__ = ["ENGINES", "Policy", "as_of_instant", "load"]
@@ -451,13 +451,17 @@ class Policy:
                     continue
             ts.append(None)
             problems = problems or []
-            problems.append(Problem(".".join(path), f"not a valid {_KIND_WORDS[kind]}: "
+            problems.append(Problem(format_path(path), f"not a valid {_KIND_WORDS[kind]}: "
                                     f"{_shown(v)}"))
         if problems:
             if validator is not None and validator.formats_on_fields:
-                schema_paths = {".".join(p) for p, _, kind in self._plan if kind != "any"}
-                if any(p.path in schema_paths for p in problems):
-                    self._refuse(lead)  # the schema's own date-time format failed
+                schema_paths = {format_path(p) for p, _, kind in self._plan if kind != "any"}
+                # the schema's own date-time format failed: a string that does not parse
+                # (a value of another kind passes a format: it is a timestamp field that
+                # does not parse, named below, not a lead the schema refuses)
+                if any(p.path in schema_paths for p in problems) \
+                        and not validator.is_valid(lead):
+                    self._refuse(lead)
             raise LeadError("a timestamp field does not parse", problems,
                             lead=self.lead_id(lead))
         return tuple(ts)

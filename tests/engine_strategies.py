@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import tempfile
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -600,3 +601,355 @@ def prepare_ts(model: PolicyModel, lead: dict) -> tuple[int | None, ...] | None:
             return None
         ts.append(instant)
     return tuple(ts)
+
+
+# --------------------------------------------------------------------------- schemas
+#
+# (session 11) Lead schemas for the generated policies: ``schemas()`` draws a JSON
+# schema over :data:`FIELDS` (each field typed as the policy uses it, so the policy
+# loads) plus fields no policy reads (:data:`SCHEMA_EXTRA`), where any mix of the
+# keywords the SQL path checks may stand; ``schema_leads(document)`` draws leads that
+# hit each keyword's edges. ``with_unsupported(document)`` puts one keyword the SQL
+# path does not check somewhere in a schema.
+
+#: Paths only the schema names (no policy reads them): any keyword mix may stand here.
+SCHEMA_EXTRA = ("notes", "tier", "profile.bio", "profile.rank", "profile.links.site",
+                "profile.links.`last seen`", "profile.since", "`x y`.`ünï`")
+
+#: Keywords the SQL path refuses by name (each with a value that is valid JSON Schema).
+UNSUPPORTED = {
+    "additionalProperties": False, "multipleOf": 2, "not": {"type": "null"},
+    "anyOf": [{"type": "string"}, {"type": "null"}], "minItems": 1, "uniqueItems": True,
+    "dependentRequired": {"a": ["b"]}, "propertyNames": {"maxLength": 3},
+    "$ref": "#/$defs/any", "minProperties": 1, "if": {"type": "string"},
+}
+
+#: Single code points for texts whose length is counted: ASCII, Latin-1, a combining
+#: acute (its own code point), astral characters (one code point, two UTF-16 units,
+#: four UTF-8 bytes), a zero-width joiner, CJK, a line separator.
+_CODE_POINTS = ("a", "é", "\u0301", "😀", "𝔘", "\u200d", "中", "\u2028", " ", "Σ")
+
+_NUMBER_TYPES = ("integer", "number", ["integer"], ["number"], ["integer", "null"],
+                 ["number", "null"], None)
+#: Bounds: integers and fractions, 2**53 (the last integer before doubles skip some).
+#: Not an integer past 2**53: there python's validator compares exactly and SQL as
+#: doubles, a known difference (docs/warehouse.md).
+_BOUNDS = (0, 1, 10, 2.5, -1, 100, 0.1, 1e3, -2.5, 2**53, 1e15)
+_MIXED = (1, 1.0, True, False, 0, "1", "", None, 2.5, -0.0, "vp", "VP")
+
+
+def _paths_keys(path: str) -> tuple[str, ...]:
+    return tuple(k.strip("`") for k in path.split("."))
+
+
+def _put_schema(root: dict, keys: tuple[str, ...], node: dict) -> None:
+    target = root
+    for key in keys[:-1]:
+        target = target.setdefault("properties", {}).setdefault(key, {})
+    target.setdefault("properties", {})[keys[-1]] = node
+
+
+@st.composite
+def _annotations(draw) -> dict:
+    out = {}
+    if draw(st.integers(0, 5)) == 5:
+        out["description"] = draw(st.sampled_from(HOSTILE))
+    if draw(st.integers(0, 7)) == 7:
+        out["title"] = "a field"
+    if draw(st.integers(0, 9)) == 9:
+        out["examples"] = [1, "x"]
+    return out
+
+
+def _type(draw, choices) -> dict:
+    t = draw(st.sampled_from(choices))
+    return {} if t is None else {"type": copy.deepcopy(t)}
+
+
+def _bounds(draw, node: dict, *, consistent: bool = True) -> None:
+    """Bounds on ``node``: a lower, an upper, both, or none; with ``consistent`` the
+    upper one is not below the lower one (``minimum`` = ``maximum`` allows one value)."""
+    low = draw(st.sampled_from((None, None, "minimum", "exclusiveMinimum")))
+    high = draw(st.sampled_from((None, None, "maximum", "exclusiveMaximum")))
+    at = draw(st.sampled_from(_BOUNDS))
+    if low is not None:
+        node[low] = at
+    if high is not None:
+        if consistent and low is not None:
+            gap = draw(st.sampled_from((1, 0.5, 10, 1000) if "exclusive" in low + high
+                                       else (0, 1, 0.5, 10, 1000)))
+            node[high] = at + gap if at + gap != at else at * 2 + 1
+        else:
+            node[high] = draw(st.sampled_from(_BOUNDS))
+
+
+def _lengths(draw, node: dict, *, consistent: bool = True) -> None:
+    low = draw(st.sampled_from((None, None, 0, 1, 2, 3)))
+    high = draw(st.sampled_from((None, None, 0, 1, 2, 4)))
+    if consistent and low is not None and high is not None and high < low:
+        low, high = high, low
+    if low is not None:
+        node["minLength"] = low
+    if high is not None:
+        node["maxLength"] = high
+
+
+@st.composite
+def _number_schema(draw) -> dict:
+    node = _type(draw, _NUMBER_TYPES)
+    _bounds(draw, node)
+    kind = draw(st.integers(0, 7))
+    if kind == 6:
+        node["enum"] = draw(st.lists(st.sampled_from((1, 1.0, 2, 2.5, 0, -0.0, 10, 1e15,
+                                                      None)), min_size=1, max_size=4))
+    elif kind == 7:
+        node["const"] = draw(st.sampled_from((1, 1.0, 0, 10, 2.5)))
+    return {**node, **draw(_annotations())}
+
+
+@st.composite
+def _text_schema(draw, values: tuple[str, ...] = ()) -> dict:
+    node = _type(draw, ("string", ["string"], ["string", "null"], None))
+    _lengths(draw, node)
+    kind = draw(st.integers(0, 9))
+    if values and kind >= 7:
+        pool = (*values, "", "zz", "ÉTÉ", "e\u0301", "😀")
+        node["enum"] = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4,
+                                     unique=True))
+        if draw(st.booleans()) and "null" in json.dumps(node.get("type")):
+            node["enum"].append(None)
+    elif values and kind == 6:
+        node["const"] = draw(st.sampled_from(values))
+    return {**node, **draw(_annotations())}
+
+
+@st.composite
+def _bool_schema(draw) -> dict:
+    node = _type(draw, ("boolean", ["boolean", "null"], None))
+    kind = draw(st.integers(0, 5))
+    if kind == 5:
+        node["const"] = draw(st.booleans())
+    elif kind == 4:
+        node["enum"] = draw(st.sampled_from(([True, False], [True, None], [False])))
+    return {**node, **draw(_annotations())}
+
+
+@st.composite
+def _timestamp_schema(draw) -> dict:
+    node = _type(draw, ("string", ["string", "null"], None))
+    node["format"] = draw(st.sampled_from(("date-time", "date-time", "date")))
+    return {**node, **draw(_annotations())}
+
+
+@st.composite
+def _extra_schema(draw) -> dict:
+    """Any mix of the SQL path's keywords on a field no policy reads: a type or a type
+    list of any kinds, an enum or const of mixed kinds (1 and 1.0 are equal, true is
+    not 1), bounds and lengths with or without a type (a bound tests numbers only, a
+    length strings only), a timestamp format on any type."""
+    node: dict = {}
+    if draw(st.booleans()):
+        kinds = draw(st.lists(st.sampled_from(("string", "integer", "number", "boolean",
+                                               "null", "array", "object")),
+                              min_size=1, max_size=3, unique=True))
+        node["type"] = kinds[0] if len(kinds) == 1 and draw(st.booleans()) else kinds
+    kind = draw(st.integers(0, 5))
+    if kind == 4:
+        node["enum"] = draw(st.lists(st.sampled_from(_MIXED), min_size=1, max_size=5))
+    elif kind == 5:
+        node["const"] = draw(st.sampled_from(_MIXED))
+    _bounds(draw, node, consistent=draw(st.integers(0, 4)) > 0)
+    _lengths(draw, node, consistent=draw(st.integers(0, 4)) > 0)
+    if draw(st.integers(0, 4)) == 4:
+        node["format"] = draw(st.sampled_from(("date-time", "date", "email")))
+    return {**node, **draw(_annotations())}
+
+
+def _object_node(draw, node: dict) -> None:
+    """Type and ``required`` for an object node whose properties are filled."""
+    node.update(_type(draw, ("object", ["object"], ["object", "null"], None)))
+    names = sorted(node.get("properties", {}))
+    if names and draw(st.integers(0, 2)) == 2:
+        node["required"] = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2,
+                                         unique=True))
+
+
+@st.composite
+def schemas(draw) -> dict:
+    """A lead schema (a JSON document) for the policies :func:`policies` draws: every
+    field of :data:`FIELDS` typed as the policy reads it, with bounds, lengths, enums,
+    consts and formats, ``required`` at every depth, and :data:`SCHEMA_EXTRA` fields
+    with any keyword mix. Only keywords the SQL path checks (spec section 10)."""
+    root: dict = {"type": "object"}
+    if draw(st.booleans()):
+        root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    _put_schema(root, ("lead_id",), _type(draw, ("string", ["string", "integer"], None)))
+    for path in NUMBER_FIELDS:
+        _put_schema(root, _paths_keys(path), draw(_number_schema()))
+    for path, values in STRING_FIELDS.items():
+        _put_schema(root, (path,), draw(_text_schema(values)))
+    _put_schema(root, ("email",), draw(_text_schema(("dana@bigco.com", "ann@gmail.com"))))
+    _put_schema(root, (REASON_FIELD,), draw(_text_schema(REASONS)))
+    for path in BOOL_FIELDS:
+        _put_schema(root, _paths_keys(path), draw(_bool_schema()))
+    for path in TIMESTAMP_FIELDS:
+        _put_schema(root, _paths_keys(path), draw(_timestamp_schema()))
+    for path in SCHEMA_EXTRA:
+        if draw(st.integers(0, 2)) > 0:
+            _put_schema(root, _paths_keys(path), draw(_extra_schema()))
+
+    def objects(node: dict, top: bool) -> None:
+        for sub in node.get("properties", {}).values():
+            if "properties" in sub:
+                objects(sub, False)
+        if not top:
+            _object_node(draw, node)
+
+    objects(root, True)
+    names = sorted(root["properties"])
+    root["required"] = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
+    if not root["required"]:
+        del root["required"]
+    return root
+
+
+@st.composite
+def with_unsupported(draw, document: dict) -> tuple[dict, str]:
+    """``document`` with one keyword the SQL path does not check, at the top or on a
+    field; the keyword's name."""
+    out = copy.deepcopy(document)
+    keyword = draw(st.sampled_from(sorted(UNSUPPORTED)))
+    nodes = [out]
+    stack = [out]
+    while stack:
+        for sub in stack.pop().get("properties", {}).values():
+            nodes.append(sub)
+            stack.append(sub)
+    node = draw(st.sampled_from(nodes))
+    node[keyword] = copy.deepcopy(UNSUPPORTED[keyword])
+    if keyword == "$ref":
+        out["$defs"] = {"any": {}}
+    return out, keyword
+
+
+def _text_of(draw, length: int) -> str:
+    return "".join(draw(st.lists(st.sampled_from(_CODE_POINTS), min_size=length,
+                                 max_size=length)))
+
+
+_BAD_TIMESTAMPS = ("2026-12-01T24:00:00Z", "2026-12-31T23:59:60Z", "2026-W49-2",
+                   "2026-335", "2026-02-29", "2026-13-01", "2026-12-01T10", "2026-12-01T",
+                   "20261201T100000Z", "2026-12-01T10:00:00+2400", "2026-12-01T10:00:00+05:60",
+                   "2026-12-01 10:00:00 Z", " 2026-12-01", "2026-12-1", "yesterday", "",
+                   "2026-12-01T10:00:00.Z", "0000-01-01")
+_GOOD_TIMESTAMPS = ("2026-12-01T10:00:00Z", "2026-12-01t10:00z", "2026-12-01 10:00",
+                    "2026-12-01T10:00:00.123456789+05:30", "2026-12-01T10:00:00-0130",
+                    "2026-12-01T10:00:00+01", "2024-02-29T00:00:00Z", "2026-12-01",
+                    "2026-11-01T06:30:00.5Z", "0001-01-01T00:00:00Z",
+                    "9999-12-31T23:59:59Z", "2026-12-01T10:00:00.000001z")
+
+
+def _edge_pool(draw, node: dict) -> list:
+    """Values for ``node`` (a field's schema): of a kind it allows or not, at and
+    around its bounds and lengths, an enum member or its twin of another kind."""
+    pool: list = ["x", 1, 1.5, True, False, [], {}, [1], {"a": 1}, None, 0, -1, 2**53]
+    for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        if key in node:
+            b = node[key]
+            pool += [v for v in (b, b + 1, b - 1, b + 0.5, b - 0.5, float(b),
+                                 math.nextafter(float(b), math.inf),
+                                 math.nextafter(float(b), -math.inf))
+                     if not isinstance(v, int) or abs(v) <= 2**53]
+            if isinstance(b, float) and b.is_integer():
+                pool.append(int(b))
+    for key in ("enum", "const"):
+        if key not in node:
+            continue
+        for v in node[key] if key == "enum" else [node[key]]:
+            pool.append(v)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                pool += [float(v), int(v) if float(v).is_integer() else v, str(v),
+                         v == 1 or None]
+            elif isinstance(v, str):
+                pool += [v.upper(), v + " ", v[:-1]]
+    for key in ("minLength", "maxLength"):
+        if key in node:
+            n = node[key]
+            pool += [_text_of(draw, k) for k in (n - 1, n, n + 1) if k >= 0]
+    if "format" in node:
+        pool += list(_GOOD_TIMESTAMPS) + list(_BAD_TIMESTAMPS)
+    return pool
+
+
+@st.composite
+def _edge_value(draw, node: dict) -> object:
+    return draw(st.sampled_from(_edge_pool(draw, node)))
+
+
+def _fits(node: dict, value: object) -> bool:
+    """Whether ``value`` passes ``node`` (a leaf schema), by the reference validator
+    with the spec's timestamp formats: only to steer the draws towards valid leads."""
+    import jsonschema
+
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checks("date-time")(lambda v: not isinstance(v, str)
+                                or parse_timestamp(v) is not None)
+    checker.checks("date")(lambda v: not isinstance(v, str)
+                           or parse_timestamp(v, kind="date") is not None)
+    return jsonschema.Draft202012Validator(node, format_checker=checker).is_valid(value)
+
+
+def _right_value(draw, keys: tuple[str, ...], node: dict) -> object:
+    """A value of the kind the policy reads at ``keys`` (a field of the vocabulary)."""
+    path = ".".join(k if k.isidentifier() else f"`{k}`" for k in keys)
+    if path in NUMBER_FIELDS:
+        return draw(_numbers)
+    if path in STRING_FIELDS:
+        return draw(st.sampled_from(STRING_FIELDS[path]))
+    if path == "email":
+        return draw(st.sampled_from(("dana@bigco.com", "Sam@GMAIL.com", "ann@gmail.com")))
+    if path == REASON_FIELD:
+        return draw(st.sampled_from((*REASONS, "crap")))
+    if path in BOOL_FIELDS:
+        return draw(st.booleans())
+    if path in TIMESTAMP_FIELDS:
+        return draw(_timestamp_value())
+    if path == "lead_id":
+        return draw(st.sampled_from(("L-1", "L-2", 7)))
+    return draw(_edge_value(node))
+
+
+@st.composite
+def schema_leads(draw, document: dict) -> dict:
+    """A lead for ``document`` (from :func:`schemas`): each field missing, null, of the
+    kind the policy reads, or an edge of its keywords (exactly at a bound, just over,
+    the wrong kind, an enum twin, a text one code point too long); an object field
+    sometimes missing, null or not an object, so that ``required`` below it fails or
+    does not apply."""
+
+    # how often a field is left out, null or on an edge: most leads have a few such
+    # fields, so that some pass the schema and are decided
+    rate = draw(st.sampled_from((0, 2, 5, 10, 30)))
+
+    def fill(node: dict, keys: tuple[str, ...]) -> dict:
+        out: dict = {}
+        for key, sub in node.get("properties", {}).items():
+            here = (*keys, key)
+            odd = draw(st.integers(0, 99)) < rate
+            choice = draw(st.integers(0, 3)) if odd else 4
+            if choice == 0:
+                continue
+            if choice == 1:
+                out[key] = None
+            elif "properties" in sub:
+                out[key] = fill(sub, here) if choice > 2 else draw(
+                    st.sampled_from(("n/a", [], 0)))
+            elif choice < 4:
+                out[key] = draw(_edge_value(sub))
+            else:  # a value the field's schema takes, when one is at hand
+                pool = [_right_value(draw, here, sub), *_edge_pool(draw, sub)]
+                fit = [v for v in pool if _fits(sub, v)]
+                out[key] = draw(st.sampled_from(fit or pool))
+        return out
+
+    return fill(document, ())

@@ -297,6 +297,23 @@ def test_schemas_with_keywords_the_checks_do_not_cover_use_the_compiled_validato
                          formats_ignored=True) is not None
 
 
+
+@pytest.mark.parametrize("null", [{"type": "null"}, {"type": ["null"]},
+                                  {"type": "null", "maxLength": 0, "format": "date"}])
+def test_a_field_that_may_only_be_null_compiles(null):
+    """A property whose schema allows null alone (`"type": "null"`) left the compiled
+    checks with no type test at all: the written ``decide`` was not Python, and the
+    policy fell back to the interpreter with a RuntimeWarning (found by the generated
+    schemas of tests/test_sql_schemas.py)."""
+    schema = {**_STRING_LIMITS, "properties": {**_STRING_LIMITS["properties"], "n": null}}
+    pol = _policy(json.dumps(schema))
+    lead = {"a": "ab", "b": 1, "c": True, "d": {"e": 1, "f": "1"}, "g": [],
+            "t": "2026-11-02T15:00:00Z"}
+    for n_value, refused in ((None, False), ("x", True), (0, True), ([], True)):
+        decided = assert_sound(pol, {**lead, "n": n_value})
+        assert decided is not refused, n_value
+    assert assert_sound(pol, lead)
+
 _STRING_LIMITS = {"type": "object", "properties": {
     "a": {"type": "string", "minLength": 2, "maxLength": 3},
     "b": {"type": "integer", "minimum": 0}, "c": {"type": "boolean"},

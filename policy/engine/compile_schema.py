@@ -304,6 +304,9 @@ class _Writer:
         if members is not None:
             self.members(v, members, types)
             return
+        if not types:  # `"type": "null"`: null is let through before this, any value fails
+            w.line("return None")
+            return
         if types == ["boolean"]:  # two identity tests: cheaper than the type's
             with w.block(f"if {v} is not True and {v} is not False:"):
                 w.line("return None")
