@@ -22,14 +22,11 @@ local run: ``SCHEMA_EXAMPLES=2000 pytest tests/test_sql_schemas.py``.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import tempfile
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from engine_strategies import (
     AS_OFS,
@@ -41,7 +38,7 @@ from engine_strategies import (
     with_unsupported,
 )
 from funnel_cli.main import main
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_sql_engine import assert_same_rows
 
@@ -84,18 +81,43 @@ def _batch(data, document: dict, size: int) -> list[dict]:
 # --------------------------------------------------------------------------- JSON Lines
 
 
-@settings(max_examples=_examples(25), deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=_examples(12), deadline=None, suppress_health_check=SLOW)
 @given(text=policies(), document=schemas(), data=st.data())
 def test_duckdb_validates_generated_schemas_as_python(text, document, data):
     pol = load_with_schema(text, document)
     as_of = data.draw(st.sampled_from(AS_OFS))
     engine = DuckEngine(pol, as_of=as_of, years=(2025, 2027))
     try:
-        batch = _batch(data, document, 40)
+        batch = _batch(data, document, 30)
         assert_same_rows(pol, [json.dumps(x, ensure_ascii=False) for x in batch], as_of,
                          engine)
     finally:
         engine.close()
+
+
+
+@settings(max_examples=_examples(6), deadline=None, suppress_health_check=SLOW)
+@given(text=policies(), data=st.data())
+def test_a_keyword_the_sql_path_does_not_check_is_refused_by_name(text, data):
+    """Spec section 10: a schema with any other keyword is refused by the SQL path with
+    a message naming it (exit 2, one line, no traceback); the python engine takes it."""
+    plain = data.draw(schemas())
+    document, keyword = data.draw(with_unsupported(plain))
+    batch = _batch(data, plain, 5)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_policy(Path(tmp) / "p", text, document)
+        leads_file = Path(tmp) / "leads.jsonl"
+        leads_file.write_text("".join(json.dumps(x) + "\n" for x in batch), encoding="utf-8")
+        runner = CliRunner()
+        args = ["eval", str(folder), str(leads_file), "--as-of", format_timestamp(AS_OFS[0])]
+        py = runner.invoke(main, args)
+        duck = runner.invoke(main, [*args, "--engine", "duckdb"])
+    assert py.exit_code in (0, 1) and len(py.stdout.splitlines()) == len(batch), py.output
+    assert duck.exit_code == 2 and duck.stdout == ""
+    # after the policy's warnings, one line: the refusal, naming the keyword
+    refusal = [x for x in duck.stderr.splitlines() if x.startswith("funnel:")]
+    assert len(refusal) == 1 and "Traceback" not in duck.stderr, duck.stderr
+    assert f"the schema keyword `{keyword}`" in refusal[0], duck.stderr
 
 
 # --------------------------------------------------------------------------- found
