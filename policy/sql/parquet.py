@@ -26,7 +26,7 @@ from policy.io.atomic import drop_scratch, scratch_folder
 from policy.sql.dialects import Dialect
 from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _quote
-from policy.sql.sources import DuckJson, _call, _case, _lam
+from policy.sql.sources import DuckJson, _call, _case, _duck_path, _lam
 
 __all__ = ["LINE", "ParquetSource", "ParquetWriter", "atomic_target", "finite", "json_select",
            "parquet_batches", "parquet_types", "parse_type", "row_fields"]
@@ -104,7 +104,14 @@ class ParquetSource:
         node: exp.Expression = exp.column(exp.to_identifier(path[0], quoted=True))
         ty = self.types[path[0]]
         absent: list[exp.Expression] = []
-        for key in path[1:]:
+        for depth, key in enumerate(path[1:], 1):
+            if ty[0] != "STRUCT" and _kind(ty) is None:
+                # a column read as JSON (a file whose values there are of mixed kinds, a
+                # MAP): the keys below it are read from its JSON, absent where it has none
+                node = _call("JSON_EXTRACT", _call("TO_JSON", node),
+                             _S(_duck_path(path[depth:])))
+                absent.append(exp.Is(this=node, expression=exp.null()))
+                return node, ("JSON", None), absent
             if ty[0] != "STRUCT":
                 return None  # a key below a value that is not an object: absent
             fields = dict(ty[1])

@@ -74,7 +74,7 @@ def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | N
         except OSError as exc:
             raise EngineUsageError(f"{leads}: {exc}") from None
         if not runner.nested_rows(output):
-            _count_parquet_refusals(output, totals)  # type: ignore[arg-type]
+            _count_parquet_refusals(runner.pol, leads, output, totals)  # type: ignore[arg-type]
             return totals
         # a lead's list holding a list or an object, compared (fallback.NESTED): no row
         # leaves DuckDB on that path, so the file is decided again by the path below,
@@ -165,17 +165,33 @@ def _parquet(stage: Callable[[], Any], leads: str) -> Any:
                                f"{str(exc).splitlines()[0]}") from None
 
 
-def _count_parquet_refusals(path: str, totals: Totals) -> None:
+def _count_parquet_refusals(pol: Any, source: str, path: str, totals: Totals) -> None:
+    """The refused rows of the decided Parquet file ``path``, for the summary: the first
+    few in the python engine's words (their rows of ``source`` read again as the python
+    engine reads them: the file holds only each refusal's message and paths)."""
     import duckdb
+
+    from policy.engine.decision import Problem
+    from policy.io.batch import SUMMARY_LIMIT
+    from policy.io.writers import refusal_why
+    from policy.sql.engine import explain_refusal
+    from policy.sql.parquet import json_select, parquet_types
 
     con = duckdb.connect()
     q = "SELECT line, error, error_paths FROM read_parquet(?) WHERE error IS NOT NULL"
     rows = con.execute(q + " ORDER BY line", [path]).fetchall()
+    first = rows[:SUMMARY_LIMIT]
+    texts = dict(con.execute(
+        f"SELECT line, txt FROM ({json_select(source, parquet_types(con, source))}) "
+        "WHERE line IN (SELECT unnest(?))", [[r[0] for r in first]]).fetchall()) \
+        if first else {}
     con.close()
     totals.refused = len(rows)
-    for line, error, paths in rows[:5]:
-        totals.first_refusals.append((line, f"{paths[0]}: {error}" if paths and paths[0]
-                                      else error))
+    for line, error, paths in first:
+        record = LeadError(error, [Problem(p, error) for p in paths or ()], line=line)
+        if line in texts:
+            record = explain_refusal(pol, record, texts[line])
+        totals.first_refusals.append((line, refusal_why(record)))
 
 
 def _runner(pol: Any, engine: str, at: int, spark_master: str, json: bool = True) -> Any:
