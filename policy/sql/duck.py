@@ -516,9 +516,13 @@ class DuckEngine(BatchEngine):
         one thread (CPU time = wall time on 2 cores). So the calendars are list
         columns of one-row tables (``calendars="lists"``) and long ``IN`` lists stay
         lists (:func:`_no_joins`); `tests/test_sql_engine.py` checks the plan."""
+        local_tz = getattr(self.pol, "local_tz", None)
+        # --local-tz joins each timestamp field with the zone's offsets (`tzo`), and
+        # with a join in the plan DuckDB's COPY did not keep the scan's order (rows came
+        # out reversed): that statement is ordered by line, at the cost of a sort
         opts = Options(source="json", as_of=self.as_of, years=years, calendars="lists",
-                       instants="native", hidden=False,
-                       local_tz=getattr(self.pol, "local_tz", None), ordered=False)
+                       instants="native", hidden=False, local_tz=local_tz,
+                       ordered=local_tz is not None)
         stmt = build(self.pol, dialect("duckdb"), opts, source=src)
         if years != self._table_years:
             self._calendar_tables(stmt, years)
