@@ -8,7 +8,10 @@ conditions, arithmetic, some reading scores), ``require`` / ``exclude`` /
 ``keep when``, routes ending in ``otherwise``, SLAs in business and fixed
 durations (a calendar whenever business time is used), escalation, rejection
 with agreed reasons (a list or a define), and recycle rules. Strings include
-hostile text (quotes, backslashes, ``__import__``, newlines, ``\\u2028``).
+hostile text (quotes, backslashes, ``__import__``, newlines, ``\\u2028``). Since
+session 11 also: defines reading defines (two deep), ``entered at``, ``length`` and
+``lower`` of several texts, two instants in one comparison, and fields two keys deep
+(``company.hq.city``, ``company.hq.año``: a key in letters of another script).
 
 The policies have no schema and use one small field vocabulary (:data:`FIELDS`);
 ``leads()`` draws leads over the same vocabulary: values of the right kind,
@@ -57,11 +60,14 @@ AS_OFS = (
     parse_timestamp("2026-11-01T06:30:00Z"),
 )
 
-NUMBER_FIELDS = ("employees", "visits", "company.size", "company.`annual revenue`")
+#: (session 11) two levels deep, and a key in letters of another script (spec 1, v1.1)
+NUMBER_FIELDS = ("employees", "visits", "company.size", "company.`annual revenue`",
+                 "company.hq.año")
 STRING_FIELDS = {
     "level": ("vp", "director", "ic", "VP"),
     "country": ("US", "DE", "FR", "GB"),
     "source": ("webinar", "paid", "event"),
+    "company.hq.city": ("Köln", "NYC", "ΣΟΦΙΑ", ""),
 }
 BOOL_FIELDS = ("demo", "competitor", "unsubscribed", "bant.budget", "bant.need")
 TIMESTAMP_FIELDS = ("mql_at", "accepted_at", "rejected_at", "last_seen", "company.enriched_at")
@@ -196,6 +202,9 @@ def _atom(draw, scope: _Scope) -> str:
         if form == "literal":
             return f"{field} {draw(_cmp)} {draw(_timestamp_literal())}"
         fn = "days_since" if form == "days" else "hours_since"
+        if draw(st.integers(0, 4)) == 0:  # (session 11) two instants in one comparison
+            other = draw(st.sampled_from(TIMESTAMP_FIELDS))
+            return f"days_since({field}) * 24 {draw(_order)} hours_since({other})"
         return f"{fn}({field}) {draw(_cmp)} {draw(_number_literal())}"
     if kind == "text":
         form = draw(st.sampled_from((
@@ -203,6 +212,11 @@ def _atom(draw, scope: _Scope) -> str:
             'email contains ["x", "@yahoo"]', 'lower(level) == "vp"',
             'domain(email) in ["gmail.com", "bigco.com"]', "length(email) > 12",
             "domain(email) is missing", 'level contains "v"',
+            # (session 11) length and case of other texts, arithmetic on lengths
+            "length(level) >= 2", "length(email) - 3 > length(level)",
+            "length(company.hq.city) == 4", 'lower(company.hq.city) == "köln"',
+            'company.hq.city starts with "σ"', 'country ends with "e"',
+            'domain(email) == "gmail.com"', "length(lower(level)) < 3",
         )))
         return form
     if kind == "arith":
@@ -306,6 +320,8 @@ def _stage(draw, name: str, owner: str, scope: _Scope) -> str:
         lines.append(f"  {word} {draw(conditions(scope, depth=1))}{reason}")
     if draw(st.integers(0, 2)) == 0:
         lines.append(f"  keep when {draw(conditions(scope, depth=1))}")
+    if draw(st.integers(0, 3)) == 0:  # (v1.1) changes no decision, in any engine
+        lines.append(f"  entered at {draw(st.sampled_from(TIMESTAMP_FIELDS))}")
     return "\n".join([*lines, "}"])
 
 
@@ -387,6 +403,12 @@ def policies(draw) -> str:
     out.append(f"define big = {draw(conditions(base, depth=1))}")
     out.append(f"define weighted = {draw(st.sampled_from(NUMBER_FIELDS))} * 2")
     scope = attrs.evolve(base, conditions=("big",), numbers=("weighted",))
+    if draw(st.booleans()):  # (session 11) defines reading defines, two deep
+        out.append(f"define scaled = weighted / 4 + {draw(_small)}")
+        out.append(f"define bigger = {draw(conditions(scope, depth=1))} and scaled "
+                   f"{draw(_order)} {draw(_number_literal())}")
+        scope = attrs.evolve(scope, conditions=("big", "bigger"),
+                             numbers=("weighted", "scaled"))
 
     scores = SCORES[: draw(st.integers(0, 3))]
     for i, name in enumerate(scores):
@@ -394,7 +416,7 @@ def policies(draw) -> str:
     # defines that read scores: only stages, handoffs and recycles use them
     if scores:
         out.append(f"define hot = {draw(conditions(attrs.evolve(scope, scores=scores)))}")
-        scope = attrs.evolve(scope, conditions=("big", "hot"))
+        scope = attrs.evolve(scope, conditions=(*scope.conditions, "hot"))
     scope = attrs.evolve(scope, scores=scores)
 
     owners = [draw(st.sampled_from(TEAMS)) for _ in stages]
@@ -470,7 +492,7 @@ def leads(draw) -> dict:
             target = target[key]
         target[keys[-1]] = value
 
-    for path in ("company", "bant"):
+    for path in ("company", "bant", "company.hq"):
         put(path, st.one_of(st.builds(dict), st.builds(dict), st.just("n/a"), st.none()))
     put("lead_id", st.one_of(st.just("L-1"), st.just(_missing), st.integers(1, 9)))
     for path in NUMBER_FIELDS:
@@ -680,7 +702,9 @@ def _bounds(draw, node: dict, *, consistent: bool = True) -> None:
                                        else (0, 1, 0.5, 10, 1000)))
             top = at + gap
             # past 2**53 an integer bound is not a double (a known difference, above)
-            node[high] = at * 2 if abs(top) > 2**53 else top if top != at else at * 2 + 1
+            if top == at or abs(top) > 2**53:
+                top = at * 2 if abs(at) >= 2**52 else at * 2 + 1
+            node[high] = top
         else:
             node[high] = draw(st.sampled_from(_BOUNDS))
 
@@ -789,7 +813,7 @@ def schemas(draw) -> dict:
     for path in NUMBER_FIELDS:
         _put_schema(root, _paths_keys(path), draw(_number_schema()))
     for path, values in STRING_FIELDS.items():
-        _put_schema(root, (path,), draw(_text_schema(values)))
+        _put_schema(root, _paths_keys(path), draw(_text_schema(values)))
     _put_schema(root, ("email",), draw(_text_schema(("dana@bigco.com", "ann@gmail.com"))))
     _put_schema(root, (REASON_FIELD,), draw(_text_schema(REASONS)))
     for path in BOOL_FIELDS:
@@ -848,7 +872,9 @@ _GOOD_TIMESTAMPS = ("2026-12-01T10:00:00Z", "2026-12-01t10:00z", "2026-12-01 10:
                     "2026-12-01T10:00:00.123456789+05:30", "2026-12-01T10:00:00-0130",
                     "2026-12-01T10:00:00+01", "2024-02-29T00:00:00Z", "2026-12-01",
                     "2026-11-01T06:30:00.5Z", "0001-01-01T00:00:00Z",
-                    "9999-12-31T23:59:59Z", "2026-12-01T10:00:00.000001z")
+                    "9999-12-31T23:59:59Z", "2026-12-01T10:00:00.000001z",
+                    # no offset at the ends of the years: valid or not by --local-tz
+                    "0001-01-01 00:30", "9999-12-31T23:59:59", "0001-01-01", "9999-12-31")
 
 
 def _edge_pool(draw, node: dict) -> list:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import json
 from collections import Counter
 from collections.abc import Callable
 
@@ -309,3 +310,91 @@ def test_mutated_leads_reach_every_kind_of_change():
     sample(E.mutated([base]), 150, each)
     assert all(seen[k] >= 5 for k in ("drop", "null", "value", "wrong")), seen
     assert seen["unchanged"] >= 1  # no change at all is a case too
+
+
+def test_policies_reach_the_session_11_forms():
+    """Defines reading defines, `entered at`, lengths of texts, two instants in one
+    comparison, and the fields two keys deep (one of them in another script)."""
+    seen: Counter[str] = Counter()
+
+    def each(text: str) -> None:
+        E.load_text(text)
+        for form in ("define bigger", "entered at", "length(level)", "hours_since(",
+                     "company.hq.", "company.hq.año", "lower(company.hq.city)"):
+            seen[form] += form in text
+
+    sample(E.policies(), 150, each)
+    assert min(seen.values()) >= 5 and len(seen) == 7, seen
+
+
+def _nodes(document: dict, depth: int = 0):
+    yield document, depth
+    for sub in document.get("properties", {}).values():
+        yield from _nodes(sub, depth + 1)
+
+
+def test_schemas_reach_every_keyword_the_sql_path_checks_and_their_mixes():
+    seen: Counter[str] = Counter()
+
+    def each(document: dict) -> None:
+        for node, depth in _nodes(document):
+            t = node.get("type")
+            seen["type list"] += isinstance(t, list) and len(t) > 1
+            seen["nullable"] += isinstance(t, list) and "null" in t
+            seen["no type"] += t is None and depth > 0
+            for key in ("enum", "const", "minimum", "maximum", "exclusiveMinimum",
+                        "exclusiveMaximum", "minLength", "maxLength"):
+                seen[key] += key in node
+            seen[f"format {node.get('format')}"] += "format" in node
+            members = node.get("enum", [node["const"]] if "const" in node else [])
+            kinds = {type(m) for m in members}
+            seen["enum of mixed kinds"] += len(kinds) > 1
+            seen["1.0 or true with 1"] += 1 in members and (1.0 in kinds or True in members)
+            seen["required at depth 2"] += depth >= 1 and bool(node.get("required"))
+            seen["min = max"] += "minimum" in node and node.get("maximum") == node["minimum"]
+
+    sample(E.schemas(), 150, each)
+    for kind in ("type list", "nullable", "no type", "enum", "const", "minimum", "maximum",
+                 "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength",
+                 "format date-time", "format date", "enum of mixed kinds",
+                 "1.0 or true with 1", "required at depth 2", "min = max"):
+        assert seen[kind] >= 3, (kind, seen)
+
+
+def test_schema_leads_reach_valid_and_refused_leads_and_each_edge():
+    """Leads for a generated schema: some pass it and are decided, some are refused;
+    values exactly at a bound, texts with astral characters and combining marks,
+    timestamps that do not parse, a required field missing below an object."""
+    from policy.engine.validate import LeadValidator
+    from policy.model.schema import parse_schema
+
+    seen: Counter[str] = Counter()
+
+    def each(pair) -> None:
+        document, batch = pair
+        check = LeadValidator(parse_schema(json.dumps(document).encode()))
+        for lead in batch:
+            problems = check.problems(lead)
+            seen["valid" if not problems else "refused"] += 1
+            seen["missing at depth"] += any(p.message == "required field is missing"
+                                            and "." in p.path for p in problems)
+            text = json.dumps(lead, ensure_ascii=False)
+            seen["astral"] += "😀" in text or "𝔘" in text
+            seen["combining"] += "\u0301" in text
+            seen["bad timestamp"] += any("not a valid date" in p.message for p in problems)
+            for node, _ in _nodes(document):
+                for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                    seen["at a bound"] += key in node and node[key] in _values(lead)
+
+    sample(E.schemas().flatmap(lambda d: st.tuples(st.just(d), st.lists(
+        E.schema_leads(d), min_size=5, max_size=5))), 60, each)
+    assert seen["valid"] >= 0.05 * (seen["valid"] + seen["refused"]), seen
+    for kind in ("refused", "missing at depth", "astral", "combining", "bad timestamp",
+                 "at a bound"):
+        assert seen[kind] >= 2, (kind, seen)
+
+
+def _values(value: object) -> list:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _values(v)]
+    return [value] if type(value) in (int, float) else []
