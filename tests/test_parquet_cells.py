@@ -110,3 +110,51 @@ def test_numbers_in_a_json_column_are_written_as_the_python_engine_writes_them(t
         got.append([r[0] for r in con.execute(f"SELECT lead FROM '{out}'").fetchall()])
     assert got[0][:5] == ["3.626976419311037e-09", "1e+22", "1e-07", "0", "-0.0"]
     assert got[1] == got[0]
+
+
+KEYS_BELOW = """policy below "Keys below a JSON or MAP column"
+id id
+team m "@m"
+funnel lead
+score s owned by m {
+  +1 if o.a == "a"
+  +2 if o.b.c > 1
+  +4 if o.a is missing
+  +8 if m.k == 1
+  +16 if m.z is present
+  +32 if o.a == o.b.c
+}
+stage lead "L" owned by m {
+  require s >= 0
+}
+"""
+
+
+def test_keys_below_a_json_or_map_column_are_read_as_the_python_engine_reads_them(tmp_path):
+    """The python engine reads a Parquet row as ``to_json`` makes it, so a JSON or MAP
+    cell holding an object has keys below it; DuckDB's typed source used to find no key
+    below a column that is not a STRUCT (`o.a == "a"` false in DuckDB, true in python)."""
+    (tmp_path / "p.funnel").write_text(KEYS_BELOW, encoding="utf-8")
+    src = tmp_path / "in.parquet"
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (id BIGINT, o JSON, m MAP(VARCHAR, INTEGER))")
+    con.executemany("INSERT INTO t VALUES (?, ?, MAP(?, ?))", [
+        (1, '{"a": "a", "b": {"c": 2}}', ["k"], [1]), (2, '{"a": null, "b": {"c": 1}}', ["z"], [0]),
+        (3, '{"b": 5}', [], []), (4, '"a"', ["k", "z"], [2, 3]), (5, None, [], []),
+        (6, '{"a": 2, "b": {"c": 2.0}}', ["k"], [1])])
+    con.execute(f"COPY t TO '{src}' (FORMAT parquet)")
+    runner = CliRunner()
+    outs = {}
+    for engine in ("python", "duckdb"):
+        res = runner.invoke(main, ["eval", str(tmp_path), str(src), "--engine", engine,
+                                   "--as-of", "2026-12-01T00:00:00Z"])
+        assert res.exit_code == 0, res.output
+        outs[engine] = res.output
+        target = tmp_path / f"{engine}.parquet"
+        res = runner.invoke(main, ["eval", str(tmp_path), str(src), "--engine", engine,
+                                   "--as-of", "2026-12-01T00:00:00Z", "-o", str(target)])
+        assert res.exit_code == 0, res.output
+        outs[engine + "-pq"] = con.execute(f"SELECT * FROM '{target}' ORDER BY line").fetchall()
+    assert outs["duckdb"] == outs["python"] and outs["duckdb-pq"] == outs["python-pq"]
+    scores = [json.loads(line)["scores"]["s"] for line in outs["python"].splitlines()]
+    assert scores == [1 + 2 + 8, 4 + 16, 4, 4 + 16, 4, 2 + 8 + 32]

@@ -386,3 +386,55 @@ def test_funnel_report_with_duckdb_counts_nested_lists_as_python(tmp_path):
         outs.append(res.output)
     assert outs[1] == outs[0]
     assert '"reached": 3' in outs[0]  # leads 1, 3 and 4
+
+
+# --------------------------------------------------------------------------- == of two fields
+EQ_CONDITIONS = ['x == y', 'x != y', 'x in [y, "a"]', 'x not in [y]', 'o.a == o.b']
+EQ_VALUES = [[1], [1.0], [1, "a"], ["A"], ["a"], [], [[1]], [[1.0]], {"k": 1}, {"k": 1.0},
+             {"k": [1]}, "a", 1, 1.0, True, None]
+
+
+def _eq_leads() -> list[dict]:
+    leads = []
+    for i, x in enumerate(EQ_VALUES):
+        for j, y in enumerate(EQ_VALUES):
+            if (i + j) % 3 == 0 or i == j or {i, j} in ({0, 1}, {6, 7}, {8, 9}):
+                leads.append({"id": len(leads), "x": x, "y": y, "o": {"a": x, "b": y}})
+    return leads
+
+
+@pytest.mark.parametrize("source", ["jsonl", "parquet", "parquet-to-parquet"])
+def test_two_fields_that_may_be_lists_compare_as_python_in_duckdb(tmp_path, source):
+    """`x == y` where both may hold lists or objects: DuckDB compares the scalars and
+    marks the rows where both are lists or objects, which the python engine decides
+    (it used to refuse the whole policy: no SQL form)."""
+    folder = _write(tmp_path, EQ_CONDITIONS)
+    leads = _eq_leads()
+    src = tmp_path / "leads.jsonl"
+    src.write_text("".join(json.dumps(x) + "\n" for x in leads), encoding="utf-8")
+    want = _eval(folder, src)
+    rows = [json.loads(line)["scores"] for line in want.splitlines()]
+    c = f"c{sorted(EQ_CONDITIONS).index('x == y')}"
+    holds = {(json.dumps(lead["x"]), json.dumps(lead["y"])) for lead, row in
+             zip(leads, rows, strict=True) if row[c]}
+    assert ("[1]", "[1.0]") in holds and ("[[1]]", "[[1.0]]") in holds
+    assert ('["A"]', '["a"]') not in holds and ("[]", "[]") in holds
+    if source == "jsonl":
+        assert _eval(folder, src, "--engine", "duckdb") == want
+        return
+    pq = tmp_path / "leads.parquet"
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (id BIGINT, x JSON, y JSON, o JSON)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", [
+        (lead["id"], json.dumps(lead["x"]), json.dumps(lead["y"]), json.dumps(lead["o"]))
+        for lead in leads])
+    con.execute(f"COPY t TO '{pq}' (FORMAT parquet)")
+    if source == "parquet":
+        assert _eval(folder, pq, "--engine", "duckdb") == _eval(folder, pq)
+        return
+    got = []
+    for engine in ("python", "duckdb"):
+        target = tmp_path / f"{engine}.parquet"
+        _eval(folder, pq, "--engine", engine, "--format", "parquet", "-o", str(target))
+        got.append(con.execute(f"SELECT * FROM '{target}' ORDER BY line").fetchall())
+    assert len(got[0]) == len(leads) and got[1] == got[0]

@@ -385,7 +385,14 @@ class Compiler:
         if a.items is not None or b.items is not None:
             raise SqlUnsupported("comparing lists with `==` has no SQL form; use `in`")
         if (a.get("l") is not None and b.get("l") is not None):
-            raise SqlUnsupported("comparing two list fields with `==` has no SQL form")
+            # two values that may both be lists or objects: python's `==` compares them
+            # element by element (numbers as doubles, objects by Python's ==), which the
+            # SQL does not spell; where both are, the engines' JSON sources mark the row
+            # (:meth:`marks`) and the python engine decides it
+            both = [_compound(a, lists=True), _compound(b, lists=True)]
+            if None in both or a.get("lnest") is None or b.get("lnest") is None:
+                raise SqlUnsupported("comparing two list fields with `==` has no SQL form")
+            self.nested.append(_c(_and(both)))
         return _or([_c(exp.EQ(this=x, expression=y)) for x, y in _pairs(a, b, False)])
 
     def member(self, a: Val, b: Val) -> exp.Expression:
