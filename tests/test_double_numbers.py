@@ -15,8 +15,7 @@ import json
 import math
 
 import pytest
-from click.testing import CliRunner
-from funnel_cli.main import main
+from engine_runs import eval_engines
 
 import policy
 from policy.engine import runtime as rt
@@ -108,20 +107,11 @@ def test_the_python_engines_compare_and_compute_in_doubles(tmp_path, engine, sch
 def test_python_and_duckdb_write_the_same_bytes_for_integers_near_2_53(tmp_path):
     """Through the CLI, so eval's typed line decider is exercised (SQL needs the schema:
     it compares no two fields that may be lists)."""
-    _write(tmp_path, True)
-    leads = tmp_path / "leads.jsonl"
-    leads.write_text("".join(json.dumps(x) + "\n" for x in _leads()), encoding="utf-8")
-    runner = CliRunner()
-    out = {}
-    for engine in ("python", "duckdb"):
-        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--engine", engine,
-                                   "--as-of", "2026-12-01T00:00:00Z"])
-        assert res.exit_code == 0, res.output
-        out[engine] = res.output
-    assert out["duckdb"] == out["python"]
-    bits = [json.loads(line)["scores"]["bits"] for line in out["python"].splitlines()]
+    out = eval_engines(_write(tmp_path, True), _leads())
+    assert out["duckdb"] == out["python"] and out["python"][0] == 0
+    bits = [json.loads(line)["scores"]["bits"] for line in out["python"][1].splitlines()]
     assert bits == [_doubles(x) for x in _leads()]
-    ids = [json.loads(line)["lead"] for line in out["python"].splitlines()]
+    ids = [json.loads(line)["lead"] for line in out["python"][1].splitlines()]
     assert ids == [x["lead_id"] for x in _leads()]
 
 
@@ -198,17 +188,9 @@ def test_a_score_sums_its_points_as_doubles_in_rule_order(tmp_path, engine):
 
 def test_score_sums_past_2_53_give_the_same_bytes_in_python_and_duckdb(tmp_path):
     (tmp_path / "p.funnel").write_text(SUM_POLICY, encoding="utf-8")
-    leads = tmp_path / "leads.jsonl"
-    leads.write_text("".join(json.dumps(x) + "\n" for x in SUM_LEADS), encoding="utf-8")
-    runner = CliRunner()
-    out = {}
-    for engine in ("python", "duckdb"):
-        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--engine", engine,
-                                   "--as-of", "2026-12-01T00:00:00Z"])
-        assert res.exit_code == 0, res.output
-        out[engine] = res.output
-    assert out["duckdb"] == out["python"]
-    assert json.loads(out["python"].splitlines()[0])["scores"]["big"] == 2**53
+    out = eval_engines(tmp_path, SUM_LEADS)
+    assert out["duckdb"] == out["python"] and out["python"][0] == 0
+    assert json.loads(out["python"][1].splitlines()[0])["scores"]["big"] == 2**53
 
 
 # ------------------------------------------------------------------ infinities and NaN
@@ -269,14 +251,7 @@ def test_infinities_and_nan_compare_as_ieee_doubles_in_python(tmp_path, engine):
 
 def test_infinities_and_nan_give_the_same_bytes_in_python_and_duckdb(tmp_path):
     (tmp_path / "p.funnel").write_text(NAN_POLICY, encoding="utf-8")
-    leads = tmp_path / "leads.jsonl"
-    leads.write_text("".join(json.dumps(x) + "\n" for x in NAN_LEADS), encoding="utf-8")
-    runner = CliRunner()
-    out = {}
-    for engine in ("python", "duckdb"):
-        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--engine", engine,
-                                   "--as-of", "2026-12-01T00:00:00Z"])
-        out[engine] = (res.exit_code, res.output)
+    out = eval_engines(tmp_path, NAN_LEADS)
     assert out["duckdb"] == out["python"]
     assert '"lead": "calm"' in out["python"][1] and "not a finite number" in out["python"][1]
     assert out["python"][1].count('"error"') == 1

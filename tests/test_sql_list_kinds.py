@@ -213,6 +213,16 @@ def test_duckdb_from_typed_parquet_lists_decides_as_python(tmp_path, column, out
     assert got[0] and got[1] == got[0]
 
 
+def _parquet_to_parquet(folder: Path, src: Path, tmp_path: Path, con) -> list[list]:
+    """The rows of the Parquet decisions of ``src``, python engine's then DuckDB's."""
+    got = []
+    for engine in ("python", "duckdb"):
+        target = tmp_path / f"{engine}.parquet"
+        _eval(folder, src, "--engine", engine, "--format", "parquet", "-o", str(target))
+        got.append(con.execute(f"SELECT * FROM '{target}' ORDER BY line").fetchall())
+    return got
+
+
 @pytest.mark.parametrize("out", ["jsonl", "parquet"])
 def test_duckdb_from_parquet_json_columns_has_python_decide_nested_lists(tmp_path, out):
     """A list inside a lead's list, compared with a list: the SQL marks the row and the
@@ -235,11 +245,7 @@ def test_duckdb_from_parquet_json_columns_has_python_decide_nested_lists(tmp_pat
         assert '"c0": 1' in want
         assert _eval(folder, src, "--engine", "duckdb") == want
         return
-    got = []
-    for engine in ("python", "duckdb"):
-        target = tmp_path / f"{engine}.parquet"
-        _eval(folder, src, "--engine", engine, "--format", "parquet", "-o", str(target))
-        got.append(con.execute(f"SELECT * FROM '{target}' ORDER BY line").fetchall())
+    got = _parquet_to_parquet(folder, src, tmp_path, con)
     assert len(got[0]) == len(rows) and got[1] == got[0]
 
 
@@ -432,9 +438,5 @@ def test_two_fields_that_may_be_lists_compare_as_python_in_duckdb(tmp_path, sour
     if source == "parquet":
         assert _eval(folder, pq, "--engine", "duckdb") == _eval(folder, pq)
         return
-    got = []
-    for engine in ("python", "duckdb"):
-        target = tmp_path / f"{engine}.parquet"
-        _eval(folder, pq, "--engine", engine, "--format", "parquet", "-o", str(target))
-        got.append(con.execute(f"SELECT * FROM '{target}' ORDER BY line").fetchall())
+    got = _parquet_to_parquet(folder, pq, tmp_path, con)
     assert len(got[0]) == len(leads) and got[1] == got[0]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from engine_runs import eval_engines
 from funnel_cli.main import main
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -221,17 +222,9 @@ def test_spark_compares_and_computes_integers_near_2_53_as_doubles(spark_engine,
                      ("a / 1 == b", "a / 3 >= 3002399751580331")):
         text = text.replace(f" if {old}\n", f" if {new}\n")
     (tmp_path / "p.funnel").write_text(text, encoding="utf-8")
-    leads = tmp_path / "leads.jsonl"
-    leads.write_text("".join(json.dumps(x) + "\n" for x in _leads()), encoding="utf-8")
-    runner = CliRunner()
-    outs = []
-    for engine in ("python", "spark"):
-        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--as-of",
-                                   "2026-12-01T00:00:00Z", "--engine", engine,
-                                   "--spark-master", "local[2]"])
-        assert res.exit_code == 0, res.output
-        outs.append(res.output)
-    assert outs[1] == outs[0]
+    out = eval_engines(tmp_path, _leads(), "--spark-master", "local[2]",
+                       engines=("python", "spark"))
+    assert out["spark"] == out["python"] and out["python"][0] == 0
 
 
 def test_spark_computes_infinities_and_nan_as_python(spark_engine, tmp_path):
@@ -241,16 +234,9 @@ def test_spark_computes_infinities_and_nan_as_python(spark_engine, tmp_path):
     from test_double_numbers import NAN_LEADS, NAN_POLICY
 
     (tmp_path / "p.funnel").write_text(NAN_POLICY, encoding="utf-8")
-    leads = tmp_path / "leads.jsonl"
-    leads.write_text("".join(json.dumps(x) + "\n" for x in NAN_LEADS), encoding="utf-8")
-    runner = CliRunner()
-    outs = []
-    for engine in ("python", "spark"):
-        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--as-of",
-                                   "2026-12-01T00:00:00Z", "--engine", engine,
-                                   "--spark-master", "local[2]"])
-        outs.append((res.exit_code, res.output))
-    assert outs[1] == outs[0]
+    out = eval_engines(tmp_path, NAN_LEADS, "--spark-master", "local[2]",
+                       engines=("python", "spark"))
+    assert out["spark"] == out["python"] and '"lead": "calm"' in out["python"][1]
 
 
 def test_spark_gives_the_python_engines_format_hint(spark_engine, tmp_path):

@@ -14,8 +14,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
-from funnel_cli.main import main
+from engine_runs import eval_engines
 
 import policy
 from policy.engine import runtime as rt
@@ -89,18 +88,9 @@ def test_the_python_engines_compare_instants_exactly(tmp_path, engine):
 
 
 def test_python_and_duckdb_write_the_same_bytes_for_instants_past_2255(tmp_path):
-    _write(tmp_path)
-    leads = tmp_path / "leads.jsonl"
-    leads.write_text("".join(json.dumps(x) + "\n" for x in _leads()), encoding="utf-8")
-    runner = CliRunner()
-    out = {}
-    for engine in ("python", "duckdb"):
-        res = runner.invoke(main, ["eval", str(tmp_path), str(leads), "--engine", engine,
-                                   "--as-of", "2026-12-01T00:00:00Z"])
-        assert res.exit_code == 0, res.output
-        out[engine] = res.output
-    assert out["duckdb"] == out["python"]
-    bits = [json.loads(line)["scores"]["bits"] for line in out["python"].splitlines()]
+    out = eval_engines(_write(tmp_path), _leads())
+    assert out["duckdb"] == out["python"] and out["python"][0] == 0
+    bits = [json.loads(line)["scores"]["bits"] for line in out["python"][1].splitlines()]
     assert bits == [_exact(x) for x in _leads()]
 
 
