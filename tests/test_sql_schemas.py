@@ -213,7 +213,9 @@ def test_a_keyword_the_sql_path_does_not_check_is_refused_by_name(text, data):
     # after the policy's warnings, one line: the refusal, naming the keyword
     refusal = [x for x in duck.stderr.splitlines() if x.startswith("funnel:")]
     assert len(refusal) == 1 and "Traceback" not in duck.stderr, duck.stderr
-    assert f"the schema keyword `{keyword}`" in refusal[0], duck.stderr
+    # `$ref` comes with the `$defs` it points into: the refusal names whichever it meets first
+    named = {keyword, "$defs"} if keyword == "$ref" else {keyword}
+    assert any(f"the schema keyword `{k}`" in refusal[0] for k in named), duck.stderr
 
 
 # --------------------------------------------------------------------------- found
