@@ -438,12 +438,17 @@ def row_fields(cols: Sequence[tuple[str, str]], table: str | None = None) -> str
     return ", ".join(out)
 
 
-def json_select(path: str, cols: Sequence[tuple[str, str]]) -> str:
+def json_select(path: str, cols: Sequence[tuple[str, str]],
+                lines: Sequence[int] | None = None) -> str:
     """Each row as the JSON text of an object (the python engine's lead): ``line``,
-    ``txt``."""
+    ``txt``; with ``lines``, only those rows (numbered from 1), whose text alone is built
+    (a filter outside this query would build every row's first)."""
+    where = "" if lines is None else (
+        " WHERE file_row_number IN (" + ", ".join(str(int(n) - 1) for n in lines) + ")"
+        if lines else " WHERE false")
     return (f"SELECT file_row_number + 1 AS line, CAST(to_json(struct_pack("
             f"{row_fields(cols)})) AS VARCHAR) AS txt FROM read_parquet({_quote(path)}, "
-            "file_row_number = true)")
+            f"file_row_number = true){where}")
 
 
 def parquet_batches(con: Any, path: str, size: int = 50_000

@@ -181,10 +181,8 @@ def _count_parquet_refusals(pol: Any, source: str, path: str, totals: Totals) ->
     q = "SELECT line, error, error_paths FROM read_parquet(?) WHERE error IS NOT NULL"
     rows = con.execute(q + " ORDER BY line", [path]).fetchall()
     first = rows[:SUMMARY_LIMIT]
-    texts = dict(con.execute(
-        f"SELECT line, txt FROM ({json_select(source, parquet_types(con, source))}) "
-        "WHERE line IN (SELECT unnest(?))", [[r[0] for r in first]]).fetchall()) \
-        if first else {}
+    texts = dict(con.execute(json_select(source, parquet_types(con, source),
+                                         [r[0] for r in first])).fetchall()) if first else {}
     con.close()
     totals.refused = len(rows)
     for line, error, paths in first:
