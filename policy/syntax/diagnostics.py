@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "W207": "owners change at a jointly owned boundary with no handoff",
     "W208": "a value the schema's `enum` for that field never allows",
     "W209": "an example without an `at` time (it runs at the current time)",
+    "W210": "a day or a holiday listed twice in one calendar",
 }
 
 
@@ -86,6 +87,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "W207": ("joint-boundary",),
     "W208": ("enum-value",),
     "W209": ("example-time",),
+    "W210": ("repeated-day", "repeated-holiday"),
 }
 
 

@@ -168,11 +168,11 @@ def _too_long(ctx: Context, dur: n.Duration, cal: WorkCalendar) -> Iterator[Diag
 def _calendar(ctx: Context, cal: n.Calendar) -> Iterator[Diagnostic]:
     zones, days, hours, holidays = calendar_parts(cal)
     head = ctx.keyword(cal, "calendar")
+    which = "the calendar" if cal.name is None else f"calendar `{cal.name.name}`"
     for word, items, example in (("timezone", zones, 'timezone "America/New_York"'),
                                  ("workdays", days, "workdays mon tue wed thu fri"),
                                  ("hours", hours, "hours 09:00 to 17:00")):
         if not items:
-            which = "the calendar" if cal.name is None else f"calendar `{cal.name.name}`"
             yield error("E107", f"expected a `{word}` line in {which}, found none", head,
                         help=f"add `{example}`")
     for z in zones:
@@ -183,12 +183,18 @@ def _calendar(ctx: Context, cal: n.Calendar) -> Iterator[Diagnostic]:
             yield error("E107", problem, ctx.find(z.span, json_text(z.name)),
                         help=did_you_mean(z.name, _zone_names(), limit=1, quoted=True)
                         or "time zones are IANA names such as \"America/New_York\"")
+    seen_days: set[str] = set()
     for w in days:
         for day in w.days:
             if day.name not in WEEKDAYS:
                 yield error("E107", f"unknown day `{day.name}`", day.span,
                             help=did_you_mean(day.name, WEEKDAYS)
                             or "days are " + " ".join(WEEKDAYS))
+            elif day.name in seen_days:
+                yield warning("W210", f"`{day.name}` is already a workday of {which}",
+                              day.span, help=f"remove the second `{day.name}`",
+                              kind="repeated-day")
+            seen_days.add(day.name)
     for h in hours:
         start, end = parse_time_of_day(h.start), parse_time_of_day(h.end)
         for text, value, last in ((h.start, start, False), (h.end, end, True)):
@@ -200,12 +206,18 @@ def _calendar(ctx: Context, cal: n.Calendar) -> Iterator[Diagnostic]:
             yield error("E107", f"expected the opening time before the closing time, found "
                         f"{h.start} to {h.end}", h.span,
                         help="working hours run within one day; `24:00` is midnight at the end")
+    seen_dates: set[str] = set()
     for hol in holidays:
-        for text in hol.dates:
+        for k, text in enumerate(hol.dates):
             problem = holiday_problem(text)
             if problem:
                 yield error("E107", problem, ctx.find(hol.span, json_text(text)),
                             help="write holidays as dates, such as \"2026-12-25\"")
+            elif text in seen_dates:
+                yield warning("W210", f"{json_text(text)} is already a holiday of {which}",
+                              ctx.find(hol.span, json_text(text), last=text in hol.dates[:k]),
+                              help="remove the second one", kind="repeated-holiday")
+            seen_dates.add(text)
 
 
 _ZONES: list[str] = []
