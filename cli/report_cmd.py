@@ -18,6 +18,7 @@ import policy
 
 from .common import OK, fail_usage, load_policy
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads
+from .output import emit
 
 FORMATS = ("html", "markdown", "json")
 
@@ -93,7 +94,7 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
         data = _report(pol, leads, at, engine, jobs, by_path, cohort_path, period,
                        input_format)
     text = policy.render_report(data, fmt)
-    _write(text, output)
+    emit(text, output)  # atomically; a full disk or a closed pipe as every command
     sys.exit(OK)
 
 
@@ -133,19 +134,3 @@ def _report(pol, leads: str, at: int, engine: str, jobs, by_path, cohort_path, p
         if leads != "-":
             source.raw.close()
     return data
-
-
-def _write(text: str, output: str | None) -> None:
-    try:
-        if output:
-            with open(output, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-        else:
-            sys.stdout.flush()
-            out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
-            out.write(text)
-            out.flush()
-            out.detach()
-    except OSError as exc:
-        fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
-

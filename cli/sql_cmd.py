@@ -14,6 +14,7 @@ import click
 
 from .common import OK, PROBLEMS, fail_usage, load_policy
 from .leadfile import as_of_option, local_tz_option
+from .output import emit
 
 DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres", "trino")
 
@@ -80,13 +81,5 @@ def sql(path: str, dialect: str, table: str, view: str | None, flat: str | None,
     except SqlUnsupported as exc:
         click.echo(f"error: {path}: the SQL path cannot print this policy: {exc}", err=True)
         sys.exit(PROBLEMS)
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-        except OSError as exc:
-            fail_usage(f"{output}: cannot write: {exc.strerror or exc}")
-    else:
-        sys.stdout.buffer.write(text.encode("utf-8"))
-        sys.stdout.flush()
+    emit(text, output)  # atomically; a full disk or a closed pipe as every command
     sys.exit(OK)

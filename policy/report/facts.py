@@ -29,6 +29,7 @@ from typing import IO, Any
 from policy.engine import runtime as rt
 from policy.engine.decision import Decision, LeadError
 from policy.engine.timestamps import EPOCH, Z_FORM_LENGTH, Z_FORM_MARKS, parse_timestamp
+from policy.render.escape import no_surrogates
 from policy.report.shape import Shape
 
 __all__ = ["FactWriter", "fact_columns", "facts_select", "key_text"]
@@ -232,7 +233,8 @@ class FactWriter:
         control character or other unprintable one, else a ``j`` before its JSON string
         (so a CSV field never holds a line break, and an empty text is not an empty
         field, which is null)."""
-        t = "s" + text if text.isprintable() else "j" + json.dumps(text, ensure_ascii=False)
+        t = ("s" + text if text.isprintable()  # a lone surrogate (policy text): U+FFFD
+             else "j" + json.dumps(no_surrogates(text), ensure_ascii=False))
         if len(t) > self.longest:
             self.longest = len(t)
         return t

@@ -17,8 +17,12 @@ DASH = "–"
 
 
 def to_json(report: dict[str, Any]) -> str:
-    """The report as JSON: stable key order, two-space indent, UTF-8 text."""
-    return json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    """The report as JSON: stable key order, two-space indent, UTF-8 text; U+2028,
+    U+2029, U+0085 and lone surrogates (a policy string may hold one) as ``\\u``
+    escapes, as every JSON writer of the project (:func:`json_safe`)."""
+    from policy.render.escape import json_safe
+
+    return json_safe(json.dumps(report, ensure_ascii=False, indent=2, allow_nan=False)) + "\n"
 
 
 def count(n: int | None) -> str:

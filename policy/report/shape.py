@@ -21,6 +21,7 @@ import attrs
 from policy.engine import runtime as rt
 from policy.model.calendar import WorkCalendar
 from policy.model.namespace import PolicyModel, walk_expr
+from policy.render.escape import no_surrogates
 from policy.syntax import nodes as n
 
 __all__ = ["HandoffShape", "RouteShape", "ScoreShape", "Shape", "StageShape", "parse_field_path",
@@ -60,6 +61,8 @@ class HandoffShape:
     reject_to: str | None = None
 
     def route_calendar(self, route: str | None) -> WorkCalendar | None:
+        if route is not None:
+            route = no_surrogates(route)  # as the route's name (:func:`_handoff`)
         for r in self.routes:
             if r.name == route:
                 return r.calendar
@@ -165,7 +168,9 @@ def _handoff(model: PolicyModel, h: n.Handoff, reasoner: Any) -> HandoffShape:
     agreed = reject_to = None
     for item in h.items:
         if isinstance(item, n.Route):
-            routes.append(RouteShape(item.target, model.work_calendar_for(h, item),
+            # a lone surrogate (`route "r\\ud800"`) as U+FFFD: the report's figures are
+            # computed in DuckDB, whose text is UTF-8, so its keys show it so
+            routes.append(RouteShape(no_surrogates(item.target), model.work_calendar_for(h, item),
                                      model.calendar_label(h, item)))
         elif isinstance(item, n.Sla):
             has_sla = True

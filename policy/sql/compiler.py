@@ -33,7 +33,7 @@ from policy.sql.checks import (
     timestamp_value,
 )
 from policy.sql.dialects import Dialect
-from policy.sql.errors import SqlUnsupported
+from policy.sql.errors import SqlUnsupported, refuse_lone_surrogates
 from policy.sql.handoffs import HandoffParts, default_years
 from policy.sql.sqlparts import (
     _and_all,
@@ -593,5 +593,6 @@ def build(pol, d: Dialect, opts: Options, source=None) -> exp.Select:
         source.narrow(kinds)
     b = _Build(pol.program, pol.model.schema, pol.info, d, opts, source)
     stmt = b.build()
+    refuse_lone_surrogates(stmt)  # before any engine or printer meets it
     stmt.meta["calendar_tables"] = b.cal_tables
     return stmt
