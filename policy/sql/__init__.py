@@ -80,6 +80,12 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     opts = Options(source="table", table=table, flat=flat, as_of=as_of, years=years,
                    calendars="inline", instants="native", local_tz=local_tz)
     stmt = build(pol, d, opts)
+    passes = 0
+    if dialect == "spark":  # fewer steps for Spark's analyser (policy.sql.layers)
+        from policy.sql.layers import analyser_passes, merge_steps
+
+        stmt = merge_steps(stmt)
+        passes = analyser_passes(stmt)
     from policy.engine.tabular import columns
 
     for col in columns(pol):
@@ -103,6 +109,9 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
             f"-- dialect: {dialect}; reads `{table}`; one row per lead in the tabular form "
             "(docs/warehouse.md)"]
     head += [f"-- note: {note}" for note in NOTES[dialect]]
+    if passes > 100:
+        head.append(f"-- note: a deep statement: run it with spark.sql.analyzer.maxIterations "
+                    f"at least {passes} (SET spark.sql.analyzer.maxIterations = {passes})")
     if local_tz is not None:
         head.append(f"-- timestamps without an offset are read as {local_tz} local time")
     return "\n".join(head) + "\n" + text + ";\n"

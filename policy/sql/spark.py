@@ -28,6 +28,7 @@ from policy.sql.calendars import engine_years
 from policy.sql.compiler import Options, build
 from policy.sql.dialects import dialect
 from policy.sql.engine import _NOT_JSON, BAD_UTF8, BatchEngine, Rebuilder, python_decision
+from policy.sql.layers import analyser_passes, merge_steps
 
 __all__ = ["SparkEngine", "spark_missing"]
 
@@ -50,6 +51,11 @@ _ROW_GROUP = 20_000
 #: last value of a repeated key, in the record and in every object below it, so Spark
 #: itself decides those lines as the python engine does, on a cluster too.
 _LAST_KEY_WINS = "spark.sql.variant.allowDuplicateKeys"
+
+#: The analyser's passes over a plan before it gives up ("Max iterations (100) reached
+#: for batch Resolution"); raised to what a statement's depth needs
+#: (:func:`policy.sql.layers.analyser_passes`).
+_PASSES = "spark.sql.analyzer.maxIterations"
 
 
 def spark_missing() -> str | None:
@@ -114,10 +120,17 @@ class SparkEngine(BatchEngine):
         else:  # a session the caller made: the one setting the decisions depend on
             session.conf.set(_LAST_KEY_WINS, "true")
         self.spark = session
-        stmt = build(pol, dialect("spark"),
-                     Options(source="json", as_of=as_of, years=self.years,
-                             calendars="named", instants="us", hidden=True,
-                             local_tz=getattr(pol, "local_tz", None)))
+        # fewer, wider steps (policy.sql.layers): Spark's analyser resolves about one
+        # step per two passes, and each pass walks the whole plan
+        stmt = merge_steps(build(pol, dialect("spark"),
+                                 Options(source="json", as_of=as_of, years=self.years,
+                                         calendars="named", instants="us", hidden=True,
+                                         local_tz=getattr(pol, "local_tz", None))))
+        # a policy whose scores read scores keeps a step per score: let the analyser
+        # make the passes its depth needs (it stops as soon as the plan is resolved)
+        passes = analyser_passes(stmt)
+        if passes > int(session.conf.get(_PASSES, "100")):
+            session.conf.set(_PASSES, str(passes))
         self.sql = stmt.sql(dialect="spark")
         # The staged query's python fallback decides from the lead's own text, and it
         # also takes rows the statement keeps no text for (a float, an object: see
