@@ -28,3 +28,41 @@ def eval_engines(folder: Path, leads: list, *extra: str,
                                    "--as-of", as_of, *extra])
         out[engine] = (res.exit_code, res.output)
     return out
+
+
+def assert_table_rows(pol, leads: list[dict], rows: list[tuple], as_of_us: int) -> None:
+    """The rows a printed statement gave over a table of ``leads`` equal the python
+    engine's decisions of those leads field by field in the tabular form (rows meet
+    their leads by the lead id; a table has no line numbers, and its error messages may
+    be shorter, so ``line`` and ``error`` are not compared, only that a refused lead is
+    refused, with the same problem paths)."""
+    from datetime import UTC, datetime, timedelta
+
+    from policy.engine import tabular
+    from policy.engine.decision import LeadError
+
+    lay = tabular.layout(pol)
+    kinds = {c.name: c.kind for c in lay.columns}
+    got_rows = {row[1]: dict(zip(lay.names, row, strict=True)) for row in rows}
+    assert len(got_rows) == len(rows) == len(leads)
+    as_of = datetime.fromtimestamp(as_of_us / 1_000_000, tz=UTC)
+    for lead in leads:
+        got = got_rows[lead["lead_id"]]
+        try:
+            want = pol.evaluate(lead, as_of=as_of)
+        except LeadError as exc:
+            want = exc
+        expected = tabular.row_dict(want, lay, info=pol.info, as_of=as_of_us)
+        assert (got["error"] is None) == (expected["error"] is None), (lead, got, expected)
+        for key, value in expected.items():
+            if key in ("line", "error"):
+                continue
+            g = got[key]
+            if kinds[key] == "timestamp" and g is not None:
+                g = (g.replace(tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+                    microseconds=1)
+            if kinds[key] == "list" and g is not None:
+                g = tuple(g)
+            if kinds[key] == "json":
+                value = tabular.cell_text("json", value) or None
+            assert g == value, (lead, key, value, g)

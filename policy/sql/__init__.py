@@ -32,7 +32,9 @@ NOTES = {
                   "differ); text comparisons use the column's collation (binary by default)",),
     "bigquery": ("not run by the test suite: only parsed back by sqlglot",
                  "LOWER follows BigQuery's Unicode rules (Python's İ and final Σ may differ)"),
-    "postgres": ("text ordering (<, >) follows the database collation; use a C collation "
+    "postgres": ("run with jit = off (SET jit = off, or ALTER ROLE ... SET jit = off): "
+                 "Postgres' JIT compiles this statement for minutes; needs Postgres 14+",
+                 "text ordering (<, >) follows the database collation; use a C collation "
                  "for Python's code-point order", "nested fields are JSONB (->>)",
                  "LOWER follows the database's locale (Python's İ and final Σ may differ)"),
     "trino": ("not run by the test suite: only parsed back by sqlglot",

@@ -151,6 +151,10 @@ class Dialect:
         ``Σ`` are the only ones lower-cased with it, the others by ``LOWER`` after the
         ``İ`` rule (the same text: without a ``Σ`` the expression changes nothing)."""
         def each(body: exp.Expression) -> exp.Expression:
+            if self.name in ("postgres", "bigquery"):  # no lambdas: a subquery per row
+                return exp.Array(expressions=[exp.select(body).from_(exp.Unnest(
+                    expressions=[a.copy()], alias=exp.TableAlias(
+                        this=exp.to_identifier("_l"), columns=[exp.to_identifier("e")])))])
             return exp.Transform(this=a.copy(), expression=exp.Lambda(
                 this=body, expressions=[exp.to_identifier("e")]))
 
@@ -186,10 +190,20 @@ class Dialect:
 
     def after_last(self, s: exp.Expression, sep: str) -> exp.Expression:
         """The text after the last ``sep`` in ``s`` (all of it without one)."""
-        if self.name == "duckdb":  # a regular expression cost DuckDB 3x as much
+        if self.name in ("duckdb", "postgres"):  # a regular expression cost DuckDB 3x
+            # as much; Postgres has no REGEXP_EXTRACT (SPLIT_PART's -1: Postgres 14+)
             return _call("SPLIT_PART", s, exp.Literal.string(sep), _lit(-1))
         return exp.RegexpExtract(this=s, expression=exp.Literal.string(
             f"{re.escape(sep)}([^{re.escape(sep)}]*)$"), group=_lit(1))
+
+    def affix(self, sym: str, s: exp.Expression, x: exp.Expression) -> exp.Expression:
+        """``s starts with x`` / ``s ends with x`` (``sym``); Postgres has no
+        ``ENDS_WITH``: ``RIGHT(s, LENGTH(x)) = x``."""
+        if sym == "starts with":
+            return exp.StartsWith(this=s, expression=x)
+        if self.name == "postgres":
+            return exp.EQ(this=_call("RIGHT", s, exp.Length(this=x.copy())), expression=x)
+        return exp.EndsWith(this=s, expression=x)
 
     def lower(self, s: exp.Expression) -> exp.Expression:
         """``s`` lower-cased as the python engine's ``str.lower()`` does: a text
@@ -214,13 +228,23 @@ class Dialect:
             got = _call("GET_PATH", col, exp.Literal.string(path))
             return _cast(got, kind)
         if self.nesting == "jsonb":
-            node = exp.JSONBExtractScalar(this=col, expression=exp.Literal.string(
-                "{" + ",".join(_pg_key(k) for k in keys) + "}"))
-            return _cast(node, kind)
+            return _jsonb(col, keys, kind)
         node: exp.Expression = col
         for key in keys:
             node = exp.Dot(this=node, expression=exp.to_identifier(key, quoted=True))
         return node
+
+    def json_type(self, column: str, keys: Sequence[str]) -> exp.Expression | None:
+        """The JSON kind of the value at ``column`` then ``keys`` (``string``, ``number``,
+        ``boolean``, ``array``, ``object``, ``null``; NULL when absent) where the dialect
+        keeps it (Postgres JSONB), else None (the schema's kind is taken on trust)."""
+        if self.nesting != "jsonb":
+            return None
+        col = exp.column(exp.to_identifier(column, quoted=True))
+        if keys:
+            col = exp.JSONBExtract(this=col, expression=exp.Literal.string(
+                "{" + ",".join(_pg_key(k) for k in keys) + "}"))
+        return _call("JSONB_TYPEOF", col)
 
     # -------------------------------------------------------------- time
     def now_us(self) -> exp.Expression:
@@ -303,6 +327,27 @@ def _cast(e: exp.Expression, kind: str) -> exp.Expression:
     if kind == "ARRAY":
         return e
     return exp.Cast(this=e, to=exp.DataType.build(kind))
+
+
+def _jsonb(col: exp.Expression, keys: Sequence[str], kind: str) -> exp.Expression:
+    """A nested field of a Postgres JSONB column as ``kind``: a value of another JSON kind
+    is NULL (a cast would stop the whole query), and an array its elements as text[]."""
+    path = exp.Literal.string("{" + ",".join(_pg_key(k) for k in keys) + "}")
+    text = exp.JSONBExtractScalar(this=col, expression=path)
+    if kind == "VARCHAR":
+        return _cast(text, kind)
+    node = exp.JSONBExtract(this=col.copy(), expression=path.copy())
+    want = {"DOUBLE": "number", "BOOLEAN": "boolean", "ARRAY": "array"}[kind]
+    test = exp.EQ(this=_call("JSONB_TYPEOF", node), expression=exp.Literal.string(want))
+    if kind == "ARRAY":
+        elements = exp.select(exp.column("e")).from_(exp.Table(
+            this=_call("JSONB_ARRAY_ELEMENTS_TEXT", node.copy()),
+            alias=exp.TableAlias(this=exp.to_identifier("_j"),
+                                 columns=[exp.to_identifier("e")])))
+        value: exp.Expression = exp.Array(expressions=[elements])
+    else:
+        value = _cast(text, kind)
+    return exp.Case(ifs=[exp.If(this=test, true=value)])
 
 
 def _variant_key(key: str) -> str:

@@ -82,6 +82,11 @@ class TableSource:
         kinds = self.kinds.get(path, {"string"})
         if slot == "ty":
             kind = _main_kind(kinds)
+            if self.flat is None and (len(path) > 1 or kind == "object"):
+                self.column(path, "VARCHAR")  # the names' lengths checked
+                typed = self.d.json_type(path[0], path[1:])
+                if typed is not None:  # the value's own JSON kind (Postgres JSONB)
+                    return typed
             col = self.column(path, _SQL_KIND.get(kind, "VARCHAR"))
             return _case([(exp.Is(this=col, expression=exp.null()), exp.null())], _S(kind))
         if slot == "n":

@@ -370,14 +370,13 @@ class Compiler:
             s = a.get("s")
             if s is None:
                 return exp.false()
-            cls = exp.StartsWith if sym == "starts with" else exp.EndsWith
             needles = b.items if b.items is not None else (b,)
-            parts = [_c(cls(this=self.d.lower(s), expression=self.d.lower(x.get("s"))))
+            parts = [_c(self.d.affix(sym, self.d.lower(s), self.d.lower(x.get("s"))))
                      for x in needles if x.get("s") is not None]
             if b.items is None and b.get("l") is not None:  # a list field's texts
                 hay = self.d.lower(s)
-                parts.append(self._any_text(b.get("l"), lambda e: cls(
-                    this=hay.copy(), expression=self.d.lower(e))))
+                parts.append(self._any_text(b.get("l"), lambda e: self.d.affix(
+                    sym, hay.copy(), self.d.lower(e))))
             return _or(parts)
         raise SqlUnsupported(f"the operator `{sym}` has no SQL form")
 

@@ -1,9 +1,10 @@
 -- funnel-policy: small_sql 1 sha256:5cf2a71ef5fe9fd8e67e59ed1f85d418df769ee0a982969c46f5e4ebee5fdced
 -- dialect: postgres; reads `leads`; one row per lead in the tabular form (docs/warehouse.md)
+-- note: run with jit = off (SET jit = off, or ALTER ROLE ... SET jit = off): Postgres' JIT compiles this statement for minutes; needs Postgres 14+
 -- note: text ordering (<, >) follows the database collation; use a C collation for Python's code-point order
 -- note: nested fields are JSONB (->>)
 -- note: LOWER follows the database's locale (Python's İ and final Σ may differ)
-WITH cal0_days AS (
+WITH cal0_days AS MATERIALIZED (
   SELECT
     d,
     i,
@@ -375,7 +376,7 @@ WITH cal0_days AS (
     (20816, 258, 1798581600000000, 1798668000000000),
     (20817, 259, 1798668000000000, 1798754400000000),
     (20818, 260, 1798754400000000, 1798840800000000)) AS t(d, i, c1, c2)
-), cal0_intervals AS (
+), cal0_intervals AS MATERIALIZED (
   SELECT
     i,
     o,
@@ -3532,12 +3533,12 @@ WITH cal0_days AS (
       CAST(NULL AS BIGINT),
       CAST(NULL AS BIGINT)
     )) AS t(i, o, w, n, a0_o1, a0_w1, a0_e1, a0_o2, a0_w2, a0_e2)
-), src0 AS (
+), src0 AS MATERIALIZED (
   SELECT
     CAST(NULL AS BIGINT) AS line,
     *
   FROM "leads"
-), sl AS (
+), sl AS MATERIALIZED (
   SELECT
     *,
     (
@@ -3565,14 +3566,13 @@ WITH cal0_days AS (
       CASE WHEN "unsubscribed" IS NULL THEN NULL ELSE 'boolean' END
     ) AS f3_ty,
     (
-      CAST("company" #>> '{"employees"}' AS DOUBLE PRECISION)
+      CAST(CASE
+        WHEN JSONB_TYPEOF("company" #> '{"employees"}') = 'number'
+        THEN CAST("company" #>> '{"employees"}' AS DOUBLE PRECISION)
+      END AS DOUBLE PRECISION)
     ) AS f4_n,
     (
-      CASE
-        WHEN CAST("company" #>> '{"employees"}' AS DOUBLE PRECISION) IS NULL
-        THEN NULL
-        ELSE 'number'
-      END
+      JSONB_TYPEOF("company" #> '{"employees"}')
     ) AS f4_ty,
     (
       "last_activity_at"
@@ -3620,7 +3620,7 @@ WITH cal0_days AS (
       CASE WHEN "rejected_at" IS NULL THEN NULL ELSE 'string' END
     ) AS f9_ty
   FROM src0
-), ts0 AS (
+), ts0 AS MATERIALIZED (
   SELECT
     *,
     COALESCE(
@@ -3640,7 +3640,7 @@ WITH cal0_days AS (
       FALSE
     ) AS f9_any_shape
   FROM sl
-), tp AS (
+), tp AS MATERIALIZED (
   SELECT
     *,
     "f5_any_shape" AS f5_any_ok,
@@ -4128,7 +4128,7 @@ WITH cal0_days AS (
       ELSE 0
     END AS f9_any_om
   FROM ts0
-), tv AS (
+), tv AS MATERIALIZED (
   SELECT
     *,
     CASE
@@ -4652,7 +4652,7 @@ WITH cal0_days AS (
       END
     END AS f9_any_t
   FROM tp
-), ck AS (
+), ck AS MATERIALIZED (
   SELECT
     *,
     COALESCE((
@@ -4666,13 +4666,17 @@ WITH cal0_days AS (
     ), FALSE) AS _q2,
     COALESCE((
       COALESCE("f9_ty" <> 'null', FALSE) AND "f9_any_t" IS NULL
-    ), FALSE) AS _q3,
+    ), FALSE) AS _q3
+  FROM tv
+), ck1 AS MATERIALIZED (
+  SELECT
+    *,
     FALSE AS _anys,
     (
       "_q0" OR "_q1" OR "_q2" OR "_q3"
     ) AS _anyt
-  FROM tv
-), stg AS (
+  FROM ck
+), stg AS MATERIALIZED (
   SELECT
     *,
     (
@@ -4697,18 +4701,18 @@ WITH cal0_days AS (
         NOT x IS NULL)
       ELSE CAST(ARRAY[] AS VARCHAR[])
     END AS _paths
-  FROM ck
-), df0 AS (
+  FROM ck1
+), df0 AS MATERIALIZED (
   SELECT
     *,
     (
       CASE
         WHEN COALESCE(POSITION('@' IN "f1_s") > 0, FALSE)
-        THEN LOWER(REGEXP_EXTRACT("f1_s", '@([^@]*)$', 1))
+        THEN LOWER(SPLIT_PART("f1_s", '@', -1))
       END
     ) AS d0_s
   FROM stg
-), s0a AS (
+), s0a AS MATERIALIZED (
   SELECT
     *,
     (
@@ -4731,7 +4735,7 @@ WITH cal0_days AS (
       END + CASE
         WHEN COALESCE(
           (
-            COALESCE(COALESCE(ENDS_WITH(LOWER("f1_s"), '@bigco.com'), FALSE), FALSE)
+            COALESCE(COALESCE(RIGHT(LOWER("f1_s"), LENGTH('@bigco.com')) = '@bigco.com', FALSE), FALSE)
             AND COALESCE(NOT (
               COALESCE("f3_b", FALSE)
             ), FALSE)
@@ -4775,7 +4779,7 @@ WITH cal0_days AS (
       ELSE CAST(1.0 AS DOUBLE PRECISION)
     END AS _st0
   FROM df0
-), s0b AS (
+), s0b AS MATERIALIZED (
   SELECT
     *,
     CAST(CASE
@@ -4788,12 +4792,12 @@ WITH cal0_days AS (
       END
     END AS BIGINT) AS _sr0
   FROM s0a
-), s0c AS (
+), s0c AS MATERIALIZED (
   SELECT
     *,
     CASE WHEN "_sr0" < 0 THEN 0 WHEN "_sr0" > 100 THEN 100 ELSE "_sr0" END AS sc_fit
   FROM s0b
-), unsc AS (
+), unsc AS MATERIALIZED (
   SELECT
     *,
     CASE
@@ -4807,7 +4811,7 @@ WITH cal0_days AS (
       "sc_fit" IS NULL
     ) THEN ARRAY[''] ELSE "_paths" END AS _p
   FROM s0c
-), g AS (
+), g AS MATERIALIZED (
   SELECT
     *,
     (
@@ -4848,7 +4852,7 @@ WITH cal0_days AS (
       END
     ) AS _ri
   FROM unsc
-), g1 AS (
+), g1 AS MATERIALIZED (
   SELECT
     *,
     (
@@ -4861,7 +4865,7 @@ WITH cal0_days AS (
       END
     ) AS _route0
   FROM g
-), h AS (
+), h AS MATERIALIZED (
   SELECT
     g.*,
     (

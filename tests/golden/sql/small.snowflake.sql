@@ -4748,12 +4748,16 @@ WITH cal0_days AS (
     ), FALSE) AS _q2,
     COALESCE((
       COALESCE("f9_ty" <> 'null', FALSE) AND "f9_any_t" IS NULL
-    ), FALSE) AS _q3,
+    ), FALSE) AS _q3
+  FROM tv
+), ck1 AS (
+  SELECT
+    *,
     FALSE AS _anys,
     (
       "_q0" OR "_q1" OR "_q2" OR "_q3"
     ) AS _anyt
-  FROM tv
+  FROM ck
 ), stg AS (
   SELECT
     *,
@@ -4778,7 +4782,7 @@ WITH cal0_days AS (
       )
       ELSE []
     END AS _paths
-  FROM ck
+  FROM ck1
 ), df0 AS (
   SELECT
     *,
