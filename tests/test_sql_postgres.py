@@ -164,3 +164,32 @@ def test_generated_policies_over_a_table(pg, text, data):
     for i, lead in enumerate(batch):
         lead["lead_id"] = f"L{i}"
     decide(pg, pol, batch, as_of)
+
+
+def test_a_nested_value_of_another_kind_reads_as_python_reads_it(pg):
+    """A JSONB value of another kind than the policy reads (a list or a number where it
+    compares text, text where it counts a number): no failed cast, no JSON text compared
+    as text; the python engine's decision (a comparison across kinds is false)."""
+    text = """policy kinds "Kinds"
+id lead_id
+team marketing "@acme/marketing"
+funnel lead
+score fit "Fit" owned by marketing {
+  +5 per company.size
+  +5 if company.city < "zzz"
+  +5 if company.city == "[]"
+  +5 if company.tags contains "x"
+  +5 if company.name starts with "ac"
+}
+stage lead "Lead" owned by marketing {
+}
+"""
+    pol = Policy(load_text(text))
+    leads = [{"lead_id": f"L{i}", "company": company} for i, company in enumerate([
+        {"city": [], "size": "3", "tags": "x", "name": 5},
+        {"city": 7, "size": True, "tags": {"x": 1}, "name": ["ac"]},
+        {"city": "[]", "size": 2, "tags": ["x", "y"], "name": "acme"},
+        {"city": None, "size": None, "tags": None, "name": None},
+        {},
+    ])]
+    decide(pg, pol, leads, AS_OF)

@@ -334,10 +334,11 @@ def _jsonb(col: exp.Expression, keys: Sequence[str], kind: str) -> exp.Expressio
     is NULL (a cast would stop the whole query), and an array its elements as text[]."""
     path = exp.Literal.string("{" + ",".join(_pg_key(k) for k in keys) + "}")
     text = exp.JSONBExtractScalar(this=col, expression=path)
-    if kind == "VARCHAR":
-        return _cast(text, kind)
     node = exp.JSONBExtract(this=col.copy(), expression=path.copy())
-    want = {"DOUBLE": "number", "BOOLEAN": "boolean", "ARRAY": "array"}[kind]
+    if kind == "JSON":  # the value's JSON text, whatever its kind
+        return _cast(node, "VARCHAR")
+    want = {"DOUBLE": "number", "BOOLEAN": "boolean", "ARRAY": "array",
+            "VARCHAR": "string"}[kind]
     test = exp.EQ(this=_call("JSONB_TYPEOF", node), expression=exp.Literal.string(want))
     if kind == "ARRAY":
         elements = exp.select(exp.column("e")).from_(exp.Table(

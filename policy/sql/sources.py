@@ -102,12 +102,17 @@ class TableSource:
             return self.column(path, "BOOLEAN") if "boolean" in kinds else None
         if slot in ("l", "ln", "lnum", "lbool"):
             # an ARRAY of one kind: the schema's `items` type, else text
+            if self.d.nesting == "jsonb" and len(path) > 1 and self.flat is None \
+                    and "array" not in kinds and slot in ("l", "ln"):
+                kinds = {"array"}  # JSONB knows each value's kind: a list read as one
             if "array" not in kinds or slot not in ("ln", _ITEMS.get(_items_kind(kinds), "l")):
                 return None
             col = self.column(path, "ARRAY")
             return self.d.array_length(col) if slot == "ln" else col
         if slot == "j":
-            return exp.cast(self.column(path, "VARCHAR"), "VARCHAR")
+            kind = "JSON" if self.d.nesting == "jsonb" and len(path) > 1 and \
+                self.flat is None else "VARCHAR"
+            return exp.cast(self.column(path, kind), "VARCHAR")
         if slot.startswith("bad_items"):
             return exp.Literal.number(0)  # a typed column holds items of its type
         return None
