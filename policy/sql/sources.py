@@ -102,9 +102,6 @@ class TableSource:
             return self.column(path, "BOOLEAN") if "boolean" in kinds else None
         if slot in ("l", "ln", "lnum", "lbool"):
             # an ARRAY of one kind: the schema's `items` type, else text
-            if self.d.nesting == "jsonb" and len(path) > 1 and self.flat is None \
-                    and "array" not in kinds and slot in ("l", "ln"):
-                kinds = {"array"}  # JSONB knows each value's kind: a list read as one
             if "array" not in kinds or slot not in ("ln", _ITEMS.get(_items_kind(kinds), "l")):
                 return None
             col = self.column(path, "ARRAY")
