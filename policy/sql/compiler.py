@@ -296,8 +296,7 @@ class _Build(HandoffParts):
             checks.append(exp.Coalesce(this=exp.Paren(this=cond), expressions=[false])
                           .as_(f"_q{j}", copy=False))
             qcols.append((format_path(path), _col(f"_q{j}")))
-        # what reads the checks' columns is in the next CTE: Postgres, BigQuery and Trino
-        # do not see an alias of the same SELECT list (DuckDB, Spark, Snowflake do)
+        # read in the next CTE: Postgres, BigQuery, Trino see no alias of the same list
         anys = [exp.Star(), _or_all(kcols).as_("_anys", copy=False),
                 _or_all([c for _, c in qcols]).as_("_anyt", copy=False)]
         any_schema, any_ts = _col("_anys"), _col("_anyt")
@@ -568,13 +567,9 @@ class _Build(HandoffParts):
         final = exp.select(*cols).from_("h", copy=False)
         if opts.source == "json" and opts.ordered:
             final = final.order_by(_col("line"), copy=False)
-        # Postgres inlines a CTE read once into its reader and then every column into
-        # the columns that read it: forty steps of that took its planner minutes on a
-        # four-row table. MATERIALIZED (Postgres 12+) plans each step on its own.
+        # MATERIALIZED: Postgres' planner folded the steps into one tree for minutes
         fence = True if self.d.name == "postgres" else None
-        for name, sel in self._calendar_ctes():
-            final = final.with_(name, as_=sel, materialized=fence, copy=False)
-        for name, sel in self.cte:
+        for name, sel in [*self._calendar_ctes(), *self.cte]:
             final = final.with_(name, as_=sel, materialized=fence, copy=False)
         return final
 
