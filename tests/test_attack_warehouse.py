@@ -169,3 +169,58 @@ def test_a_closed_pipe_keeps_the_exit_status(tmp_path, argv):
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert b"Traceback" not in err and b"Exception ignored" not in err and not err.strip()
+
+
+# --------------------------------------------------------------------------- Parquet names
+
+
+def _parquet(path: Path, select: str, rename: dict[str, str]) -> Path:
+    """A Parquet file of ``select`` whose column (or struct field) names are then
+    renamed in its footer, byte for byte (same lengths): DuckDB itself never writes two
+    names that differ only in case, which Spark, pandas and CRM exports do."""
+    import duckdb
+
+    con = duckdb.connect()
+    raw = path.with_suffix(".raw")
+    con.execute(f"COPY ({select}) TO '{raw}' (FORMAT parquet)")
+    data = raw.read_bytes()
+    for old, new in rename.items():
+        assert len(old) == len(new) and data.count(old.encode()) >= 1
+        data = data.replace(old.encode(), new.encode())
+    path.write_bytes(data)
+    got = [r[0] for r in con.execute(f"SELECT name FROM parquet_schema('{path}')").fetchall()]
+    assert all(new in got for new in rename.values()), got
+    return path
+
+
+@pytest.mark.parametrize(("select", "rename", "named"), [
+    # was read with `email` renamed `email_1`: the lead had no `email`, silently
+    ("SELECT 'a' AS lead_id, 'n' AS \"Email\", 'y' AS qmail", {"qmail": "email"},
+     "the columns `Email` and `email` differ only in case"),
+    ("SELECT 'a' AS lead_id, {'Email': 'n', 'qmail': 'y'} AS s, 'y' AS email",
+     {"qmail": "email"}, "the columns `s.Email` and `s.email` differ only in case"),
+    # was DuckDB's "Binder Error: Option file_row_number adds column …"
+    ("SELECT 'a' AS lead_id, 'y' AS email, 1 AS file_row_number", {},
+     "the column `file_row_number` has the name of the column DuckDB numbers the rows by"),
+])
+@pytest.mark.parametrize(("command", "engine"), [("eval", "python"), ("eval", "duckdb"),
+                                                 ("report", "python"), ("report", "duckdb")])
+def test_parquet_names_duckdb_cannot_read_as_written_are_refused(tmp_path, select, rename,
+                                                                  named, command, engine):
+    folder = _folder(tmp_path, "pl", PLAIN)
+    leads = _parquet(tmp_path / "l.parquet", select, rename)
+    proc = _funnel(command, str(folder), str(leads), "--engine", engine, "--as-of", AS_OF)
+    assert proc.returncode == 2 and proc.stdout == ""
+    line = _one_line(proc.stderr)
+    assert line.startswith(f"funnel: {leads}: cannot read as Parquet: {named}")
+
+
+def test_names_that_differ_outside_ascii_case_are_two_columns(tmp_path):
+    # DuckDB folds ASCII letters only: `É` and `é` are two names, both read
+    folder = _folder(tmp_path, "pl", PLAIN.replace("email ==", "`é` =="))
+    leads = _parquet(tmp_path / "l.parquet", "SELECT 'a' AS lead_id, 'x' AS email, "
+                     "'n' AS \"É\", 'y' AS \"ê\"", {"ê": "é"})
+    for engine in ("python", "duckdb"):
+        proc = _funnel("eval", str(folder), str(leads), "--engine", engine, "--as-of", AS_OF)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["stage"] == "b"

@@ -29,7 +29,7 @@ from policy.sql.quoting import sql_string as _quote
 from policy.sql.sources import DuckJson, _call, _case, _duck_path, _lam
 
 __all__ = ["LINE", "ParquetSource", "ParquetWriter", "atomic_target", "finite", "json_select",
-           "parquet_batches", "parquet_types", "parse_type", "row_fields"]
+           "parquet_batches", "parquet_types", "parse_type", "row_fields", "unreadable_names"]
 
 #: 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z, and a day, in µs
 _FIRST_US = -62_135_596_800_000_000
@@ -421,9 +421,51 @@ def atomic_target(target: str) -> Iterator[str]:
 
 
 def parquet_types(con: Any, path: str) -> list[tuple[str, str]]:
-    """(column, DuckDB type text) of a Parquet file, in order."""
+    """(column, DuckDB type text) of a Parquet file, in order.
+
+    Raises ``duckdb.InvalidInputException`` (read as "cannot read as Parquet: …" by
+    every caller) for names DuckDB cannot read as written (:func:`unreadable_names`)."""
+    why = unreadable_names(con.execute(
+        f"SELECT name, num_children FROM parquet_schema({_quote(path)})").fetchall())
+    if why is not None:
+        import duckdb
+
+        raise duckdb.InvalidInputException(why)
     rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_quote(path)})").fetchall()
     return [(r[0], r[1]) for r in rows]
+
+
+def unreadable_names(schema: Sequence[tuple[str, int | None]]) -> str | None:
+    """Why the names of a Parquet schema (``parquet_schema``'s (name, num_children)
+    rows: depth first, the root first) cannot be read as written, or None.
+
+    DuckDB's names are case-insensitive (ASCII letters only): of two columns, or two
+    fields of one struct, whose names differ only in case, it renames the second
+    (``email`` beside ``Email`` became ``email_1``), so the lead silently lost that
+    field. And ``file_row_number``, the column DuckDB numbers the rows by, cannot
+    also be a column of the file. Both are refused, by name."""
+    fold = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+    # (the dotted path of the group, the names seen in it, children still to come)
+    stack: list[tuple[str, dict[str, str], int]] = [("", {}, int(schema[0][1] or 0))]
+    for name, children in schema[1:]:
+        while stack and stack[-1][2] == 0:
+            stack.pop()
+        if not stack:
+            break
+        prefix, seen, left = stack[-1]
+        stack[-1] = (prefix, seen, left - 1)
+        key = name.translate(fold)
+        if not prefix and key == "file_row_number":
+            return (f"the column `{name}` has the name of the column DuckDB numbers the "
+                    "rows by; rename it")
+        if key in seen:
+            return (f"the columns `{prefix}{seen[key]}` and `{prefix}{name}` differ only "
+                    "in case, which DuckDB reads as one name (it would rename the second "
+                    "and the lead would lose it); rename one of them")
+        seen[key] = name
+        if children:
+            stack.append((f"{prefix}{name}.", {}, int(children)))
+    return None
 
 
 def row_fields(cols: Sequence[tuple[str, str]], table: str | None = None) -> str:
