@@ -224,3 +224,55 @@ def test_names_that_differ_outside_ascii_case_are_two_columns(tmp_path):
         proc = _funnel("eval", str(folder), str(leads), "--engine", engine, "--as-of", AS_OF)
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout)["stage"] == "b"
+
+
+# --------------------------------------------------------------------------- --view names
+
+SQL_DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres", "trino")
+
+
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
+@pytest.mark.parametrize("view", ["order", "select", "values", "crm.from", "group.table",
+                                  "main.window", "qualify", "lead_decisions", "crm.Lead_Out"])
+def test_a_view_named_by_a_reserved_word_parses_back_as_that_name(dialect, view):
+    # `CREATE OR REPLACE VIEW select AS …` did not parse in Spark, Snowflake and
+    # Postgres (and `values` not in DuckDB); `order` parsed in sqlglot, not in Postgres
+    import sqlglot
+    from sqlglot import exp
+
+    import policy
+    from policy.sql import to_sql
+
+    pol = policy.load(Path(__file__).parent / "golden" / "sql" / "small.funnel")
+    text = to_sql(pol, dialect=dialect, table="crm.leads", view=view, years=(2026, 2026))
+    tree = sqlglot.parse_one(text, read=dialect)
+    assert isinstance(tree, exp.Create)
+    table = tree.this
+    assert [p.name for p in table.parts] == view.split(".")
+    for part, ident in zip(view.split("."), table.parts, strict=True):
+        if part in {"lead_decisions", "crm", "Lead_Out"}:
+            # a plain name stays unquoted, so the warehouse folds its case as usual
+            assert not ident.args.get("quoted")
+        if part in {"order", "select", "from"}:
+            assert ident.args.get("quoted")
+
+
+def test_a_view_named_by_reserved_words_runs_in_duckdb():
+    import duckdb
+
+    import policy
+    from policy.sql import to_sql
+
+    pol = policy.load(Path(__file__).parent / "golden" / "sql" / "small.funnel")
+    con = duckdb.connect()
+    con.execute('CREATE SCHEMA "group"')
+    con.execute('CREATE TABLE "group"."order" (lead_id VARCHAR, email VARCHAR, job_level VARCHAR, '
+                "visits DOUBLE, unsubscribed BOOLEAN, competitor BOOLEAN, mql_at VARCHAR, "
+                "last_activity_at VARCHAR, company STRUCT(employees DOUBLE), accepted_at VARCHAR, "
+                "rejected_at VARCHAR, rejection_reason VARCHAR)")
+    con.execute("""INSERT INTO "group"."order" (lead_id, email) VALUES ('a', 'x@y.z')""")
+    for view in ("values", "group.select", "main.window"):
+        con.execute(to_sql(pol, dialect="duckdb", table="group.order", view=view,
+                           years=(2026, 2026)))
+        name = ".".join(f'"{p}"' for p in view.split("."))
+        assert con.execute(f"SELECT lead, stage FROM {name}").fetchall() == [("a", "lead")]

@@ -58,6 +58,63 @@ def check_arguments(*, table: str = "leads", view: str | None = None,
         raise SqlUnsupported(f"--years {years[0]}..{years[1]}: the first year is after the last")
 
 
+#: Reserved words of the dialects whose sqlglot printer does not quote them (it quotes
+#: DuckDB's, BigQuery's and Trino's): `CREATE VIEW order AS` is a syntax error there.
+_RESERVED = {
+    "postgres": frozenset("""all analyse analyze and any array as asc asymmetric authorization
+        binary both case cast check collate collation column concurrently constraint create
+        cross current_catalog current_date current_role current_schema current_time
+        current_timestamp current_user default deferrable desc distinct do else end except
+        false fetch for foreign freeze from full grant group having ilike in initially inner
+        intersect into is isnull join lateral leading left like limit localtime
+        localtimestamp natural not notnull null offset on only or order outer overlaps
+        placing primary references returning right select session_user similar some
+        symmetric system_user table tablesample then to trailing true union unique user
+        using variadic verbose when where window with""".split()),
+    "snowflake": frozenset("""account all alter and any as between by case cast check column
+        connect connection constraint create cross current current_date current_time
+        current_timestamp current_user database delete distinct drop else exists false
+        following for from full grant group gscluster having ilike in increment inner insert
+        intersect into is issue join lateral left like localtime localtimestamp minus
+        natural not null of on or order organization qualify regexp revoke right rlike row
+        rows sample schema select set some start table tablesample then to trigger true
+        try_cast union unique update using values view when whenever where with""".split()),
+    "spark": frozenset("""all and any anti as authorization both case cast check collate
+        column constraint create cross current_date current_time current_timestamp
+        current_user distinct else end escape except false fetch filter for foreign from
+        full grant group having in inner intersect into is join lateral leading left minus
+        natural not null offset on only or order outer overlaps primary references right
+        select semi session_user some table then time to trailing union unique unknown user
+        using values when where with""".split()),
+}
+
+
+def _view_name(view: str, dialect: str) -> Any:
+    """``--view NAME`` as a sqlglot table: each part as typed (so the warehouse folds its
+    case as it folds any unquoted name), quoted only where it is a reserved word of the
+    dialect or would not read back as itself (`--view order`, `--view crm.values`)."""
+    import sqlglot
+    from sqlglot import exp
+
+    parts = []
+    for part in view.split("."):
+        ident = exp.to_identifier(part)
+        if part.lower() in _RESERVED.get(dialect, ()):
+            ident = exp.to_identifier(part, quoted=True)
+        else:
+            try:
+                back = sqlglot.parse_one(f"CREATE VIEW {ident.sql(dialect)} AS SELECT 1",
+                                         read=dialect)
+                same = isinstance(back, exp.Create) and back.this.name == part
+            except sqlglot.errors.ParseError:
+                same = False
+            if not same:
+                ident = exp.to_identifier(part, quoted=True)
+        parts.append(ident)
+    return exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                     catalog=parts[-3] if len(parts) > 2 else None)
+
+
 def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str | None = None,
            flat: str | None = None, as_of: int | None = None,
            years: tuple[int, int] | None = None, pretty: bool = True) -> str:
@@ -98,7 +155,7 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     from sqlglot import exp
 
     if view is not None:
-        stmt = exp.Create(this=exp.to_table(view), kind="VIEW", expression=stmt,
+        stmt = exp.Create(this=_view_name(view, dialect), kind="VIEW", expression=stmt,
                           replace=True)
     text = stmt.sql(dialect=dialect, pretty=pretty)
     info = pol.info
