@@ -36,7 +36,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from policy.engine.decision import LeadError, PolicyInfo
 from policy.engine.record_text import RecordEncoder
-from policy.render.escape import csv_text, json_safe, terminal
+from policy.render.escape import csv_text, json_safe, term_cut, term_pad, term_width, terminal
 
 if TYPE_CHECKING:
     from policy.engine import tabular
@@ -347,8 +347,10 @@ class TableWriter(Writer):
         caps = [10**9 if key in _UNCUT else 8 if key.startswith("score_") else
                 60 if key == "@notes" else 32 if key == "@stage" else 20
                 for _, key in self._cols]
+        # widths in terminal columns: a CJK character takes two, a combining mark none
         self._widths = [
-            min(cap, max(len(head[i]), *(len(r[i]) for r in rows))) if rows else len(head[i])
+            min(cap, max(term_width(head[i]), *(term_width(r[i]) for r in rows))) if rows
+            else term_width(head[i])
             for i, cap in enumerate(caps)
         ]
         self._emit(head)
@@ -357,18 +359,18 @@ class TableWriter(Writer):
             self._emit(row)
 
     def _emit(self, row: list[str]) -> None:
-        widths = self._widths or [len(c) for c in row]
+        widths = self._widths or [term_width(c) for c in row]
         cells = []
         last = len(row) - 1
         for i, (text, width) in enumerate(zip(row, widths, strict=True)):
             if self._cols[i][1] in _UNCUT:
-                if len(text) > width:
-                    widths[i] = len(text)  # never cut: the column widens from here on
-                cells.append(text.rjust(widths[i]) if i == 0 else text.ljust(widths[i]))
+                if term_width(text) > width:
+                    widths[i] = term_width(text)  # never cut: widens from here on
+                cells.append(term_pad(text, widths[i], right=i == 0))
                 continue
-            if len(text) > width and i != last:
-                text = text[: width - 1] + "…"
-            cells.append(text if i == last else text.ljust(width))
+            if i != last:
+                text = term_pad(term_cut(text, width), width)
+            cells.append(text)
         self.out.write("  ".join(cells).rstrip() + "\n")  # type: ignore[union-attr]
 
 

@@ -40,6 +40,9 @@ __all__ = [
     "md_text",
     "no_surrogates",
     "terminal",
+    "term_cut",
+    "term_pad",
+    "term_width",
     "visible",
     "xml_attr",
     "xml_text",
@@ -176,3 +179,40 @@ def json_safe(encoded: str) -> str:
     if encoded.isascii():
         return encoded
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", encoded)
+
+
+def term_width(text: str) -> int:
+    """The columns ``text`` (already :func:`terminal`-safe) takes in a terminal: two for
+    an East Asian wide or fullwidth character (CJK, most emoji), none for a combining
+    mark or a format character (U+0301, a zero-width space), one for the rest."""
+    if text.isascii():
+        return len(text)
+    return sum(_char_width(c) for c in text)
+
+
+def _char_width(c: str) -> int:
+    import unicodedata
+
+    if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+
+
+def term_cut(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` columns, with ``…`` where it was cut."""
+    if term_width(text) <= width:
+        return text
+    used, out = 0, []
+    for c in text:
+        w = _char_width(c)
+        if used + w > width - 1:
+            break
+        out.append(c)
+        used += w
+    return "".join(out) + "…"
+
+
+def term_pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` columns (on the left with ``right``)."""
+    pad = " " * max(0, width - term_width(text))
+    return pad + text if right else text + pad
