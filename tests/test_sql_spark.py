@@ -298,3 +298,75 @@ def test_spark_reads_keys_with_quotes_and_backslashes(spark_engine, tmp_path):
                                "--spark-master", "local[2]"])
     assert res.exit_code == 2
     assert "no way to write a key with both" in res.stderr
+
+
+def test_funnel_eval_engine_spark_says_only_the_tools_own_words(tmp_path):
+    """In a fresh process (the JVM starts there): standard error holds the python
+    engine's summary and nothing of Java's, the launcher's or Spark's log (before:
+    "WARNING: Using incubator modules", "Using Spark's default log4j profile", "Setting
+    default log level", WARN lines of Utils and NativeCodeLoader); standard output the
+    same bytes."""
+    import subprocess
+    import sys
+
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("\n".join(_leads(30) + _ODD[:3]) + "\n", encoding="utf-8")
+    outs = {}
+    for engine in ("python", "spark"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "funnel_cli.main", "eval", str(SMALL), str(leads),
+             "--as-of", "2026-12-01T16:00:00Z", "--engine", engine,
+             "--spark-master", "local[1]"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        outs[engine] = (proc.returncode, proc.stdout, proc.stderr)
+    assert outs["spark"] == outs["python"]
+    assert outs["python"][0] == 1 and outs["python"][2].startswith("4 of 33 leads refused")
+    assert len(outs["spark"][2].splitlines()) == 1
+
+
+#: CSV rows the python reader refuses, beside rows it takes: a number cell that is not
+#: a number, one past a double's range, a boolean that is none, a timestamp that is
+#: none, an object cell that is not JSON, a row with a cell too many and one too few.
+_CSV = ("lead_id,email,job_level,visits,unsubscribed,competitor,company.employees,mql_at\n"
+        "C1,a@BigCo.com,vp,7,false,false,5000,2026-11-30T14:00:00Z\n"
+        "C2,b@gmail.com,ic,seven,false,false,10,\n"
+        "C3,c@BigCo.com,vp,1e400,no,false,10,2026-11-30T14:00:00Z\n"
+        "C4,d@BigCo.com,vp,3,maybe,false,10,2026-11-30T14:00:00Z\n"
+        "C5,e@BigCo.com,vp,3,no,false,10,yesterday\n"
+        'C6,f@BigCo.com,vp,3,no,false,"{""a"": ",2026-11-30T14:00:00Z\n'
+        "C7,g@BigCo.com,vp,3,no,false,10,2026-11-30T14:00:00Z,extra\n"
+        "C8,h@BigCo.com,vp\n"
+        "C9,i@BigCo.com,VP,-0.0,YES,0,1e2,2026-11-30 10:00\n")
+
+#: JSON Lines the python reader refuses: broken JSON, a number past a double's range
+#: (in the record and below), a key repeated (the last one wins: not refused, but the
+#: repeated key decides), a record that is not an object, and a line of spaces (no
+#: record).
+_JSONL = ['{"lead_id": "J1", "email": "a@BigCo.com", "visits": 7}',
+          '{"lead_id": "J2", "email": ',
+          '{"lead_id": "J3", "visits": 1e999}',
+          '{"lead_id": "J4", "company": {"employees": -1e400}}',
+          '{"lead_id": "J5", "visits": 1, "visits": "many"}',
+          '{"lead_id": "J6", "visits": "many", "visits": 30, "job_level": "vp",'
+          ' "email": "x@BigCo.com"}',
+          '   ', '"just text"', '{"lead_id": "J7", "visits": 3} trailing',
+          '{"lead_id": "J8", "email": "a@b.com", "mql_at": "2026-02-30T10:00:00Z"}']
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_spark_refuses_the_lines_python_refuses(spark_engine, tmp_path, kind):
+    """CSV and JSON Lines with refused records: the same error records (lines, problem
+    paths, messages), the same summary on standard error, the same exit status, in
+    every output format."""
+    leads = tmp_path / f"leads.{kind}"
+    leads.write_text(_CSV if kind == "csv" else "\n".join(_JSONL) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    for fmt in ("jsonl", "csv"):
+        outs = []
+        for engine in ("python", "spark"):
+            res = runner.invoke(main, ["eval", str(SMALL), str(leads), "--format", fmt,
+                                       "--as-of", "2026-12-01T16:00:00Z", "--engine", engine,
+                                       "--spark-master", "local[2]"])
+            outs.append((res.exit_code, res.stdout, res.stderr))
+        assert outs[1] == outs[0], (kind, fmt)
+        assert outs[0][0] == 1 and "leads refused" in outs[0][2]

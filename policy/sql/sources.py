@@ -406,8 +406,23 @@ class SparkJson:
 
     def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
         keep = [exp.column("line"), exp.column("txt")]
-        parsed = exp.select(*keep, _call("TRY_PARSE_JSON", exp.column("txt"))
-                            .as_("_doc", copy=False)).from_(self.relation, copy=False)
+        # Spark's parser stops after the first value and ignores what follows it
+        # (`{"a": 1} x`, `{"a": 1}{"b": 2}`, `{"a": 1}}`), which the python reader
+        # refuses ("Extra data"): the text is parsed as `[text,0]`, and only a parse
+        # that ends in that 0 as the second and last item holds the record
+        wrapped = exp.select(*keep, _call("TRY_PARSE_JSON", exp.func(
+            "CONCAT", _S("["), exp.column("txt"), _S(",0]"))).as_("_w", copy=False)
+        ).from_(self.relation, copy=False)
+        w = exp.column("_w")
+        whole = exp.and_(
+            exp.Is(this=_call("TRY_VARIANT_GET", w, _S("$[2]"), _S("variant")),
+                   expression=exp.null()),
+            exp.EQ(this=_call("TRY_VARIANT_GET", w, _S("$[1]"), _S("int")),
+                   expression=exp.Literal.number(0)))
+        parsed = exp.select(*keep, _case([(whole, _call("VARIANT_GET", w, _S("$[0]"),
+                                                        _S("variant")))])
+                            .as_("_doc", copy=False)).from_(wrapped.subquery("rw"),
+                                                            copy=False)
         typed = exp.select(*keep, exp.column("_doc"),
                            _call("SCHEMA_OF_VARIANT", exp.column("_doc"))
                            .as_("_doctype", copy=False)).from_(parsed.subquery("r0"),

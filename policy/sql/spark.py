@@ -58,6 +58,40 @@ _LAST_KEY_WINS = "spark.sql.variant.allowDuplicateKeys"
 _PASSES = "spark.sql.analyzer.maxIterations"
 
 
+def _settings(master: str) -> dict[str, str]:
+    """The session the engine starts: its master and settings."""
+    return {
+        "spark.master": master, "spark.app.name": "funnel-policy",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.ansi.enabled": "false",
+        "spark.sql.legacy.sizeOfNull": "false",
+        _LAST_KEY_WINS: "true",
+        # the driver holds the plans of a ~300 KB statement (analysed, optimised,
+        # physical): Spark's default 1 GB heap ran out on rules/ after a few runs in one
+        # process
+        "spark.driver.memory": DRIVER_MEMORY,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        # the decision is one wide expression per column: Java code generation for it
+        # outgrows the JVM's 64 KB method limit and only costs time before Spark falls
+        # back to interpreting it
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+        "spark.sql.shuffle.partitions": "4",
+        # the staged input is one Parquet file of small row groups: split it so that
+        # every core has tasks (at Spark's default 128 MB, 100,000 leads were one task
+        # on one core)
+        "spark.sql.files.maxPartitionBytes": _SPLIT_BYTES,
+        # planning the ~300 KB statement costs more than running it on a million
+        # leads: skip the optimiser's passes that find nothing in it (no partitioned
+        # table to prune, no constraint worth inferring; both cost seconds per plan on
+        # a statement this size), and adaptive execution, which plans again per stage
+        "spark.sql.adaptive.enabled": "false",
+        "spark.sql.optimizer.dynamicPartitionPruning.enabled": "false",
+        "spark.sql.constraintPropagation.enabled": "false",
+    }
+
+
 def spark_missing() -> str | None:
     """Why the Spark engine cannot run here (None: it can)."""
     try:
@@ -78,7 +112,6 @@ class SparkEngine(BatchEngine):
 
     def __init__(self, pol: Any, *, as_of: int, master: str = "local[*]",
                  years: tuple[int, int] | None = None, session: Any = None):
-        from pyspark.sql import SparkSession
         from pyspark.sql.functions import broadcast
 
         from policy.engine.timestamps import to_datetime
@@ -87,36 +120,7 @@ class SparkEngine(BatchEngine):
         self.as_of = as_of
         self.years = years or engine_years(to_datetime(as_of).year)
         if session is None:
-            session = _started(SparkSession.builder.master(master).appName("funnel-policy")
-                       .config("spark.sql.session.timeZone", "UTC")
-                       .config("spark.sql.ansi.enabled", "false")
-                       .config("spark.sql.legacy.sizeOfNull", "false")
-                       .config(_LAST_KEY_WINS, "true")
-                       # the driver holds the plans of a ~300 KB statement (analysed,
-                       # optimised, physical): Spark's default 1 GB heap ran out on
-                       # rules/ after a few runs in one process
-                       .config("spark.driver.memory", DRIVER_MEMORY)
-                       .config("spark.ui.enabled", "false")
-                       .config("spark.ui.showConsoleProgress", "false")
-                       # the decision is one wide expression per column: Java code
-                       # generation for it outgrows the JVM's 64 KB method limit and
-                       # only costs time before Spark falls back to interpreting it
-                       .config("spark.sql.codegen.wholeStage", "false")
-                       .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-                       .config("spark.sql.shuffle.partitions", "4")
-                       # the staged input is one Parquet file of small row groups:
-                       # split it so that every core has tasks (at Spark's default
-                       # 128 MB, 100,000 leads were one task on one core)
-                       .config("spark.sql.files.maxPartitionBytes", _SPLIT_BYTES)
-                       # planning the ~300 KB statement costs more than running it on
-                       # a million leads: skip the optimiser's passes that find nothing
-                       # in it (no partitioned table to prune, no constraint worth
-                       # inferring; both cost seconds per plan on a statement this
-                       # size), and adaptive execution, which plans again per stage
-                       .config("spark.sql.adaptive.enabled", "false")
-                       .config("spark.sql.optimizer.dynamicPartitionPruning.enabled", "false")
-                       .config("spark.sql.constraintPropagation.enabled", "false"))
-            session.sparkContext.setLogLevel("ERROR")
+            session = _started(_settings(master))
         else:  # a session the caller made: the one setting the decisions depend on
             session.conf.set(_LAST_KEY_WINS, "true")
         self.spark = session
@@ -372,8 +376,17 @@ def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _started(builder: Any) -> Any:
-    """``builder.getOrCreate()``, leaving nothing behind when Ctrl-C ends the start.
+def _started(settings: dict[str, str]) -> Any:
+    """A Spark session with ``settings``, its JVM quiet, leaving nothing behind when
+    Ctrl-C ends the start.
+
+    The JVM's standard output and error go to the null device: a user of ``funnel
+    eval --engine spark`` sees the tool's own messages only, not Java's ("WARNING:
+    Using incubator modules"), the launcher's ("Using Spark's default log4j profile",
+    "Setting default log level") or Spark's WARN lines (a loopback host name, no
+    native Hadoop library), and nothing of it can reach the decisions on standard
+    output. A failure still reaches Python as an exception (the SQL's errors), which
+    the engine reports.
 
     Python's temporary folder is a listed scratch folder (policy.io.atomic) meanwhile:
     PySpark's gateway start makes a folder there and removes it only when the start
@@ -386,6 +399,14 @@ def _started(builder: Any) -> Any:
     import tempfile
     import threading
 
+    from pyspark.sql import SparkSession
+
+    def session() -> Any:
+        _quiet_jvm(settings)
+        started = SparkSession.builder.config(map=settings).getOrCreate()
+        started.sparkContext.setLogLevel("ERROR")
+        return started
+
     own = (threading.current_thread() is threading.main_thread()
            and signal.getsignal(signal.SIGINT) not in (signal.default_int_handler,
                                                        signal.SIG_DFL, signal.SIG_IGN))
@@ -393,12 +414,12 @@ def _started(builder: Any) -> Any:
         before, tempfile.tempdir = tempfile.tempdir, folder
         try:
             if not own:
-                return builder.getOrCreate()
+                return session()
             done: dict[str, Any] = {}
 
             def start() -> None:
                 try:
-                    done["session"] = builder.getOrCreate()
+                    done["session"] = session()
                 except BaseException as exc:  # noqa: BLE001 - raised again below
                     done["error"] = exc
 
@@ -410,6 +431,26 @@ def _started(builder: Any) -> Any:
             return done["session"]
         finally:
             tempfile.tempdir = before
+
+
+def _quiet_jvm(settings: dict[str, str]) -> None:
+    """Start PySpark's JVM with ``settings`` (those a JVM takes at its start, such as
+    the driver's memory, among them) and its standard output and error on the null
+    device, through PySpark's own ``launch_gateway(popen_kwargs=...)``; nothing when
+    this process runs a JVM already (a session started before, or ``spark-submit``)."""
+    import subprocess
+
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    if SparkContext._gateway is not None or "PYSPARK_GATEWAY_PORT" in os.environ:
+        return
+    conf = SparkConf()
+    for key, value in settings.items():
+        conf.set(key, value)
+    gateway = launch_gateway(conf, popen_kwargs={"stdout": subprocess.DEVNULL,
+                                                 "stderr": subprocess.DEVNULL})
+    SparkContext._ensure_initialized(gateway=gateway)
 
 
 def _remove(con: Any, path: str) -> None:
