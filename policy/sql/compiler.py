@@ -578,7 +578,8 @@ def build(pol, d: Dialect, opts: Options, source=None) -> exp.Select:
 
     ``pol`` is a loaded :class:`policy.Policy`: its intermediate form (``pol.program``)
     is compiled, its schema (``pol.model.schema``) checked, its ``info`` printed."""
-    from policy.sql.sources import DuckJson, SparkJson, TableSource, field_kinds
+    from policy.sql.sources import DuckJson, SparkJson
+    from policy.sql.table import TableSource, field_kinds
 
     if source is None:
         if opts.source == "json":

@@ -1,0 +1,201 @@
+"""Lead fields as the columns of a warehouse table (``funnel sql``, ``Policy.sql``).
+
+:class:`TableSource` gives the slots of :mod:`policy.sql.values` (see
+:mod:`policy.sql.sources`) from a table's own columns: a lead field is a column; a
+nested field is the dialect's structured access (STRUCT, OBJECT/VARIANT, JSONB) or,
+with ``flat``, the column ``company`` + SEP + ``employees`` (an object is then there
+when a column below it is not NULL, as the python CSV reader nests ``a.b`` headers).
+The kind of a column comes from the schema, else from the type the intermediate form
+gives the field (:func:`field_kinds`). A NULL column is a missing field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from policy.engine import ir
+from policy.sql.dialects import Dialect
+from policy.sql.sources import _S, _call, _case, _n
+from policy.sql.values import SqlUnsupported
+
+__all__ = ["TableSource", "field_kinds"]
+
+
+class TableSource:
+    """Lead fields as columns of ``table``; kinds from ``kinds`` (path -> kind set)."""
+
+    json_text = False
+
+    def __init__(self, d: Dialect, table: str, kinds: dict, flat: str | None,
+                 timestamps: Sequence[tuple[str, ...]] = ()):
+        self.d = d
+        self.table = table
+        self.kinds = kinds
+        self.flat = flat
+        #: the timestamp fields: DuckDB reads a native TIMESTAMP/DATE column's text
+        self.timestamps = frozenset(timestamps)
+        #: the paths the statement reads (set by :meth:`base`, before any slot is built)
+        self.paths: tuple[tuple[str, ...], ...] = ()
+
+    def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
+        self.paths = tuple(paths)
+        parts = [_n(p) for p in self.table.split(".")]
+        t = exp.Table(this=parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                      catalog=parts[-3] if len(parts) > 2 else None)
+        line = exp.cast(exp.null(), "BIGINT").as_("line", copy=False)
+        return exp.select(line, exp.Star()).from_(t, copy=False)
+
+    def column(self, path: tuple[str, ...], kind: str) -> exp.Expression:
+        if self.flat is not None:
+            name = self.flat.join(path)
+            why = self.d.too_long(name)
+            if why is not None:
+                raise SqlUnsupported(f"the column `{name}` is {why}")
+            return exp.column(exp.to_identifier(name, quoted=True))
+        for key in path:
+            why = self.d.too_long(key)
+            if why is not None:
+                raise SqlUnsupported(f"the column `{key}` is {why}")
+        return self.d.field(path[0], path[1:], kind)
+
+    def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
+        if not path:  # the row itself: a lead is an object
+            return _S("object") if slot == "ty" else None
+        kinds = self.kinds.get(path, {"string"})
+        below = self._flat_below(path)
+        if below:  # --flat: no column holds an object; it is there when a field below is
+            if slot != "ty":
+                return None
+            return _case([(exp.or_(*[exp.Not(this=exp.Is(this=c, expression=exp.null()))
+                                     for c in below]), _S("object"))])
+        if slot == "ty":
+            kind = _main_kind(kinds)
+            if self.flat is None and (len(path) > 1 or kind == "object"):
+                self.column(path, "VARCHAR")  # the names' lengths checked
+                typed = self.d.json_type(path[0], path[1:])
+                if typed is not None:  # the value's own JSON kind (Postgres JSONB)
+                    return typed
+            col = self.column(path, _SQL_KIND.get(kind, "VARCHAR"))
+            return _case([(exp.Is(this=col, expression=exp.null()), exp.null())], _S(kind))
+        if slot == "n":
+            if kinds & {"number", "integer"}:
+                return exp.cast(self.column(path, "DOUBLE"), "DOUBLE")
+            return None
+        if slot == "s":
+            if "string" not in kinds:
+                return None
+            col = self.column(path, "VARCHAR")
+            return _duck_text(col) if path in self.timestamps and self.d.name == "duckdb" else col
+        if slot == "b":
+            return self.column(path, "BOOLEAN") if "boolean" in kinds else None
+        if slot in ("l", "ln", "lnum", "lbool"):
+            # an ARRAY of one kind: the schema's `items` type, else text
+            if "array" not in kinds or slot not in ("ln", _ITEMS.get(_items_kind(kinds), "l")):
+                return None
+            col = self.column(path, "ARRAY")
+            return self.d.array_length(col) if slot == "ln" else col
+        if slot == "j":
+            kind = "JSON" if self.d.nesting == "jsonb" and len(path) > 1 and \
+                self.flat is None else "VARCHAR"
+            return exp.cast(self.column(path, kind), "VARCHAR")
+        if slot.startswith("bad_items"):
+            return exp.Literal.number(0)  # a typed column holds items of its type
+        return None
+
+
+    def _flat_below(self, path: tuple[str, ...]) -> list[exp.Expression]:
+        """With ``flat``, the columns of the fields below ``path`` (those the statement
+        reads or the schema names), as the python CSV reader nests ``a.b`` headers: an
+        object is there when one of its cells is; without ``flat``, none."""
+        if self.flat is None:
+            return []
+        known = {*self.kinds, *self.paths, *self.timestamps}
+        below = sorted(p for p in known if len(p) > len(path) and p[:len(path)] == path)
+        leaves = [p for p in below if not any(len(q) > len(p) and q[:len(p)] == p
+                                              for q in below)]
+        return [self.column(p, "VARCHAR") for p in leaves]
+
+
+def _duck_text(col: exp.Expression) -> exp.Expression:
+    """A timestamp field's text whatever the column's type, so the statement binds over
+    native columns too: a VARCHAR is itself (DuckDB folds the CASE away), and any other
+    type its text, which the statement then parses as it parses a text column —
+    ``TIMESTAMP`` and ``TIMESTAMP_NS`` (no offset: UTC, or ``--local-tz``) and ``DATE``
+    as DuckDB writes them, and a ``TIMESTAMP WITH TIME ZONE`` its UTC instant to the
+    microsecond (its own text is in the session's zone, whose offset may have seconds)."""
+    instant = exp.TryCast(this=col.copy(), to=exp.DataType.build("TIMESTAMPTZ"))
+    tz = _call("STRFTIME", _call("TIMEZONE", _S("UTC"), instant), _S("%Y-%m-%dT%H:%M:%S.%fZ"))
+    return _case([(exp.EQ(this=_call("TYPEOF", col.copy()),
+                          expression=_S("TIMESTAMP WITH TIME ZONE")), tz)],
+                 exp.cast(col, "VARCHAR"))
+
+
+#: the slot of a list column whose items are of one kind (a text list by default)
+_ITEMS = {"number": "lnum", "integer": "lnum", "boolean": "lbool"}
+
+
+def _items_kind(kinds: set) -> str | None:
+    """The one kind the schema's ``items`` give (``items:number`` in ``kinds``), or None."""
+    items = {k[6:] for k in kinds if k.startswith("items:")} - {"null"}
+    if items <= {"number", "integer"} and items:
+        return "number"
+    return items.pop() if len(items) == 1 else None
+
+
+_SQL_KIND = {"number": "DOUBLE", "integer": "DOUBLE", "string": "VARCHAR",
+             "boolean": "BOOLEAN", "array": "ARRAY", "object": "VARCHAR"}
+
+
+def _main_kind(kinds: set) -> str:
+    for k in ("string", "number", "integer", "boolean", "array", "object"):
+        if k in kinds:
+            return k
+    return "string"
+
+
+#: the JSON kind a table column holds for a field the IR typed without the schema
+_KIND_OF_TYPE = {ir.Type.NUMBER: "number", ir.Type.BOOLEAN: "boolean",
+                 ir.Type.TEXT: "string", ir.Type.LIST: "array"}
+
+
+def field_kinds(program: ir.Program, schema) -> dict:
+    """Each field's JSON kinds for a table source: the schema's types (a field may have
+    several), else the type the intermediate form gives the field from how the policy
+    uses it (:attr:`ir.Program.field_types`: compared with a number, a number; used as
+    a condition, a boolean); anything else is read as text."""
+    kinds: dict = {}
+    if schema is not None:
+        for path, info in schema.fields.items():
+            types = set(info.types) - {"null"}
+            if info.enum and not types:
+                types = {"string" if isinstance(v, str) else "number" if isinstance(
+                    v, (int, float)) and not isinstance(v, bool) else "boolean"
+                    for v in info.enum if v is not None}
+            kinds[tuple(path)] = (types or {"string"}) | {f"items:{t}" for t in info.items_types}
+        # a node with `properties` or `required` but no `type` describes an object: its
+        # column is a STRUCT, and the checks below it (`required`) test that it is one
+        for path in _untyped_objects(schema.document, ()):
+            info = schema.fields.get(path)
+            if info is not None and not info.types and not info.enum:
+                kinds[path] = {"object"}
+    for path, typ in program.field_types.items():
+        kind = _KIND_OF_TYPE.get(typ)
+        if kind is not None and path not in kinds:
+            kinds[path] = {kind}
+    return kinds
+
+
+def _untyped_objects(node: object, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The paths below the lead whose schema node has ``properties`` or ``required`` and
+    no ``type``, ``enum`` or ``const``: objects to a table, whatever the node allows."""
+    if not isinstance(node, dict):
+        return []
+    out = []
+    if path and ("properties" in node or "required" in node) and not (
+            {"type", "enum", "const"} & node.keys()):
+        out.append(path)
+    for key, sub in (node.get("properties") or {}).items():
+        out += _untyped_objects(sub, (*path, key))
+    return out
