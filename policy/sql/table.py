@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from policy.engine import ir
 from policy.sql.dialects import Dialect
-from policy.sql.sources import _S, _call, _case, _n
+from policy.sql.sources import _S, _call, _case, _lam, _n
 from policy.sql.values import SqlUnsupported
 
 __all__ = ["TableSource", "field_kinds"]
@@ -100,8 +100,15 @@ class TableSource:
             kind = "JSON" if self.d.nesting == "jsonb" and len(path) > 1 and \
                 self.flat is None else "VARCHAR"
             return exp.cast(self.column(path, kind), "VARCHAR")
-        if slot.startswith("bad_items"):
-            return exp.Literal.number(0)  # a typed column holds items of its type
+        if slot.startswith("bad_items:"):
+            # a typed column holds items of its type, and NULL: a null element, which
+            # the schema's `items` refuses unless its `type` allows "null"
+            if "array" not in kinds or "null" in slot.split(":", 1)[1].split(","):
+                return exp.Literal.number(0)
+            nulls = exp.ArrayFilter(this=self.column(path, "ARRAY"), expression=_lam(
+                "e", exp.Is(this=exp.column("e"), expression=exp.null())))
+            return exp.Coalesce(this=self.d.array_length(nulls),
+                                expressions=[exp.Literal.number(0)])
         return None
 
 
