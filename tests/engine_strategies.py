@@ -767,6 +767,14 @@ def _timestamp_schema(draw) -> dict:
     return {**node, **draw(_annotations())}
 
 
+#: (session 12) ``pattern``s whose ECMA-262 meaning (the python engine's) DuckDB's RE2
+#: spells otherwise (``\\s`` holds Unicode spaces, ``.`` stops at every line terminator,
+#: ``\\uXXXX``), and texts at their edges.
+_PATTERNS = (r"^a\sb$", r"^\S+$", r"^a.b$", r"^[\s\d]*$", r"\u2028", r"^[^\s]+$", r"^[a-z.]+$")
+_PATTERN_TEXTS = ("a b", "a\u00a0b", "a\u2028b", "a\rb", "a\nb", "a\vb", "ab", "a\ufeffb",
+                  "\u3000", "1 2", "a.b", "")
+
+
 @st.composite
 def _extra_schema(draw) -> dict:
     """Any mix of the SQL path's keywords on a field no policy reads: a type or a type
@@ -788,6 +796,8 @@ def _extra_schema(draw) -> dict:
     _lengths(draw, node, consistent=draw(st.integers(0, 4)) > 0)
     if draw(st.integers(0, 4)) == 4:
         node["format"] = draw(st.sampled_from(("date-time", "date", "email")))
+    if draw(st.integers(0, 3)) == 3:
+        node["pattern"] = draw(st.sampled_from(_PATTERNS))
     return {**node, **draw(_annotations())}
 
 
@@ -906,6 +916,8 @@ def _edge_pool(draw, node: dict) -> list:
             pool += [_text_of(draw, k) for k in (n - 1, n, n + 1) if k >= 0]
     if "format" in node:
         pool += list(_GOOD_TIMESTAMPS) + list(_BAD_TIMESTAMPS)
+    if "pattern" in node:
+        pool += list(_PATTERN_TEXTS)
     return pool
 
 

@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from policy.model.schema import format_path
 from policy.sql.dialects import Dialect
+from policy.sql.regex import re2_pattern
 from policy.sql.values import SqlUnsupported, dbl
 
 __all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "quick_shapes", "quick_value",
@@ -492,8 +493,16 @@ def _value_checks(node: dict, path, t: _Type, val: Access, d: Dialect):
                                      expression=_n(int(node[key])))),
                    f"{key} {node[key]}")
     if "pattern" in node:
+        # ECMA-262 as the python engine reads it; DuckDB's RE2 differs in \s, . and \u
+        pattern = node["pattern"]
+        if d.name == "duckdb":
+            try:
+                pattern = re2_pattern(pattern)
+            except ValueError as why:
+                raise SqlUnsupported(f"the `pattern` at `{format_path(path)}` uses {why}, "
+                                     "which DuckDB's regular expressions do not have") from None
         yield (_and2(is_str, exp.Not(this=exp.RegexpLike(
-            this=text, expression=exp.Literal.string(node["pattern"])))),
+            this=text, expression=exp.Literal.string(pattern)))),
             "does not match the pattern")
     fmt = node.get("format")
     if fmt in ("date-time", "date"):
