@@ -64,6 +64,8 @@ def hostile_jsonl(path: Path, count: int = 240, seed: int = 5) -> Path:
         f.write(b'{"lead_id": "u", "source": "caf\xe9"}\n')
         f.write(b'{"lead_id": "z", "email": "a", "source": 100.0, "tags": 1e2}\r\n')
         f.write(b'{"lead_id": "y", "email": "a", "source": null, "created_at": "2026-10-04"}\n')
+        # (session 12) JSON the python reader refuses at a field: beyond a double's range
+        f.write(b'{"lead_id": "w", "email": "a", "source": 1E400, "tags": [-1e999]}\n')
     return path
 
 
@@ -217,6 +219,19 @@ def test_business_time_on_two_calendars_across_dst_and_holidays(tmp_path):
     leads_file = tmp_path / "leads.jsonl"
     python, duck = both(tmp_path / "p.funnel", leads_file, "--by", "size")
     assert python == duck
+
+
+def test_a_number_beyond_a_double_is_refused_at_its_field_in_both_engines(tmp_path):
+    """The DuckDB engine stages such a line as not JSON, so the SQL refused it at the
+    record (path ''); the python engine names the field, and so does the report now
+    (eval already took the python engine's words for it)."""
+    leads = tmp_path / "l.jsonl"
+    leads.write_text('{"lead_id": "a", "email": 1E400}\n{"lead_id": "b", "x": {"y": -1e999}}\n'
+                     '{"lead_id": "c", "tags": [1e400]}\n{"lead_id": "d", "email": NaN}\n',
+                     encoding="utf-8")
+    python, duck = both(TINY, leads)
+    assert python == duck
+    assert json.loads(duck)["refused"]["paths"] == {"": 1, "email": 1, "tags[0]": 1, "x.y": 1}
 
 
 def test_no_leads_and_only_refused_leads(tmp_path):

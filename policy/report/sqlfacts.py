@@ -62,6 +62,9 @@ __all__ = ["SqlFacts"]
 _DAY_US = 86_400_000_000
 #: leads the python engine decides, per batch of facts inserted
 _PYTHON_BATCH = 10_000
+#: the staged lines marked as not JSON (``chr(1)`` first, :func:`policy.sql.engine.
+#: sendable_texts`), without the mark: the ones that are JSON go to the python engine
+_REFUSED_JSON = "SELECT line, txt[2:] FROM src WHERE starts_with(txt, chr(1))"
 
 
 
@@ -254,6 +257,7 @@ class SqlFacts:
         the JSON text of non-string keys and of reasons into report keys (once per
         distinct value), and mark off-list rejection reasons."""
         from policy.sql.duck import _SURROGATES
+        from policy.sql.engine import python_json_error
 
         con = self.con
         by_python: dict[int, str] = {}
@@ -263,6 +267,12 @@ class SqlFacts:
             # DuckDB's JSON reader refuses half a surrogate pair that Python reads
             for line, txt in con.execute(_SURROGATES).fetchall():
                 by_python.setdefault(line, txt)
+            # JSON that the python reader refuses (a number beyond a double's range) is
+            # staged as not JSON, whose problem path is the record's (''); the python
+            # engine names the field (`n`, `x.y`, `n[0]`), as eval's explain_refusal does
+            for line, txt in con.execute(_REFUSED_JSON).fetchall():
+                if python_json_error(txt) is None:
+                    by_python.setdefault(line, txt)
             if by_python:
                 con.execute("DELETE FROM src WHERE line IN (SELECT unnest($1::BIGINT[]))",
                             [sorted(by_python)])
