@@ -702,7 +702,7 @@ def _bounds(draw, node: dict, *, consistent: bool = True) -> None:
                                        else (0, 1, 0.5, 10, 1000)))
             top = at + gap
             # past 2**53 an integer bound is not a double (a known difference, above)
-            if top == at or abs(top) > 2**53:
+            if (top == at and gap) or abs(top) > 2**53:
                 top = at * 2 if abs(at) >= 2**52 else at * 2 + 1
             node[high] = top
         else:
