@@ -25,7 +25,7 @@ import policy
 from policy.api import Policy
 from policy.engine.timestamps import parse_timestamp
 from policy.sql import to_sql
-from policy.sql.sources import field_kinds
+from policy.sql.table import field_kinds
 
 pytestmark = pytest.mark.skipif(pg_missing() is not None, reason=f"Postgres tier: {pg_missing()}")
 

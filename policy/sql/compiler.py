@@ -204,9 +204,8 @@ class _Build(HandoffParts):
             self._add(f"df{k}", exp.select(exp.Star(), *(exp.Paren(this=e).as_(c, copy=False)
                                                          for c, e in cols)).from_(prev, copy=False))
             prev = f"df{k}"
-        # A score in three steps, each reading the column of the one before: printed
-        # as one expression, the rounding and the bounds repeated the whole sum nine
-        # times (DuckDB does not find every repeat, so it summed them again).
+        # A score in three steps, each reading the column of the one before (as one
+        # expression, rounding and bounds repeated the sum nine times; DuckDB summed it)
         for i, (name, (total, rounded, bounded)) in enumerate(score_exprs):
             steps = [(f"_st{i}", total), (f"_sr{i}", rounded(_col(f"_st{i}"))),
                      (f"sc_{name}", bounded(_col(f"_sr{i}")))]
