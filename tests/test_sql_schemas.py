@@ -113,7 +113,8 @@ def _leaves(node: dict, keys: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 
 def _cell(lead: dict, keys: tuple[str, ...]) -> str:
     """A lead's value at ``keys`` as a CSV cell: empty when missing or null, JSON
-    text for numbers, lists and objects, ``true``/``false``, a string as it is."""
+    text for numbers, lists and objects, ``true``/``false``, a string as it is but for
+    NUL: a NUL byte marks a leads file as binary (``sniff_problem``), so it is left out."""
     value: object = lead
     for key in keys:
         if not isinstance(value, dict) or key not in value:
@@ -121,7 +122,9 @@ def _cell(lead: dict, keys: tuple[str, ...]) -> str:
         value = value[key]
     if value is None:
         return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    return json.dumps(value, ensure_ascii=False)
 
 
 def write_csv(path: Path, document: dict, batch: list[dict]) -> None:
