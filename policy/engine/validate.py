@@ -19,15 +19,13 @@ says; numbers must be finite; a tuple counts as an array.
 
 from __future__ import annotations
 
-import functools
 import json
-import math
-import numbers
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from policy.engine.decision import Problem  # defined beside the decisions: no jsonschema there
+from policy.engine.reference import format_checker, reference_class
 from policy.engine.timestamps import parse_timestamp
 from policy.model.schema import LeadSchema, format_path, json_type_name
 
@@ -64,48 +62,6 @@ def _format_checks(tz: Any) -> dict[str, Any]:
         "date": lambda v: not isinstance(v, str)
         or parse_timestamp(v, kind="date", tz=tz) is not None,
     }
-
-
-def _format_checker(checks: dict[str, Any] = _FORMAT_CHECKS) -> jsonschema.FormatChecker:
-    import jsonschema
-
-    checker = jsonschema.FormatChecker(formats=())
-    for name, check in checks.items():
-        checker.checks(name)(check)
-    return checker
-
-
-def _is_number(checker: object, value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, numbers.Number):
-        return False
-    return not isinstance(value, float) or math.isfinite(value)
-
-
-def _is_integer(checker: object, value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or isinstance(value, float) and value.is_integer()
-
-
-def _is_array(checker: object, value: object) -> bool:
-    return isinstance(value, list | tuple)
-
-
-@functools.lru_cache(maxsize=1)
-def _reference_class() -> Any:
-    """The reference validator class, made on first use: importing jsonschema costs
-    more than a short command's whole run, and only a refused lead needs it."""
-    import jsonschema
-    import jsonschema.validators
-
-    # jsonschema_rs cannot hold NaN or infinities (they fail every `type`, `enum` and
-    # `const`) and reads a tuple as an array; the reference validator is told the same.
-    return jsonschema.validators.extend(
-        jsonschema.Draft202012Validator,
-        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
-            {"number": _is_number, "integer": _is_integer, "array": _is_array}
-        ),
-    )
 
 
 class LeadValidator:
@@ -248,9 +204,9 @@ class LeadValidator:
     def _reference(self) -> Any:
         """The reference ``jsonschema`` validator, built on first use."""
         if self._reference_validator is None:
-            self._reference_validator = _reference_class()(
+            self._reference_validator = reference_class()(
                 _forbid_with_paths(self.schema.document),
-                format_checker=_format_checker(self._checks)
+                format_checker=format_checker(self._checks)
             )
         return self._reference_validator
 
