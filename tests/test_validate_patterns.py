@@ -9,9 +9,12 @@ problems left out `profile.links.site` while DuckDB named it.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from click.testing import CliRunner
+from funnel_cli.main import main
 from test_validate import check, schema_of
 
 from policy.engine.reference import pattern_matches
@@ -46,3 +49,20 @@ def test_the_problem_list_reads_a_pattern_as_ecma(pattern, text, ecma):
         assert ("code" not in paths) == ecma, problems
         assert [p for p in problems if p.path != "code"] == other
 
+
+
+@pytest.mark.parametrize("pattern", ["^a[[]b$", "^a[a&&b]b$", "[a-z[]"])
+def test_a_pattern_python_would_warn_about_loads_without_a_warning(tmp_path, pattern):
+    # ECMA reads `[` and `&&` in a class as characters; Python's re (which checks the
+    # schema's `regex` format) warns of a future set syntax: that FutureWarning reached
+    # the terminal of every command (and, as the test run's warnings are errors, it
+    # stopped the load here)
+    (tmp_path / "s.json").write_text(json.dumps({"type": "object", "properties": {
+        "code": {"type": "string", "pattern": pattern}}}), encoding="utf-8")
+    (tmp_path / "p.funnel").write_text(
+        'policy p "P"\nschema "s.json"\nid code\nteam m "@m"\nfunnel lead\n'
+        'stage lead "L" owned by m {\n  require code is present\n}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", str(tmp_path), "-", "--as-of",
+                                       "2026-12-01T00:00:00Z"], input='{"code": "a[b"}\n')
+    assert result.exit_code in (0, 1), result.output
+    assert "Warning" not in result.stderr and result.stdout.count("\n") == 1

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -197,7 +198,12 @@ def parse_schema(raw: bytes, *, source: str = "<schema>") -> LeadSchema:
     import jsonschema.exceptions
 
     try:
-        jsonschema.Draft202012Validator.check_schema(document)
+        with warnings.catch_warnings():
+            # the `regex` format compiles each pattern with Python's re, which warns
+            # (FutureWarning) of `[[` and `&&` in a class: ECMA reads them as characters,
+            # and the warning would reach the user's terminal
+            warnings.simplefilter("ignore", FutureWarning)
+            jsonschema.Draft202012Validator.check_schema(document)
     except jsonschema.exceptions.SchemaError as error:
         where = _pointer(error.path)
         raise SchemaError(
