@@ -17,6 +17,7 @@ import functools
 import math
 import numbers
 import re
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +79,9 @@ def _matcher(pattern: str) -> Any:
     try:
         return jsonschema_rs.Draft202012Validator({"pattern": pattern}, offline=True).is_valid
     except Exception:  # noqa: BLE001 - a pattern the Rust engine refuses: Python's reading
-        compiled = re.compile(pattern)
+        with warnings.catch_warnings():  # "possible nested set" of `[[`: not the user's
+            warnings.simplefilter("ignore", FutureWarning)
+            compiled = re.compile(pattern)
         return lambda text: compiled.search(text) is not None
 
 

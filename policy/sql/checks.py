@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from policy.model.schema import format_path
 from policy.sql.dialects import Dialect
-from policy.sql.regex import re2_pattern
+from policy.sql.regex import java_pattern, re2_pattern
 from policy.sql.values import SqlUnsupported, dbl
 
 __all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "quick_shapes", "quick_value",
@@ -493,9 +493,12 @@ def _value_checks(node: dict, path, t: _Type, val: Access, d: Dialect):
                                      expression=_n(int(node[key])))),
                    f"{key} {node[key]}")
     if "pattern" in node:
-        # ECMA-262 as the python engine reads it; DuckDB's RE2 differs in \s, . and \u
+        # ECMA-262 as the python engine reads it; DuckDB's RE2 and Spark's Java differ
+        # in \s, . and \u (Java also in $, \v and [ or & in a class): policy/sql/regex.py
         pattern = node["pattern"]
-        if d.name == "duckdb":
+        if d.name == "spark":
+            pattern = java_pattern(pattern)
+        elif d.name == "duckdb":
             try:
                 pattern = re2_pattern(pattern)
             except ValueError as why:
