@@ -20,6 +20,7 @@ policy) raise :class:`EngineUsageError` with the one line to show.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -80,15 +81,18 @@ def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | N
         # leaves DuckDB on that path, so the file is decided again by the path below,
         # which has the python engine decide those rows
         runner, totals = _runner(pol, engine, at, spark_master), Totals()
+    records = None
+    if in_fmt != "parquet" and (in_fmt != "jsonl" or runner is None):
+        # the first record is read before the output is opened, as the python engine
+        # does: an unusable CSV header wrote the CSV header or `[` of the output first
+        records = _csv_records(pol, io.BufferedReader(source), in_fmt, (delimiter, on_note))
     if fmt in FORMATS and getattr(runner, "writes_records", False):
         writer = open_writer()
         writer.start()
-        _write_by_sql(runner, engine, in_fmt, leads, source, fmt, writer, totals, progress,
-                      (delimiter, on_note))
+        _write_by_sql(runner, in_fmt, leads, source, fmt, writer, totals, progress, records)
         writer.close()
         return totals
-    results = _decide(pol, runner, engine, in_fmt, leads, source, at, progress,
-                      (delimiter, on_note))
+    results = _decide(pol, runner, engine, in_fmt, leads, source, at, progress, records)
     if fmt == "parquet":
         from policy.engine.tabular import layout, row
         from policy.sql.duck import ParquetWriter
@@ -122,14 +126,15 @@ def _csv_records(pol: Any, stream: Any, in_fmt: str, csv: tuple) -> Any:
     from policy.io.leads import read_records, text_stream
 
     delimiter, on_note = csv
-    return read_records(text_stream(stream), fmt=in_fmt, schema=pol.model.schema,
-                        kinds=csv_kinds(pol.model, in_fmt), delimiter=delimiter,
-                        on_note=on_note)
+    records = read_records(text_stream(stream), fmt=in_fmt, schema=pol.model.schema,
+                           kinds=csv_kinds(pol.model, in_fmt), delimiter=delimiter,
+                           on_note=on_note)
+    first = next(records, None)  # raises LeadFileError for an unusable CSV header now
+    return iter(()) if first is None else itertools.chain((first,), records)
 
 
-def _write_by_sql(runner: Any, engine: str, in_fmt: str, leads: str, source: Any, fmt: str,
-                  writer: Any, totals: Totals, progress: Any, csv: tuple = (None, None)
-                  ) -> None:
+def _write_by_sql(runner: Any, in_fmt: str, leads: str, source: Any, fmt: str,
+                  writer: Any, totals: Totals, progress: Any, records: Any = None) -> None:
     """Stage the input in the engine, then let it write the records."""
 
     by_python: dict[int, str] = {}
@@ -147,7 +152,6 @@ def _write_by_sql(runner: Any, engine: str, in_fmt: str, leads: str, source: Any
     elif in_fmt == "jsonl":
         by_python = runner.stage_jsonl(io.BufferedReader(source), progress=progress)
     else:
-        records = _csv_records(runner.pol, io.BufferedReader(source), in_fmt, csv)
         errors = runner.stage_records(records, progress=progress)
     if relation == "decided":
         runner.write_stage(fmt, writer, totals, by_python, errors)
@@ -213,8 +217,7 @@ def _runner(pol: Any, engine: str, at: int, spark_master: str, json: bool = True
 
 
 def _decide(pol: Any, runner: Any, engine: str, in_fmt: str, leads: str, source: Any,
-            at: int, progress: Any, csv: tuple = (None, None)
-            ) -> Iterator[tuple[int, Any]]:
+            at: int, progress: Any, records: Any = None) -> Iterator[tuple[int, Any]]:
     """(line, Decision or LeadError) for every record, in order."""
     if in_fmt == "parquet":
         import duckdb
@@ -236,11 +239,9 @@ def _decide(pol: Any, runner: Any, engine: str, in_fmt: str, leads: str, source:
         finally:
             con.close()
         return
-    stream = io.BufferedReader(source)
     if runner is not None and in_fmt == "jsonl":
-        yield from runner.decide_jsonl(stream, progress=progress)
+        yield from runner.decide_jsonl(io.BufferedReader(source), progress=progress)
         return
-    records = _csv_records(pol, stream, in_fmt, csv)
     if runner is not None:
         yield from runner.decide_records(records, progress=progress)
         return
