@@ -45,7 +45,7 @@ def assert_table_rows(pol, leads: list[dict], rows: list[tuple], as_of_us: int) 
     kinds = {c.name: c.kind for c in lay.columns}
     got_rows = {row[1]: dict(zip(lay.names, row, strict=True)) for row in rows}
     assert len(got_rows) == len(rows) == len(leads)
-    as_of = datetime.fromtimestamp(as_of_us / 1_000_000, tz=UTC)
+    as_of = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=as_of_us)  # exact
     for lead in leads:
         got = got_rows[lead["lead_id"]]
         try:

@@ -66,3 +66,58 @@ def test_an_unusable_csv_header_leaves_no_output_file(tmp_path):
         code, _, _ = _eval(str(folder), str(leads), "--engine", engine, "-o", str(target),
                            "--as-of", AS_OF)
         assert code == 2 and not target.exists()
+
+
+# --------------------------------------------------------------------------- Postgres
+
+PG_POLICY = """\
+policy p "P"
+version "1"
+id lead_id
+team marketing "@m"
+team sales "@s"
+funnel lead -> mql
+stage lead "Lead" owned by marketing {
+}
+stage mql "MQL" owned by sales {
+}
+handoff lead to sales {
+  sla 4 hours from mql_at until accepted_at
+  escalate to "boss" after 1 days
+}
+"""
+
+
+def test_postgres_writes_instants_past_2255_to_the_microsecond(tmp_path):
+    """Postgres multiplied ``INTERVAL '1 MICROSECOND'`` by the µs since the epoch as a
+    double: past 2^53 µs (the year 2255) the output timestamps were off by
+    microseconds, and 9999-12-31T23:59:59.999999 became 10000-01-01 (which psycopg
+    cannot even read). The instants of ``sla_start``, ``sla_due`` and ``sla_stop`` are
+    now exact over the whole range (tabular form, field by field with python)."""
+    from pg_server import PgServer, pg_missing
+
+    if pg_missing() is not None:
+        pytest.skip(f"Postgres tier: {pg_missing()}")
+    import psycopg
+    from engine_runs import assert_table_rows
+    from engine_strategies import load_text
+
+    from policy.api import Policy
+    from policy.engine.timestamps import parse_timestamp
+    from policy.sql import to_sql
+
+    pol = Policy(load_text(PG_POLICY))
+    stamps = ["9999-12-31T23:59:59.999999Z", "9999-12-31T19:59:59.999999Z",
+              "2300-01-01T00:00:00.000001Z", "4000-06-30T12:34:56.789013Z",
+              "0001-01-01T00:00:00.000001Z", "1969-12-31T23:59:59.999999Z"]
+    leads = [{"lead_id": f"L{i}", "mql_at": t, **({"accepted_at": t} if i % 2 else {})}
+             for i, t in enumerate(stamps)]
+    as_of = parse_timestamp("9000-01-01T00:00:00.000001Z")
+    text = to_sql(pol, dialect="postgres", as_of=as_of, years=(2025, 2027))
+    with PgServer() as conninfo, psycopg.connect(conninfo, autocommit=True) as con:
+        con.execute('CREATE TABLE leads ("lead_id" TEXT, "mql_at" TEXT, "accepted_at" TEXT)')
+        for lead in leads:
+            con.execute("INSERT INTO leads VALUES (%s, %s, %s)",
+                        [lead["lead_id"], lead["mql_at"], lead.get("accepted_at")])
+        rows = con.execute(text).fetchall()
+    assert_table_rows(pol, leads, rows, as_of)

@@ -277,9 +277,18 @@ class Dialect:
         if self.name == "snowflake":
             return _call("TO_TIMESTAMP_NTZ", us, _lit(6))
         if self.name == "postgres":
-            return exp.Add(this=exp.cast(exp.Literal.string("1970-01-01"), "TIMESTAMP"),
-                           expression=exp.Mul(this=us, expression=exp.Interval(
-                               this=exp.Literal.string("1"), unit=exp.var("MICROSECOND"))))
+            # whole days, then the µs of the day: Postgres multiplies an interval by a
+            # double, exact only below 2^53 (µs since the epoch pass it in 2255); the
+            # instants are NUMERIC (its DIV), so the day is cut with DIV and MOD
+            def times(n: exp.Expression, unit: str) -> exp.Expression:
+                return exp.Mul(this=n, expression=exp.Interval(
+                    this=exp.Literal.string("1"), unit=exp.var(unit)))
+
+            days = exp.IntDiv(this=us.copy(), expression=_lit(86_400_000_000))
+            rest = _call("MOD", us.copy(), _lit(86_400_000_000))
+            return exp.Add(this=exp.Add(
+                this=exp.cast(exp.Literal.string("1970-01-01"), "TIMESTAMP"),
+                expression=times(days, "DAY")), expression=times(rest, "MICROSECOND"))
         return _call("FROM_UNIXTIME_NANOS", exp.Mul(this=us, expression=_lit(1000)))
 
 

@@ -4909,7 +4909,7 @@ SELECT
   'small_sql' AS policy_name,
   '1' AS policy_version,
   'sha256:5cf2a71ef5fe9fd8e67e59ed1f85d418df769ee0a982969c46f5e4ebee5fdced' AS policy_digest,
-  CAST('1970-01-01' AS TIMESTAMP) + 1796140800000000 * INTERVAL '1 MICROSECOND' AS as_of,
+  CAST('1970-01-01' AS TIMESTAMP) + DIV(1796140800000000, 86400000000) * INTERVAL '1 DAY' + MOD(1796140800000000, 86400000000) * INTERVAL '1 MICROSECOND' AS as_of,
   CASE
     WHEN "_e" IS NULL
     THEN CASE
@@ -5053,29 +5053,43 @@ SELECT
     WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
-      THEN CAST('1970-01-01' AS TIMESTAMP) + "f7_any_t" * INTERVAL '1 MICROSECOND'
+      THEN CAST('1970-01-01' AS TIMESTAMP) + DIV("f7_any_t", 86400000000) * INTERVAL '1 DAY' + MOD("f7_any_t", 86400000000) * INTERVAL '1 MICROSECOND'
     END
   END AS handoff_mql_sla_start,
   CASE
     WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
-      THEN CAST('1970-01-01' AS TIMESTAMP) + "_due0" * INTERVAL '1 MICROSECOND'
+      THEN CAST('1970-01-01' AS TIMESTAMP) + DIV("_due0", 86400000000) * INTERVAL '1 DAY' + MOD("_due0", 86400000000) * INTERVAL '1 MICROSECOND'
     END
   END AS handoff_mql_sla_due,
   CASE
     WHEN "_e" IS NULL
     THEN CASE
       WHEN "_ri" >= 1
-      THEN CAST('1970-01-01' AS TIMESTAMP) + CASE
-        WHEN "f8_any_t" IS NULL
-        THEN "f9_any_t"
-        WHEN "f9_any_t" IS NULL
-        THEN "f8_any_t"
-        WHEN "f8_any_t" <= "f9_any_t"
-        THEN "f8_any_t"
-        ELSE "f9_any_t"
-      END * INTERVAL '1 MICROSECOND'
+      THEN CAST('1970-01-01' AS TIMESTAMP) + DIV(
+        CASE
+          WHEN "f8_any_t" IS NULL
+          THEN "f9_any_t"
+          WHEN "f9_any_t" IS NULL
+          THEN "f8_any_t"
+          WHEN "f8_any_t" <= "f9_any_t"
+          THEN "f8_any_t"
+          ELSE "f9_any_t"
+        END,
+        86400000000
+      ) * INTERVAL '1 DAY' + MOD(
+        CASE
+          WHEN "f8_any_t" IS NULL
+          THEN "f9_any_t"
+          WHEN "f9_any_t" IS NULL
+          THEN "f8_any_t"
+          WHEN "f8_any_t" <= "f9_any_t"
+          THEN "f8_any_t"
+          ELSE "f9_any_t"
+        END,
+        86400000000
+      ) * INTERVAL '1 MICROSECOND'
     END
   END AS handoff_mql_sla_stop,
   CASE
