@@ -14,7 +14,9 @@ the python engine's own path for text formats is :mod:`policy.io.batch`. The pat
 - the python engine with a Parquet input: DuckDB reads each row as a JSON object.
 
 Usage problems (a Parquet file on standard input, an engine that cannot run the
-policy) raise :class:`EngineUsageError` with the one line to show.
+policy) raise :class:`EngineUsageError` with the one line to show; so do Spark's
+failures (a JVM that does not start, out of memory, a plan too deep: the words of
+:mod:`policy.sql.spark_failures`, never a Java stack trace).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ ENGINES = ("python", "duckdb", "spark")
 
 
 class EngineUsageError(Exception):
-    """What stops an engine run before it starts (exit status 2): one line."""
+    """What stops an engine run before it starts (exit status 2): one line; also a
+    failure of Spark's during the run."""
 
 
 def wants_engine(engine: str, leads: str, input_format: str | None, fmt: str) -> bool:
@@ -44,11 +47,30 @@ def wants_engine(engine: str, leads: str, input_format: str | None, fmt: str) ->
         leads.lower().endswith(".parquet"))
 
 
-def run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | None,
-        at: int, fmt: str, output: str | None, open_writer: Callable[[], Any],
-        progress: Callable[[], None] | None = None,
-        spark_master: str = "local[*]", delimiter: str | None = None,
-        on_note: Callable[[str], None] | None = None) -> Totals:
+def run(pol: Any, *, engine: str, **kwargs: Any) -> Totals:
+    """:func:`_run`, with a failure of Spark's (a Java or Py4J error, a JVM that did
+    not start or ended) raised as :class:`EngineUsageError` in one line that says
+    what to do."""
+    if engine != "spark":
+        return _run(pol, engine=engine, **kwargs)
+    from policy.sql.spark_failures import failure_message
+
+    try:
+        return _run(pol, engine=engine, **kwargs)
+    except EngineUsageError:
+        raise
+    except Exception as exc:
+        said = failure_message(exc)
+        if said is None:
+            raise
+        raise EngineUsageError(f"--engine spark: {said}") from None
+
+
+def _run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | None,
+         at: int, fmt: str, output: str | None, open_writer: Callable[[], Any],
+         progress: Callable[[], None] | None = None,
+         spark_master: str = "local[*]", delimiter: str | None = None,
+         on_note: Callable[[str], None] | None = None) -> Totals:
     """Decide every record of ``leads`` (``source``: its binary stream, None for
     Parquet) with ``engine`` at ``at`` (µs) and write ``fmt`` to ``output`` (Parquet)
     or to the writer ``open_writer()`` returns (it is started and closed here). The

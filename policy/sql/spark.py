@@ -29,12 +29,14 @@ from policy.sql.compiler import Options, build
 from policy.sql.dialects import dialect
 from policy.sql.engine import _NOT_JSON, BAD_UTF8, BatchEngine, Rebuilder, python_decision
 from policy.sql.layers import analyser_passes, merge_steps
+from policy.sql.spark_failures import DEFAULT_DRIVER_MEMORY, driver_memory, remember_jvm_errors
 
 __all__ = ["SparkEngine", "spark_missing"]
 
 #: The driver's heap in local mode (the JVM starts with the first session; a session
-#: that already runs keeps its own).
-DRIVER_MEMORY = "2g"
+#: that already runs keeps its own): 2g, or ``FUNNEL_SPARK_DRIVER_MEMORY``
+#: (:func:`policy.sql.spark_failures.driver_memory`).
+DRIVER_MEMORY = DEFAULT_DRIVER_MEMORY
 
 #: DuckDB's memory while it orders the decided records (it spills beyond that)
 _DUCK_MEMORY = "512MB"
@@ -69,7 +71,7 @@ def _settings(master: str) -> dict[str, str]:
         # the driver holds the plans of a ~300 KB statement (analysed, optimised,
         # physical): Spark's default 1 GB heap ran out on rules/ after a few runs in one
         # process
-        "spark.driver.memory": DRIVER_MEMORY,
+        "spark.driver.memory": driver_memory(),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         # the decision is one wide expression per column: Java code generation for it
@@ -380,13 +382,14 @@ def _started(settings: dict[str, str]) -> Any:
     """A Spark session with ``settings``, its JVM quiet, leaving nothing behind when
     Ctrl-C ends the start.
 
-    The JVM's standard output and error go to the null device: a user of ``funnel
+    The JVM's standard output and error go to a file without a name (read only to
+    say why the JVM failed): a user of ``funnel
     eval --engine spark`` sees the tool's own messages only, not Java's ("WARNING:
     Using incubator modules"), the launcher's ("Using Spark's default log4j profile",
     "Setting default log level") or Spark's WARN lines (a loopback host name, no
     native Hadoop library), and nothing of it can reach the decisions on standard
-    output. A failure still reaches Python as an exception (the SQL's errors), which
-    the engine reports.
+    output. A failure still reaches Python as an exception, which ``funnel eval``
+    says in one line (:mod:`policy.sql.spark_failures`).
 
     Python's temporary folder is a listed scratch folder (policy.io.atomic) meanwhile:
     PySpark's gateway start makes a folder there and removes it only when the start
@@ -435,10 +438,11 @@ def _started(settings: dict[str, str]) -> Any:
 
 def _quiet_jvm(settings: dict[str, str]) -> None:
     """Start PySpark's JVM with ``settings`` (those a JVM takes at its start, such as
-    the driver's memory, among them) and its standard output and error on the null
-    device, through PySpark's own ``launch_gateway(popen_kwargs=...)``; nothing when
+    the driver's memory, among them) and its standard output and error in a file
+    without a name, through PySpark's own ``launch_gateway(popen_kwargs=...)``; nothing when
     this process runs a JVM already (a session started before, or ``spark-submit``)."""
     import subprocess
+    import tempfile
 
     from pyspark import SparkConf, SparkContext
     from pyspark.java_gateway import launch_gateway
@@ -448,8 +452,13 @@ def _quiet_jvm(settings: dict[str, str]) -> None:
     conf = SparkConf()
     for key, value in settings.items():
         conf.set(key, value)
-    gateway = launch_gateway(conf, popen_kwargs={"stdout": subprocess.DEVNULL,
-                                                 "stderr": subprocess.DEVNULL})
+    # its standard output and error go to a file without a name (gone with the
+    # process), read only to say why the JVM did not start or ended
+    # (policy.sql.spark_failures)
+    errors = tempfile.TemporaryFile(prefix="funnel-spark-jvm-")
+    remember_jvm_errors(errors)
+    gateway = launch_gateway(conf, popen_kwargs={"stdout": errors,
+                                                 "stderr": subprocess.STDOUT})
     SparkContext._ensure_initialized(gateway=gateway)
 
 
