@@ -31,3 +31,28 @@ def test_the_ci_profile_is_reproducible_and_draws_more():
 
 def test_the_skip_message_names_the_folder():
     assert str(ACME) in NO_ACME and "FUNNEL_CONFORMANCE" in NO_ACME
+
+
+def test_the_slow_modules_run_first_and_exist():
+    # a module renamed or split must leave SLOW_FIRST too, or it silently runs last again
+    from conftest import ROOT, SLOW_FIRST
+
+    assert len(set(SLOW_FIRST)) == len(SLOW_FIRST)
+    assert all((ROOT / "tests" / name).is_file() for name in SLOW_FIRST)
+
+
+def test_the_slow_modules_are_collected_first_each_kept_whole(pytestconfig):
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from conftest import SLOW_FIRST, pytest_collection_modifyitems
+
+    if pytestconfig.pluginmanager.hasplugin("xdist"):  # xdist must not sort them again
+        assert pytestconfig.option.loadscopereorder is False
+    names = ["test_a.py"] * 2 + [SLOW_FIRST[1]] * 3 + ["test_b.py"] * 4 + [SLOW_FIRST[0]]
+    items = [SimpleNamespace(path=Path(name), n=i) for i, name in enumerate(names)]
+    pytest_collection_modifyitems(items)
+    assert [(x.path.name, x.n) for x in items] == [
+        (SLOW_FIRST[0], 9), (SLOW_FIRST[1], 2), (SLOW_FIRST[1], 3), (SLOW_FIRST[1], 4),
+        ("test_b.py", 5), ("test_b.py", 6), ("test_b.py", 7), ("test_b.py", 8),
+        ("test_a.py", 0), ("test_a.py", 1)]
