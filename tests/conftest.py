@@ -80,7 +80,7 @@ settings.load_profile(_profile())
 SLOW_FIRST: tuple[str, ...] = (
     "test_sql_engine.py", "test_fuzz_hostile.py", "test_attack_warehouse.py",
     "test_sql_records.py", "test_report_fallback.py", "test_sql_spark.py",
-    "test_sql_print.py", "test_generators.py", "test_equivalence_v11.py",
+    "test_sql_print.py", "test_generators.py",
     "test_sql_schemas.py", "test_report_parquet.py", "test_sql_list_kinds.py",
     "test_sql_years.py", "test_local_tz.py", "test_equivalence.py",
     "test_sql_spark_wide.py", "test_report_duckdb.py", "test_sql_spark_generated.py",
