@@ -273,9 +273,9 @@ def _duck_path(path: tuple[str, ...]) -> str:
 class SparkJson:
     """JSON text in the column ``txt`` of ``src``, parsed to a VARIANT (Spark 4).
 
-    Spark runs this statement with code generation off (see :mod:`policy.sql.spark`),
-    and interpreted expressions share no work: an expression written ten times is
-    evaluated ten times a row. So the record is parsed once, its own type
+    Where Spark interprets this statement (code generation off, or a stage whose
+    generated code is too large), expressions share no work: an expression written ten
+    times is evaluated ten times a row. So the record is parsed once, its own type
     (``SCHEMA_OF_VARIANT``, a walk of the whole record) taken once, and each value's
     type once, each in its own projection whose column the next one reads (Spark keeps
     a projection apart when its expensive columns are read more than once). Typing a

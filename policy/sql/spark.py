@@ -54,6 +54,15 @@ _ROW_GROUP = 20_000
 #: itself decides those lines as the python engine does, on a cluster too.
 _LAST_KEY_WINS = "spark.sql.variant.allowDuplicateKeys"
 
+#: From this many staged leads on, the decision runs as Java code Spark generates
+#: (whole-stage code): measured on rules/ (bench/README.md, thirteenth session), the
+#: run itself took about half the CPU (31.4-32.3 CPU-s on 100,000 leads against
+#: 60.0-69.6 interpreted, in one warm JVM), but compiling the code of a ~160 KB
+#: statement costs about as much again in a fresh JVM: 100,000 leads end to end took
+#: 110-122 CPU-s with it and 108 without. Below this, and for the batches of
+#: BatchEngine.decide (a cluster, the table view, the tests), Spark interprets it.
+_CODEGEN_ROWS = 100_000
+
 #: The analyser's passes over a plan before it gives up ("Max iterations (100) reached
 #: for batch Resolution"); raised to what a statement's depth needs
 #: (:func:`policy.sql.layers.analyser_passes`).
@@ -74,11 +83,10 @@ def _settings(master: str) -> dict[str, str]:
         "spark.driver.memory": driver_memory(),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        # the decision is one wide expression per column: Java code generation for it
-        # outgrows the JVM's 64 KB method limit and only costs time before Spark falls
-        # back to interpreting it
-        "spark.sql.codegen.wholeStage": "false",
-        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+        # Java code generation: off for batches and small inputs (compiling the
+        # decision's code costs about what it saves on 100,000 leads); write_stage
+        # turns it on for a larger staged input (:func:`_codegen`)
+        **_codegen(0),
         "spark.sql.shuffle.partitions": "4",
         # the staged input is one Parquet file of small row groups: split it so that
         # every core has tasks (at Spark's default 128 MB, 100,000 leads were one task
@@ -92,6 +100,18 @@ def _settings(master: str) -> dict[str, str]:
         "spark.sql.optimizer.dynamicPartitionPruning.enabled": "false",
         "spark.sql.constraintPropagation.enabled": "false",
     }
+
+
+def _codegen(rows: int) -> dict[str, str]:
+    """Spark's code generation settings for a query over ``rows`` staged leads: on
+    (Spark's defaults) from :data:`_CODEGEN_ROWS` on, else off. Where a generated
+    method outgrows the JVM's limit, Spark interprets that stage by itself, with the
+    same results."""
+    if rows >= _CODEGEN_ROWS:
+        return {"spark.sql.codegen.wholeStage": "true",
+                "spark.sql.codegen.factoryMode": "FALLBACK"}
+    return {"spark.sql.codegen.wholeStage": "false",
+            "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
 def spark_missing() -> str | None:
@@ -121,6 +141,8 @@ class SparkEngine(BatchEngine):
         self.pol = pol
         self.as_of = as_of
         self.years = years or engine_years(to_datetime(as_of).year)
+        #: whether the engine started the session (and sets its code generation)
+        self._own = session is None
         if session is None:
             session = _started(_settings(master))
         else:  # a session the caller made: the one setting the decisions depend on
@@ -175,6 +197,7 @@ class SparkEngine(BatchEngine):
         self._duck.execute(f"SET temp_directory = '{_sql_text(self._tmp)}'")
         self._duck.execute(f"SET memory_limit = '{_DUCK_MEMORY}'")
         self._staged = 0
+        self._rows = 0  # the leads staged last (_stager)
         #: whether the texts handed to Spark are leads as JSON (CSV, JSON arrays,
         #: Parquet rows: the python engine reads them with json.loads) rather than
         #: JSON Lines lines (read by the python reader, which also refuses); the
@@ -239,7 +262,10 @@ class SparkEngine(BatchEngine):
         con = self._duck
         con.execute("CREATE OR REPLACE TABLE stage (line BIGINT, txt VARCHAR)")
 
+        self._rows = 0
+
         def put(lines: list[int], texts: list[str]) -> None:
+            self._rows += len(lines)
             if lines:
                 con.execute("INSERT INTO stage SELECT unnest($1), unnest($2)",
                             [lines, sendable_texts(texts)])
@@ -263,6 +289,9 @@ class SparkEngine(BatchEngine):
         from policy.sql.records import record_query
 
         spark = self.spark
+        if self._own:  # a session the caller made keeps its settings
+            for key, value in _codegen(self._rows).items():
+                spark.conf.set(key, value)
         spark.sql(self.stage_sql).createOrReplaceTempView("decided")
         columns = spark.table("decided").columns
         query = record_query(self.pol, fmt, dialect="spark", as_of_us=self.as_of,
