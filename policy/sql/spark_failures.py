@@ -10,6 +10,7 @@ prints; :func:`driver_memory` is the documented way to give the driver more heap
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 from typing import IO
@@ -53,8 +54,20 @@ def _raise_memory() -> str:
 
 
 def remember_jvm_errors(file: IO[bytes]) -> None:
-    """Keep ``file`` (the JVM's standard error) to read when the JVM fails."""
-    _jvm_err[:] = [file]
+    """Keep ``file`` (the JVM's standard error) to read when the JVM fails; the file
+    kept before is closed (the JVM holds its own descriptor), and the last one when
+    Python exits, so none is left for the garbage collector (a ResourceWarning)."""
+    _forget_jvm_errors()
+    _jvm_err.append(file)
+
+
+def _forget_jvm_errors() -> None:
+    for file in _jvm_err:
+        file.close()
+    _jvm_err.clear()
+
+
+atexit.register(_forget_jvm_errors)
 
 
 def jvm_error_output(limit: int = 65536) -> str:
