@@ -71,6 +71,22 @@ def test_a_pattern_duckdb_cannot_run_is_refused_by_name(tmp_path, pattern, why):
     assert printed.exit_code == 1 and "regular expressions do not have" in printed.stderr
 
 
+
+@pytest.mark.parametrize("pattern", [r"a\Z", "(?#c)a", "(?P<n>a)(?P=n)", "a++", "(?>a)"])
+def test_a_pattern_python_takes_and_re2_cannot_compile_is_refused_by_name(tmp_path, pattern):
+    # session 13: each stopped `--engine duckdb` with DuckDB's "Invalid Input Error"
+    # traceback (Python's re, which checks the schema's `regex` format, takes them)
+    _policy(tmp_path, pattern)
+    (tmp_path / "l.jsonl").write_text('{"lead_id": "a", "code": "a"}\n', encoding="utf-8")
+    args = ["eval", str(tmp_path), str(tmp_path / "l.jsonl"), "--as-of", "2026-12-01T00:00:00Z"]
+    assert CliRunner().invoke(main, args).exit_code in (0, 1)
+    out = CliRunner().invoke(main, [*args, "--engine", "duckdb"])
+    assert out.exit_code == 2, out.output
+    assert "the `pattern` at `code` cannot run in DuckDB's regular expressions (" in out.stderr
+    assert "Traceback" not in out.output and out.stdout == ""
+    printed = CliRunner().invoke(main, ["sql", str(tmp_path)])
+    assert printed.exit_code == 1 and "cannot run in DuckDB's" in printed.stderr
+
 def _policy(folder: Path, pattern: str) -> None:
     (folder / "p.funnel").write_text(
         'policy p "P"\nschema "s.json"\nid lead_id\nteam m "@m"\nfunnel lead\n'

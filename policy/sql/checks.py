@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from policy.model.schema import format_path
 from policy.sql.dialects import Dialect
-from policy.sql.regex import java_pattern, re2_pattern
+from policy.sql.regex import java_pattern, re2_pattern, re2_refusal
 from policy.sql.values import SqlUnsupported, dbl
 
 __all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "quick_shapes", "quick_value",
@@ -504,6 +504,10 @@ def _value_checks(node: dict, path, t: _Type, val: Access, d: Dialect):
             except ValueError as why:
                 raise SqlUnsupported(f"the `pattern` at `{format_path(path)}` uses {why}, "
                                      "which DuckDB's regular expressions do not have") from None
+            refusal = re2_refusal(pattern)
+            if refusal is not None:
+                raise SqlUnsupported(f"the `pattern` at `{format_path(path)}` cannot run in "
+                                     f"DuckDB's regular expressions ({refusal})")
         yield (_and2(is_str, exp.Not(this=exp.RegexpLike(
             this=text, expression=exp.Literal.string(pattern)))),
             "does not match the pattern")

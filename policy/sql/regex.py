@@ -22,7 +22,9 @@ name, as it refuses a keyword it does not check); Java has both, as ECMA does.
 
 from __future__ import annotations
 
-__all__ = ["java_pattern", "re2_pattern"]
+import functools
+
+__all__ = ["java_pattern", "re2_pattern", "re2_refusal"]
 
 _SPACE = (r"\t\n\x{0B}\f\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}"
           r"\x{205F}\x{3000}\x{FEFF}")
@@ -33,6 +35,21 @@ _LOOKAROUNDS = ("(?<=", "(?<!", "(?=", "(?!")
 def re2_pattern(pattern: str) -> str:
     """``pattern`` (ECMA-262) as an RE2 pattern that matches the same texts."""
     return _translate(pattern, java=False)
+
+
+@functools.lru_cache(maxsize=256)
+def re2_refusal(pattern: str) -> str | None:
+    """Why DuckDB cannot run ``pattern`` (an RE2 pattern from :func:`re2_pattern`), in
+    RE2's words, or None when it can. Python's ``re`` (the schema's ``regex`` format)
+    takes patterns RE2 does not (``\\Z``, ``(?#...)``, ``(?P=name)``, ``a++``, ``(?>...)``):
+    DuckDB stopped the run with a traceback on them; the SQL path refuses them by name."""
+    import duckdb
+
+    try:
+        duckdb.connect().execute("SELECT regexp_matches('', $1)", [pattern])
+    except duckdb.Error as error:
+        return str(error).removeprefix("Invalid Input Error: ")
+    return None
 
 
 def java_pattern(pattern: str) -> str:
