@@ -247,9 +247,9 @@ class ExprCompiler:
                 key = ("define", name)
                 local = self.new_name("d", name)
                 item = self._items[key] = _Item()
-                item.deps = deps
-                item.lines.append(f"{local} = {self.materialize(val)}")
-                self._defines[name] = (_Val(local, val.kind, simple=True), [key])
+                item.deps, item.lines = deps, [f"{local} = {self.materialize(val)}"]
+                guard = val.guard and local  # None where val's guard is: it guards itself
+                self._defines[name] = (_Val(local, val.kind, simple=True, guard=guard), [key])
         val, deps = self._defines[name]
         for key in deps:
             self.need(key)

@@ -1,0 +1,176 @@
+"""Decide the leads of a drawn policy (``spec_policies``) every way the project can, and
+say where two ways differ.
+
+``differences(folder, leads, as_of, ...)`` returns a list of human-readable differences
+(empty when every way agrees):
+
+- in process: the interpreter (the reference, spec section 4) and the compiled engine,
+  lead by lead (the canonical JSON of each decision, or the refusal's message and
+  problem paths), and the compiled engine's JSON-line decider (``line_encoder``) on each
+  lead's JSON text against the record the interpreter's decision writes;
+- ``funnel eval`` through click: the python engine and ``--engine duckdb`` from JSON
+  Lines, CSV and Parquet, each to jsonl, json and csv, with the drawn ``--local-tz`` and
+  without; the exit status and standard output byte for byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+from funnel_cli.main import main
+
+import policy
+from policy.engine.decision import LeadError, dumps
+from policy.engine.timestamps import parse_timestamp
+
+__all__ = ["csv_text", "differences", "write_folder"]
+
+
+def write_folder(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_bytes(text.encode("utf-8"))
+    return folder
+
+
+def _outcome(pol, lead, at: datetime) -> str:
+    try:
+        return dumps(pol.evaluate(lead, as_of=at))
+    except LeadError as exc:
+        return "refused " + json.dumps([exc.message, [p.path for p in exc.problems]])
+
+
+def _header_key(key: str) -> str:
+    return f"`{key}`" if "." in key or "`" in key else key
+
+
+def _flatten(value, prefix: str, row: dict) -> None:
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            _flatten(v, f"{prefix}.{_header_key(k)}" if prefix else _header_key(k), row)
+        return
+    if value is None:
+        row[prefix] = ""
+    elif isinstance(value, str):
+        row[prefix] = value
+    else:
+        row[prefix] = json.dumps(value)
+
+
+def csv_text(leads: list[dict]) -> str | None:
+    """The leads as a CSV export (``a.b`` headers nest); None when one header would
+    be both a field and an object (the CSV reader refuses that whole file)."""
+    rows, header = [], []
+    for lead in leads:
+        row: dict = {}
+        _flatten(lead, "", row)
+        rows.append(row)
+        for k in row:
+            if k not in header:
+                header.append(k)
+    names = set(header)
+    for h in header:
+        parts = h.split(".")
+        if any(".".join(parts[:i]) in names for i in range(1, len(parts))):
+            return None
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, header, lineterminator="\n")
+    w.writeheader()
+    for row in rows:
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def _eval(runner, folder: Path, source: Path, engine: str, fmt: str, as_of: str,
+          extra: tuple[str, ...]) -> tuple[int, str]:
+    res = runner.invoke(main, ["eval", str(folder), str(source), "--engine", engine,
+                               "--format", fmt, "--as-of", as_of, *extra])
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        return -1, f"{type(res.exception).__name__}: {res.exception}\n{res.stderr}"
+    return res.exit_code, res.stdout
+
+
+def in_process(folder: Path, leads: list, as_of: str, local_tz: str | None) -> list[str]:
+    """Interpreter vs compiled engine vs the compiled JSON-line decider."""
+    out = []
+    ref = policy.load(folder, engine="interpreter", local_tz=local_tz)
+    comp = policy.load(folder, engine="compiled", local_tz=local_tz)
+    at = datetime.fromisoformat(as_of.replace("Z", "+00:00")).astimezone(UTC)
+    at_us = parse_timestamp(as_of)
+    encoder = comp.line_encoder
+    for i, lead in enumerate(leads):
+        want = _outcome(ref, lead, at)
+        got = _outcome(comp, lead, at)
+        if want != got:
+            out.append(f"compiled != interpreter, lead {i} {json.dumps(lead)}:\n"
+                       f"  interpreter {want}\n  compiled    {got}")
+        if encoder is not None and not want.startswith("refused"):
+            try:
+                text = encoder(json.dumps(lead).encode(), at_us)
+            except ArithmeticError:
+                text = None
+            if text is not None and json.loads(text) != json.loads(want):
+                out.append(f"line_encoder != interpreter, lead {i} {json.dumps(lead)}:\n"
+                           f"  interpreter {want}\n  encoder     {text}")
+    return out
+
+
+def differences(folder: Path, leads: list, as_of: str, local_tz: str | None = None, *,
+                sources: tuple[str, ...] = ("jsonl", "csv", "parquet"),
+                formats: tuple[str, ...] = ("jsonl", "json", "csv"),
+                engines: tuple[str, ...] = ("python", "duckdb"),
+                cli: bool = True) -> list[str]:
+    out = in_process(folder, leads, as_of, None)
+    if local_tz:
+        out += in_process(folder, leads, as_of, local_tz)
+    if not cli:
+        return out
+    work = folder.parent / (folder.name + "_in")
+    work.mkdir(exist_ok=True)
+    jsonl = work / "leads.jsonl"
+    jsonl.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in leads),
+                     encoding="utf-8")
+    paths = {"jsonl": jsonl}
+    if "csv" in sources:
+        text = csv_text(leads)
+        if text is not None:
+            paths["csv"] = work / "leads.csv"
+            paths["csv"].write_text(text, encoding="utf-8")
+    if "parquet" in sources:
+        import duckdb
+
+        target = work / "leads.parquet"
+        try:
+            duckdb.connect().execute(
+                "COPY (SELECT * FROM read_json(?, sample_size=-1)) TO ? (FORMAT parquet)",
+                [str(jsonl), str(target)])
+            paths["parquet"] = target
+        except duckdb.Error:
+            pass
+    runner = CliRunner()
+    tzs = [()] + ([("--local-tz", local_tz)] if local_tz else [])
+    for kind, path in paths.items():
+        for tz in tzs:
+            for fmt in formats:
+                runs = {e: _eval(runner, folder, path, e, fmt, as_of, tz) for e in engines}
+                base = runs[engines[0]]
+                for e in engines[1:]:
+                    if runs[e] != base:
+                        out.append(f"{e} != {engines[0]} from {kind} to {fmt} {tz}:\n"
+                                   + _first_diff(base, runs[e]))
+    return out
+
+
+def _first_diff(a: tuple[int, str], b: tuple[int, str]) -> str:
+    if a[0] != b[0]:
+        return f"  exit {a[0]} vs {b[0]}\n  {a[1][:600]!r}\n  {b[1][:600]!r}"
+    la, lb = a[1].splitlines(), b[1].splitlines()
+    for i, (x, y) in enumerate(zip(la, lb, strict=False)):
+        if x != y:
+            return f"  line {i + 1}:\n  {x[:1500]}\n  {y[:1500]}"
+    return f"  lengths {len(la)} vs {len(lb)}"
