@@ -13,6 +13,7 @@ numbers, lists, objects, timestamps of every form and none).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from pathlib import Path
@@ -193,13 +194,19 @@ def test_handoffs_states_and_rejections_are_all_seen(rules):
     assert any(r[at["state"]] for r in main) and any(r[at["reason"]] for r in main)
 
 
+@functools.cache
+def _report_policy_shape():
+    """The report shape of tests/report_policy, loaded once: the property draws only
+    the texts (loading the policy in each of its 300 examples was most of its CPU)."""
+    pol = policy.load(ROOT / "tests" / "report_policy")
+    return report_shape(pol.model, name="t", version="1", digest="d")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(), st.sampled_from(HOSTILE)), min_size=9,
                 max_size=9))
 def test_line_text_is_what_csv_writer_writes(texts):
-    pol = policy.load(ROOT / "tests" / "report_policy")
-    shape = report_shape(pol.model, name="t", version="1", digest="d")
-    writer = FactWriter(shape, None, by=("source",), cohort=None)
+    writer = FactWriter(_report_policy_shape(), None, by=("source",), cohort=None)
     values = [None] * len(writer.columns)
     for i, text in zip(writer._text_columns, texts, strict=False):
         values[i] = text

@@ -10,6 +10,7 @@ working hours across UTC midnight, a Sunday–Thursday week and holidays.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from pathlib import Path
@@ -163,7 +164,7 @@ def _acme_examples():
 def test_duckdb_equals_python_on_acme_examples_and_variations(data):
     from policy.engine.timestamps import parse_timestamp
 
-    pol = policy.load(ACME)
+    pol = _acme_policy()
     examples = _acme_examples()
     name, at, lead = data.draw(st.sampled_from(examples))
     as_of = parse_timestamp(at, kind="any")
@@ -173,6 +174,12 @@ def test_duckdb_equals_python_on_acme_examples_and_variations(data):
 
 
 _ENGINES: dict = {}
+
+
+@functools.cache
+def _acme_policy():
+    """The conformance policy, loaded once for the property's 20 draws (not in each)."""
+    return policy.load(ACME)
 
 
 def _engine(pol, as_of):
