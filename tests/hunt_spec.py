@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from spec_leads import spec_leads  # noqa: E402
 from spec_policies import AS_OFS, draw_policy  # noqa: E402
-from spec_runs import differences, write_folder  # noqa: E402
+from spec_runs import Unsupported, differences, write_folder  # noqa: E402
 
 import policy  # noqa: E402
 
@@ -32,8 +32,11 @@ def main() -> int:
     ap.add_argument("--leads", type=int, default=30)
     ap.add_argument("--no-cli", action="store_true")
     ap.add_argument("--engines", default="python,duckdb")
+    ap.add_argument("--sources", default="jsonl,raw,csv,parquet")
+    ap.add_argument("--formats", default="jsonl,json,csv")
     args = ap.parse_args()
     ran = refused = found = 0
+    unsupported: dict[str, int] = {}
     leads_run = 0
     start = time.time()
     for seed in range(args.first, args.last):
@@ -53,7 +56,12 @@ def main() -> int:
         leads_run += len(leads)
         try:
             diffs = differences(folder, leads, as_of, drawn.local_tz, cli=not args.no_cli,
-                                engines=tuple(args.engines.split(",")))
+                                engines=tuple(args.engines.split(",")),
+                                sources=tuple(args.sources.split(",")),
+                                formats=tuple(args.formats.split(",")))
+        except Unsupported as exc:
+            unsupported[str(exc)[:80]] = unsupported.get(str(exc)[:80], 0) + 1
+            diffs = []
         except Exception as exc:  # noqa: BLE001 - a crash is a finding too
             diffs = [f"crash: {type(exc).__name__}: {exc}"]
         if diffs:
@@ -65,7 +73,8 @@ def main() -> int:
         else:
             shutil.rmtree(tmp)
     print(f"ran {ran} policies ({leads_run} leads), refused by check {refused}, "
-          f"with differences {found}, {time.time() - start:.0f} s")
+          f"with differences {found}, {time.time() - start:.0f} s; refused by an SQL engine: "
+          f"{unsupported}")
     return 0
 
 

@@ -501,7 +501,8 @@ def draw_policy(rng: random.Random) -> Drawn:
         lines = []
         for _ in range(rng.randint(1, 4)):
             sign = rng.choice(("+", "-"))
-            pts = rng.choice(("10", "5", "0.5", "2.5", "1", "30", "1_5", "0.25", "100"))
+            pts = rng.choice(("10", "5", "0.5", "2.5", "1", "30", "1_5", "0.25", "100",
+                              "0.49999999999999994", "4503599627370497", "1.4999999999999998"))
             if rng.random() < 0.3 and f.numbers:
                 cap = f" up to {rng.choice(('20', '0.5', '1000', '7.5'))}" \
                     if rng.random() < 0.6 else ""

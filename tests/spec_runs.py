@@ -9,8 +9,10 @@ say where two ways differ.
   problem paths), and the compiled engine's JSON-line decider (``line_encoder``) on each
   lead's JSON text against the record the interpreter's decision writes;
 - ``funnel eval`` through click: the python engine and ``--engine duckdb`` from JSON
-  Lines, CSV and Parquet, each to jsonl, json and csv, with the drawn ``--local-tz`` and
-  without; the exit status and standard output byte for byte.
+  Lines (plain, and written every way JSON allows: ``jsonl_text``), CSV and Parquet,
+  each to jsonl, json and csv, with the drawn ``--local-tz`` and without; the exit
+  status and standard output byte for byte. A policy the SQL engine refuses by name
+  (a documented limit, exit 2) raises :class:`Unsupported`.
 """
 
 from __future__ import annotations
@@ -86,13 +88,48 @@ def csv_text(leads: list[dict]) -> str | None:
     return buf.getvalue()
 
 
+_ID_FORMS = ("7", "7.0", "1e2", "-0", "0.0", "12345678901234567890", "1E400", "\"\\u0130\"",
+             "\"\\ud83d\\ude00\"", "true", "null", "[1]", "{}", "\"\"", "-1.5e-7")
+
+
+def jsonl_text(leads: list[dict], seed: int) -> str:
+    """The leads as JSON Lines, written the many ways JSON allows: ``\\u`` escapes or
+    raw UTF-8, a key repeated (the last one wins, spec section 9), CRLF line ends and
+    blank lines (line numbers stay physical), numbers as ``1e2`` or ``7.0`` in the lead
+    id (which every output echoes), lines that are not objects or not JSON."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for lead in leads:
+        text = json.dumps(lead, ensure_ascii=rng.random() < 0.5)
+        r = rng.random()
+        if r < 0.1 and len(lead) > 1:
+            key = rng.choice([k for k in lead if k != "lead_id"])
+            text = "{" + json.dumps(key) + ": \"shadowed\", " + text[1:]
+        elif r < 0.2:
+            text = text.replace('"lead_id": ' + json.dumps(lead["lead_id"]),
+                                '"lead_id": ' + rng.choice(_ID_FORMS), 1)
+        elif r < 0.23:
+            text = rng.choice(("[]", "1", "null", "{", "{\"lead_id\": \"x\",}", "\"text\""))
+        end = "\r\n" if rng.random() < 0.2 else "\n"
+        out.append(text + end + ("  \n" if rng.random() < 0.05 else ""))
+    return "".join(out)
+
+
 def _eval(runner, folder: Path, source: Path, engine: str, fmt: str, as_of: str,
           extra: tuple[str, ...]) -> tuple[int, str]:
     res = runner.invoke(main, ["eval", str(folder), str(source), "--engine", engine,
                                "--format", fmt, "--as-of", as_of, *extra])
     if res.exception is not None and not isinstance(res.exception, SystemExit):
         return -1, f"{type(res.exception).__name__}: {res.exception}\n{res.stderr}"
+    if res.exit_code == 2 and engine != "python" and "cannot run this policy" in res.stderr:
+        raise Unsupported(res.stderr.strip().splitlines()[-1])
     return res.exit_code, res.stdout
+
+
+class Unsupported(Exception):
+    """A policy an SQL engine refuses by name (spec section 10: a documented limit)."""
 
 
 def in_process(folder: Path, leads: list, as_of: str, local_tz: str | None) -> list[str]:
@@ -121,7 +158,7 @@ def in_process(folder: Path, leads: list, as_of: str, local_tz: str | None) -> l
 
 
 def differences(folder: Path, leads: list, as_of: str, local_tz: str | None = None, *,
-                sources: tuple[str, ...] = ("jsonl", "csv", "parquet"),
+                sources: tuple[str, ...] = ("jsonl", "raw", "csv", "parquet"),
                 formats: tuple[str, ...] = ("jsonl", "json", "csv"),
                 engines: tuple[str, ...] = ("python", "duckdb"),
                 cli: bool = True) -> list[str]:
@@ -136,6 +173,9 @@ def differences(folder: Path, leads: list, as_of: str, local_tz: str | None = No
     jsonl.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in leads),
                      encoding="utf-8")
     paths = {"jsonl": jsonl}
+    if "raw" in sources:
+        paths["raw"] = work / "raw.jsonl"
+        paths["raw"].write_bytes(jsonl_text(leads, len(leads)).encode("utf-8", "surrogatepass"))
     if "csv" in sources:
         text = csv_text(leads)
         if text is not None:

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from spec_leads import spec_leads
 from spec_policies import AS_OFS, draw_policy
-from spec_runs import differences, write_folder
+from spec_runs import Unsupported, differences, write_folder
 
 import policy
 
@@ -98,6 +98,63 @@ stage lead owned by marketing {
     assert runs["duckdb"] == runs["python"]
 
 
+def test_scores_round_to_the_nearest_integer_where_x_plus_a_half_is_inexact(tmp_path):
+    """Spec section 4 step 2: "The result is rounded to the nearest integer, halves away
+    from zero". Every engine computed ``floor(x + 0.5)``, and that sum is rounded
+    itself: 0.49999999999999994 became 1 (its nearest integer is 0), and an odd integer
+    between 2^52 and 2^53 the next even one (4503599627370497 -> 4503599627370498)."""
+    folder = _folder(tmp_path, """\
+score a owned by marketing {
+  +0.49999999999999994 if x == 1
+  -0.49999999999999994 if x == 2
+  +4503599627370497 if x == 3
+  -4503599627370497 if x == 4
+  +2.5 if x == 5
+  -2.5 if x == 6
+  +0.5 per y
+}
+stage lead owned by marketing {
+}
+""")
+    leads = [{"lead_id": str(i), "x": i} for i in range(1, 7)] + [
+        {"lead_id": "y", "y": 1}, {"lead_id": "z", "x": 5, "y": 1}]
+    got = _decisions(folder, leads)
+    assert got["compiled"] == got["interpreter"]
+    assert [d["scores"]["a"] for d in got["interpreter"]] == [
+        0, 0, 4503599627370497, -4503599627370497, 3, -3, 1, 3]
+    for fmt in ("jsonl", "csv"):
+        runs = _cli(folder, leads, tmp_path, fmt)
+        assert runs["python"][0] == 0
+        assert runs["duckdb"] == runs["python"]
+
+
+def test_round_half_away_is_exact_for_every_double():
+    """The runtime's rounding against exact rational arithmetic, at the doubles next to
+    every half and around 2^52 and 2^53."""
+    import math
+    from fractions import Fraction
+
+    from policy.engine.runtime import round_half_away
+
+    def exact(x: float) -> int:
+        f = Fraction(x)
+        r = math.floor(abs(f) + Fraction(1, 2))
+        return r if f >= 0 else -r
+
+    values = []
+    for base in [0.5, 1.5, 2.5, 1e6 + 0.5, 2.0**52, 2.0**53, 2.0**52 + 1, 2.0**62]:
+        x = base
+        for _ in range(4):
+            values += [x, -x]
+            x = math.nextafter(x, 0)
+        x = base
+        for _ in range(4):
+            x = math.nextafter(x, math.inf)
+            values += [x, -x]
+    for x in values:
+        assert round_half_away(x) == exact(x), x
+
+
 # --------------------------------------------------------------------------- drawn
 
 
@@ -126,11 +183,18 @@ def test_drawn_policies_decide_alike_in_process(tmp_path_factory, seed):
 def test_a_drawn_policy_decides_alike_through_duckdb_in_ci(tmp_path):
     """The first drawn policy that loads from a fixed seed on, through every reader of
     both engines, to JSON Lines and CSV (the long run adds json; a few CPU-seconds)."""
-    seed = 0
-    while (drawn := _drawn(seed, tmp_path / str(seed), 20)) is None:
-        seed += 1
-    folder, leads, as_of, local_tz = drawn
-    assert differences(folder, leads, as_of, local_tz, formats=("jsonl", "csv")) == []
+    for seed in range(50):
+        drawn = _drawn(seed, tmp_path / str(seed), 20)
+        if drawn is None:
+            continue
+        folder, leads, as_of, local_tz = drawn
+        try:
+            assert differences(folder, leads, as_of, local_tz, formats=("jsonl", "csv")) == []
+        except Unsupported:
+            continue
+        break
+    else:
+        pytest.fail("no drawn policy in 50 seeds loads and runs in DuckDB")
 
 
 @pytest.mark.skipif(not EXAMPLES, reason="a long run: set SPEC_EXAMPLES")
@@ -142,4 +206,8 @@ def test_drawn_policies_decide_alike_through_duckdb(tmp_path_factory, seed):
     drawn = _drawn(seed, tmp_path_factory.mktemp("s"), 30)
     assume(drawn is not None)
     folder, leads, as_of, local_tz = drawn
-    assert differences(folder, leads, as_of, local_tz) == []
+    try:
+        found = differences(folder, leads, as_of, local_tz)
+    except Unsupported:
+        assume(False)
+    assert found == []

@@ -306,7 +306,7 @@ class _Compiler(PlacementCompiler):
             # runtime.round_half_away inlined for a sum in 0 .. 2^63 (a call costs more than
             # it); a negative or larger sum, NaN included, takes the function
             with w.block(f"if 0 <= {s} < 9223372036854775808:"):
-                w.line(f"{s} = int(floor({s} + 0.5))")
+                w.line(f"{s} = floor({s}) + ({s} % 1.0 >= 0.5)")
             with w.block("else:"):
                 w.line(f"{s} = round_half_away({s})")
         bounds = score.bounds

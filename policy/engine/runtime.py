@@ -346,13 +346,15 @@ def round_half_away(x: float) -> int:
     infinity from arithmetic that overflowed, NaN from a caller's own dict), raises
     ``ArithmeticError``: the lead cannot be decided (:data:`SCORE_RANGE`).
     """
+    # not floor(x + 0.5): that sum is rounded itself (0.49999999999999994 gave 1, and an
+    # odd integer between 2^52 and 2^53 the next one); x % 1.0, the fraction, is exact
     if x >= 0:
         if x < _BOUND:
-            r = int(math.floor(x + 0.5))
+            r = math.floor(x) + (x % 1.0 >= 0.5)
             if r < _BOUND:
                 return r
     elif x > -_BOUND:
-        r = -int(math.floor(-x + 0.5))
+        r = -(math.floor(-x) + (-x % 1.0 >= 0.5))
         if r >= -_BOUND:
             return r
     elif x == -_BOUND:

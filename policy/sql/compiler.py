@@ -42,6 +42,7 @@ from policy.sql.sqlparts import (
     _isnull,
     _notnull,
     _or_all,
+    half_away,
     handoff_values,
     typed,
     unscorable,
@@ -385,19 +386,7 @@ class _Build(HandoffParts):
                 total = exp.Mul(this=exp.Paren(this=total),
                                 expression=_case([(applies, factor)], dbl(1)))
 
-        def rounded(x: exp.Expression) -> exp.Expression:
-            # NULL when the sum is outside a 64-bit integer's range: the python engine
-            # refuses the lead there, before `range` clamps (runtime.round_half_away;
-            # rounding keeps a sum that large as it is, so testing the sum is exact).
-            # NaN orders above every number in DuckDB and Spark, so it fails the test;
-            # and no FLOOR meets a value that BIGINT cannot hold (Spark's FLOOR is one)
-            fits = exp.And(this=exp.GTE(this=x, expression=dbl(-2.0 ** 63)),
-                           expression=exp.LT(this=x, expression=dbl(2.0 ** 63)))
-            half = _case([(exp.GTE(this=x, expression=dbl(0)),
-                           exp.Floor(this=exp.Add(this=x, expression=dbl(0.5))))],
-                         exp.Neg(this=exp.Floor(this=exp.Add(
-                             this=exp.Neg(this=x), expression=dbl(0.5)))))
-            return exp.cast(_case([(fits, half)]), "BIGINT")
+        rounded = half_away  # halves away from zero, explicitly (sqlparts)
 
         def bounded(value: exp.Expression) -> exp.Expression:
             if bounds is None:

@@ -155,3 +155,29 @@ def unscorable(names: list[str], prev: str, d, hidden: bool) -> exp.Select:
         cols.append(_case([(unscored, d.array([exp.Literal.string(what)]))],
                           _col("_msgs")).as_("_m"))
     return exp.select(*cols).from_(prev, copy=False)
+
+
+def half_away(x: exp.Expression) -> exp.Expression:
+    """A score's sum ``x`` (a double) rounded to the nearest integer, halves away from
+    zero (spec section 4 step 2, :func:`policy.engine.runtime.round_half_away`), as a
+    BIGINT; NULL when the sum is outside a 64-bit integer's range: the python engine
+    refuses the lead there, before `range` clamps (rounding keeps a sum that large as it
+    is, so testing the sum is exact). NaN orders above every number in DuckDB and Spark,
+    so it fails the test; and no FLOOR meets a value that BIGINT cannot hold (Spark's
+    FLOOR is one). Not ``FLOOR(x + 0.5)``: that sum is itself rounded, so 0.49999999999999994
+    gave 1 and an odd integer between 2^52 and 2^53 the next one; ``x - FLOOR(x)`` and
+    ``CEIL(x) - x`` are exact."""
+    from policy.sql.values import dbl
+
+    fits = exp.And(this=exp.GTE(this=x, expression=dbl(-2.0 ** 63)),
+                   expression=exp.LT(this=x, expression=dbl(2.0 ** 63)))
+    low, high = exp.Floor(this=x.copy()), exp.Ceil(this=x.copy())
+    one, zero = exp.Literal.number(1), exp.Literal.number(0)
+    up = _case([(exp.GTE(this=exp.Sub(this=x.copy(), expression=low.copy()),
+                         expression=dbl(0.5)), one)], zero)
+    down = _case([(exp.GTE(this=exp.Sub(this=high.copy(), expression=x.copy()),
+                           expression=dbl(0.5)), one.copy())], zero.copy())
+    half = _case([(exp.GTE(this=x.copy(), expression=dbl(0)),
+                   exp.Add(this=low, expression=up))],
+                 exp.Sub(this=high, expression=down))
+    return exp.cast(_case([(fits, half)]), "BIGINT")

@@ -4888,8 +4888,8 @@ WITH cal0_days AS (
       AND `_st0` < CAST(9.223372036854776e+18 AS FLOAT64)
       THEN CASE
         WHEN `_st0` >= CAST(0.0 AS FLOAT64)
-        THEN FLOOR(`_st0` + CAST(0.5 AS FLOAT64))
-        ELSE -FLOOR(-`_st0` + CAST(0.5 AS FLOAT64))
+        THEN FLOOR(`_st0`) + CASE WHEN `_st0` - FLOOR(`_st0`) >= CAST(0.5 AS FLOAT64) THEN 1 ELSE 0 END
+        ELSE CEIL(`_st0`) - CASE WHEN CEIL(`_st0`) - `_st0` >= CAST(0.5 AS FLOAT64) THEN 1 ELSE 0 END
       END
     END AS INT64) AS _sr0
   FROM s0a
