@@ -56,7 +56,12 @@ def spec_leads(rng: random.Random, fields: Fields, n: int) -> list[dict]:
     out = []
     kinds = fields.kinds()
     for i in range(n):
-        lead: dict = {"lead_id": f"L{i}"}
+        lead: dict = {}
+        if fields.id_keys is not None:
+            node = lead
+            for key in fields.id_keys[:-1]:
+                node = node.setdefault(key, {})
+            node[fields.id_keys[-1]] = f"L{i}"
         mode = rng.random()
         chaos = mode < 0.1
         faulty = rng.choice(list(kinds)) if 0.1 <= mode < 0.35 and kinds else None
@@ -79,7 +84,7 @@ def spec_leads(rng: random.Random, fields: Fields, n: int) -> list[dict]:
                     break
             if not broken:
                 node[keys[-1]] = _value(rng, kind, fault)
-        if chaos and rng.random() < 0.2:
+        if chaos and rng.random() < 0.2 and "lead_id" in lead:
             lead["lead_id"] = rng.choice((None, 7, "İ", ""))
         out.append(lead)
     return out

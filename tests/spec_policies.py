@@ -139,6 +139,7 @@ class Fields:
     lists: list[str] = field(default_factory=list)
     reason: bool = False
     schema: bool = False
+    id_keys: tuple[str, ...] | None = ("lead_id",)
 
     def kinds(self) -> dict[tuple[str, ...], str]:
         out = {}
@@ -457,7 +458,12 @@ def draw_policy(rng: random.Random) -> Drawn:
     out.append(f"version {quote(rng.choice(('1', '2026.11.1', 'ü')))}\n")
     if f.schema:
         out.append('schema "lead.schema.json"\n')
-    out.append("id lead_id" + _comment(rng) + "\n\n")
+    if not f.schema:  # the id may sit below an object, need backticks, or be left out
+        f.id_keys = rng.choice((("lead_id",), ("crm", "id"), ("Lead ID",), None))
+    if f.id_keys is not None:
+        path = ".".join(k if k.isidentifier() else f"`{k}`" for k in f.id_keys)
+        out.append(f"id {path}" + _comment(rng) + "\n")
+    out.append("\n")
     for t in teams:
         out.append(f"team {t} {quote('@acme/' + t)}\n")
     if has_default_cal:

@@ -51,15 +51,23 @@ def _header_key(key: str) -> str:
     return f"`{key}`" if "." in key or "`" in key else key
 
 
-def _flatten(value, prefix: str, row: dict) -> None:
+_BOOL_CELLS = {True: ("true", "TRUE", "yes", "Yes", "1"),
+               False: ("false", "False", "no", "NO", "0")}
+
+
+def _flatten(value, prefix: str, row: dict, rng) -> None:
     if isinstance(value, dict) and value:
         for k, v in value.items():
-            _flatten(v, f"{prefix}.{_header_key(k)}" if prefix else _header_key(k), row)
+            _flatten(v, f"{prefix}.{_header_key(k)}" if prefix else _header_key(k), row, rng)
         return
     if value is None:
         row[prefix] = ""
     elif isinstance(value, str):
         row[prefix] = value
+    elif isinstance(value, bool):  # spec section 9: any of these, in any case
+        row[prefix] = rng.choice(_BOOL_CELLS[value])
+    elif type(value) is int and rng.random() < 0.2:  # JSON number syntax, another way
+        row[prefix] = rng.choice((f"{value}.0", f"{value}e0", f"{value}E+0"))
     else:
         row[prefix] = json.dumps(value)
 
@@ -67,10 +75,13 @@ def _flatten(value, prefix: str, row: dict) -> None:
 def csv_text(leads: list[dict]) -> str | None:
     """The leads as a CSV export (``a.b`` headers nest); None when one header would
     be both a field and an object (the CSV reader refuses that whole file)."""
+    import random
+
+    rng = random.Random(len(leads))
     rows, header = [], []
     for lead in leads:
         row: dict = {}
-        _flatten(lead, "", row)
+        _flatten(lead, "", row, rng)
         rows.append(row)
         for k in row:
             if k not in header:
@@ -107,7 +118,7 @@ def jsonl_text(leads: list[dict], seed: int) -> str:
         if r < 0.1 and len(lead) > 1:
             key = rng.choice([k for k in lead if k != "lead_id"])
             text = "{" + json.dumps(key) + ": \"shadowed\", " + text[1:]
-        elif r < 0.2:
+        elif r < 0.2 and "lead_id" in lead:
             text = text.replace('"lead_id": ' + json.dumps(lead["lead_id"]),
                                 '"lead_id": ' + rng.choice(_ID_FORMS), 1)
         elif r < 0.23:
