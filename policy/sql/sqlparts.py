@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from policy.sql.values import Val, present
+from policy.sql.values import Val, dbl, present
 
 _N = exp.Literal.number
 _S = exp.Literal.string
@@ -167,8 +167,6 @@ def half_away(x: exp.Expression) -> exp.Expression:
     FLOOR is one). Not ``FLOOR(x + 0.5)``: that sum is itself rounded, so 0.49999999999999994
     gave 1 and an odd integer between 2^52 and 2^53 the next one; ``x - FLOOR(x)`` and
     ``CEIL(x) - x`` are exact."""
-    from policy.sql.values import dbl
-
     fits = exp.And(this=exp.GTE(this=x, expression=dbl(-2.0 ** 63)),
                    expression=exp.LT(this=x, expression=dbl(2.0 ** 63)))
     low, high = exp.Floor(this=x.copy()), exp.Ceil(this=x.copy())
