@@ -23,7 +23,14 @@ from collections.abc import Iterator
 from policy.engine import ir
 from policy.engine import runtime as rt
 from policy.engine.timestamps import parse_timestamp
-from policy.model.namespace import TIME_FUNCTIONS, PolicyModel, children, stmt_exprs, walk_expr
+from policy.model.namespace import (
+    TIME_FUNCTIONS,
+    PolicyModel,
+    children,
+    define_order,
+    stmt_exprs,
+    walk_expr,
+)
 from policy.syntax import canonical
 from policy.syntax import nodes as n
 
@@ -210,7 +217,10 @@ class _Resolver:
     # ------------------------------------------------------------------ program
     def program(self) -> ir.Program:
         model = self.model
-        for name in model.defines:
+        # each define after those it uses, so resolving one never recurses into another:
+        # a long chain of defines would meet Python's recursion limit (the insertion order
+        # of ``self.defines`` is the one the recursive walk gave)
+        for name in define_order(model.defines):
             self.define(name)
         scores = []
         self.computed = set()

@@ -72,7 +72,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "E105": ("missing-handoff",),
     "E106": ("no-otherwise", "after-otherwise"),
     "E107": ("calendar",),
-    "E108": ("header", "cycle"),
+    "E108": ("header", "cycle", "expansion"),
     "E109": ("example",),
     "E110": ("file",),
     "E111": ("fmt-refused",),

@@ -1,4 +1,5 @@
-"""Passes ``types`` (:mod:`policy.check.types`) and ``cycles`` (among defines and scores).
+"""Passes ``types`` (:mod:`policy.check.types`) and ``cycles`` (among defines and scores;
+also defines that nest too deep or grow too large once written out where they are used).
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from collections.abc import Iterable, Iterator
 
 from policy.check.context import Context
 from policy.check.types import check_types
-from policy.model.namespace import refs_in, walk_expr
+from policy.model.namespace import children, define_order, refs_in, stmt_exprs, walk_expr
 from policy.syntax import nodes as n
 from policy.syntax.diagnostics import Diagnostic, error
 
@@ -45,7 +46,13 @@ def _dependencies(ctx: Context) -> dict[str, list[tuple[str, n.Span]]]:
 
 
 def check_cycles(ctx: Context) -> Iterator[Diagnostic]:
-    """E108 a cycle among defines and scores, direct or indirect, with its path."""
+    """E108 a cycle among defines and scores, direct or indirect, with its path; and
+    (:func:`check_written_out`) defines that make a rule too deep or too large."""
+    yield from _cycles(ctx)
+    yield from check_written_out(ctx)
+
+
+def _cycles(ctx: Context) -> Iterator[Diagnostic]:
     graph = _dependencies(ctx)
     for component in _strong_components(graph):
         members = set(component)
@@ -122,3 +129,124 @@ def _cycle_path(graph, start: str, members: set[str]) -> list[str]:
                 prev[nxt] = node
                 queue.append(nxt)
     return [start, start]  # unreachable for a real component; keeps the pass total
+
+
+# --------------------------------------------------------------------------- written out
+
+#: How deep an expression may nest with every define it uses written out in place (a
+#: use of a define is a level of its own). The engines walk a rule through its defines
+#: (the interpreter, the Python and SQL compilers, the SQL printer), so a chain of
+#: defines that each build on the one before nests as deep as the chain is long: a
+#: chain of 200 `define d1 = d2 + 1` lines (600 levels: `funnel sql`), or of 3,000
+#: `define d1 = d2`, met Python's recursion limit and ended in a traceback.
+MAX_WRITTEN_DEPTH = 200
+#: How many operations the defines may add to the rules when each use is written out:
+#: a define that uses another twice (`define d1 = d2 + d2`, `define d2 = d3 + d3`, …)
+#: doubles at every step, and 22 such lines made every engine run for hours.
+MAX_WRITTEN_GROWTH = 100_000
+
+_LITERALS = (n.Number, n.String, n.Bool, n.Null)
+
+
+def _measure(e: n.Expr, written: dict[str, tuple[int, int]], *, direct: bool = False
+             ) -> tuple[int, int]:
+    """``(operations, depth)`` of ``e`` with each define it names written out (the
+    define's figures from ``written``, one level deeper; a define not there yet, in a
+    cycle, counts as a name), or as written with ``direct``. A list of literals is one
+    constant, as every engine holds it. The parser bounds the expression's own depth, so
+    this recursion is shallow."""
+    if isinstance(e, n.Ref):
+        if not direct and len(e.path) == 1 and e.path[0] in written:
+            size, depth = written[e.path[0]]
+            return size, depth + 1  # the engines take a step into the define, too
+        return 1, 1
+    if isinstance(e, n.ListExpr):
+        if all(isinstance(i, _LITERALS) for i in e.items):
+            return 1, 1
+        parts = [_measure(i, written, direct=direct) for i in e.items]
+    elif isinstance(e, n.Binary):
+        parts = [_measure(e.left, written, direct=direct),
+                 _measure(e.right, written, direct=direct)]
+    elif isinstance(e, (n.Not, n.Neg, n.Presence)):
+        parts = [_measure(e.operand, written, direct=direct)]
+    elif isinstance(e, n.Call):
+        parts = [_measure(a, written, direct=direct) for a in e.args]
+    else:
+        return 1, 1
+    return 1 + sum(p[0] for p in parts), 1 + max((p[1] for p in parts), default=0)
+
+
+def _rule_exprs(ctx: Context) -> Iterator[n.Expr]:
+    """Every expression the engines evaluate outside a define's own value."""
+    for located in ctx.model.all_decls():
+        todo = [located.decl]
+        while todo:
+            stmt = todo.pop()
+            if not isinstance(stmt, (n.Define, n.Example)):
+                yield from stmt_exprs(stmt)
+                todo.extend(reversed(children(stmt)))
+
+
+def _deepest_path(defines, written, start: str) -> list[str]:
+    """The chain of defines that makes ``start`` deep: each step the deepest define used."""
+    path = [start]
+    while len(path) <= MAX_WRITTEN_DEPTH + 1:
+        used = [r.path[0] for r in walk_expr(defines[path[-1]].value)
+                if isinstance(r, n.Ref) and len(r.path) == 1 and r.path[0] in written
+                and r.path[0] not in path]
+        if not used:
+            break
+        path.append(max(used, key=lambda d: written[d][1]))
+    return path
+
+
+def check_written_out(ctx: Context) -> Iterator[Diagnostic]:
+    """E108 (kind ``expansion``): a define or rule that nests deeper than
+    :data:`MAX_WRITTEN_DEPTH` with its defines written out (reported once, at the define
+    that first crosses it), and defines whose uses add more than
+    :data:`MAX_WRITTEN_GROWTH` operations to the rules (reported at the use that crosses
+    it). Each define is measured once, after those it uses, so this is linear."""
+    defines = ctx.model.defines
+    written: dict[str, tuple[int, int]] = {}
+    too_deep: set[str] = set()
+    for name in define_order(defines):
+        value = defines[name].value
+        size, depth = written[name] = _measure(value, written)
+        uses = {r.path[0] for r in walk_expr(value) if isinstance(r, n.Ref)
+                and len(r.path) == 1 and r.path[0] in defines}
+        if depth > MAX_WRITTEN_DEPTH:
+            too_deep.add(name)
+            if not uses & too_deep:
+                path = _deepest_path(defines, written, name)
+                shown = " -> ".join(f"`{p}`" for p in path[:4])
+                if len(path) > 4:
+                    shown += f" -> … {len(path) - 4} more"
+                yield error("E108", f"`{name}` nests {depth} levels deep once the defines it "
+                            f"uses are written out in place, past the {MAX_WRITTEN_DEPTH} the "
+                            f"engines evaluate: {shown}", defines[name].name.span,
+                            kind="expansion",
+                            help="compute it in fewer steps: combine the defines of a long "
+                            "chain into fewer, wider ones")
+    growth = 0
+    for e in _rule_exprs(ctx):
+        size, depth = _measure(e, written)
+        refs = [r for r in walk_expr(e) if isinstance(r, n.Ref) and len(r.path) == 1
+                and r.path[0] in written]
+        if not refs:
+            continue
+        if depth > MAX_WRITTEN_DEPTH and not any(r.path[0] in too_deep for r in refs):
+            yield error("E108", f"this expression nests {depth} levels deep once the defines "
+                        f"it uses are written out in place, past the {MAX_WRITTEN_DEPTH} the "
+                        "engines evaluate", refs[0].span, kind="expansion",
+                        help="compute it in fewer steps: combine defines into fewer, "
+                        "wider ones")
+        growth += size - _measure(e, written, direct=True)[0]
+        if growth > MAX_WRITTEN_GROWTH:
+            biggest = max(refs, key=lambda r: written[r.path[0]][0])
+            yield error("E108", f"written out where the rules use them, the defines add "
+                        f"{growth:,} operations to the rules, past the {MAX_WRITTEN_GROWTH:,} the "
+                        f"engines evaluate (`{biggest.path[0]}` alone holds "
+                        f"{written[biggest.path[0]][0]:,})", biggest.span, kind="expansion",
+                        help="a define that uses another several times multiplies its size; "
+                        "combine the defines into fewer steps, or the rules into fewer")
+            return
