@@ -68,15 +68,32 @@ def _targets(paths: tuple[str, ...]) -> list[Path]:
 
 
 def unified_diff(before: str, after: str, name: str) -> str:
-    """A unified diff from ``before`` to ``after``, ready for ``patch -p0``."""
-    a = before.splitlines(keepends=True)
-    b = after.splitlines(keepends=True)
+    """A unified diff from ``before`` to ``after``, ready for ``patch -p0``.
+
+    Lines are split at LF only (a CRLF line keeps its CR, as ``patch`` wants): a policy
+    line ends there, and ``str.splitlines`` also split at a CR, VT, FF, U+2028 … inside a
+    comment or a string, which gave the diff lines with no ``+``/``-``/`` `` mark. The
+    diff goes to a terminal or a CI log, so every other control character (a comment's
+    ``\x1b[…`` or lone CR), like the file name, is written as a visible escape
+    (:func:`policy.terminal_text`); a hunk that holds one does not apply with ``patch``.
+    """
+    a = _lines(before)
+    b = _lines(after)
     lines = []
-    for line in difflib.unified_diff(a, b, fromfile=name, tofile=name):
-        if not line.endswith("\n"):
+    for line in difflib.unified_diff(a, b, fromfile=terminal(name), tofile=terminal(name)):
+        end = "\r\n" if line.endswith("\r\n") else "\n" if line.endswith("\n") else ""
+        line = terminal(line[: len(line) - len(end)]) + end
+        if not end:
             line += "\n\\ No newline at end of file\n"
         lines.append(line)
     return "".join(lines)
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` split after each LF, line ends kept."""
+    parts = text.split("\n")
+    out = [p + "\n" for p in parts[:-1]]
+    return [*out, parts[-1]] if parts[-1] else out
 
 
 def _write(path: Path, text: str) -> None:
