@@ -177,14 +177,29 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
     finally:
         if bar is not None:
             bar.render_finish()
-        if target is not None:
-            try:
-                out.detach()  # flushed; the atomic writer closes and renames the file
-            finally:
-                target.__exit__(*sys.exc_info())
-        else:
-            out.detach()  # standard output stays open for whoever owns it
+        _close_output(target, out, output)
     return totals
+
+
+def _close_output(target: Any, out: Any, output: str | None) -> None:
+    """Flush the decisions and close the ``-o`` file (renamed into place), from a
+    ``finally``. Bytes still buffered are written here: on a device that fails them
+    (``-o /dev/full``) the OSError came out of the ``finally`` as a traceback. With no
+    other exception under way it is one line, exit 2; with one, that one goes on."""
+    failing = sys.exc_info()
+    try:
+        try:
+            out.detach()  # flushed; the atomic writer closes and renames the file
+        finally:
+            if target is not None:
+                target.__exit__(*sys.exc_info())
+    except OSError as exc:
+        if failing[0] is not None:
+            return
+        if isinstance(exc, BrokenPipeError):  # the reader went away, as above
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(PROBLEMS)
+        fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
 
 
 def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
@@ -228,9 +243,7 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
     finally:
         if opened:
             target, out, _writer = opened
-            out.detach()  # flushed; the atomic writer closes and renames the file
-            if target is not None:
-                target.__exit__(*sys.exc_info())
+            _close_output(target, out, output)
         if bar is not None:
             bar.render_finish()
         if source is not None and leads != "-":

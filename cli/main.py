@@ -74,9 +74,10 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         # One place for Ctrl-C and SIGTERM: exit 130 with one line, atomic writers
         # having removed their temporary files on the way out.
-        from .output import interruptible
+        # And for a full disk under the working files (output.disk_full).
+        from .output import disk_full, interruptible
 
-        with interruptible():
+        with interruptible(), disk_full():
             return super().invoke(ctx)
 
     def _exists(self, name: str) -> bool:

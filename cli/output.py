@@ -12,7 +12,8 @@ that all of them behave alike when the output cannot take it:
 - text is UTF-8 whatever the terminal's locale says, and a lone surrogate that slipped
   through becomes U+FFFD rather than an encoding error.
 
-Interrupts (Ctrl-C, SIGTERM) are handled once for all commands by `interruptible`.
+Interrupts (Ctrl-C, SIGTERM) are handled once for all commands by `interruptible`, and
+a full disk under the working files (`disk_full`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import signal
 import sys
 import threading
@@ -207,3 +209,46 @@ def interruptible() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+#: What a full disk, a full quota or a file-size limit says.
+_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+_DUCKDB_WRITE = re.compile(r'Could not write file "(?P<file>[^"]*)": (?P<why>[^"\n]+)')
+
+
+def _full_disk(exc: BaseException) -> tuple[str | None, str] | None:
+    """``(file or None, reason)`` when ``exc`` is a write that failed for want of room:
+    an OSError with ENOSPC, EFBIG or EDQUOT, or DuckDB's error for one."""
+    if isinstance(exc, OSError) and exc.errno in _FULL:
+        return exc.filename, exc.strerror or os.strerror(exc.errno)
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is not None and isinstance(exc, duckdb.Error):
+        found = _DUCKDB_WRITE.search(str(exc))
+        if found is not None:
+            return found.group("file"), found.group("why").strip()
+    return None
+
+
+@contextlib.contextmanager
+def disk_full() -> Iterator[None]:
+    """A write that fails for want of room outside the output itself (the working files
+    in the temporary folder: DuckDB's staging database, the report's facts, a Parquet
+    writer's rows), which no command catches where it writes: one line, exit 2, instead
+    of a traceback (the output, written atomically, stays as it was). The output and
+    standard output say so in their own words (`emit`, `stdout_write`)."""
+    try:
+        yield
+    except Exception as exc:
+        found = _full_disk(exc)
+        if found is None:
+            raise
+        import tempfile
+
+        name, why = found
+        folder = tempfile.gettempdir()
+        if name is None or os.path.abspath(name).startswith(os.path.join(folder, "")):
+            click.echo(f"funnel: cannot write a working file in {folder}: {why}; free "
+                       "space there, or set TMPDIR to a folder with room", err=True)
+        else:
+            click.echo(f"funnel: {name}: cannot write: {why}", err=True)
+        sys.exit(USAGE)

@@ -53,6 +53,7 @@ from policy.sql.parquet import (
     ParquetSource,
     ParquetWriter,
     atomic_target,
+    copy_error,
     parquet_batches,
     row_fields,
 )
@@ -457,7 +458,7 @@ class DuckEngine(BatchEngine):
                         self.con.execute(parquet_copy(self.parquet_query(src, years), path,
                                                       layout(self.pol).columns))
                 except duckdb.Error as exc:
-                    raise OSError(str(exc).splitlines()[0]) from None
+                    raise copy_error(exc, path) from None
                 # No row leaves DuckDB here, so business time beyond the calendar
                 # tables' years is not handed to the python engine: the tables are
                 # widened to the years of those rows' SLA starts and the file written

@@ -361,12 +361,45 @@ class ParquetWriter:
             name = _ident(c.name)
             cols.append(f"make_timestamp({name}) AS {name}" if c.kind == "timestamp"
                         else name)
+        import duckdb
+
         try:
             with atomic_target(self.target) as path:
                 self.con.execute(f"COPY (SELECT {', '.join(cols)} FROM rows) TO "
                                  f"{_quote(path)} (FORMAT parquet)")
+        except duckdb.IOException as exc:
+            # a full disk, or `-o /dev/full`: the caller's "cannot write", not a traceback
+            raise write_error(exc) from None
         finally:
             self._finalizer()
+
+
+class CannotWrite(OSError):
+    """The output Parquet file could not be written (a full disk, ``-o /dev/full``)."""
+
+
+def write_error(exc: Exception) -> CannotWrite:
+    """DuckDB's IO error writing the output as :class:`CannotWrite` with its errno
+    (DuckDB puts it in a JSON tail: ``…: {"exception_type":"IO",…,"errno":"28"}``), else
+    with DuckDB's first line."""
+    import os
+    import re
+
+    found = re.search(r'"errno"\s*:\s*"?(\d+)', str(exc))
+    if found:
+        code = int(found.group(1))
+        return CannotWrite(code, os.strerror(code))
+    return CannotWrite(str(exc).split("\n")[0])
+
+
+def copy_error(exc: Exception, path: str) -> OSError:
+    """A DuckDB error of a ``COPY … TO path`` as an OSError: :class:`CannotWrite` when
+    DuckDB could not write ``path`` (the output), else DuckDB's first line (the input)."""
+    import duckdb
+
+    if isinstance(exc, duckdb.IOException) and path in str(exc):
+        return write_error(exc)
+    return OSError(str(exc).splitlines()[0])
 
 
 def _drop_rows(con: Any, folder: str) -> None:

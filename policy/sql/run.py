@@ -92,8 +92,12 @@ def _run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | 
     runner = _runner(pol, engine, at, spark_master, json=not parquet_only)
     totals = Totals()
     if parquet_only:
+        from policy.sql.parquet import CannotWrite
+
         try:
             totals.total = runner.parquet_to_parquet(leads, output)
+        except CannotWrite:
+            raise  # the caller's "cannot write", naming the output
         except OSError as exc:
             raise EngineUsageError(f"{leads}: {exc}") from None
         if not runner.nested_rows(output):

@@ -1,0 +1,114 @@
+"""Output that cannot be written, per engine and format (session 14).
+
+Before: `funnel eval -o /dev/full` ended in a traceback for JSON Lines (python and
+DuckDB engines: the last bytes are written when the file is closed, in a ``finally``
+no ``except`` covered) and for Parquet (DuckDB's IOException from its ``COPY``; from
+Parquet to Parquet the message named the input file, in DuckDB's JSON). And a full
+temporary folder (DuckDB's staging database, the report's facts, the Parquet writer's
+rows) ended every engine run and `report` in a traceback. Now each is one line, exit 2,
+and nothing is left in the temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+POLICY = '''policy o "Output"
+version "1"
+id lead_id
+
+team m "@m"
+
+funnel lead -> mql
+
+score fit owned by m {
+  +20 if employees >= 100
+}
+
+stage lead owned by m {
+  require email is present
+}
+
+stage mql owned by m {
+  require fit >= 10
+}
+'''
+
+AS_OF = "2026-11-03T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("output")
+    (root / "p").mkdir()
+    (root / "p" / "policy.funnel").write_text(POLICY)
+    leads = [{"lead_id": f"L-{i:05d}", "email": f"x{i}@y.z", "employees": i % 300}
+             for i in range(3000)]
+    (root / "leads.jsonl").write_text("".join(json.dumps(x) + "\n" for x in leads))
+    (root / "one.jsonl").write_text(json.dumps(leads[0]) + "\n")
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_json_auto('{root / 'one.jsonl'}')) TO "
+                f"'{root / 'one.parquet'}' (FORMAT parquet)")
+    con.close()
+    return root
+
+
+def _funnel(args: list[str], *, limit: int | None = None, tmpdir: Path | None = None
+            ) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
+
+    def limited() -> None:  # a file-size limit: every write past it fails with EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run([sys.executable, "-m", "funnel_cli.main", *args], env=env,
+                          capture_output=True, text=True, timeout=300,
+                          preexec_fn=limited if limit is not None else None)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("leads, extra", [
+    ("one.jsonl", []),
+    ("one.jsonl", ["--engine", "duckdb"]),
+    ("one.jsonl", ["--format", "parquet"]),
+    ("one.jsonl", ["--format", "parquet", "--engine", "duckdb"]),
+    ("one.parquet", ["--format", "parquet", "--engine", "duckdb"]),
+])
+def test_an_output_device_that_is_full_is_one_line_exit_2(folder, leads, extra):
+    done = _funnel(["eval", str(folder / "p"), str(folder / leads), "--as-of", AS_OF,
+                    "-o", "/dev/full", *extra])
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "funnel: /dev/full: cannot write: No space left on device\n"
+
+
+@pytest.mark.parametrize("args", [
+    ["eval", "{p}", "{leads}", "-o", "{out}/d.jsonl", "--engine", "duckdb"],
+    ["eval", "{p}", "{leads}", "-o", "{out}/d.parquet"],
+    ["report", "{p}", "{leads}", "-o", "{out}/r.md"],
+    ["report", "{p}", "{leads}", "-o", "{out}/r.md", "--engine", "duckdb"],
+], ids=["eval-duckdb", "eval-parquet", "report", "report-duckdb"])
+def test_a_full_temporary_folder_is_one_line_exit_2(folder, tmp_path, args):
+    tmpdir, out = tmp_path / "tmp", tmp_path / "out"
+    tmpdir.mkdir()
+    out.mkdir()
+    argv = [a.format(p=folder / "p", leads=folder / "leads.jsonl", out=out) for a in args]
+    done = _funnel([*argv, "--as-of", AS_OF], limit=20 * 1024, tmpdir=tmpdir)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"funnel: cannot write a working file in {tmpdir}: File too large; free space "
+        "there, or set TMPDIR to a folder with room"]
+    assert list(tmpdir.iterdir()) == [] and list(out.iterdir()) == []
