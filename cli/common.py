@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -17,6 +18,26 @@ def fail_usage(message: str) -> NoReturn:  # noqa: F821
     """Input that cannot be read at all: one line on stderr, exit 2."""
     click.echo(f"funnel: {message}", err=True)
     sys.exit(USAGE)
+
+
+def refuse_input_as_output(output: str | None, *, policy: str | None = None,
+                           leads: str | None = None) -> None:
+    """Exit 2 when ``-o`` names a file the command reads: the leads file, or the policy
+    file (a ``*.funnel`` file of the policy folder). Written atomically, the output
+    replaced it once the run ended: `eval rules leads.jsonl -o leads.jsonl` left the
+    decisions where the leads were, `docs rules -o rules/policy.funnel` a Markdown page
+    where the policy was."""
+    if not output or not os.path.exists(output):
+        return
+    for what, given in (("the leads file", leads), ("the policy file", policy)):
+        if given and given != "-" and os.path.isfile(given) and os.path.samefile(output, given):
+            fail_usage(f"{output}: cannot write: it is {what} this command reads; "
+                       "write to another file")
+    if policy and os.path.isdir(policy) and output.endswith(".funnel"):
+        inside = os.path.relpath(os.path.realpath(output), os.path.realpath(policy))
+        if not inside.startswith(os.pardir):
+            fail_usage(f"{output}: cannot write: it is a file of the policy this command "
+                       "reads; write to another file")
 
 
 def open_decisions(pol, fmt: str, output: str | None, at: int):  # noqa: ANN201

@@ -10,7 +10,7 @@ from contextlib import ExitStack
 import attrs
 import click
 
-from .common import OK, PROBLEMS, fail_usage
+from .common import OK, PROBLEMS, fail_usage, refuse_input_as_output
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads
 from .output import emit, stdout_write
 
@@ -126,6 +126,8 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
     """
     from policy import DiffReport, RevisionError, open_policy, semantic_diff
 
+    for given in (base, head):  # each a folder or file, or a git revision
+        refuse_input_as_output(output, policy=given, leads=leads)
     with ExitStack() as stack:
         try:
             base_src = stack.enter_context(open_policy(base, policy=policy_path))

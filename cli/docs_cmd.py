@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .common import OK, load_checked
+from .common import OK, load_checked, refuse_input_as_output
 from .output import emit
 
 
@@ -45,6 +45,7 @@ def docs(path: str, output: str | None, fmt: str | None) -> None:
     """
     from policy import render_docs as render
 
+    refuse_input_as_output(output, policy=path)
     result = load_checked(path)
     text = render(result.model, fmt or _format_for(output))
     emit(text, output)

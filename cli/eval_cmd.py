@@ -20,7 +20,14 @@ import click
 
 import policy
 
-from .common import OK, PROBLEMS, fail_usage, load_policy, open_decisions
+from .common import (
+    OK,
+    PROBLEMS,
+    fail_usage,
+    load_policy,
+    open_decisions,
+    refuse_input_as_output,
+)
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads, progress_bar
 
 #: The output formats (the library's writers and Parquet, named here so that `--help`
@@ -93,6 +100,7 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
     if explain and engine != "python":
         raise click.UsageError("--explain needs the python engine: the trace stays in Python")
     delimiter = _delimiter(delimiter)
+    refuse_input_as_output(output, policy=path, leads=leads)
     if output is not None and fmt == "parquet":
         _writable_folder(output)
     pol = load_policy(path, local_tz=local_tz)

@@ -16,7 +16,7 @@ import click
 
 import policy
 
-from .common import OK, fail_usage, load_policy
+from .common import OK, fail_usage, load_policy, refuse_input_as_output
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads
 from .output import emit
 
@@ -80,6 +80,7 @@ def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None
     """
     if fmt is None:
         fmt = policy.report_format_for(output)
+    refuse_input_as_output(output, policy=path, leads=leads)
     pol = load_policy(path, local_tz=local_tz)
     try:
         by_path = policy.report_field_option(pol, by, "--by")

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .common import OK, PROBLEMS, fail_usage, load_policy
+from .common import OK, PROBLEMS, fail_usage, load_policy, refuse_input_as_output
 from .leadfile import as_of_option, local_tz_option
 from .output import emit
 
@@ -74,6 +74,7 @@ def sql(path: str, dialect: str, table: str, view: str | None, flat: str | None,
         check_arguments(table=table, view=view, years=years)
     except SqlUnsupported as exc:
         fail_usage(str(exc))
+    refuse_input_as_output(output, policy=path)
     pol = load_policy(path, local_tz=local_tz)
     try:
         text = to_sql(pol, dialect=dialect, table=table, view=view, flat=flat, as_of=as_of,

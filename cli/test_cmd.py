@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import OK, PROBLEMS, fail_usage, load_policy
+from .common import OK, PROBLEMS, fail_usage, load_policy, refuse_input_as_output
 from .output import emit
 
 
@@ -41,6 +41,7 @@ def test(path: str, keyword: str | None, fmt: str, min_coverage: float | None,
     """
     from policy import testing
 
+    refuse_input_as_output(output, policy=path)
     pol = load_policy(path)
     if keyword is not None and not testing.select(pol.model.examples, keyword):
         # selecting nothing is a mistake (a typo in -k), never a green run of 0 examples

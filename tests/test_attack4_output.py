@@ -112,3 +112,35 @@ def test_a_full_temporary_folder_is_one_line_exit_2(folder, tmp_path, args):
         f"funnel: cannot write a working file in {tmpdir}: File too large; free space "
         "there, or set TMPDIR to a folder with room"]
     assert list(tmpdir.iterdir()) == [] and list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, victim", [
+    (["eval", "{p}", "{leads}", "-o", "{leads}"], "leads"),
+    (["eval", "{p}", "{leads}", "-o", "{leads}", "--engine", "duckdb"], "leads"),
+    (["eval", "{p}", "{link}", "-o", "{leads}"], "leads"),  # the same file by a link
+    (["report", "{p}", "{leads}", "-o", "{leads}"], "leads"),
+    (["diff", "{p}", "{p}", "--leads", "{leads}", "-o", "{leads}"], "leads"),
+    (["docs", "{p}", "-o", "{policy}"], "policy"),
+    (["docs", "{policy}", "-o", "{policy}"], "policy"),
+    (["sql", "{p}", "-o", "{policy}"], "policy"),
+    (["test", "{p}", "-o", "{policy}"], "policy"),
+    (["diff", "{p}", "{p}", "-o", "{policy}"], "policy"),
+])
+def test_an_output_that_is_an_input_of_the_command_is_refused(tmp_path, args, victim):
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    (tmp_path / "p").mkdir()
+    policy_file = tmp_path / "p" / "policy.funnel"
+    policy_file.write_text(POLICY)
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text('{"lead_id": "L-1", "email": "a@b.c", "employees": 500}\n')
+    os.symlink(leads, tmp_path / "link.jsonl")
+    before = {p: p.read_bytes() for p in (policy_file, leads)}
+    argv = [a.format(p=tmp_path / "p", leads=leads, link=tmp_path / "link.jsonl",
+                     policy=policy_file) for a in args]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2, result.output
+    target = leads if victim == "leads" else policy_file
+    assert f"funnel: {target}: cannot write: it is " in result.output
+    assert {p: p.read_bytes() for p in before} == before
