@@ -328,7 +328,16 @@ def to_json(diag: Diagnostic) -> dict:
     }
 
 
+_GH_BREAK = re.compile("([\r\n])")
+
+
 def _gh_escape(text: str, *, prop: bool = False) -> str:
+    """Text for a workflow command: CR and LF percent-encoded (GitHub decodes them), and
+    every other control character, bidi override and line separator written as a
+    visible escape (:func:`policy.render.escape.terminal`), as in the text format: a
+    policy string holding ``\\u202e`` or ``\\u001b[31m`` (a W208 message quotes it), or a
+    file name holding ESC, reached the CI log and the pull request raw."""
+    text = "".join(part if part in "\r\n" else terminal(part) for part in _GH_BREAK.split(text))
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
