@@ -144,3 +144,20 @@ def test_an_output_that_is_an_input_of_the_command_is_refused(tmp_path, args, vi
     target = leads if victim == "leads" else policy_file
     assert f"funnel: {target}: cannot write: it is " in result.output
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_sql_years_past_a_century_are_refused_not_printed_for_hours(folder):
+    # before: `--years 1000..9999` printed calendar tables for 9,000 years (about
+    # 0.3 s and 120 KB of SQL a year: hours, and tens of gigabytes)
+    done = subprocess.run([sys.executable, "-m", "funnel_cli.main", "sql", str(folder / "p"),
+                           "--years", "1000..9999"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith("funnel: --years 1000..9999 covers 9,000 years, more than "
+                                  "the 100 the printed SQL holds")
+    from policy.sql import SqlUnsupported, check_arguments
+
+    check_arguments(years=(2000, 2099))
+    with pytest.raises(SqlUnsupported):
+        check_arguments(years=(2000, 2100))

@@ -45,6 +45,13 @@ NOTES = {
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}")
 
 
+#: The most years `--years` (``years=``) may cover. The statement holds each calendar's
+#: working intervals for every day of them (about 120 KB of SQL a year, printed at about
+#: 0.3 s a year): `--years 1000..9999` would have printed for hours and needed tens of
+#: gigabytes; the default covers 8 years.
+MAX_YEARS = 100
+
+
 def check_arguments(*, table: str = "leads", view: str | None = None,
                     years: tuple[int, int] | None = None) -> None:
     """Refuse a table or view name that is not a plain SQL name, and years out of order,
@@ -56,6 +63,11 @@ def check_arguments(*, table: str = "leads", view: str | None = None,
                                  "(letters, digits, underscores, at most two dots)")
     if years is not None and years[0] > years[1]:
         raise SqlUnsupported(f"--years {years[0]}..{years[1]}: the first year is after the last")
+    if years is not None and years[1] - years[0] + 1 > MAX_YEARS:
+        raise SqlUnsupported(
+            f"--years {years[0]}..{years[1]} covers {years[1] - years[0] + 1:,} years, more "
+            f"than the {MAX_YEARS} the printed SQL holds (its calendar tables take about "
+            "120 KB a year): cover the years your leads' business time falls in")
 
 
 #: Reserved words of the dialects whose sqlglot printer does not quote them (it quotes
