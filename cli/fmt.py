@@ -111,7 +111,10 @@ def _show_problems(result: FormatResult, name: str, text: str) -> None:
 
 
 def _stdin(check: bool, diff: bool) -> int:
-    data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    try:
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:  # closed (`<&-`), or a read error
+        fail_usage(f"standard input: cannot read: {exc.strerror or exc}")
     if len(data) > MAX_FILE_BYTES:
         fail_usage(f"standard input: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
     try:

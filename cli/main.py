@@ -75,8 +75,10 @@ class LazyGroup(click.Group):
         # One place for Ctrl-C and SIGTERM: exit 130 with one line, atomic writers
         # having removed their temporary files on the way out.
         # And for a full disk under the working files (output.disk_full).
-        from .output import disk_full, interruptible
+        # A standard stream closed at the start (`>&-`) fails like one that fails later.
+        from .output import closed_streams, disk_full, interruptible
 
+        closed_streams()
         with interruptible(), disk_full():
             return super().invoke(ctx)
 

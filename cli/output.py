@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import re
 import signal
@@ -252,3 +253,35 @@ def disk_full() -> Iterator[None]:
         else:
             click.echo(f"funnel: {name}: cannot write: {why}", err=True)
         sys.exit(USAGE)
+
+
+class _ClosedStream(io.BufferedIOBase):
+    """Standard input or output that was closed when the command started (``>&-``,
+    ``<&-``): Python leaves ``sys.stdout``/``sys.stdin`` None then, and every command
+    that wrote or read it ended in an AttributeError traceback. Reading or writing this
+    raises EBADF instead, which the commands already turn into their one line
+    (``funnel: standard output: cannot write: Bad file descriptor``, exit 2)."""
+
+    def __init__(self, readable: bool) -> None:
+        super().__init__()
+        self._readable = readable
+
+    def readable(self) -> bool:
+        return self._readable
+
+    def writable(self) -> bool:
+        return not self._readable
+
+    def _closed(self, *args: object) -> Any:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    read = read1 = readinto = write = _closed
+
+
+def closed_streams() -> None:
+    """Stand :class:`_ClosedStream` in for a standard stream that is closed."""
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(_ClosedStream(False), encoding="utf-8",
+                                      write_through=True)
+    if sys.stdin is None:
+        sys.stdin = io.TextIOWrapper(_ClosedStream(True), encoding="utf-8")
