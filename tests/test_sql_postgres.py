@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,36 @@ stage lead "Lead" owned by marketing {
         {},
     ])]
     decide(pg, pol, leads, AS_OF)
+
+
+def test_a_decay_past_the_smallest_double_is_zero_not_an_underflow(pg):
+    """``POWER(0.5, e)`` below the smallest double stops a Postgres statement ("value out
+    of range: underflow"); IEEE, the python engine, DuckDB and Spark give 0. The factor
+    is 0 outright from e = 1075 (2^-1075 rounds to 0): a lead idle 1,075 half-lives and
+    more keeps nothing of its points, one idle a little less keeps the subnormal rest."""
+    text = """policy idle "Idle"
+id lead_id
+team marketing "@acme/marketing"
+funnel lead
+score engagement "Engagement" owned by marketing {
+  +100 per visits
+  decay half-life 1 hours since last_seen
+}
+stage lead "Lead" owned by marketing {
+  require engagement >= 0
+}
+"""
+    pol = Policy(load_text(text))
+    hour = 3_600_000_000
+    leads = [{"lead_id": f"L{i}", "visits": visits, "last_seen": stamp}
+             for i, (visits, hours) in enumerate([
+                 (3, 0), (3, 10), (1e300, 1074), (1e300, 1075), (5, 1075), (5, 2000),
+                 (5, 100_000)])
+             for stamp in [_stamp(AS_OF - hours * hour)]]
+    decide(pg, pol, leads, AS_OF)
+
+
+def _stamp(us: int) -> str:
+    from datetime import datetime, timedelta
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+    return at.strftime("%Y-%m-%dT%H:%M:%S") + "Z"

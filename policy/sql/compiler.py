@@ -42,6 +42,7 @@ from policy.sql.sqlparts import (
     _isnull,
     _notnull,
     _or_all,
+    decay_factor,
     half_away,
     handoff_values,
     typed,
@@ -379,8 +380,7 @@ class _Build(HandoffParts):
                     raise SqlUnsupported("a half-life in business time has no SQL form")
                 elapsed = exp.cast(exp.Paren(this=exp.Sub(this=self.as_of, expression=since)),
                                    "DOUBLE")
-                factor = exp.Pow(this=dbl(0.5), expression=exp.Div(this=elapsed,
-                                                                  expression=dbl(hl)))
+                factor = decay_factor(elapsed, hl)
                 applies = exp.Coalesce(this=exp.LTE(this=since, expression=self.as_of),
                                        expressions=[exp.false()])
                 total = exp.Mul(this=exp.Paren(this=total),

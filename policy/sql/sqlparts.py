@@ -179,3 +179,18 @@ def half_away(x: exp.Expression) -> exp.Expression:
                    exp.Add(this=low, expression=up))],
                  exp.Sub(this=high, expression=down))
     return exp.cast(_case([(fits, half)]), "BIGINT")
+
+
+#: 0.5 ** e is 0 in IEEE doubles from e = 1075 on (2^-1075 rounds to even, to 0)
+_NO_HALF_LEFT = 1075.0
+
+
+def decay_factor(elapsed: exp.Expression, half_life_us: int) -> exp.Expression:
+    """A decay's factor, ``0.5 ^ (elapsed / half-life)``, as a double
+    (:func:`policy.engine.runtime.decay_factor`); 0 outright once the exponent reaches
+    1075, where the power is 0 in the python engine, DuckDB and Spark but Postgres stops
+    the whole statement with "value out of range: underflow" (a lead idle for 1,075
+    half-lives: 45 days at one hour)."""
+    power = exp.Div(this=elapsed, expression=dbl(half_life_us))
+    return _case([(exp.GTE(this=power, expression=dbl(_NO_HALF_LEFT)), dbl(0))],
+                 exp.Pow(this=dbl(0.5), expression=power.copy()))

@@ -4871,12 +4871,18 @@ WITH cal0_days AS (
       END
     ) * CASE
       WHEN COALESCE(`f5_any_t` <= 1796140800000000, FALSE)
-      THEN POWER(
-        CAST(0.5 AS FLOAT64),
-        CAST((
+      THEN CASE
+        WHEN CAST((
           1796140800000000 - `f5_any_t`
-        ) AS FLOAT64) / CAST(2592000000000.0 AS FLOAT64)
-      )
+        ) AS FLOAT64) / CAST(2592000000000.0 AS FLOAT64) >= CAST(1075.0 AS FLOAT64)
+        THEN CAST(0.0 AS FLOAT64)
+        ELSE POWER(
+          CAST(0.5 AS FLOAT64),
+          CAST((
+            1796140800000000 - `f5_any_t`
+          ) AS FLOAT64) / CAST(2592000000000.0 AS FLOAT64)
+        )
+      END
       ELSE CAST(1.0 AS FLOAT64)
     END AS _st0
   FROM df0

@@ -4851,12 +4851,18 @@ WITH cal0_days AS (
       END
     ) * CASE
       WHEN COALESCE("f5_any_t" <= 1796140800000000, FALSE)
-      THEN POWER(
-        CAST(0.5 AS DOUBLE),
-        CAST((
+      THEN CASE
+        WHEN CAST((
           1796140800000000 - "f5_any_t"
-        ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
-      )
+        ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE) >= CAST(1075.0 AS DOUBLE)
+        THEN CAST(0.0 AS DOUBLE)
+        ELSE POWER(
+          CAST(0.5 AS DOUBLE),
+          CAST((
+            1796140800000000 - "f5_any_t"
+          ) AS DOUBLE) / CAST(2592000000000.0 AS DOUBLE)
+        )
+      END
       ELSE CAST(1.0 AS DOUBLE)
     END AS _st0
   FROM df0
