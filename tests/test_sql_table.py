@@ -374,3 +374,41 @@ def test_a_null_element_of_a_typed_list_column_is_refused_by_items(tmp_path):
     rows = {r[1]: dict(zip(names, r, strict=True)) for r in con.execute(text).fetchall()}
     assert rows["a"]["error_paths"] == ["tags"]
     assert rows["b"]["error_paths"] == ["nums"]
+
+
+def test_a_whole_number_schema_field_in_a_double_column_is_refused_when_not_whole(tmp_path):
+    """A warehouse often holds an integer field in a DOUBLE (FLOAT) column: a value
+    there that is not whole (-2.5, 0.1) is a number, not an integer, so the lead is
+    refused at that field as the python engine refuses it; 3.0 is an integer (JSON
+    Schema: a number whose value is whole). The statement took the column's type for
+    the value's and decided such a lead."""
+    (tmp_path / "s.json").write_text(json.dumps({
+        "type": "object", "required": ["lead_id"],
+        "properties": {"lead_id": {"type": "string"},
+                       "visits": {"type": ["integer", "null"], "minimum": -5},
+                       "seats": {"type": "integer"}}}), encoding="utf-8")
+    (tmp_path / "p.funnel").write_text("""policy ints "Ints"
+id lead_id
+schema "s.json"
+team marketing "@acme/marketing"
+funnel lead
+score fit "Fit" owned by marketing {
+  +5 per visits
+  +1 if seats > 2
+}
+stage lead "Lead" owned by marketing {
+  require fit >= 0
+}
+""", encoding="utf-8")
+    pol = policy.load(tmp_path)
+    types = {("lead_id",): "VARCHAR", ("visits",): "DOUBLE", ("seats",): "DOUBLE"}
+    batch = [{"visits": v, "seats": s} for v, s in [
+        (-2.5, 3), (3, 3.0), (2.0, 1), (None, 4), (0.1, 2.5), (-6.0, 3), (1e300, 3),
+        (-0.0, 7)]]
+    decide_table(pol, types, batch, AS_OFS[0])
+    con = duckdb.connect()
+    con.execute("CREATE TABLE leads (lead_id VARCHAR, visits DOUBLE, seats DOUBLE)")
+    con.execute("INSERT INTO leads VALUES ('a', -2.5, 3), ('b', 3, 3)")
+    rows = con.execute(to_sql(pol, dialect="duckdb", as_of=AS_OFS[0], years=(2025, 2027))
+                       ).fetchall()
+    assert [(r[1], list(r[-1])) for r in rows] == [("a", ["visits"]), ("b", [])]

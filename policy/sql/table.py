@@ -78,6 +78,11 @@ class TableSource:
                 if typed is not None:  # the value's own JSON kind (Postgres JSONB)
                     return typed
             col = self.column(path, _SQL_KIND.get(kind, "VARCHAR"))
+            if kind == "integer":  # a DOUBLE column's -2.5 is a number, as python reads it
+                n = exp.cast(col.copy(), "DOUBLE")
+                return _case([(exp.Is(this=col, expression=exp.null()), exp.null()),
+                              (exp.EQ(this=n, expression=exp.Floor(this=n.copy())),
+                               _S("integer"))], _S("number"))
             return _case([(exp.Is(this=col, expression=exp.null()), exp.null())], _S(kind))
         if slot == "n":
             if kinds & {"number", "integer"}:
