@@ -412,3 +412,29 @@ stage lead "Lead" owned by marketing {
     rows = con.execute(to_sql(pol, dialect="duckdb", as_of=AS_OFS[0], years=(2025, 2027))
                        ).fetchall()
     assert [(r[1], list(r[-1])) for r in rows] == [("a", ["visits"]), ("b", [])]
+
+
+def test_integer_items_in_a_double_list_column_are_refused_when_not_whole(tmp_path):
+    """The same for a list: a schema whose ``items`` are integers, over a ``DOUBLE[]``
+    column, refuses a list with an item that is not whole (at the list, as over a table
+    an item's problem is named there) and takes ``[3.0]``; a NULL item stays refused."""
+    (tmp_path / "s.json").write_text(json.dumps({
+        "type": "object", "required": ["lead_id"],
+        "properties": {"lead_id": {"type": "string"},
+                       "tags": {"type": ["array", "null"], "items": {"type": "integer"}}}}),
+        encoding="utf-8")
+    (tmp_path / "p.funnel").write_text("""policy items "Items"
+id lead_id
+schema "s.json"
+team marketing "@acme/marketing"
+funnel lead
+score fit "Fit" owned by marketing {
+  +5 if tags contains 3
+}
+stage lead "Lead" owned by marketing {
+  require fit >= 0
+}
+""", encoding="utf-8")
+    pol = policy.load(tmp_path)
+    batch = [{"tags": t} for t in [[1.0, -2.5], [3.0], [3], [None, 3.0], None, [], [0.5]]]
+    decide_table(pol, {("lead_id",): "VARCHAR", ("tags",): "DOUBLE[]"}, batch, AS_OFS[0])

@@ -107,11 +107,20 @@ class TableSource:
             return exp.cast(self.column(path, kind), "VARCHAR")
         if slot.startswith("bad_items:"):
             # a typed column holds items of its type, and NULL: a null element, which
-            # the schema's `items` refuses unless its `type` allows "null"
-            if "array" not in kinds or "null" in slot.split(":", 1)[1].split(","):
+            # the schema's `items` refuses unless its `type` allows "null"; and in a
+            # numeric column an item that is not whole, where `items` wants integers
+            wanted = slot.split(":", 1)[1].split(",")
+            whole = "integer" in wanted and "number" not in wanted and \
+                _items_kind(kinds) == "number"
+            if "array" not in kinds or ("null" in wanted and not whole):
                 return exp.Literal.number(0)
-            nulls = exp.ArrayFilter(this=self.column(path, "ARRAY"), expression=_lam(
-                "e", exp.Is(this=exp.column("e"), expression=exp.null())))
+            e = exp.column("e")
+            bad = [] if "null" in wanted else [exp.Is(this=e, expression=exp.null())]
+            if whole:
+                n = exp.cast(e.copy(), "DOUBLE")
+                bad.append(exp.NEQ(this=n, expression=exp.Floor(this=n.copy())))
+            nulls = exp.ArrayFilter(this=self.column(path, "ARRAY"),
+                                    expression=_lam("e", exp.or_(*bad)))
             return exp.Coalesce(this=self.d.array_length(nulls),
                                 expressions=[exp.Literal.number(0)])
         return None
