@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -29,6 +29,7 @@ from .common import (
     refuse_input_as_output,
 )
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads, progress_bar
+from .output import silence_stdout
 
 #: The output formats (the library's writers and Parquet, named here so that `--help`
 #: does not import the engine).
@@ -176,12 +177,8 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
             bar.update(bar.length - bar.pos)
     except policy.ReadFailed as exc:
         fail_usage(f"{shown}: cannot read: {exc.args[0]}")
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as Python's docs advise.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(PROBLEMS)
     except OSError as exc:
-        fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
+        _write_failed(exc, output)
     finally:
         if bar is not None:
             bar.render_finish()
@@ -202,12 +199,17 @@ def _close_output(target: Any, out: Any, output: str | None) -> None:
             if target is not None:
                 target.__exit__(*sys.exc_info())
     except OSError as exc:
-        if failing[0] is not None:
-            return
-        if isinstance(exc, BrokenPipeError):  # the reader went away, as above
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(PROBLEMS)
-        fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
+        if failing[0] is None:
+            _write_failed(exc, output)
+
+
+def _write_failed(exc: OSError, output: str | None) -> NoReturn:
+    """The decisions could not be written: the reader of standard output went away
+    (`| head`): stop quietly, as Python's docs advise; else one line, exit 2."""
+    if isinstance(exc, BrokenPipeError):
+        silence_stdout()
+        sys.exit(PROBLEMS)
+    fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
 
 
 def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
@@ -242,12 +244,8 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
         fail_usage(f"{shown}: {exc.message}")
     except policy.ReadFailed as exc:
         fail_usage(f"{shown}: cannot read: {exc.args[0]}")
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as Python's docs advise.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(PROBLEMS)
     except OSError as exc:  # the output (reading errors are ReadFailed, above)
-        fail_usage(f"{output or 'standard output'}: cannot write: {exc.strerror or exc}")
+        _write_failed(exc, output)
     finally:
         if opened:
             target, out, _writer = opened

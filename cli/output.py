@@ -46,7 +46,7 @@ def _fail(where: str, exc: OSError) -> NoReturn:
     sys.exit(USAGE)
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """The reader went away: point standard output at /dev/null so later writes, and
     the interpreter's flush at exit, do not fail (Python's docs advise this)."""
     global _pipe_closed
@@ -77,10 +77,10 @@ def stdout_write(text: str) -> None:
         buffer.write(data)
         buffer.flush()
     except BrokenPipeError:
-        _silence_stdout()
+        silence_stdout()
     except OSError as exc:
         if exc.errno == errno.EPIPE:
-            _silence_stdout()
+            silence_stdout()
             return
         _fail("standard output", exc)
 
