@@ -60,7 +60,8 @@ OUTPUT_FORMATS = ("jsonl", "json", "csv", "table", "parquet")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write to FILE instead of standard output.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Decide in N worker processes (output and its order do not change). "
+              help="Decide in N worker processes (output and its order do not change); "
+                   "python engine, no Parquet in or out (DuckDB and Spark use their own threads). "
                    "Default: the machine's cores; a short input is decided in one.")
 @click.option("--engine", type=click.Choice(["python", "duckdb", "spark"]), default="python",
               show_default=True,
@@ -74,11 +75,11 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
           local_tz: str | None = None) -> None:
     """Decide every lead in LEADS with the policy at PATH.
 
-    LEADS is JSON Lines, a JSON array or CSV (by extension); `-` or nothing reads
-    standard input. Every input record yields exactly one output record, in input
-    order: a decision, or an error record with the record's line number (a lead the
-    schema refuses, a line that is not JSON). CSV cells are typed by the schema, an
-    `a.b` header nests, an empty cell is missing.
+    LEADS is JSON Lines, a JSON array, CSV or Parquet (by extension); `-` or nothing
+    reads standard input (not Parquet). Every input record yields exactly one output
+    record, in input order: a decision, or an error record with the record's line
+    number (a lead the schema refuses, a line that is not JSON). CSV cells are typed by
+    the schema, an `a.b` header nests, an empty cell is missing.
 
     \b
     Examples:
@@ -100,6 +101,12 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
         )
     if explain and engine != "python":
         raise click.UsageError("--explain needs the python engine: the trace stays in Python")
+    if explain and (input_format == "parquet" or (
+            input_format is None and leads.lower().endswith(".parquet"))):
+        # the Parquet path decides without a trace: the flag was taken and the trace
+        # silently left out of every record
+        raise click.UsageError("--explain reads the leads as text: give them as JSON Lines, "
+                               "JSON or CSV (Parquet rows are decided without a trace)")
     delimiter = _delimiter(delimiter)
     refuse_input_as_output(output, policy=path, leads=leads)
     if output is not None and fmt == "parquet":
@@ -217,6 +224,8 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
                 delimiter: str | None = None) -> None:
     """Another engine, or Parquet in or out (``policy.run_engine``); exits."""
     if leads.lower().endswith(".parquet") or input_format == "parquet":
+        if leads == "-":  # said as `funnel report` says it (it was "-: no such file")
+            fail_usage("Parquet cannot be read from standard input: give the file's path")
         if not os.path.isfile(leads):
             fail_usage(f"{leads}: no such file")
         source, size, bar, shown = None, None, None, leads

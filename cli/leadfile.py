@@ -50,7 +50,8 @@ def parse_as_of(ctx: click.Context | None, param: click.Parameter | None, value:
 
 
 def as_of_option(f: Callable) -> Callable:
-    """The ``--as-of`` option shared by ``eval`` and ``explain``."""
+    """The ``--as-of`` option of ``eval``, ``explain``, ``diff`` and ``report`` (``sql``'s
+    default differs: the time its statement runs)."""
     return click.option(
         "--as-of", "as_of", metavar="TIME", callback=parse_as_of,
         help="Decide as of this instant (ISO-8601; no offset means UTC). Default: now.",
@@ -182,8 +183,28 @@ def open_leads(leads: str) -> tuple[Source, int | None, str]:
     problem = sniff_problem(head)
     if problem is not None:
         _close(raw, leads)
+        if head.startswith(_PARQUET):
+            fail_usage(_parquet_here(leads, shown))
         fail_usage(f"{shown}: {problem}; export the leads as UTF-8 JSON Lines, JSON or CSV")
     return Source(raw, head), size, shown
+
+
+#: The first bytes of a Parquet file.
+_PARQUET = b"PAR1"
+
+
+def _parquet_here(leads: str, shown: str) -> str:
+    """What to say of a Parquet file where text was expected. It was "not UTF-8 text
+    (byte 5); export the leads as UTF-8 JSON Lines, JSON or CSV", which sent a user
+    with a Parquet export, that `eval` and `report` read, to export it again."""
+    ctx = click.get_current_context(silent=True)
+    command = ctx.info_name if ctx is not None else None
+    if command in ("eval", "report"):
+        if leads == "-":
+            return "Parquet cannot be read from standard input: give the file's path"
+        return f"{shown}: a Parquet file: give --input-format parquet, or name it *.parquet"
+    return (f"{shown}: a Parquet file: `funnel {command or 'explain'}` reads leads from "
+            "JSON Lines, JSON or CSV")
 
 
 _UNDECODED = re.compile("[\udc80-\udcff]+").finditer  # a run of bad bytes counts once

@@ -13,7 +13,7 @@ import sys
 import click
 
 from .common import OK, PROBLEMS, fail_usage, load_policy, refuse_input_as_output
-from .leadfile import as_of_option, local_tz_option
+from .leadfile import local_tz_option, parse_as_of
 from .output import emit
 
 DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres", "trino")
@@ -45,7 +45,10 @@ def _years(ctx: click.Context, param: click.Parameter, value: str | None):
 @click.option("--years", callback=_years, default=None, metavar="A..B",
               help="The years the calendar tables cover. Default: five years before to two "
                    "after this year.")
-@as_of_option
+@click.option("--as-of", "as_of", metavar="TIME", callback=parse_as_of,
+              help="Decide as of this instant (ISO-8601; no offset means UTC), fixed in "
+                   "the SQL. Default: the time the statement runs (CURRENT_TIMESTAMP), "
+                   "not the time it is printed.")
 @local_tz_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write to FILE instead of standard output.")

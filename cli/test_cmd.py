@@ -60,8 +60,9 @@ def test(path: str, keyword: str | None, fmt: str, min_coverage: float | None,
         text = testing.render_text(report, show_missed=below)
     if output:
         emit(text, output)
-        if fmt != "text":
-            emit(testing.render_text(report, show_coverage=False).splitlines()[-1])
+        # the outcome still shows where the command ran (docs/testing.md), whatever
+        # the format: with text it went only into the file
+        emit(testing.render_text(report, show_coverage=False).splitlines()[-1])
     else:
         emit(text.rstrip("\n") + "\n")
     failed = report.failed > 0
