@@ -21,7 +21,7 @@ from policy import diagnostics_summary as summary_line
 from policy import github_annotation as to_github
 from policy import render_diagnostics as render_all
 
-from .common import OK, PROBLEMS, fail_usage
+from .common import OK, PROBLEMS, policy_unreadable
 from .output import emit
 
 FORMATS = ("text", "json", "github")
@@ -57,7 +57,9 @@ def repository_root() -> str | None:
 def check(path: str, fmt: str, strict: bool) -> None:
     """Parse and check the policy at PATH (a directory of *.funnel files, or one file).
 
-    Prints nothing and exits 0 when the policy is clean. Exit status: 0 no errors;
+    PATH defaults to the current directory; a directory's own *.funnel files are the
+    policy (its sub-directories are not read). Prints nothing and exits 0 when the
+    policy is clean. Exit status: 0 no errors;
     1 errors (or warnings, with --strict); 2 PATH cannot be read or holds no policy.
 
     \b
@@ -69,7 +71,7 @@ def check(path: str, fmt: str, strict: bool) -> None:
     try:
         result = load_model(path)
     except InputError as exc:
-        fail_usage(str(exc))
+        policy_unreadable(exc, path)
     diags = list(result.diagnostics)
     errors = sum(1 for d in diags if d.is_error)
     warnings = len(diags) - errors

@@ -20,6 +20,36 @@ def fail_usage(message: str) -> NoReturn:  # noqa: F821
     sys.exit(USAGE)
 
 
+def policy_unreadable(exc: Exception, path: str) -> NoReturn:  # noqa: F821
+    """A policy PATH that cannot be read: one line, exit 2. A folder with no *.funnel
+    files of its own whose sub-folder holds some (the project root `funnel init` makes,
+    where `funnel check` and `funnel test` look by default) names that sub-folder: it
+    said only "no *.funnel files in this directory"."""
+    message = str(exc)
+    if message.endswith("no *.funnel files in this directory") and os.path.isdir(path):
+        try:
+            with os.scandir(path) as entries:
+                subs = sorted(e.name for e in entries if e.is_dir()
+                              and not e.name.startswith(".") and _holds_policy(e.path))
+        except OSError:
+            subs = []
+        if subs:
+            folder = subs[0] if path in (".", "./") else os.path.join(path, subs[0])
+            message += f"; its folder {folder} holds a policy: give that as PATH"
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None and ctx.info_name in ("check", "test", "docs", "sql"):
+                message += f" (`funnel {ctx.info_name} {folder}`)"
+    fail_usage(message)
+
+
+def _holds_policy(folder: str) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(e.name.endswith(".funnel") and e.is_file() for e in entries)
+    except OSError:
+        return False
+
+
 def refuse_input_as_output(output: str | None, *, policy: str | None = None,
                            leads: str | None = None) -> None:
     """Exit 2 when ``-o`` names a file the command reads: the leads file, or the policy
@@ -70,7 +100,7 @@ def load_checked(path: str, *, strict: bool = False, quiet_ok: bool = True) -> L
         # cache (policy.model.cache): a short command then starts in a fraction.
         result = load_cached(path)
     except InputError as exc:
-        fail_usage(str(exc))
+        policy_unreadable(exc, path)
     diags = result.diagnostics
     if diags:
         color = use_color(sys.stderr)

@@ -56,7 +56,7 @@ ENGINES = _engines()
                    "json: every figure. Default: from -o's extension, else markdown.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, metavar="FILE",
               help="Write to FILE instead of standard output.")
-@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Worker processes that decide the leads (python engine). Default: one "
                    "per core.")
 def report(path: str, leads: str, as_of: int | None, engine: str, by: str | None,

@@ -25,7 +25,8 @@ def test(path: str, keyword: str | None, fmt: str, min_coverage: float | None,
          output: str | None) -> None:
     """Run every example in the policy at PATH and check its expectations.
 
-    A failing example shows each expectation's expected and actual value and the
+    PATH defaults to the current directory (its own *.funnel files). A failing
+    example shows each expectation's expected and actual value and the
     derivation of the actual decision. The coverage report names the score rules,
     gate lines, routes, recycle rules and reject paths no example exercised.
 

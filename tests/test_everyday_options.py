@@ -168,3 +168,37 @@ def test_eval_help_names_parquet_and_where_jobs_apply():
     text = _help("eval")
     assert "LEADS is JSON Lines, a JSON array, CSV or Parquet (by extension)" in text
     assert "python engine, no Parquet in or out" in text
+
+
+# --------------------------------------------------------------------------- PATH
+
+
+@pytest.mark.parametrize("command", ["check", "test"])
+def test_a_project_root_names_the_policy_folder_in_it(rules: Path, command: str,
+                                                      monkeypatch):
+    """`funnel init DIR` puts the policy in DIR/rules; `funnel check` typed in DIR (PATH
+    defaults to the current directory) said only "no *.funnel files in this directory"."""
+    monkeypatch.chdir(rules.parent)
+    result = run(command)
+    assert result.exit_code == 2
+    assert result.stderr == ("funnel: .: no *.funnel files in this directory; its folder "
+                             f"rules holds a policy: give that as PATH (`funnel {command} "
+                             "rules`)\n")
+    assert run(command, "rules").exit_code == 0
+
+
+def test_a_folder_without_a_policy_below_it_is_said_as_before(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes").mkdir()
+    result = run("check", tmp_path / "empty")
+    assert result.exit_code == 2
+    assert result.stderr == f"funnel: {tmp_path / 'empty'}: no *.funnel files in this directory\n"
+
+
+def test_report_takes_j_as_eval_and_diff_do(rules: Path, tmp_path: Path):
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("".join(json.dumps(r) + "\n" for r in LEADS), "utf-8")
+    one = run("report", rules, leads, "--as-of", AS_OF, "--format", "json", "-j", "1")
+    assert one.exit_code == 0, one.output
+    assert one.stdout == run("report", rules, leads, "--as-of", AS_OF, "--format", "json",
+                             "--jobs", "1").stdout
