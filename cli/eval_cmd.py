@@ -40,8 +40,9 @@ OUTPUT_FORMATS = ("jsonl", "json", "csv", "table", "parquet")
 @click.argument("path", type=click.Path())
 @click.argument("leads", default="-", required=False)
 @click.option("--delimiter", default=None, metavar="CHAR",
-              help="CSV cell separator (`,`, `;`, `\\t` for tab). Default: a comma, or `;` "
-                   "or tab when the header does not split on commas (said on stderr).")
+              help="CSV cell separator (`,`, `;`, `\\t` for tab), for CSV input only (standard "
+                   "input needs --input-format csv). Default: a comma, or `;` or tab when "
+                   "the header does not split on commas (said on stderr).")
 @click.option("--input-format", type=click.Choice(["jsonl", "json", "csv", "parquet"]),
               default=None,
               help="Format of LEADS. Default: by its extension (.jsonl, .json, .csv, "
@@ -108,6 +109,7 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
         raise click.UsageError("--explain reads the leads as text: give them as JSON Lines, "
                                "JSON or CSV (Parquet rows are decided without a trace)")
     delimiter = _delimiter(delimiter)
+    _delimiter_applies(delimiter, leads, input_format)
     refuse_input_as_output(output, policy=path, leads=leads)
     if output is not None and fmt == "parquet":
         _writable_folder(output)
@@ -131,6 +133,30 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
         if hint:
             click.echo(f"funnel: hint: {shown} {hint}", err=True)
     sys.exit(PROBLEMS if totals.refused else OK)
+
+
+#: The input formats an extension names for certain (others are guessed from the bytes).
+_BY_EXTENSION = {".jsonl": "JSON Lines", ".ndjson": "JSON Lines", ".json": "JSON",
+                 ".parquet": "Parquet"}
+_FORMAT_NAMES = {"jsonl": "JSON Lines", "json": "JSON", "parquet": "Parquet"}
+
+
+def _delimiter_applies(delimiter: str | None, leads: str, input_format: str | None) -> None:
+    """Exit 2 when ``--delimiter`` is given for an input that is not read as CSV: it
+    was taken and ignored (`crm-export | funnel eval rules - --delimiter ';'` read the
+    CSV as JSON Lines and refused every line). ``--spark-master`` with another engine
+    stays allowed: the same command line run with each engine is a comparison."""
+    if delimiter is not None and input_format != "csv":
+        if input_format is not None:
+            fail_usage(f"--delimiter is for CSV input, and --input-format says "
+                       f"{_FORMAT_NAMES[input_format]}")
+        if leads == "-":
+            fail_usage("--delimiter is for CSV input, and standard input is read as JSON "
+                       "Lines unless --input-format says otherwise: add --input-format csv")
+        named = _BY_EXTENSION.get(os.path.splitext(leads)[1].lower())
+        if named is not None:
+            fail_usage(f"--delimiter is for CSV input, and {leads} is read as {named} by its "
+                       "extension: give --input-format csv if it holds CSV")
 
 
 def _writable_folder(output: str) -> None:

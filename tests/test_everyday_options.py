@@ -202,3 +202,37 @@ def test_report_takes_j_as_eval_and_diff_do(rules: Path, tmp_path: Path):
     assert one.exit_code == 0, one.output
     assert one.stdout == run("report", rules, leads, "--as-of", AS_OF, "--format", "json",
                              "--jobs", "1").stdout
+
+
+# --------------------------------------------------------------------------- --delimiter
+
+
+def test_a_delimiter_for_an_input_that_is_not_csv_is_refused(rules: Path, tmp_path: Path):
+    """`crm-export | funnel eval rules - --delimiter ';'`: the option was taken, the CSV
+    read as JSON Lines and every line refused (exit 1)."""
+    csv = "lead_id;email;vip\nL-1;a@b.com;true\nL-2;b@b.com;false\n"
+    result = run("eval", rules, "-", "--delimiter", ";", "--as-of", AS_OF, input=csv)
+    assert result.exit_code == 2
+    assert result.stderr == ("funnel: --delimiter is for CSV input, and standard input is "
+                             "read as JSON Lines unless --input-format says otherwise: add "
+                             "--input-format csv\n")
+    result = run("eval", rules, "-", "--delimiter", ";", "--input-format", "csv",
+                 "--as-of", AS_OF, input=csv)
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["stage"] for line in result.stdout.splitlines()] == ["mql", "lead"]
+    jsonl = tmp_path / "leads.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in LEADS), "utf-8")
+    result = run("eval", rules, jsonl, "--delimiter", ";", "--as-of", AS_OF)
+    assert result.exit_code == 2
+    assert result.stderr == (f"funnel: --delimiter is for CSV input, and {jsonl} is read as "
+                             "JSON Lines by its extension: give --input-format csv if it "
+                             "holds CSV\n")
+    result = run("eval", rules, jsonl, "--delimiter", ";", "--input-format", "json",
+                 "--as-of", AS_OF)
+    assert result.exit_code == 2
+    assert result.stderr == "funnel: --delimiter is for CSV input, and --input-format says JSON\n"
+    # a file whose extension names no format is read by its bytes: the option stays
+    txt = tmp_path / "export.txt"
+    txt.write_text(csv, "utf-8")
+    result = run("eval", rules, txt, "--delimiter", ";", "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
