@@ -26,6 +26,10 @@ def policy_unreadable(exc: Exception, path: str) -> NoReturn:  # noqa: F821
     where `funnel check` and `funnel test` look by default) names that sub-folder: it
     said only "no *.funnel files in this directory"."""
     message = str(exc)
+    if path == "-" and not os.path.exists(path):
+        # it said "-: no such file or directory", as if `-` were a file name
+        fail_usage("a policy is read from a folder of *.funnel files or one file, not "
+                   "standard input (`-`); only `funnel fmt -` reads standard input")
     if message.endswith("no *.funnel files in this directory") and os.path.isdir(path):
         try:
             with os.scandir(path) as entries:

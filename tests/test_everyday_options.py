@@ -236,3 +236,14 @@ def test_a_delimiter_for_an_input_that_is_not_csv_is_refused(rules: Path, tmp_pa
     txt.write_text(csv, "utf-8")
     result = run("eval", rules, txt, "--delimiter", ";", "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args", [["check", "-"], ["test", "-"], ["docs", "-"], ["sql", "-"],
+                                  ["eval", "-", "leads.jsonl"]])
+def test_a_policy_on_standard_input_is_said_to_be_unsupported(rules: Path, args: list[str]):
+    """`funnel check - < policy.funnel` said "-: no such file or directory"."""
+    result = run(*args, input=(rules / "shop.funnel").read_text("utf-8"))
+    assert result.exit_code == 2
+    assert result.stderr == ("funnel: a policy is read from a folder of *.funnel files or one "
+                             "file, not standard input (`-`); only `funnel fmt -` reads "
+                             "standard input\n")
