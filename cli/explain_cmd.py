@@ -185,7 +185,7 @@ def explain(path: str, lead: str, as_of: int | None, lead_id: str | None, color:
       funnel explain rules lead.json
       funnel explain rules leads.jsonl:17 --as-of 2026-11-02T15:00:00Z
       funnel explain rules export.csv --id 00Q5e00000AbCdE
-      funnel explain rules '{"lead_id": "L-1", "created_at": "2026-11-01"}'
+      funnel explain rules '{"lead_id": "L-1", "created_at": "2026-11-01T09:00:00Z"}'
 
     Exit status: 0 a decision was explained; 1 the lead is refused or the policy has
     errors; 2 bad usage or the lead cannot be read.
