@@ -130,6 +130,11 @@ def _stdin(check: bool, diff: bool) -> int:
         stdout_write(unified_diff(text, result.text, "<stdin>"))
     elif not check:
         stdout_write(result.text)
+    if check or diff:
+        # as for files, the verdict on stderr (standard output stays empty with --check):
+        # `fmt --check -` said nothing at all, only its exit status told
+        click.echo("standard input would be reformatted" if result.changed
+                   else "standard input already formatted", err=True)
     return PROBLEMS if (check or diff) and result.changed else OK
 
 

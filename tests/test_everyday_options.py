@@ -247,3 +247,21 @@ def test_a_policy_on_standard_input_is_said_to_be_unsupported(rules: Path, args:
     assert result.stderr == ("funnel: a policy is read from a folder of *.funnel files or one "
                              "file, not standard input (`-`); only `funnel fmt -` reads "
                              "standard input\n")
+
+
+# --------------------------------------------------------------------------- fmt
+
+
+def test_fmt_check_of_standard_input_says_its_verdict(rules: Path):
+    """`funnel fmt --check rules` says "1 file would be reformatted"; `fmt --check -`
+    said nothing, only its exit status told."""
+    messy = 'policy  shop "Shop"\n'
+    result = run("fmt", "--check", "-", input=messy)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == "standard input would be reformatted\n"
+    result = run("fmt", "--check", "-", input='policy shop "Shop"\n')
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == "standard input already formatted\n"
+    result = run("fmt", "--diff", "-", input=messy)
+    assert result.exit_code == 1 and result.stdout.startswith("--- <stdin>\n")
+    assert result.stderr == "standard input would be reformatted\n"
