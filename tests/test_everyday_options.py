@@ -265,3 +265,21 @@ def test_fmt_check_of_standard_input_says_its_verdict(rules: Path):
     result = run("fmt", "--diff", "-", input=messy)
     assert result.exit_code == 1 and result.stdout.startswith("--- <stdin>\n")
     assert result.stderr == "standard input would be reformatted\n"
+
+
+# --------------------------------------------------------------------------- report
+
+
+def test_a_handoff_with_no_rejection_says_so(rules: Path, tmp_path: Path):
+    """Under "0 rejected of 1 handed over" the rejection table said "no leads"."""
+    handoff = ('team sales "@s/sales"\n\nhandoff mql to sales {\n  route "ae" otherwise\n'
+               '  reject to nurture with reason why in ["no fit"]\n}\n\n'
+               'state nurture "Nurture" owned by mk\n\n')
+    policy = POLICY.replace('example "a VIP', handoff + 'example "a VIP')
+    (rules / "shop.funnel").write_text(policy, "utf-8")
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("".join(json.dumps(r) + "\n" for r in LEADS), "utf-8")
+    result = run("report", rules, leads, "--as-of", AS_OF, "--format", "markdown")
+    assert result.exit_code == 0, result.output
+    text = result.stdout.split("rejection reasons", 1)[1]
+    assert text.startswith("\n\n0 rejected of 1 handed over (0.0%)\n\n_no lead was rejected_\n")

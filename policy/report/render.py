@@ -105,6 +105,8 @@ def handoff_tables(figures: dict) -> list[tuple[dict, Table, Table]]:
         for reason, n in rej["reasons"].items():
             reasons.rows.append([reason, count(n), "off-list" if reason in rej["off_list"]
                                  else "yes"])
+        # under "0 rejected of 6 handed over" it said "no leads", as if none were handed over
+        reasons.empty = "no lead was rejected" if h["applies"] else "no lead was handed over"
         out.append((h, routes, reasons))
     return out
 
