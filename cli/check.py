@@ -59,8 +59,8 @@ def check(path: str, fmt: str, strict: bool) -> None:
 
     PATH defaults to the current directory; a directory's own *.funnel files are the
     policy (its sub-directories are not read). Prints nothing and exits 0 when the
-    policy is clean. Exit status: 0 no errors;
-    1 errors (or warnings, with --strict); 2 PATH cannot be read or holds no policy.
+    policy is clean. Exit status: 0 no errors; 1 errors (or warnings, with --strict);
+    2 PATH cannot be read or holds no policy.
 
     \b
     Examples:

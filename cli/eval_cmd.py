@@ -144,8 +144,8 @@ _FORMAT_NAMES = {"jsonl": "JSON Lines", "json": "JSON", "parquet": "Parquet"}
 def _delimiter_applies(delimiter: str | None, leads: str, input_format: str | None) -> None:
     """Exit 2 when ``--delimiter`` is given for an input that is not read as CSV: it
     was taken and ignored (`crm-export | funnel eval rules - --delimiter ';'` read the
-    CSV as JSON Lines and refused every line). ``--spark-master`` with another engine
-    stays allowed: the same command line run with each engine is a comparison."""
+    CSV as JSON Lines and refused every line). A file whose extension names no format
+    is read by its bytes, so the option stays for it."""
     if delimiter is not None and input_format != "csv":
         if input_format is not None:
             fail_usage(f"--delimiter is for CSV input, and --input-format says "
