@@ -35,6 +35,13 @@ import click
 from policy import atomic_open, discard_pending, no_surrogates
 
 USAGE = 2
+
+
+def dash_is_stdout(ctx: click.Context, param: click.Parameter, value: str | None
+                   ) -> str | None:
+    """``-o -``: standard output, as ``-`` is standard input for a command's input; it
+    wrote a file named ``-`` in every command."""
+    return None if value == "-" else value
 #: The shell's status for a command ended by SIGINT (128 + 2); SIGTERM ends the same way.
 INTERRUPTED = 130
 

@@ -283,3 +283,29 @@ def test_a_handoff_with_no_rejection_says_so(rules: Path, tmp_path: Path):
     assert result.exit_code == 0, result.output
     text = result.stdout.split("rejection reasons", 1)[1]
     assert text.startswith("\n\n0 rejected of 1 handed over (0.0%)\n\n_no lead was rejected_\n")
+
+
+# --------------------------------------------------------------------------- -o -
+
+
+@pytest.mark.parametrize("args", [
+    ["eval", "{rules}", "{leads}", "--as-of", AS_OF],
+    ["eval", "{rules}", "{leads}", "--as-of", AS_OF, "--format", "csv"],
+    ["docs", "{rules}"],
+    ["report", "{rules}", "{leads}", "--as-of", AS_OF, "--format", "json"],
+    ["test", "{rules}", "--format", "junit"],
+    ["diff", "{rules}", "{rules}"],
+])
+def test_o_dash_is_standard_output(rules: Path, tmp_path: Path, monkeypatch, args: list[str]):
+    """`-o -` wrote a file named `-` in the current folder, in every command."""
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text("".join(json.dumps(r) + "\n" for r in LEADS), "utf-8")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    argv = [a.format(rules=rules, leads=leads) for a in args]
+    plain = run(*argv)
+    dashed = run(*argv, "-o", "-")
+    assert (dashed.exit_code, dashed.stdout) == (plain.exit_code, plain.stdout)
+    assert dashed.stdout
+    assert list(work.iterdir()) == []
