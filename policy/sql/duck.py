@@ -29,6 +29,7 @@ from policy.engine.tabular import layout
 from policy.io.atomic import drop_scratch, scratch_folder
 from policy.io.records import MAX_NESTING
 from policy.sql.calendars import FIRST_YEAR, LAST_YEAR, engine_years
+from policy.sql.caltables import create_calendar_tables
 from policy.sql.compiler import Options, build, default_years
 from policy.sql.dialects import dialect
 from policy.sql.engine import (
@@ -47,7 +48,6 @@ from policy.sql.engine import (
     record_batches,
 )
 from policy.sql.fallback import key_objects, repeated_keys
-from policy.sql.handoffs import list_table_columns
 from policy.sql.parquet import (
     LINE,
     ParquetSource,
@@ -198,24 +198,7 @@ class DuckEngine(BatchEngine):
     def _calendar_tables(self, stmt: Any, years: tuple[int, int] | None = None) -> None:
         """(Re)create the calendar tables a statement built with ``calendars="named"``
         reads (its years are those of its :class:`Options`, ``years`` when known)."""
-        for index, label in enumerate(sorted(stmt.meta["calendar_tables"])):
-            # with the sentinel rows a statement built with total_joins looks up
-            tabs = stmt.meta["calendar_tables"][label].with_sentinels()
-            for name, rows, cols in ((f"cal{index}_days", tabs.days, tabs.day_columns),
-                                     (f"cal{index}_intervals", tabs.intervals,
-                                      tabs.interval_columns)):
-                columns = [list(c) for c in zip(*rows, strict=True)] if rows else [
-                    [] for _ in cols]
-                select = ", ".join(f"CAST(unnest(${i + 1}) AS BIGINT) AS {_ident(c)}"
-                                   for i, c in enumerate(cols))
-                self.con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {select}',
-                                 columns)
-            # the same rows as one row of lists (calendars="lists": no joins)
-            lists = list_table_columns(stmt.meta["calendar_tables"][label])
-            select = ", ".join(f"CAST(${i + 1} AS BIGINT[]) AS {_ident(c)}"
-                               for i, (c, _) in enumerate(lists))
-            self.con.execute(f'CREATE OR REPLACE TEMP TABLE "cal{index}_days_lists" AS '
-                             f"SELECT {select}", [v for _, v in lists])
+        create_calendar_tables(self.con, stmt.meta["calendar_tables"], self._tmp)
         self._table_years = years
 
     def close(self) -> None:

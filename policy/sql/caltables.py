@@ -1,0 +1,115 @@
+"""The calendar tables of a statement, created in an engine's DuckDB connection.
+
+A statement built with ``calendars="named"`` or ``"lists"`` reads, per calendar ``k``
+(labels in sorted order), the temporary tables ``cal{k}_days`` and ``cal{k}_intervals``
+(:class:`policy.sql.calendars.CalendarTables` with its sentinel rows) and the one-row
+table ``cal{k}_days_lists`` (:func:`policy.sql.handoffs.list_table_columns`).
+
+How the rows get into DuckDB is the costly part of an engine's start-up: for the 37
+years of a default run, ``rules/``'s two calendars are 26,000 day rows and 19,000
+interval rows of up to 28 columns. Handed over as Python lists (one list parameter per
+column), DuckDB converted them item by item: about 0.38 CPU-s, a third of the engine's
+start-up. Here the day and interval rows are written as CSV text to the engine's
+scratch folder and read by DuckDB's CSV reader, and each column of the lists table is
+one text parameter (``[1,2,NULL]``) cast to ``BIGINT[]``: the same tables (values,
+NULLs, types and row order), in about half the time. The CSV files are removed once
+read. The text of the last few tables is kept (:data:`_TEXTS`): a process that
+builds engines again and again pays only DuckDB's reading.
+``tests/test_sql_caltables.py`` checks the tables against the rows they come from.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from policy.sql.handoffs import list_table_columns
+from policy.sql.quoting import sql_ident, sql_string
+
+__all__ = ["create_calendar_tables"]
+
+
+def create_calendar_tables(con: Any, tables: Mapping[str, Any], folder: str) -> None:
+    """(Re)create the calendar tables of ``tables`` (a statement's
+    ``meta["calendar_tables"]``: label → :class:`~policy.sql.calendars.CalendarTables`)
+    in the DuckDB connection ``con``; ``folder`` holds the CSV files while they are read."""
+    for index, label in enumerate(sorted(tables)):
+        text = _text(tables[label])
+        _create_from_csv(con, f"cal{index}_days", text.days, text.day_columns, folder)
+        _create_from_csv(con, f"cal{index}_intervals", text.intervals,
+                         text.interval_columns, folder)
+        # the same rows as one row of lists (calendars="lists": no joins)
+        select = ", ".join(f"CAST(${i + 1} AS BIGINT[]) AS {sql_ident(c)}"
+                           for i, c in enumerate(text.list_columns))
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "cal{index}_days_lists" AS '
+                    f"SELECT {select}", list(text.lists))
+
+
+@attrs.frozen
+class _Text:
+    """One calendar's tables as the text DuckDB reads: the day and interval rows (with
+    the sentinel rows a statement built with total_joins looks up) as CSV, and each
+    column of the lists table as a list's text."""
+
+    days: str
+    day_columns: tuple[str, ...]
+    intervals: str
+    interval_columns: tuple[str, ...]
+    list_columns: tuple[str, ...]
+    lists: tuple[str, ...]
+
+
+#: The text of the last few calendar tables, by the tables' identity: writing it is
+#: half the cost of creating the tables, and :func:`policy.sql.calendars.build_tables`
+#: hands the same object out again for the same calendar and years. Each entry holds
+#: its tables, so no identity is reused while it is here.
+_TEXTS: collections.OrderedDict[int, tuple[Any, _Text]] = collections.OrderedDict()
+_TEXTS_KEPT = 8
+
+
+def _text(tables: Any) -> _Text:
+    found = _TEXTS.get(id(tables))
+    if found is not None and found[0] is tables:
+        _TEXTS.move_to_end(id(tables))
+        return found[1]
+    tabs = tables.with_sentinels()
+    lists = list_table_columns(tables)
+    text = _Text("".join(map(_csv_line, tabs.days)), tabs.day_columns,
+                 "".join(map(_csv_line, tabs.intervals)), tabs.interval_columns,
+                 tuple(c for c, _ in lists), tuple(_list_text(v) for _, v in lists))
+    _TEXTS[id(tables)] = (tables, text)
+    while len(_TEXTS) > _TEXTS_KEPT:
+        _TEXTS.popitem(last=False)
+    return text
+
+
+def _create_from_csv(con: Any, name: str, csv: str, cols: Sequence[str],
+                     folder: str) -> None:
+    """The temporary table ``name`` of BIGINT columns ``cols`` holding the rows of
+    ``csv`` (one line a row, an empty cell NULL), in order."""
+    path = os.path.join(folder, f"{name}.csv")
+    with open(path, "w", encoding="ascii", newline="") as f:
+        f.write(csv)
+    try:
+        spec = ", ".join(f"{sql_string(c)}: 'BIGINT'" for c in cols)
+        # no header, no quotes, an empty cell is NULL; one thread keeps the file's order
+        con.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM read_csv('
+            f"{sql_string(path)}, header = false, auto_detect = false, delim = ',', "
+            f"quote = '', escape = '', nullstr = '', parallel = false, "
+            f"columns = {{{spec}}})")
+    finally:
+        os.unlink(path)
+
+
+def _csv_line(row: Iterable[int | None]) -> str:
+    return ",".join("" if v is None else str(v) for v in row) + "\n"
+
+
+def _list_text(values: Iterable[int | None]) -> str:
+    """DuckDB's text of a list of integers (``[1,NULL,3]``), cast to ``BIGINT[]``."""
+    return "[" + ",".join("NULL" if v is None else str(v) for v in values) + "]"
