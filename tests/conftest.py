@@ -35,6 +35,18 @@ if "FUNNEL_CACHE_DIR" not in os.environ:
     os.environ["FUNNEL_CACHE_DIR"] = tempfile.mkdtemp(prefix="funnel-test-cache-")
     atexit.register(shutil.rmtree, os.environ["FUNNEL_CACHE_DIR"], ignore_errors=True)
 
+# Bytecode. With PYTHONDONTWRITEBYTECODE set (the shared machine sets it for every
+# process), each `funnel` a test starts as a subprocess compiled the package's 149
+# modules from source again: 0.08-0.15 CPU-s a start. The suite's processes (the
+# xdist workers and every subprocess inherit the variables) then keep their bytecode
+# in a folder of the run's own (PYTHONPYCACHEPREFIX), removed when the run ends, so
+# nothing is written into the checkout either way.
+if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+    if not os.environ.get("PYTHONPYCACHEPREFIX"):  # else the caller's chosen folder
+        os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="funnel-test-pycache-")
+        atexit.register(shutil.rmtree, os.environ["PYTHONPYCACHEPREFIX"], ignore_errors=True)
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+
 #: The spec's conformance policy (policy, examples and schema).
 ACME = Path(os.environ.get("FUNNEL_CONFORMANCE")
             or ROOT.parent / "shared" / "spec" / "conformance" / "acme")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import ACME, NO_ACME, _profile
 from hypothesis import settings
@@ -56,3 +58,28 @@ def test_the_slow_modules_are_collected_first_each_kept_whole(pytestconfig):
         (SLOW_FIRST[0], 9), (SLOW_FIRST[1], 2), (SLOW_FIRST[1], 3), (SLOW_FIRST[1], 4),
         ("test_b.py", 5), ("test_b.py", 6), ("test_b.py", 7), ("test_b.py", 8),
         ("test_a.py", 0), ("test_a.py", 1)]
+
+
+def test_subprocesses_keep_their_bytecode_outside_the_checkout(tmp_path):
+    # PYTHONDONTWRITEBYTECODE (set on the shared machine) made every `funnel` a test
+    # starts compile the package again; the suite gives them a bytecode folder of its
+    # own instead, never one inside the checkout
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys, policy.sql.calendars as m; "
+         "print(sys.flags.dont_write_bytecode, sys.pycache_prefix or '', m.__cached__)"],
+        capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()
+    dont_write, cached = out[0], out[-1]
+    assert dont_write == "0" and not os.environ.get("PYTHONDONTWRITEBYTECODE")
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX")
+    if prefix:  # the suite's own folder (or the one the caller chose), outside the tree
+        assert len(out) == 3 and out[1] == prefix
+        assert Path(cached).is_relative_to(prefix) and Path(cached).is_file()
+        assert not Path(prefix).resolve().is_relative_to(ROOT.resolve())
+    else:  # the caller's own choice: bytecode beside the sources, Python's default
+        assert len(out) == 2 and Path(cached).parent.name == "__pycache__"
