@@ -525,6 +525,9 @@ class Program:
     #: compiler over a table) reads it here.
     field_types: Mapping[tuple[str, ...], Type] = attrs.field(
         factory=lambda: MappingProxyType({}))
+    #: the stages of the handoffs in declaration order, the order of the handoff
+    #: columns in the tabular form (spec section 9); empty: the order of ``handoffs``
+    handoff_columns: tuple[str, ...] = ()
 
     def timestamp_kind(self, index: int) -> str:
         """How the ``index``-th timestamp path is read: ``date``, ``date-time`` or ``any``."""

@@ -247,6 +247,7 @@ class _Resolver:
             score_names=tuple(model.scores),
             stages=stages,
             handoffs=tuple(self.handoff(h) for h in model.handoffs),
+            handoff_columns=model.handoff_columns,
             recycles=tuple(self.recycle(r) for r in model.recycles),
             timestamp_order=model.timestamp_order,
             calendars=calendars,

@@ -108,17 +108,20 @@ def layout(model: Any) -> Layout:
     form, ``program``), a :class:`~policy.model.namespace.PolicyModel`, or anything with
     a ``model`` attribute holding one.
 
-    Scores come in declaration order; handoffs in the model's order (funnel order of
-    their stages, which is the order decisions list them in).
+    Scores and handoffs come in declaration order (spec section 9: "then for every
+    handoff, in declaration order"), even where a decision lists its handoffs in funnel
+    order.
     """
     program = getattr(model, "program", None)  # a loaded Policy: its intermediate form
     if program is not None:
         scores = program.score_names
-        stages = tuple(h.stage for h in program.handoffs)
+        stages = (getattr(program, "handoff_columns", ())
+                  or tuple(h.stage for h in program.handoffs))
     else:
         model = getattr(model, "model", model)
         scores = tuple(model.scores)
-        stages = tuple(h.stage.name for h in model.handoffs)
+        stages = (getattr(model, "handoff_columns", ())
+                  or tuple(h.stage.name for h in model.handoffs))
     cols = [Column(name, kind) for name, kind in _HEAD]
     cols += [Column(f"score_{s}", "int") for s in scores]
     cols += [Column("next_stage", "string"), Column("next_unmet", "list")]

@@ -85,6 +85,9 @@ class PolicyModel:
     #: (v1.1) ``entered at`` per stage: stage name -> field path (the report reads it;
     #: no decision does, so these paths are not timestamp paths of the engines)
     entered_at: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    #: the stages of the handoffs in declaration order (file path, then source order):
+    #: the order of the handoff columns in the tabular form (spec section 9)
+    handoff_columns: tuple[str, ...] = ()
 
     # ------------------------------------------------------------------ calendars
     def __attrs_post_init__(self) -> None:
@@ -421,6 +424,7 @@ def build_model(
                 recycles.append(d)
             elif isinstance(d, n.Example):
                 examples.append(Located(m, d))
+    declared = tuple(h.stage.name for h in handoffs)
     order = tuple(s.name for s in funnel.stages) if funnel else ()
     handoffs.sort(key=lambda h: order.index(h.stage.name) if h.stage.name in order else len(order))
     model = PolicyModel(
@@ -440,6 +444,7 @@ def build_model(
         stages=stages,
         states=states,
         handoffs=tuple(handoffs),
+        handoff_columns=declared,
         recycles=tuple(recycles),
         examples=tuple(examples),
         timestamp_paths=_timestamp_paths(modules, schema, defines, scores),

@@ -54,6 +54,7 @@ __all__ = ["Options", "build", "default_years"]
 
 _S = exp.Literal.string
 _SEP = "\x1f"  # between a problem's path and its message in the engines' hidden column
+_INSTANTS = ("sla_start", "sla_due", "sla_stop")  # handoff columns that are instants
 
 
 def _N(v: int) -> exp.Expression:  # noqa: N802 - a literal constructor
@@ -520,20 +521,22 @@ class _Build(HandoffParts):
         viol = []
         hidden = []
         beyond: list[exp.Expression] = []  # business time outside the calendar tables
+        blocks = {}  # the handoff columns go in declaration order (spec section 9)
         for i, h in enumerate(handoffs):
             p = f"handoff_{h['stage']}_"
             app = applies[id(h)]
             vals = handoff_values(h, self.as_of)
-            for field, kind in HANDOFF_FIELDS:
-                e = vals[field] if kind == "timestamp" else typed(vals[field], kind)
-                if field in ("sla_start", "sla_due", "sla_stop"):
-                    e = inst(e)
-                cols.append(dec(_case([(app, e)])).as_(p + field, copy=False))
+            blocks[h["stage"]] = [
+                dec(_case([(app, inst(vals[field]) if field in _INSTANTS else
+                            vals[field] if kind == "timestamp" else typed(vals[field], kind))])
+                    ).as_(p + field, copy=False) for field, kind in HANDOFF_FIELDS]
             viol += [_case([(exp.And(this=app, expression=c), _S(code))])
                      for code, c in vals["violations"]]
             beyond += [exp.And(this=app, expression=c) for code, c in vals["violations"]
                        if code == "calendar_out_of_range"]
             hidden.append(dec(_case([(app, vals["rej_json"])])).as_(f"_rj{i}", copy=False))
+        for stage in getattr(program, "handoff_columns", ()) or blocks:
+            cols += blocks[stage]
         viol, beyond = viol + self.comp.marks(), beyond + self.comp.nested  # values._nested
         cols += [_case([(ok, d.compact(viol))], d.empty_array()).as_("violations", copy=False),
                  _col(err).as_("error", copy=False),
