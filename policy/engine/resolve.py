@@ -194,6 +194,15 @@ def _const(value: object, typ: ir.Type | None = None) -> ir.Const:
     return ir.Const(_freeze(value), typ if typ is not None else _type_of_value(value))
 
 
+def _instant(value: object) -> object:
+    """A list item looked up with a timestamp: text that parses is that instant."""
+    if type(value) is str:
+        t = parse_timestamp(value, kind="any")
+        if t is not None:
+            return t
+    return value
+
+
 def _fixed_us(d: n.Duration) -> int | None:
     if d.unit.is_business:
         return None
@@ -372,10 +381,27 @@ class _Resolver:
             return ir.Const(parse_timestamp(e.value, kind="any"), T.TIMESTAMP)
         return self.expr(e)
 
+    def members(self, e: ir.Expr) -> ir.Expr:
+        """The list a timestamp is looked for in (`in`, `not in`): its text items read as
+        instants, as `==` reads text compared with a timestamp (and as the checker
+        reasons about it); an item that does not parse stays text, never equal."""
+        if type(e) is ir.DefineRef and type(self.defines[e.name].value) is ir.Const:
+            e = self.defines[e.name].value
+        if type(e) is ir.Const and type(e.value) is tuple:
+            return ir.Const(tuple(_instant(x) for x in e.value), T.LIST)
+        if type(e) is ir.ListOf:
+            return ir.ListOf(tuple(ir.Const(_instant(x.value), T.TIMESTAMP)
+                                   if type(x) is ir.Const and type(x.value) is str
+                                   and parse_timestamp(x.value, kind="any") is not None
+                                   else x for x in e.items))
+        return e
+
     def binary(self, e: n.Binary) -> ir.Expr:
         op = e.op
         a = self.operand(e.left, e.right, op)
         b = self.operand(e.right, e.left, op)
+        if op in (n.BinOp.IN, n.BinOp.NOT_IN) and self.model.is_timestamp(e.left):
+            b = self.members(b)
         both = type(a) is ir.Const and type(b) is ir.Const
         if op is n.BinOp.AND or op is n.BinOp.OR:
             if both:
