@@ -69,8 +69,16 @@ class DiffReport:
             return None
         shown = "is still " + json.dumps(self.head_model.version, ensure_ascii=False) \
             if self.head_model.version is not None else "is not declared"
-        return (f"the policy's meaning changed (its digest differs) but its `version` "
+        return (f"{self._digest_changed()} but its `version` "
                 f"{shown}: bump `version` so every decision says which rules made it")
+
+    def _digest_changed(self) -> str:
+        """What changed the digest: the meaning, or only what is kept with it (an
+        `entered at` line, the schema), which `diff` does not count as a change of
+        meaning (spec section 2)."""
+        if self.diff.changed:
+            return "the policy's meaning changed (its digest differs)"
+        return "the policy's digest changed"
 
     # ------------------------------------------------------------------ text
     def summary(self) -> str:
@@ -134,7 +142,7 @@ class DiffReport:
             v = self.head_model.version
             shown = f"is still {md_code(v)}" if v is not None else "is not declared"
             out += ["", "> [!WARNING]",
-                    f"> The policy's meaning changed (its digest differs) but its `version` "
+                    f"> {_capital(self._digest_changed())} but its `version` "
                     f"{shown}: bump `version` so every decision says which rules made it."]
         if d.changes:
             out += ["", "#### Changes", "",

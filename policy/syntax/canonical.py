@@ -100,13 +100,22 @@ def number_text(value: int | float) -> str:
     return text
 
 
+def _by_value(value: int | float, spelled: bool) -> str:
+    """:func:`number_text`; for the digest (``spelled=False``) a whole number prints as an
+    integer whichever way it was written, since numbers are hashed by value (spec
+    section 5): ``100``, ``100.0`` and ``1_00.00`` are one value, one digest."""
+    if not spelled and type(value) is float and value.is_integer():
+        return str(int(value))
+    return number_text(value)
+
+
 def _spelled(value: int | float, text: str | None, spelled: bool) -> str:
     """The author's spelling when asked for and still true to the value, else by value."""
     if spelled and text is not None and _is_spelling(text, value):
         return text
     if not spelled and text is not None and isinstance(value, float) and math.isinf(value):
         return text.replace("_", "")
-    return number_text(value)
+    return _by_value(value, spelled)
 
 
 def _is_spelling(text: str, value: int | float) -> bool:
@@ -117,9 +126,9 @@ def _is_spelling(text: str, value: int | float) -> bool:
     return type(parsed) is type(value) and parsed == value
 
 
-def _signed(value: int | float, *, plus: bool) -> str:
+def _signed(value: int | float, *, plus: bool, spelled: bool = True) -> str:
     sign = "-" if value < 0 else ("+" if plus else "")
-    return sign + number_text(abs(value))
+    return sign + _by_value(abs(value), spelled)
 
 
 def duration_text(d: n.Duration, *, spelled: bool = True) -> str:
@@ -227,7 +236,7 @@ def stmt_text(s: n.Stmt, *, spelled: bool = True) -> str:
             return f"define {s.name.name}{_desc(s.description)} = lines {quote(s.lines.path)}"
         return f"define {s.name.name}{_desc(s.description)} = {e(s.value)}"
     if isinstance(s, n.PointsIf):
-        return f"{_signed(s.points, plus=True)} if {e(s.condition)}"
+        return f"{_signed(s.points, plus=True, spelled=sp)} if {e(s.condition)}"
     if isinstance(s, (n.Require, n.Exclude)):
         word = "require" if isinstance(s, n.Require) else "exclude"
         return f"{word} {e(s.condition)}{_desc(s.reason)}"
@@ -266,10 +275,11 @@ def stmt_text(s: n.Stmt, *, spelled: bool = True) -> str:
     if isinstance(s, n.Funnel):
         return "funnel " + _names(s.stages, " -> ")
     if isinstance(s, n.PointsPer):
-        text = f"{_signed(s.points, plus=True)} per {e(s.count, _SUM)}"
-        return text if s.cap is None else text + f" up to {number_text(s.cap)}"
+        text = f"{_signed(s.points, plus=True, spelled=sp)} per {e(s.count, _SUM)}"
+        return text if s.cap is None else text + f" up to {_by_value(s.cap, sp)}"
     if isinstance(s, n.Range):
-        return f"range {_signed(s.low, plus=False)} to {_signed(s.high, plus=False)}"
+        return (f"range {_signed(s.low, plus=False, spelled=sp)} to "
+                f"{_signed(s.high, plus=False, spelled=sp)}")
     if isinstance(s, n.Decay):
         return f"decay half-life {dur(s.half_life)} since {path_text(s.since.path)}"
     if isinstance(s, n.State):
