@@ -355,7 +355,8 @@ class Policy:
         time it runs. Raises :class:`policy.sql.SqlUnsupported` (a ``ValueError``)."""
         from policy.sql import to_sql
 
-        at = None if as_of is None else from_datetime(as_of)
+        # as evaluate() checks it: a string gave an AttributeError traceback
+        at = None if as_of is None else as_of_instant(as_of)
         return to_sql(self, dialect=dialect, table=table, view=view, flat=flat, as_of=at,
                       years=years)
 

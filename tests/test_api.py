@@ -198,6 +198,14 @@ def test_as_of_must_carry_a_time_zone(golden):
         golden.evaluate(LEAD, as_of="2026-11-02")
 
 
+def test_sql_checks_as_of_as_evaluate_does(golden):
+    # Policy.sql took any object and failed inside with an AttributeError traceback
+    with pytest.raises(ValueError, match="^as_of must carry a time zone$"):
+        golden.sql(as_of=datetime(2026, 11, 2, 15, 30))
+    with pytest.raises(TypeError, match="^as_of must be a datetime, not str$"):
+        golden.sql(as_of="2026-11-02T15:30:00Z")
+
+
 def test_as_of_in_any_zone_is_the_same_instant_and_defaults_to_now(golden):
     paris = datetime(2026, 11, 2, 16, 30, tzinfo=timezone(timedelta(hours=1)))
     assert golden.evaluate(LEAD, as_of=paris) == golden.evaluate(LEAD, as_of=AT)
