@@ -576,8 +576,8 @@ def build(pol, d: Dialect, opts: Options, source=None) -> exp.Select:
         if opts.source == "json":
             source = DuckJson(d) if d.name == "duckdb" else SparkJson(d)
         else:
-            source = TableSource(d, opts.table, field_kinds(pol.program, pol.model.schema),
-                                 opts.flat, pol.program.timestamp_order)
+            kinds = field_kinds(pol.program, pol.model.schema, any_scalar=d.name == "duckdb")
+            source = TableSource(d, opts.table, kinds, opts.flat, pol.program.timestamp_order)
     schema = pol.model.schema
     if schema is not None and hasattr(source, "narrow"):
         from policy.sql.checks import schema_kinds

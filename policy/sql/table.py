@@ -61,6 +61,18 @@ class TableSource:
         return self.d.field(path[0], path[1:], kind)
 
     def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
+        out = self._slot(path, slot, k)
+        if self.d.name != "duckdb" or not path or slot not in ("ty", "n", "s", "b") or \
+                self._flat_below(path):
+            return out
+        # DuckDB knows each column's type (TYPEOF, folded to a constant when the
+        # statement is planned): a value is read only where its column holds that kind,
+        # as the python engine reads the row's JSON (a BOOLEAN is no number, an
+        # integer no condition, a DATE text), so a column of another type than the
+        # schema says refuses the lead at its field instead of being cast
+        return _duck_typed(self.column(path, "VARCHAR"), slot, out)
+
+    def _slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
         if not path:  # the row itself: a lead is an object
             return _S("object") if slot == "ty" else None
         kinds = self.kinds.get(path, {"string"})
@@ -139,6 +151,54 @@ class TableSource:
         return [self.column(p, "VARCHAR") for p in leaves]
 
 
+#: DuckDB's names of the types whose values are JSON numbers (and ``DECIMAL(p,s)``)
+_DUCK_NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                 "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "VARINT")
+
+
+def _duck_typed(col: exp.Expression, slot: str, out: exp.Expression | None
+                ) -> exp.Expression | None:
+    """The ``slot`` of a DuckDB column as the python engine reads the JSON ``to_json``
+    makes of the row: ``ty`` the value's JSON kind from the column's type (a NaN or
+    infinite FLOAT/DOUBLE is null, as from Parquet); ``n`` only from a number column,
+    ``b`` from a BOOLEAN one, ``s`` from a column whose JSON is a string (VARCHAR, DATE,
+    TIME, the TIMESTAMPs, UUID, INTERVAL, BLOB, ENUM…). A ``JSON`` column keeps ``out``
+    (the kind of its values varies by row). DuckDB folds the type tests away."""
+    if out is None:
+        return None
+    ty = _call("TYPEOF", col.copy())
+    is_json = exp.EQ(this=ty.copy(), expression=_S("JSON"))
+    number = exp.or_(exp.In(this=ty.copy(), expressions=[_S(t) for t in _DUCK_NUMBERS]),
+                     exp.Like(this=ty.copy(), expression=_S("DECIMAL(%")))
+    as_double = exp.TryCast(this=col.copy(), to=exp.DataType.build("DOUBLE"))
+    finite = exp.not_(exp.or_(_call("ISNAN", as_double), _call("ISINF", as_double.copy())))
+    boolean = exp.EQ(this=ty.copy(), expression=_S("BOOLEAN"))
+    listed = exp.or_(*[exp.Like(this=ty.copy(), expression=_S(p)) for p in ("%[]", "%]")])
+    keyed = exp.or_(*[exp.Like(this=ty.copy(), expression=_S(p)) for p in (
+        "STRUCT(%", "MAP(%", "UNION(%")])
+    if slot == "ty":
+        return _case([(is_json, out), (exp.Is(this=col.copy(), expression=exp.null()),
+                                        exp.null()),
+                      (number, _case([(finite, _S("number"))])),
+                      (boolean, _S("boolean")), (listed, _S("array")),
+                      (keyed, _S("object"))], _S("string"))
+    if slot == "n":
+        return _case([(is_json, out), (exp.and_(number, finite), as_double)])
+    if slot == "b":
+        return _case([(is_json, exp.TryCast(this=out, to=exp.DataType.build("BOOLEAN"))),
+                      (boolean, exp.TryCast(this=col.copy(),
+                                            to=exp.DataType.build("BOOLEAN")))])
+    # text: a list or an object read as text would be tested as its SQL text (`contains`
+    # on a list is a membership test): refused with a message naming the column
+    name = ".".join(i.name for i in col.find_all(exp.Identifier))
+    return _case([(is_json, exp.cast(out, "VARCHAR")),
+                  (exp.or_(number, boolean), exp.null()),
+                  (exp.or_(listed, keyed), exp.cast(_call("ERROR", _S(
+                      f"the column {name} holds a list or an object where the policy reads "
+                      "text: give the field's schema a type")), "VARCHAR"))],
+                 exp.cast(out, "VARCHAR"))
+
+
 def _duck_text(col: exp.Expression) -> exp.Expression:
     """A timestamp field's text whatever the column's type, so the statement binds over
     native columns too: a VARCHAR is itself (DuckDB folds the CASE away), and any other
@@ -181,11 +241,14 @@ _KIND_OF_TYPE = {ir.Type.NUMBER: "number", ir.Type.BOOLEAN: "boolean",
                  ir.Type.TEXT: "string", ir.Type.LIST: "array"}
 
 
-def field_kinds(program: ir.Program, schema) -> dict:
+def field_kinds(program: ir.Program, schema, any_scalar: bool = False) -> dict:
     """Each field's JSON kinds for a table source: the schema's types (a field may have
     several), else the type the intermediate form gives the field from how the policy
     uses it (:attr:`ir.Program.field_types`: compared with a number, a number; used as
-    a condition, a boolean); anything else is read as text."""
+    a condition, a boolean); anything else is read as text. With ``any_scalar`` (DuckDB,
+    whose statement reads each column by its own type), a schema node that gives no
+    ``type`` (``{"minimum": 1}``) may be a text, a number or a boolean: read as text, a
+    numeric column's bounds were never checked and ``x == 3`` was false for 3."""
     kinds: dict = {}
     if schema is not None:
         for path, info in schema.fields.items():
@@ -194,6 +257,8 @@ def field_kinds(program: ir.Program, schema) -> dict:
                 types = {"string" if isinstance(v, str) else "number" if isinstance(
                     v, (int, float)) and not isinstance(v, bool) else "boolean"
                     for v in info.enum if v is not None}
+            if not types and any_scalar:  # no `type`: any kind its column holds
+                types = {"string", "number", "boolean"}
             kinds[tuple(path)] = (types or {"string"}) | {f"items:{t}" for t in info.items_types}
         # a node with `properties` or `required` but no `type` describes an object: its
         # column is a STRUCT, and the checks below it (`required`) test that it is one
@@ -205,6 +270,8 @@ def field_kinds(program: ir.Program, schema) -> dict:
         kind = _KIND_OF_TYPE.get(typ)
         if kind is not None and path not in kinds:
             kinds[path] = {kind}
+        elif any_scalar and path not in kinds:  # used as a number and as text: either
+            kinds[path] = {"string", "number", "boolean"}
     return kinds
 
 
