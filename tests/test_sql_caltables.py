@@ -6,6 +6,8 @@ The tables are read back whole: every value, every NULL (a day past the last int
 a due candidate past the tables, the sentinel rows), the column names and types and the
 row order, for calendars with holidays, a half-hour zone, a daylight-saving gap and
 several business amounts, and for an empty lists column (a calendar no amount uses).
+The one-row list tables (a statement built with ``calendars="lists"``) are made only
+when asked for.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def test_duckdb_holds_the_rows_the_tables_were_built_from(con):
         "c": build_tables(make_calendar(**CALENDARS["new_york_gap_hour"]), 2026, 2027, []),
     }
     create_calendar_tables(connection, tables, folder)
+    made = {r[0] for r in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert made == {f"cal{i}_{kind}" for i in range(3) for kind in ("days", "intervals")}
+    create_calendar_tables(connection, tables, folder, lists=True)  # calendars="lists"
     for index, label in enumerate(sorted(tables)):
         tabs = tables[label].with_sentinels()
         for kind, rows, cols in (("days", tabs.days, tabs.day_columns),

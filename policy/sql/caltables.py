@@ -27,26 +27,33 @@ from typing import Any
 
 import attrs
 
+from policy.sql.calendars import FIRST_YEAR, LAST_YEAR
+from policy.sql.fallback import OUT_OF_RANGE
 from policy.sql.handoffs import list_table_columns
+from policy.sql.parquet import parquet_types
 from policy.sql.quoting import sql_ident, sql_string
 
-__all__ = ["create_calendar_tables"]
+__all__ = ["create_calendar_tables", "widened_years"]
 
 
-def create_calendar_tables(con: Any, tables: Mapping[str, Any], folder: str) -> None:
+def create_calendar_tables(con: Any, tables: Mapping[str, Any], folder: str, *,
+                           lists: bool = False) -> None:
     """(Re)create the calendar tables of ``tables`` (a statement's
     ``meta["calendar_tables"]``: label → :class:`~policy.sql.calendars.CalendarTables`)
-    in the DuckDB connection ``con``; ``folder`` holds the CSV files while they are read."""
+    in the DuckDB connection ``con``: the day and interval tables a statement built with
+    ``calendars="named"`` joins, or (``lists``) the one-row tables of one built with
+    ``calendars="lists"``. ``folder`` holds the CSV files while they are read."""
     for index, label in enumerate(sorted(tables)):
         text = _text(tables[label])
+        if lists:
+            select = ", ".join(f"CAST(${i + 1} AS BIGINT[]) AS {sql_ident(c)}"
+                               for i, c in enumerate(text.list_columns))
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "cal{index}_days_lists" AS '
+                        f"SELECT {select}", list(text.lists))
+            continue
         _create_from_csv(con, f"cal{index}_days", text.days, text.day_columns, folder)
         _create_from_csv(con, f"cal{index}_intervals", text.intervals,
                          text.interval_columns, folder)
-        # the same rows as one row of lists (calendars="lists": no joins)
-        select = ", ".join(f"CAST(${i + 1} AS BIGINT[]) AS {sql_ident(c)}"
-                           for i, c in enumerate(text.list_columns))
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "cal{index}_days_lists" AS '
-                    f"SELECT {select}", list(text.lists))
 
 
 @attrs.frozen
@@ -113,3 +120,24 @@ def _csv_line(row: Iterable[int | None]) -> str:
 def _list_text(values: Iterable[int | None]) -> str:
     """DuckDB's text of a list of integers (``[1,NULL,3]``), cast to ``BIGINT[]``."""
     return "[" + ",".join("NULL" if v is None else str(v) for v in values) + "]"
+
+
+def widened_years(con: Any, path: str, years: tuple[int, int], attempt: int
+                  ) -> tuple[int, int] | None:
+    """Years of calendar tables that hold the business time of the rows of the decision
+    file ``path`` that carry ``calendar_out_of_range``, or None when there are none (or
+    the years cannot grow): the earliest SLA start's year, and ``10 × 2^attempt`` years
+    past the latest, so a long SLA counted from there fits too."""
+    file = f"read_parquet({sql_string(path)})"
+    starts = [name for name, _ in parquet_types(con, path) if name.endswith("_sla_start")]
+    if not starts:
+        return None
+    lo = ", ".join(f"min(year({c}))" for c in starts)
+    hi = ", ".join(f"max(year({c}))" for c in starts)
+    row = con.execute(f"SELECT least({lo}), greatest({hi}) FROM {file} "
+                      f"WHERE list_contains(violations, '{OUT_OF_RANGE}')").fetchone()
+    if row is None or row[0] is None:
+        return None
+    first = max(FIRST_YEAR, min(years[0], row[0] - 1))
+    last = min(LAST_YEAR, max(years[1], row[1] + 10 * 2 ** attempt))
+    return None if (first, last) == tuple(years) else (first, last)

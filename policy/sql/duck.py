@@ -28,15 +28,15 @@ from policy.engine.decision import LeadError
 from policy.engine.tabular import layout
 from policy.io.atomic import drop_scratch, scratch_folder
 from policy.io.records import MAX_NESTING
-from policy.sql.calendars import FIRST_YEAR, LAST_YEAR, engine_years
+from policy.sql.calendars import engine_years
 from policy.sql.caltables import create_calendar_tables
+from policy.sql.caltables import widened_years as _widen
 from policy.sql.compiler import Options, build, default_years
 from policy.sql.dialects import dialect
 from policy.sql.engine import (
     _LENIENT,
     _NOT_JSON,
     BAD_UTF8,
-    OUT_OF_RANGE,
     BatchEngine,
     Rebuilder,
     beyond_tables,
@@ -166,19 +166,32 @@ class DuckEngine(BatchEngine):
         # a later row group, out of input order; the Parquet path writes without a
         # sort, trusting the order (see parquet_to_parquet).
         self.con.execute("SET enable_caching_operators = false")
-        #: the years of the calendar tables created (None: none yet)
+        #: the years of the calendar tables created (None: none yet), of the joined
+        #: ones and of the one-row list tables (calendars="lists", Parquet → Parquet)
         self._table_years: tuple[int, int] | None = None
+        self._list_years: tuple[int, int] | None = None
+        #: the JSON statement's text (None: not built; see _need_json)
+        self.sql: str | None = None
+        self._json_args = (ordered, carry)
         self.rebuild = Rebuilder(pol)
         self.width = len(layout(pol).columns)
         self._extra = 3 + len(self.rebuild.handoffs)
         if json:
             self._json_statement(pol, as_of, ordered, carry)
 
+    def _need_json(self) -> None:
+        """Build the JSON statement of an engine made with ``json=False``, which a
+        typed Parquet input turns out to need after all (column names that differ
+        only in case are read as JSON text)."""
+        if self.sql is None:
+            self._json_statement(self.pol, self.as_of, *self._json_args)
+
     def _json_statement(self, pol: Any, as_of: int, ordered: bool,
                         carry: tuple[tuple[str, tuple[str, ...], str], ...]) -> None:
         """The statement that decides staged JSON text (the view ``decided``); its
         compiling and planning (about 1.3 s of CPU for ``rules/``) is left out with
-        ``json=False``, for an engine that only copies Parquet to Parquet."""
+        ``json=False``, for an engine that decides a Parquet file by its column types
+        (into Parquet, or into text: :meth:`stage_parquet_typed`)."""
         d = dialect("duckdb")
         opts = Options(source="json", as_of=as_of, years=self.years, calendars="named",
                        instants="us", hidden=True, local_tz=getattr(pol, "local_tz", None),
@@ -195,11 +208,17 @@ class DuckEngine(BatchEngine):
         # objects matters as in the policy's
         self._suspect = _suspect_query(key_objects(source.paths or []))
 
-    def _calendar_tables(self, stmt: Any, years: tuple[int, int] | None = None) -> None:
+    def _calendar_tables(self, stmt: Any, years: tuple[int, int] | None = None, *,
+                         lists: bool = False) -> None:
         """(Re)create the calendar tables a statement built with ``calendars="named"``
-        reads (its years are those of its :class:`Options`, ``years`` when known)."""
-        create_calendar_tables(self.con, stmt.meta["calendar_tables"], self._tmp)
-        self._table_years = years
+        (``lists``: ``"lists"``) reads (its years are those of its :class:`Options`,
+        ``years`` when known)."""
+        create_calendar_tables(self.con, stmt.meta["calendar_tables"], self._tmp,
+                               lists=lists)
+        if lists:
+            self._list_years = years
+        else:
+            self._table_years = years
 
     def close(self) -> None:
         """Close the connection and remove the temporary directory."""
@@ -390,17 +409,22 @@ class DuckEngine(BatchEngine):
         text, the python engine's input, is built for the rows Python writes (a refused
         lead, business time beyond the calendar tables): the same text
         :meth:`stage_parquet` stages."""
-        self.con.execute("DELETE FROM src")
         src = self.parquet_view(path)
         described = _parquet_types(self.con, path)
         if not isinstance(src, ParquetSource):
+            self._need_json()
             self.stage_parquet(path)
             return "decided"
+        if self.sql is None:  # no JSON statement: what write_stage reads besides
+            self.con.execute("CREATE TABLE IF NOT EXISTS src (line BIGINT, txt VARCHAR)")
+        self.con.execute("DELETE FROM src")
         d = dialect("duckdb")
         opts = Options(source="json", as_of=self.as_of, years=self.years, calendars="named",
                        instants="us", hidden=True, local_tz=getattr(self.pol, "local_tz", None),
                        ordered=True)
         stmt = build(self.pol, d, opts, source=_ParquetText(d, "parquet_src", dict(described)))
+        if self._table_years != self.years:
+            self._calendar_tables(stmt, self.years)
         # The row's JSON text only for the rows that carry one (``_txt`` holds their
         # line number here): serialising every row, and carrying its text through the
         # statement, cost more than the decision itself. The decisions come in line
@@ -508,8 +532,8 @@ class DuckEngine(BatchEngine):
                        instants="native", hidden=False, local_tz=local_tz,
                        ordered=local_tz is not None)
         stmt = build(self.pol, dialect("duckdb"), opts, source=src)
-        if years != self._table_years:
-            self._calendar_tables(stmt, years)
+        if years != self._list_years:
+            self._calendar_tables(stmt, years, lists=True)
         self._parquet_sql = stmt.sql(dialect="duckdb")
         return self._parquet_sql
 
@@ -534,27 +558,6 @@ class _ParquetText(ParquetSource):
         if not path and slot == "j":
             return exp.column("txt")
         return super().slot(path, slot, k)
-
-
-def _widen(con: Any, path: str, years: tuple[int, int], attempt: int
-           ) -> tuple[int, int] | None:
-    """Years of calendar tables that hold the business time of the rows of the decision
-    file ``path`` that carry ``calendar_out_of_range``, or None when there are none (or
-    the years cannot grow): the earliest SLA start's year, and ``10 × 2^attempt`` years
-    past the latest, so a long SLA counted from there fits too."""
-    file = f"read_parquet({_quote(path)})"
-    starts = [name for name, _ in _parquet_types(con, path) if name.endswith("_sla_start")]
-    if not starts:
-        return None
-    lo = ", ".join(f"min(year({c}))" for c in starts)
-    hi = ", ".join(f"max(year({c}))" for c in starts)
-    row = con.execute(f"SELECT least({lo}), greatest({hi}) FROM {file} "
-                      f"WHERE list_contains(violations, '{OUT_OF_RANGE}')").fetchone()
-    if row is None or row[0] is None:
-        return None
-    first = max(FIRST_YEAR, min(years[0], row[0] - 1))
-    last = min(LAST_YEAR, max(years[1], row[1] + 10 * 2 ** attempt))
-    return None if (first, last) == tuple(years) else (first, last)
 
 
 def _remove(con, path: str) -> None:

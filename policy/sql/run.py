@@ -88,8 +88,11 @@ def _run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | 
         raise EngineUsageError("Parquet cannot be read from standard input: give the "
                                "file's path")
     parquet_only = engine == "duckdb" and in_fmt == "parquet" and fmt == "parquet"
-    # that path never reads JSON text: its engine skips the JSON statement
-    runner = _runner(pol, engine, at, spark_master, json=not parquet_only)
+    # neither that path nor Parquet into text (its columns read by their types,
+    # DuckEngine.stage_parquet_typed) reads JSON text: the engine builds the JSON
+    # statement only if it must (column names that differ only in case)
+    typed = engine == "duckdb" and in_fmt == "parquet" and fmt in (*FORMATS, "parquet")
+    runner = _runner(pol, engine, at, spark_master, json=not typed)
     totals = Totals()
     if parquet_only:
         from policy.sql.parquet import CannotWrite
