@@ -111,3 +111,19 @@ def test_an_amount_equal_to_an_integer_is_not_taken_for_it():
     as_float = build_tables(cal, 2026, 2026, [float(HOUR)])
     assert as_float is not exact
     assert type(as_float.amounts[0]) is float and type(exact.amounts[0]) is int
+
+
+def test_the_kept_text_is_bounded_and_safe_to_build_on_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from policy.sql import caltables
+
+    cal = make_calendar(**CALENDARS["kolkata"])
+    # more tables than are kept, asked for by four threads at once, each twice
+    tables = [build_tables(cal, 2026, 2026, [k * HOUR]) for k in range(1, 13)]
+    with ThreadPoolExecutor(4) as pool:
+        texts = list(pool.map(caltables._text, tables + tables))
+    assert len(caltables._TEXTS) <= caltables._TEXTS_KEPT
+    for tabs, text in zip(tables + tables, texts, strict=True):
+        assert text == caltables._text(tabs)  # the same text, kept or made again
+        assert text.intervals.count("\n") == len(tabs.intervals) + 1  # the sentinel row

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -78,19 +79,24 @@ _TEXTS: collections.OrderedDict[int, tuple[Any, _Text]] = collections.OrderedDic
 _TEXTS_KEPT = 8
 
 
+_TEXTS_LOCK = threading.Lock()  # engines may be built on several threads
+
+
 def _text(tables: Any) -> _Text:
-    found = _TEXTS.get(id(tables))
-    if found is not None and found[0] is tables:
-        _TEXTS.move_to_end(id(tables))
-        return found[1]
+    with _TEXTS_LOCK:
+        found = _TEXTS.get(id(tables))
+        if found is not None and found[0] is tables:
+            _TEXTS.move_to_end(id(tables))
+            return found[1]
     tabs = tables.with_sentinels()
     lists = list_table_columns(tables)
     text = _Text("".join(map(_csv_line, tabs.days)), tabs.day_columns,
                  "".join(map(_csv_line, tabs.intervals)), tabs.interval_columns,
                  tuple(c for c, _ in lists), tuple(_list_text(v) for _, v in lists))
-    _TEXTS[id(tables)] = (tables, text)
-    while len(_TEXTS) > _TEXTS_KEPT:
-        _TEXTS.popitem(last=False)
+    with _TEXTS_LOCK:
+        _TEXTS[id(tables)] = (tables, text)
+        while len(_TEXTS) > _TEXTS_KEPT:
+            _TEXTS.popitem(last=False)
     return text
 
 
