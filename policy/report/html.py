@@ -46,7 +46,7 @@ section h2{font-size:17px;margin:0 0 4px}
 .pair{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
 .chart{flex:0 0 auto}
 .chart svg{max-width:100%;height:auto}
-.table{flex:1 1 520px;overflow-x:auto}
+.table{flex:1 1 max-content;max-width:100%;overflow-x:auto}
 table{border-collapse:collapse;font-size:13px;width:100%}
 th,td{padding:4px 8px;border-bottom:1px solid #e4e7eb;text-align:right;white-space:nowrap}
 th.text,td.text{text-align:left}
