@@ -68,6 +68,11 @@ def _funnel(args: list[str], *, limit: int | None = None, tmpdir: Path | None = 
     env = dict(os.environ)
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)
+    if limit is not None:
+        # under the file-size limit Python's bytecode writes are cut short and land as
+        # truncated .pyc files in the run's shared bytecode folder (tests/conftest.py),
+        # which the next `funnel` reads: "marshal data too short"
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
 
     def limited() -> None:  # a file-size limit: every write past it fails with EFBIG
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
