@@ -12,7 +12,7 @@ import click
 
 from .common import OK, PROBLEMS, fail_usage, refuse_input_as_output
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads
-from .output import dash_is_stdout, emit, stdout_write
+from .output import emit, output_option, stdout_write
 
 FORMATS = ("text", "markdown", "json")
 
@@ -96,9 +96,7 @@ def _emit(text: str, output: str | None, *, summary: str) -> None:
               help="markdown is ready to post as a pull-request comment.")
 @click.option("--fail-on-change", is_flag=True,
               help="Exit 1 when the policy's meaning changed (examples alone do not count).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              callback=dash_is_stdout, metavar="FILE",
-              help="Write the report to FILE instead of standard output (`-`: standard output).")
+@output_option("the report")
 def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of: int | None,
          samples: int, fmt: str, fail_on_change: bool, output: str | None,
          local_tz: str | None = None, jobs: int | None = None) -> None:

@@ -8,7 +8,7 @@ import sys
 import click
 
 from .common import OK, load_checked, refuse_input_as_output
-from .output import dash_is_stdout, emit
+from .output import emit, output_option
 
 
 def _format_for(output: str | None) -> str:
@@ -20,9 +20,7 @@ def _format_for(output: str | None) -> str:
 
 @click.command("docs")
 @click.argument("path", type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              callback=dash_is_stdout, metavar="FILE",
-              help="Write the document to FILE instead of standard output (`-`: standard output).")
+@output_option("the document")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default=None,
               help="Default: html when FILE ends in .html or .htm, else markdown.")
 def docs(path: str, output: str | None, fmt: str | None) -> None:

@@ -29,7 +29,7 @@ from .common import (
     refuse_input_as_output,
 )
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads, progress_bar
-from .output import dash_is_stdout, silence_stdout
+from .output import output_option, silence_stdout
 
 #: The output formats (the library's writers and Parquet, named here so that `--help`
 #: does not import the engine).
@@ -58,9 +58,7 @@ OUTPUT_FORMATS = ("jsonl", "json", "csv", "table", "parquet")
 @click.option("--explain", is_flag=True,
               help="Add each decision's trace (every rule evaluated, with the values it "
                    "saw) to jsonl or json output.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              callback=dash_is_stdout, metavar="FILE",
-              help="Write to FILE instead of standard output (`-`: standard output).")
+@output_option()
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Decide in N worker processes (output and its order do not change); "
                    "python engine, no Parquet in or out (DuckDB and Spark use their own threads). "

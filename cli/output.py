@@ -27,7 +27,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, NoReturn
 
 import click
@@ -35,17 +35,27 @@ import click
 from policy import atomic_open, discard_pending, no_surrogates
 
 USAGE = 2
-
-
-def dash_is_stdout(ctx: click.Context, param: click.Parameter, value: str | None
-                   ) -> str | None:
-    """``-o -``: standard output, as ``-`` is standard input for a command's input; it
-    wrote a file named ``-`` in every command."""
-    return None if value == "-" else value
 #: The shell's status for a command ended by SIGINT (128 + 2); SIGTERM ends the same way.
 INTERRUPTED = 130
 
 _pipe_closed = False
+
+
+def _dash_is_stdout(ctx: click.Context, param: click.Parameter, value: str | None
+                    ) -> str | None:
+    """``-o -``: standard output, as ``-`` is standard input for a command's input; it
+    wrote a file named ``-`` in every command."""
+    return None if value == "-" else value
+
+
+def output_option(what: str = "", **extra: Any) -> Callable:
+    """The ``-o/--output FILE`` option every command that prints has (``-`` is standard
+    output); ``what`` names what is written ("the report")."""
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False, **extra), default=None,
+        callback=_dash_is_stdout, metavar="FILE",
+        help=f"Write {what + ' ' if what else ''}to FILE instead of standard output "
+             "(`-`: standard output).")
 
 
 def _fail(where: str, exc: OSError) -> NoReturn:

@@ -18,7 +18,7 @@ import policy
 
 from .common import OK, fail_usage, load_policy, refuse_input_as_output
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads
-from .output import dash_is_stdout, emit
+from .output import emit, output_option
 
 FORMATS = ("html", "markdown", "json")
 
@@ -54,9 +54,7 @@ ENGINES = _engines()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="html: one self-contained page with charts; markdown: the tables; "
                    "json: every figure. Default: from -o's extension, else markdown.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              callback=dash_is_stdout, metavar="FILE",
-              help="Write to FILE instead of standard output (`-`: standard output).")
+@output_option()
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Worker processes that decide the leads (python engine). Default: one "
                    "per core.")

@@ -14,7 +14,7 @@ import click
 
 from .common import OK, PROBLEMS, fail_usage, load_policy, refuse_input_as_output
 from .leadfile import local_tz_option, parse_as_of
-from .output import dash_is_stdout, emit
+from .output import emit, output_option
 
 DIALECTS = ("duckdb", "spark", "snowflake", "bigquery", "postgres", "trino")
 
@@ -50,9 +50,7 @@ def _years(ctx: click.Context, param: click.Parameter, value: str | None):
                    "the SQL. Default: the time the statement runs (CURRENT_TIMESTAMP), "
                    "not the time it is printed.")
 @local_tz_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              callback=dash_is_stdout, metavar="FILE",
-              help="Write to FILE instead of standard output (`-`: standard output).")
+@output_option()
 def sql(path: str, dialect: str, table: str, view: str | None, flat: str | None,
         years: tuple[int, int] | None, as_of: int | None, output: str | None,
         local_tz: str | None = None) -> None:

@@ -7,7 +7,7 @@ import sys
 import click
 
 from .common import OK, PROBLEMS, fail_usage, load_policy, refuse_input_as_output
-from .output import dash_is_stdout, emit
+from .output import emit, output_option
 
 
 @click.command("test")
@@ -19,9 +19,7 @@ from .output import dash_is_stdout, emit
               show_default=True, help="Report format; junit is JUnit XML for CI systems.")
 @click.option("--min-coverage", type=click.FloatRange(0, 100), default=None, metavar="N",
               help="Fail (exit 1) when fewer than N% of the rules are exercised.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              callback=dash_is_stdout,
-              help="Write the report to FILE instead of standard output (`-`: standard output).")
+@output_option("the report", writable=True)
 def test(path: str, keyword: str | None, fmt: str, min_coverage: float | None,
          output: str | None) -> None:
     """Run every example in the policy at PATH and check its expectations.
