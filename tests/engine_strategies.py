@@ -11,7 +11,9 @@ with agreed reasons (a list or a define), and recycle rules. Strings include
 hostile text (quotes, backslashes, ``__import__``, newlines, ``\\u2028``). Since
 session 11 also: defines reading defines (two deep), ``entered at``, ``length`` and
 ``lower`` of several texts, two instants in one comparison, and fields two keys deep
-(``company.hq.city``, ``company.hq.año``: a key in letters of another script).
+(``company.hq.city``, ``company.hq.año``: a key in letters of another script). Since
+session 16 also list fields (:data:`LIST_FIELDS`: ``contains``, ``in``, ``length``) whose
+items are of every kind, objects and lists included.
 
 The policies have no schema and use one small field vocabulary (:data:`FIELDS`);
 ``leads()`` draws leads over the same vocabulary: values of the right kind,
@@ -73,9 +75,21 @@ BOOL_FIELDS = ("demo", "competitor", "unsubscribed", "bant.budget", "bant.need")
 TIMESTAMP_FIELDS = ("mql_at", "accepted_at", "rejected_at", "last_seen", "company.enriched_at")
 REASON_FIELD = "rejection_reason"
 REASONS = ("bad fit", "no budget", "duplicate")
+#: (session 16) list fields, as a CRM exports tags and a company's domains: their items
+#: are texts (any case, non-ASCII), numbers, booleans, nulls, and objects and lists
+#: (a list of objects, such as ``[{"name": "vp"}]``).
+LIST_FIELDS = ("tags", "company.domains")
+_LIST_ITEM = st.one_of(
+    st.sampled_from(("vp", "VP", "director", "Köln", "köln", "ΣΟΦΙΑ", "", "gmail.com",
+                     "GMAIL.com")),
+    st.sampled_from((4, 4.0, 0, -1.5)), st.booleans(), st.none(),
+    st.sampled_from(({"name": "vp"}, {}, {"name": "VP", "n": 4})),
+    st.sampled_from((["vp"], [4], []))).map(copy.deepcopy)
+_LISTS = st.lists(_LIST_ITEM, min_size=1, max_size=5)
 
 #: Every field a generated policy may read, as the policy spells it.
-FIELDS = (*NUMBER_FIELDS, *STRING_FIELDS, "email", *BOOL_FIELDS, *TIMESTAMP_FIELDS, REASON_FIELD)
+FIELDS = (*NUMBER_FIELDS, *STRING_FIELDS, "email", *BOOL_FIELDS, *TIMESTAMP_FIELDS, REASON_FIELD,
+          *LIST_FIELDS)
 
 STAGES = ("lead", "mql", "sal", "sql")
 TEAMS = ("marketing", "sales", "success")
@@ -161,7 +175,8 @@ class _Scope:
 
 @st.composite
 def _atom(draw, scope: _Scope) -> str:
-    choices = ["num", "str", "strlist", "bool", "presence", "time", "text", "arith", "numlist"]
+    choices = ["num", "str", "strlist", "bool", "presence", "time", "text", "arith", "numlist",
+               "list"]
     if scope.scores:
         choices += ["score", "score"]
     if scope.conditions:
@@ -229,6 +244,15 @@ def _atom(draw, scope: _Scope) -> str:
         form = draw(st.sampled_from(("{s} {op} {x}", "{s} + 5 {op} {x}", "{s} {op} {t}")))
         other = draw(st.sampled_from(scope.scores))
         return form.format(s=score, op=draw(_cmp), x=draw(_number_literal()), t=other)
+    if kind == "list":  # (session 16) a list field: contains, in, length
+        field = draw(st.sampled_from(LIST_FIELDS))
+        form = draw(st.sampled_from((
+            '{l} contains "vp"', "length({l}) {op} 2", '{l} contains ["köln", "x"]',
+            "{l} contains 4", "{l} contains true", "{s} in {l}", "{s} not in {l}",
+            '"gmail.com" in {l}', "domain(email) in {l}", "{l} contains {s}",
+            "{l} is present", "{n} in {l}", '{l} contains ""')))
+        return form.format(l=field, s=draw(st.sampled_from(sorted(STRING_FIELDS))),
+                           n=draw(st.sampled_from(NUMBER_FIELDS)), op=draw(_cmp))
     if kind == "numdefine":
         return f"{draw(st.sampled_from(scope.numbers))} {draw(_cmp)} {draw(_number_literal())}"
     return draw(st.sampled_from(scope.conditions))
@@ -509,6 +533,8 @@ def leads(draw) -> dict:
                             st.none(), st.just(_missing)) if draw(st.integers(0, 19)) else
             st.just("yesterday"))
     put(REASON_FIELD, _value(st.sampled_from((*REASONS, "crap", *HOSTILE))))
+    for path in LIST_FIELDS:
+        put(path, _value(_LISTS))
     return lead
 
 
@@ -830,6 +856,9 @@ def schemas(draw) -> dict:
         _put_schema(root, _paths_keys(path), draw(_bool_schema()))
     for path in TIMESTAMP_FIELDS:
         _put_schema(root, _paths_keys(path), draw(_timestamp_schema()))
+    for path in LIST_FIELDS:
+        _put_schema(root, _paths_keys(path), {
+            **_type(draw, ("array", ["array", "null"], None)), **draw(_annotations())})
     for path in SCHEMA_EXTRA:
         if draw(st.integers(0, 2)) > 0:
             _put_schema(root, _paths_keys(path), draw(_extra_schema()))
@@ -954,6 +983,8 @@ def _right_value(draw, keys: tuple[str, ...], node: dict) -> object:
         return draw(st.booleans())
     if path in TIMESTAMP_FIELDS:
         return draw(_timestamp_value())
+    if path in LIST_FIELDS:
+        return draw(_LISTS)
     if path == "lead_id":
         return draw(st.sampled_from(("L-1", "L-2", 7)))
     return draw(_edge_value(node))

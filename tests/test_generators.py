@@ -398,3 +398,39 @@ def _values(value: object) -> list:
     if isinstance(value, dict):
         return [x for v in value.values() for x in _values(v)]
     return [value] if type(value) in (int, float) else []
+
+
+def test_leads_and_policies_reach_list_fields_with_items_of_every_kind():
+    """(session 16) A CRM exports tags and domains as lists, of text and sometimes of
+    objects (``[{"name": "vp"}]``): leads hold such lists with text, number, boolean,
+    null, object and list items, and policies test them (``contains``, ``in``,
+    ``length``)."""
+    seen = Counter()
+
+    def lead_each(lead: dict) -> None:
+        for path in E.LIST_FIELDS:
+            v = _leaf(lead, path)
+            if not isinstance(v, list):
+                continue
+            seen["list"] += 1
+            for kind, test in (("text", lambda i: isinstance(i, str)),
+                               ("number", lambda i: type(i) in (int, float)),
+                               ("boolean", lambda i: type(i) is bool),
+                               ("null", lambda i: i is None),
+                               ("object", lambda i: isinstance(i, dict)),
+                               ("list", lambda i: isinstance(i, list))):
+                seen[f"{kind} item"] += any(test(i) for i in v)
+
+    sample(E.leads(), 120, lead_each)
+
+    def policy_each(text: str) -> None:
+        for form in ("contains", " in tags", " in company.domains", "length(tags)",
+                     "length(company.domains)"):
+            seen[form] += any(form in line and ("tags" in line or "domains" in line)
+                              for line in text.splitlines())
+
+    sample(E.policies(), 40, policy_each)
+    for kind in ("list", "text item", "number item", "boolean item", "null item",
+                 "object item", "list item", "contains", " in tags"):
+        assert seen[kind] >= 3, (kind, seen)
+    assert seen["length(tags)"] + seen["length(company.domains)"] >= 3, seen
