@@ -11,6 +11,7 @@ exception type when the interpreter raises.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,11 @@ REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"
 INFO = PolicyInfo("generated", "1", "sha256:" + "0" * 64)
 
-_SETTINGS = settings(max_examples=150, deadline=None,
+#: Examples per generated property here and in ``test_sql_engine`` (its two properties on
+#: generated policies) for a long local run (docs/testing.md): ``ENGINE_EXAMPLES=5000``.
+EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "0")) or None
+
+_SETTINGS = settings(max_examples=EXAMPLES or 150, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -141,7 +146,7 @@ def test_generated_policies_reach_every_kind_of_outcome():
     assert seen >= REACHED_OUTCOMES, REACHED_OUTCOMES - seen
 
 
-@settings(max_examples=100, deadline=None,
+@settings(max_examples=EXAMPLES or 100, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(module=modules(max_decls=8), data=st.data())
 def test_any_parsed_policy_compiles_to_the_interpreters_meaning_or_is_refused(module, data):

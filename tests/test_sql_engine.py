@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
 from pathlib import Path
 
@@ -37,6 +38,8 @@ from policy.syntax.parser import parse
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"
 AS_OF_TEXT = "2026-12-01T16:00:00Z"
+#: ENGINE_EXAMPLES: a long local run of the generated properties (as in test_equivalence)
+EXAMPLES = int(os.environ.get("ENGINE_EXAMPLES", "0")) or None
 
 # --------------------------------------------------------------------------- calendars
 
@@ -130,7 +133,7 @@ def assert_same_rows(pol: Policy, texts: list[str], as_of: int, engine: DuckEngi
 # --------------------------------------------------------------------------- generated
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=EXAMPLES or 25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(text=policies(), data=st.data())
 def test_duckdb_equals_python_on_generated_policies(text, data):
@@ -628,7 +631,7 @@ def test_parquet_copy_runs_with_memory_for_each_thread(tmp_path):
         assert after == (default if limit is None else during)
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=EXAMPLES or 12, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(text=policies(), data=st.data())
 def test_parquet_to_parquet_equals_python_on_generated_policies(text, data):
