@@ -223,7 +223,9 @@ class SqlFacts:
         stmt = build(self.pol, d, opts, source=ParquetSource(d, "parquet_src", dict(described)))
         # the same calendars as the JSON statement's, under the names this one reads
         self.engine._calendar_tables(stmt)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW decided_pq AS {stmt.sql(dialect='duckdb')}")
+        # no copy of the tree (it is not read again): the copy cost more than printing
+        decided = stmt.sql(dialect="duckdb", copy=False)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW decided_pq AS {decided}")
         self._insert = self._statement("decided_pq")
         # the JSON text of just the rows :meth:`finish` asks for (``$1``: their line
         # numbers), the filter on the file's row number before any row is serialised:

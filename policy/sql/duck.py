@@ -436,7 +436,7 @@ class DuckEngine(BatchEngine):
             f"WHEN d.line IS DISTINCT FROM p.{_ident(LINE)} THEN error('the decisions and the "
             f"rows of the Parquet file are out of step') WHEN d._txt IS NOT NULL THEN "
             f"CAST(to_json(struct_pack({fields})) AS VARCHAR) END AS _txt) "
-            f"FROM ({stmt.sql(dialect='duckdb')}) d POSITIONAL JOIN parquet_src p")
+            f"FROM ({stmt.sql(dialect='duckdb', copy=False)}) d POSITIONAL JOIN parquet_src p")
         return "decided_pq"
 
     def _copy_memory(self) -> Any:
@@ -534,7 +534,7 @@ class DuckEngine(BatchEngine):
         stmt = build(self.pol, dialect("duckdb"), opts, source=src)
         if years != self._list_years:
             self._calendar_tables(stmt, years, lists=True)
-        self._parquet_sql = stmt.sql(dialect="duckdb")
+        self._parquet_sql = stmt.sql(dialect="duckdb", copy=False)
         return self._parquet_sql
 
 
