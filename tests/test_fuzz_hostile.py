@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import ACME
 
 from policy.api import Policy
 from policy.model.loader import load_model
@@ -46,7 +47,6 @@ from policy.syntax.diagnostics import render_all
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "rules"
-ACME = ROOT.parent / "shared" / "spec" / "conformance" / "acme"
 SEED = int(os.environ.get("FUNNEL_FUZZ_SEED", "20261205"))
 SCALE = float(os.environ.get("FUNNEL_FUZZ_SCALE", "1"))
 POLICY_MUTANTS = int(600 * SCALE)
