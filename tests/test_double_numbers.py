@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 from engine_runs import eval_engines
@@ -249,9 +250,43 @@ def test_infinities_and_nan_compare_as_ieee_doubles_in_python(tmp_path, engine):
             assert d.scores["nan"] == want, (lead, d.scores["nan"], want)
 
 
+def _scaled(text: str) -> str:
+    """``text`` with each of x, y and z multiplied by 1e10 where it is read."""
+    return re.sub(r"\b([xyz])\b", r"(\1 * 10000000000)", text)
+
+
+#: NAN_POLICY, with infinities a lead file can hold: a number beyond a double's range
+#: refuses the lead as read (spec section 9), so they come from arithmetic
+SCALED_POLICY = HEADER + "score nan owned by m {\n" + "".join(
+    f"  +{2**i} if {_scaled(c)}\n" for i, c in enumerate(NAN_CONDITIONS)) + "}\n" + (
+    "score per_nan owned by m {\n  +1 per (z * 10000000000 * 0)\n}\n")
+
+
+def _shrunk(v: int | float) -> float:
+    """A lead's number that is ``v`` once multiplied by 1e10 (infinite stays infinite)."""
+    return math.copysign(1e300, _d(v)) if math.isinf(_d(v)) else v / 1e10
+
+
 def test_infinities_and_nan_give_the_same_bytes_in_python_and_duckdb(tmp_path):
+    (tmp_path / "p.funnel").write_text(SCALED_POLICY, encoding="utf-8")
+    leads = [{k: (_shrunk(v) if k in "xyz" else v) for k, v in x.items()} for x in NAN_LEADS]
+    out = eval_engines(tmp_path, leads)
+    assert out["duckdb"] == out["python"]
+    records = [json.loads(line) for line in out["python"][1].splitlines()
+               if line.startswith("{")]  # (not the summary line of the refusals)
+    for lead, rec in zip(leads, records, strict=True):
+        want = _ieee({k: (v * 1e10 if k in "xyz" else v) for k, v in lead.items()})
+        if want is None:
+            assert "not a finite number" in str(rec["error"]), rec
+        else:
+            assert rec["scores"]["nan"] == want, (lead, rec)
+    assert '"lead": "calm"' in out["python"][1] and "not a finite number" in out["python"][1]
+    assert out["python"][1].count('"error"') == 1
+    # the leads themselves holding integers past a double's range: refused as read
     (tmp_path / "p.funnel").write_text(NAN_POLICY, encoding="utf-8")
     out = eval_engines(tmp_path, NAN_LEADS)
     assert out["duckdb"] == out["python"]
-    assert '"lead": "calm"' in out["python"][1] and "not a finite number" in out["python"][1]
-    assert out["python"][1].count('"error"') == 1
+    refused = [json.loads(line).get("error", {}).get("message")
+               for line in out["python"][1].splitlines() if line.startswith("{")]
+    beyond = "a number is beyond a double's range"
+    assert refused == [beyond, beyond, None, beyond, None, beyond]

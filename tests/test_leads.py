@@ -544,7 +544,10 @@ def test_csv_round_trip_and_start_lines(rows: list[list[str]]) -> None:
 
 
 # a number beyond a double's range refuses the lead (spec section 9), at its path, in
-# both JSON readers; the lead keeps its id; underflow and huge integers are read
+# every JSON reader (JSON Lines, its blocks, a JSON array); the lead keeps its id;
+# underflow and integers within a double's range are read
+_EDGE = 2**1024 - 2**970  # the least integer float() rounds to infinity (309 digits)
+assert float(_EDGE - 1) == 1.7976931348623157e308
 _BEYOND = [
     ('{"lead_id": "a", "n": 1e400}', ["n"]),
     ('{"lead_id": "a", "n": -1E+309, "m": 2}', ["n"]),
@@ -552,15 +555,34 @@ _BEYOND = [
     ('{"lead_id": "a", "n": 1' + "0" * 400 + '.5}', ["n"]),
     ('{"lead_id": "a", "n": 1' + "0" * 210 + "e99}", ["n"]),
     ('{"lead_id": "a", "n": 1e-400, "m": 1.7e308}', None),
-    ('{"lead_id": "a", "n": 1' + "0" * 400 + "}", None),
+    # an integer written without fraction or exponent: refused past the range, exactly
+    ('{"lead_id": "a", "n": 1' + "0" * 400 + "}", ["n"]),
+    (f'{{"lead_id": "a", "n": {_EDGE}}}', ["n"]),
+    (f'{{"lead_id": "a", "n": -{_EDGE}, "m": 1}}', ["n"]),
+    (f'{{"lead_id": "a", "n": {_EDGE - 1}, "m": -{_EDGE - 1}}}', None),
+    ('{"lead_id": "a", "n": 1' + "0" * 308 + "}", None),  # 10^308: within
+    ('{"lead_id": "a", "n": 2' + "0" * 308 + "}", ["n"]),  # 2 x 10^308: beyond
+    ('{"lead_id": "a", "s": "' + "9" * 400 + '", "t": ["' + "1" * 900 + '"]}', None),  # text
+    ('{"lead_id": "a", "x": [1, [2, {"y": -' + "9" * 400 + '}]], "z": 1e400, "s": "'
+     + "9" * 400 + '", "w": ' + "7" * 500 + "}", ["x[1][1].y", "z", "w"]),
+    ('{"lead_id": "a", "pad": "' + "x" * 1234 + '", "n": ' + "5" * 309 + "}", ["n"]),
 ]
+
+
+def _block_records(text: str) -> list[Record]:
+    """The records of the block reader (``--jobs``, ``funnel report``, ``diff --leads``)."""
+    from policy.io.jsonl_blocks import JsonlBlock
+
+    return JsonlBlock(text.encode(), 1).records()
 
 
 @pytest.mark.parametrize(("text", "paths"), _BEYOND)
 def test_a_number_beyond_a_double_refuses_the_lead(text: str, paths: list[str] | None) -> None:
-    for fmt, data in (("jsonl", text + "\n"), ("json", "[" + text + ", {}]")):
-        records = read(data, fmt)
-        assert len(records) == 1 + (fmt == "json")
+    for fmt, data in (("jsonl", text + "\n"), ("json", "[" + text + ", {}]"),
+                      ("block", text + "\n{}\n"), ("one object", text)):
+        records = (_block_records(data) if fmt == "block"
+                   else read(data, "json" if fmt == "one object" else fmt))
+        assert len(records) == 1 + (fmt in ("json", "block"))
         first = records[0]
         if paths is None:
             assert first.ok and first.value["lead_id"] == "a"
@@ -568,8 +590,51 @@ def test_a_number_beyond_a_double_refuses_the_lead(text: str, paths: list[str] |
         assert first.error == "a number is beyond a double's range"
         assert [p.path for p in first.problems] == paths
         assert first.value["lead_id"] == "a"  # the error record names the lead
-        if fmt == "json":
+        if fmt in ("json", "block"):
             assert records[1].ok  # the next element is read as usual
+
+
+def _overflows(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return True
+    return False
+
+
+_INTS = st.one_of(
+    st.integers(), st.integers(min_value=10**300, max_value=10**320),
+    st.sampled_from([_EDGE - 1, _EDGE, 10**308, 2 * 10**308, 10**400, 10**1000]),
+).flatmap(lambda v: st.sampled_from([v, -v]))
+_JSON = st.recursive(
+    st.one_of(_INTS, st.text(alphabet="0123456789x", max_size=700), st.booleans(),
+              st.floats(allow_nan=False, allow_infinity=False), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(alphabet="abc", max_size=3), inner,
+                                            max_size=4)),
+    max_leaves=12)
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.dictionaries(st.text(alphabet="abc.", max_size=3), _JSON, max_size=5))
+def test_a_lead_is_refused_exactly_when_an_int_in_it_overflows_a_double(lead: dict) -> None:
+    """Spec section 9: refused iff float() of some integer in it overflows, at each
+    such integer's path, by every JSON reader."""
+    from policy.io.leads import _nodes
+    from policy.model.schema import format_path
+
+    beyond = [format_path(where) for where, item in _nodes(lead)
+              if type(item) is int and _overflows(item)]
+    text = json.dumps(lead)
+    for records in (read(text + "\n", "jsonl"), read("[" + text + "]", "json"),
+                    _block_records(text + "\n")):
+        (record,) = records
+        assert record.value == lead
+        if beyond:
+            assert record.error == "a number is beyond a double's range"
+            assert [p.path for p in record.problems] == beyond
+        else:
+            assert record.ok, record
 
 
 def test_an_array_item_is_written_with_brackets_in_a_problem_path() -> None:

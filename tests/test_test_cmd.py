@@ -323,7 +323,8 @@ def test_an_example_name_with_line_breaks_stays_on_its_result_line(tmp_path: Pat
     assert [ln for ln in lines if ln.startswith(("PASS", "FAIL"))] == [lines[0]]
 
 
-@pytest.mark.parametrize("value", ["1e400", '"half \\ud800"'])
+@pytest.mark.parametrize("value", ["1e400", '"half \\ud800"', "-" + "9" * 400,
+                                   str(2**1024 - 2**970)])  # integers beyond a double
 def test_an_inline_lead_is_refused_as_eval_and_a_lead_file_refuse_it(tmp_path: Path, value):
     # Before: `lead {"x": 1e400}` (a number past a double's range) and a lone surrogate
     # escape were decided inline, while `funnel eval` and `lead file` refuse that JSON

@@ -24,7 +24,9 @@ makes it sound, against spec section 9 and the validator:
 - msgspec's types are exact: ``true`` is not an ``int``, ``1.0`` not an ``int`` (the
   validator calls it an integer: the reference path decides), an ``int`` stays an
   ``int`` in an ``int | float`` field; integers past 64 bits are read as the dict
-  reader reads them; numbers past a double's range fail, as they do for the dict;
+  reader reads them; numbers past a double's range fail, as they do for the dict (a
+  line with 309 digits in a row, which may hold an integer past it, is never handed to
+  the decider: ``JsonlBlock.iter_leads``);
 - a field whose value may be an object is read as a struct, not a dict: only where
   the rules merely test it for presence; an array may not hold objects.
 

@@ -20,11 +20,20 @@ import attrs
 from policy.io.leads import (
     MAX_RECORD_CHARS,
     TOO_LONG_MESSAGE,
+    beyond_record,
     fast_decode,
-    jsonl_record_stdlib,
+    has_beyond,
+    jsonl_record,
     object_or_error,
 )
-from policy.io.records import MAX_NESTING, TOO_DEEP, Record, failed_record, too_deep
+from policy.io.records import (
+    MAX_NESTING,
+    TOO_DEEP,
+    Record,
+    failed_record,
+    long_digit_run,
+    too_deep,
+)
 
 __all__ = ["BLOCK_BYTES", "JsonlBlock", "ReadFailed", "jsonl_blocks"]
 
@@ -186,7 +195,9 @@ class JsonlBlock:
         decides at ``as_of_us`` yields its decision in place of the lead: the lead's
         dict is never built (bench/README.md, sixth session). When it leaves more than
         a quarter of a block's lines to the dict path (leads with keys the schema does
-        not declare, say), the rest of the block is read without it."""
+        not declare, say), the rest of the block is read without it. A line that may
+        hold an integer beyond a double's range (309 digits in a row) takes the dict
+        path, which refuses the lead when it does (spec section 9)."""
         if self.too_long:
             yield self.line, failed_record(self.line, TOO_LONG_MESSAGE)
             return
@@ -209,7 +220,8 @@ class JsonlBlock:
         for i, piece in enumerate(pieces):
             number += 1
             deep = len(piece) > shallow and too_deep(piece)
-            if decide is not None and not deep:
+            big = long_digit_run(piece)
+            if decide is not None and not deep and not big:
                 try:
                     decision = decide(piece, as_of_us)
                 except ArithmeticError:  # the dict path refuses the lead, and says why
@@ -231,7 +243,11 @@ class JsonlBlock:
                 if record is not None:  # a value msgspec refuses may still be a lead
                     yield number, (record.value if record.error is None else record)
                 continue
-            yield number, (value if type(value) is dict else object_or_error(number, value))
+            if type(value) is dict:
+                yield number, (beyond_record(number, value) if big and has_beyond(value)
+                               else value)
+            else:
+                yield number, object_or_error(number, value)
 
     def _line_record(self, number: int, line: str) -> Record | None:
         """The record of one line of text (with its line end), None for a blank line."""
@@ -239,11 +255,4 @@ class JsonlBlock:
             line = line[1:]
         if not line or line.isspace():
             return None
-        # policy.io.leads.jsonl_record
-        try:
-            value = fast_decode(line)
-        except Exception:  # noqa: BLE001 - the standard library reads it and explains
-            return jsonl_record_stdlib(number, line)
-        if len(line) > 2 * MAX_NESTING and too_deep(line):
-            return failed_record(number, TOO_DEEP)
-        return Record(number, value) if type(value) is dict else object_or_error(number, value)
+        return jsonl_record(number, line)

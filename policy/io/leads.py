@@ -59,7 +59,9 @@ from policy.io.records import (
     TOO_DEEP,
     LeadFileError,
     Record,
+    beyond_double,
     failed_record,
+    long_digit_run,
     plain_json_errors,
     too_deep,
 )
@@ -209,16 +211,24 @@ BEYOND_DOUBLE = "a number is beyond a double's range"
 def object_or_error(line: int, value: object, text: str = "", start: int = 0,
                      end: int | None = None, overflow: bool = False) -> Record:
     """The record of a value read from JSON text: a lead, or why not. ``overflow``:
-    the decoder met a number beyond a double's range in it."""
+    the decoder met a fraction or exponent beyond a double's range in it; an integer
+    beyond that range is looked for here, in ``text[start:end]`` (for a line msgspec
+    read, :func:`jsonl_record` looks)."""
     if type(value) is dict:
-        if overflow:
-            problems = tuple(Problem(format_path(where), f"{BEYOND_DOUBLE} (about ±1.8e308)")
-                             for where in _infinite_paths(value))
-            return Record(line, value, BEYOND_DOUBLE, problems)
+        if overflow or (text and long_digit_run(text, start, end) and has_beyond(value)):
+            return beyond_record(line, value)
         if _SURROGATE_ESCAPE(text, start, len(text) if end is None else end):
             return _lone_surrogate_refused(line, value)
         return Record(line, value)
     return failed_record(line, f"expected a JSON object, found {json_type_name(value)}", value)
+
+
+def beyond_record(line: int, value: dict) -> Record:
+    """The error record of a lead holding numbers beyond a double's range: one problem
+    at each (spec section 9)."""
+    problems = tuple(Problem(format_path(where), f"{BEYOND_DOUBLE} (about ±1.8e308)")
+                     for where in _beyond_paths(value))
+    return Record(line, value, BEYOND_DOUBLE, problems)
 
 
 def _lone_surrogate_refused(line: int, value: dict) -> Record:
@@ -232,9 +242,10 @@ def _lone_surrogate_refused(line: int, value: dict) -> Record:
 def parsed_lead_record(value: dict) -> Record:
     """The record of a JSON object parsed elsewhere (an example's ``lead { … }``), refused
     as `funnel eval` refuses a line holding the same JSON: a number beyond a double's
-    range (infinite once parsed) or a ``\\u`` escape that makes a lone surrogate."""
-    if _infinite_paths(value):
-        return object_or_error(1, value, overflow=True)
+    range (a fraction or exponent is infinite once parsed, an integer is an int past
+    it) or a ``\\u`` escape that makes a lone surrogate."""
+    if _beyond_paths(value):
+        return beyond_record(1, value)
     return _lone_surrogate_refused(1, value)
 
 
@@ -251,11 +262,19 @@ def _nodes(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
             stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(item))))
 
 
-def _infinite_paths(value: dict) -> list[tuple[str | int, ...]]:
-    """The paths of the infinite numbers in a lead read from JSON (JSON itself has no
-    infinity: each was a number beyond a double's range)."""
+def _beyond_paths(value: dict) -> list[tuple[str | int, ...]]:
+    """The paths of the numbers beyond a double's range in a lead read from JSON: the
+    infinite floats (JSON itself has no infinity: each was a fraction or exponent
+    beyond the range) and the ints past it."""
     return [where for where, item in _nodes(value)
-            if type(item) is float and item in _INFINITIES]
+            if (type(item) is float and item in _INFINITIES) or beyond_double(item)]
+
+
+def has_beyond(value: object) -> bool:
+    """Whether ``value`` (read from JSON) holds a number beyond a double's range: an int
+    past it, or an infinite float (a fraction or exponent past it)."""
+    return any(beyond_double(item) or (type(item) is float and item in _INFINITIES)
+               for _, item in _nodes(value))
 
 
 def _surrogate_path(value: object) -> tuple[str | int, ...] | None:
@@ -290,6 +309,9 @@ def jsonl_record(number: int, line: str) -> Record:
     accepts it reads exactly as ``json.loads`` does (integers of any size included;
     ``tests/test_batch.py`` checks it). What it refuses, the standard library reads
     (:func:`jsonl_record_stdlib`), so no line is lost and every message stays the same.
+    An integer beyond a double's range (309 digits or more) refuses the lead, as
+    ``1e400`` does: :func:`~policy.io.records.long_digit_run` tells the few lines that
+    may hold one, cheaply, and only their values are looked at.
     """
     try:
         value = fast_decode(line)
@@ -298,6 +320,8 @@ def jsonl_record(number: int, line: str) -> Record:
     if len(line) > _SHALLOW and too_deep(line):
         return failed_record(number, TOO_DEEP)
     if type(value) is dict:
+        if long_digit_run(line) and has_beyond(value):
+            return beyond_record(number, value)
         return Record(number, value)
     return object_or_error(number, value)
 

@@ -59,6 +59,54 @@ def too_deep(text: str | bytes) -> bool:
     return False
 
 
+#: The largest integer a double holds (it rounds to the largest double, 1.797…e308): from
+#: 2**1024 - 2**970 on, ``float()`` rounds to infinity and raises OverflowError. Such an
+#: integer is a number beyond a double's range (spec section 9), as ``1e400`` is.
+MAX_FINITE_INT = 2**1024 - 2**970 - 1
+#: The fewest digits of an integer beyond a double's range (MAX_FINITE_INT has 309).
+BEYOND_DIGITS = 309
+
+# `long_digit_run`: a run of BEYOND_DIGITS digits covers an index that is a multiple of
+# _STEP (any step up to 309 would do); only from a sampled digit is the run measured.
+_STEP = 300
+_DIGITS = frozenset("0123456789") | frozenset(b"0123456789")
+_RUN = re.compile("[0-9]*").match
+_RUN_BYTES = re.compile(b"[0-9]*").match
+
+
+def long_digit_run(text: str | bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether ``text[start:end]`` holds :data:`BEYOND_DIGITS` digits in a row, as an
+    integer beyond a double's range is written (the run may also stand in a string,
+    where it is no number: the caller looks at the values read). Exact, and cheap for
+    what most records are: it looks at every 300th character, and from one that is a
+    digit measures the run it stands in (forward to its end, then whether the digits
+    still missing stand before it)."""
+    if end is None:
+        end = len(text)
+    if end - start < BEYOND_DIGITS:
+        return False
+    sampled = text[start:end:_STEP]
+    if _DIGITS.isdisjoint(sampled):
+        return False
+    run = _RUN_BYTES if type(text) is bytes else _RUN
+    for i, char in enumerate(sampled):
+        if char in _DIGITS:
+            at = start + i * _STEP
+            need = BEYOND_DIGITS - (run(text, at, end).end() - at)  # digits before `at`
+            if need <= 0:
+                return True
+            if at - need >= start:
+                before = text[at - need:at]
+                if before.isdigit() and before.isascii():
+                    return True
+    return False
+
+
+def beyond_double(value: object) -> bool:
+    """Whether ``value`` (an int) is beyond a double's range: ``float(value)`` overflows."""
+    return type(value) is int and not -MAX_FINITE_INT <= value <= MAX_FINITE_INT
+
+
 class LeadFileError(Exception):
     """A lead file that cannot be read at all (exit status 2); ``message`` is one line."""
 

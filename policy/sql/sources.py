@@ -241,7 +241,9 @@ _Z_FORM_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]
 def _overflows(v: exp.Expression) -> exp.Expression:
     """Whether a JSON number's text is a fraction or exponent beyond a double's range:
     Python reads it as an infinite float, which fails every ``type``, ``enum`` and
-    ``const`` (an integer's text is a Python int of any size, so it never does). Only
+    ``const`` (an integer's text is a Python int of any size, so it never does; a line
+    holding one past a double's range never gets here in ``--engine duckdb`` and
+    ``spark``: the suspect scan hands it to the python reader, which refuses it). Only
     texts with an exponent or of more than 308 characters can overflow; the cast runs
     on those alone."""
     text = exp.cast(v, "VARCHAR")
