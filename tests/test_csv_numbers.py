@@ -16,9 +16,13 @@ from funnel_cli.main import main
 from policy.io.csv_leads import _integer, _number
 
 GOOD = ["5", "-5", "0", "-0", "5.5", "0.5", "-0.25", "1e3", "1E+3", "2.5e-3", "10E2",
-        "123456789012345678901234567890", " 5", "5 ", "\t-1.5 "]
+        "123456789012345678901234567890", " 5", "5 ", "\t-1.5 ",
+        # integers within a double's range, however long: 10^308, and the largest
+        "1" + "0" * 308, str(2**1024 - 2**970 - 1), "-" + str(2**1024 - 2**970 - 1)]
 BAD = ["+5", "5.", ".5", "-.5", "005", "00", "0x10", "1_000", "\u00a05", "5\u2003", "Infinity",
-       "-Infinity", "NaN", "-", "1e", "1e+", "--5", "5e5.5", "1,000", "0.", "\u0665", "1e400"]
+       "-Infinity", "NaN", "-", "1e", "1e+", "--5", "5e5.5", "1,000", "0.", "\u0665", "1e400",
+       # integers beyond a double's range, refused as 1e400 is (spec section 9)
+       "1" + "0" * 400, str(2**1024 - 2**970), "-" + str(2**1024 - 2**970), "2" + "0" * 308]
 
 POLICY = """policy csvnums "CSV numbers"
 version "1"

@@ -325,8 +325,9 @@ def test_funnel_eval_engine_spark_says_only_the_tools_own_words(tmp_path):
 
 
 #: CSV rows the python reader refuses, beside rows it takes: a number cell that is not
-#: a number, one past a double's range, a boolean that is none, a timestamp that is
-#: none, an object cell that is not JSON, a row with a cell too many and one too few.
+#: a number, two past a double's range (1e400, 400 nines), a boolean that is none, a
+#: timestamp that is none, an object cell that is not JSON, a row with a cell too many
+#: and one too few; 10^308 is taken.
 _CSV = ("lead_id,email,job_level,visits,unsubscribed,competitor,company.employees,mql_at\n"
         "C1,a@BigCo.com,vp,7,false,false,5000,2026-11-30T14:00:00Z\n"
         "C2,b@gmail.com,ic,seven,false,false,10,\n"
@@ -336,12 +337,14 @@ _CSV = ("lead_id,email,job_level,visits,unsubscribed,competitor,company.employee
         'C6,f@BigCo.com,vp,3,no,false,"{""a"": ",2026-11-30T14:00:00Z\n'
         "C7,g@BigCo.com,vp,3,no,false,10,2026-11-30T14:00:00Z,extra\n"
         "C8,h@BigCo.com,vp\n"
-        "C9,i@BigCo.com,VP,-0.0,YES,0,1e2,2026-11-30 10:00\n")
+        "C9,i@BigCo.com,VP,-0.0,YES,0,1e2,2026-11-30 10:00\n"
+        f"C10,j@BigCo.com,vp,{'9' * 400},no,false,10,2026-11-30T14:00:00Z\n"
+        f"C11,k@BigCo.com,vp,{'1' + '0' * 308},no,false,10,2026-11-30T14:00:00Z\n")
 
 #: JSON Lines the python reader refuses: broken JSON, a number past a double's range
-#: (in the record and below), a key repeated (the last one wins: not refused, but the
-#: repeated key decides), a record that is not an object, and a line of spaces (no
-#: record).
+#: (in the record and below; a fraction or exponent, or an integer), a key repeated
+#: (the last one wins: not refused, but the repeated key decides), a record that is not
+#: an object, and a line of spaces (no record).
 _JSONL = ['{"lead_id": "J1", "email": "a@BigCo.com", "visits": 7}',
           '{"lead_id": "J2", "email": ',
           '{"lead_id": "J3", "visits": 1e999}',
@@ -350,7 +353,12 @@ _JSONL = ['{"lead_id": "J1", "email": "a@BigCo.com", "visits": 7}',
           '{"lead_id": "J6", "visits": "many", "visits": 30, "job_level": "vp",'
           ' "email": "x@BigCo.com"}',
           '   ', '"just text"', '{"lead_id": "J7", "visits": 3} trailing',
-          '{"lead_id": "J8", "email": "a@b.com", "mql_at": "2026-02-30T10:00:00Z"}']
+          '{"lead_id": "J8", "email": "a@b.com", "mql_at": "2026-02-30T10:00:00Z"}',
+          # integers beyond a double's range (read or not, below), refused as 1e400;
+          # 309 digits inside a string and 10^308 are decided
+          '{"lead_id": "J9", "visits": ' + "9" * 400 + "}",
+          '{"lead_id": "J10", "visits": 2, "x": [1, {"y": -' + "9" * 309 + "}]}",
+          '{"lead_id": "J11", "visits": 1' + "0" * 308 + ', "s": "' + "9" * 400 + '"}']
 
 
 @pytest.mark.parametrize("kind", ["csv", "jsonl"])

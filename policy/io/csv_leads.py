@@ -14,12 +14,14 @@ from typing import Any, TextIO
 import attrs
 
 from policy.engine.decision import Problem
+from policy.io.leads import has_beyond
 from policy.io.records import (
     MAX_RECORD_CHARS,
     NOT_UTF8,
     SURROGATE,
     LeadFileError,
     Record,
+    beyond_double,
     failed_record,
     too_deep,
 )
@@ -61,7 +63,9 @@ def _number(text: str) -> object:
         return _BAD
     try:
         if "." not in text and "e" not in text and "E" not in text:
-            return int(text)
+            value = int(text)
+            # beyond a double's range, as 1e400 (spec section 9): a number it cannot hold
+            return _BAD if beyond_double(value) else value
         value = float(text)
     except ValueError:
         return _BAD
@@ -80,7 +84,9 @@ def _json_of(kind: str) -> Callable[[str], object]:
             value = json.loads(text, parse_constant=_refuse_constant)
         except (ValueError, RecursionError):
             return _BAD
-        return value if type(value) is wanted else _BAD
+        if type(value) is not wanted or has_beyond(value):  # `[1e400]`, as a number cell
+            return _BAD
+        return value
 
     return convert
 
