@@ -637,6 +637,39 @@ def test_a_lead_is_refused_exactly_when_an_int_in_it_overflows_a_double(lead: di
             assert record.ok, record
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 600), st.lists(st.tuples(
+    st.one_of(st.integers(0, 700), st.integers(305, 315)),  # runs near 309 digits
+    st.sampled_from(["a", '"', "\u0663", "-"])), max_size=6),
+    st.integers(0, 3000), st.integers(0, 3000))
+def test_the_digit_run_scan_is_exact(pad: int, runs: list, a: int, b: int) -> None:
+    """`long_digit_run` (every 300th character, then the run around a digit) says what
+    a regular expression over the text says, for any part of it, as text and bytes."""
+    from policy.io.records import long_digit_run
+
+    text = "x" * pad + "".join("7" * n + sep for n, sep in runs)
+    a, b = sorted((min(a, len(text)), min(b, len(text))))
+    want = re.search("[0-9]{309}", text[a:b]) is not None
+    assert long_digit_run(text, a, b) == want
+    assert long_digit_run(text[a:b]) == want
+    raw = text.encode()
+    assert long_digit_run(raw) == (re.search(b"[0-9]{309}", raw) is not None)
+
+
+def test_the_digit_run_scan_finds_a_run_of_309_wherever_it_stands() -> None:
+    """Every offset of a run just under, at and over 309 digits against the 300-char
+    sampling, as text and bytes, alone and between other runs."""
+    from policy.io.records import long_digit_run
+
+    for length in (154, 308, 309, 310, 318, 319, 320, 609):
+        for pad in range(0, 620):
+            text = "x" * pad + "7" * length + "a" + "7" * 308
+            want = length >= 309
+            assert long_digit_run(text) == want, (length, pad)
+            assert long_digit_run(text.encode()) == want, (length, pad)
+            assert long_digit_run(text, pad, pad + length) == want, (length, pad)
+
+
 def test_an_array_item_is_written_with_brackets_in_a_problem_path() -> None:
     (record,) = read('{"tags": ["ok", "\\ud800"]}\n', "jsonl")
     assert [p.path for p in record.problems] == ["tags[1]"]
