@@ -620,7 +620,7 @@ _JSON = st.recursive(
 def test_a_lead_is_refused_exactly_when_an_int_in_it_overflows_a_double(lead: dict) -> None:
     """Spec section 9: refused iff float() of some integer in it overflows, at each
     such integer's path, by every JSON reader."""
-    from policy.io.leads import _nodes
+    from policy.io.records import nodes as _nodes
     from policy.model.schema import format_path
 
     beyond = [format_path(where) for where, item in _nodes(lead)

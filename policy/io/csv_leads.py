@@ -14,7 +14,6 @@ from typing import Any, TextIO
 import attrs
 
 from policy.engine.decision import Problem
-from policy.io.leads import has_beyond
 from policy.io.records import (
     MAX_RECORD_CHARS,
     NOT_UTF8,
@@ -23,6 +22,7 @@ from policy.io.records import (
     Record,
     beyond_double,
     failed_record,
+    has_beyond,
     too_deep,
 )
 from policy.model.schema import LeadSchema, format_path

@@ -22,7 +22,6 @@ from policy.io.leads import (
     TOO_LONG_MESSAGE,
     beyond_record,
     fast_decode,
-    has_beyond,
     jsonl_record,
     object_or_error,
 )
@@ -31,6 +30,7 @@ from policy.io.records import (
     TOO_DEEP,
     Record,
     failed_record,
+    has_beyond,
     long_digit_run,
     too_deep,
 )

@@ -59,9 +59,11 @@ from policy.io.records import (
     TOO_DEEP,
     LeadFileError,
     Record,
-    beyond_double,
+    beyond_paths,
     failed_record,
+    has_beyond,
     long_digit_run,
+    nodes,
     plain_json_errors,
     too_deep,
 )
@@ -190,7 +192,7 @@ class _Decoder:
         # A fraction or exponent beyond a double's range reads as an infinity, which
         # refuses the lead (spec section 9); which field holds it is found afterwards.
         value = float(text)
-        if value in _INFINITIES:
+        if value in (math.inf, -math.inf):
             self.overflow = True
         return value
 
@@ -203,7 +205,6 @@ class _Decoder:
         return overflow
 
 
-_INFINITIES = (math.inf, -math.inf)
 #: The error of a record holding a number beyond a double's range (spec section 9).
 BEYOND_DOUBLE = "a number is beyond a double's range"
 
@@ -227,7 +228,7 @@ def beyond_record(line: int, value: dict) -> Record:
     """The error record of a lead holding numbers beyond a double's range: one problem
     at each (spec section 9)."""
     problems = tuple(Problem(format_path(where), f"{BEYOND_DOUBLE} (about ±1.8e308)")
-                     for where in _beyond_paths(value))
+                     for where in beyond_paths(value))
     return Record(line, value, BEYOND_DOUBLE, problems)
 
 
@@ -244,42 +245,14 @@ def parsed_lead_record(value: dict) -> Record:
     as `funnel eval` refuses a line holding the same JSON: a number beyond a double's
     range (a fraction or exponent is infinite once parsed, an integer is an int past
     it) or a ``\\u`` escape that makes a lone surrogate."""
-    if _beyond_paths(value):
+    if beyond_paths(value):
         return beyond_record(1, value)
     return _lone_surrogate_refused(1, value)
 
 
-def _nodes(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
-    """Every value in a lead read from JSON with its path, in document order.
-    Iterative, so a deeply nested lead cannot exhaust the stack."""
-    stack: list[tuple[object, tuple[str | int, ...]]] = [(value, ())]
-    while stack:
-        item, where = stack.pop()
-        yield where, item
-        if type(item) is dict:
-            stack.extend((child, (*where, key)) for key, child in reversed(item.items()))
-        elif type(item) is list:
-            stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(item))))
-
-
-def _beyond_paths(value: dict) -> list[tuple[str | int, ...]]:
-    """The paths of the numbers beyond a double's range in a lead read from JSON: the
-    infinite floats (JSON itself has no infinity: each was a fraction or exponent
-    beyond the range) and the ints past it."""
-    return [where for where, item in _nodes(value)
-            if (type(item) is float and item in _INFINITIES) or beyond_double(item)]
-
-
-def has_beyond(value: object) -> bool:
-    """Whether ``value`` (read from JSON) holds a number beyond a double's range: an int
-    past it, or an infinite float (a fraction or exponent past it)."""
-    return any(beyond_double(item) or (type(item) is float and item in _INFINITIES)
-               for _, item in _nodes(value))
-
-
 def _surrogate_path(value: object) -> tuple[str | int, ...] | None:
     """The path of the first string (key or value) holding a lone surrogate, if any."""
-    for where, item in _nodes(value):
+    for where, item in nodes(value):
         if type(item) is str:
             if not item.isascii() and SURROGATE(item):
                 return where

@@ -6,8 +6,9 @@ at all.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -117,6 +118,37 @@ def long_digit_run(text: str | bytes, start: int = 0, end: int | None = None) ->
 def beyond_double(value: object) -> bool:
     """Whether ``value`` (an int) is beyond a double's range: ``float(value)`` overflows."""
     return type(value) is int and not -MAX_FINITE_INT <= value <= MAX_FINITE_INT
+
+
+_INFINITIES = (math.inf, -math.inf)
+
+
+def nodes(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
+    """Every value in a lead read from JSON with its path, in document order.
+    Iterative, so a deeply nested lead cannot exhaust the stack."""
+    stack: list[tuple[object, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, where = stack.pop()
+        yield where, item
+        if type(item) is dict:
+            stack.extend((child, (*where, key)) for key, child in reversed(item.items()))
+        elif type(item) is list:
+            stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(item))))
+
+
+def beyond_paths(value: dict) -> list[tuple[str | int, ...]]:
+    """The paths of the numbers beyond a double's range in a lead read from JSON: the
+    infinite floats (JSON itself has no infinity: each was a fraction or exponent
+    beyond the range) and the ints past it."""
+    return [where for where, item in nodes(value)
+            if (type(item) is float and item in _INFINITIES) or beyond_double(item)]
+
+
+def has_beyond(value: object) -> bool:
+    """Whether ``value`` (read from JSON) holds a number beyond a double's range: an int
+    past it, or an infinite float (a fraction or exponent past it)."""
+    return any(beyond_double(item) or (type(item) is float and item in _INFINITIES)
+               for _, item in nodes(value))
 
 
 class LeadFileError(Exception):
