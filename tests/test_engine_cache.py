@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import ACME
 from engine_strategies import leads, leads_for, load_text, policies
 from funnel_cli.main import main
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +31,6 @@ from policy.model.loader import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"
-ACME = REPO.parent / "shared" / "spec" / "conformance" / "acme"
 AS_OFS = [datetime.fromisoformat(t) for t in
           ("2026-11-02T15:00:00+00:00", "2026-12-01T16:00:00+00:00", "2027-03-01T09:30:00+00:00")]
 

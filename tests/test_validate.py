@@ -435,7 +435,7 @@ def test_structure_only_validation_skips_formats_and_nothing_else(tmp_path):
     assert not v.is_valid_structure([1])
 
 
-ACME_DIR = pathlib.Path(__file__).resolve().parents[2] / "shared" / "spec" / "conformance" / "acme"
+ACME_DIR = CONFORMANCE
 
 _timestamps = st.sampled_from([
     "2026-11-02T15:00:00Z", "2026-11-02T15:00:00", "2026-11-02T15:00:00+01:00",
