@@ -27,7 +27,6 @@ import json
 import random
 import shutil
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from click.testing import CliRunner  # noqa: E402
 from funnel_cli.main import main  # noqa: E402
 from spec_leads import spec_leads  # noqa: E402
-from spec_policies import AS_OFS, TEXTS, _path_keys, draw_policy  # noqa: E402
-from spec_runs import Unsupported, _first_diff, differences, write_folder  # noqa: E402
+from spec_policies import AS_OFS, TEXTS, _path_keys  # noqa: E402
+from spec_runs import Unsupported, _first_diff, differences, loaded_draws  # noqa: E402
 
 import policy  # noqa: E402
 
@@ -212,19 +211,11 @@ def main_() -> int:
     ap.add_argument("--no-big", action="store_true")
     ap.add_argument("--random-asof", action="store_true")
     args = ap.parse_args()
-    ran = refused = found = unsup = 0
+    ran = found = unsup = 0
     start = time.time()
-    for seed in range(args.first, args.last):
-        rng = random.Random(seed)
-        drawn = draw_policy(rng)
-        tmp = Path(tempfile.mkdtemp(prefix=f"h5_{seed}_"))
-        folder = write_folder(tmp / "p", drawn.files)
-        try:
-            policy.load(folder)
-        except policy.PolicyError:
-            refused += 1
-            shutil.rmtree(tmp)
-            continue
+    refused_seeds: list[int] = []
+    for seed, rng, drawn, tmp, folder in loaded_draws(args.first, args.last, "h5_",
+                                                      refused_seeds):
         leads = widen(rng, drawn.fields, spec_leads(rng, drawn.fields, args.leads))
         as_of = rng.choice(AS_OFS)
         if args.random_asof:
@@ -249,7 +240,7 @@ def main_() -> int:
             sys.stdout.flush()
         else:
             shutil.rmtree(tmp)
-    print(f"ran {ran} refused {refused} unsupported {unsup} with differences {found}, "
+    print(f"ran {ran} refused {len(refused_seeds)} unsupported {unsup} with differences {found}, "
           f"{time.time() - start:.0f} s")
     return 0
 

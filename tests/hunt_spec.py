@@ -9,20 +9,16 @@ It prints each disagreement with its seed, and a count at the end.
 from __future__ import annotations
 
 import argparse
-import random
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from spec_leads import spec_leads  # noqa: E402
-from spec_policies import AS_OFS, draw_policy  # noqa: E402
-from spec_runs import Unsupported, differences, write_folder  # noqa: E402
-
-import policy  # noqa: E402
+from spec_policies import AS_OFS  # noqa: E402
+from spec_runs import Unsupported, differences, loaded_draws  # noqa: E402
 
 
 def main() -> int:
@@ -35,21 +31,13 @@ def main() -> int:
     ap.add_argument("--sources", default="jsonl,raw,csv,parquet")
     ap.add_argument("--formats", default="jsonl,json,csv")
     args = ap.parse_args()
-    ran = refused = found = 0
+    ran = found = 0
     unsupported: dict[str, int] = {}
     leads_run = 0
     start = time.time()
-    for seed in range(args.first, args.last):
-        rng = random.Random(seed)
-        drawn = draw_policy(rng)
-        tmp = Path(tempfile.mkdtemp(prefix=f"hunt{seed}_"))
-        folder = write_folder(tmp / "p", drawn.files)
-        try:
-            policy.load(folder)
-        except policy.PolicyError:
-            refused += 1
-            shutil.rmtree(tmp)
-            continue
+    refused_seeds: list[int] = []
+    for seed, rng, drawn, tmp, folder in loaded_draws(args.first, args.last, "hunt",
+                                                      refused_seeds):
         leads = spec_leads(rng, drawn.fields, args.leads)
         as_of = rng.choice(AS_OFS)
         ran += 1
@@ -72,7 +60,7 @@ def main() -> int:
             sys.stdout.flush()
         else:
             shutil.rmtree(tmp)
-    print(f"ran {ran} policies ({leads_run} leads), refused by check {refused}, "
+    print(f"ran {ran} policies ({leads_run} leads), refused by check {len(refused_seeds)}, "
           f"with differences {found}, {time.time() - start:.0f} s; refused by an SQL engine: "
           f"{unsupported}")
     return 0

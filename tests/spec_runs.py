@@ -40,6 +40,31 @@ def write_folder(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
+def loaded_draws(first: int, last: int, prefix: str, refused: list[int]):
+    """For each seed in ``first``..``last`` - 1, the policy ``draw_policy`` draws from it,
+    written to a fresh temporary folder: ``(seed, rng, drawn, tmp, folder)`` for those that
+    load (the rng goes on to draw the leads). A seed whose policy does not load is appended
+    to ``refused`` and its folder removed. The long hunts' common loop head."""
+    import random
+    import shutil
+    import tempfile
+
+    from spec_policies import draw_policy
+
+    for seed in range(first, last):
+        rng = random.Random(seed)
+        drawn = draw_policy(rng)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{prefix}{seed}_"))
+        folder = write_folder(tmp / "p", drawn.files)
+        try:
+            policy.load(folder)
+        except policy.PolicyError:
+            refused.append(seed)
+            shutil.rmtree(tmp)
+            continue
+        yield seed, rng, drawn, tmp, folder
+
+
 def _outcome(pol, lead, at: datetime) -> str:
     try:
         return dumps(pol.evaluate(lead, as_of=at))
