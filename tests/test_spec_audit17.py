@@ -1285,3 +1285,78 @@ def test_tabular_columns_follow_the_spec(tmp_path, engine):
     assert refused["error"] == "expected a JSON object, found array"
     assert json.loads(refused["error_paths"]) == [""]
     assert refused["policy_name"] == "tab" and refused["as_of"] == t1["as_of"]
+
+
+# ------------------------------------------------------------------ section 9: CSV cells
+# "Without a schema, a cell is typed by how the policy uses its field (compared with or
+# computed as a number: a number; read as a timestamp: a timestamp; used bare as a
+# condition: a boolean; otherwise text; the first of these that applies), and a cell that
+# does not fit refuses the lead, so a schema-less CSV never compares "120" >= 50
+# silently false." Membership is `==` with each item, so `band in [1, 2]` compares the
+# field with numbers: until the seventeenth session such a field stayed text, and
+# `"2" in [1, 2]` was silently false in every engine.
+CSV_POLICY = """policy c "p"
+id lead_id
+team m "@m"
+funnel a
+define bands = [3, 4]
+stage a owned by m {
+}
+score emp owned by m {
+  +1 if employees >= 50
+}
+score both owned by m {
+  +1 if vip
+  +2 if vip == 1
+}
+score txt owned by m {
+  +1 if code == "007"
+}
+score mem owned by m {
+  +1 if k in [1, 2]
+  +2 if j not in [1, 2]
+  +4 if h in bands
+  +8 if g in [1, "x"]
+}
+score ts owned by m {
+  +1 if days_since(seen) > 1
+}
+score flag owned by m {
+  +1 if hot
+}
+score nest owned by m {
+  +1 if co.n > 2
+}
+"""
+CSV_LEADS = (
+    "lead_id,employees,vip,code,k,j,h,g,seen,hot,co.n\n"
+    "c1,120,1,007,2.0,3,4,x,2026-01-01,YES,3\n"
+    "c2,49,0,7,3,1e0,5,1,,No,\n"
+    "c3,lots,,,,,,,,,\n"
+    "c4,,,,,,,,,maybe,\n"
+    "c5,,,,two,,,,,,\n"
+    "c6,1e2,, 007 ,,,,,2026-01-01 10:00,0,\n"
+)
+CSV_WANT = [
+    # vip: compared with a number first, so the number 1: not boolean true when bare.
+    # g: a list that mixes numbers and text types nothing, so the cell "1" is text.
+    ("c1", {"emp": 1, "both": 2, "txt": 1, "mem": 1 + 2 + 4 + 8, "ts": 1, "flag": 1, "nest": 1}),
+    ("c2", {"emp": 0, "both": 0, "txt": 0, "mem": 0, "ts": 0, "flag": 0, "nest": 0}),
+    ("c3", ["employees"]),
+    ("c4", ["hot"]),
+    ("c5", ["k"]),
+    ("c6", {"emp": 1, "both": 0, "txt": 0, "mem": 0, "ts": 1, "flag": 0, "nest": 0}),
+]
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_schemaless_csv_cells_are_typed_by_use(tmp_path, engine):
+    (tmp_path / "p.funnel").write_text(CSV_POLICY, encoding="utf-8")
+    (tmp_path / "l.csv").write_text(CSV_LEADS, encoding="utf-8")
+    got = run_eval(
+        tmp_path, tmp_path / "l.csv", "--engine", engine, "--as-of", "2026-01-21T00:00:00Z"
+    )
+    assert [
+        (r["lead"], [p["path"] for p in r["error"]["problems"]] if "error" in r else r["scores"])
+        for r in got
+    ] == CSV_WANT

@@ -6,8 +6,10 @@ Without one, a cell would stay text and ``require `Number of Employees` >= 50`` 
 compare ``"120" >= 50``: silently false for every lead. So each field gets the kind its
 use in the policy asks for, the first that applies:
 
-1. ``number``: compared with a number (a literal, a score, arithmetic), computed with
-   (``+ - * /``, unary minus), or counted by ``per``;
+1. ``number``: compared with a number (a literal, a score, arithmetic), looked up in a
+   list of numbers (``band in [1, 2]``, ``not in``, a defined list; membership is ``==``
+   with each item, so it compares the field with numbers), computed with (``+ - * /``,
+   unary minus), or counted by ``per``;
 2. ``timestamp``: read as a timestamp (``days_since``, ``hours_since``, an ``sla``'s
    ``from``/``until``, a ``decay … since``); the cell stays text and the engine reads
    it as a timestamp, refusing the lead when it does not parse;
@@ -64,6 +66,18 @@ def field_kinds(model: PolicyModel) -> dict[Path, str]:
                 return numeric(target.value, seen | {target.name.name})  # type: ignore[union-attr]
         return False
 
+    def numbers(e: n.Expr, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether an expression is a non-empty list of numbers (a literal or a define):
+        a field looked up in one is compared with numbers. A list that mixes numbers
+        and text types nothing (a text cell may match its text items)."""
+        if isinstance(e, n.ListExpr):
+            return bool(e.items) and all(numeric(item) for item in e.items)
+        if isinstance(e, n.Ref):
+            kind, target = model.resolve(e)
+            if kind == "define" and target.name.name not in seen:  # type: ignore[union-attr]
+                return numbers(target.value, seen | {target.name.name})  # type: ignore[union-attr]
+        return False
+
     def condition(e: n.Expr, seen: frozenset[str] = frozenset()) -> None:
         """Fields used bare where a condition is expected."""
         if isinstance(e, n.Binary) and e.op in (n.BinOp.AND, n.BinOp.OR):
@@ -89,6 +103,9 @@ def field_kinds(model: PolicyModel) -> dict[Path, str]:
                         mark(field(sub.left), "number")
                     if numeric(sub.left):
                         mark(field(sub.right), "number")
+                elif isinstance(sub, n.Binary) and sub.op in (n.BinOp.IN, n.BinOp.NOT_IN):
+                    if numbers(sub.right):
+                        mark(field(sub.left), "number")
                 elif isinstance(sub, n.Neg):
                     mark(field(sub.operand), "number")
         if isinstance(stmt, n.PointsPer):
