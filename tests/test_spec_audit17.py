@@ -952,6 +952,129 @@ TYPED_LEADS = [
     ({"lead_id": "i18", "ni": 12345678901234567890}, {"stage": "a"}),
 ]
 
+# ------------------------------------------------------------------ durations, per, reject
+# As of 2026-01-10T00:00:00Z (Saturday), a UTC calendar. Durations "N minutes|hours|days|
+# weeks (fixed lengths)", fractional amounts (v1.1); `+N per F` of an expression (missing
+# when an operand is); the reject field counts when present, whatever its value (false,
+# a number), and the agreed list compares exactly ("1" is not 1).
+DURATIONS = """policy more "p"
+id lead_id
+team m "@m"
+team s "@s"
+calendar {
+  timezone "UTC"
+  workdays mon tue wed thu fri
+  hours 09:00 to 17:00
+}
+funnel a -> b
+define agreed = ["dup", "1"]
+stage a owned by m {
+  require ok
+}
+stage b owned by s {
+  require okb
+}
+state n "n" owned by m
+handoff a to s {
+  route "r" otherwise
+  sla 0.5 business days from st until sp
+  escalate to "e" after 90 minutes
+  reject to n with reason rr in agreed
+}
+handoff b to s {
+  route "rb" otherwise
+  sla 1 weeks from bt until bp
+  escalate to "eb" after 1.5 hours
+}
+score sp1 owned by m {
+  +5 per x - y
+  +2 per length(tags) up to 3
+}
+score dk owned by m {
+  +8 if ok
+  decay half-life 12 hours since seen
+}
+score wk owned by m {
+  +8 if ok
+  decay half-life 1 week since seen
+}
+"""
+
+
+def _d(i: int, **fields) -> dict:
+    return {"lead_id": f"m{i}", **fields}
+
+
+DURATION_LEADS = [
+    (_d(0, x=3, y=1), {"scores.sp1": 10}),
+    (_d(1, x=3), {"scores.sp1": 0}),
+    (_d(2, x=1, y=3, tags=["a", "b"]), {"scores.sp1": 3}),
+    (_d(3, tags="abcd"), {"scores.sp1": 3}),
+    (
+        _d(4, ok=True, seen="2026-01-09T00:00:00Z"),
+        {"scores.dk": 2, "scores.wk": 7},
+    ),  # 8/4 = 2; 8*2^(-1/7)=7.27 -> 7
+    (_d(5, ok=True, seen="2026-01-03T00:00:00Z"), {"scores.wk": 4}),
+    (
+        _d(6, ok=True, st="2026-01-09T20:00:00Z", rr=False),
+        {
+            "stage": "n",
+            "reason": False,
+            "handoffs.0.rejected": True,
+            "violations.0.code": "invalid_rejection_reason",
+        },
+    ),
+    (
+        _d(7, ok=True, st="2026-01-09T20:00:00Z", rr=1),
+        {"stage": "n", "reason": 1, "violations.0.code": "invalid_rejection_reason"},
+    ),
+    (_d(8, ok=True, st="2026-01-09T20:00:00Z", rr="1"), {"stage": "n", "violations": []}),
+    (
+        _d(9, ok=True, st="2026-01-09T15:00:00Z"),
+        {"handoffs.0.sla.due": "2026-01-12T11:00:00Z", "handoffs.0.escalate_to": "e"},
+    ),  # Fri 15:00 + 4 business hours: 2 on Friday, 2 on Monday
+    (
+        _d(
+            10,
+            ok=True,
+            okb=True,
+            st="2026-01-09T23:00:00Z",
+            bt="2026-01-02T23:00:00Z",
+            bp="2026-01-09T23:00:00Z",
+        ),
+        {
+            "handoffs.1.sla.status": "met",
+            "handoffs.1.sla.due": "2026-01-09T23:00:00Z",
+            "handoffs.0.escalate_to": None,
+        },
+    ),
+    (_d(11, ok=True, okb=True, bt="2026-01-09T22:30:00Z"), {"handoffs.1.escalate_to": None}),
+    (_d(12, ok=True, okb=True, bt="2026-01-09T22:29:59Z"), {"handoffs.1.escalate_to": "eb"}),
+    (_d(13, ok=True, st="2026-01-09T22:30:00Z"), {"handoffs.0.escalate_to": None}),
+    (_d(14, ok=True, st="2026-01-09T22:29:59.999999Z"), {"handoffs.0.escalate_to": "e"}),
+]
+
+# ------------------------------------------------------------------ --local-tz (section 9)
+# "reads lead timestamps without an offset in that zone instead of UTC ...; a time in a
+# daylight-saving gap moves forward by the gap, one in a fold is the earlier instant";
+# a date is midnight in the zone; literals in the policy stay UTC. As of
+# 2026-01-03T00:00:00Z, America/New_York.
+LOCAL = [
+    ('t == "2026-03-08T07:30:00Z"', {"t": "2026-03-08T02:30:00"}, 1),
+    ('t == "2026-11-01T05:30:00Z"', {"t": "2026-11-01T01:30:00"}, 1),
+    ('t == "2026-11-02T15:00:00Z"', {"t": "2026-11-02 10:00"}, 1),
+    ('t == "2026-03-08T05:00:00Z"', {"t": "2026-03-08"}, 1),
+    ('t == "2026-03-08T02:30:00Z"', {"t": "2026-03-08T02:30:00Z"}, 1),
+    ('t == "2026-03-08T02:30:00Z"', {"t": "2026-03-08T02:30:00+00:00"}, 1),
+    (
+        "days_since(t) == 1",
+        {"t": "2026-01-01T19:00:00"},
+        1,
+    ),  # as_of 2026-01-03T00:00Z; t = 2026-01-02T00:00Z
+]
+LOCAL_TEXT, LOCAL_CASES = condition_policy("local", LOCAL)
+
+
 # ------------------------------------------------------------------ the groups
 EXPRESSION_TEXT, EXPRESSION_CASES = condition_policy(
     "expressions", EXPRESSIONS, EXPRESSION_HEAD, EXPRESSION_BODY
@@ -978,7 +1101,11 @@ GROUPS = {
         "2026-01-21T00:00:00Z",
         TYPED_CASES + TYPED_LEADS,
     ),
+    "durations": (DURATIONS, {}, "2026-01-10T00:00:00Z", DURATION_LEADS),
+    "local": (LOCAL_TEXT, {}, "2026-01-03T00:00:00Z", LOCAL_CASES),
 }
+#: groups read with ``--local-tz`` (``local_tz=`` in the library)
+LOCAL_TZ = {"local": "America/New_York"}
 
 
 def pick(record: dict, path: str):
@@ -1033,7 +1160,7 @@ def folders(tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.parametrize("group", list(GROUPS))
 def test_python_engines_follow_the_spec(folders, group, engine):
     _, _, as_of, cases = GROUPS[group]
-    pol = policy.load(folders[group], engine=engine)
+    pol = policy.load(folders[group], engine=engine, local_tz=LOCAL_TZ.get(group))
     assert pol.engine == engine
     at = datetime.fromisoformat(as_of)
     records = []
@@ -1059,7 +1186,10 @@ def run_eval(*args: str) -> list[dict]:
 def test_duckdb_follows_the_spec(folders, group):
     _, _, as_of, cases = GROUPS[group]
     folder = folders[group]
-    records = run_eval(folder, folder / "leads.jsonl", "--engine", "duckdb", "--as-of", as_of)
+    zone = ["--local-tz", LOCAL_TZ[group]] if group in LOCAL_TZ else []
+    records = run_eval(
+        folder, folder / "leads.jsonl", "--engine", "duckdb", "--as-of", as_of, *zone
+    )
     assert mismatches(cases, records) == []
 
 
@@ -1360,3 +1490,135 @@ def test_schemaless_csv_cells_are_typed_by_use(tmp_path, engine):
         (r["lead"], [p["path"] for p in r["error"]["problems"]] if "error" in r else r["scores"])
         for r in got
     ] == CSV_WANT
+
+
+# ------------------------------------------------------------------ section 7: examples
+# "An example passes when every expectation holds": `expect route` / `sla` / `escalate`
+# look at the deepest handoff that applies, or at the one named with `at STAGE`;
+# `expect route none` when no handoff applies; `expect error` only for a refused lead,
+# and a refused lead fails every other expectation. Each example's name says whether it
+# must pass.
+EXAMPLES = """
+policy ex "p"
+id lead_id
+team m "@m"
+team s "@s"
+funnel a -> b -> c
+stage a owned by m {
+  require ok
+}
+stage b owned by s {
+  require okb
+}
+stage c owned by s {
+  require okc
+}
+state nurture "n" owned by m
+handoff a to s {
+  route "ra" if big
+  route "rz" otherwise
+  sla 1 hours from st until sp
+  escalate to "mgr" after 2 hours
+  reject to nurture with reason rr in ["bad"]
+}
+handoff b to s {
+  route "rb" otherwise
+}
+recycle c to nurture if stale "stale lead"
+score sc owned by m {
+  +2.5 if ok
+}
+example "pass 1: deepest handoff has no sla; at a pending" {
+  at "2026-01-01T10:00:00Z"
+  lead {"lead_id": "x", "ok": true, "okb": true, "st": "2026-01-01T09:30:00Z"}
+  expect stage b
+  expect reached b
+  expect score sc 3
+  expect route "rb"
+  expect route "rz" at a
+  expect sla pending at a
+  expect escalate none at a
+  expect reason none
+}
+example "pass 2: no handoff applies" {
+  at "2026-01-01T10:00:00Z"
+  lead {"lead_id": "x"}
+  expect stage none
+  expect reached none
+  expect route none
+  expect score sc 0
+}
+example "pass 3: rejection off-list" {
+  at "2026-01-01T12:00:00Z"
+  lead {"lead_id": "x", "ok": true, "rr": "meh", "st": "2026-01-01T09:30:00Z"}
+  expect stage nurture
+  expect reached a
+  expect reason "meh"
+  expect violation invalid_rejection_reason
+  expect sla breached
+  expect escalate "mgr"
+}
+example "pass 4: recycle" {
+  at "2026-01-01T12:00:00Z"
+  lead {"lead_id": "x", "ok": true, "okb": true, "okc": true, "stale": true}
+  expect stage nurture
+  expect reason "stale lead"
+  expect violation missing_sla_start
+  expect sla unknown at a
+}
+example "pass 5: error" {
+  at "2026-01-01T12:00:00Z"
+  lead {"lead_id": "x", "st": "yesterday"}
+  expect error
+}
+example "fail 1: wrong route at deepest" {
+  at "2026-01-01T10:00:00Z"
+  lead {"lead_id": "x", "ok": true, "okb": true}
+  expect route "rz"
+}
+example "fail 2: sla of deepest (no sla line)" {
+  at "2026-01-01T10:00:00Z"
+  lead {"lead_id": "x", "ok": true, "okb": true, "st": "2026-01-01T09:30:00Z"}
+  expect sla pending
+}
+example "fail 3: error expected but decided" {
+  at "2026-01-01T10:00:00Z"
+  lead {"lead_id": "x"}
+  expect error
+}
+example "fail 4: score rounding" {
+  at "2026-01-01T10:00:00Z"
+  lead {"lead_id": "x", "ok": true}
+  expect score sc 2
+}
+example "fail 5: refused lead fails stage" {
+  at "2026-01-01T10:00:00Z"
+  lead {"lead_id": "x", "st": 5}
+  expect stage none
+}
+example "fail 6: violation absent" {
+  at "2026-01-01T10:00:00Z"
+  lead {"lead_id": "x", "ok": true, "st": "2026-01-01T09:30:00Z"}
+  expect violation missing_sla_start
+}
+example "fail 7: reason none but recycled" {
+  at "2026-01-01T12:00:00Z"
+  lead {"lead_id": "x", "ok": true, "okb": true, "okc": true, "stale": true,
+        "st": "2026-01-01T09:30:00Z"}
+  expect reason none
+}
+example "fail 8: escalate at exactly start + 2h" {
+  at "2026-01-01T11:30:00Z"
+  lead {"lead_id": "x", "ok": true, "st": "2026-01-01T09:30:00Z"}
+  expect escalate "mgr"
+}
+"""
+
+
+def test_examples_follow_the_spec(tmp_path):
+    (tmp_path / "p.funnel").write_text(EXAMPLES.lstrip(), encoding="utf-8")
+    res = CliRunner().invoke(main, ["test", str(tmp_path), "--format", "json"])
+    assert res.exit_code == 1, res.output
+    got = {e["name"]: e["status"] for e in json.loads(res.stdout)["examples"]}
+    assert len(got) == 13
+    assert got == {name: "passed" if name.startswith("pass") else "failed" for name in got}
