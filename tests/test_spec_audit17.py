@@ -206,6 +206,23 @@ EXPRESSIONS = [
     ('domain(e) == "i\u0307.de"', {"e": "a@\u0130.DE"}, 1),
     ('domain(e) in ["gmail.com"]', {"e": "Ann@GMail.Com"}, 1),
     ('domain(e) == " x.com"', {"e": "a@ X.com"}, 1),
+    # a list literal whose item is missing (a missing field, `null`, arithmetic on text):
+    # the test touches a missing value, so it is false, `not in` included; a lead's own
+    # list holding null is present (its null elements equal nothing)
+    ("x in [y, 2]", {"x": 2}, 0),
+    ("x not in [y, 3]", {"x": 2}, 0),
+    ("x in [y, 2]", {"x": 2, "y": 1}, 1),
+    ("x not in [y, 3]", {"x": 2, "y": 1}, 1),
+    ("x in [y, 2]", {"x": 2, "y": None}, 0),
+    ("x in [y + 1, 3]", {"x": 3, "y": "a"}, 0),
+    ('s contains [y, "a"]', {"s": "abc"}, 0),
+    ('s starts with [y, "a"]', {"s": "abc"}, 0),
+    ('s ends with [y, "c"]', {"s": "abc"}, 0),
+    ('s ends with [y, "c"]', {"s": "abc", "y": "q"}, 1),
+    ("tags contains y", {"tags": [None, 1]}, 0),
+    ("x in tags", {"x": 1, "tags": [None, 1]}, 1),
+    ("x in [1, null]", {"x": 1}, 0),
+    ("x not in [2, null]", {"x": 1}, 0),
     # timestamps: "compare in time order"; a date is midnight UTC; days_since of a later
     # instant is negative; the v1.1 leniencies, and what must not parse ("no week or
     # ordinal dates, no 24:00, no leap second"), which refuses the lead.

@@ -95,7 +95,9 @@ TABLE = [
     ("tags contains x", {"tags": [{"a": True}], "x": {"a": 1}}, True),
     ("tags contains x", {"tags": [{"a": 1}, 3], "x": [{"a": 1}]}, True),
     ("tags contains [x, 5]", {"tags": [[2]], "x": [2]}, True),
-    ("tags contains [x, 5]", {"tags": [[2], 5.0]}, True),
+    # x is missing: the test touches a missing value, so it is false (spec section 3;
+    # until the seventeenth session the missing item was skipped and 5 matched)
+    ("tags contains [x, 5]", {"tags": [[2], 5.0]}, False),
     ("tags contains [x, 5]", {"tags": [[2]], "x": 2}, False),
 ]
 

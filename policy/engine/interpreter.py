@@ -199,7 +199,7 @@ class Interpreter:
         if t is ir.Neg:
             return rt.neg(self.eval(e.operand, r))
         if t is ir.ListOf:
-            return [self.eval(item, r) for item in e.items]
+            return rt.list_of(*[self.eval(item, r) for item in e.items])
         if t is ir.Call:
             args = [self.eval(a, r) for a in e.args]
             if len(args) != 1:

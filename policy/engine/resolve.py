@@ -330,6 +330,10 @@ class _Resolver:
         if t is n.ListExpr:
             items = tuple(self.expr(x) for x in e.items)
             if all(type(x) is ir.Const for x in items):
+                if any(x.value is None for x in items):
+                    # a `null` item is a missing value: the list is missing, and a test
+                    # that touches it is false (spec section 3; runtime.list_of)
+                    return _const(None)
                 return ir.Const(tuple(x.value for x in items), T.LIST)
             return ir.ListOf(items)
         if t is n.Not:

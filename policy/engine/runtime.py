@@ -139,6 +139,18 @@ def ge(a: object, b: object) -> bool:
     return _ordered(a, b) and dbl(a) >= dbl(b)  # type: ignore[operator]
 
 
+def list_of(*items: object) -> list | None:
+    """A list literal whose items are not all constants (``[a.b, 2]``): missing when an
+    item is, so a test that touches the missing item is false (spec section 3, "A
+    comparison, membership or text test that touches a missing value is false -- `!=`
+    and `not in` included"): ``x in [a.b, 2]`` and ``x not in [a.b, 3]`` do not hold
+    while ``a.b`` is missing."""
+    for item in items:
+        if item is None:
+            return None
+    return list(items)
+
+
 def member(a: object, items: object) -> bool:
     """``a in [..]``: false when ``a`` is missing or ``items`` is not a list."""
     if a is None or type(items) is not list:
@@ -500,7 +512,7 @@ def decision_kept(kept: dict, key: tuple, decision: object) -> object:
 EXPORTS = {
     name: globals()[name]
     for name in (
-        "get", "truthy", "eq", "ne", "lt", "le", "gt", "ge", "member", "not_member",
+        "get", "truthy", "eq", "ne", "lt", "le", "gt", "ge", "member", "not_member", "list_of",
         "contains", "contains_text", "starts_with", "ends_with", "add", "sub", "mul", "div", "neg",
         "days_since", "hours_since", "lower", "length", "domain", "per_points", "dbl",
         "decay_factor", "round_half_away", "clamp", "is_number", "add_fixed", "add_working",

@@ -113,8 +113,8 @@ def _not(e: exp.Expression) -> exp.Expression:
 
 
 def present(v: Val) -> exp.Expression:
-    if v.items is not None:
-        return exp.true()
+    if v.items is not None:  # a list literal is missing when an item is (runtime.list_of)
+        return _and([present(i) for i in v.items])
     if v.p is not None:
         return v.p
     parts = [exp.Not(this=exp.Is(this=e, expression=exp.null()))
@@ -349,7 +349,13 @@ class Compiler:
                    p=_and(present), nan=True)
 
     def test(self, sym: str, a: Val, b: Val) -> exp.Expression:
-        """A comparison, membership or text test: never NULL."""
+        """A comparison, membership or text test: never NULL; false when a list
+        literal on either side has a missing item (runtime.list_of)."""
+        out = self._test(sym, a, b)
+        whole = [present(v) for v in (a, b) if v.items is not None]
+        return _and([*whole, out]) if whole else out
+
+    def _test(self, sym: str, a: Val, b: Val) -> exp.Expression:
         if sym == "==":
             return self.eq(a, b)
         if sym == "!=":
