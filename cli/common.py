@@ -10,14 +10,25 @@ import click
 from policy import InputError, LoadResult, load_cached, use_color
 from policy import diagnostics_summary as summary_line
 from policy import render_diagnostics as render_all
+from policy import terminal_text as terminal
 
 OK, PROBLEMS, USAGE = 0, 1, 2
 
 
 def fail_usage(message: str) -> NoReturn:  # noqa: F821
-    """Input that cannot be read at all: one line on stderr, exit 2."""
-    click.echo(f"funnel: {message}", err=True)
+    """Input that cannot be read at all: one line on stderr, exit 2.
+
+    The message names files and quotes leads, so it is terminal text: a line feed, CR,
+    escape sequence or bidi override in a file name is a visible escape (a folder named
+    ``a<LF>::warning::…`` started a workflow command in a CI log)."""
+    say(f"funnel: {message}")
     sys.exit(USAGE)
+
+
+def say(line: str) -> None:
+    """One line on standard error, every control character, line break and bidi
+    override in it (from a file name, a lead, a policy) as a visible escape."""
+    click.echo(terminal(line), err=True)
 
 
 def policy_unreadable(exc: Exception, path: str) -> NoReturn:  # noqa: F821

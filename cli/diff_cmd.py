@@ -10,7 +10,7 @@ from contextlib import ExitStack
 import attrs
 import click
 
-from .common import OK, PROBLEMS, fail_usage, refuse_input_as_output
+from .common import OK, PROBLEMS, fail_usage, refuse_input_as_output, say
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads
 from .output import emit, output_option, stdout_write
 
@@ -54,7 +54,7 @@ def _load(source, *, comment: str | None = None, output: str | None = None):
         return result
     diags, sources = _relabelled(result, source)
     errors = tuple(d for d in diags if d.is_error)
-    click.echo(f"funnel: the policy at {source.label} has errors:", err=True)
+    say(f"funnel: the policy at {source.label} has errors:")
     click.echo(render_all(errors, sources, color=use_color(sys.stderr), omitted=result.omitted),
                err=True)
     click.echo(summary_line(errors), err=True)

@@ -27,6 +27,7 @@ from .common import (
     load_policy,
     open_decisions,
     refuse_input_as_output,
+    say,
 )
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads, progress_bar
 from .output import output_option, silence_stdout
@@ -126,11 +127,10 @@ def eval_(path: str, leads: str, delimiter: str | None, input_format: str | None
         if leads != "-":
             source.raw.close()
     if totals.refused:
-        click.echo(policy.refusal_summary(totals.first_refusals, totals.refused, totals.total),
-                   err=True)
+        say(policy.refusal_summary(totals.first_refusals, totals.refused, totals.total))
         hint = policy.format_hint(in_fmt, source.head, totals.refused, totals.total)
         if hint:
-            click.echo(f"funnel: hint: {shown} {hint}", err=True)
+            say(f"funnel: hint: {shown} {hint}")
     sys.exit(PROBLEMS if totals.refused else OK)
 
 
@@ -188,7 +188,7 @@ def _run(pol: Any, path: str, source: Any, size: int | None, shown: str, leads: 
     units = policy.lead_batches(
         pol, io.BufferedReader(source), in_fmt, position=lambda: source.consumed,
         delimiter=delimiter,
-        on_note=lambda note: click.echo(f"funnel: {shown}: {note}", err=True))
+        on_note=lambda note: say(f"funnel: {shown}: {note}"))
     try:
         # The first unit is read before the output is opened: a file that cannot be
         # read at all (an unusable CSV header) leaves no output file behind.
@@ -269,7 +269,7 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
             pol, engine=engine, spark_master=spark_master, leads=leads, source=source,
             input_format=input_format, at=at, fmt=fmt, output=output,
             open_writer=open_writer, delimiter=delimiter,
-            on_note=lambda note: click.echo(f"funnel: {shown}: {note}", err=True),
+            on_note=lambda note: say(f"funnel: {shown}: {note}"),
             progress=(lambda: bar.update(source.consumed - bar.pos))
             if bar is not None else None)
     except policy.EngineUsageError as exc:
@@ -289,13 +289,12 @@ def _run_engine(pol: Any, engine: str, spark_master: str, leads: str,
         if source is not None and leads != "-":
             source.raw.close()
     if totals.refused:
-        click.echo(policy.refusal_summary(totals.first_refusals, totals.refused, totals.total),
-                   err=True)
+        say(policy.refusal_summary(totals.first_refusals, totals.refused, totals.total))
         if source is not None:  # a text input: the python engine's hint (spec section 9)
             in_fmt = input_format or policy.input_format_of(leads, source.head)
             hint = policy.format_hint(in_fmt, source.head, totals.refused, totals.total)
             if hint:
-                click.echo(f"funnel: hint: {shown} {hint}", err=True)
+                say(f"funnel: hint: {shown} {hint}")
     sys.exit(PROBLEMS if totals.refused else OK)
 
 

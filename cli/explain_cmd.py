@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
-from .common import OK, PROBLEMS, fail_usage, load_policy
+from .common import OK, PROBLEMS, fail_usage, load_policy, say
 from .leadfile import as_of_option, local_tz_option, now_us, open_leads
 from .output import stdout_write
 
@@ -65,11 +65,10 @@ def refused(where: str, message: str, problems) -> NoReturn:
     """Say why the lead is refused, problem by problem, and exit 1 (like ``eval``)."""
     if problems and message == "; ".join(f"{p.path}: {p.message}" for p in problems):
         message = ""  # a CSV row's message lists its cells: list them once, one a line
-    click.echo(f"funnel: {where}: the lead is refused:" + (f" {message}" if message else ""),
-               err=True)
+    say(f"funnel: {where}: the lead is refused:" + (f" {message}" if message else ""))
     for problem in problems:
         if problem.path or problem.message != message:
-            click.echo(f"  {problem.path or '(the record)'}: {problem.message}", err=True)
+            say(f"  {problem.path or '(the record)'}: {problem.message}")
     sys.exit(PROBLEMS)
 
 
@@ -139,7 +138,7 @@ def read_lead(spec: str, schema: Any = None, model: Any = None) -> tuple[Any, st
     if found.error is not None:
         if type(found.value) is dict:  # a lead, refused as read (a number past a double)
             refused(where, found.error, found.problems)
-        click.echo(f"funnel: {where}: {found.error}", err=True)
+        say(f"funnel: {where}: {found.error}")
         sys.exit(PROBLEMS)
     return found.value, where
 

@@ -27,7 +27,7 @@ from policy import read_policy_text as read_text
 from policy import render_diagnostics as render_all
 from policy import terminal_text as terminal
 
-from .common import OK, PROBLEMS, USAGE, fail_usage
+from .common import OK, PROBLEMS, USAGE, fail_usage, say
 from .output import stdout_write
 
 STDIN = "-"
@@ -178,7 +178,7 @@ def fmt(paths: tuple[str, ...], check: bool, diff: bool) -> None:
         try:
             text = read_text(path)
         except InputError as exc:
-            click.echo(f"funnel: {exc}", err=True)
+            say(f"funnel: {exc}")
             status = USAGE
             continue
         result = format_source(text, name)

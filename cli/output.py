@@ -33,6 +33,7 @@ from typing import IO, Any, NoReturn
 import click
 
 from policy import atomic_open, discard_pending, no_surrogates
+from policy import terminal_text as terminal
 
 USAGE = 2
 #: The shell's status for a command ended by SIGINT (128 + 2); SIGTERM ends the same way.
@@ -59,7 +60,7 @@ def output_option(what: str = "", **extra: Any) -> Callable:
 
 
 def _fail(where: str, exc: OSError) -> NoReturn:
-    click.echo(f"funnel: {where}: cannot write: {exc.strerror or exc}", err=True)
+    click.echo(terminal(f"funnel: {where}: cannot write: {exc.strerror or exc}"), err=True)
     sys.exit(USAGE)
 
 
@@ -265,10 +266,11 @@ def disk_full() -> Iterator[None]:
         name, why = found
         folder = tempfile.gettempdir()
         if name is None or os.path.abspath(name).startswith(os.path.join(folder, "")):
-            click.echo(f"funnel: cannot write a working file in {folder}: {why}; free "
-                       "space there, or set TMPDIR to a folder with room", err=True)
+            click.echo(terminal(f"funnel: cannot write a working file in {folder}: {why}; "
+                                "free space there, or set TMPDIR to a folder with room"),
+                       err=True)
         else:
-            click.echo(f"funnel: {name}: cannot write: {why}", err=True)
+            click.echo(terminal(f"funnel: {name}: cannot write: {why}"), err=True)
         sys.exit(USAGE)
 
 

@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .common import OK, PROBLEMS, fail_usage, load_policy, refuse_input_as_output
+from .common import OK, PROBLEMS, fail_usage, load_policy, refuse_input_as_output, say
 from .leadfile import local_tz_option, parse_as_of
 from .output import emit, output_option
 
@@ -82,7 +82,7 @@ def sql(path: str, dialect: str, table: str, view: str | None, flat: str | None,
         text = to_sql(pol, dialect=dialect, table=table, view=view, flat=flat, as_of=as_of,
                       years=years)
     except SqlUnsupported as exc:
-        click.echo(f"error: {path}: the SQL path cannot print this policy: {exc}", err=True)
+        say(f"error: {path}: the SQL path cannot print this policy: {exc}")
         sys.exit(PROBLEMS)
     emit(text, output)  # atomically; a full disk or a closed pipe as every command
     sys.exit(OK)
