@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from policy import InputError, github_omitted, load_model, use_color
+from policy import InputError, github_omitted, json_safe, load_model, use_color
 from policy import diagnostic_json as to_json
 from policy import diagnostics_summary as summary_line
 from policy import github_annotation as to_github
@@ -80,7 +80,7 @@ def check(path: str, fmt: str, strict: bool) -> None:
                    "warnings": warnings}
         if result.omitted:
             payload["omitted_errors"] = result.omitted
-        emit(json.dumps(payload, indent=2, ensure_ascii=False))
+        emit(json_safe(json.dumps(payload, indent=2, ensure_ascii=False)))
     elif fmt == "github":
         root = repository_root()
         lines = [to_github(d, root) for d in diags]

@@ -123,7 +123,7 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
     Exit status: 0 done; 1 --fail-on-change and the meaning changed, or a version
     has errors; 2 a revision or path that cannot be read.
     """
-    from policy import DiffReport, RevisionError, open_policy, semantic_diff
+    from policy import DiffReport, RevisionError, json_safe, open_policy, semantic_diff
 
     for given in (base, head):  # each a folder or file, or a git revision
         refuse_input_as_output(output, policy=given, leads=leads)
@@ -143,7 +143,7 @@ def diff(base: str, head: str | None, policy_path: str, leads: str | None, as_of
                              samples, local_tz, jobs)
         report = DiffReport(base_src, head_src, base_res.model, head_res.model, changes, impact)
         if fmt == "json":
-            text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+            text = json_safe(json.dumps(report.to_dict(), indent=2, ensure_ascii=False)) + "\n"
         elif fmt == "markdown":
             text = report.to_markdown()
         else:

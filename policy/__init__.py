@@ -104,6 +104,7 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "discard_pending": "io.atomic",
     "MAX_FILE_BYTES": "io.files",
     "no_surrogates": "render.escape",
+    "json_safe": "render.escape",
     "terminal_text": ("render.escape", "terminal"),
     # decisions out (funnel eval): in units, in order, in one process or several
     "lead_batches": ("io.batch", "policy_batches"),

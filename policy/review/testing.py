@@ -27,7 +27,7 @@ from policy.engine.decision import Decision, LeadError
 from policy.engine.timestamps import parse_timestamp, to_datetime
 from policy.io.files import read_bounded
 from policy.io.leads import jsonl_record_stdlib, parsed_lead_record
-from policy.render.escape import terminal, visible
+from policy.render.escape import json_safe, terminal, visible
 from policy.syntax import nodes as n
 
 
@@ -454,7 +454,9 @@ def render_json(report: Report) -> str:
             ],
         },
     }
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    # U+2028, U+2029 and U+0085 (an example name may hold one) as \u escapes, as every
+    # JSON the tool writes, so a line-based reader keeps each line whole
+    return json_safe(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def coverage_ok(report: Report, min_coverage: float | None) -> bool:
