@@ -45,6 +45,7 @@ __all__ = [
     "term_width",
     "visible",
     "xml_attr",
+    "xml_chars",
     "xml_text",
 ]
 
@@ -144,11 +145,18 @@ def html_text(text: str) -> str:
     return html.escape(terminal(text, newlines=True), quote=True)
 
 
+def xml_chars(text: str) -> str:
+    """``text`` with every character XML 1.0 does not allow (C0 controls but tab/LF/CR,
+    lone surrogates, U+FFFE/U+FFFF) and every C1 control as a visible escape; markup
+    is left to the caller (or to a library that escapes it, as vl-convert does)."""
+    return _NOT_XML.sub(_escape_char, text)
+
+
 def xml_text(text: str) -> str:
     """Character data for XML 1.0: ``&``, ``<``, ``>`` escaped and every character XML
     does not allow (C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF) shown
     as a visible escape."""
-    text = _NOT_XML.sub(_escape_char, text)
+    text = xml_chars(text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

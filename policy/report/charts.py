@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from policy.render.escape import terminal
+from policy.render.escape import terminal, xml_chars
 
 __all__ = ["available", "charts"]
 
@@ -47,9 +47,11 @@ def _labels(value: Any) -> Any:
     """The report with every text (a ``--by`` value, a rejection or recycle reason, from
     the leads) with line breaks, control characters, bidi overrides and lone surrogates
     as visible escapes (``\\x00``): vl-convert refuses U+2028 and U+2029 ("Unexpected
-    token ILLEGAL", a traceback) and aborts the whole process on NUL."""
+    token ILLEGAL", a traceback) and aborts the whole process on NUL. So are U+FFFE and
+    U+FFFF, which XML 1.0 does not allow: vl-convert parses each text it measures as
+    SVG, and panicked in Rust on them, aborting the process (SIGABRT) mid-report."""
     if isinstance(value, str):
-        return terminal(value)
+        return xml_chars(terminal(value))
     if isinstance(value, dict):
         return {_labels(k): _labels(v) for k, v in value.items()}
     if isinstance(value, list):
