@@ -120,7 +120,7 @@ def test_the_document_covers_every_part_of_the_policy():
     assert "Agreed reasons: `\"bad fit\"`, `\"no budget\"`" in text
     assert "| 1 | sal, sql | `nurture` | days since last_activity_at > 30 | stalled: no " \
            "activity for 30 days | marketing, sales, sdr |" in text
-    assert "| `sdr` | @demo/sdr |" in text
+    assert "| `sdr` | `@demo/sdr` |" in text
     # owners on every section
     assert text.count("Owned by ") == 1 + 1 + 4 + 1 + 2 + 1  # funnel, teams, stages, score,
     #                                                          handoffs, calendar
@@ -204,7 +204,7 @@ def test_the_conformance_policy_renders():
     text = render_markdown(model)
     for stage in model.funnel:
         assert f"### {model.funnel.index(stage) + 1}. {stage}" in text
-    assert "| `sales` | @acme/sales-ops |" in text
+    assert "| `sales` | `@acme/sales-ops` |" in text
     ET.fromstring(re.search(r"<svg.*?</svg>", render_html(model), re.S).group(0))
 
 

@@ -278,7 +278,9 @@ def _teams_section(model: PolicyModel, own) -> list[Block]:
         for t in sorted(own.of(d)):
             if t in owns:
                 owns[t].append(declaration_label(d))
-    rows = tuple((C(t), T(team.handle), T(", ".join(owns[t])))
+    # the handle as code, as on the sign-off table: copied as it is into review rules,
+    # and no `@org/team` mention in a page a pull request shows
+    rows = tuple((C(t), C(team.handle), T(", ".join(owns[t])))
                  for t, team in model.teams.items())
     out.append(Table(("team", "handle", "owns"), rows))
     out.append(Para(T("A change to a block needs the approval of every team that owns it "

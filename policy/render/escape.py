@@ -37,6 +37,7 @@ __all__ = [
     "html_text",
     "json_safe",
     "md_code",
+    "md_no_links",
     "md_text",
     "no_surrogates",
     "terminal",
@@ -69,6 +70,14 @@ _JSON_UNSAFE = re.compile("[\u2028\u2029\x85\ud800-\udfff]")
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<|~&])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _MD_LINE_START = re.compile(r"^(?:[#+=>-]|[0-9]+(?=[.)]))")
+# GitHub-flavoured Markdown links a URL (`https://`, `ftp://`), a `www.` name and an e-mail
+# address with no markup at all, and GitHub makes `@name` and `@org/team` a mention that
+# notifies them. A `\` before the `:` or the `.` stops the first two; a zero-width space
+# after `@` (`&#8203;`, which shows nothing) stops the e-mail link (`\@` does not) and the
+# mention.
+_MD_SCHEME = re.compile(r"(?<=[A-Za-z0-9])(?=://)")
+_MD_WWW = re.compile(r"(?<![A-Za-z0-9])([Ww][Ww][Ww])(?=\.)")
+_MD_AT = re.compile(r"@(?=[A-Za-z0-9])")
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -113,12 +122,32 @@ def md_text(text: str, *, line_start: bool = False) -> str:
     """
     text = visible(one_line(text))
     text = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    text = md_no_links(text)
+    indent = ""
+    if line_start:
+        # white space at a line start is indentation (four spaces or a tab: a code
+        # block; before `#`, `-`, `>`: still a heading, a list, a quote): write it as
+        # character references, which are text
+        rest = text.lstrip(" \t")
+        indent = "".join("&#9;" if c == "\t" else "&#32;" for c in text[: len(text) - len(rest)])
+        text = rest
+    # a tab elsewhere is one too where it matters (`*<TAB>x*` is a list item)
+    text = text.replace("\t", "&#9;")
     head = _MD_LINE_START.match(text) if line_start else None
     if head is None:
-        return text
+        return indent + text
     k = head.end()
     # a digit cannot be escaped: escape the `.` or `)` after the number instead
-    return (text[:k] + "\\" + text[k:]) if text[0].isdigit() else "\\" + text
+    return indent + ((text[:k] + "\\" + text[k:]) if text[0].isdigit() else "\\" + text)
+
+
+def md_no_links(text: str) -> str:
+    """Markdown text (already escaped) in which GitHub finds no autolink and no mention:
+    ``https\\://``, ``www\\.``, ``@&#8203;name``. Each shows as written."""
+    if "://" not in text and "www" not in text.lower() and "@" not in text:
+        return text
+    text = _MD_WWW.sub(r"\1\\", _MD_SCHEME.sub(r"\\", text))
+    return _MD_AT.sub("@&#8203;", text)
 
 
 def md_code(text: str | None, *, in_table: bool = False) -> str:

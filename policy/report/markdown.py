@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from policy.render.escape import one_line, visible
+from policy.render.escape import md_no_links, one_line, visible
 from policy.report.render import Table, tables
 
 __all__ = ["md", "to_markdown"]
@@ -24,10 +24,12 @@ _ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 def md(text: Any) -> str:
     """Text safe inside Markdown (and a table cell): markup characters backslash-escaped, ``<``,
     ``>`` and ``&`` as entities, line breaks (every one :func:`one_line` knows) and tabs as
-    spaces, other control characters and bidi overrides as visible escapes."""
+    spaces, other control characters and bidi overrides as visible escapes; a URL, a
+    ``www.`` name, an e-mail address or an ``@mention`` (a `--by` value from a web form)
+    is no link and notifies no one (:func:`policy.render.escape.md_no_links`)."""
     s = one_line(str(text)).replace("\t", " ")
     s = visible(s)  # NUL, ESC, bidi overrides, lone surrogates: as `\x00`, `\u202e`
-    return _SPECIAL.sub(lambda m: _ENTITIES.get(m.group(1), "\\" + m.group(1)), s)
+    return md_no_links(_SPECIAL.sub(lambda m: _ENTITIES.get(m.group(1), "\\" + m.group(1)), s))
 
 
 def _table(t: Table, *, level: int = 2) -> list[str]:

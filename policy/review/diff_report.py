@@ -152,7 +152,10 @@ class DiffReport:
                            f"{md_escape(', '.join(c.owners))} |")
             out += ["", "#### Approvals needed", "", "| team | handle | for |", "|---|---|---|"]
             for a in d.approvals:
-                out.append(f"| {md_escape(a.team)} | {md_escape(a.handle or '—')} | "
+                # the handle as code: pasted into review rules as it is, and a comment
+                # that lists it notifies no one (the policy's text says who the team is)
+                handle = _cell_code(a.handle) if a.handle else "—"
+                out.append(f"| {md_escape(a.team)} | {handle} | "
                            f"{', '.join(_cell_code(x) for x in a.because)} |")
             full = [c for c in d.changes if c.kind != "changed" and (c.old or c.new)]
             if full:
