@@ -82,9 +82,11 @@ def init(directory: str, name: str | None) -> None:
     from policy import terminal_text
 
     # a command to paste: the folder quoted for the shell, and no control character
-    # (ESC, CR) of a folder name reaches the terminal
+    # (ESC, CR) of a folder name reaches the terminal; a name that starts with `-` is
+    # written `./-rf`, or `cd` reads it as options (and `cd -` goes back instead)
+    shown = f"./{directory}" if directory.startswith("-") else directory
     where = ("" if os.path.abspath(directory) == os.getcwd()
-             else f"cd {terminal_text(shlex.quote(directory))} && ")
+             else f"cd {terminal_text(shlex.quote(shown))} && ")
     click.echo(f"wrote a starter policy `{policy_name}` in {terminal_text(str(root))}/rules, a "
                ".pre-commit-config.yaml and .github/workflows/funnel-policy.yml")
     click.echo("next:")
