@@ -421,6 +421,11 @@ def test_help_shows_examples():
 LINES = int(os.environ.get("FUNNEL_EVAL_LINES", "100000"))
 
 
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def test_a_long_jsonl_file_streams_one_record_per_line(tmp_path):
     """100,000 lines (FUNNEL_EVAL_LINES to change it), one broken in the middle."""
     folder = tmp_path / "tiny"
@@ -436,9 +441,12 @@ def test_a_long_jsonl_file_streams_one_record_per_line(tmp_path):
         for n in range(1, LINES + 1):
             f.write('{"n": 1, "visits": [' if n == broken else f'{{"n": {n}, "visits": {n % 20}}}')
             f.write("\n")
-    started = time.perf_counter()
+    # CPU time (the worker processes --jobs forks included), not the wall clock: a busy
+    # CI machine must not fail it; the bound is for work that grows with the file in the
+    # wrong way, not for this machine's speed
+    started = _cpu()
     result = run("eval", folder, leads, "--as-of", AS_OF)
-    elapsed = time.perf_counter() - started
+    elapsed = _cpu() - started
     assert result.exit_code == 1
     out = result.stdout.splitlines()
     assert len(out) == LINES
@@ -448,7 +456,7 @@ def test_a_long_jsonl_file_streams_one_record_per_line(tmp_path):
     assert all(json.loads(out[i - 1])["lead"] == i for i in (1, broken - 1, broken + 1, LINES))
     assert json.loads(out[-1])["reached"] == ("warm" if LINES % 20 >= 10 else "cold")
     assert result.stderr.startswith(f"1 of {LINES} leads refused: line {broken} (not valid JSON")
-    assert elapsed < 30, f"{LINES} leads took {elapsed:.1f} s"
+    assert elapsed < 30, f"{LINES} leads took {elapsed:.1f} CPU-s"
 
 
 # --------------------------------------------------------------------------- explain
