@@ -223,6 +223,14 @@ EXPRESSIONS = [
     ("x in tags", {"x": 1, "tags": [None, 1]}, 1),
     ("x in [1, null]", {"x": 1}, 0),
     ("x not in [2, null]", {"x": 1}, 0),
+    # a list literal is a list: its length, and `contains` tests its elements
+    ("length([y, 2]) == 2", {"y": 1}, 1),
+    ("length([y, 2]) is missing", {}, 1),
+    ("[y, 2] contains 2", {"y": 1}, 1),
+    ("[1, 2] contains x", {"x": 2}, 1),
+    ('["A", y] contains s', {"s": "a", "y": 0}, 1),
+    ("[y, 2] contains tags", {"y": 5, "tags": [9, 5]}, 1),
+    ("[y, 2] contains tags", {"y": 5, "tags": [9]}, 0),
     # timestamps: "compare in time order"; a date is midnight UTC; days_since of a later
     # instant is negative; the v1.1 leniencies, and what must not parse ("no week or
     # ordinal dates, no 24:00, no leap second"), which refuses the lead.

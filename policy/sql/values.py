@@ -112,9 +112,16 @@ def _not(e: exp.Expression) -> exp.Expression:
     return exp.Not(this=exp.Paren(this=e))
 
 
+def _computed(v: Val) -> bool:
+    """Whether ``v`` reads a column (a field, a score, a define's step): a constant is
+    never missing."""
+    exprs = [*v.slots.values(), *([v.p] if v.p is not None else [])]
+    return v.items is not None or any(e.find(exp.Column) is not None for e in exprs)
+
+
 def present(v: Val) -> exp.Expression:
     if v.items is not None:  # a list literal is missing when an item is (runtime.list_of)
-        return _and([present(i) for i in v.items])
+        return _and([present(i) for i in v.items if _computed(i)])
     if v.p is not None:
         return v.p
     parts = [exp.Not(this=exp.Is(this=e, expression=exp.null()))
@@ -309,6 +316,8 @@ class Compiler:
         if e.func == "lower":
             return Val({"s": self.d.lower(s)} if s is not None else {})
         if e.func == "length":
+            if x.items is not None:  # a list literal: its items, while none is missing
+                return Val({"n": exp.Case(ifs=[exp.If(this=present(x), true=dbl(len(x.items)))])})
             slots = []
             if s is not None:
                 slots.append(exp.Length(this=s))
@@ -352,7 +361,8 @@ class Compiler:
         """A comparison, membership or text test: never NULL; false when a list
         literal on either side has a missing item (runtime.list_of)."""
         out = self._test(sym, a, b)
-        whole = [present(v) for v in (a, b) if v.items is not None]
+        whole = [present(v) for v in (a, b)
+                 if v.items is not None and any(_computed(i) for i in v.items)]
         return _and([*whole, out]) if whole else out
 
     def _test(self, sym: str, a: Val, b: Val) -> exp.Expression:
@@ -471,11 +481,30 @@ class Compiler:
             this=test(exp.column("e")), expressions=[exp.to_identifier("e")]))
         return _c(exp.GT(this=exp.ArraySize(this=kept), expression=exp.Literal.number(0)))
 
+    def _contains_item(self, item: Val, b: Val, needles) -> list[exp.Expression]:
+        """Tests that the item of a list literal equals a needle (``runtime.contains``
+        on a list: ``==``, text ignoring case), or an element of the list field ``b``."""
+        parts = []
+        s = item.get("s")
+        rest = Val({k: v for k, v in item.slots.items() if k != "s"})
+        for x in needles:
+            if s is not None and x.get("s") is not None:
+                parts.append(_c(exp.EQ(this=self.d.lower(s), expression=self.d.lower(x.get("s")))))
+            other = Val({k: v for k, v in x.slots.items() if k not in ("s", "l", "ln", "lnum",
+                                                                        "lbool", "lnest")})
+            if rest.slots and other.slots and x.items is None and item.items is None:
+                parts.append(self.eq(rest, other))
+        if b.items is None and "ln" in b.slots:  # a list field: its elements
+            parts += self._has(b, item, fold=True)
+        return parts
+
     def contains(self, a: Val, b: Val) -> exp.Expression:
         """``runtime.contains``: each needle (the items of a list literal; the elements
         of a list field, or the field's own value) against the text or the elements of
         ``a``."""
         needles = b.items if b.items is not None else (b,)
+        if a.items is not None:  # a list literal: an element test, each item against each
+            return _or([p for i in a.items for p in self._contains_item(i, b, needles)])
         texts = [x.get("s") for x in needles if x.get("s") is not None]
         parts = []
         s = a.get("s")
