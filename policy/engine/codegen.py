@@ -281,8 +281,7 @@ class ExprCompiler:
             items = [self.expr(x) for x in e.items]
             if all(v.kind == CONST for v in items):
                 return self.constant(rt.list_of(*[v.const for v in items]))
-            # missing when an item is (runtime.list_of)
-            return _Val("list_of(" + ", ".join(self.materialize(v) for v in items) + ")", ANY)
+            return _Val(f"list_of({', '.join(self.materialize(v) for v in items)})", ANY)
         if t is ir.Not:
             inner = self.expr(e.operand)
             if inner.kind == CONST:
