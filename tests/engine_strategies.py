@@ -32,6 +32,7 @@ Import from a test module as ``from engine_strategies import policies, leads``.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import tempfile
@@ -955,9 +956,14 @@ def _edge_value(draw, node: dict) -> object:
     return draw(st.sampled_from(_edge_pool(draw, node)))
 
 
-def _fits(node: dict, value: object) -> bool:
-    """Whether ``value`` passes ``node`` (a leaf schema), by the reference validator
-    with the spec's timestamp formats: only to steer the draws towards valid leads."""
+#: `_fits`'s validators by the id of their node, each held with its node (so the id is
+#: not reused while it is here); cleared when it grows past a few hundred nodes.
+_FIT_VALIDATORS: dict[int, tuple[dict, object]] = {}
+
+
+@functools.cache
+def _fit_formats():
+    """The format checker of `_fits`: the spec's timestamp formats, nothing else."""
     import jsonschema
 
     checker = jsonschema.FormatChecker(formats=())
@@ -965,7 +971,25 @@ def _fits(node: dict, value: object) -> bool:
                                 or parse_timestamp(v) is not None)
     checker.checks("date")(lambda v: not isinstance(v, str)
                            or parse_timestamp(v, kind="date") is not None)
-    return jsonschema.Draft202012Validator(node, format_checker=checker).is_valid(value)
+    return checker
+
+
+def _fits(node: dict, value: object) -> bool:
+    """Whether ``value`` passes ``node`` (a leaf schema), by the reference validator
+    with the spec's timestamp formats: only to steer the draws towards valid leads.
+
+    One validator per node, not per value (a lead's field tries a dozen values, and
+    building the validator was most of the check); it reads the node itself, so the
+    answers are the same, and so are the draws."""
+    import jsonschema
+
+    held = _FIT_VALIDATORS.get(id(node))
+    if held is None or held[0] is not node:
+        if len(_FIT_VALIDATORS) >= 512:
+            _FIT_VALIDATORS.clear()
+        held = _FIT_VALIDATORS[id(node)] = (node, jsonschema.Draft202012Validator(
+            node, format_checker=_fit_formats()))
+    return held[1].is_valid(value)
 
 
 def _right_value(draw, keys: tuple[str, ...], node: dict) -> object:
