@@ -82,21 +82,23 @@ settings.load_profile(_profile())
 
 # --------------------------------------------------------------------------- run order
 
-#: The modules that take longest (their summed ``--durations`` in a CI-mode run of the
-#: thirteenth session: Spark, Postgres, the differential and generator searches), slowest
-#: first. ``-n 2 --dist loadfile`` gives
-#: each worker one file at a time in the order collected; xdist's default order (most
-#: tests first) started these few-test files last, so one worker still ran the slowest
-#: of them minutes after the other had finished. Started first, the two workers end
-#: within a small file of each other. Order only: every test still runs.
+#: The modules that take longest, slowest first: their summed per-test CPU in a CI-mode
+#: run of the seventeenth session (``-n 2 --dist loadfile --cov=policy --cov-branch``;
+#: the Spark files, whose JVM's CPU that sum leaves out, where their wall time puts
+#: them). ``-n 2 --dist loadfile`` gives each worker one file at a time in the order
+#: collected; xdist's default order (most tests first) started these few-test files
+#: last, so one worker still ran the slowest of them minutes after the other had
+#: finished. Started first, the two workers end within a small file of each other
+#: (10 s apart in that run). Order only: every test still runs.
 SLOW_FIRST: tuple[str, ...] = (
-    "test_sql_engine.py", "test_fuzz_hostile.py", "test_attack_warehouse.py",
-    "test_sql_records.py", "test_report_fallback.py", "test_sql_spark.py",
-    "test_sql_print.py", "test_generators.py",
-    "test_sql_schemas.py", "test_report_parquet.py", "test_sql_list_kinds.py",
-    "test_sql_years.py", "test_local_tz.py", "test_equivalence.py",
-    "test_sql_spark_wide.py", "test_report_duckdb.py", "test_sql_spark_generated.py",
-    "test_sql_postgres.py",
+    "test_sql_engine.py", "test_generators.py", "test_report_fallback.py",
+    "test_sql_print.py", "test_fuzz_hostile.py", "test_sql_spark.py",
+    "test_sql_records.py", "test_sql_schemas.py", "test_equivalence.py",
+    "test_formatter.py", "test_sql_spark_wide.py", "test_sql_table.py",
+    "test_inlined_forms.py", "test_report_duckdb.py", "test_attack_warehouse.py",
+    "test_sql_list_kinds.py", "test_report_parquet.py", "test_sql_years.py",
+    "test_hostile_input.py", "test_decide_json.py", "test_attack.py", "test_local_tz.py",
+    "test_sql_spark_generated.py", "test_sql_casing.py", "test_sql_postgres.py",
 )
 
 
