@@ -117,3 +117,29 @@ def test_parquet_to_text_outputs_equal_the_python_engine(tmp_path, leads_file, s
     _eval(str(source), "--engine", "duckdb", "-o", str(dk))
     assert py.read_bytes() == dk.read_bytes()
     assert b"calendar_out_of_range" not in dk.read_bytes() and b"breached" in dk.read_bytes()
+
+
+def test_slas_started_at_the_end_of_time_equal_the_python_engine(tmp_path):
+    """An SLA started in 9998 or 9999 is due past the widest tables the Parquet →
+    Parquet path can build (they end with the year 9998; the python engine counts to
+    the last instant of 9999 and past it the due time is never): those rows are decided
+    by the python engine. They came out `unknown` with `calendar_out_of_range`."""
+    out = []
+    for lead in _leads()[:8]:
+        for when in ("9998-12-31T12:00:00Z", "9999-06-01T12:00:00Z", "9999-12-31T23:00:00Z"):
+            moved = dict(lead, mql_at=when)
+            out.append(moved)
+            out.append(dict(moved, accepted_at="2026-11-30T10:00:00Z"))
+    text = tmp_path / "leads.jsonl"
+    text.write_text("".join(json.dumps(lead) + "\n" for lead in out), encoding="utf-8")
+    source = tmp_path / "leads.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_json('{text}')) TO '{source}' (FORMAT parquet)")
+    py, dk = tmp_path / "py.parquet", tmp_path / "dk.parquet"
+    _eval(str(source), "-o", str(py))
+    _eval(str(source), "--engine", "duckdb", "-o", str(dk))
+    rows = _rows(dk)
+    assert rows == _rows(py)
+    assert all("calendar_out_of_range" not in row[-3] for row in rows)
+    statuses = {r[0] for r in duckdb.sql(
+        f"SELECT handoff_mql_sla_status FROM read_parquet('{dk}')").fetchall()}
+    assert {"met", "pending"} <= statuses

@@ -131,9 +131,10 @@ def _list_text(values: Iterable[int | None]) -> str:
 def widened_years(con: Any, path: str, years: tuple[int, int], attempt: int
                   ) -> tuple[int, int] | None:
     """Years of calendar tables that hold the business time of the rows of the decision
-    file ``path`` that carry ``calendar_out_of_range``, or None when there are none (or
-    the years cannot grow): the earliest SLA start's year, and ``10 × 2^attempt`` years
-    past the latest, so a long SLA counted from there fits too."""
+    file ``path`` that carry ``calendar_out_of_range``, or None when there are none: the
+    earliest SLA start's year, and ``10 × 2^attempt`` years past the latest, so a long
+    SLA counted from there fits too. ``years`` itself when the tables cannot grow (they
+    end at the years 2 and 9998: an SLA started near the end of year 9999)."""
     file = f"read_parquet({sql_string(path)})"
     starts = [name for name, _ in parquet_types(con, path) if name.endswith("_sla_start")]
     if not starts:
@@ -146,4 +147,4 @@ def widened_years(con: Any, path: str, years: tuple[int, int], attempt: int
         return None
     first = max(FIRST_YEAR, min(years[0], row[0] - 1))
     last = min(LAST_YEAR, max(years[1], row[1] + 10 * 2 ** attempt))
-    return None if (first, last) == tuple(years) else (first, last)
+    return (first, last)

@@ -458,6 +458,8 @@ class DuckEngine(BatchEngine):
 
         src = self.parquet_view(source)
         years = self.years
+        #: rows whose business time the widest tables could not hold (see nested_rows)
+        self._beyond_tables = False
         with atomic_target(target) as path:
             for attempt in range(1, 5):
                 try:
@@ -473,16 +475,27 @@ class DuckEngine(BatchEngine):
                 wider = _widen(self.con, path, years, attempt)
                 if wider is None:
                     break
+                if wider == tuple(years):
+                    # the tables cannot grow (an SLA started near the end of year 9999,
+                    # whose due the python engine counts to the last instant)
+                    self._beyond_tables = True
+                    break
                 years = wider
+            else:
+                self._beyond_tables = True  # still out of range after the last attempt
             return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(path)})"
                                     ).fetchone()[0]
 
     def nested_rows(self, path: str) -> bool:
-        """Whether the decision file ``path`` holds a row marked for the python engine
-        (:data:`policy.sql.fallback.NESTED`): only a statement that can mark one is
-        looked at."""
+        """Whether the decision file ``path`` holds a row the python engine must decide:
+        one marked (:data:`policy.sql.fallback.NESTED`; only a statement that can mark
+        one is looked at), or one whose business time even the widest calendar tables
+        could not hold (an SLA started in the last years the tables reach, 9998 and
+        9999: ``calendar_out_of_range``, which the python engine never gives)."""
         from policy.sql.fallback import NESTED
 
+        if getattr(self, "_beyond_tables", False):
+            return True
         if NESTED not in getattr(self, "_parquet_sql", ""):
             return False
         return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(path)}) WHERE "

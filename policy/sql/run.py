@@ -106,9 +106,10 @@ def _run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | 
         if not runner.nested_rows(output):
             _count_parquet_refusals(runner.pol, leads, output, totals)  # type: ignore[arg-type]
             return totals
-        # a lead's list holding a list or an object, compared (fallback.NESTED): no row
-        # leaves DuckDB on that path, so the file is decided again by the path below,
-        # which has the python engine decide those rows
+        # a lead's list holding a list or an object, compared (fallback.NESTED), or an
+        # SLA whose business time no calendar table can hold (started in the years
+        # 9998-9999): no row leaves DuckDB on that path, so the file is decided again by
+        # the path below, which has the python engine decide those rows
         runner, totals = _runner(pol, engine, at, spark_master), Totals()
     records = None
     if in_fmt != "parquet" and (in_fmt != "jsonl" or runner is None):
