@@ -82,6 +82,12 @@ def duckdb_available() -> bool:
 #: a temporary directory, so a fixed cap keeps ``funnel eval`` a good neighbour.
 MEMORY_LIMIT = "1GB"
 
+#: The most years of calendar tables the Parquet → Parquet path widens to for rows whose
+#: business time falls outside the engine's years (``parquet_to_parquet``); a file that
+#: needs more is decided again with the python engine deciding those rows (building the
+#: tables for the years 2016 to 9998 took minutes).
+WIDEST_TABLES = 200
+
 
 #: Python's ``str.isspace`` characters, for "a line of white space only is no record".
 _BLANK = ("[\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\x{1680}\\x{2000}-\\x{200a}"
@@ -475,9 +481,11 @@ class DuckEngine(BatchEngine):
                 wider = _widen(self.con, path, years, attempt)
                 if wider is None:
                     break
-                if wider == tuple(years):
+                if wider == tuple(years) or wider[1] - wider[0] > WIDEST_TABLES:
                     # the tables cannot grow (an SLA started near the end of year 9999,
-                    # whose due the python engine counts to the last instant)
+                    # whose due the python engine counts to the last instant), or would
+                    # span centuries (a start in 9000 made 7,000 years of tables: minutes
+                    # of work): the python engine decides those rows
                     self._beyond_tables = True
                     break
                 years = wider
