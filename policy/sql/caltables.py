@@ -34,7 +34,13 @@ from policy.sql.handoffs import list_table_columns
 from policy.sql.parquet import parquet_types
 from policy.sql.quoting import sql_ident, sql_string
 
-__all__ = ["create_calendar_tables", "widened_years"]
+__all__ = ["WIDEST_TABLES", "create_calendar_tables", "widened_years"]
+
+#: The most years of calendar tables the Parquet → Parquet path widens to for rows whose
+#: business time falls outside the engine's years (``DuckEngine.parquet_to_parquet``); a
+#: file that needs more is decided again with the python engine deciding those rows
+#: (building the tables for the years 2016 to 9998 took minutes).
+WIDEST_TABLES = 200
 
 
 def create_calendar_tables(con: Any, tables: Mapping[str, Any], folder: str, *,

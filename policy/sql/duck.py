@@ -29,7 +29,7 @@ from policy.engine.tabular import layout
 from policy.io.atomic import drop_scratch, scratch_folder
 from policy.io.records import MAX_NESTING
 from policy.sql.calendars import engine_years
-from policy.sql.caltables import create_calendar_tables
+from policy.sql.caltables import WIDEST_TABLES, create_calendar_tables
 from policy.sql.caltables import widened_years as _widen
 from policy.sql.compiler import Options, build, default_years
 from policy.sql.dialects import dialect
@@ -81,12 +81,6 @@ def duckdb_available() -> bool:
 #: rows in flight), and what does not fit (the staged input of a large file) spills to
 #: a temporary directory, so a fixed cap keeps ``funnel eval`` a good neighbour.
 MEMORY_LIMIT = "1GB"
-
-#: The most years of calendar tables the Parquet → Parquet path widens to for rows whose
-#: business time falls outside the engine's years (``parquet_to_parquet``); a file that
-#: needs more is decided again with the python engine deciding those rows (building the
-#: tables for the years 2016 to 9998 took minutes).
-WIDEST_TABLES = 200
 
 
 #: Python's ``str.isspace`` characters, for "a line of white space only is no record".
@@ -482,10 +476,8 @@ class DuckEngine(BatchEngine):
                 if wider is None:
                     break
                 if wider == tuple(years) or wider[1] - wider[0] > WIDEST_TABLES:
-                    # the tables cannot grow (an SLA started near the end of year 9999,
-                    # whose due the python engine counts to the last instant), or would
-                    # span centuries (a start in 9000 made 7,000 years of tables: minutes
-                    # of work): the python engine decides those rows
+                    # the tables cannot grow (an SLA started late in 9999) or would span
+                    # centuries: the python engine decides those rows (nested_rows)
                     self._beyond_tables = True
                     break
                 years = wider
