@@ -458,7 +458,7 @@ class DuckEngine(BatchEngine):
 
         src = self.parquet_view(source)
         years = self.years
-        #: rows whose business time the widest tables could not hold (see nested_rows)
+        #: rows whose business time the widest tables could not hold (see rows_for_python)
         self._beyond_tables = False
         with atomic_target(target) as path:
             for attempt in range(1, 5):
@@ -477,7 +477,7 @@ class DuckEngine(BatchEngine):
                     break
                 if wider == tuple(years) or wider[1] - wider[0] > WIDEST_TABLES:
                     # the tables cannot grow (an SLA started late in 9999) or would span
-                    # centuries: the python engine decides those rows (nested_rows)
+                    # centuries: the python engine decides those rows (rows_for_python)
                     self._beyond_tables = True
                     break
                 years = wider
@@ -486,7 +486,7 @@ class DuckEngine(BatchEngine):
             return self.con.execute(f"SELECT count(*) FROM read_parquet({_quote(path)})"
                                     ).fetchone()[0]
 
-    def nested_rows(self, path: str) -> bool:
+    def rows_for_python(self, path: str) -> bool:
         """Whether the decision file ``path`` holds a row the python engine must decide:
         one marked (:data:`policy.sql.fallback.NESTED`; only a statement that can mark
         one is looked at), or one whose business time even the widest calendar tables

@@ -103,7 +103,7 @@ def _run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | 
             raise  # the caller's "cannot write", naming the output
         except OSError as exc:
             raise EngineUsageError(f"{leads}: {exc}") from None
-        if not runner.nested_rows(output):
+        if not runner.rows_for_python(output):
             _count_parquet_refusals(runner.pol, leads, output, totals)  # type: ignore[arg-type]
             return totals
         # a lead's list holding a list or an object, compared (fallback.NESTED), or an
