@@ -71,8 +71,12 @@ def test_init_names_the_policy(tmp_path: Path):
 
 
 def test_the_starter_is_packaged():
-    meta = (ROOT / "pyproject.toml").read_text()
-    assert '"funnel_cli" = ["starter/*"]' in meta
+    """A package of its own with every file as data (test_packaging checks every folder)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "funnel_cli.starter" in config["packages"]
+    assert config["package-data"]["funnel_cli.starter"] == ["*"]
 
 
 @pytest.mark.skipif(shutil.which("pre-commit") is None and not (
