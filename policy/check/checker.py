@@ -26,6 +26,8 @@ The passes live in :mod:`policy.check.passes`, what they share in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from policy.check.context import SLA_STATUSES, VIOLATION_CODES, Context, Pass, did_you_mean
 from policy.check.passes.calendar import check_calendar
 from policy.check.passes.declarations import check_declarations, check_names, check_owners
@@ -62,9 +64,13 @@ PASSES: tuple[Pass, ...] = (
 )
 
 
-def check_policy(model: PolicyModel) -> list[Diagnostic]:
-    """Run every pass over ``model``; the diagnostics come unsorted (the loader sorts them)."""
-    ctx = Context(model)
+def check_policy(model: PolicyModel, prior: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
+    """Run every pass over ``model``; the diagnostics come unsorted (the loader sorts them).
+
+    ``prior`` are the loader's own (a `lines` file that could not be read): the passes
+    do not repeat them, and return only what they found.
+    """
+    ctx = Context(model, prior)
     for p in PASSES:
         ctx.found.extend(p.run(ctx))
     return ctx.found

@@ -74,8 +74,10 @@ def number_text(x: int | float) -> str:
 class Context:
     """What the passes share: the model, sources for spans, types, names, a reasoner."""
 
-    def __init__(self, model: PolicyModel) -> None:
+    def __init__(self, model: PolicyModel, prior: Iterable[Diagnostic] = ()) -> None:
         self.model = model
+        #: what the loader reported before the passes ran (E110 for a `lines` file)
+        self.prior = tuple(prior)
         self.sources = {m.path: m.source for m in model.modules}
         self.types = TypeEnv(model)
         self._reasoners: dict[bool, Reasoner] = {}
@@ -103,8 +105,12 @@ class Context:
         """The policy's :class:`~policy.check.reasoning.Reasoner` (one per setting, shared)."""
         r = self._reasoners.get(score_ranges)
         if r is None:
+            unread = frozenset(
+                loc.decl.name.name for loc in self.decls()
+                if isinstance(loc.decl, n.Define) and loc.decl.lines is not None
+                and self.reported_within(loc.decl.lines.span))
             r = self._reasoners[score_ranges] = Reasoner(
-                self.model, use_score_ranges=score_ranges
+                self.model, use_score_ranges=score_ranges, unknown=unread
             )
         return r
 
@@ -195,11 +201,11 @@ class Context:
         return text if len(text) <= limit else text[: limit - 1] + "…"
 
     def reported_within(self, span: n.Span) -> bool:
-        """Whether an error, or a value outside an enum (W208), found so far lies inside
-        ``span``: the reasoning warnings would only repeat it."""
+        """Whether an error, or a value outside an enum (W208), found so far (by the loader
+        or a pass) lies inside ``span``: the reasoning warnings would only repeat it."""
         if self._reported is None or self._reported[0] != len(self.found):
             starts: dict[str, list[int]] = {}
-            for d in self.found:
+            for d in (*self.prior, *self.found):
                 if d.is_error or d.code == "W208":
                     starts.setdefault(d.span.file, []).append(d.span.start)
             for offsets in starts.values():

@@ -147,8 +147,12 @@ class Reasoner:
     lines contradict each other.
     """
 
-    def __init__(self, model: PolicyModel, *, use_score_ranges: bool = True) -> None:
+    def __init__(self, model: PolicyModel, *, use_score_ranges: bool = True,
+                 unknown: frozenset[str] = frozenset()) -> None:
         self.model = model
+        #: defines whose value nobody knows (a ``lines`` file that could not be read, E110):
+        #: opaque, not the empty list the loader leaves, so no gate "never holds" because of it
+        self.unknown = unknown
         self.ranges: Mapping[str, ScoreRange] = score_ranges(model) if use_score_ranges else {}
         self._universes: dict[Hashable, Universe] = {}
         self._consts: dict[str, object] = {}
@@ -233,6 +237,8 @@ class Reasoner:
             if kind != "define":
                 return _NOCONST
             name = e.path[0]
+            if name in self.unknown:
+                return _NOCONST
             if name in self._consts:
                 return self._consts[name]
             if name in self._const_busy:
@@ -287,6 +293,8 @@ class Reasoner:
                 return ("field", e.path)
             if kind == "score":
                 return ("score", e.path[0])
+            if e.path[0] in self.unknown:
+                return ("unknown", e.path[0])
             e = target.value  # type: ignore[union-attr]
             depth += 1
         if isinstance(e, n.Call):
@@ -444,8 +452,8 @@ class Reasoner:
             kind, target = self.model.resolve(e)
             if kind == "define":
                 name = e.path[0]
-                if name in self._expanding:
-                    return self._opaque(e, positive)  # a cycle (E108): know nothing
+                if name in self._expanding or name in self.unknown:
+                    return self._opaque(e, positive)  # a cycle (E108), an unread list: know nothing
                 self._expanding.add(name)
                 try:
                     return self._cond(target.value, positive, depth + 1)  # type: ignore[union-attr]

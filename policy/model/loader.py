@@ -149,6 +149,6 @@ def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
     schema = _load_schema(modules, diags)
     model = build_model(modules, schema=schema)
     if check:
-        diags.extend(check_policy(model))
+        diags.extend(check_policy(model, diags))
     kept, omitted = cap_errors(diags)
     return LoadResult(model, tuple(kept), sources, root, omitted)
