@@ -38,7 +38,7 @@ from policy.engine.validate import LeadValidator
 from policy.model.loader import InputError, LoadResult, load_model
 from policy.model.namespace import PolicyModel
 from policy.model.schema import format_path, json_type_name
-from policy.syntax.diagnostics import Diagnostic, PolicyError, cap_errors, error
+from policy.syntax.diagnostics import Diagnostic, PolicyError, error
 
 __all__ = ["ENGINES", "Policy", "as_of_instant", "load"]
 
@@ -136,8 +136,7 @@ class Policy:
             diagnostics = check_policy(model)
         diagnostics = tuple(diagnostics)
         if any(d.is_error for d in diagnostics):
-            kept, omitted = cap_errors(diagnostics)
-            raise PolicyError(kept, {m.path: m.source for m in model.modules}, omitted)
+            raise PolicyError(diagnostics, {m.path: m.source for m in model.modules})
         # The digest's canonical text, not the formatter (which imports the parser).
         from policy.syntax.canonical import policy_digest
 
@@ -184,7 +183,7 @@ class Policy:
         """The policy a :func:`~policy.model.loader.load_model` result holds; raises
         :class:`PolicyError` when that result has errors."""
         if not result.ok:
-            raise PolicyError(result.diagnostics, result.sources, result.omitted)
+            raise PolicyError((*result.diagnostics, *result.omitted_errors), result.sources)
         entry = None
         if engine != "interpreter" and getattr(result, "identity", None) is not None:
             from policy.engine.engine_cache import engine_entry

@@ -42,7 +42,7 @@ from policy.model.cachedir import cache_dir
 
 __all__ = ["CachedLoad", "cache_dir", "load_cached", "pickler", "write_entry"]
 
-_FORMAT = 1  # bump when the entry's layout changes
+_FORMAT = 2  # bump when the entry's layout changes
 #: Entries kept; past that the least recently written go (each is a few hundred KiB).
 KEEP = 64
 
@@ -57,6 +57,7 @@ class CachedLoad:
     sources: dict
     root: Path
     omitted: int = 0
+    omitted_errors: tuple = ()
     #: What the entry was made from, as one string: its key (path, working directory,
     #: this program's files, Python and library versions) and the SHA-256 of every file
     #: loading read. The compiled engine's entry is named by it
@@ -88,7 +89,7 @@ def load_cached(path: str | os.PathLike) -> Any:
     result, inputs = _load_recording(path)
     identity = _write(entry, path, result, inputs, key)
     return CachedLoad(result.model, result.diagnostics, result.sources, result.root,
-                      result.omitted, identity, hit=False)
+                      result.omitted, result.omitted_errors, identity, hit=False)
 
 
 # --------------------------------------------------------------------------- key
@@ -191,7 +192,7 @@ def _write(entry: Path, path: str | os.PathLike, result: Any, inputs: list[str],
         listing = _policy_files(path)
         digests = [(file, _digest(file)) for file in sorted(set(inputs))]
         fields = (result.model, result.diagnostics, result.sources, result.root,
-                  result.omitted)
+                  result.omitted, result.omitted_errors)
         write_entry(entry, _dumps((listing, digests, fields)))
         return _identity(key, listing, digests)
     except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache

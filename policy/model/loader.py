@@ -19,7 +19,7 @@ from policy.io.files import read_bounded
 from policy.model.lines import fill_lines
 from policy.model.namespace import PolicyModel, build_model
 from policy.syntax import nodes as n
-from policy.syntax.diagnostics import Diagnostic, cap_errors, error
+from policy.syntax.diagnostics import Diagnostic, error, split_errors
 
 SUFFIX = ".funnel"
 
@@ -77,6 +77,9 @@ class LoadResult:
     root: Path
     #: errors past the cap (:data:`policy.syntax.diagnostics.MAX_ERRORS`), left out
     omitted: int = 0
+    #: those errors themselves: commands show the capped ``diagnostics``, the library's
+    #: :class:`~policy.syntax.diagnostics.PolicyError` holds them all (spec section 8)
+    omitted_errors: tuple[Diagnostic, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -141,8 +144,8 @@ def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
     root = Path(path) if Path(path).is_dir() else Path(path).parent
     if len(modules) != len(files):
         # a file did not parse: report its syntax error alone, not a storm of knock-ons
-        kept, omitted = cap_errors(diags)
-        return LoadResult(None, tuple(kept), sources, root, omitted)
+        kept, past = split_errors(diags)
+        return LoadResult(None, tuple(kept), sources, root, len(past), tuple(past))
     # `lines` files are read before the model is built, so that every phase after this
     # one sees their entries as an ordinary list (E110 and W206 come from here)
     modules = [fill_lines(m, diags, sources) for m in modules]
@@ -150,5 +153,5 @@ def load_model(path: str | os.PathLike, *, check: bool = True) -> LoadResult:
     model = build_model(modules, schema=schema)
     if check:
         diags.extend(check_policy(model, diags))
-    kept, omitted = cap_errors(diags)
-    return LoadResult(model, tuple(kept), sources, root, omitted)
+    kept, past = split_errors(diags)
+    return LoadResult(model, tuple(kept), sources, root, len(past), tuple(past))

@@ -136,14 +136,12 @@ def warning(code: str, message: str, span: Span = NOWHERE, help: str | None = No
     return Diagnostic(code, Severity.WARNING, message, span, help, kind=kind)
 
 
-def cap_errors(diags: Iterable[Diagnostic],
-               limit: int = MAX_ERRORS) -> tuple[list[Diagnostic], int]:
-    """Sort by location and drop repeats; keep every warning but at most ``limit`` errors.
-
-    Returns what is kept and how many errors were left out, so that every report can
-    say so (:func:`omitted_line`) rather than stop silently at the cap.
-    """
+def split_errors(diags: Iterable[Diagnostic], limit: int | None = MAX_ERRORS,
+                 ) -> tuple[list[Diagnostic], list[Diagnostic]]:
+    """Sort by location and drop repeats: (every warning and the first ``limit`` errors,
+    the errors past the cap). ``limit=None`` keeps every error."""
     out: list[Diagnostic] = []
+    past: list[Diagnostic] = []
     errors = 0
     seen: set[Diagnostic] = set()
     for d in sorted(diags, key=Diagnostic.sort_key):
@@ -152,10 +150,22 @@ def cap_errors(diags: Iterable[Diagnostic],
         seen.add(d)
         if d.is_error:
             errors += 1
-            if errors > limit:
+            if limit is not None and errors > limit:
+                past.append(d)
                 continue
         out.append(d)
-    return out, max(0, errors - limit)
+    return out, past
+
+
+def cap_errors(diags: Iterable[Diagnostic],
+               limit: int = MAX_ERRORS) -> tuple[list[Diagnostic], int]:
+    """Sort by location and drop repeats; keep every warning but at most ``limit`` errors.
+
+    Returns what is kept and how many errors were left out, so that every report can
+    say so (:func:`omitted_line`) rather than stop silently at the cap.
+    """
+    kept, past = split_errors(diags, limit)
+    return kept, len(past)
 
 
 def sort_and_cap(diags: Iterable[Diagnostic], limit: int = MAX_ERRORS) -> list[Diagnostic]:
@@ -169,17 +179,20 @@ def omitted_line(omitted: int) -> str:
 
 
 class PolicyError(Exception):
-    """A policy that cannot be loaded; ``diagnostics`` holds the reasons.
+    """A policy that cannot be loaded; ``diagnostics`` holds every reason (spec section 8:
+    "raises policy.PolicyError with all diagnostics"), sorted by place.
 
-    Past the error cap (:data:`MAX_ERRORS`) the loader keeps the first errors only;
-    ``omitted`` says how many more there were.
+    :meth:`render` shows the first :data:`MAX_ERRORS` errors, as ``funnel check`` does,
+    and ``omitted`` says how many more it leaves out. The ``omitted`` argument counts
+    errors a caller could not pass in ``diagnostics`` at all (none, from the loader).
     """
 
     def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, str] | None = None,
                  omitted: int = 0):
-        self.diagnostics = list(diagnostics)
+        self.diagnostics, _ = split_errors(diagnostics, None)
         self.sources = dict(sources or {})
-        self.omitted = omitted
+        self._shown, cut = cap_errors(self.diagnostics)
+        self.omitted = cut + omitted
         first = next((d for d in self.diagnostics if d.is_error), None)
         if first is None:
             summary = "policy could not be loaded"
@@ -193,7 +206,7 @@ class PolicyError(Exception):
         super().__init__(summary)
 
     def render(self, *, color: bool = False) -> str:
-        return render_all(self.diagnostics, self.sources, color=color, omitted=self.omitted)
+        return render_all(self._shown, self.sources, color=color, omitted=self.omitted)
 
 
 # --------------------------------------------------------------------------- rendering
