@@ -409,3 +409,22 @@ def test_evaluation_does_no_io(library_policy, monkeypatch):
 def test_sql_names_its_table(library_policy):
     text = library_policy.sql(dialect="snowflake", table="crm_leads")
     assert "crm_leads" in text and text.lstrip().startswith("--")
+
+
+@pytest.mark.parametrize("before, cells", [
+    ("日本", 4),            # two wide characters: two terminal cells each
+    ("😀", 2),              # an emoji is wide too
+    ("e\u0301", 1),         # e + a combining accent: one cell
+])
+def test_the_caret_sits_under_the_span_after_wide_characters(tmp_path, before, cells):
+    # "followed by the source line and a caret under the span": a terminal shows a wide
+    # character in two cells and a combining mark in none, so the caret is padded by
+    # cells, not by characters
+    write(tmp_path, {"p.funnel": HEAD + 'schema "s.json"\nfunnel a\nstage a owned by m {\n'
+                                 f'  require name == "{before}" and zz >= 1\n}}\n', **SCHEMA})
+    res = run("check", tmp_path / "p.funnel")
+    assert res.exit_code == 1
+    source, caret = res.output.splitlines()[1:3]
+    prefix = '   7 |   require name == "'
+    assert source == prefix + before + '" and zz >= 1'
+    assert caret == "     | " + " " * (len(prefix) - 7 + cells + len('" and ')) + "^~"

@@ -15,6 +15,7 @@ import enum
 import functools
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -268,6 +269,20 @@ def _source_line(source: str, number: int) -> str | None:
 _SHOWN = 200
 
 
+def _cells(text: str) -> int:
+    """The terminal cells ``text`` takes: two for a wide (East Asian wide or full-width)
+    character such as 日 or 😀, none for a combining mark or a format character (a
+    zero-width joiner), one for the rest, so that the caret lands under its span."""
+    if text.isascii():
+        return len(text)
+    cells = 0
+    for c in text:
+        if unicodedata.combining(c) or unicodedata.category(c) in ("Mn", "Me", "Cf"):
+            continue
+        cells += 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+    return cells
+
+
 def render(diag: Diagnostic, source: str | None, *, color: bool = False) -> str:
     """``path:line:col: severity[CODE]: message``, the source line, a caret, help."""
     s = diag.span
@@ -298,8 +313,12 @@ def render(diag: Diagnostic, source: str | None, *, color: bool = False) -> str:
             else:
                 width = max(len(text.rstrip()) - start, 1)
             width = max(1, min(width, max(len(text) - start, 1)))
+            # padded and drawn by terminal cells: a wide character before or inside the
+            # span takes two, a combining mark none
+            width = max(1, _cells(text[start:start + width]))
             marker = "^" + "~" * (width - 1) if width > 1 else "^"
-            lines.append(" " * (len(gutter) - 2) + "| " + " " * start + _paint(marker, sev, color))
+            lines.append(" " * (len(gutter) - 2) + "| " + " " * _cells(text[:start])
+                         + _paint(marker, sev, color))
     if diag.help:
         lines.append(f"  = {_paint('help', 'bold', color)}: {terminal(diag.help)}")
     return "\n".join(lines)
