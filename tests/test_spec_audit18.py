@@ -428,3 +428,186 @@ def test_the_caret_sits_under_the_span_after_wide_characters(tmp_path, before, c
     prefix = '   7 |   require name == "'
     assert source == prefix + before + '" and zz >= 1'
     assert caret == "     | " + " " * (len(prefix) - 7 + cells + len('" and ')) + "^~"
+
+
+# ------------------------------------------------------------------ section 11: the report
+# One policy, ten records, as of Wednesday 2026-03-04 12:00Z; every figure below is worked
+# out by hand in the comments. Stage a needs n >= 1, b a score f >= 20, c an `acc` (and not
+# `hot`: f >= 90 and spam_flag). f = +10 per w up to 100, -15 if neg, range -15 to 95.
+# Handoff b -> s: route x (big or f >= 70) counts on calendar e (Asia/Kolkata, +05:30), y on
+# the unnamed one (UTC); both Mon-Fri 09:00-17:00.
+
+REPORT_POLICY = """policy r "t"
+id lead_id
+team m "@m"
+team s "@s"
+calendar {
+ timezone "UTC"
+ workdays mon tue wed thu fri
+ hours 09:00 to 17:00
+}
+calendar e {
+ timezone "Asia/Kolkata"
+ workdays mon tue wed thu fri
+ hours 09:00 to 17:00
+}
+funnel a -> b -> c
+define hot = f >= 90 and spam_flag
+stage a owned by m {
+ require n >= 1
+ entered at a_at
+}
+stage b owned by m {
+ require f >= 20
+ entered at b_at
+}
+stage c owned by s {
+ require acc is present
+ exclude hot
+ entered at c_at
+}
+state nur owned by m
+state dq owned by m
+score f owned by m {
+ +10 per w up to 100
+ -15 if neg
+ range -15 to 95
+}
+handoff b to s {
+ route "x" if big or f >= 70 on e
+ route "y" otherwise
+ sla 2 business hours from b_at until acc, rej
+ escalate to "mgr" after 1 business days
+ reject to nur with reason why in ["bad", "late"]
+}
+recycle c to nur if stale
+recycle a, b to dq if dq_flag "dq!"
+"""
+REPORT_LEADS = [
+    # L1 f 30, reaches c, placed c; route y; Mon 09:00 -> stop 10:30: met, 1.5 business h
+    {"lead_id": "L1", "n": 1, "w": 3, "src": "web", "a_at": "2026-03-01T00:00:00Z",
+     "b_at": "2026-03-02T09:00:00Z", "acc": "2026-03-02T10:30:00Z",
+     "c_at": "2026-03-03T09:00:00Z"},
+    # L2 f 20, reaches b; route y; stop 13:00 > due 11:00: breached, 4 business h; rejected
+    # "bad" (agreed): nur
+    {"lead_id": "L2", "n": 1, "w": 2, "src": "web", "a_at": "2026-03-02T00:00:00Z",
+     "b_at": "2026-03-02T09:00:00Z", "rej": "2026-03-02T13:00:00Z", "why": "bad"},
+    # L3 f 50, reaches b; route x: start Mon 09:00 IST, due 11:00 IST; no stop: breached,
+    # escalated (Mon 17:00 IST < as_of); "spam" is off the list: nur
+    {"lead_id": "L3", "n": 1, "w": 5, "big": True, "src": "ads", "a_at": "2026-03-02T03:00:00Z",
+     "b_at": "2026-03-02T03:30:00Z", "why": "spam"},
+    # L4 f 10, reaches a; recycled to dq "dq!"; b_at before a_at: a negative velocity
+    {"lead_id": "L4", "n": 1, "w": 1, "dq_flag": True, "src": "ads",
+     "a_at": "2026-03-01T00:00:00Z", "b_at": "2026-02-28T00:00:00Z"},
+    # L5 f 40, reaches c; no SLA start: unknown; recycled to nur without a reason: (none)
+    {"lead_id": "L5", "n": 1, "w": 4, "stale": True, "src": "web",
+     "acc": "2026-03-03T10:00:00Z", "a_at": "2026-03-01T00:00:00Z",
+     "c_at": "2026-03-03T10:00:00Z"},
+    # L6 f 0, no stage, no cohort value
+    {"lead_id": "L6", "n": 0, "src": "web"},
+    # line 7 is not JSON: refused at the record (path "")
+    "not json",
+    # L8 refused: b_at is an SLA start, so a timestamp, and does not parse
+    {"lead_id": "L8", "n": 1, "b_at": "nope", "src": "ads"},
+    # L9 f -15 (the negative points), no stage
+    {"lead_id": "L9", "n": 0, "neg": True, "src": "web", "a_at": "2026-03-09T00:00:00Z"},
+    # L10 f 100 clamped to 95, no stage; an `entered at` that does not parse is missing
+    {"lead_id": "L10", "w": 10, "src": "web", "a_at": "garbage"},
+]
+ZEROS = {"met": 0, "breached": 0, "pending": 0, "unknown": 0}
+FUNNEL = {  # reached: a L1-L5, b L1 L2 L3 L5, c L1 L5 of 8 decided
+    "a": {"reached": 5, "conversion": None, "cumulative": 0.625, "placed": 0},
+    "b": {"reached": 4, "conversion": 0.8, "cumulative": 0.5, "placed": 0},
+    "c": {"reached": 2, "conversion": 0.5, "cumulative": 0.25, "placed": 1},
+}
+HANDOFFS = [{
+    "stage": "b", "team": "s", "applies": 4,
+    "routes": {
+        "x": {"leads": 1, "sla": {**ZEROS, "breached": 1}, "compliance": 0.0,
+              "response_business_hours": {"median": None, "p90": None}, "escalated": 1},
+        # nearest rank of [1.5, 4.0]: median the 1st, p90 the 2nd
+        "y": {"leads": 3, "sla": {**ZEROS, "met": 1, "breached": 1, "unknown": 1},
+              "compliance": 0.5, "response_business_hours": {"median": 1.5, "p90": 4.0},
+              "escalated": 0},
+    },
+    "rejections": {"count": 2, "rate": 0.5, "reasons": {"bad": 1, "spam": 1},
+                   "off_list": {"spam": 1}},
+}]
+# a -> b: L1 1.375 d, L2 0.375 d, L3 0.5 h; L4 negative. b -> c: L1 1 d
+VELOCITY = [
+    {"from": "a", "to": "b", "leads": 3, "negative": 1, "median_days": 0.375, "p90_days": 1.375},
+    {"from": "b", "to": "c", "leads": 1, "negative": 0, "median_days": 1.0, "p90_days": 1.0},
+]
+# bins [-20, -10) .. [90, 100): L9 -15, L6 0, L4 10, L2 20, L1 30, L5 40, L3 50, L10 95;
+# thresholds: stage b's 20 and, through `hot`, stage c's 90 (route x's 70 is no gate)
+HISTOGRAM = [(lo, lo + 10, 1 if lo in (-20, 0, 10, 20, 30, 40, 50, 90) else 0)
+             for lo in range(-20, 100, 10)]
+
+
+@pytest.fixture(scope="module")
+def report_folder(tmp_path_factory) -> Path:
+    folder = write(tmp_path_factory.mktemp("report"), {"pol/p.funnel": REPORT_POLICY})
+    (folder / "l.jsonl").write_text("".join(
+        (lead if isinstance(lead, str) else json.dumps(lead)) + "\n" for lead in REPORT_LEADS))
+    return folder
+
+
+def report(folder: Path, *args, leads: str = "l.jsonl", engine: str = "python") -> dict:
+    res = run("report", folder / "pol", folder / leads, "--as-of", "2026-03-04T12:00:00Z",
+              "--engine", engine, "--format", "json", *args)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_report_figures_follow_section_11(report_folder, engine):
+    r = report(report_folder, engine=engine)
+    assert (r["leads"], r["decided"], r["refused"]) == (
+        10, 8, {"count": 2, "paths": {"": 1, "b_at": 1}})
+    assert r["funnel"] == FUNNEL
+    assert r["states"] == {"nur": {"count": 3, "reasons": {"(none)": 1, "bad": 1, "spam": 1}},
+                           "dq": {"count": 1, "reasons": {"dq!": 1}}}
+    assert r["handoffs"] == HANDOFFS
+    assert r["velocity"] == VELOCITY
+    # cohorts by a's `entered at`, by month: L1-L5 and L9 in March; L6, L10 missing
+    assert r["cohorts"] == {
+        "2026-03": {"leads": 6, "reached": {"a": 5, "b": 4, "c": 2}},
+        "(missing)": {"leads": 2, "reached": {"a": 0, "b": 0, "c": 0}},
+    }
+    f = r["scores"]["f"]
+    assert f["range"] == {"low": -15, "high": 95}
+    assert [(b["from"], b["to"], b["count"]) for b in f["histogram"]] == HISTOGRAM
+    assert f["thresholds"] == [20, 90]
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_report_by_and_iso_weeks(report_folder, engine):
+    r = report(report_folder, "--by", "src", "--period", "week", engine=engine)
+    # 2026-03-01 is a Sunday (ISO week 9); Monday 2026-03-02 starts week 10; 03-09 week 11
+    assert r["cohorts"] == {
+        "2026-W09": {"leads": 3, "reached": {"a": 3, "b": 2, "c": 2}},   # L1 L4 L5
+        "2026-W10": {"leads": 2, "reached": {"a": 2, "b": 2, "c": 0}},   # L2 L3
+        "2026-W11": {"leads": 1, "reached": {"a": 0, "b": 0, "c": 0}},   # L9
+        "(missing)": {"leads": 2, "reached": {"a": 0, "b": 0, "c": 0}},  # L6 L10
+    }
+    # web: L1 L2 L5 L6 L9 L10; ads: L3 L4 L8; the line that is not JSON has no source
+    assert list(r["by"]) == ["web", "ads", "(missing)"]
+    web, ads, missing = r["by"].values()
+    assert (web["leads"], web["decided"], web["refused"]) == (6, 6, {"count": 0, "paths": {}})
+    assert web["funnel"]["c"] == {"reached": 2, "conversion": 2 / 3, "cumulative": 1 / 3,
+                                  "placed": 1}
+    assert (ads["leads"], ads["decided"], ads["refused"]) == (
+        3, 2, {"count": 1, "paths": {"b_at": 1}})
+    assert ads["funnel"]["b"] == {"reached": 1, "conversion": 0.5, "cumulative": 0.5,
+                                  "placed": 0}
+    assert (missing["leads"], missing["decided"]) == (1, 0)
+    assert missing["funnel"]["a"]["cumulative"] is None
+    assert missing["refused"] == {"count": 1, "paths": {"": 1}}
+
+
+def test_report_markdown_says_no_version_in_words(report_folder):
+    res = run("report", report_folder / "pol", report_folder / "l.jsonl", "--as-of",
+              "2026-03-04T12:00:00Z", "--format", "markdown")
+    assert res.exit_code == 0
+    assert "- policy: r · version – · digest sha256:" in res.stdout
+    assert "None" not in res.stdout

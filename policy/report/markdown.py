@@ -50,7 +50,7 @@ def to_markdown(report: dict[str, Any]) -> str:
     p = report["policy"]
     t = tables(report)
     out = [f"# Funnel report: {md(p['name'] or 'policy')} {md(p['version'] or '')}".rstrip(), ""]
-    out.append(f"- policy: {md(p['name'])} · version {md(p['version'])} · digest "
+    out.append(f"- policy: {md(p['name'])} · version {md(p['version'] or '–')} · digest "
                f"{md(p['digest'])}")
     out.append(f"- as of: {md(report['as_of'])}")
     out.append("- " + " · ".join(f"{k}: {v}" for k, v in t["summary"]))
