@@ -611,3 +611,189 @@ def test_report_markdown_says_no_version_in_words(report_folder):
     assert res.exit_code == 0
     assert "- policy: r · version – · digest sha256:" in res.stdout
     assert "None" not in res.stdout
+
+
+def small_report(tmp_path: Path, text: str, leads: list, *args, files=None) -> list[dict]:
+    """The JSON report of ``leads`` under the policy ``text``, by each engine (both must
+    give the same one)."""
+    folder = write(tmp_path, {"pol/p.funnel": text, **{f"pol/{k}": v for k, v in
+                                                        (files or {}).items()}})
+    (folder / "l.jsonl").write_text("".join(
+        (lead if isinstance(lead, str) else json.dumps(lead)) + "\n" for lead in leads))
+    return [report(folder, *args, engine=engine) for engine in ("python", "duckdb")]
+
+
+ONE = 'policy r "t"\nid lead_id\nteam m "@m"\nfunnel a\n'
+
+
+def histogram_policy(rng: str | None, gate: str = " require f >= 0\n") -> str:
+    return (ONE + "stage a owned by m {\n" + gate + "}\nscore f owned by m {\n +1 per v\n"
+            " -1 per u\n" + (f" range {rng}\n" if rng else "") + "}\n")
+
+
+# (range, scores of the leads, bins (from, to, count)): "Histogram bins are [10k, 10k+10),
+# and the top bin includes the range maximum"; docs/report.md: every bin from the one
+# holding the minimum to the one holding the maximum; without a range, the scores seen
+HISTOGRAMS = [
+    ("0 to 100", [0, 100, 95, 90], [(k, k + 10, 1 if k == 0 else 3 if k == 90 else 0)
+                                    for k in range(0, 100, 10)]),
+    ("-20 to -10", [-20, -10, -15], [(-20, -10, 3)]),
+    ("-5 to 0", [-5, 0], [(-10, 0, 2)]),
+    ("10 to 10", [10], [(10, 20, 1)]),
+    ("5 to 5", [5], [(0, 10, 1)]),
+    ("-25 to -11", [-25, -11, -20], [(-30, -20, 1), (-20, -10, 2)]),
+    (None, [-15, 10], [(-20, -10, 1), (-10, 0, 0), (0, 10, 0), (10, 20, 1)]),
+    (None, [0, 20], [(0, 10, 1), (10, 20, 0), (20, 30, 1)]),
+]
+
+
+@pytest.mark.parametrize("rng, scores, bins", HISTOGRAMS)
+def test_histogram_bins(tmp_path, rng, scores, bins):
+    leads = [{"lead_id": str(i), "v": s} if s >= 0 else {"lead_id": str(i), "u": -s}
+             for i, s in enumerate(scores)]
+    for r in small_report(tmp_path, histogram_policy(rng), leads):
+        got = [(b["from"], b["to"], b["count"]) for b in r["scores"]["f"]["histogram"]]
+        assert got == bins
+
+
+# "thresholds are the numbers a gate compares the score with" (require, exclude, keep
+# when; docs/report.md: ascending)
+THRESHOLDS = [
+    (" require f > 40\n keep when f >= 2.5\n", [2.5, 40]),
+    (" require f >= -10\n exclude 35 == f\n", [-10, 35]),
+    (" require f >= 40\n require f > 40\n require not (f < 3)\n", [3, 40]),
+]
+
+
+@pytest.mark.parametrize("gate, want", THRESHOLDS)
+def test_thresholds(tmp_path, gate, want):
+    for r in small_report(tmp_path, histogram_policy("0 to 100", gate), [{"lead_id": "1"}]):
+        assert r["scores"]["f"]["thresholds"] == want
+
+
+def test_by_keys(tmp_path):
+    text = ONE + "stage a owned by m {\n require n >= 1\n}\n"
+    # 3 x zz, 2 x aa, then k00 .. k21 once: the 20 most common are zz, aa and k00 .. k17
+    # (ties broken by key); k18 .. k21 are (other), listed last
+    keys = ["zz"] * 3 + ["aa"] * 2 + [f"k{i:02d}" for i in range(22)]
+    leads = [{"lead_id": str(i), "n": 1, "src": k} for i, k in enumerate(keys)]
+    want = [("zz", 3), ("aa", 2)] + [(f"k{i:02d}", 1) for i in range(18)] + [("(other)", 4)]
+    for r in small_report(tmp_path / "top", text, leads, "--by", "src"):
+        assert [(k, v["leads"]) for k, v in r["by"].items()] == want
+    # "the value's text (JSON text for anything but a string), (missing) for a missing
+    # value": 12 and "12" share a key; null and absent are (missing)
+    values = [12, "12", True, None, ["a", "b"], "x y", ""]
+    leads = [{"lead_id": str(i), "n": 1, "src": v} for i, v in enumerate(values)]
+    leads.append({"lead_id": "absent", "n": 1})
+    want = [("(missing)", 2), ("12", 2), ("", 1), ('["a","b"]', 1), ("true", 1), ("x y", 1)]
+    for r in small_report(tmp_path / "text", text, leads, "--by", "src"):
+        assert [(k, v["leads"]) for k, v in r["by"].items()] == want
+
+
+def test_by_a_field_the_schema_does_not_know_is_exit_2(tmp_path):
+    folder = write(tmp_path, {
+        "pol/p.funnel": ONE.replace("funnel a", 'schema "s.json"\nfunnel a')
+        + "stage a owned by m {\n require n >= 1\n}\n",
+        "pol/s.json": json.dumps({"type": "object", "properties": {
+            "lead_id": {"type": "string"}, "n": {"type": "number"},
+            "c": {"type": "object", "properties": {"src": {"type": "string"}}}}}),
+        "l.jsonl": '{"lead_id": "1", "n": 1, "c": {"src": "q"}}\n'})
+    for engine in ("python", "duckdb"):
+        for field, status in (("zzz", 2), ("c.zzz", 2), ("c.src", 0)):
+            res = run("report", folder / "pol", folder / "l.jsonl", "--by", field,
+                      "--engine", engine, "--format", "json")
+            assert res.exit_code == status, (engine, field, res.output)
+
+
+def test_zero_records_give_a_report_of_zeros(tmp_path):
+    text = (ONE.replace("funnel a", 'team s "@s"\nstate nur owned by m\nfunnel a') +
+            "stage a owned by m {\n require n >= 1\n}\n"
+            'handoff a to s {\n route "r" otherwise\n}\n')
+    for r in small_report(tmp_path, text, []):
+        assert (r["leads"], r["decided"], r["refused"]) == (0, 0, {"count": 0, "paths": {}})
+        assert r["funnel"] == {"a": {"reached": 0, "conversion": None, "cumulative": None,
+                                     "placed": 0}}
+        assert r["states"] == {"nur": {"count": 0, "reasons": {}}}
+        route = r["handoffs"][0]["routes"]["r"]
+        assert (route["leads"], route["sla"], route["compliance"]) == (0, ZEROS, None)
+        assert r["handoffs"][0]["rejections"]["rate"] is None
+
+
+def test_refused_paths_are_the_ten_most_common_first_paths(tmp_path):
+    props = {f"f{i:02d}": {"type": "number"} for i in range(12)}
+    props.update({"lead_id": {"type": "string"}, "n": {"type": "number"}})
+    leads = []
+    for i in range(12):  # f<i> wrong in 1 + i % 3 leads
+        leads += [{"lead_id": f"{i}-{j}", f"f{i:02d}": "x"} for j in range(1 + i % 3)]
+    # "problems sorted by path": the first of f00, f11, n is f00; of f10, n is f10
+    leads += [{"lead_id": "m1", "f11": "x", "f00": "y", "n": "z"},
+              {"lead_id": "m2", "n": "z", "f10": "q"}, "[1]"]
+    # f00 2, f01 2, f02 3, f03 1, f04 2, f05 3, f06 1, f07 2, f08 3, f09 1, f10 3, f11 3,
+    # "" 1: the 3s, then the 2s, then of the 1s the first by path, ""
+    want = {"f02": 3, "f05": 3, "f08": 3, "f10": 3, "f11": 3, "f00": 2, "f01": 2, "f04": 2,
+            "f07": 2, "": 1}
+    text = ONE.replace("funnel a", 'schema "s.json"\nfunnel a') + (
+        "stage a owned by m {\n require n >= 1\n}\n")
+    for r in small_report(tmp_path, text, leads, files={"s.json": json.dumps(
+            {"type": "object", "properties": props})}):
+        assert r["refused"] == {"count": 27, "paths": want}
+        assert list(r["refused"]["paths"]) == list(want)
+
+
+def test_response_hours_need_a_calendar_and_velocity_needs_neighbours(tmp_path):
+    base = (ONE.replace("funnel a\n", 'team s "@s"\nfunnel a -> b\n')
+            + "stage a owned by m {\n require n >= 1\n entered at a_at\n}\n"
+            "stage b owned by s {\n require ok\n}\n"
+            'handoff a to s {\n route "r" otherwise\n sla 4 hours from a_at until acc\n}\n')
+    lead = {"lead_id": "1", "n": 1, "a_at": "2026-03-02T09:00:00Z",
+            "acc": "2026-03-02T10:00:00Z"}
+    # "response_business_hours is null where no calendar applies"
+    for r in small_report(tmp_path / "none", base, [lead]):
+        assert r["handoffs"][0]["routes"]["r"]["response_business_hours"] is None
+        assert r["handoffs"][0]["routes"]["r"]["sla"]["met"] == 1
+    # with a calendar, Monday 09:00 -> 10:00 is one business hour
+    cal = base.replace("funnel a", 'calendar {\n timezone "UTC"\n workdays mon\n'
+                                   " hours 09:00 to 17:00\n}\nfunnel a")
+    for r in small_report(tmp_path / "cal", cal, [lead]):
+        assert r["handoffs"][0]["routes"]["r"]["response_business_hours"] == {
+            "median": 1.0, "p90": 1.0}
+    # "Velocity pairs are neighbouring stages in the funnel": a and c both declare
+    # `entered at`, b between them does not, so there is no pair
+    abc = (ONE.replace("funnel a", "funnel a -> b -> c")
+           + "stage a owned by m {\n require n >= 1\n entered at a_at\n}\n"
+           "stage b owned by m {\n require n >= 2\n}\n"
+           "stage c owned by m {\n require n >= 3\n entered at c_at\n}\n")
+    leads = [{"lead_id": "1", "n": 3, "a_at": "2026-03-01T00:00:00Z",
+              "c_at": "2026-03-02T00:00:00Z"}]
+    for r in small_report(tmp_path / "abc", abc, leads):
+        assert r["velocity"] == []
+
+
+def test_cohort_periods_are_utc(tmp_path):
+    text = (ONE + "stage a owned by m {\n require n >= 1\n entered at a_at\n}\n")
+    instants = ["2027-01-01T00:00:00Z",        # a Friday: ISO 2026-W53
+                "2025-12-29T00:00:00Z",        # a Monday: ISO 2026-W01
+                "2026-12-31T23:59:59-01:00",   # 2027-01-01T00:59:59Z
+                "2026-03-31T23:30:00-02:00",   # 2026-04-01T01:30Z, ISO week 14
+                "2021-01-03T12:00:00Z",        # a Sunday: ISO 2020-W53
+                "2020-12-31T00:00:00",         # no offset: UTC
+                "2026-06-15"]                  # a date: midnight UTC, ISO week 25
+    leads = [{"lead_id": str(i), "n": 1, "a_at": t, "cr": t} for i, t in enumerate(instants)]
+    leads.append({"lead_id": "x", "n": 1})
+    want = {
+        "week": {"2020-W53": 2, "2026-W01": 1, "2026-W14": 1, "2026-W25": 1, "2026-W53": 2,
+                 "(missing)": 1},
+        "month": {"2020-12": 1, "2021-01": 1, "2025-12": 1, "2026-04": 1, "2026-06": 1,
+                  "2027-01": 2, "(missing)": 1},
+        "quarter": {"2020-Q4": 1, "2021-Q1": 1, "2025-Q4": 1, "2026-Q2": 2, "2027-Q1": 2,
+                    "(missing)": 1},
+    }
+    for period, cohorts in want.items():
+        for r in small_report(tmp_path / period, text, leads, "--period", period,
+                              "--cohort", "cr"):
+            assert {k: v["leads"] for k, v in r["cohorts"].items()} == cohorts
+    # --local-tz reads a time without an offset in that zone: 22:00 New York on 31 March
+    # (daylight time, -04:00) is 02:00Z on 1 April
+    leads = [{"lead_id": "1", "n": 1, "a_at": "2026-03-31T22:00:00"}]
+    for r in small_report(tmp_path / "tz", text, leads, "--local-tz", "America/New_York"):
+        assert list(r["cohorts"]) == ["2026-04"]
