@@ -797,3 +797,282 @@ def test_cohort_periods_are_utc(tmp_path):
     leads = [{"lead_id": "1", "n": 1, "a_at": "2026-03-31T22:00:00"}]
     for r in small_report(tmp_path / "tz", text, leads, "--local-tz", "America/New_York"):
         assert list(r["cohorts"]) == ["2026-04"]
+
+
+# ------------------------------------------------------------------ section 9: the command line
+
+CLI_POLICY = """policy p "t"
+id lead_id
+team m "@m"
+team s "@s"
+funnel a -> b
+stage a owned by m {
+ require n >= 10
+}
+stage b owned by s {
+ require ok
+}
+state nur owned by m
+score f owned by m {
+ +10 if ok
+}
+handoff a to s {
+ route "r" otherwise
+ reject to nur with reason why in ["x"]
+}
+"""
+AS_OF = ("--as-of", "2026-01-01T00:00:00Z")
+
+
+def records(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def cli_folder(tmp_path) -> Path:
+    return write(tmp_path, {"pol/p.funnel": CLI_POLICY})
+
+
+def test_exit_statuses(cli_folder):
+    pol = cli_folder / "pol"
+    leads = write(cli_folder, {"v.jsonl": '{"lead_id": "1", "n": 12, "why": "zz"}\n'}) / "v.jsonl"
+    # "Violations in decisions do not change the exit status"
+    res = run("eval", pol, leads, *AS_OF)
+    assert res.exit_code == 0 and "invalid_rejection_reason" in res.stdout
+    # leads refused: 1; a missing file: 2; a folder with no policy files: 2, in every command
+    (cli_folder / "r.jsonl").write_text('{"lead_id": "1", "n": 12}\nnot json\n')
+    assert run("eval", pol, cli_folder / "r.jsonl", *AS_OF).exit_code == 1
+    assert run("eval", pol, cli_folder / "nope.jsonl", *AS_OF).exit_code == 2
+    empty = write(cli_folder / "empty", {"notes.txt": "no policy here"})
+    for command in (["check", empty], ["fmt", empty], ["fmt", "--check", empty], ["test", empty],
+                    ["docs", empty], ["sql", empty], ["eval", empty, leads],
+                    ["explain", empty, f"{leads}:1"], ["report", empty, leads],
+                    ["diff", empty, pol]):
+        assert run(*command).exit_code == 2, command
+    # fmt --check: differences are 1 and change nothing; a formatted policy is 0
+    messy = CLI_POLICY.replace(" require n >= 10", "    require n>=10")
+    write(cli_folder / "messy", {"p.funnel": messy})
+    assert run("fmt", "--check", cli_folder / "messy").exit_code == 1
+    assert (cli_folder / "messy" / "p.funnel").read_text() == messy
+    assert run("fmt", cli_folder / "messy").exit_code == 0
+    assert run("fmt", "--check", cli_folder / "messy").exit_code == 0
+
+
+def test_help_shows_an_example_on_every_sub_command():
+    import click
+
+    names = main.list_commands(click.Context(main))
+    assert len(names) == 10  # the table of section 9
+    for name in names:
+        res = run(name, "--help")
+        assert res.exit_code == 0
+        assert "\n  Examples:\n    funnel " + name in res.output.replace(
+            "Example:\n", "Examples:\n"), name
+
+
+def test_output_format_from_the_extension(cli_folder):
+    leads = write(cli_folder, {"l.jsonl": '{"lead_id": "1", "n": 12, "ok": true}\n'}) / "l.jsonl"
+    # "-o FILE picks it from the extension unless --format says otherwise"
+    for name, fmt, start in (("x.csv", None, b"line,lead,policy_name,"),
+                             ("X.CSV", None, b"line,lead,policy_name,"),
+                             ("x.csv", "jsonl", b'{"lead": "1", '),
+                             ("x.json", None, b'[\n{"lead": "1", '),
+                             ("x.jsonl", None, b'{"lead": "1", '),
+                             ("x.parquet", None, b"PAR1")):
+        out = cli_folder / "out" / name
+        out.parent.mkdir(exist_ok=True)
+        res = run("eval", cli_folder / "pol", leads, *AS_OF, "-o", out,
+                  *(["--format", fmt] if fmt else []))
+        assert res.exit_code == 0
+        assert out.read_bytes().startswith(start), (name, fmt)
+        out.unlink()
+
+
+def test_lead_input_formats(cli_folder):
+    pol = cli_folder / "pol"
+    want = ("1", "b", 10)  # n 12 passes a, ok passes b, f = 10
+
+    def first(res) -> tuple:
+        assert res.exit_code == 0, res.output
+        d = records(res.stdout)[0]
+        return d["lead"], d["stage"], d["scores"]["f"]
+
+    jsonl = '{"lead_id": "1", "n": 12, "ok": true}\n'
+    # "- or none: standard input, --input-format to say which, JSONL by default"
+    assert first(CliRunner().invoke(main, ["eval", str(pol), "-", *AS_OF], input=jsonl)) == want
+    assert first(CliRunner().invoke(main, ["eval", str(pol), *AS_OF], input=jsonl)) == want
+    assert first(CliRunner().invoke(
+        main, ["eval", str(pol), "-", *AS_OF, "--input-format", "csv"],
+        input="lead_id,n,ok\n1,12,yes\n")) == want
+    files = {
+        "a.json": '[{"lead_id": "1", "n": 12, "ok": true}]',
+        "semi.csv": "lead_id;n;ok\n1;12;YES\n",
+        "tab.csv": "lead_id\tn\tok\n1\t12\tTrue\n",
+        "bom8.csv": "\ufefflead_id,n,ok\n1,12,1\n".encode(),
+        "bom16le.csv": "\ufefflead_id,n,ok\n1,12,yEs\n".encode("utf-16-le"),
+        "bom16be.csv": "\ufefflead_id,n,ok\n1,12,TRUE\n".encode("utf-16-be"),
+        "upper.CSV": "lead_id,n,ok\n1,12,true\n",
+    }
+    write(cli_folder, files)
+    for name in files:
+        res = run("eval", pol, cli_folder / name, *AS_OF)
+        assert first(res) == want, name
+        said = {"semi.csv": "semicolon", "tab.csv": "tab"}.get(name)
+        assert (said in res.stderr) if said else "separated" not in res.stderr
+    # booleans "true/false/yes/no/1/0 in any case"; anything else refuses the lead
+    cells = ["true", "FALSE", "Yes", "NO", "1", "0", "yEs", "y", "2", "on"]
+    write(cli_folder, {"b.csv": "lead_id,n,ok\n" + "".join(f"{i},12,{c}\n"
+                                                           for i, c in enumerate(cells))})
+    res = run("eval", pol, cli_folder / "b.csv", *AS_OF)
+    got = [r["scores"]["f"] if "scores" in r else "refused" for r in records(res.stdout)]
+    assert got == [10, 0, 10, 0, 10, 0, 10, "refused", "refused", "refused"]
+    # "a.b headers nest"; "an empty cell is missing"
+    nested = write(cli_folder / "nested", {"p.funnel": (
+        'policy p "t"\nid lead_id\nteam m "@m"\nfunnel a\nstage a owned by m {\n'
+        ' require c.size >= 10 and c.hq.cc == "US"\n}\n')})
+    write(cli_folder, {"n.csv": "lead_id,c.size,c.hq.cc\n1,12,US\n2,12,\n"})
+    res = run("eval", nested, cli_folder / "n.csv", *AS_OF)
+    assert [(r["lead"], r["stage"]) for r in records(res.stdout)] == [("1", "a"), ("2", None)]
+
+
+def test_explain_picks_a_lead(cli_folder):
+    pol = cli_folder / "pol"
+    write(cli_folder, {
+        "l.jsonl": '{"lead_id": "A", "n": 12}\n{"lead_id": "B", "n": 1}\n',
+        "l.csv": "lead_id,n\nC,12\nD,1\n",
+        "l.json": '[\n{"lead_id": "E", "n": 12},\n{"lead_id": "F", "n": 1}\n]',
+    })
+    # FILE:N is "the record at line N": in CSV the header is line 1, in a JSON array the
+    # index (section 5)
+    for lead, name in ((f"{cli_folder}/l.jsonl:2", "B"), (f"{cli_folder}/l.csv:2", "C"),
+                       (f"{cli_folder}/l.json:2", "F")):
+        res = run("explain", pol, lead, *AS_OF)
+        assert res.exit_code == 0 and res.output.startswith(f"Lead {name} · policy p"), lead
+    res = run("explain", pol, cli_folder / "l.csv", "--id", "D", *AS_OF)
+    assert res.exit_code == 0 and res.output.startswith("Lead D · policy p")
+    assert run("explain", pol, cli_folder / "l.jsonl", "--id", "Z", *AS_OF).exit_code == 2
+
+
+DIFF_POLICY = """policy p "t"
+id lead_id
+team m "@m"
+team s "@s"
+team o "@o"
+calendar {
+ timezone "UTC"
+ workdays mon tue wed thu fri
+ hours 09:00 to 17:00
+}
+funnel a -> b -> c
+define big = n >= 100
+define huge = big and n >= 1000
+stage a owned by m {
+ require n >= 1
+}
+stage b owned by s {
+ require n >= 10
+}
+stage c owned by o {
+ require n >= 20
+}
+state nur owned by m
+score f owned by m, s {
+ +10 if huge
+}
+handoff a to s {
+ route "a1" if n >= 50
+ route "a2" otherwise
+ sla 4 business hours from t until u
+}
+handoff b to o {
+ route "b1" otherwise
+}
+recycle b to nur if stale "stale"
+"""
+
+
+@pytest.fixture
+def diff_repo(tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    repo = write(tmp_path / "repo", {"rules/p.funnel": DIFF_POLICY})
+    for args in (["init", "-q", "-b", "main"], ["config", "user.name", "t"],
+                 ["config", "user.email", "t@t.invalid"], ["config", "commit.gpgsign", "false"],
+                 ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    monkeypatch.chdir(repo)
+    return repo
+
+
+# (edit, the changed declaration, its owners) by section 2's ownership rules
+OWNERS = [
+    ("define big = n >= 100", "define big = n >= 200", "define big", ["m", "s"]),  # via score f
+    (" hours 09:00 to 17:00", " hours 09:00 to 18:00", "calendar", ["m", "s"]),  # handoff a's
+    ('"stale"\n', '"stalled"\n', "recycle b to nur", ["m", "s"]),
+    ('route "a1" if n >= 50', 'route "a1" if n >= 30', "handoff a", ["m", "s"]),
+    ('team o "@o"', 'team o "@o2"', "team o", ["m", "o", "s"]),
+]
+
+
+def test_diff_owners_and_approvals(diff_repo):
+    for old, new, label, owners in OWNERS:
+        (diff_repo / "rules/p.funnel").write_text(DIFF_POLICY.replace(old, new))
+        # HEAD defaults to the working tree
+        res = run("diff", "HEAD", "--format", "json")
+        assert res.exit_code == 0, res.output
+        out = json.loads(res.stdout)
+        assert [sorted(c["owners"]) for c in out["changes"]] == [owners], label
+        assert sorted(a["team"] for a in out["approvals"]) == owners
+        assert all(a["for"] == [label] for a in out["approvals"])
+        assert run("diff", "HEAD", "--fail-on-change").exit_code == 1
+    # a layout-only change is no change of meaning
+    (diff_repo / "rules/p.funnel").write_text(DIFF_POLICY.replace(" require n >= 10",
+                                                                  "   require n>=10  # c"))
+    assert run("diff", "HEAD", "--fail-on-change").exit_code == 0
+
+
+def test_diff_impact_covers_every_handoff(diff_repo):
+    # route a2 -> a1 at handoff a, for a lead whose deepest handoff is b: "route, SLA-status
+    # and escalation changes for every handoff (not only the deepest)"
+    (diff_repo / "rules/p.funnel").write_text(DIFF_POLICY.replace('if n >= 50', 'if n >= 30'))
+    write(diff_repo, {"l.jsonl": '{"lead_id": "1", "n": 40}\n{"lead_id": "2", "n": 60}\n'
+                                 '{"lead_id": "3", "n": 5}\n'})
+    res = run("diff", "HEAD", "--leads", "l.jsonl", *AS_OF)
+    assert res.exit_code == 0
+    assert "handoff  what   from  to  leads\n  a        route  a2    a1      1\n" in res.output
+    assert "handoff a: route a2 -> a1: 1\n" in res.output
+
+
+def test_diff_markdown_when_head_does_not_load(diff_repo):
+    (diff_repo / "rules/p.funnel").write_text(DIFF_POLICY.replace("require n >= 10",
+                                                                  "require nn >="))
+    res = run("diff", "HEAD", "--format", "markdown")
+    assert res.exit_code == 1
+    assert res.stdout.startswith("### Policy change: `working tree` does not load")
+    assert "error[E100]" in res.stdout
+
+
+def test_test_k_and_what_no_example_exercised(tmp_path):
+    write(tmp_path, {"p.funnel": CLI_POLICY + 'example "a lead" {\n at "2026-01-01T00:00:00Z"\n'
+                     ' lead {"n": 12, "ok": true}\n expect stage b\n}\n'
+                     'example "nothing" {\n at "2026-01-01T00:00:00Z"\n lead {"n": 1}\n'
+                     " expect stage none\n}\n"})
+    res = run("test", tmp_path, "-k", "LEAD", "--format", "json")
+    assert res.exit_code == 0
+    out = json.loads(res.stdout)
+    assert [e["name"] for e in out["examples"]] == ["a lead"] and out["passed"] == 1
+    # the rejection was never exercised: "reports which rules no example exercised"
+    assert {(m["kind"], m["rule"]) for m in out["coverage"]["missed"]} == {
+        ("reject", "reject to nur")}
+    assert run("test", tmp_path, "-k", "zzz").exit_code == 2
+
+
+def test_init_checks_and_tests_clean(tmp_path):
+    assert run("init", tmp_path / "new").exit_code == 0
+    rules = tmp_path / "new" / "rules"
+    assert run("check", rules, "--strict").exit_code == 0
+    assert run("test", rules).exit_code == 0
+    assert run("fmt", "--check", rules).exit_code == 0
