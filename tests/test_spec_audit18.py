@@ -188,6 +188,17 @@ CHECKS = [
     ("W203 decay only shrinks", {"p.funnel": HEAD + A + SCORE
                                  % " +10 if x\n decay half-life 1 days since t"
                                  + ROUTES % ' route "r" if f == 5\n route "o" otherwise'}, []),
+    ("W203 no whole number", {"p.funnel": HEAD + A + SCORE % " +1 per w up to 100"
+                              + SCORE.replace("score f", "score g") % " +1 if f == 59.5"},
+     ["W203"]),
+    # each comparison can hold, the two together cannot: the route (W202) or gate (W204)
+    # is what can never apply (docs/diagnostics.md, W203)
+    ("W202 between two whole numbers", {"p.funnel": HEAD + A + SCORE % " +1 per w up to 100"
+                                        + ROUTES % ' route "r" if f > 59 and f < 60\n'
+                                                   ' route "o" otherwise'}, ["W202"]),
+    ("W204 between two whole numbers", {"p.funnel": HEAD + "funnel a\nstage a owned by m {\n"
+                                        " require f > 59 and f < 60\n}\n"
+                                        + SCORE % " +1 per w up to 100"}, ["W204"]),
     # W204: "a gate that can never pass (fit >= 40 and fit < 30 in one stage)"
     ("W204 two requires", {"p.funnel": HEAD + "funnel a\nstage a owned by m {\n require n >= 40\n"
                            " require n < 30\n}\n"}, ["W204"]),
@@ -1076,3 +1087,21 @@ def test_init_checks_and_tests_clean(tmp_path):
     assert run("check", rules, "--strict").exit_code == 0
     assert run("test", rules).exit_code == 0
     assert run("fmt", "--check", rules).exit_code == 0
+
+
+def test_off_list_is_exact(tmp_path):
+    # section 4: "A reason that is not in the list still rejects, and adds the violation
+    # invalid_rejection_reason"; `in` compares strings exactly (section 3), so "Bad" is off
+    # a list that holds "bad"; a reason that is not a string is its JSON text
+    text = (ONE.replace("funnel a", 'team s "@s"\nstate nur owned by m\nfunnel a')
+            + "stage a owned by m {\n require n >= 1\n}\n"
+            'handoff a to s {\n route "r" otherwise\n'
+            ' reject to nur with reason why in ["bad"]\n}\n')
+    whys = ["bad", "Bad", "BAD", 5, True, ""]
+    leads = [{"lead_id": str(i), "n": 1, "why": w} for i, w in enumerate(whys)]
+    for r in small_report(tmp_path, text, leads):
+        assert r["handoffs"][0]["rejections"] == {
+            "count": 6, "rate": 1.0,
+            "reasons": {"": 1, "5": 1, "BAD": 1, "Bad": 1, "bad": 1, "true": 1},
+            "off_list": {"": 1, "5": 1, "BAD": 1, "Bad": 1, "true": 1}}
+        assert r["states"]["nur"]["count"] == 6
