@@ -1105,3 +1105,15 @@ def test_off_list_is_exact(tmp_path):
             "reasons": {"": 1, "5": 1, "BAD": 1, "Bad": 1, "bad": 1, "true": 1},
             "off_list": {"": 1, "5": 1, "BAD": 1, "Bad": 1, "true": 1}}
         assert r["states"]["nur"]["count"] == 6
+
+
+def test_a_policy_file_that_is_not_utf8_names_its_line(tmp_path):
+    # section 1: a policy's files are UTF-8; bad input gets a message that names the file
+    # and the line (as a `lines` list that is not UTF-8 does: "byte 11, line 2")
+    text = (HEAD + A).encode() + b"# caf\xe9\n"
+    write(tmp_path, {"p.funnel": text})
+    res = run("check", tmp_path)
+    assert res.exit_code == 2
+    at = text.index(b"\xe9")
+    assert res.output.strip().endswith(
+        f"p.funnel: not UTF-8 text (byte {at}, line 8); is it a policy file?")

@@ -61,9 +61,9 @@ def read_text(path: Path) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{display_path(path)}: not UTF-8 text (byte {exc.start}); is it a policy file?"
-        ) from None
+        line = data.count(b"\n", 0, exc.start) + 1  # as a `lines` list says it
+        raise InputError(f"{display_path(path)}: not UTF-8 text (byte {exc.start}, line {line});"
+                         " is it a policy file?") from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
