@@ -123,6 +123,22 @@ def rate(count: int, result: dict) -> dict:
     return result
 
 
+def _keep_skipped(out: dict, target: Path, section: str) -> None:
+    """A run that skips a part (``--skip-jsonl``, ``--skip-10x``, no ``--huge``) keeps
+    that part's figures from the section already saved, and names them in
+    ``kept_from_earlier_run``: a 100M-only run must not wipe the 1M and 10M figures."""
+    try:
+        earlier = json.loads(target.read_text()).get(section) or {}
+    except (OSError, ValueError):
+        return
+    kept = [key for key in ("jsonl_to_jsonl", "parquet_10x", "parquet_100x")
+            if key not in out and key in earlier]
+    for key in kept:
+        out[key] = earlier[key]
+    if kept:
+        out["kept_from_earlier_run"] = kept
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--leads", type=int, default=1_000_000)
@@ -203,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     target = ROOT / "bench" / ("out/results.json" if args.quick else "results.json")
     # A run with Spark keeps its own section: it is measured at another time (Spark
     # takes minutes) and must not replace the figures of the last DuckDB run.
-    results.save_section("warehouse_spark" if args.spark else "warehouse", out, target)
+    section = "warehouse_spark" if args.spark else "warehouse"
+    if not args.spark:
+        _keep_skipped(out, target, section)
+    results.save_section(section, out, target)
     print(f"saved to {target.relative_to(ROOT)}")
     return 0
 
