@@ -34,7 +34,7 @@ from policy.model.calendar import WorkCalendar
 from policy.model.loader import load_model
 from policy.model.namespace import build_model
 from policy.syntax import nodes as n
-from policy.syntax.formatter import format_expr
+from policy.syntax.canonical import expr_text
 from policy.syntax.parser import parse
 
 INFO = PolicyInfo("t", "1", "sha256:3f2a9c1d" + "0" * 56)
@@ -360,7 +360,7 @@ def test_hostile_strings_come_back_unchanged_in_decisions():
     blocked = engine.run({"eval": "X" + h[3].upper()}, (), AS_OF)
     exclude = model.stages["a"].items[1]
     assert blocked.reached is None
-    assert blocked.next.unmet == (h[2], f"not ({format_expr(exclude.condition)})")
+    assert blocked.next.unmet == (h[2], f"not ({expr_text(exclude.condition)})")
 
 
 def test_unusual_field_keys_become_numbered_locals():

@@ -22,12 +22,11 @@ from policy.model.loader import load_model
 from policy.model.namespace import build_model
 from policy.syntax import formatter as fmt_mod
 from policy.syntax import nodes as n
+from policy.syntax.canonical import expr_text, number_text
 from policy.syntax.formatter import (
     WIDTH,
     all_comments,
-    canonical_number,
     canonical_policy_text,
-    format_expr,
     format_line,
     format_module,
     format_source,
@@ -127,33 +126,33 @@ def test_golden(path: Path):
 )
 def test_format_expr_table(source: str, canonical: str):
     expr = value_of(source)
-    assert format_expr(expr) == canonical
+    assert expr_text(expr) == canonical
     assert value_of(canonical) == expr
 
 
 def test_format_expr_on_built_trees_keeps_needed_parentheses():
     a, b, c = (n.Ref((x,)) for x in "abc")
     sub = n.BinOp.SUB
-    assert format_expr(n.Binary(sub, a, n.Binary(sub, b, c))) == "a - (b - c)"
-    assert format_expr(n.Binary(sub, n.Binary(sub, a, b), c)) == "a - b - c"
-    assert format_expr(n.Not(n.Binary(n.BinOp.LT, a, b))) == "not a < b"
-    assert format_expr(n.Binary(n.BinOp.LT, n.Not(a), b)) == "(not a) < b"
-    assert format_expr(n.Neg(n.Neg(n.Number(5)))) == "--5"
-    assert format_expr(n.Presence(n.Neg(a), False)) == "-a is missing"
+    assert expr_text(n.Binary(sub, a, n.Binary(sub, b, c))) == "a - (b - c)"
+    assert expr_text(n.Binary(sub, n.Binary(sub, a, b), c)) == "a - b - c"
+    assert expr_text(n.Not(n.Binary(n.BinOp.LT, a, b))) == "not a < b"
+    assert expr_text(n.Binary(n.BinOp.LT, n.Not(a), b)) == "(not a) < b"
+    assert expr_text(n.Neg(n.Neg(n.Number(5)))) == "--5"
+    assert expr_text(n.Presence(n.Neg(a), False)) == "-a is missing"
 
 
 def test_numbers_keep_their_spelling_only_when_it_matches():
-    assert format_expr(n.Number(50_000_000, text="50_000_000")) == "50_000_000"
-    assert format_expr(n.Number(7, text="5")) == "7"  # a stale spelling is ignored
-    assert format_expr(n.Number(1.5, text="1_5")) == "1.5"  # wrong type of number
-    assert canonical_number(1e16) == "10000000000000000.0"
-    assert canonical_number(5e-07) == "0.0000005"
-    assert canonical_number(2.0) == "2.0"
-    assert canonical_number(12) == "12"
-    assert value_of(canonical_number(1e16)) == n.Number(1e16)
+    assert expr_text(n.Number(50_000_000, text="50_000_000")) == "50_000_000"
+    assert expr_text(n.Number(7, text="5")) == "7"  # a stale spelling is ignored
+    assert expr_text(n.Number(1.5, text="1_5")) == "1.5"  # wrong type of number
+    assert number_text(1e16) == "10000000000000000.0"
+    assert number_text(5e-07) == "0.0000005"
+    assert number_text(2.0) == "2.0"
+    assert number_text(12) == "12"
+    assert value_of(number_text(1e16)) == n.Number(1e16)
     # An infinity prints as digits, but no policy text holds one: a number past a
     # double's range is E100 (tests/test_attack.py), so the round trip stops there.
-    text = f"define x = {canonical_number(float('inf'))}\n"
+    text = f"define x = {number_text(float('inf'))}\n"
     assert [d.code for d in parse(text, "t.funnel").diagnostics] == ["E100"]
 
 
@@ -396,7 +395,7 @@ def test_blank_lines_anywhere_change_nothing_but_layout(m: n.Module, data):
 @PROPS
 @given(exprs)
 def test_format_expr_round_trip(e: n.Expr):
-    text = format_expr(e)
+    text = expr_text(e)
     assert "\n" not in text
     assert value_of(text) == e
 

@@ -16,8 +16,8 @@ from funnel_cli.main import main
 from policy.model.namespace import children, stmt_exprs, walk_expr
 from policy.model.schema import format_path
 from policy.syntax import nodes as n
+from policy.syntax.canonical import path_text as fmt_path
 from policy.syntax.formatter import format_source
-from policy.syntax.layout import format_path as fmt_path
 from policy.syntax.parser import parse
 
 HEADER = 'policy p "P"\nversion "1"\nid lead_id\nteam m "@m"\nfunnel a -> b\n'

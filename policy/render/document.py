@@ -14,11 +14,7 @@ from policy.model.namespace import PolicyModel
 from policy.model.ownership import Ownership, counts_on, declaration_label
 from policy.render.words import days_words, number_words, plain, points_words
 from policy.syntax import nodes as n
-from policy.syntax.formatter import (
-    format_duration,
-    format_path,
-    policy_digest,
-)
+from policy.syntax.canonical import duration_text, path_text, policy_digest
 
 # --------------------------------------------------------------------------- the document
 
@@ -213,7 +209,7 @@ def _funnel_section(model: PolicyModel, own) -> list[Block]:
 def _sla_words(h: n.Handoff) -> str:
     """``SLA 2 business hours`` for a handoff's arrow; empty without an SLA."""
     sla = next((i for i in h.items if isinstance(i, n.Sla)), None)
-    return "" if sla is None else f"SLA {format_duration(sla.duration)}"
+    return "" if sla is None else f"SLA {duration_text(sla.duration)}"
 
 
 def _diagram(model: PolicyModel) -> Diagram:
@@ -326,7 +322,7 @@ def _stages_section(model: PolicyModel, own) -> list[Block]:
         if entered is not None:
             out.append(Para(B("Entry time: ") + T("the CRM records when a lead entered this "
                                                   "stage in ")
-                            + C(format_path(entered.field.path))
+                            + C(path_text(entered.field.path))
                             + T(" (for the funnel report's velocity and cohorts; it changes "
                                 "no decision).")))
     return out
@@ -354,8 +350,8 @@ def _scores_section(model: PolicyModel, own) -> list[Block]:
                 notes.append(T(f"The total is kept between {number_words(item.low)} and "
                                f"{number_words(item.high)}."))
             elif isinstance(item, n.Decay):
-                notes.append(T(f"It halves every {format_duration(item.half_life)} since ")
-                             + C(format_path(item.since.path))
+                notes.append(T(f"It halves every {duration_text(item.half_life)} since ")
+                             + C(path_text(item.since.path))
                              + T(" (no decay when that timestamp is missing)."))
         if rows:
             out.append(Table(("rule", "points"), tuple(rows), ("l", "r")))
@@ -393,21 +389,21 @@ def _handoffs_section(model: PolicyModel, own) -> list[Block]:
         sla = next((i for i in h.items if isinstance(i, n.Sla)), None)
         for item in h.items:
             if isinstance(item, n.Sla):
-                stops = join((C(format_path(s.path)) for s in item.stops), T(" or "))
-                text = (B("SLA: ") + T(f"within {format_duration(item.duration)} from ")
-                        + C(format_path(item.start.path)) + T(" until ") + stops)
+                stops = join((C(path_text(s.path)) for s in item.stops), T(" or "))
+                text = (B("SLA: ") + T(f"within {duration_text(item.duration)} from ")
+                        + C(path_text(item.start.path)) + T(" until ") + stops)
                 if item.duration.unit.is_business:
                     text += _counted_words(model, h, counted)
                 bullets.append(text + T("."))
             elif isinstance(item, n.Escalate):
-                start = (C(format_path(sla.start.path)) if sla is not None else T("the start"))
-                bullets.append(B("Escalation: ") + T(f"after {format_duration(item.after)} from ")
+                start = (C(path_text(sla.start.path)) if sla is not None else T("the start"))
+                bullets.append(B("Escalation: ") + T(f"after {duration_text(item.after)} from ")
                                + start + T(" with the clock still running, to ")
                                + C(item.target) + T("."))
             elif isinstance(item, n.Reject):
                 bullets.append(B("Rejection: ") + T(f"{h.team.name} rejects a lead by recording "
                                                     "a reason in ")
-                               + C(format_path(item.field.path)) + T("; the lead goes to ")
+                               + C(path_text(item.field.path)) + T("; the lead goes to ")
                                + C(item.state.name) + T(". Agreed reasons: ")
                                + _reasons(model, item.reasons)
                                + T(". Any other reason still rejects, and is reported as a "

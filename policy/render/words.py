@@ -8,11 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from policy.syntax import nodes as n
-from policy.syntax.formatter import (
-    canonical_number,
-    format_path,
-    quote,
-)
+from policy.syntax.canonical import number_text, path_text, quote
 
 # --------------------------------------------------------------------------- plain words
 
@@ -50,7 +46,7 @@ def number_words(value: int | float) -> str:
     """A number for people: ``250,000,000``, ``0.5``."""
     if isinstance(value, int):
         return f"{value:,}"
-    text = canonical_number(value)
+    text = number_text(value)
     whole, _, frac = text.partition(".")
     return f"{int(whole):,}.{frac}" if whole.isdigit() else text
 
@@ -72,7 +68,7 @@ def plain(expr: n.Expr, floor: int = 0) -> str:
     if isinstance(expr, n.ListExpr):
         return "[" + ", ".join(plain(i) for i in expr.items) + "]"
     if isinstance(expr, n.Ref):
-        return format_path(expr.path)
+        return path_text(expr.path)
     if isinstance(expr, n.Call):
         args = ", ".join(plain(a, n.PRECEDENCE["primary"]) for a in expr.args)
         text = _CALLS.get(expr.func, expr.func + " of {}").format(args)

@@ -297,7 +297,7 @@ def _line_of(at: str) -> tuple[str, int] | None:
 
 def coverage(model, decisions: list[Decision]) -> list[CoverageItem]:
     """Which rules the traced decisions exercised (see the module docstring)."""
-    from policy.syntax.formatter import format_expr
+    from policy.syntax.canonical import expr_text
 
     fired: set[tuple[str, int]] = set()
     for d in decisions:
@@ -318,11 +318,11 @@ def coverage(model, decisions: list[Decision]) -> list[CoverageItem]:
     for score in model.scores.values():
         for it in score.items:
             if isinstance(it, n.PointsIf):
-                text = f"{_points(it.points)} if {format_expr(it.condition)}"
+                text = f"{_points(it.points)} if {expr_text(it.condition)}"
                 add("score rule", f"score {score.name.name}", text, it,
                     (it.span.file, it.span.line) in fired)
             elif isinstance(it, n.PointsPer):
-                text = f"{_points(it.points)} per {format_expr(it.count)}"
+                text = f"{_points(it.points)} per {expr_text(it.count)}"
                 add("score rule", f"score {score.name.name}", text, it,
                     (it.span.file, it.span.line) in fired)
     for stage in model.funnel_stages():
@@ -330,7 +330,7 @@ def coverage(model, decisions: list[Decision]) -> list[CoverageItem]:
             if isinstance(it, n.EnteredAt):
                 continue  # record-keeping: no decision reads it, so nothing to exercise
             kind = {n.Require: "require", n.Exclude: "exclude", n.KeepWhen: "keep when"}[type(it)]
-            add(kind, f"stage {stage.name.name}", f"{kind} {format_expr(it.condition)}", it,
+            add(kind, f"stage {stage.name.name}", f"{kind} {expr_text(it.condition)}", it,
                 (it.span.file, it.span.line) in fired)
     for h in model.handoffs:
         for it in h.items:

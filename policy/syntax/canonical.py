@@ -15,9 +15,11 @@ on one line each, by rules of their own:
 * an exclude's ``unmet`` text is ``not X`` for a single name, path or call, else
   ``not (…)`` (:func:`unmet_text`).
 
-Nothing here reads ``policy.syntax.formatter``'s layout code; the two agree on the
-spelling of every construct because both print the one grammar (a test keeps them
-in step where ``fmt`` prints one line).
+Nothing here reads ``policy.syntax.formatter``'s layout code, so a change of how ``fmt``
+breaks or packs lines cannot move a digest. ``fmt`` prints its atoms and one-line
+expressions with this module's functions (:func:`quote`, :func:`path_text`,
+:func:`number_text`, :func:`duration_text`, :func:`signed_text`, :func:`expr_at`), so the
+two cannot spell a construct two ways.
 """
 
 from __future__ import annotations
@@ -39,11 +41,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "digest_text",
+    "duration_text",
+    "expr_at",
     "expr_text",
+    "key_text",
     "lines_entries",
     "number_text",
+    "operand_floors",
+    "path_text",
     "policy_digest",
+    "precedence",
+    "quote",
     "rule_text",
+    "signed_text",
     "stmt_text",
     "unmet_text",
 ]
@@ -73,14 +83,15 @@ def quote(text: str) -> str:
     return out
 
 
-def _key(key: str, first: bool) -> str:
-    # one rule with fmt (nodes.plain_key), so a canonical text always parses back
+def key_text(key: str, first: bool = True) -> str:
+    """One key of a field path: bare when it is a plain name (``nodes.plain_key``, the
+    parser's own rule, so a printed text always parses back), else in backticks."""
     return key if n.plain_key(key, first) else f"`{key}`"
 
 
 def path_text(path: Sequence[str]) -> str:
     """A field path: ``company.employees``, ``x.`annual revenue```."""
-    return ".".join(_key(k, i == 0) for i, k in enumerate(path))
+    return ".".join(key_text(k, i == 0) for i, k in enumerate(path))
 
 
 def number_text(value: int | float) -> str:
@@ -126,7 +137,8 @@ def _is_spelling(text: str, value: int | float) -> bool:
     return type(parsed) is type(value) and parsed == value
 
 
-def _signed(value: int | float, *, plus: bool, spelled: bool = True) -> str:
+def signed_text(value: int | float, *, plus: bool, spelled: bool = True) -> str:
+    """A signed number (points, range bounds, expected scores): ``+30``, ``-40``, ``0``."""
     sign = "-" if value < 0 else ("+" if plus else "")
     return sign + _by_value(abs(value), spelled)
 
@@ -162,7 +174,8 @@ def operand_floors(op: n.BinOp) -> tuple[int, int]:
     return _SUM, _SUM  # comparisons and tests do not chain: both operands are sums
 
 
-def _expr(e: n.Expr, floor: int, sp: bool) -> str:
+def expr_at(e: n.Expr, floor: int, sp: bool) -> str:
+    """``e`` on one line, in parentheses when it binds less tightly than ``floor``."""
     text = _bare(e, sp)
     return f"({text})" if precedence(e) < floor else text
 
@@ -170,13 +183,13 @@ def _expr(e: n.Expr, floor: int, sp: bool) -> str:
 def _bare(e: n.Expr, sp: bool) -> str:
     if isinstance(e, n.Binary):
         lf, rf = operand_floors(e.op)
-        return f"{_expr(e.left, lf, sp)} {e.op.value} {_expr(e.right, rf, sp)}"
+        return f"{expr_at(e.left, lf, sp)} {e.op.value} {expr_at(e.right, rf, sp)}"
     if isinstance(e, n.Not):
-        return "not " + _expr(e.operand, _NOT, sp)
+        return "not " + expr_at(e.operand, _NOT, sp)
     if isinstance(e, n.Presence):
-        return f"{_expr(e.operand, _SUM, sp)} is {'present' if e.present else 'missing'}"
+        return f"{expr_at(e.operand, _SUM, sp)} is {'present' if e.present else 'missing'}"
     if isinstance(e, n.Neg):
-        return "-" + _expr(e.operand, _UNARY, sp)
+        return "-" + expr_at(e.operand, _UNARY, sp)
     if isinstance(e, n.Number):
         return _spelled(e.value, e.text, sp)
     if isinstance(e, n.String):
@@ -186,18 +199,18 @@ def _bare(e: n.Expr, sp: bool) -> str:
     if isinstance(e, n.Null):
         return "null"
     if isinstance(e, n.ListExpr):
-        return "[" + ", ".join(_expr(i, 0, sp) for i in e.items) + "]"
+        return "[" + ", ".join(expr_at(i, 0, sp) for i in e.items) + "]"
     if isinstance(e, n.Ref):
         return path_text(e.path)
     if isinstance(e, n.Call):
-        return f"{e.func}(" + ", ".join(_expr(a, 0, sp) for a in e.args) + ")"
+        return f"{e.func}(" + ", ".join(expr_at(a, 0, sp) for a in e.args) + ")"
     raise TypeError(f"not an expression node: {type(e).__name__}")
 
 
 def expr_text(expr: n.Expr, *, spelled: bool = True) -> str:
     """One expression on one line, the fewest parentheses that parse back to the same
     tree; numbers as the author spelled them, or by value with ``spelled=False``."""
-    return _expr(expr, 0, spelled)
+    return expr_at(expr, 0, spelled)
 
 
 # --------------------------------------------------------------------------- statements
@@ -229,14 +242,14 @@ def _header(s: n.Stmt) -> str:
 def stmt_text(s: n.Stmt, *, spelled: bool = True) -> str:
     """A statement that is not a block, on one line, without comments."""
     sp = spelled
-    e = lambda x, floor=0: _expr(x, floor, sp)  # noqa: E731
+    e = lambda x, floor=0: expr_at(x, floor, sp)  # noqa: E731
     dur = lambda d: duration_text(d, spelled=sp)  # noqa: E731
     if isinstance(s, n.Define):
         if s.lines is not None:  # the entries are hashed on their own (policy_digest)
             return f"define {s.name.name}{_desc(s.description)} = lines {quote(s.lines.path)}"
         return f"define {s.name.name}{_desc(s.description)} = {e(s.value)}"
     if isinstance(s, n.PointsIf):
-        return f"{_signed(s.points, plus=True, spelled=sp)} if {e(s.condition)}"
+        return f"{signed_text(s.points, plus=True, spelled=sp)} if {e(s.condition)}"
     if isinstance(s, (n.Require, n.Exclude)):
         word = "require" if isinstance(s, n.Require) else "exclude"
         return f"{word} {e(s.condition)}{_desc(s.reason)}"
@@ -275,11 +288,11 @@ def stmt_text(s: n.Stmt, *, spelled: bool = True) -> str:
     if isinstance(s, n.Funnel):
         return "funnel " + _names(s.stages, " -> ")
     if isinstance(s, n.PointsPer):
-        text = f"{_signed(s.points, plus=True, spelled=sp)} per {e(s.count, _SUM)}"
+        text = f"{signed_text(s.points, plus=True, spelled=sp)} per {e(s.count, _SUM)}"
         return text if s.cap is None else text + f" up to {_by_value(s.cap, sp)}"
     if isinstance(s, n.Range):
-        return (f"range {_signed(s.low, plus=False, spelled=sp)} to "
-                f"{_signed(s.high, plus=False, spelled=sp)}")
+        return (f"range {signed_text(s.low, plus=False, spelled=sp)} to "
+                f"{signed_text(s.high, plus=False, spelled=sp)}")
     if isinstance(s, n.Decay):
         return f"decay half-life {dur(s.half_life)} since {path_text(s.since.path)}"
     if isinstance(s, n.State):

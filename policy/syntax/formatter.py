@@ -30,25 +30,19 @@ from typing import TYPE_CHECKING
 import attrs
 
 from policy.syntax import nodes as n
-from policy.syntax.canonical import digest_text, policy_digest
-from policy.syntax.canonical import lines_entries as canonical_lines_entries
-from policy.syntax.diagnostics import Diagnostic, error
-from policy.syntax.layout import (
-    INDENT,
-    SHORT_ITEM,
-    WIDTH,
-    canonical_number,
+from policy.syntax.canonical import (
+    digest_text,
+    duration_text,
     expr_at,
-    format_duration,
-    format_expr,
-    format_key,
-    format_path,
-    format_unmet,
-    json_lines,
-    lay_expr,
+    number_text,
+    path_text,
+    policy_digest,
     quote,
     signed_text,
 )
+from policy.syntax.canonical import lines_entries as canonical_lines_entries
+from policy.syntax.diagnostics import Diagnostic, error
+from policy.syntax.layout import INDENT, SHORT_ITEM, WIDTH, json_lines, lay_expr
 from policy.syntax.parser import parse
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -237,7 +231,7 @@ class _Printer:
     def _line(self, s: n.Stmt, ind: str) -> list[str]:
         sp = self.sp
         e = lambda x, floor=0: expr_at(x, floor, sp)  # noqa: E731
-        dur = lambda d: format_duration(d, spelled=sp)  # noqa: E731
+        dur = lambda d: duration_text(d, spelled=sp)  # noqa: E731
         if isinstance(s, n.Define):
             return self._define(s, ind)
         if isinstance(s, n.PointsIf):
@@ -264,7 +258,7 @@ class _Printer:
         elif isinstance(s, n.SchemaRef):
             text = f"schema {quote(s.path)}"
         elif isinstance(s, n.IdField):
-            text = f"id {format_path(s.field.path)}"
+            text = f"id {path_text(s.field.path)}"
         elif isinstance(s, n.Team):
             text = f"team {s.name.name} {quote(s.handle)}"
         elif isinstance(s, n.Timezone):
@@ -280,24 +274,24 @@ class _Printer:
         elif isinstance(s, n.PointsPer):
             text = f"{signed_text(s.points, plus=True)} per {e(s.count, _SUM)}"
             if s.cap is not None:
-                text += f" up to {canonical_number(s.cap)}"
+                text += f" up to {number_text(s.cap)}"
         elif isinstance(s, n.Range):
             text = f"range {signed_text(s.low, plus=False)} to {signed_text(s.high, plus=False)}"
         elif isinstance(s, n.Decay):
-            text = f"decay half-life {dur(s.half_life)} since {format_path(s.since.path)}"
+            text = f"decay half-life {dur(s.half_life)} since {path_text(s.since.path)}"
         elif isinstance(s, n.State):
             text = f"state {s.name.name}{_desc(s.description)} owned by {_names(s.owners)}"
         elif isinstance(s, n.Sla):
-            stops = ", ".join(format_path(r.path) for r in s.stops)
-            text = f"sla {dur(s.duration)} from {format_path(s.start.path)} until {stops}"
+            stops = ", ".join(path_text(r.path) for r in s.stops)
+            text = f"sla {dur(s.duration)} from {path_text(s.start.path)} until {stops}"
         elif isinstance(s, n.EnteredAt):
-            text = f"entered at {format_path(s.field.path)}"
+            text = f"entered at {path_text(s.field.path)}"
         elif isinstance(s, n.HandoffCalendar):
             text = f"calendar {s.name.name}"
         elif isinstance(s, n.Escalate):
             text = f"escalate to {quote(s.target)} after {dur(s.after)}"
         elif isinstance(s, n.Reject):
-            text = (f"reject to {s.state.name} with reason {format_path(s.field.path)} "
+            text = (f"reject to {s.state.name} with reason {path_text(s.field.path)} "
                     f"in {e(s.reasons, _SUM)}")
         elif isinstance(s, n.At):
             text = f"at {quote(s.timestamp)}"
@@ -497,16 +491,10 @@ __all__ = [
     "WIDTH",
     "FormatResult",
     "all_comments",
-    "canonical_number",
     "canonical_policy_text",
-    "format_duration",
-    "format_expr",
-    "format_key",
     "format_line",
     "format_module",
-    "format_path",
     "format_source",
-    "format_unmet",
     "lines_entries",
     "policy_digest",
     "quote",
