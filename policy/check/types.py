@@ -432,8 +432,9 @@ class _Checker:
         if not a or not b or self.poisoned(left) or self.poisoned(right):
             return
         for ts, other in ((a, right), (b, left)):
-            if ts == Kind.TIMESTAMP and isinstance(other, n.String):
-                yield from self.timestamp_text(other)
+            text = self.model.text_literal(other) if ts == Kind.TIMESTAMP else None
+            if text is not None:  # a literal, or a define that holds one
+                yield from self.timestamp_text(text, other)
                 return
         if a & b:
             return
@@ -443,10 +444,14 @@ class _Checker:
         yield error("E102", f"expected {describe(want)}, found {describe(found)}", blame.span,
                     help=_never(against, want, found))
 
-    def timestamp_text(self, lit: n.String) -> Iterator[Diagnostic]:
+    def timestamp_text(self, lit: n.String, where: n.Expr | None = None) -> Iterator[Diagnostic]:
+        """E102 unless the text reads as an instant; ``where`` is the define that holds
+        it, reported where it is compared rather than where it is declared."""
         if parse_timestamp(lit.value, kind="any") is None:
-            yield error("E102", f"expected a timestamp, found {_show(lit)}", lit.span,
-                        help=_TS_HELP)
+            found = _show(lit) if where is None or where is lit else (
+                f"{_show(where)}, which holds {_show(lit)}")
+            yield error("E102", f"expected a timestamp, found {found}",
+                        lit.span if where is None else where.span, help=_TS_HELP)
 
     def membership(self, left: n.Expr, right: n.Expr, where: str) -> Iterator[Diagnostic]:
         rk = _known(self.env.of(right))

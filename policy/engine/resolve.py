@@ -381,24 +381,36 @@ class _Resolver:
 
     def operand(self, e: n.Expr, other: n.Expr, op: n.BinOp) -> ir.Expr:
         """A comparison's operand: text compared with a timestamp is read as an instant."""
-        if type(e) is n.String and op in n.COMPARISONS and self.model.is_timestamp(other):
-            return ir.Const(parse_timestamp(e.value, kind="any"), T.TIMESTAMP)
+        if op in n.COMPARISONS and self.model.is_timestamp(other):
+            # a literal, or a define that holds one (a define is a named value)
+            text = self.model.text_literal(e)
+            if text is not None:
+                return ir.Const(parse_timestamp(text.value, kind="any"), T.TIMESTAMP)
         return self.expr(e)
 
     def members(self, e: ir.Expr) -> ir.Expr:
         """The list a timestamp is looked for in (`in`, `not in`): its text items read as
         instants, as `==` reads text compared with a timestamp (and as the checker
         reasons about it); an item that does not parse stays text, never equal."""
-        if type(e) is ir.DefineRef and type(self.defines[e.name].value) is ir.Const:
-            e = self.defines[e.name].value
-        if type(e) is ir.Const and type(e.value) is tuple:
-            return ir.Const(tuple(_instant(x) for x in e.value), T.LIST)
-        if type(e) is ir.ListOf:
-            return ir.ListOf(tuple(ir.Const(_instant(x.value), T.TIMESTAMP)
-                                   if type(x) is ir.Const and type(x.value) is str
-                                   and parse_timestamp(x.value, kind="any") is not None
-                                   else x for x in e.items))
+        value = e
+        while type(value) is ir.DefineRef:  # a defined list, or a define naming one
+            value = self.defines[value.name].value
+        if type(value) is ir.Const and type(value.value) is tuple:
+            return ir.Const(tuple(_instant(x) for x in value.value), T.LIST)
+        if type(value) is ir.ListOf:
+            return ir.ListOf(tuple(self._instant_item(x) for x in value.items))
         return e
+
+    def _instant_item(self, x: ir.Expr) -> ir.Expr:
+        """An item of a list a timestamp is looked for in: text that parses (written in
+        the list, or held by a define named there) is that instant; anything else as is."""
+        value = x
+        while type(value) is ir.DefineRef:
+            value = self.defines[value.name].value
+        if (type(value) is ir.Const and type(value.value) is str
+                and parse_timestamp(value.value, kind="any") is not None):
+            return ir.Const(_instant(value.value), T.TIMESTAMP)
+        return x
 
     def binary(self, e: n.Binary) -> ir.Expr:
         op = e.op

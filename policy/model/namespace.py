@@ -152,6 +152,22 @@ class PolicyModel:
             expr = target.value  # type: ignore[union-attr]
         return False
 
+    def text_literal(self, expr: n.Expr) -> n.String | None:
+        """The string literal an expression is, itself or through defines
+        (``define cutoff = "2026-11-01"``), else None.
+
+        A define is a named value (spec section 2), so ``mql_at >= cutoff`` must read
+        the text as an instant exactly as ``mql_at >= "2026-11-01"`` does.
+        """
+        seen: set[str] = set()
+        while isinstance(expr, n.Ref):
+            kind, target = self.resolve(expr)
+            if kind != "define" or target.name.name in seen:  # type: ignore[union-attr]
+                return None
+            seen.add(target.name.name)  # type: ignore[union-attr]
+            expr = target.value  # type: ignore[union-attr]
+        return expr if isinstance(expr, n.String) else None
+
     @property
     def timestamp_order(self) -> tuple[tuple[str, ...], ...]:
         """The order in which prepared timestamp values are handed to the engines."""
