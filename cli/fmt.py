@@ -20,6 +20,7 @@ from policy import (
     atomic_write,
     display_path,
     format_source,
+    is_policy_file,
     use_color,
 )
 from policy import POLICY_SUFFIX as SUFFIX
@@ -34,12 +35,12 @@ STDIN = "-"
 
 
 def funnel_files(path: Path) -> list[Path]:
-    """The ``*.funnel`` files under a directory, sorted, hidden directories skipped."""
+    """The ``*.funnel`` files under a directory, sorted, hidden files and directories skipped."""
     found: list[Path] = []
     for root, dirs, files in os.walk(path):
         # `.git`, `.venv` and the like never hold the policy and can be large
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += (Path(root) / f for f in sorted(files) if f.endswith(SUFFIX))
+        found += (Path(root) / f for f in sorted(files) if is_policy_file(f))
     return found
 
 

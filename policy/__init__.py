@@ -63,6 +63,7 @@ _TOOLING: dict[str, str | tuple[str, str | None]] = {
     "LoadResult": "model.loader",
     "InputError": "model.loader",
     "POLICY_SUFFIX": ("model.loader", "SUFFIX"),
+    "is_policy_file": "model.loader",
     "display_path": "model.loader",
     "read_policy_text": ("model.loader", "read_text"),
     # diagnostics, in every output form

@@ -145,9 +145,11 @@ def _key(path: str | os.PathLike) -> str:
 
 
 def _policy_files(path: str | os.PathLike) -> list[str]:
+    from policy.model.loader import is_policy_file
+
     p = Path(path)
     if p.is_dir():
-        return sorted(str(f) for f in p.iterdir() if f.suffix == ".funnel" and f.is_file())
+        return sorted(str(f) for f in p.iterdir() if is_policy_file(f.name) and f.is_file())
     return [str(p)]
 
 

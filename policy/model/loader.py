@@ -37,15 +37,26 @@ def display_path(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
+def is_policy_file(name: str) -> bool:
+    """Whether a file name in a policy directory is one of its ``*.funnel`` files.
+
+    ``*`` matches as a shell glob does: not a leading dot. Hidden files are no part of
+    the policy, so an editor's lock file (Emacs' ``.#acme.funnel``, a dangling link) or
+    macOS' ``._acme.funnel`` copy on a shared drive never joins it or stops it loading.
+    """
+    return name.endswith(SUFFIX) and not name.startswith(".")
+
+
 def policy_files(path: str | os.PathLike) -> list[Path]:
-    """The ``*.funnel`` files of a policy: a directory's own files (sorted), or one file."""
+    """The ``*.funnel`` files of a policy: a directory's own files (sorted, hidden ones
+    left out), or one file."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"{path}: no such file or directory")
     if p.is_dir():
         # Not `is_file()`: that is False for a symbolic-link loop or a dangling link,
         # which must be reported (exit 2), not silently left out of the policy.
-        files = sorted(f for f in p.iterdir() if f.suffix == SUFFIX and not f.is_dir())
+        files = sorted(f for f in p.iterdir() if is_policy_file(f.name) and not f.is_dir())
         if not files:
             raise InputError(f"{path}: no *{SUFFIX} files in this directory")
         return files

@@ -33,7 +33,7 @@ from pathlib import Path
 import attrs
 
 from policy.io.atomic import drop_scratch, scratch_folder
-from policy.model.loader import SUFFIX
+from policy.model.loader import SUFFIX, is_policy_file
 from policy.syntax import nodes as n
 from policy.syntax.parser import parse
 
@@ -195,7 +195,7 @@ def _extract(top: Path, commit: str, spec: str, rel: str, checkout: Path) -> Non
     if kind == "tree":
         listing = _ls_tree(top, commit, rel + "/" if rel else "")
         files = [(o, p) for m, k, o, p in listing
-                 if k == "blob" and m != "120000" and p.endswith(SUFFIX)]
+                 if k == "blob" and m != "120000" and is_policy_file(posixpath.basename(p))]
         if not files:
             raise RevisionError(f"`{rel or '.'}` at `{spec}` holds no *{SUFFIX} files")
     elif mode == "120000":
