@@ -383,12 +383,30 @@ DECLS_CASES = [
 ]
 
 
+# "`define free_email_domains = lines "free_email_domains.txt"` reads a UTF-8 text file
+# relative to the declaring file: a byte-order mark is dropped; lines end at LF or CRLF;
+# each line is trimmed of surrounding white space; blank lines and lines that then start
+# with # are skipped; every other line is one entry, compared as written". So NEL, U+2028,
+# a lone CR and a form feed end no line, and `#` after an entry is part of it.
+LIST_FILE = ("\ufeffa\r\n  b  \n\n# c\n  # d\ne # f\nG\nh\x85i\nj\u2028k\nl\rm\n"
+             "\u00a0n\u00a0\n\tt\t\nx\x0cy").encode()
+LIST_PROBES = [("s in listed", {"s": s}, want) for s, want in [
+    ("a", 1), ("\ufeffa", 0), ("b", 1), ("  b  ", 0), ("c", 0), ("# c", 0), ("# d", 0),
+    ("e # f", 1), ("e", 0), ("G", 1), ("g", 0), ("h\x85i", 1), ("h", 0), ("j\u2028k", 1),
+    ("k", 0), ("l\rm", 1), ("l", 0), ("n", 1), ("t", 1), ("x\x0cy", 1), ("y", 0), ("", 0)]]
+LIST_BITS, LIST_CASES = bit_cases(LIST_PROBES)
+LIST_POLICY = ('policy listed "t"\nid lead_id\nteam m "@m"\nfunnel a\nstage a owned by m {\n'
+               '  require true\n}\ndefine listed = lines "lists/l.txt"\n' + LIST_BITS)
+
+
 #: group: (files, the path to load, as_of, cases)
 GROUPS = {
     "files": (FILES, "", "2026-01-05T12:00:00Z", FILES_CASES),
     "lines": ({"p.funnel": LINES_HEAD + LINES_BITS}, "p.funnel", "2026-01-05T12:00:00Z",
               LINES_CASES),
     "literals": ({"p.funnel": LITERALS}, "", "2026-01-05T12:00:00Z", LITERALS_CASES),
+    "list file": ({"p.funnel": LIST_POLICY, "lists/l.txt": LIST_FILE}, "",
+                  "2026-01-05T12:00:00Z", LIST_CASES),
     "decls": ({"p.funnel": DECLS, "free.txt": FREE}, "", "2026-01-06T06:00:00Z", DECLS_CASES),
 }
 
