@@ -477,6 +477,24 @@ def test_the_files_of_a_policy(folders):
         assert a == b
 
 
+# "A stage's gate passes when no exclude holds and either every require holds or its keep
+# when condition holds": a stage without lines passes; one with only `keep when` passes
+# (every require, of none, holds); one with only an exclude passes unless it holds.
+GATES = ('policy gates "t"\nteam m "@m"\nfunnel a -> b -> c\nstage a owned by m {\n}\n'
+         "stage b owned by m {\n  keep when k\n}\nstage c owned by m {\n  exclude e\n}\n")
+
+
+def test_gates_without_requires(tmp_path):
+    folder = write(tmp_path, {"p.funnel": GATES})
+    leads = [{}, {"e": True}, {"k": False, "e": False}]
+    want = [("c", None), ("b", {"stage": "c", "unmet": ["not e"]}), ("c", None)]
+    as_of = datetime.fromisoformat("2026-01-05T12:00:00Z")
+    for engine in ("interpreter", "compiled"):
+        pol = policy.load(folder, engine=engine)
+        got = [pol.evaluate(lead, as_of=as_of).to_dict() for lead in leads]
+        assert [(d["reached"], d["next"]) for d in got] == want
+
+
 # ------------------------------------------------------------------ checks of sections 1, 2
 # The codes `funnel check --format json` must report (sorted). HEAD declares the header and
 # two teams; A is a one-stage funnel owned by m.
@@ -679,11 +697,18 @@ define lo = 5
 define mid = n >= lo
 define deep = mid and n >= 7
 define reasons = ["x", "y"]
+define hot = n > 20
+define kept = k
+define stale = q
+score f owned by m {
+  +10 if hot
+}
 stage a owned by m {
   require n >= 1
 }
 stage b owned by s {
-  require n >= 10
+  require f >= 10
+  keep when kept
 }
 stage c owned by o {
   require deep
@@ -700,12 +725,18 @@ handoff b to o {
   route "b1" otherwise
   sla 2 business days from t until u
 }
+recycle b to nur if stale
 """
 OWNERS = [
     ("define lo = 5", "define lo = 6", ["o"]),  # lo -> mid -> deep -> stage c
     ('define reasons = ["x", "y"]', 'define reasons = ["x"]', ["m", "s"]),  # handoff a
     ('"Europe/London"', '"Europe/Dublin"', ["m", "s"]),  # emea: handoff a's routes
     ('"Asia/Tokyo"', '"Asia/Seoul"', ["o", "s"]),  # apac: handoff b's calendar line
+    # a define used by a score is the score's owners', not those of the stage that reads
+    # the score ("through other defines", not through scores)
+    ("define hot = n > 20", "define hot = n > 30", ["m"]),
+    ("define kept = k", "define kept = k2", ["s"]),  # stage b's `keep when`
+    ("define stale = q", "define stale = q2", ["s", "z"]),  # recycle b to nur
     ('version "1"', 'version "2"', ["m", "o", "s", "z"]),
     ("id lead_id", "id n", ["m", "o", "s", "z"]),
 ]
