@@ -262,9 +262,14 @@ class Dialect:
             return exp.Cast(this=exp.Mul(this=exp.Extract(this=exp.var("EPOCH"), expression=now),
                                          expression=_lit(1_000_000)),
                             to=exp.DataType.build("BIGINT"))
-        # trino: µs between the epoch and now, as BIGINT
-        return _call("DATE_DIFF", exp.Literal.string("microsecond"),
-                     _call("FROM_UNIXTIME", _lit(0)), now)
+        # trino: ms between the epoch and now, times 1,000, as BIGINT. Trino's DATE_DIFF
+        # has no `microsecond` unit (millisecond is its finest: "'microsecond' is not a
+        # valid TIMESTAMP field"), and its CURRENT_TIMESTAMP holds milliseconds, so
+        # nothing finer is lost
+        return exp.Paren(this=exp.Mul(
+            this=_call("DATE_DIFF", exp.Literal.string("millisecond"),
+                       _call("FROM_UNIXTIME", _lit(0)), now),
+            expression=_lit(1000)))
 
     def timestamp_of(self, us: exp.Expression) -> exp.Expression:
         """µs since the epoch as the dialect's UTC timestamp type (output columns)."""
