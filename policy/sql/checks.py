@@ -508,9 +508,10 @@ def _value_checks(node: dict, path, t: _Type, val: Access, d: Dialect):
             if refusal is not None:
                 raise SqlUnsupported(f"the `pattern` at `{format_path(path)}` cannot run in "
                                      f"DuckDB's regular expressions ({refusal})")
-        yield (_and2(is_str, exp.Not(this=exp.RegexpLike(
-            this=text, expression=exp.Literal.string(pattern)))),
-            "does not match the pattern")
+        found = d.regexp_search(text, pattern)
+        if not isinstance(found, exp.Func):
+            found = exp.Paren(this=found)
+        yield (_and2(is_str, exp.Not(this=found)), "does not match the pattern")
     fmt = node.get("format")
     if fmt in ("date-time", "date"):
         parsed = val(path, "t:" + fmt) if is_str is not False else None

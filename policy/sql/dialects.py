@@ -196,6 +196,16 @@ class Dialect:
         return exp.RegexpExtract(this=s, expression=exp.Literal.string(
             f"{re.escape(sep)}([^{re.escape(sep)}]*)$"), group=_lit(1))
 
+    def regexp_search(self, s: exp.Expression, pattern: str) -> exp.Expression:
+        """Whether ``pattern`` matches anywhere in ``s``, as a JSON Schema ``pattern``
+        (ECMA-262 ``test``) does. Snowflake's ``REGEXP_LIKE`` (like its ``RLIKE``)
+        anchors a pattern at both ends, so `^a` matched only the text `a` and `[Zz]$`
+        only `Z`; its ``REGEXP_INSTR`` searches, 0 when nothing matches."""
+        if self.name == "snowflake":
+            return exp.GT(this=_call("REGEXP_INSTR", s, exp.Literal.string(pattern)),
+                          expression=_lit(0))
+        return exp.RegexpLike(this=s, expression=exp.Literal.string(pattern))
+
     def affix(self, sym: str, s: exp.Expression, x: exp.Expression) -> exp.Expression:
         """``s starts with x`` / ``s ends with x`` (``sym``); Postgres has no
         ``ENDS_WITH``: ``RIGHT(s, LENGTH(x)) = x``."""

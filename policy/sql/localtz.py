@@ -260,8 +260,8 @@ def stage(b, zone: str, values: list[exp.Expression]) -> tuple[str, list[exp.Exp
         else:
             s = b.slot(path, "s")
             s = exp.column(s.this.copy(), table="tp") if isinstance(s, exp.Column) else s
-            ends_z = exp.Coalesce(this=exp.RegexpLike(this=s, expression=exp.Literal.string(
-                "[Zz]$")), expressions=[exp.false()])
+            ends_z = exp.Coalesce(this=d.regexp_search(s, "[Zz]$"),
+                                  expressions=[exp.false()])
             naive = exp.And(this=exp.EQ(this=part("sg"), expression=exp.Literal.string("")),
                             expression=exp.Not(this=ends_z))
         zone_cols.append(exp.Coalesce(this=exp.Paren(this=naive), expressions=[
