@@ -76,10 +76,20 @@ def _sub(s: exp.Expression, start: int, length: int) -> exp.Expression:
 PARTS = ("ok", "y", "mo", "da", "hh", "mi", "ss", "fr", "sg", "oh", "om")
 
 
-def timestamp_shape(s: exp.Expression, kind: str) -> exp.Expression:
-    """Whether the text ``s`` has the shape of a timestamp of ``kind`` (never NULL)."""
+def timestamp_shape(s: exp.Expression, kind: str, d: Dialect | None = None
+                    ) -> exp.Expression:
+    """Whether the text ``s`` has the shape of a timestamp of ``kind`` (never NULL).
+
+    The pattern is anchored at the very start and end of the text. ``^``/``$`` do that in
+    RE2 (DuckDB, BigQuery), Postgres and Snowflake, but in Java's syntax, which Spark and
+    Trino use, ``$`` also matches before a final line terminator (``\\n``, ``\\r\\n``,
+    U+2028…): ``"2026-01-01T00:00:00Z\\n"`` had the shape there and was decided, where the
+    python engine refuses it. Those two get ``\\A``/``\\z``, the text's very ends."""
+    pattern = _PATTERNS[kind]
+    if d is not None and d.name in ("spark", "trino"):
+        pattern = "\\A" + pattern[1:-1] + "\\z"
     return exp.Coalesce(this=exp.RegexpLike(this=s, expression=exp.Literal.string(
-        _PATTERNS[kind])), expressions=[exp.false()])
+        pattern)), expressions=[exp.false()])
 
 
 def timestamp_parts(s: exp.Expression, kind: str, ok: exp.Expression

@@ -269,7 +269,7 @@ class _Build(HandoffParts):
                 continue
             s = self.slot(path, "s")
             fast = quick(s, kind) if quick is not None else None  # the common form's
-            shapes += quick_shapes(timestamp_shape(s, kind), fast, name)
+            shapes += quick_shapes(timestamp_shape(s, kind, self.d), fast, name)
             parts += [e.as_(f"{name}_{p}", copy=False) for p, e in
                       timestamp_parts(s, kind, _col(f"{name}_shape"))]
             values.append(quick_value(timestamp_value(lambda p, name=name: _col(f"{name}_{p}"),
