@@ -98,7 +98,8 @@ SLOW_FIRST: tuple[str, ...] = (
     "test_inlined_forms.py", "test_report_duckdb.py", "test_attack_warehouse.py",
     "test_sql_list_kinds.py", "test_report_parquet.py", "test_sql_years.py",
     "test_hostile_input.py", "test_decide_json.py", "test_attack.py", "test_local_tz.py",
-    "test_sql_spark_generated.py", "test_sql_casing.py", "test_sql_postgres.py",
+    "test_spec_audit19w.py", "test_sql_spark_generated.py", "test_sql_casing.py",
+    "test_sql_postgres.py",
 )
 
 
