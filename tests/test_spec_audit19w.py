@@ -573,3 +573,26 @@ def test_spark_decides_a_file_as_the_python_engine(leads_file, tmp_path):
     assert [[p["path"] for p in r["error"]["problems"]] for r in tail[:-1]] == [["t"]] * 5
     # 4 × 0.5^(2 days / 2 days) = 2
     assert tail[-1]["scores"] == {"f": 2}
+
+
+def test_a_broken_pyspark_is_a_message_not_a_traceback(tmp_path):
+    """"The `[spark]` extra installs PySpark; Spark needs Java 17" — and "No traceback
+    ever reaches a user": a PySpark that is installed but cannot be imported (a missing
+    or wrong dependency raises ImportError, not ModuleNotFoundError) gave a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    broken = tmp_path / "site" / "pyspark"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise ImportError("cannot import name \'x\'")\n')
+    folder = write(tmp_path / "p", {"p.funnel": KEYWORD_POLICY.replace(
+        'schema "s.json"\n', ""), "l.jsonl": '{"n": 1}\n'})
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
+    done = subprocess.run(
+        [sys.executable, "-c", "from funnel_cli.main import main; main()", "eval",
+         str(folder), str(folder / "l.jsonl"), "--engine", "spark"],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("funnel: --engine spark: PySpark cannot be imported")

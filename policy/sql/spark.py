@@ -121,6 +121,9 @@ def spark_missing() -> str | None:
     except ModuleNotFoundError:
         return ("PySpark is not installed: pip install 'funnel-policy[spark]' "
                 "(and Java 17)")
+    except ImportError as exc:  # installed but broken (a dependency, a bad build)
+        return (f"PySpark cannot be imported ({exc}): reinstall it with "
+                "pip install 'funnel-policy[spark]'")
     if shutil.which("java") is None:
         import os
 
