@@ -1,5 +1,6 @@
 -- funnel-policy: small_sql 1 sha256:5cf2a71ef5fe9fd8e67e59ed1f85d418df769ee0a982969c46f5e4ebee5fdced
 -- dialect: snowflake; reads `leads`; one row per lead in the tabular form (docs/warehouse.md)
+-- note: not run by the test suite: only parsed back by sqlglot
 -- note: LOWER follows Snowflake's Unicode rules (Python's İ and final Σ may differ); text comparisons use the column's collation (binary by default)
 WITH cal0_days AS (
   SELECT
