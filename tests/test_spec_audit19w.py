@@ -140,8 +140,8 @@ SCORES = {
 #   H3: start Fri 10-30 16:00 EDT (20:00Z): 1 h Friday, 3 h from Mon 11-02 9:00 EST
 #       (after the change): due 12:00 EST = 17:00Z; no stop and as_of after it: breached;
 #       start + 8 business hours (1 h Fri, 7 h Mon: Mon 16:00 EST) < as_of: escalated.
-#   H4 / H5: SLA starts in the years before and after the default tables (this year - 6,
-#       this year + 3): unknown, calendar_out_of_range, no due.
+#   H4 / H5: SLA starts in the years before and after the tables (printed with --years
+#       2026..2026): unknown, calendar_out_of_range, no due.
 #   H6: start Mon 11-30 9:00 EST (14:00Z), due 13:00 EST = 18:00Z; stop 20:00Z: breached;
 #       a stop is present, so no escalation.
 #   H7: a reason outside the list still rejects, placed in `n` with it as the reason;
@@ -154,9 +154,9 @@ HANDOFFS = {
            ("r2", "met", "2026-11-27T16:00:00", "2026-11-27T15:00:00", None, [], "a", None)),
     "H3": ({"st": "2026-10-30T20:00:00Z"},
            ("r2", "breached", "2026-11-02T17:00:00", None, "mgr", [], "a", None)),
-    "H4": ({"st": f"{THIS_YEAR - 6}-06-05T14:00:00Z"},
+    "H4": ({"st": "2025-06-05T14:00:00Z"},
            ("r2", "unknown", None, None, None, ["calendar_out_of_range"], "a", None)),
-    "H5": ({"st": f"{THIS_YEAR + 3}-06-05T14:00:00Z"},
+    "H5": ({"st": "2027-06-07T14:00:00Z"},
            ("r2", "unknown", None, None, None, ["calendar_out_of_range"], "a", None)),
     "H6": ({"st": "2026-11-30T14:00:00Z", "u1": "2026-11-30T20:00:00Z"},
            ("r2", "breached", "2026-11-30T18:00:00", "2026-11-30T20:00:00", None, [], "a",
@@ -178,25 +178,48 @@ TABULAR = (["line", "lead", "policy_name", "policy_version", "policy_digest", "a
 
 @pytest.fixture(scope="module")
 def decided(tmp_path_factory):
-    """The printed DuckDB SQL of POLICY (default years, fixed as_of) over a DuckDB table
-    of the leads above, plus one lead whose every column is NULL: {lead: row}."""
+    """The printed DuckDB SQL of POLICY (--years 2026..2026, fixed as_of) over a DuckDB
+    table of the leads above, plus one lead whose every column is NULL: {lead: row}."""
     folder = write(tmp_path_factory.mktemp("p"), {"p.funnel": POLICY})
     pol = policy.load(folder)
-    printed = run("sql", folder, "--dialect", "duckdb", "--as-of", AS_OF)
+    printed = run("sql", folder, "--dialect", "duckdb", "--as-of", AS_OF,
+                  "--years", "2026..2026")
     assert printed.exit_code == 0, printed.output
-    assert printed.stdout == pol.sql(dialect="duckdb", table="leads", as_of=AS_OF_DT)
+    assert printed.stdout == pol.sql(dialect="duckdb", table="leads", as_of=AS_OF_DT,
+                                     years=(2026, 2026))
+    leads = {k: v[0] for k, v in {**SCORES, **HANDOFFS}.items()} | {"N": {}}
+    names, rows = _over_a_table(printed.stdout, leads)
+    return names, {r["lead"] if r["lead"] is not None else "N": r for r in rows}, pol
+
+
+def _over_a_table(text: str, leads: dict[str, dict]) -> tuple[list[str], list[dict]]:
+    """``text`` run as printed (its header comments and its `;`) over a DuckDB table of
+    ``leads`` (id -> fields; the id "N" is a NULL lead_id)."""
     con = duckdb.connect()
     con.execute("CREATE TABLE leads (" + ", ".join(f'"{k}" {v}' for k, v in COLUMNS.items())
                 + ")")
-    leads = {k: v[0] for k, v in {**SCORES, **HANDOFFS}.items()} | {"N": {}}
     for lead_id, fields in leads.items():
         row = {"lead_id": lead_id if lead_id != "N" else None, **fields}
         con.execute(f"INSERT INTO leads VALUES ({', '.join('?' * len(COLUMNS))})",
                     [row.get(k) for k in COLUMNS])
-    cur = con.execute(printed.stdout)  # runs as printed: the header comments and the `;`
+    cur = con.execute(text)
     names = [d[0] for d in cur.description]
-    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    return names, {r["lead"] if r["lead"] is not None else "N": r for r in rows}, pol
+    return names, [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def test_default_years_are_five_before_to_two_after_the_year_printed(decided):
+    """"--years A..B, default five years before to two after the year it is printed":
+    SLAs started in June of each year around that range (as_of stays fixed)."""
+    _, _, pol = decided
+    starts = {f"Y{k}": THIS_YEAR + k for k in (-6, -5, 2, 3)}
+    _, rows = _over_a_table(pol.sql(dialect="duckdb", as_of=AS_OF_DT),
+                            {k: {"st": f"{y}-06-15T14:00:00Z"} for k, y in starts.items()})
+    out = {r["lead"]: r["violations"] == ["calendar_out_of_range"]
+           and r["handoff_a_sla_status"] == "unknown" and r["handoff_a_sla_due"] is None
+           for r in rows}
+    assert out == {"Y-6": True, "Y-5": False, "Y2": False, "Y3": True}
+    placed = [r for r in rows if r["lead"] in ("Y-5", "Y2")]
+    assert all(r["violations"] == [] and r["handoff_a_sla_due"] is not None for r in placed)
 
 
 def test_the_printed_sql_returns_the_tabular_form_in_order(decided):
