@@ -69,6 +69,17 @@ def test_golden_sql_per_dialect_parses_back_in_that_dialect(small, small_printed
     assert [e.alias_or_name for e in tree.expressions] == list(tabular.layout(small).names)
 
 
+def test_snowflakes_own_patterns_are_posix_ere(small_printed):
+    """Snowflake documents POSIX ERE: ``(?:…)`` is no group there. The timestamp shapes
+    (``small`` has date-time fields) use plain groups; every regular expression the
+    statement holds must be free of ``(?``."""
+    _, tree = small_printed("snowflake")
+    patterns = [node.expression.this for node in tree.find_all(exp.RegexpLike, exp.RegexpILike)
+                if isinstance(node.expression, exp.Literal)]
+    assert any("[0-9]{4}" in p for p in patterns), patterns  # the shapes are there
+    assert not [p for p in patterns if "(?" in p]
+
+
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_every_dialect_prints_a_view_that_parses_back(small, dialect):
     text = small.sql(dialect=dialect, table="crm.leads", view="lead_decisions",

@@ -84,10 +84,15 @@ def timestamp_shape(s: exp.Expression, kind: str, d: Dialect | None = None
     RE2 (DuckDB, BigQuery), Postgres and Snowflake, but in Java's syntax, which Spark and
     Trino use, ``$`` also matches before a final line terminator (``\\n``, ``\\r\\n``,
     U+2028…): ``"2026-01-01T00:00:00Z\\n"`` had the shape there and was decided, where the
-    python engine refuses it. Those two get ``\\A``/``\\z``, the text's very ends."""
+    python engine refuses it. Those two get ``\\A``/``\\z``, the text's very ends.
+    Snowflake documents POSIX ERE, which has no non-capturing ``(?:…)`` (``(?`` is a
+    repetition with no operand there); the shape is only matched, never taken apart by
+    group, so Snowflake's pattern uses plain groups, which match the same texts."""
     pattern = _PATTERNS[kind]
     if d is not None and d.name in ("spark", "trino"):
         pattern = "\\A" + pattern[1:-1] + "\\z"
+    elif d is not None and d.name == "snowflake":
+        pattern = pattern.replace("(?:", "(")
     return exp.Coalesce(this=exp.RegexpLike(this=s, expression=exp.Literal.string(
         pattern)), expressions=[exp.false()])
 
