@@ -176,10 +176,22 @@ class ParquetSource:
         if kind == "timestamp":
             return exp.cast(v, "VARCHAR") if slot == "s" else None
         if kind == "object":
+            # an object has no text, number or boolean, and no list (these as the JSON
+            # source gives them: NULL); the list slots let `==` against another value
+            # that may be an object or a list mark the row for the python engine, which
+            # compares them as Python does (dict == dict), as the JSON source's rows are
+            if slot == "l":
+                return exp.cast(exp.null(), "VARCHAR[]")
+            if slot == "ln":
+                return exp.cast(exp.null(), "BIGINT")
+            if slot == "lnest":
+                return exp.cast(exp.null(), "BOOLEAN")
             return None
         if kind == "array":  # a list of text
             if slot == "ln":
                 return exp.ArraySize(this=v)
+            if slot == "lnest":  # texts only: no element is a list or an object
+                return _case([(exp.Not(this=is_null), exp.false())])
             if slot == "l":
                 return exp.ArrayFilter(this=v, expression=_lam("e", exp.Not(
                     this=exp.Is(this=exp.column("e"), expression=exp.null()))))

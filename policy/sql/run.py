@@ -51,14 +51,23 @@ def run(pol: Any, *, engine: str, **kwargs: Any) -> Totals:
     """:func:`_run`, with a failure of Spark's (a Java or Py4J error, a JVM that did
     not start or ended) raised as :class:`EngineUsageError` in one line that says
     what to do."""
+    from policy.sql.errors import SqlUnsupported
+
     if engine != "spark":
-        return _run(pol, engine=engine, **kwargs)
+        try:
+            return _run(pol, engine=engine, **kwargs)
+        except SqlUnsupported as exc:  # a statement built for the input (typed Parquet)
+            raise EngineUsageError(f"--engine {engine} cannot run this policy on this "
+                                   f"input: {exc}") from None
     from policy.sql.spark_failures import failure_message
 
     try:
         return _run(pol, engine=engine, **kwargs)
     except EngineUsageError:
         raise
+    except SqlUnsupported as exc:
+        raise EngineUsageError(f"--engine spark cannot run this policy on this input: "
+                               f"{exc}") from None
     except Exception as exc:
         said = failure_message(exc)
         if said is None:
