@@ -207,6 +207,38 @@ stage lead "Lead" owned by marketing {
     decide(pg, pol, leads, AS_OF)
 
 
+def test_a_nested_value_no_schema_types_is_read_as_the_kind_it_holds(pg):
+    """A nested JSONB field the policy gives no kind (it only compares the field with
+    itself or with another such field) holds a number, a boolean or text: the python
+    engine compares numbers as numbers and booleans as booleans. Postgres read such a
+    field as text only, so ``company.enriched_at <= company.enriched_at`` over a number
+    was false there (found by the widened engine generators, session 19)."""
+    text = """policy kinds "Kinds"
+id lead_id
+team marketing "@acme/marketing"
+funnel lead
+score fit "Fit" owned by marketing {
+  +1 if company.enriched_at <= company.enriched_at
+  +2 if company.a < company.b
+  +4 if company.a == company.b
+  +8 if company.a != company.b
+}
+stage lead "Lead" owned by marketing {
+}
+"""
+    pol = Policy(load_text(text))
+    leads = [{"lead_id": f"L{i}", "company": company} for i, company in enumerate([
+        {"enriched_at": 5, "a": 9, "b": 10},
+        {"enriched_at": "x", "a": "9", "b": "10"},
+        {"enriched_at": True, "a": True, "b": True},
+        {"enriched_at": 2.5, "a": 1, "b": "1"},
+        {"enriched_at": None, "a": False, "b": 0},
+        {"a": [1], "b": {"k": 1}},
+        {},
+    ])]
+    decide(pg, pol, leads, AS_OF)
+
+
 def test_a_decay_past_the_smallest_double_is_zero_not_an_underflow(pg):
     """``POWER(0.5, e)`` below the smallest double stops a Postgres statement ("value out
     of range: underflow"); IEEE, the python engine, DuckDB and Spark give 0. The factor

@@ -96,8 +96,14 @@ class TableSource:
                               (exp.EQ(this=n, expression=exp.Floor(this=n.copy())),
                                _S("integer"))], _S("number"))
             return _case([(exp.Is(this=col, expression=exp.null()), exp.null())], _S(kind))
+        # a nested JSONB value keeps its own JSON kind (Postgres): a field the schema
+        # gives no type is read as whatever it holds, as the python engine reads it (a
+        # number compared as a number, not only as text); a value of another kind is
+        # NULL there (:func:`policy.sql.dialects._jsonb`)
+        untyped = (path not in self.kinds and self.flat is None and len(path) > 1
+                   and self.d.nesting == "jsonb")
         if slot == "n":
-            if kinds & {"number", "integer"}:
+            if kinds & {"number", "integer"} or untyped:
                 return exp.cast(self.column(path, "DOUBLE"), "DOUBLE")
             return None
         if slot == "s":
@@ -106,7 +112,7 @@ class TableSource:
             col = self.column(path, "VARCHAR")
             return _duck_text(col) if path in self.timestamps and self.d.name == "duckdb" else col
         if slot == "b":
-            return self.column(path, "BOOLEAN") if "boolean" in kinds else None
+            return self.column(path, "BOOLEAN") if "boolean" in kinds or untyped else None
         if slot in ("l", "ln", "lnum", "lbool"):
             # an ARRAY of one kind: the schema's `items` type, else text
             if "array" not in kinds or slot not in ("ln", _ITEMS.get(_items_kind(kinds), "l")):
