@@ -67,10 +67,12 @@ AS_OFS = (
 NUMBER_FIELDS = ("employees", "visits", "company.size", "company.`annual revenue`",
                  "company.hq.año")
 STRING_FIELDS = {
-    "level": ("vp", "director", "ic", "VP"),
+    "level": ("vp", "director", "ic", "VP", "DİRECTOR"),
     "country": ("US", "DE", "FR", "GB"),
-    "source": ("webinar", "paid", "event"),
-    "company.hq.city": ("Köln", "NYC", "ΣΟΦΙΑ", ""),
+    "source": ("webinar", "paid", "event", "straße", "İstanbul", "EVENT"),
+    # (session 18) texts whose lower case is not their case fold, or that grow when
+    # lowered (İ), for `lower`, `length` and the case-blind text tests
+    "company.hq.city": ("Köln", "NYC", "ΣΟΦΙΑ", "", "İstanbul", "STRASSE", "straße", "ǅ"),
 }
 BOOL_FIELDS = ("demo", "competitor", "unsubscribed", "bant.budget", "bant.need")
 TIMESTAMP_FIELDS = ("mql_at", "accepted_at", "rejected_at", "last_seen", "company.enriched_at")
@@ -86,7 +88,9 @@ _LIST_ITEM = st.one_of(
     st.sampled_from((4, 4.0, 0, -1.5)), st.booleans(), st.none(),
     st.sampled_from(({"name": "vp"}, {}, {"name": "VP", "n": 4})),
     st.sampled_from((["vp"], [4], []))).map(copy.deepcopy)
-_LISTS = st.lists(_LIST_ITEM, min_size=1, max_size=5)
+#: (session 18) also a list that ends in a null, as an export pads a short list
+_LISTS = st.one_of(st.lists(_LIST_ITEM, min_size=1, max_size=5),
+                   st.lists(_LIST_ITEM, max_size=3).map(lambda xs: [*xs, None]))
 
 #: Every field a generated policy may read, as the policy spells it.
 FIELDS = (*NUMBER_FIELDS, *STRING_FIELDS, "email", *BOOL_FIELDS, *TIMESTAMP_FIELDS, REASON_FIELD,
@@ -177,7 +181,7 @@ class _Scope:
 @st.composite
 def _atom(draw, scope: _Scope) -> str:
     choices = ["num", "str", "strlist", "bool", "presence", "time", "text", "arith", "numlist",
-               "list"]
+               "list", "mixed", "time", "text"]
     if scope.scores:
         choices += ["score", "score"]
     if scope.conditions:
@@ -214,9 +218,11 @@ def _atom(draw, scope: _Scope) -> str:
         return f"{field} is {draw(st.sampled_from(('present', 'missing')))}"
     if kind == "time":
         field = draw(st.sampled_from(TIMESTAMP_FIELDS))
-        form = draw(st.sampled_from(("days", "hours", "literal")))
+        form = draw(st.sampled_from(("days", "hours", "literal", "field")))
         if form == "literal":
             return f"{field} {draw(_cmp)} {draw(_timestamp_literal())}"
+        if form == "field":  # (session 18) two timestamp fields in time order
+            return f"{field} {draw(_cmp)} {draw(st.sampled_from(TIMESTAMP_FIELDS))}"
         fn = "days_since" if form == "days" else "hours_since"
         if draw(st.integers(0, 4)) == 0:  # (session 11) two instants in one comparison
             other = draw(st.sampled_from(TIMESTAMP_FIELDS))
@@ -233,6 +239,18 @@ def _atom(draw, scope: _Scope) -> str:
             "length(company.hq.city) == 4", 'lower(company.hq.city) == "köln"',
             'company.hq.city starts with "σ"', 'country ends with "e"',
             'domain(email) == "gmail.com"', "length(lower(level)) < 3",
+            # (session 18) the case-blind tests on texts whose case fold is not their
+            # lower case (ß, İ, final Σ, ǅ), on both sides
+            'email ends with "@GMAIL.COM"', 'level ends with "P"', 'email ends with "m"',
+            'company.hq.city ends with "SSE"', 'company.hq.city starts with "i̇s"',
+            'company.hq.city contains "ß"', 'company.hq.city contains "ss"',
+            'company.hq.city starts with "ǆ"', 'lower(company.hq.city) == "i̇stanbul"',
+            "length(lower(company.hq.city)) > length(company.hq.city)",
+            'company.hq.city ends with ["A", "n"]', 'level starts with ["d", "V"]',
+            'company.hq.city == "straße"', 'lower(company.hq.city) in ["köln", "straße"]',
+            'source ends with "SSE"', 'source starts with "i̇"', 'lower(source) == "i̇stanbul"',
+            'source contains "ß"', 'lower(level) == "director"', 'level contains "İ"',
+            'source ends with ["NT", "ß"]', "length(lower(source)) > 8",
         )))
         return form
     if kind == "arith":
@@ -254,6 +272,12 @@ def _atom(draw, scope: _Scope) -> str:
             "{l} is present", "{n} in {l}", '{l} contains ""')))
         return form.format(l=field, s=draw(st.sampled_from(sorted(STRING_FIELDS))),
                            n=draw(st.sampled_from(NUMBER_FIELDS)), op=draw(_cmp))
+    if kind == "mixed":  # (session 18) lists of mixed kinds: 1, "1", true, null, 4.0
+        field = draw(st.sampled_from((*NUMBER_FIELDS, *sorted(STRING_FIELDS), *BOOL_FIELDS)))
+        items = draw(st.lists(st.sampled_from(('1', '"1"', "true", "null", "4.0", '"vp"',
+                                               '"US"', "0", "false", '"köln"', "-1.5")),
+                              min_size=1, max_size=4, unique=True))
+        return f"{field} {draw(st.sampled_from(('in', 'not in')))} [{', '.join(items)}]"
     if kind == "numdefine":
         return f"{draw(st.sampled_from(scope.numbers))} {draw(_cmp)} {draw(_number_literal())}"
     return draw(st.sampled_from(scope.conditions))
@@ -280,7 +304,8 @@ def _duration(draw, *, business: bool) -> str:
     amount = draw(st.sampled_from(("1", "2", "4", "8", "1.5", "30", "0.25")))
     units = ["minutes", "hours", "days", "weeks"]
     if business:
-        units += ["business hours", "business days", "business hours"]
+        units += ["business hours", "business days", "business hours", "business day",
+                  "business hour", "business days"]
     return f"{amount} {draw(st.sampled_from(units))}"
 
 
@@ -290,7 +315,9 @@ def _calendar(draw, name: str | None = None) -> str:
     start = draw(st.integers(0, 20))
     end = draw(st.integers(start + 1, 24))
     holidays = draw(st.lists(st.sampled_from(("2026-11-26", "2026-11-27", "2026-12-01",
-                                              "2026-12-25")), max_size=3, unique=True))
+                                              "2026-12-25", "2026-11-01", "2026-11-30")),
+                             min_size=draw(st.sampled_from((0, 1, 1))), max_size=3,
+                             unique=True))
     head = "calendar {" if name is None else f"calendar {name} {quote(name.upper())} {{"
     lines = [
         head,
@@ -361,10 +388,10 @@ def _handoff(draw, stage: str, team: str, scope: _Scope, *, business: bool,
     if calendars and (not unnamed or draw(st.booleans())):
         own = draw(st.sampled_from(calendars))
         lines.append(f"  calendar {own}")
-    choices = (*calendars, *(("default",) if unnamed else ()))
+    choices = (*calendars, *(("default", "default") if unnamed else ()))
 
     def on() -> str:
-        if calendars and draw(st.integers(0, 2)):
+        if calendars and draw(st.sampled_from((True, False, True))):
             return f" on {draw(st.sampled_from(choices))}"
         return ""
 
@@ -399,7 +426,7 @@ def _handoff(draw, stage: str, team: str, scope: _Scope, *, business: bool,
 @st.composite
 def policies(draw) -> str:
     """The text of a valid policy over :data:`FIELDS` (one file, no schema)."""
-    business = draw(st.booleans())
+    business = draw(st.sampled_from((True, False, True)))
     out = ['policy generated "A generated policy"', 'version "1"', "id lead_id"]
     out += [f'team {t} "@acme/{t}"' for t in TEAMS]
     # two or more stages in most draws (a handoff needs a next stage); one stays possible
@@ -409,6 +436,7 @@ def policies(draw) -> str:
     unnamed = True
     if business:
         calendars = tuple(draw(st.lists(st.sampled_from(("emea", "apac")), max_size=2,
+                                        min_size=draw(st.sampled_from((0, 1, 1))),
                                         unique=True)))
         unnamed = not calendars or draw(st.booleans())
         if unnamed:
@@ -473,7 +501,9 @@ _missing = object()
 def _timestamp_value(draw) -> object:
     moment = datetime(2026, 12, 1, 15, 30, tzinfo=UTC) + timedelta(
         minutes=draw(st.integers(-60 * 24 * 120, 60 * 24 * 20)))
-    form = draw(st.sampled_from(("zulu", "offset", "naive", "date", "fraction")))
+    form = draw(st.sampled_from(("zulu", "offset", "naive", "date", "fraction", "edge")))
+    if form == "edge":
+        return draw(st.sampled_from(_EDGE_TIMESTAMPS))
     if form == "zulu":
         return format_timestamp(int(moment.timestamp()) * 1_000_000)
     if form == "offset":
@@ -484,6 +514,18 @@ def _timestamp_value(draw) -> object:
         return moment.date().isoformat()
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{draw(st.integers(0, 999_999)):06d}Z"
 
+
+#: (session 18) instants at the edges of working time: the New York, Berlin and Sydney
+#: DST changes (in the gap and the fold, with and without an offset), holidays of the
+#: drawn calendars, the ends of working hours, a fraction just before a boundary.
+_EDGE_TIMESTAMPS = (
+    "2026-11-01T05:30:00Z", "2026-11-01T06:30:00Z", "2026-11-01 01:30", "2026-11-01T01:30:00-04:00",
+    "2026-11-01T01:30:00-05:00", "2026-10-25T00:30:00Z", "2026-10-25T02:30:00+01:00",
+    "2026-10-04T02:30:00+11:00", "2026-11-26T14:00:00Z", "2026-11-27T05:00:00Z",
+    "2026-11-30T23:59:59.999999Z", "2026-12-01T14:00:00Z", "2026-12-01T22:00:00Z",
+    "2026-11-28T12:00:00Z", "2026-12-01T15:30:00Z", "2026-12-01T15:30:00.000001Z",
+    "2026-12-25T09:00:00-05:00", "2026-03-08T07:30:00Z", "2026-11-01",
+)
 
 _numbers = st.one_of(
     st.integers(-5, 3000),

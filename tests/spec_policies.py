@@ -92,6 +92,14 @@ TIMESTAMPS = (
     "2026-12-01T10:00:00.5-00", "1969-12-31T23:59:59.9999999Z", "2026-12-01",
     "2026-12-01T10:00:00.000000000000000001Z", "2026-03-08 02:00", "2026-11-01t01:59:59.999999",
 )
+#: (session 18) instants a policy compares timestamps with: every lenient form, local
+#: times in a DST gap or fold (read as UTC: a policy's literal has no --local-tz), a
+#: date, a holiday, a fraction, the as_of values themselves.
+TS_LITERALS = ("2026-11-01T01:30:00", "2026-03-08 02:30", "2026-12-01", "2026-11-26T12:00:00Z",
+               "2026-12-01T10:00:00.5+05:30", "2026-12-01t10:00z", "2026-12-01T15:30:00Z",
+               "2026-11-28T12:00:00-0500", "2026-12-01T10:00:00.1234567-03",
+               "2026-10-25T01:30:00+01:00", "2024-02-29", "9999-12-31T23:59:59Z",
+               "0001-01-01T00:00:00Z")
 DATES = ("2026-12-01", "2024-02-29", "0001-01-01", "9999-12-31", "2026-13-01", "2026-12-1",
          "2026-12-01T00:00:00Z")
 
@@ -293,6 +301,11 @@ class Expr:
                    f"{self._pick(('true', 'false'))}"
         if kind == "cmp_ts":
             stamps = f.stamps + f.dates
+            if self.rng.random() < 0.35:  # (session 18) against a literal instant
+                literal = quote(self._pick(TS_LITERALS))
+                pair = (self._pick(stamps), literal)
+                return f"{pair[0]} {op} {pair[1]}" if self.rng.random() < 0.7 \
+                    else f"{pair[1]} {op} {pair[0]}"
             if len(stamps) > 1 and self.rng.random() < 0.6:
                 a, b = self.rng.sample(stamps, 2)
                 return f"{a} {op} {b}"
@@ -499,6 +512,16 @@ def draw_policy(rng: random.Random) -> Drawn:
     if rng.random() < 0.6:
         out.append(f"define hot {quote('a condition')} =\n  {expr.cond(2)}\n")
         cond_names.append("hot")
+    if (num_names or cond_names) and rng.random() < 0.4:  # (session 18) defines on defines
+        parts = [f"{rng.choice(num_names)} {rng.choice(('>', '<=', '=='))} "
+                 f"{expr.number_literal()}" if num_names else "true"]
+        if cond_names:
+            parts.append(rng.choice(("", "not ")) + rng.choice(cond_names))
+        out.append(f"define hotter = {rng.choice((' or ', ' and ')).join(parts)}\n")
+        if rng.random() < 0.5 and num_names:
+            out.append(f"define twice = {rng.choice(num_names)} * 2 - {expr.num(1)}\n")
+            num_names.append("twice")
+        cond_names.append("hotter")
     out.append("\n")
 
     # scores
