@@ -181,7 +181,7 @@ class _Scope:
 @st.composite
 def _atom(draw, scope: _Scope) -> str:
     choices = ["num", "str", "strlist", "bool", "presence", "time", "text", "arith", "numlist",
-               "list", "mixed", "time", "text"]
+               "list", "mixed", "time", "text", "list"]
     if scope.scores:
         choices += ["score", "score"]
     if scope.conditions:
@@ -269,7 +269,7 @@ def _atom(draw, scope: _Scope) -> str:
             '{l} contains "vp"', "length({l}) {op} 2", '{l} contains ["köln", "x"]',
             "{l} contains 4", "{l} contains true", "{s} in {l}", "{s} not in {l}",
             '"gmail.com" in {l}', "domain(email) in {l}", "{l} contains {s}",
-            "{l} is present", "{n} in {l}", '{l} contains ""')))
+            "{l} is present", "{n} in {l}", '{l} contains ""', "length({l}) {op} 0")))
         return form.format(l=field, s=draw(st.sampled_from(sorted(STRING_FIELDS))),
                            n=draw(st.sampled_from(NUMBER_FIELDS)), op=draw(_cmp))
     if kind == "mixed":  # (session 18) lists of mixed kinds: 1, "1", true, null, 4.0
@@ -438,7 +438,7 @@ def policies(draw) -> str:
         calendars = tuple(draw(st.lists(st.sampled_from(("emea", "apac")), max_size=2,
                                         min_size=draw(st.sampled_from((0, 1, 1))),
                                         unique=True)))
-        unnamed = not calendars or draw(st.booleans())
+        unnamed = not calendars or draw(st.sampled_from((True, False, True)))
         if unnamed:
             out.append(draw(_calendar()))
         out += [draw(_calendar(name)) for name in calendars]

@@ -77,13 +77,19 @@ def spec_leads(rng: random.Random, fields: Fields, n: int) -> list[dict]:
                         node[key] = rng.choice((None, 1, "x"))
                         broken = True
                         break
+                    if rng.random() < 0.06:  # (session 18) a null object above the field
+                        node[key] = None
+                        broken = True
+                        break
                     node[key] = {}
                 node = node[key]
                 if not isinstance(node, dict):
                     broken = True
                     break
             if not broken:
-                node[keys[-1]] = _value(rng, kind, fault)
+                # (session 18) an explicit null as often as a missing key, at every depth
+                null = not fault and rng.random() < 0.1
+                node[keys[-1]] = None if null else _value(rng, kind, fault)
         if chaos and rng.random() < 0.2 and "lead_id" in lead:
             lead["lead_id"] = rng.choice((None, 7, "İ", ""))
         out.append(lead)
