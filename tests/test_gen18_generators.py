@@ -38,13 +38,12 @@ ENGINE_FORMS = {
 def test_engine_policies_reach_the_session_18_forms():
     seen: Counter[str] = Counter()
 
-    def each(text: str) -> None:
-        E.load_text(text)  # every drawn policy still loads
+    def each(text: str) -> None:  # (test_generators loads such policies)
         for name, pattern in ENGINE_FORMS.items():
             seen[name] += bool(pattern.search(text))
 
-    sample(E.policies(), 150, each)
-    low = {name: seen[name] for name in ENGINE_FORMS if seen[name] < 6}
+    sample(E.policies(), 120, each)
+    low = {name: seen[name] for name in ENGINE_FORMS if seen[name] < 4}
     assert not low, (low, seen)
 
 
@@ -60,8 +59,8 @@ def test_engine_leads_reach_dst_changes_holidays_and_case_folds():
         seen["a text whose case fold is not its lower case"] += any(
             t in text for t in ("İ", "STRASSE", "straße", "ǅ"))
 
-    sample(E.leads(), 150, each)
-    assert min(seen.values()) >= 8 and len(seen) == 3, seen
+    sample(E.leads(), 100, each)
+    assert min(seen.values()) >= 6 and len(seen) == 3, seen
 
 
 def test_spec_policies_compare_timestamps_with_literal_instants():
