@@ -24,6 +24,7 @@ from pg_server import PgServer, pg_missing
 
 import policy
 from policy.api import Policy
+from policy.engine import tabular
 from policy.engine.timestamps import parse_timestamp
 from policy.sql import to_sql
 from policy.sql.table import field_kinds
@@ -264,6 +265,37 @@ stage lead "Lead" owned by marketing {
                  (5, 100_000)])
              for stamp in [_stamp(AS_OF - hours * hour)]]
     decide(pg, pol, leads, AS_OF)
+
+
+def test_an_empty_rejection_reason_is_empty_text_over_a_table_not_null(pg):
+    """Found in session 19 (the widened generators drew it): a lead rejected with the
+    reason ``""``. Python and the statement both give the text ``""`` (the statement's
+    cell is '', not NULL); the comparison helper read the python engine's ``""`` as a
+    null (``cell_text(...) or None``) and reported a difference that was not there."""
+    text = """policy rejected "Rejected"
+id lead_id
+team marketing "@acme/marketing"
+team sales "@acme/sales"
+funnel lead -> mql
+stage lead "Lead" owned by sales {
+}
+stage mql "MQL" owned by sales {
+}
+state disqualified "disqualified" owned by marketing
+handoff mql to marketing {
+  route "pool" otherwise
+  reject to disqualified with reason rejection_reason in ["no budget"]
+}
+"""
+    pol = Policy(load_text(text))
+    leads = [{"lead_id": "L0", "rejection_reason": ""},
+             {"lead_id": "L1", "rejection_reason": "no budget"}, {"lead_id": "L2"}]
+    decide(pg, pol, leads, AS_OF)
+    names = tabular.layout(pol).names
+    reasons = {row[1]: dict(zip(names, row, strict=True))["reason"]
+               for row in pg.execute(to_sql(pol, dialect="postgres", as_of=AS_OF,
+                                            years=(2025, 2027))).fetchall()}
+    assert reasons == {"L0": "", "L1": "no budget", "L2": None}
 
 
 def _stamp(us: int) -> str:
