@@ -176,6 +176,18 @@ class _Scope:
     number_lists: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
+    #: (session 19) the policy will load under a schema from :func:`schemas`, which types
+    #: each field as the policy reads it: no list literal holds an item of another kind
+    typed: bool = False
+
+
+#: (session 18) items of a list of mixed kinds; (session 19) under a schema, a field's
+#: list holds its own kind and null only (another kind there is E102 at load)
+_MIXED_ITEMS = ('1', '"1"', "true", "null", "4.0", '"vp"', '"US"', "0", "false", '"köln"',
+                "-1.5")
+_KIND_ITEMS = {"number": ("1", "null", "4.0", "0", "-1.5", "2.5"),
+               "text": ('"1"', "null", '"vp"', '"US"', '"köln"', '""', '"VP"'),
+               "boolean": ("true", "false", "null")}
 
 
 @st.composite
@@ -274,9 +286,11 @@ def _atom(draw, scope: _Scope) -> str:
                            n=draw(st.sampled_from(NUMBER_FIELDS)), op=draw(_cmp))
     if kind == "mixed":  # (session 18) lists of mixed kinds: 1, "1", true, null, 4.0
         field = draw(st.sampled_from((*NUMBER_FIELDS, *sorted(STRING_FIELDS), *BOOL_FIELDS)))
-        items = draw(st.lists(st.sampled_from(('1', '"1"', "true", "null", "4.0", '"vp"',
-                                               '"US"', "0", "false", '"köln"', "-1.5")),
-                              min_size=1, max_size=4, unique=True))
+        pool = _MIXED_ITEMS
+        if scope.typed:
+            pool = _KIND_ITEMS["number" if field in NUMBER_FIELDS else
+                               "text" if field in STRING_FIELDS else "boolean"]
+        items = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4, unique=True))
         return f"{field} {draw(st.sampled_from(('in', 'not in')))} [{', '.join(items)}]"
     if kind == "numdefine":
         return f"{draw(st.sampled_from(scope.numbers))} {draw(_cmp)} {draw(_number_literal())}"
@@ -426,8 +440,10 @@ def _handoff(draw, stage: str, team: str, scope: _Scope, *, business: bool,
 
 
 @st.composite
-def policies(draw) -> str:
-    """The text of a valid policy over :data:`FIELDS` (one file, no schema)."""
+def policies(draw, *, typed: bool = False) -> str:
+    """The text of a valid policy over :data:`FIELDS` (one file, no schema). With
+    ``typed``, also valid under any schema :func:`schemas` draws (each field typed as
+    the policy reads it): the lists of mixed kinds hold the field's own kind and null."""
     business = draw(st.sampled_from((True, False, True)))
     out = ['policy generated "A generated policy"', 'version "1"', "id lead_id"]
     out += [f'team {t} "@acme/{t}"' for t in TEAMS]
@@ -454,7 +470,7 @@ def policies(draw) -> str:
     if draw(st.booleans()):  # v1.1: a list kept in a file
         out.append(f"define listed = lines {quote(draw(st.sampled_from(sorted(LIST_FILES))))}")
         lists += ("listed",)
-    base = _Scope(string_lists=lists, number_lists=("sizes",))
+    base = _Scope(string_lists=lists, number_lists=("sizes",), typed=typed)
     out.append(f"define big = {draw(conditions(base, depth=1))}")
     out.append(f"define weighted = {draw(st.sampled_from(NUMBER_FIELDS))} * 2")
     scope = attrs.evolve(base, conditions=("big",), numbers=("weighted",))

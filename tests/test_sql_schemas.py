@@ -86,7 +86,7 @@ def _batch(data, document: dict, size: int) -> list[dict]:
 
 
 @settings(max_examples=_examples(12), deadline=None, suppress_health_check=SLOW)
-@given(text=policies(), document=schemas(), data=st.data())
+@given(text=policies(typed=True), document=schemas(), data=st.data())
 def test_duckdb_validates_generated_schemas_as_python(text, document, data):
     pol = load_with_schema(text, document)
     as_of = data.draw(st.sampled_from(AS_OFS))
@@ -146,7 +146,7 @@ def _eval(folder: Path, leads_file: Path, as_of: int, engine: str, *extra: str):
 
 
 @settings(max_examples=_examples(6), deadline=None, suppress_health_check=SLOW)
-@given(text=policies(), document=schemas(), data=st.data())
+@given(text=policies(typed=True), document=schemas(), data=st.data())
 def test_funnel_eval_from_jsonl_csv_and_parquet_with_generated_schemas(text, document, data):
     """``funnel eval`` by the python engine and by ``--engine duckdb`` from JSON Lines,
     CSV (cells typed by the schema) and Parquet (columns typed by DuckDB from the same
@@ -196,7 +196,7 @@ def test_funnel_eval_from_jsonl_csv_and_parquet_with_generated_schemas(text, doc
 
 
 @settings(max_examples=_examples(6), deadline=None, suppress_health_check=SLOW)
-@given(text=policies(), data=st.data())
+@given(text=policies(typed=True), data=st.data())
 def test_a_keyword_the_sql_path_does_not_check_is_refused_by_name(text, data):
     """Spec section 10: a schema with any other keyword is refused by the SQL path with
     a message naming it (exit 2, one line, no traceback); the python engine takes it."""

@@ -260,7 +260,7 @@ def _leaves(node: dict, keys: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=SLOW)
-@given(text=policies(), document=schemas(), data=st.data())
+@given(text=policies(typed=True), document=schemas(), data=st.data())
 def test_printed_sql_over_a_table_validates_generated_schemas_as_python(text, document,
                                                                       data):
     pol = load_with_schema(text, document)
