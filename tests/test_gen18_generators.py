@@ -114,11 +114,9 @@ def test_typed_policies_keep_each_list_to_its_fields_kind_and_null():
     """(session 19) ``policies(typed=True)`` goes with ``schemas()``, which types each
     field as the policy reads it: a list of another kind there is E102 at load (the
     four schema tests failed so on the widened generator). Typed, a field's list holds
-    its own kind and null, and null still comes; untyped, the mixed lists stay."""
+    its own kind and null, and null still comes (untyped, the mixed lists stay: "a list
+    of mixed kinds" above)."""
     typed: list[str] = []
-    sample(E.policies(typed=True), 80, typed.append)
-    plain: list[str] = []
-    sample(E.policies(), 80, plain.append)
-    seen, mixed = _list_kinds(typed), _list_kinds(plain)
-    assert seen["lists"] >= 40 and seen["another kind"] == 0 and seen["null"] >= 4, seen
-    assert mixed["another kind"] >= 8, mixed
+    sample(E.policies(typed=True), 40, typed.append)
+    seen = _list_kinds(typed)
+    assert seen["lists"] >= 20 and seen["another kind"] == 0 and seen["null"] >= 4, seen
