@@ -26,13 +26,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from funnel_cli.main import main
+from probe_records import ABSENT, at_path, mismatches
 
 import policy
 from policy.engine.decision import LeadError
 
 REFUSED = "refused"
 #: What :func:`pick` gives for a path that leads nowhere.
-ABSENT = "<absent>"
 
 
 #: Condition probes per score: one score per probe made DuckDB's statement for 200
@@ -1140,26 +1140,7 @@ def pick(record: dict, path: str):
         j, k = map(int, path.split(":")[0].split()[1:])
         score = pick(record, f"scores.bits{j}")
         return ABSENT if score is ABSENT else score >> k & 1
-    value = record
-    for part in path.split("."):
-        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        elif isinstance(value, dict) and part in value:
-            value = value[part]
-        else:
-            return ABSENT
-    return value
-
-
-def mismatches(cases: list, records: list[dict]) -> list[str]:
-    assert len(records) == len(cases)
-    bad = []
-    for (lead, want), record in zip(cases, records, strict=True):
-        for path, value in want.items():
-            got = pick(record, path)
-            if got != value or type(got) is not type(value):
-                bad.append(f"{str(lead)[:120]}: {path} should be {value!r}, is {got!r}")
-    return bad
+    return at_path(record, path)
 
 
 @pytest.fixture(scope="module")
@@ -1198,7 +1179,7 @@ def test_python_engines_follow_the_spec(folders, group, engine):
             )
         except LeadError as exc:
             records.append(exc.to_dict())
-    assert mismatches(cases, records) == []
+    assert mismatches(cases, records, pick) == []
 
 
 def run_eval(*args: str) -> list[dict]:
@@ -1215,7 +1196,7 @@ def test_duckdb_follows_the_spec(folders, group):
     records = run_eval(
         folder, folder / "leads.jsonl", "--engine", "duckdb", "--as-of", as_of, *zone
     )
-    assert mismatches(cases, records) == []
+    assert mismatches(cases, records, pick) == []
 
 
 # ------------------------------------------------------------------ section 5: error records

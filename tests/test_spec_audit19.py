@@ -26,12 +26,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from funnel_cli.main import main
+from probe_records import ABSENT, at_path, mismatches
 
 import policy
 from policy.engine.decision import LeadError
 
 #: What :func:`pick` gives for a path that leads nowhere.
-ABSENT = "<absent>"
 
 
 def write(folder: Path, files: dict[str, str | bytes]) -> Path:
@@ -54,26 +54,7 @@ def pick(record: dict, path: str):
     if path.startswith("bit "):
         score = pick(record, "scores.bits")
         return ABSENT if score is ABSENT else score >> int(path.split()[1]) & 1
-    value = record
-    for part in path.split("."):
-        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        elif isinstance(value, dict) and part in value:
-            value = value[part]
-        else:
-            return ABSENT
-    return value
-
-
-def mismatches(cases: list, records: list[dict]) -> list[str]:
-    assert len(records) == len(cases)
-    bad = []
-    for (lead, want), record in zip(cases, records, strict=True):
-        for path, value in want.items():
-            got = pick(record, path)
-            if got != value or type(got) is not type(value):
-                bad.append(f"{str(lead)[:100]}: {path} should be {value!r}, is {got!r}")
-    return bad
+    return at_path(record, path)
 
 
 def bit_cases(probes: list) -> tuple[str, list]:
@@ -438,7 +419,7 @@ def test_python_engines_follow_the_spec(folders, group, engine):
             records.append(pol.evaluate(lead, as_of=datetime.fromisoformat(as_of)).to_dict())
         except LeadError as exc:
             records.append(exc.to_dict())
-    assert mismatches(cases, records) == []
+    assert mismatches(cases, records, pick) == []
 
 
 @pytest.mark.parametrize("group", list(GROUPS))
@@ -448,7 +429,8 @@ def test_duckdb_follows_the_spec(folders, group):
     res = run("eval", folder / path, folder / "leads.jsonl", "--engine", "duckdb",
               "--as-of", as_of)
     assert res.exit_code == 0, res.output
-    assert mismatches(cases, [json.loads(line) for line in res.stdout.splitlines()]) == []
+    records = [json.loads(line) for line in res.stdout.splitlines()]
+    assert mismatches(cases, records, pick) == []
 
 
 def test_the_files_of_a_policy(folders):
