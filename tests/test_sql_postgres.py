@@ -114,8 +114,11 @@ def load_table(con, cols: dict[str, str], leads: list[dict], kinds: dict) -> lis
         values = [json.dumps(v) if cols[c] == "JSONB" and v is not None else v
                   for c in names for v in [lead.get(c)]]
         try:
+            # never prepared: psycopg prepares a text run five times, and the next
+            # test's table of as many columns (other types) then failed every INSERT
+            # against the old plan, which the except below took for refused rows
             con.execute("INSERT INTO leads VALUES (" + ", ".join(["%s"] * len(names)) + ")",
-                        values)
+                        values, prepare=False)
         except Exception:  # noqa: BLE001 - text JSONB refuses (\u0000): not a table's row
             continue
         kept.append({k: v for k, v in lead.items() if not (k in cols and v is None)})
