@@ -20,7 +20,6 @@ from sqlglot import exp
 
 from policy.model.schema import format_path
 from policy.sql.dialects import Dialect
-from policy.sql.regex import java_pattern, re2_pattern, re2_refusal
 from policy.sql.values import SqlUnsupported, dbl
 
 __all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "quick_shapes", "quick_value",
@@ -78,23 +77,13 @@ PARTS = ("ok", "y", "mo", "da", "hh", "mi", "ss", "fr", "sg", "oh", "om")
 
 def timestamp_shape(s: exp.Expression, kind: str, d: Dialect | None = None
                     ) -> exp.Expression:
-    """Whether the text ``s`` has the shape of a timestamp of ``kind`` (never NULL).
-
-    The pattern is anchored at the very start and end of the text. ``^``/``$`` do that in
-    RE2 (DuckDB, BigQuery), Postgres and Snowflake, but in Java's syntax, which Spark and
-    Trino use, ``$`` also matches before a final line terminator (``\\n``, ``\\r\\n``,
-    U+2028…): ``"2026-01-01T00:00:00Z\\n"`` had the shape there and was decided, where the
-    python engine refuses it. Those two get ``\\A``/``\\z``, the text's very ends.
-    Snowflake documents POSIX ERE, which has no non-capturing ``(?:…)`` (``(?`` is a
-    repetition with no operand there); the shape is only matched, never taken apart by
-    group, so Snowflake's pattern uses plain groups, which match the same texts."""
+    """Whether the text ``s`` has the shape of a timestamp of ``kind`` (never NULL):
+    the whole text matches, in the dialect's spelling of "the whole text"
+    (:meth:`Dialect.whole_match`)."""
     pattern = _PATTERNS[kind]
-    if d is not None and d.name in ("spark", "trino"):
-        pattern = "\\A" + pattern[1:-1] + "\\z"
-    elif d is not None and d.name == "snowflake":
-        pattern = pattern.replace("(?:", "(")
-    return exp.Coalesce(this=exp.RegexpLike(this=s, expression=exp.Literal.string(
-        pattern)), expressions=[exp.false()])
+    matched = (exp.RegexpLike(this=s, expression=exp.Literal.string(pattern)) if d is None
+               else d.whole_match(s, pattern))
+    return exp.Coalesce(this=matched, expressions=[exp.false()])
 
 
 def timestamp_parts(s: exp.Expression, kind: str, ok: exp.Expression
@@ -510,19 +499,10 @@ def _value_checks(node: dict, path, t: _Type, val: Access, d: Dialect):
     if "pattern" in node:
         # ECMA-262 as the python engine reads it; DuckDB's RE2 and Spark's Java differ
         # in \s, . and \u (Java also in $, \v and [ or & in a class): policy/sql/regex.py
-        pattern = node["pattern"]
-        if d.name == "spark":
-            pattern = java_pattern(pattern)
-        elif d.name == "duckdb":
-            try:
-                pattern = re2_pattern(pattern)
-            except ValueError as why:
-                raise SqlUnsupported(f"the `pattern` at `{format_path(path)}` uses {why}, "
-                                     "which DuckDB's regular expressions do not have") from None
-            refusal = re2_refusal(pattern)
-            if refusal is not None:
-                raise SqlUnsupported(f"the `pattern` at `{format_path(path)}` cannot run in "
-                                     f"DuckDB's regular expressions ({refusal})")
+        try:
+            pattern = d.schema_pattern(node["pattern"])
+        except ValueError as why:
+            raise SqlUnsupported(f"the `pattern` at `{format_path(path)}` {why}") from None
         found = d.regexp_search(text, pattern)
         if not isinstance(found, exp.Func):
             found = exp.Paren(this=found)

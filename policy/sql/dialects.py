@@ -5,8 +5,9 @@ The compiler (:mod:`policy.sql.compiler`) builds one sqlglot expression tree and
 the :class:`Dialect` of its target for the few pieces whose spelling or meaning
 differs: exact integer division, dropping NULLs from an array, membership in an
 array, the length of an array, a field of a structured column, the current instant in
-µs, µs to the dialect's timestamp type. sqlglot prints everything else. Every entry is
-an sqlglot expression, never SQL text of one dialect translated into another.
+µs, µs to the dialect's timestamp type, regular expressions (a whole match, a search, a
+JSON Schema ``pattern`` in the dialect's syntax). sqlglot prints everything else. Every
+entry is an sqlglot expression, never SQL text of one dialect translated into another.
 
 Traps this table exists for (found in a trial of the design): sqlglot prints
 ``NOT (x IS TRUE)`` as ``NOT (x)`` for Snowflake and Trino, so the compiler wraps every
@@ -26,6 +27,7 @@ from sqlglot import exp
 
 from policy.sql.casing import SIGMA, duckdb_lower
 from policy.sql.masks import masked_lookup
+from policy.sql.regex import java_pattern, re2_pattern, re2_refusal
 
 __all__ = ["DIALECTS", "Dialect", "dialect"]
 
@@ -205,6 +207,44 @@ class Dialect:
             return exp.GT(this=_call("REGEXP_INSTR", s, exp.Literal.string(pattern)),
                           expression=_lit(0))
         return exp.RegexpLike(this=s, expression=exp.Literal.string(pattern))
+
+    def whole_match(self, s: exp.Expression, pattern: str) -> exp.Expression:
+        """Whether all of ``s`` matches ``pattern``, a regular expression of our own
+        written ``^…$`` that groups with ``(?:…)`` (the timestamp shapes). ``^``/``$``
+        anchor at the text's very ends in RE2 (DuckDB, BigQuery), Postgres and
+        Snowflake, but in Java's syntax, which Spark and Trino use, ``$`` also matches
+        before a final line terminator (``\\n``, ``\\r\\n``, U+2028…):
+        ``"2026-01-01T00:00:00Z\\n"`` had a timestamp's shape there and was decided,
+        where the python engine refuses it; those two get ``\\A``/``\\z``. Snowflake
+        documents POSIX ERE, which has no non-capturing ``(?:…)`` (``(?`` is a
+        repetition with no operand there); the shapes are only matched, never taken
+        apart by group, so Snowflake's pattern uses plain groups, which match the same
+        texts."""
+        if self.name in ("spark", "trino"):
+            pattern = "\\A" + pattern[1:-1] + "\\z"
+        elif self.name == "snowflake":
+            pattern = pattern.replace("(?:", "(")
+        return exp.RegexpLike(this=s, expression=exp.Literal.string(pattern))
+
+    def schema_pattern(self, pattern: str) -> str:
+        """A JSON Schema ``pattern`` (ECMA-262, as the python engine reads it) in the
+        dialect's syntax, for :meth:`regexp_search`. DuckDB's RE2 and Spark's Java
+        differ from it in ``\\s``, ``.`` and ``\\u`` (Java also in ``$``, ``\\v`` and
+        ``[`` or ``&`` in a class): :mod:`policy.sql.regex` rewrites the pattern.
+        ``ValueError`` (the end of a sentence: ``uses …``) for one DuckDB cannot run."""
+        if self.name == "spark":
+            return java_pattern(pattern)
+        if self.name != "duckdb":
+            return pattern
+        try:
+            pattern = re2_pattern(pattern)
+        except ValueError as why:
+            raise ValueError(f"uses {why}, which DuckDB's regular expressions do not "
+                             "have") from None
+        refusal = re2_refusal(pattern)
+        if refusal is not None:
+            raise ValueError(f"cannot run in DuckDB's regular expressions ({refusal})")
+        return pattern
 
     def affix(self, sym: str, s: exp.Expression, x: exp.Expression) -> exp.Expression:
         """``s starts with x`` / ``s ends with x`` (``sym``); Postgres has no
