@@ -15,14 +15,17 @@ import attrs
 
 from policy.engine.decision import Problem
 from policy.io.records import (
+    LONE_SURROGATE,
     MAX_RECORD_CHARS,
     NOT_UTF8,
     SURROGATE,
+    SURROGATE_ESCAPE,
     LeadFileError,
     Record,
     beyond_double,
     failed_record,
     has_beyond,
+    surrogate_path,
     too_deep,
 )
 from policy.model.schema import LeadSchema, format_path
@@ -86,9 +89,22 @@ def _json_of(kind: str) -> Callable[[str], object]:
             return _BAD
         if type(value) is not wanted or has_beyond(value):  # `[1e400]`, as a number cell
             return _BAD
+        if SURROGATE_ESCAPE(text):
+            where = surrogate_path(value)
+            if where is not None:  # `{"name": "\ud800"}`: refused as a JSON Lines line is
+                return _LoneSurrogate(where)
         return value
 
     return convert
+
+
+@attrs.frozen
+class _LoneSurrogate:
+    """A JSON cell whose ``\\u`` escape makes a lone surrogate, at ``where`` below the
+    cell's field: valid JSON but not text, so the lead is refused there, with the
+    message the JSON Lines reader gives (no engine can stage it as UTF-8 text)."""
+
+    where: tuple[str | int, ...]
 
 
 def _refuse_constant(name: str) -> None:
@@ -311,7 +327,10 @@ def _typed_row(line: int, row: list[str], columns: list[_Column]) -> Record:
         value: object = cell
         if column.convert is not None:
             value = column.convert(cell)
-            if value is _BAD:
+            if type(value) is _LoneSurrogate:
+                problems.append(Problem(format_path(column.path + value.where), LONE_SURROGATE))
+                value = cell
+            elif value is _BAD:
                 value = cell
                 problems.append(
                     Problem(

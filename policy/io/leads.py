@@ -52,10 +52,12 @@ import msgspec
 from policy.engine.decision import Problem
 from policy.io.bom import UTF8_SIG as _UTF8_SIG
 from policy.io.records import (
+    LONE_SURROGATE,
     MAX_NESTING,
     MAX_RECORD_CHARS,
     NOT_UTF8,
     SURROGATE,
+    SURROGATE_ESCAPE,
     TOO_DEEP,
     LeadFileError,
     Record,
@@ -63,8 +65,8 @@ from policy.io.records import (
     failed_record,
     has_beyond,
     long_digit_run,
-    nodes,
     plain_json_errors,
+    surrogate_path,
     too_deep,
 )
 from policy.model.schema import LeadSchema, format_path, json_type_name
@@ -86,8 +88,6 @@ FORMATS = ("jsonl", "json", "csv")
 _CHUNK = 1 << 16
 #: A reusable msgspec decoder (see `jsonl_record`).
 fast_decode = msgspec.json.Decoder().decode
-# A JSON escape that may make a lone surrogate (`"\ud800"`): valid JSON, but not text.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
 
 #: Text no longer than this cannot nest deeper than `MAX_NESTING` (the callers' quick test).
 _SHALLOW = 2 * MAX_NESTING
@@ -218,7 +218,7 @@ def object_or_error(line: int, value: object, text: str = "", start: int = 0,
     if type(value) is dict:
         if overflow or (text and long_digit_run(text, start, end) and has_beyond(value)):
             return beyond_record(line, value)
-        if _SURROGATE_ESCAPE(text, start, len(text) if end is None else end):
+        if SURROGATE_ESCAPE(text, start, len(text) if end is None else end):
             return _lone_surrogate_refused(line, value)
         return Record(line, value)
     return failed_record(line, f"expected a JSON object, found {json_type_name(value)}", value)
@@ -233,11 +233,10 @@ def beyond_record(line: int, value: dict) -> Record:
 
 
 def _lone_surrogate_refused(line: int, value: dict) -> Record:
-    where = _surrogate_path(value)
+    where = surrogate_path(value)
     if where is None:
         return Record(line, value)
-    message = "not valid Unicode: a \\u escape makes a lone surrogate"
-    return Record(line, value, message, (Problem(format_path(where), message),))
+    return Record(line, value, LONE_SURROGATE, (Problem(format_path(where), LONE_SURROGATE),))
 
 
 def parsed_lead_record(value: dict) -> Record:
@@ -248,19 +247,6 @@ def parsed_lead_record(value: dict) -> Record:
     if beyond_paths(value):
         return beyond_record(1, value)
     return _lone_surrogate_refused(1, value)
-
-
-def _surrogate_path(value: object) -> tuple[str | int, ...] | None:
-    """The path of the first string (key or value) holding a lone surrogate, if any."""
-    for where, item in nodes(value):
-        if type(item) is str:
-            if not item.isascii() and SURROGATE(item):
-                return where
-        elif type(item) is dict:
-            for key in item:
-                if not key.isascii() and SURROGATE(key):
-                    return (*where, key)
-    return None
 
 
 def _read_jsonl(stream: TextIO) -> Iterator[Record]:

@@ -18,6 +18,10 @@ from policy.engine.decision import Problem
 #: A lone surrogate: text that came from bytes which are not UTF-8.
 SURROGATE = re.compile("[\ud800-\udfff]").search
 NOT_UTF8 = "not valid UTF-8 (the file has bytes that are not UTF-8 text)"
+#: A JSON escape that may make a lone surrogate (`"\ud800"`): valid JSON, but not text.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]").search
+#: The problem of a lead whose JSON text makes a lone surrogate with a ``\u`` escape.
+LONE_SURROGATE = "not valid Unicode: a \\u escape makes a lone surrogate"
 
 MAX_RECORD_CHARS = 16 * 1024 * 1024
 """The longest record read (a JSON Lines line, a JSON array element, a CSV row or cell):
@@ -134,6 +138,19 @@ def nodes(value: object) -> Iterator[tuple[tuple[str | int, ...], object]]:
             stack.extend((child, (*where, key)) for key, child in reversed(item.items()))
         elif type(item) is list:
             stack.extend((child, (*where, i)) for i, child in reversed(list(enumerate(item))))
+
+
+def surrogate_path(value: object) -> tuple[str | int, ...] | None:
+    """The path of the first string (key or value) holding a lone surrogate, if any."""
+    for where, item in nodes(value):
+        if type(item) is str:
+            if not item.isascii() and SURROGATE(item):
+                return where
+        elif type(item) is dict:
+            for key in item:
+                if not key.isascii() and SURROGATE(key):
+                    return (*where, key)
+    return None
 
 
 def beyond_paths(value: dict) -> list[tuple[str | int, ...]]:
