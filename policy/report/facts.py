@@ -95,8 +95,10 @@ _HANDOFF_COLUMNS = (("applies", "BOOLEAN"), ("route", "VARCHAR"), ("status", "VA
 _fromisoformat = datetime.fromisoformat
 
 
-def _first_path(err: LeadError) -> str:
-    """The first problem's path, problems sorted by path (section 11)."""
+def first_path(err: Any) -> str:
+    """The first problem's path, problems sorted by path (section 11), as UTF-8 can hold
+    it (a key that makes a lone surrogate: U+FFFD). ``err``: anything with ``problems``
+    (a :class:`LeadError`, a refused :class:`~policy.io.records.Record`)."""
     return _clean(min((p.path for p in err.problems), default=""))
 
 
@@ -308,7 +310,7 @@ class FactWriter:
         v = self._start(line, got)
         if type(record) is LeadError:
             v[1] = True
-            v[2] = _first_path(record)
+            v[2] = first_path(record)
             return v
         scores = record.scores
         for i, name in self._scores:

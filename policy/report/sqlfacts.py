@@ -52,7 +52,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from policy.report.facts import FactWriter, fact_columns, key_text
+from policy.report.facts import FactWriter, fact_columns, first_path, key_text
 from policy.report.shape import Shape
 from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _q
@@ -153,8 +153,7 @@ class SqlFacts:
         rows = []
         for rec in errors:
             key = key_text(_get(rec.value, self.by)) if self.by is not None else None
-            path = min((p.path for p in rec.problems), default="")
-            rows.append((rec.line, path, key))
+            rows.append((rec.line, first_path(rec), key))
         if rows:
             cols = [list(c) for c in zip(*rows, strict=True)]
             self.con.execute(f"INSERT INTO {self.table} (line, refused, path, bykey) "

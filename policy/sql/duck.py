@@ -106,8 +106,9 @@ _LENIENT_RE2 = r"'NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|[0-9]{210}|'''"
 
 
 #: Staged lines with a ``\\uD800``-``\\uDFFF`` escape (DuckDB refuses half a surrogate
-#: pair, which the python reader takes): the python engine decides them.
-_SURROGATES = ("SELECT line, txt FROM src WHERE regexp_matches(txt, '\\\\u[dD][89abAB]') "
+#: pair, which the python reader takes): the python engine decides them. Both halves: a
+#: low one (``\\udc00``) alone was left to DuckDB, which refused the line as not JSON.
+_SURROGATES = ("SELECT line, txt FROM src WHERE regexp_matches(txt, '\\\\u[dD][89a-fA-F]') "
                "AND txt NOT LIKE chr(1) || '%' AND txt <> chr(0)")
 
 
