@@ -24,6 +24,7 @@ from sqlglot import exp
 
 from policy.io.atomic import drop_scratch, scratch_folder
 from policy.sql.dialects import Dialect
+from policy.sql.pqcopy import nullable
 from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _quote
 from policy.sql.sources import DuckJson, _call, _case, _duck_path, _lam
@@ -371,8 +372,8 @@ class ParquetWriter:
         cols = []
         for c in self.lay.columns:
             name = _ident(c.name)
-            cols.append(f"make_timestamp({name}) AS {name}" if c.kind == "timestamp"
-                        else name)
+            value = f"make_timestamp({name})" if c.kind == "timestamp" else name
+            cols.append(f"{nullable(value)} AS {name}")  # one schema, whatever the rows
         import duckdb
 
         try:

@@ -18,7 +18,8 @@ from typing import Any
 from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _quote
 
-__all__ = ["COLUMN_TYPES", "COPY_MEMORY_PER_THREAD_MB", "copy_memory", "parquet_copy"]
+__all__ = ["COLUMN_TYPES", "COPY_MEMORY_PER_THREAD_MB", "copy_memory", "nullable",
+           "parquet_copy"]
 
 #: DuckDB's memory limit while Parquet is copied to Parquet, per DuckDB thread (never
 #: below the engine's 1 GB). The order-keeping parallel copy (``Batch Copy To File``)
@@ -37,16 +38,27 @@ COLUMN_TYPES = {"int": "BIGINT", "string": "VARCHAR", "bool": "BOOLEAN",
                 "timestamp": "TIMESTAMP", "json": "VARCHAR", "list": "VARCHAR[]"}
 
 
+def nullable(expr: str) -> str:
+    """``expr`` as a column DuckDB writes to Parquet as OPTIONAL. DuckDB marks a column
+    REQUIRED when its statistics say it holds no NULL, so the output's schema followed
+    the leads (a file without a refused lead had ``stage`` as ``not null``, the next
+    one not) and the engine (a Parquet input decided inside DuckDB, or rows written by
+    Python); a CASE with a NULL branch makes every column nullable, in every file."""
+    return f"CASE WHEN ({expr}) IS NULL THEN NULL ELSE {expr} END"
+
+
 def parquet_copy(query: str, path: str, columns: Any = None) -> str:
     """The COPY of a decision query to a Parquet file, in the query's row order.
 
     ``columns`` (the tabular layout's columns) casts each column to its type: a column
     the statement writes as a bare NULL (``policy_version`` without a `version` line,
     ``reason`` without a recycle rule, a handoff's SLA columns without an `sla`) was a
-    Parquet column of type NULL, where the python engine's file has VARCHAR."""
+    Parquet column of type NULL, where the python engine's file has VARCHAR; and makes
+    it :func:`nullable`, as the python engine's file has it."""
     if columns is not None:
-        cast = ", ".join(f"CAST({_ident(c.name)} AS {COLUMN_TYPES[c.kind]}) AS {_ident(c.name)}"
-                         for c in columns)
+        cast = ", ".join(
+            f"{nullable(f'CAST({_ident(c.name)} AS {COLUMN_TYPES[c.kind]})')} AS {_ident(c.name)}"
+            for c in columns)
         query = f"SELECT {cast} FROM ({query})"
     return f"COPY ({query}) TO {_quote(path)} (FORMAT parquet, PRESERVE_ORDER true)"
 
