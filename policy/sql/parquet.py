@@ -488,7 +488,8 @@ def unreadable_names(schema: Sequence[tuple[str, int | None]]) -> str | None:
     DuckDB's names are case-insensitive (ASCII letters only): of two columns, or two
     fields of one struct, whose names differ only in case, it renames the second
     (``email`` beside ``Email`` became ``email_1``), so the lead silently lost that
-    field. And ``file_row_number``, the column DuckDB numbers the rows by, cannot
+    field; a name written twice exactly (pyarrow writes it) is said to appear twice.
+    And ``file_row_number``, the column DuckDB numbers the rows by, cannot
     also be a column of the file. Both are refused, by name."""
     fold = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
     # (the dotted path of the group, the names seen in it, children still to come)
@@ -504,6 +505,8 @@ def unreadable_names(schema: Sequence[tuple[str, int | None]]) -> str | None:
         if not prefix and key == "file_row_number":
             return (f"the column `{name}` has the name of the column DuckDB numbers the "
                     "rows by; rename it")
+        if key in seen and seen[key] == name:  # pyarrow writes a name twice as asked
+            return f"the column `{prefix}{name}` appears twice; rename one of them"
         if key in seen:
             return (f"the columns `{prefix}{seen[key]}` and `{prefix}{name}` differ only "
                     "in case, which DuckDB reads as one name (it would rename the second "
