@@ -202,11 +202,12 @@ def csv_text(text: str) -> str:
     or CR (a formula to Excel, LibreOffice and Google Sheets) gets a ``'`` in front.
     Only for text cells: numbers are written as numbers."""
     text = no_surrogates(text)
+    formula = text.startswith(_CSV_FORMULA)  # before a CR becomes LF below
     if "\r" in text:
         # A bare CR does not make Python's writer quote the cell (its line ending is
         # LF), and readers would split the row there: write line breaks as LF.
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "'" + text if text.startswith(_CSV_FORMULA) else text
+    return "'" + text if formula else text
 
 
 def json_safe(encoded: str) -> str:

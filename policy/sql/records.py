@@ -314,7 +314,7 @@ class _Builder:
         t = f"replace(replace({s}, chr(13) || chr(10), chr(10)), chr(13), chr(10))" \
             if d.name == "duckdb" else \
             f"replace(replace({s}, concat(chr(13), chr(10)), chr(10)), chr(13), chr(10))"
-        formula = d.matches(t, "^[=+@\t-]")
+        formula = d.matches(s, "^[=+@\t\r-]")  # before a CR becomes LF (escape.csv_text)
         t = f"CASE WHEN {formula} THEN {d.cat(d.lit(chr(39)), t)} ELSE {t} END"
         return self.csv_quote(t)
 
