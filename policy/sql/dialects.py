@@ -128,6 +128,11 @@ class Dialect:
         return exp.Array(expressions=[])
 
     def array_length(self, a: exp.Expression) -> exp.Expression:
+        """The number of items of ``a`` (NULL when ``a`` is NULL). Postgres: sqlglot
+        prints ``ARRAY_LENGTH(a, 1)``, which is NULL for an empty array, so `length` of
+        `[]` was missing there; ``CARDINALITY`` is 0 (twentieth session)."""
+        if self.name == "postgres":
+            return _call("CARDINALITY", a)
         return exp.ArraySize(this=a)
 
     def array_has(self, a: exp.Expression, item: exp.Expression) -> exp.Expression:
