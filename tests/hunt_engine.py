@@ -6,10 +6,14 @@ DuckDB table) differ from it. Each seed draws one policy and its leads; each pol
 decided every way of ``spec_runs.differences`` and ``hunt_paths.extra`` (Parquet output,
 the table path). Not a test module; run it as
 
-    .venv/bin/python tests/hunt_engine.py FIRST LAST [--leads N] [--local-tz ZONE]
+    .venv/bin/python tests/hunt_engine.py FIRST LAST [--leads N] [--local-tz ZONE] [--edge-as-of]
 
 draws LAST - FIRST policies in one hypothesis run seeded with FIRST (case k is "seed"
 FIRST + k), and prints each disagreement with its seed, and a count at the end.
+
+``--edge-as-of`` (twentieth session) decides each policy at an instant of :data:`EDGE_AS_OFS`
+instead (drawn by the seed): a second either side of the New York, Berlin and Sydney
+daylight-saving changes, holidays of the drawn calendars, the turn of the year.
 """
 
 from __future__ import annotations
@@ -33,6 +37,18 @@ from hypothesis import strategies as st  # noqa: E402
 from spec_runs import Unsupported, differences, write_folder  # noqa: E402
 
 from policy.engine.timestamps import format_timestamp  # noqa: E402
+
+#: (session 20) evaluation instants at the edges of working time: just before and at the
+#: DST changes of New York (2026-03-08, 2026-11-01), Berlin (2026-03-29, 2026-10-25) and
+#: Sydney (2026-10-04), on the drawn calendars' holidays, the turn of the year.
+EDGE_AS_OFS = (
+    "2026-03-08T06:59:59Z", "2026-03-08T07:00:00Z", "2026-03-29T00:59:59.999999Z",
+    "2026-03-29T01:00:00Z", "2026-10-25T00:59:59Z", "2026-10-25T01:00:00Z",
+    "2026-10-03T15:59:59Z", "2026-10-03T16:00:00Z", "2026-11-01T05:59:59Z",
+    "2026-11-01T06:00:00Z", "2026-11-01T06:30:00.5Z", "2026-11-26T13:59:59Z",
+    "2026-11-27T05:00:00Z", "2026-12-25T14:00:00Z", "2026-11-30T23:59:59.999999Z",
+    "2026-12-31T23:59:59Z", "2027-01-01T00:00:00Z",
+)
 
 
 def draws(seed: int, count: int, n_leads: int) -> list[tuple[str, list[dict], str]]:
@@ -59,6 +75,7 @@ def main() -> int:
     ap.add_argument("--leads", type=int, default=30)
     ap.add_argument("--local-tz", default=None)
     ap.add_argument("--no-extra", action="store_true")
+    ap.add_argument("--edge-as-of", action="store_true")
     args = ap.parse_args()
     ran = found = unsup = 0
     start = time.time()
@@ -66,6 +83,8 @@ def main() -> int:
     for seed, (text, batch, as_of) in enumerate(cases, args.first):
         rng = random.Random(seed)
         tz = args.local_tz or rng.choice((None, None, "America/New_York", "Europe/Berlin"))
+        if args.edge_as_of:
+            as_of = rng.choice(EDGE_AS_OFS)
         tmp = Path(tempfile.mkdtemp(prefix=f"he{seed}_"))
         folder = write_folder(tmp / "p", {"policy.funnel": text, **LIST_FILES})
         ran += 1
