@@ -378,3 +378,51 @@ def test_spark_refuses_the_lines_python_refuses(spark_engine, tmp_path, kind):
             outs.append((res.exit_code, res.stdout, res.stderr))
         assert outs[1] == outs[0], (kind, fmt)
         assert outs[0][0] == 1 and "leads refused" in outs[0][2]
+
+
+
+_SIZE_POLICY = """policy lists "Lists"
+id lead_id
+schema "lead.schema.json"
+team marketing "@acme/marketing"
+funnel lead
+score fit "Fit" owned by marketing {
+  +1 if length(tags) == 0
+  +2 if length(tags) < 2
+  +4 if tags is present
+}
+stage lead "Lead" owned by marketing {
+}
+"""
+
+
+def test_printed_spark_sql_reads_a_list_columns_length_whatever_size_of_null(spark_engine,
+                                                                            tmp_path):
+    """`length(tags)` over a Spark table: sqlglot's ``SIZE(tags)`` is -1 for a NULL array
+    wherever ``spark.sql.legacy.sizeOfNull`` is on (Spark 3's default; the engine's own
+    session turns it off, a cluster running `funnel sql --dialect spark` may not), so a
+    missing list had length -1 and `length(tags) < 2` held. The printed statement reads
+    ``ARRAY_SIZE``, NULL for NULL: the same scores with the setting on and off."""
+    from datetime import UTC, datetime, timedelta
+
+    (tmp_path / "p.funnel").write_text(_SIZE_POLICY, encoding="utf-8")
+    (tmp_path / "lead.schema.json").write_text(json.dumps({"type": "object", "properties": {
+        "lead_id": {"type": "string"},
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}}}}), encoding="utf-8")
+    pol = policy.load(tmp_path)
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=AS_OF)
+    leads = (("none", None), ("empty", []), ("one", ["a"]))
+    want = {lead: pol.evaluate({"lead_id": lead, **({} if tags is None else {"tags": tags})},
+                               as_of=at).scores["fit"] for lead, tags in leads}
+    assert want == {"none": 0, "empty": 1 + 2 + 4, "one": 2 + 4}  # spec section 3
+    spark = spark_engine[1].spark
+    spark.createDataFrame(list(leads), "lead_id STRING, tags ARRAY<STRING>"
+                          ).createOrReplaceTempView("size_leads")
+    sql = pol.sql(dialect="spark", table="size_leads", as_of=at)
+    for legacy in ("true", "false"):
+        spark.conf.set("spark.sql.legacy.sizeOfNull", legacy)
+        try:
+            rows = spark.sql(sql.rstrip().rstrip(";")).collect()
+        finally:
+            spark.conf.set("spark.sql.legacy.sizeOfNull", "false")
+        assert {r["lead"]: r["score_fit"] for r in rows} == want, legacy

@@ -130,9 +130,16 @@ class Dialect:
     def array_length(self, a: exp.Expression) -> exp.Expression:
         """The number of items of ``a`` (NULL when ``a`` is NULL). Postgres: sqlglot
         prints ``ARRAY_LENGTH(a, 1)``, which is NULL for an empty array, so `length` of
-        `[]` was missing there; ``CARDINALITY`` is 0 (twentieth session)."""
+        `[]` was missing there; ``CARDINALITY`` is 0 (twentieth session). Spark: sqlglot
+        prints ``SIZE(a)``, which is -1 for a NULL array wherever
+        ``spark.sql.legacy.sizeOfNull`` is on (Spark 3's default; the engine's own
+        session turns it off, a cluster running the printed SQL may not), so a missing
+        list had length -1; ``ARRAY_SIZE`` (Spark 3.3 and later) is NULL for NULL
+        whatever the setting."""
         if self.name == "postgres":
             return _call("CARDINALITY", a)
+        if self.name == "spark":
+            return _call("ARRAY_SIZE", a)
         return exp.ArraySize(this=a)
 
     def array_has(self, a: exp.Expression, item: exp.Expression) -> exp.Expression:
