@@ -184,11 +184,11 @@ def test_funnel_eval_from_jsonl_csv_and_parquet_with_generated_schemas(text, doc
             assert len(py.stdout.splitlines()) == len(batch)
         if parquet in sources:
             rows, stderr = {}, {}
+            lay = tabular.layout(policy.load(folder))  # the policy the evals read
             for engine in ("python", "duckdb"):
                 target = work / f"{engine}.parquet"
                 stderr[engine] = _eval(folder, parquet, as_of, engine, "-o",
                                        str(target), *zone).stderr
-                lay = tabular.layout(load_with_schema(text, document))
                 rows[engine] = [_same_json(r, lay) for r in con.execute(
                     "SELECT * FROM read_parquet(?)", [str(target)]).fetchall()]
             assert rows["python"] == rows["duckdb"]
