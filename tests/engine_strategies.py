@@ -51,6 +51,29 @@ from policy.model.namespace import PolicyModel, build_model, refs_in
 from policy.syntax import nodes as n
 from policy.syntax.parser import parse
 
+#: (session 20) `st.sampled_from` and `st.integers` of the same arguments, built once:
+#: an equal strategy draws the same values from the same choices (and has the same
+#: label), and the generators built a new one of each per draw, which Hypothesis
+#: validated again before drawing from it.
+_SAMPLED: dict[tuple, st.SearchStrategy] = {}
+
+
+def _sampled(values) -> st.SearchStrategy:
+    """``st.sampled_from(values)``, the same object for equal scalar values (by kind and
+    text, so ``1``, ``1.0``, ``True`` and ``-0.0``, ``0.0`` stay apart)."""
+    if not all(type(v) in (str, int, float, bool, type(None)) for v in values):
+        return st.sampled_from(values)  # lists or objects among them: built each time
+    key = tuple((type(v), repr(v)) for v in values)  # -0.0 is not 0.0 here
+    found = _SAMPLED.get(key)
+    if found is None:
+        found = _SAMPLED[key] = st.sampled_from(values)
+    return found
+
+
+@functools.cache
+def _integers(low: int, high: int) -> st.SearchStrategy:
+    return st.integers(low, high)
+
 # --------------------------------------------------------------------------- vocabulary
 
 #: The evaluation instant most leads are decided at: a Tuesday, 10:30 in New York.
@@ -83,11 +106,11 @@ REASONS = ("bad fit", "no budget", "duplicate")
 #: (a list of objects, such as ``[{"name": "vp"}]``).
 LIST_FIELDS = ("tags", "company.domains")
 _LIST_ITEM = st.one_of(
-    st.sampled_from(("vp", "VP", "director", "Köln", "köln", "ΣΟΦΙΑ", "", "gmail.com",
+    _sampled(("vp", "VP", "director", "Köln", "köln", "ΣΟΦΙΑ", "", "gmail.com",
                      "GMAIL.com")),
-    st.sampled_from((4, 4.0, 0, -1.5)), st.booleans(), st.none(),
-    st.sampled_from(({"name": "vp"}, {}, {"name": "VP", "n": 4})),
-    st.sampled_from((["vp"], [4], []))).map(copy.deepcopy)
+    _sampled((4, 4.0, 0, -1.5)), st.booleans(), st.none(),
+    _sampled(({"name": "vp"}, {}, {"name": "VP", "n": 4})),
+    _sampled((["vp"], [4], []))).map(copy.deepcopy)
 #: (session 18) also a list that ends in a null, as an export pads a short list
 _LISTS = st.one_of(st.lists(_LIST_ITEM, min_size=1, max_size=5),
                    st.lists(_LIST_ITEM, max_size=3).map(lambda xs: [*xs, None]))
@@ -139,9 +162,9 @@ def quote(text: str) -> str:
 
 # --------------------------------------------------------------------------- expressions
 
-_cmp = st.sampled_from(("==", "!=", "<", "<=", ">", ">="))
-_order = st.sampled_from(("<", "<=", ">", ">="))
-_small = st.one_of(st.integers(0, 3000).map(str), st.sampled_from(("0.5", "2.5", "1_000")))
+_cmp = _sampled(("==", "!=", "<", "<=", ">", ">="))
+_order = _sampled(("<", "<=", ">", ">="))
+_small = st.one_of(_integers(0, 3000).map(str), _sampled(("0.5", "2.5", "1_000")))
 
 
 @st.composite
@@ -153,8 +176,8 @@ def _number_literal(draw) -> str:
 @st.composite
 def _timestamp_literal(draw) -> str:
     moment = datetime(2026, 12, 1, 15, 30, tzinfo=UTC) + timedelta(
-        hours=draw(st.integers(-24 * 60, 24 * 10)))
-    form = draw(st.sampled_from(("date", "zulu", "offset")))
+        hours=draw(_integers(-24 * 60, 24 * 10)))
+    form = draw(_sampled(("date", "zulu", "offset")))
     if form == "date":
         return quote(moment.date().isoformat())
     if form == "zulu":
@@ -163,7 +186,7 @@ def _timestamp_literal(draw) -> str:
 
 
 def _str_list(values) -> st.SearchStrategy[str]:
-    return st.lists(st.sampled_from(values), min_size=0, max_size=3, unique=True).map(
+    return st.lists(_sampled(values), min_size=0, max_size=3, unique=True).map(
         lambda xs: "[" + ", ".join(quote(x) for x in xs) + "]")
 
 
@@ -200,48 +223,48 @@ def _atom(draw, scope: _Scope) -> str:
         choices.append("define")
     if scope.numbers:
         choices.append("numdefine")
-    kind = draw(st.sampled_from(choices))
+    kind = draw(_sampled(choices))
     if kind == "num":
-        return f"{draw(st.sampled_from(NUMBER_FIELDS))} {draw(_cmp)} {draw(_number_literal())}"
+        return f"{draw(_sampled(NUMBER_FIELDS))} {draw(_cmp)} {draw(_number_literal())}"
     if kind == "str":
-        field = draw(st.sampled_from(sorted(STRING_FIELDS)))
-        value = draw(st.sampled_from(STRING_FIELDS[field] + ("", "zz")))
+        field = draw(_sampled(sorted(STRING_FIELDS)))
+        value = draw(_sampled(STRING_FIELDS[field] + ("", "zz")))
         return f"{field} {draw(_cmp)} {quote(value)}"
     if kind == "strlist":
-        field = draw(st.sampled_from(sorted(STRING_FIELDS)))
-        op = draw(st.sampled_from(("in", "not in")))
+        field = draw(_sampled(sorted(STRING_FIELDS)))
+        op = draw(_sampled(("in", "not in")))
         if scope.string_lists and draw(st.booleans()):
-            return f"{field} {op} {draw(st.sampled_from(scope.string_lists))}"
+            return f"{field} {op} {draw(_sampled(scope.string_lists))}"
         return f"{field} {op} {draw(_str_list(STRING_FIELDS[field]))}"
     if kind == "numlist":
-        field = draw(st.sampled_from(NUMBER_FIELDS))
-        op = draw(st.sampled_from(("in", "not in")))
+        field = draw(_sampled(NUMBER_FIELDS))
+        op = draw(_sampled(("in", "not in")))
         if scope.number_lists and draw(st.booleans()):
-            return f"{field} {op} {draw(st.sampled_from(scope.number_lists))}"
+            return f"{field} {op} {draw(_sampled(scope.number_lists))}"
         items = draw(st.lists(_small, max_size=3))
         return f"{field} {op} [{', '.join(items)}]"
     if kind == "bool":
-        field = draw(st.sampled_from(BOOL_FIELDS))
-        form = draw(st.sampled_from(("{f}", "{f} == true", "{f} == false", "{f} != true",
+        field = draw(_sampled(BOOL_FIELDS))
+        form = draw(_sampled(("{f}", "{f} == true", "{f} == false", "{f} != true",
                                      "not {f}")))
         return form.format(f=field)
     if kind == "presence":
-        field = draw(st.sampled_from(FIELDS))
-        return f"{field} is {draw(st.sampled_from(('present', 'missing')))}"
+        field = draw(_sampled(FIELDS))
+        return f"{field} is {draw(_sampled(('present', 'missing')))}"
     if kind == "time":
-        field = draw(st.sampled_from(TIMESTAMP_FIELDS))
-        form = draw(st.sampled_from(("days", "hours", "literal", "field")))
+        field = draw(_sampled(TIMESTAMP_FIELDS))
+        form = draw(_sampled(("days", "hours", "literal", "field")))
         if form == "literal":
             return f"{field} {draw(_cmp)} {draw(_timestamp_literal())}"
         if form == "field":  # (session 18) two timestamp fields in time order
-            return f"{field} {draw(_cmp)} {draw(st.sampled_from(TIMESTAMP_FIELDS))}"
+            return f"{field} {draw(_cmp)} {draw(_sampled(TIMESTAMP_FIELDS))}"
         fn = "days_since" if form == "days" else "hours_since"
-        if draw(st.integers(0, 4)) == 0:  # (session 11) two instants in one comparison
-            other = draw(st.sampled_from(TIMESTAMP_FIELDS))
+        if draw(_integers(0, 4)) == 0:  # (session 11) two instants in one comparison
+            other = draw(_sampled(TIMESTAMP_FIELDS))
             return f"days_since({field}) * 24 {draw(_order)} hours_since({other})"
         return f"{fn}({field}) {draw(_cmp)} {draw(_number_literal())}"
     if kind == "text":
-        form = draw(st.sampled_from((
+        form = draw(_sampled((
             'email ends with "@gmail.com"', 'email contains "BIG"', 'email starts with "a"',
             'email contains ["x", "@yahoo"]', 'lower(level) == "vp"',
             'domain(email) in ["gmail.com", "bigco.com"]', "length(email) > 12",
@@ -266,43 +289,43 @@ def _atom(draw, scope: _Scope) -> str:
         )))
         return form
     if kind == "arith":
-        a, b = draw(st.sampled_from(NUMBER_FIELDS)), draw(st.sampled_from(NUMBER_FIELDS))
-        form = draw(st.sampled_from(("{a} * 2 + {b}", "{a} / 4", "{a} - {b}", "-{a}",
+        a, b = draw(_sampled(NUMBER_FIELDS)), draw(_sampled(NUMBER_FIELDS))
+        form = draw(_sampled(("{a} * 2 + {b}", "{a} / 4", "{a} - {b}", "-{a}",
                                      "({a} + 10) / {b}")))
         return f"{form.format(a=a, b=b)} {draw(_order)} {draw(_number_literal())}"
     if kind == "score":
-        score = draw(st.sampled_from(scope.scores))
-        form = draw(st.sampled_from(("{s} {op} {x}", "{s} + 5 {op} {x}", "{s} {op} {t}")))
-        other = draw(st.sampled_from(scope.scores))
+        score = draw(_sampled(scope.scores))
+        form = draw(_sampled(("{s} {op} {x}", "{s} + 5 {op} {x}", "{s} {op} {t}")))
+        other = draw(_sampled(scope.scores))
         return form.format(s=score, op=draw(_cmp), x=draw(_number_literal()), t=other)
     if kind == "list":  # (session 16) a list field: contains, in, length
-        field = draw(st.sampled_from(LIST_FIELDS))
-        form = draw(st.sampled_from((
+        field = draw(_sampled(LIST_FIELDS))
+        form = draw(_sampled((
             '{l} contains "vp"', "length({l}) {op} 2", '{l} contains ["köln", "x"]',
             "{l} contains 4", "{l} contains true", "{s} in {l}", "{s} not in {l}",
             '"gmail.com" in {l}', "domain(email) in {l}", "{l} contains {s}",
             "{l} is present", "{n} in {l}", '{l} contains ""', "length({l}) {op} 0")))
-        return form.format(l=field, s=draw(st.sampled_from(sorted(STRING_FIELDS))),
-                           n=draw(st.sampled_from(NUMBER_FIELDS)), op=draw(_cmp))
+        return form.format(l=field, s=draw(_sampled(sorted(STRING_FIELDS))),
+                           n=draw(_sampled(NUMBER_FIELDS)), op=draw(_cmp))
     if kind == "mixed":  # (session 18) lists of mixed kinds: 1, "1", true, null, 4.0
-        field = draw(st.sampled_from((*NUMBER_FIELDS, *sorted(STRING_FIELDS), *BOOL_FIELDS)))
+        field = draw(_sampled((*NUMBER_FIELDS, *sorted(STRING_FIELDS), *BOOL_FIELDS)))
         pool = _MIXED_ITEMS
         if scope.typed:
             pool = _KIND_ITEMS["number" if field in NUMBER_FIELDS else
                                "text" if field in STRING_FIELDS else "boolean"]
-        items = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4, unique=True))
-        return f"{field} {draw(st.sampled_from(('in', 'not in')))} [{', '.join(items)}]"
+        items = draw(st.lists(_sampled(pool), min_size=1, max_size=4, unique=True))
+        return f"{field} {draw(_sampled(('in', 'not in')))} [{', '.join(items)}]"
     if kind == "numdefine":
-        return f"{draw(st.sampled_from(scope.numbers))} {draw(_cmp)} {draw(_number_literal())}"
-    return draw(st.sampled_from(scope.conditions))
+        return f"{draw(_sampled(scope.numbers))} {draw(_cmp)} {draw(_number_literal())}"
+    return draw(_sampled(scope.conditions))
 
 
 @st.composite
 def conditions(draw, scope: _Scope = _Scope(), depth: int = 2) -> str:
     """The text of a condition over the vocabulary and what ``scope`` names."""
-    if depth <= 0 or draw(st.integers(0, 2)) == 0:
+    if depth <= 0 or draw(_integers(0, 2)) == 0:
         return draw(_atom(scope))
-    form = draw(st.sampled_from(("and", "or", "not")))
+    form = draw(_sampled(("and", "or", "not")))
     if form == "not":
         return f"not ({draw(conditions(scope, depth - 1))})"
     left = draw(conditions(scope, depth - 1))
@@ -315,29 +338,29 @@ def conditions(draw, scope: _Scope = _Scope(), depth: int = 2) -> str:
 
 @st.composite
 def _duration(draw, *, business: bool) -> str:
-    amount = draw(st.sampled_from(("1", "2", "4", "8", "1.5", "30", "0.25")))
+    amount = draw(_sampled(("1", "2", "4", "8", "1.5", "30", "0.25")))
     units = ["minutes", "hours", "days", "weeks"]
     if business:
         units += ["business hours", "business days", "business hours", "business day",
                   "business hour", "business days"]
-    return f"{amount} {draw(st.sampled_from(units))}"
+    return f"{amount} {draw(_sampled(units))}"
 
 
 @st.composite
 def _calendar(draw, name: str | None = None) -> str:
-    days = draw(st.lists(st.sampled_from(_WORKDAYS), min_size=1, max_size=7, unique=True))
-    start = draw(st.integers(0, 20))
-    end = draw(st.integers(start + 1, 24))
-    holidays = draw(st.lists(st.sampled_from(("2026-11-26", "2026-11-27", "2026-12-01",
+    days = draw(st.lists(_sampled(_WORKDAYS), min_size=1, max_size=7, unique=True))
+    start = draw(_integers(0, 20))
+    end = draw(_integers(start + 1, 24))
+    holidays = draw(st.lists(_sampled(("2026-11-26", "2026-11-27", "2026-12-01",
                                               "2026-12-25", "2026-11-01", "2026-11-30")),
-                             min_size=draw(st.sampled_from((0, 1, 1))), max_size=3,
+                             min_size=draw(_sampled((0, 1, 1))), max_size=3,
                              unique=True))
     head = "calendar {" if name is None else f"calendar {name} {quote(name.upper())} {{"
     lines = [
         head,
-        f"  timezone {quote(draw(st.sampled_from(_ZONES)))}",
+        f"  timezone {quote(draw(_sampled(_ZONES)))}",
         f"  workdays {' '.join(days)}",
-        f"  hours {start:02d}:{draw(st.sampled_from(('00', '30')))} to {end:02d}:00",
+        f"  hours {start:02d}:{draw(_sampled(('00', '30')))} to {end:02d}:00",
     ]
     if holidays:
         lines.append("  holidays " + " ".join(quote(h) for h in holidays))
@@ -348,31 +371,31 @@ def _calendar(draw, name: str | None = None) -> str:
 
 
 def _text(draw, plain: tuple[str, ...]) -> str:
-    return draw(st.one_of(st.sampled_from(plain), st.sampled_from(HOSTILE)))
+    return draw(st.one_of(_sampled(plain), _sampled(HOSTILE)))
 
 
 @st.composite
 def _score(draw, name: str, scope: _Scope) -> str:
-    owners = ", ".join(draw(st.lists(st.sampled_from(TEAMS), min_size=1, max_size=2,
+    owners = ", ".join(draw(st.lists(_sampled(TEAMS), min_size=1, max_size=2,
                                      unique=True)))
     lines = [f"score {name} {quote(name.title())} owned by {owners} {{"]
-    for _ in range(draw(st.integers(1, 5))):
-        sign = draw(st.sampled_from("+-"))
-        points = draw(st.sampled_from(("5", "10", "15", "30", "40", "2.5", "0")))
-        if draw(st.integers(0, 3)) == 0:
-            field = draw(st.sampled_from((*NUMBER_FIELDS, *scope.scores)))
+    for _ in range(draw(_integers(1, 5))):
+        sign = draw(_sampled("+-"))
+        points = draw(_sampled(("5", "10", "15", "30", "40", "2.5", "0")))
+        if draw(_integers(0, 3)) == 0:
+            field = draw(_sampled((*NUMBER_FIELDS, *scope.scores)))
             cap = f" up to {draw(_small)}" if draw(st.booleans()) else ""
             lines.append(f"  {sign}{points} per {field}{cap}")
         else:
             lines.append(f"  {sign}{points} if {draw(conditions(scope))}")
     if draw(st.booleans()):
-        low = draw(st.integers(-20, 20))
-        lines.append(f"  range {low} to {low + draw(st.integers(0, 120))}")
+        low = draw(_integers(-20, 20))
+        lines.append(f"  range {low} to {low + draw(_integers(0, 120))}")
     if draw(st.booleans()):
-        amount = draw(st.sampled_from(("1", "7", "30", "0.5")))
-        unit = draw(st.sampled_from(("days", "hours", "weeks", "minutes")))
+        amount = draw(_sampled(("1", "7", "30", "0.5")))
+        unit = draw(_sampled(("days", "hours", "weeks", "minutes")))
         lines.append(f"  decay half-life {amount} {unit} since "
-                     f"{draw(st.sampled_from(TIMESTAMP_FIELDS))}")
+                     f"{draw(_sampled(TIMESTAMP_FIELDS))}")
     return "\n".join([*lines, "}"])
 
 
@@ -380,14 +403,14 @@ def _score(draw, name: str, scope: _Scope) -> str:
 def _stage(draw, name: str, owner: str, scope: _Scope) -> str:
     lines = [f"stage {name} {quote(name.upper())} owned by {owner} {{"]
     # few lines, so that leads get through to the deeper stages and their handoffs
-    for _ in range(draw(st.integers(0, 2))):
-        word = draw(st.sampled_from(("require", "require", "exclude")))
+    for _ in range(draw(_integers(0, 2))):
+        word = draw(_sampled(("require", "require", "exclude")))
         reason = f" {quote(_text(draw, ('not yet', 'blocked')))}" if draw(st.booleans()) else ""
         lines.append(f"  {word} {draw(conditions(scope, depth=1))}{reason}")
-    if draw(st.integers(0, 2)) == 0:
+    if draw(_integers(0, 2)) == 0:
         lines.append(f"  keep when {draw(conditions(scope, depth=1))}")
-    if draw(st.integers(0, 3)) == 0:  # (v1.1) changes no decision, in any engine
-        lines.append(f"  entered at {draw(st.sampled_from(TIMESTAMP_FIELDS))}")
+    if draw(_integers(0, 3)) == 0:  # (v1.1) changes no decision, in any engine
+        lines.append(f"  entered at {draw(_sampled(TIMESTAMP_FIELDS))}")
     return "\n".join([*lines, "}"])
 
 
@@ -399,40 +422,40 @@ def _handoff(draw, stage: str, team: str, scope: _Scope, *, business: bool,
     route must then have a calendar: ``unnamed`` says whether the default one exists."""
     lines = [f"handoff {stage} to {team} {{"]
     own = None
-    if calendars and (not unnamed or draw(st.sampled_from((True, False, True)))):
-        own = draw(st.sampled_from(calendars))
+    if calendars and (not unnamed or draw(_sampled((True, False, True)))):
+        own = draw(_sampled(calendars))
         lines.append(f"  calendar {own}")
     choices = (*calendars, *(("default", "default") if unnamed else ()))
 
     def on() -> str:
-        if calendars and draw(st.sampled_from((True, False, True))):
-            return f" on {draw(st.sampled_from(choices))}"
+        if calendars and draw(_sampled((True, False, True))):
+            return f" on {draw(_sampled(choices))}"
         return ""
 
     # (session 18) weighted choices, not `integers(0, n)`: Hypothesis draws 0 from a
     # small range far more often than 1 in n, so routes and SLAs were rarer than written
-    if draw(st.sampled_from((True, True, True, False))):
-        for _ in range(draw(st.integers(0, 2))):
+    if draw(_sampled((True, True, True, False))):
+        for _ in range(draw(_integers(0, 2))):
             target = _text(draw, ("enterprise-ae", "mid-market", "sdr"))
             lines.append(f"  route {quote(target)} if {draw(conditions(scope))}{on()}")
         lines.append(f"  route {quote(_text(draw, ('pool', 'default')))} otherwise{on()}")
-    if draw(st.sampled_from((True, False, True))):
-        start, *stops = draw(st.lists(st.sampled_from(TIMESTAMP_FIELDS), min_size=2,
-                                      max_size=draw(st.sampled_from((2, 2, 3))), unique=True))
+    if draw(_sampled((True, False, True))):
+        start, *stops = draw(st.lists(_sampled(TIMESTAMP_FIELDS), min_size=2,
+                                      max_size=draw(_sampled((2, 2, 3))), unique=True))
         lines.append(f"  sla {draw(_duration(business=business))} from {start} "
                      f"until {', '.join(stops)}")
-        if draw(st.integers(0, 2)):
+        if draw(_integers(0, 2)):
             target = _text(draw, ("managers", "vp-sales"))
             # mostly short, so that leads with no stop do escalate
-            after = draw(st.one_of(_duration(business=business), st.sampled_from(
+            after = draw(st.one_of(_duration(business=business), _sampled(
                 ("30 minutes", "1 hours", "2 days", *(("4 business hours",) * business)))))
             lines.append(f"  escalate to {quote(target)} after {after}")
     if draw(st.booleans()):
-        state = draw(st.sampled_from(STATES))
+        state = draw(_sampled(STATES))
         if draw(st.booleans()):
             reasons = "agreed_reasons"
         else:
-            reasons = draw(st.lists(st.sampled_from((*REASONS, *HOSTILE[:3])), min_size=1,
+            reasons = draw(st.lists(_sampled((*REASONS, *HOSTILE[:3])), min_size=1,
                                     max_size=4, unique=True))
             reasons = "[" + ", ".join(quote(r) for r in reasons) + "]"
         lines.append(f"  reject to {state} with reason {REASON_FIELD} in {reasons}")
@@ -444,19 +467,19 @@ def policies(draw, *, typed: bool = False) -> str:
     """The text of a valid policy over :data:`FIELDS` (one file, no schema). With
     ``typed``, also valid under any schema :func:`schemas` draws (each field typed as
     the policy reads it): the lists of mixed kinds hold the field's own kind and null."""
-    business = draw(st.sampled_from((True, False, True)))
+    business = draw(_sampled((True, False, True)))
     out = ['policy generated "A generated policy"', 'version "1"', "id lead_id"]
     out += [f'team {t} "@acme/{t}"' for t in TEAMS]
     # two or more stages in most draws (a handoff needs a next stage); one stays possible
-    stages = STAGES[: draw(st.sampled_from((2, 3, 4, 1)))]
+    stages = STAGES[: draw(_sampled((2, 3, 4, 1)))]
     # v1.1: named calendars beside (or instead of) the unnamed one
     calendars: tuple[str, ...] = ()
     unnamed = True
     if business:
-        calendars = tuple(draw(st.lists(st.sampled_from(("emea", "apac")), max_size=2,
-                                        min_size=draw(st.sampled_from((0, 1, 1))),
+        calendars = tuple(draw(st.lists(_sampled(("emea", "apac")), max_size=2,
+                                        min_size=draw(_sampled((0, 1, 1))),
                                         unique=True)))
-        unnamed = not calendars or draw(st.sampled_from((True, False, True)))
+        unnamed = not calendars or draw(_sampled((True, False, True)))
         if unnamed:
             out.append(draw(_calendar()))
         out += [draw(_calendar(name)) for name in calendars]
@@ -468,11 +491,11 @@ def policies(draw, *, typed: bool = False) -> str:
     out.append(f"define sizes = [{', '.join(draw(st.lists(_small, max_size=3)))}]")
     lists: tuple[str, ...] = ("good_levels",)
     if draw(st.booleans()):  # v1.1: a list kept in a file
-        out.append(f"define listed = lines {quote(draw(st.sampled_from(sorted(LIST_FILES))))}")
+        out.append(f"define listed = lines {quote(draw(_sampled(sorted(LIST_FILES))))}")
         lists += ("listed",)
     base = _Scope(string_lists=lists, number_lists=("sizes",), typed=typed)
     out.append(f"define big = {draw(conditions(base, depth=1))}")
-    out.append(f"define weighted = {draw(st.sampled_from(NUMBER_FIELDS))} * 2")
+    out.append(f"define weighted = {draw(_sampled(NUMBER_FIELDS))} * 2")
     scope = attrs.evolve(base, conditions=("big",), numbers=("weighted",))
     if draw(st.booleans()):  # (session 11) defines reading defines, two deep
         out.append(f"define scaled = weighted / 4 + {draw(_small)}")
@@ -481,7 +504,7 @@ def policies(draw, *, typed: bool = False) -> str:
         scope = attrs.evolve(scope, conditions=("big", "bigger"),
                              numbers=("weighted", "scaled"))
 
-    scores = SCORES[: draw(st.integers(0, 3))]
+    scores = SCORES[: draw(_integers(0, 3))]
     for i, name in enumerate(scores):
         out.append(draw(_score(name, attrs.evolve(scope, scores=scores[:i]))))
     # defines that read scores: only stages, handoffs and recycles use them
@@ -490,22 +513,22 @@ def policies(draw, *, typed: bool = False) -> str:
         scope = attrs.evolve(scope, conditions=(*scope.conditions, "hot"))
     scope = attrs.evolve(scope, scores=scores)
 
-    owners = [draw(st.sampled_from(TEAMS)) for _ in stages]
+    owners = [draw(_sampled(TEAMS)) for _ in stages]
     for name, owner in zip(stages, owners, strict=True):
         out.append(draw(_stage(name, owner, scope)))
     out += [f"state {s} {quote(s)} owned by marketing" for s in STATES]
     for i, name in enumerate(stages):
         changes = i + 1 < len(stages) and owners[i + 1] != owners[i]
-        if changes or draw(st.integers(0, 3)) == 0:
-            team = owners[i + 1] if changes else draw(st.sampled_from(TEAMS))
+        if changes or draw(_integers(0, 3)) == 0:
+            team = owners[i + 1] if changes else draw(_sampled(TEAMS))
             out.append(draw(_handoff(name, team, scope, business=business,
                                      calendars=calendars, unnamed=unnamed)))
-    for _ in range(draw(st.integers(0, 2))):
-        from_ = draw(st.lists(st.sampled_from(stages), min_size=1, max_size=len(stages),
+    for _ in range(draw(_integers(0, 2))):
+        from_ = draw(st.lists(_sampled(stages), min_size=1, max_size=len(stages),
                               unique=True))
         reason = f" {quote(_text(draw, ('stalled', 'gone cold')))}" if draw(st.booleans()) \
             else ""
-        out.append(f"recycle {', '.join(from_)} to {draw(st.sampled_from(STATES))} "
+        out.append(f"recycle {', '.join(from_)} to {draw(_sampled(STATES))} "
                    f"if {draw(conditions(scope))}{reason}")
     return "\n".join(out) + "\n"
 
@@ -518,10 +541,10 @@ _missing = object()
 @st.composite
 def _timestamp_value(draw) -> object:
     moment = datetime(2026, 12, 1, 15, 30, tzinfo=UTC) + timedelta(
-        minutes=draw(st.integers(-60 * 24 * 120, 60 * 24 * 20)))
-    form = draw(st.sampled_from(("zulu", "offset", "naive", "date", "fraction", "edge")))
+        minutes=draw(_integers(-60 * 24 * 120, 60 * 24 * 20)))
+    form = draw(_sampled(("zulu", "offset", "naive", "date", "fraction", "edge")))
     if form == "edge":
-        return draw(st.sampled_from(_EDGE_TIMESTAMPS))
+        return draw(_sampled(_EDGE_TIMESTAMPS))
     if form == "zulu":
         return format_timestamp(int(moment.timestamp()) * 1_000_000)
     if form == "offset":
@@ -530,7 +553,7 @@ def _timestamp_value(draw) -> object:
         return moment.strftime("%Y-%m-%d %H:%M")
     if form == "date":
         return moment.date().isoformat()
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{draw(st.integers(0, 999_999)):06d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{draw(_integers(0, 999_999)):06d}Z"
 
 
 #: (session 18) instants at the edges of working time: the New York, Berlin and Sydney
@@ -546,10 +569,10 @@ _EDGE_TIMESTAMPS = (
 )
 
 _numbers = st.one_of(
-    st.integers(-5, 3000),
+    _integers(-5, 3000),
     st.floats(-10, 3000, allow_nan=False, allow_infinity=False),
 )
-_wrong = st.one_of(st.text(max_size=4), st.booleans(), st.lists(st.integers(0, 3), max_size=2),
+_wrong = st.one_of(st.text(max_size=4), st.booleans(), st.lists(_integers(0, 3), max_size=2),
                    st.builds(dict, x=st.just(1)))
 
 
@@ -579,21 +602,21 @@ def leads(draw) -> dict:
 
     for path in ("company", "bant", "company.hq"):
         put(path, st.one_of(st.builds(dict), st.builds(dict), st.just("n/a"), st.none()))
-    put("lead_id", st.one_of(st.just("L-1"), st.just(_missing), st.integers(1, 9)))
+    put("lead_id", st.one_of(st.just("L-1"), st.just(_missing), _integers(1, 9)))
     for path in NUMBER_FIELDS:
         put(path, _value(_numbers))
     for path, values in STRING_FIELDS.items():
-        put(path, _value(st.sampled_from(values)))
-    put("email", _value(st.sampled_from(("dana@bigco.com", "Sam@GMAIL.com", "noatsign",
+        put(path, _value(_sampled(values)))
+    put("email", _value(_sampled(("dana@bigco.com", "Sam@GMAIL.com", "noatsign",
                                          "a@b@yahoo.com", "", "ann@gmail.com"))))
     for path in BOOL_FIELDS:
         put(path, _value(st.booleans()))
     for path in TIMESTAMP_FIELDS:
         # rarely text that is not a timestamp: policy.api refuses such a lead
         put(path, st.one_of(_timestamp_value(), _timestamp_value(), _timestamp_value(),
-                            st.none(), st.just(_missing)) if draw(st.integers(0, 19)) else
+                            st.none(), st.just(_missing)) if draw(_integers(0, 19)) else
             st.just("yesterday"))
-    put(REASON_FIELD, _value(st.sampled_from((*REASONS, "crap", *HOSTILE))))
+    put(REASON_FIELD, _value(_sampled((*REASONS, "crap", *HOSTILE))))
     for path in LIST_FIELDS:
         put(path, _value(_LISTS))
     return lead
@@ -614,17 +637,17 @@ def mutated(draw, base: list[dict]) -> dict:
     """One of ``base`` (real leads, e.g. an example's), changed in up to four places: a
     key dropped or nulled, a number or a flag changed, a timestamp moved by hours or
     days, a value replaced by one of another kind."""
-    lead = copy.deepcopy(draw(st.sampled_from(base)))
-    for _ in range(draw(st.integers(0, 4))):
+    lead = copy.deepcopy(draw(_sampled(base)))
+    for _ in range(draw(_integers(0, 4))):
         paths = _paths(lead)
         if not paths:
             break
-        path = draw(st.sampled_from(paths))
+        path = draw(_sampled(paths))
         parent = lead
         for key in path[:-1]:
             parent = parent[key]
         key, old = path[-1], parent[path[-1]]
-        change = draw(st.sampled_from(("drop", "null", "value", "wrong")))
+        change = draw(_sampled(("drop", "null", "value", "wrong")))
         if change == "drop":
             del parent[key]
         elif change == "null":
@@ -636,10 +659,10 @@ def mutated(draw, base: list[dict]) -> dict:
         elif type(old) in (int, float):
             parent[key] = draw(_numbers)
         elif type(old) is str and parse_timestamp(old) is not None:
-            hours = draw(st.integers(-24 * 45, 24 * 45))
+            hours = draw(_integers(-24 * 45, 24 * 45))
             parent[key] = format_timestamp(parse_timestamp(old) + hours * 3_600_000_000)
         elif type(old) is str:
-            parent[key] = draw(st.sampled_from((old.upper(), "", "other", *REASONS)))
+            parent[key] = draw(_sampled((old.upper(), "", "other", *REASONS)))
     return lead
 
 
@@ -658,10 +681,10 @@ def leads_for(draw, model: PolicyModel) -> dict:
     (timestamps for its timestamp fields, mostly), or is left out."""
     lead: dict = {}
     stamps = model.timestamp_paths
-    for path in draw(st.lists(st.sampled_from(_field_paths(model) or [("x",)]), unique=True,
+    for path in draw(st.lists(_sampled(_field_paths(model) or [("x",)]), unique=True,
                               max_size=12)):
         right = _timestamp_value() if path in stamps else st.one_of(
-            _numbers, st.booleans(), st.sampled_from(("vp", "", "a@b.com")), _wrong)
+            _numbers, st.booleans(), _sampled(("vp", "", "a@b.com")), _wrong)
         target = lead
         for key in path[:-1]:
             if not isinstance(target.setdefault(key, {}), dict):
@@ -761,31 +784,31 @@ def _put_schema(root: dict, keys: tuple[str, ...], node: dict) -> None:
 @st.composite
 def _annotations(draw) -> dict:
     out = {}
-    if draw(st.integers(0, 5)) == 5:
-        out["description"] = draw(st.sampled_from(HOSTILE))
-    if draw(st.integers(0, 7)) == 7:
+    if draw(_integers(0, 5)) == 5:
+        out["description"] = draw(_sampled(HOSTILE))
+    if draw(_integers(0, 7)) == 7:
         out["title"] = "a field"
-    if draw(st.integers(0, 9)) == 9:
+    if draw(_integers(0, 9)) == 9:
         out["examples"] = [1, "x"]
     return out
 
 
 def _type(draw, choices) -> dict:
-    t = draw(st.sampled_from(choices))
+    t = draw(_sampled(choices))
     return {} if t is None else {"type": copy.deepcopy(t)}
 
 
 def _bounds(draw, node: dict, *, consistent: bool = True) -> None:
     """Bounds on ``node``: a lower, an upper, both, or none; with ``consistent`` the
     upper one is not below the lower one (``minimum`` = ``maximum`` allows one value)."""
-    low = draw(st.sampled_from((None, None, "minimum", "exclusiveMinimum")))
-    high = draw(st.sampled_from((None, None, "maximum", "exclusiveMaximum")))
-    at = draw(st.sampled_from(_BOUNDS))
+    low = draw(_sampled((None, None, "minimum", "exclusiveMinimum")))
+    high = draw(_sampled((None, None, "maximum", "exclusiveMaximum")))
+    at = draw(_sampled(_BOUNDS))
     if low is not None:
         node[low] = at
     if high is not None:
         if consistent and low is not None:
-            gap = draw(st.sampled_from((1, 0.5, 10, 1000) if "exclusive" in low + high
+            gap = draw(_sampled((1, 0.5, 10, 1000) if "exclusive" in low + high
                                        else (0, 1, 0.5, 10, 1000)))
             top = at + gap
             # past 2**53 an integer bound is not a double (a known difference, above)
@@ -793,12 +816,12 @@ def _bounds(draw, node: dict, *, consistent: bool = True) -> None:
                 top = at * 2 if abs(at) >= 2**52 else at * 2 + 1
             node[high] = top
         else:
-            node[high] = draw(st.sampled_from(_BOUNDS))
+            node[high] = draw(_sampled(_BOUNDS))
 
 
 def _lengths(draw, node: dict, *, consistent: bool = True) -> None:
-    low = draw(st.sampled_from((None, None, 0, 1, 2, 3)))
-    high = draw(st.sampled_from((None, None, 0, 1, 2, 4)))
+    low = draw(_sampled((None, None, 0, 1, 2, 3)))
+    high = draw(_sampled((None, None, 0, 1, 2, 4)))
     if consistent and low is not None and high is not None and high < low:
         low, high = high, low
     if low is not None:
@@ -811,12 +834,12 @@ def _lengths(draw, node: dict, *, consistent: bool = True) -> None:
 def _number_schema(draw) -> dict:
     node = _type(draw, _NUMBER_TYPES)
     _bounds(draw, node)
-    kind = draw(st.integers(0, 7))
+    kind = draw(_integers(0, 7))
     if kind == 6:
-        node["enum"] = draw(st.lists(st.sampled_from((1, 1.0, 2, 2.5, 0, -0.0, 10, 1e15,
+        node["enum"] = draw(st.lists(_sampled((1, 1.0, 2, 2.5, 0, -0.0, 10, 1e15,
                                                       None)), min_size=1, max_size=4))
     elif kind == 7:
-        node["const"] = draw(st.sampled_from((1, 1.0, 0, 10, 2.5)))
+        node["const"] = draw(_sampled((1, 1.0, 0, 10, 2.5)))
     return {**node, **draw(_annotations())}
 
 
@@ -824,33 +847,33 @@ def _number_schema(draw) -> dict:
 def _text_schema(draw, values: tuple[str, ...] = ()) -> dict:
     node = _type(draw, ("string", ["string"], ["string", "null"], None))
     _lengths(draw, node)
-    kind = draw(st.integers(0, 9))
+    kind = draw(_integers(0, 9))
     if values and kind >= 7:
         pool = (*values, "", "zz", "ÉTÉ", "e\u0301", "😀")
-        node["enum"] = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=4,
+        node["enum"] = draw(st.lists(_sampled(pool), min_size=1, max_size=4,
                                      unique=True))
         if draw(st.booleans()) and "null" in json.dumps(node.get("type")):
             node["enum"].append(None)
     elif values and kind == 6:
-        node["const"] = draw(st.sampled_from(values))
+        node["const"] = draw(_sampled(values))
     return {**node, **draw(_annotations())}
 
 
 @st.composite
 def _bool_schema(draw) -> dict:
     node = _type(draw, ("boolean", ["boolean", "null"], None))
-    kind = draw(st.integers(0, 5))
+    kind = draw(_integers(0, 5))
     if kind == 5:
         node["const"] = draw(st.booleans())
     elif kind == 4:
-        node["enum"] = draw(st.sampled_from(([True, False], [True, None], [False])))
+        node["enum"] = draw(_sampled(([True, False], [True, None], [False])))
     return {**node, **draw(_annotations())}
 
 
 @st.composite
 def _timestamp_schema(draw) -> dict:
     node = _type(draw, ("string", ["string", "null"], None))
-    node["format"] = draw(st.sampled_from(("date-time", "date-time", "date")))
+    node["format"] = draw(_sampled(("date-time", "date-time", "date")))
     return {**node, **draw(_annotations())}
 
 
@@ -870,21 +893,21 @@ def _extra_schema(draw) -> dict:
     length strings only), a timestamp format on any type."""
     node: dict = {}
     if draw(st.booleans()):
-        kinds = draw(st.lists(st.sampled_from(("string", "integer", "number", "boolean",
+        kinds = draw(st.lists(_sampled(("string", "integer", "number", "boolean",
                                                "null", "array", "object")),
                               min_size=1, max_size=3, unique=True))
         node["type"] = kinds[0] if len(kinds) == 1 and draw(st.booleans()) else kinds
-    kind = draw(st.integers(0, 5))
+    kind = draw(_integers(0, 5))
     if kind == 4:
-        node["enum"] = draw(st.lists(st.sampled_from(_MIXED), min_size=1, max_size=5))
+        node["enum"] = draw(st.lists(_sampled(_MIXED), min_size=1, max_size=5))
     elif kind == 5:
-        node["const"] = draw(st.sampled_from(_MIXED))
-    _bounds(draw, node, consistent=draw(st.integers(0, 4)) > 0)
-    _lengths(draw, node, consistent=draw(st.integers(0, 4)) > 0)
-    if draw(st.integers(0, 4)) == 4:
-        node["format"] = draw(st.sampled_from(("date-time", "date", "email")))
-    if draw(st.integers(0, 3)) == 3:
-        node["pattern"] = draw(st.sampled_from(_PATTERNS))
+        node["const"] = draw(_sampled(_MIXED))
+    _bounds(draw, node, consistent=draw(_integers(0, 4)) > 0)
+    _lengths(draw, node, consistent=draw(_integers(0, 4)) > 0)
+    if draw(_integers(0, 4)) == 4:
+        node["format"] = draw(_sampled(("date-time", "date", "email")))
+    if draw(_integers(0, 3)) == 3:
+        node["pattern"] = draw(_sampled(_PATTERNS))
     return {**node, **draw(_annotations())}
 
 
@@ -892,8 +915,8 @@ def _object_node(draw, node: dict) -> None:
     """Type and ``required`` for an object node whose properties are filled."""
     node.update(_type(draw, ("object", ["object"], ["object", "null"], None)))
     names = sorted(node.get("properties", {}))
-    if names and draw(st.integers(0, 2)) == 2:
-        node["required"] = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2,
+    if names and draw(_integers(0, 2)) == 2:
+        node["required"] = draw(st.lists(_sampled(names), min_size=1, max_size=2,
                                          unique=True))
 
 
@@ -921,7 +944,7 @@ def schemas(draw) -> dict:
         _put_schema(root, _paths_keys(path), {
             **_type(draw, ("array", ["array", "null"], None)), **draw(_annotations())})
     for path in SCHEMA_EXTRA:
-        if draw(st.integers(0, 2)) > 0:
+        if draw(_integers(0, 2)) > 0:
             _put_schema(root, _paths_keys(path), draw(_extra_schema()))
 
     def objects(node: dict, top: bool) -> None:
@@ -933,7 +956,7 @@ def schemas(draw) -> dict:
 
     objects(root, True)
     names = sorted(root["properties"])
-    root["required"] = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
+    root["required"] = draw(st.lists(_sampled(names), max_size=3, unique=True))
     if not root["required"]:
         del root["required"]
     return root
@@ -944,14 +967,14 @@ def with_unsupported(draw, document: dict) -> tuple[dict, str]:
     """``document`` with one keyword the SQL path does not check, at the top or on a
     field; the keyword's name."""
     out = copy.deepcopy(document)
-    keyword = draw(st.sampled_from(sorted(UNSUPPORTED)))
+    keyword = draw(_sampled(sorted(UNSUPPORTED)))
     nodes = [out]
     stack = [out]
     while stack:
         for sub in stack.pop().get("properties", {}).values():
             nodes.append(sub)
             stack.append(sub)
-    node = draw(st.sampled_from(nodes))
+    node = draw(_sampled(nodes))
     node[keyword] = copy.deepcopy(UNSUPPORTED[keyword])
     if keyword == "$ref":
         out["$defs"] = {"any": {}}
@@ -964,7 +987,7 @@ def _texts_of(length: int) -> st.SearchStrategy:
     strategy draws the same values from the same choices, and building and validating
     a new one for each bounded field of each lead was about half of what drawing
     `schema_leads` cost."""
-    return st.lists(st.sampled_from(_CODE_POINTS), min_size=length, max_size=length)
+    return st.lists(_sampled(_CODE_POINTS), min_size=length, max_size=length)
 
 
 def _text_of(draw, length: int) -> str:
@@ -1021,7 +1044,7 @@ def _edge_pool(draw, node: dict) -> list:
 
 @st.composite
 def _edge_value(draw, node: dict) -> object:
-    return draw(st.sampled_from(_edge_pool(draw, node)))
+    return draw(_sampled(_edge_pool(draw, node)))
 
 
 #: `_fits`'s validators by the id of their node, each held with its node (so the id is
@@ -1066,11 +1089,11 @@ def _right_value(draw, keys: tuple[str, ...], node: dict) -> object:
     if path in NUMBER_FIELDS:
         return draw(_numbers)
     if path in STRING_FIELDS:
-        return draw(st.sampled_from(STRING_FIELDS[path]))
+        return draw(_sampled(STRING_FIELDS[path]))
     if path == "email":
-        return draw(st.sampled_from(("dana@bigco.com", "Sam@GMAIL.com", "ann@gmail.com")))
+        return draw(_sampled(("dana@bigco.com", "Sam@GMAIL.com", "ann@gmail.com")))
     if path == REASON_FIELD:
-        return draw(st.sampled_from((*REASONS, "crap")))
+        return draw(_sampled((*REASONS, "crap")))
     if path in BOOL_FIELDS:
         return draw(st.booleans())
     if path in TIMESTAMP_FIELDS:
@@ -1078,7 +1101,7 @@ def _right_value(draw, keys: tuple[str, ...], node: dict) -> object:
     if path in LIST_FIELDS:
         return draw(_LISTS)
     if path == "lead_id":
-        return draw(st.sampled_from(("L-1", "L-2", 7)))
+        return draw(_sampled(("L-1", "L-2", 7)))
     return draw(_edge_value(node))
 
 
@@ -1092,27 +1115,27 @@ def schema_leads(draw, document: dict) -> dict:
 
     # how often a field is left out, null or on an edge: most leads have a few such
     # fields, so that some pass the schema and are decided
-    rate = draw(st.sampled_from((0, 2, 5, 10, 30)))
+    rate = draw(_sampled((0, 2, 5, 10, 30)))
 
     def fill(node: dict, keys: tuple[str, ...]) -> dict:
         out: dict = {}
         for key, sub in node.get("properties", {}).items():
             here = (*keys, key)
-            odd = draw(st.integers(0, 99)) < rate
-            choice = draw(st.integers(0, 3)) if odd else 4
+            odd = draw(_integers(0, 99)) < rate
+            choice = draw(_integers(0, 3)) if odd else 4
             if choice == 0:
                 continue
             if choice == 1:
                 out[key] = None
             elif "properties" in sub:
                 out[key] = fill(sub, here) if choice > 2 else draw(
-                    st.sampled_from(("n/a", [], 0)))
+                    _sampled(("n/a", [], 0)))
             elif choice < 4:
                 out[key] = draw(_edge_value(sub))
             else:  # a value the field's schema takes, when one is at hand
                 pool = [_right_value(draw, here, sub), *_edge_pool(draw, sub)]
                 fit = [v for v in pool if _fits(sub, v)]
-                out[key] = draw(st.sampled_from(fit or pool))
+                out[key] = draw(_sampled(fit or pool))
         return out
 
     return fill(document, ())
