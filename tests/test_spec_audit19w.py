@@ -568,7 +568,10 @@ ENDINGS = ["\n", "\r\n", "\r", "\u2028", "\u0085"]
 def test_spark_and_trino_anchor_the_timestamp_shape_at_the_texts_very_ends(decided):
     _, _, pol = decided
     for dialect in ("spark", "trino"):
-        tree = sqlglot.parse_one(pol.sql(dialect=dialect, as_of=AS_OF_DT), read=dialect)
+        # (session 20) one year of calendar tables, not the default eight: the shapes
+        # are the same four, in the same order, and the parse a quarter of the CPU
+        tree = sqlglot.parse_one(pol.sql(dialect=dialect, as_of=AS_OF_DT, years=(2026, 2026)),
+                                 read=dialect)
         shapes = [n.expression.this for n in tree.find_all(exp.RegexpLike)
                   if "[0-9]{4}" in n.expression.this]
         assert shapes and all(s.startswith("\\A") and s.endswith("\\z") for s in shapes)
