@@ -373,7 +373,7 @@ class ParquetWriter:
         for c in self.lay.columns:
             name = _ident(c.name)
             value = f"make_timestamp({name})" if c.kind == "timestamp" else name
-            cols.append(f"{nullable(value)} AS {name}")  # one schema, whatever the rows
+            cols.append(f"{nullable(name, value)} AS {name}")  # one schema, whatever the rows
         import duckdb
 
         try:

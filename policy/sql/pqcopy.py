@@ -38,13 +38,16 @@ COLUMN_TYPES = {"int": "BIGINT", "string": "VARCHAR", "bool": "BOOLEAN",
                 "timestamp": "TIMESTAMP", "json": "VARCHAR", "list": "VARCHAR[]"}
 
 
-def nullable(expr: str) -> str:
-    """``expr`` as a column DuckDB writes to Parquet as OPTIONAL. DuckDB marks a column
-    REQUIRED when its statistics say it holds no NULL, so the output's schema followed
-    the leads (a file without a refused lead had ``stage`` as ``not null``, the next
-    one not) and the engine (a Parquet input decided inside DuckDB, or rows written by
-    Python); a CASE with a NULL branch makes every column nullable, in every file."""
-    return f"CASE WHEN ({expr}) IS NULL THEN NULL ELSE {expr} END"
+def nullable(column: str, expr: str) -> str:
+    """``expr``, a value of the column ``column`` that is NULL exactly when the column is
+    (its cast, ``make_timestamp`` of it), as a column DuckDB writes to Parquet as
+    OPTIONAL. DuckDB marks a column REQUIRED when its statistics say it holds no NULL,
+    so the output's schema followed the leads (a file without a refused lead had
+    ``stage`` as ``not null``, the next one not) and the engine (a Parquet input decided
+    inside DuckDB, or rows written by Python); a CASE with a NULL branch makes every
+    column nullable, in every file. The test is on the column itself, so ``expr`` is
+    computed once a row, not once more for the test."""
+    return f"CASE WHEN {column} IS NULL THEN NULL ELSE {expr} END"
 
 
 def parquet_copy(query: str, path: str, columns: Any = None) -> str:
@@ -57,7 +60,8 @@ def parquet_copy(query: str, path: str, columns: Any = None) -> str:
     it :func:`nullable`, as the python engine's file has it."""
     if columns is not None:
         cast = ", ".join(
-            f"{nullable(f'CAST({_ident(c.name)} AS {COLUMN_TYPES[c.kind]})')} AS {_ident(c.name)}"
+            f"{nullable(_ident(c.name), f'CAST({_ident(c.name)} AS {COLUMN_TYPES[c.kind]})')} "
+            f"AS {_ident(c.name)}"
             for c in columns)
         query = f"SELECT {cast} FROM ({query})"
     return f"COPY ({query}) TO {_quote(path)} (FORMAT parquet, PRESERVE_ORDER true)"
