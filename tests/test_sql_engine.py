@@ -32,6 +32,7 @@ from policy.io.leads import jsonl_record
 from policy.model.calendar import make_calendar
 from policy.sql.calendars import DAY_US, build_tables, due_in_python
 from policy.sql.duck import DuckEngine
+from policy.sql.values import NESTED
 from policy.syntax import nodes as n
 from policy.syntax.parser import parse
 
@@ -666,6 +667,7 @@ def test_parquet_to_parquet_equals_python_on_generated_policies(text, data):
         try:
             engine.parquet_to_parquet(src, str(work / "dk.parquet"))
             texts = [t for _, ts in engine.parquet_rows(src) for t in ts]
+            again = engine.rows_for_python(str(work / "dk.parquet"))
         finally:
             engine.close()
         lay = tabular.layout(pol)
@@ -677,6 +679,13 @@ def test_parquet_to_parquet_equals_python_on_generated_policies(text, data):
             f"SELECT * FROM read_parquet('{work / name}')").fetchall()]
             for name in ("py.parquet", "dk.parquet")]
         assert [r[0] for r in rows[1]] == list(range(1, len(batch) + 1))
+        # a row marked NESTED (two lists or objects compared) is decided again by the
+        # python engine (policy/sql/run.py, as rows_for_python says): not this path's
+        violations = lay.names.index("violations")
+        marked = [i for i, r in enumerate(rows[1]) if NESTED in (r[violations] or ())]
+        assert bool(marked) == again
+        for i in reversed(marked):
+            del rows[0][i], rows[1][i]
         assert rows[0] == rows[1]
 
 
