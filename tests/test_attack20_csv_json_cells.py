@@ -36,7 +36,7 @@ SCHEMA = {
         "company": {"type": ["object", "null"],
                     "properties": {"size": {"type": ["integer", "null"]},
                                    "name": {"type": ["string", "null"]}}},
-        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+        "tags": {"type": ["array", "null"]},
     },
 }
 

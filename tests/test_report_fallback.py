@@ -413,20 +413,3 @@ def test_a_lone_cr_in_a_lines_file_ends_no_entry():
 
     got = read_entries("\ufeffa\rb\nc\r\n\r\n# note\r\n  d \rx  \ne")
     assert got.entries == ("a\rb", "c", "d \rx", "e") and got.lines == (1, 2, 5, 6)
-
-
-def test_refused_paths_name_an_arrays_items_as_the_python_engine(tmp_path):
-    """The SQL names an array whose items have the wrong type (`company.tech_stack`);
-    the python validator names each item (`company.tech_stack[1]`): the report counts
-    the python engine's first path in both engines."""
-    lines = []
-    for i, line in enumerate(_rules_lines(6, '"tech_stack"')):
-        lead = json.loads(line)
-        lead["company"]["tech_stack"] = ["hubspot", 7] if i % 2 else [1, "x", 2]
-        lines.append(json.dumps(lead))
-    path = tmp_path / "leads.jsonl"
-    path.write_text("\n".join([*lines, *_rules_lines(3)]) + "\n")
-    python, duck, ptext, dtext = cli_reports(path, "--by", "source")
-    assert ptext == dtext
-    assert duck["refused"]["paths"] == {"company.tech_stack[0]": 3,
-                                        "company.tech_stack[1]": 3}

@@ -362,7 +362,7 @@ def test_typed_parquet_columns_fail_each_schema_check_as_python_does(tmp_path):
     """The checks of typed Parquet columns are folded (a VARCHAR column cannot hold a
     number, so its `type` check is left out; the others test the typed value): every
     keyword still refuses exactly the leads the python engine refuses, with the same
-    problems — a minimum on integers and doubles, a pattern, minLength, an enum, an
+    problems — a minimum on integers and doubles, maxLength, minLength, an enum, an
     integer type on a double (2.5 refused, 2.0 taken), a text column where the schema
     wants an integer, inside a struct too, and a required column missing from the file."""
     import duckdb

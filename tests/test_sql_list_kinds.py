@@ -309,24 +309,19 @@ _PRINTED = ["tags contains 4", "tags contains true", 'tags contains "y"', "n in 
             "b in tags", "length(tags) == 1", "name contains tags"]
 
 
-@pytest.mark.parametrize(("items", "ddl", "values"), [
-    ("number", "DOUBLE[]", [[4.0, 1.5], [4.0], [], None, [2.0], [-0.0]]),
-    ("integer", "BIGINT[]", [[4, 9007199254740993], [0], None, [9007199254740992]]),
-    ("boolean", "BOOLEAN[]", [[True], [False, False], None, []]),
-    ("string", "VARCHAR[]", [["Y", "4"], ["a"], None, ["true", "Ab"]]),
-])
-def test_printed_sql_reads_a_list_column_of_its_schema_items_type(tmp_path, items, ddl, values):
-    """``funnel sql``: a list column is an ARRAY of the type the schema's ``items``
-    give (text without one); the printed DuckDB SQL over such a table decides as the
-    python engine, and every printed dialect parses back."""
+def test_printed_sql_reads_a_list_column_as_a_list_of_text(tmp_path):
+    """``funnel sql``: a list column is an ARRAY of text (the SQL path takes no
+    ``items`` keyword, spec section 10); the printed DuckDB SQL over such a table
+    decides as the python engine, and every printed dialect parses back."""
     import sqlglot
 
     from policy.engine import tabular
     from policy.sql import to_sql
 
+    ddl, values = "VARCHAR[]", [["Y", "4"], ["a"], None, ["true", "Ab"], [], ["y"]]
     schema = {"type": "object", "properties": {
         "id": {"type": "integer"}, "n": {"type": "number"}, "b": {"type": "boolean"},
-        "name": {"type": "string"}, "tags": {"type": ["array", "null"], "items": {"type": items}}}}
+        "name": {"type": "string"}, "tags": {"type": ["array", "null"]}}}
     pol = policy.load(_write(tmp_path, _PRINTED, schema))
     for dialect in ("snowflake", "bigquery", "postgres", "trino", "spark"):
         text = to_sql(pol, dialect=dialect, as_of=AS_OF_US, years=(2026, 2026))

@@ -36,8 +36,6 @@ AS_OF = parse_timestamp("2026-12-01T16:00:00Z")
 
 _TYPES = {"number": "DOUBLE PRECISION", "integer": "DOUBLE PRECISION", "string": "TEXT",
           "boolean": "BOOLEAN", "array": "TEXT[]", "object": "JSONB"}
-_ITEMS = {"number": "DOUBLE PRECISION[]", "integer": "DOUBLE PRECISION[]",
-          "boolean": "BOOLEAN[]"}
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +66,7 @@ def columns(pol, text: str) -> dict[str, str]:
         mine = kinds.get((name,), {"string"})
         main = next((k for k in ("string", "number", "integer", "boolean", "array", "object")
                      if k in mine), "string")
-        items = {k[6:] for k in mine if k.startswith("items:")} - {"null"}
-        cols[name] = (_ITEMS.get(items.pop(), "TEXT[]") if main == "array" and len(items) == 1
-                      else _TYPES[main])
+        cols[name] = _TYPES[main]
     return cols
 
 

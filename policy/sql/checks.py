@@ -30,7 +30,7 @@ __all__ = ["ANNOTATIONS", "PARTS", "SUPPORTED", "quick_shapes", "quick_value",
 
 SUPPORTED = frozenset({
     "type", "required", "enum", "const", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "minLength", "maxLength", "format", "properties", "pattern", "items",
+    "exclusiveMaximum", "minLength", "maxLength", "format", "properties",
 })
 ANNOTATIONS = frozenset({
     "$schema", "$id", "$comment", "title", "description", "default", "examples",
@@ -245,7 +245,7 @@ def _walk(node: object, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...]
                 f"the schema keyword `{key}` (at `{format_path(path) or '(the lead)'}`) is "
                 "not checked by the SQL path; it checks type, required, enum, const, "
                 "minimum, maximum, exclusiveMinimum, exclusiveMaximum, minLength, "
-                "maxLength, pattern, items and the date-time and date formats")
+                "maxLength and the date-time and date formats")
     yield path, node
     props = node.get("properties") or {}
     for key, sub in props.items():
@@ -284,8 +284,7 @@ def schema_kinds(document: dict) -> dict[tuple[str, ...], frozenset[str]]:
 #: The type of value each keyword tests (its check reads the value as that type).
 _KEYWORD_KINDS = {"minimum": "number", "maximum": "number", "exclusiveMinimum": "number",
                   "exclusiveMaximum": "number", "minLength": "string",
-                  "maxLength": "string", "pattern": "string", "format": "string",
-                  "items": "array"}
+                  "maxLength": "string", "format": "string"}
 
 
 def _value_kind(v: object) -> str:
@@ -496,29 +495,8 @@ def _value_checks(node: dict, path, t: _Type, val: Access, d: Dialect):
             yield (_and2(is_str, cls(this=exp.Length(this=text),
                                      expression=_n(int(node[key])))),
                    f"{key} {node[key]}")
-    if "pattern" in node:
-        # ECMA-262 as the python engine reads it; DuckDB's RE2 and Spark's Java differ
-        # in \s, . and \u (Java also in $, \v and [ or & in a class): policy/sql/regex.py
-        try:
-            pattern = d.schema_pattern(node["pattern"])
-        except ValueError as why:
-            raise SqlUnsupported(f"the `pattern` at `{format_path(path)}` {why}") from None
-        found = d.regexp_search(text, pattern)
-        if not isinstance(found, exp.Func):
-            found = exp.Paren(this=found)
-        yield (_and2(is_str, exp.Not(this=found)), "does not match the pattern")
     fmt = node.get("format")
     if fmt in ("date-time", "date"):
         parsed = val(path, "t:" + fmt) if is_str is not False else None
         yield (_and2(is_str, exp.Is(this=parsed, expression=exp.null())) if parsed is not None
                else False, f"not a valid {fmt}")
-    items = node.get("items")
-    if items is not None:
-        if not isinstance(items, dict) or set(items) - {"type"} - ANNOTATIONS:
-            raise SqlUnsupported(f"`items` at `{format_path(path)}` may only give a `type` in "
-                                 "the SQL path")
-        types_i = _types(items)
-        if types_i:
-            bad = val(path, "bad_items:" + ",".join(types_i))
-            yield (_and2(t.is_("array"), exp.GT(this=bad, expression=_n(0))),
-                   "items of the wrong type")

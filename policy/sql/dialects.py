@@ -27,7 +27,6 @@ from sqlglot import exp
 
 from policy.sql.casing import SIGMA, duckdb_lower
 from policy.sql.masks import masked_lookup
-from policy.sql.regex import java_pattern, re2_pattern, re2_refusal
 
 __all__ = ["DIALECTS", "Dialect", "dialect"]
 
@@ -211,8 +210,8 @@ class Dialect:
             f"{re.escape(sep)}([^{re.escape(sep)}]*)$"), group=_lit(1))
 
     def regexp_search(self, s: exp.Expression, pattern: str) -> exp.Expression:
-        """Whether ``pattern`` matches anywhere in ``s``, as a JSON Schema ``pattern``
-        (ECMA-262 ``test``) does. Snowflake's ``REGEXP_LIKE`` (like its ``RLIKE``)
+        """Whether ``pattern`` (a regular expression of our own) matches anywhere in
+        ``s``. Snowflake's ``REGEXP_LIKE`` (like its ``RLIKE``)
         anchors a pattern at both ends, so `^a` matched only the text `a` and `[Zz]$`
         only `Z`; its ``REGEXP_INSTR`` searches, 0 when nothing matches."""
         if self.name == "snowflake":
@@ -237,26 +236,6 @@ class Dialect:
         elif self.name == "snowflake":
             pattern = pattern.replace("(?:", "(")
         return exp.RegexpLike(this=s, expression=exp.Literal.string(pattern))
-
-    def schema_pattern(self, pattern: str) -> str:
-        """A JSON Schema ``pattern`` (ECMA-262, as the python engine reads it) in the
-        dialect's syntax, for :meth:`regexp_search`. DuckDB's RE2 and Spark's Java
-        differ from it in ``\\s``, ``.`` and ``\\u`` (Java also in ``$``, ``\\v`` and
-        ``[`` or ``&`` in a class): :mod:`policy.sql.regex` rewrites the pattern.
-        ``ValueError`` (the end of a sentence: ``uses …``) for one DuckDB cannot run."""
-        if self.name == "spark":
-            return java_pattern(pattern)
-        if self.name != "duckdb":
-            return pattern
-        try:
-            pattern = re2_pattern(pattern)
-        except ValueError as why:
-            raise ValueError(f"uses {why}, which DuckDB's regular expressions do not "
-                             "have") from None
-        refusal = re2_refusal(pattern)
-        if refusal is not None:
-            raise ValueError(f"cannot run in DuckDB's regular expressions ({refusal})")
-        return pattern
 
     def affix(self, sym: str, s: exp.Expression, x: exp.Expression) -> exp.Expression:
         """``s starts with x`` / ``s ends with x`` (``sym``); Postgres has no

@@ -196,15 +196,6 @@ class ParquetSource:
             if slot == "l":
                 return exp.ArrayFilter(this=v, expression=_lam("e", exp.Not(
                     this=exp.Is(this=exp.column("e"), expression=exp.null()))))
-            if slot.startswith("bad_items:"):
-                wanted = slot.split(":", 1)[1].split(",")
-                if "string" in wanted and "null" in wanted:
-                    return exp.Literal.number(0)
-                keep = (exp.Is(this=exp.column("e"), expression=exp.null())
-                        if "string" in wanted else
-                        exp.Not(this=exp.Is(this=exp.column("e"), expression=exp.null()))
-                        if "null" in wanted else exp.true())
-                return exp.ArraySize(this=exp.ArrayFilter(this=v, expression=_lam("e", keep)))
         return None
 
     def known(self, path: tuple[str, ...], k: int):

@@ -208,24 +208,6 @@ class DuckJson:
                             expressions=[_S("ARRAY"), _S("OBJECT")])
             return _case([(is_arr, _call("LIST_BOOL_OR", exp.Transform(
                 this=elems, expression=_lam("e", nested))))])
-        if slot.startswith("bad_items:"):
-            wanted = slot.split(":", 1)[1].split(",")
-            test = _duck_type(_call("JSON_TYPE", exp.column("e")))
-            ok = [exp.EQ(this=test, expression=_S(w)) for w in wanted if w != "number"]
-            if "number" in wanted:
-                ok.append(exp.In(this=test, expressions=[_S("integer"), _S("number")]))
-            if "integer" in wanted:
-                # TRY_: DuckDB may cast before it tests the kind, and "a" is no number
-                as_num = exp.TryCast(this=exp.column("e"), to=exp.DataType.build("DOUBLE"))
-                ok.append(exp.And(this=exp.EQ(this=test, expression=_S("number")),
-                                  expression=exp.EQ(this=as_num,
-                                                    expression=exp.Floor(this=as_num))))
-            anyok = ok[0]
-            for o in ok[1:]:
-                anyok = exp.Or(this=anyok, expression=o)
-            bad = exp.ArrayFilter(this=elems, expression=_lam("e", exp.Not(
-                this=exp.Coalesce(this=exp.Paren(this=anyok), expressions=[exp.false()]))))
-            return _case([(is_arr, exp.ArraySize(this=bad))])
         return None
 
 
@@ -379,18 +361,6 @@ class SparkJson:
             nested = _spark_kind_in(item, {"array", "object"})
             return _case([(is_arr, exp.GT(this=exp.ArraySize(this=exp.ArrayFilter(
                 this=arr, expression=_lam("e", nested))), expression=exp.Literal.number(0)))])
-        if slot.startswith("bad_items:"):
-            wanted = slot.split(":", 1)[1].split(",")
-            names = set(wanted) | ({"integer"} if "number" in wanted else set())
-            ok: exp.Expression = _spark_kind_in(item, names)
-            if "integer" in wanted and "number" not in wanted:
-                as_num = _call("VARIANT_GET", exp.column("e"), _S("$"), _S("double"))
-                ok = exp.Or(this=ok, expression=exp.And(
-                    this=_spark_kind_in(item.copy(), {"number"}),
-                    expression=exp.EQ(this=as_num, expression=exp.Floor(this=as_num))))
-            bad = exp.ArrayFilter(this=arr, expression=_lam("e", exp.Not(
-                this=exp.Coalesce(this=exp.Paren(this=ok), expressions=[exp.false()]))))
-            return _case([(is_arr, exp.ArraySize(this=bad))])
         return None
 
 

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from policy.engine import ir
 from policy.sql.dialects import Dialect
-from policy.sql.sources import _S, _call, _case, _lam, _n
+from policy.sql.sources import _S, _call, _case, _n
 from policy.sql.values import SqlUnsupported
 
 __all__ = ["TableSource", "field_kinds"]
@@ -114,8 +114,8 @@ class TableSource:
         if slot == "b":
             return self.column(path, "BOOLEAN") if "boolean" in kinds or untyped else None
         if slot in ("l", "ln", "lnum", "lbool"):
-            # an ARRAY of one kind: the schema's `items` type, else text
-            if "array" not in kinds or slot not in ("ln", _ITEMS.get(_items_kind(kinds), "l")):
+            # an ARRAY of text (the SQL path takes no `items` keyword to say otherwise)
+            if "array" not in kinds or slot not in ("ln", "l"):
                 return None
             col = self.column(path, "ARRAY")
             return self.d.array_length(col) if slot == "ln" else col
@@ -123,24 +123,6 @@ class TableSource:
             kind = "JSON" if self.d.nesting == "jsonb" and len(path) > 1 and \
                 self.flat is None else "VARCHAR"
             return exp.cast(self.column(path, kind), "VARCHAR")
-        if slot.startswith("bad_items:"):
-            # a typed column holds items of its type, and NULL: a null element, which
-            # the schema's `items` refuses unless its `type` allows "null"; and in a
-            # numeric column an item that is not whole, where `items` wants integers
-            wanted = slot.split(":", 1)[1].split(",")
-            whole = "integer" in wanted and "number" not in wanted and \
-                _items_kind(kinds) == "number"
-            if "array" not in kinds or ("null" in wanted and not whole):
-                return exp.Literal.number(0)
-            e = exp.column("e")
-            bad = [] if "null" in wanted else [exp.Is(this=e, expression=exp.null())]
-            if whole:
-                n = exp.cast(e.copy(), "DOUBLE")
-                bad.append(exp.NEQ(this=n, expression=exp.Floor(this=n.copy())))
-            nulls = exp.ArrayFilter(this=self.column(path, "ARRAY"),
-                                    expression=_lam("e", exp.or_(*bad)))
-            return exp.Coalesce(this=self.d.array_length(nulls),
-                                expressions=[exp.Literal.number(0)])
         return None
 
 
@@ -219,18 +201,6 @@ def _duck_text(col: exp.Expression) -> exp.Expression:
                  exp.cast(col, "VARCHAR"))
 
 
-#: the slot of a list column whose items are of one kind (a text list by default)
-_ITEMS = {"number": "lnum", "integer": "lnum", "boolean": "lbool"}
-
-
-def _items_kind(kinds: set) -> str | None:
-    """The one kind the schema's ``items`` give (``items:number`` in ``kinds``), or None."""
-    items = {k[6:] for k in kinds if k.startswith("items:")} - {"null"}
-    if items <= {"number", "integer"} and items:
-        return "number"
-    return items.pop() if len(items) == 1 else None
-
-
 _SQL_KIND = {"number": "DOUBLE", "integer": "DOUBLE", "string": "VARCHAR",
              "boolean": "BOOLEAN", "array": "ARRAY", "object": "VARCHAR"}
 
@@ -265,7 +235,7 @@ def field_kinds(program: ir.Program, schema, any_scalar: bool = False) -> dict:
                     for v in info.enum if v is not None}
             if not types and any_scalar:  # no `type`: any kind its column holds
                 types = {"string", "number", "boolean"}
-            kinds[tuple(path)] = (types or {"string"}) | {f"items:{t}" for t in info.items_types}
+            kinds[tuple(path)] = types or {"string"}
         # a node with `properties` or `required` but no `type` describes an object: its
         # column is a STRUCT, and the checks below it (`required`) test that it is one
         for path in _untyped_objects(schema.document, ()):
