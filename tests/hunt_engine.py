@@ -14,6 +14,13 @@ FIRST + k), and prints each disagreement with its seed, and a count at the end.
 ``--edge-as-of`` (twentieth session) decides each policy at an instant of :data:`EDGE_AS_OFS`
 instead (drawn by the seed): a second either side of the New York, Berlin and Sydney
 daylight-saving changes, holidays of the drawn calendars, the turn of the year.
+
+``--window-edges`` (twenty-first session) puts the instants on the policy's own edges:
+the opening and closing instants of each of its calendars on the days around the
+leads' dates and the DST changes, and midnight UTC. The as_of is one of them, or a
+microsecond either side; in most leads the timestamp fields are too, and an SLA's
+`from` field is that edge less the SLA's fixed duration, so that the SLA falls due
+exactly at the as_of (pending, not breached) or exactly when a stop arrives (met).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -36,7 +44,7 @@ from hypothesis import seed as hseed  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from spec_runs import Unsupported, differences, write_folder  # noqa: E402
 
-from policy.engine.timestamps import format_timestamp  # noqa: E402
+from policy.engine.timestamps import format_timestamp, parse_timestamp  # noqa: E402
 
 #: (session 20) evaluation instants at the edges of working time: just before and at the
 #: DST changes of New York (2026-03-08, 2026-11-01), Berlin (2026-03-29, 2026-10-25) and
@@ -68,6 +76,57 @@ def draws(seed: int, count: int, n_leads: int) -> list[tuple[str, list[dict], st
     return out
 
 
+_US = {"minute": 60_000_000, "hour": 3_600_000_000, "day": 86_400_000_000,
+       "week": 7 * 86_400_000_000}
+_SLA = re.compile(r"^  sla (\S+) (business )?(minute|hour|day|week)s? from (\S+) "
+                  r"until (.+)$", re.M)
+#: the local dates whose working windows give edges: the leads' week, the DST changes
+_EDGE_DAYS = ("2026-11-25", "2026-11-26", "2026-11-27", "2026-11-30", "2026-12-01",
+              "2026-12-02", "2026-11-01", "2026-11-02", "2026-10-25", "2026-10-26",
+              "2026-10-05", "2026-03-09")
+
+
+def window_edges(text: str, batch: list[dict], rng: random.Random) -> tuple[list[dict], str]:
+    """``batch`` with timestamps moved onto the policy's window edges, and an as_of
+    there (see the module's doc)."""
+    import datetime as dt
+
+    from engine_strategies import load_text
+
+    model = load_text(text)
+    cals = [c for c in (model.work_calendar, *model.work_calendars.values()) if c]
+    edges: set[int] = set()
+    for cal in cals:
+        for day in _EDGE_DAYS:
+            bounds = cal._compute_bounds(dt.date.fromisoformat(day).toordinal())
+            edges.update(bounds or ())
+    for day in ("2026-12-01", "2026-12-02", "2026-11-30", "2026-11-02"):
+        edges.add(parse_timestamp(day + "T00:00:00Z"))
+    pool = sorted(edges)
+    as_of = rng.choice(pool) + rng.choice((0, 0, 0, -1, 1))
+    slas = [(float(a) * _US[u] if not biz else None, start, [f.strip() for f in stops.split(",")])
+            for a, biz, u, start, stops in _SLA.findall(text)]
+    stamps = ("mql_at", "accepted_at", "rejected_at", "last_seen")
+    out = []
+    for lead in batch:
+        lead = json.loads(json.dumps(lead))
+        if rng.random() < 0.8:
+            for field in stamps:
+                if rng.random() < 0.5:
+                    lead[field] = format_timestamp(rng.choice(pool + [as_of]))
+            for dur, start, stops in slas:
+                if "." in start or rng.random() < 0.3:
+                    continue
+                edge = rng.choice((as_of, as_of, rng.choice(pool)))
+                lead[start] = format_timestamp(edge - int(dur) if dur else rng.choice(pool))
+                for stop in stops:
+                    if "." not in stop and rng.random() < 0.4:
+                        lead[stop] = format_timestamp(
+                            (edge if dur else rng.choice(pool)) + rng.choice((0, 0, 1, -1)))
+        out.append(lead)
+    return out, format_timestamp(as_of)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("first", type=int)
@@ -76,6 +135,7 @@ def main() -> int:
     ap.add_argument("--local-tz", default=None)
     ap.add_argument("--no-extra", action="store_true")
     ap.add_argument("--edge-as-of", action="store_true")
+    ap.add_argument("--window-edges", action="store_true")
     args = ap.parse_args()
     ran = found = unsup = 0
     start = time.time()
@@ -85,6 +145,8 @@ def main() -> int:
         tz = args.local_tz or rng.choice((None, None, "America/New_York", "Europe/Berlin"))
         if args.edge_as_of:
             as_of = rng.choice(EDGE_AS_OFS)
+        if args.window_edges:
+            batch, as_of = window_edges(text, batch, rng)
         tmp = Path(tempfile.mkdtemp(prefix=f"he{seed}_"))
         folder = write_folder(tmp / "p", {"policy.funnel": text, **LIST_FILES})
         ran += 1
