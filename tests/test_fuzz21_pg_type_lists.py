@@ -17,14 +17,20 @@ each column by its own type) such a column is now read as its one kind only.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from engine_strategies import AS_OFS, leads, policies, schema_leads, schemas
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from pg_server import PgServer, pg_missing
 from test_sql_postgres import AS_OF, decide
+from test_sql_schemas import load_with_schema
 
 import policy
 from policy.sql import to_sql
+from policy.sql.table import field_kinds
 
 pytestmark = pytest.mark.skipif(pg_missing() is not None, reason=f"Postgres tier: {pg_missing()}")
 
@@ -97,3 +103,33 @@ def test_other_dialects_do_not_cast_a_text_column_to_a_number():
             casts = [f"CAST({q}lead_id{q} AS {t}" for q in '"`' for t in (
                 "DOUBLE", "FLOAT", "FLOAT64", "BOOLEAN", "BOOL")]
             assert not any(c in text for c in casts), dialect
+
+
+#: the schema's fields no generated policy reads (as in ``hunt_pg_schemas.py``)
+_EXTRA_TOPS = ("notes", "tier", "profile", "x y")
+
+
+@settings(max_examples=int(os.environ.get("FUNNEL_PG_SCHEMA_EXAMPLES", "3")), deadline=None,
+          database=None, suppress_health_check=list(HealthCheck))
+@given(text=policies(typed=True), document=schemas(), data=st.data())
+def test_generated_policies_under_generated_schemas_over_a_typed_table(pg, text, document,
+                                                                      data):
+    """The generated Postgres tier (``test_sql_postgres``) draws no schema, so every
+    top-level field there is a TEXT column; this draws one (``hunt_pg_schemas.py`` at a
+    few examples), so typed columns, arrays and schema type lists such as the id's
+    ``["string", "integer"]`` above are read in CI too."""
+    for key in _EXTRA_TOPS:
+        document.get("properties", {}).pop(key, None)
+    if "required" in document:
+        document["required"] = [r for r in document["required"] if r in document["properties"]]
+    pol = load_with_schema(text, document)
+    kinds = field_kinds(pol.program, pol.model.schema)
+    # a field of several kinds other than the id: no one column type holds its values
+    assume(not any(len({k for k in v if not k.startswith("items:")} - {"null"}) > 1
+                   for path, v in kinds.items() if path != ("lead_id",)))
+    as_of = data.draw(st.sampled_from(AS_OFS))
+    batch = data.draw(st.lists(st.one_of(schema_leads(document), leads()), min_size=1,
+                               max_size=12))
+    for i, lead in enumerate(batch):
+        lead["lead_id"] = f"L{i}"
+    decide(pg, pol, batch, as_of)
