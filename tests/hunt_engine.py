@@ -136,6 +136,8 @@ def main() -> int:
     ap.add_argument("--no-extra", action="store_true")
     ap.add_argument("--edge-as-of", action="store_true")
     ap.add_argument("--window-edges", action="store_true")
+    ap.add_argument("--big", action="store_true", help="also a file of more than one "
+                    "block, --jobs 2 against --jobs 1 (hunt_paths.extra)")
     args = ap.parse_args()
     ran = found = unsup = 0
     start = time.time()
@@ -154,7 +156,7 @@ def main() -> int:
         try:
             diffs += differences(folder, batch, as_of, tz)
             if not args.no_extra:
-                diffs += extra(folder, batch, as_of, tz, False, True)
+                diffs += extra(folder, batch, as_of, tz, args.big, True)
         except Unsupported:
             unsup += 1
         except Exception as exc:  # noqa: BLE001 - a crash is a finding too
