@@ -232,6 +232,52 @@ def features(text: str, stamps: frozenset = frozenset()) -> set[str]:
                       else "recycle without reason")
             if sum(i.data == "ident" for i in items) > 2:
                 found.add("recycle: several stages")
+    found |= _combinations(decls, defines)
+    return found
+
+
+#: (session 21) the fields a rejection is recorded in (engine_strategies' vocabulary)
+_REJECTION_FIELDS = {("rejection_reason",), ("rejected_at",)}
+
+
+def _combinations(decls: list[Tree], defines: set[str]) -> set[str]:
+    """(session 21) what a marketing-ops policy combines across its declarations: an
+    escalation chain, a recycle after a rejection, a whole scoring model in one score,
+    one define read in a gate, a score and a route, an SLA with three or more stops."""
+    found: set[str] = set()
+    escalating = rejecting = 0
+    places: dict[str, set[str]] = {}
+    for d in decls:
+        items = _kids(d)
+        if d.data == "handoff_decl":
+            escalating += any(i.data == "escalate" for i in items)
+            rejecting += any(i.data == "reject" for i in items)
+            for i in items:
+                if i.data == "route_if":
+                    for name in _bare(i) & defines:
+                        places.setdefault(name, set()).add("route")
+                if i.data == "sla" and len(_kids(_kids(i)[-1])) >= 3:
+                    found.add("combo: sla with 3+ until fields")
+        elif d.data == "stage_decl":
+            for name in _bare(d) & defines:
+                places.setdefault(name, set()).add("gate")
+        elif d.data == "score_decl":
+            for name in _bare(d) & defines:
+                places.setdefault(name, set()).add("score")
+            kinds = {i.data for i in items}
+            capped = any(i.data == "score_per" and _kids(i)[-1].children for i in items)
+            if capped and {"score_range", "score_decay"} <= kinds:
+                found.add("combo: score with per/up to, range and decay")
+        elif d.data == "recycle_decl" and set(_paths_in(_kids(d)[-2])) & _REJECTION_FIELDS:
+            found.add("combo: recycle on a rejection field")
+            if _kids(d)[-1].children:
+                found.add("combo: recycle on a rejection field, with reason")
+    if escalating >= 2:
+        found.add("combo: escalation in 2+ handoffs")
+    if rejecting and "combo: recycle on a rejection field" in found:
+        found.add("combo: reject, then recycle on the rejection")
+    if any(p == {"gate", "score", "route"} for p in places.values()):
+        found.add("combo: a define read in a gate, a score and a route")
     return found
 
 
