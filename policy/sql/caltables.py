@@ -21,6 +21,7 @@ builds engines again and again pays only DuckDB's reading.
 from __future__ import annotations
 
 import collections
+import datetime
 import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,19 +29,20 @@ from typing import Any
 
 import attrs
 
-from policy.sql.calendars import FIRST_YEAR, LAST_YEAR
+from policy.sql.calendars import DAY_US, FIRST_YEAR, LAST_YEAR
 from policy.sql.fallback import OUT_OF_RANGE
 from policy.sql.handoffs import list_table_columns
 from policy.sql.parquet import parquet_types
 from policy.sql.quoting import sql_ident, sql_string
 
-__all__ = ["WIDEST_TABLES", "create_calendar_tables", "widened_years"]
+__all__ = ["WIDEST_TABLES", "create_calendar_tables", "data_years", "widened_years"]
 
 #: The most years of calendar tables the Parquet → Parquet path widens to for rows whose
 #: business time falls outside the engine's years (``DuckEngine.parquet_to_parquet``); a
 #: file that needs more is decided again with the python engine deciding those rows
 #: (building the tables for the years 2016 to 9998 took minutes).
 WIDEST_TABLES = 200
+_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 
 
 def create_calendar_tables(con: Any, tables: Mapping[str, Any], folder: str, *,
@@ -153,4 +155,77 @@ def widened_years(con: Any, path: str, years: tuple[int, int], attempt: int
         return None
     first = max(FIRST_YEAR, min(years[0], row[0] - 1))
     last = min(LAST_YEAR, max(years[1], row[1] + 10 * 2 ** attempt))
+    return (first, last)
+
+
+#: The DuckDB types of a Parquet column whose smallest and largest instant DuckDB reads
+#: as the SLA's start reads it (UTC µs): :data:`policy.sql.parquet._TIMESTAMPS`.
+_INSTANT_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE")
+
+
+def data_years(con: Any, relation: str, columns: Mapping[str, str], program: Any,
+               default: tuple[int, int]) -> tuple[int, int]:
+    """The years of calendar tables that hold the business time of every row of
+    ``relation`` (a Parquet file's view; ``columns``: its column → DuckDB type), else
+    ``default`` (the engine's years).
+
+    The Parquet → Parquet path crosses every row with its calendars' tables as lists,
+    so their length is paid per chunk, and building them is most of the engine's
+    start-up: 37 years by default, where a day's leads start their SLAs in one or two.
+    The tables here reach from the year before the earliest SLA start to the year after
+    the due instant of the longest business duration counted from the first instant
+    after the latest start, on every calendar of the policy (a due instant never comes
+    before a later start's). Each SLA's start must be a top-level column DuckDB types
+    as an instant (its min and max come from the file's statistics), else the default.
+    A row still outside them gets ``calendar_out_of_range`` and the file is decided
+    again on wider tables (:func:`widened_years`), as with the default years; a span
+    wider than :data:`WIDEST_TABLES` keeps the default, and with it that path."""
+    from policy.engine import ir
+    from policy.engine.runtime import working_us
+    from policy.engine.timestamps import to_datetime
+
+    starts, durations = set(), []
+    for h in program.handoffs:
+        if h.sla is None:
+            continue
+        found = [d for d in (h.sla.duration, h.escalate.after if h.escalate else None)
+                 if d is not None and d.is_business]
+        if not found:
+            continue
+        durations += found
+        start = h.sla.start
+        if not isinstance(start, ir.Field) or len(start.path) != 1 or start.ts is None:
+            return default
+        column = start.path[0]
+        if column not in columns:
+            continue  # never present: no business time to count
+        if columns[column] not in _INSTANT_TYPES:
+            return default
+        starts.add(column)
+    calendars = [c for c in program.calendars.values() if c is not None]
+    if not durations or not calendars:
+        return default  # no calendar tables at all
+    if not starts:
+        return default
+    lo = ", ".join(f"epoch_us(min({sql_ident(c)}))" for c in sorted(starts))
+    hi = ", ".join(f"epoch_us(max({sql_ident(c)}))" for c in sorted(starts))
+    first_us, last_us = con.execute(f"SELECT least({lo}), greatest({hi}) FROM {relation}"
+                                    ).fetchone()
+    if first_us is None or last_us is None:
+        return default  # no row has a start (or one is infinite, which reads as none)
+    try:
+        first = to_datetime(first_us).year - 1
+        after = to_datetime(last_us).year + 1
+        # the first instant of the year after the latest start, UTC
+        edge = (datetime.date(after, 1, 1).toordinal() - _EPOCH_ORDINAL) * DAY_US
+        last = after
+        for cal in calendars:
+            for d in durations:
+                last = max(last, to_datetime(
+                    cal.add_business(edge, working_us(d.amount, d.unit, cal))).year + 1)
+    except (ValueError, OverflowError, ArithmeticError):
+        return default  # an instant or due past the years Python can write
+    first, last = max(FIRST_YEAR, first), min(LAST_YEAR, last)
+    if first > last or last - first > WIDEST_TABLES:
+        return default
     return (first, last)

@@ -29,7 +29,7 @@ from policy.engine.tabular import layout
 from policy.io.atomic import drop_scratch, scratch_folder
 from policy.io.records import MAX_NESTING
 from policy.sql.calendars import engine_years
-from policy.sql.caltables import WIDEST_TABLES, create_calendar_tables
+from policy.sql.caltables import WIDEST_TABLES, create_calendar_tables, data_years
 from policy.sql.caltables import widened_years as _widen
 from policy.sql.compiler import Options, build, default_years
 from policy.sql.dialects import dialect
@@ -143,6 +143,9 @@ class DuckEngine(BatchEngine):
         self.pol = pol
         self.as_of = as_of
         self.years = years or engine_years(_year(as_of))
+        #: the caller chose the years: the Parquet → Parquet path keeps them (else it
+        #: takes the years its file's SLA starts need, caltables.data_years)
+        self._years_given = years is not None
         self._tmp = scratch_folder("funnel-duckdb-")
         # Output order is input order: the query ends in ORDER BY line, because
         # DuckDB's parallel hash joins (the calendar tables, long `in` lists) do not
@@ -459,6 +462,9 @@ class DuckEngine(BatchEngine):
 
         src = self.parquet_view(source)
         years = self.years
+        if not self._years_given and isinstance(src, ParquetSource):
+            years = data_years(self.con, "parquet_src", self._parquet_columns,
+                               self.pol.program, self.years)
         #: rows whose business time the widest tables could not hold (see rows_for_python)
         self._beyond_tables = False
         with atomic_target(target) as path:
@@ -515,6 +521,7 @@ class DuckEngine(BatchEngine):
         except duckdb.Error as exc:
             raise OSError("cannot read as Parquet: " + str(exc).splitlines()[0]) from None
         names = [name for name, _ in described]
+        self._parquet_columns = dict(described)
         if len({n.lower() for n in names}) == len(names) and LINE not in names:
             src = ParquetSource(d, "parquet_src", dict(described))
             view = (f"SELECT file_row_number + 1 AS {LINE}, * EXCLUDE (file_row_number) "
