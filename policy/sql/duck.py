@@ -59,7 +59,13 @@ from policy.sql.parquet import (
 )
 from policy.sql.parquet import json_select as _parquet_json_select
 from policy.sql.parquet import parquet_types as _parquet_types
-from policy.sql.pqcopy import COPY_MEMORY_PER_THREAD_MB, _no_joins, copy_memory, parquet_copy
+from policy.sql.pqcopy import (
+    COPY_MEMORY_PER_THREAD_MB,
+    _no_joins,
+    copy_memory,
+    null_branch_columns,
+    parquet_copy,
+)
 from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _quote
 from policy.sql.sources import DuckJson
@@ -472,7 +478,8 @@ class DuckEngine(BatchEngine):
                 try:
                     with _no_joins(self.con), self._copy_memory():
                         self.con.execute(parquet_copy(self.parquet_query(src, years), path,
-                                                      layout(self.pol).columns))
+                                                      layout(self.pol).columns,
+                                                      self._null_branch))
                 except duckdb.Error as exc:
                     raise copy_error(exc, path) from None
                 # No row leaves DuckDB here, so business time beyond the calendar
@@ -556,6 +563,8 @@ class DuckEngine(BatchEngine):
         if years != self._list_years:
             self._calendar_tables(stmt, years, lists=True)
         self._parquet_sql = stmt.sql(dialect="duckdb", copy=False)
+        #: its columns DuckDB writes OPTIONAL as they are (pqcopy.parquet_copy)
+        self._null_branch = null_branch_columns(stmt)
         return self._parquet_sql
 
 
