@@ -42,6 +42,7 @@ from typing import Any
 from policy.engine.tabular import layout
 from policy.engine.timestamps import format_timestamp
 from policy.render.escape import json_safe
+from policy.sql.quoting import SPARK_SUBSTITUTION, spark_pieces
 
 __all__ = ["FORMATS", "record_query"]
 
@@ -158,6 +159,9 @@ class _Spark(_Dialect):
 
     @staticmethod
     def _quote(text: str) -> str:
+        # Spark substitutes `${…}` in the statement's text (policy.sql.quoting)
+        if SPARK_SUBSTITUTION in text:
+            return "concat(" + ", ".join(_Spark._quote(p) for p in spark_pieces(text)) + ")"
         return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
     def cat(self, *parts: str) -> str:
