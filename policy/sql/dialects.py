@@ -63,6 +63,21 @@ class Dialect:
         unit = "bytes of UTF-8" if self.bytes_limit else "characters"
         return f"longer than {self.name} allows ({self.max_identifier} {unit})"
 
+    def unusable(self, name: str) -> str | None:
+        """Why ``name`` cannot name a column or a struct field that the dialect's
+        statement reads as exactly that name (the end of a sentence that starts with
+        the name: ``is longer than postgres allows (63 bytes)``), or None. BigQuery
+        reads a dot in a backticked name as a path (`` `a.b` `` is the field ``b`` of a
+        column ``a``, and its column names cannot hold one), so a field key holding a
+        dot read another field there."""
+        long = self.too_long(name)
+        if long is not None:
+            return f"is {long}"
+        if self.name == "bigquery" and "." in name:
+            return ("holds a dot, which BigQuery reads as a path (`a.b` is the field b of "
+                    "a column a; its column names cannot hold a dot)")
+        return None
+
     # -------------------------------------------------------------- arithmetic
     def int_div(self, a: exp.Expression, b: int) -> exp.Expression:
         """``a / b`` for a BIGINT ``a >= 0`` and a positive constant ``b``, as BIGINT

@@ -19,6 +19,7 @@ from policy.engine import ir
 from policy.sql.dialects import Dialect
 from policy.sql.sources import _S, _call, _case, _n
 from policy.sql.values import SqlUnsupported
+from policy.syntax.canonical import path_text
 
 __all__ = ["TableSource", "field_kinds"]
 
@@ -38,6 +39,7 @@ class TableSource:
         self.timestamps = frozenset(timestamps)
         #: the paths the statement reads (set by :meth:`base`, before any slot is built)
         self.paths: tuple[tuple[str, ...], ...] = ()
+        self._flat_names: dict[str, tuple[str, ...]] = {}
 
     def base(self, paths: Sequence[tuple[str, ...]]) -> exp.Select:
         self.paths = tuple(paths)
@@ -50,14 +52,22 @@ class TableSource:
     def column(self, path: tuple[str, ...], kind: str) -> exp.Expression:
         if self.flat is not None:
             name = self.flat.join(path)
-            why = self.d.too_long(name)
+            why = self.d.unusable(name)
             if why is not None:
-                raise SqlUnsupported(f"the column `{name}` is {why}")
+                raise SqlUnsupported(f"the column `{name}` {why}")
+            # two fields joined into one name (`a.b_c` and `a_b.c` with `--flat _`)
+            # would read one column for both, deciding a field from another's value
+            other = self._flat_names.setdefault(name, path)
+            if other != path:
+                raise SqlUnsupported(
+                    f"the fields {path_text(other)} and {path_text(path)} are both read "
+                    f"from the column `{name}` with `--flat {self.flat}`; choose a "
+                    "separator that no key holds")
             return exp.column(exp.to_identifier(name, quoted=True))
         for key in path:
-            why = self.d.too_long(key)
+            why = self.d.unusable(key)
             if why is not None:
-                raise SqlUnsupported(f"the column `{key}` is {why}")
+                raise SqlUnsupported(f"the column `{key}` {why}")
         return self.d.field(path[0], path[1:], kind)
 
     def slot(self, path: tuple[str, ...], slot: str, k: int) -> exp.Expression | None:
