@@ -33,7 +33,7 @@ from policy.sql.checks import (
     timestamp_value,
 )
 from policy.sql.dialects import Dialect
-from policy.sql.errors import SqlUnsupported, refuse_lone_surrogates
+from policy.sql.errors import SqlUnsupported, refuse_lone_surrogates, refuse_nul
 from policy.sql.handoffs import HandoffParts, default_years
 from policy.sql.quoting import spark_unsubstituted
 from policy.sql.sqlparts import (
@@ -589,6 +589,7 @@ def build(pol, d: Dialect, opts: Options, source=None) -> exp.Select:
     b = _Build(pol.program, pol.model.schema, pol.info, d, opts, source)
     stmt = b.build()
     refuse_lone_surrogates(stmt)  # before any engine or printer meets it
+    refuse_nul(stmt, d.name)
     if d.name == "spark":
         spark_unsubstituted(stmt)
     stmt.meta["calendar_tables"] = b.cal_tables

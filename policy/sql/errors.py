@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
-__all__ = ["SqlUnsupported", "refuse_lone_surrogates"]
+__all__ = ["SqlUnsupported", "refuse_lone_surrogates", "refuse_nul"]
 
 _LONE = re.compile("[\ud800-\udfff]")
 
@@ -32,3 +33,21 @@ def refuse_lone_surrogates(tree: Any) -> None:
             raise SqlUnsupported(f'the text "{shown}" holds a lone surrogate '
                                  f"(\\u{ord(_LONE.search(text).group()):04x}), which SQL "
                                  "text cannot hold (UTF-8)")
+
+
+def refuse_nul(tree: Any, dialect: str) -> None:
+    """Raise :class:`SqlUnsupported` for a text in ``tree`` that holds a NUL character
+    (``"\\u0000"`` in a policy string, a `lines` entry or a schema's ``enum``) where the
+    dialect's text cannot hold one: Postgres refuses NUL in text values and in a
+    statement's text (libpq ends the statement there, inside the literal: "unterminated
+    quoted string"), so the printed statement could not run at all."""
+    if dialect != "postgres":
+        return
+    from sqlglot import exp
+
+    for node in tree.find_all(exp.Literal, exp.Identifier):
+        text = node.this
+        if isinstance(text, str) and "\x00" in text:
+            shown = json.dumps(text, ensure_ascii=False)  # the policy's own spelling
+            raise SqlUnsupported(f"the text {shown} holds a NUL character (\\u0000), "
+                                 "which Postgres text cannot hold")
