@@ -7,7 +7,9 @@ driver's secret in every output row of `funnel eval --engine spark` and of the S
 `funnel sql --dialect spark` prints, and `s == "${x}"` compared with the empty text: the
 decision differed from the python engine's. The Spark text now never holds ``${`` where
 Spark reads a value: a text literal is cut there (``CONCAT('$', '{x}')``), and a column
-named so, which a backticked Spark name cannot spell otherwise, is refused by name.
+named so, which a backticked Spark name cannot spell otherwise, is refused by name. A
+list define used twice (`s in envs`, `s not in envs`) shares its literals between both
+uses in the compiler's tree; each use is cut.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ score fit owned by marketing {
   +16 if s starts with "${system:user.name}"
   +32 if s == "$${x}}"
   +64 if o.`a b` == "${spark.app.name}"
+  +128 if s not in envs
 }
 stage lead owned by marketing {
   require s is present "needs ${x}"

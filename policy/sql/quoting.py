@@ -50,7 +50,22 @@ def spark_unsubstituted(tree: Any) -> None:
                 f"the column `{node.name}` holds `${{`, which Spark replaces before it reads "
                 "a statement (its variable substitution: `${env:NAME}` is an environment "
                 "variable), and a Spark name cannot spell it otherwise; rename the field")
-    for node in list(tree.find_all(exp.Literal)):
-        if node.is_string and SPARK_SUBSTITUTION in node.this:
-            node.replace(exp.Concat(expressions=[exp.Literal.string(p)
-                                                 for p in spark_pieces(node.this)]))
+    def cut(value: Any) -> Any:
+        if isinstance(value, exp.Literal) and value.is_string and \
+                SPARK_SUBSTITUTION in value.this:
+            return exp.Concat(expressions=[exp.Literal.string(p)
+                                           for p in spark_pieces(value.this)])
+        return value
+
+    # from each parent: the compiler shares one literal between several (a list define
+    # used twice), and a node's own `replace` reaches only its last parent
+    for node in list(tree.walk()):
+        for key, value in list(node.args.items()):
+            if isinstance(value, list):
+                new = [cut(v) for v in value]
+                if any(a is not b for a, b in zip(new, value, strict=True)):
+                    node.set(key, new)
+            else:
+                new_value = cut(value)
+                if new_value is not value:
+                    node.set(key, new_value)
