@@ -857,8 +857,8 @@ TYPED_SCHEMA = {
         "n": {"type": "number"},
         "i": {"type": "integer"},
         "flag": {"type": "boolean"},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "nums": {"type": "array", "items": {"type": "number"}},
+        "tags": {"type": "array"},
+        "nums": {"type": "array"},
         "a": {
             "type": "object",
             "properties": {"b": {"type": "number"}, "c": {"type": ["string", "null"]}},
@@ -1233,7 +1233,7 @@ ERROR_SCHEMA = {
         },
         "t": {"type": "string", "format": "date-time"},
         "d": {"type": "string", "format": "date"},
-        "tags": {"type": "array", "items": {"type": "string"}},
+        "tags": {"type": "array"},
     },
 }
 #: (line as written, the record it must give: (lead, line, problem paths) or a decision's
@@ -1251,7 +1251,9 @@ ERROR_LINES = [
     ),
     ('{"lead_id": "e8", "n": 1, "t": "2026-01-02"}', ("e8", 8, ["t"])),  # date-time needs a time
     ('{"lead_id": "e9", "n": 1, "d": "2026-01-02T00:00:00Z"}', ("e9", 9, ["d"])),
-    ('{"lead_id": "e10", "n": 1, "tags": ["a", 2]}', ("e10", 10, ["tags[1]"])),
+    # (session 21) no `items`: the SQL path refuses that keyword (spec 10), so a list of
+    # mixed items is decided by every engine
+    ('{"lead_id": "e10", "n": 1, "tags": ["a", 2]}', ("e10", None, "a")),
     ('{"lead_id": "e11", ', (None, 11, [""])),
     ('{"lead_id": "e12", "n": -1}', ("e12", 12, ["n"])),
     ('{"lead_id": 5, "n": 1}', (5, 13, ["lead_id"])),

@@ -257,8 +257,8 @@ class SqlFacts:
         table, then the python engine for the leads SQL cannot decide alike; then turn
         the JSON text of non-string keys and of reasons into report keys (once per
         distinct value), and mark off-list rejection reasons."""
-        from policy.sql.duck import _SURROGATES
         from policy.sql.engine import python_json_error
+        from policy.sql.staging import SURROGATES
 
         con = self.con
         by_python: dict[int, str] = {}
@@ -266,7 +266,7 @@ class SqlFacts:
             self._json()
             by_python = self.engine.find_suspects()
             # DuckDB's JSON reader refuses half a surrogate pair that Python reads
-            for line, txt in con.execute(_SURROGATES).fetchall():
+            for line, txt in con.execute(SURROGATES).fetchall():
                 by_python.setdefault(line, txt)
             # JSON that the python reader refuses (a number beyond a double's range) is
             # staged as not JSON, whose problem path is the record's (''); the python

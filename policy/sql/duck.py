@@ -27,7 +27,6 @@ from sqlglot import exp
 from policy.engine.decision import LeadError
 from policy.engine.tabular import layout
 from policy.io.atomic import drop_scratch, scratch_folder
-from policy.io.records import MAX_NESTING
 from policy.sql.calendars import engine_years
 from policy.sql.caltables import WIDEST_TABLES, create_calendar_tables, data_years
 from policy.sql.caltables import widened_years as _widen
@@ -47,7 +46,7 @@ from policy.sql.engine import (
     reader_refuses,
     record_batches,
 )
-from policy.sql.fallback import key_objects, repeated_keys
+from policy.sql.fallback import key_objects
 from policy.sql.parquet import (
     LINE,
     ParquetSource,
@@ -69,6 +68,7 @@ from policy.sql.pqcopy import (
 from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _quote
 from policy.sql.sources import DuckJson
+from policy.sql.staging import STAGE_BLOCK, SURROGATES, suspect_query
 
 __all__ = ["DuckEngine", "duckdb_available"]
 
@@ -87,52 +87,6 @@ def duckdb_available() -> bool:
 #: rows in flight), and what does not fit (the staged input of a large file) spills to
 #: a temporary directory, so a fixed cap keeps ``funnel eval`` a good neighbour.
 MEMORY_LIMIT = "1GB"
-
-
-#: Python's ``str.isspace`` characters, for "a line of white space only is no record".
-_BLANK = ("[\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\x{1680}\\x{2000}-\\x{200a}"
-          "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}]*")
-
-#: One block of JSON Lines text into the staging table: DuckDB splits the lines
-#: (``$1`` the block's first line number, ``$2`` its text), drops blank ones and a
-#: line's trailing ``\r`` (``rtrim`` only on a line that ends in one: it copies every
-#: line it is handed, which was 40% of the staging's CPU time).
-_STAGE_BLOCK = f"""INSERT INTO src
-SELECT line, txt
-FROM (SELECT $1::BIGINT + i - 1 AS line,
-             CASE WHEN suffix(t, chr(13)) THEN rtrim(t, chr(13)) ELSE t END AS txt
-      FROM (SELECT unnest(l) AS t, generate_subscripts(l, 1) AS i
-            FROM (SELECT string_split($2::VARCHAR, chr(10)) AS l)))
-WHERE NOT regexp_full_match(txt, '{_BLANK}')"""
-
-#: The staged lines that might use what DuckDB's JSON reader accepts beyond RFC 8259
-#: (``NaN``, ``Infinity``, trailing commas, comments, huge exponents, single quotes):
-#: found by DuckDB in parallel, then read by the python reader, which decides.
-_LENIENT_RE2 = r"'NaN|Infinity|,\s*[\]}]|/[/*]|[eE]\+?[0-9]{3}|[0-9]{210}|'''"
-
-
-#: Staged lines with a ``\\uD800``-``\\uDFFF`` escape (DuckDB refuses half a surrogate
-#: pair, which the python reader takes): the python engine decides them. Both halves: a
-#: low one (``\\udc00``) alone was left to DuckDB, which refused the line as not JSON.
-_SURROGATES = ("SELECT line, txt FROM src WHERE regexp_matches(txt, '\\\\u[dD][89a-fA-F]') "
-               "AND txt NOT LIKE chr(1) || '%' AND txt <> chr(0)")
-
-
-#: Staged lines that may nest deeper than the python reader reads (MAX_NESTING): more
-#: opening brackets than that (DuckDB reads any depth; the python reader refuses them).
-_DEEP = (f"(length(txt) > {2 * MAX_NESTING} AND length(txt) - length(replace(replace("
-         f"txt, '[', ''), '{{', '')) > {MAX_NESTING})")
-
-
-def _suspect_query(objects: list[tuple[str, ...]]) -> str:
-    """The query of the staged lines the python reader must look at: those of
-    :data:`_LENIENT_RE2`, and (column ``repeated``) those with a key repeated in the
-    record or in one of the ``objects`` the policy reads below it
-    (:func:`policy.sql.fallback.repeated_keys`, the one test eval and report share)."""
-    return (f"SELECT line, txt, repeated FROM (SELECT line, txt, "
-            f"(regexp_matches(txt, {_LENIENT_RE2}) OR {_DEEP}) AS lenient, "
-            f"{repeated_keys(objects)} AS repeated FROM src) "
-            f"WHERE lenient OR repeated")
 
 
 class DuckEngine(BatchEngine):
@@ -216,7 +170,7 @@ class DuckEngine(BatchEngine):
         self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         # the paths read include the carried fields: a repeated key in one of their
         # objects matters as in the policy's
-        self._suspect = _suspect_query(key_objects(source.paths or []))
+        self._suspect = suspect_query(key_objects(source.paths or []))
 
     def _calendar_tables(self, stmt: Any, years: tuple[int, int] | None = None, *,
                          lists: bool = False) -> None:
@@ -266,7 +220,7 @@ class DuckEngine(BatchEngine):
             self.con.execute("INSERT INTO src SELECT unnest($1), unnest($2)",
                              [lines, [_mark(t) for t in texts]])
         else:
-            self.con.execute(_STAGE_BLOCK, [first, text])
+            self.con.execute(STAGE_BLOCK, [first, text])
 
     def find_suspects(self) -> dict[int, str]:
         """After staging: mark the staged lines the python reader says are not JSON
@@ -372,7 +326,7 @@ class DuckEngine(BatchEngine):
         con = self.con
         special = dict(by_python or {})
         # DuckDB's JSON reader refuses half a surrogate pair that Python reads
-        for line, txt in con.execute(_SURROGATES).fetchall():
+        for line, txt in con.execute(SURROGATES).fetchall():
             special.setdefault(line, txt)
         columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()]
         query = record_query(self.pol, fmt, dialect="duckdb", as_of_us=self.as_of,
