@@ -117,3 +117,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         counts[item.path.name] = counts.get(item.path.name, 0) + 1
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), -counts[item.path.name]))
+
+
+@pytest.fixture(scope="module")
+def pg():
+    """A connection to a throwaway PostgreSQL server (:mod:`pg_server`), one per test
+    module; the test is skipped where the server binaries or psycopg are missing."""
+    from pg_server import PgServer, pg_missing
+
+    if pg_missing() is not None:
+        pytest.skip(f"Postgres tier: {pg_missing()}")
+    import psycopg
+
+    with PgServer() as conninfo, psycopg.connect(conninfo, autocommit=True) as con:
+        yield con

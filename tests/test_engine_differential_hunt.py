@@ -115,18 +115,6 @@ handoff lead to sales {
 """
 
 
-@pytest.fixture(scope="module")
-def pg():
-    from pg_server import PgServer, pg_missing
-
-    if pg_missing() is not None:
-        pytest.skip(f"Postgres tier: {pg_missing()}")
-    import psycopg
-
-    with PgServer() as conninfo, psycopg.connect(conninfo, autocommit=True) as con:
-        yield con
-
-
 def _pg_rows(con, stamps: list[str], as_of: int) -> None:
     """The leads of ``stamps`` (``mql_at``; every other lead stopped at its own
     instant) over a table in Postgres, field by field with python."""

@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pg_server import PgServer, pg_missing
+from pg_server import pg_missing
 from test_sql_postgres import AS_OF, decide
 
 import policy
@@ -44,14 +44,6 @@ SCHEMA = {"type": "object", "properties": {
     "visits": {"type": ["array", "null"]},
     "flags": {"type": ["array", "null"]},
 }}
-
-
-@pytest.fixture(scope="module")
-def pg():
-    import psycopg
-
-    with PgServer() as conninfo, psycopg.connect(conninfo, autocommit=True) as con:
-        yield con
 
 
 def test_an_empty_list_column_has_length_zero_not_missing(pg, tmp_path):

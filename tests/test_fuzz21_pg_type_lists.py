@@ -24,7 +24,7 @@ import pytest
 from engine_strategies import AS_OFS, leads, policies, schema_leads, schemas
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from pg_server import PgServer, pg_missing
+from pg_server import pg_missing
 from test_sql_postgres import AS_OF, decide
 from test_sql_schemas import load_with_schema
 
@@ -58,14 +58,6 @@ SCHEMA = {"type": "object", "properties": {
     "demo": {"type": ["string", "boolean"]},
     "visits": {"type": ["number", "boolean"], "minimum": 0},
 }}
-
-
-@pytest.fixture(scope="module")
-def pg():
-    import psycopg
-
-    with PgServer() as conninfo, psycopg.connect(conninfo, autocommit=True) as con:
-        yield con
 
 
 def test_a_column_of_a_schema_type_list_is_read_as_its_one_kind(pg, tmp_path):

@@ -20,7 +20,7 @@ from engine_runs import assert_table_rows
 from engine_strategies import AS_OFS, leads, leads_for, load_text, policies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pg_server import PgServer, pg_missing
+from pg_server import pg_missing
 
 import policy
 from policy.api import Policy
@@ -36,14 +36,6 @@ AS_OF = parse_timestamp("2026-12-01T16:00:00Z")
 
 _TYPES = {"number": "DOUBLE PRECISION", "integer": "DOUBLE PRECISION", "string": "TEXT",
           "boolean": "BOOLEAN", "array": "TEXT[]", "object": "JSONB"}
-
-
-@pytest.fixture(scope="module")
-def pg():
-    import psycopg
-
-    with PgServer() as conninfo, psycopg.connect(conninfo, autocommit=True) as con:
-        yield con
 
 
 def columns(pol, text: str) -> dict[str, str]:
