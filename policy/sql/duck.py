@@ -60,10 +60,14 @@ from policy.sql.parquet import json_select as _parquet_json_select
 from policy.sql.parquet import parquet_types as _parquet_types
 from policy.sql.pqcopy import (
     COPY_MEMORY_PER_THREAD_MB,
+    DEFAULT_ROW_GROUP,
     _no_joins,
     copy_memory,
+    input_row_groups,
+    layout_threads,
     null_branch_columns,
     parquet_copy,
+    row_group_size,
 )
 from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _quote
@@ -427,13 +431,23 @@ class DuckEngine(BatchEngine):
                                self.pol.program, self.years)
         #: rows whose business time the widest tables could not hold (see rows_for_python)
         self._beyond_tables = False
+        # where the output's row groups end: a function of the input's row groups, not
+        # of thread timing (pqcopy.row_group_size; None: one thread). A statement that
+        # ends in ORDER BY line (--local-tz, parquet_query) is copied from the sort,
+        # whose batches are not the input's row groups: DuckDB's default size, 122,880
+        # rows, as before (4 runs each on 2 and 3 threads of the input of
+        # tests/test_parquet_layout.py gave one file)
+        ordered = getattr(self.pol, "local_tz", None) is not None
+        size = DEFAULT_ROW_GROUP if ordered else row_group_size(input_row_groups(self.con,
+                                                                                 source))
         with atomic_target(target) as path:
             for attempt in range(1, 5):
                 try:
-                    with _no_joins(self.con), self._copy_memory():
+                    with _no_joins(self.con), self._copy_memory(), \
+                            layout_threads(self.con, size):
                         self.con.execute(parquet_copy(self.parquet_query(src, years), path,
                                                       layout(self.pol).columns,
-                                                      self._null_branch))
+                                                      self._null_branch, size))
                 except duckdb.Error as exc:
                     raise copy_error(exc, path) from None
                 # No row leaves DuckDB here, so business time beyond the calendar
