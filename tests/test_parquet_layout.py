@@ -103,6 +103,17 @@ def test_row_groups_of_a_few_thousand_rows_are_copied_on_one_thread():
     # a leftover grows by 1,000 rows a batch and must pass within two chunks of a
     # whole row group, where DuckDB may write it on its own: no size is safe
     assert row_group_size([1000] * 500) is None
+    # fewer rows than a row group: nothing is ever cut
+    assert row_group_size([1000] * 50) == 122_880
+
+
+def test_row_groups_of_sizes_that_vary_widely_are_copied_on_one_thread():
+    # as a writer that cuts by bytes makes: every size leaves a few rows, or nearly a
+    # row group, over at some boundary; the search gives up within its budget
+    import random
+
+    sizes = random.Random(1).choices(range(100_000, 130_001), k=800)
+    assert row_group_size(sizes) is None
 
 
 def test_with_no_safe_size_the_copy_runs_on_one_thread_and_the_threads_come_back():

@@ -164,6 +164,8 @@ _SIZES = (DEFAULT_ROW_GROUP // 2, DEFAULT_ROW_GROUP * 2)
 _MARGIN = 2 * _CHUNK
 #: the largest input row group copied as one output row group (pyarrow's default)
 _OWN = 1 << 20
+#: how many batches the search for a size may look at, in all (about a second)
+_WORK = 2_000_000
 
 
 def input_row_groups(con: Any, path: str) -> list[int]:
@@ -175,7 +177,7 @@ def input_row_groups(con: Any, path: str) -> list[int]:
     return [n for _, n in rows if n]
 
 
-def same_layout(batches: list[int], size: int) -> bool:
+def same_layout(batches: list[int], size: int, work: list[int] | None = None) -> bool:
     """Whether DuckDB's order-keeping copy of input batches of ``batches`` rows, at a
     row group size of ``size``, writes the same row groups wherever its passes end
     (see the comment above): at each boundary between two batches, what is left over
@@ -188,6 +190,8 @@ def same_layout(batches: list[int], size: int) -> bool:
     last = len(batches) - 1
     few = 2 * (size // _CHUNK)
     for i, rows in enumerate(batches):
+        if work is not None:
+            work[0] += 1
         end_chunk = rows % _CHUNK or _CHUNK
         if left == 0 and not (rows < size - _MARGIN or rows - end_chunk < size <= rows):
             return False
@@ -222,11 +226,19 @@ def row_group_size(batches: list[int]) -> int | None:
     own = min(body)
     if _SIZES[0] <= own <= _OWN and same_layout(batches, own):
         return own
+    if max(body) <= _MARGIN:
+        # a cut is made inside a batch of more than _MARGIN rows (the leftover before
+        # it is two chunks short of a row group or more): with none, only a file of
+        # less than one row group passes, at any size
+        return DEFAULT_ROW_GROUP if same_layout(batches, DEFAULT_ROW_GROUP) else None
     low, high = _SIZES
+    work = [0]  # batches looked at: the search gives up past _WORK (then one thread)
     for step in range(0, max(DEFAULT_ROW_GROUP - low, high - DEFAULT_ROW_GROUP) + 1):
         for size in (DEFAULT_ROW_GROUP - step, DEFAULT_ROW_GROUP + step):
-            if low <= size <= high and same_layout(batches, size):
+            if low <= size <= high and same_layout(batches, size, work):
                 return size
+        if work[0] > _WORK:
+            break
     return None
 
 
