@@ -171,10 +171,11 @@ _WORK = 2_000_000
 def input_row_groups(con: Any, path: str) -> list[int]:
     """The row counts of the row groups of the Parquet file ``path``, in file order
     (from its footer: no row is read), without the empty ones (they make no batch)."""
+    # by file too: DuckDB expands glob characters in a path as read_parquet does
     rows = con.execute(
-        "SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(?) "
-        "GROUP BY row_group_id ORDER BY row_group_id", [path]).fetchall()
-    return [n for _, n in rows if n]
+        "SELECT any_value(row_group_num_rows) FROM parquet_metadata(?) "
+        "GROUP BY file_name, row_group_id ORDER BY file_name, row_group_id", [path]).fetchall()
+    return [n for (n,) in rows if n]
 
 
 def same_layout(batches: list[int], size: int, work: list[int] | None = None) -> bool:
