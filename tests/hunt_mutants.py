@@ -22,7 +22,7 @@ calendars (``mutants.boundary_leads``) at edge instants (``mutants.as_ofs``):
 Not a test module; run it as
 
     .venv/bin/python tests/hunt_mutants.py FIRST LAST [--leads N] [--pg] [--big N]
-                                           [--no-cli] [--keep DIR]
+                                           [--no-cli] [--keep DIR] [--stop-at HH:MM]
 
 It prints each disagreement with its seed and the mutant's edits (the mutant is kept under
 ``--keep`` or a temporary folder), and the counts at the end.
@@ -239,6 +239,7 @@ def main() -> int:
     ap.add_argument("--big", type=int, default=0)
     ap.add_argument("--no-cli", action="store_true")
     ap.add_argument("--keep", type=Path)
+    ap.add_argument("--stop-at", help="start no seed after this UTC time (HH:MM)")
     args = ap.parse_args()
     root = args.keep or Path(tempfile.mkdtemp(prefix="hunt_mutants_"))
     root.mkdir(parents=True, exist_ok=True)
@@ -253,6 +254,10 @@ def main() -> int:
         con = psycopg.connect(server.__enter__(), autocommit=True)
     try:
         for seed in range(args.first, args.last):
+            if args.stop_at and time.strftime("%H:%M", time.gmtime()) >= args.stop_at:
+                print(f"stopped at {args.stop_at} before seed {seed}")
+                break
+            counts["last seed"] = seed
             what, edits, diffs, folder = one(seed, args, con, root)
             if what == "refused":
                 counts["refused"] += 1
@@ -273,6 +278,8 @@ def main() -> int:
                 sys.stdout.flush()
             else:
                 shutil.rmtree(folder.parent, ignore_errors=True)
+    except KeyboardInterrupt:  # a long run stopped: say how far it got
+        print("interrupted")
     finally:
         if con is not None:
             con.close()

@@ -118,8 +118,11 @@ def main() -> int:
     ap.add_argument("--leads", type=int, default=60)
     ap.add_argument("--spark", action="store_true")
     ap.add_argument("--no-csv", action="store_true")
+    ap.add_argument("--csv-every", type=int, default=1,
+                    help="the CSV runs for every Nth mutant only")
     ap.add_argument("--spark-cli-every", type=int, default=5,
                     help="with --spark, every Nth mutant's CSV also through --engine spark")
+    ap.add_argument("--stop-at", help="start no seed after this UTC time (HH:MM)")
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="hunt_mutants_csv_"))
     counts = {"ran": 0, "refused": 0, "unsupported": 0, "differences": 0, "leads": 0,
@@ -136,55 +139,66 @@ def main() -> int:
                             master="local[2]")
         first.close()
         session = first.spark
-    for seed in range(args.first, args.last):
-        rng = random.Random(seed)
-        base = rng.choice(mutants.bases())
-        folder = mutants.copy_base(base, root / f"m{seed}" / "p")
-        pol0 = policy.load(folder)
-        stamps = sorted(".".join(p) for p in pol0.model.timestamp_paths)
-        edits = mutants.mutate(rng, folder, stamps, list(pol0.model.funnel))
-        if edits is None:
-            counts["refused"] += 1
-            shutil.rmtree(folder.parent, ignore_errors=True)
-            continue
-        pol = policy.load(folder)
-        examples = mutants.base_examples(base)
-        seeds = [lead for _, lead in examples] + mutants.sample_leads(base, rng, 10)
-        leads = [dict(x) for x in seeds[: args.leads // 3]]
-        leads += mutants.boundary_leads(rng, folder, pol, seeds, args.leads - len(leads))
-        as_of = mutants.as_ofs(rng, pol, [at for at, _ in examples], 1)[0]
-        leads += mutants.sla_edge_leads(rng, pol, seeds, parse_timestamp(as_of),
-                                        args.leads // 4)
-        diffs: list[str] = []
-        try:
-            if session is not None:
-                diffs += spark_in_process(session, pol, leads, as_of)
-                counts["spark leads"] += len(leads)
-            if not args.no_csv:
-                engines = ["python", "duckdb"]
-                if session is not None and seed % args.spark_cli_every == 0:
-                    engines.append("spark")
-                    counts["spark cli runs"] += 2
-                diffs += csv_runs(folder, leads, as_of, rng, engines)
-        except Refused as exc:
-            counts["unsupported"] += 1
-            print(f"--- seed {seed} refused by name: {str(exc)[:200]} {edits}", flush=True)
-            shutil.rmtree(folder.parent, ignore_errors=True)
-            continue
-        except Exception as exc:  # noqa: BLE001
-            diffs.append(f"crash: {type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}")
-        counts["ran"] += 1
-        counts["leads"] += len(leads)
-        if diffs:
-            counts["differences"] += 1
-            print(f"=== seed {seed} {base.name} as_of {as_of} {edits} ({folder})")
-            for d in diffs[:4]:
-                print(d[:3000])
-            sys.stdout.flush()
-        else:
-            shutil.rmtree(folder.parent, ignore_errors=True)
+    try:
+        for seed in range(args.first, args.last):
+            if args.stop_at and time.strftime("%H:%M", time.gmtime()) >= args.stop_at:
+                print(f"stopped at {args.stop_at} before seed {seed}")
+                break
+            counts["last seed"] = seed
+            one(seed, args, session, root, counts)
+    except KeyboardInterrupt:  # a long run stopped: say how far it got
+        print("interrupted")
     print(f"{counts}, {time.time() - start:.0f} s")
     return 0
+
+
+def one(seed: int, args, session, root: Path, counts: dict) -> None:
+    rng = random.Random(seed)
+    base = rng.choice(mutants.bases())
+    folder = mutants.copy_base(base, root / f"m{seed}" / "p")
+    pol0 = policy.load(folder)
+    stamps = sorted(".".join(p) for p in pol0.model.timestamp_paths)
+    edits = mutants.mutate(rng, folder, stamps, list(pol0.model.funnel))
+    if edits is None:
+        counts["refused"] += 1
+        shutil.rmtree(folder.parent, ignore_errors=True)
+        return
+    pol = policy.load(folder)
+    examples = mutants.base_examples(base)
+    seeds = [lead for _, lead in examples] + mutants.sample_leads(base, rng, 10)
+    leads = [dict(x) for x in seeds[: args.leads // 3]]
+    leads += mutants.boundary_leads(rng, folder, pol, seeds, args.leads - len(leads))
+    as_of = mutants.as_ofs(rng, pol, [at for at, _ in examples], 1)[0]
+    leads += mutants.sla_edge_leads(rng, pol, seeds, parse_timestamp(as_of),
+                                    args.leads // 4)
+    diffs: list[str] = []
+    try:
+        if session is not None:
+            diffs += spark_in_process(session, pol, leads, as_of)
+            counts["spark leads"] += len(leads)
+        if not args.no_csv and seed % args.csv_every == 0:
+            engines = ["python", "duckdb"]
+            if session is not None and seed % args.spark_cli_every == 0:
+                engines.append("spark")
+                counts["spark cli runs"] += 2
+            diffs += csv_runs(folder, leads, as_of, rng, engines)
+    except Refused as exc:
+        counts["unsupported"] += 1
+        print(f"--- seed {seed} refused by name: {str(exc)[:200]} {edits}", flush=True)
+        shutil.rmtree(folder.parent, ignore_errors=True)
+        return
+    except Exception as exc:  # noqa: BLE001
+        diffs.append(f"crash: {type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}")
+    counts["ran"] += 1
+    counts["leads"] += len(leads)
+    if diffs:
+        counts["differences"] += 1
+        print(f"=== seed {seed} {base.name} as_of {as_of} {edits} ({folder})")
+        for d in diffs[:4]:
+            print(d[:3000])
+        sys.stdout.flush()
+    else:
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

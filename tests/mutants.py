@@ -97,7 +97,7 @@ TIMES = ("00:00", "01:30", "02:00", "07:45", "08:30", "09:00", "12:00", "17:00",
          "18:00", "23:30", "24:00")
 DATES = ("2026-03-08", "2026-03-29", "2026-10-25", "2026-11-01", "2026-11-26", "2026-11-27",
          "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-05", "2026-12-25", "2027-01-01",
-         "2026-02-28", "2026-06-30")
+         "2026-02-28", "2026-06-30", "2026-04-05", "2026-09-27", "2026-10-04")
 UNITS_PLAIN = ("minutes", "hours", "days", "weeks")
 UNITS_BUSINESS = ("business hours", "business days")
 CMPS = (">=", "<=", "==", "!=", ">", "<")
@@ -627,6 +627,9 @@ def _number_cell(value, rng) -> str:
     thousands separators): spec section 9 says numbers use JSON number syntax."""
     text = json.dumps(value)
     r = rng.random()
+    if r < 0.04:  # JSON numbers at a double's edges
+        return rng.choice(("-0", "-0.0", "1E-400", "12345678901234567890", "9007199254740993",
+                           "4.9e-324", "1.7976931348623157e308", "0.1e1", "1e309"))
     if r < 0.55:
         return text
     if r < 0.97 and type(value) is int:
@@ -655,6 +658,9 @@ def _flat(value, prefix: str, row: dict, kinds: dict, path: tuple, rng) -> None:
     elif isinstance(value, (int, float)):
         row[prefix] = _number_cell(value, rng)
     elif isinstance(value, str):
+        if value and rng.random() < 0.05:  # what a quoted cell may hold
+            value += rng.choice(("\n", "\r\n", '"', ",", ";", "\t", "\u2028", "\u00a0",
+                                 "\ufeff")) + value
         row[prefix] = value
     else:
         text = json.dumps(value, ensure_ascii=rng.random() < 0.5)
