@@ -407,6 +407,64 @@ def sample_leads(base: Path, rng: random.Random, count: int) -> list[dict]:
     return out
 
 
+def _schema_nodes(node: dict, path: tuple = ()):
+    for key, sub in (node.get("properties") or {}).items():
+        if isinstance(sub, dict):
+            yield (*path, key), sub
+            yield from _schema_nodes(sub, (*path, key))
+
+
+def mutate_schema(rng: random.Random, folder: Path) -> str | None:
+    """One edit of the policy's lead schema the way a CRM admin makes one: a bound on a
+    number (``minimum``, ``exclusiveMaximum``, ...), a length or an ``enum`` on a text,
+    ``integer`` for ``number`` (or back), a date-time field made a ``date``, a field
+    made required. The edit, or None (no schema)."""
+    files = [f for f in folder.rglob("*.json") if f.name.endswith("schema.json")]
+    if not files:
+        return None
+    f = rng.choice(files)
+    doc = json.loads(f.read_text("utf-8"))
+    nodes = list(_schema_nodes(doc))
+    if not nodes:
+        return None
+    path, node = rng.choice(nodes)
+    kinds = node.get("type") if isinstance(node.get("type"), list) else [node.get("type")]
+    if "integer" in kinds or "number" in kinds:
+        r = rng.random()
+        if r < 0.6:
+            key = rng.choice(("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"))
+            node[key] = rng.choice((0, 1, -1, 0.5, 2, 10, 100, 1000, 1e15))
+            what = f"{key} {node[key]}"
+        else:
+            node["type"] = [("number" if k == "integer" else "integer" if k == "number"
+                             else k) for k in kinds]
+            what = f"type {node['type']}"
+    elif node.get("format") == "date-time" and rng.random() < 0.5:
+        node["format"] = "date"
+        what = "format date"
+    elif "string" in kinds:
+        r = rng.random()
+        if r < 0.5:
+            key = rng.choice(("minLength", "maxLength"))
+            node[key] = rng.choice((0, 1, 2, 3, 5, 12))
+            what = f"{key} {node[key]}"
+        else:
+            node["enum"] = rng.sample(["vp", "VP", "director", "", "ß", "c-level", "US", "x",
+                                       "gmail.com", None], rng.randint(1, 5))
+            what = f"enum {node['enum']}"
+    else:
+        parent = doc
+        for k in path[:-1]:
+            parent = parent["properties"][k]
+        parent.setdefault("required", [])
+        if path[-1] in parent["required"]:
+            return None
+        parent["required"].append(path[-1])
+        what = "required"
+    f.write_text(json.dumps(doc, indent=2), "utf-8")
+    return f"{f.name}: {'.'.join(path)} {what}"
+
+
 def mutate(rng: random.Random, folder: Path, stamps: list[str], stages: list[str],
            tries: int = 30) -> list[str] | None:
     """Edit the policy in ``folder`` in place (one to three edits, in one file) until it
@@ -433,15 +491,22 @@ def mutate(rng: random.Random, folder: Path, stamps: list[str], stages: list[str
         if not done:
             continue
         f.write_text(text, "utf-8")
+        schemas = {g: g.read_bytes() for g in folder.rglob("*schema.json")}
+        if schemas and rng.random() < 0.3:
+            edit = mutate_schema(rng, folder)
+            if edit:
+                done.append(edit)
         try:
             policy.load(folder)
         except policy.PolicyError:
             f.write_text(old, "utf-8")
+            for g, data in schemas.items():
+                g.write_bytes(data)
             continue
         except Exception as exc:  # noqa: BLE001 - a crash in the checker is a finding
             f.write_text(text, "utf-8")
             raise RuntimeError(f"policy.load crashed on a mutant of {f}: {exc!r}") from exc
-        return [f"{f.name}: {k}" for k in done]
+        return [k if ":" in k else f"{f.name}: {k}" for k in done]
     return None
 
 
@@ -546,7 +611,25 @@ def boundary_leads(rng: random.Random, folder: Path, pol, seeds: list[dict],
     instants = edge_instants(pol)
     tzs = [c[0] for c in _calendars(pol)] or ["UTC"]
     paths = sorted(p for p in kinds if p != ("lead_id",) and p not in pol.model.timestamp_paths)
-    numbers = [x + d for x in nums for d in (0, 1, -1, 0.5, -0.5)] + [0, -1, 1e15]
+    bounds, lengths = [], []
+    for f in folder.rglob("*schema.json"):
+        try:
+            doc = json.loads(f.read_text("utf-8"))
+        except ValueError:
+            continue
+        for _, node in _schema_nodes(doc):
+            for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+                if isinstance(node.get(key), (int, float)):
+                    bounds.append(node[key])
+            for key in ("minLength", "maxLength"):
+                if isinstance(node.get(key), int):
+                    lengths.append(node[key])
+    numbers = [x + d for x in nums + bounds for d in (0, 1, -1, 0.5, -0.5)] + [
+        0, -1, 1e15, -0.0, 1.0, 2.0 ** 53 + 1]
+    for n_ in lengths:  # texts of the bound's length and either side, in code points
+        for k in (n_ - 1, n_, n_ + 1):
+            if k > 0:
+                texts += ["x" * k, "\U0001F600" * k, ("e\u0301" * k)[:k], "ß" * k]
     wrong = ["", " ", "12", "1,200", "true", 0, 1, True, False, [], {}, ["a"], None, "N/A"]
     out = []
     for i in range(count):
