@@ -12,7 +12,8 @@ calendars (``mutants.boundary_leads``) at edge instants (``mutants.as_ofs``):
   (``spec_runs.in_process``), and python vs DuckDB (``DuckEngine``), field by field in
   the tabular form and as JSON;
 - ``funnel eval`` python vs ``--engine duckdb`` from JSON Lines, CSV and Parquet to jsonl
-  (byte for byte; ``spec_runs.differences``), and from a *typed* Parquet file (timestamps
+  (byte for byte; ``spec_runs.differences``; in three mutants of ten also with
+  ``--local-tz`` one of the policy's calendar zones), and from a *typed* Parquet file (timestamps
   as TIMESTAMPTZ, numbers as DOUBLE, booleans as BOOLEAN columns);
 - ``funnel sql`` over a DuckDB table (``hunt_paths.table_diff``) and, with ``--pg``, the
   ``--dialect postgres`` statement over a Postgres table (``test_sql_postgres.decide``);
@@ -208,8 +209,11 @@ def one(seed: int, args, con, root: Path) -> tuple[str, list[str], list[str], Pa
         if args.no_cli:
             diffs += in_process(folder, leads, as_of, None)
         else:
-            diffs += differences(folder, leads, as_of, sources=("jsonl", "csv", "parquet"),
-                                 formats=("jsonl",))
+            # a CRM export in local time: naive timestamps read in a calendar's zone
+            zones = [c[0] for c in mutants._calendars(pol)]
+            local_tz = rng.choice(zones) if zones and rng.random() < 0.3 else None
+            diffs += differences(folder, leads, as_of, local_tz,
+                                 sources=("jsonl", "csv", "parquet"), formats=("jsonl",))
             diffs += typed_parquet(folder, leads, as_of)
             from click.testing import CliRunner
             from hunt_paths import extra, table_diff

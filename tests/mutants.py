@@ -560,8 +560,10 @@ def _spell(instant: datetime, rng: random.Random, tz: str) -> str:
         return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     if r < 0.85:
         return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
-    if r < 0.93:
+    if r < 0.9:
         return instant.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M%z")
+    if r < 0.95:  # a local-time export: the zone's wall time, no offset (--local-tz)
+        return instant.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%dT%H:%M:%S")
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
@@ -644,7 +646,11 @@ def boundary_leads(rng: random.Random, folder: Path, pol, seeds: list[dict],
                     _set(lead, path, None, delete=True)
                 else:
                     _set(lead, path, rng.choice(["", None, "2026-11-02", "2026-13-01T00:00:00Z",
-                                                 "2026-11-02T24:00:00Z", 5]))
+                                                 "2026-11-02T24:00:00Z", 5,
+                                                 # wall times in a DST gap or fold
+                                                 "2026-03-08T02:30:00", "2026-11-01T01:30:00",
+                                                 "2026-03-29T02:30:00", "2026-10-25T02:30:00",
+                                                 "2026-04-05T02:30:00"]))
                 continue
             if not paths:
                 break
