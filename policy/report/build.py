@@ -359,10 +359,18 @@ def report_for_parquet(pol: Any, path: str, *, as_of: int, engine: str = "python
     the fast path of ``eval`` from Parquet); with ``python`` each row's JSON text is
     decided by the python engine. Raises :class:`OSError` for a file DuckDB cannot read
     as Parquet."""
+    from policy.sql.literal import literal_path
+
     options = _options(as_of, by, cohort, period)
-    if engine == "duckdb":
-        return report_with_duckdb(pol, lambda facts: facts.add_parquet(path), **options)
-    return build_report(pol, _parquet_decided(pol, path, as_of), **options)
+    # DuckDB reads a path as a glob pattern: b[1].parquet would be read as b1.parquet
+    with literal_path(path) as read:
+        try:
+            if engine == "duckdb":
+                return report_with_duckdb(pol, lambda facts: facts.add_parquet(read),
+                                          **options)
+            return build_report(pol, _parquet_decided(pol, read, as_of), **options)
+        except OSError as exc:
+            raise OSError(str(exc).replace(read, path)) from None
 
 
 def _parquet_decided(pol: Any, path: str, at: int

@@ -439,8 +439,10 @@ def atomic_target(target: str) -> Iterator[str]:
         yield real
         return
     directory, name = os.path.split(real)
-    # listed as pending, so Ctrl-C (which ends the process at once) removes it too
-    fd, tmp = _make_pending(tempfile, directory or ".", f".{name}.")
+    # listed as pending, so Ctrl-C (which ends the process at once) removes it too; a
+    # plain name, as DuckDB reads the file back by it (policy/sql/literal.py)
+    plain = "".join("_" if ch in "*?[]{}" else ch for ch in name)
+    fd, tmp = _make_pending(tempfile, directory or ".", f".{plain}.")
     os.close(fd)
     try:
         yield tmp

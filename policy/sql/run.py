@@ -51,6 +51,24 @@ def run(pol: Any, *, engine: str, **kwargs: Any) -> Totals:
     """:func:`_run`, with a failure of Spark's (a Java or Py4J error, a JVM that did
     not start or ended) raised as :class:`EngineUsageError` in one line that says
     what to do."""
+    from policy.sql.literal import literal_path, needs_alias
+
+    leads, output = kwargs["leads"], kwargs.get("output")
+    parquet_in = kwargs.get("input_format") == "parquet" or (
+        kwargs.get("input_format") is None and leads.lower().endswith(".parquet"))
+    if not ((parquet_in and needs_alias(leads)) or needs_alias(output)):
+        return _run_engine(pol, engine=engine, **kwargs)
+    # DuckDB reads a path as a glob pattern: b[1].parquet would be read as b1.parquet
+    with literal_path(leads if parquet_in else "") as alias, \
+            literal_path(output or "", "decided.parquet") as decided:
+        kwargs["reads"] = {leads: alias or leads, output: decided or output}
+        try:
+            return _run_engine(pol, engine=engine, **kwargs)
+        except EngineUsageError as exc:
+            raise EngineUsageError(str(exc).replace(alias, leads)) from None
+
+
+def _run_engine(pol: Any, *, engine: str, **kwargs: Any) -> Totals:
     from policy.sql.errors import SqlUnsupported
 
     if engine != "spark":
@@ -79,13 +97,15 @@ def _run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | 
          at: int, fmt: str, output: str | None, open_writer: Callable[[], Any],
          progress: Callable[[], None] | None = None,
          spark_master: str = "local[*]", delimiter: str | None = None,
-         on_note: Callable[[str], None] | None = None) -> Totals:
+         on_note: Callable[[str], None] | None = None,
+         reads: dict[str | None, str | None] | None = None) -> Totals:
     """Decide every record of ``leads`` (``source``: its binary stream, None for
     Parquet) with ``engine`` at ``at`` (µs) and write ``fmt`` to ``output`` (Parquet)
     or to the writer ``open_writer()`` returns (it is started and closed here). The
     totals of the run. A CSV input is read as the python engine reads it
     (:func:`_csv_records`): ``delimiter`` (None: sniffed, said to ``on_note``) and
-    cells typed by the schema, or by the policy's use of each field."""
+    cells typed by the schema, or by the policy's use of each field. ``reads``: the path
+    DuckDB reads for ``leads`` and ``output`` where it differs (:func:`run`)."""
     from policy.io.leads import input_format_of
     from policy.sql.records import FORMATS
 
@@ -96,6 +116,12 @@ def _run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | 
     if in_fmt == "parquet" and leads == "-":
         raise EngineUsageError("Parquet cannot be read from standard input: give the "
                                "file's path")
+    # the Parquet input as DuckDB reads it (a link when its name is a glob pattern), and
+    # the decided file as it is read back; the output is written to its own path
+    if reads:
+        leads, decided = reads.get(leads) or leads, reads.get(output) or output
+    else:
+        decided = output
     parquet_only = engine == "duckdb" and in_fmt == "parquet" and fmt == "parquet"
     # neither that path nor Parquet into text (its columns read by their types,
     # DuckEngine.stage_parquet_typed) reads JSON text: the engine builds the JSON
@@ -112,8 +138,8 @@ def _run(pol: Any, *, engine: str, leads: str, source: Any, input_format: str | 
             raise  # the caller's "cannot write", naming the output
         except OSError as exc:
             raise EngineUsageError(f"{leads}: {exc}") from None
-        if not runner.rows_for_python(output):
-            _count_parquet_refusals(runner.pol, leads, output, totals)  # type: ignore[arg-type]
+        if not runner.rows_for_python(decided):
+            _count_parquet_refusals(runner.pol, leads, decided, totals)  # type: ignore[arg-type]
             return totals
         # a lead's list holding a list or an object, compared (fallback.NESTED), or an
         # SLA whose business time no calendar table can hold (started in the years
