@@ -48,14 +48,11 @@ from spec_runs import Unsupported, differences, in_process  # noqa: E402
 
 import policy  # noqa: E402
 from policy.engine import tabular  # noqa: E402
-from policy.engine.decision import dumps  # noqa: E402
 from policy.engine.timestamps import parse_timestamp  # noqa: E402
 
 
 def duck_in_process(pol, leads: list[dict], as_of: str) -> list[str]:
     """Python vs the DuckDB engine in process, field by field and as JSON."""
-    from test_sql_engine import _python
-
     from policy.sql.duck import DuckEngine
     from policy.sql.errors import SqlUnsupported
 
@@ -65,24 +62,7 @@ def duck_in_process(pol, leads: list[dict], as_of: str) -> list[str]:
         engine = DuckEngine(pol, as_of=at)
     except SqlUnsupported as exc:
         raise Unsupported(str(exc)) from exc
-    try:
-        got = list(engine.decide(list(range(1, len(texts) + 1)), texts))
-    finally:
-        engine.close()
-    want = _python(pol, texts, at)
-    lay = tabular.layout(pol)
-    out = []
-    for (line, g), w, text in zip(got, want, texts, strict=True):
-        a = tabular.row_dict(g, lay, line=line, info=pol.info, as_of=at)
-        b = tabular.row_dict(w, lay, line=line, info=pol.info, as_of=at)
-        if "calendar_out_of_range" in (a.get("violations") or ()):
-            continue
-        keys = [k for k in b if a[k] != b[k]]
-        if keys or dumps(g) != dumps(w):
-            out.append(f"duckdb(in process) != python, line {line} {text[:700]}\n"
-                       + "".join(f"  {k}: python {b[k]!r} duckdb {a[k]!r}\n" for k in keys[:6])
-                       + ("" if keys else f"  python {dumps(w)[:600]}\n  duckdb {dumps(g)[:600]}"))
-    return out
+    return mutants.engine_diff("duckdb", engine, pol, texts, at, out_of_range=False)
 
 
 def typed_parquet(folder: Path, leads: list[dict], as_of: str) -> list[str]:

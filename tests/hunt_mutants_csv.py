@@ -39,8 +39,6 @@ from funnel_cli.main import main as funnel  # noqa: E402
 from spec_runs import _first_diff  # noqa: E402
 
 import policy  # noqa: E402
-from policy.engine import tabular  # noqa: E402
-from policy.engine.decision import dumps  # noqa: E402
 from policy.engine.timestamps import parse_timestamp  # noqa: E402
 
 
@@ -83,8 +81,6 @@ def csv_runs(folder: Path, leads: list[dict], as_of: str, rng, engines) -> list[
 
 
 def spark_in_process(session, pol, leads: list[dict], as_of: str) -> list[str]:
-    from test_sql_engine import _python
-
     from policy.sql.errors import SqlUnsupported
     from policy.sql.spark import SparkEngine
 
@@ -94,21 +90,7 @@ def spark_in_process(session, pol, leads: list[dict], as_of: str) -> list[str]:
         engine = SparkEngine(pol, as_of=at, session=session)
     except SqlUnsupported as exc:
         raise Refused(str(exc)) from exc
-    try:
-        got = engine.decide(list(range(1, len(texts) + 1)), texts)
-    finally:
-        engine.close()
-    want = _python(pol, texts, at)
-    lay = tabular.layout(pol)
-    out = []
-    for (line, g), w, text in zip(got, want, texts, strict=True):
-        a = tabular.row_dict(g, lay, line=line, info=pol.info, as_of=at)
-        b = tabular.row_dict(w, lay, line=line, info=pol.info, as_of=at)
-        keys = [k for k in b if a[k] != b[k]]
-        if keys or dumps(g) != dumps(w):
-            out.append(f"spark(in process) != python, line {line} {text[:700]}\n"
-                       + "".join(f"  {k}: python {b[k]!r} spark {a[k]!r}\n" for k in keys[:6]))
-    return out
+    return mutants.engine_diff("spark", engine, pol, texts, at)
 
 
 def main() -> int:

@@ -879,3 +879,34 @@ def sla_edge_leads(rng: random.Random, pol, seeds: list[dict], as_of_us: int,
         lead["lead_id"] = f"S{i}"
         out.append(lead)
     return out
+
+
+def engine_diff(name: str, engine, pol, texts: list[str], at: int, *,
+                out_of_range: bool = True) -> list[str]:
+    """``engine`` (a DuckDB or Spark engine, in process; closed here) against the python
+    engine on the JSON ``texts``, field by field in the tabular form and as JSON: one
+    report per line that differs. ``out_of_range=False`` leaves out rows the engine
+    marks ``calendar_out_of_range`` (spec section 10: business time past its tables)."""
+    from test_sql_engine import _python
+
+    from policy.engine import tabular
+    from policy.engine.decision import dumps
+
+    try:
+        got = list(engine.decide(list(range(1, len(texts) + 1)), texts))
+    finally:
+        engine.close()
+    want = _python(pol, texts, at)
+    lay = tabular.layout(pol)
+    out = []
+    for (line, g), w, text in zip(got, want, texts, strict=True):
+        a = tabular.row_dict(g, lay, line=line, info=pol.info, as_of=at)
+        b = tabular.row_dict(w, lay, line=line, info=pol.info, as_of=at)
+        if not out_of_range and "calendar_out_of_range" in (a.get("violations") or ()):
+            continue
+        keys = [k for k in b if a[k] != b[k]]
+        if keys or dumps(g) != dumps(w):
+            out.append(f"{name}(in process) != python, line {line} {text[:700]}\n"
+                       + "".join(f"  {k}: python {b[k]!r} {name} {a[k]!r}\n" for k in keys[:6])
+                       + ("" if keys else f"  python {dumps(w)[:600]}\n  {name} {dumps(g)[:600]}"))
+    return out

@@ -20,26 +20,13 @@ import hashlib
 
 import duckdb
 import pytest
+from test_attack import AS_OF
+from test_attack import TINY as POLICY  # the same tiny policy
 
 import policy
 from policy.sql.duck import DuckEngine
 from policy.sql.pqcopy import input_row_groups, layout_threads, row_group_size, same_layout
 
-AS_OF = "2026-12-01T16:00:00Z"
-POLICY = '''policy p "Tiny"
-id lead_id
-team m "@m"
-funnel lead -> mql
-score fit owned by m {
-  +50 if employees >= 100
-}
-stage lead owned by m {
-  require email is present
-}
-stage mql owned by m {
-  require fit >= 50
-}
-'''
 ROWS = 122_900  # DuckDB's default row group size (122,880) and 20 rows
 
 
