@@ -31,7 +31,7 @@ from sqlglot import exp
 
 from policy.engine import ir
 from policy.engine import runtime as rt
-from policy.sql.dialects import Dialect
+from policy.sql.dialects import Dialect, sigma_free
 from policy.sql.errors import SqlUnsupported
 
 __all__ = ["Compiler", "SqlUnsupported", "Val", "constant", "dbl", "false", "holds", "nan_when"]
@@ -519,7 +519,7 @@ class Compiler:
                     expression=exp.Literal.number(0))))
         lst = a.get("l")
         if lst is not None:
-            lowered = self.d.lower_array(lst)
+            lowered = self.d.lower_array(lst, sigma=not sigma_free(texts))
             for x in texts:
                 parts.append(_c(self.d.array_has(lowered, self.d.lower(x))))
         if "ln" in a.slots:  # a list (of text, or of one kind in a table's column)
