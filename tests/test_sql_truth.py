@@ -15,14 +15,15 @@ from sqlglot import exp
 
 import policy
 from policy.sql.dialects import dialect, sigma_free
-from policy.sql.truth import drop_truth_coalesces
+from policy.sql.truth import drop_truth_coalesces, flatten_cases
 
 ROOT = Path(__file__).resolve().parents[1]
 VALUES = (True, False, None)
 
 
 def _rewrite(sql: str) -> str:
-    return drop_truth_coalesces(sqlglot.parse_one(sql, read="duckdb")).sql("duckdb")
+    return flatten_cases(drop_truth_coalesces(sqlglot.parse_one(sql, read="duckdb"))
+                         ).sql("duckdb")
 
 
 @pytest.mark.parametrize(("before", "after"), [
@@ -51,7 +52,13 @@ def _expr(rng: random.Random, depth: int) -> str:
     if depth == 0 or rng.random() < 0.2:
         return rng.choice(atoms)
     sub = lambda: _expr(rng, depth - 1)  # noqa: E731
+    sure = lambda: rng.choice(["x IS NULL", "NOT (a IS NULL)", f"COALESCE({sub()}, FALSE)"])  # noqa: E731
     return rng.choice([
+        lambda: f"CASE WHEN {sure()} THEN CASE WHEN {sub()} THEN {sub()} WHEN {sub()} "
+                f"THEN {sub()} END END",
+        lambda: f"CASE WHEN {sub()} THEN {sub()} ELSE CASE WHEN {sub()} THEN {sub()} "
+                f"ELSE {sub()} END END",
+        lambda: f"CASE WHEN {sub()} THEN {sub()} ELSE (CASE WHEN {sub()} THEN {sub()} END) END",
         lambda: f"COALESCE({sub()}, FALSE)",
         lambda: f"({sub()} AND {sub()})",
         lambda: f"({sub()} OR {sub()})",
@@ -68,8 +75,10 @@ def test_the_rewritten_expressions_have_the_same_value_in_every_row():
     rng = random.Random(23)
     exprs = [_expr(rng, 4) for _ in range(400)]
     rewritten = [_rewrite(e) for e in exprs]
+    # the rewrites did something
     assert sum(e.count("COALESCE") for e in rewritten) < \
-        sum(e.count("COALESCE") for e in exprs) * 0.8  # the rewrite did something
+        sum(e.count("COALESCE") for e in exprs) * 0.8
+    assert sum(e.count("CASE") for e in rewritten) < sum(e.count("CASE") for e in exprs) * 0.9
     rows = [(*abc, x) for abc in itertools.product(VALUES, repeat=3) for x in (None, 0, 5)]
     con = duckdb.connect()
     con.execute("CREATE TABLE t (a BOOLEAN, b BOOLEAN, c BOOLEAN, x INTEGER)")
@@ -78,6 +87,46 @@ def test_the_rewritten_expressions_have_the_same_value_in_every_row():
         got = con.execute(f"SELECT count(*) FROM t WHERE ({old}) IS DISTINCT FROM ({new})"
                           ).fetchone()[0]
         assert got == 0, (old, new)
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    ("CASE WHEN a THEN 1 ELSE CASE WHEN b THEN 2 ELSE 3 END END",
+     "CASE WHEN a THEN 1 WHEN b THEN 2 ELSE 3 END"),
+    ("CASE WHEN x IS NULL THEN CASE WHEN b THEN 2 END END",
+     "CASE WHEN NOT (x IS NULL) THEN NULL WHEN b THEN 2 END"),
+    # a test that may be NULL, an inner ELSE, a simple CASE: kept
+    ("CASE WHEN a THEN CASE WHEN b THEN 2 END END", "CASE WHEN a THEN CASE WHEN b THEN 2 END END"),
+    ("CASE WHEN x IS NULL THEN CASE WHEN b THEN 2 ELSE 3 END END",
+     "CASE WHEN x IS NULL THEN CASE WHEN b THEN 2 ELSE 3 END END"),
+    ("CASE WHEN a THEN 1 ELSE CASE x WHEN 1 THEN 2 END END",
+     "CASE WHEN a THEN 1 ELSE CASE x WHEN 1 THEN 2 END END"),
+])
+def test_nested_cases_made_one_where_the_value_is_the_same(before, after):
+    assert _rewrite(before) == after
+
+
+def test_a_node_in_two_places_is_rewritten_for_each_place():
+    # the compiler reuses nodes: a test under a WHEN and, the same node, under NOT
+    # (where NULL is not FALSE), and a CASE whose value sits in a WHEN and a THEN
+    test = sqlglot.parse_one("COALESCE(a, FALSE) AND COALESCE(b, FALSE)", read="duckdb")
+    inner = sqlglot.parse_one("CASE WHEN COALESCE(c, FALSE) THEN 1 ELSE 0 END", read="duckdb")
+    x = exp.Add(this=exp.column("x"), expression=inner)
+    tree = exp.select(
+        exp.Case(ifs=[exp.If(this=test, true=exp.Literal.number(1))]).as_("t", copy=False),
+        exp.Not(this=exp.Paren(this=test)).as_("n", copy=False),
+        exp.Case(ifs=[exp.If(
+            this=exp.Between(this=x, low=exp.Literal.number(0), high=exp.Literal.number(5)),
+            true=exp.Add(this=x, expression=exp.Literal.number(1)))]).as_("v", copy=False),
+        copy=False).from_("t", copy=False)
+    before = tree.sql("duckdb")
+    after = flatten_cases(drop_truth_coalesces(tree)).sql("duckdb")
+    assert "NOT (COALESCE(a, FALSE) AND COALESCE(b, FALSE))" in after
+    assert "COALESCE(c" not in after
+    rows = [(*abc, x) for abc in itertools.product(VALUES, repeat=3) for x in (None, 0, 5)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (a BOOLEAN, b BOOLEAN, c BOOLEAN, x INTEGER)")
+    con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", rows)
+    assert con.execute(before).fetchall() == con.execute(after).fetchall()
 
 
 def test_sigma_free_needles():

@@ -73,7 +73,7 @@ from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _quote
 from policy.sql.sources import DuckJson
 from policy.sql.staging import STAGE_BLOCK, SURROGATES, suspect_query
-from policy.sql.truth import drop_truth_coalesces
+from policy.sql.truth import drop_truth_coalesces, flatten_cases
 
 __all__ = ["DuckEngine", "duckdb_available"]
 
@@ -528,7 +528,8 @@ class DuckEngine(BatchEngine):
         opts = Options(source="json", as_of=self.as_of, years=years, calendars="lists",
                        instants="native", hidden=False, local_tz=local_tz,
                        ordered=local_tz is not None)
-        stmt = drop_truth_coalesces(build(self.pol, dialect("duckdb"), opts, source=src))
+        stmt = flatten_cases(drop_truth_coalesces(build(self.pol, dialect("duckdb"), opts,
+                                                           source=src)))
         if years != self._list_years:
             self._calendar_tables(stmt, years, lists=True)
         self._parquet_sql = stmt.sql(dialect="duckdb", copy=False)
