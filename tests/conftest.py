@@ -79,6 +79,19 @@ def _profile() -> str:
 
 settings.load_profile(_profile())
 
+#: ``FUNNEL_LONG=1``: every generated differential that draws fewer examples since the
+#: twenty-third session draws its count from before (docs/testing.md, "Long
+#: differential runs"); the count knobs of a module (``ENGINE_EXAMPLES``, ...) still
+#: win where set.
+LONG = os.environ.get("FUNNEL_LONG", "").lower() in ("1", "true", "yes")
+
+
+def examples(ci: int, long: int) -> int:
+    """Examples for a generated differential: ``ci`` in a normal run (CI's and the
+    README's command), ``long`` (the count before the twenty-third session's cut) with
+    ``FUNNEL_LONG=1``."""
+    return long if LONG else ci
+
 
 # --------------------------------------------------------------------------- run order
 
