@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ACME
+from conftest import ACME, examples
 from engine_strategies import AS_OFS, leads, leads_for, load_text, mutated, policies
 from funnel_cli.main import main
 from hypothesis import HealthCheck, given, settings
@@ -134,7 +134,7 @@ def assert_same_rows(pol: Policy, texts: list[str], as_of: int, engine: DuckEngi
 # --------------------------------------------------------------------------- generated
 
 
-@settings(max_examples=EXAMPLES or 25, deadline=None,
+@settings(max_examples=EXAMPLES or examples(12, 25), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(text=policies(), data=st.data())
 def test_duckdb_equals_python_on_generated_policies(text, data):
@@ -633,7 +633,7 @@ def test_parquet_copy_runs_with_memory_for_each_thread(tmp_path):
         assert after == (default if limit is None else during)
 
 
-@settings(max_examples=EXAMPLES or 12, deadline=None,
+@settings(max_examples=EXAMPLES or examples(6, 12), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(text=policies(), data=st.data())
 def test_parquet_to_parquet_equals_python_on_generated_policies(text, data):
