@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import examples
 from engine_strategies import AS_OFS, TIMESTAMP_FIELDS, leads, leads_for, load_text, policies
 from funnel_cli.main import main
 from hypothesis import HealthCheck, given, settings
@@ -297,7 +298,7 @@ _BY = [None, ("source",), ("level",), ("company", "size"), ("bant",), ("lead_id"
 _COHORT = [None, *[tuple(p.strip("`") for p in t.split(".")) for t in TIMESTAMP_FIELDS]]
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=examples(15, 30), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(text=policies(), data=st.data())
@@ -320,7 +321,7 @@ def test_property_both_engines_give_the_same_report_on_generated_policies(tmp_pa
 _SAMPLE = _rules_lines(400, want='"lead_id"')
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=examples(6, 12), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_property_the_sample_policy_with_refusals_repeats_and_far_years(tmp_path, data):
