@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ACME, needs_acme
+from conftest import ACME, examples, needs_acme
 from engine_strategies import AS_OFS, leads, leads_for, load_text, policies
 from funnel_cli.main import main
 from hypothesis import HealthCheck, given, settings
@@ -201,7 +201,7 @@ def _acme_policy(tmp_root: Path, schema: bool) -> tuple[Policy, dict]:
 
 
 @needs_acme
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=examples(15, 30), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(data=st.data())
@@ -245,7 +245,7 @@ def test_hostile_strings_are_written_by_sql_not_by_python(tmp_path):
 # --------------------------------------------------------------------------- generated
 
 
-@settings(max_examples=15, deadline=None,
+@settings(max_examples=examples(8, 15), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(text=policies(), data=st.data())
 def test_generated_policies_give_the_python_bytes(text, data):
