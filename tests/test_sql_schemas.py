@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import examples
 from engine_strategies import (
     AS_OFS,
     LIST_FILES,
@@ -85,7 +86,7 @@ def _batch(data, document: dict, size: int) -> list[dict]:
 # --------------------------------------------------------------------------- JSON Lines
 
 
-@settings(max_examples=_examples(12), deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=_examples(examples(6, 12)), deadline=None, suppress_health_check=SLOW)
 @given(text=policies(typed=True), document=schemas(), data=st.data())
 def test_duckdb_validates_generated_schemas_as_python(text, document, data):
     pol = load_with_schema(text, document)
