@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+from conftest import examples
 from engine_strategies import (
     AS_OFS,
     _field_paths,
@@ -224,7 +225,7 @@ def _types(pol: policy.Policy, paths) -> dict | None:
 # --------------------------------------------------------------------------- generated
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=examples(8, 15), deadline=None, suppress_health_check=SLOW)
 @given(text=policies(), data=st.data())
 def test_printed_sql_over_a_table_decides_generated_policies_as_python(text, data):
     model = load_text(text)
@@ -250,7 +251,7 @@ def _leaves(node: dict, keys: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     return out
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=examples(6, 12), deadline=None, suppress_health_check=SLOW)
 @given(text=policies(typed=True), document=schemas(), data=st.data())
 def test_printed_sql_over_a_table_validates_generated_schemas_as_python(text, document,
                                                                       data):
