@@ -14,6 +14,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import examples
 from engine_runs import eval_engines
 from engine_strategies import AS_OF, leads, leads_for, load_text, policies
 from funnel_cli.main import main
@@ -71,7 +72,7 @@ def test_scores_that_read_the_score_before_stay_one_above_the_other(text):
     assert analyser_passes(merged) > 100
 
 
-@settings(max_examples=12, **_SLOW)
+@settings(max_examples=examples(6, 12), **_SLOW)
 @given(text=st.one_of(policies(), wide_policies(scores=8, handoffs=3, defines=8)),
        data=st.data())
 def test_the_merged_statement_decides_as_the_chain_in_duckdb(text, data):
