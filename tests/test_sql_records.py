@@ -201,7 +201,7 @@ def _acme_policy(tmp_root: Path, schema: bool) -> tuple[Policy, dict]:
 
 
 @needs_acme
-@settings(max_examples=examples(15, 30), deadline=None,
+@settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
 @given(data=st.data())
