@@ -44,6 +44,7 @@ from policy.syntax.diagnostics import Diagnostic
 EMITS = (
     "E101", "E102", "E103", "E104", "E105", "E106", "E107", "E108", "E109", "E110", "E112",
     "E113", "W201", "W202", "W203", "W204", "W205", "W206", "W207", "W208", "W209", "W210",
+    "W211",
 )
 
 

@@ -438,7 +438,7 @@ def half_life_factor(since: object, as_of: int, half_life_us: int | None) -> flo
 
 def invalid_reason_message(reason: object, reasons: object) -> str:
     """The ``invalid_rejection_reason`` violation's sentence."""
-    agreed = ", ".join(_json(x) for x in reasons) if isinstance(reasons, list) else "none"
+    agreed = (", ".join(_json(x) for x in reasons) if isinstance(reasons, list) else "") or "none"
     return f"rejection reason {_json(reason)} is not one of the agreed reasons: {agreed}"
 
 

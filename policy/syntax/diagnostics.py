@@ -57,6 +57,7 @@ CODES: dict[str, str] = {
     "W208": "a value the schema's `enum` for that field never allows",
     "W209": "an example without an `at` time (it runs at the current time)",
     "W210": "a day or a holiday listed twice in one calendar",
+    "W211": "a `reject` line whose list of agreed reasons is empty",
 }
 
 
@@ -89,6 +90,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "W208": ("enum-value",),
     "W209": ("example-time",),
     "W210": ("repeated-day", "repeated-holiday"),
+    "W211": ("no-reasons",),
 }
 
 

@@ -24,7 +24,7 @@ from policy.syntax.diagnostics import Diagnostic, error, warning
 def check_funnel(ctx: Context) -> Iterator[Diagnostic]:
     """E103 the funnel line against the stages (kind ``funnel-mismatch``); E105 team
     boundaries without a handoff; E103 two handoffs at one stage; E106 routes; E112 lines
-    a block may hold once."""
+    a block may hold once; W211 a `reject` line with no agreed reasons."""
     model = ctx.model
     funnel = next((loc.decl for loc in ctx.decls() if isinstance(loc.decl, n.Funnel)), None)
     listed: dict[str, n.Ident] = {}
@@ -125,6 +125,7 @@ def _blocks(ctx: Context) -> Iterator[Diagnostic]:
             yield from _once(ctx, d.items, {n.Sla: "sla", n.Escalate: "escalate",
                                             n.Reject: "reject", n.HandoffCalendar: "calendar"},
                              f"handoff `{stage}`")
+            yield from _empty_reasons(ctx, d)
             if not any(isinstance(i, n.Sla) for i in d.items):
                 for item in d.items:
                     if isinstance(item, n.Escalate):
@@ -147,6 +148,33 @@ def _blocks(ctx: Context) -> Iterator[Diagnostic]:
             yield from _once(ctx, d.items, {n.Timezone: "timezone", n.Workdays: "workdays",
                                             n.Hours: "hours"},
                              "the calendar" if d.name is None else f"calendar `{d.name.name}`")
+
+
+def _empty_reasons(ctx: Context, handoff: n.Handoff) -> Iterator[Diagnostic]:
+    """W211 (kind ``no-reasons``): `reject … in [..]` names "the agreed reasons (the list
+    is required)" (spec section 4); an empty list agrees on none, so every rejection is
+    off the list. Written in place, through a define or as an empty `lines` file. A
+    warning, not an error: the handoff still works, and a policy may mean it (every
+    rejection reported as `invalid_rejection_reason` until sales agrees on reasons)."""
+    for item in handoff.items:
+        if not isinstance(item, n.Reject):
+            continue
+        reasons, seen = item.reasons, set()
+        while isinstance(reasons, n.Ref) and reasons.dotted not in seen:
+            seen.add(reasons.dotted)
+            kind, decl = ctx.model.resolve(reasons)
+            if kind != "define" or not isinstance(decl, n.Define):
+                break
+            reasons = decl.value
+        if isinstance(reasons, n.ListExpr) and not reasons.items:
+            found = ("an empty list" if reasons is item.reasons
+                     else f"`{item.reasons.dotted}`, an empty list")
+            yield warning("W211", "expected at least one agreed rejection reason after `in`, "
+                        f"found {found}", item.reasons.span,
+                        help="list the reasons sales may give (`in [\"bad fit\", "
+                        "\"no budget\"]`): a rejection with any other reason still "
+                        "rejects, with the violation `invalid_rejection_reason`",
+                        kind="no-reasons")
 
 
 def _entered_twice(ctx: Context, stage: n.Stage) -> Iterator[Diagnostic]:
