@@ -70,6 +70,25 @@ CASES = [
     ("unclosed", 'example "e" {\n  lead {"lead_id": "L-1",\n  "a": [1, 2]',
      "unclosed `{` opened at line 2", (2, 8, 2, 9),
      "a lead's JSON object continues until its `}`: add it"),
+    # spec section 1: `contains`, `starts with`, `ends with` and `is` do not continue a line
+    ("text-test-at-line-end",
+     TEAM + 'stage mql owned by marketing {\n  require email contains\n    "@"\n}\n',
+     "expected a value after `contains`, found the end of the line", (3, 25, 3, 25),
+     "a rule goes on to the next line only after `=`, a comparison or arithmetic operator, "
+     "`and`, `or`, `not`, `in`, `->` or a comma, or while a `(` or `[` is open: put what "
+     "follows `contains` on its line"),
+    ("text-test-at-line-end",
+     TEAM + 'stage mql owned by marketing {\n  require title ends  with # c\n    "vp"\n}\n',
+     "expected a value after `ends with`, found the end of the line", (3, 27, 3, 27),
+     "a rule goes on to the next line only after `=`, a comparison or arithmetic operator, "
+     "`and`, `or`, `not`, `in`, `->` or a comma, or while a `(` or `[` is open: put what "
+     "follows `ends with` on its line"),
+    ("text-test-at-line-end",
+     TEAM + "stage mql owned by marketing {\n  require email is\n    present\n}\n",
+     "expected `present` or `missing` after `is`, found the end of the line", (3, 19, 3, 19),
+     "a rule goes on to the next line only after `=`, a comparison or arithmetic operator, "
+     "`and`, `or`, `not`, `in`, `->` or a comma, or while a `(` or `[` is open: put what "
+     "follows `is` on its line"),
     ("assign-for-compare", TEAM + "stage mql owned by marketing {\n  require fit = 40\n}\n",
      "expected a comparison, found `=`", (3, 15, 3, 16), "use `==` to compare"),
     ("assign-for-compare", "define x = (a or (b and c = 1))\n",

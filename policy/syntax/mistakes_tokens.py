@@ -263,6 +263,32 @@ def _closing_brace_on_rule_line(ctx: Context) -> Diagnostic | None:
 
 
 @mistake(
+    "text-test-at-line-end",
+    TEAM + 'stage mql owned by marketing {\n  require email contains\n    "@"\n}\n',
+    TEAM + 'stage mql owned by marketing {\n  require title starts with # c\n    "vp"\n}\n',
+    TEAM + 'stage mql owned by marketing {\n  require email is\n    present\n}\n',
+)
+def _text_test_at_line_end(ctx: Context) -> Diagnostic | None:
+    """A rule ends at the end of its line unless its last token is one the spec lists
+    (section 1: `=`, a comparison or arithmetic operator, `and`, `or`, `not`, `in`, `->`,
+    a comma, an open bracket): `contains`, `starts with`, `ends with` and `is` are not
+    among them, so the value must stand on their line."""
+    f = ctx.found
+    if f.kind != "_NL" or f.at_eof or ctx.in_json:
+        return None
+    m = re.search(r"(?<![\w`])(contains|starts[ \t]+with|ends[ \t]+with|is)[ \t]*$",
+                  ctx.text[: f.span.start])
+    if m is None:
+        return None
+    word = re.sub(r"[ \t]+", " ", m.group(1))
+    what = "`present` or `missing`" if word == "is" else "a value"
+    return e100(f"expected {what} after `{word}`, found the end of the line", f.span,
+                help=f"a rule goes on to the next line only after `=`, a comparison or "
+                f"arithmetic operator, `and`, `or`, `not`, `in`, `->` or a comma, or while "
+                f"a `(` or `[` is open: put what follows `{word}` on its line")
+
+
+@mistake(
     "assign-for-compare",
     TEAM + "stage mql owned by marketing {\n  require fit = 40\n}\n",
     'define vp = job_level = "vp"\n',
