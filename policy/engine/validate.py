@@ -14,7 +14,10 @@ enforced, with `policy.engine.timestamps.parse_timestamp` (so a date-time withou
 valid and read as UTC, §3, or in the policy's ``local_tz``: the same values are valid);
 other formats (``email``, ``uri``, …) are annotations, as draft 2020-12 makes them by
 default. A lead must be a JSON object whatever the schema
-says; numbers must be finite; a tuple counts as an array.
+says; numbers must be finite. A value only a lead built in Python holds (a ``Decimal``, a
+``tuple``, a nested ``OrderedDict``, an ``IntEnum``) where the schema describes a field is
+refused by both paths with its field named (`policy.engine.plain_values`): jsonschema-rs
+would read it as a JSON value the engines, which test types exactly, do not.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from policy.engine.decision import Problem  # defined beside the decisions: no jsonschema there
+from policy.engine.plain_values import odd_values
 from policy.engine.reference import format_checker, reference_class
 from policy.engine.timestamps import parse_timestamp
 from policy.model.schema import LeadSchema, format_path, json_type_name
@@ -130,7 +134,7 @@ class LeadValidator:
         if not isinstance(lead, dict):
             return False
         try:
-            return structural.is_valid(lead)
+            return structural.is_valid(lead) and not odd_values(self.schema.document, lead)
         except Exception:  # noqa: BLE001 - values no JSON document holds
             return False
 
@@ -140,10 +144,17 @@ class LeadValidator:
         :attr:`formats_on_fields`. It may raise for a value no JSON document holds (a
         set, a NaN): the caller counts that as invalid."""
         if self._structural is not None:
-            return self._structural.is_valid
-        if self._fast is not None:
-            return self._fast.is_valid
-        return self.is_valid
+            check = self._structural.is_valid
+        elif self._fast is not None:
+            check = self._fast.is_valid
+        else:
+            return self.is_valid
+        document = self.schema.document
+
+        def lead_check(lead: dict) -> bool:
+            return check(lead) and not odd_values(document, lead)
+
+        return lead_check
 
     def is_valid(self, lead: object) -> bool:
         """Whether ``lead`` is a JSON object that satisfies the schema."""
@@ -153,7 +164,7 @@ class LeadValidator:
         if fast is None:
             return not self.problems(lead)
         try:
-            return fast.is_valid(lead)
+            return fast.is_valid(lead) and not odd_values(self.schema.document, lead)
         except Exception:  # noqa: BLE001
             # A value no JSON document holds (a set, a datetime, a non-string key).
             return False
@@ -168,6 +179,12 @@ class LeadValidator:
         says more (which branch of a choice came closest). Both give the same sentences
         for those keywords (``tests/test_validate.py`` checks it), at a tenth of the cost.
         """
+        odd = odd_values(self.schema.document, lead) if isinstance(lead, dict) else None
+        if odd:  # what the schema refuses, by field, and each value it would have read
+            found = {p for p in self.reference_problems(lead)  # not "not JSON" at the top
+                     if p.path or ("JSON" not in p.message and "validated" not in p.message)}
+            named = {p.path for p in found}
+            return sorted({*found, *(p for p in odd if p.path not in named)})
         if isinstance(lead, dict) and self._fast is not None:
             fast = self.fast_problems(lead)
             if fast:

@@ -1,0 +1,124 @@
+"""Hostile input of the twenty-fourth session, each once a silent wrong answer or a
+message that did not name its field.
+
+Library leads with Python values no JSON document holds, under a schema. The compiled
+schema validator (jsonschema-rs) read a ``Decimal`` as a number, a ``tuple`` as an
+array, a nested ``OrderedDict`` as an object and an ``IntEnum`` as an integer, so the
+lead was valid; the engines test types exactly, so they then decided it as if the field
+were missing: `employees` of ``Decimal(150)`` (what a database driver gives for a
+NUMERIC column) was no employees, silently, in both engines. An ``int`` or ``str``
+subclass was refused, but at "(the record)", not at its field.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections import OrderedDict
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import policy
+
+AT = datetime(2026, 12, 1, tzinfo=UTC)
+
+POLICY = '''policy p "Library values"
+id lead_id
+schema "s.json"
+team m "@m"
+funnel lead -> mql
+score fit owned by m {
+  +50 if employees >= 100
+  +7 if tags contains "vip"
+  +11 if company.size > 10
+  +13 if email ends with "@x.com"
+}
+stage lead owned by m {
+  require email is present
+}
+stage mql owned by m {
+  require fit >= 50
+}
+'''
+
+SCHEMA = {
+    "type": "object", "required": ["lead_id"],
+    "properties": {
+        "lead_id": {"type": "string"},
+        "employees": {"type": ["integer", "null"]},
+        "tags": {"type": ["array", "null"], "items": {"type": "string"}},
+        "company": {"type": ["object", "null"], "properties": {"size": {"type": "number"}}},
+        "email": {"type": ["string", "null"]},
+    },
+}
+
+LEAD = {"lead_id": "L1", "employees": 150, "tags": ["vip"], "company": {"size": 20},
+        "email": "a@x.com"}
+
+
+class Size(enum.IntEnum):
+    BIG = 150
+
+
+class Text(str):
+    pass
+
+
+ODD = [
+    ("employees", Decimal(150), "employees", "not a JSON value: Decimal (give an int or a float)"),
+    ("employees", Size.BIG, "employees", "not a JSON value: Size (give an int or a float)"),
+    ("tags", ("vip",), "tags", "not a JSON value: tuple (give a list)"),
+    ("company", OrderedDict(size=20), "company", "not a JSON value: OrderedDict (give a dict)"),
+    ("company", {"size": Decimal(20)}, "company.size",
+     "not a JSON value: Decimal (give an int or a float)"),
+    ("email", Text("a@x.com"), "email", "not a JSON value: Text (give a str)"),
+]
+
+
+def _folder(tmp_path: Path, schema: dict) -> Path:
+    (tmp_path / "p.funnel").write_text(POLICY, "utf-8")
+    (tmp_path / "s.json").write_text(json.dumps(schema), "utf-8")
+    return tmp_path
+
+
+# the schema the compiled engine checks with its own straight-line code, and one it
+# hands to jsonschema-rs (`anyOf` is outside compile_schema's keywords)
+CHOICE = {**SCHEMA, "properties": {**SCHEMA["properties"],
+                                   "employees": {"anyOf": [{"type": "integer"},
+                                                           {"type": "null"}]}}}
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, CHOICE], ids=["inline-checks", "jsonschema-rs"])
+@pytest.mark.parametrize("engine", ["interpreter", "compiled"])
+def test_a_value_json_cannot_hold_where_the_schema_types_a_field_is_refused_there(
+        tmp_path, schema, engine):
+    p = policy.load(_folder(tmp_path, schema), engine=engine)
+    assert p.engine == engine
+    assert p.evaluate(LEAD, as_of=AT).scores["fit"] == 81  # the plain lead
+    for key, value, path, message in ODD:
+        with pytest.raises(policy.LeadError) as caught:
+            p.evaluate({**LEAD, key: value}, as_of=AT)
+        problems = [(q.path, q.message) for q in caught.value.problems]
+        if (path, message) not in problems:  # the reference validator's own wording wins
+            assert problems == [(path, f"expected integer or null, found {type(value).__name__} "
+                                       "value")], (key, value)
+        assert caught.value.lead == "L1"
+    # evaluate_many: one LeadError for the odd lead, with its position, the rest decided
+    out = list(p.evaluate_many([LEAD, {**LEAD, "employees": Decimal(150)}, LEAD], as_of=AT))
+    assert [type(r).__name__ for r in out] == ["Decision", "LeadError", "Decision"]
+    assert out[1].line == 2 and out[1].problems[0].path == "employees"
+
+
+@pytest.mark.parametrize("engine", ["interpreter", "compiled"])
+def test_a_value_the_schema_does_not_describe_is_read_by_its_type_as_without_one(
+        tmp_path, engine):
+    # `extra` is not in the schema: jsonschema-rs does not look at it, nor does the
+    # compiled engine's check; both engines read a Decimal there as no number
+    schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "tags": {"type": "array"}}}
+    p = policy.load(_folder(tmp_path, schema), engine=engine)
+    assert p.evaluate({**LEAD, "extra": Decimal(1)}, as_of=AT).scores["fit"] == 81
+    # an array without `items`: its elements are the caller's, read by their type
+    assert p.evaluate({**LEAD, "tags": [("vip",)]}, as_of=AT).scores["fit"] == 74
