@@ -122,3 +122,43 @@ def test_a_value_the_schema_does_not_describe_is_read_by_its_type_as_without_one
     assert p.evaluate({**LEAD, "extra": Decimal(1)}, as_of=AT).scores["fit"] == 81
     # an array without `items`: its elements are the caller's, read by their type
     assert p.evaluate({**LEAD, "tags": [("vip",)]}, as_of=AT).scores["fit"] == 74
+
+
+def _no_schema(tmp_path: Path) -> policy.Policy:
+    (tmp_path / "p.funnel").write_text(POLICY.replace('schema "s.json"\n', ""), "utf-8")
+    return policy.load(tmp_path)
+
+
+def test_a_decision_from_the_engines_pickles_and_copies(tmp_path):
+    # The engines give read-only scores (a mappingproxy); pickle refused them, so a
+    # decision could not come back from a ProcessPoolExecutor, nor be deep-copied
+    # (tests/test_decision_values.py built its decision with a plain dict).
+    import copy
+    import pickle
+
+    p = _no_schema(tmp_path)
+    for d in (p.evaluate(LEAD, as_of=AT), p.trace(LEAD, as_of=AT)):
+        for again in (pickle.loads(pickle.dumps(d)), copy.deepcopy(d)):
+            assert again == d and again.to_dict() == d.to_dict()
+            assert again.trace == d.trace
+            with pytest.raises(TypeError):  # still read-only
+                again.scores["fit"] = 0  # type: ignore[index]
+
+
+def test_explain_shows_a_list_nested_without_end_or_holding_itself(tmp_path):
+    # A lead handed to the library can nest a list 10^5 deep, or hold itself: evaluate
+    # decides it, and explain, which shows the value `tags` holds, ended in a
+    # RecursionError (a list holding itself twice would also have taken 2^44 steps).
+    p = _no_schema(tmp_path)
+    deep: list = []
+    inner = deep
+    for _ in range(100_000):
+        inner.append([])
+        inner = inner[0]
+    loop: list = []
+    loop.extend([loop, loop])
+    for tags in (deep, loop):
+        lead = {**LEAD, "tags": tags}
+        assert p.evaluate(lead, as_of=AT).scores["fit"] == 74
+        text = p.explain(lead, as_of=AT)
+        assert "tags contains" in text and "[…]" in text

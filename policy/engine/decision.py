@@ -13,6 +13,7 @@ import json
 from collections import namedtuple
 from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 import attrs
@@ -44,6 +45,11 @@ _ALL = slice(None)
 def _rebuild(cls: type, values: tuple) -> Any:
     """Unpickling: the record from its values (``tuple.__new__``, as the engines build it)."""
     return _new(cls, values)
+
+
+def _rebuild_read_only(cls: type, values: tuple) -> Any:
+    """Unpickling a decision whose scores were read-only: read-only again."""
+    return _new(cls, values[:6] + (MappingProxyType(values[6]),) + values[7:])
 
 
 def _not_a_sequence(self: Any, *args: Any) -> NoReturn:
@@ -337,6 +343,17 @@ class Decision(_Record):
     def as_of(self) -> datetime:
         """The evaluation instant, an aware datetime in UTC."""
         return _dt(self.as_of_us)
+
+    def __reduce__(self) -> tuple:
+        # the engines give read-only scores (a mappingproxy), which pickle cannot take:
+        # pickled as a dict and made read-only again, so a decision crosses a process
+        # pool, a multiprocessing queue or copy.deepcopy as it is
+        values = _getitem(self, _ALL)
+        scores = values[6]
+        if type(scores) is MappingProxyType:
+            return _rebuild_read_only, (self.__class__, values[:6] + (dict(scores),)
+                                        + values[7:])
+        return _rebuild, (self.__class__, values)
 
     def handoff(self, stage: str | None = None) -> HandoffResult | None:
         """The handoff at ``stage``, or the deepest that applies (what examples look at)."""

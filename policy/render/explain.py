@@ -131,29 +131,40 @@ def _wrap(text: str, first: str, rest: str) -> list[str]:
 # --------------------------------------------------------------------------- values
 
 
-def value_text(v: Any) -> str:
-    """A value as ``explain`` shows it: JSON, ``missing`` for a missing value, short."""
+def value_text(v: Any, depth: int = 0) -> str:
+    """A value as ``explain`` shows it: JSON, ``missing`` for a missing value, short.
+
+    A list nested past what the shown width can hold is ``[…]``, and an object too deep
+    for JSON text ``{…}``: a lead handed to the library may nest without limit, or hold
+    itself, which ended ``explain`` in a RecursionError."""
     if v is None:
         return "missing"
     if isinstance(v, float):
         text = _number(v)
     elif isinstance(v, (list, tuple)):
-        return _short_list(v)
+        return _short_list(v, depth + 1) if depth < _MAX_VALUE else "[…]"
     else:
         try:
             text = json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
         except (TypeError, ValueError):
-            text = str(v)
+            try:
+                text = str(v)
+            except RecursionError:
+                text = "{…}"
+        except RecursionError:
+            text = "{…}"
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
-def _short_list(items: Sequence[Any]) -> str:
+def _short_list(items: Sequence[Any], depth: int = 1) -> str:
     """A list cut after whole items: ``["gmail.com", "yahoo.com", … 2 more]``."""
     shown: list[str] = []
     size = 2
     for i, item in enumerate(items):
-        text = value_text(item) if item is not None else "null"
         rest = len(items) - i - 1
+        if shown and size + 1 + (12 if rest else 0) > _MAX_VALUE:  # cut, whatever it holds
+            return "[" + ", ".join(shown) + f", … {len(items) - i} more]"
+        text = value_text(item, depth) if item is not None else "null"
         if size + len(text) + (12 if rest else 0) > _MAX_VALUE and shown:
             return "[" + ", ".join(shown) + f", … {len(items) - i} more]"
         shown.append(text)
