@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 import json
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -162,3 +162,24 @@ def test_explain_shows_a_list_nested_without_end_or_holding_itself(tmp_path):
         assert p.evaluate(lead, as_of=AT).scores["fit"] == 74
         text = p.explain(lead, as_of=AT)
         assert "tags contains" in text and "[…]" in text
+
+
+@pytest.mark.parametrize("as_of", [
+    datetime.max.replace(tzinfo=timezone(timedelta(hours=-23))),
+    datetime.min.replace(tzinfo=timezone(timedelta(hours=23))),
+], ids=["after-9999", "before-1"])
+def test_an_as_of_outside_the_years_a_decision_holds_is_refused_as_the_cli_refuses_it(
+        tmp_path, as_of):
+    # A wall-clock time at the edge of year 1 or 9999 whose offset moves it past the edge
+    # in UTC: evaluate decided the lead and the decision's as_of, to_dict() and explain
+    # then raised "instant … is outside the years 1 to 9999".
+    p = _no_schema(tmp_path)
+    for call in (lambda: p.evaluate(LEAD, as_of=as_of), lambda: p.trace(LEAD, as_of=as_of),
+                 lambda: p.explain(LEAD, as_of=as_of), lambda: p.evaluate_many([LEAD],
+                                                                            as_of=as_of),
+                 lambda: p.sql(as_of=as_of)):
+        with pytest.raises(ValueError, match="outside the instants a decision can hold"):
+            call()
+    # the edges themselves are decided, and written
+    edge = datetime.max.replace(tzinfo=UTC)
+    assert p.evaluate(LEAD, as_of=edge).to_dict()["as_of"].startswith("9999-12-31T23:59:59")

@@ -224,9 +224,16 @@ def from_datetime(dt: datetime) -> int:
     """Return an aware ``datetime`` as microseconds since the epoch (UTC).
 
     A naive ``datetime`` is refused with ``ValueError("as_of must carry a time zone")``:
-    the engine never guesses the local time zone (LANGUAGE.md §5).
+    the engine never guesses the local time zone (LANGUAGE.md §5). So is one whose
+    instant in UTC is outside the years 1 to 9999, as ``--as-of`` refuses it.
     """
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("as_of must carry a time zone")
     delta = dt - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * _US_PER_SECOND + delta.microseconds
+    us = (delta.days * 86_400 + delta.seconds) * _US_PER_SECOND + delta.microseconds
+    if not _MIN_US <= us <= _MAX_US:
+        # an offset past the edge of year 1 or 9999 (`datetime.max` at -23:00): the
+        # decision was made, and its `as_of`, `to_dict()` and `explain` then raised
+        raise ValueError(f"as_of {dt.isoformat()} is outside the instants a decision can "
+                         "hold (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)")
+    return us
