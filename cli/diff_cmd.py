@@ -49,7 +49,10 @@ def _load(source, *, comment: str | None = None, output: str | None = None):
         # cache keyed by its path could never find again.
         result = load_model(source.path) if source.checkout else load_cached(source.path)
     except InputError as exc:
-        fail_usage(f"{source.label}: {source.relabel(str(exc))}")
+        # the message names the file it could not read; a folder's label is its path,
+        # which said it twice (`funnel: old: old: no *.funnel files in this directory`)
+        fail_usage(f"{source.label}: {source.relabel(str(exc))}" if source.checkout
+                   else str(exc))
     if result.ok:
         return result
     diags, sources = _relabelled(result, source)

@@ -183,3 +183,37 @@ def test_an_as_of_outside_the_years_a_decision_holds_is_refused_as_the_cli_refus
     # the edges themselves are decided, and written
     edge = datetime.max.replace(tzinfo=UTC)
     assert p.evaluate(LEAD, as_of=edge).to_dict()["as_of"].startswith("9999-12-31T23:59:59")
+
+
+def test_a_policy_path_that_is_a_symbolic_link_loop_says_so(tmp_path):
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for args in (["check", str(loop)], ["eval", str(loop), "-"], ["docs", str(loop)]):
+        result = CliRunner().invoke(main, args, input="")
+        assert result.exit_code == 2, (args, result.exception)
+        assert result.stderr.splitlines() == [
+            f"funnel: {loop}: cannot read: Too many levels of symbolic links"], args
+
+
+def test_diff_names_an_unreadable_folder_once(tmp_path):
+    # `funnel: OLD: OLD: no *.funnel files in this directory`: the side's label (a
+    # folder's path) was put before a message that starts with that path already
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "p.funnel").write_text(POLICY.replace('schema "s.json"\n', ""), "utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (tmp_path / "utf16.funnel").write_bytes(POLICY.encode("utf-16"))
+    for side, message in ((empty, "no *.funnel files in this directory"),
+                          (tmp_path / "utf16.funnel", "not UTF-8 text (byte 0, line 1); is it a "
+                                                      "policy file?")):
+        result = CliRunner().invoke(main, ["diff", str(good), str(side)])
+        assert result.exit_code == 2
+        (line,) = result.stderr.splitlines()
+        assert line.endswith(message) and line.count(side.name) == 1, line

@@ -52,6 +52,11 @@ def policy_files(path: str | os.PathLike) -> list[Path]:
     left out), or one file."""
     p = Path(path)
     if not p.exists():
+        if p.is_symlink():  # a link in a loop, or to nothing: what reading it would say
+            try:
+                p.stat()
+            except OSError as exc:
+                raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
         raise InputError(f"{path}: no such file or directory")
     if p.is_dir():
         # Not `is_file()`: that is False for a symbolic-link loop or a dangling link,
