@@ -217,3 +217,24 @@ def test_diff_names_an_unreadable_folder_once(tmp_path):
         assert result.exit_code == 2
         (line,) = result.stderr.splitlines()
         assert line.endswith(message) and line.count(side.name) == 1, line
+
+
+def test_a_policy_error_pickles_and_copies_as_it_was(tmp_path):
+    # Exception pickles its message as its one argument, which PolicyError's __init__
+    # took for the diagnostics: unpickling raised AttributeError ('str' object has no
+    # attribute 'span'), so a policy failing to load in a worker process, or
+    # copy.deepcopy of the error, ended in that instead of the error.
+    import copy
+    import pickle
+
+    bad = POLICY.replace('schema "s.json"\n', "") + "".join(
+        f"score s{i} owned by nobody{i} {{\n  +1 if flag\n}}\n" for i in range(14))
+    (tmp_path / "p.funnel").write_text(bad, "utf-8")
+    with pytest.raises(policy.PolicyError) as caught:
+        policy.load(tmp_path)
+    err = caught.value
+    assert err.omitted > 0  # past the cap of shown errors
+    for again in (pickle.loads(pickle.dumps(err)), copy.deepcopy(err)):
+        assert type(again) is policy.PolicyError
+        assert (str(again), again.render(), again.omitted, again.diagnostics) == (
+            str(err), err.render(), err.omitted, err.diagnostics)

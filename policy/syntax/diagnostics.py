@@ -196,6 +196,7 @@ class PolicyError(Exception):
         self.sources = dict(sources or {})
         self._shown, cut = cap_errors(self.diagnostics)
         self.omitted = cut + omitted
+        self._omitted_given = omitted
         first = next((d for d in self.diagnostics if d.is_error), None)
         if first is None:
             summary = "policy could not be loaded"
@@ -210,6 +211,12 @@ class PolicyError(Exception):
 
     def render(self, *, color: bool = False) -> str:
         return render_all(self._shown, self.sources, color=color, omitted=self.omitted)
+
+    def __reduce__(self) -> tuple:
+        # as it was built: an Exception pickles its message as the only argument, which
+        # this __init__ read as the diagnostics (`'str' object has no attribute 'span'`),
+        # so a policy that failed to load in a worker process could not be reported
+        return self.__class__, (self.diagnostics, self.sources, self._omitted_given)
 
 
 # --------------------------------------------------------------------------- rendering
