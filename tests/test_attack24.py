@@ -238,3 +238,56 @@ def test_a_policy_error_pickles_and_copies_as_it_was(tmp_path):
         assert type(again) is policy.PolicyError
         assert (str(again), again.render(), again.omitted, again.diagnostics) == (
             str(err), err.render(), err.omitted, err.diagnostics)
+
+
+def _rules(n: int) -> str:
+    rules = "".join(f'  +1 if f{i} == "v{i}"\n' for i in range(n))
+    return ('policy big "Big"\nid lead_id\nteam m "@m"\nfunnel lead -> mql\n'
+            f"score fit owned by m {{\n{rules}}}\nstage lead owned by m {{\n"
+            "  require email is present\n}\nstage mql owned by m {\n  require fit >= 2\n}\n")
+
+
+RUNS = {"eval-jsonl": ("eval", "l.jsonl"), "eval-parquet": ("eval", "l.parquet"),
+        "parquet-to-parquet": ("eval", "l.parquet", "-o", "o.parquet"),
+        "report-jsonl": ("report", "l.jsonl", "--format", "json"),
+        "report-parquet": ("report", "l.parquet", "--format", "json")}
+
+
+@pytest.mark.parametrize("run", sorted(RUNS))
+def test_a_policy_too_deep_for_duckdb_is_refused_in_one_line(tmp_path, monkeypatch, run):
+    # A score's points are summed one rule at a time (`0.0 + a + b + …`), so a score of
+    # about 1,000 rules passed DuckDB's max_expression_depth (1,000) and `--engine duckdb`
+    # (eval over JSON Lines or Parquet, into text or Parquet, and report) ended in a
+    # ParserException traceback after building the statement. The limit is lowered
+    # here so that 120 rules reach it (1,000 take seconds to compile); 3 rules do not.
+    import duckdb
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    connect = duckdb.connect
+
+    def shallow(*args, **kwargs):
+        con = connect(*args, **kwargs)
+        con.execute("SET max_expression_depth TO 100")
+        return con
+
+    (tmp_path / "l.jsonl").write_text(
+        json.dumps({"lead_id": "a", "email": "x", "f1": "v1", "f2": "v2"}) + "\n")
+    connect().execute(f"COPY (SELECT 'a' AS lead_id, 'x' AS email, 'v1' AS f1, 'v2' AS f2) "
+                      f"TO '{tmp_path / 'l.parquet'}' (FORMAT parquet)")
+    monkeypatch.setattr(duckdb, "connect", shallow)
+    command, *rest = RUNS[run]
+    for n, status in ((3, 0), (120, 2)):
+        folder = tmp_path / f"p{n}"
+        folder.mkdir()
+        (folder / "p.funnel").write_text(_rules(n), "utf-8")
+        args = [command, str(folder), *(str(tmp_path / a) if "." in a else a for a in rest)]
+        result = CliRunner().invoke(main, [*args, "--engine", "duckdb",
+                                           "--as-of", "2026-12-01T00:00:00Z"])
+        assert result.exit_code == status, (n, args, result.exception)
+        if status:
+            (line,) = result.stderr.splitlines()
+            assert line.startswith("funnel: --engine duckdb cannot run this policy")
+            assert "nests deeper than DuckDB reads (max_expression_depth 100:" in line
+        assert (tmp_path / "o.parquet").exists() == (status == 0 and "-o" in rest)
+        (tmp_path / "o.parquet").unlink(missing_ok=True)  # nothing left behind

@@ -54,6 +54,7 @@ from typing import Any
 
 from policy.report.facts import FactWriter, fact_columns, first_path, key_text
 from policy.report.shape import Shape
+from policy.sql.errors import within_depth
 from policy.sql.quoting import sql_ident as _ident
 from policy.sql.quoting import sql_string as _q
 
@@ -224,7 +225,8 @@ class SqlFacts:
         self.engine._calendar_tables(stmt)
         # no copy of the tree (it is not read again): the copy cost more than printing
         decided = stmt.sql(dialect="duckdb", copy=False)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW decided_pq AS {decided}")
+        with within_depth():
+            con.execute(f"CREATE OR REPLACE TEMP VIEW decided_pq AS {decided}")
         self._insert = self._statement("decided_pq")
         # the JSON text of just the rows :meth:`finish` asks for (``$1``: their line
         # numbers), the filter on the file's row number before any row is serialised:

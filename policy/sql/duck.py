@@ -46,6 +46,7 @@ from policy.sql.engine import (
     reader_refuses,
     record_batches,
 )
+from policy.sql.errors import within_depth
 from policy.sql.fallback import key_objects
 from policy.sql.parquet import (
     LINE,
@@ -172,7 +173,8 @@ class DuckEngine(BatchEngine):
         self.sql = stmt.sql(dialect="duckdb", copy=False)
         self._calendar_tables(stmt, self.years)
         self.con.execute("CREATE TABLE src (line BIGINT, txt VARCHAR)")
-        self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
+        with within_depth():
+            self.con.execute(f"CREATE TEMP VIEW decided AS {self.sql}")
         # the paths read include the carried fields: a repeated key in one of their
         # objects matters as in the policy's
         self._suspect = suspect_query(key_objects(source.paths or []))
@@ -400,12 +402,13 @@ class DuckEngine(BatchEngine):
         # order and the view of the file is in file order, so a positional join pairs
         # each decision with its row (checked: a pair of other rows stops the run).
         fields = row_fields(described, table="p")
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW decided_pq AS SELECT d.* REPLACE (CASE "
-            f"WHEN d.line IS DISTINCT FROM p.{_ident(LINE)} THEN error('the decisions and the "
-            f"rows of the Parquet file are out of step') WHEN d._txt IS NOT NULL THEN "
-            f"CAST(to_json(struct_pack({fields})) AS VARCHAR) END AS _txt) "
-            f"FROM ({stmt.sql(dialect='duckdb', copy=False)}) d POSITIONAL JOIN parquet_src p")
+        with within_depth():
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP VIEW decided_pq AS SELECT d.* REPLACE (CASE "
+                f"WHEN d.line IS DISTINCT FROM p.{_ident(LINE)} THEN error('the decisions and the "
+                f"rows of the Parquet file are out of step') WHEN d._txt IS NOT NULL THEN "
+                f"CAST(to_json(struct_pack({fields})) AS VARCHAR) END AS _txt) "
+                f"FROM ({stmt.sql(dialect='duckdb', copy=False)}) d POSITIONAL JOIN parquet_src p")
         return "decided_pq"
 
     def _copy_memory(self) -> Any:

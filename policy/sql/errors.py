@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["SqlUnsupported", "refuse_lone_surrogates", "refuse_nul"]
+__all__ = ["SqlUnsupported", "refuse_lone_surrogates", "refuse_nul", "too_deep", "within_depth"]
 
 _LONE = re.compile("[\ud800-\udfff]")
 
@@ -51,3 +53,31 @@ def refuse_nul(tree: Any, dialect: str) -> None:
             shown = json.dumps(text, ensure_ascii=False)  # the policy's own spelling
             raise SqlUnsupported(f"the text {shown} holds a NUL character (\\u0000), "
                                  "which Postgres text cannot hold")
+
+
+def too_deep(exc: Exception) -> SqlUnsupported | None:
+    """DuckDB's refusal of a statement that nests past its ``max_expression_depth``
+    (1,000) as :class:`SqlUnsupported`, or None for any other error.
+
+    A score's points are summed one rule at a time (``0.0 + a + b + …``, the order
+    docs/decisions.md fixes), so a score of about a thousand rules nests that deep, as
+    does a chain of as many ``and`` or ``or``. The limit is not raised: DuckDB's parser
+    recurses on the C stack, and a few thousand levels more end the process."""
+    found = re.search(r"Max expression depth limit of (\d+)", str(exc))
+    if found is None:
+        return None
+    return SqlUnsupported(f"its statement nests deeper than DuckDB reads (max_expression_depth "
+                          f"{found[1]}: a score of about {int(found[1]):,} rules, or as long a "
+                          "chain of `and` or `or`); --engine python decides it")
+
+
+@contextlib.contextmanager
+def within_depth() -> Iterator[None]:
+    """Run DuckDB statements, turning :func:`too_deep`'s error into SqlUnsupported."""
+    try:
+        yield
+    except Exception as exc:
+        deep = too_deep(exc)
+        if deep is None:
+            raise
+        raise deep from None

@@ -396,10 +396,17 @@ def write_error(exc: Exception) -> CannotWrite:
     return CannotWrite(str(exc).split("\n")[0])
 
 
-def copy_error(exc: Exception, path: str) -> OSError:
+def copy_error(exc: Exception, path: str) -> Exception:
     """A DuckDB error of a ``COPY … TO path`` as an OSError: :class:`CannotWrite` when
-    DuckDB could not write ``path`` (the output), else DuckDB's first line (the input)."""
+    DuckDB could not write ``path`` (the output), else DuckDB's first line (the input);
+    a statement too deep for DuckDB as :class:`~policy.sql.errors.SqlUnsupported`."""
     import duckdb
+
+    from policy.sql.errors import too_deep
+
+    deep = too_deep(exc)
+    if deep is not None:
+        return deep
 
     if isinstance(exc, duckdb.IOException) and path in str(exc):
         return write_error(exc)
