@@ -291,3 +291,44 @@ def test_a_policy_too_deep_for_duckdb_is_refused_in_one_line(tmp_path, monkeypat
             assert "nests deeper than DuckDB reads (max_expression_depth 100:" in line
         assert (tmp_path / "o.parquet").exists() == (status == 0 and "-o" in rest)
         (tmp_path / "o.parquet").unlink(missing_ok=True)  # nothing left behind
+
+
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_a_csv_quote_never_closed_in_the_last_column_is_named_not_swallowed(tmp_path, engine):
+    # docs/security.md promises an error record for a quote that is never closed. It was
+    # found only when the swallowed lines changed the row's number of cells: a quote
+    # opened in the last column took every later lead into that cell and the row had its
+    # width, so lead B was decided as part of A's email, silently (exit 0, one record).
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "p.funnel").write_text(POLICY.replace('schema "s.json"\n', ""), "utf-8")
+    files = {
+        "open.csv": 'lead_id,employees,email\nA,200,"a@x.com\nB,3,b@x.com\n',
+        "closed.csv": 'lead_id,employees,email\nA,200,"a@x.com\nnote"\nB,3,b@x.com',
+        "header.csv": 'lead_id,employees,"email\nA,200,a@x.com\n',
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, "utf-8")
+
+    def run(name):
+        return CliRunner().invoke(main, ["eval", str(folder), str(tmp_path / name), "--engine",
+                                         engine, "--as-of", "2026-12-01T00:00:00Z"])
+
+    result = run("open.csv")
+    assert result.exit_code == 1
+    (record,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert record["line"] == 2 and record["error"]["message"] == (
+        "a quoted cell runs from line 2 to the end of the file: is a closing quote missing?")
+    # a quoted cell that is closed, over two lines, at the end of a file without a line end
+    result = run("closed.csv")
+    assert result.exit_code == 0
+    assert [json.loads(x)["lead"] for x in result.stdout.splitlines()] == ["A", "B"]
+    # in the header there is no lead to give the error record to: the file is refused
+    result = run("header.csv")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"funnel: {tmp_path / 'header.csv'}: CSV header: a quoted cell runs from line 1 to "
+        "the end of the file: is a closing quote missing?"]

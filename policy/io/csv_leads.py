@@ -230,6 +230,9 @@ class _Bounded:
         self.cut = False
         #: a line read ahead (the header, to find its delimiter), handed out first
         self.pending: list[str] = []
+        #: the stream has ended: the csv reader asks for a line past the end only while
+        #: a record is open, so a row it returns after that ran to the end in a quote
+        self.ended = False
 
     def __iter__(self) -> _Bounded:
         return self
@@ -238,10 +241,14 @@ class _Bounded:
         if self.pending:
             return self.pending.pop()
         if self.readline is None:
-            return next(self.lines)
-        line = self.readline(self.limit + 1)
+            line = next(self.lines, "")
+        else:
+            line = self.readline(self.limit + 1)
         if not line:
+            self.ended = True
             raise StopIteration
+        if self.readline is None:
+            return line
         if len(line) > self.limit and not line.endswith(("\n", "\r")):
             while True:
                 rest = self.readline(1 << 16)
@@ -297,6 +304,12 @@ def read_csv(stream: TextIO, schema: LeadSchema | None,
         if lines.cut:  # a line past the record limit: never a lead with a cut cell
             yield failed_record(start, TOO_LONG)
             continue
+        if lines.ended:  # a quote never closed: its cell took every line to the end
+            where = f"a quoted cell runs from line {start} to the end of the file"
+            if columns is None:
+                raise LeadFileError(f"CSV header: {where}: is a closing quote missing?")
+            yield failed_record(start, f"{where}: is a closing quote missing?")
+            return
         if not row or all(not cell or cell.isspace() for cell in row):
             continue
         if any(not cell.isascii() and SURROGATE(cell) for cell in row):
