@@ -85,8 +85,16 @@ def init(directory: str, name: str | None) -> None:
     # (ESC, CR) of a folder name reaches the terminal; a name that starts with `-` is
     # written `./-rf`, or `cd` reads it as options (and `cd -` goes back instead)
     shown = f"./{directory}" if directory.startswith("-") else directory
-    where = ("" if os.path.abspath(directory) == os.getcwd()
-             else f"cd {terminal_text(shlex.quote(shown))} && ")
+    quoted = shlex.quote(shown)
+    if terminal_text(quoted) != quoted:
+        # a character the terminal must not get (ESC, a line break, a bidi override):
+        # bash's $'…' with \xHH, which reaches the folder, where '…' with the visible
+        # escape inside named another one
+        quoted = "$'" + "".join(
+            c if terminal_text(c) == c and c not in "'\\" else
+            "".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogateescape"))
+            for c in shown) + "'"
+    where = "" if os.path.abspath(directory) == os.getcwd() else f"cd {quoted} && "
     click.echo(f"wrote a starter policy `{policy_name}` in {terminal_text(str(root))}/rules, a "
                ".pre-commit-config.yaml and .github/workflows/funnel-policy.yml")
     click.echo("next:")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -332,3 +333,27 @@ def test_a_csv_quote_never_closed_in_the_last_column_is_named_not_swallowed(tmp_
     assert result.stderr.splitlines() == [
         f"funnel: {tmp_path / 'header.csv'}: CSV header: a quoted cell runs from line 1 to "
         "the end of the file: is a closing quote missing?"]
+
+
+@pytest.mark.parametrize("name", ["a\x1b[31mred", "new\nline", "bidi\u202eevil", "it's\\ \x7f"])
+def test_the_printed_cd_of_init_reaches_a_folder_named_with_control_characters(
+        tmp_path, monkeypatch, name):
+    # The `cd` to paste quoted the folder with the escapes the terminal shows
+    # (`cd 'new\x0aline'`): safe to print, but a folder of that name does not exist,
+    # so the paste failed. ANSI-C quoting ($'…\x0a…') prints the same safe text and
+    # reaches the folder (tests/test_hostile17_init.py: "whatever its name").
+    import subprocess
+
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["init", "--", name])
+    assert result.exit_code == 0, result.output
+    line = next(x.strip() for x in result.stdout.splitlines() if x.strip().startswith("cd "))
+    assert not any(c in line for c in "\x1b\n\u202e\x7f")  # nothing raw reaches the terminal
+    cd = line.split(" && ")[0]
+    got = subprocess.run(["bash", "-c", f"cd {os.fspath(tmp_path)!r} && {cd} && pwd"],
+                         capture_output=True, text=True, check=False)
+    assert got.returncode == 0, got.stderr
+    assert got.stdout[:-1] == str(tmp_path / name)
