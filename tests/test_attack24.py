@@ -357,3 +357,19 @@ def test_the_printed_cd_of_init_reaches_a_folder_named_with_control_characters(
                          capture_output=True, text=True, check=False)
     assert got.returncode == 0, got.stderr
     assert got.stdout[:-1] == str(tmp_path / name)
+
+
+def test_policy_sql_refuses_what_funnel_sql_refuses(tmp_path):
+    # `funnel sql --flat ''` is bad usage; `Policy.sql(flat="")` printed a statement that
+    # reads `company.size` from the column `companysize` (where a field of that name
+    # may live), and `years="x"` ended in an IndexError, `table=5` in a TypeError.
+    from policy.sql import SqlUnsupported
+
+    p = _no_schema(tmp_path)
+    for kwargs, message in ((dict(flat=""), "flat needs a separator, such as __"),
+                            (dict(years="x"), "years must be two years, (first, last), not 'x'"),
+                            (dict(years=(2020.5, 2026)), "years must be two years"),
+                            (dict(table=5), "the table name `5` is not a plain SQL name")):
+        with pytest.raises(SqlUnsupported, match=message.replace("(", r"\(").replace(")", r"\)")):
+            p.sql(**kwargs)
+    assert p.sql(flat="__", years=[2025, 2026]).startswith("-- funnel-policy: p")

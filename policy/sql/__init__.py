@@ -54,12 +54,17 @@ MAX_YEARS = 100
 
 
 def check_arguments(*, table: str = "leads", view: str | None = None,
-                    years: tuple[int, int] | None = None) -> None:
-    """Refuse a table or view name that is not a plain SQL name, and years out of order,
-    before any policy is read (``funnel sql`` reports these as bad usage, exit 2).
-    Raises :class:`SqlUnsupported`."""
+                    years: tuple[int, int] | None = None, flat: str | None = None) -> None:
+    """Refuse a table or view name that is not a plain SQL name, years out of order and
+    an empty ``flat`` separator, before any policy is read (``funnel sql`` reports these
+    as bad usage, exit 2). Raises :class:`SqlUnsupported`."""
+    if flat == "":  # `company.employees` and a field `companyemployees`: one column
+        raise SqlUnsupported("flat needs a separator, such as __")
+    if years is not None and not (isinstance(years, tuple | list) and len(years) == 2
+                                  and all(type(y) is int for y in years)):
+        raise SqlUnsupported(f"years must be two years, (first, last), not {years!r}")
     for what, name in (("table", table), ("view", view)):
-        if name is not None and not _NAME.fullmatch(name):
+        if name is not None and not (isinstance(name, str) and _NAME.fullmatch(name)):
             raise SqlUnsupported(f"the {what} name `{name}` is not a plain SQL name "
                                  "(letters, digits, underscores, at most two dots)")
     if years is not None and years[0] > years[1]:
@@ -146,7 +151,7 @@ def to_sql(pol: Any, *, dialect: str = "duckdb", table: str = "leads", view: str
     if dialect not in DIALECTS:
         raise SqlUnsupported(f"unknown SQL dialect `{dialect}`; expected one of "
                              f"{', '.join(DIALECTS)}")
-    check_arguments(table=table, view=view, years=years)
+    check_arguments(table=table, view=view, years=years, flat=flat)
     d = get_dialect(dialect)
     local_tz = getattr(pol, "local_tz", None)  # Policy(local_tz=...): see policy.sql.localtz
     opts = Options(source="table", table=table, flat=flat, as_of=as_of, years=years,
