@@ -208,14 +208,16 @@ def _parquet_here(leads: str, shown: str) -> str:
 
 
 _UNDECODED = re.compile("[\udc80-\udcff]+").finditer  # a run of bad bytes counts once
+_NULS = re.compile("\x00+").finditer  # and so does a run of NUL bytes
 
 
 def sniff_problem(head: bytes) -> str | None:
     """Why the first bytes of a leads file show it is not text at all, or None.
 
-    A NUL byte (a spreadsheet, an archive, UTF-16, /dev/zero) or three or more runs of
-    bytes that are not UTF-8 (another encoding) refuse the file; one stray bad byte
-    does not: its record becomes an error record, wherever in the file it is.
+    Three or more runs of NUL bytes or of bytes that are not UTF-8, or four NULs in a row
+    (a spreadsheet, an archive, UTF-16, /dev/zero, another encoding) refuse the file; one
+    or two stray ones do not: the record that holds one becomes an error record (a NUL is
+    a control character no JSON text holds raw), as beyond the first 64 KiB.
     """
     text = head.decode("utf-8", "surrogateescape")
     bad = [m.start() for m in _UNDECODED(text)]
@@ -223,11 +225,13 @@ def sniff_problem(head: bytes) -> str | None:
         # a multi-byte character cut by the end of the sniffed block is fine
         while bad and bad[-1] >= len(text) - 3:
             bad.pop()
-    nul = text.find("\x00")
-    if nul >= 0 or len(bad) >= 3:
+    runs = list(_NULS(text))
+    nul = [m.start() for m in runs]
+    if len(nul) + len(bad) >= 3 or any(m.end() - m.start() >= 4 for m in runs):
         # the byte offset of the first sign (characters before it may be multi-byte)
-        first = min(x for x in (nul, bad[0] if bad else -1) if x >= 0)
-        return f"not UTF-8 text (byte {len(text[:first].encode('utf-8', 'surrogateescape'))})"
+        first = min(nul[:1] + bad[:1])
+        what = "binary, not text" if nul and first == nul[0] else "not UTF-8 text"
+        return f"{what} (byte {len(text[:first].encode('utf-8', 'surrogateescape'))})"
     return None
 
 

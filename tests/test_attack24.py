@@ -335,6 +335,47 @@ def test_a_csv_quote_never_closed_in_the_last_column_is_named_not_swallowed(tmp_
         "the end of the file: is a closing quote missing?"]
 
 
+@pytest.mark.parametrize("engine", ["python", "duckdb"])
+def test_a_stray_nul_is_an_error_record_wherever_it_is_and_a_binary_file_is_refused(
+        tmp_path, engine):
+    # A NUL anywhere in the first 64 KiB refused the whole file ("not UTF-8 text", exit 2,
+    # no record out), while the same line further on was one error record: the leads
+    # around it were lost or not by where it stood. One or two stray NULs are now the
+    # error records of their lines in both places; runs of NULs still mark a binary file.
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "p.funnel").write_text(POLICY.replace('schema "s.json"\n', ""), "utf-8")
+    good = json.dumps(LEAD) + "\n"
+    padding = good * (70_000 // len(good))  # past the 64 KiB the sniffer reads
+    bad = '{"lead_id": "X\x00Y"}\n'
+    files = {"early.jsonl": good + bad + good, "late.jsonl": padding + bad + good}
+
+    def run(name):
+        return CliRunner().invoke(main, ["eval", str(folder), str(tmp_path / name), "--engine",
+                                         engine, "--as-of", "2026-12-01T00:00:00Z"])
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, "utf-8")
+        result = run(name)
+        records = [json.loads(x) for x in result.stdout.splitlines()]
+        assert result.exit_code == 1 and len(records) == text.count("\n")
+        (refused,) = [r for r in records if "error" in r]
+        assert refused["line"] == text.count("\n") - 1
+        assert refused["error"]["message"].startswith("not valid JSON: Invalid control character")
+    for name, data, said in [("zeros.jsonl", bytes(20_000), "binary, not text (byte 0)"),
+                             ("utf16.jsonl", good.encode("utf-16-le"), "binary, not text (byte 1)"),
+                             ("latin1.jsonl", "é,à,ü\n".encode("latin-1") + good.encode(),
+                              "not UTF-8 text (byte 0)")]:
+        (tmp_path / name).write_bytes(data)
+        result = run(name)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr == f"funnel: {tmp_path / name}: {said}; export the leads as UTF-8 " \
+                                "JSON Lines, JSON or CSV\n"
+
+
 @pytest.mark.parametrize("name", ["a\x1b[31mred", "new\nline", "bidi\u202eevil", "it's\\ \x7f"])
 def test_the_printed_cd_of_init_reaches_a_folder_named_with_control_characters(
         tmp_path, monkeypatch, name):

@@ -115,7 +115,7 @@ def _leaves(node: dict, keys: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 def _cell(lead: dict, keys: tuple[str, ...]) -> str:
     """A lead's value at ``keys`` as a CSV cell: empty when missing or null, JSON
     text for numbers, lists and objects, ``true``/``false``, a string as it is but for
-    NUL: a NUL byte marks a leads file as binary (``sniff_problem``), so it is left out."""
+    NUL: NUL bytes mark a leads file as binary (``sniff_problem``), so they are left out."""
     value: object = lead
     for key in keys:
         if not isinstance(value, dict) or key not in value:
