@@ -47,6 +47,20 @@ if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         atexit.register(shutil.rmtree, os.environ["PYTHONPYCACHEPREFIX"], ignore_errors=True)
     del os.environ["PYTHONDONTWRITEBYTECODE"]
 
+# The Spark JVMs. Each JVM the suite starts (one per xdist worker that runs a Spark
+# test, and one per `funnel eval --engine spark` a test runs as a subprocess) decides a
+# few thousand leads at most, and spent most of its CPU in the JIT's optimising
+# compiler (C2) on code it then ran for seconds: a fresh `funnel eval --engine spark` of
+# one lead took 45 s, nearly all of it JVM CPU; with the quick compiler alone
+# (`-XX:TieredStopAtLevel=1`) 21.5 s, and tests/test_sql_spark.py 155 -> 111 s. The
+# compiler tier changes how fast the JVM runs Spark's code, never what it computes, so
+# every decision and every byte the tests compare is the same; the product keeps the
+# JVM's defaults (a large input runs long enough for C2 to pay). `SPARK_SUBMIT_OPTS`
+# reaches the driver JVM that PySpark's launcher starts (in-process and in `funnel`
+# subprocesses, which inherit it), without the "Picked up ..." line `JAVA_TOOL_OPTIONS`
+# writes; a value the caller set is kept.
+os.environ.setdefault("SPARK_SUBMIT_OPTS", "-XX:TieredStopAtLevel=1")
+
 #: The spec's conformance policy (policy, examples and schema).
 ACME = Path(os.environ.get("FUNNEL_CONFORMANCE")
             or ROOT.parent / "shared" / "spec" / "conformance" / "acme")
