@@ -109,24 +109,27 @@ def examples(ci: int, long: int) -> int:
 
 # --------------------------------------------------------------------------- run order
 
-#: The modules that take longest, slowest first: their summed per-test CPU in a CI-mode
-#: run of the seventeenth session (``-n 2 --dist loadfile --cov=policy --cov-branch``;
-#: the Spark files, whose JVM's CPU that sum leaves out, where their wall time puts
-#: them). ``-n 2 --dist loadfile`` gives each worker one file at a time in the order
+#: The modules that take longest, slowest first: their wall time in a run of the
+#: README's command without coverage (``CI=true``, ``-n 2 --dist loadfile``, the
+#: conformance folder present) in the twenty-fourth session, the Spark JVMs already on
+#: the quick compiler (above). It was ordered from coverage runs before, where the
+#: tracer weighs the Python-heavy files more than the DuckDB and Spark ones.
+#: ``-n 2 --dist loadfile`` gives each worker one file at a time in the order
 #: collected; xdist's default order (most tests first) started these few-test files
 #: last, so one worker still ran the slowest of them minutes after the other had
-#: finished. Started first, the two workers end within a small file of each other
-#: (10 s apart in that run). Order only: every test still runs.
+#: finished. Started first, longest first, the files at the tail are short ones and the
+#: two workers end within seconds of each other. Order only: every test still runs.
 SLOW_FIRST: tuple[str, ...] = (
-    "test_sql_engine.py", "test_generators.py", "test_report_fallback.py",
-    "test_sql_print.py", "test_fuzz_hostile.py", "test_sql_spark.py",
-    "test_sql_records.py", "test_sql_schemas.py", "test_equivalence.py",
-    "test_formatter.py", "test_sql_spark_wide.py", "test_sql_table.py",
-    "test_inlined_forms.py", "test_report_duckdb.py", "test_attack_warehouse.py",
-    "test_sql_list_kinds.py", "test_report_parquet.py", "test_sql_years.py",
-    "test_hostile_input.py", "test_decide_json.py", "test_attack.py", "test_local_tz.py",
-    "test_spec_audit19w.py", "test_sql_spark_generated.py", "test_sql_casing.py",
-    "test_sql_postgres.py",
+    "test_sql_spark.py", "test_sql_engine.py", "test_sql_spark_generated.py",
+    "test_report_fallback.py", "test_sql_records.py", "test_spec_audit19w.py",
+    "test_generators.py", "test_sql_print.py", "test_sql_schemas.py",
+    "test_sql_spark_wide.py", "test_attack_warehouse.py", "test_report_duckdb.py",
+    "test_local_tz.py", "test_fuzz_hostile.py", "test_sql_list_kinds.py",
+    "test_sql_postgres.py", "test_inlined_forms.py", "test_attack.py", "test_sql_years.py",
+    "test_equivalence.py", "test_report_parquet.py", "test_spec_audit18.py",
+    "test_sql_casing.py", "test_formatter.py", "test_parquet_data_years.py",
+    "test_hostile_input.py", "test_decide_json.py", "test_temp_hygiene.py",
+    "test_gen18_generators.py", "test_sql_table.py",
 )
 
 

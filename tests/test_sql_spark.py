@@ -426,3 +426,17 @@ def test_printed_spark_sql_reads_a_list_columns_length_whatever_size_of_null(spa
         finally:
             spark.conf.set("spark.sql.legacy.sizeOfNull", "false")
         assert {r["lead"]: r["score_fit"] for r in rows} == want, legacy
+
+
+def test_the_suites_jvm_runs_with_the_options_conftest_gives_it(spark_engine):
+    """tests/conftest.py gives the suite's Spark JVMs the quick JIT compiler only
+    (``SPARK_SUBMIT_OPTS``): the option reaches the JVM the engine runs in (a launcher
+    that dropped it would leave the suite minutes slower, and nothing else would say so)."""
+    import os
+
+    jvm = spark_engine[1].spark.sparkContext._jvm
+    args = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+                .getInputArguments())
+    assert os.environ["SPARK_SUBMIT_OPTS"]
+    for option in os.environ["SPARK_SUBMIT_OPTS"].split():
+        assert option in args, args
