@@ -414,3 +414,38 @@ def test_policy_sql_refuses_what_funnel_sql_refuses(tmp_path):
         with pytest.raises(SqlUnsupported, match=message.replace("(", r"\(").replace(")", r"\)")):
             p.sql(**kwargs)
     assert p.sql(flat="__", years=[2025, 2026]).startswith("-- funnel-policy: p")
+
+
+@pytest.mark.parametrize("command", ["eval", "report"])
+def test_duckdb_running_out_of_memory_is_one_line_not_a_traceback(tmp_path, monkeypatch,
+                                                                  command):
+    # A policy reading 900 fields ran DuckDB out of its memory limit on six leads (about
+    # a minute in) and `--engine duckdb` ended in an OutOfMemoryException traceback. The
+    # failure is raised where DuckDB raised it (its own exception class), so the test
+    # needs no minute and no gigabyte to reach the handling.
+    import duckdb
+    from click.testing import CliRunner
+    from funnel_cli.main import main
+
+    from policy.report.sqlfacts import SqlFacts
+    from policy.sql.duck import DuckEngine
+
+    def exhausted(*args, **kwargs):
+        raise duckdb.OutOfMemoryException(
+            "Out of Memory Error: failed to pin block of size 256.0 KiB (953.6 MiB/953.6 MiB "
+            "used)\n\nPossible solutions:\n* Reducing the number of threads")
+
+    monkeypatch.setattr(DuckEngine, "write_stage", exhausted)
+    monkeypatch.setattr(SqlFacts, "add_units", exhausted)
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "p.funnel").write_text(POLICY.replace('schema "s.json"\n', ""), "utf-8")
+    (tmp_path / "l.jsonl").write_text(json.dumps(LEAD) + "\n", "utf-8")
+    result = CliRunner().invoke(main, [command, str(folder), str(tmp_path / "l.jsonl"),
+                                       "--engine", "duckdb", "--as-of", "2026-12-01T00:00:00Z"])
+    assert result.exit_code == 2 and result.stdout == "", result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("funnel: --engine duckdb cannot run this policy")
+    assert line.endswith("DuckDB ran out of memory (failed to pin block of size 256.0 KiB "
+                         "(953.6 MiB/953.6 MiB used)); a policy that reads many hundreds of "
+                         "fields needs more than a run may take: --engine python decides it")

@@ -341,7 +341,10 @@ def report_for(pol: Any, units: Iterator[Any], *, as_of: int, engine: str = "pyt
     ``duckdb``); ``by`` and ``cohort`` are field paths (:func:`field_option`)."""
     options = _options(as_of, by, cohort, period)
     if engine == "duckdb":
-        return report_with_duckdb(pol, lambda facts: facts.add_units(units), **options)
+        from policy.sql.errors import within_depth
+
+        with within_depth():  # DuckDB's limits (depth, memory) as SqlUnsupported
+            return report_with_duckdb(pol, lambda facts: facts.add_units(units), **options)
     if jobs is None:
         from policy.io.batch import default_jobs
 
@@ -366,8 +369,11 @@ def report_for_parquet(pol: Any, path: str, *, as_of: int, engine: str = "python
     with literal_path(path) as read:
         try:
             if engine == "duckdb":
-                return report_with_duckdb(pol, lambda facts: facts.add_parquet(read),
-                                          **options)
+                from policy.sql.errors import within_depth
+
+                with within_depth():
+                    return report_with_duckdb(pol, lambda facts: facts.add_parquet(read),
+                                              **options)
             return build_report(pol, _parquet_decided(pol, read, as_of), **options)
         except OSError as exc:
             raise OSError(str(exc).replace(read, path)) from None

@@ -8,7 +8,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["SqlUnsupported", "refuse_lone_surrogates", "refuse_nul", "too_deep", "within_depth"]
+__all__ = ["SqlUnsupported", "refuse_lone_surrogates", "refuse_nul", "out_of_memory", "too_deep",
+           "within_depth"]
 
 _LONE = re.compile("[\ud800-\udfff]")
 
@@ -71,13 +72,28 @@ def too_deep(exc: Exception) -> SqlUnsupported | None:
                           "chain of `and` or `or`); --engine python decides it")
 
 
+def out_of_memory(exc: Exception) -> SqlUnsupported | None:
+    """DuckDB running out of its ``memory_limit`` as :class:`SqlUnsupported`, or None.
+
+    A run keeps DuckDB inside a fixed limit (``policy.sql.duck.MEMORY_LIMIT``); what it
+    cannot spill, it cannot do. A policy that reads many hundreds of fields (each one a
+    column of every row in flight) ran out on six leads and ended in a traceback."""
+    if type(exc).__name__ != "OutOfMemoryException" or "duckdb" not in type(exc).__module__:
+        return None
+    said = str(exc).split("\n")[0].removeprefix("Out of Memory Error: ")
+    return SqlUnsupported(f"DuckDB ran out of memory ({said}); a policy that reads many "
+                          "hundreds of fields needs more than a run may take: --engine "
+                          "python decides it")
+
+
 @contextlib.contextmanager
 def within_depth() -> Iterator[None]:
-    """Run DuckDB statements, turning :func:`too_deep`'s error into SqlUnsupported."""
+    """Run DuckDB statements, turning :func:`too_deep`'s and :func:`out_of_memory`'s
+    errors into SqlUnsupported (one line for the user, never a traceback)."""
     try:
         yield
     except Exception as exc:
-        deep = too_deep(exc)
+        deep = too_deep(exc) or out_of_memory(exc)
         if deep is None:
             raise
         raise deep from None

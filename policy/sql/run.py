@@ -69,11 +69,12 @@ def run(pol: Any, *, engine: str, **kwargs: Any) -> Totals:
 
 
 def _run_engine(pol: Any, *, engine: str, **kwargs: Any) -> Totals:
-    from policy.sql.errors import SqlUnsupported
+    from policy.sql.errors import SqlUnsupported, within_depth
 
     if engine != "spark":
         try:
-            return _run(pol, engine=engine, **kwargs)
+            with within_depth():  # DuckDB's limits (depth, memory) in one line
+                return _run(pol, engine=engine, **kwargs)
         except SqlUnsupported as exc:  # a statement built for the input (typed Parquet)
             raise EngineUsageError(f"--engine {engine} cannot run this policy on this "
                                    f"input: {exc}") from None
